@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# mod_kmen: `make` builds the module, `make test` runs every test, `make demo`
+# runs the demo portal. See README.md.
+
+APXS ?= apxs
+PYTHON ?= /usr/bin/python3
+LASSO_MIN := 2.7.0
+
+SRC := mod_kmen/mod_kmen.c mod_kmen/config.c mod_kmen/crypto.c mod_kmen/identity.c \
+       mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_response.c \
+       mod_kmen/store_pg.c mod_kmen/session.c mod_kmen/headers.c mod_kmen/redirect.c \
+       mod_kmen/page.c mod_kmen/handlers.c mod_kmen/auth.c
+HDR := $(wildcard mod_kmen/*.h)
+MODULE := mod_kmen/.libs/mod_kmen.so
+
+WARN := -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Wno-unused-parameter
+DEPS_CFLAGS := $(shell pkg-config --cflags lasso glib-2.0 gobject-2.0 libxml-2.0 libpq jansson openssl)
+DEPS_LIBS := $(shell pkg-config --libs lasso glib-2.0 gobject-2.0 libxml-2.0 libpq jansson openssl)
+
+all: lasso-version $(MODULE)
+
+# lasso < 2.7.0 accepts unsigned assertions (CVE-2021-28091): refuse to build.
+lasso-version:
+	@pkg-config --atleast-version=$(LASSO_MIN) lasso || \
+	  { echo "mod_kmen needs lasso >= $(LASSO_MIN) (CVE-2021-28091); found $$(pkg-config --modversion lasso)" >&2; exit 1; }
+
+$(MODULE): $(SRC) $(HDR)
+	$(APXS) -c -o mod_kmen/mod_kmen.la -Wc,"$(WARN) $(DEPS_CFLAGS)" $(SRC) $(DEPS_LIBS)
+
+# --- unit tests (libcheck): pure logic, and the response checks on NIA's own Response
+UNIT_CFLAGS := $(WARN) -g $(DEPS_CFLAGS) $(shell pkg-config --cflags check apr-1 apr-util-1) \
+               -I$(shell $(APXS) -q INCLUDEDIR) -Imod_kmen
+UNIT_LIBS := $(DEPS_LIBS) $(shell pkg-config --libs check apr-1 apr-util-1)
+UNIT_TESTS := t/unit/saml_test t/unit/logic_test
+SAML_SRC := mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_response.c mod_kmen/identity.c
+LOGIC_SRC := mod_kmen/identity.c mod_kmen/crypto.c mod_kmen/redirect.c mod_kmen/headers_encode.c
+
+t/unit/saml_test: t/unit/saml_test.c $(SAML_SRC) $(HDR)
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/saml_test.c $(SAML_SRC) $(UNIT_LIBS)
+
+t/unit/logic_test: t/unit/logic_test.c $(LOGIC_SRC) $(HDR)
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/logic_test.c $(LOGIC_SRC) $(UNIT_LIBS)
+
+test-unit: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
+
+test-integration: all
+	$(PYTHON) -m pytest -q
+
+test: all test-unit test-integration
+
+demo: all
+	./t/install-deps
+	$(PYTHON) t/demo.py
+
+lint:
+	clang-format --dry-run --Werror mod_kmen/*.c mod_kmen/*.h t/unit/*.c
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --suppress=missingIncludeSystem -Imod_kmen mod_kmen
+
+clean:
+	rm -rf mod_kmen/*.o mod_kmen/*.lo mod_kmen/*.slo mod_kmen/*.la mod_kmen/.libs $(UNIT_TESTS)
+
+.PHONY: all lasso-version test test-unit test-integration demo lint clean

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Directive values: server/virtual-host and per-directory configuration. */
+#ifndef KMEN_CONFIG_H
+#define KMEN_CONFIG_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "apr_tables.h"
+
+#include "identity.h"
+
+#define KMEN_UNSET -1
+#define KMEN_KEY_LEN 32
+
+typedef enum {
+    KMEN_ENCODING_PERCENT = 0,
+    KMEN_ENCODING_RAW,
+    KMEN_ENCODING_BASE64URL
+} kmen_header_encoding;
+
+typedef enum {
+    KMEN_NAMEID_PERSISTENT = 0,
+    KMEN_NAMEID_TRANSIENT,
+    KMEN_NAMEID_NONE
+} kmen_nameid_policy;
+
+struct kmen_sp;
+struct kmen_store;
+
+typedef struct {
+    const char *sp_entity_id;
+    const char *sp_key_file;
+    const char *sp_cert_file;
+    const char *idp_metadata_file;
+    const char *endpoint_path;
+    const char *db_conninfo;
+    int db_pool_size;
+    const char *register_agenda;
+    const char *login_agenda;
+    const char *register_key_file;
+    const char *translator_url;
+    int translator_timeout;
+    int session_lifetime;
+    int session_idle;
+    int session_cache_ttl;
+    const char *session_cache;
+    const char *cookie_name;
+    int cookie_secure;
+    int clock_skew;
+    const char *home_country;
+    const char *header_prefix;
+    int header_encoding; /* kmen_header_encoding or KMEN_UNSET */
+    const char *header_secret_file;
+    int nameid_policy; /* kmen_nameid_policy or KMEN_UNSET */
+
+    /* Loaded at post_config, while httpd still runs as root. */
+    unsigned char register_key[KMEN_KEY_LEN];
+    int register_key_loaded;
+    const unsigned char *header_secret;
+    apr_size_t header_secret_len;
+    struct kmen_sp *sp;
+    struct kmen_store *store;
+} kmen_server_conf;
+
+typedef struct {
+    int min_loa;                      /* kmen_loa or KMEN_UNSET */
+    apr_array_header_t *requested;    /* of kmen_requested_attr, NULL = unset */
+    const char *sp_type;
+} kmen_dir_conf;
+
+typedef struct {
+    const char *name; /* full attribute URI */
+    int required;
+} kmen_requested_attr;
+
+extern const command_rec kmen_directives[];
+
+void *kmen_create_server_conf(apr_pool_t *p, server_rec *s);
+void *kmen_merge_server_conf(apr_pool_t *p, void *base, void *add);
+void *kmen_create_dir_conf(apr_pool_t *p, char *dir);
+void *kmen_merge_dir_conf(apr_pool_t *p, void *base, void *add);
+
+kmen_server_conf *kmen_server_conf_get(const server_rec *s);
+kmen_dir_conf *kmen_dir_conf_get(const request_rec *r);
+
+/* The effective values, defaults applied. */
+int kmen_dir_min_loa(const kmen_dir_conf *d);
+const char *kmen_dir_sp_type(const kmen_dir_conf *d);
+const apr_array_header_t *kmen_dir_requested(const kmen_dir_conf *d);
+
+/* Validates the server configuration and reads key material (as root). */
+const char *kmen_server_conf_load(kmen_server_conf *c, apr_pool_t *p);
+
+/* scheme://host[:port] of the entity ID: the SP's endpoints live under it. */
+const char *kmen_sp_base_url(apr_pool_t *p, const kmen_server_conf *c);
+const char *kmen_endpoint_url(apr_pool_t *p, const kmen_server_conf *c, const char *name);
+
+#endif

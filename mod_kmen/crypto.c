@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Randomness, encodings, keyed hashes and authenticated encryption (OpenSSL). */
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "crypto.h"
+
+#define GCM_NONCE_LEN 12
+#define GCM_TAG_LEN 16
+
+int kmen_random(unsigned char *buf, apr_size_t len)
+{
+    return RAND_bytes(buf, (int)len) == 1;
+}
+
+const char *kmen_random_token(apr_pool_t *p, apr_size_t len)
+{
+    unsigned char *buf = apr_palloc(p, len);
+    if (!kmen_random(buf, len))
+        return NULL;
+    return kmen_base64url(p, buf, len);
+}
+
+const char *kmen_base64url(apr_pool_t *p, const unsigned char *data, apr_size_t len)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char *out = apr_palloc(p, (len + 2) / 3 * 4 + 1), *o = out;
+    apr_size_t i = 0;
+    for (; i + 2 < len; i += 3) {
+        unsigned long v = (unsigned long)data[i] << 16 | data[i + 1] << 8 | data[i + 2];
+        *o++ = alphabet[v >> 18 & 63];
+        *o++ = alphabet[v >> 12 & 63];
+        *o++ = alphabet[v >> 6 & 63];
+        *o++ = alphabet[v & 63];
+    }
+    if (i < len) {
+        unsigned long v = (unsigned long)data[i] << 16 | (i + 1 < len ? data[i + 1] << 8 : 0);
+        *o++ = alphabet[v >> 18 & 63];
+        *o++ = alphabet[v >> 12 & 63];
+        if (i + 1 < len)
+            *o++ = alphabet[v >> 6 & 63];
+    }
+    *o = '\0';
+    return out;
+}
+
+const char *kmen_hex(apr_pool_t *p, const unsigned char *data, apr_size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *out = apr_palloc(p, len * 2 + 1);
+    for (apr_size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[data[i] >> 4];
+        out[2 * i + 1] = digits[data[i] & 15];
+    }
+    out[len * 2] = '\0';
+    return out;
+}
+
+void kmen_sha256(const void *data, apr_size_t len, unsigned char out[KMEN_HASH_LEN])
+{
+    SHA256(data, len, out);
+}
+
+void kmen_hmac_sha256(const unsigned char *key, apr_size_t key_len, const void *data,
+                      apr_size_t len, unsigned char out[KMEN_HASH_LEN])
+{
+    unsigned int out_len = KMEN_HASH_LEN;
+    HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &out_len);
+}
+
+void kmen_derive_key(const unsigned char *master, kmen_key_purpose purpose,
+                     unsigned char out[KMEN_HASH_LEN])
+{
+    static const char *const labels[] = {"kmen session seal v1", "kmen blind index v1",
+                                         "kmen register seal v1"};
+    kmen_hmac_sha256(master, KMEN_HASH_LEN, labels[purpose], strlen(labels[purpose]), out);
+}
+
+int kmen_equal_const_time(const void *a, const void *b, apr_size_t len)
+{
+    return CRYPTO_memcmp(a, b, len) == 0;
+}
+
+static int gcm_init(EVP_CIPHER_CTX **ctx, int encrypt, const unsigned char *key,
+                    const unsigned char *nonce, const void *aad, apr_size_t aad_len)
+{
+    int unused;
+    *ctx = EVP_CIPHER_CTX_new();
+    return *ctx && EVP_CipherInit_ex(*ctx, EVP_aes_256_gcm(), NULL, key, nonce, encrypt) == 1 &&
+           EVP_CipherUpdate(*ctx, NULL, &unused, aad, (int)aad_len) == 1;
+}
+
+unsigned char *kmen_seal(apr_pool_t *p, const unsigned char key[KMEN_HASH_LEN],
+                         const void *aad, apr_size_t aad_len, const void *plain,
+                         apr_size_t plain_len, apr_size_t *out_len)
+{
+    unsigned char *out = apr_palloc(p, GCM_NONCE_LEN + plain_len + GCM_TAG_LEN);
+    unsigned char *body = out + GCM_NONCE_LEN;
+    EVP_CIPHER_CTX *ctx = NULL;
+    int n = 0, fin = 0, ok = kmen_random(out, GCM_NONCE_LEN) &&
+                             gcm_init(&ctx, 1, key, out, aad, aad_len) &&
+                             EVP_EncryptUpdate(ctx, body, &n, plain, (int)plain_len) == 1 &&
+                             EVP_EncryptFinal_ex(ctx, body + n, &fin) == 1 &&
+                             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, GCM_TAG_LEN,
+                                                 body + plain_len) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    *out_len = GCM_NONCE_LEN + plain_len + GCM_TAG_LEN;
+    return ok ? out : NULL;
+}
+
+char *kmen_open(apr_pool_t *p, const unsigned char key[KMEN_HASH_LEN], const void *aad,
+                apr_size_t aad_len, const unsigned char *sealed, apr_size_t sealed_len,
+                apr_size_t *out_len)
+{
+    if (sealed_len < GCM_NONCE_LEN + GCM_TAG_LEN)
+        return NULL;
+    apr_size_t body_len = sealed_len - GCM_NONCE_LEN - GCM_TAG_LEN;
+    char *out = apr_palloc(p, body_len + 1);
+    EVP_CIPHER_CTX *ctx = NULL;
+    int n = 0, fin = 0;
+    int ok = gcm_init(&ctx, 0, key, sealed, aad, aad_len) &&
+             EVP_DecryptUpdate(ctx, (unsigned char *)out, &n, sealed + GCM_NONCE_LEN,
+                               (int)body_len) == 1 &&
+             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, GCM_TAG_LEN,
+                                 (void *)(sealed + sealed_len - GCM_TAG_LEN)) == 1 &&
+             EVP_DecryptFinal_ex(ctx, (unsigned char *)out + n, &fin) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    if (!ok)
+        return NULL;
+    out[body_len] = '\0';
+    if (out_len)
+        *out_len = body_len;
+    return out;
+}

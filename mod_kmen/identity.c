@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* NIA/eIDAS attributes -> kmen_identity. */
+#include <string.h>
+#include <strings.h>
+
+#include "apr_strings.h"
+
+#include "identity.h"
+
+#define FIELD(key, header, env, member)                                                          \
+    {                                                                                              \
+        key, header, env, offsetof(kmen_identity, member)                                          \
+    }
+
+/* auth_instant, country and the LoA/origin enums are filled from the assertion
+ * itself, not from attributes, but travel the same way. */
+const kmen_identity_field kmen_identity_fields[] = {
+    FIELD("given", "Given-Name", "KMEN_GIVEN_NAME", given_name),
+    FIELD("family", "Family-Name", "KMEN_FAMILY_NAME", family_name),
+    FIELD("birth", "Birth-Date", "KMEN_BIRTH_DATE", birth_date),
+    FIELD("place", "Birth-Place", "KMEN_BIRTH_PLACE", birth_place),
+    FIELD("address", "Address", "KMEN_ADDRESS", address),
+    FIELD("address_id", "Address-Id", "KMEN_ADDRESS_ID", address_id),
+    FIELD("email", "Email", "KMEN_EMAIL", email),
+    FIELD("phone", "Phone", "KMEN_PHONE", phone),
+    FIELD("age_over", "Is-Age-Over", "KMEN_IS_AGE_OVER", is_age_over),
+    FIELD("country_of_birth", "Country-Of-Birth", "KMEN_COUNTRY_OF_BIRTH", country_of_birth),
+    FIELD("id_type", "Id-Type", "KMEN_ID_TYPE", id_type),
+    FIELD("id_number", "Id-Number", "KMEN_ID_NUMBER", id_number),
+    FIELD("country", "Country", "KMEN_COUNTRY", country),
+    FIELD("auth_instant", "Auth-Instant", "KMEN_AUTH_INSTANT", auth_instant),
+    {NULL, NULL, NULL, 0}};
+
+/* Attribute name -> identity member. The Czech claims exist under two
+ * namespaces in the wild; both are accepted. */
+typedef struct {
+    const char *name;
+    size_t offset;
+} attr_map;
+
+#define CZ1 "http://schemas.eidentita.cz/moris/2016/identity/claims/"
+#define CZ2 "http://schemas.identitaobcana.cz/moris/2016/identity/claims/"
+#define MAP(name, member)                                                                          \
+    {                                                                                              \
+        name, offsetof(kmen_identity, member)                                                      \
+    }
+
+static const attr_map attr_maps[] = {
+    MAP(KMEN_EIDAS_NP "PersonIdentifier", pseudonym),
+    MAP(KMEN_EIDAS_NP "CurrentGivenName", given_name),
+    MAP(KMEN_EIDAS_NP "CurrentFamilyName", family_name),
+    MAP(KMEN_EIDAS_NP "DateOfBirth", birth_date),
+    MAP(KMEN_EIDAS_NP "PlaceOfBirth", birth_place),
+    MAP(KMEN_EIDAS_NP "CurrentAddress", address),
+    MAP(KMEN_STORK "eMail", email),
+    MAP(KMEN_STORK "isAgeOver", is_age_over),
+    MAP(KMEN_STORK "countryCodeOfBirth", country_of_birth),
+    MAP(CZ1 "phonenumber", phone),
+    MAP(CZ2 "phonenumber", phone),
+    MAP(CZ1 "tradresaid", address_id),
+    MAP(CZ2 "tradresaid", address_id),
+    MAP(CZ1 "idtype", id_type),
+    MAP(CZ2 "idtype", id_type),
+    MAP(CZ1 "idnumber", id_number),
+    MAP(CZ2 "idnumber", id_number),
+    {NULL, 0}};
+
+static const char *const loa_names[] = {NULL, "low", "substantial", "high"};
+
+const char *kmen_identity_field_value(const kmen_identity *id, const kmen_identity_field *f)
+{
+    return *(const char *const *)((const char *)id + f->offset);
+}
+
+const char **kmen_identity_field_slot(kmen_identity *id, const kmen_identity_field *f)
+{
+    return (const char **)((char *)id + f->offset);
+}
+
+kmen_loa kmen_loa_from_name(const char *name)
+{
+    for (int i = KMEN_LOA_LOW; name && i <= KMEN_LOA_HIGH; i++) {
+        if (strcasecmp(name, loa_names[i]) == 0)
+            return (kmen_loa)i;
+    }
+    return KMEN_LOA_NONE;
+}
+
+kmen_loa kmen_loa_from_uri(const char *uri)
+{
+    static const char prefix[] = "http://eidas.europa.eu/LoA/";
+    if (!uri || strncmp(uri, prefix, sizeof(prefix) - 1) != 0)
+        return KMEN_LOA_NONE;
+    /* The URI is case-sensitive: only the exact eIDAS names count. */
+    for (int i = KMEN_LOA_LOW; i <= KMEN_LOA_HIGH; i++) {
+        if (strcmp(uri + sizeof(prefix) - 1, loa_names[i]) == 0)
+            return (kmen_loa)i;
+    }
+    return KMEN_LOA_NONE;
+}
+
+const char *kmen_loa_name(kmen_loa loa)
+{
+    return loa >= KMEN_LOA_LOW && loa <= KMEN_LOA_HIGH ? loa_names[loa] : "none";
+}
+
+const char *kmen_loa_uri(kmen_loa loa)
+{
+    static const char *const uris[] = {NULL, "http://eidas.europa.eu/LoA/low",
+                                       "http://eidas.europa.eu/LoA/substantial",
+                                       "http://eidas.europa.eu/LoA/high"};
+    return loa >= KMEN_LOA_LOW && loa <= KMEN_LOA_HIGH ? uris[loa] : NULL;
+}
+
+const char *kmen_origin_name(kmen_origin origin)
+{
+    return origin == KMEN_ORIGIN_EIDAS ? "eidas" : "nia";
+}
+
+static int is_failed_status(const char *value)
+{
+    return value && strcmp(value, "urn:oasis:names:tc:SAML:2.0:status:Success") != 0;
+}
+
+static void map_attribute(kmen_identity *id, const kmen_attr *a, int *failed)
+{
+    if (strcmp(a->name, KMEN_ATTR_STATUSCODE) == 0) {
+        *failed = *failed || is_failed_status(a->value);
+        return;
+    }
+    for (const attr_map *m = attr_maps; m->name; m++) {
+        if (strcmp(a->name, m->name) == 0) {
+            *(const char **)((char *)id + m->offset) = a->value;
+            return;
+        }
+    }
+}
+
+/* PersonIdentifier is "CC/CC/opaque": sending country, receiving country,
+ * identifier. The sending country tells a home citizen from a foreigner. */
+static const char *parse_person_identifier(apr_pool_t *p, kmen_identity *id,
+                                           const char *home_country)
+{
+    const char *s = id->pseudonym;
+    if (!s || !*s)
+        return "no PersonIdentifier released";
+    const char *slash1 = strchr(s, '/');
+    const char *slash2 = slash1 ? strchr(slash1 + 1, '/') : NULL;
+    if (!slash1 || slash1 - s != 2 || !slash2 || slash2 - slash1 != 3 || !slash2[1])
+        return "PersonIdentifier is not CC/CC/identifier";
+    for (const char *c = s; *c; c++) {
+        if ((unsigned char)*c < 0x21 || (unsigned char)*c > 0x7e)
+            return "PersonIdentifier holds a character outside printable ASCII";
+    }
+    id->country = apr_pstrndup(p, s, 2);
+    id->origin = strcasecmp(id->country, home_country) == 0 ? KMEN_ORIGIN_NIA : KMEN_ORIGIN_EIDAS;
+    return NULL;
+}
+
+const char *kmen_identity_from_attributes(apr_pool_t *p, const apr_array_header_t *attrs,
+                                          const char *home_country, kmen_identity *id,
+                                          int *failed)
+{
+    *failed = 0;
+    for (int i = 0; i < attrs->nelts; i++)
+        map_attribute(id, &APR_ARRAY_IDX(attrs, i, kmen_attr), failed);
+    if (*failed)
+        return NULL;
+    return parse_person_identifier(p, id, home_country);
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The SAML service provider: AuthnRequest, Response checks, metadata, logout (lasso). */
+#ifndef KMEN_SAML_H
+#define KMEN_SAML_H
+
+#include "apr_pools.h"
+#include "apr_tables.h"
+#include "apr_time.h"
+
+#include "identity.h"
+
+typedef struct kmen_sp kmen_sp;
+
+typedef struct {
+    const char *entity_id;
+    const char *acs_url;
+    const char *slo_url;
+    const char *key_pem;
+    const char *cert_pem;
+    const char *idp_metadata;
+    int nameid_policy; /* kmen_nameid_policy */
+} kmen_sp_params;
+
+/* What a logout needs to name the login at the IdP. NameID is the BSI for
+ * NIA logins: secret. */
+typedef struct {
+    const char *name_id;
+    const char *name_id_format;
+    const char *name_qualifier;
+    const char *sp_name_qualifier;
+    const char *session_index;
+} kmen_login_ref;
+
+typedef struct {
+    kmen_loa min_loa;
+    const char *sp_type;
+    const apr_array_header_t *requested; /* of kmen_requested_attr */
+} kmen_authn_params;
+
+typedef struct {
+    apr_time_t now;
+    apr_interval_time_t skew;
+    const char *request_id; /* the outstanding request this browser started */
+} kmen_response_expect;
+
+typedef struct {
+    const char *assertion_id;
+    apr_time_t not_on_or_after; /* until when a replay must be refused */
+    kmen_login_ref ref;
+    kmen_loa loa;
+    const char *authn_instant;
+    apr_array_header_t *attrs; /* of kmen_attr */
+} kmen_assertion;
+
+typedef enum {
+    KMEN_RESPONSE_OK = 0,
+    KMEN_RESPONSE_INVALID, /* forged, expired, unsolicited, malformed: 400 */
+    KMEN_RESPONSE_FAILED   /* the IdP says the login failed or was cancelled: 401 */
+} kmen_response_status;
+
+/* Once per process, before any other call. */
+void kmen_saml_library_init(void (*log)(const char *domain, int debug, const char *msg));
+
+/* Validates keys and metadata by building a LassoServer once; keeps the inputs. */
+const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp **out);
+/* Per child process: the pool of LassoServers requests borrow from. */
+const char *kmen_sp_child_init(kmen_sp *sp, apr_pool_t *pchild, int max_servers);
+
+const char *kmen_sp_metadata(const kmen_sp *sp);
+const char *kmen_sp_idp_entity_id(const kmen_sp *sp);
+/* validUntil of the IdP metadata, 0 when it has none. */
+apr_time_t kmen_sp_idp_valid_until(const kmen_sp *sp);
+
+/* A signed HTTP-Redirect AuthnRequest: *url for the browser, *request_id for
+ * the outstanding-request store. NULL or an error message. */
+const char *kmen_saml_authn_request(kmen_sp *sp, apr_pool_t *p, const kmen_authn_params *params,
+                                    const char **url, const char **request_id);
+
+/* Every check of DESIGN.md on a base64 SAMLResponse. *reason says why it was
+ * refused, for the error log (never the NameID or attribute values). */
+kmen_response_status kmen_saml_verify_response(kmen_sp *sp, apr_pool_t *p, const char *b64,
+                                               const kmen_response_expect *expect,
+                                               kmen_assertion *out, const char **reason);
+
+/* SP-initiated logout: the signed LogoutRequest URL to send the browser to. */
+const char *kmen_saml_logout_request(kmen_sp *sp, apr_pool_t *p, const kmen_login_ref *ref,
+                                     const char *relay_state, const char **url);
+
+/* GET /slo with a LogoutResponse: verified and successful? */
+const char *kmen_saml_logout_response(kmen_sp *sp, apr_pool_t *p, const char *query,
+                                      const char **relay_state);
+
+/* GET /slo with a LogoutRequest from the IdP: *ref names the login to end,
+ * *url is the signed LogoutResponse to send the browser back with. */
+const char *kmen_saml_logout_request_consume(kmen_sp *sp, apr_pool_t *p, const char *query,
+                                             kmen_login_ref *ref, const char **url);
+
+#endif

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Shared between the saml*.c files only. */
+#ifndef KMEN_SAML_PRIVATE_H
+#define KMEN_SAML_PRIVATE_H
+
+#include <lasso/lasso.h>
+#include <lasso/xml/misc_text_node.h>
+#include <lasso/xml/saml-2.0/saml2_assertion.h>
+#include <lasso/xml/saml-2.0/saml2_attribute.h>
+#include <lasso/xml/saml-2.0/saml2_attribute_statement.h>
+#include <lasso/xml/saml-2.0/saml2_attribute_value.h>
+#include <lasso/xml/saml-2.0/saml2_audience_restriction.h>
+#include <lasso/xml/saml-2.0/saml2_authn_context.h>
+#include <lasso/xml/saml-2.0/saml2_authn_statement.h>
+#include <lasso/xml/saml-2.0/saml2_conditions.h>
+#include <lasso/xml/saml-2.0/saml2_name_id.h>
+#include <lasso/xml/saml-2.0/saml2_subject.h>
+#include <lasso/xml/saml-2.0/saml2_subject_confirmation.h>
+#include <lasso/xml/saml-2.0/saml2_subject_confirmation_data.h>
+#include <lasso/xml/saml-2.0/samlp2_authn_request.h>
+#include <lasso/xml/saml-2.0/samlp2_extensions.h>
+#include <lasso/xml/saml-2.0/samlp2_logout_request.h>
+#include <lasso/xml/saml-2.0/samlp2_name_id_policy.h>
+#include <lasso/xml/saml-2.0/samlp2_requested_authn_context.h>
+#include <lasso/xml/saml-2.0/samlp2_response.h>
+#include <lasso/xml/saml-2.0/samlp2_status.h>
+#include <lasso/xml/saml-2.0/samlp2_status_code.h>
+#include "apr_reslist.h"
+
+#include "saml.h"
+
+#define KMEN_NS_SAMLP "urn:oasis:names:tc:SAML:2.0:protocol"
+#define KMEN_NS_SAML "urn:oasis:names:tc:SAML:2.0:assertion"
+#define KMEN_NS_DSIG "http://www.w3.org/2000/09/xmldsig#"
+#define KMEN_NS_XENC "http://www.w3.org/2001/04/xmlenc#"
+#define KMEN_NS_EIDAS "http://eidas.europa.eu/saml-extensions"
+#define KMEN_NAMEFORMAT_URI "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"
+
+struct kmen_sp {
+    kmen_sp_params params;
+    const char *metadata; /* this SP's metadata, fed to lasso and served at /metadata */
+    const char *idp_entity_id;
+    apr_time_t idp_valid_until;
+    apr_reslist_t *servers; /* per child: LassoServer objects reused across requests */
+};
+
+/* A LassoServer for the length of one request; never NULL on success. */
+LassoServer *kmen_sp_server_acquire(kmen_sp *sp, const char **err);
+void kmen_sp_server_release(kmen_sp *sp, LassoServer *server);
+
+/* Builds this SP's metadata from the parameters. */
+const char *kmen_sp_metadata_build(apr_pool_t *p, const kmen_sp_params *params);
+/* Reads entityID and validUntil of the IdP's metadata; NULL or an error. */
+const char *kmen_idp_metadata_read(apr_pool_t *p, const char *xml, const char **entity_id,
+                                   apr_time_t *valid_until);
+
+/* xs:dateTime (UTC, optional fraction) -> apr_time_t; 0 on failure. */
+int kmen_parse_xs_datetime(const char *s, apr_time_t *out);
+
+/* A lasso session holding just enough of the login (NameID, SessionIndex) for
+ * lasso's logout profile. */
+LassoSession *kmen_lasso_session_for(const char *idp_entity_id, const kmen_login_ref *ref);
+
+#endif

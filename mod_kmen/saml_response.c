@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Every check a Response must pass before anyone is logged in.
+ *
+ * lasso verifies signatures and decrypts, but (FACTS.md) checks neither time,
+ * InResponseTo nor Audience; it also accepts whatever algorithms xmlsec
+ * knows and more than one assertion. The checks it leaves out are here, in the
+ * order an attacker would meet them: the shape of the raw XML first (before
+ * lasso spends an RSA operation on it), then lasso, then the assertion. */
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "apr_base64.h"
+#include "apr_strings.h"
+
+#include "saml_private.h"
+
+typedef struct {
+    apr_pool_t *p;
+    kmen_sp *sp;
+    const kmen_response_expect *expect;
+    const char *reason;
+} check_ctx;
+
+static int refuse(check_ctx *c, const char *reason)
+{
+    if (!c->reason)
+        c->reason = reason;
+    return 0;
+}
+
+static int is_element(const xmlNode *n, const char *ns, const char *name)
+{
+    return n->type == XML_ELEMENT_NODE && n->ns && strcmp((const char *)n->ns->href, ns) == 0 &&
+           strcmp((const char *)n->name, name) == 0;
+}
+
+static int algorithm_in(const xmlNode *n, const char *const *allowed)
+{
+    xmlChar *alg = xmlGetProp((xmlNode *)n, (const xmlChar *)"Algorithm");
+    int ok = 0;
+    for (; alg && *allowed && !ok; allowed++)
+        ok = strcmp((const char *)alg, *allowed) == 0;
+    xmlFree(alg);
+    return ok;
+}
+
+/* The algorithm policy: RSA with SHA-2 signatures, OAEP key transport, AES
+ * content encryption. SHA-1 signatures and RSA PKCS#1 v1.5 key transport
+ * (Bleichenbacher) are refused even though xmlsec would accept them. */
+static const char *const signature_algs[] = {
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512", NULL};
+static const char *const digest_algs[] = {"http://www.w3.org/2001/04/xmlenc#sha256",
+                                          "http://www.w3.org/2001/04/xmldsig-more#sha384",
+                                          "http://www.w3.org/2001/04/xmlenc#sha512", NULL};
+static const char *const key_transport_algs[] = {"http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p",
+                                                 "http://www.w3.org/2009/xmlenc11#rsa-oaep", NULL};
+static const char *const data_enc_algs[] = {"http://www.w3.org/2001/04/xmlenc#aes128-cbc",
+                                            "http://www.w3.org/2001/04/xmlenc#aes192-cbc",
+                                            "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
+                                            "http://www.w3.org/2009/xmlenc11#aes128-gcm",
+                                            "http://www.w3.org/2009/xmlenc11#aes192-gcm",
+                                            "http://www.w3.org/2009/xmlenc11#aes256-gcm", NULL};
+
+static const char *algorithm_violation(const xmlNode *n)
+{
+    if (is_element(n, KMEN_NS_DSIG, "SignatureMethod") && !algorithm_in(n, signature_algs))
+        return "signature algorithm outside policy (RSA-SHA256/384/512 only)";
+    if (is_element(n, KMEN_NS_DSIG, "DigestMethod") && n->parent &&
+        is_element(n->parent, KMEN_NS_DSIG, "Reference") && !algorithm_in(n, digest_algs))
+        return "digest algorithm outside policy (SHA-256/384/512 only)";
+    if (is_element(n, KMEN_NS_XENC, "EncryptionMethod") && n->parent &&
+        is_element(n->parent, KMEN_NS_XENC, "EncryptedKey") && !algorithm_in(n, key_transport_algs))
+        return "key transport outside policy (RSA-OAEP only)";
+    if (is_element(n, KMEN_NS_XENC, "EncryptionMethod") && n->parent &&
+        is_element(n->parent, KMEN_NS_XENC, "EncryptedData") && !algorithm_in(n, data_enc_algs))
+        return "content encryption outside policy (AES only)";
+    return NULL;
+}
+
+static const char *check_algorithms(const xmlNode *n)
+{
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        const char *why = algorithm_violation(n);
+        if (!why)
+            why = check_algorithms(n->children);
+        if (why)
+            return why;
+    }
+    return NULL;
+}
+
+static int has_signature_child(const xmlNode *n)
+{
+    for (const xmlNode *c = n ? n->children : NULL; c; c = c->next) {
+        if (is_element(c, KMEN_NS_DSIG, "Signature"))
+            return 1;
+    }
+    return 0;
+}
+
+typedef struct {
+    int assertions, encrypted, signed_response;
+} response_shape;
+
+static int check_shape(check_ctx *c, xmlDoc *doc, response_shape *shape)
+{
+    xmlNode *root = xmlDocGetRootElement(doc);
+    if (doc->intSubset || doc->extSubset)
+        return refuse(c, "DOCTYPE in a SAML message");
+    if (!root || !is_element(root, KMEN_NS_SAMLP, "Response"))
+        return refuse(c, "the message is not a samlp:Response");
+    for (xmlNode *n = root->children; n; n = n->next) {
+        shape->assertions += is_element(n, KMEN_NS_SAML, "Assertion");
+        shape->encrypted += is_element(n, KMEN_NS_SAML, "EncryptedAssertion");
+    }
+    shape->signed_response = has_signature_child(root);
+    const char *why = check_algorithms(root);
+    return why ? refuse(c, why) : 1;
+}
+
+static int valid_base64(const char *s)
+{
+    for (; *s; s++) {
+        if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\r\n", *s))
+            return 0;
+    }
+    return 1;
+}
+
+static int precheck(check_ctx *c, const char *b64, response_shape *shape)
+{
+    if (!valid_base64(b64))
+        return refuse(c, "SAMLResponse is not base64");
+    char *xml = apr_palloc(c->p, (apr_size_t)apr_base64_decode_len(b64) + 1);
+    int len = apr_base64_decode(xml, b64);
+    /* No network, no entity substitution, no DTD loading: the document is
+     * refused below if it has a DOCTYPE at all. */
+    xmlDoc *doc = xmlReadMemory(xml, len, "response.xml", NULL,
+                                XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR);
+    if (!doc)
+        return refuse(c, "SAMLResponse is not well-formed XML");
+    int ok = check_shape(c, doc, shape);
+    xmlFreeDoc(doc);
+    return ok;
+}
+
+static int check_time_window(check_ctx *c, const char *not_before, const char *not_on_or_after,
+                             const char *what)
+{
+    apr_time_t t, now = c->expect->now, skew = c->expect->skew;
+    if (not_before && (!kmen_parse_xs_datetime(not_before, &t) || now + skew < t))
+        return refuse(c, apr_pstrcat(c->p, what, " not yet valid (NotBefore)", NULL));
+    if (not_on_or_after && (!kmen_parse_xs_datetime(not_on_or_after, &t) || now - skew >= t))
+        return refuse(c, apr_pstrcat(c->p, what, " expired (NotOnOrAfter)", NULL));
+    return 1;
+}
+
+static int same(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+static int check_envelope(check_ctx *c, LassoSamlp2StatusResponse *resp)
+{
+    if (!same(resp->Destination, c->sp->params.acs_url))
+        return refuse(c, "Destination is not this SP's ACS URL");
+    if (!resp->Issuer || !same(resp->Issuer->content, c->sp->idp_entity_id))
+        return refuse(c, "Response Issuer is not the IdP");
+    if (!resp->InResponseTo)
+        return refuse(c, "unsolicited Response (no InResponseTo)");
+    if (!same(resp->InResponseTo, c->expect->request_id))
+        return refuse(c, "InResponseTo names no request this browser started");
+    return 1;
+}
+
+static int check_audience(check_ctx *c, LassoSaml2Conditions *cond)
+{
+    for (GList *l = cond->AudienceRestriction; l; l = l->next) {
+        LassoSaml2AudienceRestriction *ar = l->data;
+        if (!same(ar->Audience, c->sp->params.entity_id))
+            return refuse(c, "Audience is not this SP");
+    }
+    return cond->AudienceRestriction ? 1 : refuse(c, "no AudienceRestriction");
+}
+
+static int check_conditions(check_ctx *c, LassoSaml2Assertion *a)
+{
+    LassoSaml2Conditions *cond = a->Conditions;
+    if (!cond)
+        return refuse(c, "assertion without Conditions");
+    return check_time_window(c, cond->NotBefore, cond->NotOnOrAfter, "assertion") &&
+           check_audience(c, cond);
+}
+
+static int check_subject(check_ctx *c, LassoSaml2Assertion *a)
+{
+    LassoSaml2Subject *subject = a->Subject;
+    LassoSaml2SubjectConfirmation *sc = subject ? subject->SubjectConfirmation : NULL;
+    LassoSaml2SubjectConfirmationData *scd = sc ? sc->SubjectConfirmationData : NULL;
+    if (!subject || !subject->NameID || !subject->NameID->content)
+        return refuse(c, "assertion without NameID");
+    if (!scd || !same(sc->Method, "urn:oasis:names:tc:SAML:2.0:cm:bearer"))
+        return refuse(c, "no bearer SubjectConfirmationData");
+    if (!same(scd->Recipient, c->sp->params.acs_url))
+        return refuse(c, "SubjectConfirmationData Recipient is not this SP's ACS URL");
+    if (!same(scd->InResponseTo, c->expect->request_id))
+        return refuse(c, "SubjectConfirmationData InResponseTo does not match");
+    if (!scd->NotOnOrAfter)
+        return refuse(c, "SubjectConfirmationData without NotOnOrAfter");
+    return check_time_window(c, scd->NotBefore, scd->NotOnOrAfter, "subject confirmation");
+}
+
+static int read_authn_statement(check_ctx *c, LassoSaml2Assertion *a, kmen_assertion *out)
+{
+    LassoSaml2AuthnStatement *st = a->AuthnStatement ? a->AuthnStatement->data : NULL;
+    if (!st || a->AuthnStatement->next)
+        return refuse(c, "not exactly one AuthnStatement");
+    out->loa = st->AuthnContext ? kmen_loa_from_uri(st->AuthnContext->AuthnContextClassRef)
+                                : KMEN_LOA_NONE;
+    if (out->loa == KMEN_LOA_NONE)
+        return refuse(c, "AuthnContextClassRef is no eIDAS level of assurance");
+    out->authn_instant = apr_pstrdup(c->p, st->AuthnInstant);
+    out->ref.session_index = apr_pstrdup(c->p, st->SessionIndex);
+    return 1;
+}
+
+/* Text of an AttributeValue; every text node is kept, so a comment inside a
+ * value cannot truncate it (the 2018 NameID-comment class of bugs). */
+static const char *attribute_value_text(apr_pool_t *p, LassoSaml2AttributeValue *v)
+{
+    const char *text = NULL;
+    for (GList *l = v->any; l; l = l->next) {
+        if (LASSO_IS_MISC_TEXT_NODE(l->data) && LASSO_MISC_TEXT_NODE(l->data)->text_child)
+            text = apr_pstrcat(p, text ? text : "", LASSO_MISC_TEXT_NODE(l->data)->content, NULL);
+    }
+    return text;
+}
+
+static void read_attributes(check_ctx *c, LassoSaml2Assertion *a, kmen_assertion *out)
+{
+    out->attrs = apr_array_make(c->p, 16, sizeof(kmen_attr));
+    for (GList *s = a->AttributeStatement; s; s = s->next) {
+        for (GList *l = LASSO_SAML2_ATTRIBUTE_STATEMENT(s->data)->Attribute; l; l = l->next) {
+            LassoSaml2Attribute *attr = l->data;
+            for (GList *v = attr->AttributeValue; v && attr->Name; v = v->next) {
+                const char *text = attribute_value_text(c->p, v->data);
+                if (!text)
+                    continue;
+                kmen_attr *out_attr = apr_array_push(out->attrs);
+                out_attr->name = apr_pstrdup(c->p, attr->Name);
+                out_attr->value = text;
+            }
+        }
+    }
+}
+
+static void read_subject(check_ctx *c, LassoSaml2Assertion *a, kmen_assertion *out)
+{
+    LassoSaml2NameID *n = a->Subject->NameID;
+    out->ref.name_id = apr_pstrdup(c->p, n->content);
+    out->ref.name_id_format = apr_pstrdup(c->p, n->Format);
+    out->ref.name_qualifier = apr_pstrdup(c->p, n->NameQualifier);
+    out->ref.sp_name_qualifier = apr_pstrdup(c->p, n->SPNameQualifier);
+    out->assertion_id = apr_pstrdup(c->p, a->ID);
+}
+
+static int check_assertion(check_ctx *c, LassoSaml2Assertion *a, int response_signed,
+                           kmen_assertion *out)
+{
+    xmlNode *original = lasso_node_get_original_xmlnode(LASSO_NODE(a));
+    if (!a->ID)
+        return refuse(c, "assertion without ID");
+    if (!response_signed && !has_signature_child(original))
+        return refuse(c, "neither the Response nor the assertion is signed");
+    const char *why = original ? check_algorithms(original) : NULL;
+    if (why)
+        return refuse(c, why);
+    if (!a->Issuer || !same(a->Issuer->content, c->sp->idp_entity_id))
+        return refuse(c, "assertion Issuer is not the IdP");
+    if (!check_conditions(c, a) || !check_subject(c, a) || !read_authn_statement(c, a, out))
+        return 0;
+    apr_time_t until = 0;
+    kmen_parse_xs_datetime(a->Conditions->NotOnOrAfter, &until);
+    out->not_on_or_after = until ? until : c->expect->now;
+    read_subject(c, a, out);
+    read_attributes(c, a, out);
+    return 1;
+}
+
+static const char *status_code(LassoSamlp2StatusResponse *resp)
+{
+    LassoSamlp2StatusCode *code = resp && resp->Status ? resp->Status->StatusCode : NULL;
+    if (code && code->StatusCode && code->StatusCode->Value)
+        return code->StatusCode->Value;
+    return code && code->Value ? code->Value : "(no status)";
+}
+
+static kmen_response_status after_lasso(check_ctx *c, LassoLogin *login, int rc,
+                                        const response_shape *shape, kmen_assertion *out)
+{
+    LassoProfile *profile = LASSO_PROFILE(login);
+    LassoSamlp2StatusResponse *resp = LASSO_IS_SAMLP2_STATUS_RESPONSE(profile->response)
+                                          ? LASSO_SAMLP2_STATUS_RESPONSE(profile->response)
+                                          : NULL;
+    int response_signed = shape->signed_response && profile->signature_status == 0;
+    if (rc == LASSO_PROFILE_ERROR_STATUS_NOT_SUCCESS && response_signed && resp &&
+        check_envelope(c, resp)) {
+        c->reason = apr_pstrcat(c->p, "the IdP reports ", status_code(resp), NULL);
+        return KMEN_RESPONSE_FAILED;
+    }
+    if (rc != 0 || !resp)
+        refuse(c, apr_pstrcat(c->p, "lasso: ", lasso_strerror(rc), NULL));
+    GList *assertions = resp ? LASSO_SAMLP2_RESPONSE(resp)->Assertion : NULL;
+    if (!c->reason && (!assertions || assertions->next))
+        refuse(c, "not exactly one assertion after decryption");
+    if (c->reason || !check_envelope(c, resp) ||
+        !check_assertion(c, LASSO_SAML2_ASSERTION(assertions->data), response_signed, out))
+        return KMEN_RESPONSE_INVALID;
+    return KMEN_RESPONSE_OK;
+}
+
+kmen_response_status kmen_saml_verify_response(kmen_sp *sp, apr_pool_t *p, const char *b64,
+                                               const kmen_response_expect *expect,
+                                               kmen_assertion *out, const char **reason)
+{
+    check_ctx c = {p, sp, expect, NULL};
+    response_shape shape = {0, 0, 0};
+    kmen_response_status status = KMEN_RESPONSE_INVALID;
+    memset(out, 0, sizeof(*out));
+    /* NIA always encrypts: exactly one EncryptedAssertion and no plaintext
+     * one, except in a failure answer, which carries none. */
+    if (precheck(&c, b64, &shape) && shape.assertions == 0 && shape.encrypted <= 1) {
+        const char *err = NULL;
+        LassoServer *server = kmen_sp_server_acquire(sp, &err);
+        if (!server) {
+            *reason = err;
+            return KMEN_RESPONSE_INVALID;
+        }
+        LassoLogin *login = lasso_login_new(server);
+        int rc = lasso_login_process_authn_response_msg(login, (gchar *)b64);
+        status = after_lasso(&c, login, rc, &shape, out);
+        if (status == KMEN_RESPONSE_OK && shape.encrypted != 1) {
+            refuse(&c, "the assertion was not encrypted");
+            status = KMEN_RESPONSE_INVALID;
+        }
+        lasso_login_destroy(login);
+        kmen_sp_server_release(sp, server);
+    } else if (!c.reason) {
+        refuse(&c, shape.assertions ? "plaintext assertion (NIA always encrypts)"
+                                    : "more than one EncryptedAssertion");
+    }
+    *reason = c.reason;
+    return status;
+}

@@ -1,0 +1,264 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Login through the NIA simulator: success, the AuthnRequest, every refusal, LoA, logout."""
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import lxml.html
+import pytest
+import requests
+
+from t.lib import flow
+
+LOA = "http://eidas.europa.eu/LoA/"
+ISO_8601 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$")
+
+
+# --- helpers -------------------------------------------------------------------------
+def begin(s, stack, path="/app/"):
+    """Start a login at PATH and open the sim's picker; the ticket."""
+    ticket, _ = flow.idp_page(s, flow.start(s, stack.base_url + path))
+    return ticket
+
+
+def sends_to_idp(r, stack):
+    return r.status_code in flow.REDIRECTS and flow.location(r).startswith(stack.sso_url)
+
+
+def session_cookie_set(r):
+    """Whether the response gives the browser a (non-empty, unexpired) kmen_session."""
+    c = flow.cookie_attrs(r, "kmen_session")
+    return bool(c and c["value"] and c.get("max-age") != "0")
+
+
+def assert_refused(s, stack, r, status, sessions_before):
+    assert r.status_code == status, f"{r.status_code}: {r.text[:300]}"
+    assert not session_cookie_set(r), flow.set_cookies(r)
+    assert stack.count("session") == sessions_before
+    assert sends_to_idp(s.get(stack.base_url + "/app/", allow_redirects=False), stack)
+
+
+def assert_session_dead(stack, cookie_value):
+    r = requests.get(stack.base_url + "/app/", allow_redirects=False,
+                     headers={"Cookie": f"kmen_session={cookie_value}"})
+    assert sends_to_idp(r, stack), f"old session still works: {r.status_code}"
+
+
+def bsi_tail(stack, identity):
+    """The distinctive part of the BSI (after CC/CC/): absent from everything we see."""
+    return stack.bsi(identity).rsplit("/", 1)[-1]
+
+
+# --- successful logins ---------------------------------------------------------------
+def test_czech_login(stack, s):
+    r = s.get(stack.base_url + "/app/", allow_redirects=False)
+    assert r.status_code == 303
+    loc = flow.location(r)
+    assert loc.startswith(stack.sso_url + "?") and "SAMLRequest" in parse_qs(urlsplit(loc).query)
+    flow.browser_cookies(s)
+    ticket, _ = flow.idp_page(s, loc)
+    acs, fields = flow.respond(s, ticket, identity="cz-jiri", loa="substantial")
+    assert acs == stack.acs_url
+    acs_r = flow.post_acs(s, acs, fields)
+    assert acs_r.status_code == 303, acs_r.text[:300]
+    assert urlsplit(flow.location(acs_r)).path == "/app/"
+    c = flow.cookie_attrs(acs_r, "kmen_session")
+    assert c and c["value"]
+    assert "httponly" in c and c.get("samesite", "").lower() == "lax"
+    assert "secure" not in c  # KmenCookieSecure Off
+
+    h = flow.headers_of(s, stack.base_url + "/app/headers.json")
+    expect = {"Kmen-Given-Name": "Ji%C5%99%C3%AD", "Kmen-Family-Name": "Dvo%C5%99%C3%A1k",
+              "Kmen-Birth-Date": "1980-05-17", "Kmen-Origin": "nia",
+              "Kmen-LoA": "substantial", "Kmen-Country": "CZ"}
+    for name, value in expect.items():
+        assert flow.header(h, name) == value, (name, h)
+    assert ISO_8601.match(flow.header(h, "Kmen-Auth-Instant") or ""), h
+    assert re.search(r"@|%40", flow.header(h, "Kmen-Email") or ""), h
+    assert flow.header(h, "Kmen-Client-Id")
+
+    page = s.get(stack.base_url + "/app/")
+    assert page.status_code == 200
+    secret = bsi_tail(stack, "cz-jiri")
+    seen = [str(acs_r.headers), acs_r.text, str(h), str(page.headers), page.text]
+    assert not any(secret in text for text in seen), "the BSI reached the browser or backend"
+    assert secret not in stack.httpd.read_error_log()
+    assert secret not in stack.httpd.read_access_log()
+
+
+def test_foreign_login(stack, s):
+    flow.login(s, stack, identity="de-mueller")
+    h = flow.headers_of(s, stack.base_url + "/app/headers.json")
+    assert flow.header(h, "Kmen-Origin") == "eidas"
+    assert flow.header(h, "Kmen-Country") == "DE"
+    assert flow.header(h, "Kmen-Given-Name") == "J%C3%BCrgen"
+    assert bsi_tail(stack, "de-mueller") not in str(h)
+
+
+def test_stronger_loa_than_required_is_accepted(stack, s):
+    flow.login(s, stack, identity="cz-marie", loa="high")
+    h = flow.headers_of(s, stack.base_url + "/app/headers.json")
+    assert flow.header(h, "Kmen-LoA") == "high"
+
+
+def test_unsigned_assertion_in_signed_response_is_accepted(stack, s):
+    ticket = begin(s, stack)
+    acs, fields = flow.respond(s, ticket, fault="unsigned_assertion_only")
+    r = flow.post_acs(s, acs, fields)
+    assert r.status_code == 303, r.text[:300]
+
+
+def test_session_from_one_node_is_valid_on_another(stack, s):
+    node_b = stack.new_httpd()
+    flow.login(s, stack, identity="cz-jiri")
+    h = flow.headers_of(s, node_b.base_url + "/app/headers.json")
+    assert flow.header(h, "Kmen-Given-Name") == "Ji%C5%99%C3%AD"
+
+
+# --- the AuthnRequest ----------------------------------------------------------------
+@pytest.mark.parametrize("path,loa", [("/app/", "substantial"), ("/high/", "high")])
+def test_authn_request(stack, s, path, loa):
+    begin(s, stack, path)
+    req = flow.sim_json(s, stack, "/last-request")
+    assert req["signature_verified"] is True
+    assert req["sig_alg"].endswith("rsa-sha256")
+    assert req["comparison"] == "minimum"
+    assert req["loa"] == [LOA + loa]
+    assert req["sp_type"] == "public"
+    assert req["nameid_format"].endswith(":nameid-format:persistent")
+    assert req["issuer"] == stack.entity_id
+    assert req["acs_url"] == stack.acs_url
+    assert req["destination"] == stack.sso_url
+    names = {a["name"].rsplit("/", 1)[-1] for a in req["requested_attributes"]}
+    assert {"PersonIdentifier", "CurrentGivenName", "CurrentFamilyName",
+            "DateOfBirth"} <= names
+
+
+# --- refusals ------------------------------------------------------------------------
+FORGED = ["expired", "future", "wrong_audience", "wrong_destination", "wrong_recipient",
+          "wrong_issuer", "wrong_in_response_to", "unsolicited", "unsigned", "wrong_key",
+          "two_assertions", "plaintext", "plaintext_and_encrypted", "tampered_assertion",
+          "tampered_response", "rsa15", "sha1"]
+
+
+@pytest.mark.parametrize("fault", FORGED)
+def test_invalid_response_is_refused(stack, s, fault):
+    before = stack.count("session")
+    acs, fields = flow.respond(s, begin(s, stack), fault=fault)
+    assert_refused(s, stack, flow.post_acs(s, acs, fields), 400, before)
+
+
+@pytest.mark.parametrize("action,fault", [("cancel", ""), ("login", "authn_failed_quirk")])
+def test_cancelled_or_failed_login(stack, s, action, fault):
+    before = stack.count("session")
+    acs, fields = flow.respond(s, begin(s, stack), action=action, fault=fault)
+    assert_refused(s, stack, flow.post_acs(s, acs, fields), 401, before)
+
+
+def test_loa_below_location_minimum(stack, s):
+    before = stack.count("session")
+    acs, fields = flow.respond(s, begin(s, stack), loa="low")
+    r = flow.post_acs(s, acs, fields)
+    assert_refused(s, stack, r, 403, before)
+    links = lxml.html.fromstring(r.text).xpath("//a/@href")
+    assert any("/kmen/login" in href for href in links), r.text
+
+
+def test_replayed_response(stack, s):
+    acs, fields = flow.respond(s, begin(s, stack))
+    flow.browser_cookies(s)
+    state = {c.name: c.value for c in s.cookies}
+    assert flow.post_acs(s, acs, fields).status_code == 303
+    before = stack.count("session")
+    assert flow.post_acs(s, acs, fields).status_code == 400
+    with requests.Session() as other:
+        r = other.post(acs, data=fields, allow_redirects=False,
+                       headers={"Cookie": "; ".join(f"{k}={v}" for k, v in state.items())})
+        assert r.status_code == 400
+        assert not session_cookie_set(r)
+    assert stack.count("session") == before
+
+
+def test_response_without_state_cookie(stack, s):
+    acs, fields = flow.respond(s, begin(s, stack))
+    before = stack.count("session")
+    with requests.Session() as other:
+        r = other.post(acs, data=fields, allow_redirects=False)
+        assert r.status_code == 400
+        assert not session_cookie_set(r)
+    assert stack.count("session") == before
+
+
+def test_unauthenticated_post_gets_401(stack, s):
+    r = s.post(stack.base_url + "/app/", data={"x": "1"}, allow_redirects=False)
+    assert r.status_code == 401
+    assert "Location" not in r.headers
+
+
+# --- LoA step-up and authorization ---------------------------------------------------
+def test_step_up_to_high(stack, s):
+    flow.login(s, stack, identity="cz-jiri", loa="substantial")
+    r = s.get(stack.base_url + "/high/", allow_redirects=False)
+    assert sends_to_idp(r, stack), r.status_code
+    ticket, _ = flow.idp_page(s, flow.location(r))
+    assert flow.sim_json(s, stack, "/last-request")["loa"] == [LOA + "high"]
+    acs, fields = flow.respond(s, ticket, identity="cz-jiri", loa="high")
+    r = flow.post_acs(s, acs, fields)
+    assert r.status_code == 303 and urlsplit(flow.location(r)).path == "/high/"
+    h = flow.headers_of(s, stack.base_url + "/high/headers.json")
+    assert flow.header(h, "Kmen-LoA") == "high"
+
+
+def test_eidas_only_refuses_czech_session(stack, s):
+    flow.login(s, stack, identity="cz-zofie")
+    assert s.get(stack.base_url + "/eidas-only/", allow_redirects=False).status_code == 403
+
+
+def test_eidas_only_admits_foreign_session(stack, s):
+    flow.login(s, stack, identity="de-mueller")
+    assert s.get(stack.base_url + "/eidas-only/", allow_redirects=False).status_code == 200
+
+
+# --- logout --------------------------------------------------------------------------
+def test_logout_started_by_the_portal(stack, s):
+    login = flow.login(s, stack, identity="cz-jiri")
+    index = flow.session_index(login.kmen_fields, stack.keys.sp_key)
+    cookie = s.cookies.get("kmen_session")
+    before = stack.count("session")
+
+    r = s.get(stack.base_url + "/kmen/logout", params={"ReturnTo": "/public/"},
+              allow_redirects=False)
+    to_idp = flow.location(r)
+    assert to_idp.startswith(stack.sso_url) and "SAMLRequest" in to_idp
+    back = flow.location(s.get(to_idp, allow_redirects=False))
+    assert back.startswith(stack.base_url + "/kmen/slo")
+    logout = flow.sim_json(s, stack, "/last-logout")
+    assert logout["name_id"] == stack.bsi("cz-jiri")
+    assert logout["session_index"] == index
+    assert logout["signature_verified"] is True
+
+    r = s.get(back, allow_redirects=False)
+    assert urlsplit(flow.location(r)).path == "/public/"
+    assert_session_dead(stack, cookie)
+    assert stack.count("session") == before - 1
+
+
+def test_logout_started_by_nia(stack, s):
+    login = flow.login(s, stack, identity="cz-zofie")
+    index = flow.session_index(login.kmen_fields, stack.keys.sp_key)
+    cookie = s.cookies.get("kmen_session")
+    before = stack.count("session")
+
+    r = s.get(stack.sim_url + "/admin/idp-logout", allow_redirects=False,
+              params={"identity": "cz-zofie", "session_index": index})
+    to_sp = flow.location(r)
+    assert to_sp.startswith(stack.base_url + "/kmen/slo")
+    r = s.get(to_sp, allow_redirects=False)
+    to_idp = flow.location(r)
+    assert to_idp.startswith(stack.sso_url)
+    answer = flow.redirect_message(to_idp, "SAMLResponse")
+    assert answer.tag.endswith("}LogoutResponse")
+    status = answer.find(".//{*}StatusCode").get("Value")
+    assert status.endswith(":status:Success")
+    assert_session_dead(stack, cookie)
+    assert stack.count("session") == before - 1

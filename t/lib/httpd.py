@@ -1,0 +1,185 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""A standalone Apache httpd (Debian's apache2 binary) with its own config, logs and port."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import REPO
+
+APACHE = "/usr/sbin/apache2"
+MODULES = Path("/usr/lib/apache2/modules")
+MODULE_SO = REPO / "mod_kmen" / ".libs" / "mod_kmen.so"
+# log_config and unixd are compiled into Debian's apache2 (apache2 -l): not loaded here.
+BASE_MODULES = ["mpm_event", "authz_core", "authn_core", "authz_user", "socache_shmcb",
+                "proxy", "proxy_http"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, timeout=15.0, alive=lambda: True):
+    """True once 127.0.0.1:PORT accepts; False on timeout or when alive() turns False."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive():
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+@dataclass
+class KmenSite:
+    """What the kmen directives of one httpd point at."""
+    entity_id: str
+    keys_dir: Path
+    idp_metadata: Path
+    conninfo: str
+    translator_url: str = ""   # empty: no KmenTranslator* lines
+    module: Path = MODULE_SO
+
+
+def kmen_lines(site, dir):
+    k = site.keys_dir
+    lines = [
+        f"KmenSPEntityID {site.entity_id}",
+        f"KmenSPPrivateKeyFile {k}/sp-key.pem",
+        f"KmenSPCertificateFile {k}/sp-cert.pem",
+        f"KmenIdPMetadataFile {site.idp_metadata}",
+        f'KmenDatabase "{site.conninfo}"',
+        f"KmenRegisterKeyFile {k}/register.key",
+        "KmenCookieSecure Off",
+        f'KmenSessionCache "shmcb:{dir}/kmen-sessions(1024000)"',
+    ]
+    if site.translator_url:
+        lines += [f"KmenTranslatorURL {site.translator_url}",
+                  f"KmenTranslatorCertificateFile {k}/client-cert.pem",
+                  f"KmenTranslatorKeyFile {k}/client-key.pem",
+                  f"KmenTranslatorCAFile {k}/ca-cert.pem"]
+    return "\n".join(lines)
+
+
+def protected_locations(portal_port):
+    backend = f"http://127.0.0.1:{portal_port}"
+    return f"""<Location /app>
+    AuthType Kmen
+    Require valid-user
+    ProxyPass {backend}/app
+</Location>
+<Location /high>
+    AuthType Kmen
+    KmenLoA high
+    Require valid-user
+    ProxyPass {backend}/high
+</Location>
+<Location /eidas-only>
+    AuthType Kmen
+    Require kmen-origin eidas
+    ProxyPass {backend}/eidas-only
+</Location>"""
+
+
+def config_text(dir, port, portal_port, site=None, extra="", locations=""):
+    """httpd.conf of the test site; SITE=None gives the same proxy without mod_kmen
+    (only to check the harness itself)."""
+    loads = [f"LoadModule {m}_module {MODULES}/mod_{m}.so" for m in BASE_MODULES]
+    if site:
+        loads.append(f"LoadModule kmen_module {site.module}")
+    return f"""# written by t/lib/httpd.py
+ServerName localhost
+Listen 127.0.0.1:{port}
+DefaultRuntimeDir {dir}
+PidFile {dir}/httpd.pid
+ErrorLog {dir}/error.log
+LogLevel {"warn kmen:debug" if site else "warn"}
+LogFormat "%h %u %t \\"%r\\" %>s %b" common
+CustomLog {dir}/access.log common
+User www-data
+Group www-data
+{chr(10).join(loads)}
+DocumentRoot {dir}/htdocs
+{kmen_lines(site, dir) if site else ""}
+{extra}
+{protected_locations(portal_port) if site else ""}
+<Location /public>
+    ProxyPass http://127.0.0.1:{portal_port}/public
+</Location>
+{locations}
+"""
+
+
+class Httpd:
+    def __init__(self, parent=None, port=None):
+        self.dir = Path(tempfile.mkdtemp(prefix="httpd-", dir=parent))
+        os.chmod(self.dir, 0o755)
+        (self.dir / "htdocs").mkdir(mode=0o755)
+        (self.dir / "htdocs" / "static.txt").write_text("static file\n")
+        self.port = port or free_port()
+        self.conf = self.dir / "httpd.conf"
+        self.error_log = self.dir / "error.log"
+        self.access_log = self.dir / "access.log"
+        self.proc = None
+
+    @property
+    def base_url(self):
+        return f"http://localhost:{self.port}"
+
+    def write_config(self, text):
+        self.conf.write_text(text)
+        return self
+
+    def command(self, *args):
+        return [APACHE, "-d", str(self.dir), "-f", str(self.conf), *args]
+
+    def configtest(self):
+        r = subprocess.run(self.command("-t"), capture_output=True, text=True)
+        return r.returncode, r.stdout + r.stderr
+
+    def start(self, timeout=15.0):
+        out = open(self.dir / "stderr.log", "wb")
+        self.proc = subprocess.Popen(self.command("-DFOREGROUND"), stdout=out,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        out.close()
+        alive = lambda: self.proc.poll() is None
+        if not (wait_for_port(self.port, timeout, alive) and alive()):
+            self.stop()
+            raise RuntimeError(f"httpd did not start on port {self.port}:\n"
+                               f"{self.read_stderr()}\n{self.read_error_log()}")
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def read_error_log(self):
+        return self.error_log.read_text(errors="replace") if self.error_log.exists() else ""
+
+    def read_access_log(self):
+        return self.access_log.read_text(errors="replace") if self.access_log.exists() else ""
+
+    def read_stderr(self):
+        p = self.dir / "stderr.log"
+        return p.read_text(errors="replace") if p.exists() else ""

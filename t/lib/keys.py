@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Throwaway keys and certificates for one test run, made with the openssl CLI."""
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Keys:
+    dir: Path
+    sp_key: Path
+    sp_cert: Path
+    idp_key: Path
+    idp_cert: Path
+    wrong_key: Path
+    wrong_cert: Path
+    register_key: Path
+    header_secret: Path
+    ca_cert: Path             # trust anchor of the translation gateway's TLS
+    translator_key: Path      # the gateway's server key/cert (127.0.0.1)
+    translator_cert: Path
+    client_key: Path          # mod_kmen's client certificate towards the gateway
+    client_cert: Path
+
+
+def _openssl(*args):
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def self_signed(key, cert, cn):
+    """An RSA-2048 key and a self-signed SHA-256 certificate for it."""
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "30",
+             "-subj", f"/CN={cn}", "-keyout", str(key), "-out", str(cert))
+
+
+def signed_by_ca(dir, name, cn, ca_key, ca_cert, ext):
+    """An RSA-2048 key and a certificate for it issued by the test CA."""
+    key, csr, cert = dir / f"{name}-key.pem", dir / f"{name}.csr", dir / f"{name}-cert.pem"
+    extfile = dir / f"{name}.ext"
+    extfile.write_text(ext + "\n")
+    _openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}",
+             "-keyout", str(key), "-out", str(csr))
+    _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca_cert), "-CAkey", str(ca_key),
+             "-CAcreateserial", "-days", "30", "-sha256", "-extfile", str(extfile),
+             "-out", str(cert))
+    return key, cert
+
+
+def secret_file(path, mode):
+    path.write_bytes(os.urandom(32))
+    os.chmod(path, mode)
+    return path
+
+
+def make_keys(dir):
+    """Every key of a run in DIR; everything but the two secrets readable by www-data."""
+    dir = Path(dir)
+    dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(dir, 0o755)
+    pairs = {}
+    for name, cn in (("sp", "localhost"), ("idp", "NIA simulator"),
+                     ("wrong", "not the IdP"), ("ca", "kmen test CA")):
+        pairs[name] = (dir / f"{name}-key.pem", dir / f"{name}-cert.pem")
+        self_signed(*pairs[name], cn)
+    ca_key, ca_cert = pairs["ca"]
+    tr_key, tr_cert = signed_by_ca(
+        dir, "translator", "127.0.0.1", ca_key, ca_cert,
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth")
+    cl_key, cl_cert = signed_by_ca(
+        dir, "client", "mod_kmen", ca_key, ca_cert, "extendedKeyUsage=clientAuth")
+    for pem in dir.glob("*.pem"):
+        os.chmod(pem, 0o644)  # test keys: httpd children (www-data) read them
+    return Keys(dir=dir,
+                sp_key=pairs["sp"][0], sp_cert=pairs["sp"][1],
+                idp_key=pairs["idp"][0], idp_cert=pairs["idp"][1],
+                wrong_key=pairs["wrong"][0], wrong_cert=pairs["wrong"][1],
+                register_key=secret_file(dir / "register.key", 0o600),
+                header_secret=secret_file(dir / "header.secret", 0o600),
+                ca_cert=ca_cert, translator_key=tr_key, translator_cert=tr_cert,
+                client_key=cl_key, client_cert=cl_cert)
+
+
+def cert_base64(cert):
+    """The base64 body of a PEM certificate, as it appears in ds:X509Certificate."""
+    lines = Path(cert).read_text().split("\n")
+    return "".join(line for line in lines if line and not line.startswith("-----"))

@@ -1,0 +1,144 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Test identities of the NIA simulator and the attributes NIA would release for them.
+
+Czech citizens carry NIA's full data set; foreigners coming through eIDAS carry only the
+eIDAS minimal data set, with a pseudonym whose first part is their own country.
+"""
+
+import base64
+import datetime
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Optional
+
+NATURAL = "http://eidas.europa.eu/attributes/naturalperson/"
+STORK = "http://www.stork.gov.eu/1.0/"
+MORIS = "http://schemas.eidentita.cz/moris/2016/identity/claims/"
+# Some integrations request the Czech claims under this namespace; NIA answers both.
+MORIS_ALIAS = "http://schemas.identitaobcana.cz/moris/2016/identity/claims/"
+
+PERSON_IDENTIFIER = NATURAL + "PersonIdentifier"
+GIVEN_NAME = NATURAL + "CurrentGivenName"
+FAMILY_NAME = NATURAL + "CurrentFamilyName"
+DATE_OF_BIRTH = NATURAL + "DateOfBirth"
+PLACE_OF_BIRTH = NATURAL + "PlaceOfBirth"
+CURRENT_ADDRESS = NATURAL + "CurrentAddress"
+EMAIL = STORK + "eMail"
+AGE = STORK + "age"
+IS_AGE_OVER = STORK + "isAgeOver"
+COUNTRY_OF_BIRTH = STORK + "countryCodeOfBirth"
+PHONE = MORIS + "phonenumber"
+TR_ADDRESS_ID = MORIS + "tradresaid"
+ID_TYPE = MORIS + "idtype"
+ID_NUMBER = MORIS + "idnumber"
+
+MINIMAL_SET = (PERSON_IDENTIFIER, GIVEN_NAME, FAMILY_NAME, DATE_OF_BIRTH)
+
+
+@dataclass(frozen=True)
+class Address:
+    street: str
+    number: str
+    town: str
+    post_code: str
+    area: str
+    ruian_code: str  # the address point in the Czech register of addresses (RÚIAN)
+
+
+@dataclass(frozen=True)
+class Person:
+    country: str
+    given: str
+    family: str
+    birth_date: str
+    birth_place: Optional[str] = None
+    email: Optional[str] = None
+    phone: Optional[str] = None
+    address: Optional[Address] = None
+    id_type: Optional[str] = None
+    id_number: Optional[str] = None
+
+    @property
+    def display_name(self):
+        return f"{self.given} {self.family}"
+
+
+IDENTITIES = {
+    "cz-jiri": Person(
+        country="CZ", given="Jiří", family="Dvořák", birth_date="1980-05-17",
+        birth_place="Praha", email="jiri.dvorak@example.cz", phone="+420777123456",
+        address=Address("Vodičkova", "681/18", "Praha", "11000", "Praha, Nové Město", "21710201"),
+        id_type="ID", id_number="123456789"),
+    # The population register keeps names in capitals, and NIA passes them on so.
+    "cz-zofie": Person(
+        country="CZ", given="ŽOFIE", family="ČERNÁ-NOVÁKOVÁ", birth_date="1992-02-29",
+        birth_place="Brno", email="zofie@example.cz",
+        address=Address("Kounicova", "20", "Brno", "60200", "Brno, Veveří", "19057571")),
+    "cz-marie": Person(
+        country="CZ", given="Marie", family="Nováková", birth_date="1955-03-08",
+        birth_place="Ostrava",
+        address=Address("Nádražní", "112", "Ostrava", "70200", "Ostrava, Moravská Ostrava",
+                        "2956811")),
+    "de-mueller": Person(country="DE", given="Jürgen", family="Müller", birth_date="1975-11-02"),
+    "sk-kovac": Person(country="SK", given="Ľubomír", family="Kováč", birth_date="1988-07-14"),
+}
+
+
+def person_identifier(key, sp_entity_id):
+    """The BSI NIA would give this person at this SP: stable per person and SP."""
+    person = IDENTITIES[key]
+    if person.country == "CZ":
+        return "CZ/CZ/" + str(uuid.uuid5(uuid.NAMESPACE_URL, sp_entity_id + "|" + key))
+    return f"{person.country}/CZ/" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def _current_address(a):
+    # NIA sends an XML fragment with an undeclared "eidas:" prefix and CRLF line ends.
+    parts = (("LocatorDesignator", a.number), ("Thoroughfare", a.street),
+             ("PostName", a.town), ("PostCode", a.post_code), ("CvaddressArea", a.area))
+    return _b64("".join(f"<eidas:{tag}>{value}</eidas:{tag}>\r\n" for tag, value in parts))
+
+
+def _tr_address_id(a):
+    return _b64(f"<TRadresaID><adresniMistoKod>{a.ruian_code}</adresniMistoKod>"
+                f"<cisloDomovni>{a.number.split('/')[0]}</cisloDomovni></TRadresaID>")
+
+
+def _age(birth_date, today):
+    born = datetime.date.fromisoformat(birth_date)
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _czech_attributes(p, today, age_over):
+    age = _age(p.birth_date, today)
+    values = {
+        PLACE_OF_BIRTH: p.birth_place, EMAIL: p.email, PHONE: p.phone,
+        ID_TYPE: p.id_type, ID_NUMBER: p.id_number, COUNTRY_OF_BIRTH: "CZ",
+        AGE: str(age), IS_AGE_OVER: "true" if age >= age_over else "false",
+    }
+    if p.address:
+        values[CURRENT_ADDRESS] = _current_address(p.address)
+        values[TR_ADDRESS_ID] = _tr_address_id(p.address)
+    return values
+
+
+def _canonical(name):
+    return MORIS + name[len(MORIS_ALIAS):] if name.startswith(MORIS_ALIAS) else name
+
+
+def released_attributes(key, sp_entity_id, requested=None, age_over=18, today=None):
+    """[(name, value)] NIA releases: the requested names (all of MINIMAL_SET when the
+    request named none) that this person has, in the order requested."""
+    p = IDENTITIES[key]
+    values = {PERSON_IDENTIFIER: person_identifier(key, sp_entity_id), GIVEN_NAME: p.given,
+              FAMILY_NAME: p.family, DATE_OF_BIRTH: p.birth_date}
+    if p.country == "CZ":
+        values.update(_czech_attributes(p, today or datetime.date.today(), age_over))
+    names = requested or MINIMAL_SET
+    return [(name, values[_canonical(name)]) for name in names
+            if values.get(_canonical(name)) is not None]

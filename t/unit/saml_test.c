@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The module's Response checks on the Responses NIA itself produced (2019,
+ * ../shared/fixtures/nia-test-2019): accepted with the clock and outstanding
+ * request set to their values; refused altered, expired, early or unsolicited. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apr_file_io.h"
+#include "apr_base64.h"
+#include "apr_strings.h"
+
+#include "config.h"
+#include "saml.h"
+
+#define IDP "urn:microsoft:cgg2010:fpsts"
+
+typedef struct {
+    const char *file, *destination, *audience, *request_id, *bsi, *not_before;
+} fixture;
+
+static const fixture response1 = {
+    "response.samlresponse.b64",
+    "http://eidasproxyservice.jjanousek.dev.office.nic.cz/IdentityProviderResponse",
+    "http://eidasproxyservice.jjanousek.dev.office.nic.cz/saml/idp.xml",
+    "e399fb9b-9454-4284-831f-4aa33d83757e", "CZ/CZ/ff70c9dd-6a05-4068-aaa2-b57be4f328e9",
+    "2019-08-21T13:41:42.551Z"};
+static const fixture response2 = {
+    "response2.samlresponse.b64", "http://localhost.localdomain:8000/IdentityProviderResponse",
+    "http://localhost.localdomain:8000/saml/idp.xml",
+    "_EC4U.pASZbyim6prNJtsgOJW5BQUYug_vL-dVUzF-2C8Soni4zLm6GuAfvPZ8M2",
+    "CZ/CZ/1cd49592-b9ba-42ed-91ac-80d07ac9faf2", "2019-09-18T11:10:53.417Z"};
+
+static apr_pool_t *pool;
+
+static const char *fixture_dir(void)
+{
+    const char *dir = getenv("KMEN_FIXTURES");
+    return dir ? dir : "../shared/fixtures/nia-test-2019";
+}
+
+static const char *slurp(const char *name)
+{
+    char *data = NULL;
+    apr_file_t *f;
+    apr_finfo_t info;
+    const char *path = apr_pstrcat(pool, fixture_dir(), "/", name, NULL);
+    ck_assert_msg(apr_file_open(&f, path, APR_READ, 0, pool) == APR_SUCCESS, "open %s", path);
+    apr_file_info_get(&info, APR_FINFO_SIZE, f);
+    data = apr_pcalloc(pool, (apr_size_t)info.size + 1);
+    apr_size_t n = (apr_size_t)info.size;
+    apr_file_read_full(f, data, n, &n);
+    apr_file_close(f);
+    return data;
+}
+
+/* NIA publishes its signing certificate only in its metadata: the same shape here. */
+static const char *idp_metadata(void)
+{
+    char *pem = apr_pstrdup(pool, slurp("nia-test-cert.pem"));
+    char *body = strstr(pem, "-----BEGIN CERTIFICATE-----") + 27;
+    *strstr(body, "-----END CERTIFICATE-----") = '\0';
+    return apr_pstrcat(
+        pool,
+        "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" "
+        "xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"" IDP "\">"
+        "<md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">"
+        "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>",
+        body,
+        "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+        "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" "
+        "Location=\"https://tnia.identitaobcana.cz/FPSTS/saml2/basic\"/>"
+        "</md:IDPSSODescriptor></md:EntityDescriptor>",
+        NULL);
+}
+
+static kmen_sp *sp_for(const fixture *fx)
+{
+    kmen_sp_params params = {fx->audience,           fx->destination,
+                             "http://sp.invalid/slo", slurp("sp-key.pem"),
+                             slurp("sp-cert.pem"),    idp_metadata(),
+                             KMEN_NAMEID_PERSISTENT};
+    kmen_sp *sp = NULL;
+    const char *err = kmen_sp_create(pool, &params, &sp);
+    ck_assert_msg(err == NULL, "kmen_sp_create: %s", err ? err : "");
+    ck_assert_ptr_null(kmen_sp_child_init(sp, pool, 2));
+    return sp;
+}
+
+static apr_time_t at(const char *xs_datetime, apr_interval_time_t plus)
+{
+    apr_time_exp_t t = {0};
+    sscanf(xs_datetime, "%4d-%2d-%2dT%2d:%2d:%2d", &t.tm_year, &t.tm_mon, &t.tm_mday, &t.tm_hour,
+           &t.tm_min, &t.tm_sec);
+    t.tm_year -= 1900;
+    t.tm_mon -= 1;
+    apr_time_t out;
+    apr_time_exp_gmt_get(&out, &t);
+    return out + plus;
+}
+
+static kmen_response_status verify(const fixture *fx, const char *b64, apr_time_t now,
+                                   const char *request_id, kmen_assertion *out,
+                                   const char **reason)
+{
+    kmen_response_expect expect = {now, apr_time_from_sec(60), request_id};
+    return kmen_saml_verify_response(sp_for(fx), pool, b64, &expect, out, reason);
+}
+
+static void assert_accepted(const fixture *fx)
+{
+    kmen_assertion a;
+    const char *reason = NULL;
+    kmen_response_status st = verify(fx, slurp(fx->file), at(fx->not_before, apr_time_from_sec(600)),
+                                     fx->request_id, &a, &reason);
+    ck_assert_msg(st == KMEN_RESPONSE_OK, "refused: %s", reason ? reason : "");
+    ck_assert_str_eq(a.ref.name_id, fx->bsi);
+    ck_assert_int_eq(a.loa, KMEN_LOA_SUBSTANTIAL);
+    kmen_identity id = {0};
+    int failed = 1;
+    ck_assert_ptr_null(kmen_identity_from_attributes(pool, a.attrs, "CZ", &id, &failed));
+    ck_assert_int_eq(failed, 0);
+    ck_assert_str_eq(id.pseudonym, fx->bsi);
+    ck_assert_int_eq(id.origin, KMEN_ORIGIN_NIA);
+    ck_assert_ptr_nonnull(id.given_name);
+    ck_assert_ptr_nonnull(id.family_name);
+    ck_assert_ptr_nonnull(id.birth_date);
+}
+
+START_TEST(nia_response_accepted)
+{
+    assert_accepted(&response1);
+    kmen_assertion a;
+    const char *reason = NULL;
+    verify(&response1, slurp(response1.file), at(response1.not_before, 0), response1.request_id,
+           &a, &reason);
+    kmen_identity id = {0};
+    int failed;
+    kmen_identity_from_attributes(pool, a.attrs, "CZ", &id, &failed);
+    ck_assert_str_eq(id.given_name, "PAVEL");
+    ck_assert_str_eq(id.family_name, "ČERNÝCH");
+}
+END_TEST
+
+START_TEST(nia_response2_accepted)
+{
+    assert_accepted(&response2);
+}
+END_TEST
+
+static void assert_refused(const fixture *fx, const char *b64, apr_time_t now,
+                           const char *request_id, const char *expected_reason)
+{
+    kmen_assertion a;
+    const char *reason = NULL;
+    ck_assert_int_eq(verify(fx, b64, now, request_id, &a, &reason), KMEN_RESPONSE_INVALID);
+    ck_assert_msg(reason && strstr(reason, expected_reason), "reason '%s' lacks '%s'",
+                  reason ? reason : "(none)", expected_reason);
+}
+
+START_TEST(expired_refused)
+{
+    assert_refused(&response1, slurp(response1.file),
+                   at(response1.not_before, apr_time_from_sec(3600 + 61)), response1.request_id,
+                   "expired");
+}
+END_TEST
+
+START_TEST(not_yet_valid_refused)
+{
+    assert_refused(&response1, slurp(response1.file),
+                   at(response1.not_before, -apr_time_from_sec(62)), response1.request_id,
+                   "not yet valid");
+}
+END_TEST
+
+START_TEST(unsolicited_refused)
+{
+    assert_refused(&response1, slurp(response1.file), at(response1.not_before, 0), "_other",
+                   "InResponseTo");
+}
+END_TEST
+
+START_TEST(wrong_audience_refused)
+{
+    fixture other = response1;
+    other.audience = "https://portal.example.cz/";
+    assert_refused(&other, slurp(response1.file), at(response1.not_before, 0),
+                   response1.request_id, "Audience");
+}
+END_TEST
+
+START_TEST(wrong_destination_refused)
+{
+    fixture other = response1;
+    other.destination = "https://portal.example.cz/kmen/acs";
+    assert_refused(&other, slurp(response1.file), at(response1.not_before, 0),
+                   response1.request_id, "Destination");
+}
+END_TEST
+
+/* Change one character of the signed XML (the IssueInstant's last second
+ * digit) and re-encode: the Response signature no longer verifies. */
+START_TEST(altered_refused)
+{
+    char *xml = apr_pstrdup(pool, slurp("response.min.xml"));
+    char *instant = strstr(xml, "IssueInstant=\"2019-08-21T13:41:4");
+    ck_assert_ptr_nonnull(instant);
+    instant[strlen("IssueInstant=\"2019-08-21T13:41:4")] ^= 1;
+    char *b64 = apr_palloc(pool, (apr_size_t)apr_base64_encode_len((int)strlen(xml)));
+    apr_base64_encode(b64, xml, (int)strlen(xml));
+    assert_refused(&response1, b64, at(response1.not_before, 0), response1.request_id, "lasso");
+}
+END_TEST
+
+START_TEST(garbage_refused)
+{
+    assert_refused(&response1, "not base64!", at(response1.not_before, 0), response1.request_id,
+                   "base64");
+    assert_refused(&response1, "PHgvPg==", at(response1.not_before, 0), response1.request_id,
+                   "samlp:Response");
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("saml");
+    TCase *tc = tcase_create("nia-test-2019");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, nia_response_accepted);
+    tcase_add_test(tc, nia_response2_accepted);
+    tcase_add_test(tc, expired_refused);
+    tcase_add_test(tc, not_yet_valid_refused);
+    tcase_add_test(tc, unsolicited_refused);
+    tcase_add_test(tc, wrong_audience_refused);
+    tcase_add_test(tc, wrong_destination_refused);
+    tcase_add_test(tc, altered_refused);
+    tcase_add_test(tc, garbage_refused);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    kmen_saml_library_init(NULL);
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
