@@ -8,7 +8,7 @@ LASSO_MIN := 2.7.0
 
 SRC := mod_kmen/mod_kmen.c mod_kmen/config.c mod_kmen/crypto.c mod_kmen/identity.c \
        mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_response.c \
-       mod_kmen/store_pg.c mod_kmen/session.c mod_kmen/headers.c mod_kmen/redirect.c \
+       mod_kmen/store_pg.c mod_kmen/session.c mod_kmen/headers.c mod_kmen/headers_encode.c mod_kmen/redirect.c \
        mod_kmen/page.c mod_kmen/handlers.c mod_kmen/auth.c
 HDR := $(wildcard mod_kmen/*.h)
 MODULE := mod_kmen/.libs/mod_kmen.so

@@ -39,6 +39,9 @@ typedef struct {
     const char *login_agenda;
     const char *register_key_file;
     const char *translator_url;
+    const char *translator_cert_file;
+    const char *translator_key_file;
+    const char *translator_ca_file;
     int translator_timeout;
     int session_lifetime;
     int session_idle;
@@ -73,8 +76,6 @@ typedef struct {
     int required;
 } kmen_requested_attr;
 
-extern const command_rec kmen_directives[];
-
 void *kmen_create_server_conf(apr_pool_t *p, server_rec *s);
 void *kmen_merge_server_conf(apr_pool_t *p, void *base, void *add);
 void *kmen_create_dir_conf(apr_pool_t *p, char *dir);
@@ -87,6 +88,26 @@ kmen_dir_conf *kmen_dir_conf_get(const request_rec *r);
 int kmen_dir_min_loa(const kmen_dir_conf *d);
 const char *kmen_dir_sp_type(const kmen_dir_conf *d);
 const apr_array_header_t *kmen_dir_requested(const kmen_dir_conf *d);
+
+/* Directive handlers; for server settings cmd->info is the field's offset. */
+const char *kmen_set_server_string(cmd_parms *cmd, void *dir, const char *arg);
+const char *kmen_set_server_file(cmd_parms *cmd, void *dir, const char *arg);
+const char *kmen_set_server_seconds(cmd_parms *cmd, void *dir, const char *arg);
+const char *kmen_set_server_flag(cmd_parms *cmd, void *dir, int on);
+const char *kmen_set_endpoint_path(cmd_parms *cmd, void *dir, const char *arg);
+const char *kmen_set_pool_size(cmd_parms *cmd, void *dir, const char *arg);
+const char *kmen_set_header_encoding(cmd_parms *cmd, void *dir, const char *arg);
+const char *kmen_set_nameid_format(cmd_parms *cmd, void *dir, const char *arg);
+const char *kmen_set_home_country(cmd_parms *cmd, void *dir, const char *arg);
+const char *kmen_set_loa(cmd_parms *cmd, void *dir, const char *arg);
+const char *kmen_set_sp_type(cmd_parms *cmd, void *dir, const char *arg);
+const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir, const char *arg);
+
+const char *kmen_read_text_file(apr_pool_t *p, const char *directive, const char *path,
+                                const char **text);
+
+/* Applies the defaults of every unset value (after merging). */
+void kmen_server_conf_defaults(kmen_server_conf *c);
 
 /* Validates the server configuration and reads key material (as root). */
 const char *kmen_server_conf_load(kmen_server_conf *c, apr_pool_t *p);

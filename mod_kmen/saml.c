@@ -135,6 +135,11 @@ void kmen_sp_server_release(kmen_sp *sp, LassoServer *server)
     apr_reslist_release(sp->servers, server);
 }
 
+int kmen_sp_child_ready(const kmen_sp *sp)
+{
+    return sp->servers != NULL;
+}
+
 const char *kmen_sp_metadata(const kmen_sp *sp)
 {
     return sp->metadata;

@@ -66,6 +66,8 @@ const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp 
 /* Per child process: the pool of LassoServers requests borrow from. */
 const char *kmen_sp_child_init(kmen_sp *sp, apr_pool_t *pchild, int max_servers);
 
+int kmen_sp_child_ready(const kmen_sp *sp);
+
 const char *kmen_sp_metadata(const kmen_sp *sp);
 const char *kmen_sp_idp_entity_id(const kmen_sp *sp);
 /* validUntil of the IdP metadata, 0 when it has none. */

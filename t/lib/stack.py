@@ -91,6 +91,7 @@ class Translator:
         self.known = None   # None: every BSI translates; else only the BSIs in this set
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
         self.server.daemon_threads = True
+        self.server.handle_error = lambda request, address: None  # e.g. no client cert
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(keys.translator_cert, keys.translator_key)
         ctx.load_verify_locations(keys.ca_cert)

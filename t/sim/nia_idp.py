@@ -37,6 +37,7 @@ import sys
 import tempfile
 import textwrap
 import threading
+import traceback
 import urllib.request
 import uuid
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ from saml2.sigver import (RSA_1_5, RSA_OAEP_MGF1P, CryptoBackendXmlSec1, RSACryp
                           read_cert_from_file)
 from saml2.xmldsig import DIGEST_SHA1, DIGEST_SHA256, SIG_RSA_SHA1, SIG_RSA_SHA256
 
+# identities.py lies beside this file, whether it is run as a script or loaded by path.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from identities import (FAMILY_NAME, IDENTITIES, NATURAL,  # noqa: E402
                         IS_AGE_OVER, person_identifier, released_attributes)
@@ -488,6 +490,15 @@ def tamper_response(response):
     response.set("IssueInstant", issued[:-2] + str((int(issued[-2]) + 1) % 10) + "Z")
 
 
+def with_assertions(response, assertions):
+    """The Response with the assertions' text inside. Spliced as text because lxml, moving
+    an element into another tree, may rewrite its namespace prefixes to the new parent's,
+    and that breaks a signature made over the old ones."""
+    text = etree.tostring(response, encoding="unicode")
+    end = text.rindex("</samlp:Response>")
+    return parse_xml((text[:end] + "".join(assertions) + text[end:]).encode())
+
+
 def dotnet_name(name):
     """A distinguished name as .NET (and so NIA) writes it: most specific part first,
     ", " between parts, values with special characters in double quotes."""
@@ -569,8 +580,8 @@ class Idp:
         return parse_xml(signed.encode())
 
     def encrypt(self, assertion, sp, faults):
-        """The assertion as NIA's EncryptedAssertion. It is wrapped as text so that it keeps
-        its own namespace declaration inside the encrypted data, as NIA's does."""
+        """The assertion as the text of NIA's EncryptedAssertion. It is wrapped as text so
+        that it keeps its own namespace declaration inside the encrypted data, as NIA's does."""
         key_transport = RSA_1_5 if "rsa15" in faults else RSA_OAEP_MGF1P
         wrapped = (f'<EncryptedAssertion xmlns="{SAML}">'
                    + etree.tostring(assertion, encoding="unicode") + "</EncryptedAssertion>")
@@ -578,7 +589,7 @@ class Idp:
             wrapped, sp.encryption_cert_file, encryption_template(sp.encryption_cert,
                                                                   key_transport),
             "aes-256", f"/*/*[@ID='{assertion.get('ID')}']")
-        return parse_xml(encrypted.encode())
+        return etree.tostring(parse_xml(encrypted.encode()), encoding="unicode")
 
     def subject(self, ticket, key, loa, client_ip):
         request = ticket.request
@@ -608,11 +619,13 @@ class Idp:
                                     InResponseTo=env.in_response_to)
         add_status(response, ["Success"])
         count = 2 if faults & {"two_assertions", "plaintext_and_encrypted"} else 1
+        assertions = []
         for i in range(count):
             assertion = self.signed_assertion(env, subject, faults)
             plain = "plaintext" in faults or ("plaintext_and_encrypted" in faults and i == 0)
-            response.append(assertion if plain else self.encrypt(assertion, sp, faults))
-        return self.finish(response, faults)
+            assertions.append(etree.tostring(assertion, encoding="unicode") if plain
+                              else self.encrypt(assertion, sp, faults))
+        return self.finish(with_assertions(response, assertions), faults)
 
     def cancel_response(self, ticket, faults):
         env = envelope(self, ticket, faults)
@@ -777,6 +790,9 @@ class Handler(BaseHTTPRequestHandler):
         except SamlError as e:
             self.log_message("refused: %s", e)
             self.reply(e.status, "text/plain", f"{e}\n")
+        except Exception as e:  # a test should see why rather than a dropped connection
+            self.log_error("%s", traceback.format_exc())
+            self.reply(500, "text/plain", f"simulator error: {e!r}\n")
 
     def reply(self, status, content_type, body, headers=()):
         data = body.encode() if isinstance(body, str) else body

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* AuthType Kmen (check_authn), headers at fixups, and the authz providers
+ * kmen-loa and kmen-origin. */
+#include <string.h>
+#include <strings.h>
+
+#include "httpd.h"
+#include "apr_strings.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+#include "handlers.h"
+#include "headers.h"
+#include "page.h"
+#include "redirect.h"
+
+APLOG_USE_MODULE(kmen);
+extern module AP_MODULE_DECLARE_DATA kmen_module;
+
+/* The session authenticated for this request, its main request (subrequests)
+ * or the request it was internally redirected from. */
+const kmen_session *kmen_request_session(const request_rec *r)
+{
+    for (; r; r = r->main ? r->main : r->prev) {
+        const kmen_session *s = ap_get_module_config(r->request_config, &kmen_module);
+        if (s)
+            return s;
+    }
+    return NULL;
+}
+
+static const char *return_to_of(request_rec *r)
+{
+    const char *uri = r->unparsed_uri;
+    return kmen_return_to_is_local(uri) ? uri : "/";
+}
+
+/* No usable session: a GET starts the login (the location's LoA is what is
+ * asked for); anything else cannot survive the round trip through NIA. */
+static int unauthenticated(request_rec *r)
+{
+    if (r->main || (r->method_number != M_GET))
+        return HTTP_UNAUTHORIZED;
+    return kmen_login_start(r, kmen_dir_conf_get(r), return_to_of(r));
+}
+
+int kmen_check_authn(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+    if (!type || strcasecmp(type, "Kmen") != 0)
+        return DECLINED;
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    if (!c->sp) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      APLOGNO(10631) "AuthType Kmen here, but KmenSPEntityID is not set");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    const kmen_session *s = kmen_request_session(r);
+    kmen_session *loaded = NULL;
+    if (!s) {
+        kmen_store_status st = kmen_session_load(r, &loaded);
+        if (st == KMEN_STORE_DOWN)
+            return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
+        if (st == KMEN_STORE_NOT_FOUND)
+            return unauthenticated(r);
+        s = loaded;
+    }
+    /* A session weaker than this location wants: log in again, stronger. */
+    if ((int)s->identity.loa < kmen_dir_min_loa(kmen_dir_conf_get(r)))
+        return unauthenticated(r);
+    ap_set_module_config(r->request_config, &kmen_module, (void *)s);
+    /* Until the register assigns client identifiers, the user name is a
+     * handle of the session: it says nothing about the person. */
+    r->user = apr_pstrcat(r->pool, "kmen-", kmen_hex(r->pool, s->id_hash, 8), NULL);
+    r->ap_auth_type = "Kmen";
+    return OK;
+}
+
+int kmen_fixups(request_rec *r)
+{
+    const kmen_session *s = kmen_request_session(r);
+    if (s)
+        kmen_headers_set(r, &s->identity);
+    return DECLINED;
+}
+
+/* ---- authz providers */
+
+static authz_status loa_check(request_rec *r, const char *line, const void *parsed)
+{
+    const kmen_session *s = kmen_request_session(r);
+    (void)line;
+    if (!r->user || !s)
+        return AUTHZ_DENIED_NO_USER;
+    return (int)s->identity.loa >= *(const int *)parsed ? AUTHZ_GRANTED : AUTHZ_DENIED;
+}
+
+static const char *loa_parse(cmd_parms *cmd, const char *line, const void **parsed)
+{
+    int *loa = apr_palloc(cmd->pool, sizeof(*loa));
+    *loa = kmen_loa_from_name(line);
+    if (*loa == KMEN_LOA_NONE)
+        return "Require kmen-loa: expected low, substantial or high";
+    *parsed = loa;
+    return NULL;
+}
+
+static authz_status origin_check(request_rec *r, const char *line, const void *parsed)
+{
+    const kmen_session *s = kmen_request_session(r);
+    (void)parsed;
+    if (!r->user || !s)
+        return AUTHZ_DENIED_NO_USER;
+    const char *want = kmen_origin_name(s->identity.origin);
+    for (const char *word; *(word = ap_getword_white(r->pool, &line));) {
+        if (strcasecmp(word, want) == 0)
+            return AUTHZ_GRANTED;
+    }
+    return AUTHZ_DENIED;
+}
+
+static const char *origin_parse(cmd_parms *cmd, const char *line, const void **parsed)
+{
+    (void)parsed;
+    for (const char *word; *(word = ap_getword_white(cmd->temp_pool, &line));) {
+        if (strcasecmp(word, "nia") != 0 && strcasecmp(word, "eidas") != 0)
+            return "Require kmen-origin: expected nia and/or eidas";
+    }
+    return NULL;
+}
+
+const authz_provider kmen_authz_loa_provider = {loa_check, loa_parse};
+const authz_provider kmen_authz_origin_provider = {origin_check, origin_parse};

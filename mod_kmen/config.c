@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Directive handlers, server and per-directory configuration create/merge. */
+#include <string.h>
+#include <strings.h>
+
+#include "httpd.h"
+#include "apr_file_io.h"
+#include "apr_lib.h"
+#include "apr_strings.h"
+#include "apr_uri.h"
+#include "http_log.h"
+
+#include "config.h"
+#include "crypto.h"
+
+extern module AP_MODULE_DECLARE_DATA kmen_module;
+
+kmen_server_conf *kmen_server_conf_get(const server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &kmen_module);
+}
+
+kmen_dir_conf *kmen_dir_conf_get(const request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &kmen_module);
+}
+
+void *kmen_create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    kmen_server_conf *c = apr_pcalloc(p, sizeof(*c));
+    (void)s;
+    c->db_pool_size = c->translator_timeout = c->session_lifetime = c->session_idle =
+        c->session_cache_ttl = c->cookie_secure = c->clock_skew = c->header_encoding =
+            c->nameid_policy = KMEN_UNSET;
+    return c;
+}
+
+#define MERGE_PTR(f) m->f = add->f ? add->f : base->f
+#define MERGE_INT(f) m->f = add->f != KMEN_UNSET ? add->f : base->f
+
+void *kmen_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
+{
+    kmen_server_conf *base = base_, *add = add_, *m = apr_pcalloc(p, sizeof(*m));
+    MERGE_PTR(sp_entity_id);
+    MERGE_PTR(sp_key_file);
+    MERGE_PTR(sp_cert_file);
+    MERGE_PTR(idp_metadata_file);
+    MERGE_PTR(endpoint_path);
+    MERGE_PTR(db_conninfo);
+    MERGE_INT(db_pool_size);
+    MERGE_PTR(register_agenda);
+    MERGE_PTR(login_agenda);
+    MERGE_PTR(register_key_file);
+    MERGE_PTR(translator_url);
+    MERGE_PTR(translator_cert_file);
+    MERGE_PTR(translator_key_file);
+    MERGE_PTR(translator_ca_file);
+    MERGE_INT(translator_timeout);
+    MERGE_INT(session_lifetime);
+    MERGE_INT(session_idle);
+    MERGE_INT(session_cache_ttl);
+    MERGE_PTR(session_cache);
+    MERGE_PTR(cookie_name);
+    MERGE_INT(cookie_secure);
+    MERGE_INT(clock_skew);
+    MERGE_PTR(home_country);
+    MERGE_PTR(header_prefix);
+    MERGE_INT(header_encoding);
+    MERGE_PTR(header_secret_file);
+    MERGE_INT(nameid_policy);
+    return m;
+}
+
+/* Defaults are applied once, after merging, so that an unset value in a
+ * virtual host still inherits the main server's explicit one. */
+void kmen_server_conf_defaults(kmen_server_conf *c)
+{
+#define DEFAULT_PTR(f, v) c->f = c->f ? c->f : v
+#define DEFAULT_INT(f, v) c->f = c->f != KMEN_UNSET ? c->f : v
+    DEFAULT_PTR(endpoint_path, "/kmen");
+    DEFAULT_INT(db_pool_size, 4);
+    DEFAULT_PTR(register_agenda, "A8566");
+    DEFAULT_PTR(login_agenda, "A8566");
+    DEFAULT_INT(translator_timeout, 5);
+    DEFAULT_INT(session_lifetime, 28800);
+    DEFAULT_INT(session_idle, 1800);
+    DEFAULT_INT(session_cache_ttl, 10);
+    DEFAULT_PTR(session_cache, "shmcb");
+    DEFAULT_PTR(cookie_name, "kmen_session");
+    DEFAULT_INT(cookie_secure, 1);
+    DEFAULT_INT(clock_skew, 60);
+    DEFAULT_PTR(home_country, "CZ");
+    DEFAULT_PTR(header_prefix, "Kmen-");
+    DEFAULT_INT(header_encoding, KMEN_ENCODING_PERCENT);
+    DEFAULT_INT(nameid_policy, KMEN_NAMEID_PERSISTENT);
+#undef DEFAULT_PTR
+#undef DEFAULT_INT
+}
+
+void *kmen_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    kmen_dir_conf *d = apr_pcalloc(p, sizeof(*d));
+    (void)dir;
+    d->min_loa = KMEN_UNSET;
+    return d;
+}
+
+void *kmen_merge_dir_conf(apr_pool_t *p, void *base_, void *add_)
+{
+    kmen_dir_conf *base = base_, *add = add_, *m = apr_pcalloc(p, sizeof(*m));
+    MERGE_INT(min_loa);
+    MERGE_PTR(requested);
+    MERGE_PTR(sp_type);
+    return m;
+}
+
+int kmen_dir_min_loa(const kmen_dir_conf *d)
+{
+    return d->min_loa != KMEN_UNSET ? d->min_loa : KMEN_LOA_SUBSTANTIAL;
+}
+
+const char *kmen_dir_sp_type(const kmen_dir_conf *d)
+{
+    return d->sp_type ? d->sp_type : "public";
+}
+
+/* The eIDAS minimal data set, all of it required. */
+const apr_array_header_t *kmen_dir_requested(const kmen_dir_conf *d)
+{
+    static const kmen_requested_attr minimal[] = {
+        {KMEN_EIDAS_NP "PersonIdentifier", 1},
+        {KMEN_EIDAS_NP "CurrentGivenName", 1},
+        {KMEN_EIDAS_NP "CurrentFamilyName", 1},
+        {KMEN_EIDAS_NP "DateOfBirth", 1}};
+    static apr_array_header_t minimal_set = {NULL, sizeof(kmen_requested_attr), 4, 4,
+                                             (char *)minimal};
+    return d->requested ? d->requested : &minimal_set;
+}
+
+/* ---- directive handlers: cmd->info is the offset into the server config */
+
+static kmen_server_conf *server_conf_of(cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config, &kmen_module);
+}
+
+const char *kmen_set_server_string(cmd_parms *cmd, void *dir, const char *arg)
+{
+    (void)dir;
+    *(const char **)((char *)server_conf_of(cmd) + (size_t)cmd->info) = arg;
+    return NULL;
+}
+
+const char *kmen_set_server_file(cmd_parms *cmd, void *dir, const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    if (!path)
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": invalid path ", arg, NULL);
+    return kmen_set_server_string(cmd, dir, path);
+}
+
+const char *kmen_set_server_seconds(cmd_parms *cmd, void *dir, const char *arg)
+{
+    char *end = NULL;
+    long v = strtol(arg, &end, 10);
+    (void)dir;
+    if (!*arg || *end || v < 0 || v > 31536000)
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": expected a number of seconds, got ", arg,
+                           NULL);
+    *(int *)((char *)server_conf_of(cmd) + (size_t)cmd->info) = (int)v;
+    return NULL;
+}
+
+const char *kmen_set_server_flag(cmd_parms *cmd, void *dir, int on)
+{
+    (void)dir;
+    *(int *)((char *)server_conf_of(cmd) + (size_t)cmd->info) = on;
+    return NULL;
+}
+
+const char *kmen_set_endpoint_path(cmd_parms *cmd, void *dir, const char *arg)
+{
+    size_t len = strlen(arg);
+    if (arg[0] != '/' || len < 2 || arg[len - 1] == '/')
+        return "KmenEndpointPath: expected a path such as /kmen (leading /, no trailing /)";
+    return kmen_set_server_string(cmd, dir, arg);
+}
+
+const char *kmen_set_pool_size(cmd_parms *cmd, void *dir, const char *arg)
+{
+    int n = atoi(arg);
+    (void)dir;
+    if (n < 1 || n > 1024)
+        return "KmenDatabasePoolSize: expected 1 to 1024 connections";
+    server_conf_of(cmd)->db_pool_size = n;
+    return NULL;
+}
+
+const char *kmen_set_header_encoding(cmd_parms *cmd, void *dir, const char *arg)
+{
+    static const char *const names[] = {"percent", "raw", "base64url"};
+    (void)dir;
+    for (int i = 0; i < 3; i++) {
+        if (strcasecmp(arg, names[i]) == 0) {
+            server_conf_of(cmd)->header_encoding = i;
+            return NULL;
+        }
+    }
+    return "KmenHeaderEncoding: expected percent, raw or base64url";
+}
+
+const char *kmen_set_nameid_format(cmd_parms *cmd, void *dir, const char *arg)
+{
+    static const char *const names[] = {"persistent", "transient", "none"};
+    (void)dir;
+    for (int i = 0; i < 3; i++) {
+        if (strcasecmp(arg, names[i]) == 0) {
+            server_conf_of(cmd)->nameid_policy = i;
+            return NULL;
+        }
+    }
+    return "KmenNameIDFormat: expected persistent, transient or none";
+}
+
+const char *kmen_set_home_country(cmd_parms *cmd, void *dir, const char *arg)
+{
+    if (strlen(arg) != 2 || !apr_isalpha(arg[0]) || !apr_isalpha(arg[1]))
+        return "KmenHomeCountry: expected a two-letter country code such as CZ";
+    return kmen_set_server_string(cmd, dir, arg);
+}
+
+const char *kmen_set_loa(cmd_parms *cmd, void *dir, const char *arg)
+{
+    kmen_loa loa = kmen_loa_from_name(arg);
+    (void)cmd;
+    if (loa == KMEN_LOA_NONE)
+        return "KmenLoA: expected low, substantial or high";
+    ((kmen_dir_conf *)dir)->min_loa = loa;
+    return NULL;
+}
+
+const char *kmen_set_sp_type(cmd_parms *cmd, void *dir, const char *arg)
+{
+    (void)cmd;
+    if (strcmp(arg, "public") != 0 && strcmp(arg, "private") != 0)
+        return "KmenSPType: expected public or private";
+    ((kmen_dir_conf *)dir)->sp_type = arg;
+    return NULL;
+}
+
+/* NAME or NAME! (required); a bare name is taken from the eIDAS natural-person
+ * namespace, so "DateOfBirth!" is enough in httpd.conf. */
+const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir_, const char *arg)
+{
+    kmen_dir_conf *dir = dir_;
+    size_t len = strlen(arg);
+    if (!dir->requested)
+        dir->requested = apr_array_make(cmd->pool, 8, sizeof(kmen_requested_attr));
+    kmen_requested_attr *a = apr_array_push(dir->requested);
+    a->required = len > 1 && arg[len - 1] == '!';
+    const char *name = apr_pstrndup(cmd->pool, arg, len - (size_t)a->required);
+    a->name = strchr(name, ':') ? name : apr_pstrcat(cmd->pool, KMEN_EIDAS_NP, name, NULL);
+    return NULL;
+}
+
+/* ---- loading: runs in post_config, as root */
+
+static const char *read_file(apr_pool_t *p, const char *directive, const char *path,
+                             char **data, apr_size_t *len)
+{
+    apr_file_t *f;
+    apr_finfo_t info;
+    apr_status_t rv = apr_file_open(&f, path, APR_READ | APR_BINARY, 0, p);
+    if (rv == APR_SUCCESS)
+        rv = apr_file_info_get(&info, APR_FINFO_SIZE, f);
+    if (rv == APR_SUCCESS) {
+        *len = (apr_size_t)info.size;
+        *data = apr_pcalloc(p, *len + 1);
+        rv = apr_file_read_full(f, *data, *len, NULL);
+        apr_file_close(f);
+    }
+    if (rv != APR_SUCCESS) {
+        char buf[120];
+        return apr_psprintf(p, "%s %s: cannot read: %s", directive, path,
+                            apr_strerror(rv, buf, sizeof(buf)));
+    }
+    return NULL;
+}
+
+static const char *check_required(apr_pool_t *p, const kmen_server_conf *c)
+{
+    const char *const pairs[][2] = {{c->sp_entity_id, "KmenSPEntityID"},
+                                    {c->sp_key_file, "KmenSPPrivateKeyFile"},
+                                    {c->sp_cert_file, "KmenSPCertificateFile"},
+                                    {c->idp_metadata_file, "KmenIdPMetadataFile"},
+                                    {c->db_conninfo, "KmenDatabase"},
+                                    {c->register_key_file, "KmenRegisterKeyFile"}};
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        if (!pairs[i][0])
+            return apr_pstrcat(p, pairs[i][1], " is required", NULL);
+    }
+    return NULL;
+}
+
+static const char *load_register_key(apr_pool_t *p, kmen_server_conf *c)
+{
+    char *data;
+    apr_size_t len;
+    const char *err = read_file(p, "KmenRegisterKeyFile", c->register_key_file, &data, &len);
+    if (err)
+        return err;
+    if (len != KMEN_KEY_LEN)
+        return apr_psprintf(p,
+                            "KmenRegisterKeyFile %s: must hold exactly %d random bytes "
+                            "(head -c 32 /dev/urandom), has %" APR_SIZE_T_FMT,
+                            c->register_key_file, KMEN_KEY_LEN, len);
+    memcpy(c->register_key, data, KMEN_KEY_LEN);
+    c->register_key_loaded = 1;
+    return NULL;
+}
+
+static const char *load_header_secret(apr_pool_t *p, kmen_server_conf *c)
+{
+    char *data;
+    apr_size_t len;
+    if (!c->header_secret_file)
+        return NULL;
+    const char *err = read_file(p, "KmenHeaderSecretFile", c->header_secret_file, &data, &len);
+    if (!err && len < 16)
+        err = "KmenHeaderSecretFile: the key must hold at least 16 bytes";
+    c->header_secret = (const unsigned char *)data;
+    c->header_secret_len = len;
+    return err;
+}
+
+static const char *check_entity_id(apr_pool_t *p, const kmen_server_conf *c)
+{
+    apr_uri_t uri;
+    if (apr_uri_parse(p, c->sp_entity_id, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname ||
+        (strcasecmp(uri.scheme, "https") != 0 && strcasecmp(uri.scheme, "http") != 0))
+        return "KmenSPEntityID: expected an absolute http(s) URL";
+    return NULL;
+}
+
+const char *kmen_server_conf_load(kmen_server_conf *c, apr_pool_t *p)
+{
+    const char *err;
+    if ((err = check_required(p, c)) || (err = check_entity_id(p, c)) ||
+        (err = load_register_key(p, c)) || (err = load_header_secret(p, c)))
+        return err;
+    return NULL;
+}
+
+const char *kmen_read_text_file(apr_pool_t *p, const char *directive, const char *path,
+                                const char **text)
+{
+    char *data;
+    apr_size_t len;
+    const char *err = read_file(p, directive, path, &data, &len);
+    *text = data;
+    return err;
+}
+
+const char *kmen_sp_base_url(apr_pool_t *p, const kmen_server_conf *c)
+{
+    apr_uri_t uri;
+    apr_uri_parse(p, c->sp_entity_id, &uri);
+    return apr_uri_unparse(p, &uri, APR_URI_UNP_OMITPATHINFO | APR_URI_UNP_OMITUSERINFO);
+}
+
+const char *kmen_endpoint_url(apr_pool_t *p, const kmen_server_conf *c, const char *name)
+{
+    return apr_pstrcat(p, kmen_sp_base_url(p, c), c->endpoint_path, "/", name, NULL);
+}

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The endpoints under KmenEndpointPath: login, acs, logout, slo, metadata, health. */
+#include <string.h>
+
+#include "httpd.h"
+#include "apr_escape.h"
+#include "apr_strings.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_script.h"
+
+#include "handlers.h"
+#include "page.h"
+#include "redirect.h"
+#include "saml.h"
+#include "store_pg.h"
+
+APLOG_USE_MODULE(kmen);
+
+#define STATE_TTL 600            /* seconds a started login may take at the IdP */
+#define ACS_BODY_LIMIT (512 * 1024) /* NIA's Responses are ~20 KiB */
+
+static const char *state_cookie_name(const kmen_server_conf *c)
+{
+    return apr_pstrcat(NULL, c->cookie_name, "_state", NULL);
+}
+
+static const char *login_url(request_rec *r, const kmen_server_conf *c, const char *return_to)
+{
+    return apr_pstrcat(r->pool, c->endpoint_path, "/login?ReturnTo=",
+                       apr_pescape_urlencoded(r->pool, return_to), NULL);
+}
+
+static void audit(request_rec *r, const char *event, const char *outcome, const char *detail)
+{
+    kmen_store_audit(r, kmen_server_conf_get(r->server)->store, event, outcome, detail);
+}
+
+int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *return_to)
+{
+    kmen_server_conf *c = kmen_server_conf_get(r->server);
+    kmen_authn_params params = {(kmen_loa)kmen_dir_min_loa(dir), kmen_dir_sp_type(dir),
+                                kmen_dir_requested(dir)};
+    const char *url = NULL, *request_id = NULL;
+    const char *err = kmen_saml_authn_request(c->sp, r->pool, &params, &url, &request_id);
+    if (err) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      APLOGNO(10621) "cannot build the AuthnRequest: %s [req %s]", err,
+                      kmen_request_id(r));
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (kmen_store_request_issue(r, c->store, request_id, return_to, params.min_loa, STATE_TTL) !=
+        KMEN_STORE_OK)
+        return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
+    kmen_cookie_set(r, state_cookie_name(c), request_id, STATE_TTL, 1);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  APLOGNO(10622) "login started, request %s, LoA %s", request_id,
+                  kmen_loa_name(params.min_loa));
+    return kmen_page_redirect(r, url);
+}
+
+static const char *query_param(request_rec *r, const char *name)
+{
+    apr_table_t *args = NULL;
+    ap_args_to_table(r, &args);
+    return args ? apr_table_get(args, name) : NULL;
+}
+
+static int refuse_return_to(request_rec *r)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  APLOGNO(10623) "ReturnTo is not a local path, refused [req %s]",
+                  kmen_request_id(r));
+    return kmen_page_send(r, KMEN_PAGE_BAD_REQUEST, NULL);
+}
+
+/* GET /login?ReturnTo=/path: the login takes the LoA, SPType and attributes
+ * configured for /path, found by a lookup subrequest. */
+static int handle_login(request_rec *r)
+{
+    const char *return_to = query_param(r, "ReturnTo");
+    if (!return_to)
+        return_to = "/";
+    if (!kmen_return_to_is_local(return_to))
+        return refuse_return_to(r);
+    request_rec *rr = ap_sub_req_lookup_uri(return_to, r, NULL);
+    int status = kmen_login_start(r, kmen_dir_conf_get(rr), return_to);
+    ap_destroy_sub_req(rr);
+    return status;
+}
+
+static const char *form_field(request_rec *r, apr_array_header_t *pairs, const char *name)
+{
+    for (int i = 0; pairs && i < pairs->nelts; i++) {
+        ap_form_pair_t *pair = &APR_ARRAY_IDX(pairs, i, ap_form_pair_t);
+        if (strcmp(pair->name, name) != 0)
+            continue;
+        apr_off_t len = 0;
+        apr_brigade_length(pair->value, 1, &len);
+        apr_size_t size = (apr_size_t)len;
+        char *buf = apr_palloc(r->pool, size + 1);
+        apr_brigade_flatten(pair->value, buf, &size);
+        buf[size] = '\0';
+        return buf;
+    }
+    return NULL;
+}
+
+static int acs_refuse(request_rec *r, const char *why, kmen_page page)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  APLOGNO(10624) "SAML response refused: %s [req %s]", why, kmen_request_id(r));
+    audit(r, "login", page == KMEN_PAGE_LOGIN_FAILED ? "failed" : "refused", why);
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    return kmen_page_send(r, page, login_url(r, c, "/"));
+}
+
+/* After every cryptographic check: the outstanding request is consumed and
+ * the assertion ID remembered (one transaction), then the LoA is compared
+ * with what the location asked for. */
+static int acs_complete(request_rec *r, const char *request_id, kmen_assertion *a)
+{
+    kmen_server_conf *c = kmen_server_conf_get(r->server);
+    kmen_login_consumed consumed;
+    if (kmen_store_login_consume(r, c->store, request_id, a->assertion_id,
+                                 a->not_on_or_after + apr_time_from_sec(c->clock_skew),
+                                 &consumed) != KMEN_STORE_OK)
+        return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
+    if (strcmp(consumed.outcome, "ok") != 0)
+        return acs_refuse(r, consumed.outcome, KMEN_PAGE_LOGIN_INVALID);
+    kmen_identity id = {0};
+    int failed = 0;
+    const char *why = kmen_identity_from_attributes(r->pool, a->attrs, c->home_country, &id,
+                                                    &failed);
+    if (failed)
+        return acs_refuse(r, "NIA reports AuthnFailed inside the assertion",
+                          KMEN_PAGE_LOGIN_FAILED);
+    if (why)
+        return acs_refuse(r, why, KMEN_PAGE_LOGIN_INVALID);
+    id.loa = a->loa;
+    id.auth_instant = a->authn_instant;
+    if ((int)id.loa < consumed.min_loa) {
+        audit(r, "login", "loa_too_low", kmen_loa_name(id.loa));
+        return kmen_page_send(r, KMEN_PAGE_LOA_TOO_LOW, login_url(r, c, consumed.return_to));
+    }
+    if (kmen_session_create(r, &id, &a->ref) != KMEN_STORE_OK)
+        return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
+    audit(r, "login", "ok", apr_pstrcat(r->pool, kmen_origin_name(id.origin), " ",
+                                         kmen_loa_name(id.loa), NULL));
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, APLOGNO(10625) "login: origin %s, LoA %s",
+                  kmen_origin_name(id.origin), kmen_loa_name(id.loa));
+    return kmen_page_redirect(r, consumed.return_to);
+}
+
+/* POST /acs: the IdP's Response, by HTTP-POST. */
+static int handle_acs(request_rec *r)
+{
+    kmen_server_conf *c = kmen_server_conf_get(r->server);
+    apr_array_header_t *pairs = NULL;
+    if (ap_parse_form_data(r, NULL, &pairs, 16, ACS_BODY_LIMIT) != OK)
+        return acs_refuse(r, "unreadable or oversized form body", KMEN_PAGE_LOGIN_INVALID);
+    const char *b64 = form_field(r, pairs, "SAMLResponse");
+    const char *request_id = kmen_cookie_get(r, state_cookie_name(c));
+    kmen_cookie_set(r, state_cookie_name(c), "", -1, 1);
+    if (!b64)
+        return acs_refuse(r, "no SAMLResponse", KMEN_PAGE_LOGIN_INVALID);
+    if (!request_id)
+        return acs_refuse(r, "no pre-login state cookie (unsolicited, or another browser)",
+                          KMEN_PAGE_LOGIN_INVALID);
+    kmen_response_expect expect = {apr_time_now(), apr_time_from_sec(c->clock_skew), request_id};
+    kmen_assertion a;
+    const char *reason = NULL;
+    switch (kmen_saml_verify_response(c->sp, r->pool, b64, &expect, &a, &reason)) {
+    case KMEN_RESPONSE_OK:
+        return acs_complete(r, request_id, &a);
+    case KMEN_RESPONSE_FAILED:
+        return acs_refuse(r, reason, KMEN_PAGE_LOGIN_FAILED);
+    default:
+        return acs_refuse(r, reason, KMEN_PAGE_LOGIN_INVALID);
+    }
+}
+
+/* GET /logout?ReturnTo=: ends the session here, then at NIA. */
+static int handle_logout(request_rec *r)
+{
+    kmen_server_conf *c = kmen_server_conf_get(r->server);
+    const char *return_to = query_param(r, "ReturnTo");
+    if (!return_to)
+        return_to = "/";
+    if (!kmen_return_to_is_local(return_to))
+        return refuse_return_to(r);
+    kmen_session *s = NULL;
+    kmen_store_status st = kmen_session_load(r, &s);
+    if (st == KMEN_STORE_DOWN)
+        return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
+    if (st == KMEN_STORE_NOT_FOUND)
+        return kmen_page_redirect(r, return_to);
+    if (kmen_session_destroy(r, s) != KMEN_STORE_OK)
+        return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
+    audit(r, "logout", "ok", "sp-initiated");
+    const char *url = NULL;
+    const char *err = kmen_saml_logout_request(c->sp, r->pool, &s->ref, return_to, &url);
+    if (!err)
+        return kmen_page_redirect(r, url);
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  APLOGNO(10626) "session ended here; no LogoutRequest to the IdP: %s", err);
+    return kmen_page_redirect(r, return_to);
+}
+
+static int slo_response(request_rec *r, kmen_server_conf *c)
+{
+    const char *relay_state = NULL;
+    const char *err = kmen_saml_logout_response(c->sp, r->pool, r->args, &relay_state);
+    if (err)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      APLOGNO(10627) "LogoutResponse refused: %s [req %s]", err,
+                      kmen_request_id(r));
+    /* The local session is gone either way; RelayState is checked again
+     * because anyone can craft this URL. */
+    return kmen_page_redirect(r, kmen_return_to_is_local(relay_state) ? relay_state : "/");
+}
+
+static int slo_request(request_rec *r, kmen_server_conf *c)
+{
+    kmen_login_ref ref;
+    const char *url = NULL;
+    const char *err = kmen_saml_logout_request_consume(c->sp, r->pool, r->args, &ref, &url);
+    if (err) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      APLOGNO(10628) "LogoutRequest refused: %s [req %s]", err,
+                      kmen_request_id(r));
+        return kmen_page_send(r, KMEN_PAGE_BAD_REQUEST, NULL);
+    }
+    if (kmen_session_destroy_login(r, &ref) != KMEN_STORE_OK)
+        return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
+    kmen_cookie_set(r, c->cookie_name, "", -1, 0);
+    audit(r, "logout", "ok", "idp-initiated");
+    return kmen_page_redirect(r, url);
+}
+
+/* GET /slo: NIA's LogoutResponse, or its own LogoutRequest (HTTP-Redirect). */
+static int handle_slo(request_rec *r)
+{
+    kmen_server_conf *c = kmen_server_conf_get(r->server);
+    if (query_param(r, "SAMLResponse"))
+        return slo_response(r, c);
+    if (query_param(r, "SAMLRequest"))
+        return slo_request(r, c);
+    return kmen_page_send(r, KMEN_PAGE_BAD_REQUEST, NULL);
+}
+
+static int handle_metadata(request_rec *r)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    return kmen_page_send_body(r, HTTP_OK, "application/samlmetadata+xml",
+                               kmen_sp_metadata(c->sp));
+}
+
+static int handle_health(request_rec *r)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    int db_ok = kmen_store_ping(r, c->store) == KMEN_STORE_OK;
+    apr_time_t until = kmen_sp_idp_valid_until(c->sp);
+    int metadata_ok = until == 0 || until > apr_time_now();
+    char date[APR_RFC822_DATE_LEN] = "";
+    if (until)
+        apr_rfc822_date(date, until);
+    const char *body = apr_psprintf(
+        r->pool,
+        "{\"status\":\"%s\",\"database\":\"%s\",\"translator\":\"%s\","
+        "\"idp_metadata\":{\"valid\":%s,\"valid_until\":%s%s%s}}\n",
+        db_ok && metadata_ok ? "ok" : "unavailable", db_ok ? "ok" : "down",
+        c->translator_url ? "configured" : "not configured", metadata_ok ? "true" : "false",
+        until ? "\"" : "", until ? date : "null", until ? "\"" : "");
+    return kmen_page_send_body(r, db_ok && metadata_ok ? HTTP_OK : HTTP_SERVICE_UNAVAILABLE,
+                               "application/json", body);
+}
+
+static const struct {
+    const char *name;
+    int method; /* M_GET also admits HEAD */
+    int (*handle)(request_rec *r);
+} endpoints[] = {
+    {"login", M_GET, handle_login},     {"acs", M_POST, handle_acs},
+    {"logout", M_GET, handle_logout},   {"slo", M_GET, handle_slo},
+    {"metadata", M_GET, handle_metadata}, {"health", M_GET, handle_health},
+};
+
+int kmen_endpoint_handler(request_rec *r, int lookup)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    size_t len = c->endpoint_path ? strlen(c->endpoint_path) : 0;
+    if (lookup || !c->sp || strncmp(r->uri, c->endpoint_path, len) != 0 || r->uri[len] != '/')
+        return DECLINED;
+    const char *name = r->uri + len + 1;
+    for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
+        if (strcmp(name, endpoints[i].name) != 0)
+            continue;
+        if (r->method_number != endpoints[i].method) {
+            r->allowed = AP_METHOD_BIT << endpoints[i].method;
+            return HTTP_METHOD_NOT_ALLOWED;
+        }
+        return endpoints[i].handle(r);
+    }
+    return kmen_page_send(r, KMEN_PAGE_NOT_FOUND, NULL);
+}

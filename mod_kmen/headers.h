@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What the backend sees: spoofed headers removed, ours set. */
+#ifndef KMEN_HEADERS_H
+#define KMEN_HEADERS_H
+
+#include "httpd.h"
+
+#include "identity.h"
+
+/* Removes every incoming header a backend could take for ours. Runs on every
+ * request, protected or not. */
+void kmen_headers_strip(request_rec *r);
+
+/* Sets the identity's headers (prefix from KmenHeaderPrefix) and KMEN_* env
+ * vars, and Kmen-Signature when KmenHeaderSecretFile is set. */
+void kmen_headers_set(request_rec *r, const kmen_identity *identity);
+
+#endif

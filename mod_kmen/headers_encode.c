@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Encoding of header values, and the spoofing test on header names. */
+#include <string.h>
+
+#include "apr_lib.h"
+#include "apr_strings.h"
+
+#include "config.h"
+#include "crypto.h"
+#include "headers_encode.h"
+
+static const char *percent_encode(apr_pool_t *p, const char *value)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    char *out = apr_palloc(p, strlen(value) * 3 + 1), *o = out;
+    for (const unsigned char *c = (const unsigned char *)value; *c; c++) {
+        if (*c > 0x20 && *c < 0x7f && *c != '%') {
+            *o++ = (char)*c;
+        } else {
+            *o++ = '%';
+            *o++ = digits[*c >> 4];
+            *o++ = digits[*c & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static const char *strip_controls(apr_pool_t *p, const char *value)
+{
+    char *out = apr_pstrdup(p, value), *o = out;
+    for (const unsigned char *c = (const unsigned char *)value; *c; c++) {
+        if (*c >= 0x20 && *c != 0x7f)
+            *o++ = (char)*c;
+    }
+    *o = '\0';
+    return out;
+}
+
+const char *kmen_header_encode(apr_pool_t *p, const char *value, int encoding)
+{
+    switch (encoding) {
+    case KMEN_ENCODING_RAW:
+        return strip_controls(p, value);
+    case KMEN_ENCODING_BASE64URL:
+        return kmen_base64url(p, (const unsigned char *)value, strlen(value));
+    default:
+        return percent_encode(p, value);
+    }
+}
+
+static int fold(int c)
+{
+    return c == '_' ? '-' : apr_tolower(c);
+}
+
+int kmen_header_is_spoofable(const char *name, const char *prefix)
+{
+    for (; *prefix; prefix++, name++) {
+        if (!*name || fold((unsigned char)*name) != fold((unsigned char)*prefix))
+            return 0;
+    }
+    return 1;
+}

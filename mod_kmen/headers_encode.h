@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Header names and values: pure functions, shared by headers.c and the tests. */
+#ifndef KMEN_HEADERS_ENCODE_H
+#define KMEN_HEADERS_ENCODE_H
+
+#include "apr_pools.h"
+
+/* How a value travels in a header (KmenHeaderEncoding): percent encodes every
+ * byte outside printable ASCII and '%' itself (UTF-8, decodable by any URL
+ * decoder); base64url encodes the whole value; raw keeps the bytes, minus
+ * control characters, which could split a header. */
+const char *kmen_header_encode(apr_pool_t *p, const char *value, int encoding);
+
+/* Would a backend take this incoming header name for one of ours? Compared
+ * after folding case and '_' to '-', as CGI and many frameworks do. */
+int kmen_header_is_spoofable(const char *name, const char *prefix);
+
+#endif

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* mod_kmen: NIA (SAML 2.0, eIDAS profile) login and the authority's client
+ * register for Apache httpd 2.4. Module record, hooks, directive table. */
+#include <string.h>
+
+#include "ap_mpm.h"
+#include "apr_hash.h"
+#include "apr_strings.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+#include "config.h"
+#include "handlers.h"
+#include "headers.h"
+#include "saml.h"
+#include "session.h"
+#include "store_pg.h"
+
+module AP_MODULE_DECLARE_DATA kmen_module;
+APLOG_USE_MODULE(kmen);
+
+static server_rec *main_server;
+
+static void lasso_log(const char *domain, int debug, const char *msg)
+{
+    ap_log_error(APLOG_MARK, debug ? APLOG_DEBUG : APLOG_ERR, 0, main_server,
+                 APLOGNO(10641) "%s: %s", domain, msg);
+}
+
+/* lasso_init() must run once per process, and httpd loads this module
+ * again on every restart: the flag lives in the process pool. */
+static void saml_library_once(server_rec *s)
+{
+    static const char key[] = "kmen-lasso-initialised";
+    void *done = NULL;
+    apr_pool_userdata_get(&done, key, s->process->pool);
+    if (!done) {
+        kmen_saml_library_init(lasso_log);
+        apr_pool_userdata_set((void *)1, key, apr_pool_cleanup_null, s->process->pool);
+    }
+}
+
+static const char *read_sp_inputs(apr_pool_t *p, const kmen_server_conf *c, kmen_sp_params *in)
+{
+    const char *err;
+    if ((err = kmen_read_text_file(p, "KmenSPPrivateKeyFile", c->sp_key_file, &in->key_pem)) ||
+        (err = kmen_read_text_file(p, "KmenSPCertificateFile", c->sp_cert_file, &in->cert_pem)) ||
+        (err = kmen_read_text_file(p, "KmenIdPMetadataFile", c->idp_metadata_file,
+                                   &in->idp_metadata)))
+        return err;
+    in->entity_id = c->sp_entity_id;
+    in->acs_url = kmen_endpoint_url(p, c, "acs");
+    in->slo_url = kmen_endpoint_url(p, c, "slo");
+    in->nameid_policy = c->nameid_policy;
+    return NULL;
+}
+
+/* Virtual hosts that inherit the same settings share one SP and one pool. */
+static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, kmen_server_conf *c)
+{
+    const char *err = kmen_server_conf_load(c, pconf);
+    if (err)
+        return err;
+    const char *key = apr_pstrcat(pconf, c->sp_entity_id, "|", c->sp_key_file, "|",
+                                  c->idp_metadata_file, "|", c->db_conninfo, "|",
+                                  c->endpoint_path, NULL);
+    kmen_server_conf *twin = apr_hash_get(shared, key, APR_HASH_KEY_STRING);
+    if (twin) {
+        c->sp = twin->sp;
+        c->store = twin->store;
+        return NULL;
+    }
+    kmen_sp_params in;
+    if ((err = read_sp_inputs(pconf, c, &in)) || (err = kmen_sp_create(pconf, &in, &c->sp)))
+        return err;
+    c->store = kmen_store_create(pconf, c->db_conninfo, c->db_pool_size);
+    apr_hash_set(shared, key, APR_HASH_KEY_STRING, c);
+    return NULL;
+}
+
+static int kmen_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    kmen_session_pre_config(pconf);
+    return OK;
+}
+
+static int kmen_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                            server_rec *s)
+{
+    apr_hash_t *shared = apr_hash_make(ptemp);
+    int configured = 0;
+    main_server = s;
+    saml_library_once(s);
+    for (server_rec *vs = s; vs; vs = vs->next) {
+        kmen_server_conf *c = kmen_server_conf_get(vs);
+        kmen_server_conf_defaults(c);
+        if (!c->sp_entity_id && !c->db_conninfo)
+            continue;
+        const char *err = setup_server(pconf, shared, c);
+        if (err) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, vs, APLOGNO(10642) "mod_kmen: %s", err);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        configured = 1;
+    }
+    if (!configured)
+        return OK;
+    const char *err =
+        kmen_session_cache_init(pconf, ptemp, s, kmen_server_conf_get(s)->session_cache);
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, APLOGNO(10643) "mod_kmen: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+static void kmen_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    int threads = 1;
+    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
+    threads = threads > 0 ? threads : 1;
+    kmen_session_child_init(pchild, s);
+    for (server_rec *vs = s; vs; vs = vs->next) {
+        kmen_server_conf *c = kmen_server_conf_get(vs);
+        if (!c->sp || kmen_sp_child_ready(c->sp))
+            continue;
+        const char *err = kmen_sp_child_init(c->sp, pchild, threads);
+        if (!err && kmen_store_child_init(c->store, pchild, vs) != APR_SUCCESS)
+            err = "cannot create the database connection pool";
+        if (err)
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, vs, APLOGNO(10644) "mod_kmen: %s", err);
+    }
+}
+
+/* Every request, protected or not, before anything can read its headers. */
+static int kmen_post_read_request(request_rec *r)
+{
+    kmen_headers_strip(r);
+    return DECLINED;
+}
+
+#define SERVER_SLOT(field) (void *)APR_OFFSETOF(kmen_server_conf, field)
+
+static const command_rec kmen_cmds[] = {
+    AP_INIT_TAKE1("KmenSPEntityID", kmen_set_server_string, SERVER_SLOT(sp_entity_id), RSRC_CONF,
+                  "the SeP's URL registered at NIA: the AuthnRequest Issuer"),
+    AP_INIT_TAKE1("KmenSPPrivateKeyFile", kmen_set_server_file, SERVER_SLOT(sp_key_file),
+                  RSRC_CONF, "PEM private key: signs requests, decrypts assertions"),
+    AP_INIT_TAKE1("KmenSPCertificateFile", kmen_set_server_file, SERVER_SLOT(sp_cert_file),
+                  RSRC_CONF, "PEM certificate of that key, published in the SP metadata"),
+    AP_INIT_TAKE1("KmenIdPMetadataFile", kmen_set_server_file, SERVER_SLOT(idp_metadata_file),
+                  RSRC_CONF, "NIA's federation metadata"),
+    AP_INIT_TAKE1("KmenEndpointPath", kmen_set_endpoint_path, SERVER_SLOT(endpoint_path),
+                  RSRC_CONF, "where mod_kmen's endpoints live (default /kmen)"),
+    AP_INIT_TAKE1("KmenDatabase", kmen_set_server_string, SERVER_SLOT(db_conninfo), RSRC_CONF,
+                  "libpq connection string of the register"),
+    AP_INIT_TAKE1("KmenDatabasePoolSize", kmen_set_pool_size, NULL, RSRC_CONF,
+                  "database connections per httpd child (default 4)"),
+    AP_INIT_TAKE1("KmenRegisterAgenda", kmen_set_server_string, SERVER_SLOT(register_agenda),
+                  RSRC_CONF, "agenda in which the register keeps AIFO (default A8566)"),
+    AP_INIT_TAKE1("KmenLoginAgenda", kmen_set_server_string, SERVER_SLOT(login_agenda),
+                  RSRC_CONF, "agenda of the BSI->AIFO translation (default A8566)"),
+    AP_INIT_TAKE1("KmenRegisterKeyFile", kmen_set_server_file, SERVER_SLOT(register_key_file),
+                  RSRC_CONF, "32 random bytes protecting identifiers at rest"),
+    AP_INIT_TAKE1("KmenTranslatorURL", kmen_set_server_string, SERVER_SLOT(translator_url),
+                  RSRC_CONF, "translation gateway base URL"),
+    AP_INIT_TAKE1("KmenTranslatorCertificateFile", kmen_set_server_file,
+                  SERVER_SLOT(translator_cert_file), RSRC_CONF,
+                  "client certificate for the translation gateway"),
+    AP_INIT_TAKE1("KmenTranslatorKeyFile", kmen_set_server_file, SERVER_SLOT(translator_key_file),
+                  RSRC_CONF, "client key for the translation gateway"),
+    AP_INIT_TAKE1("KmenTranslatorCAFile", kmen_set_server_file, SERVER_SLOT(translator_ca_file),
+                  RSRC_CONF, "CA certificates trusted for the translation gateway"),
+    AP_INIT_TAKE1("KmenTranslatorTimeout", kmen_set_server_seconds,
+                  SERVER_SLOT(translator_timeout), RSRC_CONF,
+                  "whole-call timeout of the translation gateway, seconds (default 5)"),
+    AP_INIT_TAKE1("KmenSessionLifetime", kmen_set_server_seconds, SERVER_SLOT(session_lifetime),
+                  RSRC_CONF, "absolute session lifetime, seconds (default 28800)"),
+    AP_INIT_TAKE1("KmenSessionIdleTimeout", kmen_set_server_seconds, SERVER_SLOT(session_idle),
+                  RSRC_CONF, "session idle timeout, seconds (default 1800)"),
+    AP_INIT_TAKE1("KmenSessionCacheTTL", kmen_set_server_seconds, SERVER_SLOT(session_cache_ttl),
+                  RSRC_CONF,
+                  "seconds a node trusts its cached copy of a session before asking the "
+                  "database again; bounds how late a logout on another node is seen (default 10)"),
+    AP_INIT_TAKE1("KmenSessionCache", kmen_set_server_string, SERVER_SLOT(session_cache),
+                  RSRC_CONF, "socache provider[:args] in front of the database (default shmcb)"),
+    AP_INIT_TAKE1("KmenCookieName", kmen_set_server_string, SERVER_SLOT(cookie_name), RSRC_CONF,
+                  "session cookie name (default kmen_session)"),
+    AP_INIT_FLAG("KmenCookieSecure", kmen_set_server_flag, SERVER_SLOT(cookie_secure), RSRC_CONF,
+                 "Secure cookies (default On; Off only for plain-HTTP demos)"),
+    AP_INIT_TAKE1("KmenClockSkew", kmen_set_server_seconds, SERVER_SLOT(clock_skew), RSRC_CONF,
+                  "tolerance on NotBefore/NotOnOrAfter, seconds (default 60)"),
+    AP_INIT_TAKE1("KmenHomeCountry", kmen_set_home_country, SERVER_SLOT(home_country), RSRC_CONF,
+                  "PersonIdentifier country of NIA citizens (default CZ)"),
+    AP_INIT_TAKE1("KmenHeaderPrefix", kmen_set_server_string, SERVER_SLOT(header_prefix),
+                  RSRC_CONF, "prefix of injected headers (default Kmen-)"),
+    AP_INIT_TAKE1("KmenHeaderEncoding", kmen_set_header_encoding, NULL, RSRC_CONF,
+                  "percent, raw or base64url (default percent)"),
+    AP_INIT_TAKE1("KmenHeaderSecretFile", kmen_set_server_file, SERVER_SLOT(header_secret_file),
+                  RSRC_CONF, "HMAC key: adds Kmen-Signature"),
+    AP_INIT_TAKE1("KmenNameIDFormat", kmen_set_nameid_format, NULL, RSRC_CONF,
+                  "NameIDPolicy asked of NIA: persistent, transient or none (default persistent)"),
+    AP_INIT_TAKE1("KmenLoA", kmen_set_loa, NULL, OR_AUTHCFG,
+                  "minimum level of assurance: low, substantial or high (default substantial)"),
+    AP_INIT_ITERATE("KmenRequestedAttributes", kmen_add_requested_attribute, NULL, OR_AUTHCFG,
+                    "eIDAS attributes to request; NAME! marks a required one"),
+    AP_INIT_TAKE1("KmenSPType", kmen_set_sp_type, NULL, OR_AUTHCFG,
+                  "eIDAS SPType: public or private (default public)"),
+    {NULL}};
+
+static void kmen_register_hooks(apr_pool_t *p)
+{
+    ap_hook_pre_config(kmen_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(kmen_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(kmen_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(kmen_post_read_request, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_quick_handler(kmen_endpoint_handler, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_check_authn(kmen_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
+                        AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_fixups(kmen_fixups, NULL, NULL, APR_HOOK_FIRST);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "kmen-loa", AUTHZ_PROVIDER_VERSION,
+                              &kmen_authz_loa_provider, AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "kmen-origin", AUTHZ_PROVIDER_VERSION,
+                              &kmen_authz_origin_provider, AP_AUTH_INTERNAL_PER_CONF);
+}
+
+module AP_MODULE_DECLARE_DATA kmen_module = {
+    STANDARD20_MODULE_STUFF, kmen_create_dir_conf, kmen_merge_dir_conf, kmen_create_server_conf,
+    kmen_merge_server_conf,  kmen_cmds,            kmen_register_hooks, AP_MODULE_FLAG_NONE};

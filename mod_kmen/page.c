@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Error pages and the small responses every endpoint sends. */
+#include <string.h>
+
+#include "httpd.h"
+#include "apr_escape.h"
+#include "apr_strings.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+#include "crypto.h"
+#include "page.h"
+
+#define RETRY_AFTER "30"
+
+static const struct {
+    int status;
+    const char *title_cs, *text_cs, *title_en, *text_en;
+} pages[] = {
+    {HTTP_BAD_REQUEST, "Neplatný požadavek", "Požadavek nelze zpracovat.", "Invalid request",
+     "The request cannot be processed."},
+    {HTTP_BAD_REQUEST, "Přihlášení se nezdařilo", "Přihlášení nelze dokončit. Začněte prosím znovu.",
+     "Login failed", "The login cannot be completed. Please start again."},
+    {HTTP_UNAUTHORIZED, "Přihlášení bylo zrušeno nebo se nezdařilo",
+     "Identitní prostor přihlášení nepotvrdil.", "Login cancelled or failed",
+     "The identity provider did not confirm the login."},
+    {HTTP_FORBIDDEN, "Je potřeba silnější přihlášení",
+     "Tato část vyžaduje přihlášení s vyšší úrovní záruky.", "A stronger login is needed",
+     "This part requires a login with a higher level of assurance."},
+    {HTTP_SERVICE_UNAVAILABLE, "Služba je dočasně nedostupná", "Zkuste to prosím za chvíli znovu.",
+     "Temporarily unavailable", "Please try again in a moment."},
+    {HTTP_NOT_FOUND, "Stránka nenalezena", "Tato adresa neexistuje.", "Not found",
+     "There is nothing at this address."},
+};
+
+const char *kmen_request_id(request_rec *r)
+{
+    const char *id = apr_table_get(r->notes, "kmen-request-id");
+    if (!id) {
+        id = r->log_id ? r->log_id : apr_table_get(r->subprocess_env, "UNIQUE_ID");
+        id = id ? id : kmen_random_token(r->pool, 9);
+        apr_table_setn(r->notes, "kmen-request-id", id);
+    }
+    return id;
+}
+
+int kmen_page_send_body(request_rec *r, int status, const char *type, const char *body)
+{
+    r->status = status;
+    ap_set_content_type(r, type);
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    ap_set_content_length(r, (apr_off_t)strlen(body));
+    if (!r->header_only)
+        ap_rputs(body, r);
+    return DONE;
+}
+
+int kmen_page_send(request_rec *r, kmen_page page, const char *retry_url)
+{
+    const char *link = "";
+    if (retry_url) {
+        const char *href = apr_pescape_entity(r->pool, retry_url, 0);
+        link = apr_pstrcat(r->pool, "<p><a href=\"", href, "\">Přihlásit se znovu</a> / <a href=\"",
+                           href, "\" lang=\"en\">Log in again</a></p>\n", NULL);
+    }
+    if (page == KMEN_PAGE_UNAVAILABLE)
+        apr_table_setn(r->err_headers_out, "Retry-After", RETRY_AFTER);
+    const char *body = apr_psprintf(
+        r->pool,
+        "<!DOCTYPE html>\n<html lang=\"cs\">\n<head><meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        "<title>%s / %s</title></head>\n<body>\n<main>\n<h1>%s</h1>\n<p>%s</p>\n%s"
+        "<section lang=\"en\">\n<h2>%s</h2>\n<p>%s</p>\n</section>\n"
+        "<p><small>Identifikátor požadavku / Request ID: <code>%s</code></small></p>\n"
+        "</main>\n</body>\n</html>\n",
+        pages[page].title_cs, pages[page].title_en, pages[page].title_cs, pages[page].text_cs,
+        link, pages[page].title_en, pages[page].text_en,
+        apr_pescape_entity(r->pool, kmen_request_id(r), 0));
+    return kmen_page_send_body(r, pages[page].status, "text/html; charset=utf-8", body);
+}
+
+int kmen_page_redirect(request_rec *r, const char *url)
+{
+    apr_table_setn(r->err_headers_out, "Location", url);
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    r->status = HTTP_SEE_OTHER;
+    ap_set_content_length(r, 0);
+    return DONE;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The pages a person sees when something goes wrong: Czech first, English below. */
+#ifndef KMEN_PAGE_H
+#define KMEN_PAGE_H
+
+#include "httpd.h"
+
+typedef enum {
+    KMEN_PAGE_BAD_REQUEST = 0, /* 400: a malformed request to an endpoint */
+    KMEN_PAGE_LOGIN_INVALID,   /* 400: invalid/forged/expired/replayed response */
+    KMEN_PAGE_LOGIN_FAILED,    /* 401: NIA says failed or cancelled */
+    KMEN_PAGE_LOA_TOO_LOW,     /* 403: a stronger login is needed */
+    KMEN_PAGE_UNAVAILABLE,     /* 503: database or translation gateway down */
+    KMEN_PAGE_NOT_FOUND        /* 404: no such endpoint */
+} kmen_page;
+
+/* An identifier the person can quote and the operator can find in the log. */
+const char *kmen_request_id(request_rec *r);
+
+/* Sends the page; returns DONE, which both handlers and hooks can return.
+ * retry_url: where "log in again" points, or NULL. */
+int kmen_page_send(request_rec *r, kmen_page page, const char *retry_url);
+
+/* Sends a small body of the given type with status 200; returns DONE. */
+int kmen_page_send_body(request_rec *r, int status, const char *type, const char *body);
+
+/* 303 to url; returns DONE. */
+int kmen_page_redirect(request_rec *r, const char *url);
+
+#endif

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Where a browser may be sent back to after login or logout. */
+#ifndef KMEN_REDIRECT_H
+#define KMEN_REDIRECT_H
+
+/* A local path only: starts with one '/', no "//", no '\', no control or
+ * non-ASCII bytes, at most 2048 bytes. Takes the decoded value. Browsers
+ * drop tabs and newlines and read '\' as '/', so "/\t/evil" or "/\evil"
+ * would otherwise leave the host. */
+int kmen_return_to_is_local(const char *path);
+
+#endif

@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Session cookie and record: socache in front, database behind. */
+#include <string.h>
+
+#include <jansson.h>
+
+#include "httpd.h"
+#include "ap_provider.h"
+#include "ap_socache.h"
+#include "apr_strings.h"
+#include "http_log.h"
+#include "util_mutex.h"
+
+#include "config.h"
+#include "session.h"
+
+APLOG_USE_MODULE(kmen);
+
+#define SESSION_ID_BYTES 32
+#define SESSION_ID_CHARS 43 /* unpadded base64url of 32 bytes */
+#define CACHE_MUTEX "kmen-session-cache"
+
+static ap_socache_provider_t *cache_provider;
+static ap_socache_instance_t *cache;
+static apr_global_mutex_t *cache_mutex;
+
+void kmen_session_pre_config(apr_pool_t *pconf)
+{
+    ap_mutex_register(pconf, CACHE_MUTEX, NULL, APR_LOCK_DEFAULT, 0);
+}
+
+static apr_status_t cache_destroy(void *data)
+{
+    (void)data;
+    if (cache)
+        cache_provider->destroy(cache, NULL);
+    cache = NULL;
+    return APR_SUCCESS;
+}
+
+const char *kmen_session_cache_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
+                                    const char *spec)
+{
+    const char *colon = strchr(spec, ':');
+    const char *name = colon ? apr_pstrndup(ptemp, spec, (apr_size_t)(colon - spec)) : spec;
+    const char *err;
+    static struct ap_socache_hints hints = {SESSION_ID_BYTES, 1024, 30};
+    cache_provider =
+        ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
+    if (!cache_provider)
+        return apr_psprintf(ptemp, "KmenSessionCache: no socache provider '%s' (LoadModule "
+                                   "socache_%s_module?)", name, name);
+    if ((err = cache_provider->create(&cache, colon ? colon + 1 : NULL, ptemp, pconf)))
+        return apr_pstrcat(ptemp, "KmenSessionCache: ", err, NULL);
+    if ((cache_provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) &&
+        ap_global_mutex_create(&cache_mutex, NULL, CACHE_MUTEX, NULL, s, pconf, 0) != APR_SUCCESS)
+        return "KmenSessionCache: cannot create its mutex";
+    if (cache_provider->init(cache, "kmen-session", &hints, s, pconf) != APR_SUCCESS)
+        return "KmenSessionCache: cannot initialise the cache";
+    apr_pool_cleanup_register(pconf, NULL, cache_destroy, apr_pool_cleanup_null);
+    return NULL;
+}
+
+void kmen_session_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    if (cache_mutex &&
+        apr_global_mutex_child_init(&cache_mutex, apr_global_mutex_lockfile(cache_mutex),
+                                    pchild) != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     APLOGNO(10611) "cannot attach to the session cache mutex");
+}
+
+/* The cache is an optimisation: any failure falls through to the database. */
+static void cache_store(request_rec *r, const unsigned char *key, const unsigned char *value,
+                        apr_size_t len, apr_time_t until)
+{
+    if (!cache || (cache_mutex && apr_global_mutex_lock(cache_mutex) != APR_SUCCESS))
+        return;
+    cache_provider->store(cache, r->server, key, KMEN_HASH_LEN, until, (unsigned char *)value,
+                          (unsigned int)len, r->pool);
+    if (cache_mutex)
+        apr_global_mutex_unlock(cache_mutex);
+}
+
+static unsigned char *cache_fetch(request_rec *r, const unsigned char *key, apr_size_t *len)
+{
+    unsigned int n = 16384;
+    unsigned char *buf = apr_palloc(r->pool, n);
+    if (!cache || (cache_mutex && apr_global_mutex_lock(cache_mutex) != APR_SUCCESS))
+        return NULL;
+    apr_status_t rv = cache_provider->retrieve(cache, r->server, key, KMEN_HASH_LEN, buf, &n,
+                                               r->pool);
+    if (cache_mutex)
+        apr_global_mutex_unlock(cache_mutex);
+    *len = n;
+    return rv == APR_SUCCESS ? buf : NULL;
+}
+
+static void cache_remove(request_rec *r, const unsigned char *key)
+{
+    if (!cache || (cache_mutex && apr_global_mutex_lock(cache_mutex) != APR_SUCCESS))
+        return;
+    cache_provider->remove(cache, r->server, key, KMEN_HASH_LEN, r->pool);
+    if (cache_mutex)
+        apr_global_mutex_unlock(cache_mutex);
+}
+
+/* ---- cookies */
+
+const char *kmen_cookie_get(request_rec *r, const char *name)
+{
+    const char *header = apr_table_get(r->headers_in, "Cookie");
+    size_t name_len = strlen(name);
+    for (const char *c = header; c && *c;) {
+        while (*c == ' ' || *c == ';')
+            c++;
+        const char *end = c + strcspn(c, ";");
+        if ((size_t)(end - c) > name_len && strncmp(c, name, name_len) == 0 && c[name_len] == '=')
+            return apr_pstrndup(r->pool, c + name_len + 1, (apr_size_t)(end - c) - name_len - 1);
+        c = end;
+    }
+    return NULL;
+}
+
+void kmen_cookie_set(request_rec *r, const char *name, const char *value, int max_age,
+                     int cross_site)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    const char *same_site = cross_site ? (c->cookie_secure ? "; SameSite=None" : "")
+                                       : "; SameSite=Lax";
+    const char *age = max_age < 0   ? "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+                      : max_age > 0 ? apr_psprintf(r->pool, "; Max-Age=%d", max_age)
+                                    : "";
+    apr_table_add(r->err_headers_out, "Set-Cookie",
+                  apr_pstrcat(r->pool, name, "=", max_age < 0 ? "" : value, "; Path=/; HttpOnly",
+                              c->cookie_secure ? "; Secure" : "", same_site, age, NULL));
+}
+
+/* ---- the record */
+
+static void session_key(const kmen_server_conf *c, unsigned char key[KMEN_HASH_LEN])
+{
+    kmen_derive_key(c->register_key, KMEN_KEY_SESSION_SEAL, key);
+}
+
+#define REF_FIELD(k, member) {k, offsetof(kmen_login_ref, member)}
+static const struct {
+    const char *key;
+    size_t offset;
+} ref_fields[] = {REF_FIELD("name_id", name_id),
+                  REF_FIELD("name_id_format", name_id_format),
+                  REF_FIELD("name_qualifier", name_qualifier),
+                  REF_FIELD("sp_name_qualifier", sp_name_qualifier),
+                  REF_FIELD("session_index", session_index),
+                  {NULL, 0}};
+
+static char *serialize(const kmen_session *s)
+{
+    json_t *o = json_object();
+    for (const kmen_identity_field *f = kmen_identity_fields; f->key; f++) {
+        const char *v = kmen_identity_field_value(&s->identity, f);
+        if (v)
+            json_object_set_new(o, f->key, json_string(v));
+    }
+    for (int i = 0; ref_fields[i].key; i++) {
+        const char *v = *(const char *const *)((const char *)&s->ref + ref_fields[i].offset);
+        if (v)
+            json_object_set_new(o, ref_fields[i].key, json_string(v));
+    }
+    json_object_set_new(o, "pseudonym", json_string(s->identity.pseudonym));
+    json_object_set_new(o, "origin", json_integer(s->identity.origin));
+    json_object_set_new(o, "loa", json_integer(s->identity.loa));
+    json_object_set_new(o, "exp", json_integer(apr_time_sec(s->expires)));
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return text;
+}
+
+static const char *json_str(apr_pool_t *p, json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v ? apr_pstrdup(p, v) : NULL;
+}
+
+static int deserialize(apr_pool_t *p, const char *text, kmen_session *s)
+{
+    json_t *o = json_loads(text, 0, NULL);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return 0;
+    }
+    for (const kmen_identity_field *f = kmen_identity_fields; f->key; f++)
+        *kmen_identity_field_slot(&s->identity, f) = json_str(p, o, f->key);
+    for (int i = 0; ref_fields[i].key; i++)
+        *(const char **)((char *)&s->ref + ref_fields[i].offset) = json_str(p, o, ref_fields[i].key);
+    s->identity.pseudonym = json_str(p, o, "pseudonym");
+    s->identity.origin = (kmen_origin)json_integer_value(json_object_get(o, "origin"));
+    s->identity.loa = (kmen_loa)json_integer_value(json_object_get(o, "loa"));
+    s->expires = apr_time_from_sec(json_integer_value(json_object_get(o, "exp")));
+    json_decref(o);
+    return 1;
+}
+
+static int session_open(request_rec *r, const unsigned char *sealed, apr_size_t len,
+                        kmen_session *s)
+{
+    unsigned char key[KMEN_HASH_LEN];
+    session_key(kmen_server_conf_get(r->server), key);
+    char *text = kmen_open(r->pool, key, s->id_hash, KMEN_HASH_LEN, sealed, len, NULL);
+    return text && deserialize(r->pool, text, s) && s->expires > apr_time_now();
+}
+
+static int cookie_is_well_formed(const char *v)
+{
+    return v && strlen(v) == SESSION_ID_CHARS && strspn(v,
+                                                        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+                                                        "opqrstuvwxyz0123456789-_") ==
+                                                     SESSION_ID_CHARS;
+}
+
+static apr_time_t cache_until(const kmen_server_conf *c, apr_time_t expires)
+{
+    apr_time_t until = apr_time_now() + apr_time_from_sec(c->session_cache_ttl);
+    return until < expires ? until : expires;
+}
+
+kmen_store_status kmen_session_load(request_rec *r, kmen_session **out)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    const char *cookie = kmen_cookie_get(r, c->cookie_name);
+    kmen_session *s = apr_pcalloc(r->pool, sizeof(*s));
+    if (!cookie_is_well_formed(cookie))
+        return KMEN_STORE_NOT_FOUND;
+    kmen_sha256(cookie, SESSION_ID_CHARS, s->id_hash);
+    apr_size_t len = 0;
+    const unsigned char *sealed = cache_fetch(r, s->id_hash, &len);
+    if (sealed && session_open(r, sealed, len, s)) {
+        *out = s;
+        return KMEN_STORE_OK;
+    }
+    int remaining = 0;
+    kmen_store_status st = kmen_store_session_fetch(r, c->store, s->id_hash, c->session_idle,
+                                                    &sealed, &len, &remaining);
+    if (st != KMEN_STORE_OK)
+        return st;
+    if (!session_open(r, sealed, len, s))
+        return KMEN_STORE_NOT_FOUND;
+    cache_store(r, s->id_hash, sealed, len, cache_until(c, s->expires));
+    *out = s;
+    return KMEN_STORE_OK;
+}
+
+static void blind_index(const kmen_server_conf *c, const char *value,
+                        unsigned char out[KMEN_HASH_LEN])
+{
+    unsigned char key[KMEN_HASH_LEN];
+    kmen_derive_key(c->register_key, KMEN_KEY_BLIND_INDEX, key);
+    kmen_hmac_sha256(key, KMEN_HASH_LEN, value, strlen(value), out);
+}
+
+kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *identity,
+                                      const kmen_login_ref *ref)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    kmen_session s = {*identity, *ref, apr_time_now() + apr_time_from_sec(c->session_lifetime),
+                      {0}};
+    const char *cookie = kmen_random_token(r->pool, SESSION_ID_BYTES);
+    unsigned char key[KMEN_HASH_LEN], subject[KMEN_HASH_LEN];
+    apr_size_t len = 0;
+    if (!cookie)
+        return KMEN_STORE_DOWN;
+    kmen_sha256(cookie, SESSION_ID_CHARS, s.id_hash);
+    blind_index(c, ref->name_id, subject);
+    session_key(c, key);
+    char *text = serialize(&s);
+    unsigned char *sealed = kmen_seal(r->pool, key, s.id_hash, KMEN_HASH_LEN, text, strlen(text),
+                                      &len);
+    free(text);
+    if (!sealed)
+        return KMEN_STORE_DOWN;
+    kmen_store_status st = kmen_store_session_create(r, c->store, s.id_hash, subject,
+                                                     ref->session_index, sealed, len,
+                                                     c->session_lifetime);
+    if (st != KMEN_STORE_OK)
+        return st;
+    cache_store(r, s.id_hash, sealed, len, cache_until(c, s.expires));
+    kmen_cookie_set(r, c->cookie_name, cookie, 0, 0);
+    return KMEN_STORE_OK;
+}
+
+kmen_store_status kmen_session_destroy(request_rec *r, const kmen_session *session)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    cache_remove(r, session->id_hash);
+    kmen_cookie_set(r, c->cookie_name, "", -1, 0);
+    return kmen_store_session_delete(r, c->store, session->id_hash);
+}
+
+kmen_store_status kmen_session_destroy_login(request_rec *r, const kmen_login_ref *ref)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    unsigned char subject[KMEN_HASH_LEN];
+    apr_array_header_t *hashes = NULL;
+    blind_index(c, ref->name_id, subject);
+    kmen_store_status st =
+        kmen_store_session_delete_subject(r, c->store, subject, ref->session_index, &hashes);
+    for (int i = 0; st == KMEN_STORE_OK && i < hashes->nelts; i++)
+        cache_remove(r, APR_ARRAY_IDX(hashes, i, unsigned char *));
+    return st;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Sessions: a 256-bit random cookie; the record (identity and the login's
+ * NameID/SessionIndex, AES-256-GCM sealed) in PostgreSQL so every node shares
+ * it, with an httpd socache in front so a valid cookie costs no database
+ * round trip. */
+#ifndef KMEN_SESSION_H
+#define KMEN_SESSION_H
+
+#include "httpd.h"
+
+#include "crypto.h"
+#include "identity.h"
+#include "saml.h"
+#include "store_pg.h"
+
+typedef struct {
+    kmen_identity identity;
+    kmen_login_ref ref;
+    apr_time_t expires;
+    unsigned char id_hash[KMEN_HASH_LEN];
+} kmen_session;
+
+void kmen_session_pre_config(apr_pool_t *pconf);
+const char *kmen_session_cache_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
+                                    const char *spec);
+void kmen_session_child_init(apr_pool_t *pchild, server_rec *s);
+
+/* The session the request's cookie names: OK, NOT_FOUND (no cookie, unknown,
+ * expired, idle) or DOWN. */
+kmen_store_status kmen_session_load(request_rec *r, kmen_session **out);
+/* Stores a new session and sets its cookie; a cookie the browser brought is
+ * never promoted (no session fixation). */
+kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *identity,
+                                      const kmen_login_ref *ref);
+/* Removes it everywhere and clears the cookie. */
+kmen_store_status kmen_session_destroy(request_rec *r, const kmen_session *session);
+/* IdP-initiated logout: every session of the login *ref names. */
+kmen_store_status kmen_session_destroy_login(request_rec *r, const kmen_login_ref *ref);
+
+/* Cookies: the session cookie and the pre-login state cookie share these. */
+const char *kmen_cookie_get(request_rec *r, const char *name);
+/* max_age < 0 clears it. cross_site: survives the IdP's cross-site POST. */
+void kmen_cookie_set(request_rec *r, const char *name, const char *value, int max_age,
+                     int cross_site);
+
+#endif

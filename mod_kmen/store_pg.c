@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* libpq connection pool per child and the calls of the sql/ functions.
+ *
+ * Every statement is prepared once per connection and every value travels
+ * as a parameter, never inside the SQL text. A connection that breaks (the
+ * database restarted) is dropped and the call retried once on a fresh one, so
+ * httpd recovers without a restart. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "httpd.h"
+#include "apr_reslist.h"
+#include "apr_strings.h"
+#include "http_log.h"
+
+#include "crypto.h"
+#include "store_pg.h"
+
+APLOG_USE_MODULE(kmen);
+
+struct kmen_store {
+    const char *conninfo;
+    int pool_size;
+    server_rec *server;
+    apr_reslist_t *conns;
+};
+
+typedef enum {
+    ST_PING = 0,
+    ST_REQUEST_ISSUE,
+    ST_LOGIN_CONSUME,
+    ST_SESSION_CREATE,
+    ST_SESSION_FETCH,
+    ST_SESSION_DELETE,
+    ST_SESSION_DELETE_SUBJECT,
+    ST_AUDIT,
+    ST_COUNT
+} statement_id;
+
+static const struct {
+    const char *name;
+    const char *sql;
+} statements[ST_COUNT] = {
+    {"kmen_ping", "SELECT kmen.ping()"},
+    {"kmen_request_issue", "SELECT kmen.request_issue($1, $2, $3::integer, $4::integer)"},
+    {"kmen_login_consume", "SELECT outcome, return_to, min_loa FROM "
+                           "kmen.login_consume($1, $2, to_timestamp($3::double precision))"},
+    {"kmen_session_create",
+     "SELECT kmen.session_create($1::bytea, $2::bytea, $3, $4::bytea, $5::integer)"},
+    {"kmen_session_fetch",
+     "SELECT payload, remaining FROM kmen.session_fetch($1::bytea, $2::integer)"},
+    {"kmen_session_delete", "SELECT kmen.session_delete($1::bytea)"},
+    {"kmen_session_delete_subject", "SELECT kmen.session_delete_subject($1::bytea, $2)"},
+    {"kmen_audit", "SELECT kmen.audit_append($1, $2, $3, $4)"},
+};
+
+#define STATEMENT_TIMEOUT "SET statement_timeout = '5s'"
+
+static apr_status_t connection_open(void **resource, void *params, apr_pool_t *p)
+{
+    kmen_store *store = params;
+    PGconn *conn = PQconnectdb(store->conninfo);
+    PGresult *res = NULL;
+    int ok = PQstatus(conn) == CONNECTION_OK;
+    if (ok) {
+        res = PQexec(conn, STATEMENT_TIMEOUT);
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+    }
+    for (int i = 0; ok && i < ST_COUNT; i++) {
+        res = PQprepare(conn, statements[i].name, statements[i].sql, 0, NULL);
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+    }
+    (void)p;
+    if (!ok) {
+        /* Not the conninfo: it may hold a password. */
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, store->server,
+                     APLOGNO(10601) "database connection failed: %s", PQerrorMessage(conn));
+        PQfinish(conn);
+        return APR_EGENERAL;
+    }
+    *resource = conn;
+    return APR_SUCCESS;
+}
+
+static apr_status_t connection_close(void *resource, void *params, apr_pool_t *p)
+{
+    (void)params;
+    (void)p;
+    PQfinish(resource);
+    return APR_SUCCESS;
+}
+
+kmen_store *kmen_store_create(apr_pool_t *p, const char *conninfo, int pool_size)
+{
+    kmen_store *store = apr_pcalloc(p, sizeof(*store));
+    store->conninfo = conninfo;
+    store->pool_size = pool_size;
+    return store;
+}
+
+apr_status_t kmen_store_child_init(kmen_store *store, apr_pool_t *pchild, server_rec *s)
+{
+    store->server = s;
+    apr_status_t rv = apr_reslist_create(&store->conns, 0, store->pool_size, store->pool_size, 0,
+                                         connection_open, connection_close, store, pchild);
+    if (rv == APR_SUCCESS)
+        apr_reslist_timeout_set(store->conns, apr_time_from_sec(5));
+    return rv;
+}
+
+static apr_status_t result_clear(void *res)
+{
+    PQclear(res);
+    return APR_SUCCESS;
+}
+
+/* One attempt; *broken when the connection itself failed, so a retry on a new
+ * one may succeed. */
+static PGresult *execute(request_rec *r, kmen_store *store, statement_id id, int n,
+                         const char *const *values, const int *lengths, const int *formats,
+                         int *broken)
+{
+    PGconn *conn = NULL;
+    if (apr_reslist_acquire(store->conns, (void **)&conn) != APR_SUCCESS)
+        return NULL;
+    PGresult *res = PQexecPrepared(conn, statements[id].name, n, values, lengths, formats, 0);
+    ExecStatusType es = PQresultStatus(res);
+    if (es == PGRES_TUPLES_OK || es == PGRES_COMMAND_OK) {
+        apr_reslist_release(store->conns, conn);
+        apr_pool_cleanup_register(r->pool, res, result_clear, apr_pool_cleanup_null);
+        return res;
+    }
+    *broken = PQstatus(conn) != CONNECTION_OK;
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10602) "database call %s failed: %s",
+                  statements[id].name, PQresultErrorMessage(res));
+    PQclear(res);
+    if (*broken)
+        apr_reslist_invalidate(store->conns, conn);
+    else
+        apr_reslist_release(store->conns, conn);
+    return NULL;
+}
+
+static PGresult *call(request_rec *r, kmen_store *store, statement_id id, int n,
+                      const char *const *values, const int *lengths, const int *formats)
+{
+    int broken = 0;
+    PGresult *res = execute(r, store, id, n, values, lengths, formats, &broken);
+    if (!res && broken)
+        res = execute(r, store, id, n, values, lengths, formats, &broken);
+    return res;
+}
+
+/* bytea parameters travel in binary, the others as text. */
+#define BIN(len) (len), 1
+#define TXT 0, 0
+
+static PGresult *call_params(request_rec *r, kmen_store *store, statement_id id, int n,
+                             const char *const *values, const int *spec)
+{
+    int lengths[8], formats[8];
+    for (int i = 0; i < n; i++) {
+        lengths[i] = spec[2 * i];
+        formats[i] = spec[2 * i + 1];
+    }
+    return call(r, store, id, n, values, lengths, formats);
+}
+
+kmen_store_status kmen_store_ping(request_rec *r, kmen_store *store)
+{
+    return call(r, store, ST_PING, 0, NULL, NULL, NULL) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
+}
+
+kmen_store_status kmen_store_request_issue(request_rec *r, kmen_store *store, const char *id,
+                                           const char *return_to, int min_loa, int ttl)
+{
+    const char *v[] = {id, return_to, apr_itoa(r->pool, min_loa), apr_itoa(r->pool, ttl)};
+    return call(r, store, ST_REQUEST_ISSUE, 4, v, NULL, NULL) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
+}
+
+kmen_store_status kmen_store_login_consume(request_rec *r, kmen_store *store,
+                                           const char *request_id, const char *assertion_id,
+                                           apr_time_t assertion_expires,
+                                           kmen_login_consumed *out)
+{
+    const char *v[] = {request_id, assertion_id,
+                       apr_psprintf(r->pool, "%" APR_TIME_T_FMT, apr_time_sec(assertion_expires))};
+    PGresult *res = call(r, store, ST_LOGIN_CONSUME, 3, v, NULL, NULL);
+    if (!res || PQntuples(res) != 1)
+        return KMEN_STORE_DOWN;
+    out->outcome = apr_pstrdup(r->pool, PQgetvalue(res, 0, 0));
+    out->return_to = PQgetisnull(res, 0, 1) ? NULL : apr_pstrdup(r->pool, PQgetvalue(res, 0, 1));
+    out->min_loa = PQgetisnull(res, 0, 2) ? 0 : atoi(PQgetvalue(res, 0, 2));
+    return KMEN_STORE_OK;
+}
+
+kmen_store_status kmen_store_session_create(request_rec *r, kmen_store *store,
+                                            const unsigned char *id_hash,
+                                            const unsigned char *subject,
+                                            const char *session_index, const void *payload,
+                                            apr_size_t payload_len, int lifetime)
+{
+    const char *v[] = {(const char *)id_hash, (const char *)subject, session_index, payload,
+                       apr_itoa(r->pool, lifetime)};
+    const int spec[] = {BIN(KMEN_HASH_LEN), BIN(KMEN_HASH_LEN), TXT, BIN((int)payload_len), TXT};
+    return call_params(r, store, ST_SESSION_CREATE, 5, v, spec) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
+}
+
+kmen_store_status kmen_store_session_fetch(request_rec *r, kmen_store *store,
+                                           const unsigned char *id_hash, int idle,
+                                           const unsigned char **payload, apr_size_t *len,
+                                           int *remaining)
+{
+    const char *v[] = {(const char *)id_hash, apr_itoa(r->pool, idle)};
+    const int spec[] = {BIN(KMEN_HASH_LEN), TXT};
+    PGresult *res = call_params(r, store, ST_SESSION_FETCH, 2, v, spec);
+    if (!res || PQntuples(res) > 1)
+        return KMEN_STORE_DOWN;
+    if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0))
+        return KMEN_STORE_NOT_FOUND;
+    size_t n = 0;
+    unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 0), &n);
+    if (!bytes)
+        return KMEN_STORE_DOWN;
+    *payload = apr_pmemdup(r->pool, bytes, n);
+    *len = n;
+    PQfreemem(bytes);
+    *remaining = atoi(PQgetvalue(res, 0, 1));
+    return KMEN_STORE_OK;
+}
+
+kmen_store_status kmen_store_session_delete(request_rec *r, kmen_store *store,
+                                            const unsigned char *id_hash)
+{
+    const char *v[] = {(const char *)id_hash};
+    const int spec[] = {BIN(KMEN_HASH_LEN)};
+    return call_params(r, store, ST_SESSION_DELETE, 1, v, spec) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
+}
+
+kmen_store_status kmen_store_session_delete_subject(request_rec *r, kmen_store *store,
+                                                    const unsigned char *subject,
+                                                    const char *session_index,
+                                                    apr_array_header_t **hashes)
+{
+    const char *v[] = {(const char *)subject, session_index};
+    const int spec[] = {BIN(KMEN_HASH_LEN), TXT};
+    PGresult *res = call_params(r, store, ST_SESSION_DELETE_SUBJECT, 2, v, spec);
+    if (!res)
+        return KMEN_STORE_DOWN;
+    *hashes = apr_array_make(r->pool, PQntuples(res) + 1, sizeof(unsigned char *));
+    for (int i = 0; i < PQntuples(res); i++) {
+        size_t n = 0;
+        unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 0), &n);
+        if (bytes && n == KMEN_HASH_LEN)
+            APR_ARRAY_PUSH(*hashes, unsigned char *) = apr_pmemdup(r->pool, bytes, n);
+        PQfreemem(bytes);
+    }
+    return KMEN_STORE_OK;
+}
+
+kmen_store_status kmen_store_audit(request_rec *r, kmen_store *store, const char *event,
+                                   const char *outcome, const char *detail)
+{
+    const char *v[] = {event, outcome, detail, r->log_id};
+    return call(r, store, ST_AUDIT, 4, v, NULL, NULL) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The register's database: a per-child libpq connection pool and one call per
+ * sql/ function. Every call answers KMEN_STORE_OK, or KMEN_STORE_DOWN when the
+ * database cannot be reached (the caller shows the 503 page). */
+#ifndef KMEN_STORE_PG_H
+#define KMEN_STORE_PG_H
+
+#include "httpd.h"
+#include "apr_tables.h"
+
+typedef struct kmen_store kmen_store;
+
+typedef enum { KMEN_STORE_OK = 0, KMEN_STORE_NOT_FOUND, KMEN_STORE_DOWN } kmen_store_status;
+
+kmen_store *kmen_store_create(apr_pool_t *p, const char *conninfo, int pool_size);
+/* Per child: connections are opened lazily, so a database that is down when
+ * httpd starts is no reason to refuse to start. */
+apr_status_t kmen_store_child_init(kmen_store *store, apr_pool_t *pchild, server_rec *s);
+
+kmen_store_status kmen_store_ping(request_rec *r, kmen_store *store);
+
+kmen_store_status kmen_store_request_issue(request_rec *r, kmen_store *store, const char *id,
+                                           const char *return_to, int min_loa, int ttl);
+
+typedef struct {
+    const char *outcome; /* ok, replay, unknown_request */
+    const char *return_to;
+    int min_loa;
+} kmen_login_consumed;
+
+kmen_store_status kmen_store_login_consume(request_rec *r, kmen_store *store,
+                                           const char *request_id, const char *assertion_id,
+                                           apr_time_t assertion_expires,
+                                           kmen_login_consumed *out);
+
+kmen_store_status kmen_store_session_create(request_rec *r, kmen_store *store,
+                                            const unsigned char *id_hash,
+                                            const unsigned char *subject,
+                                            const char *session_index, const void *payload,
+                                            apr_size_t payload_len, int lifetime);
+kmen_store_status kmen_store_session_fetch(request_rec *r, kmen_store *store,
+                                           const unsigned char *id_hash, int idle,
+                                           const unsigned char **payload, apr_size_t *len,
+                                           int *remaining);
+kmen_store_status kmen_store_session_delete(request_rec *r, kmen_store *store,
+                                            const unsigned char *id_hash);
+/* Deleted session keys (32 bytes each) in *hashes. */
+kmen_store_status kmen_store_session_delete_subject(request_rec *r, kmen_store *store,
+                                                    const unsigned char *subject,
+                                                    const char *session_index,
+                                                    apr_array_header_t **hashes);
+
+kmen_store_status kmen_store_audit(request_rec *r, kmen_store *store, const char *event,
+                                   const char *outcome, const char *detail);
+
+#endif
