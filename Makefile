@@ -24,8 +24,10 @@ lasso-version:
 	@pkg-config --atleast-version=$(LASSO_MIN) lasso || \
 	  { echo "mod_kmen needs lasso >= $(LASSO_MIN) (CVE-2021-28091); found $$(pkg-config --modversion lasso)" >&2; exit 1; }
 
-$(MODULE): $(SRC) $(HDR)
-	$(APXS) -c -o mod_kmen/mod_kmen.la -Wc,"$(WARN) $(DEPS_CFLAGS)" $(SRC) $(DEPS_LIBS)
+# -z nodelete: httpd unloads and reloads modules between its two configuration
+# passes; lasso's GLib types cannot be registered twice in one process.
+$(MODULE): $(SRC) $(HDR) Makefile
+	$(APXS) -c -o mod_kmen/mod_kmen.la -Wc,"$(WARN) $(DEPS_CFLAGS)" -Wl,-Wl,-z,nodelete $(SRC) $(DEPS_LIBS)
 
 # --- unit tests (libcheck): pure logic, and the response checks on NIA's own Response
 UNIT_CFLAGS := $(WARN) -g $(DEPS_CFLAGS) $(shell pkg-config --cflags check apr-1 apr-util-1) \

@@ -21,9 +21,9 @@ APLOG_USE_MODULE(kmen);
 #define STATE_TTL 600            /* seconds a started login may take at the IdP */
 #define ACS_BODY_LIMIT (512 * 1024) /* NIA's Responses are ~20 KiB */
 
-static const char *state_cookie_name(const kmen_server_conf *c)
+static const char *state_cookie_name(request_rec *r, const kmen_server_conf *c)
 {
-    return apr_pstrcat(NULL, c->cookie_name, "_state", NULL);
+    return apr_pstrcat(r->pool, c->cookie_name, "_state", NULL);
 }
 
 static const char *login_url(request_rec *r, const kmen_server_conf *c, const char *return_to)
@@ -53,18 +53,30 @@ int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *retur
     if (kmen_store_request_issue(r, c->store, request_id, return_to, params.min_loa, STATE_TTL) !=
         KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    kmen_cookie_set(r, state_cookie_name(c), request_id, STATE_TTL, 1);
+    kmen_cookie_set(r, state_cookie_name(r, c), request_id, STATE_TTL, 1);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   APLOGNO(10622) "login started, request %s, LoA %s", request_id,
                   kmen_loa_name(params.min_loa));
     return kmen_page_redirect(r, url);
 }
 
+/* The decoded value of a query parameter; "" for a value that would decode
+ * to an embedded NUL or does not decode, which no caller accepts. */
 static const char *query_param(request_rec *r, const char *name)
 {
-    apr_table_t *args = NULL;
-    ap_args_to_table(r, &args);
-    return args ? apr_table_get(args, name) : NULL;
+    size_t name_len = strlen(name);
+    for (const char *a = r->args; a && *a;) {
+        const char *end = a + strcspn(a, "&");
+        if ((size_t)(end - a) > name_len && strncmp(a, name, name_len) == 0 && a[name_len] == '=') {
+            char *value = apr_pstrndup(r->pool, a + name_len + 1,
+                                       (apr_size_t)(end - a) - name_len - 1);
+            if (ap_strcasestr(value, "%00") || ap_unescape_urlencoded(value) != OK)
+                return "";
+            return value;
+        }
+        a = *end ? end + 1 : end;
+    }
+    return NULL;
 }
 
 static int refuse_return_to(request_rec *r)
@@ -161,8 +173,8 @@ static int handle_acs(request_rec *r)
     if (ap_parse_form_data(r, NULL, &pairs, 16, ACS_BODY_LIMIT) != OK)
         return acs_refuse(r, "unreadable or oversized form body", KMEN_PAGE_LOGIN_INVALID);
     const char *b64 = form_field(r, pairs, "SAMLResponse");
-    const char *request_id = kmen_cookie_get(r, state_cookie_name(c));
-    kmen_cookie_set(r, state_cookie_name(c), "", -1, 1);
+    const char *request_id = kmen_cookie_get(r, state_cookie_name(r, c));
+    kmen_cookie_set(r, state_cookie_name(r, c), "", -1, 1);
     if (!b64)
         return acs_refuse(r, "no SAMLResponse", KMEN_PAGE_LOGIN_INVALID);
     if (!request_id)
@@ -210,8 +222,8 @@ static int handle_logout(request_rec *r)
 
 static int slo_response(request_rec *r, kmen_server_conf *c)
 {
-    const char *relay_state = NULL;
-    const char *err = kmen_saml_logout_response(c->sp, r->pool, r->args, &relay_state);
+    const char *relay_state = query_param(r, "RelayState");
+    const char *err = kmen_saml_logout_response(c->sp, r->args);
     if (err)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       APLOGNO(10627) "LogoutResponse refused: %s [req %s]", err,

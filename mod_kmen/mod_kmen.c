@@ -23,10 +23,10 @@ APLOG_USE_MODULE(kmen);
 
 static server_rec *main_server;
 
-static void lasso_log(const char *domain, int debug, const char *msg)
+static void lasso_log(const char *domain, int level, const char *msg)
 {
-    ap_log_error(APLOG_MARK, debug ? APLOG_DEBUG : APLOG_ERR, 0, main_server,
-                 APLOGNO(10641) "%s: %s", domain, msg);
+    static const int levels[] = {APLOG_ERR, APLOG_DEBUG, APLOG_TRACE1};
+    ap_log_error(APLOG_MARK, levels[level], 0, main_server, APLOGNO(10641) "%s: %s", domain, msg);
 }
 
 /* lasso_init() must run once per process, and httpd loads this module

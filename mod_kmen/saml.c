@@ -10,20 +10,24 @@
 #include "config.h"
 #include "saml_private.h"
 
-static void (*log_sink)(const char *domain, int debug, const char *msg);
+static void (*log_sink)(const char *domain, int level, const char *msg);
 
 /* lasso (through GLib) would write to stderr; every NIA attribute triggers a
- * warning about OriginalIssuer, so lasso's chatter goes to the error log at
- * debug level and only critical messages above it. */
+ * warning about OriginalIssuer, so lasso's warnings go to the error log at
+ * debug level, its own debug trace at trace1, and only critical messages
+ * above. */
 static void glib_to_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer u)
 {
     (void)u;
-    if (log_sink)
-        log_sink(domain ? domain : "glib",
-                 !(level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)), msg);
+    if (!log_sink)
+        return;
+    int sink_level = (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) ? KMEN_SAML_LOG_ERROR
+                     : (level & G_LOG_LEVEL_DEBUG)                       ? KMEN_SAML_LOG_TRACE
+                                                                         : KMEN_SAML_LOG_DEBUG;
+    log_sink(domain ? domain : "glib", sink_level, msg);
 }
 
-void kmen_saml_library_init(void (*log)(const char *domain, int debug, const char *msg))
+void kmen_saml_library_init(void (*log)(const char *domain, int level, const char *msg))
 {
     log_sink = log;
     g_log_set_handler("Lasso", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION,
@@ -298,8 +302,7 @@ const char *kmen_saml_logout_request(kmen_sp *sp, apr_pool_t *p, const kmen_logi
     return rc == 0 ? NULL : lasso_strerror(rc);
 }
 
-const char *kmen_saml_logout_response(kmen_sp *sp, apr_pool_t *p, const char *query,
-                                      const char **relay_state)
+const char *kmen_saml_logout_response(kmen_sp *sp, const char *query)
 {
     const char *err = NULL;
     LassoServer *server = kmen_sp_server_acquire(sp, &err);
@@ -311,7 +314,6 @@ const char *kmen_saml_logout_response(kmen_sp *sp, apr_pool_t *p, const char *qu
      * what matters here is a verified, successful answer. */
     if (rc == LASSO_PROFILE_ERROR_SESSION_NOT_FOUND && LASSO_PROFILE(logout)->signature_status == 0)
         rc = 0;
-    *relay_state = apr_pstrdup(p, LASSO_PROFILE(logout)->msg_relayState);
     lasso_logout_destroy(logout);
     kmen_sp_server_release(sp, server);
     return rc == 0 ? NULL : lasso_strerror(rc);

@@ -58,8 +58,10 @@ typedef enum {
     KMEN_RESPONSE_FAILED   /* the IdP says the login failed or was cancelled: 401 */
 } kmen_response_status;
 
-/* Once per process, before any other call. */
-void kmen_saml_library_init(void (*log)(const char *domain, int debug, const char *msg));
+enum { KMEN_SAML_LOG_ERROR = 0, KMEN_SAML_LOG_DEBUG, KMEN_SAML_LOG_TRACE };
+
+/* Once per process, before any other call; log receives lasso's messages. */
+void kmen_saml_library_init(void (*log)(const char *domain, int level, const char *msg));
 
 /* Validates keys and metadata by building a LassoServer once; keeps the inputs. */
 const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp **out);
@@ -89,8 +91,7 @@ const char *kmen_saml_logout_request(kmen_sp *sp, apr_pool_t *p, const kmen_logi
                                      const char *relay_state, const char **url);
 
 /* GET /slo with a LogoutResponse: verified and successful? */
-const char *kmen_saml_logout_response(kmen_sp *sp, apr_pool_t *p, const char *query,
-                                      const char **relay_state);
+const char *kmen_saml_logout_response(kmen_sp *sp, const char *query);
 
 /* GET /slo with a LogoutRequest from the IdP: *ref names the login to end,
  * *url is the signed LogoutResponse to send the browser back with. */

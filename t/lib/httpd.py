@@ -88,6 +88,7 @@ def protected_locations(portal_port):
 <Location /eidas-only>
     AuthType Kmen
     Require kmen-origin eidas
+    AuthzSendForbiddenOnFailure On
     ProxyPass {backend}/eidas-only
 </Location>"""
 
