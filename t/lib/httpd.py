@@ -77,6 +77,8 @@ def protected_locations(portal_port):
     return f"""<Location /app>
     AuthType Kmen
     Require valid-user
+    KmenRequestedAttributes PersonIdentifier! CurrentGivenName! CurrentFamilyName! DateOfBirth!
+    KmenRequestedAttributes PlaceOfBirth CurrentAddress http://www.stork.gov.eu/1.0/eMail
     ProxyPass {backend}/app
 </Location>
 <Location /high>
