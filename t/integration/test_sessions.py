@@ -1,0 +1,118 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Sessions across nodes and over time, env vars, Kmen-Signature, the kmen-loa provider.
+
+Second httpd nodes share the database and the session cookie (cookies ignore the port),
+so a login on the primary node is a session on every node."""
+
+import hashlib
+import hmac
+import re
+import time
+
+import pytest
+import requests
+
+from t.lib import flow
+
+
+@pytest.fixture(scope="module")
+def strict_node(stack):
+    """A node that trusts no cached copy and idles sessions out after 2 s."""
+    return stack.new_httpd(extra="KmenSessionIdleTimeout 2\nKmenSessionCacheTTL 0")
+
+
+@pytest.fixture(scope="module")
+def signing_node(stack):
+    backend = f"http://127.0.0.1:{stack.portal_port}"
+    return stack.new_httpd(
+        extra=f"LoadModule headers_module /usr/lib/apache2/modules/mod_headers.so\n"
+              f"KmenHeaderSecretFile {stack.keys.header_secret}",
+        locations=f"""<Location /env>
+    AuthType Kmen
+    Require valid-user
+    RequestHeader set X-Seen-Given "%{{KMEN_GIVEN_NAME}}e"
+    RequestHeader set X-Seen-Loa "%{{KMEN_LOA}}e"
+    ProxyPass {backend}/env
+</Location>
+<Location /strong>
+    AuthType Kmen
+    KmenLoA low
+    Require kmen-loa high
+    AuthzSendForbiddenOnFailure On
+    ProxyPass {backend}/strong
+</Location>""")
+
+
+def node_url(node, path):
+    return f"http://localhost:{node.port}{path}"
+
+
+def test_session_made_on_one_node_is_valid_on_another(stack, s, strict_node):
+    flow.login(s, stack)
+    h = flow.headers_of(s, node_url(strict_node, "/app/headers.json"))
+    assert flow.header(h, "Kmen-Origin") == "nia"
+
+
+def test_idle_session_expires(stack, s, strict_node):
+    flow.login(s, stack)
+    assert s.get(node_url(strict_node, "/app/headers.json"),
+                 allow_redirects=False).status_code == 200
+    time.sleep(3)
+    r = s.get(node_url(strict_node, "/app/"), allow_redirects=False)
+    assert r.status_code == 303 and r.headers["Location"].startswith(stack.sso_url)
+
+
+def test_logout_on_one_node_ends_the_session_on_another(stack, s, strict_node):
+    flow.login(s, stack)
+    assert s.get(node_url(strict_node, "/app/headers.json"),
+                 allow_redirects=False).status_code == 200
+    r = s.get(stack.base_url + "/kmen/logout?ReturnTo=/public/", allow_redirects=False)
+    assert r.status_code == 303
+    r = s.get(node_url(strict_node, "/app/"), allow_redirects=False)
+    assert r.status_code == 303 and r.headers["Location"].startswith(stack.sso_url)
+
+
+def test_env_vars_carry_raw_utf8(stack, s, signing_node):
+    flow.login(s, stack)
+    h = flow.headers_of(s, node_url(signing_node, "/env/headers.json"))
+    # mod_headers copies the env vars into headers; httpd sends their bytes as they are.
+    given = flow.header(h, "X-Seen-Given")
+    assert given.encode("latin-1").decode("utf-8") == "Jiří"
+    assert flow.header(h, "X-Seen-Loa") == "substantial"
+
+
+def signed_text(received, t):
+    lines = sorted(f"{k.lower()}:{v}" for k, v in received.items()
+                   if k.lower().startswith("kmen-") and k.lower() != "kmen-signature")
+    return f"t={t}\n" + "\n".join(lines) + "\n"
+
+
+def test_signature_proves_the_headers(stack, s, signing_node):
+    flow.login(s, stack)
+    h = flow.headers_of(s, node_url(signing_node, "/env/headers.json"))
+    m = re.fullmatch(r"t=(\d+), v1=([0-9a-f]{64})", flow.header(h, "Kmen-Signature") or "")
+    assert m, h
+    assert abs(int(m.group(1)) - time.time()) < 60
+    key = stack.keys.header_secret.read_bytes()
+    expected = hmac.new(key, signed_text(h, m.group(1)).encode(), hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(expected, m.group(2))
+    forged = dict(h, **{"Kmen-LoA": "high"})
+    forged_mac = hmac.new(key, signed_text(forged, m.group(1)).encode(),
+                          hashlib.sha256).hexdigest()
+    assert forged_mac != m.group(2)
+
+
+def test_no_signature_without_secret(stack, s):
+    flow.login(s, stack)
+    h = flow.headers_of(s, stack.base_url + "/app/headers.json")
+    assert flow.header(h, "Kmen-Signature") is None
+
+
+def test_require_kmen_loa(stack, s, signing_node):
+    flow.login(s, stack)
+    r = s.get(node_url(signing_node, "/strong/"), allow_redirects=False)
+    assert r.status_code == 403
+    with requests.Session() as strong:
+        flow.login(strong, stack, loa="high")
+        assert strong.get(node_url(signing_node, "/strong/headers.json"),
+                          allow_redirects=False).status_code == 200
