@@ -127,11 +127,10 @@ const char *kmen_dir_sp_type(const kmen_dir_conf *d)
 /* The eIDAS minimal data set, all of it required. */
 const apr_array_header_t *kmen_dir_requested(const kmen_dir_conf *d)
 {
-    static const kmen_requested_attr minimal[] = {
-        {KMEN_EIDAS_NP "PersonIdentifier", 1},
-        {KMEN_EIDAS_NP "CurrentGivenName", 1},
-        {KMEN_EIDAS_NP "CurrentFamilyName", 1},
-        {KMEN_EIDAS_NP "DateOfBirth", 1}};
+    static const kmen_requested_attr minimal[] = {{KMEN_EIDAS_NP "PersonIdentifier", 1},
+                                                  {KMEN_EIDAS_NP "CurrentGivenName", 1},
+                                                  {KMEN_EIDAS_NP "CurrentFamilyName", 1},
+                                                  {KMEN_EIDAS_NP "DateOfBirth", 1}};
     static apr_array_header_t minimal_set = {NULL, sizeof(kmen_requested_attr), 4, 4,
                                              (char *)minimal};
     return d->requested ? d->requested : &minimal_set;
@@ -188,11 +187,12 @@ const char *kmen_set_endpoint_path(cmd_parms *cmd, void *dir, const char *arg)
 
 const char *kmen_set_pool_size(cmd_parms *cmd, void *dir, const char *arg)
 {
-    int n = atoi(arg);
+    char *end = NULL;
+    long n = strtol(arg, &end, 10);
     (void)dir;
-    if (n < 1 || n > 1024)
+    if (!*arg || *end || n < 1 || n > 1024)
         return "KmenDatabasePoolSize: expected 1 to 1024 connections";
-    server_conf_of(cmd)->db_pool_size = n;
+    server_conf_of(cmd)->db_pool_size = (int)n;
     return NULL;
 }
 
@@ -254,6 +254,8 @@ const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir_, const char 
 {
     kmen_dir_conf *dir = dir_;
     size_t len = strlen(arg);
+    if (len == 0 || (len == 1 && arg[0] == '!'))
+        return "KmenRequestedAttributes: empty attribute name";
     if (!dir->requested)
         dir->requested = apr_array_make(cmd->pool, 8, sizeof(kmen_requested_attr));
     kmen_requested_attr *a = apr_array_push(dir->requested);
@@ -265,8 +267,8 @@ const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir_, const char 
 
 /* ---- loading: runs in post_config, as root */
 
-static const char *read_file(apr_pool_t *p, const char *directive, const char *path,
-                             char **data, apr_size_t *len)
+static const char *read_file(apr_pool_t *p, const char *directive, const char *path, char **data,
+                             apr_size_t *len)
 {
     apr_file_t *f;
     apr_finfo_t info;
@@ -289,12 +291,10 @@ static const char *read_file(apr_pool_t *p, const char *directive, const char *p
 
 static const char *check_required(apr_pool_t *p, const kmen_server_conf *c)
 {
-    const char *const pairs[][2] = {{c->sp_entity_id, "KmenSPEntityID"},
-                                    {c->sp_key_file, "KmenSPPrivateKeyFile"},
-                                    {c->sp_cert_file, "KmenSPCertificateFile"},
-                                    {c->idp_metadata_file, "KmenIdPMetadataFile"},
-                                    {c->db_conninfo, "KmenDatabase"},
-                                    {c->register_key_file, "KmenRegisterKeyFile"}};
+    const char *const pairs[][2] = {
+        {c->sp_entity_id, "KmenSPEntityID"},        {c->sp_key_file, "KmenSPPrivateKeyFile"},
+        {c->sp_cert_file, "KmenSPCertificateFile"}, {c->idp_metadata_file, "KmenIdPMetadataFile"},
+        {c->db_conninfo, "KmenDatabase"},           {c->register_key_file, "KmenRegisterKeyFile"}};
     for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
         if (!pairs[i][0])
             return apr_pstrcat(p, pairs[i][1], " is required", NULL);

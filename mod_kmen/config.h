@@ -66,8 +66,8 @@ typedef struct {
 } kmen_server_conf;
 
 typedef struct {
-    int min_loa;                      /* kmen_loa or KMEN_UNSET */
-    apr_array_header_t *requested;    /* of kmen_requested_attr, NULL = unset */
+    int min_loa;                   /* kmen_loa or KMEN_UNSET */
+    apr_array_header_t *requested; /* of kmen_requested_attr, NULL = unset */
     const char *sp_type;
 } kmen_dir_conf;
 

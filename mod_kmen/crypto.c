@@ -96,19 +96,18 @@ static int gcm_init(EVP_CIPHER_CTX **ctx, int encrypt, const unsigned char *key,
            EVP_CipherUpdate(*ctx, NULL, &unused, aad, (int)aad_len) == 1;
 }
 
-unsigned char *kmen_seal(apr_pool_t *p, const unsigned char key[KMEN_HASH_LEN],
-                         const void *aad, apr_size_t aad_len, const void *plain,
-                         apr_size_t plain_len, apr_size_t *out_len)
+unsigned char *kmen_seal(apr_pool_t *p, const unsigned char key[KMEN_HASH_LEN], const void *aad,
+                         apr_size_t aad_len, const void *plain, apr_size_t plain_len,
+                         apr_size_t *out_len)
 {
     unsigned char *out = apr_palloc(p, GCM_NONCE_LEN + plain_len + GCM_TAG_LEN);
     unsigned char *body = out + GCM_NONCE_LEN;
     EVP_CIPHER_CTX *ctx = NULL;
-    int n = 0, fin = 0, ok = kmen_random(out, GCM_NONCE_LEN) &&
-                             gcm_init(&ctx, 1, key, out, aad, aad_len) &&
-                             EVP_EncryptUpdate(ctx, body, &n, plain, (int)plain_len) == 1 &&
-                             EVP_EncryptFinal_ex(ctx, body + n, &fin) == 1 &&
-                             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, GCM_TAG_LEN,
-                                                 body + plain_len) == 1;
+    int n = 0, fin = 0,
+        ok = kmen_random(out, GCM_NONCE_LEN) && gcm_init(&ctx, 1, key, out, aad, aad_len) &&
+             EVP_EncryptUpdate(ctx, body, &n, plain, (int)plain_len) == 1 &&
+             EVP_EncryptFinal_ex(ctx, body + n, &fin) == 1 &&
+             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, GCM_TAG_LEN, body + plain_len) == 1;
     EVP_CIPHER_CTX_free(ctx);
     *out_len = GCM_NONCE_LEN + plain_len + GCM_TAG_LEN;
     return ok ? out : NULL;

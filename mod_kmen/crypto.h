@@ -31,9 +31,9 @@ int kmen_equal_const_time(const void *a, const void *b, apr_size_t len);
 
 /* AES-256-GCM: out = nonce || ciphertext || tag. aad binds the ciphertext to
  * its context (e.g. the session key) so records cannot be swapped. */
-unsigned char *kmen_seal(apr_pool_t *p, const unsigned char key[KMEN_HASH_LEN],
-                         const void *aad, apr_size_t aad_len, const void *plain,
-                         apr_size_t plain_len, apr_size_t *out_len);
+unsigned char *kmen_seal(apr_pool_t *p, const unsigned char key[KMEN_HASH_LEN], const void *aad,
+                         apr_size_t aad_len, const void *plain, apr_size_t plain_len,
+                         apr_size_t *out_len);
 /* NULL when the ciphertext is not authentic. Result is NUL-terminated. */
 char *kmen_open(apr_pool_t *p, const unsigned char key[KMEN_HASH_LEN], const void *aad,
                 apr_size_t aad_len, const unsigned char *sealed, apr_size_t sealed_len,

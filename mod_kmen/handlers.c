@@ -12,13 +12,14 @@
 
 #include "handlers.h"
 #include "page.h"
+#include "pairs.h"
 #include "redirect.h"
 #include "saml.h"
 #include "store_pg.h"
 
 APLOG_USE_MODULE(kmen);
 
-#define STATE_TTL 600            /* seconds a started login may take at the IdP */
+#define STATE_TTL 600               /* seconds a started login may take at the IdP */
 #define ACS_BODY_LIMIT (512 * 1024) /* NIA's Responses are ~20 KiB */
 
 static const char *state_cookie_name(request_rec *r, const kmen_server_conf *c)
@@ -28,8 +29,8 @@ static const char *state_cookie_name(request_rec *r, const kmen_server_conf *c)
 
 static const char *login_url(request_rec *r, const kmen_server_conf *c, const char *return_to)
 {
-    return apr_pstrcat(r->pool, c->endpoint_path, "/login?ReturnTo=",
-                       apr_pescape_urlencoded(r->pool, return_to), NULL);
+    return apr_pstrcat(r->pool, c->endpoint_path,
+                       "/login?ReturnTo=", apr_pescape_urlencoded(r->pool, return_to), NULL);
 }
 
 static void audit(request_rec *r, const char *event, const char *outcome, const char *detail)
@@ -40,8 +41,10 @@ static void audit(request_rec *r, const char *event, const char *outcome, const 
 int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *return_to)
 {
     kmen_server_conf *c = kmen_server_conf_get(r->server);
-    kmen_authn_params params = {(kmen_loa)kmen_dir_min_loa(dir), kmen_dir_sp_type(dir),
-                                kmen_dir_requested(dir)};
+    kmen_authn_params params;
+    params.min_loa = (kmen_loa)kmen_dir_min_loa(dir);
+    params.sp_type = kmen_dir_sp_type(dir);
+    params.requested = kmen_dir_requested(dir);
     const char *url = NULL, *request_id = NULL;
     const char *err = kmen_saml_authn_request(c->sp, r->pool, &params, &url, &request_id);
     if (err) {
@@ -54,9 +57,8 @@ int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *retur
         KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     kmen_cookie_set(r, state_cookie_name(r, c), request_id, STATE_TTL, 1);
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                  APLOGNO(10622) "login started, request %s, LoA %s", request_id,
-                  kmen_loa_name(params.min_loa));
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10622) "login started, request %s, LoA %s",
+                  request_id, kmen_loa_name(params.min_loa));
     return kmen_page_redirect(r, url);
 }
 
@@ -64,19 +66,13 @@ int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *retur
  * to an embedded NUL or does not decode, which no caller accepts. */
 static const char *query_param(request_rec *r, const char *name)
 {
-    size_t name_len = strlen(name);
-    for (const char *a = r->args; a && *a;) {
-        const char *end = a + strcspn(a, "&");
-        if ((size_t)(end - a) > name_len && strncmp(a, name, name_len) == 0 && a[name_len] == '=') {
-            char *value = apr_pstrndup(r->pool, a + name_len + 1,
-                                       (apr_size_t)(end - a) - name_len - 1);
-            if (ap_strcasestr(value, "%00") || ap_unescape_urlencoded(value) != OK)
-                return "";
-            return value;
-        }
-        a = *end ? end + 1 : end;
-    }
-    return NULL;
+    const char *raw = kmen_pair_value(r->pool, r->args, '&', name);
+    if (!raw)
+        return NULL;
+    char *value = apr_pstrdup(r->pool, raw);
+    if (ap_strcasestr(value, "%00") || ap_unescape_urlencoded(value) != OK)
+        return "";
+    return value;
 }
 
 static int refuse_return_to(request_rec *r)
@@ -143,8 +139,8 @@ static int acs_complete(request_rec *r, const char *request_id, kmen_assertion *
         return acs_refuse(r, consumed.outcome, KMEN_PAGE_LOGIN_INVALID);
     kmen_identity id = {0};
     int failed = 0;
-    const char *why = kmen_identity_from_attributes(r->pool, a->attrs, c->home_country, &id,
-                                                    &failed);
+    const char *why =
+        kmen_identity_from_attributes(r->pool, a->attrs, c->home_country, &id, &failed);
     if (failed)
         return acs_refuse(r, "NIA reports AuthnFailed inside the assertion",
                           KMEN_PAGE_LOGIN_FAILED);
@@ -158,8 +154,8 @@ static int acs_complete(request_rec *r, const char *request_id, kmen_assertion *
     }
     if (kmen_session_create(r, &id, &a->ref) != KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    audit(r, "login", "ok", apr_pstrcat(r->pool, kmen_origin_name(id.origin), " ",
-                                         kmen_loa_name(id.loa), NULL));
+    audit(r, "login", "ok",
+          apr_pstrcat(r->pool, kmen_origin_name(id.origin), " ", kmen_loa_name(id.loa), NULL));
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, APLOGNO(10625) "login: origin %s, LoA %s",
                   kmen_origin_name(id.origin), kmen_loa_name(id.loa));
     return kmen_page_redirect(r, consumed.return_to);
@@ -240,8 +236,7 @@ static int slo_request(request_rec *r, kmen_server_conf *c)
     const char *err = kmen_saml_logout_request_consume(c->sp, r->pool, r->args, &ref, &url);
     if (err) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      APLOGNO(10628) "LogoutRequest refused: %s [req %s]", err,
-                      kmen_request_id(r));
+                      APLOGNO(10628) "LogoutRequest refused: %s [req %s]", err, kmen_request_id(r));
         return kmen_page_send(r, KMEN_PAGE_BAD_REQUEST, NULL);
     }
     if (kmen_session_destroy_login(r, &ref) != KMEN_STORE_OK)
@@ -265,8 +260,7 @@ static int handle_slo(request_rec *r)
 static int handle_metadata(request_rec *r)
 {
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
-    return kmen_page_send_body(r, HTTP_OK, "application/samlmetadata+xml",
-                               kmen_sp_metadata(c->sp));
+    return kmen_page_send_body(r, HTTP_OK, "application/samlmetadata+xml", kmen_sp_metadata(c->sp));
 }
 
 static int handle_health(request_rec *r)
@@ -294,8 +288,8 @@ static const struct {
     int method; /* M_GET also admits HEAD */
     int (*handle)(request_rec *r);
 } endpoints[] = {
-    {"login", M_GET, handle_login},     {"acs", M_POST, handle_acs},
-    {"logout", M_GET, handle_logout},   {"slo", M_GET, handle_slo},
+    {"login", M_GET, handle_login},       {"acs", M_POST, handle_acs},
+    {"logout", M_GET, handle_logout},     {"slo", M_GET, handle_slo},
     {"metadata", M_GET, handle_metadata}, {"health", M_GET, handle_health},
 };
 

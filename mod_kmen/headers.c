@@ -46,8 +46,7 @@ static void set_one(set_ctx *ctx, const char *suffix, const char *env, const cha
     const char *name = apr_pstrcat(r->pool, ctx->conf->header_prefix, suffix, NULL);
     const char *encoded = kmen_header_encode(r->pool, value, ctx->conf->header_encoding);
     apr_table_setn(r->headers_in, name, encoded);
-    apr_table_setn(r->subprocess_env, env,
-                   kmen_header_encode(r->pool, value, KMEN_ENCODING_RAW));
+    apr_table_setn(r->subprocess_env, env, kmen_header_encode(r->pool, value, KMEN_ENCODING_RAW));
     char *line = apr_pstrcat(r->pool, name, ":", encoded, NULL);
     for (char *c = line; *c != ':'; c++)
         *c = (char)apr_tolower(*c);

@@ -3,11 +3,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "apr_lib.h"
 #include "apr_strings.h"
 
 #include "identity.h"
 
-#define FIELD(key, header, env, member)                                                          \
+#define FIELD(key, header, env, member)                                                            \
     {                                                                                              \
         key, header, env, offsetof(kmen_identity, member)                                          \
     }
@@ -45,25 +46,24 @@ typedef struct {
         name, offsetof(kmen_identity, member)                                                      \
     }
 
-static const attr_map attr_maps[] = {
-    MAP(KMEN_EIDAS_NP "PersonIdentifier", pseudonym),
-    MAP(KMEN_EIDAS_NP "CurrentGivenName", given_name),
-    MAP(KMEN_EIDAS_NP "CurrentFamilyName", family_name),
-    MAP(KMEN_EIDAS_NP "DateOfBirth", birth_date),
-    MAP(KMEN_EIDAS_NP "PlaceOfBirth", birth_place),
-    MAP(KMEN_EIDAS_NP "CurrentAddress", address),
-    MAP(KMEN_STORK "eMail", email),
-    MAP(KMEN_STORK "isAgeOver", is_age_over),
-    MAP(KMEN_STORK "countryCodeOfBirth", country_of_birth),
-    MAP(CZ1 "phonenumber", phone),
-    MAP(CZ2 "phonenumber", phone),
-    MAP(CZ1 "tradresaid", address_id),
-    MAP(CZ2 "tradresaid", address_id),
-    MAP(CZ1 "idtype", id_type),
-    MAP(CZ2 "idtype", id_type),
-    MAP(CZ1 "idnumber", id_number),
-    MAP(CZ2 "idnumber", id_number),
-    {NULL, 0}};
+static const attr_map attr_maps[] = {MAP(KMEN_EIDAS_NP "PersonIdentifier", pseudonym),
+                                     MAP(KMEN_EIDAS_NP "CurrentGivenName", given_name),
+                                     MAP(KMEN_EIDAS_NP "CurrentFamilyName", family_name),
+                                     MAP(KMEN_EIDAS_NP "DateOfBirth", birth_date),
+                                     MAP(KMEN_EIDAS_NP "PlaceOfBirth", birth_place),
+                                     MAP(KMEN_EIDAS_NP "CurrentAddress", address),
+                                     MAP(KMEN_STORK "eMail", email),
+                                     MAP(KMEN_STORK "isAgeOver", is_age_over),
+                                     MAP(KMEN_STORK "countryCodeOfBirth", country_of_birth),
+                                     MAP(CZ1 "phonenumber", phone),
+                                     MAP(CZ2 "phonenumber", phone),
+                                     MAP(CZ1 "tradresaid", address_id),
+                                     MAP(CZ2 "tradresaid", address_id),
+                                     MAP(CZ1 "idtype", id_type),
+                                     MAP(CZ2 "idtype", id_type),
+                                     MAP(CZ1 "idnumber", id_number),
+                                     MAP(CZ2 "idnumber", id_number),
+                                     {NULL, 0}};
 
 static const char *const loa_names[] = {NULL, "low", "substantial", "high"};
 
@@ -146,7 +146,8 @@ static const char *parse_person_identifier(apr_pool_t *p, kmen_identity *id,
         return "no PersonIdentifier released";
     const char *slash1 = strchr(s, '/');
     const char *slash2 = slash1 ? strchr(slash1 + 1, '/') : NULL;
-    if (!slash1 || slash1 - s != 2 || !slash2 || slash2 - slash1 != 3 || !slash2[1])
+    if (!slash1 || slash1 - s != 2 || !slash2 || slash2 - slash1 != 3 || !slash2[1] ||
+        !apr_isalpha(s[0]) || !apr_isalpha(s[1]) || !apr_isalpha(s[3]) || !apr_isalpha(s[4]))
         return "PersonIdentifier is not CC/CC/identifier";
     for (const char *c = s; *c; c++) {
         if ((unsigned char)*c < 0x21 || (unsigned char)*c > 0x7e)
@@ -158,8 +159,7 @@ static const char *parse_person_identifier(apr_pool_t *p, kmen_identity *id,
 }
 
 const char *kmen_identity_from_attributes(apr_pool_t *p, const apr_array_header_t *attrs,
-                                          const char *home_country, kmen_identity *id,
-                                          int *failed)
+                                          const char *home_country, kmen_identity *id, int *failed)
 {
     *failed = 0;
     for (int i = 0; i < attrs->nelts; i++)

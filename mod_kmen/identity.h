@@ -73,7 +73,6 @@ const char *kmen_origin_name(kmen_origin origin);
  * set is unusable (no PersonIdentifier, malformed PersonIdentifier). *failed
  * is set when NIA reported a failed login inside the assertion. */
 const char *kmen_identity_from_attributes(apr_pool_t *p, const apr_array_header_t *attrs,
-                                          const char *home_country, kmen_identity *id,
-                                          int *failed);
+                                          const char *home_country, kmen_identity *id, int *failed);
 
 #endif

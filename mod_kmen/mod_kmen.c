@@ -63,9 +63,9 @@ static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, kmen_serv
     const char *err = kmen_server_conf_load(c, pconf);
     if (err)
         return err;
-    const char *key = apr_pstrcat(pconf, c->sp_entity_id, "|", c->sp_key_file, "|",
-                                  c->idp_metadata_file, "|", c->db_conninfo, "|",
-                                  c->endpoint_path, NULL);
+    const char *key =
+        apr_pstrcat(pconf, c->sp_entity_id, "|", c->sp_key_file, "|", c->idp_metadata_file, "|",
+                    c->db_conninfo, "|", c->endpoint_path, NULL);
     kmen_server_conf *twin = apr_hash_get(shared, key, APR_HASH_KEY_STRING);
     if (twin) {
         c->sp = twin->sp;
@@ -86,8 +86,7 @@ static int kmen_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     return OK;
 }
 
-static int kmen_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                            server_rec *s)
+static int kmen_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     apr_hash_t *shared = apr_hash_make(ptemp);
     int configured = 0;
@@ -146,22 +145,22 @@ static int kmen_post_read_request(request_rec *r)
 static const command_rec kmen_cmds[] = {
     AP_INIT_TAKE1("KmenSPEntityID", kmen_set_server_string, SERVER_SLOT(sp_entity_id), RSRC_CONF,
                   "the SeP's URL registered at NIA: the AuthnRequest Issuer"),
-    AP_INIT_TAKE1("KmenSPPrivateKeyFile", kmen_set_server_file, SERVER_SLOT(sp_key_file),
-                  RSRC_CONF, "PEM private key: signs requests, decrypts assertions"),
+    AP_INIT_TAKE1("KmenSPPrivateKeyFile", kmen_set_server_file, SERVER_SLOT(sp_key_file), RSRC_CONF,
+                  "PEM private key: signs requests, decrypts assertions"),
     AP_INIT_TAKE1("KmenSPCertificateFile", kmen_set_server_file, SERVER_SLOT(sp_cert_file),
                   RSRC_CONF, "PEM certificate of that key, published in the SP metadata"),
     AP_INIT_TAKE1("KmenIdPMetadataFile", kmen_set_server_file, SERVER_SLOT(idp_metadata_file),
                   RSRC_CONF, "NIA's federation metadata"),
-    AP_INIT_TAKE1("KmenEndpointPath", kmen_set_endpoint_path, SERVER_SLOT(endpoint_path),
-                  RSRC_CONF, "where mod_kmen's endpoints live (default /kmen)"),
+    AP_INIT_TAKE1("KmenEndpointPath", kmen_set_endpoint_path, SERVER_SLOT(endpoint_path), RSRC_CONF,
+                  "where mod_kmen's endpoints live (default /kmen)"),
     AP_INIT_TAKE1("KmenDatabase", kmen_set_server_string, SERVER_SLOT(db_conninfo), RSRC_CONF,
                   "libpq connection string of the register"),
     AP_INIT_TAKE1("KmenDatabasePoolSize", kmen_set_pool_size, NULL, RSRC_CONF,
                   "database connections per httpd child (default 4)"),
     AP_INIT_TAKE1("KmenRegisterAgenda", kmen_set_server_string, SERVER_SLOT(register_agenda),
                   RSRC_CONF, "agenda in which the register keeps AIFO (default A8566)"),
-    AP_INIT_TAKE1("KmenLoginAgenda", kmen_set_server_string, SERVER_SLOT(login_agenda),
-                  RSRC_CONF, "agenda of the BSI->AIFO translation (default A8566)"),
+    AP_INIT_TAKE1("KmenLoginAgenda", kmen_set_server_string, SERVER_SLOT(login_agenda), RSRC_CONF,
+                  "agenda of the BSI->AIFO translation (default A8566)"),
     AP_INIT_TAKE1("KmenRegisterKeyFile", kmen_set_server_file, SERVER_SLOT(register_key_file),
                   RSRC_CONF, "32 random bytes protecting identifiers at rest"),
     AP_INIT_TAKE1("KmenTranslatorURL", kmen_set_server_string, SERVER_SLOT(translator_url),
@@ -173,9 +172,8 @@ static const command_rec kmen_cmds[] = {
                   RSRC_CONF, "client key for the translation gateway"),
     AP_INIT_TAKE1("KmenTranslatorCAFile", kmen_set_server_file, SERVER_SLOT(translator_ca_file),
                   RSRC_CONF, "CA certificates trusted for the translation gateway"),
-    AP_INIT_TAKE1("KmenTranslatorTimeout", kmen_set_server_seconds,
-                  SERVER_SLOT(translator_timeout), RSRC_CONF,
-                  "whole-call timeout of the translation gateway, seconds (default 5)"),
+    AP_INIT_TAKE1("KmenTranslatorTimeout", kmen_set_server_seconds, SERVER_SLOT(translator_timeout),
+                  RSRC_CONF, "whole-call timeout of the translation gateway, seconds (default 5)"),
     AP_INIT_TAKE1("KmenSessionLifetime", kmen_set_server_seconds, SERVER_SLOT(session_lifetime),
                   RSRC_CONF, "absolute session lifetime, seconds (default 28800)"),
     AP_INIT_TAKE1("KmenSessionIdleTimeout", kmen_set_server_seconds, SERVER_SLOT(session_idle),
@@ -184,8 +182,8 @@ static const command_rec kmen_cmds[] = {
                   RSRC_CONF,
                   "seconds a node trusts its cached copy of a session before asking the "
                   "database again; bounds how late a logout on another node is seen (default 10)"),
-    AP_INIT_TAKE1("KmenSessionCache", kmen_set_server_string, SERVER_SLOT(session_cache),
-                  RSRC_CONF, "socache provider[:args] in front of the database (default shmcb)"),
+    AP_INIT_TAKE1("KmenSessionCache", kmen_set_server_string, SERVER_SLOT(session_cache), RSRC_CONF,
+                  "socache provider[:args] in front of the database (default shmcb)"),
     AP_INIT_TAKE1("KmenCookieName", kmen_set_server_string, SERVER_SLOT(cookie_name), RSRC_CONF,
                   "session cookie name (default kmen_session)"),
     AP_INIT_FLAG("KmenCookieSecure", kmen_set_server_flag, SERVER_SLOT(cookie_secure), RSRC_CONF,
@@ -194,8 +192,8 @@ static const command_rec kmen_cmds[] = {
                   "tolerance on NotBefore/NotOnOrAfter, seconds (default 60)"),
     AP_INIT_TAKE1("KmenHomeCountry", kmen_set_home_country, SERVER_SLOT(home_country), RSRC_CONF,
                   "PersonIdentifier country of NIA citizens (default CZ)"),
-    AP_INIT_TAKE1("KmenHeaderPrefix", kmen_set_server_string, SERVER_SLOT(header_prefix),
-                  RSRC_CONF, "prefix of injected headers (default Kmen-)"),
+    AP_INIT_TAKE1("KmenHeaderPrefix", kmen_set_server_string, SERVER_SLOT(header_prefix), RSRC_CONF,
+                  "prefix of injected headers (default Kmen-)"),
     AP_INIT_TAKE1("KmenHeaderEncoding", kmen_set_header_encoding, NULL, RSRC_CONF,
                   "percent, raw or base64url (default percent)"),
     AP_INIT_TAKE1("KmenHeaderSecretFile", kmen_set_server_file, SERVER_SLOT(header_secret_file),
@@ -217,8 +215,7 @@ static void kmen_register_hooks(apr_pool_t *p)
     ap_hook_child_init(kmen_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(kmen_post_read_request, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_quick_handler(kmen_endpoint_handler, NULL, NULL, APR_HOOK_FIRST);
-    ap_hook_check_authn(kmen_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
-                        AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_check_authn(kmen_check_authn, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_fixups(kmen_fixups, NULL, NULL, APR_HOOK_FIRST);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "kmen-loa", AUTHZ_PROVIDER_VERSION,
                               &kmen_authz_loa_provider, AP_AUTH_INTERNAL_PER_CONF);
@@ -226,6 +223,7 @@ static void kmen_register_hooks(apr_pool_t *p)
                               &kmen_authz_origin_provider, AP_AUTH_INTERNAL_PER_CONF);
 }
 
-module AP_MODULE_DECLARE_DATA kmen_module = {
-    STANDARD20_MODULE_STUFF, kmen_create_dir_conf, kmen_merge_dir_conf, kmen_create_server_conf,
-    kmen_merge_server_conf,  kmen_cmds,            kmen_register_hooks, AP_MODULE_FLAG_NONE};
+module AP_MODULE_DECLARE_DATA kmen_module = {STANDARD20_MODULE_STUFF, kmen_create_dir_conf,
+                                             kmen_merge_dir_conf,     kmen_create_server_conf,
+                                             kmen_merge_server_conf,  kmen_cmds,
+                                             kmen_register_hooks,     AP_MODULE_FLAG_NONE};

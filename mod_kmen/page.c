@@ -19,8 +19,9 @@ static const struct {
 } pages[] = {
     {HTTP_BAD_REQUEST, "Neplatný požadavek", "Požadavek nelze zpracovat.", "Invalid request",
      "The request cannot be processed."},
-    {HTTP_BAD_REQUEST, "Přihlášení se nezdařilo", "Přihlášení nelze dokončit. Začněte prosím znovu.",
-     "Login failed", "The login cannot be completed. Please start again."},
+    {HTTP_BAD_REQUEST, "Přihlášení se nezdařilo",
+     "Přihlášení nelze dokončit. Začněte prosím znovu.", "Login failed",
+     "The login cannot be completed. Please start again."},
     {HTTP_UNAUTHORIZED, "Přihlášení bylo zrušeno nebo se nezdařilo",
      "Identitní prostor přihlášení nepotvrdil.", "Login cancelled or failed",
      "The identity provider did not confirm the login."},
@@ -65,17 +66,17 @@ int kmen_page_send(request_rec *r, kmen_page page, const char *retry_url)
     }
     if (page == KMEN_PAGE_UNAVAILABLE)
         apr_table_setn(r->err_headers_out, "Retry-After", RETRY_AFTER);
-    const char *body = apr_psprintf(
-        r->pool,
-        "<!DOCTYPE html>\n<html lang=\"cs\">\n<head><meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        "<title>%s / %s</title></head>\n<body>\n<main>\n<h1>%s</h1>\n<p>%s</p>\n%s"
-        "<section lang=\"en\">\n<h2>%s</h2>\n<p>%s</p>\n</section>\n"
-        "<p><small>Identifikátor požadavku / Request ID: <code>%s</code></small></p>\n"
-        "</main>\n</body>\n</html>\n",
-        pages[page].title_cs, pages[page].title_en, pages[page].title_cs, pages[page].text_cs,
-        link, pages[page].title_en, pages[page].text_en,
-        apr_pescape_entity(r->pool, kmen_request_id(r), 0));
+    const char *body =
+        apr_psprintf(r->pool,
+                     "<!DOCTYPE html>\n<html lang=\"cs\">\n<head><meta charset=\"utf-8\">\n"
+                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                     "<title>%s / %s</title></head>\n<body>\n<main>\n<h1>%s</h1>\n<p>%s</p>\n%s"
+                     "<section lang=\"en\">\n<h2>%s</h2>\n<p>%s</p>\n</section>\n"
+                     "<p><small>Identifikátor požadavku / Request ID: <code>%s</code></small></p>\n"
+                     "</main>\n</body>\n</html>\n",
+                     pages[page].title_cs, pages[page].title_en, pages[page].title_cs,
+                     pages[page].text_cs, link, pages[page].title_en, pages[page].text_en,
+                     apr_pescape_entity(r->pool, kmen_request_id(r), 0));
     return kmen_page_send_body(r, pages[page].status, "text/html; charset=utf-8", body);
 }
 

@@ -22,8 +22,8 @@ static void glib_to_log(const gchar *domain, GLogLevelFlags level, const gchar *
     if (!log_sink)
         return;
     int sink_level = (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) ? KMEN_SAML_LOG_ERROR
-                     : (level & G_LOG_LEVEL_DEBUG)                       ? KMEN_SAML_LOG_TRACE
-                                                                         : KMEN_SAML_LOG_DEBUG;
+                     : (level & G_LOG_LEVEL_DEBUG)                        ? KMEN_SAML_LOG_TRACE
+                                                                          : KMEN_SAML_LOG_DEBUG;
     log_sink(domain ? domain : "glib", sink_level, msg);
 }
 
@@ -39,8 +39,8 @@ int kmen_parse_xs_datetime(const char *s, apr_time_t *out)
 {
     apr_time_exp_t t = {0};
     int len = 0;
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &t.tm_year, &t.tm_mon, &t.tm_mday,
-                     &t.tm_hour, &t.tm_min, &t.tm_sec, &len) != 6)
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &t.tm_year, &t.tm_mon, &t.tm_mday, &t.tm_hour,
+                     &t.tm_min, &t.tm_sec, &len) != 6)
         return 0;
     const char *rest = s + len;
     if (*rest == '.') {
@@ -59,8 +59,8 @@ int kmen_parse_xs_datetime(const char *s, apr_time_t *out)
 
 static LassoServer *server_build(const kmen_sp *sp, const char **err)
 {
-    LassoServer *server = lasso_server_new_from_buffers(sp->metadata, sp->params.key_pem, NULL,
-                                                        sp->params.cert_pem);
+    LassoServer *server =
+        lasso_server_new_from_buffers(sp->metadata, sp->params.key_pem, NULL, sp->params.cert_pem);
     if (!server) {
         *err = "lasso refused the SP key, certificate or generated metadata";
         return NULL;
@@ -102,8 +102,7 @@ const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp 
     sp->metadata = kmen_sp_metadata_build(p, params);
     if (!sp->metadata)
         return "the SP certificate is not a PEM certificate";
-    err = kmen_idp_metadata_read(p, params->idp_metadata, &sp->idp_entity_id,
-                                 &sp->idp_valid_until);
+    err = kmen_idp_metadata_read(p, params->idp_metadata, &sp->idp_entity_id, &sp->idp_valid_until);
     if (err)
         return apr_pstrcat(p, "the IdP metadata ", err, NULL);
     LassoServer *probe = server_build(sp, &err);
@@ -168,9 +167,9 @@ static void set_nameid_policy(LassoSamlp2AuthnRequest *req, int policy)
     if (!req->NameIDPolicy)
         req->NameIDPolicy = LASSO_SAMLP2_NAME_ID_POLICY(lasso_samlp2_name_id_policy_new());
     g_free(req->NameIDPolicy->Format);
-    req->NameIDPolicy->Format = g_strdup(policy == KMEN_NAMEID_TRANSIENT
-                                             ? LASSO_SAML2_NAME_IDENTIFIER_FORMAT_TRANSIENT
-                                             : LASSO_SAML2_NAME_IDENTIFIER_FORMAT_PERSISTENT);
+    req->NameIDPolicy->Format =
+        g_strdup(policy == KMEN_NAMEID_TRANSIENT ? LASSO_SAML2_NAME_IDENTIFIER_FORMAT_TRANSIENT
+                                                 : LASSO_SAML2_NAME_IDENTIFIER_FORMAT_PERSISTENT);
     req->NameIDPolicy->AllowCreate = TRUE;
 }
 
@@ -245,8 +244,8 @@ const char *kmen_saml_authn_request(kmen_sp *sp, apr_pool_t *p, const kmen_authn
     err = build_authn_request(login, sp, params);
     if (!err) {
         *url = apr_pstrdup(p, LASSO_PROFILE(login)->msg_url);
-        *request_id = apr_pstrdup(
-            p, LASSO_SAMLP2_REQUEST_ABSTRACT(LASSO_PROFILE(login)->request)->ID);
+        *request_id =
+            apr_pstrdup(p, LASSO_SAMLP2_REQUEST_ABSTRACT(LASSO_PROFILE(login)->request)->ID);
     }
     lasso_login_destroy(login);
     kmen_sp_server_release(sp, server);
@@ -256,8 +255,8 @@ const char *kmen_saml_authn_request(kmen_sp *sp, apr_pool_t *p, const kmen_authn
 LassoSession *kmen_lasso_session_for(const char *idp_entity_id, const kmen_login_ref *ref)
 {
     LassoSaml2Assertion *a = LASSO_SAML2_ASSERTION(lasso_saml2_assertion_new());
-    LassoSaml2NameID *name_id = LASSO_SAML2_NAME_ID(lasso_saml2_name_id_new_with_string(
-        (char *)ref->name_id));
+    LassoSaml2NameID *name_id =
+        LASSO_SAML2_NAME_ID(lasso_saml2_name_id_new_with_string((char *)ref->name_id));
     name_id->Format = g_strdup(ref->name_id_format);
     name_id->NameQualifier = g_strdup(ref->name_qualifier);
     name_id->SPNameQualifier = g_strdup(ref->sp_name_qualifier);
@@ -289,8 +288,8 @@ const char *kmen_saml_logout_request(kmen_sp *sp, apr_pool_t *p, const kmen_logi
     if (!server)
         return err;
     LassoLogout *logout = logout_for(server, sp, ref);
-    int rc = lasso_logout_init_request(logout, (char *)sp->idp_entity_id,
-                                       LASSO_HTTP_METHOD_REDIRECT);
+    int rc =
+        lasso_logout_init_request(logout, (char *)sp->idp_entity_id, LASSO_HTTP_METHOD_REDIRECT);
     if (rc == 0) {
         LASSO_PROFILE(logout)->msg_relayState = g_strdup(relay_state);
         rc = lasso_logout_build_request_msg(logout);

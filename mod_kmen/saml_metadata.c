@@ -64,7 +64,8 @@ const char *kmen_sp_metadata_build(apr_pool_t *p, const kmen_sp_params *params)
         "Location=\"",
         apr_pescape_entity(p, params->slo_url, 0),
         "\"/>\n"
-        "  <md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>\n"
+        "  "
+        "<md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>\n"
         "  <md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:transient</md:NameIDFormat>\n"
         "  <md:AssertionConsumerService Binding=\"" LASSO_SAML2_METADATA_BINDING_POST
         "\" Location=\"",

@@ -49,10 +49,10 @@ static int algorithm_in(const xmlNode *n, const char *const *allowed)
 /* The algorithm policy: RSA with SHA-2 signatures, OAEP key transport, AES
  * content encryption. SHA-1 signatures and RSA PKCS#1 v1.5 key transport
  * (Bleichenbacher) are refused even though xmlsec would accept them. */
-static const char *const signature_algs[] = {
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512", NULL};
+static const char *const signature_algs[] = {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+                                             "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+                                             "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
+                                             NULL};
 static const char *const digest_algs[] = {"http://www.w3.org/2001/04/xmlenc#sha256",
                                           "http://www.w3.org/2001/04/xmldsig-more#sha384",
                                           "http://www.w3.org/2001/04/xmlenc#sha512", NULL};
@@ -63,7 +63,8 @@ static const char *const data_enc_algs[] = {"http://www.w3.org/2001/04/xmlenc#ae
                                             "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
                                             "http://www.w3.org/2009/xmlenc11#aes128-gcm",
                                             "http://www.w3.org/2009/xmlenc11#aes192-gcm",
-                                            "http://www.w3.org/2009/xmlenc11#aes256-gcm", NULL};
+                                            "http://www.w3.org/2009/xmlenc11#aes256-gcm",
+                                            NULL};
 
 static const char *algorithm_violation(const xmlNode *n)
 {

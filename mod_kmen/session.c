@@ -12,6 +12,7 @@
 #include "util_mutex.h"
 
 #include "config.h"
+#include "pairs.h"
 #include "session.h"
 
 APLOG_USE_MODULE(kmen);
@@ -48,8 +49,10 @@ const char *kmen_session_cache_init(apr_pool_t *pconf, apr_pool_t *ptemp, server
     cache_provider =
         ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
     if (!cache_provider)
-        return apr_psprintf(ptemp, "KmenSessionCache: no socache provider '%s' (LoadModule "
-                                   "socache_%s_module?)", name, name);
+        return apr_psprintf(ptemp,
+                            "KmenSessionCache: no socache provider '%s' (LoadModule "
+                            "socache_%s_module?)",
+                            name, name);
     if ((err = cache_provider->create(&cache, colon ? colon + 1 : NULL, ptemp, pconf)))
         return apr_pstrcat(ptemp, "KmenSessionCache: ", err, NULL);
     if ((cache_provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) &&
@@ -64,8 +67,8 @@ const char *kmen_session_cache_init(apr_pool_t *pconf, apr_pool_t *ptemp, server
 void kmen_session_child_init(apr_pool_t *pchild, server_rec *s)
 {
     if (cache_mutex &&
-        apr_global_mutex_child_init(&cache_mutex, apr_global_mutex_lockfile(cache_mutex),
-                                    pchild) != APR_SUCCESS)
+        apr_global_mutex_child_init(&cache_mutex, apr_global_mutex_lockfile(cache_mutex), pchild) !=
+            APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      APLOGNO(10611) "cannot attach to the session cache mutex");
 }
@@ -88,8 +91,8 @@ static unsigned char *cache_fetch(request_rec *r, const unsigned char *key, apr_
     unsigned char *buf = apr_palloc(r->pool, n);
     if (!cache || (cache_mutex && apr_global_mutex_lock(cache_mutex) != APR_SUCCESS))
         return NULL;
-    apr_status_t rv = cache_provider->retrieve(cache, r->server, key, KMEN_HASH_LEN, buf, &n,
-                                               r->pool);
+    apr_status_t rv =
+        cache_provider->retrieve(cache, r->server, key, KMEN_HASH_LEN, buf, &n, r->pool);
     if (cache_mutex)
         apr_global_mutex_unlock(cache_mutex);
     *len = n;
@@ -109,25 +112,15 @@ static void cache_remove(request_rec *r, const unsigned char *key)
 
 const char *kmen_cookie_get(request_rec *r, const char *name)
 {
-    const char *header = apr_table_get(r->headers_in, "Cookie");
-    size_t name_len = strlen(name);
-    for (const char *c = header; c && *c;) {
-        while (*c == ' ' || *c == ';')
-            c++;
-        const char *end = c + strcspn(c, ";");
-        if ((size_t)(end - c) > name_len && strncmp(c, name, name_len) == 0 && c[name_len] == '=')
-            return apr_pstrndup(r->pool, c + name_len + 1, (apr_size_t)(end - c) - name_len - 1);
-        c = end;
-    }
-    return NULL;
+    return kmen_pair_value(r->pool, apr_table_get(r->headers_in, "Cookie"), ';', name);
 }
 
 void kmen_cookie_set(request_rec *r, const char *name, const char *value, int max_age,
                      int cross_site)
 {
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
-    const char *same_site = cross_site ? (c->cookie_secure ? "; SameSite=None" : "")
-                                       : "; SameSite=Lax";
+    const char *same_site =
+        cross_site ? (c->cookie_secure ? "; SameSite=None" : "") : "; SameSite=Lax";
     const char *age = max_age < 0   ? "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
                       : max_age > 0 ? apr_psprintf(r->pool, "; Max-Age=%d", max_age)
                                     : "";
@@ -143,7 +136,10 @@ static void session_key(const kmen_server_conf *c, unsigned char key[KMEN_HASH_L
     kmen_derive_key(c->register_key, KMEN_KEY_SESSION_SEAL, key);
 }
 
-#define REF_FIELD(k, member) {k, offsetof(kmen_login_ref, member)}
+#define REF_FIELD(k, member)                                                                       \
+    {                                                                                              \
+        k, offsetof(kmen_login_ref, member)                                                        \
+    }
 static const struct {
     const char *key;
     size_t offset;
@@ -192,7 +188,8 @@ static int deserialize(apr_pool_t *p, const char *text, kmen_session *s)
     for (const kmen_identity_field *f = kmen_identity_fields; f->key; f++)
         *kmen_identity_field_slot(&s->identity, f) = json_str(p, o, f->key);
     for (int i = 0; ref_fields[i].key; i++)
-        *(const char **)((char *)&s->ref + ref_fields[i].offset) = json_str(p, o, ref_fields[i].key);
+        *(const char **)((char *)&s->ref + ref_fields[i].offset) =
+            json_str(p, o, ref_fields[i].key);
     s->identity.pseudonym = json_str(p, o, "pseudonym");
     s->identity.origin = (kmen_origin)json_integer_value(json_object_get(o, "origin"));
     s->identity.loa = (kmen_loa)json_integer_value(json_object_get(o, "loa"));
@@ -212,10 +209,9 @@ static int session_open(request_rec *r, const unsigned char *sealed, apr_size_t 
 
 static int cookie_is_well_formed(const char *v)
 {
-    return v && strlen(v) == SESSION_ID_CHARS && strspn(v,
-                                                        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
-                                                        "opqrstuvwxyz0123456789-_") ==
-                                                     SESSION_ID_CHARS;
+    return v && strlen(v) == SESSION_ID_CHARS &&
+           strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+                     "opqrstuvwxyz0123456789-_") == SESSION_ID_CHARS;
 }
 
 static apr_time_t cache_until(const kmen_server_conf *c, apr_time_t expires)
@@ -262,8 +258,8 @@ kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *ident
                                       const kmen_login_ref *ref)
 {
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
-    kmen_session s = {*identity, *ref, apr_time_now() + apr_time_from_sec(c->session_lifetime),
-                      {0}};
+    kmen_session s = {
+        *identity, *ref, apr_time_now() + apr_time_from_sec(c->session_lifetime), {0}};
     const char *cookie = kmen_random_token(r->pool, SESSION_ID_BYTES);
     unsigned char key[KMEN_HASH_LEN], subject[KMEN_HASH_LEN];
     apr_size_t len = 0;
@@ -273,14 +269,13 @@ kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *ident
     blind_index(c, ref->name_id, subject);
     session_key(c, key);
     char *text = serialize(&s);
-    unsigned char *sealed = kmen_seal(r->pool, key, s.id_hash, KMEN_HASH_LEN, text, strlen(text),
-                                      &len);
+    unsigned char *sealed =
+        kmen_seal(r->pool, key, s.id_hash, KMEN_HASH_LEN, text, strlen(text), &len);
     free(text);
     if (!sealed)
         return KMEN_STORE_DOWN;
-    kmen_store_status st = kmen_store_session_create(r, c->store, s.id_hash, subject,
-                                                     ref->session_index, sealed, len,
-                                                     c->session_lifetime);
+    kmen_store_status st = kmen_store_session_create(
+        r, c->store, s.id_hash, subject, ref->session_index, sealed, len, c->session_lifetime);
     if (st != KMEN_STORE_OK)
         return st;
     cache_store(r, s.id_hash, sealed, len, cache_until(c, s.expires));

@@ -184,8 +184,7 @@ kmen_store_status kmen_store_request_issue(request_rec *r, kmen_store *store, co
 
 kmen_store_status kmen_store_login_consume(request_rec *r, kmen_store *store,
                                            const char *request_id, const char *assertion_id,
-                                           apr_time_t assertion_expires,
-                                           kmen_login_consumed *out)
+                                           apr_time_t assertion_expires, kmen_login_consumed *out)
 {
     const char *v[] = {request_id, assertion_id,
                        apr_psprintf(r->pool, "%" APR_TIME_T_FMT, apr_time_sec(assertion_expires))};
@@ -200,9 +199,9 @@ kmen_store_status kmen_store_login_consume(request_rec *r, kmen_store *store,
 
 kmen_store_status kmen_store_session_create(request_rec *r, kmen_store *store,
                                             const unsigned char *id_hash,
-                                            const unsigned char *subject,
-                                            const char *session_index, const void *payload,
-                                            apr_size_t payload_len, int lifetime)
+                                            const unsigned char *subject, const char *session_index,
+                                            const void *payload, apr_size_t payload_len,
+                                            int lifetime)
 {
     const char *v[] = {(const char *)id_hash, (const char *)subject, session_index, payload,
                        apr_itoa(r->pool, lifetime)};

@@ -30,14 +30,13 @@ typedef struct {
 
 kmen_store_status kmen_store_login_consume(request_rec *r, kmen_store *store,
                                            const char *request_id, const char *assertion_id,
-                                           apr_time_t assertion_expires,
-                                           kmen_login_consumed *out);
+                                           apr_time_t assertion_expires, kmen_login_consumed *out);
 
 kmen_store_status kmen_store_session_create(request_rec *r, kmen_store *store,
                                             const unsigned char *id_hash,
-                                            const unsigned char *subject,
-                                            const char *session_index, const void *payload,
-                                            apr_size_t payload_len, int lifetime);
+                                            const unsigned char *subject, const char *session_index,
+                                            const void *payload, apr_size_t payload_len,
+                                            int lifetime);
 kmen_store_status kmen_store_session_fetch(request_rec *r, kmen_store *store,
                                            const unsigned char *id_hash, int idle,
                                            const unsigned char **payload, apr_size_t *len,

@@ -24,13 +24,16 @@ static const fixture response1 = {
     "response.samlresponse.b64",
     "http://eidasproxyservice.jjanousek.dev.office.nic.cz/IdentityProviderResponse",
     "http://eidasproxyservice.jjanousek.dev.office.nic.cz/saml/idp.xml",
-    "e399fb9b-9454-4284-831f-4aa33d83757e", "CZ/CZ/ff70c9dd-6a05-4068-aaa2-b57be4f328e9",
+    "e399fb9b-9454-4284-831f-4aa33d83757e",
+    "CZ/CZ/ff70c9dd-6a05-4068-aaa2-b57be4f328e9",
     "2019-08-21T13:41:42.551Z"};
 static const fixture response2 = {
-    "response2.samlresponse.b64", "http://localhost.localdomain:8000/IdentityProviderResponse",
+    "response2.samlresponse.b64",
+    "http://localhost.localdomain:8000/IdentityProviderResponse",
     "http://localhost.localdomain:8000/saml/idp.xml",
     "_EC4U.pASZbyim6prNJtsgOJW5BQUYug_vL-dVUzF-2C8Soni4zLm6GuAfvPZ8M2",
-    "CZ/CZ/1cd49592-b9ba-42ed-91ac-80d07ac9faf2", "2019-09-18T11:10:53.417Z"};
+    "CZ/CZ/1cd49592-b9ba-42ed-91ac-80d07ac9faf2",
+    "2019-09-18T11:10:53.417Z"};
 
 static apr_pool_t *pool;
 
@@ -77,9 +80,8 @@ static const char *idp_metadata(void)
 
 static kmen_sp *sp_for(const fixture *fx)
 {
-    kmen_sp_params params = {fx->audience,           fx->destination,
-                             "http://sp.invalid/slo", slurp("sp-key.pem"),
-                             slurp("sp-cert.pem"),    idp_metadata(),
+    kmen_sp_params params = {fx->audience,          fx->destination,      "http://sp.invalid/slo",
+                             slurp("sp-key.pem"),   slurp("sp-cert.pem"), idp_metadata(),
                              KMEN_NAMEID_PERSISTENT};
     kmen_sp *sp = NULL;
     const char *err = kmen_sp_create(pool, &params, &sp);
@@ -101,8 +103,7 @@ static apr_time_t at(const char *xs_datetime, apr_interval_time_t plus)
 }
 
 static kmen_response_status verify(const fixture *fx, const char *b64, apr_time_t now,
-                                   const char *request_id, kmen_assertion *out,
-                                   const char **reason)
+                                   const char *request_id, kmen_assertion *out, const char **reason)
 {
     kmen_response_expect expect = {now, apr_time_from_sec(60), request_id};
     return kmen_saml_verify_response(sp_for(fx), pool, b64, &expect, out, reason);
@@ -112,8 +113,9 @@ static void assert_accepted(const fixture *fx)
 {
     kmen_assertion a;
     const char *reason = NULL;
-    kmen_response_status st = verify(fx, slurp(fx->file), at(fx->not_before, apr_time_from_sec(600)),
-                                     fx->request_id, &a, &reason);
+    kmen_response_status st =
+        verify(fx, slurp(fx->file), at(fx->not_before, apr_time_from_sec(600)), fx->request_id, &a,
+               &reason);
     ck_assert_msg(st == KMEN_RESPONSE_OK, "refused: %s", reason ? reason : "");
     ck_assert_str_eq(a.ref.name_id, fx->bsi);
     ck_assert_int_eq(a.loa, KMEN_LOA_SUBSTANTIAL);
@@ -133,8 +135,8 @@ START_TEST(nia_response_accepted)
     assert_accepted(&response1);
     kmen_assertion a;
     const char *reason = NULL;
-    verify(&response1, slurp(response1.file), at(response1.not_before, 0), response1.request_id,
-           &a, &reason);
+    verify(&response1, slurp(response1.file), at(response1.not_before, 0), response1.request_id, &a,
+           &reason);
     kmen_identity id = {0};
     int failed;
     kmen_identity_from_attributes(pool, a.attrs, "CZ", &id, &failed);
@@ -186,8 +188,8 @@ START_TEST(wrong_audience_refused)
 {
     fixture other = response1;
     other.audience = "https://portal.example.cz/";
-    assert_refused(&other, slurp(response1.file), at(response1.not_before, 0),
-                   response1.request_id, "Audience");
+    assert_refused(&other, slurp(response1.file), at(response1.not_before, 0), response1.request_id,
+                   "Audience");
 }
 END_TEST
 
@@ -195,8 +197,8 @@ START_TEST(wrong_destination_refused)
 {
     fixture other = response1;
     other.destination = "https://portal.example.cz/kmen/acs";
-    assert_refused(&other, slurp(response1.file), at(response1.not_before, 0),
-                   response1.request_id, "Destination");
+    assert_refused(&other, slurp(response1.file), at(response1.not_before, 0), response1.request_id,
+                   "Destination");
 }
 END_TEST
 

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* name=value lists: the Cookie header ("; ") and query strings ("&"). */
+#ifndef KMEN_PAIRS_H
+#define KMEN_PAIRS_H
+
+#include "apr_pools.h"
+
+/* The raw (undecoded) value of the first NAME in LIST, whose items are
+ * separated by SEP and optional spaces; NULL when absent. */
+const char *kmen_pair_value(apr_pool_t *p, const char *list, char sep, const char *name);
+
+#endif

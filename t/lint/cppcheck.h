@@ -1,0 +1,2 @@
+/* Macros cppcheck needs to parse the module without httpd's headers. */
+#define APLOGNO(n) "AH" #n ": "
