@@ -316,6 +316,7 @@ static const char *load_register_key(apr_pool_t *p, kmen_server_conf *c)
                             c->register_key_file, KMEN_KEY_LEN, len);
     memcpy(c->register_key, data, KMEN_KEY_LEN);
     c->register_key_loaded = 1;
+    kmen_id_keys_derive(c->register_key, &c->id_keys);
     return NULL;
 }
 

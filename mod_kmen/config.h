@@ -7,6 +7,7 @@
 #include "http_config.h"
 #include "apr_tables.h"
 
+#include "identifiers.h"
 #include "identity.h"
 
 #define KMEN_UNSET -1
@@ -59,6 +60,7 @@ typedef struct {
     /* Loaded at post_config, while httpd still runs as root. */
     unsigned char register_key[KMEN_KEY_LEN];
     int register_key_loaded;
+    kmen_id_keys id_keys; /* derived from register_key */
     const unsigned char *header_secret;
     apr_size_t header_secret_len;
     struct kmen_sp *sp;

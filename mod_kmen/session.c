@@ -12,6 +12,7 @@
 #include "util_mutex.h"
 
 #include "config.h"
+#include "identifiers.h"
 #include "pairs.h"
 #include "session.h"
 
@@ -246,14 +247,6 @@ kmen_store_status kmen_session_load(request_rec *r, kmen_session **out)
     return KMEN_STORE_OK;
 }
 
-static void blind_index(const kmen_server_conf *c, const char *value,
-                        unsigned char out[KMEN_HASH_LEN])
-{
-    unsigned char key[KMEN_HASH_LEN];
-    kmen_derive_key(c->register_key, KMEN_KEY_BLIND_INDEX, key);
-    kmen_hmac_sha256(key, KMEN_HASH_LEN, value, strlen(value), out);
-}
-
 kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *identity,
                                       const kmen_login_ref *ref)
 {
@@ -266,7 +259,7 @@ kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *ident
     if (!cookie)
         return KMEN_STORE_DOWN;
     kmen_sha256(cookie, SESSION_ID_CHARS, s.id_hash);
-    blind_index(c, ref->name_id, subject);
+    kmen_id_index(r->pool, &c->id_keys, KMEN_ID_NAMEID, NULL, ref->name_id, subject);
     session_key(c, key);
     char *text = serialize(&s);
     unsigned char *sealed =
@@ -296,7 +289,7 @@ kmen_store_status kmen_session_destroy_login(request_rec *r, const kmen_login_re
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
     unsigned char subject[KMEN_HASH_LEN];
     apr_array_header_t *hashes = NULL;
-    blind_index(c, ref->name_id, subject);
+    kmen_id_index(r->pool, &c->id_keys, KMEN_ID_NAMEID, NULL, ref->name_id, subject);
     kmen_store_status st =
         kmen_store_session_delete_subject(r, c->store, subject, ref->session_index, &hashes);
     for (int i = 0; st == KMEN_STORE_OK && i < hashes->nelts; i++)
