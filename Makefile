@@ -9,13 +9,14 @@ LASSO_MIN := 2.7.0
 SRC := mod_kmen/mod_kmen.c mod_kmen/config.c mod_kmen/crypto.c mod_kmen/identifiers.c mod_kmen/identity.c \
        mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_response.c \
        mod_kmen/store_pg.c mod_kmen/session.c mod_kmen/headers.c mod_kmen/headers_encode.c mod_kmen/redirect.c \
-       mod_kmen/page.c mod_kmen/pairs.c mod_kmen/handlers.c mod_kmen/auth.c
+       mod_kmen/page.c mod_kmen/pairs.c mod_kmen/handlers.c mod_kmen/auth.c \
+       mod_kmen/register.c mod_kmen/translate.c mod_kmen/backend.c
 HDR := $(wildcard mod_kmen/*.h)
 MODULE := mod_kmen/.libs/mod_kmen.so
 
 WARN := -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Wno-unused-parameter
-DEPS_CFLAGS := $(shell pkg-config --cflags lasso glib-2.0 gobject-2.0 libxml-2.0 libpq jansson openssl)
-DEPS_LIBS := $(shell pkg-config --libs lasso glib-2.0 gobject-2.0 libxml-2.0 libpq jansson openssl)
+DEPS_CFLAGS := $(shell pkg-config --cflags lasso glib-2.0 gobject-2.0 libxml-2.0 libpq jansson openssl libcurl)
+DEPS_LIBS := $(shell pkg-config --libs lasso glib-2.0 gobject-2.0 libxml-2.0 libpq jansson openssl libcurl)
 
 all: lasso-version $(MODULE)
 

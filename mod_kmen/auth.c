@@ -71,9 +71,12 @@ int kmen_check_authn(request_rec *r)
     if ((int)s->identity.loa < kmen_dir_min_loa(kmen_dir_conf_get(r)))
         return unauthenticated(r);
     ap_set_module_config(r->request_config, &kmen_module, (void *)s);
-    /* Until the register assigns client identifiers, the user name is a
-     * handle of the session: it says nothing about the person. */
-    r->user = apr_pstrcat(r->pool, "kmen-", kmen_hex(r->pool, s->id_hash, 8), NULL);
+    /* The public client identifier; a login the register does not hold
+     * (a foreigner, for now) is named by a handle of its session, which says
+     * nothing about the person. */
+    r->user = s->identity.client_id
+                  ? apr_pstrdup(r->pool, s->identity.client_id)
+                  : apr_pstrcat(r->pool, "kmen-", kmen_hex(r->pool, s->id_hash, 8), NULL);
     r->ap_auth_type = "Kmen";
     return OK;
 }
@@ -107,29 +110,62 @@ static const char *loa_parse(cmd_parms *cmd, const char *line, const void **pars
     return NULL;
 }
 
+/* Require kmen-origin nia|eidas …, Require kmen-status new|linked|returning|pending … */
+static authz_status one_of(request_rec *r, const char *line, const char *value)
+{
+    for (const char *word; value && *(word = ap_getword_white(r->pool, &line));) {
+        if (strcasecmp(word, value) == 0)
+            return AUTHZ_GRANTED;
+    }
+    return AUTHZ_DENIED;
+}
+
+static const char *check_words(cmd_parms *cmd, const char *line, const char *const *allowed,
+                               const char *usage)
+{
+    for (const char *word; *(word = ap_getword_white(cmd->temp_pool, &line));) {
+        const char *const *a = allowed;
+        while (*a && strcasecmp(word, *a) != 0)
+            a++;
+        if (!*a)
+            return usage;
+    }
+    return NULL;
+}
+
 static authz_status origin_check(request_rec *r, const char *line, const void *parsed)
 {
     const kmen_session *s = kmen_request_session(r);
     (void)parsed;
     if (!r->user || !s)
         return AUTHZ_DENIED_NO_USER;
-    const char *want = kmen_origin_name(s->identity.origin);
-    for (const char *word; *(word = ap_getword_white(r->pool, &line));) {
-        if (strcasecmp(word, want) == 0)
-            return AUTHZ_GRANTED;
-    }
-    return AUTHZ_DENIED;
+    return one_of(r, line, kmen_origin_name(s->identity.origin));
 }
 
 static const char *origin_parse(cmd_parms *cmd, const char *line, const void **parsed)
 {
+    static const char *const origins[] = {"nia", "eidas", NULL};
     (void)parsed;
-    for (const char *word; *(word = ap_getword_white(cmd->temp_pool, &line));) {
-        if (strcasecmp(word, "nia") != 0 && strcasecmp(word, "eidas") != 0)
-            return "Require kmen-origin: expected nia and/or eidas";
-    }
-    return NULL;
+    return check_words(cmd, line, origins, "Require kmen-origin: expected nia and/or eidas");
+}
+
+static authz_status status_check(request_rec *r, const char *line, const void *parsed)
+{
+    const kmen_session *s = kmen_request_session(r);
+    (void)parsed;
+    if (!r->user || !s)
+        return AUTHZ_DENIED_NO_USER;
+    return one_of(r, line, s->identity.client_status);
+}
+
+static const char *status_parse(cmd_parms *cmd, const char *line, const void **parsed)
+{
+    static const char *const statuses[] = {"new", "linked", "returning", "pending", NULL};
+    (void)parsed;
+    return check_words(cmd, line, statuses,
+                       "Require kmen-status: expected new, linked, returning and/or pending");
 }
 
 const authz_provider kmen_authz_loa_provider = {loa_check, loa_parse};
 const authz_provider kmen_authz_origin_provider = {origin_check, origin_parse};
+const authz_provider kmen_authz_status_provider = {status_check, status_parse};

@@ -14,6 +14,7 @@
 #include "page.h"
 #include "pairs.h"
 #include "redirect.h"
+#include "register.h"
 #include "saml.h"
 #include "store_pg.h"
 
@@ -152,6 +153,8 @@ static int acs_complete(request_rec *r, const char *request_id, kmen_assertion *
         audit(r, "login", "loa_too_low", kmen_loa_name(id.loa));
         return kmen_page_send(r, KMEN_PAGE_LOA_TOO_LOW, login_url(r, c, consumed.return_to));
     }
+    if (kmen_register_resolve(r, &id) != OK)
+        return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     if (kmen_session_create(r, &id, &a->ref) != KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     audit(r, "login", "ok",

@@ -23,5 +23,6 @@ int kmen_fixups(request_rec *r);
 const kmen_session *kmen_request_session(const request_rec *r);
 extern const authz_provider kmen_authz_loa_provider;
 extern const authz_provider kmen_authz_origin_provider;
+extern const authz_provider kmen_authz_status_provider;
 
 #endif

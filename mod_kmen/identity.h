@@ -47,6 +47,11 @@ typedef struct {
     const char *address_id;
     const char *id_type;
     const char *id_number;
+    /* From the register: the public client identifier, how this login found
+     * the client (new, linked, returning, pending), the systems it names. */
+    const char *client_id;
+    const char *client_status;
+    const char *systems;
 } kmen_identity;
 
 /* The string fields a backend may see, one row each: the session record and

@@ -11,12 +11,14 @@
 #include "http_protocol.h"
 #include "http_request.h"
 
+#include "backend.h"
 #include "config.h"
 #include "handlers.h"
 #include "headers.h"
 #include "saml.h"
 #include "session.h"
 #include "store_pg.h"
+#include "translate.h"
 
 module AP_MODULE_DECLARE_DATA kmen_module;
 APLOG_USE_MODULE(kmen);
@@ -38,6 +40,7 @@ static void saml_library_once(server_rec *s)
     apr_pool_userdata_get(&done, key, s->process->pool);
     if (!done) {
         kmen_saml_library_init(lasso_log);
+        kmen_translate_library_init();
         apr_pool_userdata_set((void *)1, key, apr_pool_cleanup_null, s->process->pool);
     }
 }
@@ -217,10 +220,14 @@ static void kmen_register_hooks(apr_pool_t *p)
     ap_hook_quick_handler(kmen_endpoint_handler, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_check_authn(kmen_check_authn, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_fixups(kmen_fixups, NULL, NULL, APR_HOOK_FIRST);
+    ap_register_output_filter(KMEN_BACKEND_FILTER, kmen_backend_filter, NULL, AP_FTYPE_CONTENT_SET);
+    ap_hook_insert_filter(kmen_backend_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "kmen-loa", AUTHZ_PROVIDER_VERSION,
                               &kmen_authz_loa_provider, AP_AUTH_INTERNAL_PER_CONF);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "kmen-origin", AUTHZ_PROVIDER_VERSION,
                               &kmen_authz_origin_provider, AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "kmen-status", AUTHZ_PROVIDER_VERSION,
+                              &kmen_authz_status_provider, AP_AUTH_INTERNAL_PER_CONF);
 }
 
 module AP_MODULE_DECLARE_DATA kmen_module = {STANDARD20_MODULE_STUFF, kmen_create_dir_conf,

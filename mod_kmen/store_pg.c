@@ -16,6 +16,7 @@
 #include "http_log.h"
 
 #include "crypto.h"
+#include "page.h"
 #include "store_pg.h"
 
 APLOG_USE_MODULE(kmen);
@@ -36,6 +37,9 @@ typedef enum {
     ST_SESSION_DELETE,
     ST_SESSION_DELETE_SUBJECT,
     ST_AUDIT,
+    ST_RESOLVE_BSI,
+    ST_RESOLVE_FIRST,
+    ST_LINK_SYSTEM,
     ST_COUNT
 } statement_id;
 
@@ -54,6 +58,11 @@ static const struct {
     {"kmen_session_delete", "SELECT kmen.session_delete($1::bytea)"},
     {"kmen_session_delete_subject", "SELECT kmen.session_delete_subject($1::bytea, $2)"},
     {"kmen_audit", "SELECT kmen.audit_append($1, $2, $3, $4)"},
+    {"kmen_resolve_bsi", "SELECT client_id, systems FROM kmen.resolve_bsi($1::bytea, $2)"},
+    {"kmen_resolve_first",
+     "SELECT client_id, status, systems FROM kmen.resolve_first($1::bytea, $2, $3::bytea, "
+     "$4::bytea, $5, $6, $7::date, $8)"},
+    {"kmen_link_system", "SELECT kmen.link_system($1::uuid, $2, $3)"},
 };
 
 #define STATEMENT_TIMEOUT "SET statement_timeout = '5s'"
@@ -264,6 +273,60 @@ kmen_store_status kmen_store_session_delete_subject(request_rec *r, kmen_store *
 kmen_store_status kmen_store_audit(request_rec *r, kmen_store *store, const char *event,
                                    const char *outcome, const char *detail)
 {
-    const char *v[] = {event, outcome, detail, r->log_id};
+    const char *v[] = {event, outcome, detail, kmen_request_id(r)};
     return call(r, store, ST_AUDIT, 4, v, NULL, NULL) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
+}
+
+static const char *value_or_null(request_rec *r, PGresult *res, int col)
+{
+    return PQgetisnull(res, 0, col) ? NULL : apr_pstrdup(r->pool, PQgetvalue(res, 0, col));
+}
+
+kmen_store_status kmen_store_resolve_bsi(request_rec *r, kmen_store *store,
+                                         const unsigned char *bsi_index, kmen_resolved *out)
+{
+    const char *v[] = {(const char *)bsi_index, kmen_request_id(r)};
+    const int spec[] = {BIN(KMEN_HASH_LEN), TXT};
+    PGresult *res = call_params(r, store, ST_RESOLVE_BSI, 2, v, spec);
+    if (!res || PQntuples(res) != 1)
+        return KMEN_STORE_DOWN;
+    out->client_id = value_or_null(r, res, 0);
+    out->status = "returning";
+    out->systems = value_or_null(r, res, 1);
+    return out->client_id ? KMEN_STORE_OK : KMEN_STORE_NOT_FOUND;
+}
+
+kmen_store_status kmen_store_resolve_first(request_rec *r, kmen_store *store,
+                                           const kmen_first_login *in, kmen_resolved *out)
+{
+    const char *v[] = {(const char *)in->bsi_index,
+                       in->agenda,
+                       (const char *)in->aifo_index,
+                       (const char *)in->aifo_sealed,
+                       in->given_name,
+                       in->family_name,
+                       in->birth_date,
+                       kmen_request_id(r)};
+    const int spec[] = {BIN(KMEN_HASH_LEN),
+                        TXT,
+                        BIN(KMEN_HASH_LEN),
+                        BIN((int)in->aifo_sealed_len),
+                        TXT,
+                        TXT,
+                        TXT,
+                        TXT};
+    PGresult *res = call_params(r, store, ST_RESOLVE_FIRST, 8, v, spec);
+    if (!res || PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+        return KMEN_STORE_DOWN;
+    out->client_id = value_or_null(r, res, 0);
+    out->status = value_or_null(r, res, 1);
+    out->systems = value_or_null(r, res, 2);
+    return KMEN_STORE_OK;
+}
+
+kmen_store_status kmen_store_link_system(request_rec *r, kmen_store *store, const char *client_id,
+                                         const char *system)
+{
+    const char *v[] = {client_id, system, kmen_request_id(r)};
+    return call(r, store, ST_LINK_SYSTEM, 3, v, NULL, NULL) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
 }

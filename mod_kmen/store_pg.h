@@ -52,4 +52,29 @@ kmen_store_status kmen_store_session_delete_subject(request_rec *r, kmen_store *
 kmen_store_status kmen_store_audit(request_rec *r, kmen_store *store, const char *event,
                                    const char *outcome, const char *detail);
 
+/* The register (sql/002_register.sql). */
+typedef struct {
+    const char *client_id;
+    const char *status; /* new, linked, returning */
+    const char *systems;
+} kmen_resolved;
+
+typedef struct {
+    const unsigned char *bsi_index;
+    const char *agenda;
+    const unsigned char *aifo_index;
+    const unsigned char *aifo_sealed;
+    apr_size_t aifo_sealed_len;
+    const char *given_name, *family_name, *birth_date;
+} kmen_first_login;
+
+/* UC3: NOT_FOUND when the BSI is not linked to a client yet. */
+kmen_store_status kmen_store_resolve_bsi(request_rec *r, kmen_store *store,
+                                         const unsigned char *bsi_index, kmen_resolved *out);
+/* UC1/UC2 after translation, in one transaction. */
+kmen_store_status kmen_store_resolve_first(request_rec *r, kmen_store *store,
+                                           const kmen_first_login *in, kmen_resolved *out);
+kmen_store_status kmen_store_link_system(request_rec *r, kmen_store *store, const char *client_id,
+                                         const char *system);
+
 #endif

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Backend -> module response headers (DESIGN.md): consumed, never reach the browser. */
+#ifndef KMEN_BACKEND_H
+#define KMEN_BACKEND_H
+
+#include "httpd.h"
+#include "util_filter.h"
+
+#define KMEN_BACKEND_FILTER "KMEN_BACKEND"
+
+apr_status_t kmen_backend_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+/* insert_filter hook: every response of a server where mod_kmen is set up. */
+void kmen_backend_insert_filter(request_rec *r);
+
+#endif

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* UC1-UC3 of USE-CASES.md over store_pg.c and translate.c. */
+#include <string.h>
+
+#include "httpd.h"
+#include "apr_lib.h"
+#include "apr_strings.h"
+#include "http_log.h"
+
+#include "config.h"
+#include "identifiers.h"
+#include "page.h"
+#include "register.h"
+#include "store_pg.h"
+#include "translate.h"
+
+APLOG_USE_MODULE(kmen);
+
+static void take(kmen_identity *id, const kmen_resolved *res)
+{
+    id->client_id = res->client_id;
+    id->client_status = res->status;
+    id->systems = res->systems;
+}
+
+/* NIA's DateOfBirth is YYYY-MM-DD; anything else is not stored. */
+static const char *date_or_null(const char *s)
+{
+    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return NULL;
+    for (int i = 0; i < 10; i++) {
+        if (i != 4 && i != 7 && !apr_isdigit(s[i]))
+            return NULL;
+    }
+    return s;
+}
+
+static int gateway_failed(request_rec *r, const char *why)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  APLOGNO(10661) "first login not resolved: %s [req %s]", why, kmen_request_id(r));
+    kmen_store_audit(r, kmen_server_conf_get(r->server)->store, "resolve", "gateway_failed", why);
+    return HTTP_SERVICE_UNAVAILABLE;
+}
+
+/* The person's AIFO in the register's agenda: one call when the register
+ * keeps AIFO in the login agenda (then it is only compared), two otherwise. */
+static int translate_to_register(request_rec *r, const char *bsi, const char **aifo)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    if (!c->translator_url)
+        return gateway_failed(r, "no KmenTranslatorURL configured");
+    const char *login_aifo = NULL;
+    kmen_translate_status st = kmen_translate_bsi(r, bsi, c->login_agenda, &login_aifo);
+    if (st == KMEN_TRANSLATE_OK && strcmp(c->login_agenda, c->register_agenda) != 0)
+        st = kmen_translate_aifo(r, login_aifo, c->login_agenda, c->register_agenda, aifo);
+    else
+        *aifo = login_aifo;
+    if (st == KMEN_TRANSLATE_NOT_FOUND)
+        return gateway_failed(r, "the gateway does not know this person");
+    if (st != KMEN_TRANSLATE_OK)
+        return gateway_failed(r, "the translation gateway failed");
+    return OK;
+}
+
+static int resolve_first(request_rec *r, kmen_identity *id, const unsigned char *bsi_index)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    const char *aifo = NULL;
+    int status = translate_to_register(r, id->pseudonym, &aifo);
+    if (status != OK)
+        return status;
+    unsigned char aifo_index[KMEN_HASH_LEN];
+    kmen_first_login in = {
+        bsi_index, c->register_agenda, aifo_index,      NULL,
+        0,         id->given_name,     id->family_name, date_or_null(id->birth_date)};
+    kmen_id_index(r->pool, &c->id_keys, KMEN_ID_AIFO, c->register_agenda, aifo, aifo_index);
+    in.aifo_sealed = kmen_id_seal(r->pool, &c->id_keys, KMEN_ID_AIFO, c->register_agenda, aifo,
+                                  &in.aifo_sealed_len);
+    kmen_resolved res;
+    if (!in.aifo_sealed || kmen_store_resolve_first(r, c->store, &in, &res) != KMEN_STORE_OK)
+        return HTTP_SERVICE_UNAVAILABLE;
+    take(id, &res);
+    return OK;
+}
+
+int kmen_register_resolve(request_rec *r, kmen_identity *id)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    /* Foreign clients (UC4, UC5) are resolved by pseudonym: a later issue. */
+    if (id->origin != KMEN_ORIGIN_NIA)
+        return OK;
+    unsigned char bsi_index[KMEN_HASH_LEN];
+    kmen_id_index(r->pool, &c->id_keys, KMEN_ID_BSI, NULL, id->pseudonym, bsi_index);
+    kmen_resolved res;
+    switch (kmen_store_resolve_bsi(r, c->store, bsi_index, &res)) {
+    case KMEN_STORE_OK:
+        take(id, &res);
+        return OK;
+    case KMEN_STORE_NOT_FOUND:
+        return resolve_first(r, id, bsi_index);
+    default:
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+}
+
+static int valid_system_name(const char *s)
+{
+    size_t len = strlen(s);
+    return len >= 1 && len <= 64 &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") == len;
+}
+
+int kmen_register_link_system(request_rec *r, const char *client_id, const char *system)
+{
+    if (!valid_system_name(system)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      APLOGNO(10662) "Kmen-Link-System ignored: not a system name [req %s]",
+                      kmen_request_id(r));
+        return HTTP_BAD_REQUEST;
+    }
+    if (kmen_store_link_system(r, kmen_server_conf_get(r->server)->store, client_id, system) !=
+        KMEN_STORE_OK)
+        return HTTP_SERVICE_UNAVAILABLE;
+    return OK;
+}

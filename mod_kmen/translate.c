@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Translation-gateway client on libcurl and jansson. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "httpd.h"
+#include "apr_strings.h"
+#include "http_log.h"
+
+#include "config.h"
+#include "page.h"
+#include "translate.h"
+
+APLOG_USE_MODULE(kmen);
+
+#define ROLE "CR102729"
+#define ANSWER_LIMIT 65536
+
+void kmen_translate_library_init(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+typedef struct {
+    request_rec *r;
+    char *data;
+    apr_size_t len;
+} answer_buf;
+
+static size_t collect(char *chunk, size_t size, size_t n, void *userdata)
+{
+    answer_buf *b = userdata;
+    size_t add = size * n;
+    if (b->len + add > ANSWER_LIMIT)
+        return 0; /* makes curl fail the call: no gateway answers this much */
+    char *grown = apr_palloc(b->r->pool, b->len + add + 1);
+    memcpy(grown, b->data, b->len);
+    memcpy(grown + b->len, chunk, add);
+    b->len += add;
+    grown[b->len] = '\0';
+    b->data = grown;
+    return add;
+}
+
+static void configure(CURL *curl, const kmen_server_conf *c, const char *url, const char *body,
+                      struct curl_slist *headers, answer_buf *answer)
+{
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)c->translator_timeout * 1000L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer);
+    if (c->translator_cert_file)
+        curl_easy_setopt(curl, CURLOPT_SSLCERT, c->translator_cert_file);
+    if (c->translator_key_file)
+        curl_easy_setopt(curl, CURLOPT_SSLKEY, c->translator_key_file);
+    if (c->translator_ca_file)
+        curl_easy_setopt(curl, CURLOPT_CAINFO, c->translator_ca_file);
+}
+
+static kmen_translate_status read_answer(request_rec *r, long status, const answer_buf *answer,
+                                         const char *path, const char **aifo)
+{
+    if (status == 404)
+        return KMEN_TRANSLATE_NOT_FOUND;
+    json_t *doc = status == 200 && answer->data ? json_loads(answer->data, 0, NULL) : NULL;
+    const char *value = json_string_value(json_object_get(doc, "aifo"));
+    if (value && *value)
+        *aifo = apr_pstrdup(r->pool, value);
+    json_decref(doc);
+    if (*aifo)
+        return KMEN_TRANSLATE_OK;
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  APLOGNO(10651) "translation gateway %s answered %ld without an AIFO [req %s]",
+                  path, status, kmen_request_id(r));
+    return KMEN_TRANSLATE_FAILED;
+}
+
+/* One POST of a JSON document; the answer's "aifo" on 200. */
+static kmen_translate_status call(request_rec *r, const char *path, json_t *request,
+                                  const char **aifo)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    char *body = json_dumps(request, JSON_COMPACT);
+    json_decref(request);
+    answer_buf answer = {r, NULL, 0};
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    CURL *curl = curl_easy_init();
+    long status = 0;
+    *aifo = NULL;
+    configure(curl, c, apr_pstrcat(r->pool, c->translator_url, path, NULL), body, headers, &answer);
+    CURLcode rc = curl_easy_perform(curl);
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(curl);
+    curl_slist_free_all(headers);
+    free(body);
+    if (rc != CURLE_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      APLOGNO(10652) "translation gateway %s failed: %s [req %s]", path,
+                      curl_easy_strerror(rc), kmen_request_id(r));
+        return KMEN_TRANSLATE_FAILED;
+    }
+    return read_answer(r, status, &answer, path, aifo);
+}
+
+kmen_translate_status kmen_translate_bsi(request_rec *r, const char *bsi, const char *agenda,
+                                         const char **aifo)
+{
+    return call(r, "/bsi-to-aifo",
+                json_pack("{s:s, s:s, s:s}", "bsi", bsi, "agenda", agenda, "role", ROLE), aifo);
+}
+
+kmen_translate_status kmen_translate_aifo(request_rec *r, const char *aifo, const char *from,
+                                          const char *to, const char **out)
+{
+    return call(r, "/aifo-to-aifo",
+                json_pack("{s:s, s:s, s:s}", "aifo", aifo, "from", from, "to", to), out);
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The translation gateway (DESIGN.md): BSI -> AIFO and AIFO -> AIFO over HTTPS
+ * with a client certificate, JSON in and out. */
+#ifndef KMEN_TRANSLATE_H
+#define KMEN_TRANSLATE_H
+
+#include "httpd.h"
+
+typedef enum {
+    KMEN_TRANSLATE_OK = 0,
+    KMEN_TRANSLATE_NOT_FOUND, /* the gateway answered 404 */
+    KMEN_TRANSLATE_FAILED     /* anything else, or nothing within the timeout */
+} kmen_translate_status;
+
+/* Once per process, before threads start. */
+void kmen_translate_library_init(void);
+
+/* BSI -> AIFO in agenda, under role CR102729 (UC1 step 3). */
+kmen_translate_status kmen_translate_bsi(request_rec *r, const char *bsi, const char *agenda,
+                                         const char **aifo);
+/* AIFO in one agenda -> the same person's AIFO in another (UC1 step 4). */
+kmen_translate_status kmen_translate_aifo(request_rec *r, const char *aifo, const char *from,
+                                          const char *to, const char **out);
+
+#endif
