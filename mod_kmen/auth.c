@@ -15,6 +15,7 @@
 #include "headers.h"
 #include "page.h"
 #include "redirect.h"
+#include "register.h"
 
 APLOG_USE_MODULE(kmen);
 extern module AP_MODULE_DECLARE_DATA kmen_module;
@@ -84,8 +85,14 @@ int kmen_check_authn(request_rec *r)
 int kmen_fixups(request_rec *r)
 {
     const kmen_session *s = kmen_request_session(r);
-    if (s)
-        kmen_headers_set(r, &s->identity);
+    const char *agenda = kmen_dir_conf_get(r)->agenda, *aifo = NULL;
+    if (!s)
+        return DECLINED;
+    /* KmenAgenda: only here, the client's AIFO in the location's agenda. */
+    if (agenda && s->identity.client_id &&
+        kmen_register_agenda_aifo(r, s->identity.client_id, agenda, &aifo) != OK)
+        return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
+    kmen_headers_set(r, &s->identity, aifo);
     return DECLINED;
 }
 

@@ -111,6 +111,7 @@ void *kmen_merge_dir_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_INT(min_loa);
     MERGE_PTR(requested);
     MERGE_PTR(sp_type);
+    MERGE_PTR(agenda);
     return m;
 }
 
@@ -245,6 +246,21 @@ const char *kmen_set_sp_type(cmd_parms *cmd, void *dir, const char *arg)
     if (strcmp(arg, "public") != 0 && strcmp(arg, "private") != 0)
         return "KmenSPType: expected public or private";
     ((kmen_dir_conf *)dir)->sp_type = arg;
+    return NULL;
+}
+
+int kmen_agenda_is_valid(const char *agenda)
+{
+    size_t len = strlen(agenda);
+    return agenda[0] == 'A' && len >= 2 && len <= 7 && strspn(agenda + 1, "0123456789") == len - 1;
+}
+
+const char *kmen_set_agenda(cmd_parms *cmd, void *dir, const char *arg)
+{
+    (void)cmd;
+    if (!kmen_agenda_is_valid(arg))
+        return "KmenAgenda: expected an agenda code such as A9145";
+    ((kmen_dir_conf *)dir)->agenda = arg;
     return NULL;
 }
 

@@ -71,6 +71,7 @@ typedef struct {
     int min_loa;                   /* kmen_loa or KMEN_UNSET */
     apr_array_header_t *requested; /* of kmen_requested_attr, NULL = unset */
     const char *sp_type;
+    const char *agenda; /* KmenAgenda: this location gets Kmen-Aifo in it */
 } kmen_dir_conf;
 
 typedef struct {
@@ -103,6 +104,9 @@ const char *kmen_set_nameid_format(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_home_country(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_loa(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_sp_type(cmd_parms *cmd, void *dir, const char *arg);
+const char *kmen_set_agenda(cmd_parms *cmd, void *dir, const char *arg);
+/* An agenda code: A followed by 1 to 6 digits. */
+int kmen_agenda_is_valid(const char *agenda);
 const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir, const char *arg);
 
 const char *kmen_read_text_file(apr_pool_t *p, const char *directive, const char *path,

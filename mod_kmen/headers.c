@@ -78,7 +78,7 @@ static void set_signature(set_ctx *ctx)
     apr_table_setn(r->subprocess_env, "KMEN_SIGNATURE", value);
 }
 
-void kmen_headers_set(request_rec *r, const kmen_identity *identity)
+void kmen_headers_set(request_rec *r, const kmen_identity *identity, const char *aifo)
 {
     set_ctx ctx = {r, kmen_server_conf_get(r->server), apr_array_make(r->pool, 16, sizeof(char *))};
     for (const kmen_identity_field *f = kmen_identity_fields; f->key; f++) {
@@ -88,6 +88,8 @@ void kmen_headers_set(request_rec *r, const kmen_identity *identity)
     }
     set_one(&ctx, "Origin", "KMEN_ORIGIN", kmen_origin_name(identity->origin));
     set_one(&ctx, "LoA", "KMEN_LOA", kmen_loa_name(identity->loa));
+    if (aifo)
+        set_one(&ctx, "Aifo", "KMEN_AIFO", aifo);
     if (ctx.conf->header_secret)
         set_signature(&ctx);
 }

@@ -12,7 +12,8 @@
 void kmen_headers_strip(request_rec *r);
 
 /* Sets the identity's headers (prefix from KmenHeaderPrefix) and KMEN_* env
- * vars, and Kmen-Signature when KmenHeaderSecretFile is set. */
-void kmen_headers_set(request_rec *r, const kmen_identity *identity);
+ * vars, Kmen-Aifo when aifo is given (a KmenAgenda location), and
+ * Kmen-Signature when KmenHeaderSecretFile is set. */
+void kmen_headers_set(request_rec *r, const kmen_identity *identity, const char *aifo);
 
 #endif

@@ -209,6 +209,8 @@ static const command_rec kmen_cmds[] = {
                     "eIDAS attributes to request; NAME! marks a required one"),
     AP_INIT_TAKE1("KmenSPType", kmen_set_sp_type, NULL, OR_AUTHCFG,
                   "eIDAS SPType: public or private (default public)"),
+    AP_INIT_TAKE1("KmenAgenda", kmen_set_agenda, NULL, OR_AUTHCFG,
+                  "this location serves agenda Annnn: Kmen-Aifo carries the client's AIFO in it"),
     {NULL}};
 
 static void kmen_register_hooks(apr_pool_t *p)

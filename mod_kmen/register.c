@@ -104,6 +104,48 @@ int kmen_register_resolve(request_rec *r, kmen_identity *id)
     }
 }
 
+/* The stored AIFO of client_id in agenda, opened; NOT_FOUND if none. */
+static kmen_store_status stored_aifo(request_rec *r, const char *client_id, const char *agenda,
+                                     const char **aifo)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    const unsigned char *sealed = NULL;
+    apr_size_t len = 0;
+    kmen_store_status st = kmen_store_agenda_aifo(r, c->store, client_id, agenda, &sealed, &len);
+    if (st != KMEN_STORE_OK)
+        return st;
+    *aifo = kmen_id_open(r->pool, &c->id_keys, KMEN_ID_AIFO, agenda, sealed, len);
+    if (!*aifo) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      APLOGNO(10663) "a stored AIFO does not open: wrong KmenRegisterKeyFile?");
+        return KMEN_STORE_DOWN;
+    }
+    return KMEN_STORE_OK;
+}
+
+int kmen_register_agenda_aifo(request_rec *r, const char *client_id, const char *agenda,
+                              const char **aifo)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    kmen_store_status st = stored_aifo(r, client_id, agenda, aifo);
+    if (st != KMEN_STORE_NOT_FOUND)
+        return st == KMEN_STORE_OK ? OK : HTTP_SERVICE_UNAVAILABLE;
+    const char *register_aifo = NULL;
+    if (stored_aifo(r, client_id, c->register_agenda, &register_aifo) != KMEN_STORE_OK)
+        return HTTP_SERVICE_UNAVAILABLE;
+    if (!c->translator_url || kmen_translate_aifo(r, register_aifo, c->register_agenda, agenda,
+                                                  aifo) != KMEN_TRANSLATE_OK)
+        return gateway_failed(r, "no AIFO in the location's agenda");
+    unsigned char index[KMEN_HASH_LEN];
+    apr_size_t len = 0;
+    kmen_id_index(r->pool, &c->id_keys, KMEN_ID_AIFO, agenda, *aifo, index);
+    unsigned char *sealed = kmen_id_seal(r->pool, &c->id_keys, KMEN_ID_AIFO, agenda, *aifo, &len);
+    if (!sealed || kmen_store_agenda_aifo_store(r, c->store, client_id, agenda, index, sealed,
+                                                len) != KMEN_STORE_OK)
+        return HTTP_SERVICE_UNAVAILABLE;
+    return OK;
+}
+
 static int valid_system_name(const char *s)
 {
     size_t len = strlen(s);

@@ -17,6 +17,11 @@
  * failed; then nothing was written. */
 int kmen_register_resolve(request_rec *r, kmen_identity *id);
 
+/* UC1 step 7: the client's AIFO in agenda, translated from the register's
+ * agenda once and stored; OK or HTTP_SERVICE_UNAVAILABLE. */
+int kmen_register_agenda_aifo(request_rec *r, const char *client_id, const char *agenda,
+                              const char **aifo);
+
 /* A backend's Kmen-Link-System: the system now holds data about the client. */
 int kmen_register_link_system(request_rec *r, const char *client_id, const char *system);
 

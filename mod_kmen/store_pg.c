@@ -40,6 +40,8 @@ typedef enum {
     ST_RESOLVE_BSI,
     ST_RESOLVE_FIRST,
     ST_LINK_SYSTEM,
+    ST_AGENDA_AIFO,
+    ST_AGENDA_AIFO_STORE,
     ST_COUNT
 } statement_id;
 
@@ -63,6 +65,8 @@ static const struct {
      "SELECT client_id, status, systems FROM kmen.resolve_first($1::bytea, $2, $3::bytea, "
      "$4::bytea, $5, $6, $7::date, $8)"},
     {"kmen_link_system", "SELECT kmen.link_system($1::uuid, $2, $3)"},
+    {"kmen_agenda_aifo", "SELECT kmen.agenda_aifo($1::uuid, $2)"},
+    {"kmen_agenda_aifo_store", "SELECT kmen.agenda_aifo_store($1::uuid, $2, $3::bytea, $4::bytea)"},
 };
 
 #define STATEMENT_TIMEOUT "SET statement_timeout = '5s'"
@@ -329,4 +333,35 @@ kmen_store_status kmen_store_link_system(request_rec *r, kmen_store *store, cons
 {
     const char *v[] = {client_id, system, kmen_request_id(r)};
     return call(r, store, ST_LINK_SYSTEM, 3, v, NULL, NULL) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
+}
+
+kmen_store_status kmen_store_agenda_aifo(request_rec *r, kmen_store *store, const char *client_id,
+                                         const char *agenda, const unsigned char **sealed,
+                                         apr_size_t *len)
+{
+    const char *v[] = {client_id, agenda};
+    PGresult *res = call(r, store, ST_AGENDA_AIFO, 2, v, NULL, NULL);
+    if (!res || PQntuples(res) != 1)
+        return KMEN_STORE_DOWN;
+    if (PQgetisnull(res, 0, 0))
+        return KMEN_STORE_NOT_FOUND;
+    size_t n = 0;
+    unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 0), &n);
+    if (!bytes)
+        return KMEN_STORE_DOWN;
+    *sealed = apr_pmemdup(r->pool, bytes, n);
+    *len = n;
+    PQfreemem(bytes);
+    return KMEN_STORE_OK;
+}
+
+kmen_store_status kmen_store_agenda_aifo_store(request_rec *r, kmen_store *store,
+                                               const char *client_id, const char *agenda,
+                                               const unsigned char *index,
+                                               const unsigned char *sealed, apr_size_t len)
+{
+    const char *v[] = {client_id, agenda, (const char *)index, (const char *)sealed};
+    const int spec[] = {TXT, TXT, BIN(KMEN_HASH_LEN), BIN((int)len)};
+    return call_params(r, store, ST_AGENDA_AIFO_STORE, 4, v, spec) ? KMEN_STORE_OK
+                                                                   : KMEN_STORE_DOWN;
 }

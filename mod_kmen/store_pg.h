@@ -76,5 +76,13 @@ kmen_store_status kmen_store_resolve_first(request_rec *r, kmen_store *store,
                                            const kmen_first_login *in, kmen_resolved *out);
 kmen_store_status kmen_store_link_system(request_rec *r, kmen_store *store, const char *client_id,
                                          const char *system);
+/* KmenAgenda: the client's sealed AIFO in an agenda (NOT_FOUND if none yet). */
+kmen_store_status kmen_store_agenda_aifo(request_rec *r, kmen_store *store, const char *client_id,
+                                         const char *agenda, const unsigned char **sealed,
+                                         apr_size_t *len);
+kmen_store_status kmen_store_agenda_aifo_store(request_rec *r, kmen_store *store,
+                                               const char *client_id, const char *agenda,
+                                               const unsigned char *index,
+                                               const unsigned char *sealed, apr_size_t len);
 
 #endif
