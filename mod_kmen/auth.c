@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "httpd.h"
+#include "apr_escape.h"
 #include "apr_strings.h"
 #include "http_core.h"
 #include "http_log.h"
@@ -47,6 +48,32 @@ static int unauthenticated(request_rec *r)
     return kmen_login_start(r, kmen_dir_conf_get(r), return_to_of(r));
 }
 
+int kmen_path_is_under(const char *uri, const char *path)
+{
+    return path && strncmp(uri, path, strlen(path)) == 0;
+}
+
+/* UC4 with KmenEidasPolicy verify: a foreigner not verified yet goes to the
+ * location's KmenVerifyPath (the backend's verification page) and nowhere
+ * else; where the policy is accept the minimal data set suffices. */
+static int pending_elsewhere(request_rec *r, const kmen_dir_conf *dir)
+{
+    if (kmen_path_is_under(r->uri, dir->verify_path))
+        return OK;
+    if (!dir->verify_path) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      APLOGNO(10632) "a pending foreigner at %s, which has no KmenVerifyPath",
+                      r->uri);
+        return kmen_page_send(r, KMEN_PAGE_NOT_VERIFIED, NULL);
+    }
+    if (r->main || r->method_number != M_GET)
+        return kmen_page_send(r, KMEN_PAGE_NOT_VERIFIED, NULL);
+    const char *back = return_to_of(r);
+    return kmen_page_redirect(
+        r, apr_pstrcat(r->pool, dir->verify_path, strchr(dir->verify_path, '?') ? "&" : "?",
+                       "ReturnTo=", apr_pescape_urlencoded(r->pool, back), NULL));
+}
+
 int kmen_check_authn(request_rec *r)
 {
     const char *type = ap_auth_type(r);
@@ -68,9 +95,15 @@ int kmen_check_authn(request_rec *r)
             return unauthenticated(r);
         s = loaded;
     }
+    const kmen_dir_conf *dir = kmen_dir_conf_get(r);
     /* A session weaker than this location wants: log in again, stronger. */
-    if ((int)s->identity.loa < kmen_dir_min_loa(kmen_dir_conf_get(r)))
+    if ((int)s->identity.loa < kmen_dir_min_loa(dir))
         return unauthenticated(r);
+    if (s->pending_id && !kmen_dir_eidas_accept(dir)) {
+        int status = pending_elsewhere(r, dir);
+        if (status != OK)
+            return status;
+    }
     ap_set_module_config(r->request_config, &kmen_module, (void *)s);
     /* The public client identifier; a login the register does not hold
      * (a foreigner, for now) is named by a handle of its session, which says

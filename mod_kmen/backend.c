@@ -7,11 +7,13 @@
 #include "httpd.h"
 #include "apr_strings.h"
 #include "http_log.h"
+#include "http_protocol.h"
 #include "http_request.h"
 
 #include "backend.h"
 #include "config.h"
 #include "handlers.h"
+#include "page.h"
 #include "register.h"
 
 APLOG_USE_MODULE(kmen);
@@ -40,28 +42,112 @@ static apr_array_header_t *take_header(request_rec *r, const char *name)
     return c.values;
 }
 
-/* Kmen-Link-System: one or more system names, comma-separated. */
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t len = strlen(s);
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        s[--len] = '\0';
+    return s;
+}
+
+/* Kmen-Link-System: one or more system names, comma-separated; each item is
+ * taken whole (trimmed), so "bad name" is refused rather than read as "bad". */
 static void link_systems(request_rec *r, const char *client_id, apr_array_header_t *values)
 {
     for (int i = 0; i < values->nelts; i++) {
         char *list = apr_pstrdup(r->pool, APR_ARRAY_IDX(values, i, const char *)), *last = NULL;
-        for (char *s = apr_strtok(list, ", ", &last); s; s = apr_strtok(NULL, ", ", &last))
-            kmen_register_link_system(r, client_id, s);
+        for (char *s = apr_strtok(list, ",", &last); s; s = apr_strtok(NULL, ",", &last))
+            kmen_register_link_system(r, client_id, trim(s));
     }
 }
 
-apr_status_t kmen_backend_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+static int complete_ignored(request_rec *r, const char *why)
 {
-    request_rec *r = f->r;
-    const kmen_server_conf *c = kmen_server_conf_get(r->server);
-    apr_array_header_t *links =
-        take_header(r, apr_pstrcat(r->pool, c->header_prefix, "Link-System", NULL));
-    const kmen_session *s = kmen_request_session(r);
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  APLOGNO(10672) "Kmen-Complete ignored: %s [req %s]", why, kmen_request_id(r));
+    return OK;
+}
+
+/* "new" -> NULL; "link=<client-id>" -> the id; else "" (malformed). */
+static const char *complete_link(request_rec *r, const char *value)
+{
+    if (strcmp(value, "new") == 0)
+        return NULL;
+    if (strncmp(value, "link=", 5) != 0 || strlen(value + 5) != 36 ||
+        strspn(value + 5, "0123456789abcdefABCDEF-") != 36)
+        return "";
+    return apr_pstrdup(r->pool, value + 5);
+}
+
+/* Kmen-Complete at KmenVerifyPath: the pending foreigner is verified. The
+ * session is upgraded in place; a refusal replaces the backend's page. */
+static int complete_verification(request_rec *r, const kmen_session *s, const char *value)
+{
+    if (!s || !s->pending_id)
+        return complete_ignored(r, "the session awaits no verification");
+    if (!kmen_path_is_under(r->uri, kmen_dir_conf_get(r)->verify_path))
+        return complete_ignored(r, "not sent from KmenVerifyPath");
+    const char *link = complete_link(r, value), *outcome = NULL;
+    if (link && !*link)
+        return complete_ignored(r, "expected 'new' or 'link=<client-id>'");
+    kmen_session *upgraded = apr_pmemdup(r->pool, s, sizeof(*s));
+    if (kmen_register_complete(r, s->pending_id, link, &upgraded->identity, &outcome) != OK)
+        return HTTP_SERVICE_UNAVAILABLE;
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, APLOGNO(10673) "verification completed: %s",
+                  outcome);
+    if (!upgraded->identity.client_id)
+        return HTTP_CONFLICT;
+    upgraded->pending_id = NULL;
+    return kmen_session_update(r, upgraded) == KMEN_STORE_OK ? OK : HTTP_SERVICE_UNAVAILABLE;
+}
+
+static void act_on_links(request_rec *r, const kmen_session *s, apr_array_header_t *links)
+{
     if (links->nelts && s && s->identity.client_id)
         link_systems(r, s->identity.client_id, links);
     else if (links->nelts)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       APLOGNO(10671) "Kmen-Link-System without a registered client, ignored");
+}
+
+/* Replaces whatever the backend sent with mod_kmen's page. */
+static apr_status_t send_page_instead(ap_filter_t *f, apr_bucket_brigade *bb, int status)
+{
+    request_rec *r = f->r;
+    kmen_page page = status == HTTP_CONFLICT ? KMEN_PAGE_VERIFY_REFUSED : KMEN_PAGE_UNAVAILABLE;
+    const char *html = kmen_page_html(r, page, NULL);
+    apr_brigade_cleanup(bb);
+    r->status = kmen_page_status(page);
+    ap_set_content_type(r, "text/html; charset=utf-8");
+    apr_table_unset(r->headers_out, "Content-Length");
+    apr_table_unset(r->headers_out, "Content-Encoding");
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_transient_create(html, strlen(html), bb->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
+    f->ctx = (void *)1; /* from now on the backend's body is dropped */
+    return ap_pass_brigade(f->next, bb);
+}
+
+apr_status_t kmen_backend_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    if (f->ctx) {
+        apr_brigade_cleanup(bb);
+        return APR_SUCCESS;
+    }
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    apr_array_header_t *links =
+        take_header(r, apr_pstrcat(r->pool, c->header_prefix, "Link-System", NULL));
+    apr_array_header_t *completes =
+        take_header(r, apr_pstrcat(r->pool, c->header_prefix, "Complete", NULL));
+    const kmen_session *s = kmen_request_session(r);
+    int status = completes->nelts
+                     ? complete_verification(r, s, APR_ARRAY_IDX(completes, 0, const char *))
+                     : OK;
+    if (status != OK)
+        return send_page_instead(f, bb, status);
+    act_on_links(r, s, links);
     ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
 }

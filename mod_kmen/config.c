@@ -31,7 +31,7 @@ void *kmen_create_server_conf(apr_pool_t *p, server_rec *s)
     (void)s;
     c->db_pool_size = c->translator_timeout = c->session_lifetime = c->session_idle =
         c->session_cache_ttl = c->cookie_secure = c->clock_skew = c->header_encoding =
-            c->nameid_policy = KMEN_UNSET;
+            c->nameid_policy = c->pending_timeout = KMEN_UNSET;
     return c;
 }
 
@@ -68,6 +68,7 @@ void *kmen_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_INT(header_encoding);
     MERGE_PTR(header_secret_file);
     MERGE_INT(nameid_policy);
+    MERGE_INT(pending_timeout);
     return m;
 }
 
@@ -93,6 +94,7 @@ void kmen_server_conf_defaults(kmen_server_conf *c)
     DEFAULT_PTR(header_prefix, "Kmen-");
     DEFAULT_INT(header_encoding, KMEN_ENCODING_PERCENT);
     DEFAULT_INT(nameid_policy, KMEN_NAMEID_PERSISTENT);
+    DEFAULT_INT(pending_timeout, 3600);
 #undef DEFAULT_PTR
 #undef DEFAULT_INT
 }
@@ -101,7 +103,7 @@ void *kmen_create_dir_conf(apr_pool_t *p, char *dir)
 {
     kmen_dir_conf *d = apr_pcalloc(p, sizeof(*d));
     (void)dir;
-    d->min_loa = KMEN_UNSET;
+    d->min_loa = d->eidas_accept = KMEN_UNSET;
     return d;
 }
 
@@ -112,12 +114,19 @@ void *kmen_merge_dir_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_PTR(requested);
     MERGE_PTR(sp_type);
     MERGE_PTR(agenda);
+    MERGE_INT(eidas_accept);
+    MERGE_PTR(verify_path);
     return m;
 }
 
 int kmen_dir_min_loa(const kmen_dir_conf *d)
 {
     return d->min_loa != KMEN_UNSET ? d->min_loa : KMEN_LOA_SUBSTANTIAL;
+}
+
+int kmen_dir_eidas_accept(const kmen_dir_conf *d)
+{
+    return d->eidas_accept == 1;
 }
 
 const char *kmen_dir_sp_type(const kmen_dir_conf *d)
@@ -255,12 +264,38 @@ int kmen_agenda_is_valid(const char *agenda)
     return agenda[0] == 'A' && len >= 2 && len <= 7 && strspn(agenda + 1, "0123456789") == len - 1;
 }
 
+const char *kmen_set_server_agenda(cmd_parms *cmd, void *dir, const char *arg)
+{
+    if (!kmen_agenda_is_valid(arg))
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": expected an agenda code such as A8566",
+                           NULL);
+    return kmen_set_server_string(cmd, dir, arg);
+}
+
 const char *kmen_set_agenda(cmd_parms *cmd, void *dir, const char *arg)
 {
     (void)cmd;
     if (!kmen_agenda_is_valid(arg))
         return "KmenAgenda: expected an agenda code such as A9145";
     ((kmen_dir_conf *)dir)->agenda = arg;
+    return NULL;
+}
+
+const char *kmen_set_eidas_policy(cmd_parms *cmd, void *dir, const char *arg)
+{
+    (void)cmd;
+    if (strcmp(arg, "accept") != 0 && strcmp(arg, "verify") != 0)
+        return "KmenEidasPolicy: expected accept or verify";
+    ((kmen_dir_conf *)dir)->eidas_accept = strcmp(arg, "accept") == 0;
+    return NULL;
+}
+
+const char *kmen_set_verify_path(cmd_parms *cmd, void *dir, const char *arg)
+{
+    (void)cmd;
+    if (arg[0] != '/')
+        return "KmenVerifyPath: expected a local path such as /verify/";
+    ((kmen_dir_conf *)dir)->verify_path = arg;
     return NULL;
 }
 

@@ -56,6 +56,7 @@ typedef struct {
     int header_encoding; /* kmen_header_encoding or KMEN_UNSET */
     const char *header_secret_file;
     int nameid_policy; /* kmen_nameid_policy or KMEN_UNSET */
+    int pending_timeout;
 
     /* Loaded at post_config, while httpd still runs as root. */
     unsigned char register_key[KMEN_KEY_LEN];
@@ -72,6 +73,8 @@ typedef struct {
     apr_array_header_t *requested; /* of kmen_requested_attr, NULL = unset */
     const char *sp_type;
     const char *agenda; /* KmenAgenda: this location gets Kmen-Aifo in it */
+    int eidas_accept;   /* KmenEidasPolicy accept (1) / verify (0) or KMEN_UNSET */
+    const char *verify_path;
 } kmen_dir_conf;
 
 typedef struct {
@@ -105,6 +108,10 @@ const char *kmen_set_home_country(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_loa(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_sp_type(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_agenda(cmd_parms *cmd, void *dir, const char *arg);
+const char *kmen_set_server_agenda(cmd_parms *cmd, void *dir, const char *arg);
+const char *kmen_set_eidas_policy(cmd_parms *cmd, void *dir, const char *arg);
+const char *kmen_set_verify_path(cmd_parms *cmd, void *dir, const char *arg);
+int kmen_dir_eidas_accept(const kmen_dir_conf *d);
 /* An agenda code: A followed by 1 to 6 digits. */
 int kmen_agenda_is_valid(const char *agenda);
 const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir, const char *arg);

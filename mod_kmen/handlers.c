@@ -54,8 +54,8 @@ int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *retur
                       kmen_request_id(r));
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (kmen_store_request_issue(r, c->store, request_id, return_to, params.min_loa, STATE_TTL) !=
-        KMEN_STORE_OK)
+    if (kmen_store_request_issue(r, c->store, request_id, return_to, params.min_loa, STATE_TTL,
+                                 kmen_dir_eidas_accept(dir)) != KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     kmen_cookie_set(r, state_cookie_name(r, c), request_id, STATE_TTL, 1);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10622) "login started, request %s, LoA %s",
@@ -153,9 +153,10 @@ static int acs_complete(request_rec *r, const char *request_id, kmen_assertion *
         audit(r, "login", "loa_too_low", kmen_loa_name(id.loa));
         return kmen_page_send(r, KMEN_PAGE_LOA_TOO_LOW, login_url(r, c, consumed.return_to));
     }
-    if (kmen_register_resolve(r, &id) != OK)
+    const char *pending_id = NULL;
+    if (kmen_register_resolve(r, &id, consumed.eidas_accept, &pending_id) != OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    if (kmen_session_create(r, &id, &a->ref) != KMEN_STORE_OK)
+    if (kmen_session_create(r, &id, &a->ref, pending_id) != KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     audit(r, "login", "ok",
           apr_pstrcat(r->pool, kmen_origin_name(id.origin), " ", kmen_loa_name(id.loa), NULL));

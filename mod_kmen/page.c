@@ -32,6 +32,13 @@ static const struct {
      "Temporarily unavailable", "Please try again in a moment."},
     {HTTP_NOT_FOUND, "Stránka nenalezena", "Tato adresa neexistuje.", "Not found",
      "There is nothing at this address."},
+    {HTTP_CONFLICT, "Ověření nelze dokončit",
+     "Ověření totožnosti nebylo možné zapsat. Začněte prosím znovu.",
+     "The verification cannot be completed",
+     "The verification could not be recorded. Please start again."},
+    {HTTP_FORBIDDEN, "Je potřeba ověření totožnosti",
+     "Tato část je přístupná až po ověření vaší totožnosti.", "Verification needed",
+     "This part is open only after your identity has been verified."},
 };
 
 const char *kmen_request_id(request_rec *r)
@@ -56,7 +63,12 @@ int kmen_page_send_body(request_rec *r, int status, const char *type, const char
     return DONE;
 }
 
-int kmen_page_send(request_rec *r, kmen_page page, const char *retry_url)
+int kmen_page_status(kmen_page page)
+{
+    return pages[page].status;
+}
+
+const char *kmen_page_html(request_rec *r, kmen_page page, const char *retry_url)
 {
     const char *link = "";
     if (retry_url) {
@@ -64,20 +76,25 @@ int kmen_page_send(request_rec *r, kmen_page page, const char *retry_url)
         link = apr_pstrcat(r->pool, "<p><a href=\"", href, "\">Přihlásit se znovu</a> / <a href=\"",
                            href, "\" lang=\"en\">Log in again</a></p>\n", NULL);
     }
+    return apr_psprintf(
+        r->pool,
+        "<!DOCTYPE html>\n<html lang=\"cs\">\n<head><meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        "<title>%s / %s</title></head>\n<body>\n<main>\n<h1>%s</h1>\n<p>%s</p>\n%s"
+        "<section lang=\"en\">\n<h2>%s</h2>\n<p>%s</p>\n</section>\n"
+        "<p><small>Identifikátor požadavku / Request ID: <code>%s</code></small></p>\n"
+        "</main>\n</body>\n</html>\n",
+        pages[page].title_cs, pages[page].title_en, pages[page].title_cs, pages[page].text_cs, link,
+        pages[page].title_en, pages[page].text_en,
+        apr_pescape_entity(r->pool, kmen_request_id(r), 0));
+}
+
+int kmen_page_send(request_rec *r, kmen_page page, const char *retry_url)
+{
     if (page == KMEN_PAGE_UNAVAILABLE)
         apr_table_setn(r->err_headers_out, "Retry-After", RETRY_AFTER);
-    const char *body =
-        apr_psprintf(r->pool,
-                     "<!DOCTYPE html>\n<html lang=\"cs\">\n<head><meta charset=\"utf-8\">\n"
-                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                     "<title>%s / %s</title></head>\n<body>\n<main>\n<h1>%s</h1>\n<p>%s</p>\n%s"
-                     "<section lang=\"en\">\n<h2>%s</h2>\n<p>%s</p>\n</section>\n"
-                     "<p><small>Identifikátor požadavku / Request ID: <code>%s</code></small></p>\n"
-                     "</main>\n</body>\n</html>\n",
-                     pages[page].title_cs, pages[page].title_en, pages[page].title_cs,
-                     pages[page].text_cs, link, pages[page].title_en, pages[page].text_en,
-                     apr_pescape_entity(r->pool, kmen_request_id(r), 0));
-    return kmen_page_send_body(r, pages[page].status, "text/html; charset=utf-8", body);
+    return kmen_page_send_body(r, pages[page].status, "text/html; charset=utf-8",
+                               kmen_page_html(r, page, retry_url));
 }
 
 int kmen_page_redirect(request_rec *r, const char *url)

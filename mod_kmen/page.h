@@ -11,11 +11,17 @@ typedef enum {
     KMEN_PAGE_LOGIN_FAILED,    /* 401: NIA says failed or cancelled */
     KMEN_PAGE_LOA_TOO_LOW,     /* 403: a stronger login is needed */
     KMEN_PAGE_UNAVAILABLE,     /* 503: database or translation gateway down */
-    KMEN_PAGE_NOT_FOUND        /* 404: no such endpoint */
+    KMEN_PAGE_NOT_FOUND,       /* 404: no such endpoint */
+    KMEN_PAGE_VERIFY_REFUSED,  /* 409: Kmen-Complete could not be carried out */
+    KMEN_PAGE_NOT_VERIFIED     /* 403: a pending foreigner, and no KmenVerifyPath here */
 } kmen_page;
 
 /* An identifier the person can quote and the operator can find in the log. */
 const char *kmen_request_id(request_rec *r);
+
+/* The page's status and HTML, for a caller that sends it itself (a filter). */
+int kmen_page_status(kmen_page page);
+const char *kmen_page_html(request_rec *r, kmen_page page, const char *retry_url);
 
 /* Sends the page; returns DONE, which both handlers and hooks can return.
  * retry_url: where "log in again" points, or NULL. */

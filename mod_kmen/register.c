@@ -84,12 +84,35 @@ static int resolve_first(request_rec *r, kmen_identity *id, const unsigned char 
     return OK;
 }
 
-int kmen_register_resolve(request_rec *r, kmen_identity *id)
+/* UC4/UC5: foreigners are known by their eIDAS pseudonym alone. */
+static int resolve_foreigner(request_rec *r, kmen_identity *id, int eidas_accept,
+                             const char **pending_id)
 {
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
-    /* Foreign clients (UC4, UC5) are resolved by pseudonym: a later issue. */
+    unsigned char index[KMEN_HASH_LEN];
+    kmen_id_index(r->pool, &c->id_keys, KMEN_ID_PSEUDONYM, NULL, id->pseudonym, index);
+    kmen_resolved res;
+    kmen_store_status st = kmen_store_resolve_pseudonym(r, c->store, index, &res);
+    kmen_foreigner in = {index, id->given_name, id->family_name, date_or_null(id->birth_date)};
+    if (st == KMEN_STORE_NOT_FOUND && eidas_accept)
+        st = kmen_store_foreigner_accept(r, c->store, &in, &res);
+    else if (st == KMEN_STORE_NOT_FOUND) {
+        st = kmen_store_pending_create(r, c->store, &in, c->pending_timeout, pending_id);
+        res.client_id = res.systems = NULL;
+        res.status = "pending";
+    }
+    if (st != KMEN_STORE_OK)
+        return HTTP_SERVICE_UNAVAILABLE;
+    take(id, &res);
+    return OK;
+}
+
+int kmen_register_resolve(request_rec *r, kmen_identity *id, int eidas_accept,
+                          const char **pending_id)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
     if (id->origin != KMEN_ORIGIN_NIA)
-        return OK;
+        return resolve_foreigner(r, id, eidas_accept, pending_id);
     unsigned char bsi_index[KMEN_HASH_LEN];
     kmen_id_index(r->pool, &c->id_keys, KMEN_ID_BSI, NULL, id->pseudonym, bsi_index);
     kmen_resolved res;
@@ -102,6 +125,18 @@ int kmen_register_resolve(request_rec *r, kmen_identity *id)
     default:
         return HTTP_SERVICE_UNAVAILABLE;
     }
+}
+
+int kmen_register_complete(request_rec *r, const char *pending_id, const char *link,
+                           kmen_identity *id, const char **outcome)
+{
+    kmen_resolved res;
+    if (kmen_store_pending_complete(r, kmen_server_conf_get(r->server)->store, pending_id, link,
+                                    outcome, &res) != KMEN_STORE_OK)
+        return HTTP_SERVICE_UNAVAILABLE;
+    if (res.client_id)
+        take(id, &res);
+    return OK;
 }
 
 /* The stored AIFO of client_id in agenda, opened; NOT_FOUND if none. */

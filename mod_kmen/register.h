@@ -7,15 +7,27 @@
 
 #include "identity.h"
 
-/* Finds or creates the client of a verified NIA login and fills
+/* Finds or creates the client of a verified login and fills
  * id->client_id, client_status and systems:
  *   UC3 - BSI known: one database call, no translation (status returning);
  *   UC1/UC2 - BSI -> AIFO in KmenLoginAgenda (role CR102729), AIFO -> AIFO
  *   only when KmenRegisterAgenda differs, then one transaction that links the
- *   BSI to the client holding that AIFO (linked) or creates one (new).
+ *   BSI to the client holding that AIFO (linked) or creates one (new);
+ *   UC5 - eIDAS pseudonym known (returning);
+ *   UC4 - unknown pseudonym: a new client when eidas_accept, else a pending
+ *   verification (status pending, *pending_id set, no client yet).
  * Returns OK, or HTTP_SERVICE_UNAVAILABLE when the database or gateway
  * failed; then nothing was written. */
-int kmen_register_resolve(request_rec *r, kmen_identity *id);
+int kmen_register_resolve(request_rec *r, kmen_identity *id, int eidas_accept,
+                          const char **pending_id);
+
+/* Kmen-Complete for a pending verification: link NULL makes a new client,
+ * else links the pseudonym to that existing client. On success fills
+ * id->client_id/status/systems; *outcome says what happened (new, linked,
+ * returning, expired, unknown_client, already_linked). OK, or
+ * HTTP_SERVICE_UNAVAILABLE. */
+int kmen_register_complete(request_rec *r, const char *pending_id, const char *link,
+                           kmen_identity *id, const char **outcome);
 
 /* UC1 step 7: the client's AIFO in agenda, translated from the register's
  * agenda once and stored; OK or HTTP_SERVICE_UNAVAILABLE. */

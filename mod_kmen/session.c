@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Session cookie and record: socache in front, database behind. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -165,6 +166,8 @@ static char *serialize(const kmen_session *s)
             json_object_set_new(o, ref_fields[i].key, json_string(v));
     }
     json_object_set_new(o, "pseudonym", json_string(s->identity.pseudonym));
+    if (s->pending_id)
+        json_object_set_new(o, "pending", json_string(s->pending_id));
     json_object_set_new(o, "origin", json_integer(s->identity.origin));
     json_object_set_new(o, "loa", json_integer(s->identity.loa));
     json_object_set_new(o, "exp", json_integer(apr_time_sec(s->expires)));
@@ -192,6 +195,7 @@ static int deserialize(apr_pool_t *p, const char *text, kmen_session *s)
         *(const char **)((char *)&s->ref + ref_fields[i].offset) =
             json_str(p, o, ref_fields[i].key);
     s->identity.pseudonym = json_str(p, o, "pseudonym");
+    s->pending_id = json_str(p, o, "pending");
     s->identity.origin = (kmen_origin)json_integer_value(json_object_get(o, "origin"));
     s->identity.loa = (kmen_loa)json_integer_value(json_object_get(o, "loa"));
     s->expires = apr_time_from_sec(json_integer_value(json_object_get(o, "exp")));
@@ -247,24 +251,32 @@ kmen_store_status kmen_session_load(request_rec *r, kmen_session **out)
     return KMEN_STORE_OK;
 }
 
+static unsigned char *session_seal(request_rec *r, const kmen_server_conf *c, const kmen_session *s,
+                                   apr_size_t *len)
+{
+    unsigned char key[KMEN_HASH_LEN];
+    session_key(c, key);
+    char *text = serialize(s);
+    unsigned char *sealed =
+        kmen_seal(r->pool, key, s->id_hash, KMEN_HASH_LEN, text, strlen(text), len);
+    free(text);
+    return sealed;
+}
+
 kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *identity,
-                                      const kmen_login_ref *ref)
+                                      const kmen_login_ref *ref, const char *pending_id)
 {
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
     kmen_session s = {
-        *identity, *ref, apr_time_now() + apr_time_from_sec(c->session_lifetime), {0}};
+        *identity, *ref, pending_id, apr_time_now() + apr_time_from_sec(c->session_lifetime), {0}};
     const char *cookie = kmen_random_token(r->pool, SESSION_ID_BYTES);
-    unsigned char key[KMEN_HASH_LEN], subject[KMEN_HASH_LEN];
+    unsigned char subject[KMEN_HASH_LEN];
     apr_size_t len = 0;
     if (!cookie)
         return KMEN_STORE_DOWN;
     kmen_sha256(cookie, SESSION_ID_CHARS, s.id_hash);
     kmen_id_index(r->pool, &c->id_keys, KMEN_ID_NAMEID, NULL, ref->name_id, subject);
-    session_key(c, key);
-    char *text = serialize(&s);
-    unsigned char *sealed =
-        kmen_seal(r->pool, key, s.id_hash, KMEN_HASH_LEN, text, strlen(text), &len);
-    free(text);
+    unsigned char *sealed = session_seal(r, c, &s, &len);
     if (!sealed)
         return KMEN_STORE_DOWN;
     kmen_store_status st = kmen_store_session_create(
@@ -274,6 +286,21 @@ kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *ident
     cache_store(r, s.id_hash, sealed, len, cache_until(c, s.expires));
     kmen_cookie_set(r, c->cookie_name, cookie, 0, 0);
     return KMEN_STORE_OK;
+}
+
+kmen_store_status kmen_session_update(request_rec *r, const kmen_session *session)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    apr_size_t len = 0;
+    unsigned char *sealed = session_seal(r, c, session, &len);
+    if (!sealed)
+        return KMEN_STORE_DOWN;
+    kmen_store_status st = kmen_store_session_update(r, c->store, session->id_hash, sealed, len);
+    if (st == KMEN_STORE_OK)
+        cache_store(r, session->id_hash, sealed, len, cache_until(c, session->expires));
+    else
+        cache_remove(r, session->id_hash);
+    return st;
 }
 
 kmen_store_status kmen_session_destroy(request_rec *r, const kmen_session *session)

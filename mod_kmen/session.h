@@ -16,6 +16,7 @@
 typedef struct {
     kmen_identity identity;
     kmen_login_ref ref;
+    const char *pending_id; /* UC4: the verification this foreigner awaits */
     apr_time_t expires;
     unsigned char id_hash[KMEN_HASH_LEN];
 } kmen_session;
@@ -31,7 +32,9 @@ kmen_store_status kmen_session_load(request_rec *r, kmen_session **out);
 /* Stores a new session and sets its cookie; a cookie the browser brought is
  * never promoted (no session fixation). */
 kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *identity,
-                                      const kmen_login_ref *ref);
+                                      const kmen_login_ref *ref, const char *pending_id);
+/* Writes a changed session (a completed verification) everywhere. */
+kmen_store_status kmen_session_update(request_rec *r, const kmen_session *session);
 /* Removes it everywhere and clears the cookie. */
 kmen_store_status kmen_session_destroy(request_rec *r, const kmen_session *session);
 /* IdP-initiated logout: every session of the login *ref names. */

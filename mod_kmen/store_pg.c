@@ -42,6 +42,11 @@ typedef enum {
     ST_LINK_SYSTEM,
     ST_AGENDA_AIFO,
     ST_AGENDA_AIFO_STORE,
+    ST_RESOLVE_PSEUDONYM,
+    ST_FOREIGNER_ACCEPT,
+    ST_PENDING_CREATE,
+    ST_PENDING_COMPLETE,
+    ST_SESSION_UPDATE,
     ST_COUNT
 } statement_id;
 
@@ -50,8 +55,9 @@ static const struct {
     const char *sql;
 } statements[ST_COUNT] = {
     {"kmen_ping", "SELECT kmen.ping()"},
-    {"kmen_request_issue", "SELECT kmen.request_issue($1, $2, $3::integer, $4::integer)"},
-    {"kmen_login_consume", "SELECT outcome, return_to, min_loa FROM "
+    {"kmen_request_issue",
+     "SELECT kmen.request_issue($1, $2, $3::integer, $4::integer, $5::boolean)"},
+    {"kmen_login_consume", "SELECT outcome, return_to, min_loa, eidas_accept FROM "
                            "kmen.login_consume($1, $2, to_timestamp($3::double precision))"},
     {"kmen_session_create",
      "SELECT kmen.session_create($1::bytea, $2::bytea, $3, $4::bytea, $5::integer)"},
@@ -67,6 +73,15 @@ static const struct {
     {"kmen_link_system", "SELECT kmen.link_system($1::uuid, $2, $3)"},
     {"kmen_agenda_aifo", "SELECT kmen.agenda_aifo($1::uuid, $2)"},
     {"kmen_agenda_aifo_store", "SELECT kmen.agenda_aifo_store($1::uuid, $2, $3::bytea, $4::bytea)"},
+    {"kmen_resolve_pseudonym",
+     "SELECT client_id, systems FROM kmen.resolve_pseudonym($1::bytea, $2)"},
+    {"kmen_foreigner_accept", "SELECT client_id, status FROM "
+                              "kmen.resolve_foreigner_accept($1::bytea, $2, $3, $4::date, $5)"},
+    {"kmen_pending_create",
+     "SELECT kmen.pending_create($1::bytea, $2, $3, $4::date, $5::integer, $6)"},
+    {"kmen_pending_complete", "SELECT outcome, client_id, systems FROM "
+                              "kmen.pending_complete($1::uuid, $2::uuid, $3)"},
+    {"kmen_session_update", "SELECT kmen.session_update($1::bytea, $2::bytea)"},
 };
 
 #define STATEMENT_TIMEOUT "SET statement_timeout = '5s'"
@@ -158,13 +173,18 @@ static PGresult *execute(request_rec *r, kmen_store *store, statement_id id, int
     return NULL;
 }
 
+/* After the database restarted, every pooled connection of this child is
+ * dead: each broken one is dropped and the call tried again, at most once
+ * per pooled connection and once more on a fresh one. */
 static PGresult *call(request_rec *r, kmen_store *store, statement_id id, int n,
                       const char *const *values, const int *lengths, const int *formats)
 {
-    int broken = 0;
-    PGresult *res = execute(r, store, id, n, values, lengths, formats, &broken);
-    if (!res && broken)
+    int broken = 1;
+    PGresult *res = NULL;
+    for (int attempt = 0; !res && broken && attempt <= store->pool_size; attempt++) {
+        broken = 0;
         res = execute(r, store, id, n, values, lengths, formats, &broken);
+    }
     return res;
 }
 
@@ -189,10 +209,12 @@ kmen_store_status kmen_store_ping(request_rec *r, kmen_store *store)
 }
 
 kmen_store_status kmen_store_request_issue(request_rec *r, kmen_store *store, const char *id,
-                                           const char *return_to, int min_loa, int ttl)
+                                           const char *return_to, int min_loa, int ttl,
+                                           int eidas_accept)
 {
-    const char *v[] = {id, return_to, apr_itoa(r->pool, min_loa), apr_itoa(r->pool, ttl)};
-    return call(r, store, ST_REQUEST_ISSUE, 4, v, NULL, NULL) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
+    const char *v[] = {id, return_to, apr_itoa(r->pool, min_loa), apr_itoa(r->pool, ttl),
+                       eidas_accept ? "true" : "false"};
+    return call(r, store, ST_REQUEST_ISSUE, 5, v, NULL, NULL) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
 }
 
 kmen_store_status kmen_store_login_consume(request_rec *r, kmen_store *store,
@@ -207,6 +229,7 @@ kmen_store_status kmen_store_login_consume(request_rec *r, kmen_store *store,
     out->outcome = apr_pstrdup(r->pool, PQgetvalue(res, 0, 0));
     out->return_to = PQgetisnull(res, 0, 1) ? NULL : apr_pstrdup(r->pool, PQgetvalue(res, 0, 1));
     out->min_loa = PQgetisnull(res, 0, 2) ? 0 : atoi(PQgetvalue(res, 0, 2));
+    out->eidas_accept = !PQgetisnull(res, 0, 3) && PQgetvalue(res, 0, 3)[0] == 't';
     return KMEN_STORE_OK;
 }
 
@@ -364,4 +387,76 @@ kmen_store_status kmen_store_agenda_aifo_store(request_rec *r, kmen_store *store
     const int spec[] = {TXT, TXT, BIN(KMEN_HASH_LEN), BIN((int)len)};
     return call_params(r, store, ST_AGENDA_AIFO_STORE, 4, v, spec) ? KMEN_STORE_OK
                                                                    : KMEN_STORE_DOWN;
+}
+
+kmen_store_status kmen_store_resolve_pseudonym(request_rec *r, kmen_store *store,
+                                               const unsigned char *pseudonym_index,
+                                               kmen_resolved *out)
+{
+    const char *v[] = {(const char *)pseudonym_index, kmen_request_id(r)};
+    const int spec[] = {BIN(KMEN_HASH_LEN), TXT};
+    PGresult *res = call_params(r, store, ST_RESOLVE_PSEUDONYM, 2, v, spec);
+    if (!res || PQntuples(res) != 1)
+        return KMEN_STORE_DOWN;
+    out->client_id = value_or_null(r, res, 0);
+    out->status = "returning";
+    out->systems = value_or_null(r, res, 1);
+    return out->client_id ? KMEN_STORE_OK : KMEN_STORE_NOT_FOUND;
+}
+
+kmen_store_status kmen_store_foreigner_accept(request_rec *r, kmen_store *store,
+                                              const kmen_foreigner *in, kmen_resolved *out)
+{
+    const char *v[] = {(const char *)in->pseudonym_index, in->given_name, in->family_name,
+                       in->birth_date, kmen_request_id(r)};
+    const int spec[] = {BIN(KMEN_HASH_LEN), TXT, TXT, TXT, TXT};
+    PGresult *res = call_params(r, store, ST_FOREIGNER_ACCEPT, 5, v, spec);
+    if (!res || PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+        return KMEN_STORE_DOWN;
+    out->client_id = value_or_null(r, res, 0);
+    out->status = value_or_null(r, res, 1);
+    out->systems = NULL;
+    return KMEN_STORE_OK;
+}
+
+kmen_store_status kmen_store_pending_create(request_rec *r, kmen_store *store,
+                                            const kmen_foreigner *in, int ttl,
+                                            const char **pending_id)
+{
+    const char *v[] = {(const char *)in->pseudonym_index,
+                       in->given_name,
+                       in->family_name,
+                       in->birth_date,
+                       apr_itoa(r->pool, ttl),
+                       kmen_request_id(r)};
+    const int spec[] = {BIN(KMEN_HASH_LEN), TXT, TXT, TXT, TXT, TXT};
+    PGresult *res = call_params(r, store, ST_PENDING_CREATE, 6, v, spec);
+    if (!res || PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+        return KMEN_STORE_DOWN;
+    *pending_id = value_or_null(r, res, 0);
+    return KMEN_STORE_OK;
+}
+
+kmen_store_status kmen_store_pending_complete(request_rec *r, kmen_store *store,
+                                              const char *pending_id, const char *link,
+                                              const char **outcome, kmen_resolved *out)
+{
+    const char *v[] = {pending_id, link, kmen_request_id(r)};
+    PGresult *res = call(r, store, ST_PENDING_COMPLETE, 3, v, NULL, NULL);
+    if (!res || PQntuples(res) != 1)
+        return KMEN_STORE_DOWN;
+    *outcome = value_or_null(r, res, 0);
+    out->client_id = value_or_null(r, res, 1);
+    out->status = *outcome;
+    out->systems = value_or_null(r, res, 2);
+    return KMEN_STORE_OK;
+}
+
+kmen_store_status kmen_store_session_update(request_rec *r, kmen_store *store,
+                                            const unsigned char *id_hash, const void *payload,
+                                            apr_size_t payload_len)
+{
+    const char *v[] = {(const char *)id_hash, payload};
+    const int spec[] = {BIN(KMEN_HASH_LEN), BIN((int)payload_len)};
+    return call_params(r, store, ST_SESSION_UPDATE, 2, v, spec) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
 }

@@ -20,12 +20,14 @@ apr_status_t kmen_store_child_init(kmen_store *store, apr_pool_t *pchild, server
 kmen_store_status kmen_store_ping(request_rec *r, kmen_store *store);
 
 kmen_store_status kmen_store_request_issue(request_rec *r, kmen_store *store, const char *id,
-                                           const char *return_to, int min_loa, int ttl);
+                                           const char *return_to, int min_loa, int ttl,
+                                           int eidas_accept);
 
 typedef struct {
     const char *outcome; /* ok, replay, unknown_request */
     const char *return_to;
     int min_loa;
+    int eidas_accept; /* the KmenEidasPolicy where the login started */
 } kmen_login_consumed;
 
 kmen_store_status kmen_store_login_consume(request_rec *r, kmen_store *store,
@@ -84,5 +86,31 @@ kmen_store_status kmen_store_agenda_aifo_store(request_rec *r, kmen_store *store
                                                const char *client_id, const char *agenda,
                                                const unsigned char *index,
                                                const unsigned char *sealed, apr_size_t len);
+
+/* Foreign clients (sql/003_foreign.sql). */
+typedef struct {
+    const unsigned char *pseudonym_index;
+    const char *given_name, *family_name, *birth_date;
+} kmen_foreigner;
+
+/* UC5: NOT_FOUND when the pseudonym is unknown. */
+kmen_store_status kmen_store_resolve_pseudonym(request_rec *r, kmen_store *store,
+                                               const unsigned char *pseudonym_index,
+                                               kmen_resolved *out);
+/* UC4, KmenEidasPolicy accept. */
+kmen_store_status kmen_store_foreigner_accept(request_rec *r, kmen_store *store,
+                                              const kmen_foreigner *in, kmen_resolved *out);
+/* UC4, KmenEidasPolicy verify: the pending verification's identifier. */
+kmen_store_status kmen_store_pending_create(request_rec *r, kmen_store *store,
+                                            const kmen_foreigner *in, int ttl,
+                                            const char **pending_id);
+/* Kmen-Complete: link NULL for "new". *outcome: new, linked, returning,
+ * expired, unknown_client, already_linked. */
+kmen_store_status kmen_store_pending_complete(request_rec *r, kmen_store *store,
+                                              const char *pending_id, const char *link,
+                                              const char **outcome, kmen_resolved *out);
+kmen_store_status kmen_store_session_update(request_rec *r, kmen_store *store,
+                                            const unsigned char *id_hash, const void *payload,
+                                            apr_size_t payload_len);
 
 #endif

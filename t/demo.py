@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Run the whole demo site: httpd with mod_kmen on 8080, the NIA simulator on 8081, the
-sample portal on 8082, PostgreSQL and the translation gateway beside them.
+sample portal on 8082, PostgreSQL and the translation gateway beside them. The register is
+seeded with kmenctl import-essl (if kmenctl is built): Marie Nováková is a known client.
 
     /usr/bin/python3 t/demo.py            # then open http://localhost:8080/app/
     /usr/bin/python3 t/demo.py --check    # start, log in once by script, stop; exit 0/1
@@ -18,15 +19,52 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import requests  # noqa: E402
 
 from t.lib import flow  # noqa: E402
-from t.lib.stack import Stack  # noqa: E402
+from t.lib.stack import KMENCTL, Stack  # noqa: E402
 
 
-def check(stack):
+def seed_register(stack):
+    """Fill the register from a (made-up) eSSL name register, as DESIGN.md recommends:
+    Marie Nováková is a known client (UC2) before she ever logs in. True if imported."""
+    agenda = "A8566"
+    rows = [
+        (stack.gateway.seed_aifo(stack.bsi("cz-marie"), agenda), "Nováková", "Marie",
+         "1955-03-08", "spisovka"),
+        # Two clients who never log in during the demo (not in the NIA simulator).
+        (stack.gateway.seed_aifo("demo person: Jan Horák", agenda), "Horák", "Jan",
+         "1949-12-24", "spisovka"),
+        (stack.gateway.seed_aifo("demo person: Alena Veselá", agenda), "Veselá", "Alena",
+         "1990-06-15", "evidence-obyvatel"),
+    ]
+    try:
+        r = stack.import_essl(rows, name="essl-demo.csv", agenda=agenda)
+    except FileNotFoundError:
+        print(f"warning: {KMENCTL} is not built: the register starts empty "
+              "(Marie Nováková logs in as a new client)", file=sys.stderr, flush=True)
+        return False
+    except RuntimeError as e:
+        print(f"warning: the eSSL import failed, the register starts empty:\n{e}",
+              file=sys.stderr, flush=True)
+        return False
+    print(f"register seeded from eSSL: kmenctl import-essl {stack.dir / 'essl-demo.csv'} "
+          f"({len(rows)} clients, Marie Nováková among them)", flush=True)
+    for line in (r.stdout + r.stderr).splitlines():
+        print(f"  kmenctl: {line}", flush=True)
+    return True
+
+
+def check(stack, seeded):
     with requests.Session() as s:
         flow.login(s, stack, identity="cz-jiri")
         h = flow.headers_of(s, stack.base_url + "/app/headers.json")
     assert flow.header(h, "Kmen-Given-Name") == "Ji%C5%99%C3%AD", h
     print("login OK:", {k: v for k, v in h.items() if k.lower().startswith("kmen-")})
+    if seeded:
+        with requests.Session() as s:
+            flow.login(s, stack, identity="cz-marie")
+            h = flow.headers_of(s, stack.base_url + "/app/headers.json")
+        assert flow.header(h, "Kmen-Client-Status") == "linked", h
+        print("known client from eSSL linked on her first login:",
+              {k: v for k, v in h.items() if k.lower().startswith("kmen-client")})
 
 
 def serve(stack):
@@ -47,8 +85,11 @@ def main():
     args = ap.parse_args()
     try:
         with Stack(http_port=8080, sim_port=8081, portal_port=8082) as stack:
+            print(f"translation gateway simulator: {stack.gateway.url} "
+                  "(t/sim/gateway.py; KmenTranslatorURL points here)", flush=True)
+            seeded = seed_register(stack)
             if args.check:
-                check(stack)
+                check(stack, seeded)
             else:
                 serve(stack)
     except Exception:

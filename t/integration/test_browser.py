@@ -271,11 +271,29 @@ def test_czech_login_portal_and_logout(stack, browser):
     print(f"czech login + logout in the browser: {time.monotonic() - t0:.2f} s")
 
 
-def test_foreign_login(stack, browser):
+def test_foreign_login_through_verification(stack, browser):
+    """UC4 with KmenEidasPolicy verify: the foreigner is sent to the portal's verification
+    page, the portal completes it, and only then is there a client identifier."""
     b = browser
-    shown = log_in(b, stack, "de-mueller")
+    open_picker(b, stack)
+    b.find('input[name="identity"][value="de-mueller"]').click()
+    b.find("button#login").click()
+    b.wait_for_url(stack.base_url + "/app/verify/")
+    shown = portal_headers(b)
     expect_headers(b, shown, {"Kmen-Origin": "eidas", "Kmen-Country": "DE",
-                              "Kmen-Given-Name": "Jürgen", "Kmen-Family-Name": "Müller"})
+                              "Kmen-Given-Name": "Jürgen", "Kmen-Family-Name": "Müller",
+                              "Kmen-Client-Status": "pending"})
+    b.check("Kmen-Client-Id" not in shown, "a pending foreigner already has a client id")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    b.driver.save_screenshot(str(SCREENSHOTS / "verify.png"))
+    b.find("input#document").send_keys("P1234567")
+    b.find("button#verify-new").click()
+    b.wait_for("the verified page", lambda d: d.find_elements(By.CSS_SELECTOR, "#verified"))
+    b.find("a#continue").click()
+    b.wait_for_url(stack.base_url + "/app/")
+    shown = portal_headers(b)
+    expect_headers(b, shown, {"Kmen-Origin": "eidas", "Kmen-Client-Status": "new"})
+    b.check(len(shown.get("Kmen-Client-Id", "")) == 36, f"no client id after it: {shown}")
     no_bsi(b, stack, "de-mueller")
 
 

@@ -90,12 +90,13 @@ def test_czech_login(stack, s):
 
 
 def test_foreign_login(stack, s):
-    flow.login(s, stack, identity="de-mueller")
-    h = flow.headers_of(s, stack.base_url + "/app/headers.json")
+    flow.login(s, stack, identity="sk-kovac", path="/info/")  # KmenEidasPolicy accept
+    h = flow.headers_of(s, stack.base_url + "/info/headers.json")
     assert flow.header(h, "Kmen-Origin") == "eidas"
-    assert flow.header(h, "Kmen-Country") == "DE"
-    assert flow.header(h, "Kmen-Given-Name") == "J%C3%BCrgen"
-    assert bsi_tail(stack, "de-mueller") not in str(h)
+    assert flow.header(h, "Kmen-Country") == "SK"
+    assert flow.header(h, "Kmen-Given-Name") == "%C4%BDubom%C3%ADr"
+    assert flow.header(h, "Kmen-Client-Status") in ("new", "returning")
+    assert bsi_tail(stack, "sk-kovac") not in str(h)
 
 
 def test_stronger_loa_than_required_is_accepted(stack, s):
@@ -218,7 +219,7 @@ def test_eidas_only_refuses_czech_session(stack, s):
 
 
 def test_eidas_only_admits_foreign_session(stack, s):
-    flow.login(s, stack, identity="de-mueller")
+    flow.login(s, stack, identity="es-garcia")  # pending at /app/; /eidas-only/ accepts
     assert s.get(stack.base_url + "/eidas-only/", allow_redirects=False).status_code == 200
 
 

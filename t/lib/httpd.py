@@ -79,7 +79,14 @@ def protected_locations(portal_port):
     Require valid-user
     KmenRequestedAttributes PersonIdentifier! CurrentGivenName! CurrentFamilyName! DateOfBirth!
     KmenRequestedAttributes PlaceOfBirth CurrentAddress http://www.stork.gov.eu/1.0/eMail
+    KmenVerifyPath /app/verify/
     ProxyPass {backend}/app
+</Location>
+<Location /info>
+    AuthType Kmen
+    Require valid-user
+    KmenEidasPolicy accept
+    ProxyPass {backend}/info
 </Location>
 <Location /high>
     AuthType Kmen
@@ -90,6 +97,7 @@ def protected_locations(portal_port):
 <Location /eidas-only>
     AuthType Kmen
     Require kmen-origin eidas
+    KmenEidasPolicy accept
     AuthzSendForbiddenOnFailure On
     ProxyPass {backend}/eidas-only
 </Location>"""

@@ -75,6 +75,14 @@ class Postgres:
         self.stop()
         self.start()
 
+    def dump(self):
+        """pg_dump of the database (plain SQL text), run as user postgres."""
+        r = as_postgres(PG_BIN / "pg_dump", "-h", self.sock, "-p", self.port, "-U", "postgres",
+                        "--no-password", DATABASE, check=False)
+        if r.returncode:
+            raise RuntimeError(f"pg_dump failed:\n{r.stderr}")
+        return r.stdout
+
     def cleanup(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)

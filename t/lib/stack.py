@@ -6,30 +6,26 @@ Start order: keys -> postgres -> translator -> sim (writes the IdP metadata http
 unless KEEP=1 is in the environment.
 """
 
-import base64
 import contextlib
-import hashlib
-import hmac
+import csv
 import importlib.util
-import json
 import os
 import shutil
-import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from . import PYTHON, REPO
 from .httpd import MODULE_SO, Httpd, KmenSite, config_text, free_port, wait_for_port
 from .keys import make_keys
 from .pg import Postgres
+from ..sim.gateway import Translator
 
 SIM = REPO / "t" / "sim" / "nia_idp.py"
 PORTAL = REPO / "t" / "sim" / "portal.py"
+KMENCTL = REPO / "kmenctl" / "kmenctl"
 
 
 def load_sim_module():
@@ -77,84 +73,16 @@ class Child:
                 self.proc.wait()
 
 
-class Translator:
-    """The translation gateway of DESIGN.md (HTTPS, client certificate, JSON), in-process.
-
-    AIFOs are derived from the BSI/AIFO and the agenda with a run-local secret, so one
-    person always gets the same AIFO in one agenda. Every call is recorded in .calls.
-    """
-
-    def __init__(self, keys, port=None):
-        self.port = port or free_port()
-        self.secret = os.urandom(32)
-        self.calls = []
-        self.known = None   # None: every BSI translates; else only the BSIs in this set
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
-        self.server.daemon_threads = True
-        self.server.handle_error = lambda request, address: None  # e.g. no client cert
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(keys.translator_cert, keys.translator_key)
-        ctx.load_verify_locations(keys.ca_cert)
-        ctx.verify_mode = ssl.CERT_REQUIRED
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True,
-                                             do_handshake_on_connect=False)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self):
-        return f"https://127.0.0.1:{self.port}"
-
-    def aifo(self, value, agenda):
-        mac = hmac.new(self.secret, f"{agenda}|{value}".encode(), hashlib.sha256).digest()
-        return base64.b64encode(mac[:18]).decode()
-
-    def answer(self, path, body):
-        self.calls.append((path, body))
-        if path == "/bsi-to-aifo" and {"bsi", "agenda", "role"} <= body.keys():
-            if self.known is not None and body["bsi"] not in self.known:
-                return 404, {}
-            return 200, {"aifo": self.aifo(body["bsi"], body["agenda"])}
-        if path == "/aifo-to-aifo" and {"aifo", "from", "to"} <= body.keys():
-            return 200, {"aifo": self.aifo(body["aifo"], body["to"])}
-        return 400, {"error": "bad request"}
-
-    def _handler(self):
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                try:
-                    status, doc = gateway.answer(self.path, json.loads(raw))
-                except (ValueError, AttributeError):
-                    status, doc = 400, {"error": "not JSON"}
-                out = json.dumps(doc).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        if self.thread.is_alive():
-            self.server.shutdown()
-        self.server.server_close()
-
-
 class Stack:
     def __init__(self, http_port=None, sim_port=None, portal_port=None, module=MODULE_SO,
-                 keep=None):
+                 keep=None, extra="", translator=True):
+        """EXTRA: server-level config lines of the primary httpd (e.g. "KmenRegisterAgenda
+        A9145"). TRANSLATOR=False: the gateway still runs, but httpd has no KmenTranslator*
+        lines (a site without KmenTranslatorURL)."""
         self.keep = os.environ.get("KEEP") == "1" if keep is None else keep
         self.module = Path(module)
+        self.extra = extra
+        self.use_translator = translator
         self.http_port = http_port or free_port()
         self.sim_port = sim_port or free_port()
         self.portal_port = portal_port or free_port()
@@ -186,6 +114,11 @@ class Stack:
         return f"{self.sim_url}/FPSTS/saml2/basic"
 
     @property
+    def gateway(self):
+        """The translation gateway (t/sim/gateway.py), also known as .translator."""
+        return self.translator
+
+    @property
     def idp_metadata(self):
         return self.dir / "sim" / "idp-metadata.xml"
 
@@ -197,7 +130,7 @@ class Stack:
             self.translator = Translator(self.keys).start()
             self.sim = self.start_sim()
             self.portal = self.start_portal()
-            self.httpd = self.new_httpd(primary=True)
+            self.httpd = self.new_httpd(extra=self.extra, primary=True)
         except BaseException:
             self.stop()
             raise
@@ -223,7 +156,8 @@ class Stack:
     def site(self, entity_id=None):
         return KmenSite(entity_id=entity_id or self.entity_id, keys_dir=self.keys.dir,
                         idp_metadata=self.idp_metadata, conninfo=self.pg.conninfo(),
-                        translator_url=self.translator.url, module=self.module)
+                        translator_url=self.translator.url if self.use_translator else "",
+                        module=self.module)
 
     def new_httpd(self, extra="", locations="", entity_id=None, primary=False):
         """Another httpd node on the same database, sim and portal. By default it serves the
@@ -277,3 +211,45 @@ class Stack:
 
     def count(self, table):
         return self.query(f"SELECT count(*) FROM kmen.{table}")[0][0]
+
+    def conninfo(self, user="postgres"):
+        """libpq conninfo of the register database; by default as the superuser."""
+        return self.pg.conninfo(user)
+
+    def kmenctl(self, *args, check=True):
+        """Run kmenctl/kmenctl ARGS; its CompletedProcess (text). CHECK: fail on exit != 0."""
+        if not KMENCTL.exists():
+            raise FileNotFoundError(f"{KMENCTL} is not built")
+        r = subprocess.run([str(KMENCTL), *map(str, args)], capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, timeout=60)
+        if check and r.returncode:
+            raise RuntimeError(f"kmenctl {' '.join(map(str, args))} exited {r.returncode}:\n"
+                               f"{r.stdout}{r.stderr}")
+        return r
+
+    def import_essl(self, rows, name="essl.csv", agenda=None):
+        """Seed the register from the filing service's name register with kmenctl.
+        ROWS: [(aifo, family_name, given_name, birth_date, *systems)]; written as CSV into
+        the run directory. The CompletedProcess of `kmenctl import-essl`."""
+        path = write_essl_csv(self.dir / name, rows)
+        args = ["import-essl", self.conninfo(), path, "--key-file", self.keys.register_key]
+        if agenda:
+            args += ["--agenda", agenda]
+        return self.kmenctl(*args)
+
+    def pg_dump(self):
+        """A plain-text pg_dump of the register database, made as user postgres."""
+        return self.pg.dump()
+
+
+def write_essl_csv(path, rows):
+    """The import CSV of DESIGN.md (header aifo,family_name,given_name,birth_date[,system…])."""
+    width = max([4, *(len(r) for r in rows)])
+    header = ["aifo", "family_name", "given_name", "birth_date"]
+    header += ["system"] * (width - 4)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f, lineterminator="\n")
+        out.writerow(header)
+        out.writerows(rows)
+    os.chmod(path, 0o644)
+    return Path(path)

@@ -80,8 +80,21 @@ IDENTITIES = {
         birth_place="Ostrava",
         address=Address("Nádražní", "112", "Ostrava", "70200", "Ostrava, Moravská Ostrava",
                         "2956811")),
+    # Two more citizens for the register's tests, each a "never seen before" login there.
+    "cz-eva": Person(
+        country="CZ", given="Eva", family="Svobodová", birth_date="1968-10-28",
+        birth_place="Plzeň", email="eva.svobodova@example.cz"),
+    "cz-petr": Person(
+        country="CZ", given="Petr", family="Procházka", birth_date="2001-01-01",
+        birth_place="Olomouc"),
     "de-mueller": Person(country="DE", given="Jürgen", family="Müller", birth_date="1975-11-02"),
     "sk-kovac": Person(country="SK", given="Ľubomír", family="Kováč", birth_date="1988-07-14"),
+    # More foreigners for the UC4/UC5 tests, each a first login there.
+    "at-huber": Person(country="AT", given="Anna", family="Huber", birth_date="1990-04-12"),
+    "pl-nowak": Person(country="PL", given="Łukasz", family="Nowak", birth_date="1985-09-30"),
+    "fr-martin": Person(country="FR", given="Élodie", family="Martin", birth_date="1979-12-24"),
+    "it-rossi": Person(country="IT", given="Giulia", family="Rossi", birth_date="1995-06-01"),
+    "es-garcia": Person(country="ES", given="José", family="García", birth_date="1970-02-14"),
 }
 
 
