@@ -13,6 +13,7 @@
 #include "http_request.h"
 
 #include "handlers.h"
+#include "evidence.h"
 #include "headers.h"
 #include "page.h"
 #include "redirect.h"
@@ -122,10 +123,12 @@ int kmen_fixups(request_rec *r)
     if (!s)
         return DECLINED;
     /* KmenAgenda: only here, the client's AIFO in the location's agenda. */
-    if (agenda && s->identity.client_id &&
-        kmen_register_agenda_aifo(r, s->identity.client_id, agenda, &aifo) != OK)
+    const char *evidence = NULL;
+    if ((agenda && s->identity.client_id &&
+         kmen_register_agenda_aifo(r, s->identity.client_id, agenda, &aifo) != OK) ||
+        kmen_evidence_states(r, s, &evidence) != OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    kmen_headers_set(r, &s->identity, aifo);
+    kmen_headers_set(r, &s->identity, aifo, evidence);
     return DECLINED;
 }
 

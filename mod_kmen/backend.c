@@ -13,6 +13,7 @@
 #include "backend.h"
 #include "config.h"
 #include "handlers.h"
+#include "evidence.h"
 #include "page.h"
 #include "register.h"
 
@@ -112,21 +113,37 @@ static void act_on_links(request_rec *r, const kmen_session *s, apr_array_header
                       APLOGNO(10671) "Kmen-Link-System without a registered client, ignored");
 }
 
-/* Replaces whatever the backend sent with mod_kmen's page. */
-static apr_status_t send_page_instead(ap_filter_t *f, apr_bucket_brigade *bb, int status)
+/* Replaces whatever the backend sent: mod_kmen's page for a status, or a
+ * 303 to location. */
+static apr_status_t answer_instead(ap_filter_t *f, apr_bucket_brigade *bb, int status,
+                                   const char *location)
 {
     request_rec *r = f->r;
     kmen_page page = status == HTTP_CONFLICT ? KMEN_PAGE_VERIFY_REFUSED : KMEN_PAGE_UNAVAILABLE;
-    const char *html = kmen_page_html(r, page, NULL);
+    const char *html = location ? "" : kmen_page_html(r, page, NULL);
     apr_brigade_cleanup(bb);
-    r->status = kmen_page_status(page);
+    r->status = location ? HTTP_SEE_OTHER : kmen_page_status(page);
     ap_set_content_type(r, "text/html; charset=utf-8");
     apr_table_unset(r->headers_out, "Content-Length");
     apr_table_unset(r->headers_out, "Content-Encoding");
+    if (location)
+        apr_table_setn(r->headers_out, "Location", location);
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_transient_create(html, strlen(html), bb->bucket_alloc));
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
     f->ctx = (void *)1; /* from now on the backend's body is dropped */
     return ap_pass_brigade(f->next, bb);
+}
+
+/* Kmen-Evidence-Request: recorded, the session marked so that Kmen-Evidence
+ * follows, and the person sent to the evidence service. */
+static const char *request_evidence(request_rec *r, const kmen_session *s, const char *value)
+{
+    const char *url = kmen_evidence_request(r, s, value);
+    if (!url || s->evidence)
+        return url;
+    kmen_session *marked = apr_pmemdup(r->pool, s, sizeof(*s));
+    marked->evidence = 1;
+    return kmen_session_update(r, marked) == KMEN_STORE_OK ? url : NULL;
 }
 
 apr_status_t kmen_backend_filter(ap_filter_t *f, apr_bucket_brigade *bb)
@@ -141,13 +158,19 @@ apr_status_t kmen_backend_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         take_header(r, apr_pstrcat(r->pool, c->header_prefix, "Link-System", NULL));
     apr_array_header_t *completes =
         take_header(r, apr_pstrcat(r->pool, c->header_prefix, "Complete", NULL));
+    apr_array_header_t *evidence =
+        take_header(r, apr_pstrcat(r->pool, c->header_prefix, "Evidence-Request", NULL));
     const kmen_session *s = kmen_request_session(r);
     int status = completes->nelts
                      ? complete_verification(r, s, APR_ARRAY_IDX(completes, 0, const char *))
                      : OK;
     if (status != OK)
-        return send_page_instead(f, bb, status);
+        return answer_instead(f, bb, status, NULL);
     act_on_links(r, s, links);
+    const char *evidence_url =
+        evidence->nelts ? request_evidence(r, s, APR_ARRAY_IDX(evidence, 0, const char *)) : NULL;
+    if (evidence_url)
+        return answer_instead(f, bb, HTTP_SEE_OTHER, evidence_url);
     ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
 }

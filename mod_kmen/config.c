@@ -67,6 +67,8 @@ void *kmen_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_PTR(header_prefix);
     MERGE_INT(header_encoding);
     MERGE_PTR(header_secret_file);
+    MERGE_PTR(evidence_url);
+    MERGE_PTR(evidence_secret_file);
     MERGE_INT(nameid_policy);
     MERGE_INT(pending_timeout);
     return m;
@@ -371,17 +373,19 @@ static const char *load_register_key(apr_pool_t *p, kmen_server_conf *c)
     return NULL;
 }
 
-static const char *load_header_secret(apr_pool_t *p, kmen_server_conf *c)
+/* An HMAC key file: at least 16 bytes. */
+static const char *load_secret(apr_pool_t *p, const char *directive, const char *path,
+                               const unsigned char **secret, apr_size_t *secret_len)
 {
     char *data;
     apr_size_t len;
-    if (!c->header_secret_file)
+    if (!path)
         return NULL;
-    const char *err = read_file(p, "KmenHeaderSecretFile", c->header_secret_file, &data, &len);
+    const char *err = read_file(p, directive, path, &data, &len);
     if (!err && len < 16)
-        err = "KmenHeaderSecretFile: the key must hold at least 16 bytes";
-    c->header_secret = (const unsigned char *)data;
-    c->header_secret_len = len;
+        err = apr_pstrcat(p, directive, ": the key must hold at least 16 bytes", NULL);
+    *secret = (const unsigned char *)data;
+    *secret_len = len;
     return err;
 }
 
@@ -398,7 +402,11 @@ const char *kmen_server_conf_load(kmen_server_conf *c, apr_pool_t *p)
 {
     const char *err;
     if ((err = check_required(p, c)) || (err = check_entity_id(p, c)) ||
-        (err = load_register_key(p, c)) || (err = load_header_secret(p, c)))
+        (err = load_register_key(p, c)) ||
+        (err = load_secret(p, "KmenHeaderSecretFile", c->header_secret_file, &c->header_secret,
+                           &c->header_secret_len)) ||
+        (err = load_secret(p, "KmenEvidenceSecretFile", c->evidence_secret_file,
+                           &c->evidence_secret, &c->evidence_secret_len)))
         return err;
     return NULL;
 }

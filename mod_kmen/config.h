@@ -55,6 +55,8 @@ typedef struct {
     const char *header_prefix;
     int header_encoding; /* kmen_header_encoding or KMEN_UNSET */
     const char *header_secret_file;
+    const char *evidence_url;
+    const char *evidence_secret_file;
     int nameid_policy; /* kmen_nameid_policy or KMEN_UNSET */
     int pending_timeout;
 
@@ -64,6 +66,8 @@ typedef struct {
     kmen_id_keys id_keys; /* derived from register_key */
     const unsigned char *header_secret;
     apr_size_t header_secret_len;
+    const unsigned char *evidence_secret;
+    apr_size_t evidence_secret_len;
     struct kmen_sp *sp;
     struct kmen_store *store;
 } kmen_server_conf;

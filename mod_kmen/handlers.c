@@ -11,6 +11,7 @@
 #include "util_script.h"
 
 #include "handlers.h"
+#include "evidence.h"
 #include "page.h"
 #include "pairs.h"
 #include "redirect.h"
@@ -287,25 +288,54 @@ static int handle_health(request_rec *r)
                                "application/json", body);
 }
 
+/* GET /evidence/<id>: the document, to its client's session only. */
+static int handle_evidence_document(request_rec *r)
+{
+    kmen_session *s = NULL;
+    if (kmen_session_load(r, &s) == KMEN_STORE_DOWN)
+        return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
+    return kmen_evidence_document(r, s, strrchr(r->uri, '/') + 1);
+}
+
+/* A name ending in '/' is a prefix: /evidence/<id>. */
 static const struct {
     const char *name;
     int method; /* M_GET also admits HEAD */
     int (*handle)(request_rec *r);
 } endpoints[] = {
-    {"login", M_GET, handle_login},       {"acs", M_POST, handle_acs},
-    {"logout", M_GET, handle_logout},     {"slo", M_GET, handle_slo},
-    {"metadata", M_GET, handle_metadata}, {"health", M_GET, handle_health},
+    {"login", M_GET, handle_login},
+    {"acs", M_POST, handle_acs},
+    {"logout", M_GET, handle_logout},
+    {"slo", M_GET, handle_slo},
+    {"metadata", M_GET, handle_metadata},
+    {"health", M_GET, handle_health},
+    {"evidence", M_POST, kmen_evidence_callback},
+    {"evidence/", M_GET, handle_evidence_document},
 };
+
+int kmen_is_endpoint(const request_rec *r)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    size_t len = c->endpoint_path ? strlen(c->endpoint_path) : 0;
+    return c->sp && r->uri && strncmp(r->uri, c->endpoint_path, len) == 0 && r->uri[len] == '/';
+}
+
+static int endpoint_matches(const char *name, const char *pattern)
+{
+    size_t len = strlen(pattern);
+    if (pattern[len - 1] == '/')
+        return strncmp(name, pattern, len) == 0 && name[len] && !strchr(name + len, '/');
+    return strcmp(name, pattern) == 0;
+}
 
 int kmen_endpoint_handler(request_rec *r, int lookup)
 {
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
-    size_t len = c->endpoint_path ? strlen(c->endpoint_path) : 0;
-    if (lookup || !c->sp || strncmp(r->uri, c->endpoint_path, len) != 0 || r->uri[len] != '/')
+    if (lookup || !kmen_is_endpoint(r))
         return DECLINED;
-    const char *name = r->uri + len + 1;
+    const char *name = r->uri + strlen(c->endpoint_path) + 1;
     for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
-        if (strcmp(name, endpoints[i].name) != 0)
+        if (!endpoint_matches(name, endpoints[i].name))
             continue;
         if (r->method_number != endpoints[i].method) {
             r->allowed = AP_METHOD_BIT << endpoints[i].method;

@@ -12,6 +12,8 @@
 /* quick_handler: serves /kmen/... before any access control runs, so the
  * endpoints work wherever the webmaster puts AuthType Kmen. */
 int kmen_endpoint_handler(request_rec *r, int lookup);
+/* Is this a request for one of those endpoints? */
+int kmen_is_endpoint(const request_rec *r);
 
 /* Starts a login for return_to with the given location's settings: a signed
  * AuthnRequest, the outstanding request stored, the state cookie, a 303. */

@@ -78,7 +78,8 @@ static void set_signature(set_ctx *ctx)
     apr_table_setn(r->subprocess_env, "KMEN_SIGNATURE", value);
 }
 
-void kmen_headers_set(request_rec *r, const kmen_identity *identity, const char *aifo)
+void kmen_headers_set(request_rec *r, const kmen_identity *identity, const char *aifo,
+                      const char *evidence)
 {
     set_ctx ctx = {r, kmen_server_conf_get(r->server), apr_array_make(r->pool, 16, sizeof(char *))};
     for (const kmen_identity_field *f = kmen_identity_fields; f->key; f++) {
@@ -90,6 +91,8 @@ void kmen_headers_set(request_rec *r, const kmen_identity *identity, const char 
     set_one(&ctx, "LoA", "KMEN_LOA", kmen_loa_name(identity->loa));
     if (aifo)
         set_one(&ctx, "Aifo", "KMEN_AIFO", aifo);
+    if (evidence)
+        set_one(&ctx, "Evidence", "KMEN_EVIDENCE", evidence);
     if (ctx.conf->header_secret)
         set_signature(&ctx);
 }

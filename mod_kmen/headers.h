@@ -12,8 +12,10 @@
 void kmen_headers_strip(request_rec *r);
 
 /* Sets the identity's headers (prefix from KmenHeaderPrefix) and KMEN_* env
- * vars, Kmen-Aifo when aifo is given (a KmenAgenda location), and
+ * vars, Kmen-Aifo when aifo is given (a KmenAgenda location), Kmen-Evidence
+ * when evidence is, and
  * Kmen-Signature when KmenHeaderSecretFile is set. */
-void kmen_headers_set(request_rec *r, const kmen_identity *identity, const char *aifo);
+void kmen_headers_set(request_rec *r, const kmen_identity *identity, const char *aifo,
+                      const char *evidence);
 
 #endif

@@ -139,7 +139,11 @@ static void kmen_child_init(apr_pool_t *pchild, server_rec *s)
 /* Every request, protected or not, before anything can read its headers. */
 static int kmen_post_read_request(request_rec *r)
 {
-    kmen_headers_strip(r);
+    /* mod_kmen's own endpoints are answered by mod_kmen alone (the quick
+     * handler serves every path below KmenEndpointPath), and the evidence
+     * callback's signature header must reach it. */
+    if (!kmen_is_endpoint(r))
+        kmen_headers_strip(r);
     return DECLINED;
 }
 
@@ -201,6 +205,10 @@ static const command_rec kmen_cmds[] = {
                   "percent, raw or base64url (default percent)"),
     AP_INIT_TAKE1("KmenHeaderSecretFile", kmen_set_server_file, SERVER_SLOT(header_secret_file),
                   RSRC_CONF, "HMAC key: adds Kmen-Signature"),
+    AP_INIT_TAKE1("KmenEvidenceURL", kmen_set_server_string, SERVER_SLOT(evidence_url), RSRC_CONF,
+                  "UC7: the evidence-preview service of the cross-border agenda"),
+    AP_INIT_TAKE1("KmenEvidenceSecretFile", kmen_set_server_file, SERVER_SLOT(evidence_secret_file),
+                  RSRC_CONF, "UC7: HMAC key authenticating the evidence service's callback"),
     AP_INIT_TAKE1("KmenNameIDFormat", kmen_set_nameid_format, NULL, RSRC_CONF,
                   "NameIDPolicy asked of NIA: persistent, transient or none (default persistent)"),
     AP_INIT_TAKE1("KmenLoA", kmen_set_loa, NULL, OR_AUTHCFG,

@@ -168,6 +168,8 @@ static char *serialize(const kmen_session *s)
     json_object_set_new(o, "pseudonym", json_string(s->identity.pseudonym));
     if (s->pending_id)
         json_object_set_new(o, "pending", json_string(s->pending_id));
+    if (s->evidence)
+        json_object_set_new(o, "evidence", json_true());
     json_object_set_new(o, "origin", json_integer(s->identity.origin));
     json_object_set_new(o, "loa", json_integer(s->identity.loa));
     json_object_set_new(o, "exp", json_integer(apr_time_sec(s->expires)));
@@ -196,6 +198,7 @@ static int deserialize(apr_pool_t *p, const char *text, kmen_session *s)
             json_str(p, o, ref_fields[i].key);
     s->identity.pseudonym = json_str(p, o, "pseudonym");
     s->pending_id = json_str(p, o, "pending");
+    s->evidence = json_is_true(json_object_get(o, "evidence"));
     s->identity.origin = (kmen_origin)json_integer_value(json_object_get(o, "origin"));
     s->identity.loa = (kmen_loa)json_integer_value(json_object_get(o, "loa"));
     s->expires = apr_time_from_sec(json_integer_value(json_object_get(o, "exp")));
@@ -268,7 +271,8 @@ kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *ident
 {
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
     kmen_session s = {
-        *identity, *ref, pending_id, apr_time_now() + apr_time_from_sec(c->session_lifetime), {0}};
+        *identity, *ref, pending_id, 0, apr_time_now() + apr_time_from_sec(c->session_lifetime),
+        {0}};
     const char *cookie = kmen_random_token(r->pool, SESSION_ID_BYTES);
     unsigned char subject[KMEN_HASH_LEN];
     apr_size_t len = 0;

@@ -47,6 +47,10 @@ typedef enum {
     ST_PENDING_CREATE,
     ST_PENDING_COMPLETE,
     ST_SESSION_UPDATE,
+    ST_EVIDENCE_REQUEST,
+    ST_EVIDENCE_DELIVER,
+    ST_EVIDENCE_STATES,
+    ST_EVIDENCE_DOCUMENT,
     ST_COUNT
 } statement_id;
 
@@ -82,6 +86,11 @@ static const struct {
     {"kmen_pending_complete", "SELECT outcome, client_id, systems FROM "
                               "kmen.pending_complete($1::uuid, $2::uuid, $3)"},
     {"kmen_session_update", "SELECT kmen.session_update($1::bytea, $2::bytea)"},
+    {"kmen_evidence_request", "SELECT kmen.evidence_request($1::uuid, $2, $3, $4)"},
+    {"kmen_evidence_deliver", "SELECT kmen.evidence_deliver($1::uuid, $2, $3, $4::bytea, $5)"},
+    {"kmen_evidence_states", "SELECT kmen.evidence_states($1::uuid)"},
+    {"kmen_evidence_document",
+     "SELECT content_type, document FROM kmen.evidence_document($1::uuid, $2::uuid)"},
 };
 
 #define STATEMENT_TIMEOUT "SET statement_timeout = '5s'"
@@ -459,4 +468,59 @@ kmen_store_status kmen_store_session_update(request_rec *r, kmen_store *store,
     const char *v[] = {(const char *)id_hash, payload};
     const int spec[] = {BIN(KMEN_HASH_LEN), BIN((int)payload_len)};
     return call_params(r, store, ST_SESSION_UPDATE, 2, v, spec) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
+}
+
+/* The single text column of a one-row answer (NULL when SQL NULL). */
+static kmen_store_status single_value(request_rec *r, PGresult *res, const char **out)
+{
+    if (!res || PQntuples(res) != 1)
+        return KMEN_STORE_DOWN;
+    *out = value_or_null(r, res, 0);
+    return *out ? KMEN_STORE_OK : KMEN_STORE_NOT_FOUND;
+}
+
+kmen_store_status kmen_store_evidence_request(request_rec *r, kmen_store *store,
+                                              const char *client_id, const char *type,
+                                              const char *country, const char **id)
+{
+    const char *v[] = {client_id, type, country, kmen_request_id(r)};
+    return single_value(r, call(r, store, ST_EVIDENCE_REQUEST, 4, v, NULL, NULL), id);
+}
+
+kmen_store_status kmen_store_evidence_deliver(request_rec *r, kmen_store *store, const char *id,
+                                              const char *state, const char *content_type,
+                                              const unsigned char *document, apr_size_t len,
+                                              const char **outcome)
+{
+    const char *v[] = {id, state, content_type, (const char *)document, kmen_request_id(r)};
+    const int spec[] = {TXT, TXT, TXT, BIN((int)len), TXT};
+    return single_value(r, call_params(r, store, ST_EVIDENCE_DELIVER, 5, v, spec), outcome);
+}
+
+kmen_store_status kmen_store_evidence_states(request_rec *r, kmen_store *store,
+                                             const char *client_id, const char **states)
+{
+    const char *v[] = {client_id};
+    return single_value(r, call(r, store, ST_EVIDENCE_STATES, 1, v, NULL, NULL), states);
+}
+
+kmen_store_status kmen_store_evidence_document(request_rec *r, kmen_store *store, const char *id,
+                                               const char *client_id, const char **content_type,
+                                               const unsigned char **document, apr_size_t *len)
+{
+    const char *v[] = {id, client_id};
+    PGresult *res = call(r, store, ST_EVIDENCE_DOCUMENT, 2, v, NULL, NULL);
+    if (!res || PQntuples(res) > 1)
+        return KMEN_STORE_DOWN;
+    if (PQntuples(res) == 0 || PQgetisnull(res, 0, 1))
+        return KMEN_STORE_NOT_FOUND;
+    *content_type = value_or_null(r, res, 0);
+    size_t n = 0;
+    unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 1), &n);
+    if (!bytes)
+        return KMEN_STORE_DOWN;
+    *document = apr_pmemdup(r->pool, bytes, n);
+    *len = n;
+    PQfreemem(bytes);
+    return KMEN_STORE_OK;
 }

@@ -113,4 +113,21 @@ kmen_store_status kmen_store_session_update(request_rec *r, kmen_store *store,
                                             const unsigned char *id_hash, const void *payload,
                                             apr_size_t payload_len);
 
+/* Cross-border evidence (sql/004_evidence.sql). */
+kmen_store_status kmen_store_evidence_request(request_rec *r, kmen_store *store,
+                                              const char *client_id, const char *type,
+                                              const char *country, const char **id);
+/* *outcome: ok, unknown, already. */
+kmen_store_status kmen_store_evidence_deliver(request_rec *r, kmen_store *store, const char *id,
+                                              const char *state, const char *content_type,
+                                              const unsigned char *document, apr_size_t len,
+                                              const char **outcome);
+/* NOT_FOUND: the client has asked for no evidence. */
+kmen_store_status kmen_store_evidence_states(request_rec *r, kmen_store *store,
+                                             const char *client_id, const char **states);
+/* NOT_FOUND unless received and the client's own. */
+kmen_store_status kmen_store_evidence_document(request_rec *r, kmen_store *store, const char *id,
+                                               const char *client_id, const char **content_type,
+                                               const unsigned char **document, apr_size_t *len);
+
 #endif

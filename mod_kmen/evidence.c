@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* UC7: cross-border evidence. A backend asks (Kmen-Evidence-Request), the
+ * person is sent to the evidence service (KmenEvidenceURL), which calls back
+ * (POST /kmen/evidence, HMAC-signed); the document is stored sealed and handed
+ * only to a session of the client it belongs to. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "httpd.h"
+#include "apr_base64.h"
+#include "apr_escape.h"
+#include "apr_lib.h"
+#include "apr_strings.h"
+#include "http_log.h"
+#include "http_protocol.h"
+
+#include "config.h"
+#include "crypto.h"
+#include "evidence.h"
+#include "page.h"
+#include "store_pg.h"
+
+APLOG_USE_MODULE(kmen);
+
+#define CALLBACK_BODY_LIMIT (10 * 1024 * 1024)
+#define SIGNATURE_MAX_AGE 300
+
+/* "type=<t>; country=<CC>": NULL unless both are well formed. */
+static int parse_request(request_rec *r, const char *value, const char **type, const char **country)
+{
+    char *copy = apr_pstrdup(r->pool, value), *last = NULL;
+    *type = *country = NULL;
+    for (char *item = apr_strtok(copy, ";", &last); item; item = apr_strtok(NULL, ";", &last)) {
+        while (*item == ' ')
+            item++;
+        if (strncmp(item, "type=", 5) == 0)
+            *type = apr_collapse_spaces(item + 5, item + 5);
+        else if (strncmp(item, "country=", 8) == 0)
+            *country = apr_collapse_spaces(item + 8, item + 8);
+    }
+    size_t type_len = *type ? strlen(*type) : 0;
+    return type_len >= 1 && type_len <= 64 &&
+           strspn(*type, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") ==
+               type_len &&
+           *country && strlen(*country) == 2 && apr_isupper((*country)[0]) &&
+           apr_isupper((*country)[1]);
+}
+
+static const char *absolute_url_of(request_rec *r)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    return apr_pstrcat(r->pool, kmen_sp_base_url(r->pool, c), r->unparsed_uri, NULL);
+}
+
+const char *kmen_evidence_request(request_rec *r, const kmen_session *s, const char *value)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    const char *type, *country, *id = NULL;
+    if (!c->evidence_url || !s || !s->identity.client_id ||
+        !parse_request(r, value, &type, &country)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      APLOGNO(10681) "Kmen-Evidence-Request ignored: %s [req %s]",
+                      !c->evidence_url               ? "no KmenEvidenceURL"
+                      : !s || !s->identity.client_id ? "no registered client"
+                                                     : "expected type=<type>; country=<CC>",
+                      kmen_request_id(r));
+        return NULL;
+    }
+    if (kmen_store_evidence_request(r, c->store, s->identity.client_id, type, country, &id) !=
+        KMEN_STORE_OK)
+        return NULL;
+    return apr_pstrcat(r->pool, c->evidence_url, strchr(c->evidence_url, '?') ? "&" : "?",
+                       "request=", id, "&type=", apr_pescape_urlencoded(r->pool, type),
+                       "&country=", country,
+                       "&return=", apr_pescape_urlencoded(r->pool, absolute_url_of(r)), NULL);
+}
+
+int kmen_evidence_states(request_rec *r, const kmen_session *s, const char **states)
+{
+    *states = NULL;
+    if (!s->evidence || !s->identity.client_id)
+        return OK;
+    kmen_store_status st = kmen_store_evidence_states(r, kmen_server_conf_get(r->server)->store,
+                                                      s->identity.client_id, states);
+    return st == KMEN_STORE_DOWN ? HTTP_SERVICE_UNAVAILABLE : OK;
+}
+
+/* The document is sealed to its request: a ciphertext moved to another
+ * request's row does not open. */
+static void seal_aad(const char *id, char aad[64])
+{
+    apr_snprintf(aad, 64, "evidence %s", id);
+}
+
+static int read_body(request_rec *r, char **body, apr_size_t *len)
+{
+    apr_size_t cap = 8192;
+    *len = 0;
+    *body = apr_palloc(r->pool, cap + 1);
+    if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK || !ap_should_client_block(r))
+        return HTTP_BAD_REQUEST;
+    for (;;) {
+        if (*len == cap) {
+            if (cap >= CALLBACK_BODY_LIMIT)
+                return HTTP_REQUEST_ENTITY_TOO_LARGE;
+            char *grown = apr_palloc(r->pool, cap * 2 + 1);
+            memcpy(grown, *body, *len);
+            *body = grown;
+            cap *= 2;
+        }
+        long n = ap_get_client_block(r, *body + *len, cap - *len);
+        if (n < 0)
+            return HTTP_BAD_REQUEST;
+        if (n == 0)
+            break;
+        *len += (apr_size_t)n;
+    }
+    (*body)[*len] = '\0';
+    return OK;
+}
+
+/* Kmen-Evidence-Signature: t=<unix>, v1=<hex HMAC-SHA256(secret, "<t>." body)>,
+ * at most SIGNATURE_MAX_AGE seconds from now either way. */
+static int signature_valid(request_rec *r, const kmen_server_conf *c, const char *body,
+                           apr_size_t len)
+{
+    const char *header = apr_table_get(r->headers_in, "Kmen-Evidence-Signature");
+    long long t = 0;
+    char mac_hex[65] = "";
+    if (!c->evidence_secret || !header ||
+        sscanf(header, "t=%lld, v1=%64[0-9a-f]", &t, mac_hex) != 2 || strlen(mac_hex) != 64)
+        return 0;
+    long long now = (long long)apr_time_sec(apr_time_now());
+    if (t < now - SIGNATURE_MAX_AGE || t > now + SIGNATURE_MAX_AGE)
+        return 0;
+    const char *prefix = apr_psprintf(r->pool, "%lld.", t);
+    apr_size_t prefix_len = strlen(prefix);
+    char *signed_text = apr_palloc(r->pool, prefix_len + len);
+    memcpy(signed_text, prefix, prefix_len);
+    memcpy(signed_text + prefix_len, body, len);
+    unsigned char mac[KMEN_HASH_LEN];
+    kmen_hmac_sha256(c->evidence_secret, c->evidence_secret_len, signed_text, prefix_len + len,
+                     mac);
+    return kmen_equal_const_time(kmen_hex(r->pool, mac, KMEN_HASH_LEN), mac_hex, 64);
+}
+
+static int is_uuid(const char *s)
+{
+    return s && strlen(s) == 36 && strspn(s, "0123456789abcdef-") == 36;
+}
+
+typedef struct {
+    const char *id, *state, *content_type;
+    unsigned char *document;
+    apr_size_t len;
+} delivery;
+
+static int parse_delivery(request_rec *r, const char *body, apr_size_t len, delivery *d)
+{
+    json_t *doc = json_loadb(body, len, 0, NULL);
+    const char *id = json_string_value(json_object_get(doc, "request"));
+    const char *state = json_string_value(json_object_get(doc, "state"));
+    const char *type = json_string_value(json_object_get(doc, "content_type"));
+    const char *b64 = json_string_value(json_object_get(doc, "document"));
+    int received = state && strcmp(state, "received") == 0;
+    int ok = is_uuid(id) && state && (received || strcmp(state, "refused") == 0) &&
+             (!received || (type && b64 && *b64));
+    if (ok) {
+        d->id = apr_pstrdup(r->pool, id);
+        d->state = apr_pstrdup(r->pool, state);
+        d->content_type = received ? apr_pstrdup(r->pool, type) : NULL;
+        d->document = received ? apr_palloc(r->pool, apr_base64_decode_len(b64)) : NULL;
+        d->len = received ? (apr_size_t)apr_base64_decode((char *)d->document, b64) : 0;
+    }
+    json_decref(doc);
+    return ok;
+}
+
+static int deliver(request_rec *r, const kmen_server_conf *c, const delivery *d)
+{
+    const unsigned char *sealed = NULL;
+    apr_size_t sealed_len = 0;
+    if (d->document) {
+        char aad[64];
+        seal_aad(d->id, aad);
+        sealed =
+            kmen_seal(r->pool, c->id_keys.seal, aad, strlen(aad), d->document, d->len, &sealed_len);
+    }
+    const char *outcome = NULL;
+    if (kmen_store_evidence_deliver(r, c->store, d->id, d->state, d->content_type, sealed,
+                                    sealed_len, &outcome) != KMEN_STORE_OK)
+        return HTTP_SERVICE_UNAVAILABLE;
+    if (strcmp(outcome, "unknown") == 0)
+        return HTTP_NOT_FOUND;
+    return strcmp(outcome, "already") == 0 ? HTTP_CONFLICT : HTTP_NO_CONTENT;
+}
+
+int kmen_evidence_callback(request_rec *r)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    char *body = NULL;
+    apr_size_t len = 0;
+    delivery d;
+    int status = read_body(r, &body, &len);
+    if (status == OK && !signature_valid(r, c, body, len))
+        status = HTTP_UNAUTHORIZED;
+    else if (status == OK && !parse_delivery(r, body, len, &d))
+        status = HTTP_BAD_REQUEST;
+    else if (status == OK)
+        status = deliver(r, c, &d);
+    ap_log_rerror(APLOG_MARK, status == HTTP_NO_CONTENT ? APLOG_INFO : APLOG_WARNING, 0, r,
+                  APLOGNO(10682) "evidence callback answered %d [req %s]", status,
+                  kmen_request_id(r));
+    if (status == HTTP_NO_CONTENT) {
+        r->status = status;
+        return DONE;
+    }
+    return kmen_page_send_body(r, status, "text/plain; charset=utf-8",
+                               apr_psprintf(r->pool, "%d\n", status));
+}
+
+int kmen_evidence_document(request_rec *r, const kmen_session *s, const char *id)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    const char *type = NULL;
+    const unsigned char *sealed = NULL;
+    apr_size_t len = 0;
+    if (!s || !s->identity.client_id || !is_uuid(id))
+        return kmen_page_send(r, KMEN_PAGE_NOT_FOUND, NULL);
+    kmen_store_status st =
+        kmen_store_evidence_document(r, c->store, id, s->identity.client_id, &type, &sealed, &len);
+    if (st == KMEN_STORE_DOWN)
+        return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
+    char aad[64];
+    seal_aad(id, aad);
+    apr_size_t doc_len = 0;
+    char *doc = st == KMEN_STORE_OK
+                    ? kmen_open(r->pool, c->id_keys.seal, aad, strlen(aad), sealed, len, &doc_len)
+                    : NULL;
+    if (!doc)
+        return kmen_page_send(r, KMEN_PAGE_NOT_FOUND, NULL);
+    r->status = HTTP_OK;
+    ap_set_content_type(r, type ? type : "application/octet-stream");
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    ap_set_content_length(r, (apr_off_t)doc_len);
+    if (!r->header_only)
+        ap_rwrite(doc, (int)doc_len, r);
+    return DONE;
+}
