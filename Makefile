@@ -10,7 +10,7 @@ SRC := mod_kmen/mod_kmen.c mod_kmen/config.c mod_kmen/crypto.c mod_kmen/identifi
        mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_response.c \
        mod_kmen/store_pg.c mod_kmen/session.c mod_kmen/headers.c mod_kmen/headers_encode.c mod_kmen/redirect.c \
        mod_kmen/page.c mod_kmen/pairs.c mod_kmen/handlers.c mod_kmen/auth.c \
-       mod_kmen/register.c mod_kmen/translate.c mod_kmen/backend.c
+       mod_kmen/register.c mod_kmen/translate.c mod_kmen/backend.c mod_kmen/evidence.c
 HDR := $(wildcard mod_kmen/*.h)
 MODULE := mod_kmen/.libs/mod_kmen.so
 
@@ -18,7 +18,7 @@ WARN := -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Wno-unused-par
 DEPS_CFLAGS := $(shell pkg-config --cflags lasso glib-2.0 gobject-2.0 libxml-2.0 libpq jansson openssl libcurl)
 DEPS_LIBS := $(shell pkg-config --libs lasso glib-2.0 gobject-2.0 libxml-2.0 libpq jansson openssl libcurl)
 
-all: lasso-version $(MODULE)
+all: lasso-version $(MODULE) kmenctl/kmenctl
 
 # lasso < 2.7.0 accepts unsigned assertions (CVE-2021-28091): refuse to build.
 lasso-version:
@@ -29,6 +29,25 @@ lasso-version:
 # passes; lasso's GLib types cannot be registered twice in one process.
 $(MODULE): $(SRC) $(HDR) Makefile
 	$(APXS) -c -o mod_kmen/mod_kmen.la -Wc,"$(WARN) $(DEPS_CFLAGS)" -Wl,-Wl,-z,nodelete $(SRC) $(DEPS_LIBS)
+
+# --- kmenctl: the operator CLI. It links the module's crypto.c and
+# identifiers.c so that both compute the same blind indexes.
+KMENCTL := kmenctl/kmenctl
+KMENCTL_SRC := kmenctl/kmenctl.c kmenctl/args.c kmenctl/keyfile.c kmenctl/file.c kmenctl/db.c \
+               kmenctl/progress.c kmenctl/csv.c kmenctl/validate.c kmenctl/essl_row.c \
+               kmenctl/import.c kmenctl/import_apply.c kmenctl/notify.c kmenctl/notify_events.c \
+               kmenctl/stats.c kmenctl/purge.c kmenctl/migrate.c \
+               mod_kmen/crypto.c mod_kmen/identifiers.c
+KMENCTL_HDR := $(wildcard kmenctl/*.h) mod_kmen/crypto.h mod_kmen/identifiers.h
+KMENCTL_CFLAGS := $(WARN) -O2 -g $(shell pkg-config --cflags apr-1 libpq openssl) -Imod_kmen
+KMENCTL_LIBS := $(shell pkg-config --libs apr-1 libpq openssl)
+
+$(KMENCTL): $(KMENCTL_SRC) $(KMENCTL_HDR) Makefile
+	$(CC) $(KMENCTL_CFLAGS) -o $@ $(KMENCTL_SRC) $(KMENCTL_LIBS)
+
+# 1,000,000-row import into a throwaway PostgreSQL; updates bench/RESULTS.md.
+bench-import: $(KMENCTL)
+	$(PYTHON) bench/import_essl.py
 
 # --- unit tests (libcheck): pure logic, and the response checks on NIA's own Response
 UNIT_CFLAGS := $(WARN) -g $(DEPS_CFLAGS) $(shell pkg-config --cflags check apr-1 apr-util-1) \
@@ -58,11 +77,13 @@ demo: all
 	$(PYTHON) t/demo.py
 
 lint:
-	clang-format --dry-run --Werror mod_kmen/*.c mod_kmen/*.h t/unit/*.c
+	clang-format --dry-run --Werror mod_kmen/*.c mod_kmen/*.h t/unit/*.c kmenctl/*.c kmenctl/*.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --suppress=missingIncludeSystem --include=t/lint/cppcheck.h -Imod_kmen mod_kmen
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --suppress=missingIncludeSystem -Imod_kmen -Ikmenctl kmenctl
 
 clean:
-	rm -rf mod_kmen/*.o mod_kmen/*.lo mod_kmen/*.slo mod_kmen/*.la mod_kmen/.libs $(UNIT_TESTS)
+	rm -rf mod_kmen/*.o mod_kmen/*.lo mod_kmen/*.slo mod_kmen/*.la mod_kmen/.libs $(UNIT_TESTS) $(KMENCTL)
 
-.PHONY: all lasso-version test test-unit test-integration demo lint clean
+.PHONY: all lasso-version test test-unit test-integration demo lint clean bench-import

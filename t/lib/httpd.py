@@ -50,6 +50,7 @@ class KmenSite:
     conninfo: str
     translator_url: str = ""   # empty: no KmenTranslator* lines
     module: Path = MODULE_SO
+    evidence_url: str = ""     # empty: no KmenEvidence* lines (UC7 off)
 
 
 def kmen_lines(site, dir):
@@ -69,6 +70,9 @@ def kmen_lines(site, dir):
                   f"KmenTranslatorCertificateFile {k}/client-cert.pem",
                   f"KmenTranslatorKeyFile {k}/client-key.pem",
                   f"KmenTranslatorCAFile {k}/ca-cert.pem"]
+    if site.evidence_url:
+        lines += [f"KmenEvidenceURL {site.evidence_url}",
+                  f"KmenEvidenceSecretFile {k}/evidence.secret"]
     return "\n".join(lines)
 
 

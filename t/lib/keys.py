@@ -18,6 +18,7 @@ class Keys:
     wrong_cert: Path
     register_key: Path
     header_secret: Path
+    evidence_secret: Path     # KmenEvidenceSecretFile, shared with the evidence service (UC7)
     ca_cert: Path             # trust anchor of the translation gateway's TLS
     translator_key: Path      # the gateway's server key/cert (127.0.0.1)
     translator_cert: Path
@@ -55,7 +56,9 @@ def secret_file(path, mode):
 
 
 def make_keys(dir):
-    """Every key of a run in DIR; everything but the two secrets readable by www-data."""
+    """Every key of a run in DIR; everything but the register key and the header secret
+    readable by www-data. The evidence secret is 0644 too: the tests sign callbacks with it
+    (httpd reads its copy as root anyway)."""
     dir = Path(dir)
     dir.mkdir(parents=True, exist_ok=True)
     os.chmod(dir, 0o755)
@@ -78,6 +81,7 @@ def make_keys(dir):
                 wrong_key=pairs["wrong"][0], wrong_cert=pairs["wrong"][1],
                 register_key=secret_file(dir / "register.key", 0o600),
                 header_secret=secret_file(dir / "header.secret", 0o600),
+                evidence_secret=secret_file(dir / "evidence.secret", 0o644),
                 ca_cert=ca_cert, translator_key=tr_key, translator_cert=tr_cert,
                 client_key=cl_key, client_cert=cl_cert)
 

@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""The whole test site: keys, PostgreSQL, translation gateway, NIA simulator, portal, httpd.
+"""The whole test site: keys, PostgreSQL, translation gateway, NIA simulator, portal, evidence
+service, httpd.
 
 Start order: keys -> postgres -> translator -> sim (writes the IdP metadata httpd reads)
--> portal -> httpd. Every process is stopped by its own PID; the run directory is removed
-unless KEEP=1 is in the environment.
+-> portal -> evidence service (UC7; calls httpd back at /kmen/evidence) -> httpd. Every process
+is stopped by its own PID; the run directory is removed unless KEEP=1 is in the environment.
 """
 
 import contextlib
@@ -25,6 +26,7 @@ from ..sim.gateway import Translator
 
 SIM = REPO / "t" / "sim" / "nia_idp.py"
 PORTAL = REPO / "t" / "sim" / "portal.py"
+EVIDENCE = REPO / "t" / "sim" / "evidence.py"
 KMENCTL = REPO / "kmenctl" / "kmenctl"
 
 
@@ -75,7 +77,7 @@ class Child:
 
 class Stack:
     def __init__(self, http_port=None, sim_port=None, portal_port=None, module=MODULE_SO,
-                 keep=None, extra="", translator=True):
+                 keep=None, extra="", translator=True, evidence_port=None):
         """EXTRA: server-level config lines of the primary httpd (e.g. "KmenRegisterAgenda
         A9145"). TRANSLATOR=False: the gateway still runs, but httpd has no KmenTranslator*
         lines (a site without KmenTranslatorURL)."""
@@ -86,9 +88,11 @@ class Stack:
         self.http_port = http_port or free_port()
         self.sim_port = sim_port or free_port()
         self.portal_port = portal_port or free_port()
+        self.evidence_port = evidence_port or free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="kmen-stack-"))
         os.chmod(self.dir, 0o755)
         self.keys = self.pg = self.translator = self.sim = self.portal = self.httpd = None
+        self.evidence = None
         self.more_httpd = []
         self._sim_module = None
 
@@ -119,6 +123,26 @@ class Stack:
         return self.translator
 
     @property
+    def evidence_sim_url(self):
+        """The evidence-service simulator (t/sim/evidence.py): /preview, /last-callback."""
+        return f"http://127.0.0.1:{self.evidence_port}"
+
+    @property
+    def evidence_url(self):
+        """KmenEvidenceURL: where mod_kmen sends a person whose evidence the backend asks for."""
+        return f"{self.evidence_sim_url}/preview"
+
+    @property
+    def evidence_callback_url(self):
+        """Where the evidence service posts its signed callbacks (the primary node)."""
+        return f"http://127.0.0.1:{self.http_port}/kmen/evidence"
+
+    @property
+    def evidence_secret(self):
+        """The HMAC key (bytes) of KmenEvidenceSecretFile, to sign callbacks with."""
+        return Path(self.keys.evidence_secret).read_bytes()
+
+    @property
     def idp_metadata(self):
         return self.dir / "sim" / "idp-metadata.xml"
 
@@ -130,6 +154,7 @@ class Stack:
             self.translator = Translator(self.keys).start()
             self.sim = self.start_sim()
             self.portal = self.start_portal()
+            self.evidence = self.start_evidence()
             self.httpd = self.new_httpd(extra=self.extra, primary=True)
         except BaseException:
             self.stop()
@@ -153,11 +178,18 @@ class Stack:
         child = Child("portal", list(map(str, args)), self.dir / "portal.log")
         return child.wait_ready(self.portal_port)
 
+    def start_evidence(self):
+        args = [PYTHON, EVIDENCE, "--port", self.evidence_port,
+                "--callback-url", self.evidence_callback_url,
+                "--secret-file", self.keys.evidence_secret]
+        child = Child("evidence", list(map(str, args)), self.dir / "evidence.log")
+        return child.wait_ready(self.evidence_port)
+
     def site(self, entity_id=None):
         return KmenSite(entity_id=entity_id or self.entity_id, keys_dir=self.keys.dir,
                         idp_metadata=self.idp_metadata, conninfo=self.pg.conninfo(),
                         translator_url=self.translator.url if self.use_translator else "",
-                        module=self.module)
+                        module=self.module, evidence_url=self.evidence_url)
 
     def new_httpd(self, extra="", locations="", entity_id=None, primary=False):
         """Another httpd node on the same database, sim and portal. By default it serves the
@@ -172,8 +204,8 @@ class Stack:
         return h
 
     def stop(self):
-        for part in [*reversed(self.more_httpd), self.httpd, self.portal, self.sim,
-                     self.translator, self.pg]:
+        for part in [*reversed(self.more_httpd), self.httpd, self.evidence, self.portal,
+                     self.sim, self.translator, self.pg]:
             if part is not None:
                 try:
                     part.stop()

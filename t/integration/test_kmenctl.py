@@ -1,0 +1,577 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""kmenctl against a throwaway PostgreSQL (no httpd): migrate, import-essl, notify, stats,
+purge, the key file, and that no AIFO leaks into its output or a dump of the database.
+
+The blind index and the ciphertext are recomputed here from the key file, independently of
+mod_kmen/crypto.c and identifiers.c, to pin their format down."""
+
+import hashlib
+import hmac
+import itertools
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from t.lib import REPO
+from t.lib.pg import PG_BIN, Postgres, as_postgres
+
+KMENCTL = REPO / "kmenctl" / "kmenctl"
+AGENDA = "A8566"
+_databases = itertools.count()
+
+
+# --- the register's cryptography, written out again -------------------------------------
+
+def derived_key(master, label):
+    return hmac.new(master, label.encode(), hashlib.sha256).digest()
+
+
+def context(agenda=AGENDA):
+    return b"aifo\0" + agenda.encode() + b"\0"
+
+
+def aifo_index(master, aifo, agenda=AGENDA):
+    key = derived_key(master, "kmen blind index v1")
+    return hmac.new(key, context(agenda) + aifo.encode(), hashlib.sha256).digest()
+
+
+def aifo_open(master, sealed, agenda=AGENDA):
+    """The AIFO inside a sealed value (nonce 12 || ciphertext || tag 16, AAD the context);
+    None when python3-cryptography is not installed."""
+    try:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    except ImportError:
+        return None
+    key = derived_key(master, "kmen register seal v1")
+    return AESGCM(key).decrypt(bytes(sealed[:12]), bytes(sealed[12:]), context(agenda)).decode()
+
+
+# --- fixtures --------------------------------------------------------------------------
+
+class Database:
+    """One database of the module's cluster; superuser connections."""
+
+    def __init__(self, pg, name):
+        self.pg, self.name = pg, name
+        self.conninfo = f"host={pg.sock} port={pg.port} dbname={name} user=postgres"
+
+    def query(self, sql, params=None):
+        import psycopg2
+        conn = psycopg2.connect(self.conninfo)
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(sql, params)
+                return cur.fetchall() if cur.description else []
+        finally:
+            conn.close()
+
+    def one(self, sql, params=None):
+        return self.query(sql, params)[0][0]
+
+    def dump(self):
+        r = as_postgres(PG_BIN / "pg_dump", "-h", self.pg.sock, "-p", self.pg.port,
+                        "-U", "postgres", self.name)
+        return r.stdout
+
+
+@pytest.fixture(scope="module")
+def pg():
+    if not KMENCTL.exists():
+        pytest.fail(f"{KMENCTL} is missing: build it first (make)", pytrace=False)
+    cluster = Postgres()
+    try:
+        cluster.setup()
+        yield cluster
+    finally:
+        cluster.cleanup()
+
+
+def new_database(pg, migrations=None):
+    name = f"kmenctl_{next(_databases)}"
+    pg.psql("-d", "postgres", "-c", f"CREATE DATABASE {name}")
+    for f in pg.migrations() if migrations is None else migrations:
+        pg.psql("-d", name, "-f", f)
+    return Database(pg, name)
+
+
+@pytest.fixture
+def db(pg):
+    """A fresh database with every migration applied."""
+    return new_database(pg)
+
+
+@pytest.fixture
+def key(tmp_path):
+    path = tmp_path / "register.key"
+    path.write_bytes(os.urandom(32))
+    return path
+
+
+def kmenctl(*args, cwd=None):
+    return subprocess.run([str(KMENCTL), *map(str, args)], capture_output=True, cwd=cwd,
+                          text=True, errors="replace", timeout=120)
+
+
+def reported_lines(stderr):
+    """{line number: reason} of the "line N: reason" reports."""
+    return {int(m.group(1)): m.group(2) for m in re.finditer(r"^line (\d+): (.*)$", stderr, re.M)}
+
+
+def migration_versions():
+    return sorted(int(f.name.split("_")[0]) for f in (REPO / "sql").glob("[0-9]*_*.sql"))
+
+
+# --- usage and key file ----------------------------------------------------------------
+
+def test_help_and_usage_errors():
+    r = kmenctl("--help")
+    assert r.returncode == 0
+    for command in ("migrate", "import-essl", "notify", "stats", "purge"):
+        assert command in r.stdout
+        sub = kmenctl(command, "--help")
+        assert sub.returncode == 0 and sub.stdout.startswith(f"usage: kmenctl {command}")
+    assert "superuser" in kmenctl("migrate", "--help").stdout
+    notify_help = kmenctl("notify", "--help").stdout
+    assert "event,aifo,value" in notify_help and "merge" in notify_help
+    assert kmenctl().returncode == 2
+    assert kmenctl("frobnicate").returncode == 2
+    assert kmenctl("stats").returncode == 2                          # CONNINFO missing
+    assert kmenctl("stats", "x", "y").returncode == 2                # one too many
+    assert kmenctl("stats", "x", "--key-file", "k").returncode == 2  # not an option of stats
+    r = kmenctl("import-essl", "dbname=x", "f.csv")                  # --key-file missing
+    assert r.returncode == 2 and "--key-file" in r.stderr
+    r = kmenctl("purge", "dbname=x", "--audit-days", "soon")
+    assert r.returncode == 2
+
+
+@pytest.mark.parametrize("size", [0, 31, 33, 64])
+def test_key_file_of_wrong_size_refused(db, tmp_path, size):
+    bad = tmp_path / "bad.key"
+    bad.write_bytes(os.urandom(size))
+    csv = tmp_path / "in.csv"
+    csv.write_text("aifo,family_name,given_name,birth_date\nAIFO-KEY-1,A,B,1990-01-01\n")
+    for args in (("import-essl", db.conninfo, csv), ("notify", db.conninfo, csv)):
+        r = kmenctl(*args, "--key-file", bad)
+        assert r.returncode == 1
+        assert "exactly 32" in r.stderr
+    assert db.one("SELECT count(*) FROM kmen.client") == 0
+
+
+# --- migrate ---------------------------------------------------------------------------
+
+def test_migrate_empty_database_then_nothing(pg):
+    fresh = new_database(pg, migrations=[])
+    r = kmenctl("migrate", fresh.conninfo, "--sql-dir", REPO / "sql")
+    assert r.returncode == 0, r.stderr
+    files = sorted(f.name for f in (REPO / "sql").glob("[0-9]*_*.sql"))
+    assert [line.split()[1] for line in r.stdout.splitlines()[:-1]] == files
+    versions = [v for (v,) in fresh.query("SELECT version FROM kmen.schema_migration ORDER BY 1")]
+    assert versions == migration_versions() and versions[:2] == [1, 2]
+    again = kmenctl("migrate", fresh.conninfo, "--sql-dir", REPO / "sql")
+    assert again.returncode == 0
+    assert "applied" not in again.stdout and "nothing to apply" in again.stdout
+    assert fresh.one("SELECT count(*) FROM kmen.schema_migration") == len(versions)
+
+
+def test_migrate_older_database(pg):
+    older = new_database(pg, migrations=[REPO / "sql" / "001_core.sql"])
+    r = kmenctl("migrate", older.conninfo, "--sql-dir", REPO / "sql")
+    assert r.returncode == 0, r.stderr
+    assert "001_core.sql" not in r.stdout and "applied 002_register.sql" in r.stdout
+    assert older.one("SELECT max(version) FROM kmen.schema_migration") == migration_versions()[-1]
+
+
+@pytest.mark.skipif(os.path.isdir("/usr/share/mod-kmen/sql"), reason="installed SQL is used")
+def test_migrate_defaults_to_the_source_tree(pg):
+    fresh = new_database(pg, migrations=[])
+    r = kmenctl("migrate", fresh.conninfo, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    assert fresh.one("SELECT max(version) FROM kmen.schema_migration") == migration_versions()[-1]
+
+
+def test_migrate_rolls_back_a_failing_migration(pg, tmp_path):
+    sql = tmp_path / "sql"
+    sql.mkdir()
+    for f in (REPO / "sql").glob("00[12]_*.sql"):
+        shutil.copy(f, sql)
+    (sql / "090_forgets_version.sql").write_text("CREATE TABLE kmen.stray (x int);\n")
+    fresh = new_database(pg, migrations=[])
+    r = kmenctl("migrate", fresh.conninfo, "--sql-dir", sql)
+    assert r.returncode == 1
+    assert "090_forgets_version.sql did not record version 90" in r.stderr
+    assert fresh.one("SELECT max(version) FROM kmen.schema_migration") == 2
+    assert fresh.one("SELECT to_regclass('kmen.stray') IS NULL")
+    (sql / "090_forgets_version.sql").write_text("SELECT syntax error;\n")
+    r = kmenctl("migrate", fresh.conninfo, "--sql-dir", sql)
+    assert r.returncode == 1 and "090_forgets_version.sql" in r.stderr
+
+
+# --- import-essl -----------------------------------------------------------------------
+
+GOOD = {  # AIFO -> (family, given, birth, systems) once imported
+    "AIFO-NOVAK-0001": ("Novák", "Jan", "1980-01-02", {"spisovka", "ris_2"}),
+    "AIFO-DVORAK-0002": ("Dvořák, st.", 'Petr "Péťa"', "1975-12-31", {"evidence:A1", "dane.x"}),
+    "AIFO-LAST-0013": ("Poslední", "Řádek", "2000-02-29", set()),
+}
+KNOWN = "AIFO-KNOWN-0012"  # a NIA client already in the register: matched
+REJECTED = {4: "family_name holds a control character",
+            6: "birth_date is not a real YYYY-MM-DD date",
+            7: "family_name is empty",
+            8: "family_name is not valid UTF-8",
+            9: "aifo holds a space",
+            10: "7 fields, the header has 6",
+            11: "3 fields, the header has 6",
+            12: "column 5 is not a system name",
+            13: "a quote inside an unquoted field"}
+ESSL_CSV = (
+    b"aifo,family_name,given_name,birth_date,system,system2\r\n"
+    b"AIFO-NOVAK-0001,Nov\xc3\xa1k,Jan,1980-01-02,spisovka,\r\n"                 # 2
+    + '"AIFO-DVORAK-0002","Dvořák, st.","Petr ""Péťa""",1975-12-31,evidence:A1,dane.x\n'
+    .encode()                                                                  # 3
+    + 'AIFO-MULTI-0003,"Dvě\nřádky",Eva,1990-01-01,,\n'.encode()               # 4-5
+    + b"AIFO-DATE-0004,Bad,Date,2023-02-30,,\n"                                # 6
+    b"AIFO-EMPTY-0005,,Empty,1990-01-01,,\n"                                   # 7
+    b"AIFO-UTF8-0006,\xc3\x28,Bad,1990-01-01,,\n"                              # 8
+    b"AIFO SPACE 0007,Space,Ivo,1990-01-01,,\n"                                # 9
+    b"AIFO-MANY-0008,Too,Many,1990-01-01,a,b,c\n"                              # 10
+    b"AIFO-FEW-0009,Few,1990-01-01\n"                                          # 11
+    b"AIFO-SYS-0010,Bad,System,1990-01-01,bad system,\n"                       # 12
+    b'AIFO-QUOTE-0011,a"b,X,1990-01-01,,\n'                                    # 13
+    b"\n"                                                                      # 14
+    b"AIFO-NOVAK-0001,Nov\xc3\xa1k,Jan,1980-01-02,ris_2,\n"                    # 15
+    b"AIFO-KNOWN-0012,Known,Person,1970-07-07,spisovka,\n"                     # 16
+    + "AIFO-LAST-0013,Poslední,Řádek,2000-02-29,,".encode()                    # 17, no LF
+)
+ALL_AIFO = [*GOOD, KNOWN, "AIFO-MULTI-0003", "AIFO-DATE-0004", "AIFO-EMPTY-0005",
+            "AIFO-UTF8-0006", "AIFO SPACE 0007", "AIFO-MANY-0008", "AIFO-FEW-0009",
+            "AIFO-SYS-0010", "AIFO-QUOTE-0011"]
+
+
+def add_nia_client(db, master, aifo, family="Known"):
+    """A client that NIA brought in (resolve_first), with its AIFO in the agenda."""
+    client = db.one("INSERT INTO kmen.client (source, family_name) VALUES ('nia', %s) "
+                    "RETURNING id", (family,))
+    db.query("INSERT INTO kmen.client_aifo (agenda, aifo_index, aifo_sealed, client) "
+             "VALUES (%s, %s, %s, %s)", (AGENDA, aifo_index(master, aifo), os.urandom(40), client))
+    return client
+
+
+def client_of(db, master, aifo, agenda=AGENDA):
+    rows = db.query("SELECT c.id, c.source, c.family_name, c.given_name, c.birth_date::text, "
+                    "a.aifo_sealed, c.deceased::text, c.client_id::text FROM kmen.client_aifo a "
+                    "JOIN kmen.client c ON c.id = a.client "
+                    "WHERE a.agenda = %s AND a.aifo_index = %s",
+                    (agenda, aifo_index(master, aifo, agenda)))
+    return rows[0] if rows else None
+
+
+def systems_of(db, client):
+    return {s for (s,) in db.query("SELECT system FROM kmen.client_system WHERE client = %s",
+                                   (client,))}
+
+
+def assert_no_aifo(*texts):
+    for text in texts:
+        for aifo in ALL_AIFO:
+            assert aifo not in text
+            assert aifo.encode().hex() not in text
+
+
+def import_and_check(db, conninfo, key, tmp_path):
+    """Imports ESSL_CSV into a register holding KNOWN; checks every row; the run."""
+    master = key.read_bytes()
+    csv = tmp_path / "essl.csv"
+    csv.write_bytes(ESSL_CSV)
+    known = add_nia_client(db, master, KNOWN)
+
+    r = kmenctl("import-essl", conninfo, csv, "--key-file", key)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "added 3, matched 2, rejected 9\n"
+    reports = reported_lines(r.stderr)
+    assert set(reports) == set(REJECTED) | {15}
+    for line, reason in REJECTED.items():
+        assert reports[line].startswith(reason), (line, reports[line])
+    assert reports[15] == "duplicate of line 2, counted as matched"
+    assert "\r" not in r.stderr  # no progress bar when stderr is not a terminal
+
+    for aifo, (family, given, born, systems) in GOOD.items():
+        client = client_of(db, master, aifo)
+        assert client, aifo
+        cid, source, fam, giv, birth, sealed, _, _ = client
+        assert (source, fam, giv, birth) == ("essl", family, given, born)
+        assert systems_of(db, cid) == systems
+        assert len(sealed) == 12 + len(aifo) + 16
+        assert aifo_open(master, sealed) in (aifo, None)
+    assert client_of(db, master, KNOWN)[1] == "nia"
+    assert systems_of(db, known) == {"spisovka"}
+    assert db.one("SELECT count(*) FROM kmen.client") == 4
+    assert db.query("SELECT outcome, detail FROM kmen.audit WHERE event = 'import_essl'") == \
+        [("ok", "added 3, matched 2, rejected 9")]
+    return r, csv
+
+
+def test_import_essl(db, key, tmp_path):
+    r, csv = import_and_check(db, db.conninfo, key, tmp_path)
+    assert_no_aifo(r.stdout, r.stderr, db.dump())
+    again = kmenctl("import-essl", db.conninfo, csv, "--key-file", key)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == "added 0, matched 5, rejected 9\n"
+    assert db.one("SELECT count(*) FROM kmen.client") == 4
+    assert db.one("SELECT count(*) FROM kmen.client_aifo") == 4
+    assert db.one("SELECT count(*) FROM kmen.client_system") == 5
+
+
+def test_import_as_an_owner_role(db, key, tmp_path):
+    """A login role that owns the register without being superuser: kmenctl keeps every
+    foreign-key check (import_apply.c) and builds the same register."""
+    db.query("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'kmen_operator') "
+             "THEN CREATE ROLE kmen_operator LOGIN IN ROLE kmen_owner; END IF; END $$")
+    import_and_check(db, db.conninfo.replace("user=postgres", "user=kmen_operator"), key,
+                     tmp_path)
+
+
+def test_import_with_another_key_or_agenda_matches_nothing(db, key, tmp_path):
+    csv = tmp_path / "essl.csv"
+    csv.write_bytes(ESSL_CSV)
+    r = kmenctl("import-essl", db.conninfo, csv, "--key-file", key)
+    assert r.stdout == "added 4, matched 1, rejected 9\n"  # line 15 is a duplicate
+    other = tmp_path / "other.key"
+    other.write_bytes(os.urandom(32))
+    r = kmenctl("import-essl", db.conninfo, csv, "--key-file", other)
+    assert r.stdout == "added 4, matched 1, rejected 9\n"
+    r = kmenctl("import-essl", db.conninfo, csv, "--key-file", key, "--agenda", "A9145")
+    assert r.stdout == "added 4, matched 1, rejected 9\n"
+    master = key.read_bytes()
+    cid = client_of(db, master, "AIFO-LAST-0013", "A9145")
+    assert cid and aifo_open(master, cid[5], "A9145") in ("AIFO-LAST-0013", None)
+    assert kmenctl("import-essl", db.conninfo, csv, "--key-file", key,
+                   "--agenda", "8566").returncode == 2
+
+
+def test_import_refuses_a_bad_header(db, key, tmp_path):
+    csv = tmp_path / "bad.csv"
+    csv.write_text("aifo,surname,given_name,birth_date\nAIFO-H-1,A,B,1990-01-01\n")
+    r = kmenctl("import-essl", db.conninfo, csv, "--key-file", key)
+    assert r.returncode == 1 and "line 1: the header must be" in r.stderr
+    csv.write_text("")
+    r = kmenctl("import-essl", db.conninfo, csv, "--key-file", key)
+    assert r.returncode == 1 and "no header" in r.stderr
+    assert db.one("SELECT count(*) FROM kmen.client") == 0
+
+
+def test_import_progress_on_a_terminal(db, key, tmp_path):
+    csv = tmp_path / "essl.csv"
+    csv.write_bytes(ESSL_CSV)
+    leader, follower = os.openpty()
+    p = subprocess.Popen([str(KMENCTL), "import-essl", db.conninfo, str(csv), "--key-file",
+                          str(key)], stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # EIO: the terminal's other side is closed
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(leader)
+    assert p.wait(timeout=60) == 0
+    assert p.stdout.read() == b"added 4, matched 1, rejected 9\n"
+    assert b"100%" in screen and b"line 6: birth_date" in screen
+
+
+# --- notify ----------------------------------------------------------------------------
+
+NOTIFY_CSV = """event,aifo,value
+change,AIFO-A,AIFO-A2
+merge,AIFO-A2,AIFO-B
+death,AIFO-A2,2024-05-01
+change,AIFO-NOPE,AIFO-X
+merge,AIFO-C,AIFO-D
+death,AIFO-C,2024-02-30
+change,AIFO-C,AIFO-C
+birth,AIFO-C,AIFO-E
+change,AIFO-C,AIFO-A2
+death,AIFO-ZZZ,2024-01-01
+"""
+
+
+def test_notify(db, key, tmp_path):
+    master = key.read_bytes()
+    people = tmp_path / "essl.csv"
+    people.write_text("aifo,family_name,given_name,birth_date,system\n"
+                      "AIFO-A,Alfa,Anna,1950-01-01,s1\n"
+                      "AIFO-B,Beta,Bára,1950-01-01,s2\n"
+                      "AIFO-C,Gama,Cyril,1960-01-01,\n"
+                      "AIFO-D,Delta,Dana,1960-01-01,\n")
+    assert kmenctl("import-essl", db.conninfo, people, "--key-file", key).returncode == 0
+    a, b, c, d = (client_of(db, master, x) for x in ("AIFO-A", "AIFO-B", "AIFO-C", "AIFO-D"))
+    bsi = os.urandom(32)
+    db.query("INSERT INTO kmen.client_bsi (bsi_index, client) VALUES (%s, %s)", (bsi, b[0]))
+    db.query("INSERT INTO kmen.client_pseudonym (pseudonym_index, client) VALUES (%s, %s)",
+             (os.urandom(32), b[0]))
+    db.query("INSERT INTO kmen.client_system (client, system) VALUES (%s, 's1')", (b[0],))
+    evidence = db.one("INSERT INTO kmen.evidence (client, type, country) "
+                      "VALUES (%s, 'birth-certificate', 'DE') RETURNING id::text", (b[0],))
+    for client in (c, d):  # both hold an AIFO in another agenda: C and D cannot merge
+        db.query("INSERT INTO kmen.client_aifo VALUES ('A9145', %s, %s, %s)",
+                 (os.urandom(32), os.urandom(40), client[0]))
+    notes = tmp_path / "notify.csv"
+    notes.write_text(NOTIFY_CSV)
+
+    r = kmenctl("notify", db.conninfo, notes, "--key-file", key)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "applied 3, skipped 7\n"
+    reports = reported_lines(r.stderr)
+    assert sorted(reports) == [5, 6, 7, 8, 9, 10, 11]
+    assert reports[5] == "the old AIFO is not in the register"
+    assert reports[6] == "both clients have an AIFO in agenda A9145"
+    assert reports[7] == "value is not a real YYYY-MM-DD date"
+    assert reports[8] == "aifo and value are the same AIFO"
+    assert reports[9].startswith("unknown event")
+    assert reports[10].startswith("the new AIFO already belongs to a client")
+    assert reports[11] == "the AIFO is not in the register"
+    for text in (r.stdout, r.stderr):
+        for aifo in ("AIFO-A", "AIFO-B", "AIFO-C", "AIFO-D", "AIFO-NOPE", "AIFO-ZZZ"):
+            assert aifo not in text
+
+    # change: the same client, now under the new AIFO only
+    assert client_of(db, master, "AIFO-A") is None
+    survivor = client_of(db, master, "AIFO-A2")
+    assert survivor[0] == a[0]
+    assert aifo_open(master, survivor[5]) in ("AIFO-A2", None)
+    # merge: B's links moved to A, B and its cancelled AIFO are gone
+    assert client_of(db, master, "AIFO-B") is None
+    assert db.one("SELECT count(*) FROM kmen.client WHERE id = %s", (b[0],)) == 0
+    assert db.one("SELECT client FROM kmen.client_bsi WHERE bsi_index = %s", (bsi,)) == a[0]
+    assert db.one("SELECT client FROM kmen.client_pseudonym") == a[0]
+    assert systems_of(db, a[0]) == {"s1", "s2"}
+    assert db.one("SELECT client FROM kmen.evidence WHERE id = %s", (evidence,)) == a[0]
+    assert db.one("SELECT count(*) FROM kmen.client_aifo WHERE client = %s", (a[0],)) == 1
+    # death
+    assert survivor[6] == "2024-05-01"
+    # the skipped lines changed nothing
+    assert client_of(db, master, "AIFO-C")[6] is None
+    assert client_of(db, master, "AIFO-D") == d
+    audit = db.query("SELECT outcome, detail, client_id::text, request_id FROM kmen.audit "
+                     "WHERE event = 'notify' ORDER BY id")
+    assert [(o, dt, cid) for o, dt, cid, _ in audit] == [
+        ("applied", "change", a[7]), ("applied", "merge", a[7]), ("merged", "merge", b[7]),
+        ("applied", "death", a[7])]
+    assert audit[1][3] == audit[2][3] and audit[0][3] != audit[1][3]
+    assert_no_aifo(db.dump())
+    for aifo in ("AIFO-A2", "AIFO-C", "AIFO-D"):
+        assert aifo not in db.dump()
+
+
+def test_notify_merge_refused_while_a_table_it_does_not_know_references_clients(db, key,
+                                                                                  tmp_path):
+    """A later migration's table would lose the merged client's rows to ON DELETE CASCADE."""
+    master = key.read_bytes()
+    people = tmp_path / "essl.csv"
+    people.write_text("aifo,family_name,given_name,birth_date\n"
+                      "AIFO-P,Prvni,Petr,1950-01-01\nAIFO-Q,Druhy,Petr,1950-01-01\n")
+    assert kmenctl("import-essl", db.conninfo, people, "--key-file", key).returncode == 0
+    db.query("CREATE TABLE kmen.later (client bigint REFERENCES kmen.client ON DELETE CASCADE)")
+    notes = tmp_path / "notify.csv"
+    notes.write_text("event,aifo,value\nmerge,AIFO-P,AIFO-Q\n")
+    r = kmenctl("notify", db.conninfo, notes, "--key-file", key)
+    assert r.returncode == 0 and r.stdout == "applied 0, skipped 1\n"
+    assert reported_lines(r.stderr) == {
+        2: "kmenctl cannot merge: it does not move kmen.later rows yet"}
+    assert client_of(db, master, "AIFO-Q") is not None
+
+
+def test_notify_refuses_a_bad_header(db, key, tmp_path):
+    notes = tmp_path / "notify.csv"
+    notes.write_text("event,aifo\nchange,A,B\n")
+    r = kmenctl("notify", db.conninfo, notes, "--key-file", key)
+    assert r.returncode == 1 and "header must be event,aifo,value" in r.stderr
+
+
+# --- stats and purge -------------------------------------------------------------------
+
+def stats_of(db):
+    r = kmenctl("stats", db.conninfo)
+    assert r.returncode == 0, r.stderr
+    counts = {}
+    for line in r.stdout.splitlines():
+        label, value = re.match(r"^(.*\S)\s+(\d+)$", line).groups()
+        counts[label.strip()] = int(value)
+    return counts
+
+
+def add_login_state(db):
+    for expires in ("now() + interval '1 hour'", "now() + interval '1 hour'",
+                    "now() - interval '1 hour'"):
+        db.query("INSERT INTO kmen.session (id_hash, subject, payload, expires) "
+                 f"VALUES (%s, %s, %s, {expires})", (os.urandom(32), os.urandom(32), b"x"))
+    for i, expires in enumerate(("now() + interval '5 minutes'", "now() - interval '5 minutes'")):
+        db.query("INSERT INTO kmen.authn_request (id, return_to, min_loa, expires) "
+                 f"VALUES (%s, '/', 2, {expires})", (f"_req{i}",))
+    for i, expires in enumerate(("now() + interval '5 minutes'", "now() - interval '5 minutes'",
+                                 "now() - interval '1 day'")):
+        db.query(f"INSERT INTO kmen.replay (assertion_id, expires) VALUES (%s, {expires})",
+                 (f"_a{i}",))
+    db.query("INSERT INTO kmen.audit (at, event, outcome) VALUES "
+             "(now() - interval '40 days', 'resolve', 'new'), (now(), 'resolve', 'returning')")
+    for expires in ("now() + interval '1 hour'", "now() - interval '1 hour'"):
+        db.query("INSERT INTO kmen.pending (pseudonym_index, expires) "
+                 f"VALUES (%s, {expires})", (os.urandom(32),))
+
+
+def test_stats(db, key, tmp_path):
+    master = key.read_bytes()
+    csv = tmp_path / "essl.csv"
+    csv.write_bytes(ESSL_CSV)
+    known = add_nia_client(db, master, KNOWN)
+    assert kmenctl("import-essl", db.conninfo, csv, "--key-file", key).returncode == 0
+    db.query("INSERT INTO kmen.client_bsi (bsi_index, client) VALUES (%s, %s)",
+             (os.urandom(32), known))
+    db.query("UPDATE kmen.client SET deceased = '2020-01-01' WHERE id = %s", (known,))
+    add_login_state(db)
+    counts = stats_of(db)
+    assert counts["clients"] == 4
+    assert counts["from the filing service (essl)"] == 3
+    assert counts["from NIA (nia)"] == 1
+    assert counts["from eIDAS (eidas)"] == 0
+    assert counts["with a linked BSI"] == 1
+    assert counts["deceased"] == 1
+    assert counts["eIDAS pseudonyms"] == 0
+    assert counts["AIFO links"] == 4
+    assert counts["system links"] == 5
+    assert (counts["sessions live"], counts["sessions expired"]) == (2, 1)
+    assert (counts["outstanding requests"], counts["expired requests"]) == (1, 1)
+    assert counts["pending verifications"] == 1
+    assert counts["evidence requests"] == 0
+    assert counts["replay entries"] == 3
+    assert counts["audit rows"] == 3  # the import's own and the two above
+
+
+def test_purge(db):
+    add_login_state(db)
+    r = kmenctl("purge", db.conninfo)
+    assert r.returncode == 0, r.stderr
+    printed = dict(re.match(r"^(.*\S)\s+(\d+)$", line).groups() for line in r.stdout.splitlines())
+    assert printed == {"sessions": "1", "replay entries": "2", "authn requests": "1",
+                       "pending verifications": "1"}
+    assert db.one("SELECT count(*) FROM kmen.session") == 2
+    assert db.one("SELECT count(*) FROM kmen.replay") == 1
+    assert db.one("SELECT count(*) FROM kmen.authn_request") == 1
+    assert db.one("SELECT count(*) FROM kmen.pending") == 1
+    assert db.one("SELECT count(*) FROM kmen.audit WHERE event = 'resolve'") == 2
+
+    r = kmenctl("purge", db.conninfo, "--audit-days", "30")
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"^audit rows\s+1$", r.stdout, re.M)
+    assert re.search(r"^sessions\s+0$", r.stdout, re.M)
+    assert db.query("SELECT outcome FROM kmen.audit WHERE event = 'resolve'") == [("returning",)]
+    assert db.query("SELECT detail FROM kmen.audit WHERE event = 'purge' ORDER BY id") == [
+        ("sessions 1, replay entries 2, authn requests 1, pending verifications 1",),
+        ("sessions 0, replay entries 0, authn requests 0, pending verifications 0, "
+         "audit rows 1",)]
