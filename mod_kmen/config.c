@@ -31,7 +31,7 @@ void *kmen_create_server_conf(apr_pool_t *p, server_rec *s)
     (void)s;
     c->db_pool_size = c->translator_timeout = c->session_lifetime = c->session_idle =
         c->session_cache_ttl = c->cookie_secure = c->clock_skew = c->header_encoding =
-            c->nameid_policy = c->pending_timeout = KMEN_UNSET;
+            c->nameid_policy = c->pending_timeout = c->allow_http = KMEN_UNSET;
     return c;
 }
 
@@ -62,6 +62,7 @@ void *kmen_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_PTR(session_cache);
     MERGE_PTR(cookie_name);
     MERGE_INT(cookie_secure);
+    MERGE_INT(allow_http);
     MERGE_INT(clock_skew);
     MERGE_PTR(home_country);
     MERGE_PTR(header_prefix);
@@ -91,6 +92,7 @@ void kmen_server_conf_defaults(kmen_server_conf *c)
     DEFAULT_PTR(session_cache, "shmcb");
     DEFAULT_PTR(cookie_name, "kmen_session");
     DEFAULT_INT(cookie_secure, 1);
+    DEFAULT_INT(allow_http, 0);
     DEFAULT_INT(clock_skew, 60);
     DEFAULT_PTR(home_country, "CZ");
     DEFAULT_PTR(header_prefix, "Kmen-");
@@ -394,7 +396,9 @@ static const char *check_entity_id(apr_pool_t *p, const kmen_server_conf *c)
     apr_uri_t uri;
     if (apr_uri_parse(p, c->sp_entity_id, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname ||
         (strcasecmp(uri.scheme, "https") != 0 && strcasecmp(uri.scheme, "http") != 0))
-        return "KmenSPEntityID: expected an absolute http(s) URL";
+        return "KmenSPEntityID: expected an absolute https URL";
+    if (strcasecmp(uri.scheme, "http") == 0 && !c->allow_http)
+        return "KmenSPEntityID: NIA logins need https (KmenAllowHTTP On only for a demo)";
     return NULL;
 }
 

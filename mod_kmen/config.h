@@ -50,6 +50,7 @@ typedef struct {
     const char *session_cache;
     const char *cookie_name;
     int cookie_secure;
+    int allow_http;
     int clock_skew;
     const char *home_country;
     const char *header_prefix;

@@ -89,10 +89,13 @@ static int kmen_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     return OK;
 }
 
-static int kmen_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+/* check_config runs in `apachectl configtest` too: every mistake a
+ * webmaster can make in the configuration (a missing directive, an unreadable
+ * or mismatched key, unusable or expired IdP metadata) stops httpd here with
+ * one line saying what to fix. A database that is down is not one of them. */
+static int kmen_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     apr_hash_t *shared = apr_hash_make(ptemp);
-    int configured = 0;
     main_server = s;
     saml_library_once(s);
     for (server_rec *vs = s; vs; vs = vs->next) {
@@ -105,8 +108,15 @@ static int kmen_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, vs, APLOGNO(10642) "mod_kmen: %s", err);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        configured = 1;
     }
+    return OK;
+}
+
+static int kmen_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    int configured = 0;
+    for (server_rec *vs = s; vs; vs = vs->next)
+        configured = configured || kmen_server_conf_get(vs)->sp;
     if (!configured)
         return OK;
     const char *err =
@@ -152,6 +162,8 @@ static int kmen_post_read_request(request_rec *r)
 static const command_rec kmen_cmds[] = {
     AP_INIT_TAKE1("KmenSPEntityID", kmen_set_server_string, SERVER_SLOT(sp_entity_id), RSRC_CONF,
                   "the SeP's URL registered at NIA: the AuthnRequest Issuer"),
+    AP_INIT_FLAG("KmenAllowHTTP", kmen_set_server_flag, SERVER_SLOT(allow_http), RSRC_CONF,
+                 "demos only: accept an http:// KmenSPEntityID (default Off: https required)"),
     AP_INIT_TAKE1("KmenSPPrivateKeyFile", kmen_set_server_file, SERVER_SLOT(sp_key_file), RSRC_CONF,
                   "PEM private key: signs requests, decrypts assertions"),
     AP_INIT_TAKE1("KmenSPCertificateFile", kmen_set_server_file, SERVER_SLOT(sp_cert_file),
@@ -231,6 +243,7 @@ static const command_rec kmen_cmds[] = {
 static void kmen_register_hooks(apr_pool_t *p)
 {
     ap_hook_pre_config(kmen_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(kmen_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(kmen_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(kmen_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(kmen_post_read_request, NULL, NULL, APR_HOOK_REALLY_FIRST);

@@ -4,7 +4,11 @@
 #include <string.h>
 
 #include <libxml/tree.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
+#include "apr_date.h"
 #include "apr_strings.h"
 
 #include "config.h"
@@ -94,10 +98,42 @@ static apr_status_t server_destruct(void *resource, void *params, apr_pool_t *p)
     return APR_SUCCESS;
 }
 
+/* lasso would sign with one key and publish another certificate without a
+ * word; NIA would then refuse every request. */
+static const char *check_key_pair(const char *key_pem, const char *cert_pem)
+{
+    BIO *key_bio = BIO_new_mem_buf(key_pem, -1), *cert_bio = BIO_new_mem_buf(cert_pem, -1);
+    EVP_PKEY *key = PEM_read_bio_PrivateKey(key_bio, NULL, NULL, NULL);
+    X509 *cert = PEM_read_bio_X509(cert_bio, NULL, NULL, NULL);
+    const char *err = !key    ? "KmenSPPrivateKeyFile is not an unencrypted PEM private key"
+                      : !cert ? "KmenSPCertificateFile is not a PEM certificate"
+                      : X509_check_private_key(cert, key) != 1
+                          ? "KmenSPPrivateKeyFile does not belong to KmenSPCertificateFile"
+                          : NULL;
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    BIO_free(key_bio);
+    BIO_free(cert_bio);
+    ERR_clear_error();
+    return err;
+}
+
+static const char *check_idp_validity(apr_pool_t *p, const kmen_sp *sp)
+{
+    char date[APR_RFC822_DATE_LEN];
+    if (!sp->idp_valid_until || sp->idp_valid_until > apr_time_now())
+        return NULL;
+    apr_rfc822_date(date, sp->idp_valid_until);
+    return apr_pstrcat(p, "the IdP metadata expired (validUntil ", date,
+                       "): download NIA's current federation metadata", NULL);
+}
+
 const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp **out)
 {
     kmen_sp *sp = apr_pcalloc(p, sizeof(*sp));
-    const char *err = NULL;
+    const char *err = check_key_pair(params->key_pem, params->cert_pem);
+    if (err)
+        return err;
     sp->params = *params;
     sp->metadata = kmen_sp_metadata_build(p, params);
     if (!sp->metadata)
@@ -105,6 +141,8 @@ const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp 
     err = kmen_idp_metadata_read(p, params->idp_metadata, &sp->idp_entity_id, &sp->idp_valid_until);
     if (err)
         return apr_pstrcat(p, "the IdP metadata ", err, NULL);
+    if ((err = check_idp_validity(p, sp)))
+        return err;
     LassoServer *probe = server_build(sp, &err);
     if (!probe)
         return err;

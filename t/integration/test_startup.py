@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Startup checks: `apachectl configtest` refuses a configuration a webmaster got wrong,
+with one line saying what to fix; a database that is down is no reason to refuse."""
+
+import re
+
+import pytest
+import requests
+
+from t.lib.httpd import Httpd, config_text, free_port
+
+
+def site_config(stack, h, replace=None, drop=None, **site_changes):
+    site = stack.site()
+    for k, v in site_changes.items():
+        setattr(site, k, v)
+    text = config_text(h.dir, h.port, stack.portal_port, site)
+    if drop:
+        text = "\n".join(line for line in text.splitlines() if not line.startswith(drop))
+    for old, new in (replace or {}).items():
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+def configtest(stack, **kw):
+    h = Httpd(parent=stack.dir)
+    h.write_config(site_config(stack, h, **kw))
+    return h.configtest()
+
+
+def test_a_correct_configuration_passes(stack):
+    rc, out = configtest(stack)
+    assert rc == 0 and "Syntax OK" in out, out
+
+
+@pytest.mark.parametrize("directive", ["KmenSPEntityID", "KmenSPPrivateKeyFile",
+                                       "KmenIdPMetadataFile", "KmenDatabase",
+                                       "KmenRegisterKeyFile"])
+def test_a_missing_required_directive_is_named(stack, directive):
+    rc, out = configtest(stack, drop=directive + " ")
+    assert rc != 0
+    assert f"{directive} is required" in out, out
+
+
+def test_an_unreadable_key_is_named(stack):
+    rc, out = configtest(stack, replace={
+        f"{stack.keys.dir}/sp-key.pem": "/nonexistent/sp-key.pem"})
+    assert rc != 0 and re.search(r"KmenSPPrivateKeyFile /nonexistent/sp-key.pem: cannot read",
+                                 out), out
+
+
+def test_a_key_that_does_not_match_the_certificate(stack):
+    rc, out = configtest(stack, replace={
+        f"{stack.keys.dir}/sp-key.pem": str(stack.keys.wrong_key)})
+    assert rc != 0
+    assert "KmenSPPrivateKeyFile does not belong to KmenSPCertificateFile" in out, out
+
+
+def test_expired_idp_metadata(stack):
+    expired = stack.dir / "expired-metadata.xml"
+    text = re.sub(r"<(\w+:)?EntityDescriptor ",
+                  r'<\1EntityDescriptor validUntil="2020-01-01T00:00:00Z" ',
+                  stack.idp_metadata.read_text(), count=1)
+    assert 'validUntil="2020' in text
+    expired.write_text(text)
+    expired.chmod(0o644)
+    rc, out = configtest(stack, idp_metadata=expired)
+    assert rc != 0 and "the IdP metadata expired" in out, out
+
+
+def test_unparsable_idp_metadata(stack):
+    broken = stack.dir / "broken-metadata.xml"
+    broken.write_text("<not metadata")
+    broken.chmod(0o644)
+    rc, out = configtest(stack, idp_metadata=broken)
+    assert rc != 0 and "the IdP metadata is not well-formed XML" in out, out
+
+
+def test_http_entity_id_needs_the_demo_switch(stack):
+    rc, out = configtest(stack, drop="KmenAllowHTTP")
+    assert rc != 0 and "NIA logins need https" in out, out
+
+
+def test_bad_directive_values_are_refused(stack):
+    for line, message in [("KmenLoA medium", "KmenLoA: expected low, substantial or high"),
+                          ("KmenRegisterAgenda 8566", "expected an agenda code"),
+                          ("KmenHeaderEncoding utf7", "KmenHeaderEncoding: expected"),
+                          ("KmenHomeCountry CZE", "KmenHomeCountry: expected")]:
+        h = Httpd(parent=stack.dir)
+        text = site_config(stack, h)
+        if line.startswith("KmenLoA"):
+            text += f"\n<Location /x>\n{line}\n</Location>\n"
+        else:
+            text += "\n" + line + "\n"
+        h.write_config(text)
+        rc, out = h.configtest()
+        assert rc != 0 and message in out, (line, out)
+
+
+def test_database_down_at_startup_is_not_fatal(stack):
+    down = f"host=127.0.0.1 port={free_port()} dbname=kmen user=kmen_module connect_timeout=2"
+    h = Httpd(parent=stack.dir)
+    h.write_config(site_config(stack, h, conninfo=down))
+    h.start()
+    try:
+        r = requests.get(h.base_url + "/kmen/health", timeout=10)
+        assert r.status_code == 503
+        assert r.json()["database"] == "down"
+        r = requests.get(h.base_url + "/app/", allow_redirects=False, timeout=10)
+        assert r.status_code == 503 and r.headers.get("Retry-After")
+    finally:
+        h.stop()
