@@ -69,6 +69,7 @@ void *kmen_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_INT(header_encoding);
     MERGE_PTR(header_secret_file);
     MERGE_PTR(evidence_url);
+    MERGE_PTR(error_document);
     MERGE_PTR(evidence_secret_file);
     MERGE_INT(nameid_policy);
     MERGE_INT(pending_timeout);
@@ -189,6 +190,13 @@ const char *kmen_set_server_flag(cmd_parms *cmd, void *dir, int on)
     (void)dir;
     *(int *)((char *)server_conf_of(cmd) + (size_t)cmd->info) = on;
     return NULL;
+}
+
+const char *kmen_set_error_document(cmd_parms *cmd, void *dir, const char *arg)
+{
+    if (arg[0] != '/')
+        return "KmenErrorDocument: expected a local URL path such as /errors/login.html";
+    return kmen_set_server_string(cmd, dir, arg);
 }
 
 const char *kmen_set_endpoint_path(cmd_parms *cmd, void *dir, const char *arg)

@@ -57,6 +57,7 @@ typedef struct {
     int header_encoding; /* kmen_header_encoding or KMEN_UNSET */
     const char *header_secret_file;
     const char *evidence_url;
+    const char *error_document;
     const char *evidence_secret_file;
     int nameid_policy; /* kmen_nameid_policy or KMEN_UNSET */
     int pending_timeout;
@@ -106,6 +107,7 @@ const char *kmen_set_server_file(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_server_seconds(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_server_flag(cmd_parms *cmd, void *dir, int on);
 const char *kmen_set_endpoint_path(cmd_parms *cmd, void *dir, const char *arg);
+const char *kmen_set_error_document(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_pool_size(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_header_encoding(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_nameid_format(cmd_parms *cmd, void *dir, const char *arg);

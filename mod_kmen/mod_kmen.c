@@ -221,6 +221,10 @@ static const command_rec kmen_cmds[] = {
                   "UC7: the evidence-preview service of the cross-border agenda"),
     AP_INIT_TAKE1("KmenEvidenceSecretFile", kmen_set_server_file, SERVER_SLOT(evidence_secret_file),
                   RSRC_CONF, "UC7: HMAC key authenticating the evidence service's callback"),
+    AP_INIT_TAKE1("KmenErrorDocument", kmen_set_error_document, SERVER_SLOT(error_document),
+                  RSRC_CONF,
+                  "the portal's own error page; it gets REDIRECT_KMEN_ERROR and "
+                  "REDIRECT_KMEN_REQUEST_ID (default: mod_kmen's Czech/English pages)"),
     AP_INIT_TAKE1("KmenNameIDFormat", kmen_set_nameid_format, NULL, RSRC_CONF,
                   "NameIDPolicy asked of NIA: persistent, transient or none (default persistent)"),
     AP_INIT_TAKE1("KmenLoA", kmen_set_loa, NULL, OR_AUTHCFG,

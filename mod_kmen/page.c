@@ -5,9 +5,11 @@
 #include "httpd.h"
 #include "apr_escape.h"
 #include "apr_strings.h"
+#include "http_core.h"
 #include "http_protocol.h"
 #include "http_request.h"
 
+#include "config.h"
 #include "crypto.h"
 #include "page.h"
 
@@ -89,10 +91,27 @@ const char *kmen_page_html(request_rec *r, kmen_page page, const char *retry_url
         apr_pescape_entity(r->pool, kmen_request_id(r), 0));
 }
 
+static const char *const page_names[] = {"bad_request",    "login_invalid", "login_failed",
+                                         "loa_too_low",    "unavailable",   "not_found",
+                                         "verify_refused", "not_verified"};
+
+/* KmenErrorDocument: httpd's own ErrorDocument machinery serves the portal's
+ * page with the original status; it learns why from KMEN_ERROR. */
+static int send_error_document(request_rec *r, const char *document, kmen_page page)
+{
+    apr_table_setn(r->subprocess_env, "KMEN_ERROR", page_names[page]);
+    apr_table_setn(r->subprocess_env, "KMEN_REQUEST_ID", kmen_request_id(r));
+    ap_custom_response(r, pages[page].status, document);
+    return pages[page].status;
+}
+
 int kmen_page_send(request_rec *r, kmen_page page, const char *retry_url)
 {
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
     if (page == KMEN_PAGE_UNAVAILABLE)
         apr_table_setn(r->err_headers_out, "Retry-After", RETRY_AFTER);
+    if (c->error_document)
+        return send_error_document(r, c->error_document, page);
     return kmen_page_send_body(r, pages[page].status, "text/html; charset=utf-8",
                                kmen_page_html(r, page, retry_url));
 }

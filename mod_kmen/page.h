@@ -23,8 +23,9 @@ const char *kmen_request_id(request_rec *r);
 int kmen_page_status(kmen_page page);
 const char *kmen_page_html(request_rec *r, kmen_page page, const char *retry_url);
 
-/* Sends the page; returns DONE, which both handlers and hooks can return.
- * retry_url: where "log in again" points, or NULL. */
+/* Sends the page and returns DONE, which both handlers and hooks can return;
+ * with KmenErrorDocument, returns the page's status for httpd to serve that
+ * document instead. retry_url: where "log in again" points, or NULL. */
 int kmen_page_send(request_rec *r, kmen_page page, const char *retry_url);
 
 /* Sends a small body of the given type with status 200; returns DONE. */

@@ -111,3 +111,19 @@ def test_database_down_at_startup_is_not_fatal(stack):
         assert r.status_code == 503 and r.headers.get("Retry-After")
     finally:
         h.stop()
+
+
+def test_error_document_serves_the_portals_page_with_the_status(stack):
+    """KmenErrorDocument: the portal's own page, the original status, and why."""
+    h = Httpd(parent=stack.dir)
+    (h.dir / "htdocs" / "kmen-error.html").write_text("<p>portal's own error page</p>\n")
+    h.write_config(site_config(stack, h) + "\nKmenErrorDocument /kmen-error.html\n")
+    h.start()
+    try:
+        s = requests.Session()
+        r = s.get(h.base_url + "/kmen/login?ReturnTo=//evil.example", allow_redirects=False)
+        assert r.status_code == 400 and "portal's own error page" in r.text, r.text[:300]
+        r = s.post(h.base_url + "/kmen/acs", data={"SAMLResponse": "garbage"})
+        assert r.status_code == 400 and "portal's own error page" in r.text
+    finally:
+        h.stop()
