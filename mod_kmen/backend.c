@@ -82,26 +82,86 @@ static const char *complete_link(request_rec *r, const char *value)
     return apr_pstrdup(r->pool, value + 5);
 }
 
-/* Kmen-Complete at KmenVerifyPath: the pending foreigner is verified. The
- * session is upgraded in place; a refusal replaces the backend's page. */
-static int complete_verification(request_rec *r, const kmen_session *s, const char *value)
+/* The session, upgraded to the client a completion produced. */
+static int upgrade_session(request_rec *r, const kmen_session *s, const kmen_identity *id)
 {
-    if (!s || !s->pending_id)
-        return complete_ignored(r, "the session awaits no verification");
+    kmen_session *upgraded = apr_pmemdup(r->pool, s, sizeof(*s));
+    upgraded->identity = *id;
+    upgraded->pending_id = NULL;
+    return kmen_session_update(r, upgraded) == KMEN_STORE_OK ? OK : HTTP_SERVICE_UNAVAILABLE;
+}
+
+/* UC4: a pending foreigner verified as a new client or linked to one. */
+static int complete_pending(request_rec *r, const kmen_session *s, const char *link)
+{
+    kmen_identity id = s->identity;
+    const char *outcome = NULL;
     if (!kmen_path_is_under(r->uri, kmen_dir_conf_get(r)->verify_path))
         return complete_ignored(r, "not sent from KmenVerifyPath");
-    const char *link = complete_link(r, value), *outcome = NULL;
-    if (link && !*link)
-        return complete_ignored(r, "expected 'new' or 'link=<client-id>'");
-    kmen_session *upgraded = apr_pmemdup(r->pool, s, sizeof(*s));
-    if (kmen_register_complete(r, s->pending_id, link, &upgraded->identity, &outcome) != OK)
+    if (kmen_register_complete(r, s->pending_id, link, &id, &outcome) != OK)
         return HTTP_SERVICE_UNAVAILABLE;
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, APLOGNO(10673) "verification completed: %s",
                   outcome);
-    if (!upgraded->identity.client_id)
-        return HTTP_CONFLICT;
-    upgraded->pending_id = NULL;
-    return kmen_session_update(r, upgraded) == KMEN_STORE_OK ? OK : HTTP_SERVICE_UNAVAILABLE;
+    return id.client_id ? upgrade_session(r, s, &id) : HTTP_CONFLICT;
+}
+
+/* A verified login that is the potential client link names: they merge, and
+ * the potential client's identifier lives on. */
+static int complete_potential(request_rec *r, const kmen_session *s, const char *link)
+{
+    const kmen_dir_conf *dir = kmen_dir_conf_get(r);
+    kmen_identity id = s->identity;
+    const char *outcome = NULL;
+    if (!kmen_path_is_under(r->uri, dir->verify_path) && dir->allow_link != 1)
+        return complete_ignored(r, "link= not sent from KmenVerifyPath or a KmenAllowLink place");
+    if (!s->identity.client_id)
+        return complete_ignored(r, "the login has no client to link");
+    if (kmen_register_link_potential(r, s->identity.client_id, link, &id, &outcome) != OK)
+        return HTTP_SERVICE_UNAVAILABLE;
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, APLOGNO(10674) "potential client link: %s",
+                  outcome);
+    return strcmp(outcome, "linked") == 0 ? upgrade_session(r, s, &id) : HTTP_CONFLICT;
+}
+
+/* Kmen-Complete: new | link=<client-id>. A refusal replaces the backend's page. */
+static int complete(request_rec *r, const kmen_session *s, const char *value)
+{
+    const char *link = complete_link(r, value);
+    if (!s)
+        return complete_ignored(r, "no session");
+    if (link && !*link)
+        return complete_ignored(r, "expected 'new' or 'link=<client-id>'");
+    if (s->pending_id)
+        return complete_pending(r, s, link);
+    if (!link)
+        return complete_ignored(r, "the session awaits no verification");
+    return complete_potential(r, s, link);
+}
+
+/* Kmen-Potential-Contact: email=…; phone=…; name=… (KmenAcceptContact On). */
+static void record_contact(request_rec *r, apr_array_header_t *values)
+{
+    static const char *const keys[3] = {"email=", "phone=", "name="};
+    const char *found[3] = {NULL, NULL, NULL}, *client_id = NULL;
+    if (!values->nelts)
+        return;
+    if (kmen_dir_conf_get(r)->accept_contact != 1) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      APLOGNO(10675) "Kmen-Potential-Contact ignored: KmenAcceptContact is Off");
+        return;
+    }
+    char *list = apr_pstrdup(r->pool, APR_ARRAY_IDX(values, 0, const char *)), *last = NULL;
+    for (char *item = apr_strtok(list, ";", &last); item; item = apr_strtok(NULL, ";", &last)) {
+        item = trim(item);
+        for (int i = 0; i < 3; i++) {
+            if (strncmp(item, keys[i], strlen(keys[i])) == 0)
+                found[i] = trim(item + strlen(keys[i]));
+        }
+    }
+    int status = kmen_register_potential(r, found, &client_id);
+    ap_log_rerror(APLOG_MARK, status == OK ? APLOG_INFO : APLOG_WARNING, 0, r,
+                  APLOGNO(10676) "potential client from a contact: %s",
+                  status == OK ? client_id : "refused (no e-mail or phone, or database down)");
 }
 
 static void act_on_links(request_rec *r, const kmen_session *s, apr_array_header_t *links)
@@ -161,12 +221,13 @@ apr_status_t kmen_backend_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     apr_array_header_t *evidence =
         take_header(r, apr_pstrcat(r->pool, c->header_prefix, "Evidence-Request", NULL));
     const kmen_session *s = kmen_request_session(r);
-    int status = completes->nelts
-                     ? complete_verification(r, s, APR_ARRAY_IDX(completes, 0, const char *))
-                     : OK;
+    apr_array_header_t *contacts =
+        take_header(r, apr_pstrcat(r->pool, c->header_prefix, "Potential-Contact", NULL));
+    int status = completes->nelts ? complete(r, s, APR_ARRAY_IDX(completes, 0, const char *)) : OK;
     if (status != OK)
         return answer_instead(f, bb, status, NULL);
     act_on_links(r, s, links);
+    record_contact(r, contacts);
     const char *evidence_url =
         evidence->nelts ? request_evidence(r, s, APR_ARRAY_IDX(evidence, 0, const char *)) : NULL;
     if (evidence_url)

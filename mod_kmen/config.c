@@ -108,7 +108,7 @@ void *kmen_create_dir_conf(apr_pool_t *p, char *dir)
 {
     kmen_dir_conf *d = apr_pcalloc(p, sizeof(*d));
     (void)dir;
-    d->min_loa = d->eidas_accept = KMEN_UNSET;
+    d->min_loa = d->eidas_accept = d->accept_contact = d->allow_link = KMEN_UNSET;
     return d;
 }
 
@@ -121,6 +121,8 @@ void *kmen_merge_dir_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_PTR(agenda);
     MERGE_INT(eidas_accept);
     MERGE_PTR(verify_path);
+    MERGE_INT(accept_contact);
+    MERGE_INT(allow_link);
     return m;
 }
 
@@ -299,6 +301,12 @@ const char *kmen_set_eidas_policy(cmd_parms *cmd, void *dir, const char *arg)
     if (strcmp(arg, "accept") != 0 && strcmp(arg, "verify") != 0)
         return "KmenEidasPolicy: expected accept or verify";
     ((kmen_dir_conf *)dir)->eidas_accept = strcmp(arg, "accept") == 0;
+    return NULL;
+}
+
+const char *kmen_set_dir_flag(cmd_parms *cmd, void *dir, int on)
+{
+    *(int *)((char *)dir + (size_t)cmd->info) = on;
     return NULL;
 }
 

@@ -81,6 +81,8 @@ typedef struct {
     const char *agenda; /* KmenAgenda: this location gets Kmen-Aifo in it */
     int eidas_accept;   /* KmenEidasPolicy accept (1) / verify (0) or KMEN_UNSET */
     const char *verify_path;
+    int accept_contact; /* KmenAcceptContact, KMEN_UNSET = Off */
+    int allow_link;     /* KmenAllowLink, KMEN_UNSET = Off */
 } kmen_dir_conf;
 
 typedef struct {
@@ -118,6 +120,8 @@ const char *kmen_set_agenda(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_server_agenda(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_eidas_policy(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_verify_path(cmd_parms *cmd, void *dir, const char *arg);
+/* Per-directory On/Off: cmd->info is the field's offset in kmen_dir_conf. */
+const char *kmen_set_dir_flag(cmd_parms *cmd, void *dir, int on);
 int kmen_dir_eidas_accept(const kmen_dir_conf *d);
 /* An agenda code: A followed by 1 to 6 digits. */
 int kmen_agenda_is_valid(const char *agenda);

@@ -6,7 +6,8 @@
 
 #include "identifiers.h"
 
-static const char *const kind_labels[] = {"bsi", "aifo", "pseudonym", "nameid"};
+static const char *const kind_labels[] = {"bsi",   "aifo",  "pseudonym", "nameid",
+                                          "email", "phone", "name"};
 
 void kmen_id_keys_derive(const unsigned char master[KMEN_HASH_LEN], kmen_id_keys *keys)
 {

@@ -14,7 +14,10 @@ typedef enum {
     KMEN_ID_BSI = 0,   /* NIA's per-SeP pseudonym */
     KMEN_ID_AIFO,      /* agenda identifier, within its agenda */
     KMEN_ID_PSEUDONYM, /* eIDAS PersonIdentifier of a foreigner */
-    KMEN_ID_NAMEID     /* the login's NameID, for IdP-initiated logout */
+    KMEN_ID_NAMEID,    /* the login's NameID, for IdP-initiated logout */
+    KMEN_ID_EMAIL,     /* contact data of a potential client */
+    KMEN_ID_PHONE,
+    KMEN_ID_NAME
 } kmen_id_kind;
 
 typedef struct {

@@ -19,6 +19,7 @@ const kmen_identity_field kmen_identity_fields[] = {
     FIELD("client_id", "Client-Id", "KMEN_CLIENT_ID", client_id),
     FIELD("client_status", "Client-Status", "KMEN_CLIENT_STATUS", client_status),
     FIELD("systems", "Systems", "KMEN_SYSTEMS", systems),
+    FIELD("merged_from", "Client-Id-Merged-From", "KMEN_CLIENT_ID_MERGED_FROM", merged_from),
     FIELD("given", "Given-Name", "KMEN_GIVEN_NAME", given_name),
     FIELD("family", "Family-Name", "KMEN_FAMILY_NAME", family_name),
     FIELD("birth", "Birth-Date", "KMEN_BIRTH_DATE", birth_date),

@@ -52,6 +52,7 @@ typedef struct {
     const char *client_id;
     const char *client_status;
     const char *systems;
+    const char *merged_from; /* identifiers merged into this client since last told */
 } kmen_identity;
 
 /* The string fields a backend may see, one row each: the session record and

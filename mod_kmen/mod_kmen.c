@@ -240,6 +240,12 @@ static const command_rec kmen_cmds[] = {
                   "(default verify)"),
     AP_INIT_TAKE1("KmenVerifyPath", kmen_set_verify_path, NULL, OR_AUTHCFG,
                   "the backend page that verifies pending foreigners"),
+    AP_INIT_FLAG("KmenAcceptContact", kmen_set_dir_flag,
+                 (void *)APR_OFFSETOF(kmen_dir_conf, accept_contact), OR_AUTHCFG,
+                 "honour the backend's Kmen-Potential-Contact here (default Off)"),
+    AP_INIT_FLAG("KmenAllowLink", kmen_set_dir_flag,
+                 (void *)APR_OFFSETOF(kmen_dir_conf, allow_link), OR_AUTHCFG,
+                 "honour Kmen-Complete: link= here as well as at KmenVerifyPath (default Off)"),
     AP_INIT_TAKE1("KmenAgenda", kmen_set_agenda, NULL, OR_AUTHCFG,
                   "this location serves agenda Annnn: Kmen-Aifo carries the client's AIFO in it"),
     {NULL}};

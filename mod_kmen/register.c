@@ -21,6 +21,7 @@ static void take(kmen_identity *id, const kmen_resolved *res)
     id->client_id = res->client_id;
     id->client_status = res->status;
     id->systems = res->systems;
+    id->merged_from = res->merged_from;
 }
 
 /* NIA's DateOfBirth is YYYY-MM-DD; anything else is not stored. */
@@ -199,5 +200,57 @@ int kmen_register_link_system(request_rec *r, const char *client_id, const char 
     if (kmen_store_link_system(r, kmen_server_conf_get(r->server)->store, client_id, system) !=
         KMEN_STORE_OK)
         return HTTP_SERVICE_UNAVAILABLE;
+    return OK;
+}
+
+/* e-mail: trimmed, lower case; phone: '+' and digits only; name: trimmed.
+ * The blind index of the normalised value finds the same contact however it
+ * was typed; the ciphertext keeps what was given. */
+static const char *normalise_contact(apr_pool_t *p, int kind, const char *value)
+{
+    char *out = apr_pstrdup(p, value), *o = out;
+    for (const char *c = value; *c; c++) {
+        if (kind == KMEN_ID_EMAIL && !apr_isspace(*c))
+            *o++ = (char)apr_tolower(*c);
+        else if (kind == KMEN_ID_PHONE && (apr_isdigit(*c) || (*c == '+' && o == out)))
+            *o++ = *c;
+        else if (kind == KMEN_ID_NAME)
+            *o++ = *c;
+    }
+    *o = '\0';
+    return kind == KMEN_ID_NAME ? apr_collapse_spaces(out, out) : out;
+}
+
+int kmen_register_potential(request_rec *r, const char *const values[3], const char **client_id)
+{
+    static const kmen_id_kind kinds[3] = {KMEN_ID_EMAIL, KMEN_ID_PHONE, KMEN_ID_NAME};
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    kmen_contact contact = {{NULL, NULL, NULL}, {NULL, NULL, NULL}, {0, 0, 0}};
+    for (int i = 0; i < 3; i++) {
+        if (!values[i] || !*values[i])
+            continue;
+        unsigned char *index = apr_palloc(r->pool, KMEN_HASH_LEN);
+        kmen_id_index(r->pool, &c->id_keys, kinds[i], NULL,
+                      normalise_contact(r->pool, kinds[i], values[i]), index);
+        contact.index[i] = index;
+        contact.sealed[i] =
+            kmen_id_seal(r->pool, &c->id_keys, kinds[i], NULL, values[i], &contact.sealed_len[i]);
+    }
+    if (!contact.index[0] && !contact.index[1])
+        return HTTP_BAD_REQUEST; /* a name alone identifies nobody */
+    return kmen_store_potential_create(r, c->store, &contact, client_id) == KMEN_STORE_OK
+               ? OK
+               : HTTP_SERVICE_UNAVAILABLE;
+}
+
+int kmen_register_link_potential(request_rec *r, const char *current, const char *potential,
+                                 kmen_identity *id, const char **outcome)
+{
+    kmen_resolved res;
+    if (kmen_store_link_potential(r, kmen_server_conf_get(r->server)->store, current, potential,
+                                  outcome, &res) != KMEN_STORE_OK)
+        return HTTP_SERVICE_UNAVAILABLE;
+    if (res.client_id)
+        take(id, &res);
     return OK;
 }

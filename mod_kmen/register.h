@@ -29,6 +29,17 @@ int kmen_register_resolve(request_rec *r, kmen_identity *id, int eidas_accept,
 int kmen_register_complete(request_rec *r, const char *pending_id, const char *link,
                            kmen_identity *id, const char **outcome);
 
+/* Kmen-Potential-Contact: a potential client from an unofficial contact
+ * (values: e-mail, phone, name as given; e-mail or phone required), or the one
+ * already known by them. OK, HTTP_BAD_REQUEST or HTTP_SERVICE_UNAVAILABLE. */
+int kmen_register_potential(request_rec *r, const char *const values[3], const char **client_id);
+
+/* Kmen-Complete: link=<potential> for a verified login: the login's client
+ * merges into the potential one, which keeps its identifier. *outcome:
+ * linked, unknown_client, not_potential, conflict. */
+int kmen_register_link_potential(request_rec *r, const char *current, const char *potential,
+                                 kmen_identity *id, const char **outcome);
+
 /* UC1 step 7: the client's AIFO in agenda, translated from the register's
  * agenda once and stored; OK or HTTP_SERVICE_UNAVAILABLE. */
 int kmen_register_agenda_aifo(request_rec *r, const char *client_id, const char *agenda,

@@ -51,6 +51,8 @@ typedef enum {
     ST_EVIDENCE_DELIVER,
     ST_EVIDENCE_STATES,
     ST_EVIDENCE_DOCUMENT,
+    ST_POTENTIAL_CREATE,
+    ST_LINK_POTENTIAL,
     ST_COUNT
 } statement_id;
 
@@ -70,15 +72,17 @@ static const struct {
     {"kmen_session_delete", "SELECT kmen.session_delete($1::bytea)"},
     {"kmen_session_delete_subject", "SELECT kmen.session_delete_subject($1::bytea, $2)"},
     {"kmen_audit", "SELECT kmen.audit_append($1, $2, $3, $4)"},
-    {"kmen_resolve_bsi", "SELECT client_id, systems FROM kmen.resolve_bsi($1::bytea, $2)"},
+    {"kmen_resolve_bsi",
+     "SELECT client_id, systems, merged_from FROM kmen.resolve_bsi($1::bytea, $2)"},
     {"kmen_resolve_first",
-     "SELECT client_id, status, systems FROM kmen.resolve_first($1::bytea, $2, $3::bytea, "
+     "SELECT client_id, status, systems, merged_from FROM kmen.resolve_first($1::bytea, $2, "
+     "$3::bytea, "
      "$4::bytea, $5, $6, $7::date, $8)"},
     {"kmen_link_system", "SELECT kmen.link_system($1::uuid, $2, $3)"},
     {"kmen_agenda_aifo", "SELECT kmen.agenda_aifo($1::uuid, $2)"},
     {"kmen_agenda_aifo_store", "SELECT kmen.agenda_aifo_store($1::uuid, $2, $3::bytea, $4::bytea)"},
     {"kmen_resolve_pseudonym",
-     "SELECT client_id, systems FROM kmen.resolve_pseudonym($1::bytea, $2)"},
+     "SELECT client_id, systems, merged_from FROM kmen.resolve_pseudonym($1::bytea, $2)"},
     {"kmen_foreigner_accept", "SELECT client_id, status FROM "
                               "kmen.resolve_foreigner_accept($1::bytea, $2, $3, $4::date, $5)"},
     {"kmen_pending_create",
@@ -91,6 +95,11 @@ static const struct {
     {"kmen_evidence_states", "SELECT kmen.evidence_states($1::uuid)"},
     {"kmen_evidence_document",
      "SELECT content_type, document FROM kmen.evidence_document($1::uuid, $2::uuid)"},
+    {"kmen_potential_create",
+     "SELECT client_id, outcome FROM kmen.potential_create($1::bytea, $2::bytea, $3::bytea, "
+     "$4::bytea, $5::bytea, $6::bytea, $7)"},
+    {"kmen_link_potential", "SELECT outcome, client_id, systems FROM "
+                            "kmen.link_potential($1::uuid, $2::uuid, $3)"},
 };
 
 #define STATEMENT_TIMEOUT "SET statement_timeout = '5s'"
@@ -329,6 +338,7 @@ kmen_store_status kmen_store_resolve_bsi(request_rec *r, kmen_store *store,
     out->client_id = value_or_null(r, res, 0);
     out->status = "returning";
     out->systems = value_or_null(r, res, 1);
+    out->merged_from = value_or_null(r, res, 2);
     return out->client_id ? KMEN_STORE_OK : KMEN_STORE_NOT_FOUND;
 }
 
@@ -357,6 +367,7 @@ kmen_store_status kmen_store_resolve_first(request_rec *r, kmen_store *store,
     out->client_id = value_or_null(r, res, 0);
     out->status = value_or_null(r, res, 1);
     out->systems = value_or_null(r, res, 2);
+    out->merged_from = value_or_null(r, res, 3);
     return KMEN_STORE_OK;
 }
 
@@ -410,6 +421,7 @@ kmen_store_status kmen_store_resolve_pseudonym(request_rec *r, kmen_store *store
     out->client_id = value_or_null(r, res, 0);
     out->status = "returning";
     out->systems = value_or_null(r, res, 1);
+    out->merged_from = value_or_null(r, res, 2);
     return out->client_id ? KMEN_STORE_OK : KMEN_STORE_NOT_FOUND;
 }
 
@@ -424,7 +436,7 @@ kmen_store_status kmen_store_foreigner_accept(request_rec *r, kmen_store *store,
         return KMEN_STORE_DOWN;
     out->client_id = value_or_null(r, res, 0);
     out->status = value_or_null(r, res, 1);
-    out->systems = NULL;
+    out->systems = out->merged_from = NULL;
     return KMEN_STORE_OK;
 }
 
@@ -458,6 +470,7 @@ kmen_store_status kmen_store_pending_complete(request_rec *r, kmen_store *store,
     out->client_id = value_or_null(r, res, 1);
     out->status = *outcome;
     out->systems = value_or_null(r, res, 2);
+    out->merged_from = NULL;
     return KMEN_STORE_OK;
 }
 
@@ -522,5 +535,40 @@ kmen_store_status kmen_store_evidence_document(request_rec *r, kmen_store *store
     *document = apr_pmemdup(r->pool, bytes, n);
     *len = n;
     PQfreemem(bytes);
+    return KMEN_STORE_OK;
+}
+
+kmen_store_status kmen_store_potential_create(request_rec *r, kmen_store *store,
+                                              const kmen_contact *contact, const char **client_id)
+{
+    const char *v[7];
+    int spec[14];
+    for (int i = 0; i < 3; i++) {
+        v[2 * i] = (const char *)contact->index[i];
+        v[2 * i + 1] = (const char *)contact->sealed[i];
+        spec[4 * i] = contact->index[i] ? KMEN_HASH_LEN : 0;
+        spec[4 * i + 1] = 1;
+        spec[4 * i + 2] = (int)contact->sealed_len[i];
+        spec[4 * i + 3] = 1;
+    }
+    v[6] = kmen_request_id(r);
+    spec[12] = 0;
+    spec[13] = 0;
+    return single_value(r, call_params(r, store, ST_POTENTIAL_CREATE, 7, v, spec), client_id);
+}
+
+kmen_store_status kmen_store_link_potential(request_rec *r, kmen_store *store, const char *current,
+                                            const char *potential, const char **outcome,
+                                            kmen_resolved *out)
+{
+    const char *v[] = {current, potential, kmen_request_id(r)};
+    PGresult *res = call(r, store, ST_LINK_POTENTIAL, 3, v, NULL, NULL);
+    if (!res || PQntuples(res) != 1)
+        return KMEN_STORE_DOWN;
+    *outcome = value_or_null(r, res, 0);
+    out->client_id = value_or_null(r, res, 1);
+    out->status = "linked";
+    out->systems = value_or_null(r, res, 2);
+    out->merged_from = NULL;
     return KMEN_STORE_OK;
 }

@@ -59,6 +59,7 @@ typedef struct {
     const char *client_id;
     const char *status; /* new, linked, returning */
     const char *systems;
+    const char *merged_from;
 } kmen_resolved;
 
 typedef struct {
@@ -129,5 +130,20 @@ kmen_store_status kmen_store_evidence_states(request_rec *r, kmen_store *store,
 kmen_store_status kmen_store_evidence_document(request_rec *r, kmen_store *store, const char *id,
                                                const char *client_id, const char **content_type,
                                                const unsigned char **document, apr_size_t *len);
+
+/* Potential clients and merging (sql/006_potential_merge.sql). */
+typedef struct {
+    /* email, phone, name: blind index (NULL when not given) and ciphertext */
+    const unsigned char *index[3];
+    const unsigned char *sealed[3];
+    apr_size_t sealed_len[3];
+} kmen_contact;
+
+kmen_store_status kmen_store_potential_create(request_rec *r, kmen_store *store,
+                                              const kmen_contact *contact, const char **client_id);
+/* *outcome: linked, unknown_client, not_potential, conflict. */
+kmen_store_status kmen_store_link_potential(request_rec *r, kmen_store *store, const char *current,
+                                            const char *potential, const char **outcome,
+                                            kmen_resolved *out);
 
 #endif
