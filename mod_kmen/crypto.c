@@ -50,6 +50,13 @@ const char *kmen_base64url(apr_pool_t *p, const unsigned char *data, apr_size_t 
     return out;
 }
 
+int kmen_base64_is_valid(const char *s)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\r\n";
+    return strspn(s, alphabet) == strlen(s);
+}
+
 const char *kmen_hex(apr_pool_t *p, const unsigned char *data, apr_size_t len)
 {
     static const char digits[] = "0123456789abcdef";

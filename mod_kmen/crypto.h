@@ -20,6 +20,8 @@ int kmen_random(unsigned char *buf, apr_size_t len);
 const char *kmen_random_token(apr_pool_t *p, apr_size_t len);
 
 const char *kmen_base64url(apr_pool_t *p, const unsigned char *data, apr_size_t len);
+/* Standard base64 (line breaks allowed): apr_base64_decode checks nothing. */
+int kmen_base64_is_valid(const char *s);
 const char *kmen_hex(apr_pool_t *p, const unsigned char *data, apr_size_t len);
 
 void kmen_sha256(const void *data, apr_size_t len, unsigned char out[KMEN_HASH_LEN]);

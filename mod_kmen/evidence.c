@@ -27,18 +27,27 @@ APLOG_USE_MODULE(kmen);
 #define CALLBACK_BODY_LIMIT (10 * 1024 * 1024)
 #define SIGNATURE_MAX_AGE 300
 
-/* "type=<t>; country=<CC>": NULL unless both are well formed. */
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t len = strlen(s);
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        s[--len] = '\0';
+    return s;
+}
+
+/* "type=<t>; country=<CC>": false unless both are well formed. */
 static int parse_request(request_rec *r, const char *value, const char **type, const char **country)
 {
     char *copy = apr_pstrdup(r->pool, value), *last = NULL;
     *type = *country = NULL;
     for (char *item = apr_strtok(copy, ";", &last); item; item = apr_strtok(NULL, ";", &last)) {
-        while (*item == ' ')
-            item++;
+        item = trim(item);
         if (strncmp(item, "type=", 5) == 0)
-            *type = apr_collapse_spaces(item + 5, item + 5);
+            *type = item + 5;
         else if (strncmp(item, "country=", 8) == 0)
-            *country = apr_collapse_spaces(item + 8, item + 8);
+            *country = item + 8;
     }
     size_t type_len = *type ? strlen(*type) : 0;
     return type_len >= 1 && type_len <= 64 &&
@@ -135,7 +144,8 @@ static int signature_valid(request_rec *r, const kmen_server_conf *c, const char
     long long now = (long long)apr_time_sec(apr_time_now());
     if (t < now - SIGNATURE_MAX_AGE || t > now + SIGNATURE_MAX_AGE)
         return 0;
-    const char *prefix = apr_psprintf(r->pool, "%lld.", t);
+    /* APR's formatter knows no %lld */
+    const char *prefix = apr_psprintf(r->pool, "%" APR_INT64_T_FMT ".", (apr_int64_t)t);
     apr_size_t prefix_len = strlen(prefix);
     char *signed_text = apr_palloc(r->pool, prefix_len + len);
     memcpy(signed_text, prefix, prefix_len);
@@ -166,7 +176,7 @@ static int parse_delivery(request_rec *r, const char *body, apr_size_t len, deli
     const char *b64 = json_string_value(json_object_get(doc, "document"));
     int received = state && strcmp(state, "received") == 0;
     int ok = is_uuid(id) && state && (received || strcmp(state, "refused") == 0) &&
-             (!received || (type && b64 && *b64));
+             (!received || (type && b64 && *b64 && kmen_base64_is_valid(b64)));
     if (ok) {
         d->id = apr_pstrdup(r->pool, id);
         d->state = apr_pstrdup(r->pool, state);

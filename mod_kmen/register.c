@@ -22,6 +22,7 @@ static void take(kmen_identity *id, const kmen_resolved *res)
     id->client_status = res->status;
     id->systems = res->systems;
     id->merged_from = res->merged_from;
+    id->has_evidence = res->has_evidence;
 }
 
 /* NIA's DateOfBirth is YYYY-MM-DD; anything else is not stored. */
@@ -78,7 +79,7 @@ static int resolve_first(request_rec *r, kmen_identity *id, const unsigned char 
     kmen_id_index(r->pool, &c->id_keys, KMEN_ID_AIFO, c->register_agenda, aifo, aifo_index);
     in.aifo_sealed = kmen_id_seal(r->pool, &c->id_keys, KMEN_ID_AIFO, c->register_agenda, aifo,
                                   &in.aifo_sealed_len);
-    kmen_resolved res;
+    kmen_resolved res = {0};
     if (!in.aifo_sealed || kmen_store_resolve_first(r, c->store, &in, &res) != KMEN_STORE_OK)
         return HTTP_SERVICE_UNAVAILABLE;
     take(id, &res);
@@ -92,7 +93,7 @@ static int resolve_foreigner(request_rec *r, kmen_identity *id, int eidas_accept
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
     unsigned char index[KMEN_HASH_LEN];
     kmen_id_index(r->pool, &c->id_keys, KMEN_ID_PSEUDONYM, NULL, id->pseudonym, index);
-    kmen_resolved res;
+    kmen_resolved res = {0};
     kmen_store_status st = kmen_store_resolve_pseudonym(r, c->store, index, &res);
     kmen_foreigner in = {index, id->given_name, id->family_name, date_or_null(id->birth_date)};
     if (st == KMEN_STORE_NOT_FOUND && eidas_accept)
@@ -116,7 +117,7 @@ int kmen_register_resolve(request_rec *r, kmen_identity *id, int eidas_accept,
         return resolve_foreigner(r, id, eidas_accept, pending_id);
     unsigned char bsi_index[KMEN_HASH_LEN];
     kmen_id_index(r->pool, &c->id_keys, KMEN_ID_BSI, NULL, id->pseudonym, bsi_index);
-    kmen_resolved res;
+    kmen_resolved res = {0};
     switch (kmen_store_resolve_bsi(r, c->store, bsi_index, &res)) {
     case KMEN_STORE_OK:
         take(id, &res);
@@ -131,7 +132,7 @@ int kmen_register_resolve(request_rec *r, kmen_identity *id, int eidas_accept,
 int kmen_register_complete(request_rec *r, const char *pending_id, const char *link,
                            kmen_identity *id, const char **outcome)
 {
-    kmen_resolved res;
+    kmen_resolved res = {0};
     if (kmen_store_pending_complete(r, kmen_server_conf_get(r->server)->store, pending_id, link,
                                     outcome, &res) != KMEN_STORE_OK)
         return HTTP_SERVICE_UNAVAILABLE;
@@ -246,7 +247,7 @@ int kmen_register_potential(request_rec *r, const char *const values[3], const c
 int kmen_register_link_potential(request_rec *r, const char *current, const char *potential,
                                  kmen_identity *id, const char **outcome)
 {
-    kmen_resolved res;
+    kmen_resolved res = {0};
     if (kmen_store_link_potential(r, kmen_server_conf_get(r->server)->store, current, potential,
                                   outcome, &res) != KMEN_STORE_OK)
         return HTTP_SERVICE_UNAVAILABLE;

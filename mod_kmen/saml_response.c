@@ -14,6 +14,7 @@
 #include "apr_base64.h"
 #include "apr_strings.h"
 
+#include "crypto.h"
 #include "saml_private.h"
 
 typedef struct {
@@ -125,18 +126,9 @@ static int check_shape(check_ctx *c, xmlDoc *doc, response_shape *shape)
     return why ? refuse(c, why) : 1;
 }
 
-static int valid_base64(const char *s)
-{
-    for (; *s; s++) {
-        if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\r\n", *s))
-            return 0;
-    }
-    return 1;
-}
-
 static int precheck(check_ctx *c, const char *b64, response_shape *shape)
 {
-    if (!valid_base64(b64))
+    if (!kmen_base64_is_valid(b64))
         return refuse(c, "SAMLResponse is not base64");
     char *xml = apr_palloc(c->p, (apr_size_t)apr_base64_decode_len(b64) + 1);
     int len = apr_base64_decode(xml, b64);

@@ -270,9 +270,12 @@ kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *ident
                                       const kmen_login_ref *ref, const char *pending_id)
 {
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
-    kmen_session s = {
-        *identity, *ref, pending_id, 0, apr_time_now() + apr_time_from_sec(c->session_lifetime),
-        {0}};
+    kmen_session s = {*identity,
+                      *ref,
+                      pending_id,
+                      identity->has_evidence,
+                      apr_time_now() + apr_time_from_sec(c->session_lifetime),
+                      {0}};
     const char *cookie = kmen_random_token(r->pool, SESSION_ID_BYTES);
     unsigned char subject[KMEN_HASH_LEN];
     apr_size_t len = 0;
@@ -324,6 +327,6 @@ kmen_store_status kmen_session_destroy_login(request_rec *r, const kmen_login_re
     kmen_store_status st =
         kmen_store_session_delete_subject(r, c->store, subject, ref->session_index, &hashes);
     for (int i = 0; st == KMEN_STORE_OK && i < hashes->nelts; i++)
-        cache_remove(r, APR_ARRAY_IDX(hashes, i, unsigned char *));
+        cache_remove(r, APR_ARRAY_IDX(hashes, i, const unsigned char *));
     return st;
 }

@@ -73,16 +73,16 @@ static const struct {
     {"kmen_session_delete_subject", "SELECT kmen.session_delete_subject($1::bytea, $2)"},
     {"kmen_audit", "SELECT kmen.audit_append($1, $2, $3, $4)"},
     {"kmen_resolve_bsi",
-     "SELECT client_id, systems, merged_from FROM kmen.resolve_bsi($1::bytea, $2)"},
-    {"kmen_resolve_first",
-     "SELECT client_id, status, systems, merged_from FROM kmen.resolve_first($1::bytea, $2, "
-     "$3::bytea, "
-     "$4::bytea, $5, $6, $7::date, $8)"},
+     "SELECT client_id, systems, merged_from, has_evidence FROM kmen.resolve_bsi($1::bytea, $2)"},
+    {"kmen_resolve_first", "SELECT client_id, status, systems, merged_from, has_evidence FROM "
+                           "kmen.resolve_first($1::bytea, $2, "
+                           "$3::bytea, "
+                           "$4::bytea, $5, $6, $7::date, $8)"},
     {"kmen_link_system", "SELECT kmen.link_system($1::uuid, $2, $3)"},
     {"kmen_agenda_aifo", "SELECT kmen.agenda_aifo($1::uuid, $2)"},
     {"kmen_agenda_aifo_store", "SELECT kmen.agenda_aifo_store($1::uuid, $2, $3::bytea, $4::bytea)"},
-    {"kmen_resolve_pseudonym",
-     "SELECT client_id, systems, merged_from FROM kmen.resolve_pseudonym($1::bytea, $2)"},
+    {"kmen_resolve_pseudonym", "SELECT client_id, systems, merged_from, has_evidence FROM "
+                               "kmen.resolve_pseudonym($1::bytea, $2)"},
     {"kmen_foreigner_accept", "SELECT client_id, status FROM "
                               "kmen.resolve_foreigner_accept($1::bytea, $2, $3, $4::date, $5)"},
     {"kmen_pending_create",
@@ -221,6 +221,20 @@ static PGresult *call_params(request_rec *r, kmen_store *store, statement_id id,
     return call(r, store, id, n, values, lengths, formats);
 }
 
+/* A bytea column, decoded into r->pool. */
+static kmen_store_status bytea_value(request_rec *r, PGresult *res, int row, int col,
+                                     const unsigned char **out, apr_size_t *len)
+{
+    size_t n = 0;
+    unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, row, col), &n);
+    if (!bytes)
+        return KMEN_STORE_DOWN;
+    *out = apr_pmemdup(r->pool, bytes, n);
+    *len = n;
+    PQfreemem(bytes);
+    return KMEN_STORE_OK;
+}
+
 kmen_store_status kmen_store_ping(request_rec *r, kmen_store *store)
 {
     return call(r, store, ST_PING, 0, NULL, NULL, NULL) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
@@ -275,15 +289,8 @@ kmen_store_status kmen_store_session_fetch(request_rec *r, kmen_store *store,
         return KMEN_STORE_DOWN;
     if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0))
         return KMEN_STORE_NOT_FOUND;
-    size_t n = 0;
-    unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 0), &n);
-    if (!bytes)
-        return KMEN_STORE_DOWN;
-    *payload = apr_pmemdup(r->pool, bytes, n);
-    *len = n;
-    PQfreemem(bytes);
     *remaining = atoi(PQgetvalue(res, 0, 1));
-    return KMEN_STORE_OK;
+    return bytea_value(r, res, 0, 0, payload, len);
 }
 
 kmen_store_status kmen_store_session_delete(request_rec *r, kmen_store *store,
@@ -306,11 +313,10 @@ kmen_store_status kmen_store_session_delete_subject(request_rec *r, kmen_store *
         return KMEN_STORE_DOWN;
     *hashes = apr_array_make(r->pool, PQntuples(res) + 1, sizeof(unsigned char *));
     for (int i = 0; i < PQntuples(res); i++) {
-        size_t n = 0;
-        unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 0), &n);
-        if (bytes && n == KMEN_HASH_LEN)
-            APR_ARRAY_PUSH(*hashes, unsigned char *) = apr_pmemdup(r->pool, bytes, n);
-        PQfreemem(bytes);
+        const unsigned char *hash = NULL;
+        apr_size_t n = 0;
+        if (bytea_value(r, res, i, 0, &hash, &n) == KMEN_STORE_OK && n == KMEN_HASH_LEN)
+            APR_ARRAY_PUSH(*hashes, const unsigned char *) = hash;
     }
     return KMEN_STORE_OK;
 }
@@ -327,19 +333,27 @@ static const char *value_or_null(request_rec *r, PGresult *res, int col)
     return PQgetisnull(res, 0, col) ? NULL : apr_pstrdup(r->pool, PQgetvalue(res, 0, col));
 }
 
-kmen_store_status kmen_store_resolve_bsi(request_rec *r, kmen_store *store,
-                                         const unsigned char *bsi_index, kmen_resolved *out)
+/* UC3/UC5: one client by the blind index of its BSI or eIDAS pseudonym. */
+static kmen_store_status resolve_by_index(request_rec *r, kmen_store *store, statement_id id,
+                                          const unsigned char *index, kmen_resolved *out)
 {
-    const char *v[] = {(const char *)bsi_index, kmen_request_id(r)};
+    const char *v[] = {(const char *)index, kmen_request_id(r)};
     const int spec[] = {BIN(KMEN_HASH_LEN), TXT};
-    PGresult *res = call_params(r, store, ST_RESOLVE_BSI, 2, v, spec);
+    PGresult *res = call_params(r, store, id, 2, v, spec);
     if (!res || PQntuples(res) != 1)
         return KMEN_STORE_DOWN;
     out->client_id = value_or_null(r, res, 0);
     out->status = "returning";
     out->systems = value_or_null(r, res, 1);
     out->merged_from = value_or_null(r, res, 2);
+    out->has_evidence = !PQgetisnull(res, 0, 3) && PQgetvalue(res, 0, 3)[0] == 't';
     return out->client_id ? KMEN_STORE_OK : KMEN_STORE_NOT_FOUND;
+}
+
+kmen_store_status kmen_store_resolve_bsi(request_rec *r, kmen_store *store,
+                                         const unsigned char *bsi_index, kmen_resolved *out)
+{
+    return resolve_by_index(r, store, ST_RESOLVE_BSI, bsi_index, out);
 }
 
 kmen_store_status kmen_store_resolve_first(request_rec *r, kmen_store *store,
@@ -368,6 +382,7 @@ kmen_store_status kmen_store_resolve_first(request_rec *r, kmen_store *store,
     out->status = value_or_null(r, res, 1);
     out->systems = value_or_null(r, res, 2);
     out->merged_from = value_or_null(r, res, 3);
+    out->has_evidence = !PQgetisnull(res, 0, 4) && PQgetvalue(res, 0, 4)[0] == 't';
     return KMEN_STORE_OK;
 }
 
@@ -388,14 +403,7 @@ kmen_store_status kmen_store_agenda_aifo(request_rec *r, kmen_store *store, cons
         return KMEN_STORE_DOWN;
     if (PQgetisnull(res, 0, 0))
         return KMEN_STORE_NOT_FOUND;
-    size_t n = 0;
-    unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 0), &n);
-    if (!bytes)
-        return KMEN_STORE_DOWN;
-    *sealed = apr_pmemdup(r->pool, bytes, n);
-    *len = n;
-    PQfreemem(bytes);
-    return KMEN_STORE_OK;
+    return bytea_value(r, res, 0, 0, sealed, len);
 }
 
 kmen_store_status kmen_store_agenda_aifo_store(request_rec *r, kmen_store *store,
@@ -413,16 +421,7 @@ kmen_store_status kmen_store_resolve_pseudonym(request_rec *r, kmen_store *store
                                                const unsigned char *pseudonym_index,
                                                kmen_resolved *out)
 {
-    const char *v[] = {(const char *)pseudonym_index, kmen_request_id(r)};
-    const int spec[] = {BIN(KMEN_HASH_LEN), TXT};
-    PGresult *res = call_params(r, store, ST_RESOLVE_PSEUDONYM, 2, v, spec);
-    if (!res || PQntuples(res) != 1)
-        return KMEN_STORE_DOWN;
-    out->client_id = value_or_null(r, res, 0);
-    out->status = "returning";
-    out->systems = value_or_null(r, res, 1);
-    out->merged_from = value_or_null(r, res, 2);
-    return out->client_id ? KMEN_STORE_OK : KMEN_STORE_NOT_FOUND;
+    return resolve_by_index(r, store, ST_RESOLVE_PSEUDONYM, pseudonym_index, out);
 }
 
 kmen_store_status kmen_store_foreigner_accept(request_rec *r, kmen_store *store,
@@ -528,14 +527,7 @@ kmen_store_status kmen_store_evidence_document(request_rec *r, kmen_store *store
     if (PQntuples(res) == 0 || PQgetisnull(res, 0, 1))
         return KMEN_STORE_NOT_FOUND;
     *content_type = value_or_null(r, res, 0);
-    size_t n = 0;
-    unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 1), &n);
-    if (!bytes)
-        return KMEN_STORE_DOWN;
-    *document = apr_pmemdup(r->pool, bytes, n);
-    *len = n;
-    PQfreemem(bytes);
-    return KMEN_STORE_OK;
+    return bytea_value(r, res, 0, 1, document, len);
 }
 
 kmen_store_status kmen_store_potential_create(request_rec *r, kmen_store *store,

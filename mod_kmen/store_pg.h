@@ -60,6 +60,7 @@ typedef struct {
     const char *status; /* new, linked, returning */
     const char *systems;
     const char *merged_from;
+    int has_evidence; /* UC7: Kmen-Evidence applies to this client's sessions */
 } kmen_resolved;
 
 typedef struct {

@@ -65,7 +65,7 @@ $$;
 -- Kmen-Evidence: "<id>=<state>, …" of the client's requests, oldest first.
 CREATE FUNCTION kmen.evidence_states(p_client_id uuid)
 RETURNS text LANGUAGE sql STABLE SECURITY DEFINER SET search_path = kmen, pg_temp AS $$
-    SELECT string_agg(e.id::text || '=' || e.state, ', ' ORDER BY e.created)
+    SELECT string_agg(e.id::text || '=' || e.state, ',' ORDER BY e.created)
       FROM kmen.evidence e JOIN kmen.client c ON c.id = e.client
      WHERE c.client_id = p_client_id;
 $$;

@@ -167,7 +167,7 @@ $$;
 -- Resolutions now also announce merges (one round trip, as before).
 DROP FUNCTION kmen.resolve_bsi(bytea, text);
 CREATE FUNCTION kmen.resolve_bsi(p_bsi bytea, p_request_id text,
-                                 OUT client_id uuid, OUT systems text, OUT merged_from text)
+                                 OUT client_id uuid, OUT systems text, OUT merged_from text, OUT has_evidence boolean)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = kmen, pg_temp AS $$
 DECLARE
     v_client bigint;
@@ -178,6 +178,7 @@ BEGIN
     IF FOUND THEN
         systems := kmen.client_systems(v_client);
         merged_from := kmen.announce_merges(v_client);
+        has_evidence := EXISTS (SELECT 1 FROM kmen.evidence e WHERE e.client = v_client);
         INSERT INTO kmen.audit (event, outcome, client_id, request_id)
         VALUES ('resolve', 'returning', client_id, p_request_id);
     END IF;
@@ -189,7 +190,7 @@ CREATE FUNCTION kmen.resolve_first(p_bsi bytea, p_agenda text, p_aifo bytea,
                                    p_aifo_sealed bytea, p_given text, p_family text,
                                    p_birth date, p_request_id text,
                                    OUT client_id uuid, OUT status text, OUT systems text,
-                                   OUT merged_from text)
+                                   OUT merged_from text, OUT has_evidence boolean)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = kmen, pg_temp AS $$
 DECLARE
     v_client bigint;
@@ -222,6 +223,7 @@ BEGIN
     SELECT c.client_id INTO client_id FROM kmen.client c WHERE c.id = v_client;
     systems := kmen.client_systems(v_client);
     merged_from := kmen.announce_merges(v_client);
+        has_evidence := EXISTS (SELECT 1 FROM kmen.evidence e WHERE e.client = v_client);
     INSERT INTO kmen.audit (event, outcome, client_id, request_id)
     VALUES ('resolve', status, client_id, p_request_id);
 END
@@ -230,7 +232,7 @@ $$;
 DROP FUNCTION kmen.resolve_pseudonym(bytea, text);
 CREATE FUNCTION kmen.resolve_pseudonym(p_pseudonym bytea, p_request_id text,
                                        OUT client_id uuid, OUT systems text,
-                                       OUT merged_from text)
+                                       OUT merged_from text, OUT has_evidence boolean)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = kmen, pg_temp AS $$
 DECLARE
     v_client bigint;
@@ -241,6 +243,7 @@ BEGIN
     IF FOUND THEN
         systems := kmen.client_systems(v_client);
         merged_from := kmen.announce_merges(v_client);
+        has_evidence := EXISTS (SELECT 1 FROM kmen.evidence e WHERE e.client = v_client);
         INSERT INTO kmen.audit (event, outcome, client_id, request_id)
         VALUES ('resolve', 'returning', client_id, p_request_id);
     END IF;

@@ -63,6 +63,7 @@ def kmen_lines(site, dir):
         f'KmenDatabase "{site.conninfo}"',
         f"KmenRegisterKeyFile {k}/register.key",
         "KmenCookieSecure Off",
+        "KmenAllowHTTP On",  # the test site is plain HTTP on loopback
         f'KmenSessionCache "shmcb:{dir}/kmen-sessions(1024000)"',
     ]
     if site.translator_url:

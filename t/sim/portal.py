@@ -6,12 +6,19 @@ Any path ending in headers.json answers a JSON object of every request header re
 (names as received; a repeated name has its values joined with ", "). A path ending in /link
 with the query system=NAME answers a short page and the backend->module response header
 Kmen-Link-System: NAME ("this system now holds data about the client"; mod_kmen consumes it).
+A path ending in /evidence-request with the query type=T&country=CC (UC7) answers a page and
+Kmen-Evidence-Request: type=T; country=CC (mod_kmen consumes it and sends the person to the
+evidence service); raw=VALUE sends VALUE as that header as it is. It asks once: when the
+person comes back to the same page (same Kmen-Client-Id, same path and query) and Kmen-Evidence
+lists a request that was not there when it asked, it shows that request instead of asking
+again (the return address mod_kmen gives the evidence service is the page that asked).
 Every other path answers a page listing the Kmen-* headers, percent-decoded for display.
 """
 
 import argparse
 import html
 import json
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote
 
@@ -81,6 +88,60 @@ System <code>{html.escape(system)}</code> now holds data about the client.</p>
 """
 
 
+def evidence_ids(message):
+    """{request id: state} from the Kmen-Evidence request header ("id=state, id=state",
+    percent-encoded like every Kmen-* value)."""
+    found = {}
+    for item in unquote(message.get("Kmen-Evidence") or "").split(","):
+        rid, _, state = item.strip().partition("=")
+        if rid:
+            found[rid] = state
+    return found
+
+
+def evidence_page(message, path, asked, answered, kmen_path):
+    """The page of /…/evidence-request: what it asked for, or the request(s) it got."""
+    if answered:
+        items = "\n".join(
+            f'<li data-request="{html.escape(rid)}">{html.escape(rid)}: '
+            f'<span class="state">{html.escape(state)}</span>'
+            + (f' — <a href="{kmen_path}/evidence/{html.escape(rid)}">doklad / document</a>'
+               if state == "received" else "") + "</li>"
+            for rid, state in answered.items())
+        what = f"""<p id="answered">Vyžádané doklady / requested evidence:</p>
+<ul id="evidence">
+{items}
+</ul>"""
+    else:
+        what = f"""<p id="asking">Portál žádá o doklad / the portal asks for evidence:
+<code>{html.escape(asked or "— nic / nothing —")}</code></p>"""
+    return f"""<!DOCTYPE html>
+<html lang="cs">
+<head>
+<meta charset="utf-8">
+<title>Žádost o doklad / Evidence request</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; }}
+table {{ border-collapse: collapse; }}
+th, td {{ border: 1px solid #999; padding: .3em .6em; text-align: left; }}
+td {{ word-break: break-all; }}
+</style>
+</head>
+<body>
+<h1>Žádost o doklad / Evidence request</h1>
+<p>Stránka / page: <code>{html.escape(path)}</code></p>
+{what}
+<table id="kmen-headers">
+<thead><tr><th>Hlavička / header</th><th>Hodnota / value</th></tr></thead>
+<tbody>
+{kmen_rows(message)}
+</tbody>
+</table>
+</body>
+</html>
+"""
+
+
 def verify_form(message, query):
     """The sample verification page (UC4): what a portal asks a foreigner whose eIDAS
     minimal data set is not enough, before mod_kmen issues a client identifier."""
@@ -129,6 +190,28 @@ def completion(form):
 
 class Handler(BaseHTTPRequestHandler):
     kmen_path = "/kmen"
+    lock = threading.Lock()
+    asked = {}  # (Kmen-Client-Id, path and query) -> evidence ids listed when it asked
+
+    def evidence_request(self, args):
+        """(body, content type, extra headers) of an /evidence-request page."""
+        if args.get("raw"):
+            value = args["raw"][0]
+        elif args.get("type") and args.get("country"):
+            value = f"type={args['type'][0]}; country={args['country'][0]}"
+        else:
+            value = None
+        listed = evidence_ids(self.headers)
+        key = (self.headers.get("Kmen-Client-Id"), self.path)
+        with self.lock:
+            before = self.asked.get(key)
+            answered = {r: st for r, st in listed.items()
+                        if before is not None and r not in before}
+            if not answered and value is not None:
+                self.asked[key] = set(listed)
+        extra = [] if answered or value is None else [("Kmen-Evidence-Request", value)]
+        body = evidence_page(self.headers, self.path, value, answered, self.kmen_path)
+        return body, HTML, extra
 
     def route(self, path, query, form):
         """(body, content type, extra response headers) for one request."""
@@ -138,6 +221,8 @@ class Handler(BaseHTTPRequestHandler):
             return body, "application/json; charset=utf-8", []
         if path.endswith("/link") and args.get("system"):
             return link_page(args["system"][0]), HTML, [("Kmen-Link-System", args["system"][0])]
+        if path.endswith("/evidence-request"):
+            return self.evidence_request(args)
         if path.endswith("/complete") and args.get("value"):  # a completion from anywhere
             return verified_page(query), HTML, [("Kmen-Complete", args["value"][0])]
         if "/verify/" in path and self.command == "POST":

@@ -1,0 +1,442 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""UC7: cross-border evidence through the single digital gateway.
+
+A backend page answers with Kmen-Evidence-Request: type=T; country=CC; mod_kmen records the
+request and sends the person (303) to KmenEvidenceURL — on the test site the evidence-service
+simulator t/sim/evidence.py — with request, type, country and return. There the person
+approves or refuses; the service calls back POST /kmen/evidence (JSON, signed with
+Kmen-Evidence-Signature: HMAC-SHA256 under KmenEvidenceSecretFile) and sends the person back.
+Later requests of that client carry Kmen-Evidence: <id>=<state>, …; a received document is
+served at /kmen/evidence/<id> to the client's own sessions only.
+
+The sample portal asks once per client and page (path and query): coming back to the page
+that asked shows the request instead of asking again. Each test therefore asks from a page of
+its own (the query differs), so the tests do not depend on each other's order.
+"""
+
+import base64
+import json
+import os
+import re
+import time
+import uuid
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import lxml.html
+import pytest
+import requests
+
+from t.lib import flow
+from t.sim import evidence as evsim
+
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+PDF = "application/pdf"
+
+
+# --- helpers -----------------------------------------------------------------------------
+def page(type, country, case):
+    """An evidence-request page of the portal under /app/, unique per CASE."""
+    return f"/app/evidence-request?type={type}&country={country}&case={case}"
+
+
+def states(s, stack, base="/app"):
+    """{request id: state} from the Kmen-Evidence header the backend received ({} if none).
+    Like every Kmen-* value it travels percent-encoded (KmenHeaderEncoding percent): the
+    ", " between items arrives as ",%20"."""
+    h = flow.headers_of(s, f"{stack.base_url}{base}/headers.json")
+    return evidence_ids(flow.header(h, "Kmen-Evidence"))
+
+
+def evidence_ids(value):
+    found = {}
+    for item in unquote(value or "").split(","):
+        rid, sep, state = item.strip().partition("=")
+        if item.strip():
+            assert sep and rid, f"malformed Kmen-Evidence item {item!r} in {value!r}"
+            found[rid] = state
+    return found
+
+
+def ask(s, stack, path):
+    """GET the portal page PATH, which asks for evidence; check mod_kmen's 303 to the
+    evidence service and return (request id, the Location's query as a dict); the
+    Location itself is kept in that dict's "location" attribute for preview()."""
+    r = s.get(stack.base_url + path, allow_redirects=False)
+    assert r.status_code == 303, (f"GET {path}: expected 303 to the evidence service, got "
+                                  f"{r.status_code}: {r.text[:300]}\n{error_tail(stack)}")
+    assert not any(k.lower() == "kmen-evidence-request" for k in r.headers), r.headers
+    loc = r.headers["Location"]
+    p = urlsplit(loc)
+    assert f"{p.scheme}://{p.netloc}{p.path}" == stack.evidence_url, loc
+    q = {k: v[0] for k, v in parse_qs(p.query, keep_blank_values=True).items()}
+    assert set(q) == {"request", "type", "country", "return"}, loc
+    assert UUID.match(q["request"]), loc
+    return q["request"], Query(q, location=loc)
+
+
+class Query(dict):
+    def __init__(self, items, location):
+        super().__init__(items)
+        self.location = location
+
+
+def preview(s, stack, request, q):
+    """GET the evidence service's preview as the browser would (the Location of ask());
+    the form's fields."""
+    r = s.get(q.location, allow_redirects=False)
+    assert r.status_code == 200, f"preview: {r.status_code} {r.text[:300]}"
+    doc = lxml.html.fromstring(r.text)
+    assert doc.get("lang") == "cs"
+    assert "Náhled dokladu" in r.text and "Evidence preview" in r.text
+    assert doc.xpath('string(//*[@id="type"])') == q["type"]
+    assert doc.xpath('string(//*[@id="country"])') == q["country"]
+    form = doc.xpath('//form[@method="post" and @action="/decide"]')
+    assert form, r.text[:1000]
+    fields = {i.get("name"): i.get("value") or ""
+              for i in form[0].xpath('.//input[@type="hidden"]')}
+    assert fields["request"] == request and fields["return"] == q["return"]
+    assert form[0].xpath('.//button[@id="approve" and @name="decision" and @value="approve"]')
+    assert form[0].xpath('.//button[@id="refuse" and @name="decision" and @value="refuse"]')
+    return fields
+
+
+def decide(s, stack, fields, decision):
+    """POST the preview's form with DECISION; the sim calls back, then 303s to return.
+    The sim's record of that callback."""
+    r = s.post(f"{stack.evidence_sim_url}/decide", data={**fields, "decision": decision},
+               allow_redirects=False)
+    assert r.status_code == 303, f"/decide: {r.status_code} {r.text[:300]}"
+    assert r.headers["Location"] == fields["return"]
+    last = requests.get(f"{stack.evidence_sim_url}/last-callback").json()
+    assert last["request"] == fields["request"], last
+    return last
+
+
+def through(s, stack, path, decision):
+    """The whole round: ask, preview, decide. (request id, ask's query, callback record)."""
+    request, q = ask(s, stack, path)
+    last = decide(s, stack, preview(s, stack, request, q), decision)
+    return request, q, last
+
+
+def document(s, stack, request):
+    return s.get(f"{stack.base_url}/kmen/evidence/{request}", allow_redirects=False)
+
+
+def callback(stack, body, signature=True, t=None, secret=None):
+    """POST a crafted callback to /kmen/evidence. BODY: a dict (sent as JSON) or bytes.
+    SIGNATURE: True (sign with the site's secret, or SECRET, at T), False (no header) or the
+    header value itself."""
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+    if signature is True:
+        headers["Kmen-Evidence-Signature"] = evsim.sign(secret or stack.evidence_secret, raw, t)
+    elif signature:
+        headers["Kmen-Evidence-Signature"] = signature
+    return requests.post(f"{stack.base_url}/kmen/evidence", data=raw, headers=headers,
+                         allow_redirects=False)
+
+
+def received(request, data=b"%PDF-1.4\n% crafted by the test\n%%EOF\n"):
+    return {"request": request, "state": "received", "content_type": PDF,
+            "document": base64.b64encode(data).decode()}
+
+
+def error_tail(stack):
+    return "--- httpd error log (tail):\n" + stack.httpd.read_error_log()[-3000:]
+
+
+def login(stack, identity, path="/app/"):
+    s = requests.Session()
+    flow.login(s, stack, identity=identity, path=path)
+    return s
+
+
+# --- the person's round trip ---------------------------------------------------------------
+def test_approve(stack, s):
+    flow.login(s, stack, identity="cz-jiri")
+    path = "/app/evidence-request?type=birth-certificate&country=DE"
+    request, q = ask(s, stack, path)
+    assert (q["type"], q["country"]) == ("birth-certificate", "DE")
+    assert q["return"] == stack.base_url + path
+    assert states(s, stack).get(request) == "requested", error_tail(stack)
+
+    last = decide(s, stack, preview(s, stack, request, q), "approve")
+    assert (last["state"], last["status"]) == ("received", 204), last
+    assert last["content_type"] == PDF
+    sent = base64.b64decode(last["document"])
+    assert sent == evsim.document(request, "birth-certificate", "DE")
+
+    # A spoofed Kmen-Evidence from the browser never reaches the backend.
+    fake = str(uuid.uuid4())
+    h = s.get(stack.base_url + "/app/headers.json",
+              headers={"Kmen-Evidence": f"{fake}=received"}).json()
+    seen = evidence_ids(flow.header(h, "Kmen-Evidence"))
+    assert seen.get(request) == "received", h
+    assert fake not in seen
+
+    r = document(s, stack, request)
+    assert r.status_code == 200, f"{r.status_code} {r.text[:300]}\n{error_tail(stack)}"
+    assert r.content == sent
+    assert r.headers["Content-Type"].split(";")[0].strip() == PDF
+    assert "no-store" in r.headers.get("Cache-Control", "")
+
+    # Back on the page that asked: the portal shows the answer, nobody is sent away again.
+    back = s.get(q["return"], allow_redirects=False)
+    assert back.status_code == 200, back.headers
+    item = lxml.html.fromstring(back.text).xpath(f'//li[@data-request="{request}"]')
+    assert item and item[0].xpath('string(.//span[@class="state"])') == "received"
+
+
+def test_refuse(stack, s):
+    flow.login(s, stack, identity="cz-jiri")
+    request, _, last = through(s, stack, page("diploma", "AT", "refuse"), "refuse")
+    assert (last["state"], last["status"]) == ("refused", 204), last
+    assert last["document"] is None
+    assert states(s, stack).get(request) == "refused"
+    assert document(s, stack, request).status_code == 404
+
+
+def test_foreigner_accepted_at_info(stack, s):
+    """A foreigner whose minimal data set the site accepts (/info/) has a client identifier
+    and so can ask for evidence from home."""
+    flow.login(s, stack, identity="sk-kovac", path="/info/")
+    path = "/info/evidence-request?type=residence&country=SK&case=foreigner"
+    request, q, last = through(s, stack, path, "approve")
+    assert q["return"] == stack.base_url + path
+    assert (last["state"], last["status"]) == ("received", 204), last
+    assert states(s, stack, base="/info").get(request) == "received"
+    r = document(s, stack, request)
+    assert r.status_code == 200 and r.content == base64.b64decode(last["document"])
+
+
+# --- who may read a document ------------------------------------------------------------------
+def test_document_only_for_its_client(stack, s):
+    flow.login(s, stack, identity="cz-jiri")
+    request, _, last = through(s, stack, page("birth-certificate", "FR", "owner"), "approve")
+    assert last["status"] == 204, last
+    assert document(s, stack, request).status_code == 200
+
+    # Another session of the same client (a new login) sees it too.
+    with login(stack, "cz-jiri") as again:
+        assert states(again, stack).get(request) == "received"
+        r = document(again, stack, request)
+        assert r.status_code == 200 and r.content == base64.b64decode(last["document"])
+
+    with login(stack, "cz-zofie") as other:
+        r = document(other, stack, request)
+        assert r.status_code == 404, f"another client read it: {r.status_code}"
+        assert base64.b64decode(last["document"]) not in r.content
+        assert request not in states(other, stack)
+
+    with requests.Session() as nobody:
+        r = document(nobody, stack, request)
+        assert r.status_code == 404, f"no session: {r.status_code} {r.headers}"
+        assert base64.b64decode(last["document"]) not in r.content
+
+    assert document(s, stack, str(uuid.uuid4())).status_code == 404
+    assert document(s, stack, "not-a-request-id").status_code in (400, 404)
+
+
+def test_requested_document_is_404(stack, s):
+    flow.login(s, stack, identity="cz-zofie")
+    request, _ = ask(s, stack, page("diploma", "PL", "pending"))
+    assert states(s, stack).get(request) == "requested"
+    assert document(s, stack, request).status_code == 404
+
+
+def test_document_not_stored_in_clear(stack, s):
+    flow.login(s, stack, identity="cz-zofie")
+    request, _, last = through(s, stack, page("residence", "DE", "at-rest"), "approve")
+    sent = base64.b64decode(last["document"])
+    rows = stack.query("SELECT document FROM kmen.evidence WHERE id = %s", (request,))
+    assert len(rows) == 1 and rows[0][0] is not None
+    assert bytes(rows[0][0]) != sent and sent[:64] not in bytes(rows[0][0])
+
+
+# --- callbacks crafted by the test ------------------------------------------------------------
+@pytest.fixture
+def open_request(stack, s):
+    """A request of cz-zofie in state requested (the person never reached the service)."""
+    flow.login(s, stack, identity="cz-zofie")
+    request, _ = ask(s, stack, page("birth-certificate", "IT", uuid.uuid4().hex[:8]))
+    return request
+
+
+REFUSED_SIGNATURES = {
+    "wrong key": lambda st, raw: evsim.sign(b"not the evidence secret!", raw),
+    "no header": lambda st, raw: False,
+    "ten minutes old": lambda st, raw: evsim.sign(st.evidence_secret, raw, time.time() - 600),
+    "ten minutes ahead": lambda st, raw: evsim.sign(st.evidence_secret, raw, time.time() + 600),
+    "other body": lambda st, raw: evsim.sign(st.evidence_secret, raw + b" "),
+    "not a signature": lambda st, raw: "garbage",
+    "no v1": lambda st, raw: f"t={int(time.time())}",
+    "empty": lambda st, raw: "",
+}
+
+
+@pytest.mark.parametrize("case", REFUSED_SIGNATURES)
+def test_callback_signature_refused(stack, s, open_request, case):
+    raw = json.dumps(received(open_request)).encode()
+    sig = REFUSED_SIGNATURES[case](stack, raw)
+    if sig == "":  # an empty header, sent as such
+        r = requests.post(f"{stack.base_url}/kmen/evidence", data=raw,
+                          headers={"Content-Type": "application/json",
+                                   "Kmen-Evidence-Signature": ""})
+    else:
+        r = callback(stack, raw, signature=sig)
+    assert r.status_code == 401, f"{case}: {r.status_code} {r.text[:300]}"
+    assert states(s, stack).get(open_request) == "requested"
+    assert document(s, stack, open_request).status_code == 404
+
+
+def test_callback_unknown_request(stack, s, open_request):
+    before = stack.count("evidence")
+    r = callback(stack, received(str(uuid.uuid4())))
+    assert r.status_code == 404, f"{r.status_code} {r.text[:300]}"
+    assert stack.count("evidence") == before
+    assert states(s, stack).get(open_request) == "requested"
+
+
+MALFORMED = {
+    "not JSON": lambda rid: b'{"request": ',
+    "JSON array": lambda rid: b"[]",
+    "no request": lambda rid: {"state": "refused"},
+    "request not a string": lambda rid: {"request": 7, "state": "refused"},
+    "request not a uuid": lambda rid: {"request": "not-a-uuid", "state": "refused"},
+    "no state": lambda rid: {"request": rid},
+    "unknown state": lambda rid: {"request": rid, "state": "maybe"},
+    "state requested": lambda rid: {"request": rid, "state": "requested"},
+    "received without document": lambda rid: {"request": rid, "state": "received",
+                                              "content_type": PDF},
+    "received without content_type": lambda rid: {"request": rid, "state": "received",
+                                                  "document": "JVBERi0="},
+    "document not base64": lambda rid: {**received(rid), "document": "%%% not base64 %%%"},
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_callback_malformed(stack, s, open_request, case):
+    body = MALFORMED[case](open_request)
+    r = callback(stack, body)
+    # A request id that is no UUID may count as malformed or as unknown.
+    allowed = (400, 404) if case == "request not a uuid" else (400,)
+    assert r.status_code in allowed, f"{case}: {r.status_code} {r.text[:300]}"
+    assert states(s, stack).get(open_request) == "requested"
+
+
+def test_callback_replayed(stack, s, open_request):
+    data = b"%PDF-1.4\n% the first and only delivery\n%%EOF\n"
+    raw = json.dumps(received(open_request, data)).encode()
+    sig = evsim.sign(stack.evidence_secret, raw)
+    first = callback(stack, raw, signature=sig)
+    assert first.status_code == 204, f"{first.status_code} {first.text[:300]}\n" + \
+        error_tail(stack)
+    again = callback(stack, raw, signature=sig)
+    assert again.status_code == 409, f"replay: {again.status_code} {again.text[:300]}"
+    # A later, freshly signed answer for the same request changes nothing either.
+    refused = callback(stack, {"request": open_request, "state": "refused"})
+    assert refused.status_code == 409
+    other = callback(stack, received(open_request, b"%PDF-1.4\n% a second document\n"))
+    assert other.status_code == 409
+    assert states(s, stack).get(open_request) == "received"
+    r = document(s, stack, open_request)
+    assert r.status_code == 200 and r.content == data
+
+
+def test_refused_then_replayed(stack, s, open_request):
+    assert callback(stack, {"request": open_request, "state": "refused"}).status_code == 204
+    assert callback(stack, received(open_request)).status_code == 409
+    assert states(s, stack).get(open_request) == "refused"
+    assert document(s, stack, open_request).status_code == 404
+
+
+# --- requests mod_kmen ignores ------------------------------------------------------------------
+BAD_ASKS = {
+    "bad type": "type=bad%20type!&country=DE",
+    "bad country": "type=birth-certificate&country=Germany",
+    "lower-case country": "raw=" + "type%3Dbirth-certificate%3B%20country%3Dde",
+    "type too long": "type=" + "a" * 65 + "&country=DE",
+    "space inside type": "type=birth%20certificate&country=DE",
+    "space inside country": "type=diploma&country=D%20E",
+    "no country": "raw=type%3Dbirth-certificate",
+    "no type": "raw=country%3DDE",
+    "empty type": "raw=type%3D%3B%20country%3DDE",
+}
+
+
+@pytest.mark.parametrize("case", BAD_ASKS)
+def test_invalid_request_header_passes(stack, s, case):
+    flow.login(s, stack, identity="cz-jiri")
+    before, rows = states(s, stack), stack.count("evidence")
+    path = f"/app/evidence-request?{BAD_ASKS[case]}"
+    r = s.get(stack.base_url + path, allow_redirects=False)
+    assert r.status_code == 200, f"{case}: {r.status_code} {r.headers.get('Location')}"
+    assert "Location" not in r.headers
+    assert not any(k.lower() == "kmen-evidence-request" for k in r.headers), r.headers
+    assert "Žádost o doklad" in r.text  # the backend's own page
+    assert states(s, stack) == before and stack.count("evidence") == rows
+
+
+def test_longest_valid_type_is_asked(stack, s):
+    flow.login(s, stack, identity="cz-jiri")
+    type = "a.B_c:9-" * 8  # 64 characters of every allowed kind
+    request, q = ask(s, stack, f"/app/evidence-request?type={type}&country=LU")
+    assert q["type"] == type and q["country"] == "LU"
+    assert states(s, stack).get(request) == "requested"
+
+
+def test_no_client_identifier_passes(stack, s):
+    """A foreigner awaiting verification has no client identifier: nothing to ask for."""
+    flow.login(s, stack, identity="es-garcia")  # pending at /app/
+    rows = stack.count("evidence")
+    path = "/app/verify/evidence-request?type=birth-certificate&country=ES"
+    r = s.get(stack.base_url + path, allow_redirects=False)
+    assert r.status_code == 200, f"{r.status_code} {r.headers.get('Location')}"
+    assert not any(k.lower() == "kmen-evidence-request" for k in r.headers), r.headers
+    assert stack.count("evidence") == rows
+
+
+# --- in a real browser ---------------------------------------------------------------------------
+@pytest.fixture
+def chromium(stack):
+    tb = pytest.importorskip("t.integration.test_browser")  # skips without python3-selenium
+    for path in (tb.CHROMIUM, tb.CHROMEDRIVER):
+        if not os.access(path, os.X_OK):
+            pytest.skip(f"{path} is missing (apt-get install chromium chromium-driver)")
+    b = tb.Browser(stack)
+    try:
+        yield tb, b
+    finally:
+        b.quit()
+
+
+def test_browser_approve(stack, chromium):
+    tb, b = chromium
+    from selenium.webdriver.common.by import By
+    tb.log_in(b, stack, "cz-zofie")
+    path = page("marriage-certificate", "DE", "browser")
+    b.driver.get(stack.base_url + path)
+    b.wait_for_url(stack.evidence_url)
+    b.check(b.find("html").get_attribute("lang") == "cs", "the preview page is not lang=cs")
+    b.check("Náhled dokladu" in b.find("h1").text, f"the heading reads {b.find('h1').text!r}")
+    b.check(b.find("#type").text == "marriage-certificate", "the preview shows another type")
+    b.check(b.find("#country").text == "DE", "the preview shows another country")
+    request = parse_qs(urlsplit(b.driver.current_url).query)["request"][0]
+    tb.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    b.driver.save_screenshot(str(tb.SCREENSHOTS / "evidence-preview.png"))
+
+    b.find("button#approve").click()
+    b.wait_for_url(stack.base_url + "/app/evidence-request")
+    b.check(b.status_of(stack.base_url + "/app/evidence-request") == 200,
+            "the page that asked did not answer 200 on the way back")
+    shown = tb.portal_headers(b)
+    b.check(f"{request}=received" in shown.get("Kmen-Evidence", ""),
+            f"Kmen-Evidence does not show {request}=received: {shown}")
+    items = b.driver.find_elements(By.CSS_SELECTOR, f'li[data-request="{request}"] .state')
+    b.check(items and items[0].text == "received", "the portal does not list the request")
+    shot = tb.SCREENSHOTS / "evidence.png"
+    b.check(b.driver.save_screenshot(str(shot)), f"no screenshot written to {shot}")
+    b.check(shot.stat().st_size > 1000, f"{shot} is (nearly) empty")
+    last = requests.get(f"{stack.evidence_sim_url}/last-callback").json()
+    b.check(last["request"] == request and last["status"] == 204, f"the callback: {last}")

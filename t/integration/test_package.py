@@ -1,0 +1,230 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The Debian package: built with dpkg-buildpackage from a clean copy of the tree, installed on
+this machine's stock apache2, enabled (apache2ctl configtest must still pass: the shipped
+kmen.conf keeps its example directives inside <IfDefine KMEN_CONFIGURED>), disabled and
+purged again, leaving /etc/apache2, /var/lib/apache2 and the set of installed packages as
+they were.
+
+The build takes about 10 s, so this runs with every `make test`. It needs root and touches the
+system's apache2 configuration for a few seconds: KMEN_TEST_PACKAGE=0 skips it, and it skips
+itself where libapache2-mod-kmen, or any file it ships, is already installed."""
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from t.lib import REPO
+
+PACKAGE = "libapache2-mod-kmen"
+MODULE = Path("/usr/lib/apache2/modules/mod_kmen.so")
+LOAD = Path("/etc/apache2/mods-available/kmen.load")
+CONF = Path("/etc/apache2/mods-available/kmen.conf")
+KMENCTL = Path("/usr/bin/kmenctl")
+SQL = Path("/usr/share/mod-kmen/sql")
+SHIPPED = [MODULE, LOAD, CONF, KMENCTL, SQL.parent]
+# What installing and purging may change only for the moment.
+WATCHED = [Path("/etc/apache2"), Path("/var/lib/apache2")]
+TOOLS = ["dpkg-buildpackage", "dpkg-checkbuilddeps", "dh", "dh_apache2", "dpkg", "dpkg-deb",
+         "apache2ctl", "a2enmod", "a2dismod", "a2query"]
+ENV = dict(os.environ, LC_ALL="C.UTF-8", DEBIAN_FRONTEND="noninteractive")
+
+
+def run(*cmd, ok=True, timeout=120, **kw):
+    r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=ENV,
+                       timeout=timeout, **kw)
+    if ok:
+        assert r.returncode == 0, f"{' '.join(map(str, cmd))}: exit {r.returncode}\n{r.stdout}{r.stderr}"
+    return r
+
+
+def package_status(name=PACKAGE):
+    """dpkg's status of the package; "" when dpkg has no trace of it (or only a purged one)."""
+    r = run("dpkg-query", "-W", "-f=${Status}", name, ok=False)
+    status = r.stdout.strip() if r.returncode == 0 else ""
+    return "" if status.endswith(" not-installed") else status
+
+
+def installed_packages():
+    out = run("dpkg-query", "-W", "-f=${Package}:${Architecture} ${Version} ${Status}\n").stdout
+    return [line for line in out.splitlines() if not line.endswith(" not-installed")]
+
+
+def snapshot():
+    """Every path under WATCHED: what a symlink points to, a file's SHA-256, a directory."""
+    state = {}
+    for top in WATCHED:
+        for dirpath, dirnames, filenames in os.walk(top):
+            for name in dirnames + filenames:
+                p = Path(dirpath, name)
+                if p.is_symlink():
+                    state[str(p)] = "-> " + os.readlink(p)
+                elif p.is_dir():
+                    state[str(p)] = "dir"
+                else:
+                    state[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return state
+
+
+def skip_unless_allowed():
+    if os.environ.get("KMEN_TEST_PACKAGE") == "0":
+        pytest.skip("KMEN_TEST_PACKAGE=0")
+    if os.geteuid() != 0:
+        pytest.skip("installing the package needs root")
+    missing = [t for t in TOOLS if not shutil.which(t)]
+    if missing:
+        pytest.skip(f"missing {', '.join(missing)}: run ./t/install-deps as root")
+    if package_status():
+        pytest.skip(f"{PACKAGE} is installed here ({package_status()}): not touching it")
+    present = [str(p) for p in SHIPPED if os.path.lexists(p)]
+    if present:
+        pytest.skip(f"{', '.join(present)} already exist(s): not overwriting")
+
+
+@contextlib.contextmanager
+def apache2_config_lock():
+    """Serialises concurrent runs of this test; a directory lock leaves no file behind."""
+    fd = os.open("/etc/apache2", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def copy_source(dest):
+    """The working tree as `git add -A` would commit it (tracked and new files, local
+    changes included, nothing ignored, so no build products); a plain copy outside git,
+    which dpkg-buildpackage's clean step (make clean) then cleans."""
+    r = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others",
+                        "--exclude-standard"], capture_output=True)
+    if r.returncode != 0:
+        shutil.copytree(REPO, dest, symlinks=True,
+                        ignore=shutil.ignore_patterns(".git", "__pycache__", ".pytest_cache"))
+        return
+    for name in filter(None, r.stdout.decode().split("\0")):
+        src = REPO / name
+        if not os.path.lexists(src):  # deleted in the working tree
+            continue
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest / name, follow_symlinks=False)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    skip_unless_allowed()
+    top = tmp_path_factory.mktemp("package")
+    src = top / "mod-kmen"
+    copy_source(src)
+    r = run("dpkg-checkbuilddeps", ok=False, cwd=src)
+    assert r.returncode == 0, f"{r.stderr.strip()}: run ./t/install-deps as root"
+    start = time.monotonic()
+    r = run("dpkg-buildpackage", "-us", "-uc", "-b", ok=False, cwd=src, timeout=900)
+    took = time.monotonic() - start
+    assert r.returncode == 0, f"dpkg-buildpackage failed after {took:.0f} s:\n" + \
+        "\n".join((r.stdout + r.stderr).splitlines()[-40:])
+    print(f"dpkg-buildpackage -b took {took:.1f} s")
+    debs = sorted(top.glob(f"{PACKAGE}_*.deb"))
+    assert len(debs) == 1, debs
+    return debs[0], src
+
+
+def test_package_contents(built):
+    deb, src = built
+    listing = run("dpkg-deb", "-c", deb).stdout
+    entries = {}  # path -> (mode, owner)
+    for line in listing.splitlines():
+        mode, owner, _size, _date, _time, name = line.split(None, 5)
+        entries[name.split(" -> ")[0].lstrip(".").rstrip("/") or "/"] = (mode, owner)
+    expected = {str(MODULE): "-rw-r--r--", str(LOAD): "-rw-r--r--", str(CONF): "-rw-r--r--",
+                str(KMENCTL): "-rwxr-xr-x"}
+    migrations = sorted(p.name for p in (src / "sql").glob("*.sql"))
+    assert migrations
+    expected.update({f"{SQL}/{name}": "-rw-r--r--" for name in migrations})
+    for path, mode in expected.items():
+        assert path in entries, f"{path} is not in {deb.name}:\n{listing}"
+        assert entries[path] == (mode, "root/root"), path
+    assert sorted(p.rsplit("/", 1)[1] for p in entries if p.startswith(f"{SQL}/")) == migrations
+    assert not [p for p in entries if p.endswith(".la")], "libtool archive shipped"
+
+    info = run("dpkg-deb", "-I", deb, "conffiles").stdout.split()
+    assert sorted(info) == [str(CONF), str(LOAD)]
+    depends = run("dpkg-deb", "-f", deb, "Depends").stdout
+    assert "apache2-api-20120211" in depends
+    assert "liblasso3 (>= 2.7.0)" in depends  # CVE-2021-28091
+
+
+def test_install_enable_configtest_remove(built):
+    deb, src = built
+    repo_modules = [p for p in (REPO / "mod_kmen/.libs/mod_kmen.so",
+                                src / "mod_kmen/.libs/mod_kmen.so") if p.exists()]
+    with apache2_config_lock():
+        skip_unless_allowed()  # again: another run may have installed it meanwhile
+        r = run("apache2ctl", "configtest", ok=False)
+        if r.returncode != 0:
+            pytest.skip(f"apache2ctl configtest fails before installing anything:\n{r.stderr}")
+        before, packages_before = snapshot(), installed_packages()
+        try:
+            run("dpkg", "-i", deb, timeout=300)
+            assert package_status() == "install ok installed"
+            r = run("dpkg", "--verify", PACKAGE)
+            assert r.stdout == "", r.stdout  # every file as packaged
+
+            # Apache loads the packaged module, not a build in some source tree.
+            assert MODULE.is_file() and not MODULE.is_symlink()
+            assert run("dpkg", "-S", MODULE).stdout.strip() == f"{PACKAGE}: {MODULE}"
+            for build in repo_modules:
+                assert not MODULE.samefile(build)
+            loads = re.findall(r"^\s*LoadModule\s+(\S+)\s+(\S+)", LOAD.read_text(), re.M)
+            assert loads == [("kmen_module", str(MODULE))]
+
+            # dh_apache2 enabled it on installation; a2enmod is then a no-op.
+            assert run("a2query", "-m", "kmen", ok=False).returncode == 0
+            run("a2enmod", "kmen")
+            for name in ("kmen.load", "kmen.conf"):
+                link = Path("/etc/apache2/mods-enabled", name)
+                assert link.is_symlink() and link.resolve() == Path("/etc/apache2/mods-available", name)
+
+            # On a stock server the enabled, unconfigured module stays idle.
+            r = run("apache2ctl", "configtest")
+            assert "Syntax OK" in r.stderr + r.stdout
+            assert re.search(r"^\s*kmen_module \(shared\)$", run("apache2ctl", "-M").stdout, re.M)
+            # ...and it is the guard that keeps it so: the example values, once defined,
+            # are refused by the module's own startup checks.
+            if not Path("/etc/apache2/kmen").exists():
+                r = run("apache2ctl", "-t", "-D", "KMEN_CONFIGURED", ok=False)
+                assert r.returncode != 0, r.stdout + r.stderr
+                assert "kmen" in (r.stdout + r.stderr).lower(), r.stdout + r.stderr
+
+            r = run(KMENCTL, "--help")
+            assert r.stdout.startswith("usage: kmenctl")
+
+            run("a2dismod", "kmen")
+            assert run("a2query", "-m", "kmen", ok=False).returncode != 0
+            run("apache2ctl", "configtest")
+            assert "kmen_module" not in run("apache2ctl", "-M").stdout
+        finally:
+            if run("a2query", "-m", "kmen", ok=False).returncode == 0:
+                run("a2dismod", "-q", "kmen", ok=False)
+            if package_status():
+                run("dpkg", "--purge", PACKAGE, timeout=300)
+            # a2dismod records the admin's choice in /var/lib/apache2/module/disabled_by_admin/;
+            # the purge removes the record but not the directory it created.
+            for path in sorted(snapshot().keys() - before.keys(), reverse=True):
+                with contextlib.suppress(OSError):
+                    Path(path).rmdir()  # only new directories, and only when empty
+
+        assert package_status() == ""
+        assert [str(p) for p in SHIPPED if os.path.lexists(p)] == []
+        after = snapshot()
+        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+        assert changed == [], f"left behind or lost: {changed}"
+        assert installed_packages() == packages_before
+        run("apache2ctl", "configtest")
