@@ -43,7 +43,7 @@ KMENCTL_CFLAGS := $(WARN) -O2 -g $(shell pkg-config --cflags apr-1 libpq openssl
 KMENCTL_LIBS := $(shell pkg-config --libs apr-1 libpq openssl)
 
 $(KMENCTL): $(KMENCTL_SRC) $(KMENCTL_HDR) Makefile
-	$(CC) $(KMENCTL_CFLAGS) -o $@ $(KMENCTL_SRC) $(KMENCTL_LIBS)
+	$(CC) $(CPPFLAGS) $(KMENCTL_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(KMENCTL_SRC) $(KMENCTL_LIBS)
 
 # 1,000,000-row import into a throwaway PostgreSQL; updates bench/RESULTS.md.
 bench-import: $(KMENCTL)
@@ -54,7 +54,8 @@ UNIT_CFLAGS := $(WARN) -g $(DEPS_CFLAGS) $(shell pkg-config --cflags check apr-1
                -I$(shell $(APXS) -q INCLUDEDIR) -Imod_kmen
 UNIT_LIBS := $(DEPS_LIBS) $(shell pkg-config --libs check apr-1 apr-util-1)
 UNIT_TESTS := t/unit/saml_test t/unit/logic_test
-SAML_SRC := mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_response.c mod_kmen/identity.c
+SAML_SRC := mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_response.c mod_kmen/identity.c \
+            mod_kmen/crypto.c
 LOGIC_SRC := mod_kmen/identity.c mod_kmen/crypto.c mod_kmen/identifiers.c mod_kmen/redirect.c mod_kmen/headers_encode.c \
              mod_kmen/config.c
 
@@ -83,7 +84,22 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --suppress=missingIncludeSystem -Imod_kmen -Ikmenctl kmenctl
 
+# --- install (DESTDIR-aware; debian/rules uses it): the module where apxs
+# installs modules, kmenctl, the migrations where kmenctl migrate looks for
+# them by default, and the a2enmod files.
+MODDIR ?= $(shell $(APXS) -q LIBEXECDIR)
+BINDIR ?= /usr/bin
+SQLDIR := /usr/share/mod-kmen/sql
+MODCONFDIR ?= /etc/apache2/mods-available
+
+install: all
+	install -d $(DESTDIR)$(MODDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SQLDIR) $(DESTDIR)$(MODCONFDIR)
+	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(MODDIR) -n kmen mod_kmen/mod_kmen.la
+	install -m 0755 $(KMENCTL) $(DESTDIR)$(BINDIR)/kmenctl
+	install -m 0644 sql/*.sql $(DESTDIR)$(SQLDIR)/
+	install -m 0644 conf/kmen.load conf/kmen.conf $(DESTDIR)$(MODCONFDIR)/
+
 clean:
 	rm -rf mod_kmen/*.o mod_kmen/*.lo mod_kmen/*.slo mod_kmen/*.la mod_kmen/.libs $(UNIT_TESTS) $(KMENCTL)
 
-.PHONY: all lasso-version test test-unit test-integration demo lint clean bench-import
+.PHONY: all install lasso-version test test-unit test-integration demo lint clean bench-import
