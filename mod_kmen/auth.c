@@ -124,7 +124,8 @@ int kmen_fixups(request_rec *r)
         return DECLINED;
     /* KmenAgenda: only here, the client's AIFO in the location's agenda. */
     const char *evidence = NULL;
-    if ((agenda && s->identity.client_id &&
+    /* A foreigner has no AIFO in any agenda: no Kmen-Aifo for them. */
+    if ((agenda && s->identity.client_id && s->identity.origin == KMEN_ORIGIN_NIA &&
          kmen_register_agenda_aifo(r, s->identity.client_id, agenda, &aifo) != OK) ||
         kmen_evidence_states(r, s, &evidence) != OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);

@@ -18,6 +18,7 @@
 #include "register.h"
 
 APLOG_USE_MODULE(kmen);
+extern module AP_MODULE_DECLARE_DATA kmen_module;
 
 typedef struct {
     apr_pool_t *pool;
@@ -88,7 +89,11 @@ static int upgrade_session(request_rec *r, const kmen_session *s, const kmen_ide
     kmen_session *upgraded = apr_pmemdup(r->pool, s, sizeof(*s));
     upgraded->identity = *id;
     upgraded->pending_id = NULL;
-    return kmen_session_update(r, upgraded) == KMEN_STORE_OK ? OK : HTTP_SERVICE_UNAVAILABLE;
+    if (kmen_session_update(r, upgraded) != KMEN_STORE_OK)
+        return HTTP_SERVICE_UNAVAILABLE;
+    /* the rest of this response (Kmen-Link-System) is about the new client */
+    ap_set_module_config(r->request_config, &kmen_module, upgraded);
+    return OK;
 }
 
 /* UC4: a pending foreigner verified as a new client or linked to one. */
@@ -226,7 +231,7 @@ apr_status_t kmen_backend_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     int status = completes->nelts ? complete(r, s, APR_ARRAY_IDX(completes, 0, const char *)) : OK;
     if (status != OK)
         return answer_instead(f, bb, status, NULL);
-    act_on_links(r, s, links);
+    act_on_links(r, kmen_request_session(r), links);
     record_contact(r, contacts);
     const char *evidence_url =
         evidence->nelts ? request_evidence(r, s, APR_ARRAY_IDX(evidence, 0, const char *)) : NULL;

@@ -51,7 +51,9 @@ static void configure(CURL *curl, const kmen_server_conf *c, const char *url, co
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)c->translator_timeout * 1000L);
+    /* 0 would mean no limit to curl: a hung gateway must not hold a worker. */
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+                     (long)(c->translator_timeout > 0 ? c->translator_timeout : 1) * 1000L);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);

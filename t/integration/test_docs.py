@@ -1,0 +1,140 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The documentation keeps up with the code (no servers needed).
+
+- every directive in kmen_cmds[] (mod_kmen/mod_kmen.c) has a `### Name` section in
+  docs/directives.md, no section documents a directive that does not exist, and every
+  directive appears in the annotated conf/kmen.conf;
+- every log message number (APLOGNO) used in mod_kmen/*.c is in docs/operations.md, and no
+  number is used for two different messages;
+- every header of kmen_identity_fields (mod_kmen/identity.c) is in docs/headers.md."""
+
+import re
+from collections import defaultdict
+
+import pytest
+
+from t.lib import REPO
+
+SOURCES = sorted((REPO / "mod_kmen").glob("*.c"))
+DIRECTIVES_MD = REPO / "docs" / "directives.md"
+HEADERS_MD = REPO / "docs" / "headers.md"
+OPERATIONS_MD = REPO / "docs" / "operations.md"
+CONF = REPO / "conf" / "kmen.conf"
+
+
+def without_comments(c_text):
+    """C source with /* */ and // comments blanked (string literals are kept)."""
+    out, i, n = [], 0, len(c_text)
+    while i < n:
+        if c_text[i] == '"':
+            j = i + 1
+            while j < n and c_text[j] != '"':
+                j += 2 if c_text[j] == "\\" else 1
+            out.append(c_text[i:j + 1])
+            i = j + 1
+        elif c_text.startswith("/*", i):
+            j = c_text.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            out.append(" " * (j - i))
+            i = j
+        elif c_text.startswith("//", i):
+            j = c_text.find("\n", i)
+            j = n if j < 0 else j
+            i = j
+        else:
+            out.append(c_text[i])
+            i += 1
+    return "".join(out)
+
+
+def directive_table():
+    """The directive names of kmen_cmds[], in table order."""
+    text = without_comments((REPO / "mod_kmen" / "mod_kmen.c").read_text())
+    m = re.search(r"command_rec\s+kmen_cmds\s*\[\s*\]\s*=\s*\{(.*?)\{\s*NULL\s*\}", text, re.S)
+    assert m, "kmen_cmds[] not found in mod_kmen/mod_kmen.c"
+    names = re.findall(r'AP_INIT_[A-Z0-9_]+\s*\(\s*"([^"]+)"', m.group(1))
+    assert names, "no AP_INIT_* entries in kmen_cmds[]"
+    return names
+
+
+def documented_directives():
+    return re.findall(r"^###\s+(Kmen[A-Za-z0-9]+)\s*$", DIRECTIVES_MD.read_text(), re.M)
+
+
+# --- (a) directives ---------------------------------------------------------------------
+
+def test_directive_table_is_parsed():
+    names = directive_table()
+    assert len(names) == len(set(names)), f"a directive is declared twice: {names}"
+    assert all(n.startswith("Kmen") for n in names), names
+    assert {"KmenSPEntityID", "KmenLoA", "KmenRequestedAttributes"} <= set(names)
+
+
+def test_every_directive_has_a_section_in_directives_md():
+    code, docs = set(directive_table()), documented_directives()
+    assert len(docs) == len(set(docs)), "a directive has two sections in docs/directives.md"
+    missing = sorted(code - set(docs))
+    unknown = sorted(set(docs) - code)
+    assert not missing, f"directives without a ### section in docs/directives.md: {missing}"
+    assert not unknown, f"docs/directives.md documents directives kmen_cmds[] lacks: {unknown}"
+
+
+def test_every_directive_appears_in_kmen_conf():
+    conf = CONF.read_text()
+    # active or commented out, but as a directive at the start of a line
+    present = set(re.findall(r"^[ \t]*#?[ \t]*(Kmen[A-Za-z0-9]+)\b", conf, re.M))
+    missing = sorted(set(directive_table()) - present)
+    assert not missing, f"directives missing from conf/kmen.conf: {missing}"
+
+
+# --- (b) log message numbers --------------------------------------------------------------
+
+def log_messages():
+    """{number: {message format, …}} of every APLOGNO(n) "…" in mod_kmen/*.c."""
+    found = defaultdict(set)
+    pattern = re.compile(r'APLOGNO\(\s*(\d+)\s*\)\s*((?:"(?:[^"\\]|\\.)*"\s*)*)')
+    for path in SOURCES:
+        for number, literals in pattern.findall(without_comments(path.read_text())):
+            text = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', literals))
+            found[number].add((path.name, text))
+    return found
+
+
+def test_log_numbers_are_found():
+    assert len(log_messages()) >= 10
+
+
+def test_no_log_number_is_used_for_two_messages():
+    duplicates = {n: sorted(uses) for n, uses in log_messages().items()
+                  if len({text for _, text in uses}) > 1}
+    assert not duplicates, "APLOGNO numbers used for different messages:\n" + "\n".join(
+        f"  AH{n}: " + "; ".join(f"{f}: {t!r}" for f, t in uses)
+        for n, uses in sorted(duplicates.items()))
+
+
+def test_every_log_number_is_in_operations_md():
+    ops = OPERATIONS_MD.read_text()
+    missing = sorted(n for n in log_messages()
+                     if not re.search(rf"\bAH0*{int(n)}\b", ops))
+    assert not missing, "log numbers not described in docs/operations.md: " + ", ".join(
+        f"AH{n}" for n in missing)
+
+
+# --- (c) headers ---------------------------------------------------------------------------
+
+def identity_header_suffixes():
+    text = without_comments((REPO / "mod_kmen" / "identity.c").read_text())
+    m = re.search(r"kmen_identity_fields\s*\[\s*\]\s*=\s*\{(.*?)\{\s*NULL", text, re.S)
+    assert m, "kmen_identity_fields[] not found in mod_kmen/identity.c"
+    fields = re.findall(r'FIELD\(\s*"[^"]*"\s*,\s*"([^"]+)"\s*,\s*"([^"]+)"', m.group(1))
+    assert fields, "no FIELD(…) rows in kmen_identity_fields[]"
+    return fields
+
+
+@pytest.mark.parametrize("suffix,env", identity_header_suffixes())
+def test_every_identity_header_is_in_headers_md(suffix, env):
+    doc = HEADERS_MD.read_text()
+    assert re.search(rf"`Kmen-{re.escape(suffix)}`", doc), \
+        f"Kmen-{suffix} is not described in docs/headers.md"
+    assert re.search(rf"`{re.escape(env)}`", doc), \
+        f"the environment variable {env} is not named in docs/headers.md"
