@@ -84,7 +84,7 @@ def main():
     ap.add_argument("--check", action="store_true", help="one scripted login, then exit")
     args = ap.parse_args()
     try:
-        with Stack(http_port=8080, sim_port=8081, portal_port=8082) as stack:
+        with Stack(http_port=8080, sim_port=8081, portal_port=8082, evidence_port=8083) as stack:
             print(f"translation gateway simulator: {stack.gateway.url} "
                   "(t/sim/gateway.py; KmenTranslatorURL points here)", flush=True)
             seeded = seed_register(stack)
