@@ -36,7 +36,8 @@ KMENCTL := kmenctl/kmenctl
 KMENCTL_SRC := kmenctl/kmenctl.c kmenctl/args.c kmenctl/keyfile.c kmenctl/file.c kmenctl/db.c \
                kmenctl/progress.c kmenctl/csv.c kmenctl/validate.c kmenctl/essl_row.c \
                kmenctl/import.c kmenctl/import_apply.c kmenctl/notify.c kmenctl/notify_events.c \
-               kmenctl/stats.c kmenctl/purge.c kmenctl/migrate.c \
+               kmenctl/stats.c kmenctl/purge.c kmenctl/migrate.c kmenctl/merge.c \
+               kmenctl/contact.c kmenctl/potential.c \
                mod_kmen/crypto.c mod_kmen/identifiers.c
 KMENCTL_HDR := $(wildcard kmenctl/*.h) mod_kmen/crypto.h mod_kmen/identifiers.h
 KMENCTL_CFLAGS := $(WARN) -O2 -g $(shell pkg-config --cflags apr-1 libpq openssl) -Imod_kmen

@@ -17,6 +17,10 @@ static const struct {
     {KMENCTL_OPT_AGENDA, offsetof(kmenctl_args, agenda)},
     {KMENCTL_OPT_SQL_DIR, offsetof(kmenctl_args, sql_dir)},
     {KMENCTL_OPT_AUDIT_DAYS, offsetof(kmenctl_args, audit_days)},
+    {KMENCTL_OPT_INTO, offsetof(kmenctl_args, into)},
+    {KMENCTL_OPT_EMAIL, offsetof(kmenctl_args, email)},
+    {KMENCTL_OPT_PHONE, offsetof(kmenctl_args, phone)},
+    {KMENCTL_OPT_NAME, offsetof(kmenctl_args, name)},
 };
 
 static void trimmed_line(FILE *out, const char *prefix, const char *fmt, va_list ap)
@@ -86,10 +90,16 @@ static int take_option(const kmenctl_command *cmd, int argc, char **argv, int *i
     return 0;
 }
 
-int kmenctl_parse_args(const kmenctl_command *cmd, int argc, char **argv, kmenctl_args *out)
+static int room_for_positional(const kmenctl_command *cmd, int taken)
 {
-    int positional = 0;
+    return cmd->positional_max == KMENCTL_ANY_NUMBER || taken < cmd->positional_max;
+}
+
+int kmenctl_parse_args(apr_pool_t *p, const kmenctl_command *cmd, int argc, char **argv,
+                       kmenctl_args *out)
+{
     memset(out, 0, sizeof(*out));
+    out->positional = apr_pcalloc(p, sizeof(const char *) * (size_t)(argc + 1));
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(cmd->help, stdout);
@@ -99,14 +109,14 @@ int kmenctl_parse_args(const kmenctl_command *cmd, int argc, char **argv, kmenct
             int rc = take_option(cmd, argc, argv, &i, out);
             if (rc)
                 return rc;
-        } else if (positional < cmd->positional) {
-            out->positional[positional++] = argv[i];
+        } else if (room_for_positional(cmd, out->npositional)) {
+            out->positional[out->npositional++] = argv[i];
         } else {
             /* The extra argument is not echoed: it might be a secret. */
             return kmenctl_usage_error(cmd->name, "too many arguments");
         }
     }
-    if (positional < cmd->positional)
+    if (out->npositional < cmd->positional)
         return kmenctl_usage_error(cmd->name, "missing arguments");
     return 0;
 }

@@ -73,6 +73,14 @@ void kmenctl_param_bytes(kmenctl_params *ps, const unsigned char *value, apr_siz
     ps->n++;
 }
 
+void kmenctl_param_null(kmenctl_params *ps)
+{
+    ps->values[ps->n] = NULL;
+    ps->lengths[ps->n] = 0;
+    ps->formats[ps->n] = 0;
+    ps->n++;
+}
+
 long kmenctl_count(const PGresult *res, int row, int col)
 {
     return PQgetisnull(res, row, col) ? 0 : strtol(PQgetvalue(res, row, col), NULL, 10);

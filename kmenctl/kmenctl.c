@@ -44,22 +44,62 @@ static const char notify_help[] =
     "FILE: CSV with the header event,aifo,value and one event per line:\n"
     "  change,OLD_AIFO,NEW_AIFO   the client's AIFO changed\n"
     "  merge,SURVIVING_AIFO,MERGED_AIFO\n"
-    "                            two AIFO were one person: the merged client's BSI,\n"
-    "                            pseudonyms, systems, evidence and other agendas' AIFO\n"
-    "                            move to the surviving client; the merged client is\n"
-    "                            deleted (skipped when both clients have an AIFO in one\n"
-    "                            agenda)\n"
+    "                            two AIFO were one person: the merged AIFO is dropped\n"
+    "                            (the base register cancelled it) and the merged client\n"
+    "                            is merged into the surviving one (kmen.merge_clients):\n"
+    "                            its BSI, pseudonyms, systems, evidence, contacts and\n"
+    "                            other agendas' AIFO move over, and its client identifier\n"
+    "                            becomes an alias that still resolves to the survivor\n"
+    "                            (skipped when both clients have an AIFO in one agenda)\n"
     "  death,AIFO,YYYY-MM-DD      the person died\n"
     "Every AIFO is in the register agenda. Each line is one transaction with an audit\n"
     "row; a bad line, an unknown AIFO or a conflict is reported on stderr as\n"
     "\"line N: reason\" and skipped. Prints \"applied N, skipped N\".\n"
     "\n" KEY_FILE_HELP CONNINFO_HELP;
 
+static const char merge_help[] =
+    "usage: kmenctl merge CONNINFO --into CLIENT_ID CLIENT_ID...\n\n"
+    "Merges each listed client into the surviving client --into (kmen.merge_clients),\n"
+    "one transaction per listed client: its BSI, pseudonyms, AIFO, systems, evidence and\n"
+    "contacts move to the survivor, a verified one makes the survivor verified, and its\n"
+    "client identifier becomes an alias that still resolves to the survivor (backends\n"
+    "may keep using it; the survivor's next login announces it once in\n"
+    "Kmen-Client-Id-Merged-From). A client identifier may also be such an alias.\n"
+    "Prints one line per listed client: \"CLIENT_ID: merged\" on stdout, or on stderr\n"
+    "the reason it was refused, which changes nothing:\n"
+    "  CLIENT_ID: unknown    it or the survivor is no client identifier in the register\n"
+    "  CLIENT_ID: same       it already is the survivor (or an alias of it)\n"
+    "  CLIENT_ID: conflict: both hold an AIFO in the same agenda\n"
+    "                        which of the two AIFO is right is for a person to decide\n"
+    "Every merge and conflict leaves an audit row (event merge). Exit status 1 when any\n"
+    "merge was refused.\n\n" CONNINFO_HELP;
+
+static const char potential_help[] =
+    "usage: kmenctl add-potential CONNINFO --key-file FILE (--email E | --phone P) [--name N]\n"
+    "       kmenctl add-potential CONNINFO FILE.csv --key-file FILE\n\n"
+    "Records potential (unverified) clients known only from an unofficial contact, as\n"
+    "Kmen-Potential-Contact does (kmen.potential_create): a contact whose e-mail or phone\n"
+    "the register already holds is that client (existing), any other is a new potential\n"
+    "client. At least an e-mail or a phone is needed: a name alone identifies nobody.\n"
+    "The register stores each value only as a blind index of its normalised form\n"
+    "(e-mail: white space dropped, ASCII lower case; phone: digits and a leading '+';\n"
+    "name: white space dropped) and as ciphertext of the value as given.\n\n"
+    "FILE.csv: UTF-8 CSV (RFC 4180 quoting, LF or CRLF), header email,phone,name; an\n"
+    "empty field is not given. Each row is its own transaction; a bad row, or one with\n"
+    "neither e-mail nor phone, is reported on stderr as \"line N: reason\" and skipped.\n\n"
+    "Prints \"CLIENT_ID new\" or \"CLIENT_ID existing\" (from a file: \"line N: CLIENT_ID\n"
+    "new|existing\" per row, then \"new N, existing N, refused N\"); never prints contact\n"
+    "data. Every contact leaves an audit row (event potential).\n\n"
+    "  --key-file FILE   the KmenRegisterKeyFile (exactly 32 bytes), required\n"
+    "  --email E, --phone P, --name N   one contact (instead of FILE.csv)\n" CONNINFO_HELP;
+
 static const char stats_help[] =
     "usage: kmenctl stats CONNINFO\n\n"
-    "Prints the register's counts: clients by source, with a linked BSI, deceased;\n"
-    "pseudonyms, AIFO and system links; live and expired sessions and requests; pending\n"
-    "verifications; evidence requests; replay entries; audit rows.\n\n" CONNINFO_HELP;
+    "Prints the register's counts: clients by source, potential (known only from an\n"
+    "unofficial contact) and verified, with a linked BSI, deceased; merged identifiers\n"
+    "(aliases of merged clients); pseudonyms, AIFO and system links; live and expired\n"
+    "sessions and requests; pending verifications; evidence requests; replay entries;\n"
+    "audit rows.\n\n" CONNINFO_HELP;
 
 static const char purge_help[] =
     "usage: kmenctl purge CONNINFO [--audit-days N]\n\n"
@@ -68,15 +108,20 @@ static const char purge_help[] =
     "the counts and leaves an audit row.\n\n" CONNINFO_HELP;
 
 static const kmenctl_command commands[] = {
-    {"migrate", "bring a database to the current schema", migrate_help, KMENCTL_OPT_SQL_DIR, 1,
+    {"migrate", "bring a database to the current schema", migrate_help, KMENCTL_OPT_SQL_DIR, 1, 1,
      kmenctl_migrate},
     {"import-essl", "seed the register from the filing service's name register", import_help,
-     KMENCTL_OPT_KEY_FILE " " KMENCTL_OPT_AGENDA, 2, kmenctl_import_essl},
+     KMENCTL_OPT_KEY_FILE " " KMENCTL_OPT_AGENDA, 2, 2, kmenctl_import_essl},
     {"notify", "apply base-register change notifications", notify_help,
-     KMENCTL_OPT_KEY_FILE " " KMENCTL_OPT_AGENDA, 2, kmenctl_notify},
-    {"stats", "count clients, links, sessions and audit rows", stats_help, "", 1, kmenctl_stats},
+     KMENCTL_OPT_KEY_FILE " " KMENCTL_OPT_AGENDA, 2, 2, kmenctl_notify},
+    {"merge", "merge clients into one survivor; their identifiers keep resolving", merge_help,
+     KMENCTL_OPT_INTO, 2, KMENCTL_ANY_NUMBER, kmenctl_merge},
+    {"add-potential", "record potential clients from unofficial contacts", potential_help,
+     KMENCTL_OPT_KEY_FILE " " KMENCTL_OPT_EMAIL " " KMENCTL_OPT_PHONE " " KMENCTL_OPT_NAME, 1, 2,
+     kmenctl_add_potential},
+    {"stats", "count clients, links, sessions and audit rows", stats_help, "", 1, 1, kmenctl_stats},
     {"purge", "delete expired sessions, replay entries and requests, old audit rows", purge_help,
-     KMENCTL_OPT_AUDIT_DAYS, 1, kmenctl_purge},
+     KMENCTL_OPT_AUDIT_DAYS, 1, 1, kmenctl_purge},
 };
 #define COMMANDS (int)(sizeof(commands) / sizeof(commands[0]))
 
@@ -86,7 +131,7 @@ static void usage(FILE *out)
           "Operator CLI of the mod_kmen client register.\n\ncommands:\n",
           out);
     for (int i = 0; i < COMMANDS; i++)
-        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
     fputs("\nexit status: 0 ok, 1 failure (message on stderr), 2 usage error\n", out);
 }
 
@@ -102,13 +147,12 @@ static int run_command(const kmenctl_command *cmd, int argc, char **argv)
 {
     kmenctl_args args;
     apr_pool_t *pool;
-    int rc = kmenctl_parse_args(cmd, argc, argv, &args);
-    if (rc == KMENCTL_HELP_SHOWN)
-        return KMENCTL_OK;
-    if (rc)
-        return rc;
     apr_pool_create(&pool, NULL);
-    rc = cmd->run(pool, &args);
+    int rc = kmenctl_parse_args(pool, cmd, argc, argv, &args);
+    if (rc == KMENCTL_HELP_SHOWN)
+        rc = KMENCTL_OK;
+    else if (rc == 0)
+        rc = cmd->run(pool, &args);
     apr_pool_destroy(pool);
     return rc;
 }

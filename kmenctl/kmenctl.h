@@ -18,20 +18,29 @@
 #define KMENCTL_USAGE 2
 
 #define KMENCTL_DEFAULT_AGENDA "A8566"
-#define KMENCTL_MAX_POSITIONAL 2
+#define KMENCTL_ANY_NUMBER (-1) /* positional_max: no upper limit */
 
 /* Options are looked up by name; a command accepts only those it lists. */
 #define KMENCTL_OPT_KEY_FILE "--key-file"
 #define KMENCTL_OPT_AGENDA "--agenda"
 #define KMENCTL_OPT_SQL_DIR "--sql-dir"
 #define KMENCTL_OPT_AUDIT_DAYS "--audit-days"
+#define KMENCTL_OPT_INTO "--into"
+#define KMENCTL_OPT_EMAIL "--email"
+#define KMENCTL_OPT_PHONE "--phone"
+#define KMENCTL_OPT_NAME "--name"
 
 typedef struct {
-    const char *positional[KMENCTL_MAX_POSITIONAL];
+    const char **positional; /* npositional of them, in the order given */
+    int npositional;
     const char *key_file;
     const char *agenda;
     const char *sql_dir;
     const char *audit_days;
+    const char *into;
+    const char *email;
+    const char *phone;
+    const char *name;
 } kmenctl_args;
 
 typedef struct {
@@ -40,14 +49,16 @@ typedef struct {
     const char *help;    /* `kmenctl NAME --help` */
     const char *options; /* accepted options, space separated */
     int positional;      /* required positional arguments */
+    int positional_max;  /* accepted at most, or KMENCTL_ANY_NUMBER */
     int (*run)(apr_pool_t *p, const kmenctl_args *args);
 } kmenctl_command;
 
 /* args.c: 0 when argv (the arguments after the command's name) fits cmd;
  * KMENCTL_USAGE after printing what does not; KMENCTL_HELP_SHOWN when --help
- * was asked for and printed. */
+ * was asked for and printed. out's arrays are allocated from p. */
 #define KMENCTL_HELP_SHOWN (-1)
-int kmenctl_parse_args(const kmenctl_command *cmd, int argc, char **argv, kmenctl_args *out);
+int kmenctl_parse_args(apr_pool_t *p, const kmenctl_command *cmd, int argc, char **argv,
+                       kmenctl_args *out);
 int kmenctl_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void kmenctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -60,11 +71,13 @@ int kmenctl_load_keys(const char *path, kmen_id_keys *keys);
 char *kmenctl_read_file(apr_pool_t *p, const char *path, apr_size_t *len);
 
 /* db.c */
+#define KMENCTL_MAX_PARAMS 8
+
 typedef struct {
     int n;
-    const char *values[6];
-    int lengths[6];
-    int formats[6];
+    const char *values[KMENCTL_MAX_PARAMS];
+    int lengths[KMENCTL_MAX_PARAMS];
+    int formats[KMENCTL_MAX_PARAMS];
 } kmenctl_params;
 
 PGconn *kmenctl_connect(const char *conninfo);
@@ -83,6 +96,7 @@ PGresult *kmenctl_query(PGconn *conn, const char *what, const char *sql,
                         const kmenctl_params *params);
 void kmenctl_param_text(kmenctl_params *ps, const char *value);
 void kmenctl_param_bytes(kmenctl_params *ps, const unsigned char *value, apr_size_t len);
+void kmenctl_param_null(kmenctl_params *ps);
 long kmenctl_count(const PGresult *res, int row, int col);
 
 /* The commands. */
@@ -91,5 +105,7 @@ int kmenctl_import_essl(apr_pool_t *p, const kmenctl_args *args);
 int kmenctl_notify(apr_pool_t *p, const kmenctl_args *args);
 int kmenctl_stats(apr_pool_t *p, const kmenctl_args *args);
 int kmenctl_purge(apr_pool_t *p, const kmenctl_args *args);
+int kmenctl_merge(apr_pool_t *p, const kmenctl_args *args);
+int kmenctl_add_potential(apr_pool_t *p, const kmenctl_args *args);
 
 #endif

@@ -9,21 +9,23 @@
  *                                   index and ciphertext are replaced
  *   merge,<surviving AIFO>,<merged AIFO>
  *                                   two AIFO were one person: the merged
- *                                   client's BSI, eIDAS pseudonyms, systems,
- *                                   evidence and AIFO in other agendas move
- *                                   to the surviving client, its names and
- *                                   dates fill the survivor's gaps, and the
- *                                   merged client (with the cancelled AIFO)
- *                                   is deleted; when both clients have an
- *                                   AIFO in one agenda the line is skipped
+ *                                   (cancelled) AIFO is dropped and the
+ *                                   merged client merges into the surviving
+ *                                   one with kmen.merge_clients (its links
+ *                                   move, its names and dates fill the
+ *                                   survivor's gaps, its client identifier
+ *                                   becomes an alias that still resolves);
+ *                                   when both clients have an AIFO in one
+ *                                   agenda the function refuses and the
+ *                                   line is skipped
  *   death,<AIFO>,<YYYY-MM-DD>       sets kmen.client.deceased
  *
  * Each line is one transaction with an audit row (event notify, outcome
  * applied, detail the event, the client's id; a merge adds one with outcome
- * merged for the merged client; both carry request_id
- * "kmenctl-notify RUN:LINE"). A line that is malformed, names an unknown AIFO
- * or conflicts is reported on stderr as `line N: reason` and skipped; the
- * others still apply. Reports never contain an AIFO. */
+ * merged for the merged client, and kmen.merge_clients its own with event
+ * merge; all carry request_id "kmenctl-notify RUN:LINE"). A line that is malformed, names an
+ * unknown AIFO or conflicts is reported on stderr as `line N: reason` and skipped; the others still
+ * apply. Reports never contain an AIFO. */
 #include <string.h>
 
 #include <openssl/crypto.h>

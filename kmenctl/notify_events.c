@@ -161,113 +161,37 @@ kmenctl_notify_outcome kmenctl_notify_death(kmenctl_notify_ctx *n, const char *a
     return KMENCTL_NOTIFY_APPLIED;
 }
 
-/* An agenda (other than the merge's own AIFO) in which both clients have an
- * AIFO: the register keeps one per client and agenda, and which one is right
- * is for a person to decide. 1 and *agenda when there is one. */
-static int agenda_conflict(kmenctl_notify_ctx *n, const client_ref *surviving,
-                           const client_ref *merged, const unsigned char merged_index[],
-                           const char **agenda)
+/* The base register cancelled the merged AIFO in favour of the surviving
+ * one: it is not kept (nor could it be: one AIFO per client and agenda). */
+static int drop_aifo(kmenctl_notify_ctx *n, const unsigned char index[KMEN_HASH_LEN])
 {
     kmenctl_params ps = {0};
-    PGresult *res;
-    kmenctl_param_text(&ps, merged->id);
-    kmenctl_param_text(&ps, surviving->id);
     kmenctl_param_text(&ps, n->agenda);
-    kmenctl_param_bytes(&ps, merged_index, KMEN_HASH_LEN);
-    int found = run(n,
-                    "SELECT m.agenda FROM kmen.client_aifo m WHERE m.client = $1::bigint "
-                    "AND NOT (m.agenda = $3 AND m.aifo_index = $4) AND EXISTS (SELECT FROM "
-                    "kmen.client_aifo s WHERE s.client = $2::bigint AND s.agenda = m.agenda) "
-                    "LIMIT 1",
-                    &ps, &res);
-    if (found == 1)
-        *agenda = apr_pstrdup(n->pool, PQgetvalue(res, 0, 0));
-    if (found >= 0)
-        PQclear(res);
-    return found;
+    kmenctl_param_bytes(&ps, index, KMEN_HASH_LEN);
+    return run(n, "DELETE FROM kmen.client_aifo WHERE agenda = $1 AND aifo_index = $2", &ps, NULL);
 }
 
-/* Every table that references kmen.client, as merge_moves and move_links
- * handle them. A table added later and not handled here would lose the
- * merged client's rows to ON DELETE CASCADE: such a merge is refused. */
-#define MERGE_HANDLES                                                                              \
-    "'kmen.client_aifo', 'kmen.client_bsi', 'kmen.client_pseudonym', 'kmen.client_system', "       \
-    "'kmen.evidence'"
-
-static const char *const find_unhandled_reference =
-    "SELECT ns.nspname || '.' || t.relname FROM pg_constraint f "
-    "JOIN pg_class t ON t.oid = f.conrelid JOIN pg_namespace ns ON ns.oid = t.relnamespace "
-    "WHERE f.contype = 'f' AND f.confrelid = 'kmen.client'::regclass "
-    "AND ns.nspname || '.' || t.relname NOT IN (" MERGE_HANDLES ") LIMIT 1";
-
-/* 1 and *table when a table references kmen.client that merge does not move. */
-static int unhandled_reference(kmenctl_notify_ctx *n, const char **table)
-{
-    PGresult *res;
-    int found = run(n, find_unhandled_reference, NULL, &res);
-    if (found == 1)
-        *table = apr_pstrdup(n->pool, PQgetvalue(res, 0, 0));
-    if (found >= 0)
-        PQclear(res);
-    return found;
-}
-
-/* $1 the surviving client, $2 the merged one. Systems are copied (a system
- * both hold stays once); names and dates only fill gaps of the survivor. */
-static const char *const merge_moves[] = {
-    "UPDATE kmen.client_bsi SET client = $1::bigint WHERE client = $2::bigint",
-    "UPDATE kmen.client_pseudonym SET client = $1::bigint WHERE client = $2::bigint",
-    "UPDATE kmen.evidence SET client = $1::bigint WHERE client = $2::bigint",
-    "INSERT INTO kmen.client_system (client, system, linked) SELECT $1::bigint, system, linked "
-    "FROM kmen.client_system WHERE client = $2::bigint ON CONFLICT DO NOTHING",
-    "UPDATE kmen.client s SET family_name = coalesce(s.family_name, m.family_name), "
-    "given_name = coalesce(s.given_name, m.given_name), "
-    "birth_date = coalesce(s.birth_date, m.birth_date), "
-    "deceased = coalesce(s.deceased, m.deceased) "
-    "FROM kmen.client m WHERE s.id = $1::bigint AND m.id = $2::bigint",
-};
-
-/* The merged AIFO itself is not kept: the base register has cancelled it in
- * favour of the surviving one. The merged client's AIFO in other agendas
- * move; deleting the client then drops the rest (ON DELETE CASCADE). */
-static int move_links(kmenctl_notify_ctx *n, const client_ref *surviving, const client_ref *merged,
-                      const unsigned char merged_index[])
+/* kmen.merge_clients: every link of merged moves to surviving, merged's
+ * identifier becomes an alias of it. 1 merged, 0 refused (*reason), -1 on
+ * error. */
+static int merge_clients(kmenctl_notify_ctx *n, const client_ref *surviving,
+                         const client_ref *merged, const char **reason)
 {
     kmenctl_params ps = {0};
-    kmenctl_param_text(&ps, surviving->id);
-    kmenctl_param_text(&ps, merged->id);
-    for (size_t i = 0; i < sizeof(merge_moves) / sizeof(merge_moves[0]); i++)
-        if (run(n, merge_moves[i], &ps, NULL) < 0)
-            return -1;
-    kmenctl_params aifo = ps;
-    kmenctl_param_text(&aifo, n->agenda);
-    kmenctl_param_bytes(&aifo, merged_index, KMEN_HASH_LEN);
-    if (run(n,
-            "UPDATE kmen.client_aifo SET client = $1::bigint WHERE client = $2::bigint "
-            "AND NOT (agenda = $3 AND aifo_index = $4)",
-            &aifo, NULL) < 0)
+    PGresult *res;
+    kmenctl_param_text(&ps, surviving->client_id);
+    kmenctl_param_text(&ps, merged->client_id);
+    kmenctl_param_text(&ps, apr_psprintf(n->pool, "kmenctl-notify %s:%ld", n->run, n->line));
+    if (run(n, "SELECT kmen.merge_clients($1::uuid, $2::uuid, 'notify merge', $3)", &ps, &res) < 0)
         return -1;
-    kmenctl_params gone = {0};
-    kmenctl_param_text(&gone, merged->id);
-    return run(n, "DELETE FROM kmen.client WHERE id = $1::bigint", &gone, NULL) < 0 ? -1 : 0;
-}
-
-/* 1 and *reason when the merge must not happen, 0 when it may, -1 on error. */
-static int merge_blocked(kmenctl_notify_ctx *n, const client_ref *surviving,
-                         const client_ref *merged, const unsigned char merged_index[],
-                         const char **reason)
-{
-    const char *name = NULL;
-    int found = unhandled_reference(n, &name);
-    if (found == 1)
-        *reason = apr_pstrcat(n->pool, "kmenctl cannot merge: it does not move ", name, " rows yet",
-                              NULL);
-    if (found != 0)
-        return found;
-    found = agenda_conflict(n, surviving, merged, merged_index, &name);
-    if (found == 1)
-        *reason = apr_pstrcat(n->pool, "both clients have an AIFO in agenda ", name, NULL);
-    return found;
+    const char *outcome = PQgetvalue(res, 0, 0);
+    int done = strcmp(outcome, "merged") == 0;
+    if (strcmp(outcome, "conflict") == 0)
+        *reason = "both clients have an AIFO in the same agenda";
+    else if (!done)
+        *reason = apr_pstrcat(n->pool, "the register refused the merge: ", outcome, NULL);
+    PQclear(res);
+    return done;
 }
 
 kmenctl_notify_outcome kmenctl_notify_merge(kmenctl_notify_ctx *n, const char *surviving_aifo,
@@ -275,6 +199,7 @@ kmenctl_notify_outcome kmenctl_notify_merge(kmenctl_notify_ctx *n, const char *s
 {
     unsigned char surviving_index[KMEN_HASH_LEN], merged_index[KMEN_HASH_LEN];
     client_ref surviving, merged;
+    const char *reason = NULL;
     index_of(n, surviving_aifo, surviving_index);
     index_of(n, merged_aifo, merged_index);
     if (begin(n))
@@ -286,13 +211,13 @@ kmenctl_notify_outcome kmenctl_notify_merge(kmenctl_notify_ctx *n, const char *s
         return give_up(n, found, "the merged AIFO is not in the register", why);
     if (strcmp(surviving.id, merged.id) == 0)
         return give_up(n, 0, "both AIFO already belong to one client", why);
-    const char *reason = NULL;
-    if ((found = merge_blocked(n, &surviving, &merged, merged_index, &reason)) != 0)
+    if (drop_aifo(n, merged_index) < 0)
+        return give_up(n, -1, NULL, why);
+    if ((found = merge_clients(n, &surviving, &merged, &reason)) != 1)
         return give_up(n, found, reason, why);
-    /* Both audit rows carry the line's request_id: together they say which
-     * client identifier now lives on as which. */
-    if (move_links(n, &surviving, &merged, merged_index) ||
-        audit(n, "applied", "merge", &surviving) < 0 || audit(n, "merged", "merge", &merged) < 0)
+    /* Both audit rows carry the line's request_id, as merge_clients' own
+     * does: together they say which client identifier lives on as which. */
+    if (audit(n, "applied", "merge", &surviving) < 0 || audit(n, "merged", "merge", &merged) < 0)
         return give_up(n, -1, NULL, why);
     return commit(n, why);
 }

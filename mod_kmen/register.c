@@ -219,7 +219,9 @@ static const char *normalise_contact(apr_pool_t *p, int kind, const char *value)
             *o++ = *c;
     }
     *o = '\0';
-    return kind == KMEN_ID_NAME ? apr_collapse_spaces(out, out) : out;
+    if (kind == KMEN_ID_NAME)
+        apr_collapse_spaces(out, out); /* returns the end, not the start */
+    return out;
 }
 
 int kmen_register_potential(request_rec *r, const char *const values[3], const char **client_id)
@@ -228,11 +230,12 @@ int kmen_register_potential(request_rec *r, const char *const values[3], const c
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
     kmen_contact contact = {{NULL, NULL, NULL}, {NULL, NULL, NULL}, {0, 0, 0}};
     for (int i = 0; i < 3; i++) {
-        if (!values[i] || !*values[i])
+        const char *normal = values[i] ? normalise_contact(r->pool, kinds[i], values[i]) : "";
+        /* an empty normal form ("n/a" as a phone) would match every other one */
+        if (!*normal || (kinds[i] == KMEN_ID_PHONE && !strpbrk(normal, "0123456789")))
             continue;
         unsigned char *index = apr_palloc(r->pool, KMEN_HASH_LEN);
-        kmen_id_index(r->pool, &c->id_keys, kinds[i], NULL,
-                      normalise_contact(r->pool, kinds[i], values[i]), index);
+        kmen_id_index(r->pool, &c->id_keys, kinds[i], NULL, normal, index);
         contact.index[i] = index;
         contact.sealed[i] =
             kmen_id_seal(r->pool, &c->id_keys, kinds[i], NULL, values[i], &contact.sealed_len[i]);

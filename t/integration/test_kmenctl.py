@@ -38,6 +38,23 @@ def aifo_index(master, aifo, agenda=AGENDA):
     return hmac.new(key, context(agenda) + aifo.encode(), hashlib.sha256).digest()
 
 
+def contact_index(master, kind, normalised):
+    """The blind index of contact data: kind "email", "phone" or "name", no agenda."""
+    key = derived_key(master, "kmen blind index v1")
+    return hmac.new(key, kind.encode() + b"\0\0" + normalised.encode(), hashlib.sha256).digest()
+
+
+def contact_open(master, kind, sealed):
+    """The contact value inside a sealed value; None without python3-cryptography."""
+    try:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    except ImportError:
+        return None
+    key = derived_key(master, "kmen register seal v1")
+    return AESGCM(key).decrypt(bytes(sealed[:12]), bytes(sealed[12:]),
+                               kind.encode() + b"\0\0").decode()
+
+
 def aifo_open(master, sealed, agenda=AGENDA):
     """The AIFO inside a sealed value (nonce 12 || ciphertext || tag 16, AAD the context);
     None when python3-cryptography is not installed."""
@@ -130,7 +147,8 @@ def migration_versions():
 def test_help_and_usage_errors():
     r = kmenctl("--help")
     assert r.returncode == 0
-    for command in ("migrate", "import-essl", "notify", "stats", "purge"):
+    for command in ("migrate", "import-essl", "notify", "merge", "add-potential", "stats",
+                    "purge"):
         assert command in r.stdout
         sub = kmenctl(command, "--help")
         assert sub.returncode == 0 and sub.stdout.startswith(f"usage: kmenctl {command}")
@@ -146,6 +164,27 @@ def test_help_and_usage_errors():
     assert r.returncode == 2 and "--key-file" in r.stderr
     r = kmenctl("purge", "dbname=x", "--audit-days", "soon")
     assert r.returncode == 2
+    some_id = "0b9d7f0e-5a53-4d4c-9a57-0d6f1c2a3b4c"
+    for args, says in (
+            (("merge", "dbname=x", some_id), "--into is required"),
+            (("merge", "dbname=x", "--into", some_id), "missing arguments"),
+            (("merge", "dbname=x", "--into", "nope", some_id), "--into is not a client"),
+            (("merge", "dbname=x", "--into", some_id, some_id, "x"), "argument 3 is not"),
+            (("add-potential", "dbname=x", "--email", "a@b.cz"), "--key-file"),
+            (("add-potential", "dbname=x", "--key-file", "k"), "neither e-mail nor phone"),
+            (("add-potential", "dbname=x", "--key-file", "k", "--name", "Jan Novák"),
+             "neither e-mail nor phone"),
+            (("add-potential", "dbname=x", "--key-file", "k", "--phone", "unknown"),
+             "phone holds no digits"),
+            (("add-potential", "dbname=x", "--key-file", "k", "--email", " "),
+             "email holds only white space"),
+            (("add-potential", "dbname=x", "f.csv", "--key-file", "k", "--email", "a@b.cz"),
+             "not both"),
+            (("add-potential", "dbname=x", "f.csv", "g.csv", "--key-file", "k"),
+             "too many arguments")):
+        r = kmenctl(*args)
+        assert r.returncode == 2 and says in r.stderr, (args, r.stderr)
+        assert "a@b.cz" not in r.stderr and "Novák" not in r.stderr
 
 
 @pytest.mark.parametrize("size", [0, 31, 33, 64])
@@ -430,7 +469,7 @@ def test_notify(db, key, tmp_path):
     reports = reported_lines(r.stderr)
     assert sorted(reports) == [5, 6, 7, 8, 9, 10, 11]
     assert reports[5] == "the old AIFO is not in the register"
-    assert reports[6] == "both clients have an AIFO in agenda A9145"
+    assert reports[6] == "both clients have an AIFO in the same agenda"
     assert reports[7] == "value is not a real YYYY-MM-DD date"
     assert reports[8] == "aifo and value are the same AIFO"
     assert reports[9].startswith("unknown event")
@@ -445,9 +484,13 @@ def test_notify(db, key, tmp_path):
     survivor = client_of(db, master, "AIFO-A2")
     assert survivor[0] == a[0]
     assert aifo_open(master, survivor[5]) in ("AIFO-A2", None)
-    # merge: B's links moved to A, B and its cancelled AIFO are gone
+    # merge: B's links moved to A, B and its cancelled AIFO are gone; B's client
+    # identifier lives on as an alias that resolves to A
     assert client_of(db, master, "AIFO-B") is None
     assert db.one("SELECT count(*) FROM kmen.client WHERE id = %s", (b[0],)) == 0
+    assert db.query("SELECT client, announced FROM kmen.client_alias WHERE alias = %s",
+                    (b[7],)) == [(a[0], False)]
+    assert db.one("SELECT kmen.client_of(%s)", (b[7],)) == a[0]
     assert db.one("SELECT client FROM kmen.client_bsi WHERE bsi_index = %s", (bsi,)) == a[0]
     assert db.one("SELECT client FROM kmen.client_pseudonym") == a[0]
     assert systems_of(db, a[0]) == {"s1", "s2"}
@@ -464,27 +507,12 @@ def test_notify(db, key, tmp_path):
         ("applied", "change", a[7]), ("applied", "merge", a[7]), ("merged", "merge", b[7]),
         ("applied", "death", a[7])]
     assert audit[1][3] == audit[2][3] and audit[0][3] != audit[1][3]
+    assert db.query("SELECT outcome, detail, client_id::text, request_id FROM kmen.audit "
+                    "WHERE event = 'merge'") == [("merged", f"notify merge: {b[7]}", a[7],
+                                                  audit[1][3])]
     assert_no_aifo(db.dump())
     for aifo in ("AIFO-A2", "AIFO-C", "AIFO-D"):
         assert aifo not in db.dump()
-
-
-def test_notify_merge_refused_while_a_table_it_does_not_know_references_clients(db, key,
-                                                                                  tmp_path):
-    """A later migration's table would lose the merged client's rows to ON DELETE CASCADE."""
-    master = key.read_bytes()
-    people = tmp_path / "essl.csv"
-    people.write_text("aifo,family_name,given_name,birth_date\n"
-                      "AIFO-P,Prvni,Petr,1950-01-01\nAIFO-Q,Druhy,Petr,1950-01-01\n")
-    assert kmenctl("import-essl", db.conninfo, people, "--key-file", key).returncode == 0
-    db.query("CREATE TABLE kmen.later (client bigint REFERENCES kmen.client ON DELETE CASCADE)")
-    notes = tmp_path / "notify.csv"
-    notes.write_text("event,aifo,value\nmerge,AIFO-P,AIFO-Q\n")
-    r = kmenctl("notify", db.conninfo, notes, "--key-file", key)
-    assert r.returncode == 0 and r.stdout == "applied 0, skipped 1\n"
-    assert reported_lines(r.stderr) == {
-        2: "kmenctl cannot merge: it does not move kmen.later rows yet"}
-    assert client_of(db, master, "AIFO-Q") is not None
 
 
 def test_notify_refuses_a_bad_header(db, key, tmp_path):
@@ -492,6 +520,200 @@ def test_notify_refuses_a_bad_header(db, key, tmp_path):
     notes.write_text("event,aifo\nchange,A,B\n")
     r = kmenctl("notify", db.conninfo, notes, "--key-file", key)
     assert r.returncode == 1 and "header must be event,aifo,value" in r.stderr
+
+
+# --- merge ---------------------------------------------------------------------------
+
+def merge_setup(db, key, tmp_path):
+    """X and Z in the register agenda, Y (X's duplicate) only in A9145, W in A9146:
+    their client rows by letter."""
+    master = key.read_bytes()
+    for agenda, rows in ((AGENDA, "AIFO-X,Iks,Xaver,1950-01-01,sx\n"
+                                  "AIFO-Z,Zet,Zora,1960-01-01,\n"),
+                         ("A9145", "AIFO-Y,Iks,Xaver,1950-01-01,sy\n"),
+                         ("A9146", "AIFO-W,Iks,X.,1950-01-01,\n")):
+        people = tmp_path / f"essl-{agenda}.csv"
+        people.write_text("aifo,family_name,given_name,birth_date,system\n" + rows)
+        r = kmenctl("import-essl", db.conninfo, people, "--key-file", key, "--agenda", agenda)
+        assert r.returncode == 0, r.stderr
+    clients = {"X": client_of(db, master, "AIFO-X"), "Z": client_of(db, master, "AIFO-Z"),
+               "Y": client_of(db, master, "AIFO-Y", "A9145"),
+               "W": client_of(db, master, "AIFO-W", "A9146")}
+    assert all(clients.values()), clients
+    return clients
+
+
+def test_merge(db, key, tmp_path):
+    c = merge_setup(db, key, tmp_path)
+    x, y, z, w = (c[k][7] for k in "XYZW")
+    bsi = os.urandom(32)
+    db.query("INSERT INTO kmen.client_bsi (bsi_index, client) VALUES (%s, %s)", (bsi, c["Y"][0]))
+    unknown = "00000000-0000-4000-8000-000000000000"
+
+    r = kmenctl("merge", db.conninfo, "--into", x, y, z, unknown, x)
+    assert r.returncode == 1
+    assert r.stdout == f"{y}: merged\n"
+    assert r.stderr == (f"{z}: conflict: both hold an AIFO in the same agenda\n"
+                        f"{unknown}: unknown\n{x}: same\n")
+    # Y merged: its AIFO, BSI and system are X's now, its identifier an alias of X
+    assert db.one("SELECT count(*) FROM kmen.client WHERE client_id = %s", (y,)) == 0
+    assert client_of(db, key.read_bytes(), "AIFO-Y", "A9145")[0] == c["X"][0]
+    assert db.one("SELECT client FROM kmen.client_bsi WHERE bsi_index = %s", (bsi,)) == c["X"][0]
+    assert systems_of(db, c["X"][0]) == {"sx", "sy"}
+    assert db.query("SELECT client FROM kmen.client_alias WHERE alias = %s", (y,)) == \
+        [(c["X"][0],)]
+    # Z refused: untouched
+    assert client_of(db, key.read_bytes(), "AIFO-Z") == c["Z"]
+    audit = db.query("SELECT outcome, detail, client_id::text FROM kmen.audit "
+                     "WHERE event = 'merge' ORDER BY id")
+    assert audit == [("merged", f"kmenctl merge: {y}", x), ("conflict", "kmenctl merge", x)]
+
+    # the alias names the survivor: as --into, and as a client to merge (same)
+    r = kmenctl("merge", db.conninfo, "--into", y, w)
+    assert (r.returncode, r.stdout, r.stderr) == (0, f"{w}: merged\n", "")
+    assert client_of(db, key.read_bytes(), "AIFO-W", "A9146")[0] == c["X"][0]
+    r = kmenctl("merge", db.conninfo, "--into", x, w)
+    assert (r.returncode, r.stderr) == (1, f"{w}: same\n")
+    assert db.query("SELECT alias::text FROM kmen.client_alias WHERE client = %s ORDER BY merged",
+                    (c["X"][0],)) == [(y,), (w,)]
+    counts = stats_of(db)
+    assert counts["merged identifiers (aliases)"] == 2
+    assert (counts["clients"], counts["verified"], counts["potential (unverified)"]) == (2, 2, 0)
+
+
+def test_merge_into_a_missing_database_fails(tmp_path):
+    some_id = "0b9d7f0e-5a53-4d4c-9a57-0d6f1c2a3b4c"
+    r = kmenctl("merge", f"host={tmp_path} dbname=none", "--into", some_id,
+                "1b9d7f0e-5a53-4d4c-9a57-0d6f1c2a3b4c")
+    assert r.returncode == 1 and "cannot connect" in r.stderr
+
+
+# --- add-potential -------------------------------------------------------------------
+
+def normalised(kind, value):
+    """The normal form mod_kmen (register.c) and kmenctl (contact.c) index."""
+    if kind == "email":
+        return "".join(ch for ch in value if ch not in " \t\n\v\f\r").translate(
+            str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"))
+    if kind == "phone":
+        out = ""
+        for ch in value:
+            if ch.isascii() and ch.isdigit() or (ch == "+" and not out):
+                out += ch
+        return out
+    return "".join(ch for ch in value if ch not in " \t\n\v\f\r")
+
+
+def contacts_of(db, master, client_id):
+    """{kind: (value opened from the ciphertext, whether the index is the normal form's)}."""
+    rows = db.query("SELECT cc.kind, cc.value_index, cc.value_sealed FROM kmen.client_contact cc "
+                    "JOIN kmen.client c ON c.id = cc.client WHERE c.client_id = %s", (client_id,))
+    out = {}
+    for kind, index, sealed in rows:
+        value = contact_open(master, kind, sealed)
+        out[kind] = (value, value is None or bytes(index) == contact_index(
+            master, kind, normalised(kind, value)))
+    return out
+
+
+def add_potential(db, key, *args):
+    r = kmenctl("add-potential", db.conninfo, "--key-file", key, *args)
+    assert r.returncode == 0, r.stderr
+    m = re.fullmatch(r"([0-9a-f-]{36}) (new|existing)\n", r.stdout)
+    assert m, r.stdout
+    return m.groups()
+
+
+CONTACT_DATA = ("Jana.Novakova@Example.CZ", "jana.novakova", "+420 777 000 111", "777000111",
+                "Jana Nováková", "Nováková")
+
+
+def test_add_potential(db, key):
+    master = key.read_bytes()
+    cid, outcome = add_potential(db, key, "--email", " Jana.Novakova@Example.CZ ",
+                                 "--name", "Jana  Nováková")
+    assert outcome == "new"
+    assert add_potential(db, key, "--email", "jana.novakova@example.cz",
+                         "--phone", "+420 777 000 111") == (cid, "existing")
+    assert add_potential(db, key, "--phone", "+420777000111") == (cid, "existing")
+    assert add_potential(db, key, "--phone", "(+420) 777-000-111") == (cid, "existing")
+    other, outcome = add_potential(db, key, "--phone", "420777000111")  # no '+': another
+    assert outcome == "new" and other != cid
+    assert db.query("SELECT source, potential, family_name FROM kmen.client "
+                    "WHERE client_id = %s", (cid,)) == [("contact", True, None)]
+    found = contacts_of(db, master, cid)
+    assert set(found) == {"email", "phone", "name"}
+    assert all(ok for _, ok in found.values()), found
+    if found["email"][0] is not None:  # the value as given, not its normal form
+        assert found["email"][0] == " Jana.Novakova@Example.CZ "
+        assert found["phone"][0] == "+420 777 000 111"
+        assert found["name"][0] == "Jana  Nováková"
+    assert contact_index(master, "email", "jana.novakova@example.cz") in [
+        bytes(i) for (i,) in db.query("SELECT value_index FROM kmen.client_contact")]
+    audit = db.query("SELECT outcome, client_id::text, request_id FROM kmen.audit "
+                     "WHERE event = 'potential' ORDER BY id")
+    assert [(o, c) for o, c, _ in audit] == [("new", cid), ("existing", cid), ("existing", cid),
+                                            ("existing", cid), ("new", other)]
+    assert all(rid.startswith("kmenctl-add-potential ") for _, _, rid in audit)
+    counts = stats_of(db)
+    assert counts["from an unofficial contact (contact)"] == 2
+    assert (counts["potential (unverified)"], counts["verified"]) == (2, 0)
+    dump = db.dump()
+    for value in CONTACT_DATA:
+        assert value not in dump and value.encode().hex() not in dump
+
+
+POTENTIAL_CSV = (
+    "\ufeffemail,phone,name\r\n"
+    "petr.maly@example.cz,,Petr Malý\r\n"                  # 2 new
+    ",+420 603 111 222,\r\n"                                # 3 new
+    ",,Jen Jméno\r\n"                                       # 4 refused: a name alone
+    "\r\n"                                                  # 5 empty
+    "PETR.MALY@example.cz,+420603111222,\r\n"               # 6 existing (line 2's)
+    "a@b.cz,+420\r\n"                                       # 7 refused: 2 fields
+    "x@y.cz,n/a,\r\n"                                       # 8 refused: phone
+    '"víc\nřádků@example.cz",,\r\n'                          # 9-10 refused: control
+    'ok@example.cz,"+420 1","a""b"\r\n'                        # 11 new
+    'bad"quote@example.cz,,\r\n'                            # 12 refused: CSV
+    "kamil@example.cz,,Kamil"                                # 13 new, no line break
+)
+
+
+def test_add_potential_from_a_file(db, key, tmp_path):
+    master = key.read_bytes()
+    csv = tmp_path / "contacts.csv"
+    csv.write_text(POTENTIAL_CSV, encoding="utf-8")
+    r = kmenctl("add-potential", db.conninfo, csv, "--key-file", key)
+    assert r.returncode == 0, r.stderr
+    printed = {int(n): (cid, outcome) for n, cid, outcome in
+               re.findall(r"^line (\d+): ([0-9a-f-]{36}) (new|existing)$", r.stdout, re.M)}
+    assert sorted(printed) == [2, 3, 6, 11, 13]
+    assert r.stdout.endswith("new 4, existing 1, refused 5\n")
+    assert printed[6] == (printed[2][0], "existing")
+    assert len({printed[n][0] for n in (2, 3, 11, 13)}) == 4
+    reports = reported_lines(r.stderr)
+    assert sorted(reports) == [4, 7, 8, 9, 12]
+    assert reports[4].startswith("neither e-mail nor phone")
+    assert reports[7] == "2 fields, expected 3 (email,phone,name)"
+    assert reports[8] == "phone holds no digits"
+    assert reports[9] == "email holds a control character"
+    assert reports[12] == "a quote inside an unquoted field"
+    assert set(contacts_of(db, master, printed[2][0])) == {"email", "phone", "name"}
+    assert db.one("SELECT count(*) FROM kmen.client") == 4
+    for text in (r.stdout, r.stderr, db.dump()):
+        for value in ("petr.maly", "Malý", "603 111", "603111", "Jméno", "kamil@", "a@b.cz"):
+            assert value not in text
+
+
+def test_add_potential_refuses_a_bad_header(db, key, tmp_path):
+    csv = tmp_path / "contacts.csv"
+    csv.write_text("e-mail,phone,name\njana@example.cz,,\n")
+    r = kmenctl("add-potential", db.conninfo, csv, "--key-file", key)
+    assert r.returncode == 1 and "line 1: the header must be email,phone,name" in r.stderr
+    csv.write_text("")
+    r = kmenctl("add-potential", db.conninfo, csv, "--key-file", key)
+    assert r.returncode == 1 and "no header" in r.stderr
+    assert db.one("SELECT count(*) FROM kmen.client") == 0
 
 
 # --- stats and purge -------------------------------------------------------------------
@@ -540,6 +762,9 @@ def test_stats(db, key, tmp_path):
     assert counts["from the filing service (essl)"] == 3
     assert counts["from NIA (nia)"] == 1
     assert counts["from eIDAS (eidas)"] == 0
+    assert counts["from an unofficial contact (contact)"] == 0
+    assert (counts["potential (unverified)"], counts["verified"]) == (0, 4)
+    assert counts["merged identifiers (aliases)"] == 0
     assert counts["with a linked BSI"] == 1
     assert counts["deceased"] == 1
     assert counts["eIDAS pseudonyms"] == 0

@@ -87,6 +87,16 @@ IDENTITIES = {
     "cz-petr": Person(
         country="CZ", given="Petr", family="Procházka", birth_date="2001-01-01",
         birth_place="Olomouc"),
+    # Citizens for the potential-client and merge tests (t/integration/test_potential.py).
+    "cz-karel": Person(
+        country="CZ", given="Karel", family="Veselý", birth_date="1972-08-21",
+        birth_place="Liberec", email="karel.vesely@example.cz", phone="+420608555111"),
+    "cz-lenka": Person(
+        country="CZ", given="Lenka", family="Horáková", birth_date="1986-11-09",
+        birth_place="Hradec Králové"),
+    "cz-tomas": Person(
+        country="CZ", given="Tomáš", family="Kučera", birth_date="1964-04-30",
+        birth_place="České Budějovice"),
     "de-mueller": Person(country="DE", given="Jürgen", family="Müller", birth_date="1975-11-02"),
     "sk-kovac": Person(country="SK", given="Ľubomír", family="Kováč", birth_date="1988-07-14"),
     # More foreigners for the UC4/UC5 tests, each a first login there.

@@ -12,6 +12,9 @@ evidence service); raw=VALUE sends VALUE as that header as it is. It asks once: 
 person comes back to the same page (same Kmen-Client-Id, same path and query) and Kmen-Evidence
 lists a request that was not there when it asked, it shows that request instead of asking
 again (the return address mod_kmen gives the evidence service is the page that asked).
+A path ending in /contact with the query email=…&phone=…&name=… (any of them) answers a page
+and Kmen-Potential-Contact: email=…; phone=…; name=… with the parts given, in UTF-8 (an
+unofficial contact: mod_kmen records a potential client where KmenAcceptContact is On).
 Every other path answers a page listing the Kmen-* headers, percent-decoded for display.
 """
 
@@ -83,6 +86,27 @@ def link_page(system):
 <body>
 <p>Systém <code>{html.escape(system)}</code> nyní vede údaje o klientovi. /
 System <code>{html.escape(system)}</code> now holds data about the client.</p>
+</body>
+</html>
+"""
+
+
+CONTACT_PARTS = ("email", "phone", "name")
+
+
+def contact_header(args):
+    """The Kmen-Potential-Contact value for the query's contact parts, as the str whose
+    latin-1 encoding is the UTF-8 bytes (what send_header writes)."""
+    value = "; ".join(f"{k}={args[k][0]}" for k in CONTACT_PARTS if args.get(k))
+    return value.encode("utf-8").decode("latin-1")
+
+
+def contact_page():
+    return """<!DOCTYPE html>
+<html lang="cs">
+<head><meta charset="utf-8"><title>Kontakt / Contact</title></head>
+<body>
+<p id="contact">Děkujeme, ozveme se vám. / Thank you, we will get back to you.</p>
 </body>
 </html>
 """
@@ -221,6 +245,8 @@ class Handler(BaseHTTPRequestHandler):
             return body, "application/json; charset=utf-8", []
         if path.endswith("/link") and args.get("system"):
             return link_page(args["system"][0]), HTML, [("Kmen-Link-System", args["system"][0])]
+        if path.endswith("/contact") and any(args.get(k) for k in CONTACT_PARTS):
+            return contact_page(), HTML, [("Kmen-Potential-Contact", contact_header(args))]
         if path.endswith("/evidence-request"):
             return self.evidence_request(args)
         if path.endswith("/complete") and args.get("value"):  # a completion from anywhere
