@@ -171,6 +171,8 @@ def test_install_enable_configtest_remove(built):
         if r.returncode != 0:
             pytest.skip(f"apache2ctl configtest fails before installing anything:\n{r.stderr}")
         before, packages_before = snapshot(), installed_packages()
+        # kmen.load says "Depends: socache_shmcb": a2enmod enables it along with kmen.
+        cache_was_enabled = run("a2query", "-m", "socache_shmcb", ok=False).returncode == 0
         try:
             run("dpkg", "-i", deb, timeout=300)
             assert package_status() == "install ok installed"
@@ -187,6 +189,8 @@ def test_install_enable_configtest_remove(built):
 
             # dh_apache2 enabled it on installation; a2enmod is then a no-op.
             assert run("a2query", "-m", "kmen", ok=False).returncode == 0
+            # ...with the session cache provider it depends on (kmen.load: Depends).
+            assert run("a2query", "-m", "socache_shmcb", ok=False).returncode == 0
             run("a2enmod", "kmen")
             for name in ("kmen.load", "kmen.conf"):
                 link = Path("/etc/apache2/mods-enabled", name)
@@ -215,6 +219,8 @@ def test_install_enable_configtest_remove(built):
                 run("a2dismod", "-q", "kmen", ok=False)
             if package_status():
                 run("dpkg", "--purge", PACKAGE, timeout=300)
+            if not cache_was_enabled:
+                run("a2dismod", "-q", "-m", "socache_shmcb", ok=False)
             # a2dismod records the admin's choice in /var/lib/apache2/module/disabled_by_admin/;
             # the purge removes the record but not the directory it created.
             for path in sorted(snapshot().keys() - before.keys(), reverse=True):
