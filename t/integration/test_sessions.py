@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from t.lib import flow
+from t.lib.stack import Stack
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +117,68 @@ def test_require_kmen_loa(stack, s, signing_node):
         flow.login(strong, stack, loa="high")
         assert strong.get(node_url(signing_node, "/strong/headers.json"),
                           allow_redirects=False).status_code == 200
+
+
+@pytest.fixture(scope="module")
+def agenda_node(stack):
+    backend = f"http://127.0.0.1:{stack.portal_port}"
+    return stack.new_httpd(
+        extra='LogFormat "%{KMEN_CLIENT_ID}e %>s %U" kmen\n'
+              f"CustomLog {stack.dir}/kmen-clients.log kmen",
+        locations=f"""<Location /filing>
+    AuthType Kmen
+    Require valid-user
+    KmenAgenda A9145
+    KmenEidasPolicy accept
+    ProxyPass {backend}/filing
+</Location>""")
+
+
+def test_agenda_location_gets_that_agendas_aifo_once(stack, s, agenda_node):
+    """KmenAgenda: the client's AIFO in A9145, translated once from the register's agenda,
+    stored, and sent only to that location."""
+    flow.login(s, stack, identity="cz-jiri")
+    bsi = stack.bsi("cz-jiri")
+    expected = stack.gateway.aifo(bsi, "A9145")
+    calls = stack.gateway.count()
+    h = flow.headers_of(s, node_url(agenda_node, "/filing/headers.json"))
+    assert flow.header(h, "Kmen-Aifo") == expected
+    assert stack.gateway.count() == calls + 1  # aifo-to-aifo A8566 -> A9145
+    h = flow.headers_of(s, node_url(agenda_node, "/filing/headers.json"))
+    assert flow.header(h, "Kmen-Aifo") == expected
+    assert stack.gateway.count() == calls + 1  # stored: no second translation
+    assert flow.header(flow.headers_of(s, node_url(agenda_node, "/app/headers.json")),
+                       "Kmen-Aifo") is None
+    assert expected not in stack.pg_dump()
+
+
+def test_foreigner_gets_no_aifo(stack, s, agenda_node):
+    flow.login(s, stack, identity="sk-kovac", path="/info/")
+    r = s.get(node_url(agenda_node, "/filing/headers.json"), allow_redirects=False)
+    assert r.status_code == 200
+    assert flow.header(r.json(), "Kmen-Aifo") is None
+
+
+def test_access_log_names_the_client(stack, s, agenda_node):
+    flow.login(s, stack, identity="cz-zofie")
+    client = flow.header(flow.headers_of(s, node_url(agenda_node, "/app/headers.json")),
+                         "Kmen-Client-Id")
+    assert client
+    log = (stack.dir / "kmen-clients.log").read_text()
+    assert f"{client} 200 /app/headers.json" in log
+
+
+@pytest.fixture(scope="module")
+def short_lived():
+    with Stack(extra="KmenSessionLifetime 2\nKmenSessionCacheTTL 1") as st:
+        yield st
+
+
+def test_session_lifetime_ends_an_active_session(short_lived, s):
+    st = short_lived
+    flow.login(s, st)
+    for _ in range(3):  # active all along: the idle timeout is not what ends it
+        assert s.get(st.base_url + "/app/headers.json", allow_redirects=False).status_code == 200
+        time.sleep(0.8)
+    r = s.get(st.base_url + "/app/", allow_redirects=False)
+    assert r.status_code == 303 and r.headers["Location"].startswith(st.sso_url)
