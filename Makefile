@@ -10,7 +10,7 @@ SRC := mod_kmen/mod_kmen.c mod_kmen/config.c mod_kmen/crypto.c mod_kmen/identifi
        mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_response.c \
        mod_kmen/store_pg.c mod_kmen/session.c mod_kmen/headers.c mod_kmen/headers_encode.c mod_kmen/redirect.c \
        mod_kmen/page.c mod_kmen/pairs.c mod_kmen/handlers.c mod_kmen/auth.c \
-       mod_kmen/register.c mod_kmen/translate.c mod_kmen/backend.c mod_kmen/evidence.c
+       mod_kmen/register.c mod_kmen/translate.c mod_kmen/backend.c mod_kmen/evidence.c mod_kmen/status.c
 HDR := $(wildcard mod_kmen/*.h)
 MODULE := mod_kmen/.libs/mod_kmen.so
 
@@ -104,3 +104,102 @@ clean:
 	rm -rf mod_kmen/*.o mod_kmen/*.lo mod_kmen/*.slo mod_kmen/*.la mod_kmen/.libs $(UNIT_TESTS) $(KMENCTL)
 
 .PHONY: all install lasso-version test test-unit test-integration demo lint clean bench-import
+
+# --- hostile input: SAML Responses, fuzzing, sanitizers (t/hostile/, t/fuzz/) -----------
+# make test-hostile: every hostile SAML Response case; writes t/hostile/RESULTS.md.
+test-hostile: all
+	KMEN_HOSTILE_RESULTS=t/hostile/RESULTS.md $(PYTHON) -m pytest -q t/integration/test_hostile.py
+
+# make fuzz [FUZZ_SECONDS=60]: libFuzzer targets (clang), each run FUZZ_SECONDS; the
+# binaries, the grown corpus and any failing input stay in build/fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_DIR := build/fuzz
+FUZZ_TARGETS := fuzz_return_to fuzz_header_encode fuzz_pairs fuzz_identity fuzz_csv
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=undefined -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra \
+               -Wno-unused-parameter -It/fuzz -Imod_kmen -Ikmenctl \
+               $(shell pkg-config --cflags apr-1) -I$(shell $(APXS) -q INCLUDEDIR)
+FUZZ_APR := $(shell pkg-config --libs apr-1)
+
+$(FUZZ_DIR)/fuzz_return_to: t/fuzz/fuzz_return_to.c t/fuzz/fuzz.h mod_kmen/redirect.c mod_kmen/redirect.h
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_return_to.c mod_kmen/redirect.c
+
+$(FUZZ_DIR)/fuzz_header_encode: t/fuzz/fuzz_header_encode.c t/fuzz/fuzz.h mod_kmen/headers_encode.c \
+                                mod_kmen/crypto.c $(HDR)
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_header_encode.c mod_kmen/headers_encode.c \
+	  mod_kmen/crypto.c $(FUZZ_APR) -lcrypto
+
+$(FUZZ_DIR)/fuzz_pairs: t/fuzz/fuzz_pairs.c t/fuzz/fuzz.h mod_kmen/pairs.c mod_kmen/pairs.h
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_pairs.c mod_kmen/pairs.c $(FUZZ_APR)
+
+$(FUZZ_DIR)/fuzz_identity: t/fuzz/fuzz_identity.c t/fuzz/fuzz.h mod_kmen/identity.c mod_kmen/identity.h
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_identity.c mod_kmen/identity.c $(FUZZ_APR)
+
+$(FUZZ_DIR)/fuzz_csv: t/fuzz/fuzz_csv.c t/fuzz/fuzz.h kmenctl/csv.c kmenctl/essl_row.c kmenctl/validate.c \
+                      $(wildcard kmenctl/*.h)
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_csv.c kmenctl/csv.c kmenctl/essl_row.c \
+	  kmenctl/validate.c
+
+fuzz-build: $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) t/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_TARGETS)
+
+# make test-asan: the module and kmenctl built by clang with AddressSanitizer and UBSan
+# into build/asan/ (the normal build is left alone), then the integration suite against
+# them (KMEN_MODULE, KMEN_KMENCTL; httpd's parent process gets the ASan runtime through
+# KMEN_HTTPD_PRELOAD -> LD_PRELOAD). Sanitizer reports go to build/asan/reports/; the run
+# directories are kept (KEEP=1, TMPDIR=build/asan/tmp) until their error logs have been
+# searched for crashes, then removed. Any report or crash fails the target.
+# ASAN_PYTEST_ARGS picks tests (default: all but the Debian package test, which does not
+# load this build).
+ASAN_CC ?= clang
+ASAN_DIR := build/asan
+ASAN_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
+ASAN_MODULE := $(ASAN_DIR)/mod_kmen.so
+ASAN_KMENCTL := $(ASAN_DIR)/kmenctl
+ASAN_PYTEST_ARGS ?=
+ASAN_RUNTIME = $(shell $(ASAN_CC) -print-file-name=libclang_rt.asan-x86_64.so)
+ASAN_WARN := $(filter-out -Werror,$(WARN))
+ASAN_MARKS := Segmentation fault|exit signal|AddressSanitizer|runtime error:|LeakSanitizer
+APXS_CFLAGS = $(shell $(APXS) -q EXTRA_CPPFLAGS) -I$(shell $(APXS) -q INCLUDEDIR) \
+              $(shell pkg-config --cflags apr-1 apr-util-1)
+
+$(ASAN_MODULE): $(SRC) $(HDR) Makefile
+	@mkdir -p $(ASAN_DIR)
+	$(ASAN_CC) -shared -fPIC -shared-libasan $(ASAN_WARN) $(APXS_CFLAGS) $(DEPS_CFLAGS) \
+	  $(ASAN_CFLAGS) -o $@ $(SRC) $(DEPS_LIBS) -Wl,-z,nodelete
+
+$(ASAN_KMENCTL): $(KMENCTL_SRC) $(KMENCTL_HDR) Makefile
+	@mkdir -p $(ASAN_DIR)
+	$(ASAN_CC) $(filter-out -Werror,$(KMENCTL_CFLAGS)) $(ASAN_CFLAGS) -o $@ $(KMENCTL_SRC) \
+	  $(KMENCTL_LIBS)
+
+test-asan: $(ASAN_MODULE) $(ASAN_KMENCTL) kmenctl/kmenctl
+	rm -rf $(ASAN_DIR)/reports $(ASAN_DIR)/tmp
+	mkdir -p $(ASAN_DIR)/reports $(ASAN_DIR)/tmp
+	chmod 1777 $(ASAN_DIR)/reports
+	chmod 0755 build $(ASAN_DIR) $(ASAN_DIR)/tmp
+	@status=0; \
+	KEEP=1 TMPDIR=$(abspath $(ASAN_DIR))/tmp KMEN_TEST_PACKAGE=0 \
+	KMEN_MODULE=$(abspath $(ASAN_MODULE)) KMEN_KMENCTL=$(abspath $(ASAN_KMENCTL)) \
+	KMEN_HTTPD_PRELOAD=$(ASAN_RUNTIME) \
+	ASAN_OPTIONS=detect_leaks=0:log_path=$(abspath $(ASAN_DIR))/reports/asan \
+	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(abspath $(ASAN_DIR))/reports/ubsan \
+	  $(PYTHON) -m pytest -q $(ASAN_PYTEST_ARGS) || status=$$?; \
+	find $(ASAN_DIR)/tmp -name error.log -o -name stderr.log | xargs -r grep -hE "$(ASAN_MARKS)" \
+	  > $(ASAN_DIR)/reports/error-logs.txt || true; \
+	[ -s $(ASAN_DIR)/reports/error-logs.txt ] || rm -f $(ASAN_DIR)/reports/error-logs.txt; \
+	rm -rf $(ASAN_DIR)/tmp; \
+	if [ -n "$$(ls $(ASAN_DIR)/reports)" ]; then \
+	  echo "sanitizer reports in $(ASAN_DIR)/reports:"; head -n 40 $(ASAN_DIR)/reports/*; status=1; \
+	else echo "test-asan: no sanitizer report, no crash"; fi; \
+	exit $$status
+
+.PHONY: test-hostile fuzz fuzz-build test-asan

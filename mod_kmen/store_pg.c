@@ -53,6 +53,7 @@ typedef enum {
     ST_EVIDENCE_DOCUMENT,
     ST_POTENTIAL_CREATE,
     ST_LINK_POTENTIAL,
+    ST_AUDIT_SUMMARY,
     ST_COUNT
 } statement_id;
 
@@ -60,46 +61,64 @@ static const struct {
     const char *name;
     const char *sql;
 } statements[ST_COUNT] = {
-    {"kmen_ping", "SELECT kmen.ping()"},
-    {"kmen_request_issue",
-     "SELECT kmen.request_issue($1, $2, $3::integer, $4::integer, $5::boolean)"},
-    {"kmen_login_consume", "SELECT outcome, return_to, min_loa, eidas_accept FROM "
-                           "kmen.login_consume($1, $2, to_timestamp($3::double precision))"},
-    {"kmen_session_create",
-     "SELECT kmen.session_create($1::bytea, $2::bytea, $3, $4::bytea, $5::integer)"},
-    {"kmen_session_fetch",
-     "SELECT payload, remaining FROM kmen.session_fetch($1::bytea, $2::integer)"},
-    {"kmen_session_delete", "SELECT kmen.session_delete($1::bytea)"},
-    {"kmen_session_delete_subject", "SELECT kmen.session_delete_subject($1::bytea, $2)"},
-    {"kmen_audit", "SELECT kmen.audit_append($1, $2, $3, $4)"},
-    {"kmen_resolve_bsi",
-     "SELECT client_id, systems, merged_from, has_evidence FROM kmen.resolve_bsi($1::bytea, $2)"},
-    {"kmen_resolve_first", "SELECT client_id, status, systems, merged_from, has_evidence FROM "
-                           "kmen.resolve_first($1::bytea, $2, "
-                           "$3::bytea, "
-                           "$4::bytea, $5, $6, $7::date, $8)"},
-    {"kmen_link_system", "SELECT kmen.link_system($1::uuid, $2, $3)"},
-    {"kmen_agenda_aifo", "SELECT kmen.agenda_aifo($1::uuid, $2)"},
-    {"kmen_agenda_aifo_store", "SELECT kmen.agenda_aifo_store($1::uuid, $2, $3::bytea, $4::bytea)"},
-    {"kmen_resolve_pseudonym", "SELECT client_id, systems, merged_from, has_evidence FROM "
-                               "kmen.resolve_pseudonym($1::bytea, $2)"},
-    {"kmen_foreigner_accept", "SELECT client_id, status FROM "
-                              "kmen.resolve_foreigner_accept($1::bytea, $2, $3, $4::date, $5)"},
-    {"kmen_pending_create",
-     "SELECT kmen.pending_create($1::bytea, $2, $3, $4::date, $5::integer, $6)"},
-    {"kmen_pending_complete", "SELECT outcome, client_id, systems FROM "
-                              "kmen.pending_complete($1::uuid, $2::uuid, $3)"},
-    {"kmen_session_update", "SELECT kmen.session_update($1::bytea, $2::bytea)"},
-    {"kmen_evidence_request", "SELECT kmen.evidence_request($1::uuid, $2, $3, $4)"},
-    {"kmen_evidence_deliver", "SELECT kmen.evidence_deliver($1::uuid, $2, $3, $4::bytea, $5)"},
-    {"kmen_evidence_states", "SELECT kmen.evidence_states($1::uuid)"},
-    {"kmen_evidence_document",
-     "SELECT content_type, document FROM kmen.evidence_document($1::uuid, $2::uuid)"},
-    {"kmen_potential_create",
-     "SELECT client_id, outcome FROM kmen.potential_create($1::bytea, $2::bytea, $3::bytea, "
-     "$4::bytea, $5::bytea, $6::bytea, $7)"},
-    {"kmen_link_potential", "SELECT outcome, client_id, systems FROM "
-                            "kmen.link_potential($1::uuid, $2::uuid, $3)"},
+    [ST_PING] = {"kmen_ping", "SELECT kmen.ping()"},
+    [ST_REQUEST_ISSUE] =
+        {"kmen_request_issue",
+         "SELECT kmen.request_issue($1, $2, $3::integer, $4::integer, $5::boolean)"},
+    [ST_LOGIN_CONSUME] = {"kmen_login_consume",
+                          "SELECT outcome, return_to, min_loa, eidas_accept FROM "
+                          "kmen.login_consume($1, $2, to_timestamp($3::double precision))"},
+    [ST_SESSION_CREATE] =
+        {"kmen_session_create",
+         "SELECT kmen.session_create($1::bytea, $2::bytea, $3, $4::bytea, $5::integer)"},
+    [ST_SESSION_FETCH] =
+        {"kmen_session_fetch",
+         "SELECT payload, remaining FROM kmen.session_fetch($1::bytea, $2::integer)"},
+    [ST_SESSION_DELETE] = {"kmen_session_delete", "SELECT kmen.session_delete($1::bytea)"},
+    [ST_SESSION_DELETE_SUBJECT] = {"kmen_session_delete_subject",
+                                   "SELECT kmen.session_delete_subject($1::bytea, $2)"},
+    [ST_AUDIT] = {"kmen_audit", "SELECT kmen.audit_append($1, $2, $3, $4)"},
+    [ST_RESOLVE_BSI] = {"kmen_resolve_bsi", "SELECT client_id, systems, merged_from, has_evidence "
+                                            "FROM kmen.resolve_bsi($1::bytea, $2)"},
+    [ST_RESOLVE_FIRST] = {"kmen_resolve_first",
+                          "SELECT client_id, status, systems, merged_from, has_evidence FROM "
+                          "kmen.resolve_first($1::bytea, $2, "
+                          "$3::bytea, "
+                          "$4::bytea, $5, $6, $7::date, $8)"},
+    [ST_LINK_SYSTEM] = {"kmen_link_system", "SELECT kmen.link_system($1::uuid, $2, $3)"},
+    [ST_AGENDA_AIFO] = {"kmen_agenda_aifo", "SELECT kmen.agenda_aifo($1::uuid, $2)"},
+    [ST_AGENDA_AIFO_STORE] = {"kmen_agenda_aifo_store",
+                              "SELECT kmen.agenda_aifo_store($1::uuid, $2, $3::bytea, $4::bytea)"},
+    [ST_RESOLVE_PSEUDONYM] = {"kmen_resolve_pseudonym",
+                              "SELECT client_id, systems, merged_from, has_evidence FROM "
+                              "kmen.resolve_pseudonym($1::bytea, $2)"},
+    [ST_FOREIGNER_ACCEPT] = {"kmen_foreigner_accept",
+                             "SELECT client_id, status FROM "
+                             "kmen.resolve_foreigner_accept($1::bytea, $2, $3, $4::date, $5)"},
+    [ST_PENDING_CREATE] =
+        {"kmen_pending_create",
+         "SELECT kmen.pending_create($1::bytea, $2, $3, $4::date, $5::integer, $6)"},
+    [ST_PENDING_COMPLETE] = {"kmen_pending_complete",
+                             "SELECT outcome, client_id, systems FROM "
+                             "kmen.pending_complete($1::uuid, $2::uuid, $3)"},
+    [ST_SESSION_UPDATE] = {"kmen_session_update",
+                           "SELECT kmen.session_update($1::bytea, $2::bytea)"},
+    [ST_EVIDENCE_REQUEST] = {"kmen_evidence_request",
+                             "SELECT kmen.evidence_request($1::uuid, $2, $3, $4)"},
+    [ST_EVIDENCE_DELIVER] = {"kmen_evidence_deliver",
+                             "SELECT kmen.evidence_deliver($1::uuid, $2, $3, $4::bytea, $5)"},
+    [ST_EVIDENCE_STATES] = {"kmen_evidence_states", "SELECT kmen.evidence_states($1::uuid)"},
+    [ST_EVIDENCE_DOCUMENT] =
+        {"kmen_evidence_document",
+         "SELECT content_type, document FROM kmen.evidence_document($1::uuid, $2::uuid)"},
+    [ST_POTENTIAL_CREATE] =
+        {"kmen_potential_create",
+         "SELECT client_id, outcome FROM kmen.potential_create($1::bytea, $2::bytea, $3::bytea, "
+         "$4::bytea, $5::bytea, $6::bytea, $7)"},
+    [ST_AUDIT_SUMMARY] = {"kmen_audit_summary",
+                          "SELECT event, outcome, count FROM kmen.audit_summary($1::integer)"},
+    [ST_LINK_POTENTIAL] = {"kmen_link_potential", "SELECT outcome, client_id, systems FROM "
+                                                  "kmen.link_potential($1::uuid, $2::uuid, $3)"},
 };
 
 #define STATEMENT_TIMEOUT "SET statement_timeout = '5s'"
@@ -563,4 +582,27 @@ kmen_store_status kmen_store_link_potential(request_rec *r, kmen_store *store, c
     out->systems = value_or_null(r, res, 2);
     out->merged_from = NULL;
     return KMEN_STORE_OK;
+}
+
+kmen_store_status kmen_store_audit_summary(request_rec *r, kmen_store *store, int hours,
+                                           apr_array_header_t **rows)
+{
+    const char *v[] = {apr_itoa(r->pool, hours)};
+    PGresult *res = call(r, store, ST_AUDIT_SUMMARY, 1, v, NULL, NULL);
+    if (!res)
+        return KMEN_STORE_DOWN;
+    *rows = apr_array_make(r->pool, PQntuples(res) + 1, sizeof(kmen_audit_count));
+    for (int i = 0; i < PQntuples(res); i++) {
+        kmen_audit_count *row = apr_array_push(*rows);
+        row->event = apr_pstrdup(r->pool, PQgetvalue(res, i, 0));
+        row->outcome = apr_pstrdup(r->pool, PQgetvalue(res, i, 1));
+        row->count = apr_atoi64(PQgetvalue(res, i, 2));
+    }
+    return KMEN_STORE_OK;
+}
+
+void kmen_store_pool_use(const kmen_store *store, int *in_use, int *size)
+{
+    *in_use = store->conns ? apr_reslist_acquired_count(store->conns) : 0;
+    *size = store->pool_size;
 }

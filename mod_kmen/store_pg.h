@@ -147,4 +147,14 @@ kmen_store_status kmen_store_link_potential(request_rec *r, kmen_store *store, c
                                             const char *potential, const char **outcome,
                                             kmen_resolved *out);
 
+/* The status page: audit outcomes of the last hours, and this process's pool. */
+typedef struct {
+    const char *event, *outcome;
+    apr_int64_t count;
+} kmen_audit_count;
+
+kmen_store_status kmen_store_audit_summary(request_rec *r, kmen_store *store, int hours,
+                                           apr_array_header_t **rows);
+void kmen_store_pool_use(const kmen_store *store, int *in_use, int *size);
+
 #endif

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "httpd.h"
+#include "apr_atomic.h"
 #include "apr_strings.h"
 #include "http_log.h"
 
@@ -18,6 +19,30 @@ APLOG_USE_MODULE(kmen);
 
 #define ROLE "CR102729"
 #define ANSWER_LIMIT 65536
+
+static kmen_translate_stats stats; /* per process, updated atomically */
+
+void kmen_translate_stats_get(kmen_translate_stats *out)
+{
+    out->calls = apr_atomic_read32(&stats.calls);
+    out->failures = apr_atomic_read32(&stats.failures);
+    out->total_ms = apr_atomic_read32(&stats.total_ms);
+    out->max_ms = apr_atomic_read32(&stats.max_ms);
+}
+
+static void record_call(apr_time_t started, int failed)
+{
+    apr_uint32_t ms = (apr_uint32_t)apr_time_as_msec(apr_time_now() - started);
+    apr_atomic_inc32(&stats.calls);
+    apr_atomic_add32(&stats.total_ms, ms);
+    if (failed)
+        apr_atomic_inc32(&stats.failures);
+    for (apr_uint32_t max = apr_atomic_read32(&stats.max_ms); ms > max;
+         max = apr_atomic_read32(&stats.max_ms)) {
+        if (apr_atomic_cas32(&stats.max_ms, ms, max) == max)
+            break;
+    }
+}
 
 void kmen_translate_library_init(void)
 {
@@ -95,11 +120,13 @@ static kmen_translate_status call(request_rec *r, const char *path, json_t *requ
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
     CURL *curl = curl_easy_init();
     long status = 0;
+    apr_time_t started = apr_time_now();
     *aifo = NULL;
     configure(curl, c, apr_pstrcat(r->pool, c->translator_url, path, NULL), body, headers, &answer);
     CURLcode rc = curl_easy_perform(curl);
     if (rc == CURLE_OK)
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    record_call(started, rc != CURLE_OK || (status != 200 && status != 404));
     curl_easy_cleanup(curl);
     curl_slist_free_all(headers);
     free(body);

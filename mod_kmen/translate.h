@@ -15,6 +15,12 @@ typedef enum {
 /* Once per process, before threads start. */
 void kmen_translate_library_init(void);
 
+/* This process's calls of the gateway, for the status page. */
+typedef struct {
+    apr_uint32_t calls, failures, total_ms, max_ms;
+} kmen_translate_stats;
+void kmen_translate_stats_get(kmen_translate_stats *out);
+
 /* BSI -> AIFO in agenda, under role CR102729 (UC1 step 3). */
 kmen_translate_status kmen_translate_bsi(request_rec *r, const char *bsi, const char *agenda,
                                          const char **aifo);

@@ -117,3 +117,30 @@ def test_local_return_to_survives_the_login(stack, s):
     target = urlsplit(flow.location(back))
     assert (target.netloc, target.path, target.query) == (f"localhost:{stack.http_port}",
                                                           "/app/x", "y=1")
+
+
+# --- status page (SetHandler kmen-status) ---------------------------------------------
+@pytest.fixture(scope="module")
+def status_node(stack):
+    return stack.new_httpd(locations="""<Location /kmen-status>
+    SetHandler kmen-status
+    Require all granted
+</Location>
+<Location /kmen-status-closed>
+    SetHandler kmen-status
+    Require all denied
+</Location>""")
+
+
+def test_status_page_counts_outcomes(stack, status_node):
+    with requests.Session() as s:
+        flow.login(s, stack, identity="cz-jiri")
+    base = f"http://localhost:{status_node.port}"
+    doc = requests.get(base + "/kmen-status?json").json()
+    counts = {(a["event"], a["outcome"]): a["count"] for a in doc["audit"]}
+    assert counts.get(("login", "ok"), 0) >= 1, doc
+    assert doc["process"]["database_pool"]["size"] == 4
+    assert {"calls", "failures", "average_ms", "max_ms"} <= doc["process"]["gateway"].keys()
+    page = requests.get(base + "/kmen-status")
+    assert page.status_code == 200 and 'id="audit"' in page.text
+    assert requests.get(base + "/kmen-status-closed").status_code == 403
