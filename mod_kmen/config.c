@@ -71,6 +71,7 @@ void *kmen_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_PTR(evidence_url);
     MERGE_PTR(error_document);
     MERGE_PTR(evidence_secret_file);
+    MERGE_PTR(evidence_ca_file);
     MERGE_INT(nameid_policy);
     MERGE_INT(pending_timeout);
     return m;
@@ -418,6 +419,15 @@ static const char *check_entity_id(apr_pool_t *p, const kmen_server_conf *c)
     return NULL;
 }
 
+static const char *load_evidence_ca(apr_pool_t *p, kmen_server_conf *c)
+{
+    const char *err = NULL;
+    if (c->evidence_ca_file &&
+        !(c->evidence_ca_store = kmen_ca_store_load(p, c->evidence_ca_file, &err)))
+        return apr_pstrcat(p, "KmenEvidenceCallbackCAFile ", c->evidence_ca_file, ": ", err, NULL);
+    return NULL;
+}
+
 const char *kmen_server_conf_load(kmen_server_conf *c, apr_pool_t *p)
 {
     const char *err;
@@ -426,7 +436,8 @@ const char *kmen_server_conf_load(kmen_server_conf *c, apr_pool_t *p)
         (err = load_secret(p, "KmenHeaderSecretFile", c->header_secret_file, &c->header_secret,
                            &c->header_secret_len)) ||
         (err = load_secret(p, "KmenEvidenceSecretFile", c->evidence_secret_file,
-                           &c->evidence_secret, &c->evidence_secret_len)))
+                           &c->evidence_secret, &c->evidence_secret_len)) ||
+        (err = load_evidence_ca(p, c)))
         return err;
     return NULL;
 }

@@ -59,6 +59,7 @@ typedef struct {
     const char *evidence_url;
     const char *error_document;
     const char *evidence_secret_file;
+    const char *evidence_ca_file;
     int nameid_policy; /* kmen_nameid_policy or KMEN_UNSET */
     int pending_timeout;
 
@@ -70,6 +71,7 @@ typedef struct {
     apr_size_t header_secret_len;
     const unsigned char *evidence_secret;
     apr_size_t evidence_secret_len;
+    void *evidence_ca_store; /* from KmenEvidenceCallbackCAFile */
     struct kmen_sp *sp;
     struct kmen_store *store;
 } kmen_server_conf;

@@ -6,7 +6,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/pem.h>
 #include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include "crypto.h"
 
@@ -143,4 +146,35 @@ char *kmen_open(apr_pool_t *p, const unsigned char key[KMEN_HASH_LEN], const voi
     if (out_len)
         *out_len = body_len;
     return out;
+}
+
+static apr_status_t ca_store_free(void *store)
+{
+    X509_STORE_free(store);
+    return APR_SUCCESS;
+}
+
+void *kmen_ca_store_load(apr_pool_t *p, const char *path, const char **err)
+{
+    X509_STORE *store = X509_STORE_new();
+    if (!store || X509_STORE_load_file(store, path) != 1) {
+        X509_STORE_free(store);
+        *err = "not a readable file of PEM CA certificates";
+        return NULL;
+    }
+    apr_pool_cleanup_register(p, store, ca_store_free, apr_pool_cleanup_null);
+    return store;
+}
+
+int kmen_ca_store_verifies(void *store, const char *cert_pem)
+{
+    BIO *bio = BIO_new_mem_buf(cert_pem, -1);
+    X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    int ok = cert && ctx && X509_STORE_CTX_init(ctx, store, cert, NULL) == 1 &&
+             X509_verify_cert(ctx) == 1;
+    X509_STORE_CTX_free(ctx);
+    X509_free(cert);
+    BIO_free(bio);
+    return ok;
 }

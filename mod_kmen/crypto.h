@@ -31,6 +31,11 @@ void kmen_derive_key(const unsigned char *master, kmen_key_purpose purpose,
                      unsigned char out[KMEN_HASH_LEN]);
 int kmen_equal_const_time(const void *a, const void *b, apr_size_t len);
 
+/* CA certificates from a PEM file, freed with pool p; NULL and *err otherwise. */
+void *kmen_ca_store_load(apr_pool_t *p, const char *path, const char **err);
+/* Does the PEM certificate chain to one of the store's CAs (and is it valid now)? */
+int kmen_ca_store_verifies(void *store, const char *cert_pem);
+
 /* AES-256-GCM: out = nonce || ciphertext || tag. aad binds the ciphertext to
  * its context (e.g. the session key) so records cannot be swapped. */
 unsigned char *kmen_seal(apr_pool_t *p, const unsigned char key[KMEN_HASH_LEN], const void *aad,

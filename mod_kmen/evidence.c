@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* UC7: cross-border evidence. A backend asks (Kmen-Evidence-Request), the
  * person is sent to the evidence service (KmenEvidenceURL), which calls back
- * (POST /kmen/evidence, HMAC-signed); the document is stored sealed and handed
+ * (POST /kmen/evidence, HMAC-signed or with a TLS client certificate); the
+ * document is stored sealed and handed
  * only to a session of the client it belongs to. */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "apr_strings.h"
 #include "http_log.h"
 #include "http_protocol.h"
+#include "http_ssl.h"
 
 #include "config.h"
 #include "crypto.h"
@@ -156,6 +158,17 @@ static int signature_valid(request_rec *r, const kmen_server_conf *c, const char
     return kmen_equal_const_time(kmen_hex(r->pool, mac, KMEN_HASH_LEN), mac_hex, 64);
 }
 
+/* KmenEvidenceCallbackCAFile: the TLS client certificate mod_ssl received
+ * (SSLVerifyClient optional_no_ca in the virtual host: the endpoint is served
+ * before per-location access checks) chains to one of these CAs. */
+static int client_certificate_valid(request_rec *r, const kmen_server_conf *c)
+{
+    if (!c->evidence_ca_store || !ap_ssl_conn_is_ssl(r->connection))
+        return 0;
+    const char *pem = ap_ssl_var_lookup(r->pool, r->server, r->connection, r, "SSL_CLIENT_CERT");
+    return pem && *pem && kmen_ca_store_verifies(c->evidence_ca_store, pem);
+}
+
 static int is_uuid(const char *s)
 {
     return s && strlen(s) == 36 && strspn(s, "0123456789abcdef-") == 36;
@@ -214,7 +227,7 @@ int kmen_evidence_callback(request_rec *r)
     apr_size_t len = 0;
     delivery d;
     int status = read_body(r, &body, &len);
-    if (status == OK && !signature_valid(r, c, body, len))
+    if (status == OK && !signature_valid(r, c, body, len) && !client_certificate_valid(r, c))
         status = HTTP_UNAUTHORIZED;
     else if (status == OK && !parse_delivery(r, body, len, &d))
         status = HTTP_BAD_REQUEST;

@@ -27,6 +27,7 @@ import pytest
 import requests
 
 from t.lib import flow
+from t.lib.httpd import Httpd, config_text
 from t.sim import evidence as evsim
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -40,9 +41,8 @@ def page(type, country, case):
 
 
 def states(s, stack, base="/app"):
-    """{request id: state} from the Kmen-Evidence header the backend received ({} if none).
-    Like every Kmen-* value it travels percent-encoded (KmenHeaderEncoding percent): the
-    ", " between items arrives as ",%20"."""
+    """{request id: state} from the Kmen-Evidence header the backend received ({} if none);
+    like every Kmen-* value it travels percent-encoded (KmenHeaderEncoding percent)."""
     h = flow.headers_of(s, f"{stack.base_url}{base}/headers.json")
     return evidence_ids(flow.header(h, "Kmen-Evidence"))
 
@@ -440,3 +440,48 @@ def test_browser_approve(stack, chromium):
     b.check(shot.stat().st_size > 1000, f"{shot} is (nearly) empty")
     last = requests.get(f"{stack.evidence_sim_url}/last-callback").json()
     b.check(last["request"] == request and last["status"] == 204, f"the callback: {last}")
+
+
+# --- a TLS client certificate instead of the HMAC (KmenEvidenceCallbackCAFile) ------------
+@pytest.fixture(scope="module")
+def tls_node(stack):
+    """A node serving HTTPS whose evidence callback accepts client certificates of the test
+    CA (the translation gateway's CA: its client certificate stands in for the evidence
+    service's)."""
+    k = stack.keys
+    h = Httpd(parent=stack.dir)
+    text = config_text(h.dir, h.port, stack.portal_port, stack.site())
+    text = text.replace(f"Listen 127.0.0.1:{h.port}", f"Listen 127.0.0.1:{h.port} https")
+    text += f"""
+LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
+SSLEngine on
+SSLCertificateFile {k.translator_cert}
+SSLCertificateKeyFile {k.translator_key}
+SSLVerifyClient optional_no_ca
+KmenEvidenceCallbackCAFile {k.ca_cert}
+"""
+    h.write_config(text)
+    h.start()
+    yield h
+    h.stop()
+
+
+def tls_callback(stack, node, body, cert):
+    return requests.post(f"https://127.0.0.1:{node.port}/kmen/evidence",
+                         data=json.dumps(body).encode(),
+                         headers={"Content-Type": "application/json"},
+                         cert=cert, verify=str(stack.keys.ca_cert), allow_redirects=False)
+
+
+def test_client_certificate_authenticates_the_callback(stack, s, tls_node):
+    flow.login(s, stack, identity="cz-zofie")
+    request, _ = ask(s, stack, page("school-report", "AT", "tls"))
+    k = stack.keys
+    assert tls_callback(stack, tls_node, received(request), None).status_code == 401
+    wrong = (str(k.sp_cert), str(k.sp_key))  # self-signed: not of the configured CA
+    assert tls_callback(stack, tls_node, received(request), wrong).status_code == 401
+    assert states(s, stack).get(request) == "requested"
+    good = (str(k.client_cert), str(k.client_key))
+    r = tls_callback(stack, tls_node, received(request), good)
+    assert r.status_code == 204, error_tail(stack)
+    assert states(s, stack).get(request) == "received"
