@@ -15,6 +15,7 @@
 #include "handlers.h"
 #include "evidence.h"
 #include "page.h"
+#include "pairs.h"
 #include "register.h"
 
 APLOG_USE_MODULE(kmen);
@@ -44,16 +45,6 @@ static apr_array_header_t *take_header(request_rec *r, const char *name)
     return c.values;
 }
 
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t len = strlen(s);
-    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-        s[--len] = '\0';
-    return s;
-}
-
 /* Kmen-Link-System: one or more system names, comma-separated; each item is
  * taken whole (trimmed), so "bad name" is refused rather than read as "bad". */
 static void link_systems(request_rec *r, const char *client_id, apr_array_header_t *values)
@@ -61,7 +52,7 @@ static void link_systems(request_rec *r, const char *client_id, apr_array_header
     for (int i = 0; i < values->nelts; i++) {
         char *list = apr_pstrdup(r->pool, APR_ARRAY_IDX(values, i, const char *)), *last = NULL;
         for (char *s = apr_strtok(list, ",", &last); s; s = apr_strtok(NULL, ",", &last))
-            kmen_register_link_system(r, client_id, trim(s));
+            kmen_register_link_system(r, client_id, kmen_trim(s));
     }
 }
 
@@ -157,10 +148,10 @@ static void record_contact(request_rec *r, apr_array_header_t *values)
     }
     char *list = apr_pstrdup(r->pool, APR_ARRAY_IDX(values, 0, const char *)), *last = NULL;
     for (char *item = apr_strtok(list, ";", &last); item; item = apr_strtok(NULL, ";", &last)) {
-        item = trim(item);
+        item = kmen_trim(item);
         for (int i = 0; i < 3; i++) {
             if (strncmp(item, keys[i], strlen(keys[i])) == 0)
-                found[i] = trim(item + strlen(keys[i]));
+                found[i] = kmen_trim(item + strlen(keys[i]));
         }
     }
     int status = kmen_register_potential(r, found, &client_id);

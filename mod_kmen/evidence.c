@@ -22,6 +22,7 @@
 #include "crypto.h"
 #include "evidence.h"
 #include "page.h"
+#include "pairs.h"
 #include "store_pg.h"
 
 APLOG_USE_MODULE(kmen);
@@ -29,23 +30,13 @@ APLOG_USE_MODULE(kmen);
 #define CALLBACK_BODY_LIMIT (10 * 1024 * 1024)
 #define SIGNATURE_MAX_AGE 300
 
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t len = strlen(s);
-    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-        s[--len] = '\0';
-    return s;
-}
-
 /* "type=<t>; country=<CC>": false unless both are well formed. */
 static int parse_request(request_rec *r, const char *value, const char **type, const char **country)
 {
     char *copy = apr_pstrdup(r->pool, value), *last = NULL;
     *type = *country = NULL;
     for (char *item = apr_strtok(copy, ";", &last); item; item = apr_strtok(NULL, ";", &last)) {
-        item = trim(item);
+        item = kmen_trim(item);
         if (strncmp(item, "type=", 5) == 0)
             *type = item + 5;
         else if (strncmp(item, "country=", 8) == 0)

@@ -22,3 +22,13 @@ const char *kmen_pair_value(apr_pool_t *p, const char *list, char sep, const cha
     }
     return NULL;
 }
+
+char *kmen_trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t len = strlen(s);
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        s[--len] = '\0';
+    return s;
+}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* name=value lists: the Cookie header ("; ") and query strings ("&"). */
+/* name=value lists: the Cookie header ("; "), query strings ("&") and the
+ * "key=value; …" headers backends send. */
 #ifndef KMEN_PAIRS_H
 #define KMEN_PAIRS_H
 
@@ -8,5 +9,8 @@
 /* The raw (undecoded) value of the first NAME in LIST, whose items are
  * separated by SEP and optional spaces; NULL when absent. */
 const char *kmen_pair_value(apr_pool_t *p, const char *list, char sep, const char *name);
+
+/* s without leading and trailing blanks (in place). */
+char *kmen_trim(char *s);
 
 #endif
