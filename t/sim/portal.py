@@ -69,7 +69,9 @@ th, td {{ border: 1px solid #999; padding: .3em .6em; text-align: left; }}
 </table>
 <p>
 <a id="login" href="{kmen_path}/login?ReturnTo=/app/">Přihlásit / Log in</a> ·
-<a id="logout" href="{kmen_path}/logout?ReturnTo=/public/">Odhlásit / Log out</a>
+<a id="logout" href="{kmen_path}/logout?ReturnTo=/public/">Odhlásit / Log out</a> ·
+<a id="evidence" href="/app/evidence-request?type=birth-certificate&amp;country=DE">Vyžádat
+doklad ze zahraničí / Request cross-border evidence</a>
 </p>
 </body>
 </html>
