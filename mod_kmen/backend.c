@@ -2,6 +2,7 @@
 /* Response headers a backend sends to mod_kmen: read once the response
  * headers are known (an output filter sees them before the header filter
  * sends them), acted upon for the authenticated client, always removed. */
+#include <stddef.h> /* before APR: its brigade macros use offsetof */
 #include <string.h>
 
 #include "httpd.h"

@@ -8,11 +8,27 @@
 
 /* "/./" or "/../" segments: a portal's own links never need them, and
  * after normalisation "/.//host" starts with "//". */
+/* How many "." a segment is made of, counting "%2e" (any case) as one, as
+ * browsers do in paths; -1 when it holds anything else. */
+static int dots_in_segment(const char *s, size_t len)
+{
+    int dots = 0;
+    for (size_t i = 0; i < len; dots++) {
+        if (s[i] == '.')
+            i += 1;
+        else if (len - i >= 3 && s[i] == '%' && s[i + 1] == '2' && (s[i + 2] | 0x20) == 'e')
+            i += 3;
+        else
+            return -1;
+    }
+    return dots;
+}
+
 static int has_dot_segment(const char *path)
 {
     for (const char *s = path; s; s = strchr(s + 1, '/')) {
-        size_t len = strcspn(s + 1, "/?#");
-        if ((len == 1 && s[1] == '.') || (len == 2 && s[1] == '.' && s[2] == '.'))
+        int dots = dots_in_segment(s + 1, strcspn(s + 1, "/?#"));
+        if (dots == 1 || dots == 2)
             return 1;
     }
     return 0;

@@ -4,9 +4,9 @@
 #define KMEN_REDIRECT_H
 
 /* A local path only: starts with one '/', no "//", no '\', no control or
- * non-ASCII bytes, at most 2048 bytes. Takes the decoded value. Browsers
- * drop tabs and newlines and read '\' as '/', so "/\t/evil" or "/\evil"
- * would otherwise leave the host. */
+ * non-ASCII bytes, no "." or ".." segment (also as %2e), at most 2048 bytes. Takes the decoded
+ * value. Browsers drop tabs and newlines and read '\' as '/', so "/\t/evil" or "/\evil" would
+ * otherwise leave the host. */
 int kmen_return_to_is_local(const char *path);
 
 #endif

@@ -223,26 +223,31 @@ static int read_authn_statement(check_ctx *c, LassoSaml2Assertion *a, kmen_asser
     return 1;
 }
 
-/* Text of an AttributeValue; every text node is kept, so a comment inside a
- * value cannot truncate it (the 2018 NameID-comment class of bugs). */
-static const char *attribute_value_text(apr_pool_t *p, LassoSaml2AttributeValue *v)
+/* Text of an AttributeValue. Every text node is kept, so a comment inside a
+ * value cannot truncate it (the 2018 NameID-comment class of bugs); anything
+ * else inside a value (a CDATA section, an element) makes *markup true: the
+ * signature covers it, but lasso would hand over only part of the text. */
+static const char *attribute_value_text(apr_pool_t *p, LassoSaml2AttributeValue *v, int *markup)
 {
     const char *text = NULL;
     for (GList *l = v->any; l; l = l->next) {
         if (LASSO_IS_MISC_TEXT_NODE(l->data) && LASSO_MISC_TEXT_NODE(l->data)->text_child)
             text = apr_pstrcat(p, text ? text : "", LASSO_MISC_TEXT_NODE(l->data)->content, NULL);
+        else
+            *markup = 1;
     }
     return text;
 }
 
-static void read_attributes(check_ctx *c, LassoSaml2Assertion *a, kmen_assertion *out)
+static int read_attributes(check_ctx *c, LassoSaml2Assertion *a, kmen_assertion *out)
 {
+    int markup = 0;
     out->attrs = apr_array_make(c->p, 16, sizeof(kmen_attr));
     for (GList *s = a->AttributeStatement; s; s = s->next) {
         for (GList *l = LASSO_SAML2_ATTRIBUTE_STATEMENT(s->data)->Attribute; l; l = l->next) {
             LassoSaml2Attribute *attr = l->data;
             for (GList *v = attr->AttributeValue; v && attr->Name; v = v->next) {
-                const char *text = attribute_value_text(c->p, v->data);
+                const char *text = attribute_value_text(c->p, v->data, &markup);
                 if (!text)
                     continue;
                 kmen_attr *out_attr = apr_array_push(out->attrs);
@@ -251,6 +256,19 @@ static void read_attributes(check_ctx *c, LassoSaml2Assertion *a, kmen_assertion
             }
         }
     }
+    return markup ? refuse(c, "an attribute value holds markup (CDATA or elements)") : 1;
+}
+
+/* lasso drops a CDATA section inside a value, handing over the rest of the
+ * text: "CZ/CZ/abc<![CDATA[def]]>" would log in as "CZ/CZ/abc". NIA sends no
+ * CDATA; an assertion holding one is refused. */
+static int has_cdata(const xmlNode *n)
+{
+    for (; n; n = n->next) {
+        if (n->type == XML_CDATA_SECTION_NODE || has_cdata(n->children))
+            return 1;
+    }
+    return 0;
 }
 
 static void read_subject(check_ctx *c, LassoSaml2Assertion *a, kmen_assertion *out)
@@ -271,6 +289,8 @@ static int check_assertion(check_ctx *c, LassoSaml2Assertion *a, int response_si
         return refuse(c, "assertion without ID");
     if (!response_signed && !has_signature_child(original))
         return refuse(c, "neither the Response nor the assertion is signed");
+    if (original && has_cdata(original->children))
+        return refuse(c, "CDATA section in the assertion");
     const char *why = original ? check_algorithms(original) : NULL;
     if (why)
         return refuse(c, why);
@@ -282,8 +302,7 @@ static int check_assertion(check_ctx *c, LassoSaml2Assertion *a, int response_si
     kmen_parse_xs_datetime(a->Conditions->NotOnOrAfter, &until);
     out->not_on_or_after = until ? until : c->expect->now;
     read_subject(c, a, out);
-    read_attributes(c, a, out);
-    return 1;
+    return read_attributes(c, a, out);
 }
 
 static const char *status_code(LassoSamlp2StatusResponse *resp)

@@ -62,7 +62,8 @@ static size_t collect(char *chunk, size_t size, size_t n, void *userdata)
     if (b->len + add > ANSWER_LIMIT)
         return 0; /* makes curl fail the call: no gateway answers this much */
     char *grown = apr_palloc(b->r->pool, b->len + add + 1);
-    memcpy(grown, b->data, b->len);
+    if (b->len)
+        memcpy(grown, b->data, b->len);
     memcpy(grown + b->len, chunk, add);
     b->len += add;
     grown[b->len] = '\0';

@@ -15,7 +15,8 @@ from . import REPO
 
 APACHE = "/usr/sbin/apache2"
 MODULES = Path("/usr/lib/apache2/modules")
-MODULE_SO = REPO / "mod_kmen" / ".libs" / "mod_kmen.so"
+# KMEN_MODULE: another build of the module (make test-asan uses build/asan/mod_kmen.so).
+MODULE_SO = Path(os.environ.get("KMEN_MODULE") or REPO / "mod_kmen" / ".libs" / "mod_kmen.so")
 # log_config and unixd are compiled into Debian's apache2 (apache2 -l): not loaded here.
 BASE_MODULES = ["mpm_event", "authz_core", "authn_core", "authz_user", "socache_shmcb",
                 "proxy", "proxy_http"]
@@ -160,14 +161,23 @@ class Httpd:
     def command(self, *args):
         return [APACHE, "-d", str(self.dir), "-f", str(self.conf), *args]
 
+    @staticmethod
+    def environment():
+        """httpd's environment: KMEN_HTTPD_PRELOAD becomes its LD_PRELOAD (a sanitizer
+        runtime that a module built with -fsanitize=address needs loaded first)."""
+        preload = os.environ.get("KMEN_HTTPD_PRELOAD")
+        return {**os.environ, "LD_PRELOAD": preload} if preload else None
+
     def configtest(self):
-        r = subprocess.run(self.command("-t"), capture_output=True, text=True)
+        r = subprocess.run(self.command("-t"), capture_output=True, text=True,
+                           env=self.environment())
         return r.returncode, r.stdout + r.stderr
 
     def start(self, timeout=15.0):
         out = open(self.dir / "stderr.log", "wb")
         self.proc = subprocess.Popen(self.command("-DFOREGROUND"), stdout=out,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     env=self.environment())
         out.close()
         alive = lambda: self.proc.poll() is None
         if not (wait_for_port(self.port, timeout, alive) and alive()):

@@ -27,7 +27,8 @@ from ..sim.gateway import Translator
 SIM = REPO / "t" / "sim" / "nia_idp.py"
 PORTAL = REPO / "t" / "sim" / "portal.py"
 EVIDENCE = REPO / "t" / "sim" / "evidence.py"
-KMENCTL = REPO / "kmenctl" / "kmenctl"
+# KMEN_KMENCTL: another build of kmenctl (make test-asan uses build/asan/kmenctl).
+KMENCTL = Path(os.environ.get("KMEN_KMENCTL") or REPO / "kmenctl" / "kmenctl")
 
 
 def load_sim_module():

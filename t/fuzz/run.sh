@@ -1,0 +1,35 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Runs every fuzz target for FUZZ_SECONDS (default 60) and reports which broke
+# an invariant or crashed. Usage: t/fuzz/run.sh BUILD_DIR TARGET...
+# New corpus entries go to BUILD_DIR/corpus/TARGET (the seeds in t/fuzz/seeds
+# are only read); a failing input is left as BUILD_DIR/TARGET-crash-*.
+set -u
+dir=$1
+shift
+seconds=${FUZZ_SECONDS:-60}
+here=$(dirname "$0")
+failed=""
+for t in "$@"; do
+    mkdir -p "$dir/corpus/$t"
+    dict=""
+    [ -f "$here/$t.dict" ] && dict="-dict=$here/$t.dict"
+    echo "== $t: $seconds s"
+    # shellcheck disable=SC2086
+    if ! "$dir/$t" -max_total_time="$seconds" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=1 $dict -artifact_prefix="$dir/$t-" \
+        "$dir/corpus/$t" "$here/seeds/$t" >"$dir/$t.log" 2>&1; then
+        failed="$failed $t"
+        echo "   FAILED: see $dir/$t.log and $dir/$t-crash-*"
+        grep -m3 -E "invariant broken|ERROR: AddressSanitizer|runtime error|deadly signal" \
+            "$dir/$t.log" | sed 's/^/   /'
+    else
+        grep -E "stat::number_of_executed_units|stat::new_units_added" "$dir/$t.log" | \
+            sed 's/^/   /'
+    fi
+done
+if [ -n "$failed" ]; then
+    echo "fuzz: failed:$failed"
+    exit 1
+fi
+echo "fuzz: every target ran $seconds s without a finding"

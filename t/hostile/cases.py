@@ -1,0 +1,1110 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The hostile SAML Responses: each case takes a genuine answer of the NIA simulator and
+makes one thing wrong about it (or wraps it, or buries it in something the parser must not
+swallow). A case returns an Attempt: what to POST, where, with which pre-login cookie.
+
+Expected outcome of every case: a 4xx, no session cookie, no new kmen.session or kmen.client
+row, no crashed child. Cases marked SAME_PERSON change only how the signed text is spelled
+(a comment, CDATA, a character reference: exclusive c14n reads all of them as the same
+text, so the IdP's signature still holds); for those, logging in the person the IdP signed
+for is also correct, and any other person (a truncated identifier) is a failure.
+"""
+
+import base64
+import datetime
+import zlib
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import requests
+
+from t.lib import flow
+
+from .forge import (DS, FAMILY_NAME, GIVEN_NAME, NS, PERSON_IDENTIFIER, SAML, SAMLP, Forge,
+                    cut, element_span, insert_after, insert_into_end, new_id, parse,
+                    set_attr, strip_decl, text_of)
+
+REFUSED = "4xx"
+SAME_PERSON = "4xx or the signed person"
+LOA = "http://eidas.europa.eu/LoA/"
+SUCCESS = ('<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/>'
+           '</samlp:Status>')
+VICTIM = "cz-marie"
+
+
+@dataclass
+class Attempt:
+    """One POST to an ACS. FIELDS are form-encoded; BODY (bytes) is sent as it is (with
+    CONTENT_TYPE). COOKIE: the pre-login state cookie's value, or None for none."""
+    url: str
+    fields: Optional[dict] = None
+    body: Optional[bytes] = None
+    content_type: str = "application/x-www-form-urlencoded"
+    cookie: Optional[str] = None
+    stream: bool = False  # send BODY through a raw socket, ready for an early answer
+
+
+@dataclass
+class Case:
+    name: str
+    category: str
+    what: str
+    build: Callable
+    expected: str = REFUSED
+    canary: bool = False  # the case points an entity or XInclude at the canary server
+
+
+CASES = []
+
+
+def case(category, what, expected=REFUSED, canary=False):
+    def register(fn):
+        CASES.append(Case(fn.__name__, category, what, fn, expected, canary))
+        return fn
+    return register
+
+
+@dataclass
+class Genuine:
+    """A login started at /app/ and answered by the simulator, not yet posted."""
+    session: requests.Session
+    acs: str
+    ticket: str
+    request_id: str
+    fields: dict
+    response: str           # the Response as the sim signed it (no XML declaration)
+    plain: str              # the decrypted, IdP-signed assertion, as encrypted
+    encrypted: str = field(default="")  # the sim's EncryptedAssertion, as it is in response
+
+    @property
+    def response_root(self):
+        return parse(self.response)
+
+    def attempt(self, response, cookie="same", url=None):
+        """An Attempt posting RESPONSE (text) with this browser's state cookie."""
+        return Attempt(url=url or self.acs,
+                       fields={"SAMLResponse": base64.b64encode(response.encode()).decode()},
+                       cookie=self.request_id if cookie == "same" else cookie)
+
+
+class Context:
+    """What cases need: the stack, the forge, fresh genuine answers, a second node."""
+
+    def __init__(self, stack, canary_url=""):
+        self.stack = stack
+        self.forge = Forge(stack.keys)
+        self.canary_url = canary_url
+        self._node_b = None
+
+    def node_b(self):
+        if self._node_b is None:
+            self._node_b = self.stack.new_httpd()
+        return self._node_b
+
+    def nodes(self):
+        return [self.stack.httpd] + ([self._node_b] if self._node_b else [])
+
+    def genuine(self, identity="cz-jiri", loa="substantial"):
+        s = requests.Session()
+        loc = flow.start(s, self.stack.base_url + "/app/")
+        request_id = s.cookies.get("kmen_session_state")
+        ticket, _ = flow.idp_page(s, loc)
+        acs, fields = flow.respond(s, ticket, identity=identity, loa=loa)
+        response = strip_decl(base64.b64decode(fields["SAMLResponse"]))
+        root = parse(response)
+        enc = root.find("saml:EncryptedAssertion", NS)
+        _, encrypted = cut(response, "EncryptedAssertion")
+        return Genuine(s, acs, ticket, request_id, fields, response,
+                       strip_decl(self.forge.decrypt(enc)), encrypted)
+
+    def victim(self):
+        return self.stack.bsi(VICTIM)
+
+    # --- building blocks ------------------------------------------------------------------
+    def assertion(self, g, edit=None, sign="idp", alg="rsa-sha256", keyinfo_cert=None,
+                  new_assertion_id=False):
+        """The genuine assertion without its signature, edited by EDIT(lxml root), then
+        signed by SIGN ('idp', 'wrong' or None)."""
+        root = parse(self.forge.unsign(g.plain))
+        if new_assertion_id:
+            root.set("ID", new_id())
+        if edit:
+            edit(root)
+        if not sign:
+            return text_of(root)
+        return self.forge.sign(text_of(root), sign, alg, keyinfo_cert)
+
+    def response(self, g, parts, edit=None, sign="idp", alg="rsa-sha256", keyinfo_cert=None,
+                 response_id=None):
+        """A Response with the genuine one's attributes and Issuer, then PARTS (text) after
+        the Status; EDIT(lxml root) before signing by SIGN ('idp', 'wrong' or None)."""
+        root = g.response_root
+        attrs = {k: v for k, v in root.attrib.items()}
+        if response_id:
+            attrs["ID"] = response_id
+        text = self.response_text(attrs, SUCCESS + "".join(parts))
+        if edit:
+            r = parse(text)
+            edit(r)
+            text = text_of(r)
+        return self.forge.sign(text, sign, alg, keyinfo_cert) if sign else text
+
+    @staticmethod
+    def response_text(attrs, body, issuer="urn:microsoft:cgg2010:fpsts"):
+        a = "".join(f' {k}="{v}"' for k, v in attrs.items())
+        return (f'<samlp:Response xmlns:samlp="{SAMLP}" xmlns:saml="{SAML}"{a}>'
+                f'<saml:Issuer>{issuer}</saml:Issuer>{body}</samlp:Response>')
+
+    def rebuilt(self, g, edit_assertion=None, edit_response=None, sign_assertion="idp",
+                sign_response="idp", alg="rsa-sha256", transport="oaep",
+                content="aes256-cbc"):
+        """One defect in an otherwise flawless Response: the assertion edited and signed
+        again, encrypted again, the Response edited and signed again."""
+        a = self.assertion(g, edit_assertion, sign_assertion, alg)
+        enc = self.forge.encrypt(a, transport, content)
+        return self.response(g, [enc], edit_response, sign_response, alg)
+
+    def evil_edit(self, a):
+        """Turn the assertion into one about the victim (new ID, unsigned)."""
+        victim = self.victim()
+        a.set("ID", new_id())
+        a.find("saml:Subject/saml:NameID", NS).text = victim
+        set_value(a, PERSON_IDENTIFIER, victim)
+        set_value(a, GIVEN_NAME, "Marie")
+        set_value(a, FAMILY_NAME, "Nováková")
+
+    def evil(self, g):
+        return self.assertion(g, self.evil_edit, sign=None)
+
+    def when(self, delta):
+        t = datetime.datetime.now(datetime.timezone.utc) + delta
+        return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def value_element(a, name):
+    return a.find(f"saml:AttributeStatement/saml:Attribute[@Name='{name}']/saml:AttributeValue",
+                  NS)
+
+
+def set_value(a, name, value):
+    value_element(a, name).text = value
+
+
+def plain_without_signature(g):
+    """(the genuine assertion without its ds:Signature, that Signature) as text."""
+    return cut(g.plain, "Signature")
+
+
+def put_inside(text, local, piece):
+    """PIECE as the last child of the first element LOCAL, which may be empty (<x/>)."""
+    a, b = element_span(text, local)
+    if text[b - 2:b] == "/>":
+        qname = text[a + 1:b].split()[0].rstrip("/>")
+        return text[:b - 2] + ">" + piece + f"</{qname}>" + text[b:]
+    return insert_into_end(text, local, piece)
+
+
+def deflate(text):
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return c.compress(text.encode()) + c.flush()
+
+
+# =========================================================================================
+# Signatures
+# =========================================================================================
+@case("signature", "both signatures removed, assertion re-encrypted")
+def signature_stripped(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.rebuilt(g, sign_assertion=None, sign_response=None))
+
+
+@case("signature", "IdP-signed assertion, family name edited after signing; Response unsigned")
+def signed_then_edited_attribute(ctx):
+    g = ctx.genuine()
+    edited = g.plain.replace("Dvořák", "Podvodník").replace("Dvo&#345;&#225;k", "Podvodn&#237;k")
+    assert edited != g.plain
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(edited)], sign=None))
+
+
+@case("signature", "PersonIdentifier (not NameID) edited to the victim's after signing")
+def signed_then_edited_person_identifier(ctx):
+    g = ctx.genuine()
+    bsi = ctx.stack.bsi("cz-jiri")
+    a, b = element_span(g.plain, "AttributeStatement")
+    edited = g.plain[:a] + g.plain[a:b].replace(bsi, ctx.victim()) + g.plain[b:]
+    assert edited != g.plain
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(edited)], sign=None))
+
+
+@case("signature", "LoA raised substantial -> high after signing")
+def signed_then_edited_loa(ctx):
+    g = ctx.genuine()
+    edited = g.plain.replace(LOA + "substantial", LOA + "high")
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(edited)], sign=None))
+
+
+@case("signature", "valid assertion re-encrypted under the IdP's Response signature "
+                   "(Response digest no longer matches)")
+def response_signature_broken_assertion_valid(ctx):
+    g = ctx.genuine()
+    return g.attempt(g.response.replace(g.encrypted, ctx.forge.encrypt(g.plain)))
+
+
+@case("signature", "Response signed by a key not in the metadata, assertion unsigned")
+def wrong_key_response(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.rebuilt(g, sign_assertion=None, sign_response="wrong"))
+
+
+@case("signature", "assertion signed by a key not in the metadata, Response unsigned")
+def wrong_key_assertion(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.rebuilt(g, sign_assertion="wrong", sign_response=None))
+
+
+@case("signature", "Response and assertion both signed by a key not in the metadata")
+def wrong_key_both(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.rebuilt(g, sign_assertion="wrong", sign_response="wrong"))
+
+
+@case("signature", "signed by the wrong key, KeyInfo carries the IdP's certificate")
+def wrong_key_idp_cert_in_keyinfo(ctx):
+    g = ctx.genuine()
+    idp_cert = ctx.stack.keys.idp_cert
+    a = ctx.assertion(g, sign="wrong", keyinfo_cert=idp_cert)
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(a)], sign="wrong",
+                                  keyinfo_cert=idp_cert))
+
+
+@case("signature", "victim assertion, Response signed by the wrong key")
+def wrong_key_victim_assertion(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(ctx.evil(g))], sign="wrong"))
+
+
+@case("signature", "genuine Response with one DigestValue character changed")
+def digest_value_altered(ctx):
+    g = ctx.genuine()
+    a, b = element_span(g.response, "DigestValue")
+    digest = g.response[a:b]
+    i = digest.index(">") + 1
+    flipped = digest[:i] + ("A" if digest[i] != "A" else "B") + digest[i + 1:]
+    return g.attempt(g.response[:a] + flipped + g.response[b:])
+
+
+@case("signature", "genuine Response with its SignatureValue altered")
+def signature_value_altered(ctx):
+    g = ctx.genuine()
+    a, b = element_span(g.response, "SignatureValue")
+    value = g.response[a:b]
+    i = value.index(">") + 5
+    flipped = value[:i] + ("A" if value[i] != "A" else "B") + value[i + 1:]
+    return g.attempt(g.response[:a] + flipped + g.response[b:])
+
+
+@case("signature", "Response signature element emptied (SignedInfo without Reference)")
+def signature_without_reference(ctx):
+    g = ctx.genuine()
+    a, b = element_span(g.response, "Reference")
+    return g.attempt(g.response[:a] + g.response[b:])
+
+
+# =========================================================================================
+# XML signature wrapping
+# =========================================================================================
+def wrapped_response(ctx, g, body, response_id=None):
+    attrs = dict(g.response_root.attrib)
+    attrs["ID"] = response_id or new_id()
+    return ctx.response_text(attrs, body)
+
+
+@case("wrapping", "evil Response root carries the IdP's Response signature; the signed "
+                  "original Response moved into samlp:Extensions")
+def xsw_response_in_extensions(ctx):
+    g = ctx.genuine()
+    original, sig = cut(g.response, "Signature")
+    body = (sig + f"<samlp:Extensions>{original}</samlp:Extensions>" + SUCCESS
+            + ctx.forge.encrypt(ctx.evil(g)))
+    return g.attempt(wrapped_response(ctx, g, body))
+
+
+@case("wrapping", "evil Response root; the signed original Response inside the moved "
+                  "signature's ds:Object")
+def xsw_response_in_object(ctx):
+    g = ctx.genuine()
+    original, sig = cut(g.response, "Signature")
+    sig = insert_into_end(sig, "Signature", f'<ds:Object xmlns:ds="{DS}">{original}</ds:Object>')
+    body = sig + SUCCESS + ctx.forge.encrypt(ctx.evil(g))
+    return g.attempt(wrapped_response(ctx, g, body))
+
+
+@case("wrapping", "evil Response with the original's ID; original (signed) in Extensions")
+def xsw_response_same_id(ctx):
+    g = ctx.genuine()
+    original, sig = cut(g.response, "Signature")
+    body = (sig + f"<samlp:Extensions>{original}</samlp:Extensions>" + SUCCESS
+            + ctx.forge.encrypt(ctx.evil(g)))
+    return g.attempt(wrapped_response(ctx, g, body, g.response_root.get("ID")))
+
+
+@case("wrapping", "evil unsigned Response root; the intact signed Response as its last child")
+def xsw_response_original_as_child(ctx):
+    g = ctx.genuine()
+    body = SUCCESS + ctx.forge.encrypt(ctx.evil(g)) + g.response
+    return g.attempt(wrapped_response(ctx, g, body))
+
+
+@case("wrapping", "evil assertion carries the genuine assertion's signature; the genuine "
+                  "assertion inside that signature's ds:Object")
+def xsw_assertion_in_object(ctx):
+    g = ctx.genuine()
+    genuine, sig = plain_without_signature(g)
+    sig = insert_into_end(sig, "Signature", f'<ds:Object xmlns:ds="{DS}">{genuine}</ds:Object>')
+    evil = insert_after(ctx.evil(g), "Issuer", sig)
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(evil)], sign=None))
+
+
+@case("wrapping", "evil assertion carries the genuine signature; genuine assertion in "
+                  "saml:Advice")
+def xsw_assertion_in_advice(ctx):
+    g = ctx.genuine()
+    genuine, sig = plain_without_signature(g)
+    evil = insert_after(ctx.evil(g), "Issuer", sig)
+    evil = insert_after(evil, "Conditions", f'<Advice xmlns="{SAML}">{genuine}</Advice>')
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(evil)], sign=None))
+
+
+@case("wrapping", "as xsw_assertion_in_advice, the evil assertion with the genuine's ID")
+def xsw_assertion_same_id_in_advice(ctx):
+    g = ctx.genuine()
+    genuine, sig = plain_without_signature(g)
+    evil = set_attr(ctx.evil(g), "Assertion", "ID", parse(g.plain).get("ID"))
+    evil = insert_after(evil, "Issuer", sig)
+    evil = insert_after(evil, "Conditions", f'<Advice xmlns="{SAML}">{genuine}</Advice>')
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(evil)], sign=None))
+
+
+@case("wrapping", "evil unsigned assertion; the intact signed assertion in its saml:Advice")
+def xsw_signed_assertion_in_advice(ctx):
+    g = ctx.genuine()
+    evil = insert_after(ctx.evil(g), "Conditions", f'<Advice xmlns="{SAML}">{g.plain}</Advice>')
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(evil)], sign=None))
+
+
+@case("wrapping", "evil unsigned assertion; the signed assertion in its "
+                  "SubjectConfirmationData")
+def xsw_signed_assertion_in_subject_confirmation(ctx):
+    g = ctx.genuine()
+    evil = put_inside(ctx.evil(g), "SubjectConfirmationData", g.plain)
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(evil)], sign=None))
+
+
+@case("wrapping", "signed assertion (plaintext) in samlp:Extensions, evil encrypted one "
+                  "in its place")
+def xsw_signed_assertion_in_extensions(ctx):
+    g = ctx.genuine()
+    attrs = dict(g.response_root.attrib)
+    body = (f"<samlp:Extensions>{g.plain}</samlp:Extensions>" + SUCCESS
+            + ctx.forge.encrypt(ctx.evil(g)))
+    return g.attempt(ctx.response_text(attrs, body))
+
+
+@case("wrapping", "signed assertion under samlp:Status/StatusDetail, evil encrypted one "
+                  "in its place")
+def xsw_signed_assertion_under_status(ctx):
+    g = ctx.genuine()
+    attrs = dict(g.response_root.attrib)
+    status = SUCCESS.replace("</samlp:Status>",
+                             f"<samlp:StatusDetail>{g.plain}</samlp:StatusDetail></samlp:Status>")
+    return g.attempt(ctx.response_text(attrs, status + ctx.forge.encrypt(ctx.evil(g))))
+
+
+@case("wrapping", "signed assertion and evil assertion in one EncryptedData")
+def xsw_two_in_one_encrypted_data(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(g.plain + ctx.evil(g))], sign=None))
+
+
+@case("wrapping", "evil assertion, then the signed one, in one EncryptedData")
+def xsw_two_in_one_encrypted_data_evil_first(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(ctx.evil(g) + g.plain)], sign=None))
+
+
+@case("wrapping", "evil encrypted assertion beside the signed encrypted one (signed first)")
+def evil_beside_signed(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.response(g, [g.encrypted, ctx.forge.encrypt(ctx.evil(g))], sign=None))
+
+
+@case("wrapping", "evil encrypted assertion beside the signed encrypted one (evil first)")
+def evil_before_signed(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(ctx.evil(g)), g.encrypted], sign=None))
+
+
+@case("wrapping", "evil encrypted assertion, the signed one beside it in plaintext")
+def evil_encrypted_signed_plaintext(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.response(g, [g.plain, ctx.forge.encrypt(ctx.evil(g))], sign=None))
+
+
+@case("wrapping", "genuine signed Response with an evil plaintext assertion appended")
+def evil_plaintext_in_signed_response(ctx):
+    g = ctx.genuine()
+    return g.attempt(insert_after(g.response, "EncryptedAssertion", ctx.evil(g)))
+
+
+# =========================================================================================
+# Shape: how many assertions, and in which form
+# =========================================================================================
+@case("shape", "two encrypted assertions, each IdP-signed, Response IdP-signed")
+def two_signed_assertions(ctx):
+    g = ctx.genuine()
+    a1 = ctx.assertion(g)
+    a2 = ctx.assertion(g, new_assertion_id=True)
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(a1), ctx.forge.encrypt(a2)]))
+
+
+@case("shape", "two IdP-signed assertions in one EncryptedData, Response IdP-signed")
+def two_signed_assertions_one_encrypted_data(ctx):
+    g = ctx.genuine()
+    a1 = ctx.assertion(g)
+    a2 = ctx.assertion(g, new_assertion_id=True)
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(a1 + a2)]))
+
+
+@case("shape", "encrypted assertion plus a plaintext one, all IdP-signed")
+def encrypted_plus_plaintext(ctx):
+    g = ctx.genuine()
+    a1 = ctx.assertion(g)
+    a2 = ctx.assertion(g, new_assertion_id=True)
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(a1), a2]))
+
+
+@case("shape", "plaintext assertion only, assertion and Response IdP-signed")
+def plaintext_only(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.response(g, [ctx.assertion(g)]))
+
+
+@case("shape", "Success status, no assertion at all, Response IdP-signed")
+def success_without_assertion(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.response(g, []))
+
+
+@case("shape", "the decrypted signed assertion itself posted as the SAMLResponse")
+def assertion_as_message(ctx):
+    g = ctx.genuine()
+    return g.attempt(g.plain)
+
+
+@case("shape", "IdP-signed LogoutResponse posted to the ACS")
+def logout_response_at_acs(ctx):
+    g = ctx.genuine()
+    root = g.response_root
+    text = (f'<samlp:LogoutResponse xmlns:samlp="{SAMLP}" xmlns:saml="{SAML}" ID="{new_id()}" '
+            f'Version="2.0" IssueInstant="{root.get("IssueInstant")}" '
+            f'Destination="{root.get("Destination")}" InResponseTo="{g.request_id}">'
+            f'<saml:Issuer>urn:microsoft:cgg2010:fpsts</saml:Issuer>{SUCCESS}'
+            f'</samlp:LogoutResponse>')
+    return g.attempt(ctx.forge.sign(text))
+
+
+# =========================================================================================
+# Envelope, audience, time, request binding (everything else IdP-signed and valid)
+# =========================================================================================
+def set_scd(attr, value):
+    def edit(a):
+        scd = a.find("saml:Subject/saml:SubjectConfirmation/saml:SubjectConfirmationData", NS)
+        if value is None:
+            scd.attrib.pop(attr, None)
+        else:
+            scd.set(attr, value)
+    return edit
+
+
+def set_conditions(attr, value):
+    return lambda a: a.find("saml:Conditions", NS).set(attr, value)
+
+
+def set_root(attr, value):
+    def edit(r):
+        if value is None:
+            r.attrib.pop(attr, None)
+        else:
+            r.set(attr, value)
+    return edit
+
+
+def elsewhere(url):
+    return url.replace("localhost", "jina-sluzba.example.cz")
+
+
+@case("envelope", "Destination is another SP's ACS")
+def wrong_destination(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.rebuilt(g, edit_response=set_root("Destination", elsewhere(g.acs))))
+
+
+@case("envelope", "no Destination")
+def no_destination(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.rebuilt(g, edit_response=set_root("Destination", None)))
+
+
+@case("envelope", "Destination differs only by a trailing slash")
+def destination_trailing_slash(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.rebuilt(g, edit_response=set_root("Destination", g.acs + "/")))
+
+
+@case("envelope", "SubjectConfirmationData Recipient is another SP's ACS")
+def wrong_recipient(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.rebuilt(g, edit_assertion=set_scd("Recipient", elsewhere(g.acs))))
+
+
+@case("envelope", "Audience is another SP")
+def wrong_audience(ctx):
+    g = ctx.genuine()
+    edit = lambda a: setattr(a.find("saml:Conditions/saml:AudienceRestriction/saml:Audience",
+                                    NS), "text", "https://jina-sluzba.example.cz/")
+    return g.attempt(ctx.rebuilt(g, edit_assertion=edit))
+
+
+@case("envelope", "a second AudienceRestriction naming another SP")
+def second_audience_restriction(ctx):
+    g = ctx.genuine()
+
+    def edit(a):
+        cond = a.find("saml:Conditions", NS)
+        ar = parse(f'<AudienceRestriction xmlns="{SAML}"><Audience>'
+                   f'https://jina-sluzba.example.cz/</Audience></AudienceRestriction>')
+        cond.append(ar)
+    return g.attempt(ctx.rebuilt(g, edit_assertion=edit))
+
+
+@case("envelope", "no AudienceRestriction")
+def no_audience_restriction(ctx):
+    g = ctx.genuine()
+
+    def edit(a):
+        cond = a.find("saml:Conditions", NS)
+        cond.remove(cond.find("saml:AudienceRestriction", NS))
+    return g.attempt(ctx.rebuilt(g, edit_assertion=edit))
+
+
+@case("envelope", "Response Issuer is not the IdP")
+def wrong_response_issuer(ctx):
+    g = ctx.genuine()
+    edit = lambda r: setattr(r.find("saml:Issuer", NS), "text", "urn:example:falesna-nia")
+    return g.attempt(ctx.rebuilt(g, edit_response=edit))
+
+
+@case("envelope", "assertion Issuer is not the IdP")
+def wrong_assertion_issuer(ctx):
+    g = ctx.genuine()
+    edit = lambda a: setattr(a.find("saml:Issuer", NS), "text", "urn:example:falesna-nia")
+    return g.attempt(ctx.rebuilt(g, edit_assertion=edit))
+
+
+@case("time", "Conditions expired two hours ago")
+def expired_conditions(ctx):
+    g = ctx.genuine()
+
+    def edit(a):
+        set_conditions("NotBefore", ctx.when(datetime.timedelta(hours=-3)))(a)
+        set_conditions("NotOnOrAfter", ctx.when(datetime.timedelta(hours=-2)))(a)
+    return g.attempt(ctx.rebuilt(g, edit_assertion=edit))
+
+
+@case("time", "SubjectConfirmationData expired two minutes ago (past the 60 s skew)")
+def expired_subject_confirmation(ctx):
+    g = ctx.genuine()
+    edit = set_scd("NotOnOrAfter", ctx.when(datetime.timedelta(minutes=-2)))
+    return g.attempt(ctx.rebuilt(g, edit_assertion=edit))
+
+
+@case("time", "Conditions NotBefore two hours ahead")
+def future_not_before(ctx):
+    g = ctx.genuine()
+    edit = set_conditions("NotBefore", ctx.when(datetime.timedelta(hours=2)))
+    return g.attempt(ctx.rebuilt(g, edit_assertion=edit))
+
+
+@case("time", "NotOnOrAfter is not an xs:dateTime")
+def malformed_not_on_or_after(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.rebuilt(g, edit_assertion=set_conditions("NotOnOrAfter", "tomorrow")))
+
+
+@case("request", "InResponseTo (Response and assertion) names a request the SP never "
+                 "issued; the state cookie names it too")
+def unknown_in_response_to(ctx):
+    g = ctx.genuine()
+    rid = new_id()
+    r = ctx.rebuilt(g, edit_assertion=set_scd("InResponseTo", rid),
+                    edit_response=set_root("InResponseTo", rid))
+    return g.attempt(r, cookie=rid)
+
+
+@case("request", "assertion's InResponseTo differs from the Response's")
+def assertion_in_response_to_mismatch(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.rebuilt(g, edit_assertion=set_scd("InResponseTo", new_id())))
+
+
+@case("request", "unsolicited: no InResponseTo anywhere, no state cookie")
+def unsolicited(ctx):
+    g = ctx.genuine()
+    r = ctx.rebuilt(g, edit_assertion=set_scd("InResponseTo", None),
+                    edit_response=set_root("InResponseTo", None))
+    return g.attempt(r, cookie=None)
+
+
+@case("request", "unsolicited: no InResponseTo anywhere, the browser's own state cookie")
+def unsolicited_with_state_cookie(ctx):
+    g = ctx.genuine()
+    r = ctx.rebuilt(g, edit_assertion=set_scd("InResponseTo", None),
+                    edit_response=set_root("InResponseTo", None))
+    return g.attempt(r)
+
+
+@case("request", "genuine Response for another browser's login (state cookie of this one)")
+def response_for_another_login(ctx):
+    g = ctx.genuine()
+    mine = requests.Session()
+    flow.start(mine, ctx.stack.base_url + "/app/")
+    return g.attempt(g.response, cookie=mine.cookies.get("kmen_session_state"))
+
+
+@case("request", "second Response to an AuthnRequest already consumed by a login")
+def reused_in_response_to(ctx):
+    g = ctx.genuine()
+    first = flow.post_acs(g.session, g.acs, g.fields)
+    assert first.status_code == 303, f"setup login failed: {first.status_code}"
+    _, fields = flow.respond(g.session, g.ticket)
+    return Attempt(url=g.acs, fields=fields, cookie=g.request_id)
+
+
+@case("request", "the same Response posted twice to the same node")
+def replay_same_node(ctx):
+    g = ctx.genuine()
+    first = flow.post_acs(g.session, g.acs, g.fields)
+    assert first.status_code == 303, f"setup login failed: {first.status_code}"
+    return Attempt(url=g.acs, fields=g.fields, cookie=g.request_id)
+
+
+@case("request", "the Response accepted on node A replayed on node B (same database)")
+def replay_other_node(ctx):
+    node_b = ctx.node_b()
+    g = ctx.genuine()
+    first = flow.post_acs(g.session, g.acs, g.fields)
+    assert first.status_code == 303, f"setup login failed: {first.status_code}"
+    return Attempt(url=node_b.base_url + "/kmen/acs", fields=g.fields, cookie=g.request_id)
+
+
+@case("request", "a fresh Response posted to node B while node A already consumed the "
+                 "AuthnRequest (same assertion re-signed under a new Response ID)")
+def replay_other_node_new_response_id(ctx):
+    node_b = ctx.node_b()
+    g = ctx.genuine()
+    first = flow.post_acs(g.session, g.acs, g.fields)
+    assert first.status_code == 303, f"setup login failed: {first.status_code}"
+    r = ctx.response(g, [ctx.forge.encrypt(g.plain)], response_id=new_id())
+    return g.attempt(r, url=node_b.base_url + "/kmen/acs")
+
+
+def replayed_assertion_for_new_request(ctx, url=None):
+    """Login 1 accepted; then the same assertion ID, IdP-signed again for a second login's
+    request (everything valid but the assertion ID, which the replay cache knows)."""
+    g1 = ctx.genuine()
+    first = flow.post_acs(g1.session, g1.acs, g1.fields)
+    assert first.status_code == 303, f"setup login failed: {first.status_code}"
+    g2 = ctx.genuine()
+    a = ctx.assertion(g1, set_scd("InResponseTo", g2.request_id))
+    return g2.attempt(ctx.response(g2, [ctx.forge.encrypt(a)]), url=url)
+
+
+@case("request", "an accepted assertion's ID, IdP-signed anew for a fresh request "
+                 "(only the replay cache can refuse it)")
+def replay_assertion_id_fresh_request(ctx):
+    return replayed_assertion_for_new_request(ctx)
+
+
+@case("request", "as replay_assertion_id_fresh_request, posted to node B")
+def replay_assertion_id_fresh_request_other_node(ctx):
+    return replayed_assertion_for_new_request(ctx, ctx.node_b().base_url + "/kmen/acs")
+
+
+@case("assurance", "AuthnContextClassRef is not an eIDAS LoA")
+def loa_not_eidas(ctx):
+    g = ctx.genuine()
+    edit = lambda a: setattr(a.find("saml:AuthnStatement/saml:AuthnContext/"
+                                    "saml:AuthnContextClassRef", NS), "text",
+                             "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport")
+    return g.attempt(ctx.rebuilt(g, edit_assertion=edit))
+
+
+@case("assurance", "SubjectConfirmation method holder-of-key instead of bearer")
+def not_bearer(ctx):
+    g = ctx.genuine()
+    edit = lambda a: a.find("saml:Subject/saml:SubjectConfirmation", NS).set(
+        "Method", "urn:oasis:names:tc:SAML:2.0:cm:holder-of-key")
+    return g.attempt(ctx.rebuilt(g, edit_assertion=edit))
+
+
+# =========================================================================================
+# Parser: DTDs, entities, XInclude, sizes, encodings
+# =========================================================================================
+def with_doctype(g, doctype, issuer_text=None):
+    """The genuine Response (signature intact) behind DOCTYPE; ISSUER_TEXT replaces the
+    Response Issuer's text (an entity reference, say)."""
+    text = g.response
+    if issuer_text is not None:
+        text = text.replace("<saml:Issuer>urn:microsoft:cgg2010:fpsts</saml:Issuer>",
+                            f"<saml:Issuer>{issuer_text}</saml:Issuer>", 1)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + doctype + "\n" + text
+
+
+@case("parser", "DOCTYPE with nested internal entities (billion laughs) used in Issuer")
+def billion_laughs(ctx):
+    g = ctx.genuine()
+    ents = ['<!ENTITY l0 "lol">'] + [
+        f'<!ENTITY l{i} "{("&l" + str(i - 1) + ";") * 10}">' for i in range(1, 10)]
+    return g.attempt(with_doctype(g, f"<!DOCTYPE samlp:Response [{''.join(ents)}]>", "&l9;"))
+
+
+@case("parser", "DOCTYPE whose internal entity spells the IdP's name (signature would "
+                "still hold after substitution)")
+def internal_entity_issuer(ctx):
+    g = ctx.genuine()
+    return g.attempt(with_doctype(
+        g, '<!DOCTYPE samlp:Response [<!ENTITY nia "urn:microsoft:cgg2010:fpsts">]>', "&nia;"))
+
+
+@case("parser", "external entity: file:///etc/passwd in Issuer")
+def external_entity_file(ctx):
+    g = ctx.genuine()
+    return g.attempt(with_doctype(
+        g, '<!DOCTYPE samlp:Response [<!ENTITY x SYSTEM "file:///etc/passwd">]>', "&x;"))
+
+
+@case("parser", "external entity over HTTP (canary server) in Issuer", canary=True)
+def external_entity_http(ctx):
+    g = ctx.genuine()
+    url = ctx.canary_url + "/entity"
+    return g.attempt(with_doctype(
+        g, f'<!DOCTYPE samlp:Response [<!ENTITY x SYSTEM "{url}">]>', "&x;"))
+
+
+@case("parser", "external DTD subset over HTTP (canary server)", canary=True)
+def external_dtd(ctx):
+    g = ctx.genuine()
+    return g.attempt(with_doctype(
+        g, f'<!DOCTYPE samlp:Response SYSTEM "{ctx.canary_url}/dtd">'))
+
+
+@case("parser", "external parameter entity over HTTP (canary server)", canary=True)
+def external_parameter_entity(ctx):
+    g = ctx.genuine()
+    return g.attempt(with_doctype(
+        g, f'<!DOCTYPE samlp:Response [<!ENTITY % p SYSTEM "{ctx.canary_url}/pe"> %p;]>'))
+
+
+def with_xinclude(g, href, parse_as="text"):
+    inc = (f'<samlp:Extensions><xi:include xmlns:xi="http://www.w3.org/2001/XInclude" '
+           f'href="{href}" parse="{parse_as}"/></samlp:Extensions>')
+    return insert_after(g.response, "Signature", inc)
+
+
+@case("parser", "XInclude of file:///etc/passwd in the signed Response's Extensions")
+def xinclude_file(ctx):
+    g = ctx.genuine()
+    return g.attempt(with_xinclude(g, "file:///etc/passwd"))
+
+
+@case("parser", "XInclude over HTTP (canary server)", canary=True)
+def xinclude_http(ctx):
+    g = ctx.genuine()
+    return g.attempt(with_xinclude(g, ctx.canary_url + "/xinclude", "xml"))
+
+
+@case("parser", "20,000 nested elements in Extensions")
+def deep_nesting(ctx):
+    g = ctx.genuine()
+    depth = 20000
+    deep = "<samlp:Extensions>" + "<x>" * depth + "</x>" * depth + "</samlp:Extensions>"
+    return g.attempt(insert_after(g.response, "Signature", deep))
+
+
+@case("parser", "genuine Response declared UTF-16 but sent as UTF-8")
+def wrong_encoding_declaration(ctx):
+    g = ctx.genuine()
+    return g.attempt('<?xml version="1.0" encoding="UTF-16"?>' + g.response)
+
+
+@case("parser", "NUL byte inside the Response's Issuer")
+def nul_byte(ctx):
+    g = ctx.genuine()
+    return g.attempt(g.response.replace("urn:microsoft:cgg2010:fpsts",
+                                        "urn:microsoft:cgg2010:fpsts\x00evil", 1))
+
+
+@case("parser", "invalid UTF-8 byte in the Response")
+def invalid_utf8(ctx):
+    g = ctx.genuine()
+    raw = g.response.encode().replace(b"<samlp:Status>", b"<samlp:Status>\xff\xfe", 1)
+    return Attempt(url=g.acs, fields={"SAMLResponse": base64.b64encode(raw).decode()},
+                   cookie=g.request_id)
+
+
+@case("transport", "5 MB SAMLResponse (genuine base64 then padding)")
+def body_5mb(ctx):
+    return big_body(ctx, 5 << 20)
+
+
+@case("transport", "50 MB SAMLResponse")
+def body_50mb(ctx):
+    return big_body(ctx, 50 << 20)
+
+
+def big_body(ctx, size):
+    g = ctx.genuine()
+    b64 = base64.b64encode(g.response.encode()).decode()
+    pad = "A" * (size - len(b64))
+    body = ("SAMLResponse=" + requests.utils.quote(b64, safe="") + pad).encode()
+    return Attempt(url=g.acs, body=body, cookie=g.request_id, stream=True)
+
+
+@case("transport", "SAMLResponse that is not base64 at all")
+def malformed_base64(ctx):
+    g = ctx.genuine()
+    return Attempt(url=g.acs, fields={"SAMLResponse": "%%% not <base64> at all! ~~~"},
+                   cookie=g.request_id)
+
+
+@case("transport", "SAMLResponse in the URL-safe base64 alphabet")
+def urlsafe_base64(ctx):
+    g = ctx.genuine()
+    value = base64.urlsafe_b64encode(g.response.encode()).decode()
+    if "-" not in value and "_" not in value:
+        value = "-_" + value
+    return Attempt(url=g.acs, fields={"SAMLResponse": value}, cookie=g.request_id)
+
+
+@case("transport", "base64 with the genuine Response cut in half")
+def truncated_xml(ctx):
+    g = ctx.genuine()
+    half = g.response.encode()[:len(g.response) // 2]
+    return Attempt(url=g.acs, fields={"SAMLResponse": base64.b64encode(half).decode()},
+                   cookie=g.request_id)
+
+
+@case("transport", "base64 of the genuine Response with the last 3 characters cut")
+def truncated_base64(ctx):
+    g = ctx.genuine()
+    return Attempt(url=g.acs, fields={"SAMLResponse": g.fields["SAMLResponse"][:-3]},
+                   cookie=g.request_id)
+
+
+@case("transport", "empty SAMLResponse")
+def empty_response(ctx):
+    g = ctx.genuine()
+    return Attempt(url=g.acs, fields={"SAMLResponse": ""}, cookie=g.request_id)
+
+
+@case("transport", "no SAMLResponse field, 5,000 other fields")
+def no_response_many_fields(ctx):
+    g = ctx.genuine()
+    body = "&".join(f"f{i}=x" for i in range(5000)).encode()
+    return Attempt(url=g.acs, body=body, cookie=g.request_id)
+
+
+@case("transport", "genuine Response deflated as for the Redirect binding")
+def deflated_response(ctx):
+    g = ctx.genuine()
+    return Attempt(url=g.acs, fields={"SAMLResponse": base64.b64encode(
+        deflate(g.response)).decode()}, cookie=g.request_id)
+
+
+# =========================================================================================
+# Algorithms (everything else IdP-signed and valid)
+# =========================================================================================
+@case("algorithm", "key transport RSA PKCS#1 v1.5 (rsa-1_5)")
+def rsa15_key_transport(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.rebuilt(g, transport="rsa15"))
+
+
+@case("algorithm", "RSA-SHA1 signatures with SHA-1 digests")
+def sha1_signatures(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.rebuilt(g, alg="rsa-sha1"))
+
+
+@case("algorithm", "RSA-SHA256 signatures over SHA-1 digests")
+def sha1_digests(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.rebuilt(g, alg="rsa-sha256/sha1"))
+
+
+@case("algorithm", "SHA-1 on the Response only; assertion RSA-SHA256")
+def sha1_response_only(ctx):
+    g = ctx.genuine()
+    a = ctx.assertion(g)
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(a)], alg="rsa-sha1"))
+
+
+@case("algorithm", "content encryption 3DES-CBC")
+def tripledes_content(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.rebuilt(g, content="tripledes-cbc"))
+
+
+@case("algorithm", "HMAC-SHA256 'signature' keyed with the IdP's public certificate")
+def hmac_key_confusion(ctx):
+    g = ctx.genuine()
+    a = ctx.assertion(g, sign=None)
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(a)], alg="hmac-sha256"))
+
+
+# =========================================================================================
+# Comments, whitespace, other spellings inside the signed identifiers
+# =========================================================================================
+def in_signed_assertion(ctx, g, old, new):
+    """The genuine signed assertion with OLD replaced by NEW (text), re-encrypted, in an
+    unsigned Response (the attacker cannot re-sign it)."""
+    edited = g.plain.replace(old, new)
+    assert edited != g.plain
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(edited)], sign=None))
+
+
+def split_bsi(ctx, join):
+    """The BSI at its last '-': (original, head + JOIN + tail)."""
+    bsi = ctx.stack.bsi("cz-jiri")
+    i = bsi.rindex("-")
+    return bsi, bsi[:i] + join + bsi[i:]
+
+
+@case("canonicalisation", "comment inside PersonIdentifier (a truncating reader would see "
+                          "another identifier)", SAME_PERSON)
+def comment_in_person_identifier(ctx):
+    g = ctx.genuine()
+    bsi, split = split_bsi(ctx, "<!-- -->")
+    return in_signed_assertion(ctx, g, f">{bsi}</AttributeValue>", f">{split}</AttributeValue>")
+
+
+@case("canonicalisation", "comment inside NameID", SAME_PERSON)
+def comment_in_name_id(ctx):
+    g = ctx.genuine()
+    bsi, split = split_bsi(ctx, "<!---->")
+    return in_signed_assertion(ctx, g, f">{bsi}</NameID>", f">{split}</NameID>")
+
+
+@case("canonicalisation", "PersonIdentifier as CDATA", SAME_PERSON)
+def cdata_person_identifier(ctx):
+    g = ctx.genuine()
+    bsi = ctx.stack.bsi("cz-jiri")
+    return in_signed_assertion(ctx, g, f">{bsi}</AttributeValue>",
+                               f"><![CDATA[{bsi[:8]}]]>{bsi[8:]}</AttributeValue>")
+
+
+@case("canonicalisation", "PersonIdentifier's last part as CDATA (a reader that skips CDATA "
+                          "sees a shorter, still well-formed identifier)", SAME_PERSON)
+def cdata_tail_person_identifier(ctx):
+    g = ctx.genuine()
+    bsi = ctx.stack.bsi("cz-jiri")
+    i = bsi.rindex("-") + 1
+    return in_signed_assertion(ctx, g, f">{bsi}</AttributeValue>",
+                               f">{bsi[:i]}<![CDATA[{bsi[i:]}]]></AttributeValue>")
+
+
+@case("canonicalisation", "NameID's last part as CDATA", SAME_PERSON)
+def cdata_tail_name_id(ctx):
+    g = ctx.genuine()
+    bsi = ctx.stack.bsi("cz-jiri")
+    i = bsi.rindex("-") + 1
+    return in_signed_assertion(ctx, g, f">{bsi}</NameID>", f">{bsi[:i]}<![CDATA[{bsi[i:]}]]></NameID>")
+
+
+@case("canonicalisation", "PersonIdentifier spelled with character references", SAME_PERSON)
+def charref_person_identifier(ctx):
+    g = ctx.genuine()
+    bsi = ctx.stack.bsi("cz-jiri")
+    spelled = "".join(f"&#{ord(c)};" for c in bsi[:6]) + bsi[6:]
+    return in_signed_assertion(ctx, g, f">{bsi}</AttributeValue>",
+                               f">{spelled}</AttributeValue>")
+
+
+@case("canonicalisation", "whitespace added around the signed PersonIdentifier")
+def whitespace_person_identifier(ctx):
+    g = ctx.genuine()
+    bsi = ctx.stack.bsi("cz-jiri")
+    return in_signed_assertion(ctx, g, f">{bsi}</AttributeValue>",
+                               f">\n {bsi}\t</AttributeValue>")
+
+
+@case("canonicalisation", "whitespace added inside the signed NameID")
+def whitespace_name_id(ctx):
+    g = ctx.genuine()
+    bsi = ctx.stack.bsi("cz-jiri")
+    return in_signed_assertion(ctx, g, f">{bsi}</NameID>", f"> {bsi} </NameID>")
+
+
+@case("canonicalisation", "comment and the victim's identifier appended to the signed "
+                          "PersonIdentifier, Response signed with the wrong key")
+def comment_victim_suffix_wrong_key(ctx):
+    g = ctx.genuine()
+    bsi = ctx.stack.bsi("cz-jiri")
+    edited = g.plain.replace(f">{bsi}</AttributeValue>",
+                             f">{bsi}<!---->{ctx.victim()[6:]}</AttributeValue>")
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(edited)], sign="wrong"))
+
+
+# =========================================================================================
+# Controls: the generator's own output must be accepted where nothing is wrong, else the
+# refusals above prove nothing. Not counted as cases.
+# =========================================================================================
+CONTROLS = []
+
+
+def control(what):
+    def register(fn):
+        CONTROLS.append(Case(fn.__name__, "control", what, fn, "303"))
+        return fn
+    return register
+
+
+@control("the simulator's answer as it is")
+def control_genuine(ctx):
+    g = ctx.genuine()
+    return g.attempt(g.response)
+
+
+@control("assertion re-encrypted by the generator; Response signature removed "
+         "(the IdP-signed assertion alone suffices)")
+def control_reencrypted_assertion_signed(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(g.plain)], sign=None))
+
+
+@control("assertion and Response signed again by the generator with the IdP key")
+def control_resigned_both(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.rebuilt(g))
+
+
+@control("assertion unsigned, Response signed by the generator with the IdP key")
+def control_resigned_response_only(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.rebuilt(g, sign_assertion=None))
+
+
+@control("AES-128-GCM content encryption by the generator, IdP-signed")
+def control_aes_gcm(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.rebuilt(g, content="aes128-gcm"))
