@@ -18,8 +18,8 @@ from t.lib.stack import Stack
 
 @pytest.fixture(scope="module")
 def strict_node(stack):
-    """A node that trusts no cached copy and idles sessions out after 2 s."""
-    return stack.new_httpd(extra="KmenSessionIdleTimeout 2\nKmenSessionCacheTTL 0")
+    """A node that trusts no cached copy and idles sessions out after 3 s."""
+    return stack.new_httpd(extra="KmenSessionIdleTimeout 3\nKmenSessionCacheTTL 0")
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_idle_session_expires(stack, s, strict_node):
     flow.login(s, stack)
     assert s.get(node_url(strict_node, "/app/headers.json"),
                  allow_redirects=False).status_code == 200
-    time.sleep(3)
+    time.sleep(4.5)
     r = s.get(node_url(strict_node, "/app/"), allow_redirects=False)
     assert r.status_code == 303 and r.headers["Location"].startswith(stack.sso_url)
 
