@@ -389,6 +389,7 @@ static const char *load_register_key(apr_pool_t *p, kmen_server_conf *c)
     memcpy(c->register_key, data, KMEN_KEY_LEN);
     c->register_key_loaded = 1;
     kmen_id_keys_derive(c->register_key, &c->id_keys);
+    kmen_derive_key(c->register_key, KMEN_KEY_SESSION_SEAL, c->session_key);
     return NULL;
 }
 

@@ -66,7 +66,8 @@ typedef struct {
     /* Loaded at post_config, while httpd still runs as root. */
     unsigned char register_key[KMEN_KEY_LEN];
     int register_key_loaded;
-    kmen_id_keys id_keys; /* derived from register_key */
+    kmen_id_keys id_keys;                    /* derived from register_key */
+    unsigned char session_key[KMEN_KEY_LEN]; /* seals session records; derived once */
     const unsigned char *header_secret;
     apr_size_t header_secret_len;
     const unsigned char *evidence_secret;

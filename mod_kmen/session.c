@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Session cookie and record: socache in front, database behind. */
-#include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
 
 #include "httpd.h"
 #include "ap_provider.h"
@@ -133,11 +130,6 @@ void kmen_cookie_set(request_rec *r, const char *name, const char *value, int ma
 
 /* ---- the record */
 
-static void session_key(const kmen_server_conf *c, unsigned char key[KMEN_HASH_LEN])
-{
-    kmen_derive_key(c->register_key, KMEN_KEY_SESSION_SEAL, key);
-}
-
 #define REF_FIELD(k, member)                                                                       \
     {                                                                                              \
         k, offsetof(kmen_login_ref, member)                                                        \
@@ -152,67 +144,90 @@ static const struct {
                   REF_FIELD("session_index", session_index),
                   {NULL, 0}};
 
-static char *serialize(const kmen_session *s)
-{
-    json_t *o = json_object();
-    for (const kmen_identity_field *f = kmen_identity_fields; f->key; f++) {
-        const char *v = kmen_identity_field_value(&s->identity, f);
-        if (v)
-            json_object_set_new(o, f->key, json_string(v));
-    }
-    for (int i = 0; ref_fields[i].key; i++) {
-        const char *v = *(const char *const *)((const char *)&s->ref + ref_fields[i].offset);
-        if (v)
-            json_object_set_new(o, ref_fields[i].key, json_string(v));
-    }
-    json_object_set_new(o, "pseudonym", json_string(s->identity.pseudonym));
-    if (s->pending_id)
-        json_object_set_new(o, "pending", json_string(s->pending_id));
-    if (s->evidence)
-        json_object_set_new(o, "evidence", json_true());
-    json_object_set_new(o, "origin", json_integer(s->identity.origin));
-    json_object_set_new(o, "loa", json_integer(s->identity.loa));
-    json_object_set_new(o, "exp", json_integer(apr_time_sec(s->expires)));
-    char *text = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return text;
-}
+/* The session record: "kmen1" then every string of the session in a fixed
+ * order, each as "<length>:<bytes>" or "-" when absent, then origin, LoA,
+ * expiry and the evidence flag as numbers. Read on every request from the
+ * cache, so it is parsed by position, not as JSON. */
+#define RECORD_MAGIC "kmen1"
+#define MAX_SLOTS 40
 
-static const char *json_str(apr_pool_t *p, json_t *o, const char *key)
+/* Pointers to the session's strings, in record order; both ways use it. */
+static int record_slots(kmen_session *s, const char **slots[MAX_SLOTS])
 {
-    const char *v = json_string_value(json_object_get(o, key));
-    return v ? apr_pstrdup(p, v) : NULL;
-}
-
-static int deserialize(apr_pool_t *p, const char *text, kmen_session *s)
-{
-    json_t *o = json_loads(text, 0, NULL);
-    if (!json_is_object(o)) {
-        json_decref(o);
-        return 0;
-    }
+    int n = 0;
     for (const kmen_identity_field *f = kmen_identity_fields; f->key; f++)
-        *kmen_identity_field_slot(&s->identity, f) = json_str(p, o, f->key);
+        slots[n++] = kmen_identity_field_slot(&s->identity, f);
     for (int i = 0; ref_fields[i].key; i++)
-        *(const char **)((char *)&s->ref + ref_fields[i].offset) =
-            json_str(p, o, ref_fields[i].key);
-    s->identity.pseudonym = json_str(p, o, "pseudonym");
-    s->pending_id = json_str(p, o, "pending");
-    s->evidence = json_is_true(json_object_get(o, "evidence"));
-    s->identity.origin = (kmen_origin)json_integer_value(json_object_get(o, "origin"));
-    s->identity.loa = (kmen_loa)json_integer_value(json_object_get(o, "loa"));
-    s->expires = apr_time_from_sec(json_integer_value(json_object_get(o, "exp")));
-    json_decref(o);
+        slots[n++] = (const char **)((char *)&s->ref + ref_fields[i].offset);
+    slots[n++] = &s->identity.pseudonym;
+    slots[n++] = &s->pending_id;
+    return n;
+}
+
+static char *serialize(apr_pool_t *p, const kmen_session *session)
+{
+    kmen_session copy = *session;
+    const char **slots[MAX_SLOTS];
+    int n = record_slots(&copy, slots);
+    apr_array_header_t *parts = apr_array_make(p, n + 2, sizeof(const char *));
+    APR_ARRAY_PUSH(parts, const char *) = RECORD_MAGIC;
+    for (int i = 0; i < n; i++) {
+        const char *v = *slots[i];
+        APR_ARRAY_PUSH(parts, const char *) =
+            v ? apr_psprintf(p, "%" APR_SIZE_T_FMT ":%s", strlen(v), v) : "-";
+    }
+    APR_ARRAY_PUSH(parts, const char *) =
+        apr_psprintf(p, "%d %d %" APR_TIME_T_FMT " %d", (int)session->identity.origin,
+                     (int)session->identity.loa, apr_time_sec(session->expires), session->evidence);
+    return apr_array_pstrcat(p, parts, 0);
+}
+
+/* One "<length>:<bytes>" or "-" item at *pos; NULL *out for "-". */
+static int read_item(apr_pool_t *p, const char **pos, const char *end, const char **out)
+{
+    const char *c = *pos;
+    char *colon = NULL;
+    if (c < end && *c == '-') {
+        *out = NULL;
+        *pos = c + 1;
+        return 1;
+    }
+    apr_int64_t len = apr_strtoi64(c, &colon, 10);
+    if (colon == c || *colon != ':' || len < 0 || len > end - colon - 1)
+        return 0;
+    *out = apr_pstrmemdup(p, colon + 1, (apr_size_t)len);
+    *pos = colon + 1 + len;
+    return 1;
+}
+
+static int deserialize(apr_pool_t *p, const char *text, apr_size_t len, kmen_session *s)
+{
+    const char **slots[MAX_SLOTS];
+    const char *pos = text + strlen(RECORD_MAGIC), *end = text + len;
+    int n = record_slots(s, slots), origin, loa, evidence;
+    apr_time_t exp;
+    if (len < strlen(RECORD_MAGIC) || strncmp(text, RECORD_MAGIC, strlen(RECORD_MAGIC)) != 0)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        if (!read_item(p, &pos, end, slots[i]))
+            return 0;
+    }
+    if (sscanf(pos, "%d %d %" APR_TIME_T_FMT " %d", &origin, &loa, &exp, &evidence) != 4)
+        return 0;
+    s->identity.origin = (kmen_origin)origin;
+    s->identity.loa = (kmen_loa)loa;
+    s->expires = apr_time_from_sec(exp);
+    s->evidence = evidence;
     return 1;
 }
 
 static int session_open(request_rec *r, const unsigned char *sealed, apr_size_t len,
                         kmen_session *s)
 {
-    unsigned char key[KMEN_HASH_LEN];
-    session_key(kmen_server_conf_get(r->server), key);
-    char *text = kmen_open(r->pool, key, s->id_hash, KMEN_HASH_LEN, sealed, len, NULL);
-    return text && deserialize(r->pool, text, s) && s->expires > apr_time_now();
+    apr_size_t text_len = 0;
+    char *text = kmen_open(r->pool, kmen_server_conf_get(r->server)->session_key, s->id_hash,
+                           KMEN_HASH_LEN, sealed, len, &text_len);
+    return text && deserialize(r->pool, text, text_len, s) && s->expires > apr_time_now();
 }
 
 static int cookie_is_well_formed(const char *v)
@@ -257,13 +272,8 @@ kmen_store_status kmen_session_load(request_rec *r, kmen_session **out)
 static unsigned char *session_seal(request_rec *r, const kmen_server_conf *c, const kmen_session *s,
                                    apr_size_t *len)
 {
-    unsigned char key[KMEN_HASH_LEN];
-    session_key(c, key);
-    char *text = serialize(s);
-    unsigned char *sealed =
-        kmen_seal(r->pool, key, s->id_hash, KMEN_HASH_LEN, text, strlen(text), len);
-    free(text);
-    return sealed;
+    char *text = serialize(r->pool, s);
+    return kmen_seal(r->pool, c->session_key, s->id_hash, KMEN_HASH_LEN, text, strlen(text), len);
 }
 
 kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *identity,
