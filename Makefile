@@ -50,6 +50,13 @@ $(KMENCTL): $(KMENCTL_SRC) $(KMENCTL_HDR) Makefile
 bench-import: $(KMENCTL)
 	$(PYTHON) bench/import_essl.py
 
+# plain httpd vs mod_kmen vs mod_auth_mellon: authenticated request, logins, the register,
+# callgrind, RSS, concurrency (bench/run.py, under 15 minutes); updates its part of
+# bench/RESULTS.md and bench/concurrency.png. Not part of `make test`.
+bench: all
+	./t/install-deps bench
+	$(PYTHON) bench/run.py
+
 # --- unit tests (libcheck): pure logic, and the response checks on NIA's own Response
 UNIT_CFLAGS := $(WARN) -g $(DEPS_CFLAGS) $(shell pkg-config --cflags check apr-1 apr-util-1) \
                -I$(shell $(APXS) -q INCLUDEDIR) -Imod_kmen
@@ -103,7 +110,7 @@ install: all
 clean:
 	rm -rf mod_kmen/*.o mod_kmen/*.lo mod_kmen/*.slo mod_kmen/*.la mod_kmen/.libs $(UNIT_TESTS) $(KMENCTL)
 
-.PHONY: all install lasso-version test test-unit test-integration demo lint clean bench-import
+.PHONY: all install lasso-version test test-unit test-integration demo lint clean bench-import bench
 
 # --- hostile input: SAML Responses, fuzzing, sanitizers (t/hostile/, t/fuzz/) -----------
 # make test-hostile: every hostile SAML Response case; writes t/hostile/RESULTS.md.

@@ -1,0 +1,336 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The three httpd set-ups `make bench` compares, and how a browser logs in to each.
+
+plain  - httpd serving a 1 KiB static file, no authentication module;
+kmen   - the same with mod_kmen: AuthType Kmen over /bench;
+mellon - the same with Debian's mod_auth_mellon: AuthType Mellon over /bench, an SP of
+         its own instance of the NIA simulator (the simulator serves one SP).
+
+Every server has the same MPM and settings (event, 2 children x 32 threads, unlimited
+keep-alive requests, access log on, LogLevel warn); only the authentication differs.
+"""
+
+import html
+import subprocess
+from pathlib import Path
+
+import requests
+
+from t.lib import PYTHON
+from t.lib import flow
+from t.lib.httpd import MODULES, MODULE_SO, Httpd, KmenSite, free_port, kmen_lines
+from t.lib.keys import cert_base64
+from t.lib.stack import SIM, Child
+
+FILE_PATH = "/bench/1k.html"
+FILE_BYTES = 1024
+MELLON_SO = MODULES / "mod_auth_mellon.so"
+LOA = "http://eidas.europa.eu/LoA/substantial"
+KINDS = ("plain", "kmen", "mellon")
+
+# One set of httpd settings for all three servers. Fixed children: the RSS figures follow
+# the same two processes from start to end (no child is recycled or added).
+SETTINGS = """StartServers 2
+ServerLimit 2
+ThreadsPerChild 32
+MaxRequestWorkers 64
+MinSpareThreads 32
+MaxSpareThreads 64
+MaxConnectionsPerChild 0
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 5
+Timeout 60"""
+
+BASE_MODULES = ["mpm_event", "authz_core", "authn_core", "authz_user", "socache_shmcb"]
+
+
+def one_kib():
+    line = "mod_kmen bench: a static file of exactly one KiB.\n"
+    text = (line * (FILE_BYTES // len(line) + 1))[:FILE_BYTES - 1] + "\n"
+    assert len(text.encode()) == FILE_BYTES
+    return text
+
+
+def kmen_block(site, dir):
+    return kmen_lines(site, dir) + f"""
+LoadModule kmen_module {site.module}
+<Location /bench>
+    AuthType Kmen
+    Require valid-user
+</Location>"""
+
+
+def mellon_block(dir, keys, sp_metadata, idp_metadata):
+    """mellon as its README configures it: the SP settings in a <Location> (mellon allows
+    them nowhere else), AuthType Mellon where the file is."""
+    return f"""LoadModule auth_mellon_module {MELLON_SO}
+MellonCacheSize 4000
+MellonLockFile {dir}/mellon.lock
+<Location />
+    MellonEnable info
+    MellonEndpointPath /mellon
+    MellonSPPrivateKeyFile {keys.sp_key}
+    MellonSPCertFile {keys.sp_cert}
+    MellonSPMetadataFile {sp_metadata}
+    MellonIdPMetadataFile {idp_metadata}
+    MellonSignatureMethod rsa-sha256
+    MellonAuthnContextClassRef {LOA}
+    MellonAuthnContextComparisonType minimum
+    MellonSecureCookie Off
+</Location>
+<Location /bench>
+    AuthType Mellon
+    MellonEnable auth
+    Require valid-user
+</Location>"""
+
+
+def config(dir, port, auth_block="", extra_modules=()):
+    loads = "\n".join(f"LoadModule {m}_module {MODULES}/mod_{m}.so"
+                      for m in [*BASE_MODULES, *extra_modules])
+    return f"""# written by bench/servers.py
+ServerName localhost
+Listen 127.0.0.1:{port}
+DefaultRuntimeDir {dir}
+PidFile {dir}/httpd.pid
+ErrorLog {dir}/error.log
+LogLevel warn
+LogFormat "%h %u %t \\"%r\\" %>s %b" common
+CustomLog {dir}/access.log common
+User www-data
+Group www-data
+{loads}
+{SETTINGS}
+DocumentRoot {dir}/htdocs
+{auth_block}
+"""
+
+
+def mellon_sp_metadata(base_url, cert):
+    """The SP metadata mellon reads and its simulator reads: signing and encryption keys
+    (the simulator encrypts to the encryption one), ACS by HTTP-POST."""
+    b64 = cert_base64(cert)
+    key = (f'<ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data>'
+           f'<ds:X509Certificate>{b64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>')
+    e = html.escape
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{e(base_url)}/mellon/metadata">
+ <SPSSODescriptor AuthnRequestsSigned="true" WantAssertionsSigned="true"
+   protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+  <KeyDescriptor use="signing">{key}</KeyDescriptor>
+  <KeyDescriptor use="encryption">{key}</KeyDescriptor>
+  <SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+    Location="{e(base_url)}/mellon/logout"/>
+  <NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</NameIDFormat>
+  <AssertionConsumerService index="0" isDefault="true"
+    Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+    Location="{e(base_url)}/mellon/postResponse"/>
+ </SPSSODescriptor>
+</EntityDescriptor>
+"""
+
+
+class Server:
+    """One of the three httpds: KIND, its Httpd, URLs and (after login()) a session cookie."""
+
+    def __init__(self, kind, httpd):
+        self.kind, self.httpd = kind, httpd
+        self.cookie = None           # "name=value" of a logged-in session
+        self.sim_sso = None          # the simulator this SP logs in at
+        self.acs_path = {"kmen": "/kmen/acs", "mellon": "/mellon/postResponse"}.get(kind)
+
+    @property
+    def port(self):
+        return self.httpd.port
+
+    @property
+    def base_url(self):
+        return f"http://localhost:{self.port}"
+
+    def url(self, path=FILE_PATH):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def headers(self):
+        """What every benchmark request carries: Host as the browser sent it (mellon ties a
+        session to its cookie's domain) and the session cookie, if any."""
+        h = {"Host": f"localhost:{self.port}"}
+        if self.cookie:
+            h["Cookie"] = self.cookie
+        return h
+
+    def children(self):
+        """PIDs of the httpd children (the worker processes)."""
+        parent = self.httpd.proc.pid
+        out = []
+        for p in Path("/proc").iterdir():
+            if p.name.isdigit():
+                try:
+                    if int((p / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                        out.append(int(p.name))
+                except (OSError, IndexError, ValueError):
+                    pass
+        return sorted(out)
+
+    def pids(self):
+        return [self.httpd.proc.pid, *self.children()]
+
+    # --- a browser's login -------------------------------------------------------------
+    def begin_login(self, s):
+        """Follow the SP's redirects to the simulator and answer its picker; (acs_url,
+        fields, cookie) with the Cookie header the browser would send to the ACS. The
+        IdP's whole work happens here, so a later POST of the fields times the ACS alone.
+        Cookies are kept by hand: mellon sets Domain=localhost, which requests refuses."""
+        jar = {}
+        loc = self.base_url + FILE_PATH
+        for _ in range(4):
+            r = s.get(loc, allow_redirects=False,
+                      headers={"Cookie": cookie_header(jar)} if jar else {})
+            keep_cookies(jar, r)
+            loc = flow.location(r)
+            if loc.startswith(self.sim_sso):
+                break
+        else:
+            raise RuntimeError(f"{self.kind}: never sent to the IdP ({loc})")
+        ticket, _ = flow.idp_page(s, loc)
+        acs, fields = flow.respond(s, ticket, identity="cz-jiri", loa="substantial")
+        return acs, fields, cookie_header(jar)
+
+    def login(self):
+        """Log in once; keeps the session cookie for wrk."""
+        s = requests.Session()
+        acs, fields, cookie = self.begin_login(s)
+        r = requests.post(acs, data=fields, headers={"Cookie": cookie}, allow_redirects=False)
+        if r.status_code not in flow.REDIRECTS:
+            raise RuntimeError(f"{self.kind} ACS answered {r.status_code}: {r.text[:400]}")
+        jar = {}
+        keep_cookies(jar, r)
+        name = self.session_cookie_name
+        if not jar.get(name):
+            raise RuntimeError(f"{self.kind}: no {name} cookie after the login")
+        self.cookie = f"{name}={jar[name]}"
+        check = requests.get(self.url(), headers=self.headers(), allow_redirects=False)
+        if check.status_code != 200 or len(check.content) != FILE_BYTES:
+            raise RuntimeError(f"{self.kind}: the session does not open {FILE_PATH}: "
+                               f"{check.status_code}")
+        return self.cookie
+
+    @property
+    def session_cookie_name(self):
+        return {"kmen": "kmen_session", "mellon": "mellon-cookie"}[self.kind]
+
+
+def keep_cookies(jar, r):
+    """Set-Cookie headers of R into JAR (name -> value); an emptied cookie is dropped."""
+    for header in flow.set_cookies(r):
+        name, _, value = header.split(";", 1)[0].strip().partition("=")
+        if value:
+            jar[name] = value
+        else:
+            jar.pop(name, None)
+    return jar
+
+
+def cookie_header(jar):
+    return "; ".join(f"{k}={v}" for k, v in jar.items())
+
+
+def write_htdocs(httpd):
+    (httpd.dir / "htdocs" / "bench").mkdir(mode=0o755)
+    (httpd.dir / "htdocs" / "bench" / "1k.html").write_text(one_kib())
+
+
+def new_httpd(parent, port=None):
+    h = Httpd(parent=parent, port=port)
+    write_htdocs(h)
+    return h
+
+
+def kmen_site(stack):
+    return KmenSite(entity_id=stack.entity_id, keys_dir=stack.keys.dir,
+                    idp_metadata=stack.idp_metadata, conninfo=stack.pg.conninfo(),
+                    translator_url=stack.translator.url, module=MODULE_SO)
+
+
+def kmen_config(stack, h):
+    return config(h.dir, h.port, kmen_block(kmen_site(stack), h.dir))
+
+
+def start_plain(parent):
+    h = new_httpd(parent)
+    h.write_config(config(h.dir, h.port)).start()
+    return Server("plain", h)
+
+
+def start_kmen(stack):
+    """mod_kmen on the stack's port (the simulator reads its metadata there)."""
+    h = new_httpd(stack.dir, port=stack.http_port)
+    h.write_config(kmen_config(stack, h)).start()
+    srv = Server("kmen", h)
+    srv.sim_sso = stack.sso_url
+    return srv
+
+
+class MellonSite:
+    """mod_auth_mellon and the simulator instance that serves it."""
+
+    def __init__(self, stack):
+        self.stack = stack
+        self.dir = stack.dir / "mellon"
+        self.dir.mkdir(mode=0o755)
+        self.port = free_port()
+        self.sim_port = free_port()
+        self.sim_url = f"http://127.0.0.1:{self.sim_port}"
+        self.sp_metadata = self.dir / "sp-metadata.xml"
+        self.idp_metadata = self.dir / "idp-metadata.xml"
+        self.sim = None
+
+    def start(self):
+        self.sp_metadata.write_text(mellon_sp_metadata(f"http://localhost:{self.port}",
+                                                       self.stack.keys.sp_cert))
+        k = self.stack.keys
+        args = [PYTHON, SIM, "--port", self.sim_port, "--base-url", self.sim_url,
+                "--key", k.idp_key, "--cert", k.idp_cert,
+                "--wrong-key", k.wrong_key, "--wrong-cert", k.wrong_cert,
+                "--sp-metadata-file", self.sp_metadata, "--metadata-out", self.idp_metadata]
+        self.sim = Child("nia_idp(mellon)", list(map(str, args)), self.dir / "sim.log")
+        self.sim.wait_ready(self.sim_port, files=[self.idp_metadata])
+        h = new_httpd(self.dir, port=self.port)
+        h.write_config(self.config(h))
+        h.start()
+        srv = Server("mellon", h)
+        srv.sim_sso = self.sim_url + "/FPSTS/saml2/basic"
+        return srv
+
+    def config(self, h):
+        block = mellon_block(h.dir, self.stack.keys, self.sp_metadata, self.idp_metadata)
+        return config(h.dir, h.port, block)
+
+    def stop(self):
+        if self.sim:
+            self.sim.stop()
+
+
+def versions():
+    def run(*cmd):
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+            return (r.stdout + r.stderr).strip()
+        except OSError:
+            return "?"
+
+    def deb(pkg):
+        return run("dpkg-query", "-W", "-f=${Version}", pkg)
+
+    apache = run("/usr/sbin/apache2", "-v").splitlines()[0].split(":", 1)[-1].strip()
+    return {
+        "httpd": apache,
+        "mod_auth_mellon": deb("libapache2-mod-auth-mellon"),
+        "lasso": run("pkg-config", "--modversion", "lasso"),
+        "xmlsec1": deb("libxmlsec1"),
+        "openssl": run("openssl", "version"),
+        "postgresql": deb("postgresql-15"),
+        "wrk": run("wrk", "-v").splitlines()[0] if run("wrk", "-v") else "?",
+        "valgrind": run("valgrind", "--version"),
+        "python": run(PYTHON, "--version"),
+    }
