@@ -221,30 +221,33 @@ const char *kmen_set_pool_size(cmd_parms *cmd, void *dir, const char *arg)
     return NULL;
 }
 
+/* One of three words, stored as its index; NULL or the usage message. */
+static const char *set_choice(int *field, const char *arg, const char *const names[3],
+                              const char *usage)
+{
+    for (int i = 0; i < 3; i++) {
+        if (strcasecmp(arg, names[i]) == 0) {
+            *field = i;
+            return NULL;
+        }
+    }
+    return usage;
+}
+
 const char *kmen_set_header_encoding(cmd_parms *cmd, void *dir, const char *arg)
 {
     static const char *const names[] = {"percent", "raw", "base64url"};
     (void)dir;
-    for (int i = 0; i < 3; i++) {
-        if (strcasecmp(arg, names[i]) == 0) {
-            server_conf_of(cmd)->header_encoding = i;
-            return NULL;
-        }
-    }
-    return "KmenHeaderEncoding: expected percent, raw or base64url";
+    return set_choice(&server_conf_of(cmd)->header_encoding, arg, names,
+                      "KmenHeaderEncoding: expected percent, raw or base64url");
 }
 
 const char *kmen_set_nameid_format(cmd_parms *cmd, void *dir, const char *arg)
 {
     static const char *const names[] = {"persistent", "transient", "none"};
     (void)dir;
-    for (int i = 0; i < 3; i++) {
-        if (strcasecmp(arg, names[i]) == 0) {
-            server_conf_of(cmd)->nameid_policy = i;
-            return NULL;
-        }
-    }
-    return "KmenNameIDFormat: expected persistent, transient or none";
+    return set_choice(&server_conf_of(cmd)->nameid_policy, arg, names,
+                      "KmenNameIDFormat: expected persistent, transient or none");
 }
 
 const char *kmen_set_home_country(cmd_parms *cmd, void *dir, const char *arg)
