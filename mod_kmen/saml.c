@@ -150,6 +150,8 @@ const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp 
     lasso_server_destroy(probe);
     if (!ok)
         return "lasso found no IdP role in the IdP metadata";
+    if ((err = kmen_sp_decryption_key_load(p, params->key_pem, &sp->decryption_key)))
+        return err;
     *out = sp;
     return NULL;
 }

@@ -25,6 +25,8 @@
 #include <lasso/xml/saml-2.0/samlp2_response.h>
 #include <lasso/xml/saml-2.0/samlp2_status.h>
 #include <lasso/xml/saml-2.0/samlp2_status_code.h>
+#include <xmlsec/keys.h>
+
 #include "apr_reslist.h"
 
 #include "saml.h"
@@ -41,12 +43,19 @@ struct kmen_sp {
     const char *metadata; /* this SP's metadata, fed to lasso and served at /metadata */
     const char *idp_entity_id;
     apr_time_t idp_valid_until;
-    apr_reslist_t *servers; /* per child: LassoServer objects reused across requests */
+    apr_reslist_t *servers;    /* per child: LassoServer objects reused across requests */
+    xmlSecKey *decryption_key; /* the SP key once more, for kmen_encrypted_assertion_count */
 };
 
 /* A LassoServer for the length of one request; never NULL on success. */
 LassoServer *kmen_sp_server_acquire(kmen_sp *sp, const char **err);
 void kmen_sp_server_release(kmen_sp *sp, LassoServer *server);
+
+/* Loads the SP's private key for xmlsec; freed with P. NULL or an error. */
+const char *kmen_sp_decryption_key_load(apr_pool_t *p, const char *key_pem, xmlSecKey **out);
+/* Decrypts ENCRYPTED_ASSERTION in place (its document is changed) and
+ * returns how many elements it held; -1 if it cannot be decrypted. */
+int kmen_encrypted_assertion_count(xmlNode *encrypted_assertion, xmlSecKey *rsa_key);
 
 /* Builds this SP's metadata from the parameters. */
 const char *kmen_sp_metadata_build(apr_pool_t *p, const kmen_sp_params *params);

@@ -126,21 +126,29 @@ static int check_shape(check_ctx *c, xmlDoc *doc, response_shape *shape)
     return why ? refuse(c, why) : 1;
 }
 
-static int precheck(check_ctx *c, const char *b64, response_shape *shape)
+/* The Response as mod_kmen parsed it itself; NULL (and a reason) if its
+ * shape is wrong. Freed by the caller. */
+static xmlDoc *precheck(check_ctx *c, const char *b64, response_shape *shape)
 {
-    if (!kmen_base64_is_valid(b64))
-        return refuse(c, "SAMLResponse is not base64");
+    if (!kmen_base64_is_valid(b64)) {
+        refuse(c, "SAMLResponse is not base64");
+        return NULL;
+    }
     char *xml = apr_palloc(c->p, (apr_size_t)apr_base64_decode_len(b64) + 1);
     int len = apr_base64_decode(xml, b64);
     /* No network, no entity substitution, no DTD loading: the document is
      * refused below if it has a DOCTYPE at all. */
     xmlDoc *doc = xmlReadMemory(xml, len, "response.xml", NULL,
                                 XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR);
-    if (!doc)
-        return refuse(c, "SAMLResponse is not well-formed XML");
-    int ok = check_shape(c, doc, shape);
-    xmlFreeDoc(doc);
-    return ok;
+    if (!doc) {
+        refuse(c, "SAMLResponse is not well-formed XML");
+        return NULL;
+    }
+    if (!check_shape(c, doc, shape)) {
+        xmlFreeDoc(doc);
+        return NULL;
+    }
+    return doc;
 }
 
 static int check_time_window(check_ctx *c, const char *not_before, const char *not_on_or_after,
@@ -337,6 +345,44 @@ static kmen_response_status after_lasso(check_ctx *c, LassoLogin *login, int rc,
     return KMEN_RESPONSE_OK;
 }
 
+static xmlNode *encrypted_assertion_of(xmlDoc *doc)
+{
+    for (xmlNode *n = xmlDocGetRootElement(doc)->children; n; n = n->next) {
+        if (is_element(n, KMEN_NS_SAML, "EncryptedAssertion"))
+            return n;
+    }
+    return NULL;
+}
+
+/* lasso accepted the Response; what it could not see is checked here. */
+static kmen_response_status after_lasso_accepted(check_ctx *c, xmlDoc *doc,
+                                                 const response_shape *shape)
+{
+    if (shape->encrypted != 1)
+        refuse(c, "the assertion was not encrypted");
+    else if (kmen_encrypted_assertion_count(encrypted_assertion_of(doc), c->sp->decryption_key) !=
+             1)
+        refuse(c, "not exactly one assertion inside the EncryptedAssertion");
+    return c->reason ? KMEN_RESPONSE_INVALID : KMEN_RESPONSE_OK;
+}
+
+static kmen_response_status run_lasso(check_ctx *c, xmlDoc *doc, const response_shape *shape,
+                                      const char *b64, kmen_assertion *out)
+{
+    const char *err = NULL;
+    LassoServer *server = kmen_sp_server_acquire(c->sp, &err);
+    if (!server) {
+        c->reason = err;
+        return KMEN_RESPONSE_INVALID;
+    }
+    LassoLogin *login = lasso_login_new(server);
+    int rc = lasso_login_process_authn_response_msg(login, (gchar *)b64);
+    kmen_response_status status = after_lasso(c, login, rc, shape, out);
+    lasso_login_destroy(login);
+    kmen_sp_server_release(c->sp, server);
+    return status == KMEN_RESPONSE_OK ? after_lasso_accepted(c, doc, shape) : status;
+}
+
 kmen_response_status kmen_saml_verify_response(kmen_sp *sp, apr_pool_t *p, const char *b64,
                                                const kmen_response_expect *expect,
                                                kmen_assertion *out, const char **reason)
@@ -345,28 +391,16 @@ kmen_response_status kmen_saml_verify_response(kmen_sp *sp, apr_pool_t *p, const
     response_shape shape = {0, 0, 0};
     kmen_response_status status = KMEN_RESPONSE_INVALID;
     memset(out, 0, sizeof(*out));
+    xmlDoc *doc = precheck(&c, b64, &shape);
     /* NIA always encrypts: exactly one EncryptedAssertion and no plaintext
      * one, except in a failure answer, which carries none. */
-    if (precheck(&c, b64, &shape) && shape.assertions == 0 && shape.encrypted <= 1) {
-        const char *err = NULL;
-        LassoServer *server = kmen_sp_server_acquire(sp, &err);
-        if (!server) {
-            *reason = err;
-            return KMEN_RESPONSE_INVALID;
-        }
-        LassoLogin *login = lasso_login_new(server);
-        int rc = lasso_login_process_authn_response_msg(login, (gchar *)b64);
-        status = after_lasso(&c, login, rc, &shape, out);
-        if (status == KMEN_RESPONSE_OK && shape.encrypted != 1) {
-            refuse(&c, "the assertion was not encrypted");
-            status = KMEN_RESPONSE_INVALID;
-        }
-        lasso_login_destroy(login);
-        kmen_sp_server_release(sp, server);
-    } else if (!c.reason) {
+    if (doc && shape.assertions == 0 && shape.encrypted <= 1)
+        status = run_lasso(&c, doc, &shape, b64, out);
+    else if (doc)
         refuse(&c, shape.assertions ? "plaintext assertion (NIA always encrypts)"
                                     : "more than one EncryptedAssertion");
-    }
+    if (doc)
+        xmlFreeDoc(doc);
     *reason = c.reason;
     return status;
 }

@@ -45,24 +45,7 @@ def test_generator_control_is_accepted(hostile, control):
     assert result.ok, result.describe()
 
 
-# Known and open (issue 5): lasso decrypts an EncryptedData holding two assertions and keeps
-# only the first, so mod_kmen cannot count the second. The extra assertion is never used
-# (the login is the signed first one's), but "exactly one assertion" is broken. strict: the
-# day the module refuses these, the marks must go.
-KNOWN_OPEN = {
-    "xsw_two_in_one_encrypted_data": "lasso keeps the first of two decrypted assertions",
-    "two_signed_assertions_one_encrypted_data": "lasso keeps the first of two decrypted "
-                                                "assertions",
-}
-
-
-def case_param(case):
-    marks = [pytest.mark.xfail(reason=KNOWN_OPEN[case.name], strict=True)] \
-        if case.name in KNOWN_OPEN else []
-    return pytest.param(case, id=case.name, marks=marks)
-
-
-@pytest.mark.parametrize("case", [case_param(c) for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_hostile_response_is_refused(hostile, case):
     result = hostile.run(case)
     _outcomes["cases"].append(result)
