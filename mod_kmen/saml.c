@@ -64,7 +64,7 @@ int kmen_parse_xs_datetime(const char *s, apr_time_t *out)
 static LassoServer *server_build(const kmen_sp *sp, const char **err)
 {
     LassoServer *server =
-        lasso_server_new_from_buffers(sp->metadata, sp->params.key_pem, NULL, sp->params.cert_pem);
+        lasso_server_new_from_buffers(sp->metadata, sp->params.key_pem, NULL, sp->params.cert_file);
     if (!server) {
         *err = "lasso refused the SP key, certificate or generated metadata";
         return NULL;

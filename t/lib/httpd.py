@@ -139,7 +139,15 @@ DocumentRoot {dir}/htdocs
 
 
 class Httpd:
-    def __init__(self, parent=None, port=None):
+    def __init__(self, parent=None, port=None, wrapper=(), single_process=False,
+                 start_timeout=15.0, stop_timeout=15.0):
+        """WRAPPER: a command httpd runs under (e.g. valgrind and its options);
+        SINGLE_PROCESS: httpd -X, one process that serves every request itself (what a
+        memory checker can follow). START_/STOP_TIMEOUT: seconds to wait for the port and
+        for the exit after SIGTERM (a wrapper like valgrind needs far more than 15)."""
+        self.wrapper = list(wrapper)
+        self.single_process = single_process
+        self.start_timeout, self.stop_timeout = start_timeout, stop_timeout
         self.dir = Path(tempfile.mkdtemp(prefix="httpd-", dir=parent))
         os.chmod(self.dir, 0o755)
         (self.dir / "htdocs").mkdir(mode=0o755)
@@ -173,9 +181,11 @@ class Httpd:
                            env=self.environment())
         return r.returncode, r.stdout + r.stderr
 
-    def start(self, timeout=15.0):
+    def start(self, timeout=None):
+        timeout = self.start_timeout if timeout is None else timeout
+        args = self.command("-X") if self.single_process else self.command("-DFOREGROUND")
         out = open(self.dir / "stderr.log", "wb")
-        self.proc = subprocess.Popen(self.command("-DFOREGROUND"), stdout=out,
+        self.proc = subprocess.Popen([*self.wrapper, *args], stdout=out,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      env=self.environment())
         out.close()
@@ -190,7 +200,7 @@ class Httpd:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(15)
+                self.proc.wait(self.stop_timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()

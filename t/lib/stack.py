@@ -78,10 +78,14 @@ class Child:
 
 class Stack:
     def __init__(self, http_port=None, sim_port=None, portal_port=None, module=MODULE_SO,
-                 keep=None, extra="", translator=True, evidence_port=None):
+                 keep=None, extra="", translator=True, evidence_port=None,
+                 primary_httpd=None):
         """EXTRA: server-level config lines of the primary httpd (e.g. "KmenRegisterAgenda
         A9145"). TRANSLATOR=False: the gateway still runs, but httpd has no KmenTranslator*
-        lines (a site without KmenTranslatorURL)."""
+        lines (a site without KmenTranslatorURL). PRIMARY_HTTPD: keyword arguments of the
+        primary node's Httpd (wrapper, single_process, start_timeout, stop_timeout: make
+        test-valgrind runs it as httpd -X under valgrind)."""
+        self.primary_httpd = dict(primary_httpd or {})
         self.keep = os.environ.get("KEEP") == "1" if keep is None else keep
         self.module = Path(module)
         self.extra = extra
@@ -196,7 +200,8 @@ class Stack:
         """Another httpd node on the same database, sim and portal. By default it serves the
         same site (same entity ID: the sim's SP), so a session made on one node is valid on
         the other; logins still end at the primary node's ACS, where the sim posts."""
-        h = Httpd(parent=self.dir, port=self.http_port if primary else None)
+        h = Httpd(parent=self.dir, port=self.http_port if primary else None,
+                  **(self.primary_httpd if primary else {}))
         h.write_config(config_text(h.dir, h.port, self.portal_port, self.site(entity_id),
                                    extra=extra, locations=locations))
         h.start()

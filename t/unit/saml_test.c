@@ -43,12 +43,17 @@ static const char *fixture_dir(void)
     return dir ? dir : "../shared/fixtures/nia-test-2019";
 }
 
+static const char *fixture_path(const char *name)
+{
+    return apr_pstrcat(pool, fixture_dir(), "/", name, NULL);
+}
+
 static const char *slurp(const char *name)
 {
     char *data = NULL;
     apr_file_t *f;
     apr_finfo_t info;
-    const char *path = apr_pstrcat(pool, fixture_dir(), "/", name, NULL);
+    const char *path = fixture_path(name);
     ck_assert_msg(apr_file_open(&f, path, APR_READ, 0, pool) == APR_SUCCESS, "open %s", path);
     apr_file_info_get(&info, APR_FINFO_SIZE, f);
     data = apr_pcalloc(pool, (apr_size_t)info.size + 1);
@@ -80,9 +85,14 @@ static const char *idp_metadata(void)
 
 static kmen_sp *sp_for(const fixture *fx)
 {
-    kmen_sp_params params = {fx->audience,          fx->destination,      "http://sp.invalid/slo",
-                             slurp("sp-key.pem"),   slurp("sp-cert.pem"), idp_metadata(),
-                             KMEN_NAMEID_PERSISTENT};
+    kmen_sp_params params = {.entity_id = fx->audience,
+                             .acs_url = fx->destination,
+                             .slo_url = "http://sp.invalid/slo",
+                             .key_pem = slurp("sp-key.pem"),
+                             .cert_pem = slurp("sp-cert.pem"),
+                             .cert_file = fixture_path("sp-cert.pem"),
+                             .idp_metadata = idp_metadata(),
+                             .nameid_policy = KMEN_NAMEID_PERSISTENT};
     kmen_sp *sp = NULL;
     const char *err = kmen_sp_create(pool, &params, &sp);
     ck_assert_msg(err == NULL, "kmen_sp_create: %s", err ? err : "");
