@@ -80,7 +80,9 @@ test-unit: $(UNIT_TESTS)
 test-integration: all
 	$(PYTHON) -m pytest -q
 
-test: all test-unit test-integration
+# make test: unit, integration (the hostile SAML suite among it) and every fuzz target for
+# FUZZ_SECONDS (60). CI runs it, then test-asan and test-valgrind (.ci/run).
+test: all test-unit test-integration fuzz
 
 demo: all
 	./t/install-deps
