@@ -109,9 +109,27 @@ static void cache_remove(request_rec *r, const unsigned char *key)
 
 /* ---- cookies */
 
+/* NULL when NAME is absent, or present twice with different values. mod_kmen
+ * sets each of its cookies host-only with Path=/, so a browser holds one; a
+ * second was planted beside it (a sibling subdomain's Domain cookie, or a
+ * longer Path, which browsers send first). Taking the first would let
+ * whoever planted it pick the session or login state of the request, their
+ * own included; with neither, the person only logs in again. */
 const char *kmen_cookie_get(request_rec *r, const char *name)
 {
-    return kmen_pair_value(r->pool, apr_table_get(r->headers_in, "Cookie"), ';', name);
+    const char *header = apr_table_get(r->headers_in, "Cookie"), *value = NULL;
+    char *list = header ? apr_pstrdup(r->pool, header) : NULL, *last = NULL;
+    for (char *item = list ? apr_strtok(list, ";", &last) : NULL; item;
+         item = apr_strtok(NULL, ";", &last)) {
+        const char *v = kmen_pair_value(r->pool, item, ';', name);
+        if (v && value && strcmp(v, value) != 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          APLOGNO(10683) "two different %s cookies: both ignored", name);
+            return NULL;
+        }
+        value = v ? v : value;
+    }
+    return value;
 }
 
 void kmen_cookie_set(request_rec *r, const char *name, const char *value, int max_age,

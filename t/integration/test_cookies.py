@@ -1,0 +1,435 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Hostile cookies: session fixation, cookie attributes, oversized and garbage Cookie
+headers, duplicated session cookies, names that differ in case, quotes and whitespace.
+
+mod_kmen's cookies (mod_kmen/session.c, handlers.c; DESIGN.md "Security invariants"):
+  kmen_session        the session id: 43 base64url characters (32 random bytes); the
+                      database keeps only its SHA-256 (kmen.session.id_hash)
+  kmen_session_state  the pre-login state: the outstanding AuthnRequest's ID, read back
+                      at the ACS (InResponseTo must match it)
+Requests that must reach httpd exactly as written go over a raw socket; every test ends
+with no crashed httpd child in the error log of any node."""
+
+import hashlib
+import http.client
+import json
+import re
+import secrets
+import socket
+import time
+
+import pytest
+import requests
+
+from t.hostile.runner import crash_lines
+from t.lib import flow
+
+SESSION = "kmen_session"
+STATE = "kmen_session_state"
+FIELD_LIMIT = 8190  # httpd's LimitRequestFieldSize default: one header line, name included
+ID_RE = re.compile(r"[A-Za-z0-9_-]{43}")
+NEW_SESSION_RE = re.compile(SESSION + r"=[A-Za-z0-9_-]{43};")
+
+
+# --- requests exactly as written -------------------------------------------------------
+def send(port, path, lines=(), method="GET", body=b""):
+    """One request carrying exactly these header lines (str or bytes, as they are);
+    (status, response headers as a list of (name, value), body bytes)."""
+    head = [f"{method} {path} HTTP/1.1".encode(), f"Host: localhost:{port}".encode(),
+            b"Connection: close"]
+    head += [line.encode("latin-1") if isinstance(line, str) else line for line in lines]
+    if method == "POST":
+        head += [b"Content-Type: application/x-www-form-urlencoded",
+                 f"Content-Length: {len(body)}".encode()]
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(b"\r\n".join(head) + b"\r\n\r\n" + body)
+        resp = http.client.HTTPResponse(sock, method=method)
+        resp.begin()
+        return resp.status, resp.getheaders(), resp.read()
+
+
+def visit(stack, cookie_lines, method="GET", port=None, path="/app/headers.json"):
+    """A protected page with these Cookie header lines: ("in", Kmen-Client-Id) when the
+    backend answered, ("login", None) for a redirect into login at the IdP, ("401", None)
+    for a refused non-GET, else (status, body)."""
+    lines = [f"Cookie: {c}" if isinstance(c, str) else b"Cookie: " + c for c in cookie_lines]
+    status, headers, body = send(port or stack.http_port, path, lines, method=method)
+    if status == 200:
+        return "in", flow.header(json.loads(body), "Kmen-Client-Id")
+    location = dict((k.lower(), v) for k, v in headers).get("location", "")
+    if status in flow.REDIRECTS and location.startswith(stack.sso_url):
+        return "login", None
+    if status == 401:
+        return "401", None
+    return status, body[:300]
+
+
+def new_session(headers):
+    """The Set-Cookie headers among HEADERS that give a new session id."""
+    return [v for k, v in headers if k.lower() == "set-cookie" and NEW_SESSION_RE.match(v)]
+
+
+def guess():
+    """An attacker's value shaped exactly like a session id (43 base64url characters)."""
+    value = secrets.token_urlsafe(32)
+    assert ID_RE.fullmatch(value)
+    return value
+
+
+def session_rows(stack, value):
+    """kmen.session rows whose id_hash is the SHA-256 of cookie VALUE."""
+    digest = hashlib.sha256(value.encode()).digest()
+    return stack.query("SELECT count(*) FROM kmen.session WHERE id_hash = %s", (digest,))[0][0]
+
+
+def log_in(stack, identity="cz-jiri"):
+    """A fresh browser logged in as IDENTITY: (its session cookie value, its Kmen-Client-Id)."""
+    with requests.Session() as b:
+        flow.login(b, stack, identity=identity)
+        value = b.cookies.get(SESSION)
+        client = flow.header(flow.headers_of(b, stack.base_url + "/app/headers.json"),
+                             "Kmen-Client-Id")
+    assert ID_RE.fullmatch(value or ""), value
+    assert client
+    return value, client
+
+
+@pytest.fixture(scope="module")
+def victim(stack):
+    return log_in(stack, "cz-jiri")
+
+
+@pytest.fixture(scope="module")
+def attacker(stack):
+    """A second, genuine session: what an attacker who logged in as themself holds."""
+    return log_in(stack, "cz-marie")
+
+
+@pytest.fixture(scope="module")
+def secure_node(stack):
+    return stack.new_httpd(extra="KmenCookieSecure On")
+
+
+def crashes(stack, since):
+    """Crash lines logged by any node since SINCE ({error log: length})."""
+    found = []
+    for n in [stack.httpd, *stack.more_httpd]:
+        found += crash_lines(n.read_error_log()[since.get(n.error_log, 0):])
+    return found
+
+
+def log_sizes(stack):
+    return {n.error_log: len(n.read_error_log()) for n in [stack.httpd, *stack.more_httpd]}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_crash_in_module(stack):
+    """At the end: no httpd child of any node died during these tests (the parent logs a
+    child's death when it reaps it, up to a second later)."""
+    since = log_sizes(stack)
+    yield
+    time.sleep(1.2)
+    found = crashes(stack, since)
+    assert not found, "\n".join(found)
+
+
+@pytest.fixture(autouse=True)
+def no_crash(stack):
+    """After every test: no crash logged while it ran (the module's check catches late ones)."""
+    since = log_sizes(stack)
+    yield
+    found = crashes(stack, since)
+    assert not found, "\n".join(found)
+
+
+# --- session fixation ------------------------------------------------------------------
+def test_fixated_cookies_are_never_promoted(stack, s, rows):
+    """Cookie values an attacker planted before the login (a session-id-shaped
+    kmen_session and a kmen_session_state) are replaced by fresh ones during the login, the
+    session is stored under the fresh value only, and the planted value still opens
+    nothing afterwards."""
+    planted, planted_state = guess(), "_attacker-chosen-state"
+    s.cookies.set(SESSION, planted, domain="localhost.local", path="/")
+    s.cookies.set(STATE, planted_state, domain="localhost.local", path="/")
+    before = rows("session")
+    r = s.get(stack.base_url + "/app/", allow_redirects=False)
+    sent = r.request.headers["Cookie"]
+    assert f"{SESSION}={planted}" in sent and f"{STATE}={planted_state}" in sent, sent
+    assert flow.location(r).startswith(stack.sso_url), "the planted cookie opened a session"
+    state = flow.cookie_attrs(r, STATE)
+    assert state and state["value"] and state["value"] != planted_state
+    flow.browser_cookies(s)
+    ticket, _ = flow.idp_page(s, flow.location(r))
+    acs, fields = flow.respond(s, ticket)
+    done = flow.post_acs(s, acs, fields)
+    assert done.status_code == 303, done.text[:300]
+    fresh = flow.cookie_attrs(done, SESSION)
+    assert fresh and ID_RE.fullmatch(fresh["value"]) and fresh["value"] != planted
+    assert s.cookies.get(SESSION) == fresh["value"]
+    assert flow.headers_of(s, stack.base_url + "/app/headers.json")
+    assert rows("session") == before + 1
+    assert session_rows(stack, fresh["value"]) == 1
+    assert session_rows(stack, planted) == 0
+    assert visit(stack, [f"{SESSION}={planted}"]) == ("login", None)
+
+
+def test_planted_state_cookie_cannot_complete_a_login(stack, s):
+    """At the ACS, the Response must answer the request named by the browser's own state
+    cookie: with an attacker's state value instead, the genuine Response is refused and no
+    session cookie is set; with the fresh value the same Response logs in."""
+    r = s.get(stack.base_url + "/app/", allow_redirects=False)
+    fresh = flow.cookie_attrs(r, STATE)["value"]
+    flow.browser_cookies(s)
+    ticket, _ = flow.idp_page(s, flow.location(r))
+    acs, fields = flow.respond(s, ticket)
+    body = "&".join(f"{k}={requests.utils.quote(v, safe='')}" for k, v in fields.items())
+    status, headers, _ = send(stack.http_port, "/kmen/acs", [f"Cookie: {STATE}=_planted"],
+                              method="POST", body=body.encode())
+    assert status == 400
+    assert not new_session(headers), headers
+    status, headers, _ = send(stack.http_port, "/kmen/acs", [f"Cookie: {STATE}={fresh}"],
+                              method="POST", body=body.encode())
+    assert status == 303
+    assert new_session(headers), headers
+
+
+def test_session_id_shaped_guess_opens_nothing(stack, rows):
+    """An attacker-chosen 43-character base64url value is no session: a GET is sent to log
+    in, a POST gets 401, an unprotected page sees no identity, and no kmen.session row
+    appears for it."""
+    value = guess()
+    before = rows("session")
+    assert visit(stack, [f"{SESSION}={value}"]) == ("login", None)
+    assert visit(stack, [f"{SESSION}={value}"], method="POST") == ("401", None)
+    status, _, body = send(stack.http_port, "/public/headers.json", [f"Cookie: {SESSION}={value}"])
+    assert status == 200 and b"Kmen-" not in body
+    assert rows("session") == before
+    assert session_rows(stack, value) == 0
+
+
+# --- attributes ------------------------------------------------------------------------
+def login_on(stack, node_url, b):
+    """A login that starts and ends at NODE_URL (the sim posts to the primary's ACS URL,
+    which the node serves as well: same entity ID). (start response, ACS response)."""
+    start = b.get(node_url + "/app/", allow_redirects=False)
+    flow.browser_cookies(b)
+    ticket, _ = flow.idp_page(b, flow.location(start))
+    _, fields = flow.respond(b, ticket)
+    done = flow.post_acs(b, node_url + "/kmen/acs", fields)
+    assert done.status_code == 303, done.text[:300]
+    return start, done
+
+
+def test_cookie_attributes_with_secure_on(stack, secure_node):
+    """KmenCookieSecure On: the state cookie is HttpOnly; Secure; SameSite=None (it must
+    survive the IdP's cross-site POST), the session cookie HttpOnly; Secure; SameSite=Lax,
+    both Path=/ and host-only; the ACS and the logout clear them with Max-Age=0 and the same
+    attributes."""
+    url = f"http://localhost:{secure_node.port}"
+    with requests.Session() as b:
+        start, done = login_on(stack, url, b)
+        state = flow.cookie_attrs(start, STATE)
+        assert state["value"] and state["path"] == "/" and state["max-age"] == "600"
+        assert {"httponly", "secure"} <= set(state) and state["samesite"] == "None"
+        session = flow.cookie_attrs(done, SESSION)
+        assert ID_RE.fullmatch(session["value"]) and session["path"] == "/"
+        assert {"httponly", "secure"} <= set(session) and session["samesite"] == "Lax"
+        assert "max-age" not in session and "expires" not in session  # a browser session
+        cleared = flow.cookie_attrs(done, STATE)
+        assert cleared["value"] == "" and cleared["max-age"] == "0"
+        assert "secure" in cleared and cleared["samesite"] == "None"
+        for attrs in (state, session, cleared):
+            assert "domain" not in attrs
+        flow.browser_cookies(b)
+        assert b.get(url + "/app/headers.json", allow_redirects=False).status_code == 200
+        out = b.get(url + "/kmen/logout?ReturnTo=/public/", allow_redirects=False)
+        gone = flow.cookie_attrs(out, SESSION)
+        assert gone["value"] == "" and gone["max-age"] == "0" and gone["path"] == "/"
+        assert "1970" in gone["expires"] and "secure" in gone and "httponly" in gone
+    assert visit(stack, [f"{SESSION}={session['value']}"], port=secure_node.port) == \
+        ("login", None)
+
+
+def test_cookie_attributes_with_secure_off(stack, s):
+    """KmenCookieSecure Off (the plain-HTTP test site): no Secure anywhere; the session
+    cookie stays HttpOnly; SameSite=Lax; the state cookie carries no SameSite (None without
+    Secure is rejected by browsers, and the default lets the IdP's POST through on a
+    plain-HTTP demo); logout clears the session cookie with Max-Age=0."""
+    start = s.get(stack.base_url + "/app/", allow_redirects=False)
+    state = flow.cookie_attrs(start, STATE)
+    assert "secure" not in state and "samesite" not in state and "httponly" in state
+    flow.browser_cookies(s)
+    ticket, _ = flow.idp_page(s, flow.location(start))
+    acs, fields = flow.respond(s, ticket)
+    done = flow.post_acs(s, acs, fields)
+    session = flow.cookie_attrs(done, SESSION)
+    assert "secure" not in session and "httponly" in session and session["samesite"] == "Lax"
+    assert session["path"] == "/"
+    out = s.get(stack.base_url + "/kmen/logout?ReturnTo=/public/", allow_redirects=False)
+    gone = flow.cookie_attrs(out, SESSION)
+    assert gone["value"] == "" and gone["max-age"] == "0" and "secure" not in gone
+    assert visit(stack, [f"{SESSION}={session['value']}"]) == ("login", None)
+
+
+# --- size ------------------------------------------------------------------------------
+def padded(real, total):
+    """A Cookie field value holding filler cookies and then the session, such that the
+    header line "Cookie: <value>" is TOTAL bytes long."""
+    tail = f"; {SESSION}={real}"
+    filler = "pad=" + "x" * (total - len("Cookie: ") - len(tail) - len("pad="))
+    value = filler + tail
+    assert len("Cookie: " + value) == total
+    return value
+
+
+def test_cookie_header_just_under_the_field_limit_still_works(stack, victim):
+    """A Cookie line of LimitRequestFieldSize - 10 bytes with the session at its end is read
+    whole: the request is the victim's."""
+    real, client = victim
+    assert visit(stack, [padded(real, FIELD_LIMIT - 10)]) == ("in", client)
+
+
+def test_cookie_header_over_the_field_limit_is_refused_by_httpd(stack, victim):
+    """A Cookie line just over and far over LimitRequestFieldSize is refused by httpd with
+    400 before mod_kmen sees it; the server keeps serving."""
+    real, client = victim
+    for total in (FIELD_LIMIT + 16, 4 * FIELD_LIMIT):
+        status, _, _ = send(stack.http_port, "/app/headers.json",
+                            ["Cookie: " + padded(real, total)])
+        assert status == 400, total
+    assert visit(stack, [f"{SESSION}={real}"]) == ("in", client)
+
+
+GARBAGE = {
+    "4 KiB base64url": "A" * 4096,
+    "4 KiB of punctuation": "%00\\\"'<>{}|^`" * 315,
+    "44 characters": "B" * 44,
+    "42 characters": "C" * 42,
+    "43 with base64 +/": "+/" * 21 + "A",
+    "43 with padding": "A" * 42 + "=",
+    "non-ASCII bytes": b"\xc3\xa1\xff\xfe" * 1024,
+    "empty": "",
+}
+
+
+@pytest.mark.parametrize("name", list(GARBAGE))
+def test_garbage_session_cookie_is_no_session(stack, name):
+    """A session cookie value that cannot be a session id (wrong length or alphabet, 4 KiB,
+    raw non-ASCII bytes) leaves the request unauthenticated: GET goes to log in, POST 401."""
+    value = GARBAGE[name]
+    line = (SESSION + "=").encode() + value if isinstance(value, bytes) else f"{SESSION}={value}"
+    assert visit(stack, [line]) == ("login", None)
+    assert visit(stack, [line], method="POST") == ("401", None)
+
+
+def test_control_characters_in_the_cookie_are_refused_by_httpd(stack):
+    """Control characters in the Cookie field are refused by httpd's strict parser (400)."""
+    status, _, _ = send(stack.http_port, "/app/headers.json",
+                        [f"Cookie: {SESSION}=" + "\x01\x7f" * 20])
+    assert status == 400
+
+
+@pytest.mark.parametrize("where", [0, 100, 199])
+def test_two_hundred_cookies_with_the_session_among_them(stack, victim, where):
+    """200 cookies in one Cookie header, the session at the start, middle or end: the
+    session is found and the request is the victim's."""
+    real, client = victim
+    cookies = [f"c{i}={secrets.token_hex(6)}" for i in range(199)]
+    cookies.insert(where, f"{SESSION}={real}")
+    assert visit(stack, ["; ".join(cookies)]) == ("in", client)
+
+
+# --- duplicates ------------------------------------------------------------------------
+# A browser holds one kmen_session (mod_kmen sets it host-only, Path=/), so two in one
+# Cookie header mean one was planted beside it ("cookie tossing": a sibling subdomain's
+# Domain cookie, or a longer Path, which browsers send first). The defined outcome: two
+# different values are no session at all (mod_kmen/session.c kmen_cookie_get). Taking
+# the first would let whoever planted a cookie choose the session the request runs in,
+# their own included; refusing both only means logging in again.
+def test_duplicate_session_cookies_with_a_forged_value(stack, victim):
+    """The real session and a forged session-id-shaped value, in both orders: no session
+    (GET to login, POST 401), never an identity."""
+    real, _ = victim
+    forged = guess()
+    for pair in ((real, forged), (forged, real)):
+        header = f"{SESSION}={pair[0]}; {SESSION}={pair[1]}"
+        assert visit(stack, [header]) == ("login", None), pair
+        assert visit(stack, [header], method="POST") == ("401", None), pair
+
+
+def test_duplicate_session_cookies_with_another_persons_session(stack, victim, attacker):
+    """The victim's session and the attacker's own genuine session in one header, in both
+    orders: neither identity is chosen, the request is unauthenticated."""
+    real, _ = victim
+    planted, _ = attacker
+    for pair in ((real, planted), (planted, real)):
+        assert visit(stack, [f"{SESSION}={pair[0]}; a=b; {SESSION}={pair[1]}"]) == \
+            ("login", None), pair
+
+
+def test_the_same_session_cookie_twice_is_one_session(stack, victim):
+    """The same value twice is not ambiguous: the request is the victim's."""
+    real, client = victim
+    assert visit(stack, [f"{SESSION}={real}; {SESSION}={real}"]) == ("in", client)
+
+
+def test_two_cookie_header_lines(stack, victim, attacker):
+    """Two Cookie lines (which RFC 6265 forbids a user agent to send; HTTP/2 front ends must
+    join theirs with "; "): httpd joins them into one field with ", ", where a value running
+    on past ", " is no session id. The real and a forged/planted session on two lines, in
+    both orders, or the session on the second line alone: no session, never the planted
+    identity."""
+    real, _ = victim
+    planted, _ = attacker
+    forged = guess()
+    cases = [(real, forged), (forged, real), (real, planted), (planted, real)]
+    for first, second in cases:
+        assert visit(stack, [f"{SESSION}={first}", f"{SESSION}={second}"]) == \
+            ("login", None), (first, second)
+    assert visit(stack, ["a=b", f"{SESSION}={real}"]) == ("login", None)
+
+
+def test_duplicate_state_cookies_cannot_complete_a_login(stack, s):
+    """Two different kmen_session_state values at the ACS (the genuine one and a planted
+    one, either order) are no state: the genuine Response is refused, no session is made."""
+    r = s.get(stack.base_url + "/app/", allow_redirects=False)
+    fresh = flow.cookie_attrs(r, STATE)["value"]
+    flow.browser_cookies(s)
+    ticket, _ = flow.idp_page(s, flow.location(r))
+    _, fields = flow.respond(s, ticket)
+    body = "&".join(f"{k}={requests.utils.quote(v, safe='')}" for k, v in fields.items())
+    for cookie in (f"{STATE}=_planted; {STATE}={fresh}", f"{STATE}={fresh}; {STATE}=_planted"):
+        status, headers, _ = send(stack.http_port, "/kmen/acs", [f"Cookie: {cookie}"],
+                                  method="POST", body=body.encode())
+        assert status == 400, cookie
+        assert not new_session(headers), headers
+
+
+# --- names and values as written -------------------------------------------------------
+def test_cookie_names_differing_in_case(stack, victim, attacker):
+    """Cookie names are case-sensitive (RFC 6265): KMEN_SESSION or Kmen_Session carrying a
+    valid session id is no session, and beside the real kmen_session it is another cookie,
+    not a duplicate; look-alike names (a prefix, a suffix, the state cookie) are ignored."""
+    real, client = victim
+    planted, _ = attacker
+    for name in ("KMEN_SESSION", "Kmen_Session", "kmen_SESSION", "kmen-session",
+                 "xkmen_session", "kmen_sessionx", STATE, " kmen_session "):
+        assert visit(stack, [f"{name}={real}"]) == ("login", None), name
+    assert visit(stack, [f"KMEN_SESSION={planted}; {SESSION}={real}"]) == ("in", client)
+    assert visit(stack, [f"{SESSION}={real}; Kmen_Session={planted}"]) == ("in", client)
+
+
+def test_quotes_and_whitespace_in_the_session_cookie(stack, victim):
+    """The value is taken byte for byte between "name=" and ";": quoted, or with a space on
+    either side of "=" or before ";", it is no session (mod_kmen never sets such a cookie);
+    spaces after ";" and whitespace at the end of the field (which httpd trims) are fine."""
+    real, client = victim
+    refused = [f'{SESSION}="{real}"', f"{SESSION}= {real}", f"{SESSION} ={real}",
+               f"{SESSION}={real} ; a=b", f"a=b;\t{SESSION}={real}", f"{SESSION}='{real}'",
+               f"{SESSION}={real[:20]} {real[20:]}", f"{SESSION}={real}%20"]
+    for cookie in refused:
+        assert visit(stack, [cookie]) == ("login", None), cookie
+    accepted = [f"a=b;    {SESSION}={real}", f"a=b;{SESSION}={real}", f"{SESSION}={real}   ",
+                f"{SESSION}={real}\t", f";;{SESSION}={real};;", f"{SESSION}={real}; a"]
+    for cookie in accepted:
+        assert visit(stack, [cookie]) == ("in", client), cookie
