@@ -54,8 +54,17 @@ const char *kmen_request_id(request_rec *r)
     return id;
 }
 
+/* Every 503 of mod_kmen (database or translator down, /kmen/health) says when
+ * to come back, to browsers and load balancers alike. */
+static void retry_later(request_rec *r, int status)
+{
+    if (status == HTTP_SERVICE_UNAVAILABLE)
+        apr_table_setn(r->err_headers_out, "Retry-After", RETRY_AFTER);
+}
+
 int kmen_page_send_body(request_rec *r, int status, const char *type, const char *body)
 {
+    retry_later(r, status);
     r->status = status;
     ap_set_content_type(r, type);
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
@@ -101,6 +110,7 @@ static int send_error_document(request_rec *r, const char *document, kmen_page p
 {
     apr_table_setn(r->subprocess_env, "KMEN_ERROR", page_names[page]);
     apr_table_setn(r->subprocess_env, "KMEN_REQUEST_ID", kmen_request_id(r));
+    retry_later(r, pages[page].status);
     ap_custom_response(r, pages[page].status, document);
     return pages[page].status;
 }
@@ -108,8 +118,6 @@ static int send_error_document(request_rec *r, const char *document, kmen_page p
 int kmen_page_send(request_rec *r, kmen_page page, const char *retry_url)
 {
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
-    if (page == KMEN_PAGE_UNAVAILABLE)
-        apr_table_setn(r->err_headers_out, "Retry-After", RETRY_AFTER);
     if (c->error_document)
         return send_error_document(r, c->error_document, page);
     return kmen_page_send_body(r, pages[page].status, "text/html; charset=utf-8",

@@ -61,7 +61,8 @@ static const struct {
     const char *name;
     const char *sql;
 } statements[ST_COUNT] = {
-    [ST_PING] = {"kmen_ping", "SELECT kmen.ping()"},
+    /* A standby answers reads but refuses every login: not healthy. */
+    [ST_PING] = {"kmen_ping", "SELECT kmen.ping() WHERE NOT pg_is_in_recovery()"},
     [ST_REQUEST_ISSUE] =
         {"kmen_request_issue",
          "SELECT kmen.request_issue($1, $2, $3::integer, $4::integer, $5::boolean)"},
@@ -183,8 +184,8 @@ static apr_status_t result_clear(void *res)
     return APR_SUCCESS;
 }
 
-/* One attempt; *broken when the connection itself failed, so a retry on a new
- * one may succeed. */
+/* One attempt; *broken when the connection itself failed (or reached a
+ * read-only server), so a retry on a new one may succeed. */
 static PGresult *execute(request_rec *r, kmen_store *store, statement_id id, int n,
                          const char *const *values, const int *lengths, const int *formats,
                          int *broken)
@@ -199,7 +200,13 @@ static PGresult *execute(request_rec *r, kmen_store *store, statement_id id, int
         apr_pool_cleanup_register(r->pool, res, result_clear, apr_pool_cleanup_null);
         return res;
     }
-    *broken = PQstatus(conn) != CONNECTION_OK;
+    /* A read-only server (SQLSTATE 25006) counts as broken too: with a
+     * multi-host KmenDatabase that lacks target_session_attrs=read-write,
+     * libpq reaches the hot standby while the primary is down, and such a
+     * pooled connection would refuse every write long after the primary is
+     * back. Dropping it makes the retry connect afresh, hosts in order. */
+    const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    *broken = PQstatus(conn) != CONNECTION_OK || (sqlstate && strcmp(sqlstate, "25006") == 0);
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10602) "database call %s failed: %s",
                   statements[id].name, PQresultErrorMessage(res));
     PQclear(res);
@@ -256,7 +263,8 @@ static kmen_store_status bytea_value(request_rec *r, PGresult *res, int row, int
 
 kmen_store_status kmen_store_ping(request_rec *r, kmen_store *store)
 {
-    return call(r, store, ST_PING, 0, NULL, NULL, NULL) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
+    PGresult *res = call(r, store, ST_PING, 0, NULL, NULL, NULL);
+    return res && PQntuples(res) == 1 ? KMEN_STORE_OK : KMEN_STORE_DOWN;
 }
 
 kmen_store_status kmen_store_request_issue(request_rec *r, kmen_store *store, const char *id,

@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""A throwaway PostgreSQL 15 cluster on a unix socket, with the repo's sql/ applied."""
+"""A throwaway PostgreSQL 15 cluster on a unix socket, with the repo's sql/ applied; a
+streaming-replication standby of one (Standby), and the libpq multi-host conninfo naming
+several (multi_host_conninfo) for failover tests."""
 
 import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import psycopg2
@@ -103,3 +106,57 @@ class Postgres:
                 return cur.fetchall() if cur.description else []
         finally:
             conn.close()
+
+
+class Standby(Postgres):
+    """A hot standby of a running Postgres, streaming from it (pg_basebackup -R: the
+    database, its roles and the applied sql/ all come along as a physical copy). Made like
+    a Postgres (PARENT, PORT), then setup(PRIMARY); promote() makes it the read-write
+    primary. Stop it with stop() or cleanup() like any Postgres."""
+
+    def setup(self, primary):
+        """Copy PRIMARY (which must be running) and start streaming from it."""
+        self.sock.mkdir()
+        os.chmod(self.dir, 0o755)
+        os.chmod(self.sock, 0o755)
+        shutil.chown(self.dir, "postgres", "postgres")
+        shutil.chown(self.sock, "postgres", "postgres")
+        r = as_postgres(PG_BIN / "pg_basebackup", "-h", primary.sock, "-p", primary.port,
+                        "-U", "postgres", "--no-password", "-D", self.data, "-R",
+                        "-X", "stream", "-c", "fast", "--no-sync", check=False)
+        if r.returncode:
+            raise RuntimeError(f"pg_basebackup failed:\n{r.stdout}{r.stderr}")
+        self.start()
+        return self
+
+    def streaming(self):
+        """True when the WAL receiver is connected to the primary and streaming."""
+        rows = self.query("SELECT status FROM pg_stat_wal_receiver")
+        return bool(rows) and rows[0][0] == "streaming"
+
+    def wait_streaming(self, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while not self.streaming():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the standby does not stream:\n{self.log_text()}")
+            time.sleep(0.1)
+        return self
+
+    def in_recovery(self):
+        return self.query("SELECT pg_is_in_recovery()")[0][0]
+
+    def promote(self):
+        """End recovery: replay what was received, then accept writes (pg_ctl promote -w)."""
+        r = as_postgres(PG_BIN / "pg_ctl", "-D", self.data, "-w", "-t", "30", "promote",
+                        check=False)
+        if r.returncode:
+            raise RuntimeError(f"promote failed:\n{r.stdout}{r.stderr}\n{self.log_text()}")
+
+
+def multi_host_conninfo(servers, user="kmen_module", **params):
+    """libpq conninfo naming every one of SERVERS (Postgres objects), tried in that order;
+    PARAMS are added as they are (e.g. target_session_attrs="read-write")."""
+    hosts = ",".join(str(s.sock) for s in servers)
+    ports = ",".join(str(s.port) for s in servers)
+    extra = "".join(f" {k}={v}" for k, v in params.items())
+    return f"host={hosts} port={ports} dbname={DATABASE} user={user}{extra}"
