@@ -116,9 +116,12 @@ clean:
 .PHONY: all install lasso-version test test-unit test-integration demo lint clean bench-import bench
 
 # --- hostile input: SAML Responses, fuzzing, sanitizers (t/hostile/, t/fuzz/) -----------
-# make test-hostile: every hostile SAML Response case; writes t/hostile/RESULTS.md.
+# make test-hostile: every hostile SAML Response case and every injected fault (database,
+# failover, session cache, gateway); writes t/hostile/RESULTS.md.
+HOSTILE_TESTS := t/integration/test_hostile.py t/integration/test_faults.py \
+                 t/integration/test_socache.py t/integration/test_register.py
 test-hostile: all
-	KMEN_HOSTILE_RESULTS=t/hostile/RESULTS.md $(PYTHON) -m pytest -q t/integration/test_hostile.py
+	KMEN_HOSTILE_RESULTS=t/hostile/RESULTS.md $(PYTHON) -m pytest -q $(HOSTILE_TESTS)
 
 # make fuzz [FUZZ_SECONDS=60]: libFuzzer targets (clang), each run FUZZ_SECONDS; the
 # binaries, the grown corpus and any failing input stay in build/fuzz/.

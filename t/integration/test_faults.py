@@ -25,6 +25,7 @@ import uuid
 import pytest
 import requests
 
+from t.hostile import report
 from t.lib import flow, poll
 from t.lib import register as kmen
 from t.lib.httpd import MODULE_SO
@@ -95,6 +96,10 @@ class Recorder:
             self.fail(f"{step} {url}: {r.status_code} (expected {sorted(expect)} or 503): "
                       f"{r.text[:300]!r}")
         return r
+
+    def total(self):
+        with self.lock:
+            return sum(self.statuses.values())
 
     def count(self, status, step=None):
         with self.lock:
@@ -231,6 +236,16 @@ def one_client_each(st, identities, seen):
             if by_aifo != held:
                 out.append(f"{identity}: AIFO held by {by_aifo}, BSI by {held}")
     return out
+
+
+def record(name, what, st, rec, identities, nodes):
+    """This fault's row in t/hostile/RESULTS.md: answers, 503s, anything else, and how many
+    of IDENTITIES the register lost (no client) or duplicated (more than one)."""
+    held = [len(clients_of(st, identity)) for identity in identities]
+    report.record_fault(name=name, what=what, answered=rec.total(), refused=rec.count(503),
+                        errors=len(rec.bad) + len(crashes(*nodes)) + len(bad_statuses(*nodes)),
+                        clients=len(identities), lost=held.count(0),
+                        duplicated=sum(n > 1 for n in held))
 
 
 def seen_clients(logins):
@@ -389,6 +404,9 @@ def test_postgres_restart_under_load(outage_site):
         if seen.get(identity):
             assert status == "returning", f"{identity}: {status} after earlier logins"
         seen[identity].add(cid)
+    record("postgres_restart_under_load", "PostgreSQL stopped for a few seconds, started again "
+           "under 2 login and 2 session threads, on two nodes", st, rec, people,
+           (st.httpd, uncached))
     problems = one_client_each(st, people, seen)
     assert problems == [], "\n".join(problems)
     assert st.count("client") == len(people), "clients nobody logged in as"
@@ -538,6 +556,9 @@ def test_failover_to_promoted_standby(failover_site):
             f"login starts after the failover: {starts}\n{errors(st.httpd)}"
 
     everyone = sorted(seen)
+    record("failover_to_promoted_standby", "primary stopped under a login and a session "
+           "thread, streaming standby promoted; multi-host KmenDatabase, no httpd restart",
+           st, rec, everyone, (st.httpd,))
     problems = one_client_each(st, everyone, seen)
     assert problems == [], "\n".join(problems)
     assert st.count("client") == len(everyone), "clients nobody logged in as"
@@ -603,6 +624,8 @@ def test_connection_to_read_only_standby_is_dropped(any_server_site):
     again = attempt_login(st, "cz-jiri", rec)
     assert again and again[1:] == (cid, "returning"), f"{again} {rec.bad}"
     again[0].close()
+    record("read_only_standby", "primary stopped, only its hot standby reachable (no "
+           "target_session_attrs), primary started again", st, rec, ["cz-jiri"], (st.httpd,))
     assert clients_of(st, "cz-jiri") == [cid]
     assert crashes(st.httpd) == [] and bad_statuses(st.httpd) == []
     assert st.httpd.proc.poll() is None and st.httpd.proc.pid == pid

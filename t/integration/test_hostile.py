@@ -5,19 +5,16 @@ oversized and malformed bodies, weak algorithms. Each must get a 4xx with no ses
 no new kmen.session or kmen.client row and no crashed httpd child.
 
 With KMEN_HOSTILE_RESULTS=FILE in the environment (make test-hostile), the table of every
-case's outcome is written to FILE when the module's tests end.
+case's outcome is written to FILE when the pytest session ends (t/hostile/report.py).
 """
 
-import os
 import time
-from pathlib import Path
 
 import pytest
 
+from t.hostile import report
 from t.hostile.cases import CASES, CONTROLS, Context
-from t.hostile.runner import Canary, Runner, crash_lines, results_markdown
-
-_outcomes = {"cases": [], "controls": [], "started": None}
+from t.hostile.runner import Canary, Runner, crash_lines
 
 
 @pytest.fixture(scope="module")
@@ -25,30 +22,24 @@ def hostile(stack):
     canary = Canary()
     ctx = Context(stack, canary.url)
     runner = Runner(ctx, canary)
-    _outcomes["started"] = time.monotonic()
+    report.hostile_started(stack.module)
     yield runner
+    report.hostile_ended()
     canary.stop()
-    out = os.environ.get("KMEN_HOSTILE_RESULTS")
-    if out and _outcomes["cases"]:
-        order = {c.name: i for i, c in enumerate(CASES)}
-        results = sorted(_outcomes["cases"], key=lambda r: order[r.name])
-        Path(out).write_text(results_markdown(
-            results, _outcomes["controls"], stack.module,
-            time.monotonic() - _outcomes["started"]))
 
 
 @pytest.mark.parametrize("control", CONTROLS, ids=[c.name for c in CONTROLS])
 def test_generator_control_is_accepted(hostile, control):
     """The generator's correctly signed output logs in: so a refusal below is the defect's."""
     result = hostile.run(control)
-    _outcomes["controls"].append(result)
+    report.OUTCOMES["controls"].append(result)
     assert result.ok, result.describe()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_hostile_response_is_refused(hostile, case):
     result = hostile.run(case)
-    _outcomes["cases"].append(result)
+    report.OUTCOMES["cases"].append(result)
     assert result.ok, result.describe()
 
 

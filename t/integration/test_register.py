@@ -23,6 +23,7 @@ import psycopg2.errors
 import pytest
 import requests
 
+from t.hostile import report
 from t.lib import flow, poll
 from t.lib import register as kmen
 from t.lib.httpd import MODULE_SO
@@ -283,9 +284,27 @@ def break_unknown(gw):
     gw.known = set()
 
 
+GATEWAY_FAULTS = {"down": "the translation gateway not listening",
+                  "500": "the translation gateway answering 500",
+                  "404": "the translation gateway not knowing the BSI (404)",
+                  "hang": "the translation gateway answering after 8 s (KmenTranslatorTimeout 1)"}
+
+
+def record_gateway_fault(name, st, answer, rows_before, person):
+    """The fault's row in t/hostile/RESULTS.md: a first login during it must be a 503 that
+    wrote nothing (lost: rows that went; duplicated: rows that came)."""
+    after = kmen.counts(st)
+    report.record_fault(name=f"gateway_{name}", what=GATEWAY_FAULTS[name], answered=1,
+                        refused=int(answer.status_code == 503),
+                        errors=int(answer.status_code != 503), clients=1,
+                        lost=sum(max(0, b - a) for b, a in zip(rows_before, after)),
+                        duplicated=sum(max(0, a - b) for b, a in zip(rows_before, after))
+                        + len(kmen.clients_by_bsi(st, st.bsi(person))))
+
+
 @pytest.mark.parametrize("fault", [break_down, break_fail, break_unknown],
                          ids=["down", "500", "404"])
-def test_gateway_failure_refuses_first_login_and_writes_nothing(reg, gw, fault):
+def test_gateway_failure_refuses_first_login_and_writes_nothing(reg, gw, fault, request):
     returning = known(reg, "cz-jiri")
     with browser() as s:
         post = prepare(s, reg, "cz-petr")
@@ -293,6 +312,7 @@ def test_gateway_failure_refuses_first_login_and_writes_nothing(reg, gw, fault):
         gw.reset()
         before = kmen.counts(reg)
         r = flow.post_acs(s, *post)
+        record_gateway_fault(request.node.callspec.id, reg, r, before, "cz-petr")
         assert_unavailable(r)
     assert gw.count("/bsi-to-aifo") >= 1, "the gateway was never asked"
     assert kmen.counts(reg) == before, f"register rows {before} -> {kmen.counts(reg)}"
@@ -312,13 +332,16 @@ def test_slow_gateway_times_out_in_the_configured_time(impatient):
     try:
         with browser() as s:
             post = prepare(s, impatient, "cz-jiri")
-            gw.mode, gw.delay = "slow", 3.0
+            gw.mode, gw.delay = "slow", 8.0
             before = kmen.counts(impatient)
             t0 = time.monotonic()
             r = flow.post_acs(s, *post)
             took = time.monotonic() - t0
+        record_gateway_fault("hang", impatient, r, before, "cz-jiri")
         assert_unavailable(r)
-        assert 0.9 <= took <= 2.5, f"KmenTranslatorTimeout 1, answered after {took:.2f} s"
+        # Not a benchmark: 1 s configured, the gateway answers after 8 s; anything well
+        # before that is the timeout at work, even on a busy machine.
+        assert 0.9 <= took < 6, f"KmenTranslatorTimeout 1, answered after {took:.2f} s"
         assert gw.count("/bsi-to-aifo") == 1, gw.calls
         assert kmen.counts(impatient) == before
     finally:

@@ -17,12 +17,19 @@ from pathlib import Path
 import pytest
 import requests
 
+from t.hostile import report
 from t.lib import flow
+from t.lib import register as kmen
 from t.lib.httpd import free_port
 from t.lib.stack import Stack
 
 MODULES = "/usr/lib/apache2/modules"
 CRASH_MARKS = ("Segmentation fault", "exit signal", "AH00052")
+PEOPLE = ("cz-jiri", "cz-marie", "cz-zofie")
+WHAT = {"unavailable": "KmenSessionCache on memcache where nothing listens: logins, requests, "
+                       "logout, a database outage",
+        "full": "KmenSessionCache on socache_dbm, its tmpfs filled after startup: logins, "
+                "requests, logout, a database outage"}
 
 
 class FullDisk:
@@ -58,6 +65,7 @@ def broken_cache(request):
                         f'KmenSessionCache "memcache:127.0.0.1:{free_port()}"')
         with st:
             yield st, "scache_mc", "unavailable"
+            record(st, "unavailable")
         return
     disk = FullDisk()
     try:
@@ -69,8 +77,22 @@ def broken_cache(request):
             assert requests.get(st.base_url + "/kmen/health", timeout=10).status_code == 200
             disk.fill()
             yield st, "No space left on device", "full"
+            record(st, "full")
     finally:
         disk.cleanup()
+
+
+def record(stack, fault):
+    """This fault's row in t/hostile/RESULTS.md, from the site's access and error logs."""
+    statuses = [line.split()[-2] for line in stack.httpd.read_access_log().splitlines()]
+    log = stack.httpd.read_error_log()
+    held = [len(kmen.clients_by_bsi(stack, stack.bsi(p))) for p in PEOPLE]
+    report.record_fault(
+        name=f"session_cache_{fault}", what=WHAT[fault], answered=len(statuses),
+        refused=statuses.count("503"),
+        errors=sum(s.startswith("5") and s != "503" for s in statuses)
+        + sum(log.count(m) for m in CRASH_MARKS),
+        clients=len(PEOPLE), lost=held.count(0), duplicated=sum(n > 1 for n in held))
 
 
 def assert_no_crash(stack):
