@@ -2,11 +2,12 @@
 """Fixtures: one running site for the whole session, a fresh browser per test."""
 
 import os
+import time
 
 import pytest
 import requests
 
-from t.hostile import report
+from t.hostile import crashwatch, report
 
 from t.lib.httpd import MODULE_SO
 from t.lib.stack import Stack
@@ -38,3 +39,23 @@ def pytest_sessionfinish(session):
     out = os.environ.get("KMEN_HOSTILE_RESULTS")
     if out:
         report.write(out)
+
+
+@pytest.fixture(scope="module")
+def no_crash_in_module(stack):
+    """At the end: no httpd child of any node died during the module's tests (the parent
+    logs a child's death when it reaps it, up to a second later)."""
+    since = crashwatch.log_sizes(stack)
+    yield
+    time.sleep(1.2)
+    found = crashwatch.crashes(stack, since)
+    assert not found, "\n".join(found)
+
+
+@pytest.fixture
+def no_crash(stack):
+    """After every test: no crash logged while it ran (the module's check catches late ones)."""
+    since = crashwatch.log_sizes(stack)
+    yield
+    found = crashwatch.crashes(stack, since)
+    assert not found, "\n".join(found)

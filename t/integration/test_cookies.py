@@ -16,12 +16,10 @@ import json
 import re
 import secrets
 import socket
-import time
 
 import pytest
 import requests
 
-from t.hostile.runner import crash_lines
 from t.lib import flow
 
 SESSION = "kmen_session"
@@ -29,6 +27,8 @@ STATE = "kmen_session_state"
 FIELD_LIMIT = 8190  # httpd's LimitRequestFieldSize default: one header line, name included
 ID_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 NEW_SESSION_RE = re.compile(SESSION + r"=[A-Za-z0-9_-]{43};")
+
+pytestmark = pytest.mark.usefixtures("no_crash_in_module", "no_crash")
 
 
 # --- requests exactly as written -------------------------------------------------------
@@ -108,38 +108,6 @@ def attacker(stack):
 @pytest.fixture(scope="module")
 def secure_node(stack):
     return stack.new_httpd(extra="KmenCookieSecure On")
-
-
-def crashes(stack, since):
-    """Crash lines logged by any node since SINCE ({error log: length})."""
-    found = []
-    for n in [stack.httpd, *stack.more_httpd]:
-        found += crash_lines(n.read_error_log()[since.get(n.error_log, 0):])
-    return found
-
-
-def log_sizes(stack):
-    return {n.error_log: len(n.read_error_log()) for n in [stack.httpd, *stack.more_httpd]}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def no_crash_in_module(stack):
-    """At the end: no httpd child of any node died during these tests (the parent logs a
-    child's death when it reaps it, up to a second later)."""
-    since = log_sizes(stack)
-    yield
-    time.sleep(1.2)
-    found = crashes(stack, since)
-    assert not found, "\n".join(found)
-
-
-@pytest.fixture(autouse=True)
-def no_crash(stack):
-    """After every test: no crash logged while it ran (the module's check catches late ones)."""
-    since = log_sizes(stack)
-    yield
-    found = crashes(stack, since)
-    assert not found, "\n".join(found)
 
 
 # --- session fixation ------------------------------------------------------------------

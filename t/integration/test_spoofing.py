@@ -16,17 +16,17 @@ import json
 import os
 import re
 import socket
-import time
 import uuid
 
 import pytest
 import requests
 
-from t.hostile.runner import crash_lines
 from t.lib import REPO, flow
 
 MODULES = "/usr/lib/apache2/modules"
 SRC = REPO / "mod_kmen"
+
+pytestmark = pytest.mark.usefixtures("no_crash_in_module", "no_crash")
 
 
 # --- what the contract names -------------------------------------------------------------
@@ -185,38 +185,6 @@ ScriptAlias /cgi-app/ {cgi}/
     KmenAcceptContact On
     ProxyPass {backend}/desk
 </Location>""")
-
-
-def crashes(stack, since):
-    """Crash lines logged by any node since SINCE ({error log: length})."""
-    found = []
-    for n in [stack.httpd, *stack.more_httpd]:
-        found += crash_lines(n.read_error_log()[since.get(n.error_log, 0):])
-    return found
-
-
-def log_sizes(stack):
-    return {n.error_log: len(n.read_error_log()) for n in [stack.httpd, *stack.more_httpd]}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def no_crash_in_module(stack):
-    """At the end: no httpd child of any node died during these tests (the parent logs a
-    child's death when it reaps it, up to a second later)."""
-    since = log_sizes(stack)
-    yield
-    time.sleep(1.2)
-    found = crashes(stack, since)
-    assert not found, "\n".join(found)
-
-
-@pytest.fixture(autouse=True)
-def no_crash(stack):
-    """After every test: no crash logged while it ran (the module's check catches late ones)."""
-    since = log_sizes(stack)
-    yield
-    found = crashes(stack, since)
-    assert not found, "\n".join(found)
 
 
 # --- the names ---------------------------------------------------------------------------
