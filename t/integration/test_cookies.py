@@ -11,11 +11,9 @@ Requests that must reach httpd exactly as written go over a raw socket; every te
 with no crashed httpd child in the error log of any node."""
 
 import hashlib
-import http.client
 import json
 import re
 import secrets
-import socket
 
 import pytest
 import requests
@@ -31,21 +29,7 @@ NEW_SESSION_RE = re.compile(SESSION + r"=[A-Za-z0-9_-]{43};")
 pytestmark = pytest.mark.usefixtures("no_crash_in_module", "no_crash")
 
 
-# --- requests exactly as written -------------------------------------------------------
-def send(port, path, lines=(), method="GET", body=b""):
-    """One request carrying exactly these header lines (str or bytes, as they are);
-    (status, response headers as a list of (name, value), body bytes)."""
-    head = [f"{method} {path} HTTP/1.1".encode(), f"Host: localhost:{port}".encode(),
-            b"Connection: close"]
-    head += [line.encode("latin-1") if isinstance(line, str) else line for line in lines]
-    if method == "POST":
-        head += [b"Content-Type: application/x-www-form-urlencoded",
-                 f"Content-Length: {len(body)}".encode()]
-    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
-        sock.sendall(b"\r\n".join(head) + b"\r\n\r\n" + body)
-        resp = http.client.HTTPResponse(sock, method=method)
-        resp.begin()
-        return resp.status, resp.getheaders(), resp.read()
+send = flow.send_raw
 
 
 def visit(stack, cookie_lines, method="GET", port=None, path="/app/headers.json"):
@@ -141,22 +125,29 @@ def test_fixated_cookies_are_never_promoted(stack, s, rows):
     assert visit(stack, [f"{SESSION}={planted}"]) == ("login", None)
 
 
-def test_planted_state_cookie_cannot_complete_a_login(stack, s):
-    """At the ACS, the Response must answer the request named by the browser's own state
-    cookie: with an attacker's state value instead, the genuine Response is refused and no
-    session cookie is set; with the fresh value the same Response logs in."""
+def answered_login(s, stack):
+    """A login started at /app/ and answered by the IdP, not yet posted: (the state cookie's
+    value, the form body the browser would post to the ACS)."""
     r = s.get(stack.base_url + "/app/", allow_redirects=False)
     fresh = flow.cookie_attrs(r, STATE)["value"]
     flow.browser_cookies(s)
     ticket, _ = flow.idp_page(s, flow.location(r))
-    acs, fields = flow.respond(s, ticket)
+    _, fields = flow.respond(s, ticket)
     body = "&".join(f"{k}={requests.utils.quote(v, safe='')}" for k, v in fields.items())
+    return fresh, body.encode()
+
+
+def test_planted_state_cookie_cannot_complete_a_login(stack, s):
+    """At the ACS, the Response must answer the request named by the browser's own state
+    cookie: with an attacker's state value instead, the genuine Response is refused and no
+    session cookie is set; with the fresh value the same Response logs in."""
+    fresh, body = answered_login(s, stack)
     status, headers, _ = send(stack.http_port, "/kmen/acs", [f"Cookie: {STATE}=_planted"],
-                              method="POST", body=body.encode())
+                              method="POST", body=body)
     assert status == 400
     assert not new_session(headers), headers
     status, headers, _ = send(stack.http_port, "/kmen/acs", [f"Cookie: {STATE}={fresh}"],
-                              method="POST", body=body.encode())
+                              method="POST", body=body)
     assert status == 303
     assert new_session(headers), headers
 
@@ -360,15 +351,10 @@ def test_two_cookie_header_lines(stack, victim, attacker):
 def test_duplicate_state_cookies_cannot_complete_a_login(stack, s):
     """Two different kmen_session_state values at the ACS (the genuine one and a planted
     one, either order) are no state: the genuine Response is refused, no session is made."""
-    r = s.get(stack.base_url + "/app/", allow_redirects=False)
-    fresh = flow.cookie_attrs(r, STATE)["value"]
-    flow.browser_cookies(s)
-    ticket, _ = flow.idp_page(s, flow.location(r))
-    _, fields = flow.respond(s, ticket)
-    body = "&".join(f"{k}={requests.utils.quote(v, safe='')}" for k, v in fields.items())
+    fresh, body = answered_login(s, stack)
     for cookie in (f"{STATE}=_planted; {STATE}={fresh}", f"{STATE}={fresh}; {STATE}=_planted"):
         status, headers, _ = send(stack.http_port, "/kmen/acs", [f"Cookie: {cookie}"],
-                                  method="POST", body=body.encode())
+                                  method="POST", body=body)
         assert status == 400, cookie
         assert not new_session(headers), headers
 

@@ -11,11 +11,9 @@ reads) and from docs/headers.md, not listed here. Requests go over a raw socket 
 names reach httpd exactly as written (requests and http.client would merge or refuse some).
 test_headers.py and test_register.py cover a few canonical spellings; this extends them."""
 
-import http.client
 import json
 import os
 import re
-import socket
 import uuid
 
 import pytest
@@ -78,21 +76,9 @@ def forged_lines(spelling, tag=""):
 
 # --- requests as written ---------------------------------------------------------------
 def send(port, path, lines=(), method="GET", body=b"", cookie=None):
-    """One request whose header lines start with exactly LINES (str or bytes, as they are);
-    Host, Connection and the session cookie follow. (status, [(name, value)], body)."""
-    head = [f"{method} {path} HTTP/1.1".encode()]
-    head += [line.encode("latin-1") if isinstance(line, str) else line for line in lines]
-    head += [f"Host: localhost:{port}".encode(), b"Connection: close"]
-    if cookie:
-        head.append(f"Cookie: kmen_session={cookie}".encode())
-    if method == "POST":
-        head += [b"Content-Type: application/x-www-form-urlencoded",
-                 f"Content-Length: {len(body)}".encode()]
-    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
-        sock.sendall(b"\r\n".join(head) + b"\r\n\r\n" + body)
-        resp = http.client.HTTPResponse(sock, method=method)
-        resp.begin()
-        return resp.status, resp.getheaders(), resp.read()
+    """flow.send_raw with the session cookie COOKIE after LINES."""
+    cookie_line = [f"Cookie: kmen_session={cookie}"] if cookie else []
+    return flow.send_raw(port, path, [*lines, *cookie_line], method=method, body=body)
 
 
 def received(status, body):

@@ -8,7 +8,9 @@ Tests that care about cookie attributes read the Set-Cookie header itself.
 """
 
 import base64
+import http.client
 import re
+import socket
 import zlib
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -183,3 +185,21 @@ def header(received, name):
         if k.lower() == name.lower():
             return v
     return None
+
+
+# --- requests exactly as written --------------------------------------------------------
+def send_raw(port, path, lines=(), method="GET", body=b""):
+    """One request to 127.0.0.1:PORT whose header lines start with exactly LINES (str or
+    bytes, as they are: requests would tidy them); Host and Connection follow.
+    (status, response headers as a list of (name, value), body bytes)."""
+    head = [f"{method} {path} HTTP/1.1".encode()]
+    head += [line.encode("latin-1") if isinstance(line, str) else line for line in lines]
+    head += [f"Host: localhost:{port}".encode(), b"Connection: close"]
+    if method == "POST":
+        head += [b"Content-Type: application/x-www-form-urlencoded",
+                 f"Content-Length: {len(body)}".encode()]
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(b"\r\n".join(head) + b"\r\n\r\n" + body)
+        resp = http.client.HTTPResponse(sock, method=method)
+        resp.begin()
+        return resp.status, resp.getheaders(), resp.read()
