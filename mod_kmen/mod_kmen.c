@@ -46,7 +46,8 @@ static void saml_library_once(server_rec *s)
     }
 }
 
-static const char *read_sp_inputs(apr_pool_t *p, const kmen_server_conf *c, kmen_sp_params *in)
+static const char *read_sp_inputs(apr_pool_t *p, const kmen_server_conf *c, const char *sp_type,
+                                  kmen_sp_params *in)
 {
     const char *err;
     if ((err = kmen_read_text_file(p, "KmenSPPrivateKeyFile", c->sp_key_file, &in->key_pem)) ||
@@ -59,18 +60,22 @@ static const char *read_sp_inputs(apr_pool_t *p, const kmen_server_conf *c, kmen
     in->acs_url = kmen_endpoint_url(p, c, "acs");
     in->slo_url = kmen_endpoint_url(p, c, "slo");
     in->nameid_policy = c->nameid_policy;
+    in->sp_type = sp_type;
     return NULL;
 }
 
-/* Virtual hosts that inherit the same settings share one SP and one pool. */
-static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, kmen_server_conf *c)
+/* Virtual hosts that inherit the same settings share one SP and one pool.
+ * SP_TYPE: the server's own KmenSPType (outside any <Location>), which the
+ * metadata publishes. */
+static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, kmen_server_conf *c,
+                                const char *sp_type)
 {
     const char *err = kmen_server_conf_load(c, pconf);
     if (err)
         return err;
     const char *key =
         apr_pstrcat(pconf, c->sp_entity_id, "|", c->sp_key_file, "|", c->idp_metadata_file, "|",
-                    c->db_conninfo, "|", c->endpoint_path, NULL);
+                    c->db_conninfo, "|", c->endpoint_path, "|", sp_type, NULL);
     kmen_server_conf *twin = apr_hash_get(shared, key, APR_HASH_KEY_STRING);
     if (twin) {
         c->sp = twin->sp;
@@ -78,7 +83,8 @@ static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, kmen_serv
         return NULL;
     }
     kmen_sp_params in;
-    if ((err = read_sp_inputs(pconf, c, &in)) || (err = kmen_sp_create(pconf, &in, &c->sp)))
+    if ((err = read_sp_inputs(pconf, c, sp_type, &in)) ||
+        (err = kmen_sp_create(pconf, &in, &c->sp)))
         return err;
     c->store = kmen_store_create(pconf, c->db_conninfo, c->db_pool_size);
     apr_hash_set(shared, key, APR_HASH_KEY_STRING, c);
@@ -105,7 +111,9 @@ static int kmen_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
         kmen_server_conf_defaults(c);
         if (!c->sp_entity_id && !c->db_conninfo)
             continue;
-        const char *err = setup_server(pconf, shared, c);
+        const char *err =
+            setup_server(pconf, shared, c,
+                         kmen_dir_sp_type(ap_get_module_config(vs->lookup_defaults, &kmen_module)));
         if (err) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, vs, APLOGNO(10642) "mod_kmen: %s", err);
             return HTTP_INTERNAL_SERVER_ERROR;
@@ -237,7 +245,7 @@ static const command_rec kmen_cmds[] = {
                   "minimum level of assurance: low, substantial or high (default substantial)"),
     AP_INIT_ITERATE("KmenRequestedAttributes", kmen_add_requested_attribute, NULL, OR_AUTHCFG,
                     "eIDAS attributes to request; NAME! marks a required one"),
-    AP_INIT_TAKE1("KmenSPType", kmen_set_sp_type, NULL, OR_AUTHCFG,
+    AP_INIT_TAKE1("KmenSPType", kmen_set_sp_type, NULL, RSRC_CONF | OR_AUTHCFG,
                   "eIDAS SPType: public or private (default public)"),
     AP_INIT_TAKE1("KmenPendingTimeout", kmen_set_server_seconds, SERVER_SLOT(pending_timeout),
                   RSRC_CONF, "seconds a foreigner's pending verification waits (default 3600)"),

@@ -21,6 +21,7 @@ typedef struct {
      * file name first and, on failure, as text; a failed file read leaks a BIO
      * in xmlsec 1.2.37 (192 bytes per signed AuthnRequest or LogoutRequest). */
     const char *cert_file;
+    const char *sp_type; /* eIDAS SPType the metadata publishes: public or private */
     const char *idp_metadata;
     int nameid_policy; /* kmen_nameid_policy */
 } kmen_sp_params;

@@ -55,8 +55,9 @@ const char *kmen_sp_metadata_build(apr_pool_t *p, const kmen_sp_params *params)
         "xmlns:ds=\"" KMEN_NS_DSIG "\" entityID=\"",
         apr_pescape_entity(p, params->entity_id, 0),
         "\">\n"
-        " <md:Extensions><eidas:SPType xmlns:eidas=\"" KMEN_NS_EIDAS
-        "\">public</eidas:SPType></md:Extensions>\n"
+        " <md:Extensions><eidas:SPType xmlns:eidas=\"" KMEN_NS_EIDAS "\">",
+        params->sp_type,
+        "</eidas:SPType></md:Extensions>\n"
         " <md:SPSSODescriptor AuthnRequestsSigned=\"true\" WantAssertionsSigned=\"true\" "
         "protocolSupportEnumeration=\"" KMEN_NS_SAMLP "\">\n",
         key_descriptor(p, "signing", cert, ""), key_descriptor(p, "encryption", cert, enc_methods),

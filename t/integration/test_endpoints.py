@@ -37,6 +37,23 @@ def test_sp_metadata(stack, s):
     slo = sp.xpath("md:SingleLogoutService[@Binding=$b]", namespaces={"md": MD},
                    b=BINDING + "HTTP-Redirect")
     assert slo and slo[0].get("Location") == stack.base_url + "/kmen/slo"
+    assert sp_type(root) == "public"
+
+
+EIDAS = "http://eidas.europa.eu/saml-extensions"
+
+
+def sp_type(metadata_root):
+    return metadata_root.findtext(f"{{{MD}}}Extensions/{{{EIDAS}}}SPType")
+
+
+def test_metadata_publishes_the_servers_sp_type(stack, s):
+    """A private body (SPUU) sets KmenSPType private for the whole server: the metadata
+    says so too, not only its AuthnRequests."""
+    node = stack.new_httpd(extra="KmenSPType private")
+    r = s.get(f"http://localhost:{node.port}/kmen/metadata")
+    assert r.status_code == 200
+    assert sp_type(etree.fromstring(r.content)) == "private"
 
 
 # --- health --------------------------------------------------------------------------

@@ -92,7 +92,8 @@ static kmen_sp *sp_for(const fixture *fx)
                              .cert_pem = slurp("sp-cert.pem"),
                              .cert_file = fixture_path("sp-cert.pem"),
                              .idp_metadata = idp_metadata(),
-                             .nameid_policy = KMEN_NAMEID_PERSISTENT};
+                             .nameid_policy = KMEN_NAMEID_PERSISTENT,
+                             .sp_type = "public"};
     kmen_sp *sp = NULL;
     const char *err = kmen_sp_create(pool, &params, &sp);
     ck_assert_msg(err == NULL, "kmen_sp_create: %s", err ? err : "");
