@@ -64,7 +64,7 @@ int kmen_parse_xs_datetime(const char *s, apr_time_t *out)
 static LassoServer *server_build(const kmen_sp *sp, const char **err)
 {
     LassoServer *server =
-        lasso_server_new_from_buffers(sp->metadata, sp->params.key_pem, NULL, sp->params.cert_file);
+        lasso_server_new_from_buffers(sp->metadata, sp->params.key_pem, NULL, sp->params.cert_pem);
     if (!server) {
         *err = "lasso refused the SP key, certificate or generated metadata";
         return NULL;
@@ -150,7 +150,8 @@ const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp 
     lasso_server_destroy(probe);
     if (!ok)
         return "lasso found no IdP role in the IdP metadata";
-    if ((err = kmen_sp_decryption_key_load(p, params->key_pem, &sp->decryption_key)))
+    if ((err = kmen_sp_decryption_key_load(p, params->key_pem, &sp->decryption_key)) ||
+        (err = kmen_sp_signing_key_load(p, params->key_pem, &sp->signing_key)))
         return err;
     *out = sp;
     return NULL;
@@ -257,6 +258,8 @@ static LassoSamlp2Extensions *eidas_extensions(const kmen_authn_params *params)
 static const char *build_authn_request(LassoLogin *login, kmen_sp *sp,
                                        const kmen_authn_params *params)
 {
+    /* Before init: lasso loads its signing key there, not only when it signs. */
+    lasso_profile_set_signature_hint(LASSO_PROFILE(login), LASSO_PROFILE_SIGNATURE_HINT_FORBID);
     int rc = lasso_login_init_authn_request(login, (gchar *)sp->idp_entity_id,
                                             LASSO_HTTP_METHOD_REDIRECT);
     if (rc != 0)
@@ -273,6 +276,12 @@ static const char *build_authn_request(LassoLogin *login, kmen_sp *sp,
     return rc == 0 ? NULL : lasso_strerror(rc);
 }
 
+/* PROFILE's message URL, signed by mod_kmen (lasso was told not to sign). */
+static const char *signed_msg_url(apr_pool_t *p, kmen_sp *sp, LassoProfile *profile)
+{
+    return profile->msg_url ? kmen_redirect_sign(p, sp->signing_key, profile->msg_url) : NULL;
+}
+
 const char *kmen_saml_authn_request(kmen_sp *sp, apr_pool_t *p, const kmen_authn_params *params,
                                     const char **url, const char **request_id)
 {
@@ -282,11 +291,11 @@ const char *kmen_saml_authn_request(kmen_sp *sp, apr_pool_t *p, const kmen_authn
         return err;
     LassoLogin *login = lasso_login_new(server);
     err = build_authn_request(login, sp, params);
-    if (!err) {
-        *url = apr_pstrdup(p, LASSO_PROFILE(login)->msg_url);
+    if (!err && !(*url = signed_msg_url(p, sp, LASSO_PROFILE(login))))
+        err = "cannot sign the AuthnRequest";
+    if (!err)
         *request_id =
             apr_pstrdup(p, LASSO_SAMLP2_REQUEST_ABSTRACT(LASSO_PROFILE(login)->request)->ID);
-    }
     lasso_login_destroy(login);
     kmen_sp_server_release(sp, server);
     return err;
@@ -328,17 +337,19 @@ const char *kmen_saml_logout_request(kmen_sp *sp, apr_pool_t *p, const kmen_logi
     if (!server)
         return err;
     LassoLogout *logout = logout_for(server, sp, ref);
+    lasso_profile_set_signature_hint(LASSO_PROFILE(logout), LASSO_PROFILE_SIGNATURE_HINT_FORBID);
     int rc =
         lasso_logout_init_request(logout, (char *)sp->idp_entity_id, LASSO_HTTP_METHOD_REDIRECT);
     if (rc == 0) {
         LASSO_PROFILE(logout)->msg_relayState = g_strdup(relay_state);
         rc = lasso_logout_build_request_msg(logout);
     }
-    if (rc == 0)
-        *url = apr_pstrdup(p, LASSO_PROFILE(logout)->msg_url);
+    err = rc != 0                                                 ? lasso_strerror(rc)
+          : (*url = signed_msg_url(p, sp, LASSO_PROFILE(logout))) ? NULL
+                                                                  : "cannot sign the LogoutRequest";
     lasso_logout_destroy(logout);
     kmen_sp_server_release(sp, server);
-    return rc == 0 ? NULL : lasso_strerror(rc);
+    return err;
 }
 
 const char *kmen_saml_logout_response(kmen_sp *sp, const char *query)
@@ -380,12 +391,15 @@ static const char *answer_logout_request(LassoLogout *logout, kmen_sp *sp, apr_p
         return "the LogoutRequest names no NameID";
     profile->session = kmen_lasso_session_for(sp->idp_entity_id, ref);
     int rc = lasso_logout_validate_request(logout);
+    /* The request's signature was checked by lasso_logout_process_request_msg;
+     * the answer is signed by mod_kmen. */
+    lasso_profile_set_signature_hint(profile, LASSO_PROFILE_SIGNATURE_HINT_FORBID);
     if (rc == 0)
         rc = lasso_logout_build_response_msg(logout);
     if (rc != 0)
         return lasso_strerror(rc);
-    *url = apr_pstrdup(p, profile->msg_url);
-    return NULL;
+    *url = signed_msg_url(p, sp, profile);
+    return *url ? NULL : "cannot sign the LogoutResponse";
 }
 
 const char *kmen_saml_logout_request_consume(kmen_sp *sp, apr_pool_t *p, const char *query,

@@ -17,10 +17,6 @@ typedef struct {
     const char *slo_url;
     const char *key_pem;
     const char *cert_pem;
-    /* The same certificate as a file: lasso reads its signing certificate as a
-     * file name first and, on failure, as text; a failed file read leaks a BIO
-     * in xmlsec 1.2.37 (192 bytes per signed AuthnRequest or LogoutRequest). */
-    const char *cert_file;
     const char *sp_type; /* eIDAS SPType the metadata publishes: public or private */
     const char *idp_metadata;
     int nameid_policy; /* kmen_nameid_policy */

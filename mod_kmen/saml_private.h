@@ -25,6 +25,7 @@
 #include <lasso/xml/saml-2.0/samlp2_response.h>
 #include <lasso/xml/saml-2.0/samlp2_status.h>
 #include <lasso/xml/saml-2.0/samlp2_status_code.h>
+#include <openssl/evp.h>
 #include <xmlsec/keys.h>
 
 #include "apr_reslist.h"
@@ -45,6 +46,7 @@ struct kmen_sp {
     apr_time_t idp_valid_until;
     apr_reslist_t *servers;    /* per child: LassoServer objects reused across requests */
     xmlSecKey *decryption_key; /* the SP key once more, for kmen_encrypted_assertion_count */
+    EVP_PKEY *signing_key;     /* and once more, for kmen_redirect_sign */
 };
 
 /* A LassoServer for the length of one request; never NULL on success. */
@@ -56,6 +58,12 @@ const char *kmen_sp_decryption_key_load(apr_pool_t *p, const char *key_pem, xmlS
 /* Decrypts ENCRYPTED_ASSERTION in place (its document is changed) and
  * returns how many elements it held; -1 if it cannot be decrypted. */
 int kmen_encrypted_assertion_count(xmlNode *encrypted_assertion, xmlSecKey *rsa_key);
+
+/* Loads the SP's private key for kmen_redirect_sign; freed with P. NULL or an error. */
+const char *kmen_sp_signing_key_load(apr_pool_t *p, const char *key_pem, EVP_PKEY **out);
+/* URL (an HTTP-Redirect message lasso built unsigned) with SigAlg and
+ * Signature added; NULL on failure. */
+const char *kmen_redirect_sign(apr_pool_t *p, EVP_PKEY *key, const char *url);
 
 /* Builds this SP's metadata from the parameters. */
 const char *kmen_sp_metadata_build(apr_pool_t *p, const kmen_sp_params *params);

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Login through the NIA simulator: success, the AuthnRequest, every refusal, LoA, logout."""
 
+import base64
 import re
-from urllib.parse import parse_qs, urlsplit
+import zlib
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import lxml.html
 import pytest
@@ -267,3 +269,45 @@ def test_logout_started_by_nia(stack, s, rows):
     assert answer["status"].endswith(":status:Success")
     assert_session_dead(stack, cookie)
     assert rows("session") == before - 1
+
+
+# --- forged logout requests -------------------------------------------------------------
+def _unsigned(query):
+    return "&".join(p for p in query.split("&") if not p.startswith(("Signature=", "SigAlg=")))
+
+
+def _tampered(query):
+    """The SAMLRequest re-encoded with another SessionIndex; the IdP's signature kept."""
+    params = dict(p.split("=", 1) for p in query.split("&"))
+    xml = zlib.decompress(base64.b64decode(unquote(params["SAMLRequest"])), -15)
+    xml = re.sub(rb"(<(?:\w+:)?SessionIndex>)[^<]*", rb"\1_other", xml)
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    params["SAMLRequest"] = quote(base64.b64encode(deflate.compress(xml) + deflate.flush()),
+                                  safe="")
+    return "&".join(f"{k}={v}" for k, v in params.items())
+
+
+def _flipped_signature(query):
+    params = dict(p.split("=", 1) for p in query.split("&"))
+    sig = bytearray(base64.b64decode(unquote(params["Signature"])))
+    sig[10] ^= 1
+    params["Signature"] = quote(base64.b64encode(bytes(sig)), safe="")
+    return "&".join(f"{k}={v}" for k, v in params.items())
+
+
+@pytest.mark.parametrize("forge", [_unsigned, _tampered, _flipped_signature],
+                         ids=["unsigned", "tampered", "signature_altered"])
+def test_forged_logout_request_is_refused(stack, s, rows, forge):
+    """A LogoutRequest at /kmen/slo that NIA did not sign as it stands (no signature, a
+    signed request edited, a signature altered) logs nobody out: 400, session alive."""
+    login = flow.login(s, stack, identity="cz-eva")
+    index = flow.session_index(login.kmen_fields, stack.keys.sp_key)
+    before = rows("session")
+    r = s.get(stack.sim_url + "/admin/idp-logout", allow_redirects=False,
+              params={"identity": "cz-eva", "session_index": index})
+    to_sp = urlsplit(flow.location(r))
+    forged = f"{to_sp.scheme}://{to_sp.netloc}{to_sp.path}?{forge(to_sp.query)}"
+    r = s.get(forged, allow_redirects=False)
+    assert r.status_code == 400, (r.status_code, r.headers.get("Location"))
+    assert rows("session") == before
+    assert s.get(stack.base_url + "/app/", allow_redirects=False).status_code == 200

@@ -90,7 +90,6 @@ static kmen_sp *sp_for(const fixture *fx)
                              .slo_url = "http://sp.invalid/slo",
                              .key_pem = slurp("sp-key.pem"),
                              .cert_pem = slurp("sp-cert.pem"),
-                             .cert_file = fixture_path("sp-cert.pem"),
                              .idp_metadata = idp_metadata(),
                              .nameid_policy = KMEN_NAMEID_PERSISTENT,
                              .sp_type = "public"};
