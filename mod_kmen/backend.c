@@ -4,6 +4,7 @@
  * sends them), acted upon for the authenticated client, always removed. */
 #include <stddef.h> /* before APR: its brigade macros use offsetof */
 #include <string.h>
+#include <strings.h>
 
 #include "httpd.h"
 #include "apr_strings.h"
@@ -33,6 +34,26 @@ static int collect(void *data, const char *key, const char *value)
     (void)key;
     APR_ARRAY_PUSH(c->values, const char *) = apr_pstrdup(c->pool, value);
     return 1;
+}
+
+static int has_prefix(const apr_table_t *t, const char *prefix, apr_size_t len)
+{
+    const apr_array_header_t *arr = apr_table_elts(t);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    for (int i = 0; i < arr->nelts; i++) {
+        if (e[i].key && strncasecmp(e[i].key, prefix, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Most responses (static files, pages that tell mod_kmen nothing) carry no
+ * header with the prefix: one pass over the names spares them the four
+ * lookups and removals below. */
+static int names_a_kmen_header(request_rec *r, const char *prefix)
+{
+    apr_size_t len = strlen(prefix);
+    return has_prefix(r->headers_out, prefix, len) || has_prefix(r->err_headers_out, prefix, len);
 }
 
 /* Every value of NAME in both response tables, which are then rid of it. */
@@ -211,6 +232,10 @@ apr_status_t kmen_backend_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         return APR_SUCCESS;
     }
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    if (!names_a_kmen_header(r, c->header_prefix)) {
+        ap_remove_output_filter(f);
+        return ap_pass_brigade(f->next, bb);
+    }
     apr_array_header_t *links =
         take_header(r, apr_pstrcat(r->pool, c->header_prefix, "Link-System", NULL));
     apr_array_header_t *completes =

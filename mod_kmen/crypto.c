@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Randomness, encodings, keyed hashes and authenticated encryption (OpenSSL). */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -7,7 +8,6 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/pem.h>
-#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
@@ -15,6 +15,32 @@
 
 #define GCM_NONCE_LEN 12
 #define GCM_TAG_LEN 16
+
+/* OpenSSL 3 looks an algorithm up in its provider store every time a
+ * convenience call (SHA256(), EVP_aes_256_gcm()) names it: on an
+ * authenticated request, where a cookie is hashed and a session record
+ * opened, that lookup cost more than the hashing. Fetched once per process. */
+static EVP_MD *fetched_sha256;
+static EVP_CIPHER *fetched_aes_256_gcm;
+static pthread_once_t fetched = PTHREAD_ONCE_INIT;
+
+static void fetch_algorithms(void)
+{
+    fetched_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    fetched_aes_256_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
+static const EVP_MD *sha256_md(void)
+{
+    pthread_once(&fetched, fetch_algorithms);
+    return fetched_sha256 ? fetched_sha256 : EVP_sha256();
+}
+
+static const EVP_CIPHER *aes_256_gcm(void)
+{
+    pthread_once(&fetched, fetch_algorithms);
+    return fetched_aes_256_gcm ? fetched_aes_256_gcm : EVP_aes_256_gcm();
+}
 
 int kmen_random(unsigned char *buf, apr_size_t len)
 {
@@ -74,14 +100,15 @@ const char *kmen_hex(apr_pool_t *p, const unsigned char *data, apr_size_t len)
 
 void kmen_sha256(const void *data, apr_size_t len, unsigned char out[KMEN_HASH_LEN])
 {
-    SHA256(data, len, out);
+    unsigned int out_len = KMEN_HASH_LEN;
+    EVP_Digest(data, len, out, &out_len, sha256_md(), NULL);
 }
 
 void kmen_hmac_sha256(const unsigned char *key, apr_size_t key_len, const void *data,
                       apr_size_t len, unsigned char out[KMEN_HASH_LEN])
 {
     unsigned int out_len = KMEN_HASH_LEN;
-    HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &out_len);
+    HMAC(sha256_md(), key, (int)key_len, data, len, out, &out_len);
 }
 
 void kmen_derive_key(const unsigned char *master, kmen_key_purpose purpose,
@@ -102,7 +129,7 @@ static int gcm_init(EVP_CIPHER_CTX **ctx, int encrypt, const unsigned char *key,
 {
     int unused;
     *ctx = EVP_CIPHER_CTX_new();
-    return *ctx && EVP_CipherInit_ex(*ctx, EVP_aes_256_gcm(), NULL, key, nonce, encrypt) == 1 &&
+    return *ctx && EVP_CipherInit_ex(*ctx, aes_256_gcm(), NULL, key, nonce, encrypt) == 1 &&
            EVP_CipherUpdate(*ctx, NULL, &unused, aad, (int)aad_len) == 1;
 }
 
