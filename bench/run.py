@@ -634,7 +634,7 @@ def auth_narrative(k, size):
                      "on every one-shot call)")
     if "kmen_open" in f:
         parts.append(f"decrypts the record with AES-256-GCM (`kmen_open`, {f0(f['kmen_open'])}, "
-                     f"of which `gcm_init` — a new cipher context and fetch — "
+                     f"of which `gcm_init`, a new cipher context, "
                      f"{f0(f.get('gcm_init.constprop.0', 0))})")
     if "kmen_sha256" in f:
         parts.append(f"hashes the cookie to find it (`kmen_sha256`, {f0(f['kmen_sha256'])})")
@@ -646,8 +646,10 @@ def auth_narrative(k, size):
         parts.append(f"then, in fixups, encodes and sets every identity header and its "
                      f"environment twin (`kmen_headers_set`, {f0(f['kmen_headers_set'])})")
     if "kmen_backend_filter" in f:
-        parts.append(f"and runs the output filter meant for a backend's response headers even "
-                     f"for a static file (`kmen_backend_filter`, {f0(f['kmen_backend_filter'])})")
+        parts.append(f"and passes the response through the output filter meant for a "
+                     f"backend's response headers, which finds none in a static file and steps "
+                     f"aside (`kmen_backend_filter`, {f0(f['kmen_backend_filter'])}, inclusive of "
+                     f"the filters after it)")
     if not parts:
         return []
     return ["Per request, mod_kmen " + "; ".join(parts) + "."]
@@ -732,6 +734,8 @@ def section2(b):
                     ("xmlSecKeyDuplicate", "— keys duplicated with their certificates "
                      "(X509_dup: re-encoded and re-decoded)"),
                     ("xmlSecDSigCtxVerify", "— the two XML signatures verified"),
+                    ("kmen_encrypted_assertion_count", "mod_kmen: the EncryptedAssertion "
+                     "decrypted again to count its assertions (one more RSA operation)"),
                     ("kmen_register_resolve", "mod_kmen: the register (resolve_bsi)"),
                     ("kmen_session_create", "mod_kmen: the session sealed and stored"),
                     ("kmen_store_login_consume", "mod_kmen: the request consumed")):
@@ -744,16 +748,14 @@ def section2(b):
                   f"{dup / dec:.1f}× the RSA operation, and the signature checks and XML "
                   "work the rest. Each login also waits for four commits (request consumed, "
                   "resolution audited, session created, login audited), each flushing the "
-                  "WAL. Starting a login, lasso loads the SP key from its PEM text for every "
-                  f"request (`xmlSecOpenSSLAppKeyLoadMemory` "
-                  f"{f0(inc(kl, 'xmlSecOpenSSLAppKeyLoadMemory'))}) and signs the query with "
-                  f"that fresh key (`RSA_private_encrypt` {f0(inc(kl, 'RSA_private_encrypt'))}, "
-                  f"the first-operation price) out of {f0(kl['ir'])} per request, and mod_kmen "
-                  "records the request in the database (one commit). Closer to the goal would "
-                  "take signing the Redirect query with a key loaded once per process (OpenSSL "
-                  "EVP directly), no key duplication per login (decrypting the key transport "
-                  "with that same key), and fewer commits per login; the XML signature checks "
-                  "and parsing stay.", ""]
+                  "WAL. Starting a login, lasso builds the AuthnRequest unsigned and mod_kmen "
+                  "signs the Redirect query with the SP key it loaded once per process "
+                  f"(`kmen_redirect_sign` {f0(inc(kl, 'kmen_redirect_sign'))}, a warm RSA "
+                  f"operation) out of {f0(kl['ir'])} per request, and records the request in "
+                  "the database (one commit). Closer to the ACS goal would take no key "
+                  "duplication per login and one decryption instead of two (mod_kmen's own "
+                  "decryption and signature checks in place of lasso's response pipeline), and "
+                  "fewer commits per login; the XML signature checks and parsing stay.", ""]
     ma, ml = r.get("callgrind_acs", {}).get("mellon"), r.get("callgrind_login", {}).get("mellon")
     if ma and ml:
         L += ["mellon 0.18.1 is slower for a reason of its own: it caches its lasso server in "
