@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from t.lib import flow
+from t.lib import flow, poll
 from t.lib.stack import Stack
 
 
@@ -164,8 +164,10 @@ def test_access_log_names_the_client(stack, s, agenda_node):
     client = flow.header(flow.headers_of(s, node_url(agenda_node, "/app/headers.json")),
                          "Kmen-Client-Id")
     assert client
-    log = (stack.dir / "kmen-clients.log").read_text()
-    assert f"{client} 200 /app/headers.json" in log
+    # httpd writes the access log after the response has gone out: wait for the line.
+    log = stack.dir / "kmen-clients.log"
+    line = f"{client} 200 /app/headers.json"
+    assert poll(lambda: line in log.read_text()), log.read_text()[-500:]
 
 
 @pytest.fixture(scope="module")
