@@ -37,7 +37,7 @@ void kmen_headers_strip(request_rec *r)
 typedef struct {
     request_rec *r;
     const kmen_server_conf *conf;
-    apr_array_header_t *signed_lines; /* "lower-case-name:value" */
+    apr_array_header_t *signed_lines; /* "lower-case-name:value"; NULL: nothing signs */
 } set_ctx;
 
 static void set_one(set_ctx *ctx, const char *suffix, const char *env, const char *value)
@@ -47,6 +47,8 @@ static void set_one(set_ctx *ctx, const char *suffix, const char *env, const cha
     const char *encoded = kmen_header_encode(r->pool, value, ctx->conf->header_encoding);
     apr_table_setn(r->headers_in, name, encoded);
     apr_table_setn(r->subprocess_env, env, kmen_header_encode(r->pool, value, KMEN_ENCODING_RAW));
+    if (!ctx->signed_lines)
+        return;
     char *line = apr_pstrcat(r->pool, name, ":", encoded, NULL);
     for (char *c = line; *c != ':'; c++)
         *c = (char)apr_tolower(*c);
@@ -81,7 +83,9 @@ static void set_signature(set_ctx *ctx)
 void kmen_headers_set(request_rec *r, const kmen_identity *identity, const char *aifo,
                       const char *evidence)
 {
-    set_ctx ctx = {r, kmen_server_conf_get(r->server), apr_array_make(r->pool, 16, sizeof(char *))};
+    const kmen_server_conf *conf = kmen_server_conf_get(r->server);
+    set_ctx ctx = {r, conf,
+                   conf->header_secret ? apr_array_make(r->pool, 16, sizeof(char *)) : NULL};
     for (const kmen_identity_field *f = kmen_identity_fields; f->key; f++) {
         const char *v = kmen_identity_field_value(identity, f);
         if (v && *v)
@@ -93,6 +97,6 @@ void kmen_headers_set(request_rec *r, const kmen_identity *identity, const char 
         set_one(&ctx, "Aifo", "KMEN_AIFO", aifo);
     if (evidence)
         set_one(&ctx, "Evidence", "KMEN_EVIDENCE", evidence);
-    if (ctx.conf->header_secret)
+    if (ctx.signed_lines)
         set_signature(&ctx);
 }
