@@ -100,19 +100,15 @@ static apr_status_t server_destruct(void *resource, void *params, apr_pool_t *p)
 
 /* lasso would sign with one key and publish another certificate without a
  * word; NIA would then refuse every request. */
-static const char *check_key_pair(const char *key_pem, const char *cert_pem)
+static const char *check_key_pair(EVP_PKEY *key, const char *cert_pem)
 {
-    BIO *key_bio = BIO_new_mem_buf(key_pem, -1), *cert_bio = BIO_new_mem_buf(cert_pem, -1);
-    EVP_PKEY *key = PEM_read_bio_PrivateKey(key_bio, NULL, NULL, NULL);
+    BIO *cert_bio = BIO_new_mem_buf(cert_pem, -1);
     X509 *cert = PEM_read_bio_X509(cert_bio, NULL, NULL, NULL);
-    const char *err = !key    ? "KmenSPPrivateKeyFile is not an unencrypted PEM private key"
-                      : !cert ? "KmenSPCertificateFile is not a PEM certificate"
+    const char *err = !cert ? "KmenSPCertificateFile is not a PEM certificate"
                       : X509_check_private_key(cert, key) != 1
                           ? "KmenSPPrivateKeyFile does not belong to KmenSPCertificateFile"
                           : NULL;
-    EVP_PKEY_free(key);
     X509_free(cert);
-    BIO_free(key_bio);
     BIO_free(cert_bio);
     ERR_clear_error();
     return err;
@@ -131,8 +127,8 @@ static const char *check_idp_validity(apr_pool_t *p, const kmen_sp *sp)
 const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp **out)
 {
     kmen_sp *sp = apr_pcalloc(p, sizeof(*sp));
-    const char *err = check_key_pair(params->key_pem, params->cert_pem);
-    if (err)
+    const char *err = kmen_sp_signing_key_load(p, params->key_pem, &sp->signing_key);
+    if (err || (err = check_key_pair(sp->signing_key, params->cert_pem)))
         return err;
     sp->params = *params;
     sp->metadata = kmen_sp_metadata_build(p, params);
@@ -150,8 +146,7 @@ const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp 
     lasso_server_destroy(probe);
     if (!ok)
         return "lasso found no IdP role in the IdP metadata";
-    if ((err = kmen_sp_decryption_key_load(p, params->key_pem, &sp->decryption_key)) ||
-        (err = kmen_sp_signing_key_load(p, params->key_pem, &sp->signing_key)))
+    if ((err = kmen_sp_decryption_key_load(p, params->key_pem, &sp->decryption_key)))
         return err;
     *out = sp;
     return NULL;
