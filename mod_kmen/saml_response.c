@@ -108,6 +108,7 @@ static int has_signature_child(const xmlNode *n)
 
 typedef struct {
     int assertions, encrypted, signed_response;
+    xmlNode *encrypted_assertion; /* in mod_kmen's own parse; used when encrypted == 1 */
 } response_shape;
 
 static int check_shape(check_ctx *c, xmlDoc *doc, response_shape *shape)
@@ -119,7 +120,10 @@ static int check_shape(check_ctx *c, xmlDoc *doc, response_shape *shape)
         return refuse(c, "the message is not a samlp:Response");
     for (xmlNode *n = root->children; n; n = n->next) {
         shape->assertions += is_element(n, KMEN_NS_SAML, "Assertion");
-        shape->encrypted += is_element(n, KMEN_NS_SAML, "EncryptedAssertion");
+        if (is_element(n, KMEN_NS_SAML, "EncryptedAssertion")) {
+            shape->encrypted++;
+            shape->encrypted_assertion = n;
+        }
     }
     shape->signed_response = has_signature_child(root);
     const char *why = check_algorithms(root);
@@ -345,29 +349,18 @@ static kmen_response_status after_lasso(check_ctx *c, LassoLogin *login, int rc,
     return KMEN_RESPONSE_OK;
 }
 
-static xmlNode *encrypted_assertion_of(xmlDoc *doc)
-{
-    for (xmlNode *n = xmlDocGetRootElement(doc)->children; n; n = n->next) {
-        if (is_element(n, KMEN_NS_SAML, "EncryptedAssertion"))
-            return n;
-    }
-    return NULL;
-}
-
 /* lasso accepted the Response; what it could not see is checked here. */
-static kmen_response_status after_lasso_accepted(check_ctx *c, xmlDoc *doc,
-                                                 const response_shape *shape)
+static kmen_response_status after_lasso_accepted(check_ctx *c, const response_shape *shape)
 {
     if (shape->encrypted != 1)
         refuse(c, "the assertion was not encrypted");
-    else if (kmen_encrypted_assertion_count(encrypted_assertion_of(doc), c->sp->decryption_key) !=
-             1)
+    else if (kmen_encrypted_assertion_count(shape->encrypted_assertion, c->sp->decryption_key) != 1)
         refuse(c, "not exactly one assertion inside the EncryptedAssertion");
     return c->reason ? KMEN_RESPONSE_INVALID : KMEN_RESPONSE_OK;
 }
 
-static kmen_response_status run_lasso(check_ctx *c, xmlDoc *doc, const response_shape *shape,
-                                      const char *b64, kmen_assertion *out)
+static kmen_response_status run_lasso(check_ctx *c, const response_shape *shape, const char *b64,
+                                      kmen_assertion *out)
 {
     const char *err = NULL;
     LassoServer *server = kmen_sp_server_acquire(c->sp, &err);
@@ -380,7 +373,7 @@ static kmen_response_status run_lasso(check_ctx *c, xmlDoc *doc, const response_
     kmen_response_status status = after_lasso(c, login, rc, shape, out);
     lasso_login_destroy(login);
     kmen_sp_server_release(c->sp, server);
-    return status == KMEN_RESPONSE_OK ? after_lasso_accepted(c, doc, shape) : status;
+    return status == KMEN_RESPONSE_OK ? after_lasso_accepted(c, shape) : status;
 }
 
 kmen_response_status kmen_saml_verify_response(kmen_sp *sp, apr_pool_t *p, const char *b64,
@@ -388,14 +381,14 @@ kmen_response_status kmen_saml_verify_response(kmen_sp *sp, apr_pool_t *p, const
                                                kmen_assertion *out, const char **reason)
 {
     check_ctx c = {p, sp, expect, NULL};
-    response_shape shape = {0, 0, 0};
+    response_shape shape = {0, 0, 0, NULL};
     kmen_response_status status = KMEN_RESPONSE_INVALID;
     memset(out, 0, sizeof(*out));
     xmlDoc *doc = precheck(&c, b64, &shape);
     /* NIA always encrypts: exactly one EncryptedAssertion and no plaintext
      * one, except in a failure answer, which carries none. */
     if (doc && shape.assertions == 0 && shape.encrypted <= 1)
-        status = run_lasso(&c, doc, &shape, b64, out);
+        status = run_lasso(&c, &shape, b64, out);
     else if (doc)
         refuse(&c, shape.assertions ? "plaintext assertion (NIA always encrypts)"
                                     : "more than one EncryptedAssertion");
