@@ -24,8 +24,8 @@ from t.lib import flow
 
 from .cases import SAME_PERSON
 
-CRASH_MARKERS = ("Segmentation fault", "exit signal", "AddressSanitizer", "runtime error:",
-                 "double free", "stack smashing")
+CRASH_MARKERS = ("Segmentation fault", "exit signal", "AH00052", "AddressSanitizer",
+                 "runtime error:", "double free", "stack smashing")
 REFUSAL_RE = re.compile(r"(?:SAML response refused|LogoutResponse refused): (.*?) \[req")
 WATCHED_TABLES = ("session", "client")
 

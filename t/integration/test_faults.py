@@ -26,6 +26,7 @@ import pytest
 import requests
 
 from t.hostile import report
+from t.hostile.runner import crash_lines
 from t.lib import flow, poll
 from t.lib import register as kmen
 from t.lib.httpd import MODULE_SO
@@ -33,7 +34,6 @@ from t.lib.pg import Standby, multi_host_conninfo
 from t.lib.stack import Stack
 
 REQUEST_TIMEOUT = 30   # seconds for any one HTTP request: bounded, generous on 2 busy cores
-CRASH = ("Segmentation fault", "exit signal", "AH00052")
 # Czech citizens log in at /app/ (KmenEidasPolicy verify, BSI -> AIFO at the gateway on a
 # first login), foreigners at /info/ (KmenEidasPolicy accept: a client by eIDAS pseudonym).
 CZECH = ("cz-jiri", "cz-zofie", "cz-eva", "cz-karel", "cz-lenka", "cz-tomas", "cz-petr",
@@ -258,8 +258,7 @@ def seen_clients(logins):
 # --- what the nodes logged ---------------------------------------------------------------------
 def crashes(*nodes):
     """Error-log lines of NODES that tell of a crashed child."""
-    return [line for n in nodes for line in n.read_error_log().splitlines()
-            if any(c in line for c in CRASH)]
+    return [line for n in nodes for line in crash_lines(n.read_error_log())]
 
 
 def bad_statuses(*nodes):
