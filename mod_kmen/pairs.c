@@ -6,21 +6,46 @@
 
 #include "pairs.h"
 
-const char *kmen_pair_value(apr_pool_t *p, const char *list, char sep, const char *name)
+/* The value of the next NAME at or after *ITEM (its length in *LEN), *ITEM
+ * moved past it; NULL when there is none. */
+static const char *next_value(const char **item, char sep, const char *name, size_t *len)
 {
     const char seps[] = {sep, '\0'};
     size_t name_len = strlen(name);
-    if (!list)
-        return NULL;
-    for (const char *item = list; *item;) {
-        while (*item == ' ' || *item == sep)
-            item++;
-        size_t len = strcspn(item, seps);
-        if (len > name_len && strncmp(item, name, name_len) == 0 && item[name_len] == '=')
-            return apr_pstrndup(p, item + name_len + 1, len - name_len - 1);
-        item += len;
+    while (**item) {
+        while (**item == ' ' || **item == sep)
+            (*item)++;
+        const char *at = *item;
+        size_t item_len = strcspn(at, seps);
+        *item += item_len;
+        if (item_len > name_len && strncmp(at, name, name_len) == 0 && at[name_len] == '=') {
+            *len = item_len - name_len - 1;
+            return at + name_len + 1;
+        }
     }
     return NULL;
+}
+
+const char *kmen_pair_value(apr_pool_t *p, const char *list, char sep, const char *name)
+{
+    size_t len = 0;
+    const char *value = list ? next_value(&list, sep, name, &len) : NULL;
+    return value ? apr_pstrndup(p, value, len) : NULL;
+}
+
+const char *kmen_pair_single_value(apr_pool_t *p, const char *list, char sep, const char *name,
+                                   int *conflict)
+{
+    size_t len = 0, other_len = 0;
+    const char *value = list ? next_value(&list, sep, name, &len) : NULL, *other;
+    *conflict = 0;
+    while (value && (other = next_value(&list, sep, name, &other_len))) {
+        if (other_len != len || memcmp(other, value, len) != 0) {
+            *conflict = 1;
+            return NULL;
+        }
+    }
+    return value ? apr_pstrndup(p, value, len) : NULL;
 }
 
 char *kmen_trim(char *s)

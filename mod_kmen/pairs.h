@@ -10,6 +10,11 @@
  * separated by SEP and optional spaces; NULL when absent. */
 const char *kmen_pair_value(apr_pool_t *p, const char *list, char sep, const char *name);
 
+/* As kmen_pair_value, but NAME may appear more than once only with one and
+ * the same value: two different values give NULL and *CONFLICT = 1. */
+const char *kmen_pair_single_value(apr_pool_t *p, const char *list, char sep, const char *name,
+                                   int *conflict);
+
 /* s without leading and trailing blanks (in place). */
 char *kmen_trim(char *s);
 

@@ -117,18 +117,12 @@ static void cache_remove(request_rec *r, const unsigned char *key)
  * own included; with neither, the person only logs in again. */
 const char *kmen_cookie_get(request_rec *r, const char *name)
 {
-    const char *header = apr_table_get(r->headers_in, "Cookie"), *value = NULL;
-    char *list = header ? apr_pstrdup(r->pool, header) : NULL, *last = NULL;
-    for (char *item = list ? apr_strtok(list, ";", &last) : NULL; item;
-         item = apr_strtok(NULL, ";", &last)) {
-        const char *v = kmen_pair_value(r->pool, item, ';', name);
-        if (v && value && strcmp(v, value) != 0) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                          APLOGNO(10683) "two different %s cookies: both ignored", name);
-            return NULL;
-        }
-        value = v ? v : value;
-    }
+    int conflict = 0;
+    const char *value = kmen_pair_single_value(r->pool, apr_table_get(r->headers_in, "Cookie"), ';',
+                                               name, &conflict);
+    if (conflict)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      APLOGNO(10683) "two different %s cookies: both ignored", name);
     return value;
 }
 

@@ -6,7 +6,9 @@
  * independent reading of the same rule (items split at the separator, leading
  * spaces and separators skipped, the first item "NAME=..." wins, its value runs
  * to the next separator), and must be a slice of the list that holds no
- * separator. The session and state cookie names are looked up as well. */
+ * separator. The session and state cookie names are looked up as well.
+ * kmen_pair_single_value must give the same value, or NULL with a conflict
+ * exactly when the reference finds the name again with another value. */
 #include "fuzz.h"
 
 #include "apr_general.h"
@@ -56,6 +58,19 @@ static void check(apr_pool_t *p, const char *list, char sep, const char *name)
     INVARIANT(strlen(got) == len && memcmp(got, list + at, len) == 0,
               "value of \"%.40s\" differs from the reference", name);
     INVARIANT(!strchr(got, sep), "value holds the separator");
+    int conflict = 0, differs = 0;
+    const char *single = kmen_pair_single_value(p, list, sep, name, &conflict);
+    for (size_t from = (size_t)at + len, more_len = 0; !differs;) {
+        long more = reference(list + from, sep, name, &more_len);
+        if (more < 0)
+            break;
+        differs = more_len != len || memcmp(list + from + more, got, len) != 0;
+        from += (size_t)more + more_len;
+    }
+    INVARIANT(conflict == differs, "conflict %d for \"%.40s\", the reference says %d", conflict,
+              name, differs);
+    INVARIANT(conflict ? single == NULL : single && strcmp(single, got) == 0,
+              "the single value of \"%.40s\" differs from the first", name);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
