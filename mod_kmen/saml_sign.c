@@ -60,19 +60,26 @@ static const char *signature_param(apr_pool_t *p, EVP_PKEY *key, const char *dat
     return apr_pescape_urlencoded(p, b64);
 }
 
+/* The SAML parameters: all lasso put after the endpoint's own query, from
+ * the SAMLRequest or SAMLResponse parameter on. */
+static const char *saml_params(const char *url)
+{
+    for (const char *q = strpbrk(url, "?&"); q; q = strpbrk(q + 1, "?&")) {
+        if (strncmp(q + 1, "SAMLRequest=", 12) == 0 || strncmp(q + 1, "SAMLResponse=", 13) == 0)
+            return q + 1;
+    }
+    return NULL;
+}
+
 const char *kmen_redirect_sign(apr_pool_t *p, EVP_PKEY *key, const char *url)
 {
-    /* The SAML parameters are all lasso put after the endpoint's own query. */
-    const char *saml = strstr(url, "?SAMLRequest=");
-    saml = saml ? saml : strstr(url, "?SAMLResponse=");
-    saml = saml ? saml : strstr(url, "&SAMLRequest=");
-    saml = saml ? saml : strstr(url, "&SAMLResponse=");
+    const char *saml = saml_params(url);
     if (!saml)
         return NULL;
-    const char *signed_part = apr_pstrcat(p, saml + 1, "&SigAlg=" SIG_ALG_RSA_SHA256, NULL);
+    const char *signed_part = apr_pstrcat(p, saml, "&SigAlg=" SIG_ALG_RSA_SHA256, NULL);
     const char *signature = signature_param(p, key, signed_part);
     if (!signature)
         return NULL;
-    return apr_pstrcat(p, apr_pstrmemdup(p, url, (apr_size_t)(saml + 1 - url)), signed_part,
+    return apr_pstrcat(p, apr_pstrmemdup(p, url, (apr_size_t)(saml - url)), signed_part,
                        "&Signature=", signature, NULL);
 }
