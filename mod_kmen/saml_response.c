@@ -83,18 +83,49 @@ static const char *algorithm_violation(const xmlNode *n)
     return NULL;
 }
 
-static const char *check_algorithms(const xmlNode *n)
+/* Markup NIA never sends, which readers of the signed text disagree about:
+ * exclusive c14n (and so the signature) skips a comment, lasso drops a CDATA
+ * section and hands over the rest of the text ("CZ/CZ/abc<![CDATA[def]]>"
+ * would log in as "CZ/CZ/abc"), and a truncating reader stops at either. */
+static const char *markup_violation(const xmlNode *n)
 {
-    for (; n; n = n->next) {
+    switch (n->type) {
+    case XML_CDATA_SECTION_NODE:
+        return "CDATA section in a SAML message";
+    case XML_COMMENT_NODE:
+        return "comment in a SAML message";
+    case XML_PI_NODE:
+        return "processing instruction in a SAML message";
+    default:
+        return NULL;
+    }
+}
+
+/* What a tree holds, taken in one walk: how many assertions, plain and
+ * encrypted, at any depth (one hidden in Extensions, Advice or a signature's
+ * Object counts), and the first node that breaks the algorithm policy or is
+ * markup NIA never sends. */
+typedef struct {
+    int assertions, encrypted;
+    xmlNode *encrypted_assertion; /* the last one met; used when encrypted == 1 */
+    const char *violation;
+} tree_census;
+
+static void take_census(xmlNode *n, tree_census *census)
+{
+    for (; n && !census->violation; n = n->next) {
+        census->violation = markup_violation(n);
         if (n->type != XML_ELEMENT_NODE)
             continue;
-        const char *why = algorithm_violation(n);
-        if (!why)
-            why = check_algorithms(n->children);
-        if (why)
-            return why;
+        census->assertions += is_element(n, KMEN_NS_SAML, "Assertion");
+        if (is_element(n, KMEN_NS_SAML, "EncryptedAssertion")) {
+            census->encrypted++;
+            census->encrypted_assertion = n;
+        }
+        if (!census->violation)
+            census->violation = algorithm_violation(n);
+        take_census(n->children, census);
     }
-    return NULL;
 }
 
 static int has_signature_child(const xmlNode *n)
@@ -107,8 +138,8 @@ static int has_signature_child(const xmlNode *n)
 }
 
 typedef struct {
-    int assertions, encrypted, signed_response;
-    xmlNode *encrypted_assertion; /* in mod_kmen's own parse; used when encrypted == 1 */
+    tree_census census; /* of the whole Response, in mod_kmen's own parse */
+    int signed_response;
 } response_shape;
 
 static int check_shape(check_ctx *c, xmlDoc *doc, response_shape *shape)
@@ -118,16 +149,15 @@ static int check_shape(check_ctx *c, xmlDoc *doc, response_shape *shape)
         return refuse(c, "DOCTYPE in a SAML message");
     if (!root || !is_element(root, KMEN_NS_SAMLP, "Response"))
         return refuse(c, "the message is not a samlp:Response");
-    for (xmlNode *n = root->children; n; n = n->next) {
-        shape->assertions += is_element(n, KMEN_NS_SAML, "Assertion");
-        if (is_element(n, KMEN_NS_SAML, "EncryptedAssertion")) {
-            shape->encrypted++;
-            shape->encrypted_assertion = n;
-        }
-    }
     shape->signed_response = has_signature_child(root);
-    const char *why = check_algorithms(root);
-    return why ? refuse(c, why) : 1;
+    take_census(root, &shape->census);
+    if (shape->census.violation)
+        return refuse(c, shape->census.violation);
+    /* NIA always encrypts: exactly one EncryptedAssertion and no plaintext
+     * one, except in a failure answer, which carries none. */
+    if (shape->census.assertions)
+        return refuse(c, "plaintext assertion (NIA always encrypts)");
+    return shape->census.encrypted <= 1 ? 1 : refuse(c, "more than one EncryptedAssertion");
 }
 
 /* The Response as mod_kmen parsed it itself; NULL (and a reason) if its
@@ -271,18 +301,6 @@ static int read_attributes(check_ctx *c, LassoSaml2Assertion *a, kmen_assertion 
     return markup ? refuse(c, "an attribute value holds markup (CDATA or elements)") : 1;
 }
 
-/* lasso drops a CDATA section inside a value, handing over the rest of the
- * text: "CZ/CZ/abc<![CDATA[def]]>" would log in as "CZ/CZ/abc". NIA sends no
- * CDATA; an assertion holding one is refused. */
-static int has_cdata(const xmlNode *n)
-{
-    for (; n; n = n->next) {
-        if (n->type == XML_CDATA_SECTION_NODE || has_cdata(n->children))
-            return 1;
-    }
-    return 0;
-}
-
 static void read_subject(check_ctx *c, LassoSaml2Assertion *a, kmen_assertion *out)
 {
     LassoSaml2NameID *n = a->Subject->NameID;
@@ -301,11 +319,13 @@ static int check_assertion(check_ctx *c, LassoSaml2Assertion *a, int response_si
         return refuse(c, "assertion without ID");
     if (!response_signed && !has_signature_child(original))
         return refuse(c, "neither the Response nor the assertion is signed");
-    if (original && has_cdata(original->children))
-        return refuse(c, "CDATA section in the assertion");
-    const char *why = original ? check_algorithms(original) : NULL;
-    if (why)
-        return refuse(c, why);
+    tree_census inside = {0, 0, NULL, NULL};
+    if (original)
+        take_census(original->children, &inside);
+    if (inside.violation)
+        return refuse(c, inside.violation);
+    if (inside.assertions || inside.encrypted)
+        return refuse(c, "an assertion inside the assertion");
     if (!a->Issuer || !same(a->Issuer->content, c->sp->idp_entity_id))
         return refuse(c, "assertion Issuer is not the IdP");
     if (!check_conditions(c, a) || !check_subject(c, a) || !read_authn_statement(c, a, out))
@@ -352,9 +372,10 @@ static kmen_response_status after_lasso(check_ctx *c, LassoLogin *login, int rc,
 /* lasso accepted the Response; what it could not see is checked here. */
 static kmen_response_status after_lasso_accepted(check_ctx *c, const response_shape *shape)
 {
-    if (shape->encrypted != 1)
+    if (shape->census.encrypted != 1)
         refuse(c, "the assertion was not encrypted");
-    else if (kmen_encrypted_assertion_count(shape->encrypted_assertion, c->sp->decryption_key) != 1)
+    else if (kmen_encrypted_assertion_count(shape->census.encrypted_assertion,
+                                            c->sp->decryption_key) != 1)
         refuse(c, "not exactly one assertion inside the EncryptedAssertion");
     return c->reason ? KMEN_RESPONSE_INVALID : KMEN_RESPONSE_OK;
 }
@@ -381,19 +402,14 @@ kmen_response_status kmen_saml_verify_response(kmen_sp *sp, apr_pool_t *p, const
                                                kmen_assertion *out, const char **reason)
 {
     check_ctx c = {p, sp, expect, NULL};
-    response_shape shape = {0, 0, 0, NULL};
+    response_shape shape = {{0, 0, NULL, NULL}, 0};
     kmen_response_status status = KMEN_RESPONSE_INVALID;
     memset(out, 0, sizeof(*out));
     xmlDoc *doc = precheck(&c, b64, &shape);
-    /* NIA always encrypts: exactly one EncryptedAssertion and no plaintext
-     * one, except in a failure answer, which carries none. */
-    if (doc && shape.assertions == 0 && shape.encrypted <= 1)
+    if (doc) {
         status = run_lasso(&c, &shape, b64, out);
-    else if (doc)
-        refuse(&c, shape.assertions ? "plaintext assertion (NIA always encrypts)"
-                                    : "more than one EncryptedAssertion");
-    if (doc)
         xmlFreeDoc(doc);
+    }
     *reason = c.reason;
     return status;
 }

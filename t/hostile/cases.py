@@ -4,10 +4,15 @@ makes one thing wrong about it (or wraps it, or buries it in something the parse
 swallow). A case returns an Attempt: what to POST, where, with which pre-login cookie.
 
 Expected outcome of every case: a 4xx, no session cookie, no new kmen.session or kmen.client
-row, no crashed child. Cases marked SAME_PERSON change only how the signed text is spelled
-(a comment, CDATA, a character reference: exclusive c14n reads all of them as the same
-text, so the IdP's signature still holds); for those, logging in the person the IdP signed
-for is also correct, and any other person (a truncated identifier) is a failure.
+row, no crashed child. Comments and CDATA inside the signed text keep the IdP's signature
+valid (exclusive c14n skips a comment and reads CDATA as text), but NIA sends neither and
+readers disagree about them, so they are refused too. The case marked SAME_PERSON spells
+the identifier with character references, which the parser turns into the very same text:
+for it, logging in the person the IdP signed for is also correct, and any other person
+would be a failure.
+
+The classic signature-wrapping shapes XSW1-XSW8 (Somorovsky et al., "On Breaking SAML",
+2012) are the cases named xsw1_ ... xsw8_; the other wrapping cases are variants of them.
 """
 
 import base64
@@ -176,6 +181,11 @@ class Context:
     def evil(self, g):
         return self.assertion(g, self.evil_edit, sign=None)
 
+    def evil_clone(self, g):
+        """The evil assertion under the genuine one's ID: a signed copy the attacker edited,
+        so that a verifier looking the signature's Reference up by ID may find either."""
+        return set_attr(self.evil(g), "Assertion", "ID", parse(g.plain).get("ID"))
+
     def when(self, delta):
         t = datetime.datetime.now(datetime.timezone.utc) + delta
         return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
@@ -329,6 +339,25 @@ def xsw_response_in_extensions(ctx):
     return g.attempt(wrapped_response(ctx, g, body))
 
 
+@case("wrapping", "XSW1: evil Response root carries the IdP's Response signature; the "
+                  "original Response, its signature cut out, is that signature's last child")
+def xsw1_response_in_signature(ctx):
+    g = ctx.genuine()
+    original, sig = cut(g.response, "Signature")
+    sig = insert_into_end(sig, "Signature", original)
+    body = sig + SUCCESS + ctx.forge.encrypt(ctx.evil(g))
+    return g.attempt(wrapped_response(ctx, g, body))
+
+
+@case("wrapping", "XSW2: evil Response root; the original Response, its signature cut out, "
+                  "before the IdP's Response signature (a detached signature)")
+def xsw2_response_before_signature(ctx):
+    g = ctx.genuine()
+    original, sig = cut(g.response, "Signature")
+    body = original + sig + SUCCESS + ctx.forge.encrypt(ctx.evil(g))
+    return g.attempt(wrapped_response(ctx, g, body))
+
+
 @case("wrapping", "evil Response root; the signed original Response inside the moved "
                   "signature's ds:Object")
 def xsw_response_in_object(ctx):
@@ -355,9 +384,52 @@ def xsw_response_original_as_child(ctx):
     return g.attempt(wrapped_response(ctx, g, body))
 
 
-@case("wrapping", "evil assertion carries the genuine assertion's signature; the genuine "
-                  "assertion inside that signature's ds:Object")
-def xsw_assertion_in_object(ctx):
+@case("wrapping", "XSW3: evil clone (the genuine's ID) before the signed assertion, both in "
+                  "one EncryptedData")
+def xsw3_clone_before_signed_assertion(ctx):
+    g = ctx.genuine()
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(ctx.evil_clone(g) + g.plain)], sign=None))
+
+
+@case("wrapping", "XSW4: evil clone (the genuine's ID) wraps the intact signed assertion as "
+                  "its last child")
+def xsw4_clone_wraps_signed_assertion(ctx):
+    g = ctx.genuine()
+    evil = insert_into_end(ctx.evil_clone(g), "Assertion", g.plain)
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(evil)], sign=None))
+
+
+@case("wrapping", "XSW5: evil clone carries the genuine signature; the genuine assertion, its "
+                  "signature cut out, appended at the end of the Response (encrypted too)")
+def xsw5_clone_signed_original_at_end(ctx):
+    g = ctx.genuine()
+    genuine, sig = plain_without_signature(g)
+    evil = insert_after(ctx.evil_clone(g), "Issuer", sig)
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(evil), ctx.forge.encrypt(genuine)],
+                                  sign=None))
+
+
+@case("wrapping", "XSW6: evil clone carries the genuine signature; the genuine assertion, its "
+                  "signature cut out, is that signature's last child")
+def xsw6_clone_signed_original_in_signature(ctx):
+    g = ctx.genuine()
+    genuine, sig = plain_without_signature(g)
+    evil = insert_after(ctx.evil_clone(g), "Issuer", insert_into_end(sig, "Signature", genuine))
+    return g.attempt(ctx.response(g, [ctx.forge.encrypt(evil)], sign=None))
+
+
+@case("wrapping", "XSW7: evil clone in samlp:Extensions, the genuine signed encrypted "
+                  "assertion in its place")
+def xsw7_clone_in_extensions(ctx):
+    g = ctx.genuine()
+    attrs = dict(g.response_root.attrib)
+    body = f"<samlp:Extensions>{ctx.evil_clone(g)}</samlp:Extensions>" + SUCCESS + g.encrypted
+    return g.attempt(ctx.response_text(attrs, body))
+
+
+@case("wrapping", "XSW8: evil assertion carries the genuine assertion's signature; the "
+                  "genuine assertion, its signature cut out, inside that signature's ds:Object")
+def xsw8_assertion_in_signature_object(ctx):
     g = ctx.genuine()
     genuine, sig = plain_without_signature(g)
     sig = insert_into_end(sig, "Signature", f'<ds:Object xmlns:ds="{DS}">{genuine}</ds:Object>')
@@ -379,8 +451,7 @@ def xsw_assertion_in_advice(ctx):
 def xsw_assertion_same_id_in_advice(ctx):
     g = ctx.genuine()
     genuine, sig = plain_without_signature(g)
-    evil = set_attr(ctx.evil(g), "Assertion", "ID", parse(g.plain).get("ID"))
-    evil = insert_after(evil, "Issuer", sig)
+    evil = insert_after(ctx.evil_clone(g), "Issuer", sig)
     evil = insert_after(evil, "Conditions", f'<Advice xmlns="{SAML}">{genuine}</Advice>')
     return g.attempt(ctx.response(g, [ctx.forge.encrypt(evil)], sign=None))
 
@@ -991,21 +1062,21 @@ def split_bsi(ctx, join):
 
 
 @case("canonicalisation", "comment inside PersonIdentifier (a truncating reader would see "
-                          "another identifier)", SAME_PERSON)
+                          "another identifier)")
 def comment_in_person_identifier(ctx):
     g = ctx.genuine()
     bsi, split = split_bsi(ctx, "<!-- -->")
     return in_signed_assertion(ctx, g, f">{bsi}</AttributeValue>", f">{split}</AttributeValue>")
 
 
-@case("canonicalisation", "comment inside NameID", SAME_PERSON)
+@case("canonicalisation", "comment inside NameID")
 def comment_in_name_id(ctx):
     g = ctx.genuine()
     bsi, split = split_bsi(ctx, "<!---->")
     return in_signed_assertion(ctx, g, f">{bsi}</NameID>", f">{split}</NameID>")
 
 
-@case("canonicalisation", "PersonIdentifier as CDATA", SAME_PERSON)
+@case("canonicalisation", "PersonIdentifier as CDATA")
 def cdata_person_identifier(ctx):
     g = ctx.genuine()
     bsi = ctx.stack.bsi("cz-jiri")
@@ -1014,7 +1085,7 @@ def cdata_person_identifier(ctx):
 
 
 @case("canonicalisation", "PersonIdentifier's last part as CDATA (a reader that skips CDATA "
-                          "sees a shorter, still well-formed identifier)", SAME_PERSON)
+                          "sees a shorter, still well-formed identifier)")
 def cdata_tail_person_identifier(ctx):
     g = ctx.genuine()
     bsi = ctx.stack.bsi("cz-jiri")
@@ -1023,7 +1094,7 @@ def cdata_tail_person_identifier(ctx):
                                f">{bsi[:i]}<![CDATA[{bsi[i:]}]]></AttributeValue>")
 
 
-@case("canonicalisation", "NameID's last part as CDATA", SAME_PERSON)
+@case("canonicalisation", "NameID's last part as CDATA")
 def cdata_tail_name_id(ctx):
     g = ctx.genuine()
     bsi = ctx.stack.bsi("cz-jiri")

@@ -212,6 +212,13 @@ START_TEST(wrong_destination_refused)
 }
 END_TEST
 
+static const char *base64_of(const char *xml)
+{
+    char *b64 = apr_palloc(pool, (apr_size_t)apr_base64_encode_len((int)strlen(xml)));
+    apr_base64_encode(b64, xml, (int)strlen(xml));
+    return b64;
+}
+
 /* Change one character of the signed XML (the IssueInstant's last second
  * digit) and re-encode: the Response signature no longer verifies. */
 START_TEST(altered_refused)
@@ -220,9 +227,23 @@ START_TEST(altered_refused)
     char *instant = strstr(xml, "IssueInstant=\"2019-08-21T13:41:4");
     ck_assert_ptr_nonnull(instant);
     instant[strlen("IssueInstant=\"2019-08-21T13:41:4")] ^= 1;
-    char *b64 = apr_palloc(pool, (apr_size_t)apr_base64_encode_len((int)strlen(xml)));
-    apr_base64_encode(b64, xml, (int)strlen(xml));
-    assert_refused(&response1, b64, at(response1.not_before, 0), response1.request_id, "lasso");
+    assert_refused(&response1, base64_of(xml), at(response1.not_before, 0), response1.request_id,
+                   "lasso");
+}
+END_TEST
+
+/* A comment inside the signed Issuer leaves NIA's signature valid (exclusive
+ * c14n drops comments) but splits the text a reader sees: refused. */
+START_TEST(comment_in_signed_text_refused)
+{
+    const char *xml = slurp("response.min.xml");
+    const char *issuer = strstr(xml, "urn:microsoft:cgg2010:fpsts");
+    ck_assert_ptr_nonnull(issuer);
+    const char *split =
+        apr_pstrcat(pool, apr_pstrndup(pool, xml, (apr_size_t)(issuer - xml)),
+                    "urn:microsoft:<!---->", issuer + strlen("urn:microsoft:"), NULL);
+    assert_refused(&response1, base64_of(split), at(response1.not_before, 0), response1.request_id,
+                   "comment");
 }
 END_TEST
 
@@ -248,6 +269,7 @@ static Suite *suite(void)
     tcase_add_test(tc, wrong_audience_refused);
     tcase_add_test(tc, wrong_destination_refused);
     tcase_add_test(tc, altered_refused);
+    tcase_add_test(tc, comment_in_signed_text_refused);
     tcase_add_test(tc, garbage_refused);
     suite_add_tcase(s, tc);
     return s;
