@@ -169,6 +169,13 @@ class Context:
         enc = self.forge.encrypt(a, transport, content)
         return self.response(g, [enc], edit_response, sign_response, alg)
 
+    def unsigned(self, g, *assertions):
+        """An Attempt posting an unsigned Response (the attacker holds no IdP key) that
+        carries each of ASSERTIONS (text) encrypted to the SP, as anyone can: the SP's
+        certificate is public."""
+        return g.attempt(self.response(g, [self.forge.encrypt(a) for a in assertions],
+                                       sign=None))
+
     def evil_edit(self, a):
         """Turn the assertion into one about the victim (new ID, unsigned)."""
         victim = self.victim()
@@ -233,7 +240,7 @@ def signed_then_edited_attribute(ctx):
     g = ctx.genuine()
     edited = g.plain.replace("Dvořák", "Podvodník").replace("Dvo&#345;&#225;k", "Podvodn&#237;k")
     assert edited != g.plain
-    return g.attempt(ctx.response(g, [ctx.forge.encrypt(edited)], sign=None))
+    return ctx.unsigned(g, edited)
 
 
 @case("signature", "PersonIdentifier (not NameID) edited to the victim's after signing")
@@ -243,14 +250,14 @@ def signed_then_edited_person_identifier(ctx):
     a, b = element_span(g.plain, "AttributeStatement")
     edited = g.plain[:a] + g.plain[a:b].replace(bsi, ctx.victim()) + g.plain[b:]
     assert edited != g.plain
-    return g.attempt(ctx.response(g, [ctx.forge.encrypt(edited)], sign=None))
+    return ctx.unsigned(g, edited)
 
 
 @case("signature", "LoA raised substantial -> high after signing")
 def signed_then_edited_loa(ctx):
     g = ctx.genuine()
     edited = g.plain.replace(LOA + "substantial", LOA + "high")
-    return g.attempt(ctx.response(g, [ctx.forge.encrypt(edited)], sign=None))
+    return ctx.unsigned(g, edited)
 
 
 @case("signature", "valid assertion re-encrypted under the IdP's Response signature "
@@ -388,7 +395,7 @@ def xsw_response_original_as_child(ctx):
                   "one EncryptedData")
 def xsw3_clone_before_signed_assertion(ctx):
     g = ctx.genuine()
-    return g.attempt(ctx.response(g, [ctx.forge.encrypt(ctx.evil_clone(g) + g.plain)], sign=None))
+    return ctx.unsigned(g, ctx.evil_clone(g) + g.plain)
 
 
 @case("wrapping", "XSW4: evil clone (the genuine's ID) wraps the intact signed assertion as "
@@ -396,7 +403,7 @@ def xsw3_clone_before_signed_assertion(ctx):
 def xsw4_clone_wraps_signed_assertion(ctx):
     g = ctx.genuine()
     evil = insert_into_end(ctx.evil_clone(g), "Assertion", g.plain)
-    return g.attempt(ctx.response(g, [ctx.forge.encrypt(evil)], sign=None))
+    return ctx.unsigned(g, evil)
 
 
 @case("wrapping", "XSW5: evil clone carries the genuine signature; the genuine assertion, its "
@@ -405,8 +412,7 @@ def xsw5_clone_signed_original_at_end(ctx):
     g = ctx.genuine()
     genuine, sig = plain_without_signature(g)
     evil = insert_after(ctx.evil_clone(g), "Issuer", sig)
-    return g.attempt(ctx.response(g, [ctx.forge.encrypt(evil), ctx.forge.encrypt(genuine)],
-                                  sign=None))
+    return ctx.unsigned(g, evil, genuine)
 
 
 @case("wrapping", "XSW6: evil clone carries the genuine signature; the genuine assertion, its "
@@ -415,7 +421,7 @@ def xsw6_clone_signed_original_in_signature(ctx):
     g = ctx.genuine()
     genuine, sig = plain_without_signature(g)
     evil = insert_after(ctx.evil_clone(g), "Issuer", insert_into_end(sig, "Signature", genuine))
-    return g.attempt(ctx.response(g, [ctx.forge.encrypt(evil)], sign=None))
+    return ctx.unsigned(g, evil)
 
 
 @case("wrapping", "XSW7: evil clone in samlp:Extensions, the genuine signed encrypted "
@@ -434,7 +440,7 @@ def xsw8_assertion_in_signature_object(ctx):
     genuine, sig = plain_without_signature(g)
     sig = insert_into_end(sig, "Signature", f'<ds:Object xmlns:ds="{DS}">{genuine}</ds:Object>')
     evil = insert_after(ctx.evil(g), "Issuer", sig)
-    return g.attempt(ctx.response(g, [ctx.forge.encrypt(evil)], sign=None))
+    return ctx.unsigned(g, evil)
 
 
 @case("wrapping", "evil assertion carries the genuine signature; genuine assertion in "
@@ -444,7 +450,7 @@ def xsw_assertion_in_advice(ctx):
     genuine, sig = plain_without_signature(g)
     evil = insert_after(ctx.evil(g), "Issuer", sig)
     evil = insert_after(evil, "Conditions", f'<Advice xmlns="{SAML}">{genuine}</Advice>')
-    return g.attempt(ctx.response(g, [ctx.forge.encrypt(evil)], sign=None))
+    return ctx.unsigned(g, evil)
 
 
 @case("wrapping", "as xsw_assertion_in_advice, the evil assertion with the genuine's ID")
@@ -453,14 +459,14 @@ def xsw_assertion_same_id_in_advice(ctx):
     genuine, sig = plain_without_signature(g)
     evil = insert_after(ctx.evil_clone(g), "Issuer", sig)
     evil = insert_after(evil, "Conditions", f'<Advice xmlns="{SAML}">{genuine}</Advice>')
-    return g.attempt(ctx.response(g, [ctx.forge.encrypt(evil)], sign=None))
+    return ctx.unsigned(g, evil)
 
 
 @case("wrapping", "evil unsigned assertion; the intact signed assertion in its saml:Advice")
 def xsw_signed_assertion_in_advice(ctx):
     g = ctx.genuine()
     evil = insert_after(ctx.evil(g), "Conditions", f'<Advice xmlns="{SAML}">{g.plain}</Advice>')
-    return g.attempt(ctx.response(g, [ctx.forge.encrypt(evil)], sign=None))
+    return ctx.unsigned(g, evil)
 
 
 @case("wrapping", "evil unsigned assertion; the signed assertion in its "
@@ -468,7 +474,7 @@ def xsw_signed_assertion_in_advice(ctx):
 def xsw_signed_assertion_in_subject_confirmation(ctx):
     g = ctx.genuine()
     evil = put_inside(ctx.evil(g), "SubjectConfirmationData", g.plain)
-    return g.attempt(ctx.response(g, [ctx.forge.encrypt(evil)], sign=None))
+    return ctx.unsigned(g, evil)
 
 
 @case("wrapping", "signed assertion (plaintext) in samlp:Extensions, evil encrypted one "
@@ -494,13 +500,13 @@ def xsw_signed_assertion_under_status(ctx):
 @case("wrapping", "signed assertion and evil assertion in one EncryptedData")
 def xsw_two_in_one_encrypted_data(ctx):
     g = ctx.genuine()
-    return g.attempt(ctx.response(g, [ctx.forge.encrypt(g.plain + ctx.evil(g))], sign=None))
+    return ctx.unsigned(g, g.plain + ctx.evil(g))
 
 
 @case("wrapping", "evil assertion, then the signed one, in one EncryptedData")
 def xsw_two_in_one_encrypted_data_evil_first(ctx):
     g = ctx.genuine()
-    return g.attempt(ctx.response(g, [ctx.forge.encrypt(ctx.evil(g) + g.plain)], sign=None))
+    return ctx.unsigned(g, ctx.evil(g) + g.plain)
 
 
 @case("wrapping", "evil encrypted assertion beside the signed encrypted one (signed first)")
@@ -1051,7 +1057,7 @@ def in_signed_assertion(ctx, g, old, new):
     unsigned Response (the attacker cannot re-sign it)."""
     edited = g.plain.replace(old, new)
     assert edited != g.plain
-    return g.attempt(ctx.response(g, [ctx.forge.encrypt(edited)], sign=None))
+    return ctx.unsigned(g, edited)
 
 
 def split_bsi(ctx, join):
@@ -1160,7 +1166,7 @@ def control_genuine(ctx):
          "(the IdP-signed assertion alone suffices)")
 def control_reencrypted_assertion_signed(ctx):
     g = ctx.genuine()
-    return g.attempt(ctx.response(g, [ctx.forge.encrypt(g.plain)], sign=None))
+    return ctx.unsigned(g, g.plain)
 
 
 @control("assertion and Response signed again by the generator with the IdP key")
