@@ -63,7 +63,7 @@ UNIT_CFLAGS := $(WARN) -g $(DEPS_CFLAGS) $(shell pkg-config --cflags check apr-1
 UNIT_LIBS := $(DEPS_LIBS) $(shell pkg-config --libs check apr-1 apr-util-1)
 UNIT_TESTS := t/unit/saml_test t/unit/logic_test
 SAML_SRC := mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_response.c mod_kmen/saml_decrypt.c \
-            mod_kmen/saml_sign.c mod_kmen/identity.c \
+            mod_kmen/saml_sign.c mod_kmen/identity.c mod_kmen/pairs.c \
             mod_kmen/crypto.c
 LOGIC_SRC := mod_kmen/identity.c mod_kmen/crypto.c mod_kmen/identifiers.c mod_kmen/redirect.c mod_kmen/headers_encode.c \
              mod_kmen/config.c

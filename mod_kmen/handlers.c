@@ -224,7 +224,7 @@ static int handle_logout(request_rec *r)
 static int slo_response(request_rec *r, kmen_server_conf *c)
 {
     const char *relay_state = query_param(r, "RelayState");
-    const char *err = kmen_saml_logout_response(c->sp, r->args);
+    const char *err = kmen_saml_logout_response(c->sp, r->pool, r->args);
     if (err)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       APLOGNO(10627) "LogoutResponse refused: %s [req %s]", err,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The SAML service provider: lasso servers, AuthnRequest and single logout. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,6 +17,28 @@
 
 static void (*log_sink)(const char *domain, int level, const char *msg);
 
+/* lasso reports some malformed input at GLib's ERROR level: a LogoutRequest
+ * without NameID, an ECP or PAOS header, or any element it is made to read
+ * as one (an attribute value, an xsi:type), also inside an encrypted
+ * assertion anyone can make with the SP's public certificate. GLib makes
+ * every ERROR fatal whatever handler is installed: right after the handler
+ * it executes a breakpoint trap, and the SIGTRAP ends the httpd child with
+ * every request it serves. lasso itself goes on after such a message (it
+ * returns an error code, and the message is refused), so mod_kmen lets it:
+ * the handler marks its thread, and the SIGTRAP that follows at once on that
+ * thread is swallowed. Any other SIGTRAP still ends the process. */
+static __thread volatile sig_atomic_t lasso_error_logged;
+
+static void survive_lasso_error(int sig)
+{
+    if (lasso_error_logged) {
+        lasso_error_logged = 0;
+        return;
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 /* lasso (through GLib) would write to stderr; every NIA attribute triggers a
  * warning about OriginalIssuer, so lasso's warnings go to the error log at
  * debug level, its own debug trace at trace1, and only critical messages
@@ -23,6 +46,8 @@ static void (*log_sink)(const char *domain, int level, const char *msg);
 static void glib_to_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer u)
 {
     (void)u;
+    if ((level & G_LOG_LEVEL_ERROR) && !(level & G_LOG_FLAG_RECURSION))
+        lasso_error_logged = 1;
     if (!log_sink)
         return;
     int sink_level = (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) ? KMEN_SAML_LOG_ERROR
@@ -33,6 +58,9 @@ static void glib_to_log(const gchar *domain, GLogLevelFlags level, const gchar *
 
 void kmen_saml_library_init(void (*log)(const char *domain, int level, const char *msg))
 {
+    struct sigaction trap = {.sa_handler = survive_lasso_error};
+    sigemptyset(&trap.sa_mask);
+    sigaction(SIGTRAP, &trap, NULL);
     log_sink = log;
     g_log_set_handler("Lasso", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION,
                       glib_to_log, NULL);
@@ -134,7 +162,8 @@ const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp 
     sp->metadata = kmen_sp_metadata_build(p, params);
     if (!sp->metadata)
         return "the SP certificate is not a PEM certificate";
-    err = kmen_idp_metadata_read(p, params->idp_metadata, &sp->idp_entity_id, &sp->idp_valid_until);
+    err = kmen_idp_metadata_read(p, params->idp_metadata, &sp->idp_entity_id, &sp->idp_valid_until,
+                                 &sp->idp_signing_keys);
     if (err)
         return apr_pstrcat(p, "the IdP metadata ", err, NULL);
     if ((err = check_idp_validity(p, sp)))
@@ -347,9 +376,11 @@ const char *kmen_saml_logout_request(kmen_sp *sp, apr_pool_t *p, const kmen_logi
     return err;
 }
 
-const char *kmen_saml_logout_response(kmen_sp *sp, const char *query)
+const char *kmen_saml_logout_response(kmen_sp *sp, apr_pool_t *p, const char *query)
 {
-    const char *err = NULL;
+    const char *err = kmen_redirect_verify(p, sp->idp_signing_keys, query);
+    if (err)
+        return err;
     LassoServer *server = kmen_sp_server_acquire(sp, &err);
     if (!server)
         return err;
@@ -400,7 +431,9 @@ static const char *answer_logout_request(LassoLogout *logout, kmen_sp *sp, apr_p
 const char *kmen_saml_logout_request_consume(kmen_sp *sp, apr_pool_t *p, const char *query,
                                              kmen_login_ref *ref, const char **url)
 {
-    const char *err = NULL;
+    const char *err = kmen_redirect_verify(p, sp->idp_signing_keys, query);
+    if (err)
+        return err;
     LassoServer *server = kmen_sp_server_acquire(sp, &err);
     if (!server)
         return err;

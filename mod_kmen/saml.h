@@ -91,11 +91,14 @@ kmen_response_status kmen_saml_verify_response(kmen_sp *sp, apr_pool_t *p, const
 const char *kmen_saml_logout_request(kmen_sp *sp, apr_pool_t *p, const kmen_login_ref *ref,
                                      const char *relay_state, const char **url);
 
-/* GET /slo with a LogoutResponse: verified and successful? */
-const char *kmen_saml_logout_response(kmen_sp *sp, const char *query);
+/* GET /slo with a LogoutResponse: verified and successful? The query
+ * signature is checked against the IdP's keys before lasso parses anything
+ * (lasso's parser ends the process on some malformed messages). */
+const char *kmen_saml_logout_response(kmen_sp *sp, apr_pool_t *p, const char *query);
 
-/* GET /slo with a LogoutRequest from the IdP: *ref names the login to end,
- * *url is the signed LogoutResponse to send the browser back with. */
+/* GET /slo with a LogoutRequest from the IdP, its query signature checked
+ * first as above: *ref names the login to end, *url is the signed
+ * LogoutResponse to send the browser back with. */
 const char *kmen_saml_logout_request_consume(kmen_sp *sp, apr_pool_t *p, const char *query,
                                              kmen_login_ref *ref, const char **url);
 

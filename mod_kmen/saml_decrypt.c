@@ -39,8 +39,7 @@ static xmlNode *only_child(xmlNode *parent, const char *ns, const char *name)
 {
     xmlNode *found = NULL;
     for (xmlNode *n = parent ? parent->children : NULL; n; n = n->next) {
-        if (n->type != XML_ELEMENT_NODE || !xmlStrEqual(n->name, BAD_CAST name) || !n->ns ||
-            !xmlStrEqual(n->ns->href, BAD_CAST ns))
+        if (!kmen_xml_is_element(n, ns, name))
             continue;
         if (found)
             return NULL;

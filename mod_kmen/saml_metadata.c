@@ -5,10 +5,28 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "apr_base64.h"
 #include "apr_escape.h"
 #include "apr_strings.h"
 
+#include "crypto.h"
 #include "saml_private.h"
+
+/* The text from BEGIN to END without blanks and line breaks (base64 as
+ * certificates carry it; apr_base64_decode stops at the first of them). */
+static const char *without_blanks(apr_pool_t *p, const char *begin, const char *end)
+{
+    char *out = apr_palloc(p, (apr_size_t)(end - begin) + 1), *o = out;
+    for (const char *c = begin; c < end; c++) {
+        if (!strchr(" \t\r\n", *c))
+            *o++ = *c;
+    }
+    *o = '\0';
+    return out;
+}
 
 /* The base64 body of a PEM certificate, armour and line breaks removed. */
 static const char *pem_body(apr_pool_t *p, const char *pem)
@@ -18,13 +36,7 @@ static const char *pem_body(apr_pool_t *p, const char *pem)
     if (!end)
         return NULL;
     begin += strlen("-----BEGIN CERTIFICATE-----");
-    char *out = apr_palloc(p, (apr_size_t)(end - begin) + 1), *o = out;
-    for (const char *c = begin; c < end; c++) {
-        if (!strchr(" \t\r\n", *c))
-            *o++ = *c;
-    }
-    *o = '\0';
-    return out;
+    return without_blanks(p, begin, end);
 }
 
 static const char *key_descriptor(apr_pool_t *p, const char *use, const char *cert_b64,
@@ -85,8 +97,70 @@ static const char *root_attribute(apr_pool_t *p, xmlNode *root, const char *name
     return out;
 }
 
+static apr_status_t public_key_free(void *key)
+{
+    EVP_PKEY_free(key);
+    return APR_SUCCESS;
+}
+
+/* The public key of an X509Certificate element's base64 text, freed with P;
+ * NULL if it is no certificate. */
+static EVP_PKEY *certificate_key(apr_pool_t *p, const xmlNode *x509_certificate)
+{
+    xmlChar *text = xmlNodeGetContent(x509_certificate);
+    const char *b64 = text ? without_blanks(p, (const char *)text,
+                                            (const char *)text + strlen((const char *)text))
+                           : "";
+    xmlFree(text);
+    if (!*b64 || !kmen_base64_is_valid(b64))
+        return NULL;
+    unsigned char *der = apr_palloc(p, (apr_size_t)apr_base64_decode_len(b64));
+    const unsigned char *in = der;
+    X509 *cert = d2i_X509(NULL, &in, apr_base64_decode((char *)der, b64));
+    EVP_PKEY *key = cert ? X509_get_pubkey(cert) : NULL;
+    X509_free(cert);
+    ERR_clear_error();
+    if (key)
+        apr_pool_cleanup_register(p, key, public_key_free, apr_pool_cleanup_null);
+    return key;
+}
+
+/* Every certificate at or below N, into KEYS. */
+static void certificates_below(apr_pool_t *p, const xmlNode *n, apr_array_header_t *keys)
+{
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        EVP_PKEY *key =
+            kmen_xml_is_element(n, KMEN_NS_DSIG, "X509Certificate") ? certificate_key(p, n) : NULL;
+        if (key)
+            APR_ARRAY_PUSH(keys, EVP_PKEY *) = key;
+        certificates_below(p, n->children, keys);
+    }
+}
+
+/* The IdP's signing keys: the certificates of every KeyDescriptor of an
+ * IDPSSODescriptor that is not for encryption only (as lasso reads them). */
+static void idp_signing_keys(apr_pool_t *p, const xmlNode *n, int in_idp, apr_array_header_t *keys)
+{
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (in_idp && kmen_xml_is_element(n, LASSO_SAML2_METADATA_HREF, "KeyDescriptor")) {
+            xmlChar *use = xmlGetProp((xmlNode *)n, (const xmlChar *)"use");
+            if (!use || strcmp((const char *)use, "encryption") != 0)
+                certificates_below(p, n->children, keys);
+            xmlFree(use);
+            continue;
+        }
+        idp_signing_keys(
+            p, n->children,
+            in_idp || kmen_xml_is_element(n, LASSO_SAML2_METADATA_HREF, "IDPSSODescriptor"), keys);
+    }
+}
+
 const char *kmen_idp_metadata_read(apr_pool_t *p, const char *xml, const char **entity_id,
-                                   apr_time_t *valid_until)
+                                   apr_time_t *valid_until, apr_array_header_t **signing_keys)
 {
     xmlDoc *doc = xmlReadMemory(xml, (int)strlen(xml), "idp-metadata.xml", NULL,
                                 XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR);
@@ -102,6 +176,11 @@ const char *kmen_idp_metadata_read(apr_pool_t *p, const char *xml, const char **
     *valid_until = 0;
     if (!err && until && !kmen_parse_xs_datetime(until, valid_until))
         err = "has an unreadable validUntil";
+    *signing_keys = apr_array_make(p, 2, sizeof(EVP_PKEY *));
+    if (!err)
+        idp_signing_keys(p, root, 0, *signing_keys);
+    if (!err && (*signing_keys)->nelts == 0)
+        err = "has no signing certificate of an IdP (KeyDescriptor in IDPSSODescriptor)";
     xmlFreeDoc(doc);
     return err;
 }

@@ -37,6 +37,7 @@
 #define KMEN_NS_DSIG "http://www.w3.org/2000/09/xmldsig#"
 #define KMEN_NS_XENC "http://www.w3.org/2001/04/xmlenc#"
 #define KMEN_NS_EIDAS "http://eidas.europa.eu/saml-extensions"
+#define KMEN_NS_XSI "http://www.w3.org/2001/XMLSchema-instance"
 #define KMEN_NAMEFORMAT_URI "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"
 
 struct kmen_sp {
@@ -47,6 +48,7 @@ struct kmen_sp {
     apr_reslist_t *servers;    /* per child: LassoServer objects reused across requests */
     xmlSecKey *decryption_key; /* the SP key once more, for kmen_encrypted_assertion_count */
     EVP_PKEY *signing_key;     /* and once more, for kmen_redirect_sign */
+    apr_array_header_t *idp_signing_keys; /* EVP_PKEY *, for kmen_redirect_verify */
 };
 
 /* A LassoServer for the length of one request; never NULL on success. */
@@ -65,11 +67,21 @@ const char *kmen_sp_signing_key_load(apr_pool_t *p, const char *key_pem, EVP_PKE
  * Signature added; NULL on failure. */
 const char *kmen_redirect_sign(apr_pool_t *p, EVP_PKEY *key, const char *url);
 
+/* NULL if the HTTP-Redirect message in QUERY (SAMLRequest or SAMLResponse)
+ * carries a signature by one of KEYS (EVP_PKEY *) within the algorithm
+ * policy; else why not. Reads nothing of the message itself: what fails here
+ * is never parsed. */
+const char *kmen_redirect_verify(apr_pool_t *p, const apr_array_header_t *keys, const char *query);
+
 /* Builds this SP's metadata from the parameters. */
 const char *kmen_sp_metadata_build(apr_pool_t *p, const kmen_sp_params *params);
-/* Reads entityID and validUntil of the IdP's metadata; NULL or an error. */
+/* Reads entityID, validUntil and the signing keys (EVP_PKEY *, freed with P)
+ * of the IdP's metadata; NULL or an error. */
 const char *kmen_idp_metadata_read(apr_pool_t *p, const char *xml, const char **entity_id,
-                                   apr_time_t *valid_until);
+                                   apr_time_t *valid_until, apr_array_header_t **signing_keys);
+
+/* N is the element NAME in namespace NS. */
+int kmen_xml_is_element(const xmlNode *n, const char *ns, const char *name);
 
 /* xs:dateTime (UTC, optional fraction) -> apr_time_t; 0 on failure. */
 int kmen_parse_xs_datetime(const char *s, apr_time_t *out);

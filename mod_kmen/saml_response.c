@@ -31,7 +31,7 @@ static int refuse(check_ctx *c, const char *reason)
     return 0;
 }
 
-static int is_element(const xmlNode *n, const char *ns, const char *name)
+int kmen_xml_is_element(const xmlNode *n, const char *ns, const char *name)
 {
     return n->type == XML_ELEMENT_NODE && n->ns && strcmp((const char *)n->ns->href, ns) == 0 &&
            strcmp((const char *)n->name, name) == 0;
@@ -69,16 +69,18 @@ static const char *const data_enc_algs[] = {"http://www.w3.org/2001/04/xmlenc#ae
 
 static const char *algorithm_violation(const xmlNode *n)
 {
-    if (is_element(n, KMEN_NS_DSIG, "SignatureMethod") && !algorithm_in(n, signature_algs))
+    if (kmen_xml_is_element(n, KMEN_NS_DSIG, "SignatureMethod") && !algorithm_in(n, signature_algs))
         return "signature algorithm outside policy (RSA-SHA256/384/512 only)";
-    if (is_element(n, KMEN_NS_DSIG, "DigestMethod") && n->parent &&
-        is_element(n->parent, KMEN_NS_DSIG, "Reference") && !algorithm_in(n, digest_algs))
+    if (kmen_xml_is_element(n, KMEN_NS_DSIG, "DigestMethod") && n->parent &&
+        kmen_xml_is_element(n->parent, KMEN_NS_DSIG, "Reference") && !algorithm_in(n, digest_algs))
         return "digest algorithm outside policy (SHA-256/384/512 only)";
-    if (is_element(n, KMEN_NS_XENC, "EncryptionMethod") && n->parent &&
-        is_element(n->parent, KMEN_NS_XENC, "EncryptedKey") && !algorithm_in(n, key_transport_algs))
+    if (kmen_xml_is_element(n, KMEN_NS_XENC, "EncryptionMethod") && n->parent &&
+        kmen_xml_is_element(n->parent, KMEN_NS_XENC, "EncryptedKey") &&
+        !algorithm_in(n, key_transport_algs))
         return "key transport outside policy (RSA-OAEP only)";
-    if (is_element(n, KMEN_NS_XENC, "EncryptionMethod") && n->parent &&
-        is_element(n->parent, KMEN_NS_XENC, "EncryptedData") && !algorithm_in(n, data_enc_algs))
+    if (kmen_xml_is_element(n, KMEN_NS_XENC, "EncryptionMethod") && n->parent &&
+        kmen_xml_is_element(n->parent, KMEN_NS_XENC, "EncryptedData") &&
+        !algorithm_in(n, data_enc_algs))
         return "content encryption outside policy (AES only)";
     return NULL;
 }
@@ -101,10 +103,26 @@ static const char *markup_violation(const xmlNode *n)
     }
 }
 
+/* lasso builds a node of whatever class an xsi:type names ("samlp:LogoutRequest"
+ * on a Status or a Subject); NIA types attribute values only. */
+static const char *type_violation(const xmlNode *n)
+{
+    if (xmlHasNsProp(n, (const xmlChar *)"type", (const xmlChar *)KMEN_NS_XSI) &&
+        !kmen_xml_is_element(n, KMEN_NS_SAML, "AttributeValue"))
+        return "xsi:type outside an attribute value";
+    return NULL;
+}
+
+static const char *element_violation(const xmlNode *n)
+{
+    const char *why = algorithm_violation(n);
+    return why ? why : type_violation(n);
+}
+
 /* What a tree holds, taken in one walk: how many assertions, plain and
  * encrypted, at any depth (one hidden in Extensions, Advice or a signature's
- * Object counts), and the first node that breaks the algorithm policy or is
- * markup NIA never sends. */
+ * Object counts), and the first node that breaks the algorithm policy, is
+ * markup NIA never sends or carries an xsi:type where NIA puts none. */
 typedef struct {
     int assertions, encrypted;
     xmlNode *encrypted_assertion; /* the last one met; used when encrypted == 1 */
@@ -117,13 +135,13 @@ static void take_census(xmlNode *n, tree_census *census)
         census->violation = markup_violation(n);
         if (n->type != XML_ELEMENT_NODE)
             continue;
-        census->assertions += is_element(n, KMEN_NS_SAML, "Assertion");
-        if (is_element(n, KMEN_NS_SAML, "EncryptedAssertion")) {
+        census->assertions += kmen_xml_is_element(n, KMEN_NS_SAML, "Assertion");
+        if (kmen_xml_is_element(n, KMEN_NS_SAML, "EncryptedAssertion")) {
             census->encrypted++;
             census->encrypted_assertion = n;
         }
         if (!census->violation)
-            census->violation = algorithm_violation(n);
+            census->violation = element_violation(n);
         take_census(n->children, census);
     }
 }
@@ -131,7 +149,7 @@ static void take_census(xmlNode *n, tree_census *census)
 static int has_signature_child(const xmlNode *n)
 {
     for (const xmlNode *c = n ? n->children : NULL; c; c = c->next) {
-        if (is_element(c, KMEN_NS_DSIG, "Signature"))
+        if (kmen_xml_is_element(c, KMEN_NS_DSIG, "Signature"))
             return 1;
     }
     return 0;
@@ -147,7 +165,7 @@ static int check_shape(check_ctx *c, xmlDoc *doc, response_shape *shape)
     xmlNode *root = xmlDocGetRootElement(doc);
     if (doc->intSubset || doc->extSubset)
         return refuse(c, "DOCTYPE in a SAML message");
-    if (!root || !is_element(root, KMEN_NS_SAMLP, "Response"))
+    if (!root || !kmen_xml_is_element(root, KMEN_NS_SAMLP, "Response"))
         return refuse(c, "the message is not a samlp:Response");
     shape->signed_response = has_signature_child(root);
     take_census(root, &shape->census);

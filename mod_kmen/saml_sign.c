@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Signatures of HTTP-Redirect messages (AuthnRequest, LogoutRequest,
- * LogoutResponse), made by mod_kmen with the SP key loaded once per process.
+ * LogoutResponse): made by mod_kmen with the SP key loaded once per process,
+ * and verified on the IdP's messages before anything parses them.
  *
  * lasso would sign them itself, but it loads the SP key from its PEM text
  * again for every message and signs with that cold key: 15.8 M instructions
@@ -20,6 +21,8 @@
 #include "apr_escape.h"
 #include "apr_strings.h"
 
+#include "crypto.h"
+#include "pairs.h"
 #include "saml_private.h"
 
 #define SIG_ALG_RSA_SHA256 "http%3A%2F%2Fwww.w3.org%2F2001%2F04%2Fxmldsig-more%23rsa-sha256"
@@ -82,4 +85,74 @@ const char *kmen_redirect_sign(apr_pool_t *p, EVP_PKEY *key, const char *url)
         return NULL;
     return apr_pstrcat(p, apr_pstrmemdup(p, url, (apr_size_t)(saml - url)), signed_part,
                        "&Signature=", signature, NULL);
+}
+
+/* The digest of a SigAlg (decoded) within the algorithm policy of
+ * saml_response.c: RSA with SHA-2. NULL otherwise. */
+static const EVP_MD *sig_alg_digest(const char *sig_alg)
+{
+    static const struct {
+        const char *alg;
+        const EVP_MD *(*md)(void);
+    } allowed[] = {{"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", EVP_sha256},
+                   {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha384", EVP_sha384},
+                   {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha512", EVP_sha512}};
+    for (size_t i = 0; sig_alg && i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+        if (strcmp(sig_alg, allowed[i].alg) == 0)
+            return allowed[i].md();
+    }
+    return NULL;
+}
+
+static int verifies(EVP_PKEY *key, const EVP_MD *md, const char *data, const unsigned char *sig,
+                    size_t sig_len)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx && EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA &&
+             EVP_DigestVerifyInit(ctx, NULL, md, NULL, key) == 1 &&
+             EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *)data, strlen(data)) == 1;
+    EVP_MD_CTX_free(ctx);
+    ERR_clear_error();
+    return ok;
+}
+
+/* The raw value of NAME in QUERY; *TWICE set when it comes with two values. */
+static const char *param(apr_pool_t *p, const char *query, const char *name, int *twice)
+{
+    int conflict = 0;
+    const char *value = kmen_pair_single_value(p, query, '&', name, &conflict);
+    *twice |= conflict;
+    return value;
+}
+
+const char *kmen_redirect_verify(apr_pool_t *p, const apr_array_header_t *keys, const char *query)
+{
+    int twice = 0;
+    const char *request = param(p, query, "SAMLRequest", &twice);
+    const char *response = param(p, query, "SAMLResponse", &twice);
+    const char *relay_state = param(p, query, "RelayState", &twice);
+    const char *sig_alg = param(p, query, "SigAlg", &twice);
+    const char *sig_b64 = param(p, query, "Signature", &twice);
+    if (twice || !request == !response)
+        return "not exactly one SAMLRequest or SAMLResponse";
+    if (!sig_alg || !sig_b64)
+        return "the HTTP-Redirect message is not signed";
+    const EVP_MD *md = sig_alg_digest(apr_punescape_url(p, sig_alg, NULL, NULL, 0));
+    if (!md)
+        return "signature algorithm outside policy (RSA-SHA256/384/512 only)";
+    sig_b64 = apr_punescape_url(p, sig_b64, NULL, NULL, 0);
+    if (!sig_b64 || !kmen_base64_is_valid(sig_b64))
+        return "the Signature parameter is not base64";
+    unsigned char *sig = apr_palloc(p, (apr_size_t)apr_base64_decode_len(sig_b64));
+    size_t sig_len = (size_t)apr_base64_decode_binary(sig, sig_b64);
+    /* SAML bindings 3.4.4.1: the parameters in this order, as the URL carries them. */
+    const char *signed_part =
+        apr_pstrcat(p, request ? "SAMLRequest=" : "SAMLResponse=", request ? request : response,
+                    relay_state ? "&RelayState=" : "", relay_state ? relay_state : "",
+                    "&SigAlg=", sig_alg, NULL);
+    for (int i = 0; i < keys->nelts; i++) {
+        if (verifies(APR_ARRAY_IDX(keys, i, EVP_PKEY *), md, signed_part, sig, sig_len))
+            return NULL;
+    }
+    return "the HTTP-Redirect signature is not the IdP's";
 }

@@ -847,12 +847,19 @@ def with_doctype(g, doctype, issuer_text=None):
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + doctype + "\n" + text
 
 
+def laughs(depth=10, width=10):
+    """(the entity declarations of a billion-laughs DTD, the reference that expands them):
+    WIDTH ** (DEPTH - 1) copies of "lol"."""
+    ents = ['<!ENTITY l0 "lol">'] + [
+        f'<!ENTITY l{i} "{("&l" + str(i - 1) + ";") * width}">' for i in range(1, depth)]
+    return "".join(ents), f"&l{depth - 1};"
+
+
 @case("parser", "DOCTYPE with nested internal entities (billion laughs) used in Issuer")
 def billion_laughs(ctx):
     g = ctx.genuine()
-    ents = ['<!ENTITY l0 "lol">'] + [
-        f'<!ENTITY l{i} "{("&l" + str(i - 1) + ";") * 10}">' for i in range(1, 10)]
-    return g.attempt(with_doctype(g, f"<!DOCTYPE samlp:Response [{''.join(ents)}]>", "&l9;"))
+    ents, ref = laughs()
+    return g.attempt(with_doctype(g, f"<!DOCTYPE samlp:Response [{ents}]>", ref))
 
 
 @case("parser", "DOCTYPE whose internal entity spells the IdP's name (signature would "
@@ -1047,6 +1054,85 @@ def hmac_key_confusion(ctx):
     g = ctx.genuine()
     a = ctx.assertion(g, sign=None)
     return g.attempt(ctx.response(g, [ctx.forge.encrypt(a)], alg="hmac-sha256"))
+
+
+# =========================================================================================
+# Nodes lasso turns into another class: an element name or an xsi:type it knows (a logout
+# request, an ECP or PAOS header) where an assertion's parts belong. lasso reports the
+# broken node at GLib's ERROR level, which GLib makes fatal: one such Response, built by
+# anyone with the SP's public certificate, ended an httpd child and every request on it.
+# =========================================================================================
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+ECP = "urn:oasis:names:tc:SAML:2.0:profiles:SSO:ecp"
+PAOS = "urn:liberty:paos:2003-08"
+
+
+def with_value_child(ctx, g, child):
+    """The genuine assertion, unsigned, its first attribute value replaced by CHILD."""
+    def edit(a):
+        value = a.find("saml:AttributeStatement/saml:Attribute/saml:AttributeValue", NS)
+        value.text = None
+        value.append(parse(child))
+    return ctx.unsigned(g, ctx.assertion(g, edit, sign=None))
+
+
+def with_xsi_type(ctx, g, local, xsi_type):
+    """The genuine assertion, unsigned, with xsi:type=XSI_TYPE (a samlp: name) on the first
+    element LOCAL, the prefixes declared there."""
+    a = ctx.assertion(g, sign=None)
+    for attr, value in (("xmlns:xsi", XSI), ("xmlns:samlp", SAMLP), ("xsi:type", xsi_type)):
+        a = set_attr(a, local, attr, value)
+    return ctx.unsigned(g, a)
+
+
+@case("lasso", "an ECP Request header as an attribute value (unsigned assertion)")
+def ecp_request_in_attribute_value(ctx):
+    g = ctx.genuine()
+    return with_value_child(ctx, g, f'<ecp:Request xmlns:ecp="{ECP}"/>')
+
+
+@case("lasso", "an ECP RelayState header as an attribute value (unsigned assertion)")
+def ecp_relay_state_in_attribute_value(ctx):
+    g = ctx.genuine()
+    return with_value_child(ctx, g, f'<ecp:RelayState xmlns:ecp="{ECP}"/>')
+
+
+@case("lasso", "a PAOS Response header as an attribute value (unsigned assertion)")
+def paos_response_in_attribute_value(ctx):
+    g = ctx.genuine()
+    return with_value_child(ctx, g, f'<paos:Response xmlns:paos="{PAOS}"/>')
+
+
+@case("lasso", "a LogoutRequest without NameID as an attribute value (unsigned assertion)")
+def logout_request_in_attribute_value(ctx):
+    g = ctx.genuine()
+    return with_value_child(ctx, g, f'<samlp:LogoutRequest xmlns:samlp="{SAMLP}"/>')
+
+
+@case("lasso", "the assertion's Subject typed xsi:type=samlp:LogoutRequest")
+def subject_typed_as_logout_request(ctx):
+    g = ctx.genuine()
+    return with_xsi_type(ctx, g, "Subject", "samlp:LogoutRequest")
+
+
+@case("lasso", "the assertion's Conditions typed xsi:type=samlp:ManageNameIDRequest")
+def conditions_typed_as_manage_name_id_request(ctx):
+    g = ctx.genuine()
+    return with_xsi_type(ctx, g, "Conditions", "samlp:ManageNameIDRequest")
+
+
+@case("lasso", "the Response's Status typed xsi:type=samlp:LogoutRequest (genuine assertion)")
+def status_typed_as_logout_request(ctx):
+    g = ctx.genuine()
+    status = SUCCESS.replace("<samlp:Status>", f'<samlp:Status xmlns:xsi="{XSI}" '
+                                               'xsi:type="samlp:LogoutRequest">')
+    return g.attempt(ctx.response_text(dict(g.response_root.attrib), status + g.encrypted))
+
+
+@case("lasso", "the plaintext of the EncryptedAssertion is a LogoutRequest")
+def encrypted_logout_request(ctx):
+    g = ctx.genuine()
+    return ctx.unsigned(g, f'<samlp:LogoutRequest xmlns:samlp="{SAMLP}" ID="{new_id()}"/>')
 
 
 # =========================================================================================

@@ -77,6 +77,17 @@ def test_unparsable_idp_metadata(stack):
     assert rc != 0 and "the IdP metadata is not well-formed XML" in out, out
 
 
+def test_idp_metadata_without_a_signing_certificate(stack):
+    """mod_kmen checks NIA's logout messages against these keys itself: none, no start."""
+    unsigned = stack.dir / "no-signing-key-metadata.xml"
+    text = stack.idp_metadata.read_text().replace('use="signing"', 'use="encryption"')
+    assert 'use="encryption"' in text
+    unsigned.write_text(text)
+    unsigned.chmod(0o644)
+    rc, out = configtest(stack, idp_metadata=unsigned)
+    assert rc != 0 and "the IdP metadata has no signing certificate" in out, out
+
+
 def test_http_entity_id_needs_the_demo_switch(stack):
     rc, out = configtest(stack, drop="KmenAllowHTTP")
     assert rc != 0 and "NIA logins need https" in out, out

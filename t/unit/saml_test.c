@@ -3,6 +3,8 @@
  * ../shared/fixtures/nia-test-2019): accepted with the clock and outstanding
  * request set to their values; refused altered, expired, early or unsolicited. */
 #include <check.h>
+#include <glib.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +258,22 @@ START_TEST(garbage_refused)
 }
 END_TEST
 
+/* lasso logs some malformed input at GLib's ERROR level, after which GLib
+ * executes a breakpoint trap: the process must live on (saml.c). */
+START_TEST(lasso_error_message_is_survived)
+{
+    g_log("Lasso", G_LOG_LEVEL_ERROR, "%s", "samlp2:LogoutRequest needs one of BaseID, NameID");
+    g_log("Lasso", G_LOG_LEVEL_ERROR, "%s", "and a second one");
+}
+END_TEST
+
+/* ...but only that trap: any other SIGTRAP ends the process as before. */
+START_TEST(other_sigtrap_still_ends_the_process)
+{
+    raise(SIGTRAP);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("saml");
@@ -271,6 +289,8 @@ static Suite *suite(void)
     tcase_add_test(tc, altered_refused);
     tcase_add_test(tc, comment_in_signed_text_refused);
     tcase_add_test(tc, garbage_refused);
+    tcase_add_test(tc, lasso_error_message_is_survived);
+    tcase_add_test_raise_signal(tc, other_sigtrap_still_ends_the_process, SIGTRAP);
     suite_add_tcase(s, tc);
     return s;
 }
