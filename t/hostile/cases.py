@@ -1085,40 +1085,23 @@ def with_xsi_type(ctx, g, local, xsi_type):
     return ctx.unsigned(g, a)
 
 
-@case("lasso", "an ECP Request header as an attribute value (unsigned assertion)")
-def ecp_request_in_attribute_value(ctx):
-    g = ctx.genuine()
-    return with_value_child(ctx, g, f'<ecp:Request xmlns:ecp="{ECP}"/>')
+for name, what, child in [
+        ("ecp_request_in_attribute_value", "an ECP Request header", f'<ecp:Request xmlns:ecp="{ECP}"/>'),
+        ("ecp_relay_state_in_attribute_value", "an ECP RelayState header",
+         f'<ecp:RelayState xmlns:ecp="{ECP}"/>'),
+        ("paos_response_in_attribute_value", "a PAOS Response header",
+         f'<paos:Response xmlns:paos="{PAOS}"/>'),
+        ("logout_request_in_attribute_value", "a LogoutRequest without NameID",
+         f'<samlp:LogoutRequest xmlns:samlp="{SAMLP}"/>')]:
+    CASES.append(Case(name, "lasso", f"{what} as an attribute value (unsigned assertion)",
+                      lambda ctx, child=child: with_value_child(ctx, ctx.genuine(), child)))
 
-
-@case("lasso", "an ECP RelayState header as an attribute value (unsigned assertion)")
-def ecp_relay_state_in_attribute_value(ctx):
-    g = ctx.genuine()
-    return with_value_child(ctx, g, f'<ecp:RelayState xmlns:ecp="{ECP}"/>')
-
-
-@case("lasso", "a PAOS Response header as an attribute value (unsigned assertion)")
-def paos_response_in_attribute_value(ctx):
-    g = ctx.genuine()
-    return with_value_child(ctx, g, f'<paos:Response xmlns:paos="{PAOS}"/>')
-
-
-@case("lasso", "a LogoutRequest without NameID as an attribute value (unsigned assertion)")
-def logout_request_in_attribute_value(ctx):
-    g = ctx.genuine()
-    return with_value_child(ctx, g, f'<samlp:LogoutRequest xmlns:samlp="{SAMLP}"/>')
-
-
-@case("lasso", "the assertion's Subject typed xsi:type=samlp:LogoutRequest")
-def subject_typed_as_logout_request(ctx):
-    g = ctx.genuine()
-    return with_xsi_type(ctx, g, "Subject", "samlp:LogoutRequest")
-
-
-@case("lasso", "the assertion's Conditions typed xsi:type=samlp:ManageNameIDRequest")
-def conditions_typed_as_manage_name_id_request(ctx):
-    g = ctx.genuine()
-    return with_xsi_type(ctx, g, "Conditions", "samlp:ManageNameIDRequest")
+for name, local, xsi_type in [
+        ("subject_typed_as_logout_request", "Subject", "samlp:LogoutRequest"),
+        ("conditions_typed_as_manage_name_id_request", "Conditions", "samlp:ManageNameIDRequest")]:
+    CASES.append(Case(name, "lasso", f"the assertion's {local} typed xsi:type={xsi_type}",
+                      lambda ctx, local=local, xsi_type=xsi_type:
+                      with_xsi_type(ctx, ctx.genuine(), local, xsi_type)))
 
 
 @case("lasso", "the Response's Status typed xsi:type=samlp:LogoutRequest (genuine assertion)")
