@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* What an EncryptedAssertion really holds.
+/* The plaintext of an EncryptedAssertion, decrypted by mod_kmen itself.
  *
- * lasso decrypts the EncryptedData and builds its assertion from the first
- * decrypted node only: a second assertion inside the same EncryptedData is
- * dropped without a word, so "exactly one assertion" cannot be checked on
- * lasso's result. Here the Response is decrypted a second time, in the
- * document mod_kmen parsed itself, and the elements it yields are counted.
- * This runs only after lasso accepted the Response, so a forged Response
- * costs no extra RSA operation. */
+ * lasso decrypts too, but parses what it finds with a parser that is not
+ * built for hostile input, and builds its assertion from the first decrypted
+ * node only: a second assertion inside the same EncryptedData is dropped
+ * without a word. saml_shape.c checks this plaintext before lasso sees the
+ * Response. */
 #include <string.h>
 
 #include <xmlsec/crypto.h>
@@ -15,6 +13,8 @@
 #include <xmlsec/xmlenc.h>
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/xmltree.h>
+
+#include "apr_strings.h"
 
 #include "saml_private.h"
 
@@ -67,35 +67,35 @@ static xmlSecKey *content_key(xmlNode *encrypted_key, xmlSecKey *rsa_key)
     return aes;
 }
 
-/* Replaces ENCRYPTED_DATA in its document by what it decrypts to. */
-static int decrypt_in_place(xmlNode *encrypted_data, xmlSecKey *aes)
+/* What ENCRYPTED_DATA decrypts to with the content key AES (which it takes),
+ * copied into P; NULL if it does not decrypt. */
+static const char *decrypt_data(apr_pool_t *p, xmlNode *encrypted_data, xmlSecKey *aes,
+                                apr_size_t *len)
 {
     xmlSecEncCtx *ctx = xmlSecEncCtxCreate(NULL);
     if (!ctx) {
         xmlSecKeyDestroy(aes);
-        return 0;
+        return NULL;
     }
     ctx->mode = xmlEncCtxModeEncryptedData;
     ctx->encKey = aes; /* owned by the context from here on */
-    int ok = xmlSecEncCtxDecrypt(ctx, encrypted_data) == 0 && ctx->result;
+    xmlSecBuffer *plain = xmlSecEncCtxDecryptToBuffer(ctx, encrypted_data);
+    *len = plain ? (apr_size_t)xmlSecBufferGetSize(plain) : 0;
+    const char *out =
+        plain ? apr_pstrmemdup(p, (const char *)xmlSecBufferGetData(plain), *len) : NULL;
     xmlSecEncCtxDestroy(ctx);
-    return ok;
+    return out;
 }
 
-int kmen_encrypted_assertion_count(xmlNode *encrypted_assertion, xmlSecKey *rsa_key)
+const char *kmen_encrypted_assertion_decrypt(apr_pool_t *p, xmlNode *encrypted_assertion,
+                                             xmlSecKey *rsa_key, apr_size_t *len)
 {
     xmlNode *data = only_child(encrypted_assertion, KMEN_NS_XENC, "EncryptedData");
-    xmlNode *beside = only_child(encrypted_assertion, KMEN_NS_XENC, "EncryptedKey");
     /* SAML puts the EncryptedKey beside the EncryptedData; NIA puts it in
      * the EncryptedData's KeyInfo. */
-    xmlNode *key = beside ? beside
-                          : only_child(only_child(data, KMEN_NS_DSIG, "KeyInfo"), KMEN_NS_XENC,
-                                       "EncryptedKey");
+    xmlNode *key = only_child(encrypted_assertion, KMEN_NS_XENC, "EncryptedKey");
+    if (!key)
+        key = only_child(only_child(data, KMEN_NS_DSIG, "KeyInfo"), KMEN_NS_XENC, "EncryptedKey");
     xmlSecKey *aes = data && key ? content_key(key, rsa_key) : NULL;
-    if (!aes || !decrypt_in_place(data, aes))
-        return -1;
-    int count = 0;
-    for (xmlNode *n = encrypted_assertion->children; n; n = n->next)
-        count += n->type == XML_ELEMENT_NODE && n != beside;
-    return count;
+    return aes ? decrypt_data(p, data, aes, len) : NULL;
 }

@@ -46,7 +46,7 @@ struct kmen_sp {
     const char *idp_entity_id;
     apr_time_t idp_valid_until;
     apr_reslist_t *servers;    /* per child: LassoServer objects reused across requests */
-    xmlSecKey *decryption_key; /* the SP key once more, for kmen_encrypted_assertion_count */
+    xmlSecKey *decryption_key; /* the SP key once more, for kmen_encrypted_assertion_decrypt */
     EVP_PKEY *signing_key;     /* and once more, for kmen_redirect_sign */
     apr_array_header_t *idp_signing_keys; /* EVP_PKEY *, for kmen_redirect_verify */
 };
@@ -57,9 +57,26 @@ void kmen_sp_server_release(kmen_sp *sp, LassoServer *server);
 
 /* Loads the SP's private key for xmlsec; freed with P. NULL or an error. */
 const char *kmen_sp_decryption_key_load(apr_pool_t *p, const char *key_pem, xmlSecKey **out);
-/* Decrypts ENCRYPTED_ASSERTION in place (its document is changed) and
- * returns how many elements it held; -1 if it cannot be decrypted. */
-int kmen_encrypted_assertion_count(xmlNode *encrypted_assertion, xmlSecKey *rsa_key);
+/* The plaintext ENCRYPTED_ASSERTION holds (*LEN bytes, in P), decrypted with
+ * the SP's key RSA_KEY; NULL if it does not decrypt. */
+const char *kmen_encrypted_assertion_decrypt(apr_pool_t *p, xmlNode *encrypted_assertion,
+                                             xmlSecKey *rsa_key, apr_size_t *len);
+
+/* What saml_shape.c found of a Response that lasso may see. */
+typedef struct {
+    int signed_response; /* a ds:Signature is a child of the Response */
+    int encrypted;       /* EncryptedAssertion elements: 0 (a failure answer) or 1 */
+} kmen_response_shape;
+
+/* NULL if the Response (base64) and the assertion it encrypts hold only what
+ * NIA sends: no DOCTYPE, comment, CDATA or processing instruction, at most
+ * one EncryptedAssertion and no plaintext assertion, algorithms within
+ * policy, xsi:type only on attribute values; the assertion one saml:Assertion
+ * of SAML and XML-DSig elements with text-only attribute values. Else why not. */
+const char *kmen_response_shape_check(apr_pool_t *p, const char *b64, xmlSecKey *decryption_key,
+                                      kmen_response_shape *shape);
+/* N has a ds:Signature child. */
+int kmen_xml_has_signature_child(const xmlNode *n);
 
 /* Loads the SP's private key for kmen_redirect_sign; freed with P. NULL or an error. */
 const char *kmen_sp_signing_key_load(apr_pool_t *p, const char *key_pem, EVP_PKEY **out);

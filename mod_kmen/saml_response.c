@@ -4,17 +4,12 @@
  * lasso verifies signatures and decrypts, but (FACTS.md) checks neither time,
  * InResponseTo nor Audience; it also accepts whatever algorithms xmlsec
  * knows and more than one assertion. The checks it leaves out are here, in the
- * order an attacker would meet them: the shape of the raw XML first (before
- * lasso spends an RSA operation on it), then lasso, then the assertion. */
+ * order an attacker would meet them: the shape of the XML and of the decrypted
+ * assertion first (saml_shape.c), then lasso, then the assertion's content. */
 #include <string.h>
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-
-#include "apr_base64.h"
 #include "apr_strings.h"
 
-#include "crypto.h"
 #include "saml_private.h"
 
 typedef struct {
@@ -29,178 +24,6 @@ static int refuse(check_ctx *c, const char *reason)
     if (!c->reason)
         c->reason = reason;
     return 0;
-}
-
-int kmen_xml_is_element(const xmlNode *n, const char *ns, const char *name)
-{
-    return n->type == XML_ELEMENT_NODE && n->ns && strcmp((const char *)n->ns->href, ns) == 0 &&
-           strcmp((const char *)n->name, name) == 0;
-}
-
-static int algorithm_in(const xmlNode *n, const char *const *allowed)
-{
-    xmlChar *alg = xmlGetProp((xmlNode *)n, (const xmlChar *)"Algorithm");
-    int ok = 0;
-    for (; alg && *allowed && !ok; allowed++)
-        ok = strcmp((const char *)alg, *allowed) == 0;
-    xmlFree(alg);
-    return ok;
-}
-
-/* The algorithm policy: RSA with SHA-2 signatures, OAEP key transport, AES
- * content encryption. SHA-1 signatures and RSA PKCS#1 v1.5 key transport
- * (Bleichenbacher) are refused even though xmlsec would accept them. */
-static const char *const signature_algs[] = {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
-                                             "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
-                                             "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
-                                             NULL};
-static const char *const digest_algs[] = {"http://www.w3.org/2001/04/xmlenc#sha256",
-                                          "http://www.w3.org/2001/04/xmldsig-more#sha384",
-                                          "http://www.w3.org/2001/04/xmlenc#sha512", NULL};
-static const char *const key_transport_algs[] = {"http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p",
-                                                 "http://www.w3.org/2009/xmlenc11#rsa-oaep", NULL};
-static const char *const data_enc_algs[] = {"http://www.w3.org/2001/04/xmlenc#aes128-cbc",
-                                            "http://www.w3.org/2001/04/xmlenc#aes192-cbc",
-                                            "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
-                                            "http://www.w3.org/2009/xmlenc11#aes128-gcm",
-                                            "http://www.w3.org/2009/xmlenc11#aes192-gcm",
-                                            "http://www.w3.org/2009/xmlenc11#aes256-gcm",
-                                            NULL};
-
-static const char *algorithm_violation(const xmlNode *n)
-{
-    if (kmen_xml_is_element(n, KMEN_NS_DSIG, "SignatureMethod") && !algorithm_in(n, signature_algs))
-        return "signature algorithm outside policy (RSA-SHA256/384/512 only)";
-    if (kmen_xml_is_element(n, KMEN_NS_DSIG, "DigestMethod") && n->parent &&
-        kmen_xml_is_element(n->parent, KMEN_NS_DSIG, "Reference") && !algorithm_in(n, digest_algs))
-        return "digest algorithm outside policy (SHA-256/384/512 only)";
-    if (kmen_xml_is_element(n, KMEN_NS_XENC, "EncryptionMethod") && n->parent &&
-        kmen_xml_is_element(n->parent, KMEN_NS_XENC, "EncryptedKey") &&
-        !algorithm_in(n, key_transport_algs))
-        return "key transport outside policy (RSA-OAEP only)";
-    if (kmen_xml_is_element(n, KMEN_NS_XENC, "EncryptionMethod") && n->parent &&
-        kmen_xml_is_element(n->parent, KMEN_NS_XENC, "EncryptedData") &&
-        !algorithm_in(n, data_enc_algs))
-        return "content encryption outside policy (AES only)";
-    return NULL;
-}
-
-/* Markup NIA never sends, which readers of the signed text disagree about:
- * exclusive c14n (and so the signature) skips a comment, lasso drops a CDATA
- * section and hands over the rest of the text ("CZ/CZ/abc<![CDATA[def]]>"
- * would log in as "CZ/CZ/abc"), and a truncating reader stops at either. */
-static const char *markup_violation(const xmlNode *n)
-{
-    switch (n->type) {
-    case XML_CDATA_SECTION_NODE:
-        return "CDATA section in a SAML message";
-    case XML_COMMENT_NODE:
-        return "comment in a SAML message";
-    case XML_PI_NODE:
-        return "processing instruction in a SAML message";
-    default:
-        return NULL;
-    }
-}
-
-/* lasso builds a node of whatever class an xsi:type names ("samlp:LogoutRequest"
- * on a Status or a Subject); NIA types attribute values only. */
-static const char *type_violation(const xmlNode *n)
-{
-    if (xmlHasNsProp(n, (const xmlChar *)"type", (const xmlChar *)KMEN_NS_XSI) &&
-        !kmen_xml_is_element(n, KMEN_NS_SAML, "AttributeValue"))
-        return "xsi:type outside an attribute value";
-    return NULL;
-}
-
-static const char *element_violation(const xmlNode *n)
-{
-    const char *why = algorithm_violation(n);
-    return why ? why : type_violation(n);
-}
-
-/* What a tree holds, taken in one walk: how many assertions, plain and
- * encrypted, at any depth (one hidden in Extensions, Advice or a signature's
- * Object counts), and the first node that breaks the algorithm policy, is
- * markup NIA never sends or carries an xsi:type where NIA puts none. */
-typedef struct {
-    int assertions, encrypted;
-    xmlNode *encrypted_assertion; /* the last one met; used when encrypted == 1 */
-    const char *violation;
-} tree_census;
-
-static void take_census(xmlNode *n, tree_census *census)
-{
-    for (; n && !census->violation; n = n->next) {
-        census->violation = markup_violation(n);
-        if (n->type != XML_ELEMENT_NODE)
-            continue;
-        census->assertions += kmen_xml_is_element(n, KMEN_NS_SAML, "Assertion");
-        if (kmen_xml_is_element(n, KMEN_NS_SAML, "EncryptedAssertion")) {
-            census->encrypted++;
-            census->encrypted_assertion = n;
-        }
-        if (!census->violation)
-            census->violation = element_violation(n);
-        take_census(n->children, census);
-    }
-}
-
-static int has_signature_child(const xmlNode *n)
-{
-    for (const xmlNode *c = n ? n->children : NULL; c; c = c->next) {
-        if (kmen_xml_is_element(c, KMEN_NS_DSIG, "Signature"))
-            return 1;
-    }
-    return 0;
-}
-
-typedef struct {
-    tree_census census; /* of the whole Response, in mod_kmen's own parse */
-    int signed_response;
-} response_shape;
-
-static int check_shape(check_ctx *c, xmlDoc *doc, response_shape *shape)
-{
-    xmlNode *root = xmlDocGetRootElement(doc);
-    if (doc->intSubset || doc->extSubset)
-        return refuse(c, "DOCTYPE in a SAML message");
-    if (!root || !kmen_xml_is_element(root, KMEN_NS_SAMLP, "Response"))
-        return refuse(c, "the message is not a samlp:Response");
-    shape->signed_response = has_signature_child(root);
-    take_census(root, &shape->census);
-    if (shape->census.violation)
-        return refuse(c, shape->census.violation);
-    /* NIA always encrypts: exactly one EncryptedAssertion and no plaintext
-     * one, except in a failure answer, which carries none. */
-    if (shape->census.assertions)
-        return refuse(c, "plaintext assertion (NIA always encrypts)");
-    return shape->census.encrypted <= 1 ? 1 : refuse(c, "more than one EncryptedAssertion");
-}
-
-/* The Response as mod_kmen parsed it itself; NULL (and a reason) if its
- * shape is wrong. Freed by the caller. */
-static xmlDoc *precheck(check_ctx *c, const char *b64, response_shape *shape)
-{
-    if (!kmen_base64_is_valid(b64)) {
-        refuse(c, "SAMLResponse is not base64");
-        return NULL;
-    }
-    char *xml = apr_palloc(c->p, (apr_size_t)apr_base64_decode_len(b64) + 1);
-    int len = apr_base64_decode(xml, b64);
-    /* No network, no entity substitution, no DTD loading: the document is
-     * refused below if it has a DOCTYPE at all. */
-    xmlDoc *doc = xmlReadMemory(xml, len, "response.xml", NULL,
-                                XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR);
-    if (!doc) {
-        refuse(c, "SAMLResponse is not well-formed XML");
-        return NULL;
-    }
-    if (!check_shape(c, doc, shape)) {
-        xmlFreeDoc(doc);
-        return NULL;
-    }
-    return doc;
 }
 
 static int check_time_window(check_ctx *c, const char *not_before, const char *not_on_or_after,
@@ -335,15 +158,8 @@ static int check_assertion(check_ctx *c, LassoSaml2Assertion *a, int response_si
     xmlNode *original = lasso_node_get_original_xmlnode(LASSO_NODE(a));
     if (!a->ID)
         return refuse(c, "assertion without ID");
-    if (!response_signed && !has_signature_child(original))
+    if (!response_signed && !kmen_xml_has_signature_child(original))
         return refuse(c, "neither the Response nor the assertion is signed");
-    tree_census inside = {0, 0, NULL, NULL};
-    if (original)
-        take_census(original->children, &inside);
-    if (inside.violation)
-        return refuse(c, inside.violation);
-    if (inside.assertions || inside.encrypted)
-        return refuse(c, "an assertion inside the assertion");
     if (!a->Issuer || !same(a->Issuer->content, c->sp->idp_entity_id))
         return refuse(c, "assertion Issuer is not the IdP");
     if (!check_conditions(c, a) || !check_subject(c, a) || !read_authn_statement(c, a, out))
@@ -364,7 +180,7 @@ static const char *status_code(LassoSamlp2StatusResponse *resp)
 }
 
 static kmen_response_status after_lasso(check_ctx *c, LassoLogin *login, int rc,
-                                        const response_shape *shape, kmen_assertion *out)
+                                        const kmen_response_shape *shape, kmen_assertion *out)
 {
     LassoProfile *profile = LASSO_PROFILE(login);
     LassoSamlp2StatusResponse *resp = LASSO_IS_SAMLP2_STATUS_RESPONSE(profile->response)
@@ -387,19 +203,18 @@ static kmen_response_status after_lasso(check_ctx *c, LassoLogin *login, int rc,
     return KMEN_RESPONSE_OK;
 }
 
-/* lasso accepted the Response; what it could not see is checked here. */
-static kmen_response_status after_lasso_accepted(check_ctx *c, const response_shape *shape)
+/* lasso accepted the Response: it found an assertion, which must have been
+ * the EncryptedAssertion saml_shape.c decrypted and checked. */
+static kmen_response_status after_lasso_accepted(check_ctx *c, const kmen_response_shape *shape)
 {
-    if (shape->census.encrypted != 1)
-        refuse(c, "the assertion was not encrypted");
-    else if (kmen_encrypted_assertion_count(shape->census.encrypted_assertion,
-                                            c->sp->decryption_key) != 1)
-        refuse(c, "not exactly one assertion inside the EncryptedAssertion");
-    return c->reason ? KMEN_RESPONSE_INVALID : KMEN_RESPONSE_OK;
+    if (shape->encrypted == 1)
+        return KMEN_RESPONSE_OK;
+    refuse(c, "the assertion was not encrypted");
+    return KMEN_RESPONSE_INVALID;
 }
 
-static kmen_response_status run_lasso(check_ctx *c, const response_shape *shape, const char *b64,
-                                      kmen_assertion *out)
+static kmen_response_status run_lasso(check_ctx *c, const kmen_response_shape *shape,
+                                      const char *b64, kmen_assertion *out)
 {
     const char *err = NULL;
     LassoServer *server = kmen_sp_server_acquire(c->sp, &err);
@@ -420,14 +235,12 @@ kmen_response_status kmen_saml_verify_response(kmen_sp *sp, apr_pool_t *p, const
                                                kmen_assertion *out, const char **reason)
 {
     check_ctx c = {p, sp, expect, NULL};
-    response_shape shape = {{0, 0, NULL, NULL}, 0};
+    kmen_response_shape shape;
     kmen_response_status status = KMEN_RESPONSE_INVALID;
     memset(out, 0, sizeof(*out));
-    xmlDoc *doc = precheck(&c, b64, &shape);
-    if (doc) {
+    c.reason = kmen_response_shape_check(p, b64, sp->decryption_key, &shape);
+    if (!c.reason)
         status = run_lasso(&c, &shape, b64, out);
-        xmlFreeDoc(doc);
-    }
     *reason = c.reason;
     return status;
 }

@@ -16,6 +16,8 @@ The classic signature-wrapping shapes XSW1-XSW8 (Somorovsky et al., "On Breaking
 """
 
 import base64
+import os
+import re
 import datetime
 import zlib
 from dataclasses import dataclass, field
@@ -855,6 +857,14 @@ def laughs(depth=10, width=10):
     return "".join(ents), f"&l{depth - 1};"
 
 
+@case("parser", "an element with an undeclared namespace prefix in samlp:Extensions")
+def undeclared_prefix(ctx):
+    g = ctx.genuine()
+    attrs = dict(g.response_root.attrib)
+    body = "<samlp:Extensions><nowhere:Thing/></samlp:Extensions>" + SUCCESS + g.encrypted
+    return g.attempt(ctx.response_text(attrs, body))
+
+
 @case("parser", "DOCTYPE with nested internal entities (billion laughs) used in Issuer")
 def billion_laughs(ctx):
     g = ctx.genuine()
@@ -1058,13 +1068,15 @@ def hmac_key_confusion(ctx):
 
 # =========================================================================================
 # Nodes lasso turns into another class: an element name or an xsi:type it knows (a logout
-# request, an ECP or PAOS header) where an assertion's parts belong. lasso reports the
-# broken node at GLib's ERROR level, which GLib makes fatal: one such Response, built by
-# anyone with the SP's public certificate, ended an httpd child and every request on it.
+# request, an ECP or PAOS header, a dump of lasso's own objects) where an assertion's parts
+# belong. lasso reports some at GLib's ERROR level, which GLib makes fatal; others crash it
+# outright (NULL dereference) or make it open a file. One such Response, built by anyone
+# with the SP's public certificate, ended an httpd child and every request on it.
 # =========================================================================================
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 ECP = "urn:oasis:names:tc:SAML:2.0:profiles:SSO:ecp"
 PAOS = "urn:liberty:paos:2003-08"
+LASSO = "http://www.entrouvert.org/namespaces/lasso/0.0"
 
 
 def with_value_child(ctx, g, child):
@@ -1076,13 +1088,27 @@ def with_value_child(ctx, g, child):
     return ctx.unsigned(g, ctx.assertion(g, edit, sign=None))
 
 
-def with_xsi_type(ctx, g, local, xsi_type):
-    """The genuine assertion, unsigned, with xsi:type=XSI_TYPE (a samlp: name) on the first
-    element LOCAL, the prefixes declared there."""
+def with_xsi_type(ctx, g, local, xsi_type, ns=SAMLP):
+    """The genuine assertion, unsigned, with xsi:type=XSI_TYPE (prefix:name, the prefix
+    bound to NS) on the first element LOCAL, the prefixes declared there."""
     a = ctx.assertion(g, sign=None)
-    for attr, value in (("xmlns:xsi", XSI), ("xmlns:samlp", SAMLP), ("xsi:type", xsi_type)):
+    prefix = xsi_type.split(":")[0]
+    for attr, value in (("xmlns:xsi", XSI), (f"xmlns:{prefix}", ns), ("xsi:type", xsi_type)):
         a = set_attr(a, local, attr, value)
-    return ctx.unsigned(g, a)
+    # the simulator types eIDAS attribute values under another prefix (NIA's "b:"): one type
+    start, _ = element_span(a, local)
+    end = a.index(">", start)
+    tag = re.sub(r'\s(?!xsi:)[\w.-]+:type="[^"]*"', "", a[start:end])
+    return ctx.unsigned(g, a[:start] + tag + a[end:])
+
+
+def metadata_fifo(ctx):
+    """A FIFO httpd's children may open: a reader blocks on it until the test ends."""
+    path = ctx.stack.dir / "metadata.fifo"
+    if not path.exists():
+        os.mkfifo(path, 0o666)
+        path.chmod(0o666)
+    return path
 
 
 for name, what, child in [
@@ -1092,16 +1118,52 @@ for name, what, child in [
         ("paos_response_in_attribute_value", "a PAOS Response header",
          f'<paos:Response xmlns:paos="{PAOS}"/>'),
         ("logout_request_in_attribute_value", "a LogoutRequest without NameID",
-         f'<samlp:LogoutRequest xmlns:samlp="{SAMLP}"/>')]:
+         f'<samlp:LogoutRequest xmlns:samlp="{SAMLP}"/>'),
+        ("lasso_session_in_attribute_value", "lasso's own Session dump, a Status without its "
+         "provider (NULL dereference in lasso)",
+         f'<Session xmlns="{LASSO}"><Status><x/></Status></Session>'),
+        ("lasso_identity_in_attribute_value", "lasso's own Identity dump, a Federation without "
+         "its provider (NULL dereference in lasso)", f'<Identity xmlns="{LASSO}"><Federation/></Identity>'),
+        ("lasso_provider_in_attribute_value", "lasso's own Provider dump with an unknown role "
+         "(lasso reads past its table of roles)", f'<Provider xmlns="{LASSO}" ProviderRole="sp"/>')]:
     CASES.append(Case(name, "lasso", f"{what} as an attribute value (unsigned assertion)",
                       lambda ctx, child=child: with_value_child(ctx, ctx.genuine(), child)))
 
 for name, local, xsi_type in [
         ("subject_typed_as_logout_request", "Subject", "samlp:LogoutRequest"),
-        ("conditions_typed_as_manage_name_id_request", "Conditions", "samlp:ManageNameIDRequest")]:
+        ("conditions_typed_as_manage_name_id_request", "Conditions", "samlp:ManageNameIDRequest"),
+        ("attribute_value_typed_as_lasso_session", "AttributeValue", "l:Session"),
+        ("assertion_typed_as_lasso_identity", "Assertion", "l:Identity")]:
     CASES.append(Case(name, "lasso", f"the assertion's {local} typed xsi:type={xsi_type}",
-                      lambda ctx, local=local, xsi_type=xsi_type:
-                      with_xsi_type(ctx, ctx.genuine(), local, xsi_type)))
+                      lambda ctx, local=local, xsi_type=xsi_type: with_xsi_type(
+                          ctx, ctx.genuine(), local, xsi_type,
+                          LASSO if xsi_type.startswith("l:") else SAMLP)))
+
+
+@case("lasso", "an attribute value typed twice: its eIDAS type under NIA's prefix, lasso's "
+               "Session under another prefix of the same namespace")
+def attribute_value_typed_twice(ctx):
+    g = ctx.genuine()
+    a = ctx.assertion(g, sign=None)
+    for attr, value in (("xmlns:xsi", XSI), ("xmlns:l", LASSO), ("xsi:type", "l:Session")):
+        a = set_attr(a, "AttributeValue", attr, value)
+    assert re.search(r'\sb:type="tn:', a[:a.index(">", element_span(a, "AttributeValue")[0])])
+    return ctx.unsigned(g, a)
+
+
+@case("lasso", "lasso's own Provider dump as an attribute value, naming a metadata file to "
+               "read (a FIFO here: a reader would hang)")
+def lasso_provider_reads_a_file(ctx):
+    g = ctx.genuine()
+    return with_value_child(ctx, g, f'<Provider xmlns="{LASSO}" ProviderRole="SP">'
+                                    f'<MetadataFilePath>{metadata_fifo(ctx)}</MetadataFilePath>'
+                                    '</Provider>')
+
+
+@case("lasso", "the plaintext of the EncryptedAssertion is lasso's own Identity dump")
+def encrypted_lasso_identity(ctx):
+    g = ctx.genuine()
+    return ctx.unsigned(g, f'<Identity xmlns="{LASSO}"><Federation/></Identity>')
 
 
 @case("lasso", "the Response's Status typed xsi:type=samlp:LogoutRequest (genuine assertion)")

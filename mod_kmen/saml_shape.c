@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What a Response may hold before lasso sees it.
+ *
+ * lasso's parser is not built for hostile input: it turns any element it
+ * knows (its own Session, Identity or Provider dumps, a LogoutRequest, an ECP
+ * header) into a node of that class where it reads "any" content or where an
+ * xsi:type names one; some of those crash it, and one makes it open a file
+ * named in the message. lasso also decrypts before it checks a signature, and
+ * anyone can encrypt to the SP's public certificate. So mod_kmen parses the
+ * Response itself, decrypts the assertion itself, and lets lasso see only
+ * what NIA sends: the message shapes, namespaces, types and algorithms below.
+ * The costs: one RSA decryption of ours per Response that passes the outer
+ * checks, as lasso spends one too. */
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "apr_base64.h"
+#include "apr_strings.h"
+
+#include "crypto.h"
+#include "saml_private.h"
+
+#define KMEN_NS_XS "http://www.w3.org/2001/XMLSchema"
+#define KMEN_NS_EIDAS_NATURAL "http://eidas.europa.eu/attributes/naturalperson"
+#define KMEN_NS_EIDAS_LEGAL "http://eidas.europa.eu/attributes/legalperson"
+
+int kmen_xml_is_element(const xmlNode *n, const char *ns, const char *name)
+{
+    return n->type == XML_ELEMENT_NODE && n->ns && strcmp((const char *)n->ns->href, ns) == 0 &&
+           strcmp((const char *)n->name, name) == 0;
+}
+
+static int algorithm_in(const xmlNode *n, const char *const *allowed)
+{
+    xmlChar *alg = xmlGetProp((xmlNode *)n, (const xmlChar *)"Algorithm");
+    int ok = 0;
+    for (; alg && *allowed && !ok; allowed++)
+        ok = strcmp((const char *)alg, *allowed) == 0;
+    xmlFree(alg);
+    return ok;
+}
+
+/* The algorithm policy: RSA with SHA-2 signatures, OAEP key transport, AES
+ * content encryption. SHA-1 signatures and RSA PKCS#1 v1.5 key transport
+ * (Bleichenbacher) are refused even though xmlsec would accept them. */
+static const char *const signature_algs[] = {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+                                             "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+                                             "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
+                                             NULL};
+static const char *const digest_algs[] = {"http://www.w3.org/2001/04/xmlenc#sha256",
+                                          "http://www.w3.org/2001/04/xmldsig-more#sha384",
+                                          "http://www.w3.org/2001/04/xmlenc#sha512", NULL};
+static const char *const key_transport_algs[] = {"http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p",
+                                                 "http://www.w3.org/2009/xmlenc11#rsa-oaep", NULL};
+static const char *const data_enc_algs[] = {"http://www.w3.org/2001/04/xmlenc#aes128-cbc",
+                                            "http://www.w3.org/2001/04/xmlenc#aes192-cbc",
+                                            "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
+                                            "http://www.w3.org/2009/xmlenc11#aes128-gcm",
+                                            "http://www.w3.org/2009/xmlenc11#aes192-gcm",
+                                            "http://www.w3.org/2009/xmlenc11#aes256-gcm",
+                                            NULL};
+
+static const char *algorithm_violation(const xmlNode *n)
+{
+    if (kmen_xml_is_element(n, KMEN_NS_DSIG, "SignatureMethod") && !algorithm_in(n, signature_algs))
+        return "signature algorithm outside policy (RSA-SHA256/384/512 only)";
+    if (kmen_xml_is_element(n, KMEN_NS_DSIG, "DigestMethod") && n->parent &&
+        kmen_xml_is_element(n->parent, KMEN_NS_DSIG, "Reference") && !algorithm_in(n, digest_algs))
+        return "digest algorithm outside policy (SHA-256/384/512 only)";
+    if (kmen_xml_is_element(n, KMEN_NS_XENC, "EncryptionMethod") && n->parent &&
+        kmen_xml_is_element(n->parent, KMEN_NS_XENC, "EncryptedKey") &&
+        !algorithm_in(n, key_transport_algs))
+        return "key transport outside policy (RSA-OAEP only)";
+    if (kmen_xml_is_element(n, KMEN_NS_XENC, "EncryptionMethod") && n->parent &&
+        kmen_xml_is_element(n->parent, KMEN_NS_XENC, "EncryptedData") &&
+        !algorithm_in(n, data_enc_algs))
+        return "content encryption outside policy (AES only)";
+    return NULL;
+}
+
+/* Markup NIA never sends, which readers of the signed text disagree about:
+ * exclusive c14n (and so the signature) skips a comment, lasso drops a CDATA
+ * section and hands over the rest of the text ("CZ/CZ/abc<![CDATA[def]]>"
+ * would log in as "CZ/CZ/abc"), and a truncating reader stops at either. */
+static const char *markup_violation(const xmlNode *n)
+{
+    switch (n->type) {
+    case XML_CDATA_SECTION_NODE:
+        return "CDATA section in a SAML message";
+    case XML_COMMENT_NODE:
+        return "comment in a SAML message";
+    case XML_PI_NODE:
+        return "processing instruction in a SAML message";
+    default:
+        return NULL;
+    }
+}
+
+static int href_is(const xmlNs *ns, const char *href)
+{
+    return ns && strcmp((const char *)ns->href, href) == 0;
+}
+
+/* An xsi:type names the class lasso builds ("samlp:LogoutRequest" on a Status
+ * or a Subject, "lasso:Session" anywhere). NIA types attribute values only,
+ * with XML Schema or eIDAS attribute types. */
+static const char *type_violation(const xmlNode *n)
+{
+    xmlChar *type = xmlGetNsProp(n, (const xmlChar *)"type", (const xmlChar *)KMEN_NS_XSI);
+    if (!type)
+        return NULL;
+    const char *colon = strchr((const char *)type, ':');
+    xmlChar *prefix = colon ? xmlStrndup(type, (int)(colon - (const char *)type)) : NULL;
+    const xmlNs *ns = xmlSearchNs(n->doc, (xmlNode *)n, prefix);
+    int ok = kmen_xml_is_element(n, KMEN_NS_SAML, "AttributeValue") &&
+             (href_is(ns, KMEN_NS_XS) || href_is(ns, KMEN_NS_EIDAS_NATURAL) ||
+              href_is(ns, KMEN_NS_EIDAS_LEGAL));
+    xmlFree(prefix);
+    xmlFree(type);
+    return ok ? NULL : "xsi:type other than an attribute value's XML Schema or eIDAS type";
+}
+
+/* Inside the assertion NIA uses the SAML assertion and XML-DSig namespaces
+ * only, and an attribute value holds text only. */
+static const char *assertion_element_violation(const xmlNode *n)
+{
+    if (!href_is(n->ns, KMEN_NS_SAML) && !href_is(n->ns, KMEN_NS_DSIG))
+        return "an element of another namespace than SAML's or XML-DSig's in the assertion";
+    if (n->parent && kmen_xml_is_element(n->parent, KMEN_NS_SAML, "AttributeValue"))
+        return "an element inside an attribute value";
+    return NULL;
+}
+
+/* What a tree holds, taken in one walk: how many assertions, plain and
+ * encrypted, at any depth (one hidden in Extensions, Advice or a signature's
+ * Object counts), and the first node that breaks the rules above. */
+typedef struct {
+    int in_assertion; /* the walk is inside a decrypted assertion: its rules too */
+    int assertions, encrypted;
+    xmlNode *encrypted_assertion; /* the last one met; used when encrypted == 1 */
+    const char *violation;
+} tree_census;
+
+static const char *element_violation(const tree_census *census, const xmlNode *n)
+{
+    const char *why = algorithm_violation(n);
+    if (!why)
+        why = type_violation(n);
+    if (!why && census->in_assertion)
+        why = assertion_element_violation(n);
+    return why;
+}
+
+static void take_census(xmlNode *n, tree_census *census)
+{
+    for (; n && !census->violation; n = n->next) {
+        census->violation = markup_violation(n);
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        census->assertions += kmen_xml_is_element(n, KMEN_NS_SAML, "Assertion");
+        if (kmen_xml_is_element(n, KMEN_NS_SAML, "EncryptedAssertion")) {
+            census->encrypted++;
+            census->encrypted_assertion = n;
+        }
+        if (!census->violation)
+            census->violation = element_violation(census, n);
+        take_census(n->children, census);
+    }
+}
+
+int kmen_xml_has_signature_child(const xmlNode *n)
+{
+    for (const xmlNode *c = n ? n->children : NULL; c; c = c->next) {
+        if (kmen_xml_is_element(c, KMEN_NS_DSIG, "Signature"))
+            return 1;
+    }
+    return 0;
+}
+
+/* XML from outside: no network, no entity substitution, no DTD loading; a
+ * document with a DOCTYPE is refused by its reader. libxml2 builds a tree
+ * despite namespace errors (an undeclared prefix, an attribute given twice
+ * under two prefixes of one namespace), which readers then see differently:
+ * such a document is refused here. */
+static xmlDoc *read_untrusted(const char *xml, int len)
+{
+    xmlParserCtxt *ctxt = xmlNewParserCtxt();
+    xmlDoc *doc = ctxt
+                      ? xmlCtxtReadMemory(ctxt, xml, len, "saml.xml", NULL,
+                                          XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR)
+                      : NULL;
+    if (doc && !ctxt->nsWellFormed) {
+        xmlFreeDoc(doc);
+        doc = NULL;
+    }
+    xmlFreeParserCtxt(ctxt);
+    return doc;
+}
+
+/* The decrypted assertion: one saml:Assertion, by the assertion's rules
+ * (the whole document: its root's attributes and what stands beside it too),
+ * and no assertion inside it. */
+static const char *check_plaintext(apr_pool_t *p, xmlNode *encrypted_assertion, xmlSecKey *key)
+{
+    apr_size_t len = 0;
+    const char *plain = kmen_encrypted_assertion_decrypt(p, encrypted_assertion, key, &len);
+    xmlDoc *doc = plain ? read_untrusted(plain, (int)len) : NULL;
+    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+    tree_census census = {1, 0, 0, NULL, NULL};
+    const char *why = NULL;
+    if (!root)
+        why = "the EncryptedAssertion does not decrypt to one well-formed XML element";
+    else if (doc->intSubset || doc->extSubset)
+        why = "DOCTYPE in a SAML message";
+    else if (!kmen_xml_is_element(root, KMEN_NS_SAML, "Assertion"))
+        why = "the EncryptedAssertion holds no saml:Assertion";
+    else {
+        take_census(doc->children, &census);
+        why = census.violation;
+        if (!why && (census.assertions != 1 || census.encrypted))
+            why = "an assertion inside the assertion";
+    }
+    xmlFreeDoc(doc);
+    return why;
+}
+
+static const char *check_response(apr_pool_t *p, xmlDoc *doc, xmlSecKey *key,
+                                  kmen_response_shape *shape)
+{
+    xmlNode *root = xmlDocGetRootElement(doc);
+    tree_census census = {0, 0, 0, NULL, NULL};
+    if (doc->intSubset || doc->extSubset)
+        return "DOCTYPE in a SAML message";
+    if (!root || !kmen_xml_is_element(root, KMEN_NS_SAMLP, "Response"))
+        return "the message is not a samlp:Response";
+    take_census(doc->children, &census);
+    if (census.violation)
+        return census.violation;
+    /* NIA always encrypts: exactly one EncryptedAssertion and no plaintext
+     * one, except in a failure answer, which carries none. */
+    if (census.assertions)
+        return "plaintext assertion (NIA always encrypts)";
+    if (census.encrypted > 1)
+        return "more than one EncryptedAssertion";
+    shape->signed_response = kmen_xml_has_signature_child(root);
+    shape->encrypted = census.encrypted;
+    return census.encrypted ? check_plaintext(p, census.encrypted_assertion, key) : NULL;
+}
+
+const char *kmen_response_shape_check(apr_pool_t *p, const char *b64, xmlSecKey *decryption_key,
+                                      kmen_response_shape *shape)
+{
+    memset(shape, 0, sizeof(*shape));
+    if (!kmen_base64_is_valid(b64))
+        return "SAMLResponse is not base64";
+    char *xml = apr_palloc(p, (apr_size_t)apr_base64_decode_len(b64) + 1);
+    xmlDoc *doc = read_untrusted(xml, apr_base64_decode(xml, b64));
+    if (!doc)
+        return "SAMLResponse is not well-formed XML";
+    const char *why = check_response(p, doc, decryption_key, shape);
+    xmlFreeDoc(doc);
+    return why;
+}
