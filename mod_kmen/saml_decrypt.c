@@ -58,6 +58,7 @@ static xmlSecKey *content_key(xmlNode *encrypted_key, xmlSecKey *rsa_key)
     if (!ctx)
         return NULL;
     ctx->mode = xmlEncCtxModeEncryptedKey;
+    ctx->transformCtx.enabledUris = xmlSecTransformUriTypeNone;
     ctx->encKey = rsa_key;
     xmlSecBuffer *raw = xmlSecEncCtxDecryptToBuffer(ctx, encrypted_key);
     if (raw)
@@ -78,6 +79,8 @@ static const char *decrypt_data(apr_pool_t *p, xmlNode *encrypted_data, xmlSecKe
         return NULL;
     }
     ctx->mode = xmlEncCtxModeEncryptedData;
+    /* saml_shape.c refuses a CipherReference; should one get here, nothing is fetched */
+    ctx->transformCtx.enabledUris = xmlSecTransformUriTypeNone;
     ctx->encKey = aes; /* owned by the context from here on */
     xmlSecBuffer *plain = xmlSecEncCtxDecryptToBuffer(ctx, encrypted_data);
     *len = plain ? (apr_size_t)xmlSecBufferGetSize(plain) : 0;

@@ -75,6 +75,10 @@ typedef struct {
  * of SAML and XML-DSig elements with text-only attribute values. Else why not. */
 const char *kmen_response_shape_check(apr_pool_t *p, const char *b64, xmlSecKey *decryption_key,
                                       kmen_response_shape *shape);
+/* The same on the Response's XML (LEN bytes), and on the assertion's. */
+const char *kmen_response_xml_check(apr_pool_t *p, const char *xml, apr_size_t len,
+                                    xmlSecKey *decryption_key, kmen_response_shape *shape);
+const char *kmen_assertion_xml_check(const char *xml, apr_size_t len);
 /* N has a ds:Signature child. */
 int kmen_xml_has_signature_child(const xmlNode *n);
 

@@ -8,7 +8,8 @@
  * named in the message. lasso also decrypts before it checks a signature, and
  * anyone can encrypt to the SP's public certificate. So mod_kmen parses the
  * Response itself, decrypts the assertion itself, and lets lasso see only
- * what NIA sends: the message shapes, namespaces, types and algorithms below.
+ * what NIA sends: the message shapes, namespaces, types, algorithms and
+ * same-document references below.
  * The costs: one RSA decryption of ours per Response that passes the outer
  * checks, as lasso spends one too. */
 #include <string.h>
@@ -62,8 +63,24 @@ static const char *const data_enc_algs[] = {"http://www.w3.org/2001/04/xmlenc#ae
                                             "http://www.w3.org/2009/xmlenc11#aes256-gcm",
                                             NULL};
 
+/* Canonicalisation and transforms: what NIA uses and its variants. An XSLT,
+ * XPath or XPointer transform would run code of the sender's inside xmlsec. */
+#define C14N_ALGS                                                                                  \
+    "http://www.w3.org/2001/10/xml-exc-c14n#",                                                     \
+        "http://www.w3.org/2001/10/xml-exc-c14n#WithComments",                                     \
+        "http://www.w3.org/TR/2001/REC-xml-c14n-20010315",                                         \
+        "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments"
+static const char *const c14n_algs[] = {C14N_ALGS, NULL};
+static const char *const transform_algs[] = {
+    "http://www.w3.org/2000/09/xmldsig#enveloped-signature", C14N_ALGS, NULL};
+
 static const char *algorithm_violation(const xmlNode *n)
 {
+    if (kmen_xml_is_element(n, KMEN_NS_DSIG, "CanonicalizationMethod") &&
+        !algorithm_in(n, c14n_algs))
+        return "canonicalisation outside policy (C14N, exclusive C14N only)";
+    if (kmen_xml_is_element(n, KMEN_NS_DSIG, "Transform") && !algorithm_in(n, transform_algs))
+        return "transform outside policy (enveloped signature, C14N only)";
     if (kmen_xml_is_element(n, KMEN_NS_DSIG, "SignatureMethod") && !algorithm_in(n, signature_algs))
         return "signature algorithm outside policy (RSA-SHA256/384/512 only)";
     if (kmen_xml_is_element(n, KMEN_NS_DSIG, "DigestMethod") && n->parent &&
@@ -78,6 +95,39 @@ static const char *algorithm_violation(const xmlNode *n)
         !algorithm_in(n, data_enc_algs))
         return "content encryption outside policy (AES only)";
     return NULL;
+}
+
+/* What xmlsec would fetch while verifying or decrypting: a key by
+ * RetrievalMethod, cipher text by CipherReference, signed content by a
+ * Reference to anything but this message. NIA's messages carry everything
+ * they need; a URI here only serves to make the SP fetch or open something. */
+static const char *uri_violation(const xmlNode *n)
+{
+    if (kmen_xml_is_element(n, KMEN_NS_DSIG, "RetrievalMethod") ||
+        kmen_xml_is_element(n, KMEN_NS_XENC, "CipherReference"))
+        return "a URI to fetch a key or cipher text from (RetrievalMethod, CipherReference)";
+    if (!kmen_xml_is_element(n, KMEN_NS_DSIG, "Reference"))
+        return NULL;
+    xmlChar *uri = xmlGetProp((xmlNode *)n, (const xmlChar *)"URI");
+    int local = !uri || !*uri || *uri == '#';
+    xmlFree(uri);
+    return local ? NULL : "a signature Reference to something outside the message";
+}
+
+/* Cipher text comes as one CipherValue (a CipherReference is refused above):
+ * xmlsec 1.2.37 leaks memory on a CipherData without one, for every such
+ * message, whoever sends it. */
+static const char *cipher_data_violation(const xmlNode *n)
+{
+    if (!kmen_xml_is_element(n, KMEN_NS_XENC, "CipherData"))
+        return NULL;
+    int values = 0, others = 0;
+    for (const xmlNode *c = n->children; c; c = c->next) {
+        values += kmen_xml_is_element(c, KMEN_NS_XENC, "CipherValue");
+        others +=
+            c->type == XML_ELEMENT_NODE && !kmen_xml_is_element(c, KMEN_NS_XENC, "CipherValue");
+    }
+    return values == 1 && !others ? NULL : "a CipherData without exactly one CipherValue";
 }
 
 /* Markup NIA never sends, which readers of the signed text disagree about:
@@ -147,6 +197,10 @@ static const char *element_violation(const tree_census *census, const xmlNode *n
 {
     const char *why = algorithm_violation(n);
     if (!why)
+        why = uri_violation(n);
+    if (!why)
+        why = cipher_data_violation(n);
+    if (!why)
         why = type_violation(n);
     if (!why && census->in_assertion)
         why = assertion_element_violation(n);
@@ -183,9 +237,12 @@ int kmen_xml_has_signature_child(const xmlNode *n)
  * document with a DOCTYPE is refused by its reader. libxml2 builds a tree
  * despite namespace errors (an undeclared prefix, an attribute given twice
  * under two prefixes of one namespace), which readers then see differently:
- * such a document is refused here. */
+ * such a document is refused here. So is a NUL byte, where libxml2 stops
+ * reading without a word: what follows it would go unchecked. */
 static xmlDoc *read_untrusted(const char *xml, int len)
 {
+    if (len < 0 || memchr(xml, '\0', (size_t)len))
+        return NULL;
     xmlParserCtxt *ctxt = xmlNewParserCtxt();
     xmlDoc *doc = ctxt
                       ? xmlCtxtReadMemory(ctxt, xml, len, "saml.xml", NULL,
@@ -199,14 +256,9 @@ static xmlDoc *read_untrusted(const char *xml, int len)
     return doc;
 }
 
-/* The decrypted assertion: one saml:Assertion, by the assertion's rules
- * (the whole document: its root's attributes and what stands beside it too),
- * and no assertion inside it. */
-static const char *check_plaintext(apr_pool_t *p, xmlNode *encrypted_assertion, xmlSecKey *key)
+const char *kmen_assertion_xml_check(const char *xml, apr_size_t len)
 {
-    apr_size_t len = 0;
-    const char *plain = kmen_encrypted_assertion_decrypt(p, encrypted_assertion, key, &len);
-    xmlDoc *doc = plain ? read_untrusted(plain, (int)len) : NULL;
+    xmlDoc *doc = read_untrusted(xml, (int)len);
     xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
     tree_census census = {1, 0, 0, NULL, NULL};
     const char *why = NULL;
@@ -217,6 +269,7 @@ static const char *check_plaintext(apr_pool_t *p, xmlNode *encrypted_assertion, 
     else if (!kmen_xml_is_element(root, KMEN_NS_SAML, "Assertion"))
         why = "the EncryptedAssertion holds no saml:Assertion";
     else {
+        /* the whole document: the root's attributes and what stands beside it too */
         take_census(doc->children, &census);
         why = census.violation;
         if (!why && (census.assertions != 1 || census.encrypted))
@@ -246,20 +299,32 @@ static const char *check_response(apr_pool_t *p, xmlDoc *doc, xmlSecKey *key,
         return "more than one EncryptedAssertion";
     shape->signed_response = kmen_xml_has_signature_child(root);
     shape->encrypted = census.encrypted;
-    return census.encrypted ? check_plaintext(p, census.encrypted_assertion, key) : NULL;
+    if (!census.encrypted)
+        return NULL;
+    apr_size_t len = 0;
+    const char *plain = kmen_encrypted_assertion_decrypt(p, census.encrypted_assertion, key, &len);
+    return plain ? kmen_assertion_xml_check(plain, len)
+                 : "the EncryptedAssertion does not decrypt with the SP key";
 }
 
-const char *kmen_response_shape_check(apr_pool_t *p, const char *b64, xmlSecKey *decryption_key,
-                                      kmen_response_shape *shape)
+const char *kmen_response_xml_check(apr_pool_t *p, const char *xml, apr_size_t len,
+                                    xmlSecKey *decryption_key, kmen_response_shape *shape)
 {
     memset(shape, 0, sizeof(*shape));
-    if (!kmen_base64_is_valid(b64))
-        return "SAMLResponse is not base64";
-    char *xml = apr_palloc(p, (apr_size_t)apr_base64_decode_len(b64) + 1);
-    xmlDoc *doc = read_untrusted(xml, apr_base64_decode(xml, b64));
+    xmlDoc *doc = read_untrusted(xml, (int)len);
     if (!doc)
         return "SAMLResponse is not well-formed XML";
     const char *why = check_response(p, doc, decryption_key, shape);
     xmlFreeDoc(doc);
     return why;
+}
+
+const char *kmen_response_shape_check(apr_pool_t *p, const char *b64, xmlSecKey *decryption_key,
+                                      kmen_response_shape *shape)
+{
+    if (!kmen_base64_is_valid(b64))
+        return "SAMLResponse is not base64";
+    char *xml = apr_palloc(p, (apr_size_t)apr_base64_decode_len(b64) + 1);
+    int len = apr_base64_decode(xml, b64);
+    return kmen_response_xml_check(p, xml, (apr_size_t)len, decryption_key, shape);
 }

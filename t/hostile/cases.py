@@ -948,6 +948,23 @@ def nul_byte(ctx):
                                         "urn:microsoft:cgg2010:fpsts\x00evil", 1))
 
 
+@case("parser", "the genuine Response, then a NUL byte and a second Response (libxml2 stops "
+                "reading at the NUL)")
+def nul_after_root(ctx):
+    g = ctx.genuine()
+    return g.attempt(g.response + "\x00" + ctx.response(g, [ctx.forge.encrypt(ctx.evil(g))]))
+
+
+@case("parser", "an EncryptedKey whose CipherData holds text, no CipherValue (xmlsec 1.2.37 "
+                "leaks memory on it)")
+def cipher_data_without_value(ctx):
+    g = ctx.genuine()
+    enc = ctx.forge.encrypt(g.plain)
+    a = enc.index("<xenc:CipherValue>")
+    b = enc.index("</xenc:CipherValue>", a) + len("</xenc:CipherValue>")
+    return g.attempt(ctx.response(g, [enc[:a] + "AAAA" + enc[b:]], sign=None))
+
+
 @case("parser", "invalid UTF-8 byte in the Response")
 def invalid_utf8(ctx):
     g = ctx.genuine()
@@ -1178,6 +1195,64 @@ def status_typed_as_logout_request(ctx):
 def encrypted_logout_request(ctx):
     g = ctx.genuine()
     return ctx.unsigned(g, f'<samlp:LogoutRequest xmlns:samlp="{SAMLP}" ID="{new_id()}"/>')
+
+
+# =========================================================================================
+# URIs the XML-security layer would dereference while verifying or decrypting: a signature
+# Reference, an XSLT transform, a KeyInfo RetrievalMethod, an EncryptedData's
+# CipherReference. Each points at the canary server (or a FIFO a reader would hang on);
+# nothing may be fetched or opened, whatever the signature.
+# =========================================================================================
+XSLT = "http://www.w3.org/TR/1999/REC-xslt-19991116"
+
+
+@case("fetch", "the Response signature's Reference URI is the canary server", canary=True)
+def reference_uri_http(ctx):
+    g = ctx.genuine()
+    return g.attempt(set_attr(g.response, "Reference", "URI", ctx.canary_url + "/reference"))
+
+
+@case("fetch", "an XSLT transform in the Response signature, calling document() on the "
+               "canary server", canary=True)
+def xslt_transform(ctx):
+    g = ctx.genuine()
+    xslt = (f'<ds:Transform xmlns:ds="{DS}" Algorithm="{XSLT}"><xsl:stylesheet version="1.0" '
+            'xmlns:xsl="http://www.w3.org/1999/XSL/Transform"><xsl:template match="/">'
+            f'<xsl:copy-of select="document(\'{ctx.canary_url}/xslt\')"/></xsl:template>'
+            '</xsl:stylesheet></ds:Transform>')
+    return g.attempt(insert_into_end(g.response, "Transforms", xslt))
+
+
+@case("fetch", "a RetrievalMethod to the canary server in the Response signature's KeyInfo",
+      canary=True)
+def retrieval_method_http(ctx):
+    g = ctx.genuine()
+    method = (f'<ds:RetrievalMethod xmlns:ds="{DS}" URI="{ctx.canary_url}/retrieval" '
+              f'Type="{DS}X509Data"/>')
+    return g.attempt(insert_into_end(g.response, "KeyInfo", method))
+
+
+def cipher_reference(ctx, g, uri):
+    """The genuine assertion encrypted, its cipher text replaced by a CipherReference."""
+    enc = ctx.forge.encrypt(g.plain)
+    a = enc.rindex("<xenc:CipherValue>")
+    b = enc.index("</xenc:CipherValue>", a) + len("</xenc:CipherValue>")
+    enc = enc[:a] + f'<xenc:CipherReference URI="{uri}"/>' + enc[b:]
+    return g.attempt(ctx.response(g, [enc], sign=None))
+
+
+@case("fetch", "the EncryptedData's cipher text by CipherReference from the canary server",
+      canary=True)
+def cipher_reference_http(ctx):
+    g = ctx.genuine()
+    return cipher_reference(ctx, g, ctx.canary_url + "/cipher")
+
+
+@case("fetch", "the EncryptedData's cipher text by CipherReference from a local file (a FIFO: "
+               "a reader would hang)")
+def cipher_reference_file(ctx):
+    g = ctx.genuine()
+    return cipher_reference(ctx, g, f"file://{metadata_fifo(ctx)}")
 
 
 # =========================================================================================
