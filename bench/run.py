@@ -734,8 +734,9 @@ def section2(b):
                     ("xmlSecKeyDuplicate", "— keys duplicated with their certificates "
                      "(X509_dup: re-encoded and re-decoded)"),
                     ("xmlSecDSigCtxVerify", "— the two XML signatures verified"),
-                    ("kmen_encrypted_assertion_count", "mod_kmen: the EncryptedAssertion "
-                     "decrypted again to count its assertions (one more RSA operation)"),
+                    ("kmen_response_shape_check", "mod_kmen: the Response and the assertion "
+                     "it decrypts itself checked before lasso sees them (one more RSA "
+                     "operation)"),
                     ("kmen_register_resolve", "mod_kmen: the register (resolve_bsi)"),
                     ("kmen_session_create", "mod_kmen: the session sealed and stored"),
                     ("kmen_store_login_consume", "mod_kmen: the request consumed")):
