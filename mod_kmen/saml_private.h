@@ -39,6 +39,10 @@
 #define KMEN_NS_EIDAS "http://eidas.europa.eu/saml-extensions"
 #define KMEN_NS_XSI "http://www.w3.org/2001/XMLSchema-instance"
 #define KMEN_NAMEFORMAT_URI "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"
+/* The signature algorithms of the policy (saml_shape.c), for XML and Redirect signatures. */
+#define KMEN_ALG_RSA_SHA256 "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+#define KMEN_ALG_RSA_SHA384 "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384"
+#define KMEN_ALG_RSA_SHA512 "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512"
 
 struct kmen_sp {
     kmen_sp_params params;

@@ -27,9 +27,14 @@
 #define KMEN_NS_EIDAS_NATURAL "http://eidas.europa.eu/attributes/naturalperson"
 #define KMEN_NS_EIDAS_LEGAL "http://eidas.europa.eu/attributes/legalperson"
 
+static int href_is(const xmlNs *ns, const char *href)
+{
+    return ns && strcmp((const char *)ns->href, href) == 0;
+}
+
 int kmen_xml_is_element(const xmlNode *n, const char *ns, const char *name)
 {
-    return n->type == XML_ELEMENT_NODE && n->ns && strcmp((const char *)n->ns->href, ns) == 0 &&
+    return n->type == XML_ELEMENT_NODE && href_is(n->ns, ns) &&
            strcmp((const char *)n->name, name) == 0;
 }
 
@@ -46,10 +51,8 @@ static int algorithm_in(const xmlNode *n, const char *const *allowed)
 /* The algorithm policy: RSA with SHA-2 signatures, OAEP key transport, AES
  * content encryption. SHA-1 signatures and RSA PKCS#1 v1.5 key transport
  * (Bleichenbacher) are refused even though xmlsec would accept them. */
-static const char *const signature_algs[] = {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
-                                             "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
-                                             "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
-                                             NULL};
+static const char *const signature_algs[] = {KMEN_ALG_RSA_SHA256, KMEN_ALG_RSA_SHA384,
+                                             KMEN_ALG_RSA_SHA512, NULL};
 static const char *const digest_algs[] = {"http://www.w3.org/2001/04/xmlenc#sha256",
                                           "http://www.w3.org/2001/04/xmldsig-more#sha384",
                                           "http://www.w3.org/2001/04/xmlenc#sha512", NULL};
@@ -121,13 +124,12 @@ static const char *cipher_data_violation(const xmlNode *n)
 {
     if (!kmen_xml_is_element(n, KMEN_NS_XENC, "CipherData"))
         return NULL;
-    int values = 0, others = 0;
+    int elements = 0, values = 0;
     for (const xmlNode *c = n->children; c; c = c->next) {
+        elements += c->type == XML_ELEMENT_NODE;
         values += kmen_xml_is_element(c, KMEN_NS_XENC, "CipherValue");
-        others +=
-            c->type == XML_ELEMENT_NODE && !kmen_xml_is_element(c, KMEN_NS_XENC, "CipherValue");
     }
-    return values == 1 && !others ? NULL : "a CipherData without exactly one CipherValue";
+    return elements == 1 && values == 1 ? NULL : "a CipherData without exactly one CipherValue";
 }
 
 /* Markup NIA never sends, which readers of the signed text disagree about:
@@ -146,11 +148,6 @@ static const char *markup_violation(const xmlNode *n)
     default:
         return NULL;
     }
-}
-
-static int href_is(const xmlNs *ns, const char *href)
-{
-    return ns && strcmp((const char *)ns->href, href) == 0;
 }
 
 /* An xsi:type names the class lasso builds ("samlp:LogoutRequest" on a Status

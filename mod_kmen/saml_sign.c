@@ -88,15 +88,15 @@ const char *kmen_redirect_sign(apr_pool_t *p, EVP_PKEY *key, const char *url)
 }
 
 /* The digest of a SigAlg (decoded) within the algorithm policy of
- * saml_response.c: RSA with SHA-2. NULL otherwise. */
+ * saml_shape.c: RSA with SHA-2. NULL otherwise. */
 static const EVP_MD *sig_alg_digest(const char *sig_alg)
 {
     static const struct {
         const char *alg;
         const EVP_MD *(*md)(void);
-    } allowed[] = {{"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", EVP_sha256},
-                   {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha384", EVP_sha384},
-                   {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha512", EVP_sha512}};
+    } allowed[] = {{KMEN_ALG_RSA_SHA256, EVP_sha256},
+                   {KMEN_ALG_RSA_SHA384, EVP_sha384},
+                   {KMEN_ALG_RSA_SHA512, EVP_sha512}};
     for (size_t i = 0; sig_alg && i < sizeof(allowed) / sizeof(allowed[0]); i++) {
         if (strcmp(sig_alg, allowed[i].alg) == 0)
             return allowed[i].md();

@@ -29,16 +29,19 @@
 static apr_pool_t *root;
 static xmlSecKey *key;
 
-/* A throwaway RSA key, made once: the checks need one to try decrypting with. */
+/* A throwaway RSA key, made once, loaded as the module loads the SP's: the
+ * checks need one to try decrypting with. */
 static xmlSecKey *rsa_key(void)
 {
     EVP_PKEY *pkey = EVP_RSA_gen(2048);
     BIO *bio = BIO_new(BIO_s_mem());
     PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL);
+    BIO_write(bio, "", 1); /* the loader takes a C string */
     char *pem = NULL;
-    long len = BIO_get_mem_data(bio, &pem);
-    xmlSecKey *k = xmlSecCryptoAppKeyLoadMemory((const xmlSecByte *)pem, (xmlSecSize)len,
-                                                xmlSecKeyDataFormatPem, NULL, NULL, NULL);
+    BIO_get_mem_data(bio, &pem);
+    xmlSecKey *k = NULL;
+    const char *err = kmen_sp_decryption_key_load(root, pem, &k);
+    INVARIANT(!err, "%s", err);
     BIO_free(bio);
     EVP_PKEY_free(pkey);
     return k;
