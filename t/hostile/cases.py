@@ -955,14 +955,20 @@ def nul_after_root(ctx):
     return g.attempt(g.response + "\x00" + ctx.response(g, [ctx.forge.encrypt(ctx.evil(g))]))
 
 
+def with_cipher_value(ctx, g, replacement, of_the_key=False):
+    """The genuine assertion encrypted, in an unsigned Response, the CipherValue element of
+    its EncryptedData (or, OF_THE_KEY, of its EncryptedKey) replaced by REPLACEMENT."""
+    enc = ctx.forge.encrypt(g.plain)
+    a = enc.index("<xenc:CipherValue>") if of_the_key else enc.rindex("<xenc:CipherValue>")
+    b = enc.index("</xenc:CipherValue>", a) + len("</xenc:CipherValue>")
+    return g.attempt(ctx.response(g, [enc[:a] + replacement + enc[b:]], sign=None))
+
+
 @case("parser", "an EncryptedKey whose CipherData holds text, no CipherValue (xmlsec 1.2.37 "
                 "leaks memory on it)")
 def cipher_data_without_value(ctx):
     g = ctx.genuine()
-    enc = ctx.forge.encrypt(g.plain)
-    a = enc.index("<xenc:CipherValue>")
-    b = enc.index("</xenc:CipherValue>", a) + len("</xenc:CipherValue>")
-    return g.attempt(ctx.response(g, [enc[:a] + "AAAA" + enc[b:]], sign=None))
+    return with_cipher_value(ctx, g, "AAAA", of_the_key=True)
 
 
 @case("parser", "invalid UTF-8 byte in the Response")
@@ -1105,16 +1111,22 @@ def with_value_child(ctx, g, child):
     return ctx.unsigned(g, ctx.assertion(g, edit, sign=None))
 
 
-def with_xsi_type(ctx, g, local, xsi_type, ns=SAMLP):
+def typed_assertion(ctx, g, local, xsi_type, ns):
     """The genuine assertion, unsigned, with xsi:type=XSI_TYPE (prefix:name, the prefix
-    bound to NS) on the first element LOCAL, the prefixes declared there."""
+    bound to NS) added on the first element LOCAL, the prefixes declared there; an eIDAS
+    attribute value keeps the type it has under NIA's prefix "b:" beside it. Also the
+    span of LOCAL's start tag."""
     a = ctx.assertion(g, sign=None)
     prefix = xsi_type.split(":")[0]
     for attr, value in (("xmlns:xsi", XSI), (f"xmlns:{prefix}", ns), ("xsi:type", xsi_type)):
         a = set_attr(a, local, attr, value)
-    # the simulator types eIDAS attribute values under another prefix (NIA's "b:"): one type
     start, _ = element_span(a, local)
-    end = a.index(">", start)
+    return a, start, a.index(">", start)
+
+
+def with_xsi_type(ctx, g, local, xsi_type, ns=SAMLP):
+    """As typed_assertion, with XSI_TYPE the element's only type."""
+    a, start, end = typed_assertion(ctx, g, local, xsi_type, ns)
     tag = re.sub(r'\s(?!xsi:)[\w.-]+:type="[^"]*"', "", a[start:end])
     return ctx.unsigned(g, a[:start] + tag + a[end:])
 
@@ -1161,10 +1173,8 @@ for name, local, xsi_type in [
                "Session under another prefix of the same namespace")
 def attribute_value_typed_twice(ctx):
     g = ctx.genuine()
-    a = ctx.assertion(g, sign=None)
-    for attr, value in (("xmlns:xsi", XSI), ("xmlns:l", LASSO), ("xsi:type", "l:Session")):
-        a = set_attr(a, "AttributeValue", attr, value)
-    assert re.search(r'\sb:type="tn:', a[:a.index(">", element_span(a, "AttributeValue")[0])])
+    a, start, end = typed_assertion(ctx, g, "AttributeValue", "l:Session", LASSO)
+    assert re.search(r'\sb:type="tn:', a[start:end])
     return ctx.unsigned(g, a)
 
 
@@ -1234,11 +1244,7 @@ def retrieval_method_http(ctx):
 
 def cipher_reference(ctx, g, uri):
     """The genuine assertion encrypted, its cipher text replaced by a CipherReference."""
-    enc = ctx.forge.encrypt(g.plain)
-    a = enc.rindex("<xenc:CipherValue>")
-    b = enc.index("</xenc:CipherValue>", a) + len("</xenc:CipherValue>")
-    enc = enc[:a] + f'<xenc:CipherReference URI="{uri}"/>' + enc[b:]
-    return g.attempt(ctx.response(g, [enc], sign=None))
+    return with_cipher_value(ctx, g, f'<xenc:CipherReference URI="{uri}"/>')
 
 
 @case("fetch", "the EncryptedData's cipher text by CipherReference from the canary server",

@@ -11,17 +11,15 @@ query signature is checked against the IdP's keys before anything parses the XML
 
 import base64
 import time
-import zlib
 from urllib.parse import quote
 
 import pytest
 
-from t.hostile.cases import laughs
+from t.hostile.cases import SUCCESS, deflate, laughs
+from t.hostile.forge import SAML, SAMLP
 from t.hostile.runner import Canary
 from t.lib import flow
 
-SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
-SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 IDP = "urn:microsoft:cgg2010:fpsts"
 # Far more than a request takes here (a few ms), far less than an expansion would.
 ANSWER_WITHIN = 5.0
@@ -41,15 +39,12 @@ def message(kind, stack, name_id, prolog=""):
         body = f"<saml:Issuer>{IDP}</saml:Issuer>"
         body += f"<saml:NameID>{name_id}</saml:NameID>" if name_id is not None else ""
     else:
-        body = (f"<saml:Issuer>{name_id}</saml:Issuer><samlp:Status><samlp:StatusCode "
-                f'Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>')
+        body = f"<saml:Issuer>{name_id}</saml:Issuer>{SUCCESS}"
     return prolog + head + body + f"</samlp:{kind}>"
 
 
 def redirect_query(param, xml):
-    c = zlib.compressobj(9, zlib.DEFLATED, -15)
-    raw = c.compress(xml.encode()) + c.flush()
-    return f"{param}={quote(base64.b64encode(raw), safe='')}"
+    return f"{param}={quote(base64.b64encode(deflate(xml)), safe='')}"
 
 
 def payloads(canary_url, victim_bsi):
