@@ -129,7 +129,8 @@ test-hostile: all
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_DIR := build/fuzz
-FUZZ_TARGETS := fuzz_return_to fuzz_header_encode fuzz_pairs fuzz_identity fuzz_csv fuzz_saml_shape
+FUZZ_TARGETS := fuzz_return_to fuzz_header_encode fuzz_pairs fuzz_identity fuzz_csv fuzz_saml_shape \
+                fuzz_saml_decrypt
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=undefined -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra \
                -Wno-unused-parameter -It/fuzz -Imod_kmen -Ikmenctl \
@@ -160,11 +161,14 @@ $(FUZZ_DIR)/fuzz_csv: t/fuzz/fuzz_csv.c t/fuzz/fuzz.h kmenctl/csv.c kmenctl/essl
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_csv.c kmenctl/csv.c kmenctl/essl_row.c \
 	  kmenctl/validate.c
 
-$(FUZZ_DIR)/fuzz_saml_shape: t/fuzz/fuzz_saml_shape.c t/fuzz/fuzz.h mod_kmen/saml_shape.c \
-                             mod_kmen/saml_decrypt.c mod_kmen/crypto.c $(HDR)
+# the SAML targets: mod_kmen's checks before lasso (saml_shape), and its one decryption
+# against lasso's (saml_decrypt)
+FUZZ_SAML_SRC := mod_kmen/saml_shape.c mod_kmen/saml_decrypt.c mod_kmen/crypto.c
+
+$(FUZZ_DIR)/fuzz_saml_%: t/fuzz/fuzz_saml_%.c t/fuzz/fuzz.h $(FUZZ_SAML_SRC) $(HDR)
 	@mkdir -p $(FUZZ_DIR)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPS_CFLAGS) -o $@ t/fuzz/fuzz_saml_shape.c mod_kmen/saml_shape.c \
-	  mod_kmen/saml_decrypt.c mod_kmen/crypto.c $(FUZZ_APR) $(shell pkg-config --libs apr-util-1) $(DEPS_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPS_CFLAGS) -o $@ $< $(FUZZ_SAML_SRC) $(FUZZ_APR) \
+	  $(shell pkg-config --libs apr-util-1) $(DEPS_LIBS)
 
 fuzz-build: $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 

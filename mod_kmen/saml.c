@@ -89,18 +89,19 @@ int kmen_parse_xs_datetime(const char *s, apr_time_t *out)
     return apr_time_exp_gmt_get(out, &t) == APR_SUCCESS;
 }
 
+/* A LassoServer without the SP's private key: mod_kmen signs its messages
+ * itself (saml_sign.c) and decrypts the assertion itself (saml_decrypt.c),
+ * so lasso can never decrypt a second time and read something else. */
 static LassoServer *server_build(const kmen_sp *sp, const char **err)
 {
     LassoServer *server =
-        lasso_server_new_from_buffers(sp->metadata, sp->params.key_pem, NULL, sp->params.cert_pem);
+        lasso_server_new_from_buffers(sp->metadata, NULL, NULL, sp->params.cert_pem);
     if (!server) {
-        *err = "lasso refused the SP key, certificate or generated metadata";
+        *err = "lasso refused the SP certificate or generated metadata";
         return NULL;
     }
     server->signature_method = LASSO_SIGNATURE_METHOD_RSA_SHA256;
-    int rc = lasso_server_set_encryption_private_key(server, sp->params.key_pem);
-    if (rc == 0)
-        rc = lasso_server_add_provider_from_buffer(server, LASSO_PROVIDER_ROLE_IDP,
+    int rc = lasso_server_add_provider_from_buffer(server, LASSO_PROVIDER_ROLE_IDP,
                                                    sp->params.idp_metadata, NULL, NULL);
     if (rc != 0) {
         *err = lasso_strerror(rc);
@@ -416,10 +417,10 @@ static const char *answer_logout_request(LassoLogout *logout, kmen_sp *sp, apr_p
     if (!ref->name_id)
         return "the LogoutRequest names no NameID";
     profile->session = kmen_lasso_session_for(sp->idp_entity_id, ref);
-    int rc = lasso_logout_validate_request(logout);
     /* The request's signature was checked by lasso_logout_process_request_msg;
-     * the answer is signed by mod_kmen. */
+     * the answer is signed by mod_kmen (lasso holds no private key). */
     lasso_profile_set_signature_hint(profile, LASSO_PROFILE_SIGNATURE_HINT_FORBID);
+    int rc = lasso_logout_validate_request(logout);
     if (rc == 0)
         rc = lasso_logout_build_response_msg(logout);
     if (rc != 0)

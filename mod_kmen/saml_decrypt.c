@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The plaintext of an EncryptedAssertion, decrypted by mod_kmen itself.
+/* The plaintext of an EncryptedAssertion, decrypted by mod_kmen alone.
  *
- * lasso decrypts too, but parses what it finds with a parser that is not
- * built for hostile input, and builds its assertion from the first decrypted
- * node only: a second assertion inside the same EncryptedData is dropped
- * without a word. saml_shape.c checks this plaintext before lasso sees the
- * Response. */
+ * lasso could decrypt too, but it would pick the key by its own rule (the
+ * first EncryptedKey beside the EncryptedData, else xmlsec's in KeyInfo) and
+ * parse the plaintext by its own reader; one cipher text can then mean two
+ * documents. So lasso is given no decryption key: this is the only
+ * decryption, and saml_shape.c has made sure there is only one key to use. */
 #include <string.h>
 
 #include <xmlsec/crypto.h>

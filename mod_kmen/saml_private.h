@@ -50,7 +50,7 @@ struct kmen_sp {
     const char *idp_entity_id;
     apr_time_t idp_valid_until;
     apr_reslist_t *servers;    /* per child: LassoServer objects reused across requests */
-    xmlSecKey *decryption_key; /* the SP key once more, for kmen_encrypted_assertion_decrypt */
+    xmlSecKey *decryption_key; /* the only decryption key: lasso's servers hold none */
     EVP_PKEY *signing_key;     /* and once more, for kmen_redirect_sign */
     apr_array_header_t *idp_signing_keys; /* EVP_PKEY *, for kmen_redirect_verify */
 };
@@ -66,23 +66,28 @@ const char *kmen_sp_decryption_key_load(apr_pool_t *p, const char *key_pem, xmlS
 const char *kmen_encrypted_assertion_decrypt(apr_pool_t *p, xmlNode *encrypted_assertion,
                                              xmlSecKey *rsa_key, apr_size_t *len);
 
-/* What saml_shape.c found of a Response that lasso may see. */
+/* What saml_shape.c found of a Response that lasso may see; its nodes live
+ * in a tree freed with the pool the check was given. */
 typedef struct {
-    int signed_response; /* a ds:Signature is a child of the Response */
-    int encrypted;       /* EncryptedAssertion elements: 0 (a failure answer) or 1 */
+    xmlNode *root;                /* the samlp:Response */
+    int signed_response;          /* a ds:Signature is a child of the Response */
+    int encrypted;                /* EncryptedAssertion elements: 0 (a failure answer) or 1 */
+    xmlNode *encrypted_assertion; /* that one, with exactly one EncryptedKey; NULL if none */
 } kmen_response_shape;
 
-/* NULL if the Response (base64) and the assertion it encrypts hold only what
- * NIA sends: no DOCTYPE, comment, CDATA or processing instruction, at most
- * one EncryptedAssertion and no plaintext assertion, algorithms within
- * policy, xsi:type only on attribute values; the assertion one saml:Assertion
- * of SAML and XML-DSig elements with text-only attribute values. Else why not. */
-const char *kmen_response_shape_check(apr_pool_t *p, const char *b64, xmlSecKey *decryption_key,
-                                      kmen_response_shape *shape);
-/* The same on the Response's XML (LEN bytes), and on the assertion's. */
+/* NULL if the Response (base64) holds only what NIA sends: UTF-8 without a
+ * NUL, no DOCTYPE, comment, CDATA or processing instruction, at most one
+ * EncryptedAssertion laid out as NIA lays it (one EncryptedData, one
+ * EncryptedKey) and no plaintext assertion, algorithms within policy,
+ * xsi:type only on attribute values. Else why not. No key is used. */
+const char *kmen_response_shape_check(apr_pool_t *p, const char *b64, kmen_response_shape *shape);
+/* The same on the Response's XML (LEN bytes). */
 const char *kmen_response_xml_check(apr_pool_t *p, const char *xml, apr_size_t len,
-                                    xmlSecKey *decryption_key, kmen_response_shape *shape);
-const char *kmen_assertion_xml_check(const char *xml, apr_size_t len);
+                                    kmen_response_shape *shape);
+/* NULL and *DOC (freed with P) if the plaintext of an EncryptedAssertion
+ * (LEN bytes) is one saml:Assertion under the same rules, made of SAML and
+ * XML-DSig elements with text-only attribute values; else why not. */
+const char *kmen_assertion_xml_read(apr_pool_t *p, const char *xml, apr_size_t len, xmlDoc **doc);
 /* N has a ds:Signature child. */
 int kmen_xml_has_signature_child(const xmlNode *n);
 

@@ -4,8 +4,12 @@
  * lasso verifies signatures and decrypts, but (FACTS.md) checks neither time,
  * InResponseTo nor Audience; it also accepts whatever algorithms xmlsec
  * knows and more than one assertion. The checks it leaves out are here, in the
- * order an attacker would meet them: the shape of the XML and of the decrypted
- * assertion first (saml_shape.c), then lasso, then the assertion's content. */
+ * order an attacker would meet them, cheap ones first: the shape of the XML
+ * (saml_shape.c) and the envelope, then lasso (the Response's signature),
+ * then mod_kmen's one decryption, the assertion's shape, its signature and
+ * its content. lasso never decrypts: the assertion it reads is the tree
+ * mod_kmen decrypted and checked, not a second decryption of its own that
+ * could pick another key or read the bytes in another encoding. */
 #include <string.h>
 
 #include "apr_strings.h"
@@ -42,17 +46,48 @@ static int same(const char *a, const char *b)
     return a && b && strcmp(a, b) == 0;
 }
 
-static int check_envelope(check_ctx *c, LassoSamlp2StatusResponse *resp)
+/* The Response's envelope as read from mod_kmen's tree before any
+ * private-key operation, and again as lasso read it. */
+static int check_envelope(check_ctx *c, const char *destination, const char *issuer,
+                          const char *in_response_to)
 {
-    if (!same(resp->Destination, c->sp->params.acs_url))
+    if (!same(destination, c->sp->params.acs_url))
         return refuse(c, "Destination is not this SP's ACS URL");
-    if (!resp->Issuer || !same(resp->Issuer->content, c->sp->idp_entity_id))
+    if (!same(issuer, c->sp->idp_entity_id))
         return refuse(c, "Response Issuer is not the IdP");
-    if (!resp->InResponseTo)
+    if (!in_response_to)
         return refuse(c, "unsolicited Response (no InResponseTo)");
-    if (!same(resp->InResponseTo, c->expect->request_id))
+    if (!same(in_response_to, c->expect->request_id))
         return refuse(c, "InResponseTo names no request this browser started");
     return 1;
+}
+
+static int check_lasso_envelope(check_ctx *c, LassoSamlp2StatusResponse *resp)
+{
+    return check_envelope(c, resp->Destination, resp->Issuer ? resp->Issuer->content : NULL,
+                          resp->InResponseTo);
+}
+
+static const char *attribute_of(apr_pool_t *p, xmlNode *n, const char *name)
+{
+    xmlChar *value = xmlGetProp(n, (const xmlChar *)name);
+    const char *copy = value ? apr_pstrdup(p, (const char *)value) : NULL;
+    xmlFree(value);
+    return copy;
+}
+
+static int check_tree_envelope(check_ctx *c, xmlNode *response)
+{
+    const char *issuer = NULL;
+    for (xmlNode *n = response->children; n && !issuer; n = n->next) {
+        if (kmen_xml_is_element(n, KMEN_NS_SAML, "Issuer")) {
+            xmlChar *text = xmlNodeGetContent(n);
+            issuer = apr_pstrdup(c->p, text ? (const char *)text : "");
+            xmlFree(text);
+        }
+    }
+    return check_envelope(c, attribute_of(c->p, response, "Destination"), issuer,
+                          attribute_of(c->p, response, "InResponseTo"));
 }
 
 static int check_audience(check_ctx *c, LassoSaml2Conditions *cond)
@@ -152,14 +187,10 @@ static void read_subject(check_ctx *c, LassoSaml2Assertion *a, kmen_assertion *o
     out->assertion_id = apr_pstrdup(c->p, a->ID);
 }
 
-static int check_assertion(check_ctx *c, LassoSaml2Assertion *a, int response_signed,
-                           kmen_assertion *out)
+static int check_assertion(check_ctx *c, LassoSaml2Assertion *a, kmen_assertion *out)
 {
-    xmlNode *original = lasso_node_get_original_xmlnode(LASSO_NODE(a));
     if (!a->ID)
         return refuse(c, "assertion without ID");
-    if (!response_signed && !kmen_xml_has_signature_child(original))
-        return refuse(c, "neither the Response nor the assertion is signed");
     if (!a->Issuer || !same(a->Issuer->content, c->sp->idp_entity_id))
         return refuse(c, "assertion Issuer is not the IdP");
     if (!check_conditions(c, a) || !check_subject(c, a) || !read_authn_statement(c, a, out))
@@ -179,6 +210,60 @@ static const char *status_code(LassoSamlp2StatusResponse *resp)
     return code && code->Value ? code->Value : "(no status)";
 }
 
+/* The assertion's own signature, on lasso's copy of mod_kmen's tree (one
+ * Reference, to the assertion): required where the Response is not signed,
+ * and never wrong where it is there. */
+static int check_assertion_signature(check_ctx *c, LassoServer *server, LassoSaml2Assertion *a,
+                                     const xmlNode *tree, int response_signed)
+{
+    if (!kmen_xml_has_signature_child(tree))
+        return response_signed ? 1 : refuse(c, "neither the Response nor the assertion is signed");
+    LassoProvider *idp = lasso_server_get_provider(server, c->sp->idp_entity_id);
+    int rc = idp ? lasso_provider_verify_single_node_signature(idp, LASSO_NODE(a), "ID") : -1;
+    return rc == 0 ? 1 : refuse(c, "the assertion's signature does not verify");
+}
+
+/* mod_kmen's one decryption, its checked tree, and lasso's node built from
+ * that very tree; NULL (and why) if any step fails. */
+static LassoSaml2Assertion *decrypted_assertion(check_ctx *c, const kmen_response_shape *shape,
+                                                xmlNode **tree)
+{
+    apr_size_t len = 0;
+    xmlDoc *doc = NULL;
+    const char *plain = kmen_encrypted_assertion_decrypt(c->p, shape->encrypted_assertion,
+                                                         c->sp->decryption_key, &len);
+    const char *why = plain ? kmen_assertion_xml_read(c->p, plain, len, &doc)
+                            : "the EncryptedAssertion does not decrypt with the SP key";
+    if (why) {
+        refuse(c, why);
+        return NULL;
+    }
+    *tree = xmlDocGetRootElement(doc);
+    LassoNode *node = lasso_node_new_from_xmlNode(*tree);
+    if (LASSO_IS_SAML2_ASSERTION(node))
+        return LASSO_SAML2_ASSERTION(node);
+    if (node)
+        lasso_node_destroy(node);
+    refuse(c, "lasso reads no assertion in the decrypted EncryptedAssertion");
+    return NULL;
+}
+
+static kmen_response_status check_decrypted(check_ctx *c, LassoServer *server,
+                                            const kmen_response_shape *shape, int response_signed,
+                                            kmen_assertion *out)
+{
+    xmlNode *tree = NULL;
+    LassoSaml2Assertion *a = decrypted_assertion(c, shape, &tree);
+    int ok = a && check_assertion_signature(c, server, a, tree, response_signed) &&
+             check_assertion(c, a, out);
+    if (a)
+        lasso_node_destroy(LASSO_NODE(a));
+    return ok ? KMEN_RESPONSE_OK : KMEN_RESPONSE_INVALID;
+}
+
+/* lasso holds no decryption key: a Success with an EncryptedAssertion leaves
+ * it with no assertion (LASSO_PROFILE_ERROR_MISSING_ASSERTION) after it has
+ * verified the Response's signature. */
 static kmen_response_status after_lasso(check_ctx *c, LassoLogin *login, int rc,
                                         const kmen_response_shape *shape, kmen_assertion *out)
 {
@@ -188,29 +273,19 @@ static kmen_response_status after_lasso(check_ctx *c, LassoLogin *login, int rc,
                                           : NULL;
     int response_signed = shape->signed_response && profile->signature_status == 0;
     if (rc == LASSO_PROFILE_ERROR_STATUS_NOT_SUCCESS && response_signed && resp &&
-        check_envelope(c, resp)) {
+        check_lasso_envelope(c, resp)) {
         c->reason = apr_pstrcat(c->p, "the IdP reports ", status_code(resp), NULL);
         return KMEN_RESPONSE_FAILED;
     }
-    if (rc != 0 || !resp)
+    if (shape->signed_response && !response_signed)
+        refuse(c, "the Response's signature does not verify");
+    else if (rc != LASSO_PROFILE_ERROR_MISSING_ASSERTION || !resp)
         refuse(c, apr_pstrcat(c->p, "lasso: ", lasso_strerror(rc), NULL));
-    GList *assertions = resp ? LASSO_SAMLP2_RESPONSE(resp)->Assertion : NULL;
-    if (!c->reason && (!assertions || assertions->next))
-        refuse(c, "not exactly one assertion after decryption");
-    if (c->reason || !check_envelope(c, resp) ||
-        !check_assertion(c, LASSO_SAML2_ASSERTION(assertions->data), response_signed, out))
+    else if (shape->encrypted != 1)
+        refuse(c, "no EncryptedAssertion in a successful Response");
+    if (c->reason || !check_lasso_envelope(c, resp))
         return KMEN_RESPONSE_INVALID;
-    return KMEN_RESPONSE_OK;
-}
-
-/* lasso accepted the Response: it found an assertion, which must have been
- * the EncryptedAssertion saml_shape.c decrypted and checked. */
-static kmen_response_status after_lasso_accepted(check_ctx *c, const kmen_response_shape *shape)
-{
-    if (shape->encrypted == 1)
-        return KMEN_RESPONSE_OK;
-    refuse(c, "the assertion was not encrypted");
-    return KMEN_RESPONSE_INVALID;
+    return check_decrypted(c, profile->server, shape, response_signed, out);
 }
 
 static kmen_response_status run_lasso(check_ctx *c, const kmen_response_shape *shape,
@@ -227,7 +302,7 @@ static kmen_response_status run_lasso(check_ctx *c, const kmen_response_shape *s
     kmen_response_status status = after_lasso(c, login, rc, shape, out);
     lasso_login_destroy(login);
     kmen_sp_server_release(c->sp, server);
-    return status == KMEN_RESPONSE_OK ? after_lasso_accepted(c, shape) : status;
+    return status;
 }
 
 kmen_response_status kmen_saml_verify_response(kmen_sp *sp, apr_pool_t *p, const char *b64,
@@ -238,8 +313,8 @@ kmen_response_status kmen_saml_verify_response(kmen_sp *sp, apr_pool_t *p, const
     kmen_response_shape shape;
     kmen_response_status status = KMEN_RESPONSE_INVALID;
     memset(out, 0, sizeof(*out));
-    c.reason = kmen_response_shape_check(p, b64, sp->decryption_key, &shape);
-    if (!c.reason)
+    c.reason = kmen_response_shape_check(p, b64, &shape);
+    if (!c.reason && check_tree_envelope(&c, shape.root))
         status = run_lasso(&c, &shape, b64, out);
     *reason = c.reason;
     return status;

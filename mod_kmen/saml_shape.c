@@ -12,9 +12,11 @@
  * same-document references below.
  * The costs: one RSA decryption of ours per Response that passes the outer
  * checks, as lasso spends one too. */
+#include <limits.h>
 #include <string.h>
 
 #include <libxml/parser.h>
+#include <libxml/xmlstring.h>
 #include <libxml/tree.h>
 
 #include "apr_base64.h"
@@ -36,6 +38,11 @@ int kmen_xml_is_element(const xmlNode *n, const char *ns, const char *name)
 {
     return n->type == XML_ELEMENT_NODE && href_is(n->ns, ns) &&
            strcmp((const char *)n->name, name) == 0;
+}
+
+static int parent_is(const xmlNode *n, const char *ns, const char *name)
+{
+    return n->parent && kmen_xml_is_element(n->parent, ns, name);
 }
 
 static int algorithm_in(const xmlNode *n, const char *const *allowed)
@@ -86,16 +93,14 @@ static const char *algorithm_violation(const xmlNode *n)
         return "transform outside policy (enveloped signature, C14N only)";
     if (kmen_xml_is_element(n, KMEN_NS_DSIG, "SignatureMethod") && !algorithm_in(n, signature_algs))
         return "signature algorithm outside policy (RSA-SHA256/384/512 only)";
-    if (kmen_xml_is_element(n, KMEN_NS_DSIG, "DigestMethod") && n->parent &&
-        kmen_xml_is_element(n->parent, KMEN_NS_DSIG, "Reference") && !algorithm_in(n, digest_algs))
+    if (kmen_xml_is_element(n, KMEN_NS_DSIG, "DigestMethod") &&
+        parent_is(n, KMEN_NS_DSIG, "Reference") && !algorithm_in(n, digest_algs))
         return "digest algorithm outside policy (SHA-256/384/512 only)";
-    if (kmen_xml_is_element(n, KMEN_NS_XENC, "EncryptionMethod") && n->parent &&
-        kmen_xml_is_element(n->parent, KMEN_NS_XENC, "EncryptedKey") &&
-        !algorithm_in(n, key_transport_algs))
+    if (kmen_xml_is_element(n, KMEN_NS_XENC, "EncryptionMethod") &&
+        parent_is(n, KMEN_NS_XENC, "EncryptedKey") && !algorithm_in(n, key_transport_algs))
         return "key transport outside policy (RSA-OAEP only)";
-    if (kmen_xml_is_element(n, KMEN_NS_XENC, "EncryptionMethod") && n->parent &&
-        kmen_xml_is_element(n->parent, KMEN_NS_XENC, "EncryptedData") &&
-        !algorithm_in(n, data_enc_algs))
+    if (kmen_xml_is_element(n, KMEN_NS_XENC, "EncryptionMethod") &&
+        parent_is(n, KMEN_NS_XENC, "EncryptedData") && !algorithm_in(n, data_enc_algs))
         return "content encryption outside policy (AES only)";
     return NULL;
 }
@@ -130,6 +135,33 @@ static const char *cipher_data_violation(const xmlNode *n)
         values += kmen_xml_is_element(c, KMEN_NS_XENC, "CipherValue");
     }
     return elements == 1 && values == 1 ? NULL : "a CipherData without exactly one CipherValue";
+}
+
+/* NIA's layout of an encrypted assertion, and SAML's: one EncryptedData and
+ * its one EncryptedKey, beside it or in its KeyInfo (the count is
+ * check_response's). A second key would let one cipher text decrypt to two
+ * documents, one for each reader that picks another key. */
+static const char *encryption_layout_violation(const xmlNode *n)
+{
+    if (kmen_xml_is_element(n, KMEN_NS_XENC, "EncryptedKey")) {
+        const xmlNode *info = n->parent, *data = info ? info->parent : NULL;
+        int beside = parent_is(n, KMEN_NS_SAML, "EncryptedAssertion");
+        int inside = kmen_xml_is_element(info, KMEN_NS_DSIG, "KeyInfo") && data &&
+                     kmen_xml_is_element(data, KMEN_NS_XENC, "EncryptedData") &&
+                     parent_is(data, KMEN_NS_SAML, "EncryptedAssertion");
+        return beside || inside ? NULL : "an EncryptedKey outside its EncryptedAssertion's places";
+    }
+    if (!kmen_xml_is_element(n, KMEN_NS_SAML, "EncryptedAssertion"))
+        return NULL;
+    int data = 0, keys = 0, elements = 0;
+    for (const xmlNode *c = n->children; c; c = c->next) {
+        data += kmen_xml_is_element(c, KMEN_NS_XENC, "EncryptedData");
+        keys += kmen_xml_is_element(c, KMEN_NS_XENC, "EncryptedKey");
+        elements += c->type == XML_ELEMENT_NODE;
+    }
+    return data == 1 && elements == data + keys
+               ? NULL
+               : "an EncryptedAssertion other than one EncryptedData and its EncryptedKey";
 }
 
 /* Markup NIA never sends, which readers of the signed text disagree about:
@@ -175,7 +207,7 @@ static const char *assertion_element_violation(const xmlNode *n)
 {
     if (!href_is(n->ns, KMEN_NS_SAML) && !href_is(n->ns, KMEN_NS_DSIG))
         return "an element of another namespace than SAML's or XML-DSig's in the assertion";
-    if (n->parent && kmen_xml_is_element(n->parent, KMEN_NS_SAML, "AttributeValue"))
+    if (parent_is(n, KMEN_NS_SAML, "AttributeValue"))
         return "an element inside an attribute value";
     return NULL;
 }
@@ -185,7 +217,7 @@ static const char *assertion_element_violation(const xmlNode *n)
  * Object counts), and the first node that breaks the rules above. */
 typedef struct {
     int in_assertion; /* the walk is inside a decrypted assertion: its rules too */
-    int assertions, encrypted;
+    int assertions, encrypted, encrypted_keys;
     xmlNode *encrypted_assertion; /* the last one met; used when encrypted == 1 */
     const char *violation;
 } tree_census;
@@ -197,6 +229,8 @@ static const char *element_violation(const tree_census *census, const xmlNode *n
         why = uri_violation(n);
     if (!why)
         why = cipher_data_violation(n);
+    if (!why)
+        why = encryption_layout_violation(n);
     if (!why)
         why = type_violation(n);
     if (!why && census->in_assertion)
@@ -211,6 +245,7 @@ static void take_census(xmlNode *n, tree_census *census)
         if (n->type != XML_ELEMENT_NODE)
             continue;
         census->assertions += kmen_xml_is_element(n, KMEN_NS_SAML, "Assertion");
+        census->encrypted_keys += kmen_xml_is_element(n, KMEN_NS_XENC, "EncryptedKey");
         if (kmen_xml_is_element(n, KMEN_NS_SAML, "EncryptedAssertion")) {
             census->encrypted++;
             census->encrypted_assertion = n;
@@ -230,57 +265,87 @@ int kmen_xml_has_signature_child(const xmlNode *n)
     return 0;
 }
 
+/* Well-formed UTF-8 (RFC 3629): no overlong form, no surrogate, nothing
+ * above U+10FFFF. */
+static int is_utf8(const unsigned char *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        unsigned char c = s[i];
+        size_t more = c < 0x80 ? 0 : c < 0xC2 ? 4 : c < 0xE0 ? 1 : c < 0xF0 ? 2 : c < 0xF5 ? 3 : 4;
+        if (more == 4 || len - i - 1 < more)
+            return 0;
+        /* the second byte's range rules out overlong forms, surrogates and > U+10FFFF */
+        unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+        unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+        for (size_t k = 1; k <= more; k++, lo = 0x80, hi = 0xBF) {
+            if (s[i + k] < lo || s[i + k] > hi)
+                return 0;
+        }
+        i += more + 1;
+    }
+    return 1;
+}
+
+static apr_status_t doc_free(void *doc)
+{
+    xmlFreeDoc(doc);
+    return APR_SUCCESS;
+}
+
 /* XML from outside: no network, no entity substitution, no DTD loading; a
  * document with a DOCTYPE is refused by its reader. libxml2 builds a tree
  * despite namespace errors (an undeclared prefix, an attribute given twice
  * under two prefixes of one namespace), which readers then see differently:
  * such a document is refused here. So is a NUL byte, where libxml2 stops
- * reading without a word: what follows it would go unchecked. */
-static xmlDoc *read_untrusted(const char *xml, int len)
+ * reading without a word (what follows it would go unchecked), and anything
+ * but UTF-8: bytes that are one document in Latin-1 are another in UTF-8.
+ * The tree lives as long as P. */
+static xmlDoc *read_untrusted(apr_pool_t *p, const char *xml, apr_size_t len)
 {
-    if (len < 0 || memchr(xml, '\0', (size_t)len))
+    if (len > INT_MAX || memchr(xml, '\0', len) || !is_utf8((const unsigned char *)xml, len))
         return NULL;
     xmlParserCtxt *ctxt = xmlNewParserCtxt();
     xmlDoc *doc = ctxt
-                      ? xmlCtxtReadMemory(ctxt, xml, len, "saml.xml", NULL,
+                      ? xmlCtxtReadMemory(ctxt, xml, (int)len, "saml.xml", NULL,
                                           XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR)
                       : NULL;
-    if (doc && !ctxt->nsWellFormed) {
+    if (doc && (!ctxt->nsWellFormed ||
+                (doc->encoding && xmlStrcasecmp(doc->encoding, BAD_CAST "UTF-8") != 0))) {
         xmlFreeDoc(doc);
         doc = NULL;
     }
     xmlFreeParserCtxt(ctxt);
+    if (doc)
+        apr_pool_cleanup_register(p, doc, doc_free, apr_pool_cleanup_null);
     return doc;
 }
 
-const char *kmen_assertion_xml_check(const char *xml, apr_size_t len)
+const char *kmen_assertion_xml_read(apr_pool_t *p, const char *xml, apr_size_t len, xmlDoc **out)
 {
-    xmlDoc *doc = read_untrusted(xml, (int)len);
+    xmlDoc *doc = read_untrusted(p, xml, len);
     xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
-    tree_census census = {1, 0, 0, NULL, NULL};
-    const char *why = NULL;
+    tree_census census = {1, 0, 0, 0, NULL, NULL};
+    *out = NULL;
     if (!root)
-        why = "the EncryptedAssertion does not decrypt to one well-formed XML element";
-    else if (doc->intSubset || doc->extSubset)
-        why = "DOCTYPE in a SAML message";
-    else if (!kmen_xml_is_element(root, KMEN_NS_SAML, "Assertion"))
-        why = "the EncryptedAssertion holds no saml:Assertion";
-    else {
-        /* the whole document: the root's attributes and what stands beside it too */
-        take_census(doc->children, &census);
-        why = census.violation;
-        if (!why && (census.assertions != 1 || census.encrypted))
-            why = "an assertion inside the assertion";
-    }
-    xmlFreeDoc(doc);
-    return why;
+        return "the EncryptedAssertion does not decrypt to one well-formed UTF-8 XML element";
+    if (doc->intSubset || doc->extSubset)
+        return "DOCTYPE in a SAML message";
+    if (!kmen_xml_is_element(root, KMEN_NS_SAML, "Assertion"))
+        return "the EncryptedAssertion holds no saml:Assertion";
+    /* the whole document: the root's attributes and what stands beside it too */
+    take_census(doc->children, &census);
+    if (census.violation)
+        return census.violation;
+    if (census.assertions != 1 || census.encrypted)
+        return "an assertion inside the assertion";
+    *out = doc;
+    return NULL;
 }
 
-static const char *check_response(apr_pool_t *p, xmlDoc *doc, xmlSecKey *key,
-                                  kmen_response_shape *shape)
+static const char *check_response(xmlDoc *doc, kmen_response_shape *shape)
 {
     xmlNode *root = xmlDocGetRootElement(doc);
-    tree_census census = {0, 0, 0, NULL, NULL};
+    tree_census census = {0, 0, 0, 0, NULL, NULL};
     if (doc->intSubset || doc->extSubset)
         return "DOCTYPE in a SAML message";
     if (!root || !kmen_xml_is_element(root, KMEN_NS_SAMLP, "Response"))
@@ -294,34 +359,29 @@ static const char *check_response(apr_pool_t *p, xmlDoc *doc, xmlSecKey *key,
         return "plaintext assertion (NIA always encrypts)";
     if (census.encrypted > 1)
         return "more than one EncryptedAssertion";
+    if (census.encrypted_keys != census.encrypted)
+        return "not exactly one EncryptedKey for the EncryptedAssertion";
+    shape->root = root;
     shape->signed_response = kmen_xml_has_signature_child(root);
     shape->encrypted = census.encrypted;
-    if (!census.encrypted)
-        return NULL;
-    apr_size_t len = 0;
-    const char *plain = kmen_encrypted_assertion_decrypt(p, census.encrypted_assertion, key, &len);
-    return plain ? kmen_assertion_xml_check(plain, len)
-                 : "the EncryptedAssertion does not decrypt with the SP key";
+    shape->encrypted_assertion = census.encrypted ? census.encrypted_assertion : NULL;
+    return NULL;
 }
 
 const char *kmen_response_xml_check(apr_pool_t *p, const char *xml, apr_size_t len,
-                                    xmlSecKey *decryption_key, kmen_response_shape *shape)
+                                    kmen_response_shape *shape)
 {
     memset(shape, 0, sizeof(*shape));
-    xmlDoc *doc = read_untrusted(xml, (int)len);
-    if (!doc)
-        return "SAMLResponse is not well-formed XML";
-    const char *why = check_response(p, doc, decryption_key, shape);
-    xmlFreeDoc(doc);
-    return why;
+    xmlDoc *doc = read_untrusted(p, xml, len);
+    return doc ? check_response(doc, shape) : "SAMLResponse is not well-formed UTF-8 XML";
 }
 
-const char *kmen_response_shape_check(apr_pool_t *p, const char *b64, xmlSecKey *decryption_key,
-                                      kmen_response_shape *shape)
+const char *kmen_response_shape_check(apr_pool_t *p, const char *b64, kmen_response_shape *shape)
 {
+    memset(shape, 0, sizeof(*shape));
     if (!kmen_base64_is_valid(b64))
         return "SAMLResponse is not base64";
     char *xml = apr_palloc(p, (apr_size_t)apr_base64_decode_len(b64) + 1);
     int len = apr_base64_decode(xml, b64);
-    return kmen_response_xml_check(p, xml, (apr_size_t)len, decryption_key, shape);
+    return kmen_response_xml_check(p, xml, (apr_size_t)len, shape);
 }

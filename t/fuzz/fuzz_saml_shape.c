@@ -2,16 +2,16 @@
 /* The checks mod_kmen makes before lasso sees a Response (mod_kmen/saml_shape.c),
  * on the Response's XML and on a decrypted assertion's.
  *
- * Input: byte 0 even: the rest is a Response (an EncryptedAssertion in it is
- * decrypted with a key no input was encrypted for, so it never decrypts);
- * odd: the rest is the plaintext of an EncryptedAssertion.
+ * Input: byte 0 even: the rest is a Response; odd: the rest is the plaintext
+ * of an EncryptedAssertion.
  *
- * Invariants: nothing crashes or leaks; an accepted document has no "<!" at all
- * (no DOCTYPE, comment or CDATA section can stand in it) and no "<?" but an
- * XML declaration at its very start; an accepted Response holds no
- * EncryptedAssertion (none can decrypt here) and says whether a Signature is
- * its child only when the text names one; an accepted assertion names
- * saml:Assertion's namespace. */
+ * Invariants: nothing crashes or leaks; an accepted document is UTF-8 with no
+ * NUL, no "<!" at all (no DOCTYPE, comment or CDATA section can stand in it)
+ * and no "<?" but an XML declaration at its very start; an accepted Response
+ * hands over an EncryptedAssertion only when the text names one and
+ * EncryptedKey exactly once, and says whether a Signature is its child only
+ * when the text names one; an accepted assertion names saml:Assertion's
+ * namespace. (fuzz_saml_decrypt decrypts.) */
 #include "fuzz.h"
 
 #include <libxml/parser.h>
@@ -27,46 +27,27 @@
 #include "saml_private.h"
 
 static apr_pool_t *root;
-static xmlSecKey *key;
-
-/* A throwaway RSA key, made once, loaded as the module loads the SP's: the
- * checks need one to try decrypting with. */
-static xmlSecKey *rsa_key(void)
-{
-    EVP_PKEY *pkey = EVP_RSA_gen(2048);
-    BIO *bio = BIO_new(BIO_s_mem());
-    PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL);
-    BIO_write(bio, "", 1); /* the loader takes a C string */
-    char *pem = NULL;
-    BIO_get_mem_data(bio, &pem);
-    xmlSecKey *k = NULL;
-    const char *err = kmen_sp_decryption_key_load(root, pem, &k);
-    INVARIANT(!err, "%s", err);
-    BIO_free(bio);
-    EVP_PKEY_free(pkey);
-    return k;
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     apr_initialize();
     apr_pool_create(&root, NULL);
     xmlInitParser();
-    INVARIANT(xmlSecInit() == 0 && xmlSecCryptoAppInit(NULL) == 0 && xmlSecCryptoInit() == 0,
-              "xmlsec does not start");
-    key = rsa_key();
-    INVARIANT(key != NULL, "no RSA key");
     return 0;
+}
+
+static int occurrences(const char *xml, size_t len, const char *word)
+{
+    size_t n = strlen(word);
+    int count = 0;
+    for (size_t i = 0; i + n <= len; i++)
+        count += memcmp(xml + i, word, n) == 0;
+    return count;
 }
 
 static int contains(const char *xml, size_t len, const char *word)
 {
-    size_t n = strlen(word);
-    for (size_t i = 0; i + n <= len; i++) {
-        if (memcmp(xml + i, word, n) == 0)
-            return 1;
-    }
-    return 0;
+    return occurrences(xml, len, word) > 0;
 }
 
 /* No "<!" at all, and "<?" only as the XML declaration at the start (after a
@@ -79,6 +60,7 @@ static void check_markup_free(const char *xml, size_t len)
         INVARIANT(!(xml[i] == '<' && xml[i + 1] == '?') || i == start,
                   "accepted with \"<?\" at %zu", i);
     }
+    INVARIANT(!memchr(xml, '\0', len), "accepted with a NUL byte");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -92,12 +74,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *why;
     if (data[0] % 2 == 0) {
         kmen_response_shape shape;
-        why = kmen_response_xml_check(p, xml, len, key, &shape);
-        INVARIANT(why || shape.encrypted == 0, "accepted an EncryptedAssertion nobody can decrypt");
+        why = kmen_response_xml_check(p, xml, len, &shape);
+        INVARIANT(why || !shape.encrypted ||
+                      (shape.encrypted_assertion && contains(xml, len, "EncryptedAssertion") &&
+                       contains(xml, len, "EncryptedKey")),
+                  "an EncryptedAssertion without the words, or without its one EncryptedKey");
         INVARIANT(why || !shape.signed_response || contains(xml, len, "Signature"),
                   "a Signature child without the word");
     } else {
-        why = kmen_assertion_xml_check(xml, len);
+        xmlDoc *doc = NULL;
+        why = kmen_assertion_xml_read(p, xml, len, &doc);
+        INVARIANT(!why == !!doc, "a document without a verdict, or a verdict with a document");
         INVARIANT(why || contains(xml, len, KMEN_NS_SAML),
                   "accepted an assertion outside SAML's namespace");
     }

@@ -1208,6 +1208,86 @@ def encrypted_logout_request(ctx):
 
 
 # =========================================================================================
+# One cipher text, one reading. mod_kmen decrypts the assertion once, with the one
+# EncryptedKey NIA sends, and reads the plaintext as UTF-8 only; lasso never decrypts. A
+# second key would let two readers that pick different keys (lasso 2.8.1 takes the first key
+# beside the EncryptedData, mod_kmen took the one in its KeyInfo) read two documents out of
+# one AES-CBC cipher text, blocks searched for each key: the two-key polyglot. Another
+# encoding makes the same bytes another document. Each case below is otherwise genuine:
+# the IdP's assertion, signed, and the Response signed by the IdP.
+# =========================================================================================
+def with_keys(ctx, g, in_keyinfo, beside, plaintext=None, sign="idp"):
+    """G's Response (signed by SIGN) around PLAINTEXT (bytes; default: the genuine signed
+    assertion) encrypted once, with EncryptedKeys in the EncryptedData's KeyInfo and beside
+    it as IN_KEYINFO and BESIDE name them: "right" wraps the content key, "other" another."""
+    key, uri, blob = ctx.forge.content_cipher(plaintext or g.plain.encode())
+    wrap = lambda which: ctx.forge.encrypted_key(key if which == "right" else os.urandom(32))
+    enc = ctx.forge.encrypted_assertion(uri, blob, [wrap(k) for k in in_keyinfo],
+                                        [wrap(k) for k in beside])
+    return g.attempt(ctx.response(g, [enc], sign=sign))
+
+
+for name, what, in_keyinfo, beside in [
+        ("two_keys_beside", "two EncryptedKeys beside the EncryptedData, the right one first",
+         [], ["right", "other"]),
+        ("two_keys_beside_wrong_first", "two EncryptedKeys beside the EncryptedData, another "
+         "content key first (the one lasso 2.8.1 would take)", [], ["other", "right"]),
+        ("key_in_keyinfo_and_beside", "the right EncryptedKey in KeyInfo, another beside",
+         ["right"], ["other"]),
+        ("key_beside_and_in_keyinfo", "the right EncryptedKey beside, another in KeyInfo",
+         ["other"], ["right"]),
+        ("two_keys_in_keyinfo", "two EncryptedKeys in the EncryptedData's KeyInfo",
+         ["other", "right"], []),
+        ("no_encrypted_key", "an EncryptedData without any EncryptedKey", [], [])]:
+    CASES.append(Case(name, "decryption", what,
+                      lambda ctx, k=in_keyinfo, b=beside: with_keys(ctx, ctx.genuine(), k, b)))
+
+
+@case("decryption", "the two-key polyglot's shape: the EncryptedData's own key opens a benign "
+                    "Latin-1 assertion, the first of two keys beside it another content key; "
+                    "unsigned")
+def two_key_polyglot(ctx):
+    g = ctx.genuine()
+    benign = (f"<?xml version='1.0' encoding='L1'?><saml:Assertion xmlns:saml=\"{SAML}\" "
+              f'ID="_\xe9\xfe\x8f"/>').encode("latin-1")
+    return with_keys(ctx, g, ["right"], ["other", "other"], plaintext=benign, sign=None)
+
+
+@case("decryption", "an EncryptedKey in samlp:Extensions besides the EncryptedAssertion's own")
+def key_outside_encrypted_assertion(ctx):
+    g = ctx.genuine()
+    stray = ctx.forge.encrypted_key(os.urandom(32))
+    return g.attempt(ctx.response(g, [g.encrypted], edit=lambda r: r.insert(
+        1, parse(f'<samlp:Extensions xmlns:samlp="{SAMLP}">{stray}</samlp:Extensions>'))))
+
+
+def declared(encoding, text):
+    return f"<?xml version='1.0' encoding='{encoding}'?>{text}"
+
+
+for name, what, plaintext in [
+        ("plaintext_latin1", "the signed assertion in Latin-1, declared so (what it says is "
+         "unchanged: characters outside Latin-1 as references)",
+         lambda g: declared("ISO-8859-1", g.plain).encode("latin-1", "xmlcharrefreplace")),
+        ("plaintext_utf16", "the signed assertion in UTF-16 with a byte order mark",
+         lambda g: declared("UTF-16", g.plain).encode("utf-16")),
+        ("plaintext_nul", "the signed assertion, a NUL byte, then lasso's Identity dump",
+         lambda g: g.plain.encode() + f'\x00<Identity xmlns="{LASSO}"><Federation/></Identity>'
+         .encode()),
+        ("plaintext_overlong_utf8", "the signed assertion with an overlong UTF-8 '/' in the "
+         "NameID", lambda g: g.plain.encode().replace(b"CZ/", b"CZ\xc0\xaf", 1))]:
+    CASES.append(Case(name, "decryption", what, lambda ctx, plaintext=plaintext: (
+        lambda g: with_keys(ctx, g, ["right"], [], plaintext=plaintext(g)))(ctx.genuine())))
+
+
+@case("decryption", "the genuine Response declared ISO-8859-1 (its bytes and signatures "
+                    "unchanged)")
+def response_latin1(ctx):
+    g = ctx.genuine()
+    return g.attempt(declared("ISO-8859-1", g.response))
+
+
+# =========================================================================================
 # URIs the XML-security layer would dereference while verifying or decrypting: a signature
 # Reference, an XSLT transform, a KeyInfo RetrievalMethod, an EncryptedData's
 # CipherReference. Each points at the canary server (or a FIFO a reader would hang on);

@@ -124,24 +124,23 @@ class Forge:
         plain = d.update(blob[iv:]) + d.finalize()
         return plain[:-plain[-1]]
 
-    def encrypt(self, plaintext, transport="oaep", content="aes256-cbc"):
-        """An EncryptedAssertion (text) holding PLAINTEXT for the SP's certificate, as anyone
-        holding that (public) certificate can make one."""
-        if isinstance(plaintext, str):
-            plaintext = plaintext.encode()
+    def content_cipher(self, plaintext, content="aes256-cbc"):
+        """(content key, EncryptionMethod URI, IV + cipher text) of PLAINTEXT (bytes)."""
         content_uri, key_len = CONTENT[content]
         key = os.urandom(key_len)
         if content == "aes128-gcm":
             iv = os.urandom(12)
-            blob = iv + AESGCM(key).encrypt(iv, plaintext, None)
-        else:
-            block = 8 if content == "tripledes-cbc" else 16
-            algo = algorithms.TripleDES(key) if block == 8 else algorithms.AES(key)
-            n = block - len(plaintext) % block
-            padded = plaintext + os.urandom(n - 1) + bytes([n])
-            iv = os.urandom(block)
-            e = Cipher(algo, modes.CBC(iv)).encryptor()
-            blob = iv + e.update(padded) + e.finalize()
+            return key, content_uri, iv + AESGCM(key).encrypt(iv, plaintext, None)
+        block = 8 if content == "tripledes-cbc" else 16
+        algo = algorithms.TripleDES(key) if block == 8 else algorithms.AES(key)
+        n = block - len(plaintext) % block
+        padded = plaintext + os.urandom(n - 1) + bytes([n])
+        iv = os.urandom(block)
+        e = Cipher(algo, modes.CBC(iv)).encryptor()
+        return key, content_uri, iv + e.update(padded) + e.finalize()
+
+    def encrypted_key(self, key, transport="oaep"):
+        """An xenc:EncryptedKey (text) wrapping KEY for the SP's certificate."""
         if transport == "rsa15":
             wrapped = self.sp_public.encrypt(key, padding.PKCS1v15())
             method = f'<xenc:EncryptionMethod Algorithm="{KEY_TRANSPORT["rsa15"]}"/>'
@@ -150,14 +149,32 @@ class Forge:
                 mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None))
             method = (f'<xenc:EncryptionMethod Algorithm="{KEY_TRANSPORT["oaep"]}">'
                       f'<ds:DigestMethod Algorithm="{DS}sha1"/></xenc:EncryptionMethod>')
+        return (f'<xenc:EncryptedKey xmlns:xenc="{XENC}" xmlns:ds="{DS}">{method}'
+                f'<xenc:CipherData><xenc:CipherValue>{b64(wrapped)}</xenc:CipherValue>'
+                f'</xenc:CipherData></xenc:EncryptedKey>')
+
+    @staticmethod
+    def encrypted_assertion(content_uri, blob, in_keyinfo=(), beside=()):
+        """An EncryptedAssertion (text): one EncryptedData (BLOB) with the EncryptedKeys
+        IN_KEYINFO in its KeyInfo, and the EncryptedKeys BESIDE after it."""
+        key_info = f'<ds:KeyInfo xmlns:ds="{DS}">{"".join(in_keyinfo)}</ds:KeyInfo>'
         return (f'<saml:EncryptedAssertion xmlns:saml="{SAML}">'
                 f'<xenc:EncryptedData xmlns:xenc="{XENC}" Type="{XENC}Element">'
                 f'<xenc:EncryptionMethod Algorithm="{content_uri}"/>'
-                f'<ds:KeyInfo xmlns:ds="{DS}"><xenc:EncryptedKey>{method}'
-                f'<xenc:CipherData><xenc:CipherValue>{b64(wrapped)}</xenc:CipherValue>'
-                f'</xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>'
+                f'{key_info if in_keyinfo else ""}'
                 f'<xenc:CipherData><xenc:CipherValue>{b64(blob)}</xenc:CipherValue>'
-                f'</xenc:CipherData></xenc:EncryptedData></saml:EncryptedAssertion>')
+                f'</xenc:CipherData></xenc:EncryptedData>{"".join(beside)}'
+                f'</saml:EncryptedAssertion>')
+
+    def encrypt(self, plaintext, transport="oaep", content="aes256-cbc"):
+        """An EncryptedAssertion (text) holding PLAINTEXT for the SP's certificate, as anyone
+        holding that (public) certificate can make one: the EncryptedKey in the
+        EncryptedData's KeyInfo, as NIA puts it."""
+        if isinstance(plaintext, str):
+            plaintext = plaintext.encode()
+        key, content_uri, blob = self.content_cipher(plaintext, content)
+        return self.encrypted_assertion(content_uri, blob,
+                                        in_keyinfo=[self.encrypted_key(key, transport)])
 
     # --- signatures ---------------------------------------------------------------------
     def sign(self, xml, who="idp", alg="rsa-sha256", keyinfo_cert=None):

@@ -230,7 +230,7 @@ START_TEST(altered_refused)
     ck_assert_ptr_nonnull(instant);
     instant[strlen("IssueInstant=\"2019-08-21T13:41:4")] ^= 1;
     assert_refused(&response1, base64_of(xml), at(response1.not_before, 0), response1.request_id,
-                   "lasso");
+                   "signature does not verify");
 }
 END_TEST
 
