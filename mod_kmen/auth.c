@@ -49,11 +49,6 @@ static int unauthenticated(request_rec *r)
     return kmen_login_start(r, kmen_dir_conf_get(r), return_to_of(r));
 }
 
-int kmen_path_is_under(const char *uri, const char *path)
-{
-    return path && strncmp(uri, path, strlen(path)) == 0;
-}
-
 /* UC4 with KmenEidasPolicy verify: a foreigner not verified yet goes to the
  * location's KmenVerifyPath (the backend's verification page) and nowhere
  * else; where the policy is accept the minimal data set suffices. */

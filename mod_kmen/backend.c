@@ -18,6 +18,7 @@
 #include "evidence.h"
 #include "page.h"
 #include "pairs.h"
+#include "redirect.h"
 #include "register.h"
 
 APLOG_USE_MODULE(kmen);
@@ -182,11 +183,26 @@ static void record_contact(request_rec *r, apr_array_header_t *values)
                   status == OK ? client_id : "refused (no e-mail or phone, or database down)");
 }
 
+/* A header that changes the register counts only where the location opted
+ * in (FLAG On): a response proxied from another service is no instruction. */
+static int opted_in(request_rec *r, int flag, const char *header, const char *directive)
+{
+    if (flag == 1)
+        return 1;
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  APLOGNO(10690) "%s ignored: %s is Off for %s [req %s]", header, directive, r->uri,
+                  kmen_request_id(r));
+    return 0;
+}
+
 static void act_on_links(request_rec *r, const kmen_session *s, apr_array_header_t *links)
 {
-    if (links->nelts && s && s->identity.client_id)
+    if (!links->nelts || !opted_in(r, kmen_dir_conf_get(r)->accept_link_system, "Kmen-Link-System",
+                                   "KmenAcceptLinkSystem"))
+        return;
+    if (s && s->identity.client_id)
         link_systems(r, s->identity.client_id, links);
-    else if (links->nelts)
+    else
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       APLOGNO(10671) "Kmen-Link-System without a registered client, ignored");
 }
@@ -216,12 +232,42 @@ static apr_status_t answer_instead(ap_filter_t *f, apr_bucket_brigade *bb, int s
  * follows, and the person sent to the evidence service. */
 static const char *request_evidence(request_rec *r, const kmen_session *s, const char *value)
 {
+    if (!opted_in(r, kmen_dir_conf_get(r)->accept_evidence_request, "Kmen-Evidence-Request",
+                  "KmenAcceptEvidenceRequest"))
+        return NULL;
     const char *url = kmen_evidence_request(r, s, value);
     if (!url || s->evidence)
         return url;
     kmen_session *marked = apr_pmemdup(r->pool, s, sizeof(*s));
     marked->evidence = 1;
     return kmen_session_update(r, marked) == KMEN_STORE_OK ? url : NULL;
+}
+
+/* Cache-Control without the directives that let a shared cache keep it. */
+static const char *private_directives(request_rec *r, const char *cc)
+{
+    const char *out = "private";
+    char *list = apr_pstrdup(r->pool, cc), *last = NULL;
+    for (char *d = apr_strtok(list, ",", &last); d; d = apr_strtok(NULL, ",", &last)) {
+        d = kmen_trim(d);
+        if (*d && strcasecmp(d, "public") != 0 && strncasecmp(d, "s-maxage", 8) != 0)
+            out = apr_pstrcat(r->pool, out, ", ", d, NULL);
+    }
+    return out;
+}
+
+/* A response to an authenticated request is one person's page: a shared
+ * cache (mod_cache, a proxy in front) must not hand it to anyone else. Kept
+ * as it is where the backend said private or no-store itself, or where the
+ * location says KmenCacheControlPrivate Off. */
+static void keep_private(request_rec *r)
+{
+    if (!kmen_request_session(r) || kmen_dir_conf_get(r)->cache_private == 0)
+        return;
+    const char *cc = apr_table_get(r->headers_out, "Cache-Control");
+    if (cc && (ap_strcasestr(cc, "private") || ap_strcasestr(cc, "no-store")))
+        return;
+    apr_table_setn(r->headers_out, "Cache-Control", cc ? private_directives(r, cc) : "private");
 }
 
 apr_status_t kmen_backend_filter(ap_filter_t *f, apr_bucket_brigade *bb)
@@ -232,6 +278,7 @@ apr_status_t kmen_backend_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         return APR_SUCCESS;
     }
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    keep_private(r);
     if (!names_a_kmen_header(r, c->header_prefix)) {
         ap_remove_output_filter(f);
         return ap_pass_brigade(f->next, bb);

@@ -92,8 +92,10 @@ void kmen_server_conf_defaults(kmen_server_conf *c)
     DEFAULT_INT(session_idle, 1800);
     DEFAULT_INT(session_cache_ttl, 10);
     DEFAULT_PTR(session_cache, "shmcb");
-    DEFAULT_PTR(cookie_name, "kmen_session");
     DEFAULT_INT(cookie_secure, 1);
+    /* __Host-: browsers take such a cookie only from this very host, so a
+     * sibling subdomain can plant neither a session nor a login state. */
+    DEFAULT_PTR(cookie_name, c->cookie_secure ? "__Host-kmen_session" : "kmen_session");
     DEFAULT_INT(allow_http, 0);
     DEFAULT_INT(clock_skew, 60);
     DEFAULT_PTR(home_country, "CZ");
@@ -109,7 +111,8 @@ void *kmen_create_dir_conf(apr_pool_t *p, char *dir)
 {
     kmen_dir_conf *d = apr_pcalloc(p, sizeof(*d));
     (void)dir;
-    d->min_loa = d->eidas_accept = d->accept_contact = d->allow_link = KMEN_UNSET;
+    d->min_loa = d->eidas_accept = d->accept_contact = d->allow_link = d->accept_link_system =
+        d->accept_evidence_request = d->cache_private = KMEN_UNSET;
     return d;
 }
 
@@ -124,6 +127,9 @@ void *kmen_merge_dir_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_PTR(verify_path);
     MERGE_INT(accept_contact);
     MERGE_INT(allow_link);
+    MERGE_INT(accept_link_system);
+    MERGE_INT(accept_evidence_request);
+    MERGE_INT(cache_private);
     return m;
 }
 
@@ -423,6 +429,14 @@ static const char *check_entity_id(apr_pool_t *p, const kmen_server_conf *c)
     return NULL;
 }
 
+/* Browsers drop a __Host- cookie that is not Secure: every login would fail. */
+static const char *check_cookie_name(const kmen_server_conf *c)
+{
+    if (!c->cookie_secure && strncmp(c->cookie_name, "__Host-", 7) == 0)
+        return "KmenCookieName: a __Host- cookie needs KmenCookieSecure On";
+    return NULL;
+}
+
 static const char *load_evidence_ca(apr_pool_t *p, kmen_server_conf *c)
 {
     const char *err = NULL;
@@ -436,7 +450,7 @@ const char *kmen_server_conf_load(kmen_server_conf *c, apr_pool_t *p)
 {
     const char *err;
     if ((err = check_required(p, c)) || (err = check_entity_id(p, c)) ||
-        (err = load_register_key(p, c)) ||
+        (err = check_cookie_name(c)) || (err = load_register_key(p, c)) ||
         (err = load_secret(p, "KmenHeaderSecretFile", c->header_secret_file, &c->header_secret,
                            &c->header_secret_len)) ||
         (err = load_secret(p, "KmenEvidenceSecretFile", c->evidence_secret_file,

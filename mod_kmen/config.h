@@ -84,8 +84,11 @@ typedef struct {
     const char *agenda; /* KmenAgenda: this location gets Kmen-Aifo in it */
     int eidas_accept;   /* KmenEidasPolicy accept (1) / verify (0) or KMEN_UNSET */
     const char *verify_path;
-    int accept_contact; /* KmenAcceptContact, KMEN_UNSET = Off */
-    int allow_link;     /* KmenAllowLink, KMEN_UNSET = Off */
+    int accept_contact;          /* KmenAcceptContact, KMEN_UNSET = Off */
+    int allow_link;              /* KmenAllowLink, KMEN_UNSET = Off */
+    int accept_link_system;      /* KmenAcceptLinkSystem, KMEN_UNSET = Off */
+    int accept_evidence_request; /* KmenAcceptEvidenceRequest, KMEN_UNSET = Off */
+    int cache_private;           /* KmenCacheControlPrivate, KMEN_UNSET = On */
 } kmen_dir_conf;
 
 typedef struct {

@@ -194,21 +194,22 @@ static int handle_acs(request_rec *r)
     }
 }
 
-/* GET /logout?ReturnTo=: ends the session here, then at NIA. */
-static int handle_logout(request_rec *r)
+/* The person asked for this logout: a POST from the confirmation page with
+ * the session's token, or a GET that the browser says came from this site or
+ * from no site (typed, a bookmark). Browsers that send Sec-Fetch-Site send it
+ * on every cross-site request; one without it is an old browser or a script. */
+static int logout_asked_by_person(request_rec *r, const kmen_session *s, const char *token)
 {
-    kmen_server_conf *c = kmen_server_conf_get(r->server);
-    const char *return_to = query_param(r, "ReturnTo");
-    if (!return_to)
-        return_to = "/";
-    if (!kmen_return_to_is_local(return_to))
-        return refuse_return_to(r);
-    kmen_session *s = NULL;
-    kmen_store_status st = kmen_session_load(r, &s);
-    if (st == KMEN_STORE_DOWN)
-        return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    if (st == KMEN_STORE_NOT_FOUND)
-        return kmen_page_redirect(r, return_to);
+    if (r->method_number == M_POST)
+        return token && strlen(token) == 2 * KMEN_HASH_LEN &&
+               kmen_equal_const_time(token, kmen_session_logout_token(r, s), 2 * KMEN_HASH_LEN);
+    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+    return !site || strcmp(site, "same-origin") == 0 || strcmp(site, "none") == 0;
+}
+
+/* Ends the session here, then at NIA. */
+static int log_out(request_rec *r, kmen_server_conf *c, kmen_session *s, const char *return_to)
+{
     if (kmen_session_destroy(r, s) != KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     audit(r, "logout", "ok", "sp-initiated");
@@ -219,6 +220,34 @@ static int handle_logout(request_rec *r)
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                   APLOGNO(10626) "session ended here; no LogoutRequest to the IdP: %s", err);
     return kmen_page_redirect(r, return_to);
+}
+
+/* GET /logout?ReturnTo=, or POST /logout (token, ReturnTo) from the page that
+ * confirms a logout another site started: no other site can end a session. */
+static int handle_logout(request_rec *r)
+{
+    kmen_server_conf *c = kmen_server_conf_get(r->server);
+    apr_array_header_t *form = NULL;
+    if (r->method_number == M_POST && ap_parse_form_data(r, NULL, &form, 4, 8192) != OK)
+        return kmen_page_send(r, KMEN_PAGE_BAD_REQUEST, NULL);
+    const char *return_to = form ? form_field(r, form, "ReturnTo") : query_param(r, "ReturnTo");
+    if (!return_to)
+        return_to = "/";
+    if (!kmen_return_to_is_local(return_to))
+        return refuse_return_to(r);
+    kmen_session *s = NULL;
+    kmen_store_status st = kmen_session_load(r, &s);
+    if (st == KMEN_STORE_DOWN)
+        return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
+    if (st == KMEN_STORE_NOT_FOUND)
+        return kmen_page_redirect(r, return_to);
+    if (logout_asked_by_person(r, s, form ? form_field(r, form, "token") : NULL))
+        return log_out(r, c, s, return_to);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  APLOGNO(10691) "logout from another site: asked to confirm [req %s]",
+                  kmen_request_id(r));
+    return kmen_page_send_logout_confirm(r, apr_pstrcat(r->pool, c->endpoint_path, "/logout", NULL),
+                                         kmen_session_logout_token(r, s), return_to);
 }
 
 static int slo_response(request_rec *r, kmen_server_conf *c)
@@ -297,20 +326,23 @@ static int handle_evidence_document(request_rec *r)
     return kmen_evidence_document(r, s, strrchr(r->uri, '/') + 1);
 }
 
+#define GET (AP_METHOD_BIT << M_GET) /* also admits HEAD */
+#define POST (AP_METHOD_BIT << M_POST)
+
 /* A name ending in '/' is a prefix: /evidence/<id>. */
 static const struct {
     const char *name;
-    int method; /* M_GET also admits HEAD */
+    apr_int64_t methods;
     int (*handle)(request_rec *r);
 } endpoints[] = {
-    {"login", M_GET, handle_login},
-    {"acs", M_POST, handle_acs},
-    {"logout", M_GET, handle_logout},
-    {"slo", M_GET, handle_slo},
-    {"metadata", M_GET, handle_metadata},
-    {"health", M_GET, handle_health},
-    {"evidence", M_POST, kmen_evidence_callback},
-    {"evidence/", M_GET, handle_evidence_document},
+    {"login", GET, handle_login},
+    {"acs", POST, handle_acs},
+    {"logout", GET | POST, handle_logout},
+    {"slo", GET, handle_slo},
+    {"metadata", GET, handle_metadata},
+    {"health", GET, handle_health},
+    {"evidence", POST, kmen_evidence_callback},
+    {"evidence/", GET, handle_evidence_document},
 };
 
 int kmen_is_endpoint(const request_rec *r)
@@ -337,8 +369,8 @@ int kmen_endpoint_handler(request_rec *r, int lookup)
     for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
         if (!endpoint_matches(name, endpoints[i].name))
             continue;
-        if (r->method_number != endpoints[i].method) {
-            r->allowed = AP_METHOD_BIT << endpoints[i].method;
+        if (!(endpoints[i].methods & (AP_METHOD_BIT << r->method_number))) {
+            r->allowed = endpoints[i].methods;
             return HTTP_METHOD_NOT_ALLOWED;
         }
         return endpoints[i].handle(r);

@@ -126,18 +126,24 @@ static int is_failed_status(const char *value)
     return value && strcmp(value, "urn:oasis:names:tc:SAML:2.0:status:Success") != 0;
 }
 
-static void map_attribute(kmen_identity *id, const kmen_attr *a, int *failed)
+/* NULL, or why the attribute cannot be taken: a second PersonIdentifier
+ * leaves open which person logged in. */
+static const char *map_attribute(kmen_identity *id, const kmen_attr *a, int *failed)
 {
     if (strcmp(a->name, KMEN_ATTR_STATUSCODE) == 0) {
         *failed = *failed || is_failed_status(a->value);
-        return;
+        return NULL;
     }
     for (const attr_map *m = attr_maps; m->name; m++) {
-        if (strcmp(a->name, m->name) == 0) {
-            *(const char **)((char *)id + m->offset) = a->value;
-            return;
-        }
+        const char **slot = (const char **)((char *)id + m->offset);
+        if (strcmp(a->name, m->name) != 0)
+            continue;
+        if (*slot && slot == &id->pseudonym)
+            return "more than one PersonIdentifier";
+        *slot = a->value;
+        return NULL;
     }
+    return NULL;
 }
 
 /* PersonIdentifier is "CC/CC/opaque": sending country, receiving country,
@@ -165,10 +171,11 @@ static const char *parse_person_identifier(apr_pool_t *p, kmen_identity *id,
 const char *kmen_identity_from_attributes(apr_pool_t *p, const apr_array_header_t *attrs,
                                           const char *home_country, kmen_identity *id, int *failed)
 {
+    const char *why = NULL;
     *failed = 0;
-    for (int i = 0; i < attrs->nelts; i++)
-        map_attribute(id, &APR_ARRAY_IDX(attrs, i, kmen_attr), failed);
+    for (int i = 0; i < attrs->nelts && !why; i++)
+        why = map_attribute(id, &APR_ARRAY_IDX(attrs, i, kmen_attr), failed);
     if (*failed)
         return NULL;
-    return parse_person_identifier(p, id, home_country);
+    return why ? why : parse_person_identifier(p, id, home_country);
 }

@@ -41,6 +41,8 @@ static const struct {
     {HTTP_FORBIDDEN, "Je potřeba ověření totožnosti",
      "Tato část je přístupná až po ověření vaší totožnosti.", "Verification needed",
      "This part is open only after your identity has been verified."},
+    {HTTP_OK, "Odhlásit se?", "Odhlášení nepřišlo ze stránek tohoto portálu. Potvrďte ho prosím.",
+     "Log out?", "The logout did not come from this portal's pages. Please confirm it."},
 };
 
 const char *kmen_request_id(request_rec *r)
@@ -79,14 +81,9 @@ int kmen_page_status(kmen_page page)
     return pages[page].status;
 }
 
-const char *kmen_page_html(request_rec *r, kmen_page page, const char *retry_url)
+/* The page with ACTION (HTML: a link or a form) under its Czech text. */
+static const char *page_html(request_rec *r, kmen_page page, const char *action)
 {
-    const char *link = "";
-    if (retry_url) {
-        const char *href = apr_pescape_entity(r->pool, retry_url, 0);
-        link = apr_pstrcat(r->pool, "<p><a href=\"", href, "\">Přihlásit se znovu</a> / <a href=\"",
-                           href, "\" lang=\"en\">Log in again</a></p>\n", NULL);
-    }
     return apr_psprintf(
         r->pool,
         "<!DOCTYPE html>\n<html lang=\"cs\">\n<head><meta charset=\"utf-8\">\n"
@@ -95,14 +92,37 @@ const char *kmen_page_html(request_rec *r, kmen_page page, const char *retry_url
         "<section lang=\"en\">\n<h2>%s</h2>\n<p>%s</p>\n</section>\n"
         "<p><small>Identifikátor požadavku / Request ID: <code>%s</code></small></p>\n"
         "</main>\n</body>\n</html>\n",
-        pages[page].title_cs, pages[page].title_en, pages[page].title_cs, pages[page].text_cs, link,
-        pages[page].title_en, pages[page].text_en,
+        pages[page].title_cs, pages[page].title_en, pages[page].title_cs, pages[page].text_cs,
+        action, pages[page].title_en, pages[page].text_en,
         apr_pescape_entity(r->pool, kmen_request_id(r), 0));
+}
+
+const char *kmen_page_html(request_rec *r, kmen_page page, const char *retry_url)
+{
+    const char *href = retry_url ? apr_pescape_entity(r->pool, retry_url, 0) : NULL;
+    return page_html(r, page,
+                     href ? apr_pstrcat(r->pool, "<p><a href=\"", href,
+                                        "\">Přihlásit se znovu</a> / <a href=\"", href,
+                                        "\" lang=\"en\">Log in again</a></p>\n", NULL)
+                          : "");
+}
+
+int kmen_page_send_logout_confirm(request_rec *r, const char *url, const char *token,
+                                  const char *return_to)
+{
+    const char *form = apr_pstrcat(
+        r->pool, "<form method=\"post\" action=\"", apr_pescape_entity(r->pool, url, 0),
+        "\">\n<input type=\"hidden\" name=\"token\" value=\"", token,
+        "\">\n<input type=\"hidden\" name=\"ReturnTo\" value=\"",
+        apr_pescape_entity(r->pool, return_to, 0),
+        "\">\n<p><button type=\"submit\">Odhlásit se / Log out</button></p>\n</form>\n", NULL);
+    return kmen_page_send_body(r, HTTP_OK, "text/html; charset=utf-8",
+                               page_html(r, KMEN_PAGE_LOGOUT_CONFIRM, form));
 }
 
 static const char *const page_names[] = {"bad_request",    "login_invalid", "login_failed",
                                          "loa_too_low",    "unavailable",   "not_found",
-                                         "verify_refused", "not_verified"};
+                                         "verify_refused", "not_verified",  "logout_confirm"};
 
 /* KmenErrorDocument: httpd's own ErrorDocument machinery serves the portal's
  * page with the original status; it learns why from KMEN_ERROR. */

@@ -13,7 +13,8 @@ typedef enum {
     KMEN_PAGE_UNAVAILABLE,     /* 503: database or translation gateway down */
     KMEN_PAGE_NOT_FOUND,       /* 404: no such endpoint */
     KMEN_PAGE_VERIFY_REFUSED,  /* 409: Kmen-Complete could not be carried out */
-    KMEN_PAGE_NOT_VERIFIED     /* 403: a pending foreigner, and no KmenVerifyPath here */
+    KMEN_PAGE_NOT_VERIFIED,    /* 403: a pending foreigner, and no KmenVerifyPath here */
+    KMEN_PAGE_LOGOUT_CONFIRM   /* 200: a logout from elsewhere, to be confirmed */
 } kmen_page;
 
 /* An identifier the person can quote and the operator can find in the log. */
@@ -30,6 +31,11 @@ int kmen_page_send(request_rec *r, kmen_page page, const char *retry_url);
 
 /* Sends a small body of the given type with status 200; returns DONE. */
 int kmen_page_send_body(request_rec *r, int status, const char *type, const char *body);
+
+/* 200: the page asking the person to confirm a logout that came from another
+ * site, its button posting TOKEN and RETURN_TO to URL; returns DONE. */
+int kmen_page_send_logout_confirm(request_rec *r, const char *url, const char *token,
+                                  const char *return_to);
 
 /* 303 to url; returns DONE. */
 int kmen_page_redirect(request_rec *r, const char *url);

@@ -44,3 +44,13 @@ int kmen_return_to_is_local(const char *path)
     }
     return !has_dot_segment(path);
 }
+
+/* Whole path segments: /app/verify is under /app/verify and /app/verify/x,
+ * not /app/verifyX (a page of someone else's that happens to share the
+ * prefix). A query in PATH is not part of the path. */
+int kmen_path_is_under(const char *uri, const char *path)
+{
+    size_t n = path ? strcspn(path, "?") : 0;
+    return path && strncmp(uri, path, n) == 0 &&
+           (uri[n] == '\0' || uri[n] == '/' || (n > 0 && path[n - 1] == '/'));
+}

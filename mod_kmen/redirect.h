@@ -9,4 +9,7 @@
  * otherwise leave the host. */
 int kmen_return_to_is_local(const char *path);
 
+/* Is URI the path PATH or below it, by whole segments? (PATH NULL: no) */
+int kmen_path_is_under(const char *uri, const char *path);
+
 #endif

@@ -233,12 +233,27 @@ static int deserialize(apr_pool_t *p, const char *text, apr_size_t len, kmen_ses
     return 1;
 }
 
+/* What a record is sealed to: its session's ID hash and this SP's entity ID,
+ * so that virtual hosts sharing the database and the register key do not
+ * accept each other's sessions. */
+static const unsigned char *session_aad(request_rec *r, const kmen_server_conf *c,
+                                        const unsigned char *id_hash, apr_size_t *len)
+{
+    apr_size_t entity_len = strlen(c->sp_entity_id);
+    unsigned char *aad = apr_palloc(r->pool, KMEN_HASH_LEN + entity_len);
+    memcpy(aad, id_hash, KMEN_HASH_LEN);
+    memcpy(aad + KMEN_HASH_LEN, c->sp_entity_id, entity_len);
+    *len = KMEN_HASH_LEN + entity_len;
+    return aad;
+}
+
 static int session_open(request_rec *r, const unsigned char *sealed, apr_size_t len,
                         kmen_session *s)
 {
-    apr_size_t text_len = 0;
-    char *text = kmen_open(r->pool, kmen_server_conf_get(r->server)->session_key, s->id_hash,
-                           KMEN_HASH_LEN, sealed, len, &text_len);
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    apr_size_t text_len = 0, aad_len = 0;
+    const unsigned char *aad = session_aad(r, c, s->id_hash, &aad_len);
+    char *text = kmen_open(r->pool, c->session_key, aad, aad_len, sealed, len, &text_len);
     return text && deserialize(r->pool, text, text_len, s) && s->expires > apr_time_now();
 }
 
@@ -285,7 +300,17 @@ static unsigned char *session_seal(request_rec *r, const kmen_server_conf *c, co
                                    apr_size_t *len)
 {
     char *text = serialize(r->pool, s);
-    return kmen_seal(r->pool, c->session_key, s->id_hash, KMEN_HASH_LEN, text, strlen(text), len);
+    apr_size_t aad_len = 0;
+    const unsigned char *aad = session_aad(r, c, s->id_hash, &aad_len);
+    return kmen_seal(r->pool, c->session_key, aad, aad_len, text, strlen(text), len);
+}
+
+/* Gone from the cache and the database: the cookie opens nothing any more. */
+static kmen_store_status forget(request_rec *r, const kmen_server_conf *c,
+                                const unsigned char *id_hash)
+{
+    cache_remove(r, id_hash);
+    return kmen_store_session_delete(r, c->store, id_hash);
 }
 
 kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *identity,
@@ -335,9 +360,20 @@ kmen_store_status kmen_session_update(request_rec *r, const kmen_session *sessio
 kmen_store_status kmen_session_destroy(request_rec *r, const kmen_session *session)
 {
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
-    cache_remove(r, session->id_hash);
     kmen_cookie_set(r, c->cookie_name, "", -1, 0);
-    return kmen_store_session_delete(r, c->store, session->id_hash);
+    return forget(r, c, session->id_hash);
+}
+
+/* Bound to the session and to its purpose; nobody without the session's
+ * cookie (hashed in) and this server's session key can make one. */
+const char *kmen_session_logout_token(request_rec *r, const kmen_session *session)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    unsigned char text[KMEN_HASH_LEN + 7], mac[KMEN_HASH_LEN];
+    memcpy(text, "logout:", 7);
+    memcpy(text + 7, session->id_hash, KMEN_HASH_LEN);
+    kmen_hmac_sha256(c->session_key, KMEN_KEY_LEN, text, sizeof(text), mac);
+    return kmen_hex(r->pool, mac, KMEN_HASH_LEN);
 }
 
 kmen_store_status kmen_session_destroy_login(request_rec *r, const kmen_login_ref *ref)

@@ -38,6 +38,8 @@ kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *ident
 kmen_store_status kmen_session_update(request_rec *r, const kmen_session *session);
 /* Removes it everywhere and clears the cookie. */
 kmen_store_status kmen_session_destroy(request_rec *r, const kmen_session *session);
+/* What the logout confirmation page posts back: 64 hex digits. */
+const char *kmen_session_logout_token(request_rec *r, const kmen_session *session);
 /* IdP-initiated logout: every session of the login *ref names. */
 kmen_store_status kmen_session_destroy_login(request_rec *r, const kmen_login_ref *ref);
 

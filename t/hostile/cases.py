@@ -836,6 +836,20 @@ def not_bearer(ctx):
     return g.attempt(ctx.rebuilt(g, edit_assertion=edit))
 
 
+@case("assurance", "a second PersonIdentifier attribute, the victim's, after the person's own "
+                   "(IdP-signed; the last one used to win)")
+def second_person_identifier(ctx):
+    g = ctx.genuine()
+    victim = ctx.victim()
+
+    def edit(a):
+        own = value_element(a, PERSON_IDENTIFIER).getparent()
+        second = parse(text_of(own))
+        second.find("saml:AttributeValue", NS).text = victim
+        own.addnext(second)
+    return g.attempt(ctx.rebuilt(g, edit_assertion=edit))
+
+
 # =========================================================================================
 # Parser: DTDs, entities, XInclude, sizes, encodings
 # =========================================================================================

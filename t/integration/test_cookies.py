@@ -91,7 +91,9 @@ def attacker(stack):
 
 @pytest.fixture(scope="module")
 def secure_node(stack):
-    return stack.new_httpd(extra="KmenCookieSecure On")
+    """KmenCookieSecure On with the cookie name this site has (the default there would be
+    __Host-kmen_session: test_startup.py checks that one)."""
+    return stack.new_httpd(extra="KmenCookieSecure On\nKmenCookieName kmen_session")
 
 
 # --- session fixation ------------------------------------------------------------------

@@ -4,6 +4,8 @@
 import http.client
 import json
 
+import requests
+
 from t.lib import flow
 
 FORGED = [("Kmen-Client-Id", "FORGED-client-id"),
@@ -68,3 +70,20 @@ def test_forged_headers_replaced_on_protected_path(stack, s):
     assert flow.header(received, "Kmen-LoA") == "substantial"
     assert flow.header(received, "Kmen-Given-Name") == "Ji%C5%99%C3%AD"
     assert flow.header(received, "Kmen-Aifo") is None  # /app is no KmenAgenda location
+
+
+# --- shared caches ------------------------------------------------------------------------
+def test_authenticated_responses_are_private(stack, s):
+    """One person's page is never left to a shared cache: Cache-Control private on every
+    response to an authenticated request; what a backend marked public loses public and
+    s-maxage and keeps the rest; an anonymous response is left as it was."""
+    flow.login(s, stack)
+    cacheable = stack.base_url + "/app/cacheable"
+    assert s.get(cacheable, params={"cc": ""}).headers.get("Cache-Control") == "private"
+    r = s.get(cacheable, params={"cc": "public, max-age=600, s-maxage=600"})
+    assert r.status_code == 200
+    assert r.headers.get("Cache-Control") == "private, max-age=600"
+    assert s.get(cacheable, params={"cc": "no-store"}).headers.get("Cache-Control") == \
+        "no-store"
+    anonymous = requests.get(stack.base_url + "/kmen/metadata")
+    assert "private" not in anonymous.headers.get("Cache-Control", "")

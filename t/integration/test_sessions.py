@@ -186,3 +186,40 @@ def test_session_lifetime_ends_an_active_session(short_lived, s):
     time.sleep(max(0.0, logged_in + 4.5 - time.monotonic()))
     r = s.get(st.base_url + "/app/", allow_redirects=False)
     assert r.status_code == 303 and r.headers["Location"].startswith(st.sso_url)
+
+
+# --- logout from another site (CSRF) ------------------------------------------------------
+def alive(stack, s):
+    return s.get(stack.base_url + "/app/headers.json", allow_redirects=False).status_code == 200
+
+
+def test_logout_from_another_site_asks_first(stack, s):
+    """A cross-site GET /kmen/logout (an image or a link on someone else's page) ends
+    nothing: the person sees a page whose button posts the session's token. Only that
+    token logs out; this site's own links (Sec-Fetch-Site same-origin) log out at once."""
+    flow.login(s, stack)
+    logout = stack.base_url + "/kmen/logout"
+    r = s.get(logout, params={"ReturnTo": "/public/"}, headers={"Sec-Fetch-Site": "cross-site"},
+              allow_redirects=False)
+    assert r.status_code == 200 and '<form method="post" action="/kmen/logout">' in r.text
+    assert alive(stack, s)
+    token = re.search(r'name="token" value="([0-9a-f]{64})"', r.text).group(1)
+    assert 'name="ReturnTo" value="/public/"' in r.text
+    forged = s.post(logout, data={"token": "0" * 64, "ReturnTo": "/public/"},
+                    allow_redirects=False)
+    assert forged.status_code == 200 and alive(stack, s)
+    with requests.Session() as other:  # another person's token is no use either
+        flow.login(other, stack, identity="cz-marie")
+        theirs = other.get(logout, headers={"Sec-Fetch-Site": "cross-site"}).text
+        other_token = re.search(r'name="token" value="([0-9a-f]{64})"', theirs).group(1)
+    assert other_token != token
+    assert s.post(logout, data={"token": other_token}, allow_redirects=False).status_code == 200
+    assert alive(stack, s)
+    r = s.post(logout, data={"token": token, "ReturnTo": "/public/"}, allow_redirects=False)
+    assert r.status_code == 303 and r.headers["Location"].startswith(stack.sso_url)
+    assert not alive(stack, s)
+
+    flow.login(s, stack)
+    r = s.get(logout, params={"ReturnTo": "/public/"},
+              headers={"Sec-Fetch-Site": "same-origin"}, allow_redirects=False)
+    assert r.status_code == 303 and not alive(stack, s)

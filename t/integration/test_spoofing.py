@@ -165,6 +165,8 @@ ScriptAlias /cgi-app/ {cgi}/
     Require valid-user
     KmenAllowLink On
     KmenAcceptContact On
+    KmenAcceptLinkSystem On
+    KmenAcceptEvidenceRequest On
     ProxyPass {backend}/account
 </Location>
 <Location /desk>
@@ -394,7 +396,7 @@ def test_backend_response_headers_sent_by_a_client_do_nothing(stack, node):
     """Kmen-Link-System, Kmen-Complete (link= to a real potential client), Kmen-Potential-
     Contact and Kmen-Evidence-Request are obeyed only as a backend's response headers. Sent
     by a client, in every spelling, where each would be honoured (KmenAllowLink,
-    KmenAcceptContact, KmenEvidenceURL set): the page passes unchanged, the backend never
+    KmenAcceptContact, KmenAcceptLinkSystem, KmenAcceptEvidenceRequest, KmenEvidenceURL set): the page passes unchanged, the backend never
     sees them, the register and the session are as they were. A control shows the same
     place does act on the backend's own Kmen-Link-System."""
     mark = uuid.uuid4().hex[:10]

@@ -138,3 +138,21 @@ def test_error_document_serves_the_portals_page_with_the_status(stack):
         assert r.status_code == 400 and "portal's own error page" in r.text
     finally:
         h.stop()
+
+
+def test_host_cookie_needs_secure(stack):
+    """Browsers drop a __Host- cookie that is not Secure: every login would fail."""
+    rc, out = configtest(stack, replace={"KmenCookieSecure Off": "KmenCookieSecure Off\n"
+                                         "KmenCookieName __Host-portal_session"})
+    assert rc != 0 and "a __Host- cookie needs KmenCookieSecure On" in out, out
+
+
+def test_secure_cookies_are_host_only_by_default(stack):
+    """With KmenCookieSecure On (the default) and no KmenCookieName, the cookies are
+    __Host- cookies: Secure, Path=/, no Domain, so no sibling subdomain can set them."""
+    node = stack.new_httpd(extra="KmenCookieSecure On")
+    r = requests.get(f"http://localhost:{node.port}/app/", allow_redirects=False)
+    assert r.status_code == 303
+    cookie = r.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-kmen_session_state="), cookie
+    assert "; Secure" in cookie and "; Path=/" in cookie and "Domain" not in cookie, cookie

@@ -86,12 +86,15 @@ def protected_locations(portal_port):
     KmenRequestedAttributes PersonIdentifier! CurrentGivenName! CurrentFamilyName! DateOfBirth!
     KmenRequestedAttributes PlaceOfBirth CurrentAddress http://www.stork.gov.eu/1.0/eMail
     KmenVerifyPath /app/verify/
+    KmenAcceptLinkSystem On
+    KmenAcceptEvidenceRequest On
     ProxyPass {backend}/app
 </Location>
 <Location /info>
     AuthType Kmen
     Require valid-user
     KmenEidasPolicy accept
+    KmenAcceptEvidenceRequest On
     ProxyPass {backend}/info
 </Location>
 <Location /high>

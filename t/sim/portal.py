@@ -245,6 +245,9 @@ class Handler(BaseHTTPRequestHandler):
         if path.endswith("headers.json"):
             body = json.dumps(headers_object(self.headers), ensure_ascii=False)
             return body, "application/json; charset=utf-8", []
+        if path.endswith("/cacheable"):  # Cache-Control as ?cc= says ("": none at all)
+            return page(self.headers, self.path, self.kmen_path), HTML, [
+                ("Cache-Control", args.get("cc", [""])[0])]
         if path.endswith("/link") and args.get("system"):
             return link_page(args["system"][0]), HTML, [("Kmen-Link-System", args["system"][0])]
         if path.endswith("/contact") and any(args.get(k) for k in CONTACT_PARTS):
@@ -265,10 +268,12 @@ class Handler(BaseHTTPRequestHandler):
         body = text.encode()
         self.send_response(200)
         for name, value in extra:
-            self.send_header(name, value)
+            if value:
+                self.send_header(name, value)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
+        if not any(name == "Cache-Control" for name, _ in extra):
+            self.send_header("Cache-Control", "no-store")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)

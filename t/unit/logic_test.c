@@ -296,6 +296,31 @@ START_TEST(identity_fields_table_reads_the_identity)
 }
 END_TEST
 
+START_TEST(identity_two_person_identifiers_refused)
+{
+    static const kmen_attr pairs[] = {{PID, BSI}, {PID, "CZ/CZ/someone-else"}, {NULL, NULL}};
+    kmen_identity id;
+    int failed;
+    const char *why = identity_of(pairs, "CZ", &id, &failed);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_str_eq(why, "more than one PersonIdentifier");
+}
+END_TEST
+
+/* ---- paths */
+
+START_TEST(path_under_takes_whole_segments)
+{
+    ck_assert_int_ne(kmen_path_is_under("/app/verify", "/app/verify"), 0);
+    ck_assert_int_ne(kmen_path_is_under("/app/verify/x", "/app/verify"), 0);
+    ck_assert_int_ne(kmen_path_is_under("/app/verify/x", "/app/verify/"), 0);
+    ck_assert_int_ne(kmen_path_is_under("/app/verify", "/app/verify?step=1"), 0);
+    ck_assert_int_eq(kmen_path_is_under("/app/verifyX", "/app/verify"), 0);
+    ck_assert_int_eq(kmen_path_is_under("/app/verif", "/app/verify"), 0);
+    ck_assert_int_eq(kmen_path_is_under("/app/verify", NULL), 0);
+}
+END_TEST
+
 /* ---- ReturnTo */
 
 START_TEST(return_to_local_paths_accepted)
@@ -598,13 +623,22 @@ START_TEST(server_defaults_fill_unset_values)
     ck_assert_int_eq(c->db_pool_size, 4);
     ck_assert_int_eq(c->session_lifetime, 28800);
     ck_assert_int_eq(c->session_idle, 1800);
-    ck_assert_str_eq(c->cookie_name, "kmen_session");
+    ck_assert_str_eq(c->cookie_name, "__Host-kmen_session");
     ck_assert_int_eq(c->cookie_secure, 1);
     ck_assert_int_eq(c->clock_skew, 60);
     ck_assert_str_eq(c->home_country, "CZ");
     ck_assert_str_eq(c->header_prefix, "Kmen-");
     ck_assert_int_eq(c->header_encoding, KMEN_ENCODING_PERCENT);
     ck_assert_int_eq(c->nameid_policy, KMEN_NAMEID_PERSISTENT);
+}
+END_TEST
+
+START_TEST(server_defaults_cookie_without_secure_has_no_host_prefix)
+{
+    kmen_server_conf *c = server_conf();
+    c->cookie_secure = 0;
+    kmen_server_conf_defaults(c);
+    ck_assert_str_eq(c->cookie_name, "kmen_session");
 }
 END_TEST
 
@@ -844,6 +878,8 @@ static TCase *identity_case(void)
     tcase_add_test(tc, identity_authn_failed_status_attribute_sets_failed);
     tcase_add_test(tc, identity_success_status_attribute_is_not_failed);
     tcase_add_test(tc, identity_fields_table_reads_the_identity);
+    tcase_add_test(tc, identity_two_person_identifiers_refused);
+    tcase_add_test(tc, path_under_takes_whole_segments);
     return tc;
 }
 
@@ -893,6 +929,7 @@ static TCase *config_case(void)
     TCase *tc = tcase_create("config");
     tcase_add_test(tc, server_merge_inherits_unset_and_overrides_set);
     tcase_add_test(tc, server_defaults_fill_unset_values);
+    tcase_add_test(tc, server_defaults_cookie_without_secure_has_no_host_prefix);
     tcase_add_test(tc, server_defaults_keep_explicit_values);
     tcase_add_test(tc, server_vhost_inherits_explicit_base_over_default);
     tcase_add_test(tc, dir_defaults_substantial_public_minimal_set);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The module's Response checks on the Responses NIA itself produced (2019,
- * ../shared/fixtures/nia-test-2019): accepted with the clock and outstanding
+ * t/fixtures/nia-test-2019): accepted with the clock and outstanding
  * request set to their values; refused altered, expired, early or unsolicited. */
 #include <check.h>
 #include <glib.h>
@@ -42,7 +42,7 @@ static apr_pool_t *pool;
 static const char *fixture_dir(void)
 {
     const char *dir = getenv("KMEN_FIXTURES");
-    return dir ? dir : "../shared/fixtures/nia-test-2019";
+    return dir ? dir : "t/fixtures/nia-test-2019";
 }
 
 static const char *fixture_path(const char *name)
