@@ -266,8 +266,18 @@ static int slo_response(request_rec *r, kmen_server_conf *c)
 static int slo_request(request_rec *r, kmen_server_conf *c)
 {
     kmen_login_ref ref;
+    kmen_message_ref msg = {NULL, 0};
     const char *url = NULL;
-    const char *err = kmen_saml_logout_request_consume(c->sp, r->pool, r->args, &ref, &url);
+    kmen_response_expect expect = {apr_time_now(), apr_time_from_sec(c->clock_skew), NULL};
+    const char *err =
+        kmen_saml_logout_request_consume(c->sp, r->pool, r->args, &expect, &ref, &msg, &url);
+    kmen_store_status seen =
+        err ? KMEN_STORE_OK
+            : kmen_store_message_first_seen(r, c->store, "logout", msg.id, msg.replayable_until);
+    if (seen == KMEN_STORE_DOWN)
+        return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
+    if (seen == KMEN_STORE_NOT_FOUND)
+        err = "the LogoutRequest was carried out before (a replay)";
     if (err) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       APLOGNO(10628) "LogoutRequest refused: %s [req %s]", err, kmen_request_id(r));

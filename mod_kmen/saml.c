@@ -13,6 +13,7 @@
 #include "apr_strings.h"
 
 #include "config.h"
+#include "crypto.h"
 #include "saml_private.h"
 
 static void (*log_sink)(const char *domain, int level, const char *msg);
@@ -280,7 +281,21 @@ static LassoSamlp2Extensions *eidas_extensions(const kmen_authn_params *params)
     return ext;
 }
 
-static const char *build_authn_request(LassoLogin *login, kmen_sp *sp,
+/* The request's ID is the browser's login state (its cookie) and what
+ * InResponseTo must name: 256 bits from OpenSSL's CSPRNG, not lasso's from
+ * GLib's Mersenne Twister, whose output can be predicted from enough of it. */
+static const char *use_random_id(apr_pool_t *p, LassoSamlp2AuthnRequest *req)
+{
+    const char *random = kmen_random_token(p, 32);
+    if (!random)
+        return "no random bytes for the AuthnRequest ID";
+    LassoSamlp2RequestAbstract *abstract = LASSO_SAMLP2_REQUEST_ABSTRACT(req);
+    g_free(abstract->ID);
+    abstract->ID = g_strconcat("_", random, NULL); /* an NCName starts with a letter or _ */
+    return NULL;
+}
+
+static const char *build_authn_request(apr_pool_t *p, LassoLogin *login, kmen_sp *sp,
                                        const kmen_authn_params *params)
 {
     /* Before init: lasso loads its signing key there, not only when it signs. */
@@ -297,6 +312,9 @@ static const char *build_authn_request(LassoLogin *login, kmen_sp *sp,
     req->ProtocolBinding = g_strdup(LASSO_SAML2_METADATA_BINDING_POST);
     req->RequestedAuthnContext = requested_loa(params->min_loa);
     LASSO_SAMLP2_REQUEST_ABSTRACT(req)->Extensions = eidas_extensions(params);
+    const char *err = use_random_id(p, req);
+    if (err)
+        return err;
     rc = lasso_login_build_authn_request_msg(login);
     return rc == 0 ? NULL : lasso_strerror(rc);
 }
@@ -315,7 +333,7 @@ const char *kmen_saml_authn_request(kmen_sp *sp, apr_pool_t *p, const kmen_authn
     if (!server)
         return err;
     LassoLogin *login = lasso_login_new(server);
-    err = build_authn_request(login, sp, params);
+    err = build_authn_request(p, login, sp, params);
     if (!err && !(*url = signed_msg_url(p, sp, LASSO_PROFILE(login))))
         err = "cannot sign the AuthnRequest";
     if (!err)
@@ -409,11 +427,33 @@ static void read_logout_request(apr_pool_t *p, LassoSamlp2LogoutRequest *req, km
     ref->session_index = apr_pstrdup(p, req->SessionIndex);
 }
 
+/* A LogoutRequest is fresh for KMEN_LOGOUT_REQUEST_MAX_AGE after its
+ * IssueInstant; the replay cache keeps its ID as long as that. */
+static const char *read_logout_message(apr_pool_t *p, LassoSamlp2LogoutRequest *req,
+                                       const kmen_response_expect *expect, kmen_message_ref *msg)
+{
+    LassoSamlp2RequestAbstract *abstract = LASSO_SAMLP2_REQUEST_ABSTRACT(req);
+    apr_time_t issued = 0;
+    if (!abstract->ID || !*abstract->ID || !kmen_parse_xs_datetime(abstract->IssueInstant, &issued))
+        return "the LogoutRequest has no ID or IssueInstant";
+    if (issued > expect->now + expect->skew ||
+        issued + KMEN_LOGOUT_REQUEST_MAX_AGE + expect->skew <= expect->now)
+        return "the LogoutRequest's IssueInstant is not recent";
+    msg->id = apr_pstrdup(p, abstract->ID);
+    msg->replayable_until = issued + KMEN_LOGOUT_REQUEST_MAX_AGE + expect->skew;
+    return NULL;
+}
+
 static const char *answer_logout_request(LassoLogout *logout, kmen_sp *sp, apr_pool_t *p,
-                                         kmen_login_ref *ref, const char **url)
+                                         const kmen_response_expect *expect, kmen_login_ref *ref,
+                                         kmen_message_ref *msg, const char **url)
 {
     LassoProfile *profile = LASSO_PROFILE(logout);
-    read_logout_request(p, LASSO_SAMLP2_LOGOUT_REQUEST(profile->request), ref);
+    LassoSamlp2LogoutRequest *req = LASSO_SAMLP2_LOGOUT_REQUEST(profile->request);
+    const char *err = read_logout_message(p, req, expect, msg);
+    if (err)
+        return err;
+    read_logout_request(p, req, ref);
     if (!ref->name_id)
         return "the LogoutRequest names no NameID";
     profile->session = kmen_lasso_session_for(sp->idp_entity_id, ref);
@@ -430,7 +470,9 @@ static const char *answer_logout_request(LassoLogout *logout, kmen_sp *sp, apr_p
 }
 
 const char *kmen_saml_logout_request_consume(kmen_sp *sp, apr_pool_t *p, const char *query,
-                                             kmen_login_ref *ref, const char **url)
+                                             const kmen_response_expect *expect,
+                                             kmen_login_ref *ref, kmen_message_ref *msg,
+                                             const char **url)
 {
     const char *err = kmen_redirect_verify(p, sp->idp_signing_keys, query);
     if (err)
@@ -442,7 +484,8 @@ const char *kmen_saml_logout_request_consume(kmen_sp *sp, apr_pool_t *p, const c
     lasso_profile_set_signature_verify_hint(LASSO_PROFILE(logout),
                                             LASSO_PROFILE_SIGNATURE_VERIFY_HINT_FORCE);
     int rc = lasso_logout_process_request_msg(logout, (char *)query);
-    err = rc == 0 ? answer_logout_request(logout, sp, p, ref, url) : lasso_strerror(rc);
+    err =
+        rc == 0 ? answer_logout_request(logout, sp, p, expect, ref, msg, url) : lasso_strerror(rc);
     lasso_logout_destroy(logout);
     kmen_sp_server_release(sp, server);
     return err;

@@ -96,10 +96,24 @@ const char *kmen_saml_logout_request(kmen_sp *sp, apr_pool_t *p, const kmen_logi
  * (lasso's parser ends the process on some malformed messages). */
 const char *kmen_saml_logout_response(kmen_sp *sp, apr_pool_t *p, const char *query);
 
+/* An IdP LogoutRequest as the replay cache knows it: carried out once. */
+typedef struct {
+    const char *id;
+    apr_time_t replayable_until; /* no copy is accepted after this */
+} kmen_message_ref;
+
+/* How long after its IssueInstant an IdP LogoutRequest is accepted (plus the
+ * clock skew): NIA's browser redirect delivers it at once. */
+#define KMEN_LOGOUT_REQUEST_MAX_AGE apr_time_from_sec(300)
+
 /* GET /slo with a LogoutRequest from the IdP, its query signature checked
- * first as above: *ref names the login to end, *url is the signed
- * LogoutResponse to send the browser back with. */
+ * first as above, its IssueInstant within EXPECT's clock (now and skew;
+ * request_id unused): *ref names the login to end, *msg the message for the
+ * replay cache, *url is the signed LogoutResponse to send the browser back
+ * with. */
 const char *kmen_saml_logout_request_consume(kmen_sp *sp, apr_pool_t *p, const char *query,
-                                             kmen_login_ref *ref, const char **url);
+                                             const kmen_response_expect *expect,
+                                             kmen_login_ref *ref, kmen_message_ref *msg,
+                                             const char **url);
 
 #endif

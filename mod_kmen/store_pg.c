@@ -54,6 +54,7 @@ typedef enum {
     ST_POTENTIAL_CREATE,
     ST_LINK_POTENTIAL,
     ST_AUDIT_SUMMARY,
+    ST_MESSAGE_FIRST_SEEN,
     ST_COUNT
 } statement_id;
 
@@ -120,6 +121,9 @@ static const struct {
                           "SELECT event, outcome, count FROM kmen.audit_summary($1::integer)"},
     [ST_LINK_POTENTIAL] = {"kmen_link_potential", "SELECT outcome, client_id, systems FROM "
                                                   "kmen.link_potential($1::uuid, $2::uuid, $3)"},
+    [ST_MESSAGE_FIRST_SEEN] = {"kmen_message_first_seen",
+                               "SELECT kmen.message_first_seen($1 || ':' || $2, "
+                               "to_timestamp($3::double precision))"},
 };
 
 #define STATEMENT_TIMEOUT "SET statement_timeout = '5s'"
@@ -274,6 +278,16 @@ kmen_store_status kmen_store_request_issue(request_rec *r, kmen_store *store, co
     const char *v[] = {id, return_to, apr_itoa(r->pool, min_loa), apr_itoa(r->pool, ttl),
                        eidas_accept ? "true" : "false"};
     return call(r, store, ST_REQUEST_ISSUE, 5, v, NULL, NULL) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
+}
+
+kmen_store_status kmen_store_message_first_seen(request_rec *r, kmen_store *store, const char *kind,
+                                                const char *id, apr_time_t until)
+{
+    const char *v[] = {kind, id, apr_psprintf(r->pool, "%" APR_TIME_T_FMT, apr_time_sec(until))};
+    PGresult *res = call(r, store, ST_MESSAGE_FIRST_SEEN, 3, v, NULL, NULL);
+    if (!res || PQntuples(res) != 1)
+        return KMEN_STORE_DOWN;
+    return PQgetvalue(res, 0, 0)[0] == 't' ? KMEN_STORE_OK : KMEN_STORE_NOT_FOUND;
 }
 
 kmen_store_status kmen_store_login_consume(request_rec *r, kmen_store *store,

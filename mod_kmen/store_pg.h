@@ -30,6 +30,10 @@ typedef struct {
     int eidas_accept; /* the KmenEidasPolicy where the login started */
 } kmen_login_consumed;
 
+/* Remembers the message KIND:ID until UNTIL: OK the first time, NOT_FOUND for
+ * a copy (a replay), DOWN. Shares the replay cache with assertion IDs. */
+kmen_store_status kmen_store_message_first_seen(request_rec *r, kmen_store *store, const char *kind,
+                                                const char *id, apr_time_t until);
 kmen_store_status kmen_store_login_consume(request_rec *r, kmen_store *store,
                                            const char *request_id, const char *assertion_id,
                                            apr_time_t assertion_expires, kmen_login_consumed *out);

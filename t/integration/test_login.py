@@ -271,6 +271,31 @@ def test_logout_started_by_nia(stack, s, rows):
     assert rows("session") == before - 1
 
 
+def test_logout_request_from_nia_is_carried_out_once(stack, s, rows):
+    """A LogoutRequest is carried out once (its ID in the replay cache, on every node), and
+    only while it is recent (its IssueInstant at most 5 minutes and the clock skew ago): a
+    captured copy replayed later ends nothing."""
+    login = flow.login(s, stack, identity="cz-zofie")
+    index = flow.session_index(login.kmen_fields, stack.keys.sp_key)
+    r = s.get(stack.sim_url + "/admin/idp-logout", allow_redirects=False,
+              params={"identity": "cz-zofie", "session_index": index})
+    to_sp = flow.location(r)
+    assert s.get(to_sp, allow_redirects=False).status_code == 303
+    replayed = requests.get(to_sp, allow_redirects=False)
+    assert replayed.status_code == 400
+    assert "LogoutRequest refused: the LogoutRequest was carried out before (a replay)" in \
+        stack.httpd.read_error_log()
+
+    login = flow.login(s, stack, identity="cz-zofie")
+    index = flow.session_index(login.kmen_fields, stack.keys.sp_key)
+    before = rows("session")
+    r = s.get(stack.sim_url + "/admin/idp-logout", allow_redirects=False,
+              params={"identity": "cz-zofie", "session_index": index, "age": 3600})
+    assert s.get(flow.location(r), allow_redirects=False).status_code == 400
+    assert rows("session") == before
+    assert "the LogoutRequest's IssueInstant is not recent" in stack.httpd.read_error_log()
+
+
 # --- forged logout requests -------------------------------------------------------------
 def _unsigned(query):
     return "&".join(p for p in query.split("&") if not p.startswith(("Signature=", "SigAlg=")))

@@ -665,8 +665,9 @@ class Idp:
         add_status(response, ["Success"])
         return self.redirect(msg.sp.slo_url, "SAMLResponse", response, msg.relay_state)
 
-    def logout_request(self, key, session_index):
-        """An IdP-initiated LogoutRequest for a person's login at the SP."""
+    def logout_request(self, key, session_index, age=0):
+        """An IdP-initiated LogoutRequest for a person's login at the SP, issued AGE seconds
+        ago."""
         sp = self.sp.get()
         if not sp.slo_url:
             raise SamlError("the SP metadata has no HTTP-Redirect SingleLogoutService")
@@ -675,7 +676,8 @@ class Idp:
             name_id, name_format = session[1], session[2]
         else:
             name_id, name_format = person_identifier(key, sp.entity_id), NAMEID + "persistent"
-        request = protocol_element("LogoutRequest", self.entity_id, sp.slo_url, now())
+        request = protocol_element("LogoutRequest", self.entity_id, sp.slo_url,
+                                   now() - datetime.timedelta(seconds=age))
         sub(request, SAML, "NameID", name_id, Format=name_format)
         if session_index:
             sub(request, SAMLP, "SessionIndex", session_index)
@@ -857,7 +859,8 @@ class Handler(BaseHTTPRequestHandler):
         if params.get("identity") not in IDENTITIES:
             raise SamlError(f"unknown identity {params.get('identity')!r}")
         self.redirect_to(self.idp.logout_request(params["identity"],
-                                                 params.get("session_index")))
+                                                 params.get("session_index"),
+                                                 int(params.get("age", 0))))
 
 
 # --- start -----------------------------------------------------------------------------
