@@ -192,6 +192,47 @@ static int parse_delivery(request_rec *r, const char *body, apr_size_t len, deli
     return ok;
 }
 
+/* The document types a callback may deliver, with the extension of the file
+ * the person downloads: none of them is a page a browser runs script in. */
+static const struct {
+    const char *type, *extension;
+} document_types[] = {{"application/pdf", "pdf"}, {"image/png", "png"},  {"image/jpeg", "jpg"},
+                      {"image/gif", "gif"},       {"image/tiff", "tif"}, {"application/xml", "xml"},
+                      {"text/xml", "xml"}};
+
+/* The index in document_types of TYPE, its parameters ("; charset=...")
+ * dropped and its case folded; -1 when it is none of them. */
+static int document_type_index(apr_pool_t *p, const char *type)
+{
+    char *bare = apr_pstrdup(p, type ? type : "");
+    bare[strcspn(bare, ";")] = '\0';
+    bare = kmen_trim(bare);
+    ap_str_tolower(bare);
+    for (size_t i = 0; i < sizeof(document_types) / sizeof(document_types[0]); i++) {
+        if (strcmp(bare, document_types[i].type) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+/* A received document of another type is refused whole: nothing is stored,
+ * so a text/html page cannot reach the portal's origin later. */
+static int document_type_allowed(request_rec *r, delivery *d)
+{
+    if (!d->content_type)
+        return 1;
+    int i = document_type_index(r->pool, d->content_type);
+    if (i < 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      APLOGNO(10684) "evidence callback refused: document type \"%s\" is not "
+                                     "allowed [req %s]",
+                      ap_escape_logitem(r->pool, d->content_type), kmen_request_id(r));
+        return 0;
+    }
+    d->content_type = document_types[i].type;
+    return 1;
+}
+
 static int deliver(request_rec *r, const kmen_server_conf *c, const delivery *d)
 {
     const unsigned char *sealed = NULL;
@@ -222,6 +263,8 @@ int kmen_evidence_callback(request_rec *r)
         status = HTTP_UNAUTHORIZED;
     else if (status == OK && !parse_delivery(r, body, len, &d))
         status = HTTP_BAD_REQUEST;
+    else if (status == OK && !document_type_allowed(r, &d))
+        status = HTTP_UNSUPPORTED_MEDIA_TYPE;
     else if (status == OK)
         status = deliver(r, c, &d);
     ap_log_rerror(APLOG_MARK, status == HTTP_NO_CONTENT ? APLOG_INFO : APLOG_WARNING, 0, r,
@@ -233,6 +276,27 @@ int kmen_evidence_callback(request_rec *r)
     }
     return kmen_page_send_body(r, status, "text/plain; charset=utf-8",
                                apr_psprintf(r->pool, "%d\n", status));
+}
+
+/* Always a download, in a sandbox, never sniffed: even a document a browser
+ * could render does not run on the portal's origin. A row stored before the
+ * type allowlist, of another type, goes out as application/octet-stream. */
+static int send_document(request_rec *r, const char *id, const char *type, const char *doc,
+                         apr_size_t len)
+{
+    int i = document_type_index(r->pool, type);
+    r->status = HTTP_OK;
+    ap_set_content_type(r, i < 0 ? "application/octet-stream" : document_types[i].type);
+    apr_table_setn(r->headers_out, "Content-Disposition",
+                   apr_psprintf(r->pool, "attachment; filename=\"evidence-%s.%s\"", id,
+                                i < 0 ? "bin" : document_types[i].extension));
+    apr_table_setn(r->headers_out, "Content-Security-Policy", "sandbox");
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    ap_set_content_length(r, (apr_off_t)len);
+    if (!r->header_only)
+        ap_rwrite(doc, (int)len, r);
+    return DONE;
 }
 
 int kmen_evidence_document(request_rec *r, const kmen_session *s, const char *id)
@@ -255,12 +319,5 @@ int kmen_evidence_document(request_rec *r, const kmen_session *s, const char *id
                     : NULL;
     if (!doc)
         return kmen_page_send(r, KMEN_PAGE_NOT_FOUND, NULL);
-    r->status = HTTP_OK;
-    ap_set_content_type(r, type ? type : "application/octet-stream");
-    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
-    ap_set_content_length(r, (apr_off_t)doc_len);
-    if (!r->header_only)
-        ap_rwrite(doc, (int)doc_len, r);
-    return DONE;
+    return send_document(r, id, type, doc, doc_len);
 }

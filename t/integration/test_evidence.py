@@ -142,6 +142,22 @@ def received(request, data=b"%PDF-1.4\n% crafted by the test\n%%EOF\n"):
             "document": base64.b64encode(data).decode()}
 
 
+def check_download(r, data, content_type, filename):
+    """A document served as a download the browser neither renders nor sniffs."""
+    assert r.status_code == 200, f"{r.status_code} {r.text[:300]}"
+    assert r.content == data
+    assert r.headers["Content-Type"].split(";")[0].strip() == content_type, r.headers
+    assert r.headers.get("Content-Disposition") == f'attachment; filename="{filename}"', r.headers
+    assert r.headers.get("Content-Security-Policy") == "sandbox", r.headers
+    assert r.headers.get("X-Content-Type-Options") == "nosniff", r.headers
+    assert "no-store" in r.headers.get("Cache-Control", ""), r.headers
+
+
+def row_of(stack, request):
+    return stack.query("SELECT state, content_type, document FROM kmen.evidence WHERE id = %s",
+                       (request,))
+
+
 def error_tail(stack):
     return "--- httpd error log (tail):\n" + stack.httpd.read_error_log()[-3000:]
 
@@ -177,9 +193,7 @@ def test_approve(stack, s):
 
     r = document(s, stack, request)
     assert r.status_code == 200, f"{r.status_code} {r.text[:300]}\n{error_tail(stack)}"
-    assert r.content == sent
-    assert r.headers["Content-Type"].split(";")[0].strip() == PDF
-    assert "no-store" in r.headers.get("Cache-Control", "")
+    check_download(r, sent, PDF, f"evidence-{request}.pdf")
 
     # Back on the page that asked: the portal shows the answer, nobody is sent away again.
     back = s.get(q["return"], allow_redirects=False)
@@ -349,6 +363,59 @@ def test_refused_then_replayed(stack, s, open_request):
     assert callback(stack, received(open_request)).status_code == 409
     assert states(s, stack).get(open_request) == "refused"
     assert document(s, stack, open_request).status_code == 404
+
+
+# --- what a delivered document may be ------------------------------------------------------
+REFUSED_TYPES = ["text/html", "text/html; charset=utf-8", "image/svg+xml",
+                 "application/xhtml+xml", "text/plain", "application/octet-stream",
+                 "application/pdf+html", ""]
+
+
+@pytest.mark.parametrize("content_type", REFUSED_TYPES)
+def test_callback_refuses_a_document_type(stack, s, open_request, content_type):
+    """Only the allowlisted types are stored: a page a browser would render is refused whole
+    (415, AH10684), the request stays open."""
+    body = {**received(open_request, b"<html><script>alert(document.cookie)</script></html>"),
+            "content_type": content_type}
+    r = callback(stack, body)
+    assert r.status_code == 415, f"{content_type!r}: {r.status_code} {r.text[:300]}"
+    assert row_of(stack, open_request) == [("requested", None, None)]
+    assert states(s, stack).get(open_request) == "requested"
+    assert document(s, stack, open_request).status_code == 404
+    line = f'AH10684: evidence callback refused: document type "{content_type}" is not allowed'
+    assert line in stack.httpd.read_error_log(), error_tail(stack)
+
+
+ALLOWED_TYPES = {  # as sent: (as stored and served, file name extension)
+    "application/pdf": (PDF, "pdf"),
+    "image/png": ("image/png", "png"),
+    "Image/JPEG": ("image/jpeg", "jpg"),
+    "image/gif": ("image/gif", "gif"),
+    "image/tiff": ("image/tiff", "tif"),
+    "application/xml": ("application/xml", "xml"),
+    "text/xml; charset=utf-8": ("text/xml", "xml"),
+}
+
+
+@pytest.mark.parametrize("sent", ALLOWED_TYPES)
+def test_document_is_a_sandboxed_download(stack, s, open_request, sent):
+    content_type, extension = ALLOWED_TYPES[sent]
+    data = b"<?xml version='1.0'?><doc>evidence of " + sent.encode() + b"</doc>"
+    r = callback(stack, {**received(open_request, data), "content_type": sent})
+    assert r.status_code == 204, f"{sent}: {r.status_code} {r.text[:300]}"
+    assert row_of(stack, open_request)[0][1] == content_type
+    check_download(document(s, stack, open_request), data, content_type,
+                   f"evidence-{open_request}.{extension}")
+
+
+def test_document_of_a_type_stored_before_the_allowlist(stack, s, open_request):
+    """A row an older mod_kmen stored as text/html is served as a binary download."""
+    data = b"<html><script>alert(document.cookie)</script></html>"
+    assert callback(stack, received(open_request, data)).status_code == 204
+    stack.query("UPDATE kmen.evidence SET content_type = 'text/html' WHERE id = %s",
+                (open_request,))
+    check_download(document(s, stack, open_request), data, "application/octet-stream",
+                   f"evidence-{open_request}.bin")
 
 
 # --- requests mod_kmen ignores ------------------------------------------------------------------
