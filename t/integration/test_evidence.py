@@ -18,6 +18,8 @@ import base64
 import json
 import os
 import re
+import select
+import socket
 import time
 import uuid
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -363,6 +365,95 @@ def test_refused_then_replayed(stack, s, open_request):
     assert callback(stack, received(open_request)).status_code == 409
     assert states(s, stack).get(open_request) == "refused"
     assert document(s, stack, open_request).status_code == 404
+
+
+# --- what is read before the callback is authenticated -------------------------------------
+LIMIT = 10 * 1024 * 1024  # the largest callback body
+
+
+def raw_callback(stack, headers, pieces=(), timeout=10):
+    """POST /kmen/evidence over a raw socket: the request line and HEADERS, then PIECES of
+    the body until mod_kmen answers (the rest is never sent). The answer's status line and
+    headers; a socket.timeout here means mod_kmen waited for a body it should not read."""
+    head = "POST /kmen/evidence HTTP/1.1\r\nHost: localhost\r\n" + \
+        "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    with socket.create_connection(("127.0.0.1", stack.http_port), timeout=timeout) as sock:
+        sock.sendall(head.encode())
+        for piece in pieces:
+            if select.select([sock], [], [], 0)[0]:
+                break  # answered: stop sending
+            try:
+                sock.sendall(piece)
+            except OSError:
+                break
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    return answer.split(b"\r\n\r\n")[0].decode("latin-1")
+
+
+def status_of(head):
+    return int(head.split()[1]) if head else None
+
+
+UNREAD_SIGNATURES = {
+    "no header": None,
+    "ten minutes old": lambda st: evsim.sign(st.evidence_secret, b"{}", time.time() - 600),
+    "ten minutes ahead": lambda st: evsim.sign(st.evidence_secret, b"{}", time.time() + 600),
+    "not a signature": lambda st: "garbage",
+    "short v1": lambda st: f"t={int(time.time())}, v1=abcdef",
+}
+
+
+@pytest.mark.parametrize("case", UNREAD_SIGNATURES)
+def test_callback_without_a_fresh_signature_is_refused_unread(stack, case):
+    """The signature header is checked before the body: the body declared here is never
+    sent, and mod_kmen answers 401 at once instead of waiting for it."""
+    headers = {"Content-Type": "application/json", "Content-Length": "1000",
+               "Expect": "100-continue"}
+    if UNREAD_SIGNATURES[case]:
+        headers["Kmen-Evidence-Signature"] = UNREAD_SIGNATURES[case](stack)
+    head = raw_callback(stack, headers)
+    assert status_of(head) == 401, f"{case}: {head}"
+    assert "connection: close" in head.lower(), head
+
+
+def test_callback_over_the_limit_by_content_length_is_refused_unread(stack):
+    """A declared length over 10 MiB is refused (413) before anything is read: no
+    100 Continue, no waiting for the body."""
+    headers = {"Content-Type": "application/json", "Content-Length": str(LIMIT + 1),
+               "Expect": "100-continue",
+               "Kmen-Evidence-Signature": evsim.sign(stack.evidence_secret, b"{}")}
+    assert status_of(raw_callback(stack, headers)) == 413
+    headers["Content-Length"] = str(40 * 1024 * 1024 * 1024)
+    assert status_of(raw_callback(stack, headers)) == 413
+
+
+def test_chunked_callback_stops_at_the_limit(stack):
+    """A chunked body is read only up to the limit: mod_kmen answers 413 as soon as it has
+    more than 10 MiB, although the body has not ended (its last chunk is never sent)."""
+    headers = {"Content-Type": "application/json", "Transfer-Encoding": "chunked",
+               "Kmen-Evidence-Signature": evsim.sign(stack.evidence_secret, b"{}")}
+    piece = 64 * 1024
+    chunk = f"{piece:x}\r\n".encode() + b"a" * piece + b"\r\n"
+    head = raw_callback(stack, headers, [chunk] * (LIMIT // piece + 4), timeout=20)
+    assert status_of(head) == 413, head
+
+
+def test_chunked_callback_within_the_limit(stack, s, open_request):
+    """A chunked body larger than the first buffer is read whole and delivered."""
+    data = b"%PDF-1.4\n" + os.urandom(300 * 1024) + b"\n%%EOF\n"
+    raw = json.dumps(received(open_request, data)).encode()
+    headers = {"Content-Type": "application/json",
+               "Kmen-Evidence-Signature": evsim.sign(stack.evidence_secret, raw)}
+    pieces = (raw[i:i + 50000] for i in range(0, len(raw), 50000))  # sent chunked
+    r = requests.post(f"{stack.base_url}/kmen/evidence", data=pieces, headers=headers)
+    assert r.status_code == 204, f"{r.status_code} {r.text[:300]}\n{error_tail(stack)}"
+    check_download(document(s, stack, open_request), data, PDF,
+                   f"evidence-{open_request}.pdf")
 
 
 # --- what a delivered document may be ------------------------------------------------------
