@@ -190,13 +190,29 @@ static int signature_matches(request_rec *r, const kmen_server_conf *c, const si
 
 /* KmenEvidenceCallbackCAFile: the TLS client certificate mod_ssl received
  * (SSLVerifyClient optional_no_ca in the virtual host: the endpoint is served
- * before per-location access checks) chains to one of these CAs. */
+ * before per-location access checks) chains to one of these CAs, is for
+ * clientAuth and has a key KmenEvidenceCallbackCertificate pins. */
+static const char *ssl_var(request_rec *r, const char *name)
+{
+    return ap_ssl_var_lookup(r->pool, r->server, r->connection, r, name);
+}
+
 static int client_certificate_valid(request_rec *r, const kmen_server_conf *c)
 {
     if (!c->evidence_ca_store || !ap_ssl_conn_is_ssl(r->connection))
         return 0;
-    const char *pem = ap_ssl_var_lookup(r->pool, r->server, r->connection, r, "SSL_CLIENT_CERT");
-    return pem && *pem && kmen_ca_store_verifies(c->evidence_ca_store, pem);
+    const char *pem = ssl_var(r, "SSL_CLIENT_CERT");
+    if (!pem || !*pem)
+        return 0;
+    const char *refusal =
+        kmen_client_certificate_refusal(c->evidence_ca_store, pem, c->evidence_pins);
+    if (refusal)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      APLOGNO(10685) "evidence callback: client certificate \"%s\" refused: "
+                                     "%s [req %s]",
+                      ap_escape_logitem(r->pool, ssl_var(r, "SSL_CLIENT_S_DN")), refusal,
+                      kmen_request_id(r));
+    return !refusal;
 }
 
 static int is_uuid(const char *s)

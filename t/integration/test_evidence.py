@@ -30,6 +30,7 @@ import requests
 
 from t.lib import flow
 from t.lib.httpd import Httpd, config_text
+from t.lib.keys import spki_pin
 from t.sim import evidence as evsim
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -601,13 +602,10 @@ def test_browser_approve(stack, chromium):
 
 
 # --- a TLS client certificate instead of the HMAC (KmenEvidenceCallbackCAFile) ------------
-@pytest.fixture(scope="module")
-def tls_node(stack):
-    """A node serving HTTPS whose evidence callback accepts client certificates of the test
-    CA (the translation gateway's CA: its client certificate stands in for the evidence
-    service's)."""
+def tls_config(stack, h, pins):
+    """httpd.conf of an HTTPS node whose evidence callback takes client certificates of the
+    test CA (the translation gateway's CA) pinned by PINS (certificates)."""
     k = stack.keys
-    h = Httpd(parent=stack.dir)
     text = config_text(h.dir, h.port, stack.portal_port, stack.site())
     text = text.replace(f"Listen 127.0.0.1:{h.port}", f"Listen 127.0.0.1:{h.port} https")
     text += f"""
@@ -618,7 +616,19 @@ SSLCertificateKeyFile {k.translator_key}
 SSLVerifyClient optional_no_ca
 KmenEvidenceCallbackCAFile {k.ca_cert}
 """
-    h.write_config(text)
+    if pins:
+        text += "KmenEvidenceCallbackCertificate " + " ".join(spki_pin(c) for c in pins) + "\n"
+    return text
+
+
+@pytest.fixture(scope="module")
+def tls_node(stack):
+    """mod_kmen's client certificate stands in for the evidence service's. The certificate
+    without EKU is pinned too, so that only its missing key usage refuses it. (A certificate
+    for serverAuth only, such as the gateway's, mod_ssl itself refuses in the handshake.)"""
+    k = stack.keys
+    h = Httpd(parent=stack.dir)
+    h.write_config(tls_config(stack, h, [k.client_cert, k.noeku_cert]))
     h.start()
     yield h
     h.stop()
@@ -643,3 +653,47 @@ def test_client_certificate_authenticates_the_callback(stack, s, tls_node):
     r = tls_callback(stack, tls_node, received(request), good)
     assert r.status_code == 204, error_tail(stack)
     assert states(s, stack).get(request) == "received"
+
+
+REFUSED_CERTIFICATES = {  # which certificate: what AH10685 says
+    "stranger": ("its key is not pinned", "another service"),
+    "noeku": ("no clientAuth extended key usage", "mod_kmen without EKU"),
+}
+
+
+@pytest.mark.parametrize("which", REFUSED_CERTIFICATES)
+def test_client_certificate_of_the_ca_refused(stack, s, tls_node, which):
+    """Of the right CA is not enough: the key must be pinned (KmenEvidenceCallbackCertificate)
+    and the certificate issued for clientAuth."""
+    flow.login(s, stack, identity="cz-zofie")
+    request, _ = ask(s, stack, page("school-report", "AT", f"tls-{which}"))
+    k = stack.keys
+    cert = (str(getattr(k, f"{which}_cert")), str(getattr(k, f"{which}_key")))
+    r = tls_callback(stack, tls_node, received(request), cert)
+    assert r.status_code == 401, f"{which}: {r.status_code} {r.text[:200]}"
+    assert states(s, stack).get(request) == "requested"
+    reason, cn = REFUSED_CERTIFICATES[which]
+    log = tls_node.read_error_log()
+    assert re.search(rf'AH10685: evidence callback: client certificate "[^"]*CN={re.escape(cn)}'
+                     rf'[^"]*" refused: {reason}', log), log[-2000:]
+
+
+def test_ca_file_without_a_pin_is_a_configuration_error(stack):
+    h = Httpd(parent=stack.dir)
+    text = tls_config(stack, h, [])
+    h.write_config(text)
+    rc, out = h.configtest()
+    line = next(n for n, t in enumerate(text.splitlines(), 1)
+                if t.startswith("KmenEvidenceCallbackCAFile"))
+    assert rc != 0, out
+    assert f"KmenEvidenceCallbackCAFile ({h.conf}:{line}) needs " \
+        "KmenEvidenceCallbackCertificate" in out, out
+
+
+@pytest.mark.parametrize("pin", ["sha256/short", "sha1/" + "A" * 43 + "=",
+                                 "sha256/" + "A" * 44, "sha256/" + "A" * 43 + "*"])
+def test_malformed_pin_is_a_configuration_error(stack, pin):
+    h = Httpd(parent=stack.dir)
+    h.write_config(tls_config(stack, h, []) + f"KmenEvidenceCallbackCertificate {pin}\n")
+    rc, out = h.configtest()
+    assert rc != 0 and "KmenEvidenceCallbackCertificate: expected sha256/" in out, out
