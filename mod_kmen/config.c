@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "httpd.h"
+#include "apr_base64.h"
 #include "apr_file_io.h"
 #include "apr_lib.h"
 #include "apr_strings.h"
@@ -72,6 +73,8 @@ void *kmen_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_PTR(error_document);
     MERGE_PTR(evidence_secret_file);
     MERGE_PTR(evidence_ca_file);
+    MERGE_PTR(evidence_ca_where);
+    MERGE_PTR(evidence_pins);
     MERGE_INT(nameid_policy);
     MERGE_INT(pending_timeout);
     return m;
@@ -329,6 +332,35 @@ const char *kmen_set_verify_path(cmd_parms *cmd, void *dir, const char *arg)
     return NULL;
 }
 
+/* Where the directive stands, for the startup check that it has a pin. */
+const char *kmen_set_evidence_ca_file(cmd_parms *cmd, void *dir, const char *arg)
+{
+    server_conf_of(cmd)->evidence_ca_where =
+        apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename, cmd->directive->line_num);
+    return kmen_set_server_file(cmd, dir, arg);
+}
+
+/* A pin of the public key, not of the certificate: it survives the renewal
+ * of a certificate for the same key. Several pins allow a rollover. */
+const char *kmen_add_evidence_pin(cmd_parms *cmd, void *dir, const char *arg)
+{
+    static const char prefix[] = "sha256/";
+    unsigned char hash[KMEN_HASH_LEN + 2]; /* 44 base64 characters: at most 33 bytes */
+    (void)dir;
+    if (strncmp(arg, prefix, strlen(prefix)) != 0 || strlen(arg + strlen(prefix)) != 44 ||
+        !kmen_base64_is_valid(arg + strlen(prefix)) ||
+        apr_base64_decode_binary(hash, arg + strlen(prefix)) != KMEN_HASH_LEN)
+        return apr_pstrcat(cmd->pool,
+                           "KmenEvidenceCallbackCertificate: expected sha256/<base64 of the "
+                           "SHA-256 of the certificate's public key>, got ",
+                           arg, NULL);
+    kmen_server_conf *c = server_conf_of(cmd);
+    if (!c->evidence_pins)
+        c->evidence_pins = apr_array_make(cmd->pool, 2, KMEN_HASH_LEN);
+    memcpy(apr_array_push(c->evidence_pins), hash, KMEN_HASH_LEN);
+    return NULL;
+}
+
 /* NAME or NAME! (required); a bare name is taken from the eIDAS natural-person
  * namespace, so "DateOfBirth!" is enough in httpd.conf. */
 const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir_, const char *arg)
@@ -437,9 +469,18 @@ static const char *check_cookie_name(const kmen_server_conf *c)
     return NULL;
 }
 
+/* Any certificate of a CA is too many: the CA may certify others than the
+ * evidence service. */
 static const char *load_evidence_ca(apr_pool_t *p, kmen_server_conf *c)
 {
     const char *err = NULL;
+    if (c->evidence_ca_file && !c->evidence_pins)
+        return apr_pstrcat(p, "KmenEvidenceCallbackCAFile (", c->evidence_ca_where,
+                           ") needs KmenEvidenceCallbackCertificate sha256/<base64>, the pin of "
+                           "the evidence service's certificate",
+                           NULL);
+    if (c->evidence_pins && !c->evidence_ca_file)
+        return "KmenEvidenceCallbackCertificate needs KmenEvidenceCallbackCAFile";
     if (c->evidence_ca_file &&
         !(c->evidence_ca_store = kmen_ca_store_load(p, c->evidence_ca_file, &err)))
         return apr_pstrcat(p, "KmenEvidenceCallbackCAFile ", c->evidence_ca_file, ": ", err, NULL);

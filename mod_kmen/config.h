@@ -60,7 +60,9 @@ typedef struct {
     const char *error_document;
     const char *evidence_secret_file;
     const char *evidence_ca_file;
-    int nameid_policy; /* kmen_nameid_policy or KMEN_UNSET */
+    const char *evidence_ca_where;     /* file:line of KmenEvidenceCallbackCAFile */
+    apr_array_header_t *evidence_pins; /* KmenEvidenceCallbackCertificate: SPKI SHA-256s */
+    int nameid_policy;                 /* kmen_nameid_policy or KMEN_UNSET */
     int pending_timeout;
 
     /* Loaded at post_config, while httpd still runs as root. */
@@ -126,6 +128,9 @@ const char *kmen_set_agenda(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_server_agenda(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_eidas_policy(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_verify_path(cmd_parms *cmd, void *dir, const char *arg);
+const char *kmen_set_evidence_ca_file(cmd_parms *cmd, void *dir, const char *arg);
+/* sha256/<base64 of the SHA-256 of the certificate's SubjectPublicKeyInfo> */
+const char *kmen_add_evidence_pin(cmd_parms *cmd, void *dir, const char *arg);
 /* Per-directory On/Off: cmd->info is the field's offset in kmen_dir_conf. */
 const char *kmen_set_dir_flag(cmd_parms *cmd, void *dir, int on);
 int kmen_dir_eidas_accept(const kmen_dir_conf *d);

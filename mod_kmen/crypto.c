@@ -10,6 +10,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include "crypto.h"
 
@@ -193,15 +194,49 @@ void *kmen_ca_store_load(apr_pool_t *p, const char *path, const char **err)
     return store;
 }
 
-int kmen_ca_store_verifies(void *store, const char *cert_pem)
+/* A certificate issued for a TLS server, or for no stated use, does not
+ * deliver evidence. */
+static int names_client_auth(X509 *cert)
+{
+    return (X509_get_extension_flags(cert) & EXFLAG_XKUSAGE) &&
+           (X509_get_extended_key_usage(cert) & XKU_SSL_CLIENT);
+}
+
+static int spki_pinned(X509 *cert, const apr_array_header_t *pins)
+{
+    unsigned char *der = NULL, hash[KMEN_HASH_LEN];
+    int der_len = i2d_PUBKEY(X509_get0_pubkey(cert), &der), pinned = 0;
+    if (der_len <= 0 || !pins)
+        return 0;
+    kmen_sha256(der, (apr_size_t)der_len, hash);
+    OPENSSL_free(der);
+    for (int i = 0; i < pins->nelts; i++)
+        pinned |=
+            kmen_equal_const_time(hash, pins->elts + (apr_size_t)i * KMEN_HASH_LEN, KMEN_HASH_LEN);
+    return pinned;
+}
+
+static int chains_to(X509_STORE *store, X509 *cert)
+{
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    int ok = ctx && X509_STORE_CTX_init(ctx, store, cert, NULL) == 1 &&
+             X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT) == 1 &&
+             X509_verify_cert(ctx) == 1;
+    X509_STORE_CTX_free(ctx);
+    return ok;
+}
+
+const char *kmen_client_certificate_refusal(void *store, const char *cert_pem,
+                                            const apr_array_header_t *spki_pins)
 {
     BIO *bio = BIO_new_mem_buf(cert_pem, -1);
     X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    int ok = cert && ctx && X509_STORE_CTX_init(ctx, store, cert, NULL) == 1 &&
-             X509_verify_cert(ctx) == 1;
-    X509_STORE_CTX_free(ctx);
+    const char *refusal = !cert                           ? "not a PEM certificate"
+                          : !names_client_auth(cert)      ? "no clientAuth extended key usage"
+                          : !spki_pinned(cert, spki_pins) ? "its key is not pinned"
+                          : !chains_to(store, cert)       ? "not of a trusted CA, or expired"
+                                                          : NULL;
     X509_free(cert);
     BIO_free(bio);
-    return ok;
+    return refusal;
 }

@@ -4,6 +4,7 @@
 #define KMEN_CRYPTO_H
 
 #include "apr_pools.h"
+#include "apr_tables.h"
 
 #define KMEN_HASH_LEN 32
 
@@ -33,8 +34,11 @@ int kmen_equal_const_time(const void *a, const void *b, apr_size_t len);
 
 /* CA certificates from a PEM file, freed with pool p; NULL and *err otherwise. */
 void *kmen_ca_store_load(apr_pool_t *p, const char *path, const char **err);
-/* Does the PEM certificate chain to one of the store's CAs (and is it valid now)? */
-int kmen_ca_store_verifies(void *store, const char *cert_pem);
+/* NULL when the PEM certificate names clientAuth in its extended key usage,
+ * its public key's SHA-256 is one of spki_pins (KMEN_HASH_LEN bytes each)
+ * and it chains to one of the store's CAs (valid now); else why not. */
+const char *kmen_client_certificate_refusal(void *store, const char *cert_pem,
+                                            const apr_array_header_t *spki_pins);
 
 /* AES-256-GCM: out = nonce || ciphertext || tag. aad binds the ciphertext to
  * its context (e.g. the session key) so records cannot be swapped. */

@@ -28,6 +28,7 @@
 APLOG_USE_MODULE(kmen);
 
 #define CALLBACK_BODY_LIMIT (10 * 1024 * 1024)
+#define CHUNKED_FIRST_BUFFER (64 * 1024)
 #define SIGNATURE_MAX_AGE 300
 
 /* "type=<t>; country=<CC>": false unless both are well formed. */
@@ -96,68 +97,122 @@ static void seal_aad(const char *id, char aad[64])
     apr_snprintf(aad, 64, "evidence %s", id);
 }
 
-static int read_body(request_rec *r, char **body, apr_size_t *len)
+/* The body is read only into a buffer of its declared length, or for a
+ * chunked body one that doubles up to CALLBACK_BODY_LIMIT + 1 bytes: the pool
+ * holds that buffer alone, so growing gives the smaller copy back. */
+typedef struct {
+    apr_pool_t *pool;
+    char *data;
+    apr_size_t len, cap;
+} body_buffer;
+
+static void body_buffer_init(request_rec *r, body_buffer *b, apr_size_t cap)
 {
-    apr_size_t cap = 8192;
-    *len = 0;
-    *body = apr_palloc(r->pool, cap + 1);
-    if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK || !ap_should_client_block(r))
-        return HTTP_BAD_REQUEST;
-    for (;;) {
-        if (*len == cap) {
-            if (cap >= CALLBACK_BODY_LIMIT)
-                return HTTP_REQUEST_ENTITY_TOO_LARGE;
-            char *grown = apr_palloc(r->pool, cap * 2 + 1);
-            memcpy(grown, *body, *len);
-            *body = grown;
-            cap *= 2;
-        }
-        long n = ap_get_client_block(r, *body + *len, cap - *len);
-        if (n < 0)
-            return HTTP_BAD_REQUEST;
-        if (n == 0)
-            break;
-        *len += (apr_size_t)n;
-    }
-    (*body)[*len] = '\0';
-    return OK;
+    apr_pool_create(&b->pool, r->pool);
+    b->data = apr_palloc(b->pool, cap);
+    b->len = 0;
+    b->cap = cap;
 }
 
-/* Kmen-Evidence-Signature: t=<unix>, v1=<hex HMAC-SHA256(secret, "<t>." body)>,
- * at most SIGNATURE_MAX_AGE seconds from now either way. */
-static int signature_valid(request_rec *r, const kmen_server_conf *c, const char *body,
-                           apr_size_t len)
+static void body_buffer_grow(request_rec *r, body_buffer *b)
+{
+    body_buffer grown;
+    body_buffer_init(r, &grown,
+                     b->cap * 2 < CALLBACK_BODY_LIMIT + 1 ? b->cap * 2 : CALLBACK_BODY_LIMIT + 1);
+    memcpy(grown.data, b->data, b->len);
+    grown.len = b->len;
+    apr_pool_destroy(b->pool);
+    *b = grown;
+}
+
+/* A declared length over the limit is refused before anything is read (and
+ * before 100 Continue is sent); a chunked body as soon as it passes it. */
+static int read_body(request_rec *r, body_buffer *b)
+{
+    int status = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK);
+    if (status != OK) /* 413 over LimitRequestBody, 400 for a malformed length */
+        return status;
+    if (r->remaining > CALLBACK_BODY_LIMIT)
+        return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    if (!ap_should_client_block(r))
+        return HTTP_BAD_REQUEST;
+    body_buffer_init(r, b, r->read_chunked ? CHUNKED_FIRST_BUFFER : (apr_size_t)r->remaining);
+    for (;;) {
+        if (b->len == b->cap && !r->read_chunked)
+            return OK;
+        if (b->len > CALLBACK_BODY_LIMIT)
+            return HTTP_REQUEST_ENTITY_TOO_LARGE;
+        if (b->len == b->cap)
+            body_buffer_grow(r, b);
+        long n = ap_get_client_block(r, b->data + b->len, b->cap - b->len);
+        if (n <= 0)
+            return n == 0 ? OK : HTTP_BAD_REQUEST;
+        b->len += (apr_size_t)n;
+    }
+}
+
+/* Kmen-Evidence-Signature: t=<unix>, v1=<hex HMAC-SHA256(secret, "<t>." body)>. */
+typedef struct {
+    long long t;
+    char mac_hex[65];
+} signature;
+
+/* Checked before the body is read: present, well formed, and at most
+ * SIGNATURE_MAX_AGE seconds from now either way. */
+static int signature_header_fresh(request_rec *r, const kmen_server_conf *c, signature *sig)
 {
     const char *header = apr_table_get(r->headers_in, "Kmen-Evidence-Signature");
-    long long t = 0;
-    char mac_hex[65] = "";
+    sig->t = 0;
+    sig->mac_hex[0] = '\0';
     if (!c->evidence_secret || !header ||
-        sscanf(header, "t=%lld, v1=%64[0-9a-f]", &t, mac_hex) != 2 || strlen(mac_hex) != 64)
+        sscanf(header, "t=%lld, v1=%64[0-9a-f]", &sig->t, sig->mac_hex) != 2 ||
+        strlen(sig->mac_hex) != 64)
         return 0;
     long long now = (long long)apr_time_sec(apr_time_now());
-    if (t < now - SIGNATURE_MAX_AGE || t > now + SIGNATURE_MAX_AGE)
-        return 0;
+    return sig->t >= now - SIGNATURE_MAX_AGE && sig->t <= now + SIGNATURE_MAX_AGE;
+}
+
+/* Checked once the body is read. */
+static int signature_matches(request_rec *r, const kmen_server_conf *c, const signature *sig,
+                             const body_buffer *body)
+{
     /* APR's formatter knows no %lld */
-    const char *prefix = apr_psprintf(r->pool, "%" APR_INT64_T_FMT ".", (apr_int64_t)t);
+    const char *prefix = apr_psprintf(r->pool, "%" APR_INT64_T_FMT ".", (apr_int64_t)sig->t);
     apr_size_t prefix_len = strlen(prefix);
-    char *signed_text = apr_palloc(r->pool, prefix_len + len);
+    char *signed_text = apr_palloc(r->pool, prefix_len + body->len);
     memcpy(signed_text, prefix, prefix_len);
-    memcpy(signed_text + prefix_len, body, len);
+    memcpy(signed_text + prefix_len, body->data, body->len);
     unsigned char mac[KMEN_HASH_LEN];
-    kmen_hmac_sha256(c->evidence_secret, c->evidence_secret_len, signed_text, prefix_len + len,
-                     mac);
-    return kmen_equal_const_time(kmen_hex(r->pool, mac, KMEN_HASH_LEN), mac_hex, 64);
+    kmen_hmac_sha256(c->evidence_secret, c->evidence_secret_len, signed_text,
+                     prefix_len + body->len, mac);
+    return kmen_equal_const_time(kmen_hex(r->pool, mac, KMEN_HASH_LEN), sig->mac_hex, 64);
 }
 
 /* KmenEvidenceCallbackCAFile: the TLS client certificate mod_ssl received
  * (SSLVerifyClient optional_no_ca in the virtual host: the endpoint is served
- * before per-location access checks) chains to one of these CAs. */
+ * before per-location access checks) chains to one of these CAs, is for
+ * clientAuth and has a key KmenEvidenceCallbackCertificate pins. */
+static const char *ssl_var(request_rec *r, const char *name)
+{
+    return ap_ssl_var_lookup(r->pool, r->server, r->connection, r, name);
+}
+
 static int client_certificate_valid(request_rec *r, const kmen_server_conf *c)
 {
     if (!c->evidence_ca_store || !ap_ssl_conn_is_ssl(r->connection))
         return 0;
-    const char *pem = ap_ssl_var_lookup(r->pool, r->server, r->connection, r, "SSL_CLIENT_CERT");
-    return pem && *pem && kmen_ca_store_verifies(c->evidence_ca_store, pem);
+    const char *pem = ssl_var(r, "SSL_CLIENT_CERT");
+    if (!pem || !*pem)
+        return 0;
+    const char *refusal =
+        kmen_client_certificate_refusal(c->evidence_ca_store, pem, c->evidence_pins);
+    if (refusal)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      APLOGNO(10685) "evidence callback: client certificate \"%s\" refused: "
+                                     "%s [req %s]",
+                      ap_escape_logitem(r->pool, ssl_var(r, "SSL_CLIENT_S_DN")), refusal,
+                      kmen_request_id(r));
+    return !refusal;
 }
 
 static int is_uuid(const char *s)
@@ -192,6 +247,47 @@ static int parse_delivery(request_rec *r, const char *body, apr_size_t len, deli
     return ok;
 }
 
+/* The document types a callback may deliver, with the extension of the file
+ * the person downloads: none of them is a page a browser runs script in. */
+static const struct {
+    const char *type, *extension;
+} document_types[] = {{"application/pdf", "pdf"}, {"image/png", "png"},  {"image/jpeg", "jpg"},
+                      {"image/gif", "gif"},       {"image/tiff", "tif"}, {"application/xml", "xml"},
+                      {"text/xml", "xml"}};
+
+/* The index in document_types of TYPE, its parameters ("; charset=...")
+ * dropped and its case folded; -1 when it is none of them. */
+static int document_type_index(apr_pool_t *p, const char *type)
+{
+    char *bare = apr_pstrdup(p, type ? type : "");
+    bare[strcspn(bare, ";")] = '\0';
+    bare = kmen_trim(bare);
+    ap_str_tolower(bare);
+    for (size_t i = 0; i < sizeof(document_types) / sizeof(document_types[0]); i++) {
+        if (strcmp(bare, document_types[i].type) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+/* A received document of another type is refused whole: nothing is stored,
+ * so a text/html page cannot reach the portal's origin later. */
+static int document_type_allowed(request_rec *r, delivery *d)
+{
+    if (!d->content_type)
+        return 1;
+    int i = document_type_index(r->pool, d->content_type);
+    if (i < 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      APLOGNO(10684) "evidence callback refused: document type \"%s\" is not "
+                                     "allowed [req %s]",
+                      ap_escape_logitem(r->pool, d->content_type), kmen_request_id(r));
+        return 0;
+    }
+    d->content_type = document_types[i].type;
+    return 1;
+}
+
 static int deliver(request_rec *r, const kmen_server_conf *c, const delivery *d)
 {
     const unsigned char *sealed = NULL;
@@ -211,19 +307,18 @@ static int deliver(request_rec *r, const kmen_server_conf *c, const delivery *d)
     return strcmp(outcome, "already") == 0 ? HTTP_CONFLICT : HTTP_NO_CONTENT;
 }
 
-int kmen_evidence_callback(request_rec *r)
+static int accept_delivery(request_rec *r, const kmen_server_conf *c, const body_buffer *body)
 {
-    const kmen_server_conf *c = kmen_server_conf_get(r->server);
-    char *body = NULL;
-    apr_size_t len = 0;
     delivery d;
-    int status = read_body(r, &body, &len);
-    if (status == OK && !signature_valid(r, c, body, len) && !client_certificate_valid(r, c))
-        status = HTTP_UNAUTHORIZED;
-    else if (status == OK && !parse_delivery(r, body, len, &d))
-        status = HTTP_BAD_REQUEST;
-    else if (status == OK)
-        status = deliver(r, c, &d);
+    if (!parse_delivery(r, body->data, body->len, &d))
+        return HTTP_BAD_REQUEST;
+    if (!document_type_allowed(r, &d))
+        return HTTP_UNSUPPORTED_MEDIA_TYPE;
+    return deliver(r, c, &d);
+}
+
+static int answer_callback(request_rec *r, int status)
+{
     ap_log_rerror(APLOG_MARK, status == HTTP_NO_CONTENT ? APLOG_INFO : APLOG_WARNING, 0, r,
                   APLOGNO(10682) "evidence callback answered %d [req %s]", status,
                   kmen_request_id(r));
@@ -233,6 +328,49 @@ int kmen_evidence_callback(request_rec *r)
     }
     return kmen_page_send_body(r, status, "text/plain; charset=utf-8",
                                apr_psprintf(r->pool, "%d\n", status));
+}
+
+/* Whatever can be authenticated is, before the body is read: the client
+ * certificate, or the signature header's form and age. The HMAC itself
+ * needs the body. */
+int kmen_evidence_callback(request_rec *r)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    signature sig;
+    body_buffer body;
+    int by_certificate = client_certificate_valid(r, c);
+    int status;
+    if (!by_certificate && !signature_header_fresh(r, c, &sig)) {
+        status = HTTP_UNAUTHORIZED;
+        /* httpd would otherwise read the unwanted body to keep the connection */
+        r->connection->keepalive = AP_CONN_CLOSE;
+    } else if ((status = read_body(r, &body)) == OK) {
+        status = by_certificate || signature_matches(r, c, &sig, &body)
+                     ? accept_delivery(r, c, &body)
+                     : HTTP_UNAUTHORIZED;
+    }
+    return answer_callback(r, status);
+}
+
+/* Always a download, in a sandbox, never sniffed: even a document a browser
+ * could render does not run on the portal's origin. A row stored before the
+ * type allowlist, of another type, goes out as application/octet-stream. */
+static int send_document(request_rec *r, const char *id, const char *type, const char *doc,
+                         apr_size_t len)
+{
+    int i = document_type_index(r->pool, type);
+    r->status = HTTP_OK;
+    ap_set_content_type(r, i < 0 ? "application/octet-stream" : document_types[i].type);
+    apr_table_setn(r->headers_out, "Content-Disposition",
+                   apr_psprintf(r->pool, "attachment; filename=\"evidence-%s.%s\"", id,
+                                i < 0 ? "bin" : document_types[i].extension));
+    apr_table_setn(r->headers_out, "Content-Security-Policy", "sandbox");
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    ap_set_content_length(r, (apr_off_t)len);
+    if (!r->header_only)
+        ap_rwrite(doc, (int)len, r);
+    return DONE;
 }
 
 int kmen_evidence_document(request_rec *r, const kmen_session *s, const char *id)
@@ -255,12 +393,5 @@ int kmen_evidence_document(request_rec *r, const kmen_session *s, const char *id
                     : NULL;
     if (!doc)
         return kmen_page_send(r, KMEN_PAGE_NOT_FOUND, NULL);
-    r->status = HTTP_OK;
-    ap_set_content_type(r, type ? type : "application/octet-stream");
-    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
-    ap_set_content_length(r, (apr_off_t)doc_len);
-    if (!r->header_only)
-        ap_rwrite(doc, (int)doc_len, r);
-    return DONE;
+    return send_document(r, id, type, doc, doc_len);
 }

@@ -234,10 +234,13 @@ static const command_rec kmen_cmds[] = {
                   RSRC_CONF,
                   "the portal's own error page; it gets REDIRECT_KMEN_ERROR and "
                   "REDIRECT_KMEN_REQUEST_ID (default: mod_kmen's Czech/English pages)"),
-    AP_INIT_TAKE1("KmenEvidenceCallbackCAFile", kmen_set_server_file, SERVER_SLOT(evidence_ca_file),
-                  RSRC_CONF,
+    AP_INIT_TAKE1("KmenEvidenceCallbackCAFile", kmen_set_evidence_ca_file,
+                  SERVER_SLOT(evidence_ca_file), RSRC_CONF,
                   "UC7: CAs whose TLS client certificates may deliver evidence (with "
                   "SSLVerifyClient optional_no_ca in the virtual host)"),
+    AP_INIT_ITERATE("KmenEvidenceCallbackCertificate", kmen_add_evidence_pin, NULL, RSRC_CONF,
+                    "UC7: sha256/<base64> pins of the evidence service's certificate public "
+                    "key; several for a rollover"),
     AP_INIT_TAKE1("KmenNameIDFormat", kmen_set_nameid_format, NULL, RSRC_CONF,
                   "NameIDPolicy asked of NIA: persistent, transient or none (default persistent)"),
     AP_INIT_TAKE1("KmenLoA", kmen_set_loa, NULL, OR_AUTHCFG,

@@ -18,6 +18,8 @@ import base64
 import json
 import os
 import re
+import select
+import socket
 import time
 import uuid
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -28,6 +30,7 @@ import requests
 
 from t.lib import flow
 from t.lib.httpd import Httpd, config_text
+from t.lib.keys import spki_pin
 from t.sim import evidence as evsim
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -142,6 +145,22 @@ def received(request, data=b"%PDF-1.4\n% crafted by the test\n%%EOF\n"):
             "document": base64.b64encode(data).decode()}
 
 
+def check_download(r, data, content_type, filename):
+    """A document served as a download the browser neither renders nor sniffs."""
+    assert r.status_code == 200, f"{r.status_code} {r.text[:300]}"
+    assert r.content == data
+    assert r.headers["Content-Type"].split(";")[0].strip() == content_type, r.headers
+    assert r.headers.get("Content-Disposition") == f'attachment; filename="{filename}"', r.headers
+    assert r.headers.get("Content-Security-Policy") == "sandbox", r.headers
+    assert r.headers.get("X-Content-Type-Options") == "nosniff", r.headers
+    assert "no-store" in r.headers.get("Cache-Control", ""), r.headers
+
+
+def row_of(stack, request):
+    return stack.query("SELECT state, content_type, document FROM kmen.evidence WHERE id = %s",
+                       (request,))
+
+
 def error_tail(stack):
     return "--- httpd error log (tail):\n" + stack.httpd.read_error_log()[-3000:]
 
@@ -177,9 +196,7 @@ def test_approve(stack, s):
 
     r = document(s, stack, request)
     assert r.status_code == 200, f"{r.status_code} {r.text[:300]}\n{error_tail(stack)}"
-    assert r.content == sent
-    assert r.headers["Content-Type"].split(";")[0].strip() == PDF
-    assert "no-store" in r.headers.get("Cache-Control", "")
+    check_download(r, sent, PDF, f"evidence-{request}.pdf")
 
     # Back on the page that asked: the portal shows the answer, nobody is sent away again.
     back = s.get(q["return"], allow_redirects=False)
@@ -351,6 +368,148 @@ def test_refused_then_replayed(stack, s, open_request):
     assert document(s, stack, open_request).status_code == 404
 
 
+# --- what is read before the callback is authenticated -------------------------------------
+LIMIT = 10 * 1024 * 1024  # the largest callback body
+
+
+def raw_callback(stack, headers, pieces=(), timeout=10):
+    """POST /kmen/evidence over a raw socket: the request line and HEADERS, then PIECES of
+    the body until mod_kmen answers (the rest is never sent). The answer's status line and
+    headers; a socket.timeout here means mod_kmen waited for a body it should not read."""
+    head = "POST /kmen/evidence HTTP/1.1\r\nHost: localhost\r\n" + \
+        "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    with socket.create_connection(("127.0.0.1", stack.http_port), timeout=timeout) as sock:
+        sock.sendall(head.encode())
+        for piece in pieces:
+            if select.select([sock], [], [], 0)[0]:
+                break  # answered: stop sending
+            try:
+                sock.sendall(piece)
+            except OSError:
+                break
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    return answer.split(b"\r\n\r\n")[0].decode("latin-1")
+
+
+def status_of(head):
+    return int(head.split()[1]) if head else None
+
+
+UNREAD_SIGNATURES = {
+    "no header": None,
+    "ten minutes old": lambda st: evsim.sign(st.evidence_secret, b"{}", time.time() - 600),
+    "ten minutes ahead": lambda st: evsim.sign(st.evidence_secret, b"{}", time.time() + 600),
+    "not a signature": lambda st: "garbage",
+    "short v1": lambda st: f"t={int(time.time())}, v1=abcdef",
+}
+
+
+@pytest.mark.parametrize("case", UNREAD_SIGNATURES)
+def test_callback_without_a_fresh_signature_is_refused_unread(stack, case):
+    """The signature header is checked before the body: the body declared here is never
+    sent, and mod_kmen answers 401 at once instead of waiting for it."""
+    headers = {"Content-Type": "application/json", "Content-Length": "1000",
+               "Expect": "100-continue"}
+    if UNREAD_SIGNATURES[case]:
+        headers["Kmen-Evidence-Signature"] = UNREAD_SIGNATURES[case](stack)
+    head = raw_callback(stack, headers)
+    assert status_of(head) == 401, f"{case}: {head}"
+    assert "connection: close" in head.lower(), head
+
+
+def test_callback_over_the_limit_by_content_length_is_refused_unread(stack):
+    """A declared length over 10 MiB is refused (413) before anything is read: no
+    100 Continue, no waiting for the body."""
+    headers = {"Content-Type": "application/json", "Content-Length": str(LIMIT + 1),
+               "Expect": "100-continue",
+               "Kmen-Evidence-Signature": evsim.sign(stack.evidence_secret, b"{}")}
+    assert status_of(raw_callback(stack, headers)) == 413
+    headers["Content-Length"] = str(40 * 1024 * 1024 * 1024)
+    assert status_of(raw_callback(stack, headers)) == 413
+
+
+def test_chunked_callback_stops_at_the_limit(stack):
+    """A chunked body is read only up to the limit: mod_kmen answers 413 as soon as it has
+    more than 10 MiB, although the body has not ended (its last chunk is never sent)."""
+    headers = {"Content-Type": "application/json", "Transfer-Encoding": "chunked",
+               "Kmen-Evidence-Signature": evsim.sign(stack.evidence_secret, b"{}")}
+    piece = 64 * 1024
+    chunk = f"{piece:x}\r\n".encode() + b"a" * piece + b"\r\n"
+    head = raw_callback(stack, headers, [chunk] * (LIMIT // piece + 4), timeout=20)
+    assert status_of(head) == 413, head
+
+
+def test_chunked_callback_within_the_limit(stack, s, open_request):
+    """A chunked body larger than the first buffer is read whole and delivered."""
+    data = b"%PDF-1.4\n" + os.urandom(300 * 1024) + b"\n%%EOF\n"
+    raw = json.dumps(received(open_request, data)).encode()
+    headers = {"Content-Type": "application/json",
+               "Kmen-Evidence-Signature": evsim.sign(stack.evidence_secret, raw)}
+    pieces = (raw[i:i + 50000] for i in range(0, len(raw), 50000))  # sent chunked
+    r = requests.post(f"{stack.base_url}/kmen/evidence", data=pieces, headers=headers)
+    assert r.status_code == 204, f"{r.status_code} {r.text[:300]}\n{error_tail(stack)}"
+    check_download(document(s, stack, open_request), data, PDF,
+                   f"evidence-{open_request}.pdf")
+
+
+# --- what a delivered document may be ------------------------------------------------------
+REFUSED_TYPES = ["text/html", "text/html; charset=utf-8", "image/svg+xml",
+                 "application/xhtml+xml", "text/plain", "application/octet-stream",
+                 "application/pdf+html", ""]
+
+
+@pytest.mark.parametrize("content_type", REFUSED_TYPES)
+def test_callback_refuses_a_document_type(stack, s, open_request, content_type):
+    """Only the allowlisted types are stored: a page a browser would render is refused whole
+    (415, AH10684), the request stays open."""
+    body = {**received(open_request, b"<html><script>alert(document.cookie)</script></html>"),
+            "content_type": content_type}
+    r = callback(stack, body)
+    assert r.status_code == 415, f"{content_type!r}: {r.status_code} {r.text[:300]}"
+    assert row_of(stack, open_request) == [("requested", None, None)]
+    assert states(s, stack).get(open_request) == "requested"
+    assert document(s, stack, open_request).status_code == 404
+    line = f'AH10684: evidence callback refused: document type "{content_type}" is not allowed'
+    assert line in stack.httpd.read_error_log(), error_tail(stack)
+
+
+ALLOWED_TYPES = {  # as sent: (as stored and served, file name extension)
+    "application/pdf": (PDF, "pdf"),
+    "image/png": ("image/png", "png"),
+    "Image/JPEG": ("image/jpeg", "jpg"),
+    "image/gif": ("image/gif", "gif"),
+    "image/tiff": ("image/tiff", "tif"),
+    "application/xml": ("application/xml", "xml"),
+    "text/xml; charset=utf-8": ("text/xml", "xml"),
+}
+
+
+@pytest.mark.parametrize("sent", ALLOWED_TYPES)
+def test_document_is_a_sandboxed_download(stack, s, open_request, sent):
+    content_type, extension = ALLOWED_TYPES[sent]
+    data = b"<?xml version='1.0'?><doc>evidence of " + sent.encode() + b"</doc>"
+    r = callback(stack, {**received(open_request, data), "content_type": sent})
+    assert r.status_code == 204, f"{sent}: {r.status_code} {r.text[:300]}"
+    assert row_of(stack, open_request)[0][1] == content_type
+    check_download(document(s, stack, open_request), data, content_type,
+                   f"evidence-{open_request}.{extension}")
+
+
+def test_document_of_a_type_stored_before_the_allowlist(stack, s, open_request):
+    """A row an older mod_kmen stored as text/html is served as a binary download."""
+    data = b"<html><script>alert(document.cookie)</script></html>"
+    assert callback(stack, received(open_request, data)).status_code == 204
+    stack.query("UPDATE kmen.evidence SET content_type = 'text/html' WHERE id = %s",
+                (open_request,))
+    check_download(document(s, stack, open_request), data, "application/octet-stream",
+                   f"evidence-{open_request}.bin")
+
+
 # --- requests mod_kmen ignores ------------------------------------------------------------------
 BAD_ASKS = {
     "bad type": "type=bad%20type!&country=DE",
@@ -443,13 +602,10 @@ def test_browser_approve(stack, chromium):
 
 
 # --- a TLS client certificate instead of the HMAC (KmenEvidenceCallbackCAFile) ------------
-@pytest.fixture(scope="module")
-def tls_node(stack):
-    """A node serving HTTPS whose evidence callback accepts client certificates of the test
-    CA (the translation gateway's CA: its client certificate stands in for the evidence
-    service's)."""
+def tls_config(stack, h, pins):
+    """httpd.conf of an HTTPS node whose evidence callback takes client certificates of the
+    test CA (the translation gateway's CA) pinned by PINS (certificates)."""
     k = stack.keys
-    h = Httpd(parent=stack.dir)
     text = config_text(h.dir, h.port, stack.portal_port, stack.site())
     text = text.replace(f"Listen 127.0.0.1:{h.port}", f"Listen 127.0.0.1:{h.port} https")
     text += f"""
@@ -460,7 +616,19 @@ SSLCertificateKeyFile {k.translator_key}
 SSLVerifyClient optional_no_ca
 KmenEvidenceCallbackCAFile {k.ca_cert}
 """
-    h.write_config(text)
+    if pins:
+        text += "KmenEvidenceCallbackCertificate " + " ".join(spki_pin(c) for c in pins) + "\n"
+    return text
+
+
+@pytest.fixture(scope="module")
+def tls_node(stack):
+    """mod_kmen's client certificate stands in for the evidence service's. The certificate
+    without EKU is pinned too, so that only its missing key usage refuses it. (A certificate
+    for serverAuth only, such as the gateway's, mod_ssl itself refuses in the handshake.)"""
+    k = stack.keys
+    h = Httpd(parent=stack.dir)
+    h.write_config(tls_config(stack, h, [k.client_cert, k.noeku_cert]))
     h.start()
     yield h
     h.stop()
@@ -485,3 +653,47 @@ def test_client_certificate_authenticates_the_callback(stack, s, tls_node):
     r = tls_callback(stack, tls_node, received(request), good)
     assert r.status_code == 204, error_tail(stack)
     assert states(s, stack).get(request) == "received"
+
+
+REFUSED_CERTIFICATES = {  # which certificate: what AH10685 says
+    "stranger": ("its key is not pinned", "another service"),
+    "noeku": ("no clientAuth extended key usage", "mod_kmen without EKU"),
+}
+
+
+@pytest.mark.parametrize("which", REFUSED_CERTIFICATES)
+def test_client_certificate_of_the_ca_refused(stack, s, tls_node, which):
+    """Of the right CA is not enough: the key must be pinned (KmenEvidenceCallbackCertificate)
+    and the certificate issued for clientAuth."""
+    flow.login(s, stack, identity="cz-zofie")
+    request, _ = ask(s, stack, page("school-report", "AT", f"tls-{which}"))
+    k = stack.keys
+    cert = (str(getattr(k, f"{which}_cert")), str(getattr(k, f"{which}_key")))
+    r = tls_callback(stack, tls_node, received(request), cert)
+    assert r.status_code == 401, f"{which}: {r.status_code} {r.text[:200]}"
+    assert states(s, stack).get(request) == "requested"
+    reason, cn = REFUSED_CERTIFICATES[which]
+    log = tls_node.read_error_log()
+    assert re.search(rf'AH10685: evidence callback: client certificate "[^"]*CN={re.escape(cn)}'
+                     rf'[^"]*" refused: {reason}', log), log[-2000:]
+
+
+def test_ca_file_without_a_pin_is_a_configuration_error(stack):
+    h = Httpd(parent=stack.dir)
+    text = tls_config(stack, h, [])
+    h.write_config(text)
+    rc, out = h.configtest()
+    line = next(n for n, t in enumerate(text.splitlines(), 1)
+                if t.startswith("KmenEvidenceCallbackCAFile"))
+    assert rc != 0, out
+    assert f"KmenEvidenceCallbackCAFile ({h.conf}:{line}) needs " \
+        "KmenEvidenceCallbackCertificate" in out, out
+
+
+@pytest.mark.parametrize("pin", ["sha256/short", "sha1/" + "A" * 43 + "=",
+                                 "sha256/" + "A" * 44, "sha256/" + "A" * 43 + "*"])
+def test_malformed_pin_is_a_configuration_error(stack, pin):
+    h = Httpd(parent=stack.dir)
+    h.write_config(tls_config(stack, h, []) + f"KmenEvidenceCallbackCertificate {pin}\n")
+    rc, out = h.configtest()
+    assert rc != 0 and "KmenEvidenceCallbackCertificate: expected sha256/" in out, out

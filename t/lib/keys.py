@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Throwaway keys and certificates for one test run, made with the openssl CLI."""
 
+import base64
+import hashlib
 import os
 import subprocess
 from dataclasses import dataclass
@@ -24,6 +26,10 @@ class Keys:
     translator_cert: Path
     client_key: Path          # mod_kmen's client certificate towards the gateway
     client_cert: Path
+    stranger_key: Path        # clientAuth, of the test CA, pinned by no evidence callback
+    stranger_cert: Path
+    noeku_key: Path           # of the test CA, no extendedKeyUsage at all
+    noeku_cert: Path
 
 
 def _openssl(*args):
@@ -73,6 +79,10 @@ def make_keys(dir):
         "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth")
     cl_key, cl_cert = signed_by_ca(
         dir, "client", "mod_kmen", ca_key, ca_cert, "extendedKeyUsage=clientAuth")
+    st_key, st_cert = signed_by_ca(
+        dir, "stranger", "another service", ca_key, ca_cert, "extendedKeyUsage=clientAuth")
+    ne_key, ne_cert = signed_by_ca(
+        dir, "noeku", "mod_kmen without EKU", ca_key, ca_cert, "basicConstraints=CA:FALSE")
     for pem in dir.glob("*.pem"):
         os.chmod(pem, 0o644)  # test keys: httpd children (www-data) read them
     return Keys(dir=dir,
@@ -83,7 +93,19 @@ def make_keys(dir):
                 header_secret=secret_file(dir / "header.secret", 0o600),
                 evidence_secret=secret_file(dir / "evidence.secret", 0o644),
                 ca_cert=ca_cert, translator_key=tr_key, translator_cert=tr_cert,
-                client_key=cl_key, client_cert=cl_cert)
+                client_key=cl_key, client_cert=cl_cert,
+                stranger_key=st_key, stranger_cert=st_cert,
+                noeku_key=ne_key, noeku_cert=ne_cert)
+
+
+def spki_pin(cert):
+    """KmenEvidenceCallbackCertificate's value for CERT: sha256/<base64 of the SHA-256 of its
+    DER SubjectPublicKeyInfo>, computed as docs/directives.md tells operators to."""
+    pem = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout", "-pubkey"],
+                         check=True, capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pem,
+                         check=True, capture_output=True).stdout
+    return "sha256/" + base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
 def cert_base64(cert):
