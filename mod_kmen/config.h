@@ -62,6 +62,7 @@ typedef struct {
     const char *evidence_ca_file;
     int nameid_policy; /* kmen_nameid_policy or KMEN_UNSET */
     int pending_timeout;
+    int login_start_limit; /* per minute and client address; 0: none */
 
     /* Loaded at post_config, while httpd still runs as root. */
     unsigned char register_key[KMEN_KEY_LEN];
@@ -114,6 +115,7 @@ const char *kmen_set_server_flag(cmd_parms *cmd, void *dir, int on);
 const char *kmen_set_endpoint_path(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_error_document(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_pool_size(cmd_parms *cmd, void *dir, const char *arg);
+const char *kmen_set_login_start_limit(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_header_encoding(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_nameid_format(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_home_country(cmd_parms *cmd, void *dir, const char *arg);

@@ -41,6 +41,11 @@ static const struct {
     {HTTP_FORBIDDEN, "Je potřeba ověření totožnosti",
      "Tato část je přístupná až po ověření vaší totožnosti.", "Verification needed",
      "This part is open only after your identity has been verified."},
+    {HTTP_TOO_MANY_REQUESTS, "Příliš mnoho přihlášení",
+     "Z této adresy začalo příliš mnoho přihlášení. Zkuste to prosím za minutu znovu.",
+     "Too many logins",
+     "Too many logins were started from this address. Please try again in a "
+     "minute."},
 };
 
 const char *kmen_request_id(request_rec *r)
@@ -102,7 +107,7 @@ const char *kmen_page_html(request_rec *r, kmen_page page, const char *retry_url
 
 static const char *const page_names[] = {"bad_request",    "login_invalid", "login_failed",
                                          "loa_too_low",    "unavailable",   "not_found",
-                                         "verify_refused", "not_verified"};
+                                         "verify_refused", "not_verified",  "too_many_logins"};
 
 /* KmenErrorDocument: httpd's own ErrorDocument machinery serves the portal's
  * page with the original status; it learns why from KMEN_ERROR. */

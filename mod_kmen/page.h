@@ -13,7 +13,8 @@ typedef enum {
     KMEN_PAGE_UNAVAILABLE,     /* 503: database or translation gateway down */
     KMEN_PAGE_NOT_FOUND,       /* 404: no such endpoint */
     KMEN_PAGE_VERIFY_REFUSED,  /* 409: Kmen-Complete could not be carried out */
-    KMEN_PAGE_NOT_VERIFIED     /* 403: a pending foreigner, and no KmenVerifyPath here */
+    KMEN_PAGE_NOT_VERIFIED,    /* 403: a pending foreigner, and no KmenVerifyPath here */
+    KMEN_PAGE_TOO_MANY_LOGINS  /* 429: KmenLoginStartLimit reached by this client address */
 } kmen_page;
 
 /* An identifier the person can quote and the operator can find in the log. */

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Anonymous login starts cannot grow the database without bound: every new login request
-clears expired ones, and ReturnTo is capped at 1,024 bytes."""
+clears expired ones, ReturnTo is capped at 1,024 bytes, and KmenLoginStartLimit answers 429
+to a client address that starts too many logins a minute."""
 
+import http.client
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote, urlsplit
 
@@ -13,6 +15,7 @@ from t.lib import flow
 STARTS = 10_000
 ROUND = 500    # starts between two "the clock moved past every request" updates
 WORKERS = 4
+LIMIT = 5
 
 
 def state_id(s):
@@ -97,3 +100,51 @@ def test_a_long_protected_url_returns_to_the_home_page(stack):
         r = s.get(stack.base_url + "/app/page?q=" + "x" * 1100, allow_redirects=False)
         assert starts_login(r, stack), r.status_code
         assert stored_return_to(stack, state_id(s)) == "/"
+
+
+# --- KmenLoginStartLimit ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def limited(stack):
+    return stack.new_httpd(extra=f"KmenLoginStartLimit {LIMIT}")
+
+
+def get_from(address, port, path):
+    """GET PATH from the source address ADDRESS (any 127.x.y.z is this host); (status,
+    headers)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20,
+                                      source_address=(address, 0))
+    try:
+        conn.request("GET", path, headers={"Host": f"localhost:{port}"})
+        r = conn.getresponse()
+        r.read()
+        return r.status, dict(r.getheaders())
+    finally:
+        conn.close()
+
+
+def test_starts_over_the_limit_answer_429(stack, limited, rows):
+    statuses = [get_from("127.0.0.3", limited.port, "/app/")[0] for _ in range(LIMIT)]
+    assert statuses == [303] * LIMIT
+    before = rows("authn_request")
+    for path in ("/app/", "/kmen/login?ReturnTo=/app/", "/info/"):
+        status, headers = get_from("127.0.0.3", limited.port, path)
+        assert status == 429, (path, status)
+        assert 1 <= int(headers["Retry-After"]) <= 60, headers
+    assert rows("authn_request") == before, "a refused start wrote a login request"
+    log = limited.read_error_log()
+    assert log.count("AH10629") == 1, log[-2000:]
+    assert "reached by client 127.0.0.3" in log
+
+
+def test_another_address_is_counted_apart(limited):
+    for _ in range(LIMIT + 1):
+        get_from("127.0.0.4", limited.port, "/app/")
+    assert get_from("127.0.0.4", limited.port, "/app/")[0] == 429
+    assert get_from("127.0.0.5", limited.port, "/app/")[0] == 303
+
+
+def test_the_limit_leaves_other_requests_alone(limited):
+    for _ in range(LIMIT + 1):
+        get_from("127.0.0.6", limited.port, "/app/")
+    assert get_from("127.0.0.6", limited.port, "/public/")[0] == 200
+    assert get_from("127.0.0.6", limited.port, "/kmen/health")[0] == 200

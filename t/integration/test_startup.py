@@ -138,3 +138,11 @@ def test_error_document_serves_the_portals_page_with_the_status(stack):
         assert r.status_code == 400 and "portal's own error page" in r.text
     finally:
         h.stop()
+
+
+@pytest.mark.parametrize("value", ["-1", "many", "1000001", "60/min"])
+def test_a_bad_login_start_limit_is_refused(stack, value):
+    rc, out = configtest(stack, replace={"KmenLoginStartLimit 0": f"KmenLoginStartLimit {value}"})
+    assert rc != 0
+    assert f"KmenLoginStartLimit: expected login starts per minute and client address, 0 to " \
+           f"1000000 (0: no limit), got {value}" in out, out
