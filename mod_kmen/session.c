@@ -150,7 +150,7 @@ int kmen_cache_count(request_rec *r, const unsigned char *key, int window_sec, i
     cache_provider->store(cache, r->server, key, KMEN_HASH_LEN, start + window,
                           (unsigned char *)value, (unsigned int)strlen(value), r->pool);
     cache_unlock();
-    *resets_in = (int)apr_time_sec(start + window - apr_time_now()) + 1;
+    *resets_in = (int)apr_time_sec(start + window - apr_time_now() + APR_USEC_PER_SEC - 1);
     return count;
 }
 
