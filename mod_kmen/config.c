@@ -32,7 +32,8 @@ void *kmen_create_server_conf(apr_pool_t *p, server_rec *s)
     (void)s;
     c->db_pool_size = c->translator_timeout = c->session_lifetime = c->session_idle =
         c->session_cache_ttl = c->cookie_secure = c->clock_skew = c->header_encoding =
-            c->nameid_policy = c->pending_timeout = c->allow_http = KMEN_UNSET;
+            c->nameid_policy = c->pending_timeout = c->allow_http = c->login_start_limit =
+                KMEN_UNSET;
     return c;
 }
 
@@ -77,6 +78,7 @@ void *kmen_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_PTR(evidence_pins);
     MERGE_INT(nameid_policy);
     MERGE_INT(pending_timeout);
+    MERGE_INT(login_start_limit);
     return m;
 }
 
@@ -106,6 +108,7 @@ void kmen_server_conf_defaults(kmen_server_conf *c)
     DEFAULT_INT(header_encoding, KMEN_ENCODING_PERCENT);
     DEFAULT_INT(nameid_policy, KMEN_NAMEID_PERSISTENT);
     DEFAULT_INT(pending_timeout, 3600);
+    DEFAULT_INT(login_start_limit, 60);
 #undef DEFAULT_PTR
 #undef DEFAULT_INT
 }
@@ -185,15 +188,23 @@ const char *kmen_set_server_file(cmd_parms *cmd, void *dir, const char *arg)
     return kmen_set_server_string(cmd, dir, path);
 }
 
-const char *kmen_set_server_seconds(cmd_parms *cmd, void *dir, const char *arg)
+/* A whole decimal number from MIN to MAX into *OUT; 0 when ARG is not one. */
+static int parse_int(const char *arg, long min, long max, int *out)
 {
     char *end = NULL;
     long v = strtol(arg, &end, 10);
+    if (!*arg || *end || v < min || v > max)
+        return 0;
+    *out = (int)v;
+    return 1;
+}
+
+const char *kmen_set_server_seconds(cmd_parms *cmd, void *dir, const char *arg)
+{
     (void)dir;
-    if (!*arg || *end || v < 0 || v > 31536000)
+    if (!parse_int(arg, 0, 31536000, (int *)((char *)server_conf_of(cmd) + (size_t)cmd->info)))
         return apr_pstrcat(cmd->pool, cmd->cmd->name, ": expected a number of seconds, got ", arg,
                            NULL);
-    *(int *)((char *)server_conf_of(cmd) + (size_t)cmd->info) = (int)v;
     return NULL;
 }
 
@@ -221,12 +232,20 @@ const char *kmen_set_endpoint_path(cmd_parms *cmd, void *dir, const char *arg)
 
 const char *kmen_set_pool_size(cmd_parms *cmd, void *dir, const char *arg)
 {
-    char *end = NULL;
-    long n = strtol(arg, &end, 10);
     (void)dir;
-    if (!*arg || *end || n < 1 || n > 1024)
+    if (!parse_int(arg, 1, 1024, &server_conf_of(cmd)->db_pool_size))
         return "KmenDatabasePoolSize: expected 1 to 1024 connections";
-    server_conf_of(cmd)->db_pool_size = (int)n;
+    return NULL;
+}
+
+const char *kmen_set_login_start_limit(cmd_parms *cmd, void *dir, const char *arg)
+{
+    (void)dir;
+    if (!parse_int(arg, 0, 1000000, &server_conf_of(cmd)->login_start_limit))
+        return apr_pstrcat(cmd->pool,
+                           "KmenLoginStartLimit: expected login starts per minute and client "
+                           "address, 0 to 1000000 (0: no limit), got ",
+                           arg, NULL);
     return NULL;
 }
 

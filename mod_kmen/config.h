@@ -64,6 +64,7 @@ typedef struct {
     apr_array_header_t *evidence_pins; /* KmenEvidenceCallbackCertificate: SPKI SHA-256s */
     int nameid_policy;                 /* kmen_nameid_policy or KMEN_UNSET */
     int pending_timeout;
+    int login_start_limit; /* per minute and client address; 0: none */
 
     /* Loaded at post_config, while httpd still runs as root. */
     unsigned char register_key[KMEN_KEY_LEN];
@@ -119,6 +120,7 @@ const char *kmen_set_server_flag(cmd_parms *cmd, void *dir, int on);
 const char *kmen_set_endpoint_path(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_error_document(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_pool_size(cmd_parms *cmd, void *dir, const char *arg);
+const char *kmen_set_login_start_limit(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_header_encoding(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_nameid_format(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_home_country(cmd_parms *cmd, void *dir, const char *arg);

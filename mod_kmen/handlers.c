@@ -23,6 +23,7 @@ APLOG_USE_MODULE(kmen);
 
 #define STATE_TTL 600               /* seconds a started login may take at the IdP */
 #define ACS_BODY_LIMIT (512 * 1024) /* NIA's Responses are ~20 KiB */
+#define LOGIN_START_WINDOW 60       /* seconds KmenLoginStartLimit counts over */
 
 static const char *state_cookie_name(request_rec *r, const kmen_server_conf *c)
 {
@@ -40,9 +41,38 @@ static void audit(request_rec *r, const char *event, const char *outcome, const 
     kmen_store_audit(r, kmen_server_conf_get(r->server)->store, event, outcome, detail);
 }
 
+/* KmenLoginStartLimit, counted in the session cache rather than in
+ * PostgreSQL: a refused start then costs no database round trip and writes
+ * no WAL, which is the load the limit is there to keep off the database.
+ * Every child of a node shares the count (every node, with a shared socache
+ * provider). A cache that cannot count lets the start through: the limit
+ * guards the database, it must not lock people out. One log line per client
+ * and minute, at the first refusal, so a flood does not flood the log too. */
+static int login_start_refused(request_rec *r, const kmen_server_conf *c)
+{
+    unsigned char key[KMEN_HASH_LEN];
+    int resets_in = 0;
+    if (c->login_start_limit == 0)
+        return 0;
+    const char *name = apr_pstrcat(r->pool, "kmen-login-start ", r->useragent_ip, NULL);
+    kmen_sha256(name, strlen(name), key);
+    int count = kmen_cache_count(r, key, LOGIN_START_WINDOW, &resets_in);
+    if (count <= c->login_start_limit)
+        return 0;
+    if (count == c->login_start_limit + 1)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      APLOGNO(10629) "login start limit of %d a minute reached by client %s: "
+                                     "its login starts answer 429 for %d s [req %s]",
+                      c->login_start_limit, r->useragent_ip, resets_in, kmen_request_id(r));
+    apr_table_setn(r->err_headers_out, "Retry-After", apr_itoa(r->pool, resets_in));
+    return 1;
+}
+
 int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *return_to)
 {
     kmen_server_conf *c = kmen_server_conf_get(r->server);
+    if (login_start_refused(r, c))
+        return kmen_page_send(r, KMEN_PAGE_TOO_MANY_LOGINS, NULL);
     kmen_authn_params params;
     params.min_loa = (kmen_loa)kmen_dir_min_loa(dir);
     params.sp_type = kmen_dir_sp_type(dir);

@@ -185,6 +185,9 @@ static const command_rec kmen_cmds[] = {
                   "libpq connection string of the register"),
     AP_INIT_TAKE1("KmenDatabasePoolSize", kmen_set_pool_size, NULL, RSRC_CONF,
                   "database connections per httpd child (default 4)"),
+    AP_INIT_TAKE1("KmenLoginStartLimit", kmen_set_login_start_limit, NULL, RSRC_CONF,
+                  "login starts per minute from one client address; more answer 429 "
+                  "(default 60, 0: no limit)"),
     AP_INIT_TAKE1("KmenRegisterAgenda", kmen_set_server_agenda, SERVER_SLOT(register_agenda),
                   RSRC_CONF, "agenda in which the register keeps AIFO (default A8566)"),
     AP_INIT_TAKE1("KmenLoginAgenda", kmen_set_server_agenda, SERVER_SLOT(login_agenda), RSRC_CONF,

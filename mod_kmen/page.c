@@ -41,6 +41,11 @@ static const struct {
     {HTTP_FORBIDDEN, "Je potřeba ověření totožnosti",
      "Tato část je přístupná až po ověření vaší totožnosti.", "Verification needed",
      "This part is open only after your identity has been verified."},
+    {HTTP_TOO_MANY_REQUESTS, "Příliš mnoho přihlášení",
+     "Z této adresy začalo příliš mnoho přihlášení. Zkuste to prosím za minutu znovu.",
+     "Too many logins",
+     "Too many logins were started from this address. Please try again in a "
+     "minute."},
     {HTTP_OK, "Odhlásit se?", "Odhlášení nepřišlo ze stránek tohoto portálu. Potvrďte ho prosím.",
      "Log out?", "The logout did not come from this portal's pages. Please confirm it."},
 };
@@ -120,9 +125,9 @@ int kmen_page_send_logout_confirm(request_rec *r, const char *url, const char *t
                                page_html(r, KMEN_PAGE_LOGOUT_CONFIRM, form));
 }
 
-static const char *const page_names[] = {"bad_request",    "login_invalid", "login_failed",
-                                         "loa_too_low",    "unavailable",   "not_found",
-                                         "verify_refused", "not_verified",  "logout_confirm"};
+static const char *const page_names[] = {
+    "bad_request", "login_invalid",  "login_failed", "loa_too_low",     "unavailable",
+    "not_found",   "verify_refused", "not_verified", "too_many_logins", "logout_confirm"};
 
 /* KmenErrorDocument: httpd's own ErrorDocument machinery serves the portal's
  * page with the original status; it learns why from KMEN_ERROR. */

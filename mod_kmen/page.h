@@ -14,6 +14,7 @@ typedef enum {
     KMEN_PAGE_NOT_FOUND,       /* 404: no such endpoint */
     KMEN_PAGE_VERIFY_REFUSED,  /* 409: Kmen-Complete could not be carried out */
     KMEN_PAGE_NOT_VERIFIED,    /* 403: a pending foreigner, and no KmenVerifyPath here */
+    KMEN_PAGE_TOO_MANY_LOGINS, /* 429: KmenLoginStartLimit reached by this client address */
     KMEN_PAGE_LOGOUT_CONFIRM   /* 200: a logout from elsewhere, to be confirmed */
 } kmen_page;
 

@@ -4,8 +4,6 @@
 
 #include "redirect.h"
 
-#define RETURN_TO_MAX 2048
-
 /* "/./" or "/../" segments: a portal's own links never need them, and
  * after normalisation "/.//host" starts with "//". */
 /* How many "." a segment is made of, counting "%2e" (any case) as one, as
@@ -36,7 +34,7 @@ static int has_dot_segment(const char *path)
 
 int kmen_return_to_is_local(const char *path)
 {
-    if (!path || path[0] != '/' || path[1] == '/' || strlen(path) > RETURN_TO_MAX)
+    if (!path || path[0] != '/' || path[1] == '/' || strlen(path) > KMEN_RETURN_TO_MAX)
         return 0;
     for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
         if (*c < 0x21 || *c > 0x7e || *c == '\\')

@@ -72,39 +72,86 @@ void kmen_session_child_init(apr_pool_t *pchild, server_rec *s)
                      APLOGNO(10611) "cannot attach to the session cache mutex");
 }
 
-/* The cache is an optimisation: any failure falls through to the database. */
+/* The cache is an optimisation: any failure falls through to the database.
+ * Providers not safe across processes (shmcb) are used under the mutex. */
+static int cache_lock(void)
+{
+    return cache && (!cache_mutex || apr_global_mutex_lock(cache_mutex) == APR_SUCCESS);
+}
+
+static void cache_unlock(void)
+{
+    if (cache_mutex)
+        apr_global_mutex_unlock(cache_mutex);
+}
+
 static void cache_store(request_rec *r, const unsigned char *key, const unsigned char *value,
                         apr_size_t len, apr_time_t until)
 {
-    if (!cache || (cache_mutex && apr_global_mutex_lock(cache_mutex) != APR_SUCCESS))
+    if (!cache_lock())
         return;
     cache_provider->store(cache, r->server, key, KMEN_HASH_LEN, until, (unsigned char *)value,
                           (unsigned int)len, r->pool);
-    if (cache_mutex)
-        apr_global_mutex_unlock(cache_mutex);
+    cache_unlock();
 }
 
 static unsigned char *cache_fetch(request_rec *r, const unsigned char *key, apr_size_t *len)
 {
     unsigned int n = 16384;
     unsigned char *buf = apr_palloc(r->pool, n);
-    if (!cache || (cache_mutex && apr_global_mutex_lock(cache_mutex) != APR_SUCCESS))
+    if (!cache_lock())
         return NULL;
     apr_status_t rv =
         cache_provider->retrieve(cache, r->server, key, KMEN_HASH_LEN, buf, &n, r->pool);
-    if (cache_mutex)
-        apr_global_mutex_unlock(cache_mutex);
+    cache_unlock();
     *len = n;
     return rv == APR_SUCCESS ? buf : NULL;
 }
 
 static void cache_remove(request_rec *r, const unsigned char *key)
 {
-    if (!cache || (cache_mutex && apr_global_mutex_lock(cache_mutex) != APR_SUCCESS))
+    if (!cache_lock())
         return;
     cache_provider->remove(cache, r->server, key, KMEN_HASH_LEN, r->pool);
-    if (cache_mutex)
-        apr_global_mutex_unlock(cache_mutex);
+    cache_unlock();
+}
+
+/* ---- counters: "<window start> <count>" under a key of their own */
+
+/* The window a stored counter is in, and its count; a fresh window when
+ * there is none, it is unreadable, or it has ended. */
+static void counter_read(request_rec *r, const unsigned char *key, apr_time_t window,
+                         apr_time_t *start, int *count)
+{
+    unsigned char buf[64];
+    unsigned int len = sizeof(buf) - 1;
+    apr_time_t now = apr_time_now();
+    if (cache_provider->retrieve(cache, r->server, key, KMEN_HASH_LEN, buf, &len, r->pool) !=
+        APR_SUCCESS)
+        len = 0;
+    buf[len] = '\0';
+    if (sscanf((const char *)buf, "%" APR_TIME_T_FMT " %d", start, count) != 2 ||
+        *start + window <= now || *start > now) {
+        *start = now;
+        *count = 0;
+    }
+}
+
+int kmen_cache_count(request_rec *r, const unsigned char *key, int window_sec, int *resets_in)
+{
+    apr_time_t window = apr_time_from_sec(window_sec), start = 0;
+    int count = 0;
+    if (!cache_lock())
+        return 0;
+    /* Read and write under one lock: two children counting at once would
+     * otherwise both write count + 1. */
+    counter_read(r, key, window, &start, &count);
+    const char *value = apr_psprintf(r->pool, "%" APR_TIME_T_FMT " %d", start, ++count);
+    cache_provider->store(cache, r->server, key, KMEN_HASH_LEN, start + window,
+                          (unsigned char *)value, (unsigned int)strlen(value), r->pool);
+    cache_unlock();
+    *resets_in = (int)apr_time_sec(start + window - apr_time_now() + APR_USEC_PER_SEC - 1);
+    return count;
 }
 
 /* ---- cookies */

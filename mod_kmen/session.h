@@ -43,6 +43,13 @@ const char *kmen_session_logout_token(request_rec *r, const kmen_session *sessio
 /* IdP-initiated logout: every session of the login *ref names. */
 kmen_store_status kmen_session_destroy_login(request_rec *r, const kmen_login_ref *ref);
 
+/* One more event under KEY (KMEN_HASH_LEN bytes, distinct from any session's)
+ * in the current window of WINDOW_SEC seconds, counted in KmenSessionCache so
+ * that every child of this node (every node, with a shared provider) sees
+ * it: the count with this one, and in *resets_in the seconds until the
+ * window ends. 0 when the cache cannot be used. */
+int kmen_cache_count(request_rec *r, const unsigned char *key, int window_sec, int *resets_in);
+
 /* Cookies: the session cookie and the pre-login state cookie share these. */
 const char *kmen_cookie_get(request_rec *r, const char *name);
 /* max_age < 0 clears it. cross_site: survives the IdP's cross-site POST. */

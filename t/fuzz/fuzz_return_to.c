@@ -3,7 +3,7 @@
  * path a browser keeps on this site.
  *
  * Invariants of an accepted value: starts with one '/', never "//"; no '\',
- * no control, space or non-ASCII byte; at most 2048 bytes; no "." or ".."
+ * no control, space or non-ASCII byte; at most KMEN_RETURN_TO_MAX (1024) bytes; no "." or ".."
  * path segment; and, read as a browser reads a path (WHATWG: "%2e" is a dot
  * in a path segment too), it does not normalise to a path starting with "//"
  * either, which is what redirect.c's dot-segment rule is for. Set
@@ -95,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t n = strlen(s);
         INVARIANT(n >= 1 && s[0] == '/', "accepted %zu bytes not starting with '/'", n);
         INVARIANT(n < 2 || s[1] != '/', "accepted a scheme-relative value: %.80s", s);
-        INVARIANT(n <= 2048, "accepted %zu bytes", n);
+        INVARIANT(n <= KMEN_RETURN_TO_MAX, "accepted %zu bytes", n);
         for (size_t i = 0; i < n; i++) {
             unsigned char c = (unsigned char)s[i];
             INVARIANT(c > 0x20 && c < 0x7f && c != '\\', "accepted byte 0x%02x at %zu", c, i);

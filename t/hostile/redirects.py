@@ -226,7 +226,7 @@ def payloads(site_netloc, seed=20260301):
     for raw in DOT_SEGMENTS:
         add("dot segment", encode_minimal(raw))
         add("dot segment (encoded)", encode_full(raw))
-    for n in (2046, 2047, 2048, 2049, 4000, 7000):
+    for n in (1023, 1024, 1025, 2048, 2049, 4000, 7000):
         add(f"long {n}", "/" + "a" * (n - 1))
         add(f"long {n} scheme-relative", "//" + EVIL + "/" + "a" * (n - 14))
     add("long slashes", "/" * 3000)

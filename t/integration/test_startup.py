@@ -140,6 +140,14 @@ def test_error_document_serves_the_portals_page_with_the_status(stack):
         h.stop()
 
 
+@pytest.mark.parametrize("value", ["-1", "many", "1000001", "60/min"])
+def test_a_bad_login_start_limit_is_refused(stack, value):
+    rc, out = configtest(stack, replace={"KmenLoginStartLimit 0": f"KmenLoginStartLimit {value}"})
+    assert rc != 0
+    assert f"KmenLoginStartLimit: expected login starts per minute and client address, 0 to " \
+           f"1000000 (0: no limit), got {value}" in out, out
+
+
 def test_host_cookie_needs_secure(stack):
     """Browsers drop a __Host- cookie that is not Secure: every login would fail."""
     rc, out = configtest(stack, replace={"KmenCookieSecure Off": "KmenCookieSecure Off\n"

@@ -66,6 +66,8 @@ def kmen_lines(site, dir):
         "KmenCookieSecure Off",
         "KmenAllowHTTP On",  # the test site is plain HTTP on loopback
         f'KmenSessionCache "shmcb:{dir}/kmen-sessions(1024000)"',
+        # every test is one client, 127.0.0.1: a node that tests the limit sets its own
+        "KmenLoginStartLimit 0",
     ]
     if site.translator_url:
         lines += [f"KmenTranslatorURL {site.translator_url}",

@@ -355,10 +355,10 @@ static char *path_of_length(size_t len)
     return path;
 }
 
-START_TEST(return_to_length_limit_is_2048)
+START_TEST(return_to_length_limit_is_1024)
 {
-    ck_assert_int_ne(kmen_return_to_is_local(path_of_length(2048)), 0);
-    ck_assert_int_eq(kmen_return_to_is_local(path_of_length(2049)), 0);
+    ck_assert_int_ne(kmen_return_to_is_local(path_of_length(1024)), 0);
+    ck_assert_int_eq(kmen_return_to_is_local(path_of_length(1025)), 0);
 }
 END_TEST
 
@@ -888,7 +888,7 @@ static TCase *redirect_case(void)
     TCase *tc = tcase_create("return_to");
     tcase_add_test(tc, return_to_local_paths_accepted);
     tcase_add_test(tc, return_to_other_hosts_and_odd_bytes_refused);
-    tcase_add_test(tc, return_to_length_limit_is_2048);
+    tcase_add_test(tc, return_to_length_limit_is_1024);
     return tc;
 }
 

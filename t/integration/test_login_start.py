@@ -1,0 +1,150 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Anonymous login starts cannot grow the database without bound: every new login request
+clears expired ones, ReturnTo is capped at 1,024 bytes, and KmenLoginStartLimit answers 429
+to a client address that starts too many logins a minute."""
+
+import http.client
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote, urlsplit
+
+import pytest
+import requests
+
+from t.lib import flow
+
+STARTS = 10_000
+ROUND = 500    # starts between two "the clock moved past every request" updates
+WORKERS = 4
+LIMIT = 5
+
+
+def state_id(s):
+    """The request ID the pre-login state cookie carries."""
+    return s.cookies.get("kmen_session_state")
+
+
+def starts_login(r, stack):
+    return r.status_code == 303 and flow.location(r).startswith(stack.sso_url)
+
+
+def start_many(stack, n):
+    """N anonymous GETs of a protected location on WORKERS keep-alive connections; each
+    must be sent to the IdP."""
+    def worker(count):
+        with requests.Session() as s:
+            for _ in range(count):
+                r = s.get(stack.base_url + "/app/", allow_redirects=False)
+                assert starts_login(r, stack), f"{r.status_code}: {r.text[:200]}"
+                s.cookies.clear()
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for f in [pool.submit(worker, n // WORKERS) for _ in range(WORKERS)]:
+            f.result()
+
+
+def expire_all_but(stack, keep):
+    """What the requests' 10 minutes would do: every request but KEEP has expired."""
+    stack.query("UPDATE kmen.authn_request SET expires = now() - interval '1 second'"
+                " WHERE id <> %s", (keep,))
+
+
+# --- the table stays bounded ----------------------------------------------------------------
+def test_ten_thousand_starts_leave_a_bounded_table(stack, s, rows):
+    loc = flow.start(s, stack.base_url + "/app/")   # a real login, left at NIA meanwhile
+    mine = state_id(s)
+    assert mine and loc.startswith(stack.sso_url)
+    for _ in range(STARTS // ROUND):
+        expire_all_but(stack, mine)
+        start_many(stack, ROUND)
+    # the last round's requests are live, every older one was cleared by a later start
+    assert rows("authn_request") <= ROUND + 1, rows("authn_request")
+    assert stack.query("SELECT count(*) FROM kmen.authn_request WHERE expires > now()"
+                       )[0][0] >= ROUND + 1
+
+    ticket, _ = flow.idp_page(s, loc)
+    acs, fields = flow.respond(s, ticket)
+    r = flow.post_acs(s, acs, fields)
+    assert r.status_code == 303, r.text[:300]
+    assert urlsplit(flow.location(r)).path == "/app/"
+
+
+# --- ReturnTo --------------------------------------------------------------------------------
+def login_with_return_to(stack, return_to):
+    with requests.Session() as s:
+        r = s.get(f"{stack.base_url}/kmen/login?ReturnTo={quote(return_to, safe='/')}",
+                  allow_redirects=False)
+        return r, state_id(s)
+
+
+def stored_return_to(stack, request_id):
+    return stack.query("SELECT return_to FROM kmen.authn_request WHERE id = %s",
+                       (request_id,))[0][0]
+
+
+def test_return_to_of_1024_bytes_is_kept(stack):
+    path = "/app/" + "a" * (1024 - 5)
+    r, request_id = login_with_return_to(stack, path)
+    assert starts_login(r, stack), r.status_code
+    assert stored_return_to(stack, request_id) == path
+
+
+def test_return_to_over_1024_bytes_is_refused(stack, rows):
+    before = rows("authn_request")
+    r, request_id = login_with_return_to(stack, "/app/" + "a" * (1025 - 5))
+    assert r.status_code == 400, r.status_code
+    assert request_id is None and rows("authn_request") == before
+    assert "ReturnTo is not a local path, refused" in stack.httpd.read_error_log()
+
+
+def test_a_long_protected_url_returns_to_the_home_page(stack):
+    with requests.Session() as s:
+        r = s.get(stack.base_url + "/app/page?q=" + "x" * 1100, allow_redirects=False)
+        assert starts_login(r, stack), r.status_code
+        assert stored_return_to(stack, state_id(s)) == "/"
+
+
+# --- KmenLoginStartLimit ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def limited(stack):
+    return stack.new_httpd(extra=f"KmenLoginStartLimit {LIMIT}")
+
+
+def get_from(address, port, path):
+    """GET PATH from the source address ADDRESS (any 127.x.y.z is this host); (status,
+    headers)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20,
+                                      source_address=(address, 0))
+    try:
+        conn.request("GET", path, headers={"Host": f"localhost:{port}"})
+        r = conn.getresponse()
+        r.read()
+        return r.status, dict(r.getheaders())
+    finally:
+        conn.close()
+
+
+def test_starts_over_the_limit_answer_429(stack, limited, rows):
+    statuses = [get_from("127.0.0.3", limited.port, "/app/")[0] for _ in range(LIMIT)]
+    assert statuses == [303] * LIMIT
+    before = rows("authn_request")
+    for path in ("/app/", "/kmen/login?ReturnTo=/app/", "/info/"):
+        status, headers = get_from("127.0.0.3", limited.port, path)
+        assert status == 429, (path, status)
+        assert 1 <= int(headers["Retry-After"]) <= 60, headers
+    assert rows("authn_request") == before, "a refused start wrote a login request"
+    log = limited.read_error_log()
+    assert log.count("AH10629") == 1, log[-2000:]
+    assert "reached by client 127.0.0.3" in log
+
+
+def test_another_address_is_counted_apart(limited):
+    for _ in range(LIMIT + 1):
+        get_from("127.0.0.4", limited.port, "/app/")
+    assert get_from("127.0.0.4", limited.port, "/app/")[0] == 429
+    assert get_from("127.0.0.5", limited.port, "/app/")[0] == 303
+
+
+def test_the_limit_leaves_other_requests_alone(limited):
+    for _ in range(LIMIT + 1):
+        get_from("127.0.0.6", limited.port, "/app/")
+    assert get_from("127.0.0.6", limited.port, "/public/")[0] == 200
+    assert get_from("127.0.0.6", limited.port, "/kmen/health")[0] == 200
