@@ -40,6 +40,23 @@ void *kmen_create_server_conf(apr_pool_t *p, server_rec *s)
 #define MERGE_PTR(f) m->f = add->f ? add->f : base->f
 #define MERGE_INT(f) m->f = add->f != KMEN_UNSET ? add->f : base->f
 
+/* The services mod_kmen calls or is called by: the translation gateway and
+ * the evidence service. */
+static void merge_services(kmen_server_conf *m, const kmen_server_conf *base,
+                           const kmen_server_conf *add)
+{
+    MERGE_PTR(translator_url);
+    MERGE_PTR(translator_cert_file);
+    MERGE_PTR(translator_key_file);
+    MERGE_PTR(translator_ca_file);
+    MERGE_INT(translator_timeout);
+    MERGE_PTR(evidence_url);
+    MERGE_PTR(evidence_secret_file);
+    MERGE_PTR(evidence_ca_file);
+    MERGE_PTR(evidence_ca_where);
+    MERGE_PTR(evidence_pins);
+}
+
 void *kmen_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
 {
     kmen_server_conf *base = base_, *add = add_, *m = apr_pcalloc(p, sizeof(*m));
@@ -53,11 +70,7 @@ void *kmen_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_PTR(register_agenda);
     MERGE_PTR(login_agenda);
     MERGE_PTR(register_key_file);
-    MERGE_PTR(translator_url);
-    MERGE_PTR(translator_cert_file);
-    MERGE_PTR(translator_key_file);
-    MERGE_PTR(translator_ca_file);
-    MERGE_INT(translator_timeout);
+    merge_services(m, base, add);
     MERGE_INT(session_lifetime);
     MERGE_INT(session_idle);
     MERGE_INT(session_cache_ttl);
@@ -70,12 +83,7 @@ void *kmen_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_PTR(header_prefix);
     MERGE_INT(header_encoding);
     MERGE_PTR(header_secret_file);
-    MERGE_PTR(evidence_url);
     MERGE_PTR(error_document);
-    MERGE_PTR(evidence_secret_file);
-    MERGE_PTR(evidence_ca_file);
-    MERGE_PTR(evidence_ca_where);
-    MERGE_PTR(evidence_pins);
     MERGE_INT(nameid_policy);
     MERGE_INT(pending_timeout);
     MERGE_INT(login_start_limit);

@@ -88,7 +88,8 @@ int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *retur
     if (kmen_store_request_issue(r, c->store, request_id, return_to, params.min_loa, STATE_TTL,
                                  kmen_dir_eidas_accept(dir)) != KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    kmen_cookie_set(r, state_cookie_name(r, c), request_id, STATE_TTL, 1);
+    kmen_cookie_set(r, state_cookie_name(r, c), kmen_session_login_state(r, request_id), STATE_TTL,
+                    1);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10622) "login started, request %s, LoA %s",
                   request_id, kmen_loa_name(params.min_loa));
     return kmen_page_redirect(r, url);
@@ -159,7 +160,8 @@ static int acs_refuse(request_rec *r, const char *why, kmen_page page)
 /* After every cryptographic check: the outstanding request is consumed and
  * the assertion ID remembered (one transaction), then the LoA is compared
  * with what the location asked for. */
-static int acs_complete(request_rec *r, const char *request_id, kmen_assertion *a)
+static int acs_complete(request_rec *r, const char *request_id, const char *previous,
+                        kmen_assertion *a)
 {
     kmen_server_conf *c = kmen_server_conf_get(r->server);
     kmen_login_consumed consumed;
@@ -187,7 +189,7 @@ static int acs_complete(request_rec *r, const char *request_id, kmen_assertion *
     const char *pending_id = NULL;
     if (kmen_register_resolve(r, &id, consumed.eidas_accept, &pending_id) != OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    if (kmen_session_create(r, &id, &a->ref, pending_id) != KMEN_STORE_OK)
+    if (kmen_session_create(r, &id, &a->ref, pending_id, previous) != KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     audit(r, "login", "ok",
           apr_pstrcat(r->pool, kmen_origin_name(id.origin), " ", kmen_loa_name(id.loa), NULL));
@@ -204,7 +206,9 @@ static int handle_acs(request_rec *r)
     if (ap_parse_form_data(r, NULL, &pairs, 16, ACS_BODY_LIMIT) != OK)
         return acs_refuse(r, "unreadable or oversized form body", KMEN_PAGE_LOGIN_INVALID);
     const char *b64 = form_field(r, pairs, "SAMLResponse");
-    const char *request_id = kmen_cookie_get(r, state_cookie_name(r, c));
+    const char *previous = NULL;
+    const char *request_id =
+        kmen_session_login_request(r, kmen_cookie_get(r, state_cookie_name(r, c)), &previous);
     kmen_cookie_set(r, state_cookie_name(r, c), "", -1, 1);
     if (!b64)
         return acs_refuse(r, "no SAMLResponse", KMEN_PAGE_LOGIN_INVALID);
@@ -216,7 +220,7 @@ static int handle_acs(request_rec *r)
     const char *reason = NULL;
     switch (kmen_saml_verify_response(c->sp, r->pool, b64, &expect, &a, &reason)) {
     case KMEN_RESPONSE_OK:
-        return acs_complete(r, request_id, &a);
+        return acs_complete(r, request_id, previous, &a);
     case KMEN_RESPONSE_FAILED:
         return acs_refuse(r, reason, KMEN_PAGE_LOGIN_FAILED);
     default:

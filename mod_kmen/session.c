@@ -5,6 +5,7 @@
 #include "httpd.h"
 #include "ap_provider.h"
 #include "ap_socache.h"
+#include "apr_escape.h"
 #include "apr_strings.h"
 #include "http_log.h"
 #include "util_mutex.h"
@@ -360,8 +361,45 @@ static kmen_store_status forget(request_rec *r, const kmen_server_conf *c,
     return kmen_store_session_delete(r, c->store, id_hash);
 }
 
+const char *kmen_session_login_state(request_rec *r, const char *request_id)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    const char *cookie = kmen_cookie_get(r, c->cookie_name);
+    unsigned char id_hash[KMEN_HASH_LEN];
+    if (!cookie_is_well_formed(cookie))
+        return request_id;
+    kmen_sha256(cookie, SESSION_ID_CHARS, id_hash);
+    return apr_pstrcat(r->pool, request_id, ".", kmen_hex(r->pool, id_hash, KMEN_HASH_LEN), NULL);
+}
+
+const char *kmen_session_login_request(request_rec *r, const char *state, const char **previous)
+{
+    const char *dot = state ? strchr(state, '.') : NULL;
+    *previous = dot && strlen(dot + 1) == 2 * KMEN_HASH_LEN ? dot + 1 : NULL;
+    return dot ? apr_pstrndup(r->pool, state, (apr_size_t)(dot - state)) : state;
+}
+
+/* The session this browser held when the login started ends with it: after
+ * a step-up to a higher LoA the weaker one would stay valid for whoever
+ * copied its cookie, after another person's login on a shared computer the
+ * first person's would. (NIA's POST to the ACS is cross-site: the Lax
+ * session cookie is not sent with it, so the login state names it.) */
+static kmen_store_status end_previous(request_rec *r, const kmen_server_conf *c,
+                                      const char *previous_hex)
+{
+    unsigned char id_hash[KMEN_HASH_LEN];
+    apr_size_t len = 0;
+    if (!previous_hex ||
+        apr_unescape_hex(id_hash, previous_hex, 2 * KMEN_HASH_LEN, 0, &len) != APR_SUCCESS ||
+        len != KMEN_HASH_LEN)
+        return KMEN_STORE_OK;
+    kmen_store_status st = forget(r, c, id_hash);
+    return st == KMEN_STORE_DOWN ? st : KMEN_STORE_OK;
+}
+
 kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *identity,
-                                      const kmen_login_ref *ref, const char *pending_id)
+                                      const kmen_login_ref *ref, const char *pending_id,
+                                      const char *previous)
 {
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
     kmen_session s = {*identity,
@@ -382,6 +420,8 @@ kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *ident
         return KMEN_STORE_DOWN;
     kmen_store_status st = kmen_store_session_create(
         r, c->store, s.id_hash, subject, ref->session_index, sealed, len, c->session_lifetime);
+    if (st == KMEN_STORE_OK)
+        st = end_previous(r, c, previous);
     if (st != KMEN_STORE_OK)
         return st;
     cache_store(r, s.id_hash, sealed, len, cache_until(c, s.expires));

@@ -31,9 +31,16 @@ void kmen_session_child_init(apr_pool_t *pchild, server_rec *s);
  * expired, idle) or DOWN. */
 kmen_store_status kmen_session_load(request_rec *r, kmen_session **out);
 /* Stores a new session and sets its cookie; a cookie the browser brought is
- * never promoted (no session fixation). */
+ * never promoted (no session fixation). PREVIOUS (from the login state, or
+ * NULL): the session this login replaces, ended here. */
 kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *identity,
-                                      const kmen_login_ref *ref, const char *pending_id);
+                                      const kmen_login_ref *ref, const char *pending_id,
+                                      const char *previous);
+/* The value of the login-state cookie for the login REQUEST_ID starts:
+ * "<request ID>", with ".<hash>" of the session this browser holds, if any. */
+const char *kmen_session_login_state(request_rec *r, const char *request_id);
+/* Its request ID; *previous: the hash of the session it replaces, or NULL. */
+const char *kmen_session_login_request(request_rec *r, const char *state, const char **previous);
 /* Writes a changed session (a completed verification) everywhere. */
 kmen_store_status kmen_session_update(request_rec *r, const kmen_session *session);
 /* Removes it everywhere and clears the cookie. */

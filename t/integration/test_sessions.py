@@ -223,3 +223,22 @@ def test_logout_from_another_site_asks_first(stack, s):
     r = s.get(logout, params={"ReturnTo": "/public/"},
               headers={"Sec-Fetch-Site": "same-origin"}, allow_redirects=False)
     assert r.status_code == 303 and not alive(stack, s)
+
+
+# --- a new login replaces the session the browser held ------------------------------------
+def test_step_up_login_ends_the_weaker_session(stack, s, rows):
+    """A login started by a browser that holds a session (a step-up to a higher LoA, or
+    another person on a shared computer) ends that session once it completes: its cookie,
+    wherever it was copied, opens nothing any more. NIA's POST is cross-site and carries no
+    Lax cookie: the login-state cookie names the session to end."""
+    flow.login(s, stack)  # substantial
+    weaker = s.cookies.get("kmen_session")
+    before = rows("session")
+    flow.login(s, stack, loa="high", path="/high/")
+    stronger = s.cookies.get("kmen_session")
+    assert stronger != weaker
+    assert rows("session") == before
+    copy = requests.get(stack.base_url + "/app/headers.json", cookies={"kmen_session": weaker},
+                        allow_redirects=False)
+    assert copy.status_code == 303 and copy.headers["Location"].startswith(stack.sso_url)
+    assert alive(stack, s)
