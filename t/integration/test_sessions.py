@@ -242,3 +242,17 @@ def test_step_up_login_ends_the_weaker_session(stack, s, rows):
                         allow_redirects=False)
     assert copy.status_code == 303 and copy.headers["Location"].startswith(stack.sso_url)
     assert alive(stack, s)
+
+
+def test_a_session_opens_only_for_its_own_sp(stack, s):
+    """Two virtual hosts (here: nodes) that share the database and the register key but are
+    different SPs (another KmenSPEntityID) do not take each other's sessions: the record is
+    sealed to the entity ID too."""
+    other = stack.new_httpd(entity_id=f"http://localhost:{stack.http_port}/jina-sluzba")
+    flow.login(s, stack)
+    cookie = {"kmen_session": s.cookies.get("kmen_session")}
+    same = requests.get(stack.base_url + "/app/headers.json", cookies=cookie,
+                        allow_redirects=False)
+    assert same.status_code == 200
+    r = requests.get(node_url(other, "/app/headers.json"), cookies=cookie, allow_redirects=False)
+    assert r.status_code == 303 and r.headers["Location"].startswith(stack.sso_url), r.headers
