@@ -68,6 +68,26 @@ static int login_start_refused(request_rec *r, const kmen_server_conf *c)
     return 1;
 }
 
+/* The outstanding request, and the browser's login state that finds it
+ * again: 256 random bits of its own, not the request ID, which travels in
+ * the URL to NIA and back. */
+static kmen_store_status issue_request(request_rec *r, const kmen_server_conf *c,
+                                       const char *request_id, const char *return_to, int min_loa,
+                                       int eidas_accept)
+{
+    const char *state = kmen_random_token(r->pool, 32);
+    unsigned char state_hash[KMEN_HASH_LEN];
+    if (!state)
+        return KMEN_STORE_DOWN;
+    kmen_sha256(state, strlen(state), state_hash);
+    kmen_store_status st = kmen_store_request_issue(r, c->store, request_id, state_hash, return_to,
+                                                    min_loa, STATE_TTL, eidas_accept);
+    if (st == KMEN_STORE_OK)
+        kmen_cookie_set(r, state_cookie_name(r, c), kmen_session_login_state(r, state), STATE_TTL,
+                        1);
+    return st;
+}
+
 int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *return_to)
 {
     kmen_server_conf *c = kmen_server_conf_get(r->server);
@@ -85,11 +105,9 @@ int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *retur
                       kmen_request_id(r));
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (kmen_store_request_issue(r, c->store, request_id, return_to, params.min_loa, STATE_TTL,
-                                 kmen_dir_eidas_accept(dir)) != KMEN_STORE_OK)
+    if (issue_request(r, c, request_id, return_to, params.min_loa, kmen_dir_eidas_accept(dir)) !=
+        KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    kmen_cookie_set(r, state_cookie_name(r, c), kmen_session_login_state(r, request_id), STATE_TTL,
-                    1);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10622) "login started, request %s, LoA %s",
                   request_id, kmen_loa_name(params.min_loa));
     return kmen_page_redirect(r, url);
@@ -198,6 +216,24 @@ static int acs_complete(request_rec *r, const char *request_id, const char *prev
     return kmen_page_redirect(r, consumed.return_to);
 }
 
+/* The request this browser's login state belongs to, looked up before the
+ * Response costs any cryptography: OK, or the page already sent. */
+static int outstanding_request(request_rec *r, const kmen_server_conf *c, const char *state,
+                               const char **request_id)
+{
+    unsigned char state_hash[KMEN_HASH_LEN];
+    kmen_sha256(state, strlen(state), state_hash);
+    kmen_store_status st = kmen_store_request_by_state(r, c->store, state_hash, request_id);
+    if (st == KMEN_STORE_DOWN)
+        return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
+    if (st == KMEN_STORE_NOT_FOUND)
+        return acs_refuse(r,
+                          "no outstanding login for this browser (expired, already used, or "
+                          "started in another browser)",
+                          KMEN_PAGE_LOGIN_INVALID);
+    return OK;
+}
+
 /* POST /acs: the IdP's Response, by HTTP-POST. */
 static int handle_acs(request_rec *r)
 {
@@ -206,15 +242,18 @@ static int handle_acs(request_rec *r)
     if (ap_parse_form_data(r, NULL, &pairs, 16, ACS_BODY_LIMIT) != OK)
         return acs_refuse(r, "unreadable or oversized form body", KMEN_PAGE_LOGIN_INVALID);
     const char *b64 = form_field(r, pairs, "SAMLResponse");
-    const char *previous = NULL;
-    const char *request_id =
-        kmen_session_login_request(r, kmen_cookie_get(r, state_cookie_name(r, c)), &previous);
+    const char *previous = NULL, *request_id = NULL;
+    const char *state =
+        kmen_session_login_state_of(r, kmen_cookie_get(r, state_cookie_name(r, c)), &previous);
     kmen_cookie_set(r, state_cookie_name(r, c), "", -1, 1);
     if (!b64)
         return acs_refuse(r, "no SAMLResponse", KMEN_PAGE_LOGIN_INVALID);
-    if (!request_id)
+    if (!state)
         return acs_refuse(r, "no pre-login state cookie (unsolicited, or another browser)",
                           KMEN_PAGE_LOGIN_INVALID);
+    int status = outstanding_request(r, c, state, &request_id);
+    if (status != OK)
+        return status;
     kmen_response_expect expect = {apr_time_now(), apr_time_from_sec(c->clock_skew), request_id};
     kmen_assertion a;
     const char *reason = NULL;

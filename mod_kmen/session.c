@@ -361,22 +361,22 @@ static kmen_store_status forget(request_rec *r, const kmen_server_conf *c,
     return kmen_store_session_delete(r, c->store, id_hash);
 }
 
-const char *kmen_session_login_state(request_rec *r, const char *request_id)
+const char *kmen_session_login_state(request_rec *r, const char *state)
 {
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
     const char *cookie = kmen_cookie_get(r, c->cookie_name);
     unsigned char id_hash[KMEN_HASH_LEN];
     if (!cookie_is_well_formed(cookie))
-        return request_id;
+        return state;
     kmen_sha256(cookie, SESSION_ID_CHARS, id_hash);
-    return apr_pstrcat(r->pool, request_id, ".", kmen_hex(r->pool, id_hash, KMEN_HASH_LEN), NULL);
+    return apr_pstrcat(r->pool, state, ".", kmen_hex(r->pool, id_hash, KMEN_HASH_LEN), NULL);
 }
 
-const char *kmen_session_login_request(request_rec *r, const char *state, const char **previous)
+const char *kmen_session_login_state_of(request_rec *r, const char *cookie, const char **previous)
 {
-    const char *dot = state ? strchr(state, '.') : NULL;
+    const char *dot = cookie ? strchr(cookie, '.') : NULL;
     *previous = dot && strlen(dot + 1) == 2 * KMEN_HASH_LEN ? dot + 1 : NULL;
-    return dot ? apr_pstrndup(r->pool, state, (apr_size_t)(dot - state)) : state;
+    return dot ? apr_pstrndup(r->pool, cookie, (apr_size_t)(dot - cookie)) : cookie;
 }
 
 /* The session this browser held when the login started ends with it: after

@@ -36,11 +36,12 @@ kmen_store_status kmen_session_load(request_rec *r, kmen_session **out);
 kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *identity,
                                       const kmen_login_ref *ref, const char *pending_id,
                                       const char *previous);
-/* The value of the login-state cookie for the login REQUEST_ID starts:
- * "<request ID>", with ".<hash>" of the session this browser holds, if any. */
-const char *kmen_session_login_state(request_rec *r, const char *request_id);
-/* Its request ID; *previous: the hash of the session it replaces, or NULL. */
-const char *kmen_session_login_request(request_rec *r, const char *state, const char **previous);
+/* The value of the login-state cookie of a login that starts with STATE:
+ * "<state>", with ".<hash>" of the session this browser holds, if any. */
+const char *kmen_session_login_state(request_rec *r, const char *state);
+/* The state in such a COOKIE; *previous: the hash of the session the login
+ * replaces, or NULL. */
+const char *kmen_session_login_state_of(request_rec *r, const char *cookie, const char **previous);
 /* Writes a changed session (a completed verification) everywhere. */
 kmen_store_status kmen_session_update(request_rec *r, const kmen_session *session);
 /* Removes it everywhere and clears the cookie. */

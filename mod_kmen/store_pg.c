@@ -31,6 +31,7 @@ struct kmen_store {
 typedef enum {
     ST_PING = 0,
     ST_REQUEST_ISSUE,
+    ST_REQUEST_BY_STATE,
     ST_LOGIN_CONSUME,
     ST_SESSION_CREATE,
     ST_SESSION_FETCH,
@@ -64,9 +65,10 @@ static const struct {
 } statements[ST_COUNT] = {
     /* A standby answers reads but refuses every login: not healthy. */
     [ST_PING] = {"kmen_ping", "SELECT kmen.ping() WHERE NOT pg_is_in_recovery()"},
-    [ST_REQUEST_ISSUE] =
-        {"kmen_request_issue",
-         "SELECT kmen.request_issue($1, $2, $3::integer, $4::integer, $5::boolean)"},
+    [ST_REQUEST_ISSUE] = {"kmen_request_issue",
+                          "SELECT kmen.request_issue($1, $2::bytea, $3, $4::integer, $5::integer, "
+                          "$6::boolean)"},
+    [ST_REQUEST_BY_STATE] = {"kmen_request_by_state", "SELECT kmen.request_by_state($1::bytea)"},
     [ST_LOGIN_CONSUME] = {"kmen_login_consume",
                           "SELECT outcome, return_to, min_loa, eidas_accept FROM "
                           "kmen.login_consume($1, $2, to_timestamp($3::double precision))"},
@@ -272,12 +274,31 @@ kmen_store_status kmen_store_ping(request_rec *r, kmen_store *store)
 }
 
 kmen_store_status kmen_store_request_issue(request_rec *r, kmen_store *store, const char *id,
-                                           const char *return_to, int min_loa, int ttl,
-                                           int eidas_accept)
+                                           const unsigned char *state_hash, const char *return_to,
+                                           int min_loa, int ttl, int eidas_accept)
 {
-    const char *v[] = {id, return_to, apr_itoa(r->pool, min_loa), apr_itoa(r->pool, ttl),
+    const char *v[] = {id,
+                       (const char *)state_hash,
+                       return_to,
+                       apr_itoa(r->pool, min_loa),
+                       apr_itoa(r->pool, ttl),
                        eidas_accept ? "true" : "false"};
-    return call(r, store, ST_REQUEST_ISSUE, 5, v, NULL, NULL) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
+    const int spec[] = {TXT, BIN(KMEN_HASH_LEN), TXT, TXT, TXT, TXT};
+    return call_params(r, store, ST_REQUEST_ISSUE, 6, v, spec) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
+}
+
+kmen_store_status kmen_store_request_by_state(request_rec *r, kmen_store *store,
+                                              const unsigned char *state_hash, const char **id)
+{
+    const char *v[] = {(const char *)state_hash};
+    const int spec[] = {BIN(KMEN_HASH_LEN)};
+    PGresult *res = call_params(r, store, ST_REQUEST_BY_STATE, 1, v, spec);
+    if (!res || PQntuples(res) != 1)
+        return KMEN_STORE_DOWN;
+    if (PQgetisnull(res, 0, 0))
+        return KMEN_STORE_NOT_FOUND;
+    *id = apr_pstrdup(r->pool, PQgetvalue(res, 0, 0));
+    return KMEN_STORE_OK;
 }
 
 kmen_store_status kmen_store_message_first_seen(request_rec *r, kmen_store *store, const char *kind,

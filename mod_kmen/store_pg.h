@@ -19,9 +19,14 @@ apr_status_t kmen_store_child_init(kmen_store *store, apr_pool_t *pchild, server
 
 kmen_store_status kmen_store_ping(request_rec *r, kmen_store *store);
 
+/* An outstanding AuthnRequest ID, found again by STATE_HASH (the SHA-256 of
+ * the browser's login state). */
 kmen_store_status kmen_store_request_issue(request_rec *r, kmen_store *store, const char *id,
-                                           const char *return_to, int min_loa, int ttl,
-                                           int eidas_accept);
+                                           const unsigned char *state_hash, const char *return_to,
+                                           int min_loa, int ttl, int eidas_accept);
+/* OK and *id, or NOT_FOUND (consumed, expired, never issued), or DOWN. */
+kmen_store_status kmen_store_request_by_state(request_rec *r, kmen_store *store,
+                                              const unsigned char *state_hash, const char **id);
 
 typedef struct {
     const char *outcome; /* ok, replay, unknown_request */

@@ -5,8 +5,10 @@ headers, duplicated session cookies, names that differ in case, quotes and white
 mod_kmen's cookies (mod_kmen/session.c, handlers.c; DESIGN.md "Security invariants"):
   kmen_session        the session id: 43 base64url characters (32 random bytes); the
                       database keeps only its SHA-256 (kmen.session.id_hash)
-  kmen_session_state  the pre-login state: the outstanding AuthnRequest's ID, read back
-                      at the ACS (InResponseTo must match it)
+  kmen_session_state  the pre-login state: 43 base64url characters (32 random bytes) of
+                      its own, whose SHA-256 finds the outstanding AuthnRequest at the ACS
+                      (InResponseTo must name that request); ".<hash of the session
+                      cookie>" follows when the browser held a session (it ends)
 Requests that must reach httpd exactly as written go over a raw socket; every test ends
 with no crashed httpd child in the error log of any node."""
 
@@ -152,6 +154,24 @@ def test_planted_state_cookie_cannot_complete_a_login(stack, s):
                               method="POST", body=body)
     assert status == 303
     assert new_session(headers), headers
+
+
+def test_state_is_a_secret_of_its_own(stack, s):
+    """The state cookie is 256 random bits of its own, never the AuthnRequest's ID (which
+    travels in the URL to NIA and back), and the ID is 256 random bits too; an unknown state
+    is refused at the ACS before the Response is looked at."""
+    r = s.get(stack.base_url + "/app/", allow_redirects=False)
+    state = flow.cookie_attrs(r, STATE)["value"]
+    request_id = flow.redirect_message(flow.location(r)).get("ID")
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", state), state
+    assert re.fullmatch(r"_[A-Za-z0-9_-]{43}", request_id), request_id
+    assert state not in flow.location(r) and state != request_id[1:]
+    _, body = answered_login(s, stack)
+    status, _, _ = send(stack.http_port, "/kmen/acs", [f"Cookie: {STATE}={request_id}"],
+                        method="POST", body=body)
+    assert status == 400
+    assert "SAML response refused: no outstanding login for this browser" in \
+        stack.httpd.read_error_log()
 
 
 def test_session_id_shaped_guess_opens_nothing(stack, rows):

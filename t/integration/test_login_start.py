@@ -3,6 +3,7 @@
 clears expired ones, ReturnTo is capped at 1,024 bytes, and KmenLoginStartLimit answers 429
 to a client address that starts too many logins a minute."""
 
+import hashlib
 import http.client
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote, urlsplit
@@ -18,9 +19,15 @@ WORKERS = 4
 LIMIT = 5
 
 
-def state_id(s):
-    """The request ID the pre-login state cookie carries."""
-    return s.cookies.get("kmen_session_state")
+def state_id(stack, s):
+    """The ID of the request the pre-login state cookie finds (the row keeps the SHA-256 of
+    the state); None without a cookie."""
+    state = s.cookies.get("kmen_session_state")
+    if not state:
+        return None
+    digest = hashlib.sha256(state.split(".")[0].encode()).digest()
+    rows = stack.query("SELECT id FROM kmen.authn_request WHERE state_hash = %s", (digest,))
+    return rows[0][0] if rows else None
 
 
 def starts_login(r, stack):
@@ -50,7 +57,7 @@ def expire_all_but(stack, keep):
 # --- the table stays bounded ----------------------------------------------------------------
 def test_ten_thousand_starts_leave_a_bounded_table(stack, s, rows):
     loc = flow.start(s, stack.base_url + "/app/")   # a real login, left at NIA meanwhile
-    mine = state_id(s)
+    mine = state_id(stack, s)
     assert mine and loc.startswith(stack.sso_url)
     for _ in range(STARTS // ROUND):
         expire_all_but(stack, mine)
@@ -72,7 +79,7 @@ def login_with_return_to(stack, return_to):
     with requests.Session() as s:
         r = s.get(f"{stack.base_url}/kmen/login?ReturnTo={quote(return_to, safe='/')}",
                   allow_redirects=False)
-        return r, state_id(s)
+        return r, state_id(stack, s)
 
 
 def stored_return_to(stack, request_id):
@@ -99,7 +106,7 @@ def test_a_long_protected_url_returns_to_the_home_page(stack):
     with requests.Session() as s:
         r = s.get(stack.base_url + "/app/page?q=" + "x" * 1100, allow_redirects=False)
         assert starts_login(r, stack), r.status_code
-        assert stored_return_to(stack, state_id(s)) == "/"
+        assert stored_return_to(stack, state_id(stack, s)) == "/"
 
 
 # --- KmenLoginStartLimit ---------------------------------------------------------------------
