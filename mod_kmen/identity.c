@@ -173,8 +173,11 @@ const char *kmen_identity_from_attributes(apr_pool_t *p, const apr_array_header_
 {
     const char *why = NULL;
     *failed = 0;
-    for (int i = 0; i < attrs->nelts && !why; i++)
-        why = map_attribute(id, &APR_ARRAY_IDX(attrs, i, kmen_attr), failed);
+    /* every attribute is read: NIA's AuthnFailed counts wherever it stands */
+    for (int i = 0; i < attrs->nelts; i++) {
+        const char *wrong = map_attribute(id, &APR_ARRAY_IDX(attrs, i, kmen_attr), failed);
+        why = why ? why : wrong;
+    }
     if (*failed)
         return NULL;
     return why ? why : parse_person_identifier(p, id, home_country);

@@ -8,8 +8,8 @@
  * status code, a few near misses), or, past the table, the line is NAME=VALUE.
  *
  * Invariants: *failed is set exactly when some status-code attribute is not
- * Success, and then the answer is NULL; an accepted identity (NULL answer, not
- * failed) has a PersonIdentifier that is one of the released values, of the
+ * Success, and then the answer is NULL; two PersonIdentifiers are refused; an
+ * accepted identity (NULL answer, not failed) has a PersonIdentifier that is one of the released values, of the
  * form CC/CC/rest in printable ASCII only, its country is CC, and its origin is
  * NIA exactly when CC is the home country (any case). Every mapped member
  * points at a released value. */
@@ -55,6 +55,14 @@ static int released(const apr_array_header_t *attrs, const char *value)
         if (APR_ARRAY_IDX(attrs, i, kmen_attr).value == value)
             return 1;
     return 0;
+}
+
+static int person_identifiers(const apr_array_header_t *attrs)
+{
+    int n = 0;
+    for (int i = 0; i < attrs->nelts; i++)
+        n += strcmp(APR_ARRAY_IDX(attrs, i, kmen_attr).name, KMEN_EIDAS_NP "PersonIdentifier") == 0;
+    return n;
 }
 
 static int is_alpha(int c)
@@ -112,6 +120,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int failed = -1;
     const char *why = kmen_identity_from_attributes(p, attrs, home, &id, &failed);
     INVARIANT(failed == expect_failed, "failed=%d, expected %d", failed, expect_failed);
+    INVARIANT(failed || person_identifiers(attrs) < 2 || why,
+              "accepted an identity with two PersonIdentifiers");
     if (failed)
         INVARIANT(why == NULL, "failed login with a reason as well");
     if (!why && !failed) {
