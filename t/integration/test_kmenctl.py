@@ -110,8 +110,7 @@ def pg():
 def new_database(pg, migrations=None):
     name = f"kmenctl_{next(_databases)}"
     pg.psql("-d", "postgres", "-c", f"CREATE DATABASE {name}")
-    for f in pg.migrations() if migrations is None else migrations:
-        pg.psql("-d", name, "-f", f)
+    pg.apply_migrations(name, migrations)
     return Database(pg, name)
 
 
@@ -222,6 +221,19 @@ def test_migrate_older_database(pg):
     assert r.returncode == 0, r.stderr
     assert "001_core.sql" not in r.stdout and "applied 002_register.sql" in r.stdout
     assert older.one("SELECT max(version) FROM kmen.schema_migration") == migration_versions()[-1]
+
+
+def test_migrations_from_a_checkout_postgres_cannot_read(pg, tmp_path):
+    """A clone in /root (mode 0700): the harness reads sql/ itself and gives it to psql, which
+    runs as postgres, on its standard input; kmenctl migrate reads it as its caller."""
+    closed = tmp_path / "closed"
+    shutil.copytree(REPO / "sql", closed / "sql")
+    os.chmod(closed, 0o700)
+    db = new_database(pg, migrations=sorted((closed / "sql").glob("*.sql")))
+    assert db.one("SELECT max(version) FROM kmen.schema_migration") == migration_versions()[-1]
+    fresh = new_database(pg, migrations=[])
+    r = kmenctl("migrate", fresh.conninfo, "--sql-dir", closed / "sql")
+    assert r.returncode == 0, r.stderr
 
 
 @pytest.mark.skipif(os.path.isdir("/usr/share/mod-kmen/sql"), reason="installed SQL is used")
