@@ -42,10 +42,12 @@ KMENCTL_SRC := kmenctl/kmenctl.c kmenctl/args.c kmenctl/keyfile.c kmenctl/file.c
                kmenctl/contact.c kmenctl/potential.c \
                mod_kmen/crypto.c mod_kmen/identifiers.c
 KMENCTL_HDR := $(wildcard kmenctl/*.h) mod_kmen/crypto.h mod_kmen/identifiers.h
-KMENCTL_CFLAGS = $(WARN) -O2 -g $(shell pkg-config --cflags apr-1 libpq openssl) -Imod_kmen
+# kmenctl --version prints the package's version: debian/changelog is its one source.
+KMENCTL_VERSION = $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+KMENCTL_CFLAGS = $(WARN) -O2 -g -DKMENCTL_VERSION='"$(KMENCTL_VERSION)"' $(shell pkg-config --cflags apr-1 libpq openssl) -Imod_kmen
 KMENCTL_LIBS = $(shell pkg-config --libs apr-1 libpq openssl)
 
-$(KMENCTL): $(KMENCTL_SRC) $(KMENCTL_HDR) Makefile
+$(KMENCTL): $(KMENCTL_SRC) $(KMENCTL_HDR) Makefile debian/changelog
 	$(CC) $(CPPFLAGS) $(KMENCTL_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(KMENCTL_SRC) $(KMENCTL_LIBS)
 
 # 1,000,000-row import into a throwaway PostgreSQL; updates bench/RESULTS.md.
@@ -210,7 +212,7 @@ $(ASAN_MODULE): $(SRC) $(HDR) Makefile
 	$(ASAN_CC) -shared -fPIC -shared-libasan $(ASAN_WARN) $(APXS_CFLAGS) $(DEPS_CFLAGS) \
 	  $(ASAN_CFLAGS) -o $@ $(SRC) $(DEPS_LIBS) -Wl,-z,nodelete
 
-$(ASAN_KMENCTL): $(KMENCTL_SRC) $(KMENCTL_HDR) Makefile
+$(ASAN_KMENCTL): $(KMENCTL_SRC) $(KMENCTL_HDR) Makefile debian/changelog
 	@mkdir -p $(ASAN_DIR)
 	$(ASAN_CC) $(filter-out -Werror,$(KMENCTL_CFLAGS)) $(ASAN_CFLAGS) -o $@ $(KMENCTL_SRC) \
 	  $(KMENCTL_LIBS)

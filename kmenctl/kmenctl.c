@@ -8,6 +8,10 @@
 
 #include "kmenctl.h"
 
+#ifndef KMENCTL_VERSION
+#error "KMENCTL_VERSION is defined by the Makefile, from debian/changelog"
+#endif
+
 #define CONNINFO_HELP                                                                              \
     "  CONNINFO is a libpq connection string or URI, e.g. \"host=/run/postgresql dbname=kmen\".\n" \
     "  kmenctl connects as the register's owner or operator, not as kmen_module.\n"
@@ -127,12 +131,28 @@ static const kmenctl_command commands[] = {
 
 static void usage(FILE *out)
 {
-    fputs("usage: kmenctl COMMAND ARGS...   (kmenctl COMMAND --help for details)\n\n"
+    fputs("usage: kmenctl COMMAND ARGS...   (kmenctl COMMAND --help for details)\n"
+          "       kmenctl --version\n\n"
           "Operator CLI of the mod_kmen client register.\n\ncommands:\n",
           out);
     for (int i = 0; i < COMMANDS; i++)
         fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
     fputs("\nexit status: 0 ok, 1 failure (message on stderr), 2 usage error\n", out);
+}
+
+/* kmenctl --help and --version, which need no command: KMENCTL_OK once answered, -1 when arg is
+ * neither. */
+static int answer_without_command(const char *arg)
+{
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0 || strcmp(arg, "help") == 0) {
+        usage(stdout);
+        return KMENCTL_OK;
+    }
+    if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
+        printf("kmenctl %s\n", KMENCTL_VERSION);
+        return KMENCTL_OK;
+    }
+    return -1;
 }
 
 static const kmenctl_command *find_command(const char *name)
@@ -163,11 +183,9 @@ int main(int argc, char **argv)
         usage(stderr);
         return KMENCTL_USAGE;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        usage(stdout);
-        return KMENCTL_OK;
-    }
+    int answered = answer_without_command(argv[1]);
+    if (answered != -1)
+        return answered;
     const kmenctl_command *cmd = find_command(argv[1]);
     if (!cmd) {
         fprintf(stderr, "kmenctl: unknown command %s\n", argv[1]);

@@ -186,6 +186,15 @@ def test_help_and_usage_errors():
         assert "a@b.cz" not in r.stderr and "Novák" not in r.stderr
 
 
+def test_version():
+    """The package's version, which debian/changelog's first line names."""
+    changelog = (REPO / "debian" / "changelog").read_text().splitlines()[0]
+    version = re.match(r"\S+ \(([^)]+)\)", changelog).group(1)
+    for flag in ("--version", "-V"):
+        r = kmenctl(flag)
+        assert (r.returncode, r.stdout, r.stderr) == (0, f"kmenctl {version}\n", "")
+
+
 @pytest.mark.parametrize("size", [0, 31, 33, 64])
 def test_key_file_of_wrong_size_refused(db, tmp_path, size):
     bad = tmp_path / "bad.key"
