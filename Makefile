@@ -15,8 +15,10 @@ HDR := $(wildcard mod_kmen/*.h)
 MODULE := mod_kmen/.libs/mod_kmen.so
 
 WARN := -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Wno-unused-parameter
-DEPS_CFLAGS := $(shell pkg-config --cflags lasso xmlsec1-openssl glib-2.0 gobject-2.0 libxml-2.0 libpq jansson openssl libcurl)
-DEPS_LIBS := $(shell pkg-config --libs lasso xmlsec1-openssl glib-2.0 gobject-2.0 libxml-2.0 libpq jansson openssl libcurl)
+# `=`, not `:=`: expanded only where a recipe uses them, so that `make demo` and `make test`
+# on a machine without pkg-config or the libraries reach t/install-deps first.
+DEPS_CFLAGS = $(shell pkg-config --cflags lasso xmlsec1-openssl glib-2.0 gobject-2.0 libxml-2.0 libpq jansson openssl libcurl)
+DEPS_LIBS = $(shell pkg-config --libs lasso xmlsec1-openssl glib-2.0 gobject-2.0 libxml-2.0 libpq jansson openssl libcurl)
 
 all: lasso-version $(MODULE) kmenctl/kmenctl
 
@@ -40,10 +42,12 @@ KMENCTL_SRC := kmenctl/kmenctl.c kmenctl/args.c kmenctl/keyfile.c kmenctl/file.c
                kmenctl/contact.c kmenctl/potential.c \
                mod_kmen/crypto.c mod_kmen/identifiers.c
 KMENCTL_HDR := $(wildcard kmenctl/*.h) mod_kmen/crypto.h mod_kmen/identifiers.h
-KMENCTL_CFLAGS := $(WARN) -O2 -g $(shell pkg-config --cflags apr-1 libpq openssl) -Imod_kmen
-KMENCTL_LIBS := $(shell pkg-config --libs apr-1 libpq openssl)
+# kmenctl --version prints the package's version: debian/changelog is its one source.
+KMENCTL_VERSION = $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+KMENCTL_CFLAGS = $(WARN) -O2 -g -DKMENCTL_VERSION='"$(KMENCTL_VERSION)"' $(shell pkg-config --cflags apr-1 libpq openssl) -Imod_kmen
+KMENCTL_LIBS = $(shell pkg-config --libs apr-1 libpq openssl)
 
-$(KMENCTL): $(KMENCTL_SRC) $(KMENCTL_HDR) Makefile
+$(KMENCTL): $(KMENCTL_SRC) $(KMENCTL_HDR) Makefile debian/changelog
 	$(CC) $(CPPFLAGS) $(KMENCTL_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(KMENCTL_SRC) $(KMENCTL_LIBS)
 
 # 1,000,000-row import into a throwaway PostgreSQL; updates bench/RESULTS.md.
@@ -58,9 +62,9 @@ bench: all
 	$(PYTHON) bench/run.py
 
 # --- unit tests (libcheck): pure logic, and the response checks on NIA's own Response
-UNIT_CFLAGS := $(WARN) -g $(DEPS_CFLAGS) $(shell pkg-config --cflags check apr-1 apr-util-1) \
+UNIT_CFLAGS = $(WARN) -g $(DEPS_CFLAGS) $(shell pkg-config --cflags check apr-1 apr-util-1) \
                -I$(shell $(APXS) -q INCLUDEDIR) -Imod_kmen
-UNIT_LIBS := $(DEPS_LIBS) $(shell pkg-config --libs check apr-1 apr-util-1)
+UNIT_LIBS = $(DEPS_LIBS) $(shell pkg-config --libs check apr-1 apr-util-1)
 UNIT_TESTS := t/unit/saml_test t/unit/logic_test
 SAML_SRC := mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_response.c mod_kmen/saml_shape.c \
             mod_kmen/saml_decrypt.c \
@@ -83,11 +87,18 @@ test-integration: all
 
 # make test: unit, integration (the hostile SAML suite among it) and every fuzz target for
 # FUZZ_SECONDS (60). CI runs it, then test-asan and test-valgrind (.ci/run).
-test: all test-unit test-integration fuzz
+# test and demo install what is missing first (t/install-deps: nothing when all is there;
+# not root: it names what to install and make stops), then build in a second make, whose
+# pkg-config calls find the libraries just installed.
+test: install-deps
+	$(MAKE) all test-unit test-integration fuzz
 
-demo: all
-	./t/install-deps
+demo: install-deps
+	$(MAKE) all
 	$(PYTHON) t/demo.py
+
+install-deps:
+	./t/install-deps
 
 lint:
 	clang-format --dry-run --Werror mod_kmen/*.c mod_kmen/*.h t/unit/*.c kmenctl/*.c kmenctl/*.h
@@ -114,7 +125,8 @@ install: all
 clean:
 	rm -rf mod_kmen/*.o mod_kmen/*.lo mod_kmen/*.slo mod_kmen/*.la mod_kmen/.libs $(UNIT_TESTS) $(KMENCTL)
 
-.PHONY: all install lasso-version test test-unit test-integration demo lint clean bench-import bench
+.PHONY: all install install-deps lasso-version test test-unit test-integration demo lint clean \
+        bench-import bench
 
 # --- hostile input: SAML Responses, fuzzing, sanitizers (t/hostile/, t/fuzz/) -----------
 # make test-hostile: every hostile SAML Response case and every injected fault (database,
@@ -131,11 +143,11 @@ FUZZ_CC ?= clang
 FUZZ_DIR := build/fuzz
 FUZZ_TARGETS := fuzz_return_to fuzz_header_encode fuzz_pairs fuzz_identity fuzz_csv fuzz_saml_shape \
                 fuzz_saml_decrypt
-FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=undefined -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra \
                -Wno-unused-parameter -It/fuzz -Imod_kmen -Ikmenctl \
                $(shell pkg-config --cflags apr-1) -I$(shell $(APXS) -q INCLUDEDIR)
-FUZZ_APR := $(shell pkg-config --libs apr-1)
+FUZZ_APR = $(shell pkg-config --libs apr-1)
 
 $(FUZZ_DIR)/fuzz_return_to: t/fuzz/fuzz_return_to.c t/fuzz/fuzz.h mod_kmen/redirect.c mod_kmen/redirect.h
 	@mkdir -p $(FUZZ_DIR)
@@ -200,7 +212,7 @@ $(ASAN_MODULE): $(SRC) $(HDR) Makefile
 	$(ASAN_CC) -shared -fPIC -shared-libasan $(ASAN_WARN) $(APXS_CFLAGS) $(DEPS_CFLAGS) \
 	  $(ASAN_CFLAGS) -o $@ $(SRC) $(DEPS_LIBS) -Wl,-z,nodelete
 
-$(ASAN_KMENCTL): $(KMENCTL_SRC) $(KMENCTL_HDR) Makefile
+$(ASAN_KMENCTL): $(KMENCTL_SRC) $(KMENCTL_HDR) Makefile debian/changelog
 	@mkdir -p $(ASAN_DIR)
 	$(ASAN_CC) $(filter-out -Werror,$(KMENCTL_CFLAGS)) $(ASAN_CFLAGS) -o $@ $(KMENCTL_SRC) \
 	  $(KMENCTL_LIBS)

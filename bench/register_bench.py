@@ -46,8 +46,7 @@ INSERT INTO kmen.client_system (client, system)
 def create_register(pg, db, n, scale, log):
     t = time.monotonic()
     pg.psql("-d", "postgres", "-c", f"CREATE DATABASE {db}")
-    for f in pg.migrations():
-        pg.psql("-d", db, "-f", f)
+    pg.apply_migrations(db)
     pg.psql("-d", db, "-c", seed_sql(n))
     pg.psql("-d", db, "-c", "VACUUM ANALYZE")
     seeded = time.monotonic() - t

@@ -4,23 +4,28 @@
  * list it. Hand-written rather than getopt_long, which is not POSIX. */
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kmenctl.h"
 #include "progress.h"
 
-static const struct {
+typedef struct {
     const char *name;
     size_t offset;
-} option_slots[] = {
-    {KMENCTL_OPT_KEY_FILE, offsetof(kmenctl_args, key_file)},
-    {KMENCTL_OPT_AGENDA, offsetof(kmenctl_args, agenda)},
-    {KMENCTL_OPT_SQL_DIR, offsetof(kmenctl_args, sql_dir)},
-    {KMENCTL_OPT_AUDIT_DAYS, offsetof(kmenctl_args, audit_days)},
-    {KMENCTL_OPT_INTO, offsetof(kmenctl_args, into)},
-    {KMENCTL_OPT_EMAIL, offsetof(kmenctl_args, email)},
-    {KMENCTL_OPT_PHONE, offsetof(kmenctl_args, phone)},
-    {KMENCTL_OPT_NAME, offsetof(kmenctl_args, name)},
+    int is_flag; /* takes no value: its slot is set to the option itself */
+} option_def;
+
+static const option_def option_slots[] = {
+    {KMENCTL_OPT_KEY_FILE, offsetof(kmenctl_args, key_file), 0},
+    {KMENCTL_OPT_AGENDA, offsetof(kmenctl_args, agenda), 0},
+    {KMENCTL_OPT_SQL_DIR, offsetof(kmenctl_args, sql_dir), 0},
+    {KMENCTL_OPT_AUDIT_DAYS, offsetof(kmenctl_args, audit_days), 0},
+    {KMENCTL_OPT_INTO, offsetof(kmenctl_args, into), 0},
+    {KMENCTL_OPT_EMAIL, offsetof(kmenctl_args, email), 0},
+    {KMENCTL_OPT_PHONE, offsetof(kmenctl_args, phone), 0},
+    {KMENCTL_OPT_NAME, offsetof(kmenctl_args, name), 0},
+    {KMENCTL_OPT_DRY_RUN, offsetof(kmenctl_args, dry_run), 1},
 };
 
 static void trimmed_line(FILE *out, const char *prefix, const char *fmt, va_list ap)
@@ -54,20 +59,25 @@ int kmenctl_usage_error(const char *cmd, const char *fmt, ...)
     return KMENCTL_USAGE;
 }
 
-/* Whether the space-separated list names option (a whole word). */
-static int listed(const char *list, const char *option, size_t len)
+/* Whether the space-separated list names the option name[0, len) (a whole word): name may
+ * go on with "=VALUE". */
+static int listed(const char *list, const char *name, size_t len)
 {
-    for (const char *s = strstr(list, option); s; s = strstr(s + 1, option))
-        if ((s == list || s[-1] == ' ') && (s[len] == ' ' || s[len] == '\0'))
+    while (*list) {
+        size_t word = strcspn(list, " ");
+        if (word == len && strncmp(list, name, len) == 0)
             return 1;
+        list += word;
+        list += strspn(list, " ");
+    }
     return 0;
 }
 
-static const char **option_slot(kmenctl_args *out, const char *name, size_t len)
+static const option_def *find_option(const char *name, size_t len)
 {
     for (size_t i = 0; i < sizeof(option_slots) / sizeof(option_slots[0]); i++)
         if (strlen(option_slots[i].name) == len && strncmp(option_slots[i].name, name, len) == 0)
-            return (const char **)((char *)out + option_slots[i].offset);
+            return &option_slots[i];
     return NULL;
 }
 
@@ -76,12 +86,17 @@ static int take_option(const kmenctl_command *cmd, int argc, char **argv, int *i
 {
     const char *arg = argv[*i], *eq = strchr(arg, '=');
     size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
-    const char **slot = option_slot(out, arg, len);
-    if (!slot || !listed(cmd->options, arg, len))
+    const option_def *option = find_option(arg, len);
+    if (!option || !listed(cmd->options, arg, len))
         return kmenctl_usage_error(cmd->name, "unknown option %.*s", (int)len, arg);
+    const char **slot = (const char **)((char *)out + option->offset);
     if (*slot)
         return kmenctl_usage_error(cmd->name, "%.*s given twice", (int)len, arg);
-    if (eq)
+    if (option->is_flag && eq)
+        return kmenctl_usage_error(cmd->name, "%.*s takes no value", (int)len, arg);
+    if (option->is_flag)
+        *slot = arg;
+    else if (eq)
         *slot = eq + 1;
     else if (*i + 1 < argc)
         *slot = argv[++*i];
@@ -90,16 +105,38 @@ static int take_option(const kmenctl_command *cmd, int argc, char **argv, int *i
     return 0;
 }
 
-static int room_for_positional(const kmenctl_command *cmd, int taken)
+static int too_many_positional(const kmenctl_command *cmd, int taken)
 {
-    return cmd->positional_max == KMENCTL_ANY_NUMBER || taken < cmd->positional_max;
+    return cmd->positional_max != KMENCTL_ANY_NUMBER && taken > cmd->positional_max;
+}
+
+/* Whether s is a connection string rather than a file or a client identifier: what libpq
+ * itself asks of a dbname that is one (recognized_connection_string): an '=' or a URI. */
+static int looks_like_conninfo(const char *s)
+{
+    return *s == '\0' || strchr(s, '=') || strncmp(s, "postgresql://", 13) == 0 ||
+           strncmp(s, "postgres://", 11) == 0;
+}
+
+/* Every command's first argument is CONNINFO. Where libpq's environment names the database,
+ * it may be left out: "" then lets libpq take PGHOST, PGDATABASE, PGSERVICE and the rest. */
+static void default_conninfo(kmenctl_args *out)
+{
+    if (!getenv("PGHOST") && !getenv("PGDATABASE") && !getenv("PGSERVICE"))
+        return;
+    if (out->npositional > 0 && looks_like_conninfo(out->positional[0]))
+        return;
+    memmove(out->positional + 1, out->positional, sizeof(const char *) * (size_t)out->npositional);
+    out->positional[0] = "";
+    out->npositional++;
 }
 
 int kmenctl_parse_args(apr_pool_t *p, const kmenctl_command *cmd, int argc, char **argv,
                        kmenctl_args *out)
 {
     memset(out, 0, sizeof(*out));
-    out->positional = apr_pcalloc(p, sizeof(const char *) * (size_t)(argc + 1));
+    /* room for every argument, a CONNINFO left out (default_conninfo) and a NULL */
+    out->positional = apr_pcalloc(p, sizeof(const char *) * (size_t)(argc + 2));
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(cmd->help, stdout);
@@ -109,13 +146,14 @@ int kmenctl_parse_args(apr_pool_t *p, const kmenctl_command *cmd, int argc, char
             int rc = take_option(cmd, argc, argv, &i, out);
             if (rc)
                 return rc;
-        } else if (room_for_positional(cmd, out->npositional)) {
-            out->positional[out->npositional++] = argv[i];
         } else {
-            /* The extra argument is not echoed: it might be a secret. */
-            return kmenctl_usage_error(cmd->name, "too many arguments");
+            out->positional[out->npositional++] = argv[i];
         }
     }
+    default_conninfo(out);
+    /* The extra argument is not echoed: it might be a secret. */
+    if (too_many_positional(cmd, out->npositional))
+        return kmenctl_usage_error(cmd->name, "too many arguments");
     if (out->npositional < cmd->positional)
         return kmenctl_usage_error(cmd->name, "missing arguments");
     return 0;

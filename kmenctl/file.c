@@ -4,6 +4,14 @@
 #include "apr_strings.h"
 
 #include "kmenctl.h"
+#include "validate.h"
+
+void kmenctl_hint_header(const char *line, size_t len)
+{
+    const char *hint = kmenctl_header_hint(line, len);
+    if (hint)
+        fprintf(stderr, "kmenctl: hint: %s\n", hint);
+}
 
 char *kmenctl_read_file(apr_pool_t *p, const char *path, apr_size_t *len)
 {

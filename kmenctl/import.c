@@ -131,20 +131,27 @@ static int stage_row(essl_reader *rd, const kmen_csv_record *row, long line)
     return 0;
 }
 
+/* A record before the header was read: 0 when it is the header or an empty line, else -1
+ * after saying why not (nothing below could be read). */
+static int take_header(essl_reader *rd, kmen_csv_status st, const kmen_csv_record *rec,
+                       const char *why, long line)
+{
+    if (st == KMEN_CSV_RECORD && rec->count == 0)
+        return 0;
+    if (st == KMEN_CSV_RECORD && (rd->fields = kmenctl_essl_header_fields(rec)))
+        return 0;
+    kmenctl_fail("line %ld: %s", line,
+                 st == KMEN_CSV_BAD
+                     ? why
+                     : "the header must be aifo,family_name,given_name,birth_date[,system...]");
+    return -1;
+}
+
 static int take_record(essl_reader *rd, const kmen_csv_record *rec, long line)
 {
     char why[128];
     if (rec->count == 0) /* an empty line: nothing to import, nothing wrong */
         return 0;
-    if (!rd->fields) {
-        rd->fields = kmenctl_essl_header_fields(rec);
-        if (rd->fields)
-            return 0;
-        kmenctl_fail("line %ld: the header must be "
-                     "aifo,family_name,given_name,birth_date[,system...]",
-                     line);
-        return -1;
-    }
     const char *problem = kmenctl_essl_row_problem(rec, rd->fields, why, sizeof(why));
     if (problem) {
         reject(rd, line, problem);
@@ -205,11 +212,12 @@ static int stream_file(apr_pool_t *p, essl_reader *rd, chunk_input *in, const ch
                 return -1;
             continue;
         }
-        if (st == KMEN_CSV_BAD) {
-            if (!rd->fields) { /* no header yet: nothing below can be read */
-                kmenctl_fail("line %ld: %s", line, why);
+        if (!rd->fields) {
+            if (take_header(rd, st, &rec, why, line)) {
+                kmenctl_hint_header(in->buf + in->start, used);
                 return -1;
             }
+        } else if (st == KMEN_CSV_BAD) {
             reject(rd, line, why);
         } else if (take_record(rd, &rec, line)) {
             return -1;
@@ -294,5 +302,6 @@ int kmenctl_import_essl(apr_pool_t *p, const kmenctl_args *args)
     if (rc)
         return KMENCTL_FAILURE;
     printf("added %ld, matched %ld, rejected %ld\n", im.added, im.good - im.added, im.rejected);
-    return KMENCTL_OK;
+    /* A script (cron, a pipeline) must notice rows left out, not only a failed run. */
+    return im.rejected ? KMENCTL_FAILURE : KMENCTL_OK;
 }

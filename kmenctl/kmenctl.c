@@ -8,9 +8,15 @@
 
 #include "kmenctl.h"
 
+#ifndef KMENCTL_VERSION
+#error "KMENCTL_VERSION is defined by the Makefile, from debian/changelog"
+#endif
+
 #define CONNINFO_HELP                                                                              \
     "  CONNINFO is a libpq connection string or URI, e.g. \"host=/run/postgresql dbname=kmen\".\n" \
-    "  kmenctl connects as the register's owner or operator, not as kmen_module.\n"
+    "  kmenctl connects as the register's owner or operator, not as kmen_module.\n"                \
+    "  With PGHOST, PGDATABASE or PGSERVICE set, CONNINFO may be left out: libpq then\n"           \
+    "  connects as its environment says (a CONNINFO holds '=' or is a postgres:// URI).\n"
 
 #define KEY_FILE_HELP                                                                              \
     "  --key-file FILE   the KmenRegisterKeyFile (exactly 32 bytes), required\n"                   \
@@ -37,6 +43,7 @@ static const char import_help[] =
     "duplicates, counted as matched, and add their systems. Empty lines are ignored.\n"
     "Everything is written in one transaction; importing a file again adds nothing.\n"
     "Prints \"added N, matched N, rejected N\"; shows progress when stderr is a terminal.\n"
+    "Exit status 1 when any row was rejected (the others are imported all the same).\n"
     "\n" KEY_FILE_HELP CONNINFO_HELP;
 
 static const char notify_help[] =
@@ -54,7 +61,8 @@ static const char notify_help[] =
     "  death,AIFO,YYYY-MM-DD      the person died\n"
     "Every AIFO is in the register agenda. Each line is one transaction with an audit\n"
     "row; a bad line, an unknown AIFO or a conflict is reported on stderr as\n"
-    "\"line N: reason\" and skipped. Prints \"applied N, skipped N\".\n"
+    "\"line N: reason\" and skipped. Prints \"applied N, skipped N\"; exit status 1 when any\n"
+    "line was skipped (the others are applied all the same).\n"
     "\n" KEY_FILE_HELP CONNINFO_HELP;
 
 static const char merge_help[] =
@@ -102,10 +110,13 @@ static const char stats_help[] =
     "audit rows.\n\n" CONNINFO_HELP;
 
 static const char purge_help[] =
-    "usage: kmenctl purge CONNINFO [--audit-days N]\n\n"
+    "usage: kmenctl purge CONNINFO [--audit-days N] [--dry-run]\n\n"
     "Deletes sessions past their expiry, expired replay entries, AuthnRequests and\n"
     "pending verifications, and with --audit-days audit rows older than N days; prints\n"
-    "the counts and leaves an audit row.\n\n" CONNINFO_HELP;
+    "the counts and leaves an audit row.\n\n"
+    "  --audit-days N    1 to 36500; without it no audit row is deleted\n"
+    "  --dry-run         prints the counts a purge would delete now, deletes nothing\n"
+    "\n" CONNINFO_HELP;
 
 static const kmenctl_command commands[] = {
     {"migrate", "bring a database to the current schema", migrate_help, KMENCTL_OPT_SQL_DIR, 1, 1,
@@ -121,18 +132,34 @@ static const kmenctl_command commands[] = {
      kmenctl_add_potential},
     {"stats", "count clients, links, sessions and audit rows", stats_help, "", 1, 1, kmenctl_stats},
     {"purge", "delete expired sessions, replay entries and requests, old audit rows", purge_help,
-     KMENCTL_OPT_AUDIT_DAYS, 1, 1, kmenctl_purge},
+     KMENCTL_OPT_AUDIT_DAYS " " KMENCTL_OPT_DRY_RUN, 1, 1, kmenctl_purge},
 };
 #define COMMANDS (int)(sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *out)
 {
-    fputs("usage: kmenctl COMMAND ARGS...   (kmenctl COMMAND --help for details)\n\n"
+    fputs("usage: kmenctl COMMAND ARGS...   (kmenctl COMMAND --help for details)\n"
+          "       kmenctl --version\n\n"
           "Operator CLI of the mod_kmen client register.\n\ncommands:\n",
           out);
     for (int i = 0; i < COMMANDS; i++)
         fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
     fputs("\nexit status: 0 ok, 1 failure (message on stderr), 2 usage error\n", out);
+}
+
+/* kmenctl --help and --version, which need no command: KMENCTL_OK once answered, -1 when arg is
+ * neither. */
+static int answer_without_command(const char *arg)
+{
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0 || strcmp(arg, "help") == 0) {
+        usage(stdout);
+        return KMENCTL_OK;
+    }
+    if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
+        printf("kmenctl %s\n", KMENCTL_VERSION);
+        return KMENCTL_OK;
+    }
+    return -1;
 }
 
 static const kmenctl_command *find_command(const char *name)
@@ -163,11 +190,9 @@ int main(int argc, char **argv)
         usage(stderr);
         return KMENCTL_USAGE;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        usage(stdout);
-        return KMENCTL_OK;
-    }
+    int answered = answer_without_command(argv[1]);
+    if (answered != -1)
+        return answered;
     const kmenctl_command *cmd = find_command(argv[1]);
     if (!cmd) {
         fprintf(stderr, "kmenctl: unknown command %s\n", argv[1]);

@@ -29,6 +29,7 @@
 #define KMENCTL_OPT_EMAIL "--email"
 #define KMENCTL_OPT_PHONE "--phone"
 #define KMENCTL_OPT_NAME "--name"
+#define KMENCTL_OPT_DRY_RUN "--dry-run"
 
 typedef struct {
     const char **positional; /* npositional of them, in the order given */
@@ -41,6 +42,7 @@ typedef struct {
     const char *email;
     const char *phone;
     const char *name;
+    const char *dry_run; /* a flag: non-NULL when given */
 } kmenctl_args;
 
 typedef struct {
@@ -69,6 +71,9 @@ int kmenctl_load_keys(const char *path, kmen_id_keys *keys);
 
 /* file.c: a whole file, NUL-terminated; NULL after printing why not. */
 char *kmenctl_read_file(apr_pool_t *p, const char *path, apr_size_t *len);
+/* After a refused header: prints "kmenctl: hint: ..." when the first line, raw bytes from
+ * line[0] (len of them at most), shows a common cause (kmenctl_header_hint). */
+void kmenctl_hint_header(const char *line, size_t len);
 
 /* db.c */
 #define KMENCTL_MAX_PARAMS 8

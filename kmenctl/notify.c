@@ -123,6 +123,7 @@ static int notify_file(kmenctl_notify_ctx *n, const char *data, apr_size_t len,
             /* an empty line */
         } else if (!header && (st != KMEN_CSV_RECORD || !is_header(&rec))) {
             kmenctl_fail("line %ld: the header must be event,aifo,value", n->line);
+            kmenctl_hint_header(data + pos, used);
             rc = -1;
         } else if (!header) {
             header = 1;
@@ -163,5 +164,6 @@ int kmenctl_notify(apr_pool_t *p, const kmenctl_args *args)
     if (rc)
         return KMENCTL_FAILURE;
     printf("applied %ld, skipped %ld\n", counts.applied, counts.skipped);
-    return KMENCTL_OK;
+    /* A script (cron, a pipeline) must notice events left out, not only a failed run. */
+    return counts.skipped ? KMENCTL_FAILURE : KMENCTL_OK;
 }

@@ -173,6 +173,8 @@ static int add_file(potential_run *run, const char *data, apr_size_t len)
     while (!rc &&
            (st = kmen_csv_next(data + pos, len - pos, 1, &rec, &used, &why)) != KMEN_CSV_END) {
         rc = take_record(run, st, &rec, why, line, &header);
+        if (rc && !header) /* only the header can fail before it was read */
+            kmenctl_hint_header(data + pos, used);
         apr_pool_clear(row_pool);
         line += rec.newlines;
         pos += used;

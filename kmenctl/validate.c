@@ -36,6 +36,22 @@ const char *kmenctl_name_problem(const char *s, size_t len)
     return NULL;
 }
 
+/* The usual causes are spreadsheet exports: Czech Excel separates fields with ';' and may
+ * save in Windows-1250. */
+const char *kmenctl_header_hint(const char *line, size_t len)
+{
+    const char *end = memchr(line, '\n', len);
+    if (end)
+        len = (size_t)(end - line);
+    if (!kmenctl_utf8_valid(line, len))
+        return "the file is not UTF-8 (Windows-1250?): convert it with "
+               "iconv -f cp1250 -t utf-8 FILE > FILE.utf8";
+    if (memchr(line, ';', len))
+        return "the header line is separated by ';': save the file as CSV with ',' between "
+               "fields (in Excel \"CSV UTF-8\", in LibreOffice field delimiter ',')";
+    return NULL;
+}
+
 /* Length of the UTF-8 sequence starting at s[0..len), 0 when malformed. */
 static size_t utf8_sequence(const unsigned char *s, size_t len)
 {

@@ -110,8 +110,7 @@ def pg():
 def new_database(pg, migrations=None):
     name = f"kmenctl_{next(_databases)}"
     pg.psql("-d", "postgres", "-c", f"CREATE DATABASE {name}")
-    for f in pg.migrations() if migrations is None else migrations:
-        pg.psql("-d", name, "-f", f)
+    pg.apply_migrations(name, migrations)
     return Database(pg, name)
 
 
@@ -128,9 +127,11 @@ def key(tmp_path):
     return path
 
 
-def kmenctl(*args, cwd=None):
+def kmenctl(*args, cwd=None, env=None):
+    """kmenctl ARGS; ENV: libpq's environment variables to add (PG* are otherwise removed)."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     return subprocess.run([str(KMENCTL), *map(str, args)], capture_output=True, cwd=cwd,
-                          text=True, errors="replace", timeout=120)
+                          text=True, errors="replace", timeout=120, env={**environ, **(env or {})})
 
 
 def reported_lines(stderr):
@@ -164,6 +165,10 @@ def test_help_and_usage_errors():
     assert r.returncode == 2 and "--key-file" in r.stderr
     r = kmenctl("purge", "dbname=x", "--audit-days", "soon")
     assert r.returncode == 2
+    r = kmenctl("purge", "dbname=x", "--audit-days=soon")  # the --name=VALUE form
+    assert r.returncode == 2 and "--audit-days takes a number of days" in r.stderr
+    r = kmenctl("purge", "dbname=x", "--dry-run=yes")
+    assert r.returncode == 2 and "--dry-run takes no value" in r.stderr
     some_id = "0b9d7f0e-5a53-4d4c-9a57-0d6f1c2a3b4c"
     for args, says in (
             (("merge", "dbname=x", some_id), "--into is required"),
@@ -185,6 +190,15 @@ def test_help_and_usage_errors():
         r = kmenctl(*args)
         assert r.returncode == 2 and says in r.stderr, (args, r.stderr)
         assert "a@b.cz" not in r.stderr and "Novák" not in r.stderr
+
+
+def test_version():
+    """The package's version, which debian/changelog's first line names."""
+    changelog = (REPO / "debian" / "changelog").read_text().splitlines()[0]
+    version = re.match(r"\S+ \(([^)]+)\)", changelog).group(1)
+    for flag in ("--version", "-V"):
+        r = kmenctl(flag)
+        assert (r.returncode, r.stdout, r.stderr) == (0, f"kmenctl {version}\n", "")
 
 
 @pytest.mark.parametrize("size", [0, 31, 33, 64])
@@ -222,6 +236,19 @@ def test_migrate_older_database(pg):
     assert r.returncode == 0, r.stderr
     assert "001_core.sql" not in r.stdout and "applied 002_register.sql" in r.stdout
     assert older.one("SELECT max(version) FROM kmen.schema_migration") == migration_versions()[-1]
+
+
+def test_migrations_from_a_checkout_postgres_cannot_read(pg, tmp_path):
+    """A clone in /root (mode 0700): the harness reads sql/ itself and gives it to psql, which
+    runs as postgres, on its standard input; kmenctl migrate reads it as its caller."""
+    closed = tmp_path / "closed"
+    shutil.copytree(REPO / "sql", closed / "sql")
+    os.chmod(closed, 0o700)
+    db = new_database(pg, migrations=sorted((closed / "sql").glob("*.sql")))
+    assert db.one("SELECT max(version) FROM kmen.schema_migration") == migration_versions()[-1]
+    fresh = new_database(pg, migrations=[])
+    r = kmenctl("migrate", fresh.conninfo, "--sql-dir", closed / "sql")
+    assert r.returncode == 0, r.stderr
 
 
 @pytest.mark.skipif(os.path.isdir("/usr/share/mod-kmen/sql"), reason="installed SQL is used")
@@ -328,7 +355,7 @@ def import_and_check(db, conninfo, key, tmp_path):
     known = add_nia_client(db, master, KNOWN)
 
     r = kmenctl("import-essl", conninfo, csv, "--key-file", key)
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 1, r.stderr  # rows were rejected; the others are imported
     assert r.stdout == "added 3, matched 2, rejected 9\n"
     reports = reported_lines(r.stderr)
     assert set(reports) == set(REJECTED) | {15}
@@ -357,7 +384,7 @@ def test_import_essl(db, key, tmp_path):
     r, csv = import_and_check(db, db.conninfo, key, tmp_path)
     assert_no_aifo(r.stdout, r.stderr, db.dump())
     again = kmenctl("import-essl", db.conninfo, csv, "--key-file", key)
-    assert again.returncode == 0, again.stderr
+    assert again.returncode == 1, again.stderr
     assert again.stdout == "added 0, matched 5, rejected 9\n"
     assert db.one("SELECT count(*) FROM kmen.client") == 4
     assert db.one("SELECT count(*) FROM kmen.client_aifo") == 4
@@ -419,7 +446,7 @@ def test_import_progress_on_a_terminal(db, key, tmp_path):
             break
         screen += chunk
     os.close(leader)
-    assert p.wait(timeout=60) == 0
+    assert p.wait(timeout=60) == 1
     assert p.stdout.read() == b"added 4, matched 1, rejected 9\n"
     assert b"100%" in screen and b"line 6: birth_date" in screen
 
@@ -464,7 +491,7 @@ def test_notify(db, key, tmp_path):
     notes.write_text(NOTIFY_CSV)
 
     r = kmenctl("notify", db.conninfo, notes, "--key-file", key)
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 1, r.stderr  # lines were skipped; the others are applied
     assert r.stdout == "applied 3, skipped 7\n"
     reports = reported_lines(r.stderr)
     assert sorted(reports) == [5, 6, 7, 8, 9, 10, 11]
@@ -752,7 +779,7 @@ def test_stats(db, key, tmp_path):
     csv = tmp_path / "essl.csv"
     csv.write_bytes(ESSL_CSV)
     known = add_nia_client(db, master, KNOWN)
-    assert kmenctl("import-essl", db.conninfo, csv, "--key-file", key).returncode == 0
+    assert kmenctl("import-essl", db.conninfo, csv, "--key-file", key).returncode == 1  # rejects
     db.query("INSERT INTO kmen.client_bsi (bsi_index, client) VALUES (%s, %s)",
              (os.urandom(32), known))
     db.query("UPDATE kmen.client SET deceased = '2020-01-01' WHERE id = %s", (known,))
@@ -800,3 +827,100 @@ def test_purge(db):
         ("sessions 1, replay entries 2, authn requests 1, pending verifications 1",),
         ("sessions 0, replay entries 0, authn requests 0, pending verifications 0, "
          "audit rows 1",)]
+
+
+def test_purge_refuses_zero_audit_days(db):
+    """--audit-days 0 would delete the whole audit log: refused, nothing deleted."""
+    add_login_state(db)
+    audit = db.one("SELECT count(*) FROM kmen.audit")
+    for args in (("--audit-days", "0"), ("--audit-days", "0", "--dry-run")):
+        r = kmenctl("purge", db.conninfo, *args)
+        assert r.returncode == 2 and "from 1 to 36500" in r.stderr, r.stderr
+    assert db.one("SELECT count(*) FROM kmen.audit") == audit
+    assert db.one("SELECT count(*) FROM kmen.session") == 3
+
+
+def test_purge_dry_run(db):
+    add_login_state(db)
+    tables = ("session", "replay", "authn_request", "pending", "audit")
+    before = {t: db.one(f"SELECT count(*) FROM kmen.{t}") for t in tables}
+    r = kmenctl("purge", db.conninfo, "--dry-run", "--audit-days", "30")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[-1] == "dry run: nothing was deleted"
+    printed = dict(re.match(r"^(.*\S)\s+(\d+)$", line).groups() for line in lines[:-1])
+    assert printed == {"sessions": "1", "replay entries": "2", "authn requests": "1",
+                       "pending verifications": "1", "audit rows": "1"}
+    assert {t: db.one(f"SELECT count(*) FROM kmen.{t}") for t in tables} == before
+    r = kmenctl("purge", db.conninfo, "--audit-days", "30")  # what it said it would
+    assert r.stdout.splitlines() == lines[:-1]
+
+
+# --- exit status, the environment, hints -------------------------------------------------
+
+def test_import_and_notify_exit_0_when_every_row_is_taken(db, key, tmp_path):
+    people = tmp_path / "essl.csv"
+    people.write_text("aifo,family_name,given_name,birth_date\n"
+                      "AIFO-E1,Alfa,Anna,1950-01-01\nAIFO-E2,Beta,Bára,1950-01-01\n")
+    r = kmenctl("import-essl", db.conninfo, people, "--key-file", key)
+    assert (r.returncode, r.stdout) == (0, "added 2, matched 0, rejected 0\n"), r.stderr
+    notes = tmp_path / "notify.csv"
+    notes.write_text("event,aifo,value\ndeath,AIFO-E1,2020-01-01\n")
+    r = kmenctl("notify", db.conninfo, notes, "--key-file", key)
+    assert (r.returncode, r.stdout) == (0, "applied 1, skipped 0\n"), r.stderr
+    notes.write_text("event,aifo,value\ndeath,AIFO-E2,2020-01-01\ndeath,AIFO-NONE,2020-01-01\n")
+    r = kmenctl("notify", db.conninfo, notes, "--key-file", key)
+    assert (r.returncode, r.stdout) == (1, "applied 1, skipped 1\n"), r.stderr
+
+
+def test_conninfo_from_libpq_environment(db, key, tmp_path):
+    """With PGHOST, PGDATABASE or PGSERVICE set, CONNINFO may be left out."""
+    env = {"PGHOST": str(db.pg.sock), "PGPORT": str(db.pg.port), "PGDATABASE": db.name,
+           "PGUSER": "postgres"}
+    given = kmenctl("stats", db.conninfo)
+    assert given.returncode == 0, given.stderr
+    r = kmenctl("stats", env=env)
+    assert (r.returncode, r.stdout) == (0, given.stdout), r.stderr
+    assert kmenctl("stats", "", env=env).stdout == given.stdout  # "" given: libpq's default
+    assert kmenctl("stats").returncode == 2  # neither CONNINFO nor the environment
+    people = tmp_path / "essl.csv"
+    people.write_text("aifo,family_name,given_name,birth_date\nAIFO-ENV,Alfa,Anna,1950-01-01\n")
+    r = kmenctl("import-essl", people, "--key-file", key, env=env)
+    assert (r.returncode, r.stdout) == (0, "added 1, matched 0, rejected 0\n"), r.stderr
+    r = kmenctl("purge", "--dry-run", env={"PGDATABASE": db.name, "PGHOST": str(db.pg.sock),
+                                           "PGPORT": str(db.pg.port), "PGUSER": "postgres"})
+    assert r.returncode == 0, r.stderr
+    r = kmenctl("stats", "x", env=env)  # x is no CONNINFO: one argument too many
+    assert r.returncode == 2 and "too many arguments" in r.stderr
+
+
+SEMICOLONS = "the header line is separated by ';'"
+NOT_UTF8 = "the file is not UTF-8 (Windows-1250?): convert it with iconv -f cp1250 -t utf-8"
+
+
+@pytest.mark.parametrize("command, header", [
+    ("import-essl", "aifo;family_name;given_name;birth_date"),
+    ("import-essl", '"aifo";"family_name";"given_name";"birth_date"'),
+    ("notify", "event;aifo;value"),
+    ("add-potential", "email;phone;name"),
+])
+def test_hint_on_a_semicolon_header(db, key, tmp_path, command, header):
+    f = tmp_path / "export.csv"
+    f.write_text(header + "\r\nX;Y;Z;W\r\n")
+    r = kmenctl(command, db.conninfo, f, "--key-file", key)
+    assert r.returncode == 1 and "line 1: " in r.stderr
+    assert f"kmenctl: hint: {SEMICOLONS}: save the file as CSV with ','" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("command, header", [
+    ("import-essl", "aifo,příjmení,jméno,datum_narození"),
+    ("notify", "událost,aifo,hodnota"),
+    ("add-potential", "e-mail,telefon,jméno"),
+])
+def test_hint_on_a_windows_1250_header(db, key, tmp_path, command, header):
+    f = tmp_path / "export.csv"
+    f.write_bytes((header + "\n").encode("cp1250"))
+    r = kmenctl(command, db.conninfo, f, "--key-file", key)
+    assert r.returncode == 1 and f"kmenctl: hint: {NOT_UTF8}" in r.stderr, r.stderr
+    f.write_text("aifo,family_name\n")  # a wrong header of another kind: no hint
+    assert "hint" not in kmenctl(command, db.conninfo, f, "--key-file", key).stderr

@@ -18,10 +18,11 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 DATABASE = "kmen"
 
 
-def as_postgres(*args, check=True):
-    """Run a command as the postgres user (initdb refuses root)."""
+def as_postgres(*args, check=True, input=None):
+    """Run a command as the postgres user (initdb refuses root), in /: the checkout may be
+    where postgres cannot go (a clone in /root, mode 0700)."""
     return subprocess.run(["runuser", "-u", "postgres", "--", *map(str, args)],
-                          check=check, capture_output=True, text=True)
+                          check=check, capture_output=True, text=True, input=input, cwd="/")
 
 
 class Postgres:
@@ -46,19 +47,29 @@ class Postgres:
                     "-E", "UTF8", "--locale", "C.UTF-8", "-D", self.data)
         self.start()
         self.psql("-d", "postgres", "-c", f"CREATE DATABASE {DATABASE}")
-        for f in self.migrations():
-            self.psql("-d", DATABASE, "-f", f)
+        self.apply_migrations(DATABASE)
         return self
+
+    def apply_migrations(self, database, files=None):
+        """FILES (default: every migration), in order, to DATABASE."""
+        for f in self.migrations() if files is None else files:
+            self.run_sql_file(database, f)
 
     def migrations(self):
         return sorted(self.sql_dir.glob("*.sql")) if self.sql_dir.is_dir() else []
 
-    def psql(self, *args):
+    def psql(self, *args, input=None):
         r = as_postgres(PG_BIN / "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
-                        "-h", self.sock, "-p", self.port, "-U", "postgres", *args, check=False)
+                        "-h", self.sock, "-p", self.port, "-U", "postgres", *args, check=False,
+                        input=input)
         if r.returncode:
             raise RuntimeError(f"psql {' '.join(map(str, args))} failed:\n{r.stderr}")
         return r.stdout
+
+    def run_sql_file(self, database, path):
+        """The SQL file PATH run in DATABASE. Read here and given to psql on its standard
+        input: psql runs as postgres, which may not read the checkout (a clone in /root)."""
+        return self.psql("-d", database, "-f", "-", input=Path(path).read_text())
 
     def start(self):
         opts = f"-F -k {self.sock} -p {self.port} -c listen_addresses=''"
