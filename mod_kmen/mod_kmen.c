@@ -56,6 +56,7 @@ static const char *read_sp_inputs(apr_pool_t *p, const kmen_server_conf *c, cons
         (err = kmen_read_text_file(p, "KmenIdPMetadataFile", c->idp_metadata_file,
                                    &in->idp_metadata)))
         return err;
+    in->key_file = c->sp_key_file;
     in->entity_id = c->sp_entity_id;
     in->acs_url = kmen_endpoint_url(p, c, "acs");
     in->slo_url = kmen_endpoint_url(p, c, "slo");

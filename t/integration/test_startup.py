@@ -4,6 +4,7 @@ with one line saying what to fix; a database that is down is no reason to refuse
 
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -250,6 +251,21 @@ def test_a_translator_file_the_children_cannot_read_is_refused(stack, directive,
     assert rc != 0 and logged(out, f"{directive} {private}{where(h, directive)}: httpd's "
                               "children (user www-data) cannot read it (owner uid 0, group gid 0, "
                               "mode 0600)"), out
+
+
+def test_an_encrypted_sp_key_is_refused_without_a_prompt(stack):
+    """OpenSSL's default asks for the passphrase on the terminal: configtest hung there."""
+    encrypted = stack.dir / "sp-key-encrypted.pem"
+    subprocess.run(["openssl", "pkey", "-in", str(stack.keys.sp_key), "-aes256",
+                    "-passout", "pass:x", "-out", str(encrypted)], check=True)
+    encrypted.chmod(0o600)
+    assert "ENCRYPTED" in encrypted.read_text()
+    rc, out, h = configtest_of(stack, timeout=20, replace={
+        f"KmenSPPrivateKeyFile {stack.keys.sp_key}": f"KmenSPPrivateKeyFile {encrypted}"})
+    assert "pass phrase" not in out, out
+    assert rc != 0 and logged(out, "KmenSPPrivateKeyFile is encrypted: mod_kmen needs an "
+                              f"unencrypted key (openssl pkey -in {encrypted} -out <new key "
+                              "file>, readable by root only)"), out
 
 
 def test_a_register_key_every_user_can_read_is_warned_about(stack):
