@@ -283,3 +283,22 @@ def test_allow_http_is_warned_about(stack):
     assert logged(out, f"KmenAllowHTTP On{where(h, 'KmenAllowHTTP')}: only for a demo: cookies "
                   "and SAML messages travel in clear text"), out
     assert "KmenRegisterKeyFile" not in out, out  # the test site's register key is 0600
+
+
+def test_health_without_a_translator_is_degraded_but_200(stack):
+    """The load balancer keeps the node (people the register knows still log in); the
+    webmaster sees that first logins cannot be resolved."""
+    r = requests.get(stack.base_url + "/kmen/health", timeout=10)
+    assert r.status_code == 200 and r.json()["status"] == "ok" and "reason" not in r.json()
+    h = Httpd(parent=stack.dir)
+    h.write_config(site_config(stack, h, translator_url=""))
+    h.start()
+    try:
+        r = requests.get(h.base_url + "/kmen/health", timeout=10)
+        doc = r.json()
+        assert r.status_code == 200, r.text
+        assert doc["status"] == "degraded" and doc["translator"] == "not configured", doc
+        assert doc["reason"] == "no KmenTranslatorURL: first logins cannot be resolved", doc
+        assert doc["database"] == "ok" and doc["idp_metadata"]["valid"] is True, doc
+    finally:
+        h.stop()
