@@ -51,8 +51,9 @@ static const char *check_translator_url(apr_pool_t *p, const server_rec *s,
                        ": the translation gateway needs an https:// URL", NULL);
 }
 
-/* Whether httpd's children are in group GID: their primary group, or one
- * /etc/group lists their user in. */
+/* Whether httpd's children are in group GID: their primary group (Group), or
+ * a supplementary one the group database lists their user in, so that a key
+ * of group ssl-cert, mode 0640, is not refused when www-data is a member. */
 static int children_in_group(gid_t gid)
 {
     if (gid == ap_unixd_config.group_id)
@@ -67,7 +68,8 @@ static int children_in_group(gid_t gid)
 
 /* The kernel's rule for a process that is not root: the owner bits for the
  * owner, else the group bits for a member of the file's group, else the
- * other bits. (The check runs as root, so access() would answer for root.) */
+ * other bits. (The check runs as root, so access() would answer for root.)
+ * ACLs are not read: a file only an ACL opens to www-data is refused. */
 static int children_can_read(const struct stat *st)
 {
     if (ap_unixd_config.user_id == 0)

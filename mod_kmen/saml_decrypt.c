@@ -24,6 +24,25 @@ static apr_status_t key_destroy(void *key)
     return APR_SUCCESS;
 }
 
+/* Shared with saml_sign.c, which loads the same key: here, because the fuzz
+ * targets link this file without that one. */
+int kmen_sp_key_passphrase_refuse(char *buf, int size, int rwflag, void *asked)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    *(int *)asked = 1;
+    return -1;
+}
+
+const char *kmen_sp_key_encrypted(apr_pool_t *p, const char *key_file)
+{
+    return apr_pstrcat(p,
+                       "KmenSPPrivateKeyFile is encrypted: mod_kmen needs an unencrypted key "
+                       "(openssl pkey -in ",
+                       key_file, " -out <new key file>, readable by root only)", NULL);
+}
+
 /* xmlsec hands the callback to OpenSSL's PEM reader when it has no password
  * (xmlSecOpenSSLAppKeyLoadBIO); without one OpenSSL would prompt. */
 const char *kmen_sp_decryption_key_load(apr_pool_t *p, const char *key_pem, const char *key_file,

@@ -33,23 +33,6 @@ static apr_status_t key_free(void *key)
     return APR_SUCCESS;
 }
 
-int kmen_sp_key_passphrase_refuse(char *buf, int size, int rwflag, void *asked)
-{
-    (void)buf;
-    (void)size;
-    (void)rwflag;
-    *(int *)asked = 1;
-    return -1;
-}
-
-const char *kmen_sp_key_encrypted(apr_pool_t *p, const char *key_file)
-{
-    return apr_pstrcat(p,
-                       "KmenSPPrivateKeyFile is encrypted: mod_kmen needs an unencrypted key "
-                       "(openssl pkey -in ",
-                       key_file, " -out <new key file>, readable by root only)", NULL);
-}
-
 const char *kmen_sp_signing_key_load(apr_pool_t *p, const char *key_pem, const char *key_file,
                                      EVP_PKEY **out)
 {
