@@ -6,7 +6,7 @@ APXS ?= apxs
 PYTHON ?= /usr/bin/python3
 LASSO_MIN := 2.7.0
 
-SRC := mod_kmen/mod_kmen.c mod_kmen/config.c mod_kmen/crypto.c mod_kmen/identifiers.c mod_kmen/identity.c \
+SRC := mod_kmen/mod_kmen.c mod_kmen/config.c mod_kmen/configcheck.c mod_kmen/crypto.c mod_kmen/identifiers.c mod_kmen/identity.c \
        mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_response.c mod_kmen/saml_shape.c \
        mod_kmen/saml_decrypt.c mod_kmen/saml_sign.c mod_kmen/store_pg.c mod_kmen/session.c mod_kmen/headers.c mod_kmen/headers_encode.c mod_kmen/redirect.c \
        mod_kmen/page.c mod_kmen/pairs.c mod_kmen/handlers.c mod_kmen/auth.c \

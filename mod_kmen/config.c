@@ -30,6 +30,7 @@ void *kmen_create_server_conf(apr_pool_t *p, server_rec *s)
 {
     kmen_server_conf *c = apr_pcalloc(p, sizeof(*c));
     (void)s;
+    c->where = apr_table_make(p, 8);
     c->db_pool_size = c->translator_timeout = c->session_lifetime = c->session_idle =
         c->session_cache_ttl = c->cookie_secure = c->clock_skew = c->header_encoding =
             c->nameid_policy = c->pending_timeout = c->allow_http = c->login_start_limit =
@@ -53,7 +54,6 @@ static void merge_services(kmen_server_conf *m, const kmen_server_conf *base,
     MERGE_PTR(evidence_url);
     MERGE_PTR(evidence_secret_file);
     MERGE_PTR(evidence_ca_file);
-    MERGE_PTR(evidence_ca_where);
     MERGE_PTR(evidence_pins);
 }
 
@@ -87,6 +87,7 @@ void *kmen_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_INT(nameid_policy);
     MERGE_INT(pending_timeout);
     MERGE_INT(login_start_limit);
+    m->where = apr_table_overlay(p, add->where, base->where);
     return m;
 }
 
@@ -181,10 +182,28 @@ static kmen_server_conf *server_conf_of(cmd_parms *cmd)
     return ap_get_module_config(cmd->server->module_config, &kmen_module);
 }
 
+/* Where a directive stands, for the startup checks' messages. */
+static void record_where(cmd_parms *cmd)
+{
+    if (cmd->directive && cmd->directive->filename)
+        apr_table_set(
+            server_conf_of(cmd)->where, cmd->cmd->name,
+            apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename, cmd->directive->line_num));
+}
+
 const char *kmen_set_server_string(cmd_parms *cmd, void *dir, const char *arg)
 {
     (void)dir;
     *(const char **)((char *)server_conf_of(cmd) + (size_t)cmd->info) = arg;
+    record_where(cmd);
+    return NULL;
+}
+
+const char *kmen_set_server_flag(cmd_parms *cmd, void *dir, int on)
+{
+    (void)dir;
+    *(int *)((char *)server_conf_of(cmd) + (size_t)cmd->info) = on;
+    record_where(cmd);
     return NULL;
 }
 
@@ -213,13 +232,6 @@ const char *kmen_set_server_seconds(cmd_parms *cmd, void *dir, const char *arg)
     if (!parse_int(arg, 0, 31536000, (int *)((char *)server_conf_of(cmd) + (size_t)cmd->info)))
         return apr_pstrcat(cmd->pool, cmd->cmd->name, ": expected a number of seconds, got ", arg,
                            NULL);
-    return NULL;
-}
-
-const char *kmen_set_server_flag(cmd_parms *cmd, void *dir, int on)
-{
-    (void)dir;
-    *(int *)((char *)server_conf_of(cmd) + (size_t)cmd->info) = on;
     return NULL;
 }
 
@@ -359,14 +371,6 @@ const char *kmen_set_verify_path(cmd_parms *cmd, void *dir, const char *arg)
     return NULL;
 }
 
-/* Where the directive stands, for the startup check that it has a pin. */
-const char *kmen_set_evidence_ca_file(cmd_parms *cmd, void *dir, const char *arg)
-{
-    server_conf_of(cmd)->evidence_ca_where =
-        apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename, cmd->directive->line_num);
-    return kmen_set_server_file(cmd, dir, arg);
-}
-
 /* A pin of the public key, not of the certificate: it survives the renewal
  * of a certificate for the same key. Several pins allow a rollover. */
 const char *kmen_add_evidence_pin(cmd_parms *cmd, void *dir, const char *arg)
@@ -502,8 +506,9 @@ static const char *load_evidence_ca(apr_pool_t *p, kmen_server_conf *c)
 {
     const char *err = NULL;
     if (c->evidence_ca_file && !c->evidence_pins)
-        return apr_pstrcat(p, "KmenEvidenceCallbackCAFile (", c->evidence_ca_where,
-                           ") needs KmenEvidenceCallbackCertificate sha256/<base64>, the pin of "
+        return apr_pstrcat(p, "KmenEvidenceCallbackCAFile",
+                           kmen_directive_where(p, NULL, c, "KmenEvidenceCallbackCAFile"),
+                           " needs KmenEvidenceCallbackCertificate sha256/<base64>, the pin of "
                            "the evidence service's certificate",
                            NULL);
     if (c->evidence_pins && !c->evidence_ca_file)
@@ -526,6 +531,21 @@ const char *kmen_server_conf_load(kmen_server_conf *c, apr_pool_t *p)
         (err = load_evidence_ca(p, c)))
         return err;
     return NULL;
+}
+
+const char *kmen_directive_where(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
+                                 const char *directive)
+{
+    const char *line = apr_table_get(c->where, directive);
+    const char *vhost =
+        s && s->is_virtual
+            ? apr_psprintf(p, "virtual host %s:%u", s->server_hostname,
+                           s->addrs ? (unsigned)s->addrs->host_port : (unsigned)s->port)
+            : NULL;
+    if (!line && !vhost)
+        return "";
+    return apr_pstrcat(p, " (", line ? line : "", line && vhost ? ", " : "", vhost ? vhost : "",
+                       ")", NULL);
 }
 
 const char *kmen_read_text_file(apr_pool_t *p, const char *directive, const char *path,

@@ -60,11 +60,11 @@ typedef struct {
     const char *error_document;
     const char *evidence_secret_file;
     const char *evidence_ca_file;
-    const char *evidence_ca_where;     /* file:line of KmenEvidenceCallbackCAFile */
     apr_array_header_t *evidence_pins; /* KmenEvidenceCallbackCertificate: SPKI SHA-256s */
     int nameid_policy;                 /* kmen_nameid_policy or KMEN_UNSET */
     int pending_timeout;
     int login_start_limit; /* per minute and client address; 0: none */
+    apr_table_t *where;    /* directive name -> "file:line" where it was set */
 
     /* Loaded at post_config, while httpd still runs as root. */
     unsigned char register_key[KMEN_KEY_LEN];
@@ -130,7 +130,6 @@ const char *kmen_set_agenda(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_server_agenda(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_eidas_policy(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_verify_path(cmd_parms *cmd, void *dir, const char *arg);
-const char *kmen_set_evidence_ca_file(cmd_parms *cmd, void *dir, const char *arg);
 /* sha256/<base64 of the SHA-256 of the certificate's SubjectPublicKeyInfo> */
 const char *kmen_add_evidence_pin(cmd_parms *cmd, void *dir, const char *arg);
 /* Per-directory On/Off: cmd->info is the field's offset in kmen_dir_conf. */
@@ -142,6 +141,12 @@ const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir, const char *
 
 const char *kmen_read_text_file(apr_pool_t *p, const char *directive, const char *path,
                                 const char **text);
+
+/* " (file:line, virtual host name:port)": where DIRECTIVE was set (if it
+ * was) and the virtual host S (if it is one), for a message that names both;
+ * "" when httpd tells neither. */
+const char *kmen_directive_where(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
+                                 const char *directive);
 
 /* Applies the defaults of every unset value (after merging). */
 void kmen_server_conf_defaults(kmen_server_conf *c);

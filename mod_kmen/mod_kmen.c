@@ -13,6 +13,7 @@
 
 #include "backend.h"
 #include "config.h"
+#include "configcheck.h"
 #include "handlers.h"
 #include "headers.h"
 #include "saml.h"
@@ -55,6 +56,7 @@ static const char *read_sp_inputs(apr_pool_t *p, const kmen_server_conf *c, cons
         (err = kmen_read_text_file(p, "KmenIdPMetadataFile", c->idp_metadata_file,
                                    &in->idp_metadata)))
         return err;
+    in->key_file = c->sp_key_file;
     in->entity_id = c->sp_entity_id;
     in->acs_url = kmen_endpoint_url(p, c, "acs");
     in->slo_url = kmen_endpoint_url(p, c, "slo");
@@ -66,11 +68,11 @@ static const char *read_sp_inputs(apr_pool_t *p, const kmen_server_conf *c, cons
 /* Virtual hosts that inherit the same settings share one SP and one pool.
  * SP_TYPE: the server's own KmenSPType (outside any <Location>), which the
  * metadata publishes. */
-static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, kmen_server_conf *c,
-                                const char *sp_type)
+static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, const server_rec *vs,
+                                kmen_server_conf *c, const char *sp_type)
 {
-    const char *err = kmen_server_conf_load(c, pconf);
-    if (err)
+    const char *err;
+    if ((err = kmen_server_conf_load(c, pconf)) || (err = kmen_server_conf_check(pconf, vs, c)))
         return err;
     const char *key =
         apr_pstrcat(pconf, c->sp_entity_id, "|", c->sp_key_file, "|", c->idp_metadata_file, "|",
@@ -111,7 +113,7 @@ static int kmen_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
         if (!c->sp_entity_id && !c->db_conninfo)
             continue;
         const char *err =
-            setup_server(pconf, shared, c,
+            setup_server(pconf, shared, vs, c,
                          kmen_dir_sp_type(ap_get_module_config(vs->lookup_defaults, &kmen_module)));
         if (err) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, vs, APLOGNO(10642) "mod_kmen: %s", err);
@@ -237,8 +239,8 @@ static const command_rec kmen_cmds[] = {
                   RSRC_CONF,
                   "the portal's own error page; it gets REDIRECT_KMEN_ERROR and "
                   "REDIRECT_KMEN_REQUEST_ID (default: mod_kmen's Czech/English pages)"),
-    AP_INIT_TAKE1("KmenEvidenceCallbackCAFile", kmen_set_evidence_ca_file,
-                  SERVER_SLOT(evidence_ca_file), RSRC_CONF,
+    AP_INIT_TAKE1("KmenEvidenceCallbackCAFile", kmen_set_server_file, SERVER_SLOT(evidence_ca_file),
+                  RSRC_CONF,
                   "UC7: CAs whose TLS client certificates may deliver evidence (with "
                   "SSLVerifyClient optional_no_ca in the virtual host)"),
     AP_INIT_ITERATE("KmenEvidenceCallbackCertificate", kmen_add_evidence_pin, NULL, RSRC_CONF,

@@ -157,7 +157,8 @@ static const char *check_idp_validity(apr_pool_t *p, const kmen_sp *sp)
 const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp **out)
 {
     kmen_sp *sp = apr_pcalloc(p, sizeof(*sp));
-    const char *err = kmen_sp_signing_key_load(p, params->key_pem, &sp->signing_key);
+    const char *err =
+        kmen_sp_signing_key_load(p, params->key_pem, params->key_file, &sp->signing_key);
     if (err || (err = check_key_pair(sp->signing_key, params->cert_pem)))
         return err;
     sp->params = *params;
@@ -177,7 +178,8 @@ const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp 
     lasso_server_destroy(probe);
     if (!ok)
         return "lasso found no IdP role in the IdP metadata";
-    if ((err = kmen_sp_decryption_key_load(p, params->key_pem, &sp->decryption_key)))
+    if ((err = kmen_sp_decryption_key_load(p, params->key_pem, params->key_file,
+                                           &sp->decryption_key)))
         return err;
     *out = sp;
     return NULL;

@@ -16,6 +16,7 @@ typedef struct {
     const char *acs_url;
     const char *slo_url;
     const char *key_pem;
+    const char *key_file; /* where key_pem came from, for messages */
     const char *cert_pem;
     const char *sp_type; /* eIDAS SPType the metadata publishes: public or private */
     const char *idp_metadata;

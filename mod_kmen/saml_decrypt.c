@@ -24,12 +24,37 @@ static apr_status_t key_destroy(void *key)
     return APR_SUCCESS;
 }
 
-const char *kmen_sp_decryption_key_load(apr_pool_t *p, const char *key_pem, xmlSecKey **out)
+/* Shared with saml_sign.c, which loads the same key: here, because the fuzz
+ * targets link this file without that one. */
+int kmen_sp_key_passphrase_refuse(char *buf, int size, int rwflag, void *asked)
 {
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    *(int *)asked = 1;
+    return -1;
+}
+
+const char *kmen_sp_key_encrypted(apr_pool_t *p, const char *key_file)
+{
+    return apr_pstrcat(p,
+                       "KmenSPPrivateKeyFile is encrypted: mod_kmen needs an unencrypted key "
+                       "(openssl pkey -in ",
+                       key_file, " -out <new key file>, readable by root only)", NULL);
+}
+
+/* xmlsec hands the callback to OpenSSL's PEM reader when it has no password
+ * (xmlSecOpenSSLAppKeyLoadBIO); without one OpenSSL would prompt. */
+const char *kmen_sp_decryption_key_load(apr_pool_t *p, const char *key_pem, const char *key_file,
+                                        xmlSecKey **out)
+{
+    int asked = 0;
     *out = xmlSecCryptoAppKeyLoadMemory((const xmlSecByte *)key_pem, (xmlSecSize)strlen(key_pem),
-                                        xmlSecKeyDataFormatPem, NULL, NULL, NULL);
+                                        xmlSecKeyDataFormatPem, NULL,
+                                        (void *)kmen_sp_key_passphrase_refuse, &asked);
     if (!*out)
-        return "xmlsec cannot load KmenSPPrivateKeyFile as a decryption key";
+        return asked ? kmen_sp_key_encrypted(p, key_file)
+                     : "xmlsec cannot load KmenSPPrivateKeyFile as a decryption key";
     apr_pool_cleanup_register(p, *out, key_destroy, apr_pool_cleanup_null);
     return NULL;
 }

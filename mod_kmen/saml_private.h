@@ -59,8 +59,10 @@ struct kmen_sp {
 LassoServer *kmen_sp_server_acquire(kmen_sp *sp, const char **err);
 void kmen_sp_server_release(kmen_sp *sp, LassoServer *server);
 
-/* Loads the SP's private key for xmlsec; freed with P. NULL or an error. */
-const char *kmen_sp_decryption_key_load(apr_pool_t *p, const char *key_pem, xmlSecKey **out);
+/* Loads the SP's private key for xmlsec; freed with P. NULL or an error.
+ * KEY_FILE: where KEY_PEM came from, for the message. */
+const char *kmen_sp_decryption_key_load(apr_pool_t *p, const char *key_pem, const char *key_file,
+                                        xmlSecKey **out);
 /* The plaintext ENCRYPTED_ASSERTION holds (*LEN bytes, in P), decrypted with
  * the SP's key RSA_KEY; NULL if it does not decrypt. */
 const char *kmen_encrypted_assertion_decrypt(apr_pool_t *p, xmlNode *encrypted_assertion,
@@ -91,8 +93,16 @@ const char *kmen_assertion_xml_read(apr_pool_t *p, const char *xml, apr_size_t l
 /* N has a ds:Signature child. */
 int kmen_xml_has_signature_child(const xmlNode *n);
 
-/* Loads the SP's private key for kmen_redirect_sign; freed with P. NULL or an error. */
-const char *kmen_sp_signing_key_load(apr_pool_t *p, const char *key_pem, EVP_PKEY **out);
+/* Loads the SP's private key for kmen_redirect_sign; freed with P. NULL or an error.
+ * KEY_FILE: where KEY_PEM came from, for the message. */
+const char *kmen_sp_signing_key_load(apr_pool_t *p, const char *key_pem, const char *key_file,
+                                     EVP_PKEY **out);
+/* The PEM password callback of every SP key load: it sets *(int *)ASKED and
+ * gives no passphrase. OpenSSL's default would prompt on the terminal, and
+ * `apachectl configtest` or the start would hang there. */
+int kmen_sp_key_passphrase_refuse(char *buf, int size, int rwflag, void *asked);
+/* The message for an encrypted KEY_FILE. */
+const char *kmen_sp_key_encrypted(apr_pool_t *p, const char *key_file);
 /* URL (an HTTP-Redirect message lasso built unsigned) with SigAlg and
  * Signature added; NULL on failure. */
 const char *kmen_redirect_sign(apr_pool_t *p, EVP_PKEY *key, const char *url);

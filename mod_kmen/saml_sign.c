@@ -33,14 +33,17 @@ static apr_status_t key_free(void *key)
     return APR_SUCCESS;
 }
 
-const char *kmen_sp_signing_key_load(apr_pool_t *p, const char *key_pem, EVP_PKEY **out)
+const char *kmen_sp_signing_key_load(apr_pool_t *p, const char *key_pem, const char *key_file,
+                                     EVP_PKEY **out)
 {
+    int asked = 0;
     BIO *bio = BIO_new_mem_buf(key_pem, -1);
-    *out = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+    *out = bio ? PEM_read_bio_PrivateKey(bio, NULL, kmen_sp_key_passphrase_refuse, &asked) : NULL;
     BIO_free(bio);
     ERR_clear_error();
     if (!*out)
-        return "KmenSPPrivateKeyFile is not an unencrypted PEM private key";
+        return asked ? kmen_sp_key_encrypted(p, key_file)
+                     : "KmenSPPrivateKeyFile is not an unencrypted PEM private key";
     apr_pool_cleanup_register(p, *out, key_free, apr_pool_cleanup_null);
     return NULL;
 }

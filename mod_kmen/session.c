@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Session cookie and record: socache in front, database behind. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "httpd.h"
@@ -39,20 +40,60 @@ static apr_status_t cache_destroy(void *data)
     return APR_SUCCESS;
 }
 
+static int name_order(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The names of the socache providers httpd has loaded, "a, b", sorted: httpd
+ * keeps them in a hash, whose order changes from one run to the next. */
+static const char *loaded_providers(apr_pool_t *p)
+{
+    apr_array_header_t *found =
+        ap_list_provider_names(p, AP_SOCACHE_PROVIDER_GROUP, AP_SOCACHE_PROVIDER_VERSION);
+    if (!found || found->nelts == 0)
+        return "none";
+    const char **names = apr_palloc(p, sizeof(*names) * (apr_size_t)found->nelts);
+    for (int i = 0; i < found->nelts; i++)
+        names[i] = APR_ARRAY_IDX(found, i, ap_list_provider_names_t).provider_name;
+    qsort(names, (size_t)found->nelts, sizeof(*names), name_order);
+    const char *list = names[0];
+    for (int i = 1; i < found->nelts; i++)
+        list = apr_pstrcat(p, list, ", ", names[i], NULL);
+    return list;
+}
+
+/* The provider SPEC ("name[:args]") names; NULL and *ERR otherwise. */
+static ap_socache_provider_t *provider_lookup(apr_pool_t *p, const char *spec, const char **err)
+{
+    const char *colon = strchr(spec, ':');
+    const char *name = colon ? apr_pstrndup(p, spec, (apr_size_t)(colon - spec)) : spec;
+    ap_socache_provider_t *provider =
+        ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
+    if (!provider)
+        *err =
+            apr_psprintf(p, "no socache provider '%s' (LoadModule socache_%s_module?); loaded: %s",
+                         name, name, loaded_providers(p));
+    return provider;
+}
+
+/* At configtest already: a wrong name would otherwise pass it, and the next
+ * graceful restart would fail in post_config and stop the live server. */
+const char *kmen_session_cache_check(apr_pool_t *p, const char *spec)
+{
+    const char *err = NULL;
+    provider_lookup(p, spec, &err);
+    return err;
+}
+
 const char *kmen_session_cache_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                                     const char *spec)
 {
     const char *colon = strchr(spec, ':');
-    const char *name = colon ? apr_pstrndup(ptemp, spec, (apr_size_t)(colon - spec)) : spec;
-    const char *err;
+    const char *err = NULL;
     static struct ap_socache_hints hints = {SESSION_ID_BYTES, 1024, 30};
-    cache_provider =
-        ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
-    if (!cache_provider)
-        return apr_psprintf(ptemp,
-                            "KmenSessionCache: no socache provider '%s' (LoadModule "
-                            "socache_%s_module?)",
-                            name, name);
+    if (!(cache_provider = provider_lookup(ptemp, spec, &err)))
+        return apr_pstrcat(ptemp, "KmenSessionCache: ", err, NULL);
     if ((err = cache_provider->create(&cache, colon ? colon + 1 : NULL, ptemp, pconf)))
         return apr_pstrcat(ptemp, "KmenSessionCache: ", err, NULL);
     if ((cache_provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) &&

@@ -166,6 +166,24 @@ static apr_status_t connection_close(void *resource, void *params, apr_pool_t *p
     return APR_SUCCESS;
 }
 
+/* Parsing connects to nothing: a database that is down must not stop httpd,
+ * a connection string libpq cannot read would fail every connection. */
+const char *kmen_store_conninfo_check(apr_pool_t *p, const char *conninfo)
+{
+    char *message = NULL;
+    PQconninfoOption *options = PQconninfoParse(conninfo, &message);
+    const char *err = NULL;
+    if (!options) {
+        err = message ? apr_pstrdup(p, message) : "out of memory";
+        size_t len = strlen(err);
+        if (len && err[len - 1] == '\n')
+            err = apr_pstrndup(p, err, len - 1);
+    }
+    PQconninfoFree(options);
+    PQfreemem(message);
+    return err;
+}
+
 kmen_store *kmen_store_create(apr_pool_t *p, const char *conninfo, int pool_size)
 {
     kmen_store *store = apr_pcalloc(p, sizeof(*store));

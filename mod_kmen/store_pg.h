@@ -12,6 +12,8 @@ typedef struct kmen_store kmen_store;
 
 typedef enum { KMEN_STORE_OK = 0, KMEN_STORE_NOT_FOUND, KMEN_STORE_DOWN } kmen_store_status;
 
+/* NULL, or libpq's reason (one line) why it cannot parse CONNINFO. */
+const char *kmen_store_conninfo_check(apr_pool_t *p, const char *conninfo);
 kmen_store *kmen_store_create(apr_pool_t *p, const char *conninfo, int pool_size);
 /* Per child: connections are opened lazily, so a database that is down when
  * httpd starts is no reason to refuse to start. */

@@ -57,7 +57,7 @@ static xmlSecKey *load_as_module_does(EVP_PKEY *pkey)
     char *pem = NULL;
     BIO_get_mem_data(bio, &pem);
     xmlSecKey *k = NULL;
-    const char *err = kmen_sp_decryption_key_load(root, pem, &k);
+    const char *err = kmen_sp_decryption_key_load(root, pem, "the fuzz key", &k);
     INVARIANT(!err, "%s", err);
     BIO_free(bio);
     return k;

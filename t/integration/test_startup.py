@@ -2,7 +2,10 @@
 """Startup checks: `apachectl configtest` refuses a configuration a webmaster got wrong,
 with one line saying what to fix; a database that is down is no reason to refuse."""
 
+import os
 import re
+import subprocess
+from pathlib import Path
 
 import pytest
 import requests
@@ -24,9 +27,36 @@ def site_config(stack, h, replace=None, drop=None, **site_changes):
 
 
 def configtest(stack, **kw):
+    rc, out, _ = configtest_of(stack, **kw)
+    return rc, out
+
+
+def configtest_of(stack, timeout=60, **kw):
+    """configtest(), and the Httpd whose config it tested (for where a directive stands)."""
     h = Httpd(parent=stack.dir)
     h.write_config(site_config(stack, h, **kw))
-    return h.configtest()
+    return (*h.configtest(timeout=timeout), h)
+
+
+def where(h, directive):
+    """" (<httpd.conf>:<line>)": where mod_kmen's messages say DIRECTIVE stands in H's config."""
+    lines = h.conf.read_text().splitlines()
+    number = next(i for i, line in enumerate(lines, 1) if line.startswith(directive + " "))
+    return f" ({h.conf}:{number})"
+
+
+def logged(out, message):
+    """MESSAGE is one whole line of mod_kmen's startup log (AH10642 for a refusal)."""
+    return re.search(r"AH\d{5}: mod_kmen: " + re.escape(message) + "$", out, re.M)
+
+
+def root_only_copy(stack, source, name, mode=0o600):
+    """A copy of SOURCE in the stack's directory, owned by root (the tests run as root)."""
+    path = stack.dir / name
+    path.write_bytes(Path(source).read_bytes())
+    os.chown(path, 0, 0)
+    path.chmod(mode)
+    return path
 
 
 def test_a_correct_configuration_passes(stack):
@@ -164,3 +194,111 @@ def test_secure_cookies_are_host_only_by_default(stack):
     cookie = r.headers["Set-Cookie"]
     assert cookie.startswith("__Host-kmen_session_state="), cookie
     assert "; Secure" in cookie and "; Path=/" in cookie and "Domain" not in cookie, cookie
+
+
+def test_an_unknown_session_cache_provider_is_refused(stack):
+    """Today's configtest passed it, and the next graceful restart stopped the live server."""
+    rc, out, h = configtest_of(stack, replace={'KmenSessionCache "shmcb:':
+                                               'KmenSessionCache "shmbc:'})
+    value = f"shmbc:{h.dir}/kmen-sessions(1024000)"
+    assert rc != 0 and logged(out, f"KmenSessionCache {value}{where(h, 'KmenSessionCache')}: "
+                              "no socache provider 'shmbc' (LoadModule socache_shmbc_module?); "
+                              "loaded: default, shmcb"), out
+
+
+def test_a_malformed_database_string_is_refused(stack):
+    """Parsed by libpq without connecting (a database that is down still starts: above)."""
+    rc, out, h = configtest_of(stack, conninfo="host=127.0.0.1 dbname")
+    assert rc != 0 and logged(out, f"KmenDatabase{where(h, 'KmenDatabase')}: libpq cannot parse "
+                              'the connection string: missing "=" after "dbname" in connection '
+                              "info string"), out
+
+
+def test_a_translator_without_https_is_refused(stack):
+    plain = stack.translator.url.replace("https://", "http://")
+    rc, out, h = configtest_of(stack, replace={f"KmenTranslatorURL {stack.translator.url}":
+                                               f"KmenTranslatorURL {plain}"})
+    assert rc != 0 and logged(out, f"KmenTranslatorURL {plain}{where(h, 'KmenTranslatorURL')}: "
+                              "the translation gateway needs an https:// URL"), out
+
+
+def test_a_virtual_hosts_mistake_names_the_virtual_host(stack):
+    h = Httpd(parent=stack.dir)
+    text = site_config(stack, h) + f"""
+<VirtualHost 127.0.0.1:{h.port}>
+    ServerName vhost.example
+    KmenTranslatorURL http://gateway.example
+</VirtualHost>
+"""
+    h.write_config(text)
+    rc, out = h.configtest()
+    line = text.splitlines().index("    KmenTranslatorURL http://gateway.example") + 1
+    assert rc != 0 and logged(out, f"KmenTranslatorURL http://gateway.example ({h.conf}:{line}, "
+                              f"virtual host vhost.example:{h.port}): the translation gateway "
+                              "needs an https:// URL"), out
+
+
+@pytest.mark.parametrize("directive,source", [("KmenTranslatorCertificateFile", "client_cert"),
+                                              ("KmenTranslatorKeyFile", "client_key"),
+                                              ("KmenTranslatorCAFile", "ca_cert")])
+def test_a_translator_file_the_children_cannot_read_is_refused(stack, directive, source):
+    """httpd's children (www-data) open these at every call: today every first login failed
+    with AH10652 while configtest said Syntax OK."""
+    original = getattr(stack.keys, source)
+    private = root_only_copy(stack, original, f"root-only-{source}.pem")
+    rc, out, h = configtest_of(stack, replace={f"{directive} {original}":
+                                               f"{directive} {private}"})
+    assert rc != 0 and logged(out, f"{directive} {private}{where(h, directive)}: httpd's "
+                              "children (user www-data) cannot read it (owner uid 0, group gid 0, "
+                              "mode 0600)"), out
+
+
+def test_an_encrypted_sp_key_is_refused_without_a_prompt(stack):
+    """OpenSSL's default asks for the passphrase on the terminal: configtest hung there."""
+    encrypted = stack.dir / "sp-key-encrypted.pem"
+    subprocess.run(["openssl", "pkey", "-in", str(stack.keys.sp_key), "-aes256",
+                    "-passout", "pass:x", "-out", str(encrypted)], check=True)
+    encrypted.chmod(0o600)
+    assert "ENCRYPTED" in encrypted.read_text()
+    rc, out, h = configtest_of(stack, timeout=20, replace={
+        f"KmenSPPrivateKeyFile {stack.keys.sp_key}": f"KmenSPPrivateKeyFile {encrypted}"})
+    assert "pass phrase" not in out, out
+    assert rc != 0 and logged(out, "KmenSPPrivateKeyFile is encrypted: mod_kmen needs an "
+                              f"unencrypted key (openssl pkey -in {encrypted} -out <new key "
+                              "file>, readable by root only)"), out
+
+
+def test_a_register_key_every_user_can_read_is_warned_about(stack):
+    readable = root_only_copy(stack, stack.keys.register_key, "register-0644.key", mode=0o644)
+    rc, out, h = configtest_of(stack, replace={f"KmenRegisterKeyFile {stack.keys.register_key}":
+                                               f"KmenRegisterKeyFile {readable}"})
+    assert rc == 0 and "Syntax OK" in out, out
+    assert logged(out, f"KmenRegisterKeyFile {readable}{where(h, 'KmenRegisterKeyFile')}: every "
+                  "local user can read it (mode 0644): chmod o-r it"), out
+
+
+def test_allow_http_is_warned_about(stack):
+    rc, out, h = configtest_of(stack)
+    assert rc == 0 and "Syntax OK" in out, out
+    assert logged(out, f"KmenAllowHTTP On{where(h, 'KmenAllowHTTP')}: only for a demo: cookies "
+                  "and SAML messages travel in clear text"), out
+    assert "KmenRegisterKeyFile" not in out, out  # the test site's register key is 0600
+
+
+def test_health_without_a_translator_is_degraded_but_200(stack):
+    """The load balancer keeps the node (people the register knows still log in); the
+    webmaster sees that first logins cannot be resolved."""
+    r = requests.get(stack.base_url + "/kmen/health", timeout=10)
+    assert r.status_code == 200 and r.json()["status"] == "ok" and "reason" not in r.json()
+    h = Httpd(parent=stack.dir)
+    h.write_config(site_config(stack, h, translator_url=""))
+    h.start()
+    try:
+        r = requests.get(h.base_url + "/kmen/health", timeout=10)
+        doc = r.json()
+        assert r.status_code == 200, r.text
+        assert doc["status"] == "degraded" and doc["translator"] == "not configured", doc
+        assert doc["reason"] == "no KmenTranslatorURL: first logins cannot be resolved", doc
+        assert doc["database"] == "ok" and doc["idp_metadata"]["valid"] is True, doc
+    finally:
+        h.stop()

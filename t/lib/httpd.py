@@ -181,9 +181,11 @@ class Httpd:
         preload = os.environ.get("KMEN_HTTPD_PRELOAD")
         return {**os.environ, "LD_PRELOAD": preload} if preload else None
 
-    def configtest(self):
+    def configtest(self, timeout=60):
+        """(exit code, stdout + stderr) of httpd -t; a configtest that waits for input
+        (a passphrase prompt) fails with TimeoutExpired after TIMEOUT seconds."""
         r = subprocess.run(self.command("-t"), capture_output=True, text=True,
-                           env=self.environment())
+                           stdin=subprocess.DEVNULL, timeout=timeout, env=self.environment())
         return r.returncode, r.stdout + r.stderr
 
     def start(self, timeout=None):

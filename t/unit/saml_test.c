@@ -13,8 +13,12 @@
 #include "apr_base64.h"
 #include "apr_strings.h"
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include "config.h"
 #include "saml.h"
+#include "saml_private.h"
 
 #define IDP "urn:microsoft:cgg2010:fpsts"
 
@@ -91,6 +95,7 @@ static kmen_sp *sp_for(const fixture *fx)
                              .acs_url = fx->destination,
                              .slo_url = "http://sp.invalid/slo",
                              .key_pem = slurp("sp-key.pem"),
+                             .key_file = "sp-key.pem",
                              .cert_pem = slurp("sp-cert.pem"),
                              .idp_metadata = idp_metadata(),
                              .nameid_policy = KMEN_NAMEID_PERSISTENT,
@@ -258,6 +263,38 @@ START_TEST(garbage_refused)
 }
 END_TEST
 
+/* The fixture's SP key, encrypted with the passphrase "x". */
+static const char *encrypted_sp_key(void)
+{
+    BIO *in = BIO_new_mem_buf(slurp("sp-key.pem"), -1), *out = BIO_new(BIO_s_mem());
+    EVP_PKEY *key = PEM_read_bio_PrivateKey(in, NULL, NULL, NULL);
+    ck_assert(key && PEM_write_bio_PrivateKey(out, key, EVP_aes_256_cbc(), (unsigned char *)"x", 1,
+                                              NULL, NULL) == 1);
+    char *data = NULL;
+    long len = BIO_get_mem_data(out, &data);
+    const char *pem = apr_pstrndup(pool, data, (apr_size_t)len);
+    EVP_PKEY_free(key);
+    BIO_free(in);
+    BIO_free(out);
+    return pem;
+}
+
+/* Both loaders of the SP key refuse an encrypted one with the same message,
+ * without OpenSSL's passphrase prompt (a hang at configtest; the test's
+ * timeout). */
+START_TEST(encrypted_sp_key_refused_without_a_prompt)
+{
+    const char *pem = encrypted_sp_key(), *expected = kmen_sp_key_encrypted(pool, "/k.pem");
+    EVP_PKEY *signing = NULL;
+    xmlSecKey *decryption = NULL;
+    ck_assert_str_eq(kmen_sp_signing_key_load(pool, pem, "/k.pem", &signing), expected);
+    ck_assert_str_eq(kmen_sp_decryption_key_load(pool, pem, "/k.pem", &decryption), expected);
+    ck_assert(!signing && !decryption);
+    ck_assert(strstr(expected, "KmenSPPrivateKeyFile is encrypted: mod_kmen needs an unencrypted "
+                               "key (openssl pkey -in /k.pem -out ") == expected);
+}
+END_TEST
+
 /* lasso logs some malformed input at GLib's ERROR level, after which GLib
  * executes a breakpoint trap: the process must live on (saml.c). */
 START_TEST(lasso_error_message_is_survived)
@@ -290,6 +327,7 @@ static Suite *suite(void)
     tcase_add_test(tc, comment_in_signed_text_refused);
     tcase_add_test(tc, garbage_refused);
     tcase_add_test(tc, lasso_error_message_is_survived);
+    tcase_add_test(tc, encrypted_sp_key_refused_without_a_prompt);
     tcase_add_test_raise_signal(tc, other_sigtrap_still_ends_the_process, SIGTRAP);
     suite_add_tcase(s, tc);
     return s;

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Startup checks of values httpd takes as plain text and mod_kmen would only
+ * trip over later: at the next graceful restart, or at every login. They run
+ * in check_config, so `apachectl configtest` refuses them; each message names
+ * the directive, its value and where it was set. */
+#include <errno.h>
+#include <grp.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "httpd.h"
+#include "apr_strings.h"
+#include "http_log.h"
+#include "unixd.h"
+
+#include "configcheck.h"
+#include "session.h"
+#include "store_pg.h"
+
+APLOG_USE_MODULE(kmen);
+
+static const char *check_session_cache(apr_pool_t *p, const server_rec *s,
+                                       const kmen_server_conf *c)
+{
+    const char *err = kmen_session_cache_check(p, c->session_cache);
+    if (!err)
+        return NULL;
+    return apr_pstrcat(p, "KmenSessionCache ", c->session_cache,
+                       kmen_directive_where(p, s, c, "KmenSessionCache"), ": ", err, NULL);
+}
+
+/* The connection string is not repeated: it may hold a password. */
+static const char *check_conninfo(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
+{
+    const char *err = kmen_store_conninfo_check(p, c->db_conninfo);
+    if (!err)
+        return NULL;
+    return apr_pstrcat(p, "KmenDatabase", kmen_directive_where(p, s, c, "KmenDatabase"),
+                       ": libpq cannot parse the connection string: ", err, NULL);
+}
+
+/* The gateway is sent the person's BSI and answers the AIFO: both secret. */
+static const char *check_translator_url(apr_pool_t *p, const server_rec *s,
+                                        const kmen_server_conf *c)
+{
+    if (!c->translator_url || strncasecmp(c->translator_url, "https://", 8) == 0)
+        return NULL;
+    return apr_pstrcat(p, "KmenTranslatorURL ", c->translator_url,
+                       kmen_directive_where(p, s, c, "KmenTranslatorURL"),
+                       ": the translation gateway needs an https:// URL", NULL);
+}
+
+/* Whether httpd's children are in group GID: their primary group (Group), or
+ * a supplementary one the group database lists their user in, so that a key
+ * of group ssl-cert, mode 0640, is not refused when www-data is a member. */
+static int children_in_group(gid_t gid)
+{
+    if (gid == ap_unixd_config.group_id)
+        return 1;
+    const struct group *g = getgrgid(gid);
+    for (char **member = g ? g->gr_mem : NULL; member && *member; member++) {
+        if (strcmp(*member, ap_unixd_config.user_name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The kernel's rule for a process that is not root: the owner bits for the
+ * owner, else the group bits for a member of the file's group, else the
+ * other bits. (The check runs as root, so access() would answer for root.)
+ * ACLs are not read: a file only an ACL opens to www-data is refused. */
+static int children_can_read(const struct stat *st)
+{
+    if (ap_unixd_config.user_id == 0)
+        return 1;
+    if (st->st_uid == ap_unixd_config.user_id)
+        return (st->st_mode & S_IRUSR) != 0;
+    if (children_in_group(st->st_gid))
+        return (st->st_mode & S_IRGRP) != 0;
+    return (st->st_mode & S_IROTH) != 0;
+}
+
+/* curl opens the translator's files in the children, at every call: one they
+ * cannot read would fail every first login (AH10652), not the start. */
+static const char *check_child_readable(apr_pool_t *p, const server_rec *s,
+                                        const kmen_server_conf *c, const char *directive,
+                                        const char *path)
+{
+    struct stat st;
+    char buf[120];
+    if (!path)
+        return NULL;
+    const char *named =
+        apr_pstrcat(p, directive, " ", path, kmen_directive_where(p, s, c, directive), NULL);
+    if (stat(path, &st) != 0)
+        return apr_psprintf(p, "%s: cannot read: %s", named,
+                            apr_strerror(APR_FROM_OS_ERROR(errno), buf, sizeof(buf)));
+    if (children_can_read(&st))
+        return NULL;
+    return apr_psprintf(
+        p,
+        "%s: httpd's children (user %s) cannot read it (owner uid %ld, group gid %ld, mode %04o)",
+        named, ap_unixd_config.user_name, (long)st.st_uid, (long)st.st_gid,
+        (unsigned)(st.st_mode & 07777));
+}
+
+/* Anyone who reads the register key can open every identifier the register
+ * holds. Only "other" is checked: which groups are trusted is the site's. */
+static void warn_register_key(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
+{
+    struct stat st;
+    if (stat(c->register_key_file, &st) == 0 && (st.st_mode & S_IROTH))
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     APLOGNO(10692) "mod_kmen: KmenRegisterKeyFile %s%s: every local user can "
+                                    "read it (mode %04o): chmod o-r it",
+                     c->register_key_file, kmen_directive_where(p, s, c, "KmenRegisterKeyFile"),
+                     (unsigned)(st.st_mode & 07777));
+}
+
+static void warn_allow_http(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
+{
+    if (c->allow_http == 1)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     APLOGNO(10693) "mod_kmen: KmenAllowHTTP On%s: only for a demo: cookies "
+                                    "and SAML messages travel in clear text",
+                     kmen_directive_where(p, s, c, "KmenAllowHTTP"));
+}
+
+const char *kmen_server_conf_check(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
+{
+    const char *err;
+    if ((err = check_session_cache(p, s, c)) || (err = check_conninfo(p, s, c)) ||
+        (err = check_translator_url(p, s, c)) ||
+        (err = check_child_readable(p, s, c, "KmenTranslatorCertificateFile",
+                                    c->translator_cert_file)) ||
+        (err = check_child_readable(p, s, c, "KmenTranslatorKeyFile", c->translator_key_file)) ||
+        (err = check_child_readable(p, s, c, "KmenTranslatorCAFile", c->translator_ca_file)))
+        return err;
+    warn_register_key(p, s, c);
+    warn_allow_http(p, s, c);
+    return NULL;
+}
