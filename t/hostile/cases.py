@@ -77,7 +77,8 @@ class Genuine:
     session: requests.Session
     acs: str
     ticket: str
-    request_id: str
+    state: str              # the browser's login-state cookie
+    request_id: str         # the AuthnRequest's ID (the genuine Response's InResponseTo)
     fields: dict
     response: str           # the Response as the sim signed it (no XML declaration)
     plain: str              # the decrypted, IdP-signed assertion, as encrypted
@@ -91,7 +92,7 @@ class Genuine:
         """An Attempt posting RESPONSE (text) with this browser's state cookie."""
         return Attempt(url=url or self.acs,
                        fields={"SAMLResponse": base64.b64encode(response.encode()).decode()},
-                       cookie=self.request_id if cookie == "same" else cookie)
+                       cookie=self.state if cookie == "same" else cookie)
 
 
 class Context:
@@ -114,14 +115,14 @@ class Context:
     def genuine(self, identity="cz-jiri", loa="substantial"):
         s = requests.Session()
         loc = flow.start(s, self.stack.base_url + "/app/")
-        request_id = s.cookies.get("kmen_session_state")
+        state = s.cookies.get("kmen_session_state")
         ticket, _ = flow.idp_page(s, loc)
         acs, fields = flow.respond(s, ticket, identity=identity, loa=loa)
         response = strip_decl(base64.b64decode(fields["SAMLResponse"]))
         root = parse(response)
         enc = root.find("saml:EncryptedAssertion", NS)
         _, encrypted = cut(response, "EncryptedAssertion")
-        return Genuine(s, acs, ticket, request_id, fields, response,
+        return Genuine(s, acs, ticket, state, root.get("InResponseTo"), fields, response,
                        strip_decl(self.forge.decrypt(enc)), encrypted)
 
     def victim(self):
@@ -766,7 +767,7 @@ def reused_in_response_to(ctx):
     first = flow.post_acs(g.session, g.acs, g.fields)
     assert first.status_code == 303, f"setup login failed: {first.status_code}"
     _, fields = flow.respond(g.session, g.ticket)
-    return Attempt(url=g.acs, fields=fields, cookie=g.request_id)
+    return Attempt(url=g.acs, fields=fields, cookie=g.state)
 
 
 @case("request", "the same Response posted twice to the same node")
@@ -774,7 +775,7 @@ def replay_same_node(ctx):
     g = ctx.genuine()
     first = flow.post_acs(g.session, g.acs, g.fields)
     assert first.status_code == 303, f"setup login failed: {first.status_code}"
-    return Attempt(url=g.acs, fields=g.fields, cookie=g.request_id)
+    return Attempt(url=g.acs, fields=g.fields, cookie=g.state)
 
 
 @case("request", "the Response accepted on node A replayed on node B (same database)")
@@ -783,7 +784,7 @@ def replay_other_node(ctx):
     g = ctx.genuine()
     first = flow.post_acs(g.session, g.acs, g.fields)
     assert first.status_code == 303, f"setup login failed: {first.status_code}"
-    return Attempt(url=node_b.base_url + "/kmen/acs", fields=g.fields, cookie=g.request_id)
+    return Attempt(url=node_b.base_url + "/kmen/acs", fields=g.fields, cookie=g.state)
 
 
 @case("request", "a fresh Response posted to node B while node A already consumed the "
@@ -990,7 +991,7 @@ def invalid_utf8(ctx):
     g = ctx.genuine()
     raw = g.response.encode().replace(b"<samlp:Status>", b"<samlp:Status>\xff\xfe", 1)
     return Attempt(url=g.acs, fields={"SAMLResponse": base64.b64encode(raw).decode()},
-                   cookie=g.request_id)
+                   cookie=g.state)
 
 
 @case("transport", "5 MB SAMLResponse (genuine base64 then padding)")
@@ -1008,14 +1009,14 @@ def big_body(ctx, size):
     b64 = base64.b64encode(g.response.encode()).decode()
     pad = "A" * (size - len(b64))
     body = ("SAMLResponse=" + requests.utils.quote(b64, safe="") + pad).encode()
-    return Attempt(url=g.acs, body=body, cookie=g.request_id, stream=True)
+    return Attempt(url=g.acs, body=body, cookie=g.state, stream=True)
 
 
 @case("transport", "SAMLResponse that is not base64 at all")
 def malformed_base64(ctx):
     g = ctx.genuine()
     return Attempt(url=g.acs, fields={"SAMLResponse": "%%% not <base64> at all! ~~~"},
-                   cookie=g.request_id)
+                   cookie=g.state)
 
 
 @case("transport", "SAMLResponse in the URL-safe base64 alphabet")
@@ -1024,7 +1025,7 @@ def urlsafe_base64(ctx):
     value = base64.urlsafe_b64encode(g.response.encode()).decode()
     if "-" not in value and "_" not in value:
         value = "-_" + value
-    return Attempt(url=g.acs, fields={"SAMLResponse": value}, cookie=g.request_id)
+    return Attempt(url=g.acs, fields={"SAMLResponse": value}, cookie=g.state)
 
 
 @case("transport", "base64 with the genuine Response cut in half")
@@ -1032,34 +1033,34 @@ def truncated_xml(ctx):
     g = ctx.genuine()
     half = g.response.encode()[:len(g.response) // 2]
     return Attempt(url=g.acs, fields={"SAMLResponse": base64.b64encode(half).decode()},
-                   cookie=g.request_id)
+                   cookie=g.state)
 
 
 @case("transport", "base64 of the genuine Response with the last 3 characters cut")
 def truncated_base64(ctx):
     g = ctx.genuine()
     return Attempt(url=g.acs, fields={"SAMLResponse": g.fields["SAMLResponse"][:-3]},
-                   cookie=g.request_id)
+                   cookie=g.state)
 
 
 @case("transport", "empty SAMLResponse")
 def empty_response(ctx):
     g = ctx.genuine()
-    return Attempt(url=g.acs, fields={"SAMLResponse": ""}, cookie=g.request_id)
+    return Attempt(url=g.acs, fields={"SAMLResponse": ""}, cookie=g.state)
 
 
 @case("transport", "no SAMLResponse field, 5,000 other fields")
 def no_response_many_fields(ctx):
     g = ctx.genuine()
     body = "&".join(f"f{i}=x" for i in range(5000)).encode()
-    return Attempt(url=g.acs, body=body, cookie=g.request_id)
+    return Attempt(url=g.acs, body=body, cookie=g.state)
 
 
 @case("transport", "genuine Response deflated as for the Redirect binding")
 def deflated_response(ctx):
     g = ctx.genuine()
     return Attempt(url=g.acs, fields={"SAMLResponse": base64.b64encode(
-        deflate(g.response)).decode()}, cookie=g.request_id)
+        deflate(g.response)).decode()}, cookie=g.state)
 
 
 # =========================================================================================
