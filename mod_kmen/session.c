@@ -359,14 +359,24 @@ static apr_time_t cache_until(const kmen_server_conf *c, apr_time_t expires)
     return until < expires ? until : expires;
 }
 
+/* The hash of this browser's session cookie: what names its session
+ * everywhere. False when it sends no well-formed one. */
+static int cookie_id_hash(request_rec *r, const kmen_server_conf *c,
+                          unsigned char id_hash[KMEN_HASH_LEN])
+{
+    const char *cookie = kmen_cookie_get(r, c->cookie_name);
+    if (!cookie_is_well_formed(cookie))
+        return 0;
+    kmen_sha256(cookie, SESSION_ID_CHARS, id_hash);
+    return 1;
+}
+
 kmen_store_status kmen_session_load(request_rec *r, kmen_session **out)
 {
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
-    const char *cookie = kmen_cookie_get(r, c->cookie_name);
     kmen_session *s = apr_pcalloc(r->pool, sizeof(*s));
-    if (!cookie_is_well_formed(cookie))
+    if (!cookie_id_hash(r, c, s->id_hash))
         return KMEN_STORE_NOT_FOUND;
-    kmen_sha256(cookie, SESSION_ID_CHARS, s->id_hash);
     apr_size_t len = 0;
     const unsigned char *sealed = cache_fetch(r, s->id_hash, &len);
     if (sealed && session_open(r, sealed, len, s)) {
@@ -405,11 +415,9 @@ static kmen_store_status forget(request_rec *r, const kmen_server_conf *c,
 const char *kmen_session_login_state(request_rec *r, const char *state)
 {
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
-    const char *cookie = kmen_cookie_get(r, c->cookie_name);
     unsigned char id_hash[KMEN_HASH_LEN];
-    if (!cookie_is_well_formed(cookie))
+    if (!cookie_id_hash(r, c, id_hash))
         return state;
-    kmen_sha256(cookie, SESSION_ID_CHARS, id_hash);
     return apr_pstrcat(r->pool, state, ".", kmen_hex(r->pool, id_hash, KMEN_HASH_LEN), NULL);
 }
 
