@@ -35,7 +35,7 @@ $(MODULE): $(SRC) $(HDR) Makefile
 # --- kmenctl: the operator CLI. It links the module's crypto.c and
 # identifiers.c so that both compute the same blind indexes.
 KMENCTL := kmenctl/kmenctl
-KMENCTL_SRC := kmenctl/kmenctl.c kmenctl/args.c kmenctl/keyfile.c kmenctl/file.c kmenctl/db.c \
+KMENCTL_SRC := kmenctl/kmenctl.c kmenctl/args.c kmenctl/keyfile.c kmenctl/keygen.c kmenctl/file.c kmenctl/db.c \
                kmenctl/progress.c kmenctl/csv.c kmenctl/validate.c kmenctl/essl_row.c \
                kmenctl/import.c kmenctl/import_apply.c kmenctl/notify.c kmenctl/notify_events.c \
                kmenctl/stats.c kmenctl/purge.c kmenctl/migrate.c kmenctl/merge.c \
