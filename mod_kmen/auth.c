@@ -15,6 +15,7 @@
 #include "handlers.h"
 #include "evidence.h"
 #include "headers.h"
+#include "log.h"
 #include "page.h"
 #include "redirect.h"
 #include "register.h"
@@ -58,7 +59,7 @@ static int pending_elsewhere(request_rec *r, const kmen_dir_conf *dir)
         return OK;
     if (!dir->verify_path) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      APLOGNO(10632) "a pending foreigner at %s, which has no KmenVerifyPath",
+                      KMEN_LOGNO(0632) "a pending foreigner at %s, which has no KmenVerifyPath",
                       r->uri);
         return kmen_page_send(r, KMEN_PAGE_NOT_VERIFIED, NULL);
     }
@@ -78,7 +79,7 @@ int kmen_check_authn(request_rec *r)
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
     if (!c->sp) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      APLOGNO(10631) "AuthType Kmen here, but KmenSPEntityID is not set");
+                      KMEN_LOGNO(0631) "AuthType Kmen here, but KmenSPEntityID is not set");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     const kmen_session *s = kmen_request_session(r);

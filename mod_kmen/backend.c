@@ -16,6 +16,7 @@
 #include "config.h"
 #include "handlers.h"
 #include "evidence.h"
+#include "log.h"
 #include "page.h"
 #include "pairs.h"
 #include "redirect.h"
@@ -82,7 +83,7 @@ static void link_systems(request_rec *r, const char *client_id, apr_array_header
 static int complete_ignored(request_rec *r, const char *why)
 {
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  APLOGNO(10672) "Kmen-Complete ignored: %s [req %s]", why, kmen_request_id(r));
+                  KMEN_LOGNO(0672) "Kmen-Complete ignored: %s [req %s]", why, kmen_request_id(r));
     return OK;
 }
 
@@ -119,7 +120,7 @@ static int complete_pending(request_rec *r, const kmen_session *s, const char *l
         return complete_ignored(r, "not sent from KmenVerifyPath");
     if (kmen_register_complete(r, s->pending_id, link, &id, &outcome) != OK)
         return HTTP_SERVICE_UNAVAILABLE;
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, APLOGNO(10673) "verification completed: %s",
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, KMEN_LOGNO(0673) "verification completed: %s",
                   outcome);
     return id.client_id ? upgrade_session(r, s, &id) : HTTP_CONFLICT;
 }
@@ -137,7 +138,7 @@ static int complete_potential(request_rec *r, const kmen_session *s, const char 
         return complete_ignored(r, "the login has no client to link");
     if (kmen_register_link_potential(r, s->identity.client_id, link, &id, &outcome) != OK)
         return HTTP_SERVICE_UNAVAILABLE;
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, APLOGNO(10674) "potential client link: %s",
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, KMEN_LOGNO(0674) "potential client link: %s",
                   outcome);
     return strcmp(outcome, "linked") == 0 ? upgrade_session(r, s, &id) : HTTP_CONFLICT;
 }
@@ -166,7 +167,7 @@ static void record_contact(request_rec *r, apr_array_header_t *values)
         return;
     if (kmen_dir_conf_get(r)->accept_contact != 1) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      APLOGNO(10675) "Kmen-Potential-Contact ignored: KmenAcceptContact is Off");
+                      KMEN_LOGNO(0675) "Kmen-Potential-Contact ignored: KmenAcceptContact is Off");
         return;
     }
     char *list = apr_pstrdup(r->pool, APR_ARRAY_IDX(values, 0, const char *)), *last = NULL;
@@ -179,7 +180,7 @@ static void record_contact(request_rec *r, apr_array_header_t *values)
     }
     int status = kmen_register_potential(r, found, &client_id);
     ap_log_rerror(APLOG_MARK, status == OK ? APLOG_INFO : APLOG_WARNING, 0, r,
-                  APLOGNO(10676) "potential client from a contact: %s",
+                  KMEN_LOGNO(0676) "potential client from a contact: %s",
                   status == OK ? client_id : "refused (no e-mail or phone, or database down)");
 }
 
@@ -190,8 +191,8 @@ static int opted_in(request_rec *r, int flag, const char *header, const char *di
     if (flag == 1)
         return 1;
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  APLOGNO(10690) "%s ignored: %s is Off for %s [req %s]", header, directive, r->uri,
-                  kmen_request_id(r));
+                  KMEN_LOGNO(0690) "%s ignored: %s is Off for %s [req %s]", header, directive,
+                  r->uri, kmen_request_id(r));
     return 0;
 }
 
@@ -204,7 +205,7 @@ static void act_on_links(request_rec *r, const kmen_session *s, apr_array_header
         link_systems(r, s->identity.client_id, links);
     else
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      APLOGNO(10671) "Kmen-Link-System without a registered client, ignored");
+                      KMEN_LOGNO(0671) "Kmen-Link-System without a registered client, ignored");
 }
 
 /* Replaces whatever the backend sent: mod_kmen's page for a status, or a

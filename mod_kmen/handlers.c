@@ -12,6 +12,7 @@
 
 #include "handlers.h"
 #include "evidence.h"
+#include "log.h"
 #include "page.h"
 #include "pairs.h"
 #include "redirect.h"
@@ -61,8 +62,8 @@ static int login_start_refused(request_rec *r, const kmen_server_conf *c)
         return 0;
     if (count == c->login_start_limit + 1)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      APLOGNO(10629) "login start limit of %d a minute reached by client %s: "
-                                     "its login starts answer 429 for %d s [req %s]",
+                      KMEN_LOGNO(0629) "login start limit of %d a minute reached by client %s: "
+                                       "its login starts answer 429 for %d s [req %s]",
                       c->login_start_limit, r->useragent_ip, resets_in, kmen_request_id(r));
     apr_table_setn(r->err_headers_out, "Retry-After", apr_itoa(r->pool, resets_in));
     return 1;
@@ -101,15 +102,16 @@ int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *retur
     const char *err = kmen_saml_authn_request(c->sp, r->pool, &params, &url, &request_id);
     if (err) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      APLOGNO(10621) "cannot build the AuthnRequest: %s [req %s]", err,
+                      KMEN_LOGNO(0621) "cannot build the AuthnRequest: %s [req %s]", err,
                       kmen_request_id(r));
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (issue_request(r, c, request_id, return_to, params.min_loa, kmen_dir_eidas_accept(dir)) !=
         KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10622) "login started, request %s, LoA %s",
-                  request_id, kmen_loa_name(params.min_loa));
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  KMEN_LOGNO(0622) "login started, request %s, LoA %s", request_id,
+                  kmen_loa_name(params.min_loa));
     return kmen_page_redirect(r, url);
 }
 
@@ -129,7 +131,7 @@ static const char *query_param(request_rec *r, const char *name)
 static int refuse_return_to(request_rec *r)
 {
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  APLOGNO(10623) "ReturnTo is not a local path, refused [req %s]",
+                  KMEN_LOGNO(0623) "ReturnTo is not a local path, refused [req %s]",
                   kmen_request_id(r));
     return kmen_page_send(r, KMEN_PAGE_BAD_REQUEST, NULL);
 }
@@ -169,7 +171,7 @@ static const char *form_field(request_rec *r, apr_array_header_t *pairs, const c
 static int acs_refuse(request_rec *r, const char *why, kmen_page page)
 {
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  APLOGNO(10624) "SAML response refused: %s [req %s]", why, kmen_request_id(r));
+                  KMEN_LOGNO(0624) "SAML response refused: %s [req %s]", why, kmen_request_id(r));
     audit(r, "login", page == KMEN_PAGE_LOGIN_FAILED ? "failed" : "refused", why);
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
     return kmen_page_send(r, page, login_url(r, c, "/"));
@@ -211,7 +213,7 @@ static int acs_complete(request_rec *r, const char *request_id, const char *prev
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     audit(r, "login", "ok",
           apr_pstrcat(r->pool, kmen_origin_name(id.origin), " ", kmen_loa_name(id.loa), NULL));
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, APLOGNO(10625) "login: origin %s, LoA %s",
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, KMEN_LOGNO(0625) "login: origin %s, LoA %s",
                   kmen_origin_name(id.origin), kmen_loa_name(id.loa));
     return kmen_page_redirect(r, consumed.return_to);
 }
@@ -291,7 +293,7 @@ static int log_out(request_rec *r, kmen_server_conf *c, kmen_session *s, const c
     if (!err)
         return kmen_page_redirect(r, url);
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  APLOGNO(10626) "session ended here; no LogoutRequest to the IdP: %s", err);
+                  KMEN_LOGNO(0626) "session ended here; no LogoutRequest to the IdP: %s", err);
     return kmen_page_redirect(r, return_to);
 }
 
@@ -317,7 +319,7 @@ static int handle_logout(request_rec *r)
     if (logout_asked_by_person(r, s, form ? form_field(r, form, "token") : NULL))
         return log_out(r, c, s, return_to);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  APLOGNO(10691) "logout from another site: asked to confirm [req %s]",
+                  KMEN_LOGNO(0691) "logout from another site: asked to confirm [req %s]",
                   kmen_request_id(r));
     return kmen_page_send_logout_confirm(r, apr_pstrcat(r->pool, c->endpoint_path, "/logout", NULL),
                                          kmen_session_logout_token(r, s), return_to);
@@ -329,7 +331,7 @@ static int slo_response(request_rec *r, kmen_server_conf *c)
     const char *err = kmen_saml_logout_response(c->sp, r->pool, r->args);
     if (err)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      APLOGNO(10627) "LogoutResponse refused: %s [req %s]", err,
+                      KMEN_LOGNO(0627) "LogoutResponse refused: %s [req %s]", err,
                       kmen_request_id(r));
     /* The local session is gone either way; RelayState is checked again
      * because anyone can craft this URL. */
@@ -353,7 +355,8 @@ static int slo_request(request_rec *r, kmen_server_conf *c)
         err = "the LogoutRequest was carried out before (a replay)";
     if (err) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      APLOGNO(10628) "LogoutRequest refused: %s [req %s]", err, kmen_request_id(r));
+                      KMEN_LOGNO(0628) "LogoutRequest refused: %s [req %s]", err,
+                      kmen_request_id(r));
         return kmen_page_send(r, KMEN_PAGE_BAD_REQUEST, NULL);
     }
     if (kmen_session_destroy_login(r, &ref) != KMEN_STORE_OK)

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "identifiers.h"
+#include "log.h"
 #include "page.h"
 #include "register.h"
 #include "store_pg.h"
@@ -40,7 +41,8 @@ static const char *date_or_null(const char *s)
 static int gateway_failed(request_rec *r, const char *why)
 {
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                  APLOGNO(10661) "first login not resolved: %s [req %s]", why, kmen_request_id(r));
+                  KMEN_LOGNO(0661) "first login not resolved: %s [req %s]", why,
+                  kmen_request_id(r));
     kmen_store_audit(r, kmen_server_conf_get(r->server)->store, "resolve", "gateway_failed", why);
     return HTTP_SERVICE_UNAVAILABLE;
 }
@@ -154,7 +156,7 @@ static kmen_store_status stored_aifo(request_rec *r, const char *client_id, cons
     *aifo = kmen_id_open(r->pool, &c->id_keys, KMEN_ID_AIFO, agenda, sealed, len);
     if (!*aifo) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      APLOGNO(10663) "a stored AIFO does not open: wrong KmenRegisterKeyFile?");
+                      KMEN_LOGNO(0663) "a stored AIFO does not open: wrong KmenRegisterKeyFile?");
         return KMEN_STORE_DOWN;
     }
     return KMEN_STORE_OK;
@@ -194,7 +196,7 @@ int kmen_register_link_system(request_rec *r, const char *client_id, const char 
 {
     if (!valid_system_name(system)) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      APLOGNO(10662) "Kmen-Link-System ignored: not a system name [req %s]",
+                      KMEN_LOGNO(0662) "Kmen-Link-System ignored: not a system name [req %s]",
                       kmen_request_id(r));
         return HTTP_BAD_REQUEST;
     }

@@ -16,6 +16,7 @@
 #include "http_log.h"
 
 #include "crypto.h"
+#include "log.h"
 #include "page.h"
 #include "store_pg.h"
 
@@ -150,7 +151,7 @@ static apr_status_t connection_open(void **resource, void *params, apr_pool_t *p
     if (!ok) {
         /* Not the conninfo: it may hold a password. */
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, store->server,
-                     APLOGNO(10601) "database connection failed: %s", PQerrorMessage(conn));
+                     KMEN_LOGNO(0601) "database connection failed: %s", PQerrorMessage(conn));
         PQfinish(conn);
         return APR_EGENERAL;
     }
@@ -231,7 +232,7 @@ static PGresult *execute(request_rec *r, kmen_store *store, statement_id id, int
      * back. Dropping it makes the retry connect afresh, hosts in order. */
     const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     *broken = PQstatus(conn) != CONNECTION_OK || (sqlstate && strcmp(sqlstate, "25006") == 0);
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10602) "database call %s failed: %s",
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, KMEN_LOGNO(0602) "database call %s failed: %s",
                   statements[id].name, PQresultErrorMessage(res));
     PQclear(res);
     if (*broken)

@@ -12,6 +12,7 @@
 #include "http_log.h"
 
 #include "config.h"
+#include "log.h"
 #include "page.h"
 #include "translate.h"
 
@@ -105,7 +106,7 @@ static kmen_translate_status read_answer(request_rec *r, long status, const answ
     if (*aifo)
         return KMEN_TRANSLATE_OK;
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                  APLOGNO(10651) "translation gateway %s answered %ld without an AIFO [req %s]",
+                  KMEN_LOGNO(0651) "translation gateway %s answered %ld without an AIFO [req %s]",
                   path, status, kmen_request_id(r));
     return KMEN_TRANSLATE_FAILED;
 }
@@ -133,7 +134,7 @@ static kmen_translate_status call(request_rec *r, const char *path, json_t *requ
     free(body);
     if (rc != CURLE_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      APLOGNO(10652) "translation gateway %s failed: %s [req %s]", path,
+                      KMEN_LOGNO(0652) "translation gateway %s failed: %s [req %s]", path,
                       curl_easy_strerror(rc), kmen_request_id(r));
         return KMEN_TRANSLATE_FAILED;
     }

@@ -139,7 +139,7 @@ def test_starts_over_the_limit_answer_429(stack, limited, rows):
         assert 1 <= int(headers["Retry-After"]) <= 60, headers
     assert rows("authn_request") == before, "a refused start wrote a login request"
     log = limited.read_error_log()
-    assert log.count("AH10629") == 1, log[-2000:]
+    assert log.count("KMEN0629") == 1, log[-2000:]
     assert "reached by client 127.0.0.3" in log
 
 
