@@ -28,10 +28,16 @@ APLOG_USE_MODULE(kmen);
 
 static server_rec *main_server;
 
+/* While a request is served, lasso's lines carry its ID like every other. */
 static void lasso_log(const char *domain, int level, const char *msg)
 {
     static const int levels[] = {APLOG_ERR, APLOG_DEBUG, APLOG_TRACE1};
-    ap_log_error(APLOG_MARK, levels[level], 0, main_server, KMEN_LOGNO(0641) "%s: %s", domain, msg);
+    request_rec *r = kmen_log_served();
+    if (r)
+        kmen_log_request(levels[level], r, KMEN_LOGNO(0641) "%s: %s", domain, msg);
+    else
+        ap_log_error(APLOG_MARK, levels[level], 0, main_server, KMEN_LOGNO(0641) "%s: %s", domain,
+                     msg);
 }
 
 /* lasso_init() must run once per process, and httpd loads this module
@@ -146,6 +152,7 @@ static void kmen_child_init(apr_pool_t *pchild, server_rec *s)
     ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
     threads = threads > 0 ? threads : 1;
     kmen_session_child_init(pchild, s);
+    kmen_log_child_init(pchild);
     for (server_rec *vs = s; vs; vs = vs->next) {
         kmen_server_conf *c = kmen_server_conf_get(vs);
         if (!c->sp || kmen_sp_child_ready(c->sp))

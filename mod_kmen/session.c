@@ -211,8 +211,8 @@ const char *kmen_cookie_get(request_rec *r, const char *name)
     const char *value = kmen_pair_single_value(r->pool, apr_table_get(r->headers_in, "Cookie"), ';',
                                                name, &conflict);
     if (conflict)
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      KMEN_LOGNO(0683) "two different %s cookies: both ignored", name);
+        kmen_log_request(APLOG_WARNING, r,
+                         KMEN_LOGNO(0683) "two different %s cookies: both ignored", name);
     return value;
 }
 

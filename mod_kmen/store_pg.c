@@ -232,8 +232,8 @@ static PGresult *execute(request_rec *r, kmen_store *store, statement_id id, int
      * back. Dropping it makes the retry connect afresh, hosts in order. */
     const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     *broken = PQstatus(conn) != CONNECTION_OK || (sqlstate && strcmp(sqlstate, "25006") == 0);
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, KMEN_LOGNO(0602) "database call %s failed: %s",
-                  statements[id].name, PQresultErrorMessage(res));
+    kmen_log_request(APLOG_ERR, r, KMEN_LOGNO(0602) "database call %s failed: %s",
+                     statements[id].name, PQresultErrorMessage(res));
     PQclear(res);
     if (*broken)
         apr_reslist_invalidate(store->conns, conn);
