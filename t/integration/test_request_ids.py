@@ -3,7 +3,8 @@
 same ID, so that support finds the case a person quotes from the page.
 
 Each test makes one kind of error page happen for real (a refused Response, a pending
-foreigner, a refused verification, the login start limit, the translation gateway away, a server that cannot serve AuthType Kmen, ...), takes the ID from the page and
+foreigner, a refused verification, the login start limit, the database or the translation
+gateway away, a server that cannot serve AuthType Kmen, ...), takes the ID from the page and
 looks for the line that ends with it. Lines logged while serving a request end with
 "[req ID]", warnings and errors with "[vhost NAME:PORT] [req ID]" (docs/operations.md, "Log
 messages"); each log entry is one line, libpq's messages included."""
@@ -144,6 +145,20 @@ def test_login_start_limit(nodes):
     assert first.status_code == again.status_code == 429
     assert "reached by client 127.0.0.1" in logged(node, page_id(first), "KMEN0629", "warn")
     assert "reached by client 127.0.0.1" in logged(node, page_id(again), "KMEN0629", "info")
+
+
+def test_database_down(stack, s):
+    with stack.postgres_down():
+        r = s.get(stack.base_url + "/app/", allow_redirects=False)
+    assert r.status_code == 503 and r.headers.get("Retry-After")
+    request_id = page_id(r)
+    messages = [msg for _, msg in lines_with(stack.httpd, request_id)]
+    assert any(re.match(r"KMEN060[12]: database (connection|call \w+) failed: \S", msg)
+               for msg in messages), messages
+    # libpq's messages end in a newline and span lines ("…failed: …\n\tIs the server running
+    # …?\n"), which httpd's log would show escaped, as \n and \t
+    for msg in messages:
+        assert not re.search(r"\\[nt]|\s$", msg), msg
 
 
 def test_translation_gateway_missing(stack, nodes, s):
