@@ -3,7 +3,6 @@
  * request a thread serves, for the lines of a library's log callback. */
 #include "httpd.h"
 #include "apr_strings.h"
-#include "apr_thread_proc.h"
 #include "http_log.h"
 
 #include "config.h"
@@ -23,27 +22,18 @@ const char *kmen_log_suffix(request_rec *r, int level)
     return apr_pstrcat(r->pool, " [vhost ", vhost, "] [req ", id, "]", NULL);
 }
 
-/* Per thread: a child serves one request per thread at a time. */
-static apr_threadkey_t *serving_key;
-
-void kmen_log_child_init(apr_pool_t *pchild)
-{
-    if (apr_threadkey_private_create(&serving_key, NULL, pchild) != APR_SUCCESS)
-        serving_key = NULL;
-}
+/* Per thread, as saml.c keeps lasso's error mark: a thread serves one
+ * request at a time. */
+static __thread request_rec *serving;
 
 request_rec *kmen_log_serving(request_rec *r)
 {
-    request_rec *previous = kmen_log_served();
-    if (serving_key)
-        apr_threadkey_private_set(r, serving_key);
+    request_rec *previous = serving;
+    serving = r;
     return previous;
 }
 
 request_rec *kmen_log_served(void)
 {
-    void *r = NULL;
-    if (serving_key)
-        apr_threadkey_private_get(&r, serving_key);
-    return r;
+    return serving;
 }

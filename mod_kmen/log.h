@@ -29,8 +29,7 @@ const char *kmen_log_suffix(request_rec *r, int level);
 /* lasso logs through a GLib callback that no request is handed to. Around
  * the calls that reach lasso while serving R: previous = kmen_log_serving(R),
  * then kmen_log_serving(previous); kmen_log_served() is R in between, in
- * that thread only, and NULL outside (at startup, or before child_init). */
-void kmen_log_child_init(apr_pool_t *pchild);
+ * that thread only, and NULL outside (at startup, for one). */
 request_rec *kmen_log_serving(request_rec *r);
 request_rec *kmen_log_served(void);
 

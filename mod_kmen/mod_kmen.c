@@ -152,7 +152,6 @@ static void kmen_child_init(apr_pool_t *pchild, server_rec *s)
     ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
     threads = threads > 0 ? threads : 1;
     kmen_session_child_init(pchild, s);
-    kmen_log_child_init(pchild);
     for (server_rec *vs = s; vs; vs = vs->next) {
         kmen_server_conf *c = kmen_server_conf_get(vs);
         if (!c->sp || kmen_sp_child_ready(c->sp))
