@@ -8,8 +8,8 @@ LASSO_MIN := 2.7.0
 
 SRC := mod_kmen/mod_kmen.c mod_kmen/config.c mod_kmen/configcheck.c mod_kmen/crypto.c mod_kmen/identifiers.c mod_kmen/identity.c \
        mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_response.c mod_kmen/saml_shape.c \
-       mod_kmen/saml_decrypt.c mod_kmen/saml_sign.c mod_kmen/store_pg.c mod_kmen/session.c mod_kmen/headers.c mod_kmen/headers_encode.c mod_kmen/redirect.c \
-       mod_kmen/page.c mod_kmen/log.c mod_kmen/pairs.c mod_kmen/handlers.c mod_kmen/auth.c \
+       mod_kmen/saml_decrypt.c mod_kmen/saml_sign.c mod_kmen/saml_logout.c mod_kmen/store_pg.c mod_kmen/session.c mod_kmen/headers.c mod_kmen/headers_encode.c mod_kmen/redirect.c \
+       mod_kmen/page.c mod_kmen/log.c mod_kmen/logout_state.c mod_kmen/pairs.c mod_kmen/handlers.c mod_kmen/auth.c \
        mod_kmen/register.c mod_kmen/translate.c mod_kmen/backend.c mod_kmen/evidence.c mod_kmen/status.c
 HDR := $(wildcard mod_kmen/*.h)
 MODULE := mod_kmen/.libs/mod_kmen.so
@@ -17,8 +17,8 @@ MODULE := mod_kmen/.libs/mod_kmen.so
 WARN := -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Wno-unused-parameter
 # `=`, not `:=`: expanded only where a recipe uses them, so that `make demo` and `make test`
 # on a machine without pkg-config or the libraries reach t/install-deps first.
-DEPS_CFLAGS = $(shell pkg-config --cflags lasso xmlsec1-openssl glib-2.0 gobject-2.0 libxml-2.0 libpq jansson openssl libcurl)
-DEPS_LIBS = $(shell pkg-config --libs lasso xmlsec1-openssl glib-2.0 gobject-2.0 libxml-2.0 libpq jansson openssl libcurl)
+DEPS_CFLAGS = $(shell pkg-config --cflags lasso xmlsec1-openssl glib-2.0 gobject-2.0 libxml-2.0 libpq jansson openssl libcurl zlib)
+DEPS_LIBS = $(shell pkg-config --libs lasso xmlsec1-openssl glib-2.0 gobject-2.0 libxml-2.0 libpq jansson openssl libcurl zlib)
 
 all: lasso-version $(MODULE) kmenctl/kmenctl
 
@@ -67,7 +67,7 @@ UNIT_CFLAGS = $(WARN) -g $(DEPS_CFLAGS) $(shell pkg-config --cflags check apr-1 
 UNIT_LIBS = $(DEPS_LIBS) $(shell pkg-config --libs check apr-1 apr-util-1)
 UNIT_TESTS := t/unit/saml_test t/unit/logic_test
 SAML_SRC := mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_response.c mod_kmen/saml_shape.c \
-            mod_kmen/saml_decrypt.c \
+            mod_kmen/saml_decrypt.c mod_kmen/saml_logout.c \
             mod_kmen/saml_sign.c mod_kmen/identity.c mod_kmen/pairs.c \
             mod_kmen/crypto.c
 LOGIC_SRC := mod_kmen/identity.c mod_kmen/crypto.c mod_kmen/identifiers.c mod_kmen/redirect.c mod_kmen/headers_encode.c \

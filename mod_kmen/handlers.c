@@ -13,6 +13,7 @@
 #include "handlers.h"
 #include "evidence.h"
 #include "log.h"
+#include "logout_state.h"
 #include "page.h"
 #include "pairs.h"
 #include "redirect.h"
@@ -24,6 +25,7 @@ APLOG_USE_MODULE(kmen);
 
 #define STATE_TTL 600               /* seconds a started login may take at the IdP */
 #define ACS_BODY_LIMIT (512 * 1024) /* NIA's Responses are ~20 KiB */
+#define SLO_BODY_LIMIT (64 * 1024)  /* NIA's LogoutResponses are under 4 KiB */
 #define LOGIN_START_WINDOW 60       /* seconds KmenLoginStartLimit counts over */
 
 static const char *state_cookie_name(request_rec *r, const kmen_server_conf *c)
@@ -300,10 +302,12 @@ static int log_out(request_rec *r, kmen_server_conf *c, kmen_session *s, const c
     if (kmen_session_destroy(r, s) != KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     audit(r, "logout", "ok", "sp-initiated");
-    const char *url = NULL;
-    const char *err = kmen_saml_logout_request(c->sp, r->pool, &s->ref, return_to, &url);
-    if (!err)
+    const char *url = NULL, *request_id = NULL;
+    const char *err = kmen_saml_logout_request(c->sp, r->pool, &s->ref, &url, &request_id);
+    if (!err) {
+        kmen_logout_state_set(r, request_id, return_to);
         return kmen_page_redirect(r, url);
+    }
     kmen_log_request(APLOG_WARNING, r,
                      KMEN_LOGNO(0626) "session ended here; no LogoutRequest to the IdP: %s", err);
     return kmen_page_redirect(r, return_to);
@@ -335,15 +339,39 @@ static int handle_logout(request_rec *r)
                                          kmen_session_logout_token(r, s), return_to);
 }
 
-static int slo_response(request_rec *r, kmen_server_conf *c)
+/* A LogoutResponse that answers no logout of this browser, or that is not
+ * NIA's: the person goes home (the local session ended when the logout
+ * started; ReturnTo belongs to the matched answer only). */
+static int slo_response_refused(request_rec *r, const char *why)
 {
-    const char *relay_state = query_param(r, "RelayState");
-    const char *err = kmen_saml_logout_response(c->sp, r->pool, r->args);
-    if (err)
-        kmen_log_request(APLOG_WARNING, r, KMEN_LOGNO(0627) "LogoutResponse refused: %s", err);
-    /* The local session is gone either way; RelayState is checked again
-     * because anyone can craft this URL. */
-    return kmen_page_redirect(r, kmen_return_to_is_local(relay_state) ? relay_state : "/");
+    kmen_log_request(APLOG_WARNING, r, KMEN_LOGNO(0627) "LogoutResponse refused: %s", why);
+    return kmen_page_redirect(r, "/");
+}
+
+/* NIA's answer to the logout this browser started: by HTTP-Redirect (QUERY)
+ * or HTTP-POST (POST_B64), signed or not; see saml_logout.c. */
+static int slo_response(request_rec *r, kmen_server_conf *c, const char *query,
+                        const char *post_b64)
+{
+    kmen_logout_answer answer;
+    const char *return_to = NULL;
+    const char *why = kmen_saml_logout_response_read(c->sp, r->pool, query, post_b64, &answer);
+    if (why)
+        return slo_response_refused(r, why);
+    kmen_store_status st = kmen_logout_state_take(r, answer.in_response_to, &return_to, &why);
+    if (st == KMEN_STORE_DOWN)
+        return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
+    if (st != KMEN_STORE_OK)
+        return slo_response_refused(r, why);
+    if (!answer.success) {
+        kmen_log_request(APLOG_WARNING, r,
+                         KMEN_LOGNO(0637) "logout not confirmed by the IdP: status %s; the "
+                                          "session here has ended",
+                         answer.status);
+        return kmen_page_send(r, KMEN_PAGE_LOGOUT_INCOMPLETE, NULL);
+    }
+    kmen_log_request(APLOG_INFO, r, KMEN_LOGNO(0638) "logout completed at the IdP");
+    return kmen_page_redirect(r, kmen_return_to_is_local(return_to) ? return_to : "/");
 }
 
 static int slo_request(request_rec *r, kmen_server_conf *c)
@@ -372,15 +400,50 @@ static int slo_request(request_rec *r, kmen_server_conf *c)
     return kmen_page_redirect(r, url);
 }
 
-/* GET /slo: NIA's LogoutResponse, or its own LogoutRequest (HTTP-Redirect). */
+/* GET /slo with no SAML message: the local session ends, if this site or
+ * the person asked (another site cannot log anyone out), and the person
+ * goes home. */
+static int slo_bare(request_rec *r)
+{
+    kmen_session *s = NULL;
+    kmen_store_status st = kmen_session_load(r, &s);
+    if (st == KMEN_STORE_DOWN)
+        return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
+    if (st == KMEN_STORE_OK && logout_asked_by_person(r, s, NULL)) {
+        if (kmen_session_destroy(r, s) != KMEN_STORE_OK)
+            return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
+        audit(r, "logout", "ok", "local");
+        kmen_log_request(APLOG_INFO, r,
+                         KMEN_LOGNO(0639) "GET /slo without a SAML message: "
+                                          "the session here has ended");
+    }
+    return kmen_page_redirect(r, "/");
+}
+
+/* POST /slo: NIA's LogoutResponse by HTTP-POST. */
+static int slo_post(request_rec *r, kmen_server_conf *c)
+{
+    apr_array_header_t *pairs = NULL;
+    if (ap_parse_form_data(r, NULL, &pairs, 4, SLO_BODY_LIMIT) != OK)
+        return slo_response_refused(r, "unreadable or oversized form body");
+    const char *b64 = form_field(r, pairs, "SAMLResponse");
+    if (!b64)
+        return bad_request(r, "no SAMLResponse (LogoutRequests come by HTTP-Redirect)");
+    return slo_response(r, c, NULL, b64);
+}
+
+/* /slo: NIA's LogoutResponse (HTTP-Redirect or HTTP-POST), its own
+ * LogoutRequest (HTTP-Redirect), or nothing. */
 static int handle_slo(request_rec *r)
 {
     kmen_server_conf *c = kmen_server_conf_get(r->server);
-    if (query_param(r, "SAMLResponse"))
-        return slo_response(r, c);
+    if (r->method_number == M_POST)
+        return slo_post(r, c);
     if (query_param(r, "SAMLRequest"))
         return slo_request(r, c);
-    return bad_request(r, "neither SAMLRequest nor SAMLResponse");
+    if (query_param(r, "SAMLResponse"))
+        return slo_response(r, c, r->args, NULL);
+    return slo_bare(r);
 }
 
 static int handle_metadata(request_rec *r)
@@ -446,7 +509,7 @@ static const struct {
     {"login", GET, handle_login},
     {"acs", POST, handle_acs},
     {"logout", GET | POST, handle_logout},
-    {"slo", GET, handle_slo},
+    {"slo", GET | POST, handle_slo},
     {"metadata", GET, handle_metadata},
     {"health", GET, handle_health},
     {"evidence", POST, kmen_evidence_callback},

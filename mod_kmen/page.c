@@ -57,6 +57,12 @@ static const struct {
      "Server error",
      "The request cannot be carried out because of an error on the server. Please tell the "
      "administrator the request ID below."},
+    {HTTP_BAD_GATEWAY, "Odhlášení nemusí být dokončeno",
+     "Z tohoto portálu jste odhlášeni, ale Národní identitní autorita odhlášení nepotvrdila. "
+     "Pokud jste na sdíleném počítači, zavřete prosím prohlížeč.",
+     "The logout may not be complete",
+     "You are logged out of this portal, but the national identity authority did not confirm "
+     "the logout. On a shared computer, please close the browser."},
 };
 
 const char *kmen_request_id(request_rec *r)
@@ -138,10 +144,10 @@ int kmen_page_send_logout_confirm(request_rec *r, const char *url, const char *t
                                page_html(r, KMEN_PAGE_LOGOUT_CONFIRM, form));
 }
 
-static const char *const page_names[] = {"bad_request",    "login_invalid", "login_failed",
-                                         "loa_too_low",    "unavailable",   "not_found",
-                                         "verify_refused", "not_verified",  "too_many_logins",
-                                         "logout_confirm", "login_needed",  "internal_error"};
+static const char *const page_names[] = {
+    "bad_request",  "login_invalid",  "login_failed",     "loa_too_low",     "unavailable",
+    "not_found",    "verify_refused", "not_verified",     "too_many_logins", "logout_confirm",
+    "login_needed", "internal_error", "logout_incomplete"};
 
 /* KmenErrorDocument: httpd's own ErrorDocument machinery serves the portal's
  * page with the original status; it learns why from KMEN_ERROR. */

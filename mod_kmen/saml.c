@@ -283,18 +283,24 @@ static LassoSamlp2Extensions *eidas_extensions(const kmen_authn_params *params)
     return ext;
 }
 
-/* The request's ID is the browser's login state (its cookie) and what
- * InResponseTo must name: 256 bits from OpenSSL's CSPRNG, not lasso's from
- * GLib's Mersenne Twister, whose output can be predicted from enough of it. */
-static const char *use_random_id(apr_pool_t *p, LassoSamlp2AuthnRequest *req)
+/* A request's ID is what InResponseTo must name, and what finds the
+ * outstanding login or logout of a browser again: 256 bits from OpenSSL's
+ * CSPRNG, not lasso's from GLib's Mersenne Twister, whose output can be
+ * predicted from enough of it. */
+static const char *use_random_id(apr_pool_t *p, LassoNode *request)
 {
     const char *random = kmen_random_token(p, 32);
     if (!random)
-        return "no random bytes for the AuthnRequest ID";
-    LassoSamlp2RequestAbstract *abstract = LASSO_SAMLP2_REQUEST_ABSTRACT(req);
+        return "no random bytes for the request ID";
+    LassoSamlp2RequestAbstract *abstract = LASSO_SAMLP2_REQUEST_ABSTRACT(request);
     g_free(abstract->ID);
     abstract->ID = g_strconcat("_", random, NULL); /* an NCName starts with a letter or _ */
     return NULL;
+}
+
+static const char *request_id_of(apr_pool_t *p, LassoProfile *profile)
+{
+    return apr_pstrdup(p, LASSO_SAMLP2_REQUEST_ABSTRACT(profile->request)->ID);
 }
 
 static const char *build_authn_request(apr_pool_t *p, LassoLogin *login, kmen_sp *sp,
@@ -314,7 +320,7 @@ static const char *build_authn_request(apr_pool_t *p, LassoLogin *login, kmen_sp
     req->ProtocolBinding = g_strdup(LASSO_SAML2_METADATA_BINDING_POST);
     req->RequestedAuthnContext = requested_loa(params->min_loa);
     LASSO_SAMLP2_REQUEST_ABSTRACT(req)->Extensions = eidas_extensions(params);
-    const char *err = use_random_id(p, req);
+    const char *err = use_random_id(p, LASSO_NODE(req));
     if (err)
         return err;
     rc = lasso_login_build_authn_request_msg(login);
@@ -339,8 +345,7 @@ const char *kmen_saml_authn_request(kmen_sp *sp, apr_pool_t *p, const kmen_authn
     if (!err && !(*url = signed_msg_url(p, sp, LASSO_PROFILE(login))))
         err = "cannot sign the AuthnRequest";
     if (!err)
-        *request_id =
-            apr_pstrdup(p, LASSO_SAMLP2_REQUEST_ABSTRACT(LASSO_PROFILE(login)->request)->ID);
+        *request_id = request_id_of(p, LASSO_PROFILE(login));
     lasso_login_destroy(login);
     kmen_sp_server_release(sp, server);
     return err;
@@ -374,46 +379,36 @@ static LassoLogout *logout_for(LassoServer *server, kmen_sp *sp, const kmen_logi
     return logout;
 }
 
+static const char *build_logout_request(apr_pool_t *p, LassoLogout *logout, kmen_sp *sp)
+{
+    lasso_profile_set_signature_hint(LASSO_PROFILE(logout), LASSO_PROFILE_SIGNATURE_HINT_FORBID);
+    int rc =
+        lasso_logout_init_request(logout, (char *)sp->idp_entity_id, LASSO_HTTP_METHOD_REDIRECT);
+    if (rc != 0)
+        return lasso_strerror(rc);
+    const char *err = use_random_id(p, LASSO_PROFILE(logout)->request);
+    if (err)
+        return err;
+    rc = lasso_logout_build_request_msg(logout);
+    return rc == 0 ? NULL : lasso_strerror(rc);
+}
+
 const char *kmen_saml_logout_request(kmen_sp *sp, apr_pool_t *p, const kmen_login_ref *ref,
-                                     const char *relay_state, const char **url)
+                                     const char **url, const char **request_id)
 {
     const char *err = NULL;
     LassoServer *server = kmen_sp_server_acquire(sp, &err);
     if (!server)
         return err;
     LassoLogout *logout = logout_for(server, sp, ref);
-    lasso_profile_set_signature_hint(LASSO_PROFILE(logout), LASSO_PROFILE_SIGNATURE_HINT_FORBID);
-    int rc =
-        lasso_logout_init_request(logout, (char *)sp->idp_entity_id, LASSO_HTTP_METHOD_REDIRECT);
-    if (rc == 0) {
-        LASSO_PROFILE(logout)->msg_relayState = g_strdup(relay_state);
-        rc = lasso_logout_build_request_msg(logout);
-    }
-    err = rc != 0                                                 ? lasso_strerror(rc)
-          : (*url = signed_msg_url(p, sp, LASSO_PROFILE(logout))) ? NULL
-                                                                  : "cannot sign the LogoutRequest";
+    err = build_logout_request(p, logout, sp);
+    if (!err && !(*url = signed_msg_url(p, sp, LASSO_PROFILE(logout))))
+        err = "cannot sign the LogoutRequest";
+    if (!err)
+        *request_id = request_id_of(p, LASSO_PROFILE(logout));
     lasso_logout_destroy(logout);
     kmen_sp_server_release(sp, server);
     return err;
-}
-
-const char *kmen_saml_logout_response(kmen_sp *sp, apr_pool_t *p, const char *query)
-{
-    const char *err = kmen_redirect_verify(p, sp->idp_signing_keys, query);
-    if (err)
-        return err;
-    LassoServer *server = kmen_sp_server_acquire(sp, &err);
-    if (!server)
-        return err;
-    LassoLogout *logout = logout_for(server, sp, NULL);
-    int rc = lasso_logout_process_response_msg(logout, (char *)query);
-    /* Without the original request lasso cannot find a session to remove;
-     * what matters here is a verified, successful answer. */
-    if (rc == LASSO_PROFILE_ERROR_SESSION_NOT_FOUND && LASSO_PROFILE(logout)->signature_status == 0)
-        rc = 0;
-    lasso_logout_destroy(logout);
-    kmen_sp_server_release(sp, server);
-    return rc == 0 ? NULL : lasso_strerror(rc);
 }
 
 static void read_logout_request(apr_pool_t *p, LassoSamlp2LogoutRequest *req, kmen_login_ref *ref)

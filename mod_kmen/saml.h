@@ -88,14 +88,25 @@ kmen_response_status kmen_saml_verify_response(kmen_sp *sp, apr_pool_t *p, const
                                                const kmen_response_expect *expect,
                                                kmen_assertion *out, const char **reason);
 
-/* SP-initiated logout: the signed LogoutRequest URL to send the browser to. */
+/* SP-initiated logout: the signed LogoutRequest URL to send the browser to,
+ * and its ID (CSPRNG), which NIA's LogoutResponse names in InResponseTo. */
 const char *kmen_saml_logout_request(kmen_sp *sp, apr_pool_t *p, const kmen_login_ref *ref,
-                                     const char *relay_state, const char **url);
+                                     const char **url, const char **request_id);
 
-/* GET /slo with a LogoutResponse: verified and successful? The query
- * signature is checked against the IdP's keys before lasso parses anything
- * (lasso's parser ends the process on some malformed messages). */
-const char *kmen_saml_logout_response(kmen_sp *sp, apr_pool_t *p, const char *query);
+/* What a LogoutResponse says. */
+typedef struct {
+    const char *in_response_to;
+    const char *status; /* the top-level StatusCode */
+    int success;
+} kmen_logout_answer;
+
+/* /slo with a LogoutResponse: by HTTP-Redirect (QUERY, the raw query string)
+ * or by HTTP-POST (POST_B64, the SAMLResponse field). Signed or not, but a
+ * signature it carries (query or XML) must be the IdP's; Destination must be
+ * this SP's logout URL and Issuer the IdP. NULL and *out, or why not. Whether
+ * InResponseTo names a logout this browser started is the caller's to check. */
+const char *kmen_saml_logout_response_read(kmen_sp *sp, apr_pool_t *p, const char *query,
+                                           const char *post_b64, kmen_logout_answer *out);
 
 /* An IdP LogoutRequest as the replay cache knows it: carried out once. */
 typedef struct {

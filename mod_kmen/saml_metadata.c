@@ -50,6 +50,20 @@ static const char *key_descriptor(apr_pool_t *p, const char *use, const char *ce
                         use, cert_b64, methods);
 }
 
+/* NIA posts its LogoutResponse; its own LogoutRequests come by HTTP-Redirect. */
+static const char *slo_services(apr_pool_t *p, const char *slo_url)
+{
+    const char *slo = apr_pescape_entity(p, slo_url, 0);
+    return apr_pstrcat(p,
+                       "  <md:SingleLogoutService Binding=\"" LASSO_SAML2_METADATA_BINDING_REDIRECT
+                       "\" Location=\"",
+                       slo,
+                       "\"/>\n"
+                       "  <md:SingleLogoutService Binding=\"" LASSO_SAML2_METADATA_BINDING_POST
+                       "\" Location=\"",
+                       slo, "\"/>\n", NULL);
+}
+
 const char *kmen_sp_metadata_build(apr_pool_t *p, const kmen_sp_params *params)
 {
     const char *cert = pem_body(p, params->cert_pem);
@@ -73,10 +87,7 @@ const char *kmen_sp_metadata_build(apr_pool_t *p, const kmen_sp_params *params)
         " <md:SPSSODescriptor AuthnRequestsSigned=\"true\" WantAssertionsSigned=\"true\" "
         "protocolSupportEnumeration=\"" KMEN_NS_SAMLP "\">\n",
         key_descriptor(p, "signing", cert, ""), key_descriptor(p, "encryption", cert, enc_methods),
-        "  <md:SingleLogoutService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" "
-        "Location=\"",
-        apr_pescape_entity(p, params->slo_url, 0),
-        "\"/>\n"
+        slo_services(p, params->slo_url),
         "  "
         "<md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>\n"
         "  <md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:transient</md:NameIDFormat>\n"

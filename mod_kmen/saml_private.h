@@ -86,6 +86,10 @@ const char *kmen_response_shape_check(apr_pool_t *p, const char *b64, kmen_respo
 /* The same on the Response's XML (LEN bytes). */
 const char *kmen_response_xml_check(apr_pool_t *p, const char *xml, apr_size_t len,
                                     kmen_response_shape *shape);
+/* The same for a LogoutResponse (LEN bytes of XML): samlp:LogoutResponse at
+ * the root, and no assertion at all. */
+const char *kmen_logout_response_xml_check(apr_pool_t *p, const char *xml, apr_size_t len,
+                                           kmen_response_shape *shape);
 /* NULL and *DOC (freed with P) if the plaintext of an EncryptedAssertion
  * (LEN bytes) is one saml:Assertion under the same rules, made of SAML and
  * XML-DSig elements with text-only attribute values; else why not. */

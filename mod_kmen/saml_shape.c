@@ -342,14 +342,16 @@ const char *kmen_assertion_xml_read(apr_pool_t *p, const char *xml, apr_size_t l
     return NULL;
 }
 
-static const char *check_response(xmlDoc *doc, kmen_response_shape *shape)
+/* ROOT_NAME: Response or LogoutResponse; NOT_IT: the refusal of any other. */
+static const char *check_response(xmlDoc *doc, const char *root_name, const char *not_it,
+                                  kmen_response_shape *shape)
 {
     xmlNode *root = xmlDocGetRootElement(doc);
     tree_census census = {0, 0, 0, 0, NULL, NULL};
     if (doc->intSubset || doc->extSubset)
         return "DOCTYPE in a SAML message";
-    if (!root || !kmen_xml_is_element(root, KMEN_NS_SAMLP, "Response"))
-        return "the message is not a samlp:Response";
+    if (!root || !kmen_xml_is_element(root, KMEN_NS_SAMLP, root_name))
+        return not_it;
     take_census(doc->children, &census);
     if (census.violation)
         return census.violation;
@@ -373,7 +375,19 @@ const char *kmen_response_xml_check(apr_pool_t *p, const char *xml, apr_size_t l
 {
     memset(shape, 0, sizeof(*shape));
     xmlDoc *doc = read_untrusted(p, xml, len);
-    return doc ? check_response(doc, shape) : "SAMLResponse is not well-formed UTF-8 XML";
+    return doc ? check_response(doc, "Response", "the message is not a samlp:Response", shape)
+               : "SAMLResponse is not well-formed UTF-8 XML";
+}
+
+const char *kmen_logout_response_xml_check(apr_pool_t *p, const char *xml, apr_size_t len,
+                                           kmen_response_shape *shape)
+{
+    memset(shape, 0, sizeof(*shape));
+    xmlDoc *doc = read_untrusted(p, xml, len);
+    const char *why = doc ? check_response(doc, "LogoutResponse",
+                                           "the message is not a samlp:LogoutResponse", shape)
+                          : "SAMLResponse is not well-formed UTF-8 XML";
+    return why || !shape->encrypted ? why : "an EncryptedAssertion in a LogoutResponse";
 }
 
 const char *kmen_response_shape_check(apr_pool_t *p, const char *b64, kmen_response_shape *shape)

@@ -252,7 +252,8 @@ def test_czech_login_portal_and_logout(stack, browser):
     b.check(b.driver.save_screenshot(str(shot)), f"no screenshot written to {shot}")
     b.check(shot.stat().st_size > 1000, f"{shot} is (nearly) empty")
 
-    # Log out: /kmen/logout -> the sim's single logout -> /kmen/slo -> /public/.
+    # Log out: /kmen/logout -> the sim's single logout, which posts its unsigned
+    # LogoutResponse as NIA does -> /kmen/slo -> the logout's ReturnTo, /public/.
     logout = b.find("a#logout")
     b.check("Odhlásit" in logout.text, f"the logout link reads {logout.text!r}")
     logout.click()
@@ -260,8 +261,12 @@ def test_czech_login_portal_and_logout(stack, browser):
     docs = [u for u, _ in b.documents()]
     b.check(any(u.startswith(stack.sso_url) and "SAMLRequest=" in u for u in docs),
             "the logout did not go through the sim's single logout")
-    b.check(any(urlsplit(u).path == "/kmen/slo" for u in docs),
-            "the sim's LogoutResponse did not come back to /kmen/slo")
+    posts = [p["request"]["url"] for m, p in b.network()
+             if m == "Network.requestWillBeSent" and p["request"]["method"] == "POST"]
+    b.check(any(urlsplit(u).path == "/kmen/slo" for u in posts),
+            "the sim's LogoutResponse was not posted to /kmen/slo")
+    b.check(b.status_of(stack.base_url + "/kmen/slo") == 303, "/kmen/slo did not answer 303")
+    b.check(not b.refused_cookies(), "chromium refused a cookie during the logout")
     b.check(b.status_of(stack.base_url + "/public/") == 200, "/public/ did not answer 200")
     b.check(portal_headers(b) == {}, "the portal still gets Kmen-* headers after logout")
     b.check(b.driver.get_cookie("kmen_session") is None, "kmen_session survives the logout")

@@ -131,7 +131,8 @@ def test_no_return_to_normalises_to_a_double_slash_path(logout_sweep):
 
 
 def test_slo_relay_state(site):
-    """A forged LogoutResponse URL: RelayState is checked again before the redirect."""
+    """A forged LogoutResponse URL: the RelayState it carries is never followed (only the
+    ReturnTo this browser's logout stored is)."""
     stack, client, netloc = site
     failures, _ = sweep((stack, client, netloc), "/kmen/slo", "SAMLResponse=x&RelayState")
     report(failures, "slo RelayState")

@@ -92,10 +92,10 @@ def test_refused_response(stack, s):
 
 
 def test_endpoint_request_in_no_form(stack, s):
-    r = s.get(stack.base_url + "/kmen/slo")
+    r = s.post(stack.base_url + "/kmen/slo", data={"SAMLRequest": "x"})
     assert r.status_code == 400
     assert logged(stack.httpd, page_id(r), "KMEN0636", "warn") == \
-        "KMEN0636: GET /kmen/slo refused: neither SAMLRequest nor SAMLResponse"
+        "KMEN0636: POST /kmen/slo refused: no SAMLResponse (LogoutRequests come by HTTP-Redirect)"
 
 
 def test_login_below_the_locations_loa(stack, s):

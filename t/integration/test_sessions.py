@@ -4,10 +4,13 @@
 Second httpd nodes share the database and the session cookie (cookies ignore the port),
 so a login on the primary node is a session on every node."""
 
+import base64
 import hashlib
 import hmac
 import re
 import time
+import uuid
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -256,3 +259,177 @@ def test_a_session_opens_only_for_its_own_sp(stack, s):
     assert same.status_code == 200
     r = requests.get(node_url(other, "/app/headers.json"), cookies=cookie, allow_redirects=False)
     assert r.status_code == 303 and r.headers["Location"].startswith(stack.sso_url), r.headers
+
+
+# --- NIA's answer to a logout this browser started ----------------------------------------
+SLO_COOKIE = "kmen_session_logout"
+SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
+
+
+def logout_answer(stack, s, binding="post", signed=False, status="Success"):
+    """Log in, log out to /public/ and let the sim answer as told: (the session cookie the
+    logout ended, the URL of /kmen/slo the answer goes to, its form fields or None)."""
+    flow.login(s, stack, identity="cz-jiri")
+    cookie = s.cookies.get("kmen_session")
+    s.get(stack.sim_url + "/admin/logout-answer", params={
+        "binding": binding, "signed": int(signed), "status": status}).raise_for_status()
+    r = flow.logout_at_sim(s, stack, "/public/")
+    assert not alive(stack, s), "the local session outlived the logout's start"
+    if binding == "post":
+        url, fields = flow.auto_post_form(r)
+        return cookie, url, fields
+    return cookie, flow.location(r), None
+
+
+def assert_session_dead(stack, cookie):
+    r = requests.get(stack.base_url + "/app/headers.json", cookies={"kmen_session": cookie},
+                     allow_redirects=False)
+    assert r.status_code == 303 and r.headers["Location"].startswith(stack.sso_url), r.status_code
+
+
+def deliver(s, url, fields):
+    """The browser brings NIA's answer to /kmen/slo: POST or GET, as it came."""
+    flow.browser_cookies(s)
+    if fields is None:
+        return s.get(url, allow_redirects=False)
+    return s.post(url, data=fields, allow_redirects=False)
+
+
+def landed(r):
+    return urlsplit(flow.location(r)).path
+
+
+def logout_response_xml(stack, in_response_to, destination=None, status=SUCCESS,
+                        issuer="urn:microsoft:cgg2010:fpsts"):
+    """An unsigned LogoutResponse as NIA sends it, with the values given."""
+    issued = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return (f'<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+            f'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_{uuid.uuid4().hex}" '
+            f'Version="2.0" IssueInstant="{issued}" '
+            f'Destination="{destination or stack.base_url + "/kmen/slo"}" '
+            f'InResponseTo="{in_response_to}"><saml:Issuer>{issuer}</saml:Issuer>'
+            f'<samlp:Status><samlp:StatusCode Value="{status}"/></samlp:Status>'
+            f'</samlp:LogoutResponse>')
+
+
+def posted(xml):
+    return {"SAMLResponse": base64.b64encode(xml.encode()).decode()}
+
+
+def test_nia_unsigned_post_logout_response_ends_on_return_to(stack, s):
+    """NIA answers the LogoutRequest as it does in production: an unsigned LogoutResponse
+    that the browser posts to /kmen/slo. It names this browser's logout, so the person lands
+    on the logout's ReturnTo, and the logout state is used up."""
+    cookie, url, fields = logout_answer(stack, s)
+    xml = base64.b64decode(fields["SAMLResponse"])
+    assert b"Signature" not in xml and b"LogoutResponse" in xml
+    assert url == stack.base_url + "/kmen/slo"
+    assert s.cookies.get(SLO_COOKIE)
+    r = deliver(s, url, fields)
+    assert landed(r) == "/public/"
+    assert flow.cookie_attrs(r, SLO_COOKIE)["max-age"] == "0"
+    assert_session_dead(stack, cookie)
+    assert "KMEN0638: logout completed at the IdP" in stack.httpd.read_error_log()
+
+
+@pytest.mark.parametrize("binding,signed", [("post", True), ("redirect", False),
+                                            ("redirect", True)])
+def test_every_binding_of_the_logout_response_ends_on_return_to(stack, s, binding, signed):
+    cookie, url, fields = logout_answer(stack, s, binding=binding, signed=signed)
+    if binding == "redirect":
+        assert ("Signature=" in url) == signed
+    assert landed(deliver(s, url, fields)) == "/public/"
+    assert_session_dead(stack, cookie)
+
+
+def test_logout_response_is_honoured_once(stack, s):
+    """A replayed LogoutResponse, with the logout-state cookie it came with restored, is
+    refused on every node (the replay cache): the person goes home, not to ReturnTo."""
+    _, url, fields = logout_answer(stack, s)
+    state = s.cookies.get(SLO_COOKIE)
+    assert landed(deliver(s, url, fields)) == "/public/"
+    s.cookies.set(SLO_COOKIE, state)
+    assert landed(deliver(s, url, fields)) == "/"
+    assert "LogoutResponse refused: the logout was answered before (a replay)" in \
+        stack.httpd.read_error_log()
+    assert landed(deliver(s, url, fields)) == "/"  # and without the cookie, nothing either
+
+
+def test_another_browsers_logout_response_is_refused(stack, s):
+    _, url, fields = logout_answer(stack, s)
+    with requests.Session() as other:
+        flow.login(other, stack, identity="cz-marie")
+        assert landed(deliver(other, url, fields)) == "/"
+        assert alive(stack, other), "someone else's LogoutResponse ended a session"
+    assert "LogoutResponse refused: no logout-state cookie" in stack.httpd.read_error_log()
+    assert landed(deliver(s, url, fields)) == "/public/"  # its own browser still may
+
+
+@pytest.mark.parametrize("case", ["login_request_id", "wrong_destination", "wrong_issuer",
+                                  "forged_cookie"])
+def test_unsigned_logout_response_must_answer_this_browsers_logout(stack, s, case):
+    """Refused, the person going home: InResponseTo naming this browser's login request
+    instead of its logout; another Destination or Issuer; a logout-state cookie edited to
+    name another request. The right answer still works afterwards."""
+    _, url, fields = logout_answer(stack, s)
+    logout_id = flow.sim_json(s, stack, "/last-logout")["id"]
+    expected = "InResponseTo names no logout this browser started"
+    if case == "login_request_id":
+        xml = logout_response_xml(stack, flow.sim_json(s, stack, "/last-request")["id"])
+    elif case == "wrong_destination":
+        xml = logout_response_xml(stack, logout_id, destination=stack.base_url + "/kmen/acs")
+        expected = "Destination is not this SP's logout URL"
+    elif case == "wrong_issuer":
+        xml = logout_response_xml(stack, logout_id, issuer="urn:example:falesna-nia")
+        expected = "Issuer is not the IdP"
+    else:
+        jar = next(c for c in s.cookies if c.name == SLO_COOKIE)
+        jar.value = jar.value.replace(logout_id, "_" + "A" * 43)
+        xml = logout_response_xml(stack, "_" + "A" * 43)
+        expected = "the logout-state cookie is not this server's"
+    assert landed(deliver(s, url, posted(xml))) == "/"
+    assert f"LogoutResponse refused: {expected}" in stack.httpd.read_error_log()
+    if case != "forged_cookie":
+        assert landed(deliver(s, url, fields)) == "/public/"
+
+
+@pytest.mark.parametrize("binding", ["post", "redirect"])
+def test_logout_response_with_a_bad_signature_is_refused(stack, s, binding):
+    """A signature it carries must be the IdP's: a signed answer edited after signing is
+    refused (and does not use up the logout: NIA's own answer still ends on ReturnTo)."""
+    _, url, fields = logout_answer(stack, s, binding=binding, signed=True)
+    if binding == "post":
+        xml = base64.b64decode(fields["SAMLResponse"]).replace(b'Version="2.0"',
+                                                               b'Version="2.0" Consent="x"')
+        forged_url, forged = url, {"SAMLResponse": base64.b64encode(xml).decode()}
+        why = "the LogoutResponse's XML signature is not the IdP's"
+    else:
+        forged_url, forged = url.replace("Signature=", "Signature=AAAA"), None
+        why = "the HTTP-Redirect signature is not the IdP's"
+    assert landed(deliver(s, forged_url, forged)) == "/"
+    assert f"LogoutResponse refused: {why}" in stack.httpd.read_error_log()
+    assert landed(deliver(s, url, fields)) == "/public/"
+
+
+def test_logout_not_confirmed_by_nia_says_so(stack, s):
+    """NIA answers with a status other than Success: the session here has ended, and the
+    page says the logout at NIA may not be complete."""
+    cookie, url, fields = logout_answer(stack, s, status="Responder")
+    r = deliver(s, url, fields)
+    assert r.status_code == 502
+    assert "Odhlášení nemusí být dokončeno" in r.text and "may not be complete" in r.text
+    assert_session_dead(stack, cookie)
+    assert "logout not confirmed by the IdP: status urn:oasis:names:tc:SAML:2.0:status:" \
+        "Responder" in stack.httpd.read_error_log()
+
+
+def test_bare_slo_ends_the_local_session_and_goes_home(stack, s):
+    """GET /kmen/slo without a SAML message: home, and the session ends when this site or
+    the person asked (another site's link ends nothing: no logout CSRF)."""
+    flow.login(s, stack)
+    r = s.get(stack.base_url + "/kmen/slo", headers={"Sec-Fetch-Site": "cross-site"},
+              allow_redirects=False)
+    assert landed(r) == "/" and alive(stack, s)
+    r = s.get(stack.base_url + "/kmen/slo", allow_redirects=False)
+    assert landed(r) == "/" and not alive(stack, s)
+    assert landed(requests.get(stack.base_url + "/kmen/slo", allow_redirects=False)) == "/"

@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Hostile XML at /kmen/slo: the parser attacks of the ACS suite (t/hostile/cases.py, the
-parser category) sent as NIA's logout messages in the HTTP-Redirect binding. The XML is
-parsed before any signature can be checked, so nobody needs a key to send these.
+parser category) sent as NIA's logout messages, a LogoutRequest by HTTP-Redirect, a
+LogoutResponse by HTTP-Redirect and by HTTP-POST. NIA's LogoutResponse is unsigned, so its
+XML is parsed before anything else: nobody needs a key to send these.
 
-A LogoutRequest must get a 400 and log nobody out; a LogoutResponse (which ends nothing
-here: the session is already gone when NIA answers) must change nothing either. Neither may
-fetch anything (the canary server), take long (an entity expansion) or crash a child: the
-query signature is checked against the IdP's keys before anything parses the XML.
+A LogoutRequest must get a 400 and log nobody out (its query signature is checked before
+anything parses it); a LogoutResponse (which ends nothing here: the session is already gone
+when NIA answers) must change nothing either and send the person home. None may fetch
+anything (the canary server), take long (an entity expansion) or crash a child. Oversized
+LogoutResponses (a body over the limit, a DEFLATE bomb) are refused the same way.
 """
 
 import base64
@@ -65,8 +67,9 @@ def payloads(canary_url, victim_bsi):
 
 PARSER_CASES = ("billion_laughs", "internal_entity_victim", "external_entity_file",
                 "external_entity_http", "external_parameter_entity", "xinclude_http")
-CASES = ([("LogoutRequest", "no_name_id")] + [("LogoutRequest", n) for n in PARSER_CASES]
-         + [("LogoutResponse", n) for n in PARSER_CASES])
+CASES = ([("LogoutRequest", "redirect", "no_name_id")]
+         + [("LogoutRequest", "redirect", n) for n in PARSER_CASES]
+         + [("LogoutResponse", b, n) for b in ("redirect", "post") for n in PARSER_CASES])
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +79,17 @@ def canary():
     c.stop()
 
 
-@pytest.mark.parametrize("kind,name", CASES, ids=[f"{k}-{n}" for k, n in CASES])
-def test_hostile_xml_at_slo_changes_nothing(stack, s, rows, canary, no_crash, kind, name):
+def send(s, stack, binding, param, xml):
+    url = f"{stack.base_url}/kmen/slo"
+    if binding == "post":
+        return s.post(url, data={param: base64.b64encode(xml.encode()).decode()},
+                      allow_redirects=False, timeout=60)
+    return s.get(f"{url}?{redirect_query(param, xml)}", allow_redirects=False, timeout=60)
+
+
+@pytest.mark.parametrize("kind,binding,name", CASES, ids=[f"{k}-{b}-{n}" for k, b, n in CASES])
+def test_hostile_xml_at_slo_changes_nothing(stack, s, rows, canary, no_crash, kind, binding,
+                                            name):
     flow.login(s, stack, identity="cz-eva")
     victim = stack.bsi("cz-eva")
     text, prolog = next((t, p) for n, t, p in payloads(canary.url, victim) if n == name)
@@ -87,8 +99,7 @@ def test_hostile_xml_at_slo_changes_nothing(stack, s, rows, canary, no_crash, ki
     sessions, audit = rows("session"), rows("audit")
 
     started = time.monotonic()
-    r = s.get(f"{stack.base_url}/kmen/slo?{redirect_query(param, xml)}", allow_redirects=False,
-              timeout=60)
+    r = send(s, stack, binding, param, xml)
     took = time.monotonic() - started
 
     if kind == "LogoutRequest":
@@ -97,5 +108,23 @@ def test_hostile_xml_at_slo_changes_nothing(stack, s, rows, canary, no_crash, ki
         assert r.status_code in (302, 303) and flow.location(r).startswith(stack.base_url + "/")
     assert took < ANSWER_WITHIN, f"{took:.1f} s"
     assert canary.hits == []
+    assert (rows("session"), rows("audit")) == (sessions, audit)
+    assert s.get(stack.base_url + "/app/", allow_redirects=False).status_code == 200
+
+
+@pytest.mark.parametrize("binding", ["redirect", "post"])
+def test_oversized_logout_response_changes_nothing(stack, s, rows, no_crash, binding):
+    """A LogoutResponse of 1 MiB: by HTTP-POST over the 64 KiB body limit, by HTTP-Redirect
+    a few KiB of DEFLATE that inflate past the 64 KiB the module inflates at most."""
+    flow.login(s, stack, identity="cz-eva")
+    filler = "A" * (1024 * 1024)
+    xml = message("LogoutResponse", stack, IDP).replace("</samlp:LogoutResponse>",
+                                                        f"<!--{filler}--></samlp:LogoutResponse>")
+    sessions, audit = rows("session"), rows("audit")
+    r = send(s, stack, binding, "SAMLResponse", xml)
+    assert r.status_code == 303 and flow.location(r) == stack.base_url + "/"
+    why = ("unreadable or oversized form body" if binding == "post"
+           else "SAMLResponse is not base64 (or, by HTTP-Redirect, DEFLATE within 64 KiB)")
+    assert f"LogoutResponse refused: {why}" in stack.httpd.read_error_log()
     assert (rows("session"), rows("audit")) == (sessions, audit)
     assert s.get(stack.base_url + "/app/", allow_redirects=False).status_code == 200

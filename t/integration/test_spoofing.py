@@ -323,7 +323,7 @@ ENDPOINT_GETS = ["/kmen/nope", "/kmen/login?ReturnTo=/app/", "/kmen/login?Return
                  "/kmen/../public/headers.json", "/kmen/%2e%2e/public/headers.json",
                  "/kmen/..%2fpublic/headers.json", "/kmen/./../app/headers.json",
                  "/kmen//../public/headers.json", "/KMEN/../public/headers.json"]
-ENDPOINT_POSTS = ["/kmen/acs", "/kmen/evidence", "/kmen/login"]
+ENDPOINT_POSTS = ["/kmen/acs", "/kmen/evidence", "/kmen/login", "/kmen/slo"]
 
 
 def endpoint_answers(port, cookie):

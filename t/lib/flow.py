@@ -70,6 +70,11 @@ def respond(s, ticket, identity="cz-jiri", loa="substantial", action="login", fa
                data={"ticket": ticket, "identity": identity, "loa": loa,
                      "action": action, "fault": fault})
     assert r.status_code == 200, f"sim /respond answered {r.status_code}: {r.text[:500]}"
+    return auto_post_form(r)
+
+
+def auto_post_form(r):
+    """(action URL, hidden fields) of the sim's page that posts a SAML message on."""
     form = lxml.html.fromstring(r.text).xpath('//form[@id="samlform"]')
     assert form, f"no samlform on the sim's answer:\n{r.text[:1000]}"
     fields = {i.get("name"): i.get("value") or ""
@@ -78,7 +83,8 @@ def respond(s, ticket, identity="cz-jiri", loa="substantial", action="login", fa
 
 
 def post_acs(s, acs_url, fields):
-    """POST the SAMLResponse to the ACS as the browser's auto-post would, no redirects."""
+    """POST a SAML form (a Response to the ACS, a LogoutResponse to /kmen/slo) as the
+    browser's auto-post would, no redirects."""
     browser_cookies(s)
     return s.post(acs_url, data=fields, allow_redirects=False)
 
@@ -95,6 +101,17 @@ def login(s, stack, identity="cz-jiri", loa="substantial", path="/app/"):
     assert urlsplit(location(r)).path == urlsplit(path).path, r.headers["Location"]
     r.kmen_fields = fields
     return r
+
+
+def logout_at_sim(s, stack, return_to="/public/"):
+    """GET /kmen/logout?ReturnTo=RETURN_TO and follow it to the sim, which answers the
+    LogoutRequest: its response (by default, as NIA: a page posting the LogoutResponse)."""
+    r = s.get(stack.base_url + "/kmen/logout", params={"ReturnTo": return_to},
+              allow_redirects=False)
+    to_idp = location(r)
+    assert to_idp.startswith(stack.sso_url) and "SAMLRequest" in to_idp, to_idp
+    browser_cookies(s)
+    return s.get(to_idp, allow_redirects=False)
 
 
 def sim_json(s, stack, path):

@@ -23,6 +23,9 @@ Endpoints:
   GET  /last-logout                 the last LogoutRequest from the SP as JSON
   GET  /last-logout-response        the last LogoutResponse from the SP as JSON
   GET  /admin/idp-logout?identity=KEY&session_index=IDX   IdP-initiated logout
+  GET  /admin/logout-answer?binding=post|redirect&signed=0|1&status=CODE
+                                    how to answer the next LogoutRequest only (default, as
+                                    NIA does: unsigned, HTTP-POST, Success)
 """
 
 import argparse
@@ -174,6 +177,7 @@ class ServiceProvider:
     acs_urls: list
     default_acs: str
     slo_url: Optional[str]
+    slo_post_url: Optional[str]
 
 
 def _write_cert(tmpdir, b64):
@@ -197,6 +201,8 @@ def parse_sp_metadata(text, tmpdir):
                      BINDING_HTTP_POST) or []
     slo = md.service(entity_id, "spsso_descriptor", "single_logout_service",
                      BINDING_HTTP_REDIRECT) or []
+    slo_post = md.service(entity_id, "spsso_descriptor", "single_logout_service",
+                          BINDING_HTTP_POST) or []
     signing = ["".join(c.split()) for c in md.certs(entity_id, "spsso", "signing")]
     encryption = ["".join(c.split()) for c in md.certs(entity_id, "spsso", "encryption")]
     if not acs or not signing or not encryption:
@@ -207,7 +213,9 @@ def parse_sp_metadata(text, tmpdir):
         signing_cert_files=[_write_cert(tmpdir, c) for c in signing],
         encryption_cert=encryption[0], encryption_cert_file=_write_cert(tmpdir, encryption[0]),
         acs_urls=[s["location"] for s in acs], default_acs=_default_service(acs)["location"],
-        slo_url=(slo[0].get("response_location") or slo[0]["location"]) if slo else None)
+        slo_url=(slo[0].get("response_location") or slo[0]["location"]) if slo else None,
+        slo_post_url=(slo_post[0].get("response_location") or slo_post[0]["location"])
+        if slo_post else None)
 
 
 class SpSource:
@@ -243,6 +251,16 @@ class Message:
     relay_state: Optional[str]
     sp: ServiceProvider
     sig_alg: str
+
+
+# How NIA answers an SP's LogoutRequest.
+NIA_LOGOUT_ANSWER = {"binding": "post", "signed": False, "status": "Success"}
+
+
+def unsigned_redirect(location, root, relay_state):
+    message = http_redirect_message(etree.tostring(root, encoding="unicode"), location,
+                                    relay_state or "", "SAMLResponse", sign=False)
+    return dict(message["headers"])["Location"]
 
 
 def raw_query(query):
@@ -548,6 +566,7 @@ class Idp:
         self.tickets = {}
         self.sessions = {}   # SessionIndex -> (identity key, NameID, NameID Format)
         self.records = {}    # "/last-…" path -> what the last such message said
+        self.logout_answer = dict(NIA_LOGOUT_ANSWER)  # for the next LogoutRequest only
 
     def metadata(self):
         sso = html.escape(self.sso_url)
@@ -650,6 +669,10 @@ class Idp:
         return dict(message["headers"])["Location"]
 
     def logout_response(self, msg):
+        """NIA's answer to the SP's LogoutRequest: (the SP's logout URL, the LogoutResponse's
+        XML, or None when it goes by HTTP-Redirect, then its Location). NIA posts it unsigned;
+        /admin/logout-answer changes that for the next one."""
+        answer, self.logout_answer = self.logout_answer, dict(NIA_LOGOUT_ANSWER)
         root = msg.root
         name_id = root.find("saml:NameID", NS)
         self.records["/last-logout"] = {
@@ -660,10 +683,20 @@ class Idp:
             "signature_verified": True}
         if not msg.sp.slo_url:
             raise SamlError("the SP metadata has no HTTP-Redirect SingleLogoutService")
-        response = protocol_element("LogoutResponse", self.entity_id, msg.sp.slo_url, now(),
+        post = answer["binding"] == "post"
+        slo_url = (msg.sp.slo_post_url if post else None) or msg.sp.slo_url
+        response = protocol_element("LogoutResponse", self.entity_id, slo_url, now(),
                                     InResponseTo=root.get("ID"))
-        add_status(response, ["Success"])
-        return self.redirect(msg.sp.slo_url, "SAMLResponse", response, msg.relay_state)
+        add_status(response, answer["status"].split("/"))
+        self.records["/last-logout"]["answer"] = dict(answer, url=slo_url)
+        if not post:
+            if answer["signed"]:
+                return slo_url, None, self.redirect(slo_url, "SAMLResponse", response,
+                                                    msg.relay_state)
+            return slo_url, None, unsigned_redirect(slo_url, response, msg.relay_state)
+        if answer["signed"]:
+            response = self.sign(response, frozenset())
+        return slo_url, to_bytes(response), None
 
     def logout_request(self, key, session_index, age=0):
         """An IdP-initiated LogoutRequest for a person's login at the SP, issued AGE seconds
@@ -771,7 +804,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         url = urlsplit(self.path)
         routes = {"/metadata": self.get_metadata, SSO_PATH: self.get_sso,
-                  "/admin/idp-logout": self.get_idp_logout}
+                  "/admin/idp-logout": self.get_idp_logout,
+                  "/admin/logout-answer": self.get_logout_answer}
         if url.path in RECORDS:
             self.get_record(url.path)
         else:
@@ -829,7 +863,11 @@ class Handler(BaseHTTPRequestHandler):
             token, ticket = self.idp.new_ticket(msg)
             self.reply(200, "text/html", picker_page(token, ticket))
         elif kind == "LogoutRequest":
-            self.redirect_to(self.idp.logout_response(msg))
+            slo_url, posted, location = self.idp.logout_response(msg)
+            if posted is None:
+                self.redirect_to(location)
+            else:
+                self.reply(200, "text/html", post_page(slo_url, posted, msg.relay_state))
         elif kind == "LogoutResponse":
             self.idp.record_logout_response(msg)
             self.reply(200, "text/html", page("Odhlášeno / Logged out",
@@ -853,6 +891,16 @@ class Handler(BaseHTTPRequestHandler):
             subject = self.idp.subject(ticket, key, loa, self.client_address[0])
             response = self.idp.login_response(ticket, subject, faults)
         self.reply(200, "text/html", post_page(ticket.acs_url, response, ticket.relay_state))
+
+    def get_logout_answer(self, query):
+        params = {k: v[0] for k, v in parse_qs(query).items()}
+        answer = {"binding": params.get("binding", "post"),
+                  "signed": params.get("signed", "0") == "1",
+                  "status": params.get("status", "Success")}
+        if answer["binding"] not in ("post", "redirect"):
+            raise SamlError(f"unknown binding {answer['binding']!r}")
+        self.idp.logout_answer = answer
+        self.reply(200, "application/json", json.dumps(answer))
 
     def get_idp_logout(self, query):
         params = {k: v[0] for k, v in parse_qs(query).items()}
