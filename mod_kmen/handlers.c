@@ -367,7 +367,7 @@ static int slo_response(request_rec *r, kmen_server_conf *c, const char *query,
         kmen_log_request(APLOG_WARNING, r,
                          KMEN_LOGNO(0637) "logout not confirmed by the IdP: status %s; the "
                                           "session here has ended",
-                         answer.status);
+                         ap_escape_logitem(r->pool, answer.status));
         return kmen_page_send(r, KMEN_PAGE_LOGOUT_INCOMPLETE, NULL);
     }
     kmen_log_request(APLOG_INFO, r, KMEN_LOGNO(0638) "logout completed at the IdP");
