@@ -11,10 +11,12 @@
 
 #include "apr_file_io.h"
 #include "apr_base64.h"
+#include "apr_escape.h"
 #include "apr_strings.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <zlib.h>
 
 #include "config.h"
 #include "saml.h"
@@ -263,6 +265,94 @@ START_TEST(garbage_refused)
 }
 END_TEST
 
+/* ---- NIA's LogoutResponse (saml_logout.c) */
+
+#define SLO "http://sp.invalid/slo"
+
+static const char *logout_response(const char *destination, const char *status)
+{
+    return apr_pstrcat(
+        pool,
+        "<samlp:LogoutResponse xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" "
+        "xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_r\" "
+        "Version=\"2.0\" IssueInstant=\"2026-01-01T00:00:00Z\" Destination=\"",
+        destination,
+        "\" InResponseTo=\"_logout1\"><saml:Issuer>" IDP "</saml:Issuer>"
+        "<samlp:Status><samlp:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:",
+        status, "\"/></samlp:Status></samlp:LogoutResponse>", NULL);
+}
+
+/* The HTTP-Redirect query of LEN bytes of XML: raw DEFLATE, base64, URL-escaped. */
+static const char *redirect_query(const char *xml, size_t len)
+{
+    unsigned char *out = apr_palloc(pool, len + 1024);
+    z_stream z = {0};
+    ck_assert_int_eq(deflateInit2(&z, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = (unsigned char *)xml;
+    z.avail_in = (uInt)len;
+    z.next_out = out;
+    z.avail_out = (uInt)(len + 1024);
+    ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+    int n = (int)z.total_out;
+    deflateEnd(&z);
+    char *b64 = apr_palloc(pool, (apr_size_t)apr_base64_encode_len(n));
+    apr_base64_encode_binary(b64, out, n);
+    return apr_pstrcat(pool, "SAMLResponse=", apr_pescape_urlencoded(pool, b64), NULL);
+}
+
+static const char *read_logout(const char *query, const char *post_b64, kmen_logout_answer *out)
+{
+    return kmen_saml_logout_response_read(sp_for(&response1), pool, query, post_b64, out);
+}
+
+START_TEST(unsigned_logout_response_read_by_both_bindings)
+{
+    kmen_logout_answer a;
+    const char *xml = logout_response(SLO, "Success");
+    ck_assert_ptr_null(read_logout(NULL, base64_of(xml), &a));
+    ck_assert_str_eq(a.in_response_to, "_logout1");
+    ck_assert_int_eq(a.success, 1);
+    ck_assert_ptr_null(read_logout(redirect_query(xml, strlen(xml)), NULL, &a));
+    ck_assert_str_eq(a.in_response_to, "_logout1");
+    ck_assert_ptr_null(read_logout(NULL, base64_of(logout_response(SLO, "Responder")), &a));
+    ck_assert_int_eq(a.success, 0);
+    ck_assert_str_eq(a.status, "urn:oasis:names:tc:SAML:2.0:status:Responder");
+}
+END_TEST
+
+static void assert_logout_refused(const char *query, const char *post_b64, const char *why)
+{
+    kmen_logout_answer a;
+    const char *err = read_logout(query, post_b64, &a);
+    ck_assert_msg(err && strstr(err, why), "expected '%s', got '%s'", why, err ? err : "(taken)");
+}
+
+START_TEST(logout_response_refusals)
+{
+    const char *xml = logout_response(SLO, "Success");
+    assert_logout_refused(NULL, base64_of(logout_response("http://sp.invalid/acs", "Success")),
+                          "Destination");
+    assert_logout_refused(NULL, base64_of(apr_pstrcat(pool, "<!DOCTYPE x []>", xml, NULL)),
+                          "DOCTYPE");
+    assert_logout_refused(NULL,
+                          base64_of("<samlp:Response xmlns:samlp="
+                                    "\"urn:oasis:names:tc:SAML:2.0:protocol\"/>"),
+                          "samlp:LogoutResponse");
+    /* a query signature, there, must be the IdP's */
+    assert_logout_refused(apr_pstrcat(pool, redirect_query(xml, strlen(xml)),
+                                      "&SigAlg=http%3A%2F%2Fwww.w3.org%2F2001%2F04%2Fxmldsig-more"
+                                      "%23rsa-sha256&Signature=AAAA",
+                                      NULL),
+                          NULL, "not the IdP's");
+    /* 1 MiB of spaces deflates to a few KiB, and inflates past the 64 KiB read */
+    size_t big = 1024 * 1024;
+    char *bomb = apr_palloc(pool, big);
+    memset(bomb, ' ', big);
+    memcpy(bomb, xml, strlen(xml));
+    assert_logout_refused(redirect_query(bomb, big), NULL, "64 KiB");
+}
+END_TEST
+
 /* The fixture's SP key, encrypted with the passphrase "x". */
 static const char *encrypted_sp_key(void)
 {
@@ -326,6 +416,8 @@ static Suite *suite(void)
     tcase_add_test(tc, altered_refused);
     tcase_add_test(tc, comment_in_signed_text_refused);
     tcase_add_test(tc, garbage_refused);
+    tcase_add_test(tc, unsigned_logout_response_read_by_both_bindings);
+    tcase_add_test(tc, logout_response_refusals);
     tcase_add_test(tc, lasso_error_message_is_survived);
     tcase_add_test(tc, encrypted_sp_key_refused_without_a_prompt);
     tcase_add_test_raise_signal(tc, other_sigtrap_still_ends_the_process, SIGTRAP);
