@@ -92,14 +92,11 @@ def walk(stack, n_requests):
                 assert r.status_code == 200 and "EntityDescriptor" in r.text, \
                     f"/kmen/metadata: {r.status_code} {r.text[:300]}"
                 sent["metadata"] += 1
-        # single logout: /kmen/logout -> the sim -> /kmen/slo -> ReturnTo
-        r = s.get(base + "/kmen/logout", params={"ReturnTo": "/public/"},
-                  allow_redirects=False)
-        to_idp = flow.location(r)
-        assert to_idp.startswith(stack.sso_url), f"logout not sent to the IdP: {to_idp}"
-        back = flow.location(s.get(to_idp, allow_redirects=False))
-        assert back.startswith(base + "/kmen/slo"), f"the sim sent the logout to {back}"
-        r = s.get(back, allow_redirects=False)
+        # single logout: /kmen/logout -> the sim, which posts its unsigned LogoutResponse
+        # to /kmen/slo as NIA does -> ReturnTo
+        back, fields = flow.auto_post_form(flow.logout_at_sim(s, stack, "/public/"))
+        assert back == base + "/kmen/slo", f"the sim sent the logout to {back}"
+        r = flow.post_acs(s, back, fields)
         assert urlsplit(flow.location(r)).path == "/public/", r.headers.get("Location")
         r = s.get(base + "/app/", allow_redirects=False)
         assert flow.location(r).startswith(stack.sso_url), "the session survived the logout"
