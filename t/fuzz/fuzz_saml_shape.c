@@ -2,8 +2,9 @@
 /* The checks mod_kmen makes before lasso sees a Response (mod_kmen/saml_shape.c),
  * on the Response's XML and on a decrypted assertion's.
  *
- * Input: byte 0 even: the rest is a Response; odd: the rest is the plaintext
- * of an EncryptedAssertion.
+ * Input: byte 0 odd: the rest is the plaintext of an EncryptedAssertion;
+ * even, with bit 1 set: a LogoutResponse (NIA's comes unsigned); else a
+ * Response.
  *
  * Invariants: nothing crashes or leaks; an accepted document is UTF-8 with no
  * NUL, no "<!" at all (no DOCTYPE, comment or CDATA section can stand in it)
@@ -11,7 +12,8 @@
  * hands over an EncryptedAssertion only when the text names one and
  * EncryptedKey exactly once, and says whether a Signature is its child only
  * when the text names one; an accepted assertion names saml:Assertion's
- * namespace. (fuzz_saml_decrypt decrypts.) */
+ * namespace; an accepted LogoutResponse names LogoutResponse and holds no
+ * EncryptedAssertion. (fuzz_saml_decrypt decrypts.) */
 #include "fuzz.h"
 
 #include <libxml/parser.h>
@@ -72,7 +74,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     apr_pool_t *p;
     apr_pool_create(&p, root);
     const char *why;
-    if (data[0] % 2 == 0) {
+    if (data[0] % 2 == 0 && (data[0] & 2)) {
+        kmen_response_shape shape;
+        why = kmen_logout_response_xml_check(p, xml, len, &shape);
+        INVARIANT(why || (contains(xml, len, "LogoutResponse") && !shape.encrypted),
+                  "a LogoutResponse accepted without the word, or with an EncryptedAssertion");
+    } else if (data[0] % 2 == 0) {
         kmen_response_shape shape;
         why = kmen_response_xml_check(p, xml, len, &shape);
         INVARIANT(why || !shape.encrypted ||
