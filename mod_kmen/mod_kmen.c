@@ -54,14 +54,20 @@ static void saml_library_once(server_rec *s)
     }
 }
 
-static const char *read_sp_inputs(apr_pool_t *p, const kmen_server_conf *c, const char *sp_type,
-                                  kmen_sp_params *in)
+/* The directives of kmen_sp_create's inputs, in kmen_sp_input order. */
+static const char *const sp_input_directives[] = {"KmenSPPrivateKeyFile", "KmenSPCertificateFile",
+                                                  "KmenIdPMetadataFile"};
+
+static const char *read_sp_inputs(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
+                                  const char *sp_type, kmen_sp_params *in)
 {
     const char *err;
-    if ((err = kmen_read_text_file(p, "KmenSPPrivateKeyFile", c->sp_key_file, &in->key_pem)) ||
-        (err = kmen_read_text_file(p, "KmenSPCertificateFile", c->sp_cert_file, &in->cert_pem)) ||
-        (err = kmen_read_text_file(p, "KmenIdPMetadataFile", c->idp_metadata_file,
-                                   &in->idp_metadata)))
+    if ((err = kmen_read_text_file(p, s, c, sp_input_directives[KMEN_SP_KEY], c->sp_key_file,
+                                   &in->key_pem)) ||
+        (err = kmen_read_text_file(p, s, c, sp_input_directives[KMEN_SP_CERT], c->sp_cert_file,
+                                   &in->cert_pem)) ||
+        (err = kmen_read_text_file(p, s, c, sp_input_directives[KMEN_SP_IDP_METADATA],
+                                   c->idp_metadata_file, &in->idp_metadata)))
         return err;
     in->key_file = c->sp_key_file;
     in->entity_id = c->sp_entity_id;
@@ -79,7 +85,7 @@ static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, const ser
                                 kmen_server_conf *c, const char *sp_type)
 {
     const char *err;
-    if ((err = kmen_server_conf_load(c, pconf)) || (err = kmen_server_conf_check(pconf, vs, c)))
+    if ((err = kmen_server_conf_load(pconf, vs, c)) || (err = kmen_server_conf_check(pconf, vs, c)))
         return err;
     const char *key =
         apr_pstrcat(pconf, c->sp_entity_id, "|", c->sp_key_file, "|", c->idp_metadata_file, "|",
@@ -91,9 +97,13 @@ static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, const ser
         return NULL;
     }
     kmen_sp_params in;
-    if ((err = read_sp_inputs(pconf, c, sp_type, &in)) ||
-        (err = kmen_sp_create(pconf, &in, &c->sp)))
+    kmen_sp_input culprit = KMEN_SP_KEY;
+    if ((err = read_sp_inputs(pconf, vs, c, sp_type, &in)))
         return err;
+    if ((err = kmen_sp_create(pconf, &in, &c->sp, &culprit))) {
+        const char *const files[] = {c->sp_key_file, c->sp_cert_file, c->idp_metadata_file};
+        return kmen_config_problem(pconf, vs, c, sp_input_directives[culprit], files[culprit], err);
+    }
     c->store = kmen_store_create(pconf, c->db_conninfo, c->db_pool_size);
     apr_hash_set(shared, key, APR_HASH_KEY_STRING, c);
     return NULL;
@@ -137,10 +147,11 @@ static int kmen_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
         configured = configured || kmen_server_conf_get(vs)->sp;
     if (!configured)
         return OK;
-    const char *err =
-        kmen_session_cache_init(pconf, ptemp, s, kmen_server_conf_get(s)->session_cache);
+    const kmen_server_conf *c = kmen_server_conf_get(s);
+    const char *err = kmen_session_cache_init(pconf, ptemp, s, c->session_cache);
     if (err) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, KMEN_LOGNO(0643) "mod_kmen: %s", err);
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, KMEN_LOGNO(0643) "mod_kmen: %s",
+                     kmen_config_problem(ptemp, s, c, "KmenSessionCache", c->session_cache, err));
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;

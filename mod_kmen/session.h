@@ -25,6 +25,7 @@ typedef struct {
 void kmen_session_pre_config(apr_pool_t *pconf);
 /* NULL, or why KmenSessionCache's provider[:args] names no loaded provider. */
 const char *kmen_session_cache_check(apr_pool_t *p, const char *spec);
+/* NULL, or what is wrong with KmenSessionCache SPEC (the caller names it). */
 const char *kmen_session_cache_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                                     const char *spec);
 void kmen_session_child_init(apr_pool_t *pchild, server_rec *s);

@@ -686,7 +686,7 @@ def test_ca_file_without_a_pin_is_a_configuration_error(stack):
     line = next(n for n, t in enumerate(text.splitlines(), 1)
                 if t.startswith("KmenEvidenceCallbackCAFile"))
     assert rc != 0, out
-    assert f"KmenEvidenceCallbackCAFile ({h.conf}:{line}) needs " \
+    assert f"KmenEvidenceCallbackCAFile {stack.keys.ca_cert} ({h.conf}:{line}): needs " \
         "KmenEvidenceCallbackCertificate" in out, out
 
 
