@@ -250,19 +250,19 @@ static const command_rec kmen_cmds[] = {
     AP_INIT_TAKE1("KmenHeaderSecretFile", kmen_set_server_file, SERVER_SLOT(header_secret_file),
                   RSRC_CONF, "HMAC key: adds Kmen-Signature"),
     AP_INIT_TAKE1("KmenEvidenceURL", kmen_set_server_string, SERVER_SLOT(evidence_url), RSRC_CONF,
-                  "UC7: the evidence-preview service of the cross-border agenda"),
+                  "the evidence-preview service of the cross-border agenda"),
     AP_INIT_TAKE1("KmenEvidenceSecretFile", kmen_set_server_file, SERVER_SLOT(evidence_secret_file),
-                  RSRC_CONF, "UC7: HMAC key authenticating the evidence service's callback"),
+                  RSRC_CONF, "HMAC key authenticating the evidence service's callback"),
     AP_INIT_TAKE1("KmenErrorDocument", kmen_set_error_document, SERVER_SLOT(error_document),
                   RSRC_CONF,
                   "the portal's own error page; it gets REDIRECT_KMEN_ERROR and "
                   "REDIRECT_KMEN_REQUEST_ID (default: mod_kmen's Czech/English pages)"),
     AP_INIT_TAKE1("KmenEvidenceCallbackCAFile", kmen_set_server_file, SERVER_SLOT(evidence_ca_file),
                   RSRC_CONF,
-                  "UC7: CAs whose TLS client certificates may deliver evidence (with "
+                  "CAs whose TLS client certificates may deliver evidence (with "
                   "SSLVerifyClient optional_no_ca in the virtual host)"),
     AP_INIT_ITERATE("KmenEvidenceCallbackCertificate", kmen_add_evidence_pin, NULL, RSRC_CONF,
-                    "UC7: sha256/<base64> pins of the evidence service's certificate public "
+                    "sha256/<base64> pins of the evidence service's certificate public "
                     "key; several for a rollover"),
     AP_INIT_TAKE1("KmenNameIDFormat", kmen_set_nameid_format, NULL, RSRC_CONF,
                   "NameIDPolicy asked of NIA: persistent, transient or none (default persistent)"),
@@ -275,7 +275,7 @@ static const command_rec kmen_cmds[] = {
     AP_INIT_TAKE1("KmenPendingTimeout", kmen_set_server_seconds, SERVER_SLOT(pending_timeout),
                   RSRC_CONF, "seconds a foreigner's pending verification waits (default 3600)"),
     AP_INIT_TAKE1("KmenEidasPolicy", kmen_set_eidas_policy, NULL, OR_AUTHCFG,
-                  "UC4: accept the eIDAS minimal data set, or verify the person first "
+                  "accept the eIDAS minimal data set of a foreigner, or verify the person first "
                   "(default verify)"),
     AP_INIT_TAKE1("KmenVerifyPath", kmen_set_verify_path, NULL, OR_AUTHCFG,
                   "the backend page that verifies pending foreigners"),

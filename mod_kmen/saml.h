@@ -88,7 +88,8 @@ apr_time_t kmen_sp_idp_valid_until(const kmen_sp *sp);
 const char *kmen_saml_authn_request(kmen_sp *sp, apr_pool_t *p, const kmen_authn_params *params,
                                     const char **url, const char **request_id);
 
-/* Every check of DESIGN.md on a base64 SAMLResponse. *reason says why it was
+/* Every check a base64 SAMLResponse must pass before anyone is logged in
+ * (saml_response.c, docs/security.md). *reason says why it was
  * refused, for the error log (never the NameID or attribute values). */
 kmen_response_status kmen_saml_verify_response(kmen_sp *sp, apr_pool_t *p, const char *b64,
                                                const kmen_response_expect *expect,

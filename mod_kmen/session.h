@@ -16,8 +16,8 @@
 typedef struct {
     kmen_identity identity;
     kmen_login_ref ref;
-    const char *pending_id; /* UC4: the verification this foreigner awaits */
-    int evidence;           /* UC7: has asked for evidence: Kmen-Evidence applies */
+    const char *pending_id; /* the verification this foreigner awaits */
+    int evidence;           /* has asked for evidence: Kmen-Evidence applies */
     apr_time_t expires;
     unsigned char id_hash[KMEN_HASH_LEN];
 } kmen_session;

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""UC7: cross-border evidence through the single digital gateway.
+"""Cross-border evidence through the single digital gateway.
 
 A backend page answers with Kmen-Evidence-Request: type=T; country=CC; mod_kmen records the
 request and sends the person (303) to KmenEvidenceURL — on the test site the evidence-service
