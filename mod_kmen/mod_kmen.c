@@ -171,7 +171,8 @@ static void kmen_child_init(apr_pool_t *pchild, server_rec *s)
         if (!err && kmen_store_child_init(c->store, pchild, vs) != APR_SUCCESS)
             err = "cannot create the database connection pool";
         if (err)
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, vs, KMEN_LOGNO(0644) "mod_kmen: %s", err);
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, vs, KMEN_LOGNO(0644) "mod_kmen: %s (server %s)",
+                         err, kmen_vhost_name(pchild, vs, 0));
     }
 }
 
