@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The filing service's name register, one CSV record at a time (DESIGN.md:
- * aifo,family_name,given_name,birth_date[,system…]). Pure functions. */
+/* The filing service's name register, one CSV record at a time (the header
+ * aifo,family_name,given_name,birth_date[,system…] of kmenctl import-essl,
+ * docs/operations.md). Pure functions. */
 #ifndef KMENCTL_ESSL_ROW_H
 #define KMENCTL_ESSL_ROW_H
 

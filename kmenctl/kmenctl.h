@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* kmenctl: the operator CLI of the mod_kmen register (DESIGN.md, kmenctl).
+/* kmenctl: the operator CLI of the mod_kmen register (docs/operations.md).
  * What the command files share: arguments, the key file, the database. */
 #ifndef KMENCTL_H
 #define KMENCTL_H

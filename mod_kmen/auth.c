@@ -56,7 +56,7 @@ static int unauthenticated(request_rec *r)
     return kmen_page_send(r, KMEN_PAGE_LOGIN_NEEDED, kmen_login_url(r, return_to_of(r)));
 }
 
-/* UC4 with KmenEidasPolicy verify: a foreigner not verified yet goes to the
+/* KmenEidasPolicy verify: a foreigner not verified yet goes to the
  * location's KmenVerifyPath (the backend's verification page) and nowhere
  * else; where the policy is accept the minimal data set suffices. */
 static int pending_elsewhere(request_rec *r, const kmen_dir_conf *dir)

@@ -110,7 +110,7 @@ static int upgrade_session(request_rec *r, const kmen_session *s, const kmen_ide
     return OK;
 }
 
-/* UC4: a pending foreigner verified as a new client or linked to one. */
+/* A pending foreigner verified as a new client or linked to one. */
 static int complete_pending(request_rec *r, const kmen_session *s, const char *link)
 {
     kmen_identity id = s->identity;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Backend -> module response headers (DESIGN.md): consumed, never reach the browser. */
+/* Backend -> module response headers (docs/headers.md): consumed, never reach the browser. */
 #ifndef KMEN_BACKEND_H
 #define KMEN_BACKEND_H
 

@@ -389,6 +389,7 @@ const char *kmen_add_evidence_pin(cmd_parms *cmd, void *dir, const char *arg)
     if (!c->evidence_pins)
         c->evidence_pins = apr_array_make(cmd->pool, 2, KMEN_HASH_LEN);
     memcpy(apr_array_push(c->evidence_pins), hash, KMEN_HASH_LEN);
+    record_where(cmd);
     return NULL;
 }
 
@@ -411,8 +412,8 @@ const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir_, const char 
 
 /* ---- loading: runs in post_config, as root */
 
-static const char *read_file(apr_pool_t *p, const char *directive, const char *path, char **data,
-                             apr_size_t *len)
+static const char *read_file(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
+                             const char *directive, const char *path, char **data, apr_size_t *len)
 {
     apr_file_t *f;
     apr_finfo_t info;
@@ -427,13 +428,15 @@ static const char *read_file(apr_pool_t *p, const char *directive, const char *p
     }
     if (rv != APR_SUCCESS) {
         char buf[120];
-        return apr_psprintf(p, "%s %s: cannot read: %s", directive, path,
-                            apr_strerror(rv, buf, sizeof(buf)));
+        return kmen_config_problem(
+            p, s, c, directive, path,
+            apr_pstrcat(p, "cannot read: ", apr_strerror(rv, buf, sizeof(buf)), NULL));
     }
     return NULL;
 }
 
-static const char *check_required(apr_pool_t *p, const kmen_server_conf *c)
+/* A directive that is missing has no line: the virtual host is named. */
+static const char *check_required(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
 {
     const char *const pairs[][2] = {
         {c->sp_entity_id, "KmenSPEntityID"},        {c->sp_key_file, "KmenSPPrivateKeyFile"},
@@ -441,23 +444,25 @@ static const char *check_required(apr_pool_t *p, const kmen_server_conf *c)
         {c->db_conninfo, "KmenDatabase"},           {c->register_key_file, "KmenRegisterKeyFile"}};
     for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
         if (!pairs[i][0])
-            return apr_pstrcat(p, pairs[i][1], " is required", NULL);
+            return apr_pstrcat(p, pairs[i][1], " is required",
+                               kmen_directive_where(p, s, c, pairs[i][1]), NULL);
     }
     return NULL;
 }
 
-static const char *load_register_key(apr_pool_t *p, kmen_server_conf *c)
+static const char *load_register_key(apr_pool_t *p, const server_rec *s, kmen_server_conf *c)
 {
     char *data;
     apr_size_t len;
-    const char *err = read_file(p, "KmenRegisterKeyFile", c->register_key_file, &data, &len);
+    const char *err = read_file(p, s, c, "KmenRegisterKeyFile", c->register_key_file, &data, &len);
     if (err)
         return err;
     if (len != KMEN_KEY_LEN)
-        return apr_psprintf(p,
-                            "KmenRegisterKeyFile %s: must hold exactly %d random bytes "
-                            "(head -c 32 /dev/urandom), has %" APR_SIZE_T_FMT,
-                            c->register_key_file, KMEN_KEY_LEN, len);
+        return kmen_config_problem(p, s, c, "KmenRegisterKeyFile", c->register_key_file,
+                                   apr_psprintf(p,
+                                                "must hold exactly %d random bytes (head -c 32 "
+                                                "/dev/urandom), has %" APR_SIZE_T_FMT,
+                                                KMEN_KEY_LEN, len));
     memcpy(c->register_key, data, KMEN_KEY_LEN);
     c->register_key_loaded = 1;
     kmen_id_keys_derive(c->register_key, &c->id_keys);
@@ -466,69 +471,72 @@ static const char *load_register_key(apr_pool_t *p, kmen_server_conf *c)
 }
 
 /* An HMAC key file: at least 16 bytes. */
-static const char *load_secret(apr_pool_t *p, const char *directive, const char *path,
+static const char *load_secret(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
+                               const char *directive, const char *path,
                                const unsigned char **secret, apr_size_t *secret_len)
 {
     char *data;
     apr_size_t len;
     if (!path)
         return NULL;
-    const char *err = read_file(p, directive, path, &data, &len);
+    const char *err = read_file(p, s, c, directive, path, &data, &len);
     if (!err && len < 16)
-        err = apr_pstrcat(p, directive, ": the key must hold at least 16 bytes", NULL);
+        err = kmen_config_problem(p, s, c, directive, path, "the key must hold at least 16 bytes");
     *secret = (const unsigned char *)data;
     *secret_len = len;
     return err;
 }
 
-static const char *check_entity_id(apr_pool_t *p, const kmen_server_conf *c)
+static const char *check_entity_id(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
 {
     apr_uri_t uri;
+    const char *problem = NULL;
     if (apr_uri_parse(p, c->sp_entity_id, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname ||
         (strcasecmp(uri.scheme, "https") != 0 && strcasecmp(uri.scheme, "http") != 0))
-        return "KmenSPEntityID: expected an absolute https URL";
-    if (strcasecmp(uri.scheme, "http") == 0 && !c->allow_http)
-        return "KmenSPEntityID: NIA logins need https (KmenAllowHTTP On only for a demo)";
-    return NULL;
+        problem = "expected an absolute https URL";
+    else if (strcasecmp(uri.scheme, "http") == 0 && !c->allow_http)
+        problem = "NIA logins need https (KmenAllowHTTP On only for a demo)";
+    return problem ? kmen_config_problem(p, s, c, "KmenSPEntityID", c->sp_entity_id, problem)
+                   : NULL;
 }
 
 /* Browsers drop a __Host- cookie that is not Secure: every login would fail. */
-static const char *check_cookie_name(const kmen_server_conf *c)
+static const char *check_cookie_name(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
 {
     if (!c->cookie_secure && strncmp(c->cookie_name, "__Host-", 7) == 0)
-        return "KmenCookieName: a __Host- cookie needs KmenCookieSecure On";
+        return kmen_config_problem(p, s, c, "KmenCookieName", c->cookie_name,
+                                   "a __Host- cookie needs KmenCookieSecure On");
     return NULL;
 }
 
 /* Any certificate of a CA is too many: the CA may certify others than the
  * evidence service. */
-static const char *load_evidence_ca(apr_pool_t *p, kmen_server_conf *c)
+static const char *load_evidence_ca(apr_pool_t *p, const server_rec *s, kmen_server_conf *c)
 {
     const char *err = NULL;
     if (c->evidence_ca_file && !c->evidence_pins)
-        return apr_pstrcat(p, "KmenEvidenceCallbackCAFile",
-                           kmen_directive_where(p, NULL, c, "KmenEvidenceCallbackCAFile"),
-                           " needs KmenEvidenceCallbackCertificate sha256/<base64>, the pin of "
-                           "the evidence service's certificate",
-                           NULL);
+        return kmen_config_problem(p, s, c, "KmenEvidenceCallbackCAFile", c->evidence_ca_file,
+                                   "needs KmenEvidenceCallbackCertificate sha256/<base64>, the "
+                                   "pin of the evidence service's certificate");
     if (c->evidence_pins && !c->evidence_ca_file)
-        return "KmenEvidenceCallbackCertificate needs KmenEvidenceCallbackCAFile";
+        return kmen_config_problem(p, s, c, "KmenEvidenceCallbackCertificate", NULL,
+                                   "needs KmenEvidenceCallbackCAFile");
     if (c->evidence_ca_file &&
         !(c->evidence_ca_store = kmen_ca_store_load(p, c->evidence_ca_file, &err)))
-        return apr_pstrcat(p, "KmenEvidenceCallbackCAFile ", c->evidence_ca_file, ": ", err, NULL);
+        return kmen_config_problem(p, s, c, "KmenEvidenceCallbackCAFile", c->evidence_ca_file, err);
     return NULL;
 }
 
-const char *kmen_server_conf_load(kmen_server_conf *c, apr_pool_t *p)
+const char *kmen_server_conf_load(apr_pool_t *p, const server_rec *s, kmen_server_conf *c)
 {
     const char *err;
-    if ((err = check_required(p, c)) || (err = check_entity_id(p, c)) ||
-        (err = check_cookie_name(c)) || (err = load_register_key(p, c)) ||
-        (err = load_secret(p, "KmenHeaderSecretFile", c->header_secret_file, &c->header_secret,
-                           &c->header_secret_len)) ||
-        (err = load_secret(p, "KmenEvidenceSecretFile", c->evidence_secret_file,
+    if ((err = check_required(p, s, c)) || (err = check_entity_id(p, s, c)) ||
+        (err = check_cookie_name(p, s, c)) || (err = load_register_key(p, s, c)) ||
+        (err = load_secret(p, s, c, "KmenHeaderSecretFile", c->header_secret_file,
+                           &c->header_secret, &c->header_secret_len)) ||
+        (err = load_secret(p, s, c, "KmenEvidenceSecretFile", c->evidence_secret_file,
                            &c->evidence_secret, &c->evidence_secret_len)) ||
-        (err = load_evidence_ca(p, c)))
+        (err = load_evidence_ca(p, s, c)))
         return err;
     return NULL;
 }
@@ -553,12 +561,19 @@ const char *kmen_directive_where(apr_pool_t *p, const server_rec *s, const kmen_
                        ")", NULL);
 }
 
-const char *kmen_read_text_file(apr_pool_t *p, const char *directive, const char *path,
-                                const char **text)
+const char *kmen_config_problem(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
+                                const char *directive, const char *value, const char *problem)
+{
+    return apr_pstrcat(p, directive, value ? " " : "", value ? value : "",
+                       kmen_directive_where(p, s, c, directive), ": ", problem, NULL);
+}
+
+const char *kmen_read_text_file(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
+                                const char *directive, const char *path, const char **text)
 {
     char *data;
     apr_size_t len;
-    const char *err = read_file(p, directive, path, &data, &len);
+    const char *err = read_file(p, s, c, directive, path, &data, &len);
     *text = data;
     return err;
 }

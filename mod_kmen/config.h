@@ -139,8 +139,9 @@ int kmen_dir_eidas_accept(const kmen_dir_conf *d);
 int kmen_agenda_is_valid(const char *agenda);
 const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir, const char *arg);
 
-const char *kmen_read_text_file(apr_pool_t *p, const char *directive, const char *path,
-                                const char **text);
+/* The text of the file PATH that DIRECTIVE of S names; NULL, or the refusal. */
+const char *kmen_read_text_file(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
+                                const char *directive, const char *path, const char **text);
 
 /* "NAME:PORT" of the (virtual) server S: the port of its <VirtualHost>
  * address, else of its ServerName, else UNNAMED_PORT. */
@@ -152,11 +153,18 @@ const char *kmen_vhost_name(apr_pool_t *p, const server_rec *s, apr_port_t unnam
 const char *kmen_directive_where(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
                                  const char *directive);
 
+/* "DIRECTIVE VALUE (file:line, virtual host name:port): PROBLEM", the one
+ * form of every startup refusal and warning, so that each names what to fix
+ * and where, as far as httpd tells. VALUE NULL: none (it may hold a secret). */
+const char *kmen_config_problem(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
+                                const char *directive, const char *value, const char *problem);
+
 /* Applies the defaults of every unset value (after merging). */
 void kmen_server_conf_defaults(kmen_server_conf *c);
 
-/* Validates the server configuration and reads key material (as root). */
-const char *kmen_server_conf_load(kmen_server_conf *c, apr_pool_t *p);
+/* Validates the configuration of the (virtual) server S and reads its key
+ * material (as root); NULL, or the refusal (kmen_config_problem's form). */
+const char *kmen_server_conf_load(apr_pool_t *p, const server_rec *s, kmen_server_conf *c);
 
 /* scheme://host[:port] of the entity ID: the SP's endpoints live under it. */
 const char *kmen_sp_base_url(apr_pool_t *p, const kmen_server_conf *c);

@@ -25,10 +25,7 @@ static const char *check_session_cache(apr_pool_t *p, const server_rec *s,
                                        const kmen_server_conf *c)
 {
     const char *err = kmen_session_cache_check(p, c->session_cache);
-    if (!err)
-        return NULL;
-    return apr_pstrcat(p, "KmenSessionCache ", c->session_cache,
-                       kmen_directive_where(p, s, c, "KmenSessionCache"), ": ", err, NULL);
+    return err ? kmen_config_problem(p, s, c, "KmenSessionCache", c->session_cache, err) : NULL;
 }
 
 /* The connection string is not repeated: it may hold a password. */
@@ -37,8 +34,9 @@ static const char *check_conninfo(apr_pool_t *p, const server_rec *s, const kmen
     const char *err = kmen_store_conninfo_check(p, c->db_conninfo);
     if (!err)
         return NULL;
-    return apr_pstrcat(p, "KmenDatabase", kmen_directive_where(p, s, c, "KmenDatabase"),
-                       ": libpq cannot parse the connection string: ", err, NULL);
+    return kmen_config_problem(
+        p, s, c, "KmenDatabase", NULL,
+        apr_pstrcat(p, "libpq cannot parse the connection string: ", err, NULL));
 }
 
 /* The gateway is sent the person's BSI and answers the AIFO: both secret. */
@@ -47,9 +45,8 @@ static const char *check_translator_url(apr_pool_t *p, const server_rec *s,
 {
     if (!c->translator_url || strncasecmp(c->translator_url, "https://", 8) == 0)
         return NULL;
-    return apr_pstrcat(p, "KmenTranslatorURL ", c->translator_url,
-                       kmen_directive_where(p, s, c, "KmenTranslatorURL"),
-                       ": the translation gateway needs an https:// URL", NULL);
+    return kmen_config_problem(p, s, c, "KmenTranslatorURL", c->translator_url,
+                               "the translation gateway needs an https:// URL");
 }
 
 /* Whether httpd's children are in group GID: their primary group (Group), or
@@ -92,18 +89,20 @@ static const char *check_child_readable(apr_pool_t *p, const server_rec *s,
     char buf[120];
     if (!path)
         return NULL;
-    const char *named =
-        apr_pstrcat(p, directive, " ", path, kmen_directive_where(p, s, c, directive), NULL);
     if (stat(path, &st) != 0)
-        return apr_psprintf(p, "%s: cannot read: %s", named,
-                            apr_strerror(APR_FROM_OS_ERROR(errno), buf, sizeof(buf)));
+        return kmen_config_problem(
+            p, s, c, directive, path,
+            apr_pstrcat(p, "cannot read: ",
+                        apr_strerror(APR_FROM_OS_ERROR(errno), buf, sizeof(buf)), NULL));
     if (children_can_read(&st))
         return NULL;
-    return apr_psprintf(
-        p,
-        "%s: httpd's children (user %s) cannot read it (owner uid %ld, group gid %ld, mode %04o)",
-        named, ap_unixd_config.user_name, (long)st.st_uid, (long)st.st_gid,
-        (unsigned)(st.st_mode & 07777));
+    return kmen_config_problem(
+        p, s, c, directive, path,
+        apr_psprintf(p,
+                     "httpd's children (user %s) cannot read it (owner uid %ld, group gid %ld, "
+                     "mode %04o)",
+                     ap_unixd_config.user_name, (long)st.st_uid, (long)st.st_gid,
+                     (unsigned)(st.st_mode & 07777)));
 }
 
 /* Anyone who reads the register key can open every identifier the register
@@ -112,20 +111,21 @@ static void warn_register_key(apr_pool_t *p, const server_rec *s, const kmen_ser
 {
     struct stat st;
     if (stat(c->register_key_file, &st) == 0 && (st.st_mode & S_IROTH))
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     KMEN_LOGNO(0692) "mod_kmen: KmenRegisterKeyFile %s%s: every local user can "
-                                      "read it (mode %04o): chmod o-r it",
-                     c->register_key_file, kmen_directive_where(p, s, c, "KmenRegisterKeyFile"),
-                     (unsigned)(st.st_mode & 07777));
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, KMEN_LOGNO(0692) "mod_kmen: %s",
+                     kmen_config_problem(p, s, c, "KmenRegisterKeyFile", c->register_key_file,
+                                         apr_psprintf(p,
+                                                      "every local user can read it (mode "
+                                                      "%04o): chmod o-r it",
+                                                      (unsigned)(st.st_mode & 07777))));
 }
 
 static void warn_allow_http(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
 {
     if (c->allow_http == 1)
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     KMEN_LOGNO(0693) "mod_kmen: KmenAllowHTTP On%s: only for a demo: cookies "
-                                      "and SAML messages travel in clear text",
-                     kmen_directive_where(p, s, c, "KmenAllowHTTP"));
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, KMEN_LOGNO(0693) "mod_kmen: %s",
+                     kmen_config_problem(p, s, c, "KmenAllowHTTP", "On",
+                                         "only for a demo: cookies and SAML messages travel in "
+                                         "clear text"));
 }
 
 const char *kmen_server_conf_check(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)

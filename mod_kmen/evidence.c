@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* UC7: cross-border evidence. A backend asks (Kmen-Evidence-Request), the
+/* Cross-border evidence. A backend asks (Kmen-Evidence-Request), the
  * person is sent to the evidence service (KmenEvidenceURL), which calls back
  * (POST /kmen/evidence, HMAC-signed or with a TLS client certificate); the
  * document is stored sealed and handed

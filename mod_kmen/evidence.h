@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* UC7: evidence requested across borders through the single digital gateway. */
+/* Evidence requested across borders through the single digital gateway. */
 #ifndef KMEN_EVIDENCE_H
 #define KMEN_EVIDENCE_H
 

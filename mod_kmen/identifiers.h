@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Secret identifiers at rest (DESIGN.md, register semantics): a keyed blind
- * index for lookups and uniqueness, and AES-256-GCM ciphertext where the value
- * must be recoverable. Shared by the module and kmenctl, so both compute the
- * same index from the same KmenRegisterKeyFile. */
+/* Secret identifiers at rest (AIFO, BSI, eIDAS pseudonyms), so that a dump of
+ * the database alone reveals none of them: a keyed blind index for lookups
+ * and uniqueness, and AES-256-GCM ciphertext where the value must be
+ * recoverable. Shared by the module and kmenctl, so both compute the same
+ * index from the same KmenRegisterKeyFile. */
 #ifndef KMEN_IDENTIFIERS_H
 #define KMEN_IDENTIFIERS_H
 

@@ -53,7 +53,7 @@ typedef struct {
     const char *client_status;
     const char *systems;
     const char *merged_from; /* identifiers merged into this client since last told */
-    int has_evidence;        /* has asked for cross-border evidence (UC7) */
+    int has_evidence;        /* has asked for cross-border evidence */
 } kmen_identity;
 
 /* The string fields a backend may see, one row each: the session record and

@@ -54,14 +54,20 @@ static void saml_library_once(server_rec *s)
     }
 }
 
-static const char *read_sp_inputs(apr_pool_t *p, const kmen_server_conf *c, const char *sp_type,
-                                  kmen_sp_params *in)
+/* The directives of kmen_sp_create's inputs, in kmen_sp_input order. */
+static const char *const sp_input_directives[] = {"KmenSPPrivateKeyFile", "KmenSPCertificateFile",
+                                                  "KmenIdPMetadataFile"};
+
+static const char *read_sp_inputs(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
+                                  const char *sp_type, kmen_sp_params *in)
 {
     const char *err;
-    if ((err = kmen_read_text_file(p, "KmenSPPrivateKeyFile", c->sp_key_file, &in->key_pem)) ||
-        (err = kmen_read_text_file(p, "KmenSPCertificateFile", c->sp_cert_file, &in->cert_pem)) ||
-        (err = kmen_read_text_file(p, "KmenIdPMetadataFile", c->idp_metadata_file,
-                                   &in->idp_metadata)))
+    if ((err = kmen_read_text_file(p, s, c, sp_input_directives[KMEN_SP_KEY], c->sp_key_file,
+                                   &in->key_pem)) ||
+        (err = kmen_read_text_file(p, s, c, sp_input_directives[KMEN_SP_CERT], c->sp_cert_file,
+                                   &in->cert_pem)) ||
+        (err = kmen_read_text_file(p, s, c, sp_input_directives[KMEN_SP_IDP_METADATA],
+                                   c->idp_metadata_file, &in->idp_metadata)))
         return err;
     in->key_file = c->sp_key_file;
     in->entity_id = c->sp_entity_id;
@@ -79,7 +85,7 @@ static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, const ser
                                 kmen_server_conf *c, const char *sp_type)
 {
     const char *err;
-    if ((err = kmen_server_conf_load(c, pconf)) || (err = kmen_server_conf_check(pconf, vs, c)))
+    if ((err = kmen_server_conf_load(pconf, vs, c)) || (err = kmen_server_conf_check(pconf, vs, c)))
         return err;
     const char *key =
         apr_pstrcat(pconf, c->sp_entity_id, "|", c->sp_key_file, "|", c->idp_metadata_file, "|",
@@ -91,9 +97,13 @@ static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, const ser
         return NULL;
     }
     kmen_sp_params in;
-    if ((err = read_sp_inputs(pconf, c, sp_type, &in)) ||
-        (err = kmen_sp_create(pconf, &in, &c->sp)))
+    kmen_sp_input culprit = KMEN_SP_KEY;
+    if ((err = read_sp_inputs(pconf, vs, c, sp_type, &in)))
         return err;
+    if ((err = kmen_sp_create(pconf, &in, &c->sp, &culprit))) {
+        const char *const files[] = {c->sp_key_file, c->sp_cert_file, c->idp_metadata_file};
+        return kmen_config_problem(pconf, vs, c, sp_input_directives[culprit], files[culprit], err);
+    }
     c->store = kmen_store_create(pconf, c->db_conninfo, c->db_pool_size);
     apr_hash_set(shared, key, APR_HASH_KEY_STRING, c);
     return NULL;
@@ -137,10 +147,11 @@ static int kmen_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
         configured = configured || kmen_server_conf_get(vs)->sp;
     if (!configured)
         return OK;
-    const char *err =
-        kmen_session_cache_init(pconf, ptemp, s, kmen_server_conf_get(s)->session_cache);
+    const kmen_server_conf *c = kmen_server_conf_get(s);
+    const char *err = kmen_session_cache_init(pconf, ptemp, s, c->session_cache);
     if (err) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, KMEN_LOGNO(0643) "mod_kmen: %s", err);
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, KMEN_LOGNO(0643) "mod_kmen: %s",
+                     kmen_config_problem(ptemp, s, c, "KmenSessionCache", c->session_cache, err));
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;
@@ -160,7 +171,8 @@ static void kmen_child_init(apr_pool_t *pchild, server_rec *s)
         if (!err && kmen_store_child_init(c->store, pchild, vs) != APR_SUCCESS)
             err = "cannot create the database connection pool";
         if (err)
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, vs, KMEN_LOGNO(0644) "mod_kmen: %s", err);
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, vs, KMEN_LOGNO(0644) "mod_kmen: %s (server %s)",
+                         err, kmen_vhost_name(pchild, vs, 0));
     }
 }
 
@@ -239,19 +251,19 @@ static const command_rec kmen_cmds[] = {
     AP_INIT_TAKE1("KmenHeaderSecretFile", kmen_set_server_file, SERVER_SLOT(header_secret_file),
                   RSRC_CONF, "HMAC key: adds Kmen-Signature"),
     AP_INIT_TAKE1("KmenEvidenceURL", kmen_set_server_string, SERVER_SLOT(evidence_url), RSRC_CONF,
-                  "UC7: the evidence-preview service of the cross-border agenda"),
+                  "the evidence-preview service of the cross-border agenda"),
     AP_INIT_TAKE1("KmenEvidenceSecretFile", kmen_set_server_file, SERVER_SLOT(evidence_secret_file),
-                  RSRC_CONF, "UC7: HMAC key authenticating the evidence service's callback"),
+                  RSRC_CONF, "HMAC key authenticating the evidence service's callback"),
     AP_INIT_TAKE1("KmenErrorDocument", kmen_set_error_document, SERVER_SLOT(error_document),
                   RSRC_CONF,
                   "the portal's own error page; it gets REDIRECT_KMEN_ERROR and "
                   "REDIRECT_KMEN_REQUEST_ID (default: mod_kmen's Czech/English pages)"),
     AP_INIT_TAKE1("KmenEvidenceCallbackCAFile", kmen_set_server_file, SERVER_SLOT(evidence_ca_file),
                   RSRC_CONF,
-                  "UC7: CAs whose TLS client certificates may deliver evidence (with "
+                  "CAs whose TLS client certificates may deliver evidence (with "
                   "SSLVerifyClient optional_no_ca in the virtual host)"),
     AP_INIT_ITERATE("KmenEvidenceCallbackCertificate", kmen_add_evidence_pin, NULL, RSRC_CONF,
-                    "UC7: sha256/<base64> pins of the evidence service's certificate public "
+                    "sha256/<base64> pins of the evidence service's certificate public "
                     "key; several for a rollover"),
     AP_INIT_TAKE1("KmenNameIDFormat", kmen_set_nameid_format, NULL, RSRC_CONF,
                   "NameIDPolicy asked of NIA: persistent, transient or none (default persistent)"),
@@ -264,7 +276,7 @@ static const command_rec kmen_cmds[] = {
     AP_INIT_TAKE1("KmenPendingTimeout", kmen_set_server_seconds, SERVER_SLOT(pending_timeout),
                   RSRC_CONF, "seconds a foreigner's pending verification waits (default 3600)"),
     AP_INIT_TAKE1("KmenEidasPolicy", kmen_set_eidas_policy, NULL, OR_AUTHCFG,
-                  "UC4: accept the eIDAS minimal data set, or verify the person first "
+                  "accept the eIDAS minimal data set of a foreigner, or verify the person first "
                   "(default verify)"),
     AP_INIT_TAKE1("KmenVerifyPath", kmen_set_verify_path, NULL, OR_AUTHCFG,
                   "the backend page that verifies pending foreigners"),

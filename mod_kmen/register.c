@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* UC1-UC3 of USE-CASES.md over store_pg.c and translate.c. */
+/* The client register at login, over store_pg.c and translate.c: a Czech
+ * citizen's BSI found, or on the first login translated through the gateway
+ * to the AIFO that finds (or makes) the client; a foreigner found by the
+ * eIDAS pseudonym; and what backends ask of it (docs/register.md). */
 #include <string.h>
 
 #include "httpd.h"
@@ -85,7 +88,8 @@ static int resolve_first(request_rec *r, kmen_identity *id, const unsigned char 
     return OK;
 }
 
-/* UC4/UC5: foreigners are known by their eIDAS pseudonym alone. */
+/* Foreigners, at their first login and after: known by their eIDAS pseudonym
+ * alone. */
 static int resolve_foreigner(request_rec *r, kmen_identity *id, int eidas_accept,
                              const char **pending_id)
 {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The client register's use cases over the store and the translation gateway. */
+/* The client register at login and at a backend's request, over the store
+ * and the translation gateway (docs/register.md). */
 #ifndef KMEN_REGISTER_H
 #define KMEN_REGISTER_H
 
@@ -9,13 +10,16 @@
 
 /* Finds or creates the client of a verified login and fills
  * id->client_id, client_status and systems:
- *   UC3 - BSI known: one database call, no translation (status returning);
- *   UC1/UC2 - BSI -> AIFO in KmenLoginAgenda (role CR102729), AIFO -> AIFO
- *   only when KmenRegisterAgenda differs, then one transaction that links the
- *   BSI to the client holding that AIFO (linked) or creates one (new);
- *   UC5 - eIDAS pseudonym known (returning);
- *   UC4 - unknown pseudonym: a new client when eidas_accept, else a pending
- *   verification (status pending, *pending_id set, no client yet).
+ *   a returning citizen - BSI known: one database call, no translation
+ *   (status returning);
+ *   a citizen's first login - BSI -> AIFO in KmenLoginAgenda (role
+ *   CR102729), AIFO -> AIFO only when KmenRegisterAgenda differs, then one
+ *   transaction that links the BSI to the client holding that AIFO (linked:
+ *   known from eSSL, say) or creates one (new);
+ *   a returning foreigner - eIDAS pseudonym known (returning);
+ *   a foreigner's first login - unknown pseudonym: a new client when
+ *   eidas_accept, else a pending verification (status pending, *pending_id
+ *   set, no client yet).
  * Returns OK, or HTTP_SERVICE_UNAVAILABLE when the database or gateway
  * failed; then nothing was written. */
 int kmen_register_resolve(request_rec *r, kmen_identity *id, int eidas_accept,
@@ -40,8 +44,9 @@ int kmen_register_potential(request_rec *r, const char *const values[3], const c
 int kmen_register_link_potential(request_rec *r, const char *current, const char *potential,
                                  kmen_identity *id, const char **outcome);
 
-/* UC1 step 7: the client's AIFO in agenda, translated from the register's
- * agenda once and stored; OK or HTTP_SERVICE_UNAVAILABLE. */
+/* KmenAgenda, when the client first uses a service of that agenda: the
+ * client's AIFO in agenda, translated from the register's agenda once and
+ * stored; OK or HTTP_SERVICE_UNAVAILABLE. */
 int kmen_register_agenda_aifo(request_rec *r, const char *client_id, const char *agenda,
                               const char **aifo);
 

@@ -92,19 +92,22 @@ int kmen_parse_xs_datetime(const char *s, apr_time_t *out)
 
 /* A LassoServer without the SP's private key: mod_kmen signs its messages
  * itself (saml_sign.c) and decrypts the assertion itself (saml_decrypt.c),
- * so lasso can never decrypt a second time and read something else. */
-static LassoServer *server_build(const kmen_sp *sp, const char **err)
+ * so lasso can never decrypt a second time and read something else.
+ * *culprit: the input lasso refused. */
+static LassoServer *server_build(const kmen_sp *sp, const char **err, kmen_sp_input *culprit)
 {
     LassoServer *server =
         lasso_server_new_from_buffers(sp->metadata, NULL, NULL, sp->params.cert_pem);
     if (!server) {
-        *err = "lasso refused the SP certificate or generated metadata";
+        *culprit = KMEN_SP_CERT;
+        *err = "lasso refuses it, or the SP metadata made of it";
         return NULL;
     }
     server->signature_method = LASSO_SIGNATURE_METHOD_RSA_SHA256;
     int rc = lasso_server_add_provider_from_buffer(server, LASSO_PROVIDER_ROLE_IDP,
                                                    sp->params.idp_metadata, NULL, NULL);
     if (rc != 0) {
+        *culprit = KMEN_SP_IDP_METADATA;
         *err = lasso_strerror(rc);
         lasso_server_destroy(server);
         return NULL;
@@ -115,8 +118,9 @@ static LassoServer *server_build(const kmen_sp *sp, const char **err)
 static apr_status_t server_construct(void **resource, void *params, apr_pool_t *p)
 {
     const char *err = NULL;
+    kmen_sp_input culprit;
     (void)p;
-    *resource = server_build(params, &err);
+    *resource = server_build(params, &err, &culprit);
     return *resource ? APR_SUCCESS : APR_EGENERAL;
 }
 
@@ -130,18 +134,37 @@ static apr_status_t server_destruct(void *resource, void *params, apr_pool_t *p)
 
 /* lasso would sign with one key and publish another certificate without a
  * word; NIA would then refuse every request. */
-static const char *check_key_pair(EVP_PKEY *key, const char *cert_pem)
+static const char *check_key_pair(EVP_PKEY *key, const char *cert_pem, kmen_sp_input *culprit)
 {
     BIO *cert_bio = BIO_new_mem_buf(cert_pem, -1);
     X509 *cert = PEM_read_bio_X509(cert_bio, NULL, NULL, NULL);
-    const char *err = !cert ? "KmenSPCertificateFile is not a PEM certificate"
+    *culprit = cert ? KMEN_SP_KEY : KMEN_SP_CERT;
+    const char *err = !cert ? "is not a PEM certificate"
                       : X509_check_private_key(cert, key) != 1
-                          ? "KmenSPPrivateKeyFile does not belong to KmenSPCertificateFile"
+                          ? "does not belong to KmenSPCertificateFile"
                           : NULL;
     X509_free(cert);
     BIO_free(cert_bio);
     ERR_clear_error();
     return err;
+}
+
+/* The SP's key, loaded for signing and for decryption, and the certificate
+ * that goes with it. */
+static const char *load_key_pair(apr_pool_t *p, kmen_sp *sp, kmen_sp_input *culprit)
+{
+    const kmen_sp_params *params = &sp->params;
+    *culprit = KMEN_SP_KEY;
+    const char *err =
+        kmen_sp_signing_key_load(p, params->key_pem, params->key_file, &sp->signing_key);
+    if (!err)
+        err =
+            kmen_sp_decryption_key_load(p, params->key_pem, params->key_file, &sp->decryption_key);
+    if (err || (err = check_key_pair(sp->signing_key, params->cert_pem, culprit)))
+        return err;
+    *culprit = KMEN_SP_CERT;
+    sp->metadata = kmen_sp_metadata_build(p, params);
+    return sp->metadata ? NULL : "is not a PEM certificate";
 }
 
 static const char *check_idp_validity(apr_pool_t *p, const kmen_sp *sp)
@@ -150,36 +173,34 @@ static const char *check_idp_validity(apr_pool_t *p, const kmen_sp *sp)
     if (!sp->idp_valid_until || sp->idp_valid_until > apr_time_now())
         return NULL;
     apr_rfc822_date(date, sp->idp_valid_until);
-    return apr_pstrcat(p, "the IdP metadata expired (validUntil ", date,
+    return apr_pstrcat(p, "expired (validUntil ", date,
                        "): download NIA's current federation metadata", NULL);
 }
 
-const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp **out)
+/* NIA's metadata: well-formed, in date, and an IdP lasso finds in it. */
+static const char *load_idp_metadata(apr_pool_t *p, kmen_sp *sp, kmen_sp_input *culprit)
 {
-    kmen_sp *sp = apr_pcalloc(p, sizeof(*sp));
-    const char *err =
-        kmen_sp_signing_key_load(p, params->key_pem, params->key_file, &sp->signing_key);
-    if (err || (err = check_key_pair(sp->signing_key, params->cert_pem)))
+    *culprit = KMEN_SP_IDP_METADATA;
+    const char *err = kmen_idp_metadata_read(p, sp->params.idp_metadata, &sp->idp_entity_id,
+                                             &sp->idp_valid_until, &sp->idp_signing_keys);
+    if (err || (err = check_idp_validity(p, sp)))
         return err;
-    sp->params = *params;
-    sp->metadata = kmen_sp_metadata_build(p, params);
-    if (!sp->metadata)
-        return "the SP certificate is not a PEM certificate";
-    err = kmen_idp_metadata_read(p, params->idp_metadata, &sp->idp_entity_id, &sp->idp_valid_until,
-                                 &sp->idp_signing_keys);
-    if (err)
-        return apr_pstrcat(p, "the IdP metadata ", err, NULL);
-    if ((err = check_idp_validity(p, sp)))
-        return err;
-    LassoServer *probe = server_build(sp, &err);
+    LassoServer *probe = server_build(sp, &err, culprit);
     if (!probe)
-        return err;
+        return *culprit == KMEN_SP_IDP_METADATA ? apr_pstrcat(p, "lasso refuses it: ", err, NULL)
+                                                : err;
     int ok = lasso_server_get_provider(probe, sp->idp_entity_id) != NULL;
     lasso_server_destroy(probe);
-    if (!ok)
-        return "lasso found no IdP role in the IdP metadata";
-    if ((err = kmen_sp_decryption_key_load(p, params->key_pem, params->key_file,
-                                           &sp->decryption_key)))
+    return ok ? NULL : "lasso finds no IdP role in it";
+}
+
+const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp **out,
+                           kmen_sp_input *culprit)
+{
+    kmen_sp *sp = apr_pcalloc(p, sizeof(*sp));
+    sp->params = *params;
+    const char *err = load_key_pair(p, sp, culprit);
+    if (err || (err = load_idp_metadata(p, sp, culprit)))
         return err;
     *out = sp;
     return NULL;

@@ -65,8 +65,14 @@ enum { KMEN_SAML_LOG_ERROR = 0, KMEN_SAML_LOG_DEBUG, KMEN_SAML_LOG_TRACE };
 /* Once per process, before any other call; log receives lasso's messages. */
 void kmen_saml_library_init(void (*log)(const char *domain, int level, const char *msg));
 
-/* Validates keys and metadata by building a LassoServer once; keeps the inputs. */
-const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp **out);
+/* The input of kmen_sp_create a refusal is about. */
+typedef enum { KMEN_SP_KEY = 0, KMEN_SP_CERT, KMEN_SP_IDP_METADATA } kmen_sp_input;
+
+/* Validates keys and metadata by building a LassoServer once; keeps the inputs.
+ * NULL, or what is wrong with the input *culprit ("is encrypted: ..."), for a
+ * message that starts with its directive and file. */
+const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp **out,
+                           kmen_sp_input *culprit);
 /* Per child process: the pool of LassoServers requests borrow from. */
 const char *kmen_sp_child_init(kmen_sp *sp, apr_pool_t *pchild, int max_servers);
 
@@ -82,7 +88,8 @@ apr_time_t kmen_sp_idp_valid_until(const kmen_sp *sp);
 const char *kmen_saml_authn_request(kmen_sp *sp, apr_pool_t *p, const kmen_authn_params *params,
                                     const char **url, const char **request_id);
 
-/* Every check of DESIGN.md on a base64 SAMLResponse. *reason says why it was
+/* Every check a base64 SAMLResponse must pass before anyone is logged in
+ * (saml_response.c, docs/security.md). *reason says why it was
  * refused, for the error log (never the NameID or attribute values). */
 kmen_response_status kmen_saml_verify_response(kmen_sp *sp, apr_pool_t *p, const char *b64,
                                                const kmen_response_expect *expect,

@@ -38,7 +38,7 @@ int kmen_sp_key_passphrase_refuse(char *buf, int size, int rwflag, void *asked)
 const char *kmen_sp_key_encrypted(apr_pool_t *p, const char *key_file)
 {
     return apr_pstrcat(p,
-                       "KmenSPPrivateKeyFile is encrypted: mod_kmen needs an unencrypted key "
+                       "is encrypted: mod_kmen needs an unencrypted key "
                        "(openssl pkey -in ",
                        key_file, " -out <new key file>, readable by root only)", NULL);
 }
@@ -54,7 +54,7 @@ const char *kmen_sp_decryption_key_load(apr_pool_t *p, const char *key_pem, cons
                                         (void *)kmen_sp_key_passphrase_refuse, &asked);
     if (!*out)
         return asked ? kmen_sp_key_encrypted(p, key_file)
-                     : "xmlsec cannot load KmenSPPrivateKeyFile as a decryption key";
+                     : "xmlsec cannot load it as a decryption key";
     apr_pool_cleanup_register(p, *out, key_destroy, apr_pool_cleanup_null);
     return NULL;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Every check a Response must pass before anyone is logged in.
  *
- * lasso verifies signatures and decrypts, but (FACTS.md) checks neither time,
- * InResponseTo nor Audience; it also accepts whatever algorithms xmlsec
+ * lasso verifies signatures and decrypts, but checks neither time,
+ * InResponseTo nor Audience (lasso 2.8.1 accepts a real NIA assertion that
+ * expired in 2019); it also accepts whatever algorithms xmlsec
  * knows and more than one assertion. The checks it leaves out are here, in the
  * order an attacker would meet them, cheap ones first: the shape of the XML
  * (saml_shape.c) and the envelope, then lasso (the Response's signature),

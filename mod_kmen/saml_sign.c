@@ -42,8 +42,7 @@ const char *kmen_sp_signing_key_load(apr_pool_t *p, const char *key_pem, const c
     BIO_free(bio);
     ERR_clear_error();
     if (!*out)
-        return asked ? kmen_sp_key_encrypted(p, key_file)
-                     : "KmenSPPrivateKeyFile is not an unencrypted PEM private key";
+        return asked ? kmen_sp_key_encrypted(p, key_file) : "is not an unencrypted PEM private key";
     apr_pool_cleanup_register(p, *out, key_free, apr_pool_cleanup_null);
     return NULL;
 }

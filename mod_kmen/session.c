@@ -94,14 +94,14 @@ const char *kmen_session_cache_init(apr_pool_t *pconf, apr_pool_t *ptemp, server
     const char *err = NULL;
     static struct ap_socache_hints hints = {SESSION_ID_BYTES, 1024, 30};
     if (!(cache_provider = provider_lookup(ptemp, spec, &err)))
-        return apr_pstrcat(ptemp, "KmenSessionCache: ", err, NULL);
+        return err;
     if ((err = cache_provider->create(&cache, colon ? colon + 1 : NULL, ptemp, pconf)))
-        return apr_pstrcat(ptemp, "KmenSessionCache: ", err, NULL);
+        return err;
     if ((cache_provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) &&
         ap_global_mutex_create(&cache_mutex, NULL, CACHE_MUTEX, NULL, s, pconf, 0) != APR_SUCCESS)
-        return "KmenSessionCache: cannot create its mutex";
+        return "cannot create its mutex";
     if (cache_provider->init(cache, "kmen-session", &hints, s, pconf) != APR_SUCCESS)
-        return "KmenSessionCache: cannot initialise the cache";
+        return "cannot initialise the cache";
     apr_pool_cleanup_register(pconf, NULL, cache_destroy, apr_pool_cleanup_null);
     return NULL;
 }

@@ -16,8 +16,8 @@
 typedef struct {
     kmen_identity identity;
     kmen_login_ref ref;
-    const char *pending_id; /* UC4: the verification this foreigner awaits */
-    int evidence;           /* UC7: has asked for evidence: Kmen-Evidence applies */
+    const char *pending_id; /* the verification this foreigner awaits */
+    int evidence;           /* has asked for evidence: Kmen-Evidence applies */
     apr_time_t expires;
     unsigned char id_hash[KMEN_HASH_LEN];
 } kmen_session;
@@ -25,6 +25,7 @@ typedef struct {
 void kmen_session_pre_config(apr_pool_t *pconf);
 /* NULL, or why KmenSessionCache's provider[:args] names no loaded provider. */
 const char *kmen_session_cache_check(apr_pool_t *p, const char *spec);
+/* NULL, or what is wrong with KmenSessionCache SPEC (the caller names it). */
 const char *kmen_session_cache_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                                     const char *spec);
 void kmen_session_child_init(apr_pool_t *pchild, server_rec *s);

@@ -468,7 +468,8 @@ static const char *value_or_null(request_rec *r, PGresult *res, int col)
     return PQgetisnull(res, 0, col) ? NULL : apr_pstrdup(r->pool, PQgetvalue(res, 0, col));
 }
 
-/* UC3/UC5: one client by the blind index of its BSI or eIDAS pseudonym. */
+/* A returning login: one client by the blind index of its BSI or eIDAS
+ * pseudonym. */
 static kmen_store_status resolve_by_index(request_rec *r, kmen_store *store, statement_id id,
                                           const unsigned char *index, kmen_resolved *out)
 {

@@ -71,7 +71,7 @@ typedef struct {
     const char *status; /* new, linked, returning */
     const char *systems;
     const char *merged_from;
-    int has_evidence; /* UC7: Kmen-Evidence applies to this client's sessions */
+    int has_evidence; /* Kmen-Evidence applies to this client's sessions */
 } kmen_resolved;
 
 typedef struct {
@@ -83,10 +83,11 @@ typedef struct {
     const char *given_name, *family_name, *birth_date;
 } kmen_first_login;
 
-/* UC3: NOT_FOUND when the BSI is not linked to a client yet. */
+/* A citizen's login: NOT_FOUND when the BSI is not linked to a client yet. */
 kmen_store_status kmen_store_resolve_bsi(request_rec *r, kmen_store *store,
                                          const unsigned char *bsi_index, kmen_resolved *out);
-/* UC1/UC2 after translation, in one transaction. */
+/* A citizen's first login, after translation, in one transaction: the client
+ * holding the AIFO, or a new one. */
 kmen_store_status kmen_store_resolve_first(request_rec *r, kmen_store *store,
                                            const kmen_first_login *in, kmen_resolved *out);
 kmen_store_status kmen_store_link_system(request_rec *r, kmen_store *store, const char *client_id,
@@ -106,14 +107,15 @@ typedef struct {
     const char *given_name, *family_name, *birth_date;
 } kmen_foreigner;
 
-/* UC5: NOT_FOUND when the pseudonym is unknown. */
+/* A foreigner's login: NOT_FOUND when the pseudonym is unknown. */
 kmen_store_status kmen_store_resolve_pseudonym(request_rec *r, kmen_store *store,
                                                const unsigned char *pseudonym_index,
                                                kmen_resolved *out);
-/* UC4, KmenEidasPolicy accept. */
+/* A foreigner's first login, KmenEidasPolicy accept. */
 kmen_store_status kmen_store_foreigner_accept(request_rec *r, kmen_store *store,
                                               const kmen_foreigner *in, kmen_resolved *out);
-/* UC4, KmenEidasPolicy verify: the pending verification's identifier. */
+/* A foreigner's first login, KmenEidasPolicy verify: the pending
+ * verification's identifier. */
 kmen_store_status kmen_store_pending_create(request_rec *r, kmen_store *store,
                                             const kmen_foreigner *in, int ttl,
                                             const char **pending_id);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The translation gateway (DESIGN.md): BSI -> AIFO and AIFO -> AIFO over HTTPS
+/* The translation gateway (docs/gateway.md): BSI -> AIFO and AIFO -> AIFO over HTTPS
  * with a client certificate, JSON in and out. */
 #ifndef KMEN_TRANSLATE_H
 #define KMEN_TRANSLATE_H
@@ -21,10 +21,11 @@ typedef struct {
 } kmen_translate_stats;
 void kmen_translate_stats_get(kmen_translate_stats *out);
 
-/* BSI -> AIFO in agenda, under role CR102729 (UC1 step 3). */
+/* BSI -> AIFO in agenda, under role CR102729: a citizen's first login. */
 kmen_translate_status kmen_translate_bsi(request_rec *r, const char *bsi, const char *agenda,
                                          const char **aifo);
-/* AIFO in one agenda -> the same person's AIFO in another (UC1 step 4). */
+/* AIFO in one agenda -> the same person's AIFO in another: the register's
+ * agenda, or a KmenAgenda location's. */
 kmen_translate_status kmen_translate_aifo(request_rec *r, const char *aifo, const char *from,
                                           const char *to, const char **out);
 

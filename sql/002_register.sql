@@ -1,5 +1,6 @@
 -- SPDX-License-Identifier: GPL-2.0-or-later
--- mod_kmen migration 002: the client register (klientský kmen), UC1-UC3.
+-- mod_kmen migration 002: the client register (klientský kmen) behind Czech
+-- citizens' NIA logins: first logins and returning ones.
 --
 -- Secret identifiers never enter the database in the clear: *_index columns
 -- hold HMAC-SHA256 blind indexes and *_sealed columns AES-256-GCM ciphertext,
@@ -46,7 +47,8 @@ CREATE TABLE kmen.client_pseudonym (
 );
 CREATE INDEX client_pseudonym_client ON kmen.client_pseudonym (client);
 
--- The systems that hold data about a client (UC2 step 5, UC6 eliminated).
+-- The systems that hold data about a client: the portal asks only those,
+-- instead of every system translating the BSI to its own AIFO at every login.
 CREATE TABLE kmen.client_system (
     client bigint NOT NULL REFERENCES kmen.client (id) ON DELETE CASCADE,
     system text NOT NULL CHECK (system ~ '^[A-Za-z0-9._:-]{1,64}$'),
@@ -62,7 +64,7 @@ RETURNS text LANGUAGE sql STABLE SECURITY DEFINER SET search_path = kmen, pg_tem
      WHERE client = p_client;
 $$;
 
--- UC3: a returning NIA login, found by its BSI. One round trip, no
+-- A returning NIA login, found by its BSI. One round trip, no
 -- translation. client_id is NULL when the BSI is not linked yet.
 CREATE FUNCTION kmen.resolve_bsi(p_bsi bytea, p_request_id text,
                                  OUT client_id uuid, OUT systems text)
@@ -81,10 +83,11 @@ BEGIN
 END
 $$;
 
--- UC1/UC2: the first NIA login of a BSI, after the gateway gave its AIFO in
--- the register's agenda. Known AIFO -> the BSI is linked (status linked);
--- unknown -> a new client (status new). Safe under concurrency: a first login
--- that loses the race for the AIFO links to the winner instead.
+-- The first NIA login of a BSI (a person unknown, or known from eSSL), after
+-- the gateway gave its AIFO in the register's agenda. Known AIFO -> the BSI
+-- is linked (status linked); unknown -> a new client (status new). Safe under
+-- concurrency: a first login that loses the race for the AIFO links to the
+-- winner instead.
 CREATE FUNCTION kmen.resolve_first(p_bsi bytea, p_agenda text, p_aifo bytea,
                                    p_aifo_sealed bytea, p_given text, p_family text,
                                    p_birth date, p_request_id text,

@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: GPL-2.0-or-later
--- mod_kmen migration 003: foreign (eIDAS) clients, UC4 and UC5.
+-- mod_kmen migration 003: foreign (eIDAS) clients, first logins and returning ones.
 --
 -- A foreigner brings only the eIDAS minimal data set and a pseudonym nobody
 -- can check. The authority decides per location (KmenEidasPolicy) whether
@@ -53,7 +53,7 @@ BEGIN
 END
 $$;
 
--- UC5: a known foreigner, by pseudonym; client_id NULL when unknown.
+-- A known foreigner, by pseudonym; client_id NULL when unknown.
 CREATE FUNCTION kmen.resolve_pseudonym(p_pseudonym bytea, p_request_id text,
                                        OUT client_id uuid, OUT systems text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = kmen, pg_temp AS $$
@@ -95,7 +95,8 @@ BEGIN
 END
 $$;
 
--- UC4 with KmenEidasPolicy accept: the minimal data set suffices.
+-- A foreigner's first login with KmenEidasPolicy accept: the minimal data set
+-- suffices.
 CREATE FUNCTION kmen.resolve_foreigner_accept(p_pseudonym bytea, p_given text, p_family text,
                                               p_birth date, p_request_id text,
                                               OUT client_id uuid, OUT status text)
@@ -108,7 +109,8 @@ BEGIN
 END
 $$;
 
--- UC4 with KmenEidasPolicy verify: kept pending until the backend decides.
+-- A foreigner's first login with KmenEidasPolicy verify: kept pending until the
+-- backend decides.
 CREATE FUNCTION kmen.pending_create(p_pseudonym bytea, p_given text, p_family text,
                                     p_birth date, p_ttl integer, p_request_id text)
 RETURNS uuid LANGUAGE plpgsql SECURITY DEFINER SET search_path = kmen, pg_temp AS $$

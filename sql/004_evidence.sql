@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: GPL-2.0-or-later
--- mod_kmen migration 004: cross-border evidence for a client (UC7, single
+-- mod_kmen migration 004: cross-border evidence for a client (single
 -- digital gateway). A backend asks with Kmen-Evidence-Request; the person
 -- approves or refuses at the evidence service, which calls back; the
 -- document is kept as AES-256-GCM ciphertext made by the module.

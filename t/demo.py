@@ -23,8 +23,9 @@ from t.lib.stack import KMENCTL, Stack  # noqa: E402
 
 
 def seed_register(stack):
-    """Fill the register from a (made-up) eSSL name register, as DESIGN.md recommends:
-    Marie Nováková is a known client (UC2) before she ever logs in. True if imported."""
+    """Fill the register from a (made-up) eSSL name register, as an authority without a
+    register fills it first: Marie Nováková is a known client before she ever logs in, so her
+    first NIA login links to her client identifier. True if imported."""
     agenda = "A8566"
     rows = [
         (stack.gateway.seed_aifo(stack.bsi("cz-marie"), agenda), "Nováková", "Marie",

@@ -277,8 +277,8 @@ def test_czech_login_portal_and_logout(stack, browser):
 
 
 def test_foreign_login_through_verification(stack, browser):
-    """UC4 with KmenEidasPolicy verify: the foreigner is sent to the portal's verification
-    page, the portal completes it, and only then is there a client identifier."""
+    """KmenEidasPolicy verify: a foreigner at the first login is sent to the portal's
+    verification page, the portal completes it, and only then is there a client identifier."""
     b = browser
     open_picker(b, stack)
     b.find('input[name="identity"][value="de-mueller"]').click()

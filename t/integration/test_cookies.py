@@ -2,7 +2,7 @@
 """Hostile cookies: session fixation, cookie attributes, oversized and garbage Cookie
 headers, duplicated session cookies, names that differ in case, quotes and whitespace.
 
-mod_kmen's cookies (mod_kmen/session.c, handlers.c; DESIGN.md "Security invariants"):
+mod_kmen's cookies (mod_kmen/session.c, handlers.c; docs/security.md):
   kmen_session        the session id: 43 base64url characters (32 random bytes); the
                       database keeps only its SHA-256 (kmen.session.id_hash)
   kmen_session_state  the pre-login state: 43 base64url characters (32 random bytes) of

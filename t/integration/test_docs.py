@@ -14,7 +14,8 @@
 - docs/first-portal.md's commands are valid shell and name nothing site-specific but its
   three placeholders;
 - docs/gateway.md documents exactly the endpoints (and request members) that
-  mod_kmen/translate.c calls and t/sim/gateway.py serves."""
+  mod_kmen/translate.c calls and t/sim/gateway.py serves.;
+- no file tracked by git sends readers to notes outside the repository."""
 
 import ast
 import json
@@ -414,3 +415,32 @@ def test_gateway_md_lists_what_the_module_calls_and_the_simulator_serves():
         assert docs[path] == module[path] == simulator[path], \
             f"{path}: members in docs/gateway.md {sorted(docs[path])}, translate.c " \
             f"{sorted(module[path])}, t/sim/gateway.py {sorted(simulator[path])}"
+
+
+# --- (e) the repository stands on its own ---------------------------------------------------
+
+# The notes the project was first planned in are not part of it: a tracked file that sends
+# readers to them sends them nowhere. The needles are built from pieces, so that this file
+# does not name them itself.
+PRIVATE_NOTES = [name + ".md" for name in ("DESIGN", "USE-" + "CASES", "FACTS", "STYLE")]
+PRIVATE_NOTES.append(".." + "/shared")
+
+
+
+def tracked_files():
+    out = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z"], capture_output=True,
+                         check=True).stdout
+    return [name for name in out.decode().split("\0") if name]
+
+
+def names_private_notes(path):
+    data = (REPO / path).read_bytes() if (REPO / path).is_file() else b""
+    return [n for n in PRIVATE_NOTES if n.encode() in data]
+
+
+def test_no_tracked_file_names_the_private_notes():
+    files = tracked_files()
+    assert len(files) > 100 and "mod_kmen/log.h" in files, files[:10]
+    found = {path: names_private_notes(path) for path in files}
+    offending = {p: names for p, names in found.items() if names}
+    assert not offending, f"tracked files naming notes outside the repository: {offending}"

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""UC7: cross-border evidence through the single digital gateway.
+"""Cross-border evidence through the single digital gateway.
 
 A backend page answers with Kmen-Evidence-Request: type=T; country=CC; mod_kmen records the
 request and sends the person (303) to KmenEvidenceURL — on the test site the evidence-service
@@ -686,7 +686,7 @@ def test_ca_file_without_a_pin_is_a_configuration_error(stack):
     line = next(n for n, t in enumerate(text.splitlines(), 1)
                 if t.startswith("KmenEvidenceCallbackCAFile"))
     assert rc != 0, out
-    assert f"KmenEvidenceCallbackCAFile ({h.conf}:{line}) needs " \
+    assert f"KmenEvidenceCallbackCAFile {stack.keys.ca_cert} ({h.conf}:{line}): needs " \
         "KmenEvidenceCallbackCertificate" in out, out
 
 

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Foreign clients: UC4 (first eIDAS login: accept, or verify then new/link) and UC5.
+"""Foreign clients: the first eIDAS login (accept, or verify then new/link) and the next.
 
 On the test site /info/ has KmenEidasPolicy accept; /app/ keeps the default (verify) with
 KmenVerifyPath /app/verify/, where the sample portal's verification page answers with
@@ -33,7 +33,7 @@ def verify(s, stack, data, base=None):
                   allow_redirects=False)
 
 
-def test_uc4_accept_then_uc5_returning(stack, s):
+def test_first_login_accepted_then_returning(stack, s):
     flow.login(s, stack, identity="at-huber", path="/info/")
     h = headers(s, stack, "/info/headers.json")
     assert flow.header(h, "Kmen-Origin") == "eidas"
@@ -49,7 +49,7 @@ def test_uc4_accept_then_uc5_returning(stack, s):
     assert flow.header(h2, "Kmen-Client-Id") == client_id
 
 
-def test_uc4_verify_then_new(stack, s):
+def test_first_login_verified_as_a_new_client(stack, s):
     before = pseudonym_links(stack)
     flow.login(s, stack, identity="pl-nowak")  # /app/: KmenEidasPolicy verify
     r = s.get(stack.base_url + "/app/somewhere?x=1", allow_redirects=False)
@@ -84,7 +84,7 @@ def seeded_client(stack, family):
     return rows[0][0]
 
 
-def test_uc4_verify_then_link_to_a_seeded_client(stack, s):
+def test_first_login_verified_as_a_seeded_client(stack, s):
     client_id = seeded_client(stack, "Martinová")
     flow.login(s, stack, identity="fr-martin")
     done = verify(s, stack, {"action": "link", "client": client_id})

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""The translation-gateway simulator (t/sim/gateway.py) keeps the contract of DESIGN.md
-"Translation gateway", so that the register's tests mean what they say and a real adapter in
-front of ISZR could take its place. No httpd here: a client as mod_kmen would be one."""
+"""The translation-gateway simulator (t/sim/gateway.py) keeps the contract of
+docs/gateway.md, so that the register's tests mean what they say and a real adapter in front
+of ISZR could take its place. No httpd here: a client as mod_kmen would be one."""
 
 import re
 import subprocess

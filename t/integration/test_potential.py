@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Potential clients and merging (USE-CASES.md, standing rules: an unofficial contact is only
-a potential, unverified client; DESIGN.md: KmenAcceptContact, KmenAllowLink,
-Kmen-Potential-Contact, Kmen-Complete: link=, Kmen-Client-Id-Merged-From; kmenctl merge,
-add-potential, stats; sql/006_potential_merge.sql).
+"""Potential clients and merging (an unofficial contact, an e-mail or a phone call, carries
+no proof of identity and makes only a potential, unverified client; docs/register.md,
+docs/headers.md: KmenAcceptContact, KmenAllowLink, Kmen-Potential-Contact, Kmen-Complete:
+link=, Kmen-Client-Id-Merged-From; kmenctl merge, add-potential, stats;
+sql/006_potential_merge.sql).
 
 The module runs its own site (a module-scoped stack), so every person is unknown to its
 register until a test here logs them in:

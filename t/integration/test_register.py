@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""The client register (klientský kmen) behind a NIA login: UC1, UC2, UC3, UC6 of
-USE-CASES.md and "Register semantics" / "Translation gateway" of DESIGN.md.
+"""The client register (klientský kmen) behind a NIA login (docs/register.md,
+docs/gateway.md): a Czech citizen unknown to the authority logging in for the first time, one
+the authority knows already (from eSSL) logging in for the first time, a returning one, and
+no translation per system and login once the register holds the client.
 
 These tests run their own sites (module-scoped stacks), so every person below is unknown to
 a site's register until a test here logs them in. On `reg`:
-  cz-eva    UC1 then UC3            cz-marie  UC2 (seeded from eSSL first)
+  cz-eva    first login, unknown, then returning
+  cz-marie  first login of a client known from eSSL (seeded first)
   cz-zofie  20 concurrent first logins
   cz-petr   never resolved: the gateway-failure tests need them unknown, keep it so
   cz-jiri   "a returning person" wherever one is needed
@@ -166,7 +169,7 @@ def together(n, fn):
     return out
 
 
-# --- UC1, UC3 -------------------------------------------------------------------------
+# --- a person unknown to the authority, then returning -------------------------------
 def test_first_login_creates_client_then_returning_needs_no_translation(reg, gw):
     bsi = reg.bsi("cz-eva")
     before = kmen.counts(reg)
@@ -184,7 +187,8 @@ def test_first_login_creates_client_then_returning_needs_no_translation(reg, gw)
     assert kmen.clients_by_aifo(reg, gw.seed_aifo(bsi, LOGIN_AGENDA), LOGIN_AGENDA) == [cid]
     assert kmen.audit(reg, cid, "resolve", "new") == [("resolve", "new")]
 
-    # UC3: another browser, same person: found by BSI, no translation at all (UC6 gone).
+    # Returning: another browser, same person: found by BSI, no translation at all (no
+    # system translates the BSI to its own AIFO at every login).
     calls = gw.count()
     _, h2 = login(reg, "cz-eva")
     assert client_id(h2) == cid
@@ -193,13 +197,14 @@ def test_first_login_creates_client_then_returning_needs_no_translation(reg, gw)
     assert kmen.counts(reg) == after
 
 
-# --- UC2 ------------------------------------------------------------------------------
+# --- a person the authority knows already (from eSSL), first login --------------------
 def test_client_known_from_essl_is_linked_on_first_login(reg, gw):
     if not KMENCTL.exists():
         pytest.fail(f"{KMENCTL} is not built", pytrace=False)
     bsi = reg.bsi("cz-marie")
     aifo = gw.seed_aifo(bsi, LOGIN_AGENDA)
-    reg.import_essl([(aifo, "Nováková", "Marie", "1955-03-08", "spisovka")], name="uc2.csv")
+    reg.import_essl([(aifo, "Nováková", "Marie", "1955-03-08", "spisovka")],
+                    name="known-from-essl.csv")
     rows = reg.query("SELECT client_id FROM kmen.client WHERE source = 'essl' "
                      "AND family_name = 'Nováková' AND given_name = 'Marie' "
                      "AND birth_date = '1955-03-08'")

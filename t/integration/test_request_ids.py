@@ -7,7 +7,11 @@ foreigner, a refused verification, the login start limit, the database or the tr
 gateway away, a server that cannot serve AuthType Kmen, ...), takes the ID from the page and
 looks for the line that ends with it. Lines logged while serving a request end with
 "[req ID]", warnings and errors with "[vhost NAME:PORT] [req ID]" (docs/operations.md, "Log
-messages"); each log entry is one line, libpq's messages included."""
+messages"; httpd itself adds ", referer: …" after that when the browser sent a Referer); each
+log entry is one line, libpq's messages included.
+
+The module runs a site of its own: its foreigner must still await verification (on the shared
+site another module accepts or verifies them), and its error log holds this module's lines."""
 
 import re
 import uuid
@@ -17,13 +21,15 @@ import requests
 
 from t.lib import flow
 from t.lib.httpd import MODULE_SO, Httpd, config_text
+from t.lib.stack import Stack
 
 PAGE_ID = re.compile(r"Request ID: <code>([^<]+)</code>")
 # httpd's default ErrorLogFormat: [time] [module:level] [pid …] (file(line): at debug)
 # [client …] message
 LINE = re.compile(r"^\[[^]]+\] \[kmen:(?P<level>\w+)\] \[pid [^]]+\] (?:\S+\(\d+\): )?"
                   r"(?:\[client [^]]+\] )?(?P<message>KMEN\d{4}: .*)$")
-SUFFIX = re.compile(r" (?:\[vhost (?P<vhost>[^]]+)\] )?\[req (?P<id>[^]]+)\]$")
+SUFFIX = re.compile(r" (?:\[vhost (?P<vhost>[^]]+)\] )?\[req (?P<id>[^]]+)\]"
+                    r"(?:, referer: .*)?$")
 SEVERE = {"emerg", "alert", "crit", "error", "warn"}
 
 
@@ -56,6 +62,12 @@ def logged(node, request_id, tag, level):
     assert [lvl for lvl, msg in lines_with(node, request_id) if msg in found] == \
         [level] * len(found), lines_with(node, request_id)
     return found[0]
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with Stack() as st:
+        yield st
 
 
 @pytest.fixture(scope="module")

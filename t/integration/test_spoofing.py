@@ -178,7 +178,7 @@ ScriptAlias /cgi-app/ {cgi}/
 # --- the names ---------------------------------------------------------------------------
 def test_the_contract_is_read_whole():
     """The names are really read from the code and the docs: the request headers of
-    docs/headers.md and DESIGN.md, each with its env twin, and the four response headers."""
+    docs/headers.md, each with its env twin, and the four response headers."""
     suffixes = {s for s, _ in REQUEST}
     assert len(REQUEST) == len(suffixes) >= 23, REQUEST  # one env twin per header
     assert {"Client-Id", "Client-Status", "Client-Id-Merged-From", "Systems", "Origin", "LoA",

@@ -38,11 +38,13 @@ def configtest_of(stack, timeout=60, **kw):
     return (*h.configtest(timeout=timeout), h)
 
 
-def where(h, directive):
-    """" (<httpd.conf>:<line>)": where mod_kmen's messages say DIRECTIVE stands in H's config."""
+def where(h, directive, vhost=None):
+    """" (<httpd.conf>:<line>)": where mod_kmen's messages say DIRECTIVE stands in H's config;
+    with VHOST (name:port) the virtual host too."""
     lines = h.conf.read_text().splitlines()
-    number = next(i for i, line in enumerate(lines, 1) if line.startswith(directive + " "))
-    return f" ({h.conf}:{number})"
+    number = next(i for i, line in enumerate(lines, 1)
+                  if line.strip().startswith(directive + " "))
+    return f" ({h.conf}:{number}" + (f", virtual host {vhost})" if vhost else ")")
 
 
 def logged(out, message):
@@ -69,22 +71,41 @@ def test_a_correct_configuration_passes(stack):
                                        "KmenRegisterKeyFile"])
 def test_a_missing_required_directive_is_named(stack, directive):
     rc, out = configtest(stack, drop=directive + " ")
-    assert rc != 0
-    assert f"{directive} is required" in out, out
+    assert rc != 0 and logged(out, f"{directive} is required"), out
+
+
+def test_a_directive_missing_in_a_virtual_host_names_it(stack):
+    """No line to name: the virtual host that lacks it is named."""
+    h = Httpd(parent=stack.dir)
+    text = site_config(stack, h)
+    kmen = [line for line in text.splitlines()
+            if line.startswith("Kmen") and not line.startswith("KmenDatabase ")]
+    rest = [line for line in text.splitlines() if not line.startswith("Kmen")]
+    h.write_config("\n".join(rest) + f"""
+<VirtualHost 127.0.0.1:{h.port}>
+    ServerName vhost.example
+    {chr(10).join(kmen)}
+</VirtualHost>
+""")
+    rc, out = h.configtest()
+    assert rc != 0 and logged(out, f"KmenDatabase is required (virtual host "
+                              f"vhost.example:{h.port})"), out
 
 
 def test_an_unreadable_key_is_named(stack):
-    rc, out = configtest(stack, replace={
+    rc, out, h = configtest_of(stack, replace={
         f"{stack.keys.dir}/sp-key.pem": "/nonexistent/sp-key.pem"})
-    assert rc != 0 and re.search(r"KmenSPPrivateKeyFile /nonexistent/sp-key.pem: cannot read",
-                                 out), out
+    assert rc != 0 and logged(out, "KmenSPPrivateKeyFile /nonexistent/sp-key.pem"
+                              f"{where(h, 'KmenSPPrivateKeyFile')}: cannot read: No such file "
+                              "or directory"), out
 
 
 def test_a_key_that_does_not_match_the_certificate(stack):
-    rc, out = configtest(stack, replace={
+    rc, out, h = configtest_of(stack, replace={
         f"{stack.keys.dir}/sp-key.pem": str(stack.keys.wrong_key)})
-    assert rc != 0
-    assert "KmenSPPrivateKeyFile does not belong to KmenSPCertificateFile" in out, out
+    assert rc != 0 and logged(out, f"KmenSPPrivateKeyFile {stack.keys.wrong_key}"
+                              f"{where(h, 'KmenSPPrivateKeyFile')}: does not belong to "
+                              "KmenSPCertificateFile"), out
 
 
 def test_expired_idp_metadata(stack):
@@ -95,16 +116,20 @@ def test_expired_idp_metadata(stack):
     assert 'validUntil="2020' in text
     expired.write_text(text)
     expired.chmod(0o644)
-    rc, out = configtest(stack, idp_metadata=expired)
-    assert rc != 0 and "the IdP metadata expired" in out, out
+    rc, out, h = configtest_of(stack, idp_metadata=expired)
+    assert rc != 0 and re.search(
+        rf"KMEN0642: mod_kmen: KmenIdPMetadataFile {re.escape(str(expired))}"
+        rf"{re.escape(where(h, 'KmenIdPMetadataFile'))}: expired \(validUntil [^)]+2020[^)]*\): "
+        r"download NIA's current federation metadata$", out, re.M), out
 
 
 def test_unparsable_idp_metadata(stack):
     broken = stack.dir / "broken-metadata.xml"
     broken.write_text("<not metadata")
     broken.chmod(0o644)
-    rc, out = configtest(stack, idp_metadata=broken)
-    assert rc != 0 and "the IdP metadata is not well-formed XML" in out, out
+    rc, out, h = configtest_of(stack, idp_metadata=broken)
+    assert rc != 0 and logged(out, f"KmenIdPMetadataFile {broken}"
+                              f"{where(h, 'KmenIdPMetadataFile')}: is not well-formed XML"), out
 
 
 def test_idp_metadata_without_a_signing_certificate(stack):
@@ -114,13 +139,17 @@ def test_idp_metadata_without_a_signing_certificate(stack):
     assert 'use="encryption"' in text
     unsigned.write_text(text)
     unsigned.chmod(0o644)
-    rc, out = configtest(stack, idp_metadata=unsigned)
-    assert rc != 0 and "the IdP metadata has no signing certificate" in out, out
+    rc, out, h = configtest_of(stack, idp_metadata=unsigned)
+    assert rc != 0 and logged(out, f"KmenIdPMetadataFile {unsigned}"
+                              f"{where(h, 'KmenIdPMetadataFile')}: has no signing certificate of "
+                              "an IdP (KeyDescriptor in IDPSSODescriptor)"), out
 
 
 def test_http_entity_id_needs_the_demo_switch(stack):
-    rc, out = configtest(stack, drop="KmenAllowHTTP")
-    assert rc != 0 and "NIA logins need https" in out, out
+    rc, out, h = configtest_of(stack, drop="KmenAllowHTTP")
+    assert rc != 0 and logged(out, f"KmenSPEntityID {stack.entity_id}"
+                              f"{where(h, 'KmenSPEntityID')}: NIA logins need https "
+                              "(KmenAllowHTTP On only for a demo)"), out
 
 
 def test_bad_directive_values_are_refused(stack):
@@ -180,9 +209,27 @@ def test_a_bad_login_start_limit_is_refused(stack, value):
 
 def test_host_cookie_needs_secure(stack):
     """Browsers drop a __Host- cookie that is not Secure: every login would fail."""
-    rc, out = configtest(stack, replace={"KmenCookieSecure Off": "KmenCookieSecure Off\n"
-                                         "KmenCookieName __Host-portal_session"})
-    assert rc != 0 and "a __Host- cookie needs KmenCookieSecure On" in out, out
+    rc, out, h = configtest_of(stack, replace={"KmenCookieSecure Off": "KmenCookieSecure Off\n"
+                                               "KmenCookieName __Host-portal_session"})
+    assert rc != 0 and logged(out, "KmenCookieName __Host-portal_session"
+                              f"{where(h, 'KmenCookieName')}: a __Host- cookie needs "
+                              "KmenCookieSecure On"), out
+
+
+def test_a_virtual_hosts_cookie_mistake_names_the_virtual_host(stack):
+    """A refusal of the module's own checks (not only configcheck's) names the virtual host,
+    and the line of the directive, here inside it."""
+    h = Httpd(parent=stack.dir)
+    h.write_config(site_config(stack, h) + f"""
+<VirtualHost 127.0.0.1:{h.port}>
+    ServerName vhost.example
+    KmenCookieName __Host-vhost_session
+</VirtualHost>
+""")
+    rc, out = h.configtest()
+    assert rc != 0 and logged(out, "KmenCookieName __Host-vhost_session"
+                              f"{where(h, 'KmenCookieName', f'vhost.example:{h.port}')}: "
+                              "a __Host- cookie needs KmenCookieSecure On"), out
 
 
 def test_secure_cookies_are_host_only_by_default(stack):
@@ -204,6 +251,26 @@ def test_an_unknown_session_cache_provider_is_refused(stack):
     assert rc != 0 and logged(out, f"KmenSessionCache {value}{where(h, 'KmenSessionCache')}: "
                               "no socache provider 'shmbc' (LoadModule socache_shmbc_module?); "
                               "loaded: default, shmcb"), out
+
+
+def test_a_session_cache_that_cannot_start_is_named(stack):
+    """The provider exists (configtest passes); its arguments are refused at start only."""
+    h = Httpd(parent=stack.dir)
+    h.write_config(site_config(stack, h, replace={"kmen-sessions(1024000)": "kmen-sessions(100)"}))
+    assert h.configtest()[0] == 0
+    with open(h.dir / "stderr.log", "wb") as out:
+        proc = subprocess.Popen(h.command("-DFOREGROUND"), stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=h.environment())
+    try:
+        rc = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:  # it started after all: stop it, and fail below
+        proc.terminate()
+        proc.wait(15)
+        rc = 0
+    out = h.read_stderr() + h.read_error_log()
+    assert rc != 0 and re.search(r"KMEN0643: mod_kmen: " + re.escape(
+        f"KmenSessionCache shmcb:{h.dir}/kmen-sessions(100){where(h, 'KmenSessionCache')}: "),
+        out), out
 
 
 def test_a_malformed_database_string_is_refused(stack):
@@ -263,8 +330,9 @@ def test_an_encrypted_sp_key_is_refused_without_a_prompt(stack):
     rc, out, h = configtest_of(stack, timeout=20, replace={
         f"KmenSPPrivateKeyFile {stack.keys.sp_key}": f"KmenSPPrivateKeyFile {encrypted}"})
     assert "pass phrase" not in out, out
-    assert rc != 0 and logged(out, "KmenSPPrivateKeyFile is encrypted: mod_kmen needs an "
-                              f"unencrypted key (openssl pkey -in {encrypted} -out <new key "
+    assert rc != 0 and logged(out, f"KmenSPPrivateKeyFile {encrypted}"
+                              f"{where(h, 'KmenSPPrivateKeyFile')}: is encrypted: mod_kmen needs "
+                              f"an unencrypted key (openssl pkey -in {encrypted} -out <new key "
                               "file>, readable by root only)"), out
 
 

@@ -51,7 +51,7 @@ class KmenSite:
     conninfo: str
     translator_url: str = ""   # empty: no KmenTranslator* lines
     module: Path = MODULE_SO
-    evidence_url: str = ""     # empty: no KmenEvidence* lines (UC7 off)
+    evidence_url: str = ""     # empty: no KmenEvidence* lines (no evidence)
 
 
 def kmen_lines(site, dir):

@@ -20,7 +20,7 @@ class Keys:
     wrong_cert: Path
     register_key: Path
     header_secret: Path
-    evidence_secret: Path     # KmenEvidenceSecretFile, shared with the evidence service (UC7)
+    evidence_secret: Path     # KmenEvidenceSecretFile, shared with the evidence service
     ca_cert: Path             # trust anchor of the translation gateway's TLS
     translator_key: Path      # the gateway's server key/cert (127.0.0.1)
     translator_cert: Path

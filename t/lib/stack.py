@@ -3,8 +3,9 @@
 service, httpd.
 
 Start order: keys -> postgres -> translator -> sim (writes the IdP metadata httpd reads)
--> portal -> evidence service (UC7; calls httpd back at /kmen/evidence) -> httpd. Every process
-is stopped by its own PID; the run directory is removed unless KEEP=1 is in the environment.
+-> portal -> evidence service (cross-border evidence; calls httpd back at /kmen/evidence)
+-> httpd. Every process is stopped by its own PID; the run directory is removed unless KEEP=1
+is in the environment.
 """
 
 import contextlib
@@ -281,7 +282,8 @@ class Stack:
 
 
 def write_essl_csv(path, rows):
-    """The import CSV of DESIGN.md (header aifo,family_name,given_name,birth_date[,system…])."""
+    """The CSV of kmenctl import-essl: the header aifo,family_name,given_name,birth_date,
+    then system columns as wide as the widest row."""
     width = max([4, *(len(r) for r in rows)])
     header = ["aifo", "family_name", "given_name", "birth_date"]
     header += ["system"] * (width - 4)

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""A simulator of the evidence-preview service of the cross-border agenda (UC7, SDG/OOTS),
+"""A simulator of the evidence-preview service of the cross-border agenda (SDG/OOTS),
 as mod_kmen reaches it through the reference interface. mod_kmen's KmenEvidenceURL points at
 its /preview; a real service can take its place by configuration.
 
@@ -271,7 +271,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="evidence-preview service simulator (UC7)")
+    ap = argparse.ArgumentParser(description="evidence-preview service simulator")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--bind", default="127.0.0.1")
     ap.add_argument("--callback-url", required=True,

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""A simulator of the translation gateway of DESIGN.md ("Translation gateway"): what a real
+"""A simulator of the translation gateway of docs/gateway.md: what a real
 adapter in front of ISZR speaks, so that mod_kmen's KmenTranslatorURL can point at either.
 
 HTTPS only, and the client must present a certificate issued by the configured CA.

@@ -99,7 +99,7 @@ IDENTITIES = {
         birth_place="České Budějovice"),
     "de-mueller": Person(country="DE", given="Jürgen", family="Müller", birth_date="1975-11-02"),
     "sk-kovac": Person(country="SK", given="Ľubomír", family="Kováč", birth_date="1988-07-14"),
-    # More foreigners for the UC4/UC5 tests, each a first login there.
+    # More foreigners for the tests of foreigners' logins, each a first login there.
     "at-huber": Person(country="AT", given="Anna", family="Huber", birth_date="1990-04-12"),
     "pl-nowak": Person(country="PL", given="Łukasz", family="Nowak", birth_date="1985-09-30"),
     "fr-martin": Person(country="FR", given="Élodie", family="Martin", birth_date="1979-12-24"),

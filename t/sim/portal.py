@@ -6,12 +6,13 @@ Any path ending in headers.json answers a JSON object of every request header re
 (names as received; a repeated name has its values joined with ", "). A path ending in /link
 with the query system=NAME answers a short page and the backend->module response header
 Kmen-Link-System: NAME ("this system now holds data about the client"; mod_kmen consumes it).
-A path ending in /evidence-request with the query type=T&country=CC (UC7) answers a page and
-Kmen-Evidence-Request: type=T; country=CC (mod_kmen consumes it and sends the person to the
-evidence service); raw=VALUE sends VALUE as that header as it is. It asks once: when the
-person comes back to the same page (same Kmen-Client-Id, same path and query) and Kmen-Evidence
-lists a request that was not there when it asked, it shows that request instead of asking
-again (the return address mod_kmen gives the evidence service is the page that asked).
+A path ending in /evidence-request with the query type=T&country=CC (cross-border evidence)
+answers a page and Kmen-Evidence-Request: type=T; country=CC (mod_kmen consumes it and sends
+the person to the evidence service); raw=VALUE sends VALUE as that header as it is. It asks
+once: when the person comes back to the same page (same Kmen-Client-Id, same path and query)
+and Kmen-Evidence lists a request that was not there when it asked, it shows that request
+instead of asking again (the return address mod_kmen gives the evidence service is the page
+that asked).
 A path ending in /contact with the query email=…&phone=…&name=… (any of them) answers a page
 and Kmen-Potential-Contact: email=…; phone=…; name=… with the parts given, in UTF-8 (an
 unofficial contact: mod_kmen records a potential client where KmenAcceptContact is On).
@@ -169,7 +170,7 @@ td {{ word-break: break-all; }}
 
 
 def verify_form(message, query):
-    """The sample verification page (UC4): what a portal asks a foreigner whose eIDAS
+    """The sample verification page: what a portal asks a foreigner whose eIDAS
     minimal data set is not enough, before mod_kmen issues a client identifier."""
     back = html.escape(parse_qs(query).get("ReturnTo", ["/app/"])[0])
     return f"""<!DOCTYPE html>

@@ -103,7 +103,8 @@ static kmen_sp *sp_for(const fixture *fx)
                              .nameid_policy = KMEN_NAMEID_PERSISTENT,
                              .sp_type = "public"};
     kmen_sp *sp = NULL;
-    const char *err = kmen_sp_create(pool, &params, &sp);
+    kmen_sp_input culprit;
+    const char *err = kmen_sp_create(pool, &params, &sp, &culprit);
     ck_assert_msg(err == NULL, "kmen_sp_create: %s", err ? err : "");
     ck_assert_ptr_null(kmen_sp_child_init(sp, pool, 2));
     return sp;
@@ -380,8 +381,8 @@ START_TEST(encrypted_sp_key_refused_without_a_prompt)
     ck_assert_str_eq(kmen_sp_signing_key_load(pool, pem, "/k.pem", &signing), expected);
     ck_assert_str_eq(kmen_sp_decryption_key_load(pool, pem, "/k.pem", &decryption), expected);
     ck_assert(!signing && !decryption);
-    ck_assert(strstr(expected, "KmenSPPrivateKeyFile is encrypted: mod_kmen needs an unencrypted "
-                               "key (openssl pkey -in /k.pem -out ") == expected);
+    ck_assert(strstr(expected, "is encrypted: mod_kmen needs an unencrypted key (openssl pkey -in "
+                               "/k.pem -out ") == expected);
 }
 END_TEST
 
