@@ -1177,6 +1177,7 @@ for name, local, xsi_type in [
         ("subject_typed_as_logout_request", "Subject", "samlp:LogoutRequest"),
         ("conditions_typed_as_manage_name_id_request", "Conditions", "samlp:ManageNameIDRequest"),
         ("attribute_value_typed_as_lasso_session", "AttributeValue", "l:Session"),
+        ("attribute_value_typed_as_logout_request", "AttributeValue", "samlp:LogoutRequest"),
         ("assertion_typed_as_lasso_identity", "Assertion", "l:Identity")]:
     CASES.append(Case(name, "lasso", f"the assertion's {local} typed xsi:type={xsi_type}",
                       lambda ctx, local=local, xsi_type=xsi_type: with_xsi_type(
