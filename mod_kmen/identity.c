@@ -26,9 +26,16 @@ const kmen_identity_field kmen_identity_fields[] = {
     FIELD("place", "Birth-Place", "KMEN_BIRTH_PLACE", birth_place),
     FIELD("address", "Address", "KMEN_ADDRESS", address),
     FIELD("address_id", "Address-Id", "KMEN_ADDRESS_ID", address_id),
+    FIELD("address_street", "Address-Street", "KMEN_ADDRESS_STREET", address_street),
+    FIELD("address_number", "Address-Number", "KMEN_ADDRESS_NUMBER", address_number),
+    FIELD("address_postcode", "Address-Postcode", "KMEN_ADDRESS_POSTCODE", address_postcode),
+    FIELD("address_town", "Address-Town", "KMEN_ADDRESS_TOWN", address_town),
+    FIELD("address_area", "Address-Area", "KMEN_ADDRESS_AREA", address_area),
+    FIELD("address_ruian_id", "Address-Ruian-Id", "KMEN_ADDRESS_RUIAN_ID", address_ruian_id),
     FIELD("email", "Email", "KMEN_EMAIL", email),
     FIELD("phone", "Phone", "KMEN_PHONE", phone),
     FIELD("age_over", "Is-Age-Over", "KMEN_IS_AGE_OVER", is_age_over),
+    FIELD("age", "Age", "KMEN_AGE", age),
     FIELD("country_of_birth", "Country-Of-Birth", "KMEN_COUNTRY_OF_BIRTH", country_of_birth),
     FIELD("id_type", "Id-Type", "KMEN_ID_TYPE", id_type),
     FIELD("id_number", "Id-Number", "KMEN_ID_NUMBER", id_number),
@@ -43,7 +50,7 @@ typedef struct {
     size_t offset;
 } attr_map;
 
-#define CZ1 "http://schemas.eidentita.cz/moris/2016/identity/claims/"
+#define CZ1 KMEN_MORIS
 #define CZ2 "http://schemas.identitaobcana.cz/moris/2016/identity/claims/"
 #define MAP(name, member)                                                                          \
     {                                                                                              \
@@ -58,6 +65,7 @@ static const attr_map attr_maps[] = {MAP(KMEN_EIDAS_NP "PersonIdentifier", pseud
                                      MAP(KMEN_EIDAS_NP "CurrentAddress", address),
                                      MAP(KMEN_STORK "eMail", email),
                                      MAP(KMEN_STORK "isAgeOver", is_age_over),
+                                     MAP(KMEN_STORK "age", age),
                                      MAP(KMEN_STORK "countryCodeOfBirth", country_of_birth),
                                      MAP(CZ1 "phonenumber", phone),
                                      MAP(CZ2 "phonenumber", phone),

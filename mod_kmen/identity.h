@@ -19,6 +19,7 @@ typedef enum { KMEN_ORIGIN_NIA = 0, KMEN_ORIGIN_EIDAS } kmen_origin;
 
 #define KMEN_EIDAS_NP "http://eidas.europa.eu/attributes/naturalperson/"
 #define KMEN_STORK "http://www.stork.gov.eu/1.0/"
+#define KMEN_MORIS "http://schemas.eidentita.cz/moris/2016/identity/claims/"
 #define KMEN_ATTR_STATUSCODE "urn:oasis:names:tc:SAML:2.0:protocol/statuscode"
 
 /* One SAML attribute value as released by the IdP. */
@@ -43,8 +44,16 @@ typedef struct {
     const char *email;
     const char *phone;
     const char *is_age_over;
+    const char *age;
     const char *country_of_birth;
     const char *address_id;
+    /* decoded from address and address_id (address.c) */
+    const char *address_street;
+    const char *address_number;
+    const char *address_postcode;
+    const char *address_town;
+    const char *address_area;
+    const char *address_ruian_id;
     const char *id_type;
     const char *id_number;
     /* From the register: the public client identifier, how this login found

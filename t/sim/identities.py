@@ -97,6 +97,10 @@ IDENTITIES = {
     "cz-tomas": Person(
         country="CZ", given="Tomáš", family="Kučera", birth_date="1964-04-30",
         birth_place="České Budějovice"),
+    # A citizen NIA holds no address for (t/integration/test_attributes.py).
+    "cz-radek": Person(
+        country="CZ", given="Radek", family="Malý", birth_date="1990-07-04",
+        birth_place="Zlín"),
     "de-mueller": Person(country="DE", given="Jürgen", family="Müller", birth_date="1975-11-02"),
     "sk-kovac": Person(country="SK", given="Ľubomír", family="Kováč", birth_date="1988-07-14"),
     # More foreigners for the UC4/UC5 tests, each a first login there.

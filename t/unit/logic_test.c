@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apr_base64.h"
 #include "apr_strings.h"
 #include "apr_tables.h"
 
+#include "address.h"
 #include "config.h"
 #include "crypto.h"
 #include "headers_encode.h"
@@ -757,6 +759,96 @@ START_TEST(requested_full_uri_passes_unchanged)
 }
 END_TEST
 
+START_TEST(requested_value_and_stork_czech_short_names)
+{
+    kmen_dir_conf *d = dir_conf();
+    ck_assert_ptr_null(kmen_add_requested_attribute(fake_cmd(), d, "isAgeOver=18!"));
+    ck_assert_ptr_null(kmen_add_requested_attribute(fake_cmd(), d, "age"));
+    ck_assert_ptr_null(kmen_add_requested_attribute(fake_cmd(), d, "tradresaid"));
+    ck_assert_ptr_null(kmen_add_requested_attribute(fake_cmd(), d, CZ2 "idtype=x=y"));
+    const kmen_requested_attr *a = (const kmen_requested_attr *)d->requested->elts;
+    ck_assert_str_eq(a[0].name, KMEN_STORK "isAgeOver");
+    ck_assert_str_eq(a[0].value, "18");
+    ck_assert_int_eq(a[0].required, 1);
+    ck_assert_str_eq(a[1].name, KMEN_STORK "age");
+    ck_assert_ptr_null(a[1].value);
+    ck_assert_int_eq(a[1].required, 0);
+    ck_assert_str_eq(a[2].name, CZ1 "tradresaid");
+    ck_assert_str_eq(a[3].name, CZ2 "idtype"); /* the value is all after the first = */
+    ck_assert_str_eq(a[3].value, "x=y");
+    ck_assert_ptr_nonnull(kmen_add_requested_attribute(fake_cmd(), d, "isAgeOver=!"));
+    ck_assert_ptr_nonnull(kmen_add_requested_attribute(fake_cmd(), d, "=18"));
+    ck_assert_ptr_nonnull(kmen_add_requested_attribute(fake_cmd(), d, "!"));
+    ck_assert_int_eq(d->requested->nelts, 4);
+}
+END_TEST
+
+/* NIA's CurrentAddress of the 2019 test Response (t/fixtures/nia-test-2019),
+ * as the attribute carries it: base64 of a fragment with CRLF between
+ * elements and an undeclared eidas: prefix. */
+#define NIA_ADDRESS                                                                                \
+    "PGVpZGFzOkxvY2F0b3JEZXNpZ25hdG9yPjEwPC9laWRhczpMb2NhdG9yRGVzaWduYXRvcj4NCjxlaWRhczpUaG9yb3Vn" \
+    "aGZhcmU+WmEgcGlsb3U8L2VpZGFzOlRob3JvdWdoZmFyZT4NCjxlaWRhczpQb3N0TmFtZT7EjGVza8OhIEthbWVuaWNl" \
+    "PC9laWRhczpQb3N0TmFtZT4NCjxlaWRhczpQb3N0Q29kZT40MDcyMTwvZWlkYXM6UG9zdENvZGU+DQo8ZWlkYXM6Q3Zh" \
+    "ZGRyZXNzQXJlYT7EjGVza8OhIEthbWVuaWNlLCBEb2xuw60gS2FtZW5pY2U8L2VpZGFzOkN2YWRkcmVzc0FyZWE+DQo="
+
+START_TEST(address_of_nia_fixture_decoded)
+{
+    kmen_address a = {0};
+    ck_assert_int_eq(kmen_address_from_base64(pool, NIA_ADDRESS, &a), 1);
+    ck_assert_str_eq(a.number, "10");
+    ck_assert_str_eq(a.street, "Za pilou");
+    ck_assert_str_eq(a.town, "\xc4\x8c"
+                             "esk\xc3\xa1 Kamenice");
+    ck_assert_str_eq(a.postcode, "40721");
+    ck_assert_str_eq(a.area, "\xc4\x8c"
+                             "esk\xc3\xa1 Kamenice, Doln\xc3\xad Kamenice");
+    ck_assert_ptr_null(a.ruian_id);
+}
+END_TEST
+
+START_TEST(address_parts_into_identity)
+{
+    kmen_identity id = {0};
+    id.address = NIA_ADDRESS;
+    /* tradresaid: the RUIAN address point, and a house number the address already has */
+    const char *tr = "<TRadresaID><adresniMistoKod> 21710201 </adresniMistoKod>"
+                     "<LocatorDesignator>99</LocatorDesignator></TRadresaID>";
+    char *b64 = apr_palloc(pool, (apr_size_t)apr_base64_encode_len((int)strlen(tr)));
+    apr_base64_encode(b64, tr, (int)strlen(tr));
+    id.address_id = b64;
+    kmen_identity_add_address(pool, &id);
+    ck_assert_str_eq(id.address_street, "Za pilou");
+    ck_assert_str_eq(id.address_number, "10");
+    ck_assert_str_eq(id.address_ruian_id, "21710201");
+    ck_assert_str_eq(id.address, NIA_ADDRESS); /* the raw value stays */
+}
+END_TEST
+
+START_TEST(address_not_a_fragment_gives_nothing)
+{
+    static const char *const bad[] = {
+        "<eidas:PostCode>1</eidas:PostCode></kmen-address><x>", /* leaves the wrapper */
+        "<!DOCTYPE x [<!ENTITY e \"big\">]><eidas:PostCode>&e;</eidas:PostCode>",
+        "<eidas:PostCode>&e;</eidas:PostCode>",  /* an entity nobody declared */
+        "<eidas:PostCode>\xff</eidas:PostCode>", /* not UTF-8 */
+        "<eidas:PostCode>1</eidas:PostCode",
+        NULL};
+    for (const char *const *b = bad; *b; b++) {
+        kmen_address a = {0};
+        ck_assert_msg(kmen_address_parse(pool, *b, strlen(*b), &a) == 0, "%s", *b);
+        ck_assert_ptr_null(a.postcode);
+    }
+    kmen_address a = {0};
+    const char *blank = "<x:PostCode> </x:PostCode><PostName>A&amp;B</PostName>";
+    ck_assert_int_eq(kmen_address_parse(pool, blank, strlen(blank), &a), 1);
+    ck_assert_ptr_null(a.postcode); /* blank: no part */
+    ck_assert_str_eq(a.town, "A&B");
+    ck_assert_int_eq(kmen_address_parse(pool, "<PostName>A</PostName>\0<x/>", 27, &a), 0);
+    ck_assert_int_eq(kmen_address_from_base64(pool, "not base64!", &a), 0);
+}
+END_TEST
+
 START_TEST(set_loa_and_sp_type_validate)
 {
     kmen_dir_conf *d = dir_conf();
@@ -936,6 +1028,10 @@ static TCase *config_case(void)
     tcase_add_test(tc, dir_merge_inherits_unset_and_overrides_set);
     tcase_add_test(tc, requested_short_name_gets_eidas_namespace);
     tcase_add_test(tc, requested_full_uri_passes_unchanged);
+    tcase_add_test(tc, requested_value_and_stork_czech_short_names);
+    tcase_add_test(tc, address_of_nia_fixture_decoded);
+    tcase_add_test(tc, address_parts_into_identity);
+    tcase_add_test(tc, address_not_a_fragment_gives_nothing);
     tcase_add_test(tc, set_loa_and_sp_type_validate);
     tcase_add_test(tc, set_seconds_accepts_only_a_number_in_range);
     tcase_add_test(tc, set_endpoint_path_needs_leading_and_no_trailing_slash);
