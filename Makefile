@@ -174,7 +174,8 @@ $(FUZZ_DIR)/fuzz_pairs: t/fuzz/fuzz_pairs.c t/fuzz/fuzz.h mod_kmen/pairs.c mod_k
 
 $(FUZZ_DIR)/fuzz_identity: t/fuzz/fuzz_identity.c t/fuzz/fuzz.h mod_kmen/identity.c mod_kmen/identity.h
 	@mkdir -p $(FUZZ_DIR)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_identity.c mod_kmen/identity.c $(FUZZ_APR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_identity.c mod_kmen/identity.c $(FUZZ_APR) \
+	  $(shell pkg-config --libs apr-util-1)
 
 $(FUZZ_DIR)/fuzz_csv: t/fuzz/fuzz_csv.c t/fuzz/fuzz.h kmenctl/csv.c kmenctl/essl_row.c kmenctl/validate.c \
                       $(wildcard kmenctl/*.h)

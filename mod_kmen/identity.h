@@ -63,6 +63,9 @@ typedef struct {
     const char *systems;
     const char *merged_from; /* identifiers merged into this client since last told */
     int has_evidence;        /* has asked for cross-border evidence (UC7) */
+    /* Attributes released that map to none of the fields above, for
+     * Kmen-Attr-<name>: "<name>:<base64 of the value>" lines (kmen_released). */
+    const char *released;
 } kmen_identity;
 
 /* The string fields a backend may see, one row each: the session record and
@@ -84,6 +87,10 @@ kmen_loa kmen_loa_from_name(const char *name);
 const char *kmen_loa_name(kmen_loa loa);
 const char *kmen_loa_uri(kmen_loa loa);
 const char *kmen_origin_name(kmen_origin origin);
+
+/* The unmapped attributes of id->released: kmen_attr items whose name is the
+ * header suffix after "Attr-" (letters, digits, '-'), in release order. */
+apr_array_header_t *kmen_released(apr_pool_t *p, const kmen_identity *id);
 
 /* Fills *id from the released attributes. Returns NULL, or why the attribute
  * set is unusable (no PersonIdentifier, malformed PersonIdentifier). *failed

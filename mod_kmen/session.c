@@ -263,6 +263,7 @@ static int record_slots(kmen_session *s, const char **slots[MAX_SLOTS])
     for (int i = 0; ref_fields[i].key; i++)
         slots[n++] = (const char **)((char *)&s->ref + ref_fields[i].offset);
     slots[n++] = &s->identity.pseudonym;
+    slots[n++] = &s->identity.released;
     slots[n++] = &s->pending_id;
     return n;
 }

@@ -1,13 +1,18 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The attributes as NIA types and releases them, through the simulator (t/sim/nia_idp.py):
 typed STORK and Czech (moris) values, isAgeOver asked with its age, age, and what the
-backend sees of each. /attrs (t/lib/httpd.py) asks isAgeOver=40! age eMail phonenumber
-tradresaid CurrentAddress."""
+backend sees of each, the address parts and an attribute mod_kmen maps to no header of its
+own (Kmen-Attr-*). /attrs (t/lib/httpd.py) asks isAgeOver=40! age eMail phonenumber
+tradresaid CurrentAddress BirthName."""
 
 import base64
 import datetime
+import hashlib
+import hmac
+import re
 from urllib.parse import unquote
 
+import pytest
 import requests
 
 from t.lib import flow
@@ -104,3 +109,45 @@ def test_address_parts_are_absent_without_an_address(stack, s):
     """A person NIA holds no address for: no part headers at all."""
     h, _ = login_attrs(s, stack, "cz-radek")
     assert not [name for name in h if name.lower().startswith("kmen-address")], h
+
+
+@pytest.fixture(scope="module")
+def signing_node(stack):
+    """A node that signs the headers (KmenHeaderSecretFile) and copies KMEN_ATTR_BIRTHNAME
+    into X-Seen-Birth-Name at /attrs."""
+    return stack.new_httpd(
+        extra=f"LoadModule headers_module /usr/lib/apache2/modules/mod_headers.so\n"
+              f"KmenHeaderSecretFile {stack.keys.header_secret}",
+        locations="""<Location /attrs>
+    RequestHeader set X-Seen-Birth-Name "%{KMEN_ATTR_BIRTHNAME}e" env=KMEN_ATTR_BIRTHNAME
+</Location>""")
+
+
+def signed_text(received, t):
+    lines = sorted(f"{k.lower()}:{v}" for k, v in received.items()
+                   if k.lower().startswith("kmen-") and k.lower() != "kmen-signature")
+    return f"t={t}\n" + "\n".join(lines) + "\n"
+
+
+def test_unmapped_attribute_reaches_the_backend_signed(stack, s, signing_node):
+    """BirthName, which mod_kmen maps to no header of its own, arrives as Kmen-Attr-BirthName
+    (and KMEN_ATTR_BIRTHNAME), covered by Kmen-Signature; forged Kmen-Attr-* headers in any
+    spelling do not arrive; no identifier does."""
+    _, assertion = login_attrs(s, stack, "cz-jiri")
+    assert value_of(assertion, identities.BIRTH_NAME).text == "Dvořák"
+    url = f"http://localhost:{signing_node.port}/attrs/headers.json"
+    r = s.get(url, headers={"Kmen-Attr-BirthName": "FORGED", "Kmen-Attr-Forged": "FORGED",
+                            "kmen_attr_evil": "FORGED"}, allow_redirects=False)
+    assert r.status_code == 200, r.text[:300]
+    h = r.json()
+    assert unquote(flow.header(h, "Kmen-Attr-BirthName")) == "Dvořák", h
+    assert flow.header(h, "X-Seen-Birth-Name").encode("latin-1").decode() == "Dvořák", h
+    assert "FORGED" not in str(h), h
+    attrs = [k for k in h if k.lower().startswith("kmen-attr-")]
+    assert attrs == ["Kmen-Attr-BirthName"], attrs
+    t, mac = re.fullmatch(r"t=(\d+), v1=([0-9a-f]{64})", flow.header(h, "Kmen-Signature")).groups()
+    key = stack.keys.header_secret.read_bytes()
+    assert hmac.compare_digest(
+        hmac.new(key, signed_text(h, t).encode(), hashlib.sha256).hexdigest(), mac)
+    assert "kmen-attr-birthname:" in signed_text(h, t)
+    assert stack.bsi("cz-jiri").rsplit("/", 1)[-1] not in str(h)

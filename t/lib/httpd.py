@@ -104,7 +104,7 @@ def protected_locations(portal_port):
     Require valid-user
     KmenRequestedAttributes PersonIdentifier! CurrentGivenName! CurrentFamilyName! DateOfBirth!
     KmenRequestedAttributes isAgeOver=40! age http://www.stork.gov.eu/1.0/eMail
-    KmenRequestedAttributes phonenumber tradresaid CurrentAddress
+    KmenRequestedAttributes phonenumber tradresaid CurrentAddress BirthName
     ProxyPass {backend}/attrs
 </Location>
 <Location /high>

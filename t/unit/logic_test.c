@@ -196,6 +196,77 @@ START_TEST(identity_ignores_unknown_attributes)
 }
 END_TEST
 
+/* The released attributes nothing maps, as kmen_released hands them to the
+ * header code: "name=value" in release order, joined by '|'. */
+static const char *released_of(const kmen_attr *pairs)
+{
+    kmen_identity id;
+    assert_identity_ok(pairs, "CZ", &id);
+    apr_array_header_t *r = kmen_released(pool, &id),
+                       *parts = apr_array_make(pool, 4, sizeof(char *));
+    for (int i = 0; i < r->nelts; i++) {
+        const kmen_attr *a = &APR_ARRAY_IDX(r, i, kmen_attr);
+        APR_ARRAY_PUSH(parts, const char *) = apr_pstrcat(pool, a->name, "=", a->value, NULL);
+    }
+    return apr_array_pstrcat(pool, parts, '|');
+}
+
+START_TEST(identity_releases_unmapped_attributes)
+{
+    static const kmen_attr pairs[] = {{PID, BSI},
+                                      {KMEN_EIDAS_NP "CurrentGivenName", "Jan"},
+                                      {KMEN_EIDAS_NP "BirthName", "Nov\xc3\xa1k\r\nX-Evil: 1"},
+                                      {"urn:x:my attr_1.v2", "a"},
+                                      {KMEN_EIDAS_NP "BirthName", "second value"},
+                                      {"http://example.org/ns#Gender", "M"},
+                                      {NULL, NULL}};
+    /* mapped ones are not repeated; the name is the last segment, every byte that is not
+     * a letter, digit or '-' made '-'; a name's first value counts; the value is kept
+     * (the header code encodes it) */
+    ck_assert_str_eq(released_of(pairs),
+                     "BirthName=Nov\xc3\xa1k\r\nX-Evil: 1|my-attr-1-v2=a|Gender=M");
+}
+END_TEST
+
+/* No identifier leaves through this path: not by its name (any namespace, any
+ * case), not inside another attribute's value. */
+START_TEST(identity_releases_no_identifier)
+{
+    static const kmen_attr pairs[] = {
+        {PID, BSI},
+        {"http://example.org/PersonIdentifier", "x"},
+        {KMEN_EIDAS_NP "LegalPersonIdentifier", "CZ/CZ/123"},
+        {"urn:x:AIFO", "x"},
+        {"urn:x:bsi", "x"},
+        {"urn:x:personidentifier", "x"},
+        {"urn:x:Note", "id " BSI},
+        {"urn:x:Tail", "ff70c9dd-6a05-4068-aaa2-b57be4f328e9"},
+        {KMEN_ATTR_STATUSCODE, "urn:oasis:names:tc:SAML:2.0:status:Success"},
+        {"urn:x:Ok", "fine"},
+        {NULL, NULL}};
+    ck_assert_str_eq(released_of(pairs), "Ok=fine");
+}
+END_TEST
+
+/* At most 16 attributes, names cut at 64 bytes, values over 4 KiB left out. */
+START_TEST(identity_releases_bounded)
+{
+    kmen_attr pairs[40] = {{PID, BSI}};
+    char *big = apr_pcalloc(pool, 4098);
+    memset(big, 'v', 4097);
+    pairs[1] = (kmen_attr){apr_pstrcat(pool, "urn:x:", apr_pstrndup(pool, big, 100), NULL), "a"};
+    pairs[2] = (kmen_attr){"urn:x:Big", big};
+    for (int i = 3; i < 30; i++)
+        pairs[i] = (kmen_attr){apr_psprintf(pool, "urn:x:A%d", i), "v"};
+    kmen_identity id;
+    assert_identity_ok(pairs, "CZ", &id);
+    apr_array_header_t *r = kmen_released(pool, &id);
+    ck_assert_int_eq(r->nelts, 16);
+    ck_assert_int_eq((int)strlen(APR_ARRAY_IDX(r, 0, kmen_attr).name), 64);
+    ck_assert_str_eq(APR_ARRAY_IDX(r, 1, kmen_attr).name, "A3");
+}
+END_TEST
+
 START_TEST(identity_home_country_is_nia)
 {
     static const kmen_attr pairs[] = {{PID, BSI}, {NULL, NULL}};
@@ -963,6 +1034,9 @@ static TCase *identity_case(void)
     tcase_add_test(tc, identity_maps_czech_claims_eidentita_namespace);
     tcase_add_test(tc, identity_maps_czech_claims_identitaobcana_namespace);
     tcase_add_test(tc, identity_ignores_unknown_attributes);
+    tcase_add_test(tc, identity_releases_unmapped_attributes);
+    tcase_add_test(tc, identity_releases_no_identifier);
+    tcase_add_test(tc, identity_releases_bounded);
     tcase_add_test(tc, identity_home_country_is_nia);
     tcase_add_test(tc, identity_foreign_country_is_eidas);
     tcase_add_test(tc, identity_without_person_identifier_refused);
