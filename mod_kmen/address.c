@@ -93,11 +93,11 @@ int kmen_address_parse(apr_pool_t *p, const char *xml, apr_size_t len, kmen_addr
      * libxml2 reports and reads past; the element is still read by its name */
     xmlDoc *doc = xmlReadMemory(wrapped, (int)strlen(wrapped), "address.xml", "UTF-8",
                                 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    if (!doc)
-        return 0;
-    walk(p, xmlDocGetRootElement(doc)->children, out);
+    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+    if (root)
+        walk(p, root->children, out);
     xmlFreeDoc(doc);
-    return 1;
+    return root != NULL;
 }
 
 int kmen_address_from_base64(apr_pool_t *p, const char *b64, kmen_address *out)

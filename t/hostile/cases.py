@@ -1194,6 +1194,20 @@ def attribute_value_typed_twice(ctx):
     return ctx.unsigned(g, a)
 
 
+@case("lasso", "an attribute value typed as NIA types STORK's (tn:eMailType, accepted on "
+               "text) holding lasso's own Session dump (unsigned assertion)")
+def stork_typed_value_holding_lasso_session(ctx):
+    g = ctx.genuine()
+
+    def edit(a):
+        value = a.find("saml:AttributeStatement/saml:Attribute/saml:AttributeValue", NS)
+        value.getparent().replace(value, parse(
+            f'<saml:AttributeValue xmlns:saml="{SAML}" xmlns:xsi="{XSI}" '
+            'xmlns:tn="http://www.stork.gov.eu/1.0" xsi:type="tn:eMailType">'
+            f'<Session xmlns="{LASSO}"><Status><x/></Status></Session></saml:AttributeValue>'))
+    return ctx.unsigned(g, ctx.assertion(g, edit, sign=None))
+
+
 @case("lasso", "lasso's own Provider dump as an attribute value, naming a metadata file to "
                "read (a FIFO here: a reader would hang)")
 def lasso_provider_reads_a_file(ctx):
