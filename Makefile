@@ -6,7 +6,7 @@ APXS ?= apxs
 PYTHON ?= /usr/bin/python3
 LASSO_MIN := 2.7.0
 
-SRC := mod_kmen/mod_kmen.c mod_kmen/config.c mod_kmen/configcheck.c mod_kmen/crypto.c mod_kmen/identifiers.c mod_kmen/identity.c \
+SRC := mod_kmen/mod_kmen.c mod_kmen/address.c mod_kmen/config.c mod_kmen/configcheck.c mod_kmen/crypto.c mod_kmen/identifiers.c mod_kmen/identity.c \
        mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_response.c mod_kmen/saml_shape.c \
        mod_kmen/saml_decrypt.c mod_kmen/saml_sign.c mod_kmen/saml_logout.c mod_kmen/store_pg.c mod_kmen/session.c mod_kmen/headers.c mod_kmen/headers_encode.c mod_kmen/redirect.c \
        mod_kmen/page.c mod_kmen/log.c mod_kmen/logout_state.c mod_kmen/pairs.c mod_kmen/handlers.c mod_kmen/auth.c \
@@ -70,7 +70,7 @@ SAML_SRC := mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_response.c mo
             mod_kmen/saml_decrypt.c mod_kmen/saml_logout.c \
             mod_kmen/saml_sign.c mod_kmen/identity.c mod_kmen/pairs.c \
             mod_kmen/crypto.c
-LOGIC_SRC := mod_kmen/identity.c mod_kmen/crypto.c mod_kmen/identifiers.c mod_kmen/redirect.c mod_kmen/headers_encode.c \
+LOGIC_SRC := mod_kmen/identity.c mod_kmen/address.c mod_kmen/crypto.c mod_kmen/identifiers.c mod_kmen/redirect.c mod_kmen/headers_encode.c \
              mod_kmen/config.c
 
 t/unit/saml_test: t/unit/saml_test.c $(SAML_SRC) $(HDR)
@@ -151,7 +151,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_DIR := build/fuzz
 FUZZ_TARGETS := fuzz_return_to fuzz_header_encode fuzz_pairs fuzz_identity fuzz_csv fuzz_saml_shape \
-                fuzz_saml_decrypt
+                fuzz_saml_decrypt fuzz_address
 FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=undefined -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra \
                -Wno-unused-parameter -It/fuzz -Imod_kmen -Ikmenctl \
@@ -174,13 +174,22 @@ $(FUZZ_DIR)/fuzz_pairs: t/fuzz/fuzz_pairs.c t/fuzz/fuzz.h mod_kmen/pairs.c mod_k
 
 $(FUZZ_DIR)/fuzz_identity: t/fuzz/fuzz_identity.c t/fuzz/fuzz.h mod_kmen/identity.c mod_kmen/identity.h
 	@mkdir -p $(FUZZ_DIR)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_identity.c mod_kmen/identity.c $(FUZZ_APR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_identity.c mod_kmen/identity.c $(FUZZ_APR) \
+	  $(shell pkg-config --libs apr-util-1)
 
 $(FUZZ_DIR)/fuzz_csv: t/fuzz/fuzz_csv.c t/fuzz/fuzz.h kmenctl/csv.c kmenctl/essl_row.c kmenctl/validate.c \
                       $(wildcard kmenctl/*.h)
 	@mkdir -p $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_csv.c kmenctl/csv.c kmenctl/essl_row.c \
 	  kmenctl/validate.c
+
+# NIA's address fragments, read with libxml2 (address.c)
+FUZZ_ADDRESS_SRC := mod_kmen/address.c mod_kmen/crypto.c
+
+$(FUZZ_DIR)/fuzz_address: t/fuzz/fuzz_address.c t/fuzz/fuzz.h $(FUZZ_ADDRESS_SRC) $(HDR)
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPS_CFLAGS) -o $@ $< $(FUZZ_ADDRESS_SRC) $(FUZZ_APR) \
+	  $(shell pkg-config --libs apr-util-1) $(DEPS_LIBS)
 
 # the SAML targets: mod_kmen's checks before lasso (saml_shape), and its one decryption
 # against lasso's (saml_decrypt)

@@ -166,10 +166,10 @@ const char *kmen_dir_sp_type(const kmen_dir_conf *d)
 /* The eIDAS minimal data set, all of it required. */
 const apr_array_header_t *kmen_dir_requested(const kmen_dir_conf *d)
 {
-    static const kmen_requested_attr minimal[] = {{KMEN_EIDAS_NP "PersonIdentifier", 1},
-                                                  {KMEN_EIDAS_NP "CurrentGivenName", 1},
-                                                  {KMEN_EIDAS_NP "CurrentFamilyName", 1},
-                                                  {KMEN_EIDAS_NP "DateOfBirth", 1}};
+    static const kmen_requested_attr minimal[] = {{KMEN_EIDAS_NP "PersonIdentifier", NULL, 1},
+                                                  {KMEN_EIDAS_NP "CurrentGivenName", NULL, 1},
+                                                  {KMEN_EIDAS_NP "CurrentFamilyName", NULL, 1},
+                                                  {KMEN_EIDAS_NP "DateOfBirth", NULL, 1}};
     static apr_array_header_t minimal_set = {NULL, sizeof(kmen_requested_attr), 4, 4,
                                              (char *)minimal};
     return d->requested ? d->requested : &minimal_set;
@@ -393,20 +393,49 @@ const char *kmen_add_evidence_pin(cmd_parms *cmd, void *dir, const char *arg)
     return NULL;
 }
 
-/* NAME or NAME! (required); a bare name is taken from the eIDAS natural-person
- * namespace, so "DateOfBirth!" is enough in httpd.conf. */
+/* The namespace of a name given without one: NIA's STORK and Czech claims by
+ * their own names, everything else from the eIDAS natural-person set. */
+static const char *attribute_uri(apr_pool_t *p, const char *name)
+{
+    static const char *const stork[] = {"eMail", "age", "isAgeOver", "countryCodeOfBirth", NULL};
+    static const char *const moris[] = {"phonenumber", "tradresaid", "idtype", "idnumber", NULL};
+    if (strchr(name, ':'))
+        return name;
+    for (int i = 0; stork[i]; i++) {
+        if (strcmp(name, stork[i]) == 0)
+            return apr_pstrcat(p, KMEN_STORK, name, NULL);
+    }
+    for (int i = 0; moris[i]; i++) {
+        if (strcmp(name, moris[i]) == 0)
+            return apr_pstrcat(p, KMEN_MORIS, name, NULL);
+    }
+    return apr_pstrcat(p, KMEN_EIDAS_NP, name, NULL);
+}
+
+/* NAME[=VALUE][!]: "!" marks it required, VALUE (everything after the first
+ * "=") is sent as the requested attribute's value, as isAgeOver=18 asks
+ * about the age 18; "DateOfBirth!" or "isAgeOver=18!" is enough in httpd.conf. */
 const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir_, const char *arg)
 {
     kmen_dir_conf *dir = dir_;
     size_t len = strlen(arg);
-    if (len == 0 || (len == 1 && arg[0] == '!'))
-        return "KmenRequestedAttributes: empty attribute name";
+    int required = len > 0 && arg[len - 1] == '!';
+    char *name = apr_pstrndup(cmd->pool, arg, len - (size_t)required);
+    char *value = strchr(name, '=');
+    if (value)
+        *value++ = '\0';
+    if (!*name)
+        return apr_pstrcat(cmd->pool, "KmenRequestedAttributes: empty attribute name in ", arg,
+                           NULL);
+    if (value && !*value)
+        return apr_pstrcat(cmd->pool, "KmenRequestedAttributes: empty value after = in ", arg,
+                           NULL);
     if (!dir->requested)
         dir->requested = apr_array_make(cmd->pool, 8, sizeof(kmen_requested_attr));
     kmen_requested_attr *a = apr_array_push(dir->requested);
-    a->required = len > 1 && arg[len - 1] == '!';
-    const char *name = apr_pstrndup(cmd->pool, arg, len - (size_t)a->required);
-    a->name = strchr(name, ':') ? name : apr_pstrcat(cmd->pool, KMEN_EIDAS_NP, name, NULL);
+    a->name = attribute_uri(cmd->pool, name);
+    a->value = value;
+    a->required = required;
     return NULL;
 }
 

@@ -95,7 +95,8 @@ typedef struct {
 } kmen_dir_conf;
 
 typedef struct {
-    const char *name; /* full attribute URI */
+    const char *name;  /* full attribute URI */
+    const char *value; /* the eidas:AttributeValue asked about (isAgeOver's age), or NULL */
     int required;
 } kmen_requested_attr;
 

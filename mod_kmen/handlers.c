@@ -11,6 +11,7 @@
 #include "util_script.h"
 
 #include "handlers.h"
+#include "address.h"
 #include "evidence.h"
 #include "log.h"
 #include "logout_state.h"
@@ -216,6 +217,7 @@ static int acs_complete(request_rec *r, const char *request_id, const char *prev
                           KMEN_PAGE_LOGIN_FAILED);
     if (why)
         return acs_refuse(r, why, KMEN_PAGE_LOGIN_INVALID);
+    kmen_identity_add_address(r->pool, &id);
     id.loa = a->loa;
     id.auth_instant = a->authn_instant;
     if ((int)id.loa < consumed.min_loa)

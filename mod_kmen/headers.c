@@ -80,6 +80,19 @@ static void set_signature(set_ctx *ctx)
     apr_table_setn(r->subprocess_env, "KMEN_SIGNATURE", value);
 }
 
+/* Kmen-Attr-<name> and KMEN_ATTR_<NAME>: the attributes nothing above maps. */
+static void set_released(set_ctx *ctx, const kmen_identity *identity)
+{
+    apr_array_header_t *released = kmen_released(ctx->r->pool, identity);
+    for (int i = 0; i < released->nelts; i++) {
+        const kmen_attr *a = &APR_ARRAY_IDX(released, i, kmen_attr);
+        char *env = apr_pstrcat(ctx->r->pool, "KMEN_ATTR_", a->name, NULL);
+        for (char *c = env; *c; c++)
+            *c = *c == '-' ? '_' : (char)apr_toupper(*c);
+        set_one(ctx, apr_pstrcat(ctx->r->pool, "Attr-", a->name, NULL), env, a->value);
+    }
+}
+
 void kmen_headers_set(request_rec *r, const kmen_identity *identity, const char *aifo,
                       const char *evidence)
 {
@@ -91,6 +104,7 @@ void kmen_headers_set(request_rec *r, const kmen_identity *identity, const char 
         if (v && *v)
             set_one(&ctx, f->header, f->env, v);
     }
+    set_released(&ctx, identity);
     set_one(&ctx, "Origin", "KMEN_ORIGIN", kmen_origin_name(identity->origin));
     set_one(&ctx, "LoA", "KMEN_LOA", kmen_loa_name(identity->loa));
     if (aifo)

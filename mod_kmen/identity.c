@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "apr_base64.h"
 #include "apr_lib.h"
 #include "apr_strings.h"
 
@@ -26,9 +27,16 @@ const kmen_identity_field kmen_identity_fields[] = {
     FIELD("place", "Birth-Place", "KMEN_BIRTH_PLACE", birth_place),
     FIELD("address", "Address", "KMEN_ADDRESS", address),
     FIELD("address_id", "Address-Id", "KMEN_ADDRESS_ID", address_id),
+    FIELD("address_street", "Address-Street", "KMEN_ADDRESS_STREET", address_street),
+    FIELD("address_number", "Address-Number", "KMEN_ADDRESS_NUMBER", address_number),
+    FIELD("address_postcode", "Address-Postcode", "KMEN_ADDRESS_POSTCODE", address_postcode),
+    FIELD("address_town", "Address-Town", "KMEN_ADDRESS_TOWN", address_town),
+    FIELD("address_area", "Address-Area", "KMEN_ADDRESS_AREA", address_area),
+    FIELD("address_ruian_id", "Address-Ruian-Id", "KMEN_ADDRESS_RUIAN_ID", address_ruian_id),
     FIELD("email", "Email", "KMEN_EMAIL", email),
     FIELD("phone", "Phone", "KMEN_PHONE", phone),
     FIELD("age_over", "Is-Age-Over", "KMEN_IS_AGE_OVER", is_age_over),
+    FIELD("age", "Age", "KMEN_AGE", age),
     FIELD("country_of_birth", "Country-Of-Birth", "KMEN_COUNTRY_OF_BIRTH", country_of_birth),
     FIELD("id_type", "Id-Type", "KMEN_ID_TYPE", id_type),
     FIELD("id_number", "Id-Number", "KMEN_ID_NUMBER", id_number),
@@ -43,7 +51,7 @@ typedef struct {
     size_t offset;
 } attr_map;
 
-#define CZ1 "http://schemas.eidentita.cz/moris/2016/identity/claims/"
+#define CZ1 KMEN_MORIS
 #define CZ2 "http://schemas.identitaobcana.cz/moris/2016/identity/claims/"
 #define MAP(name, member)                                                                          \
     {                                                                                              \
@@ -58,6 +66,7 @@ static const attr_map attr_maps[] = {MAP(KMEN_EIDAS_NP "PersonIdentifier", pseud
                                      MAP(KMEN_EIDAS_NP "CurrentAddress", address),
                                      MAP(KMEN_STORK "eMail", email),
                                      MAP(KMEN_STORK "isAgeOver", is_age_over),
+                                     MAP(KMEN_STORK "age", age),
                                      MAP(KMEN_STORK "countryCodeOfBirth", country_of_birth),
                                      MAP(CZ1 "phonenumber", phone),
                                      MAP(CZ2 "phonenumber", phone),
@@ -168,6 +177,96 @@ static const char *parse_person_identifier(apr_pool_t *p, kmen_identity *id,
     return NULL;
 }
 
+/* Unmapped attributes pass to backends, bounded: so many, names so long,
+ * values so long at most. */
+#define MAX_RELEASED 16
+#define MAX_RELEASED_NAME 64
+#define MAX_RELEASED_VALUE 4096
+
+static int is_mapped(const char *name)
+{
+    if (strcmp(name, KMEN_ATTR_STATUSCODE) == 0)
+        return 1;
+    for (const attr_map *m = attr_maps; m->name; m++) {
+        if (strcmp(name, m->name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Names of identifiers that must reach no backend (BSI, AIFO, an eIDAS
+ * PersonIdentifier under any namespace or case), whatever their value. */
+static int is_secret_name(const char *name)
+{
+    static const char *const secret[] = {"identifier", "bsi", "aifo", NULL};
+    for (int i = 0; secret[i]; i++) {
+        for (const char *c = name; *c; c++) {
+            if (strncasecmp(c, secret[i], strlen(secret[i])) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* The header suffix: the Name's last URI segment (NIA's FriendlyName),
+ * with anything but letters, digits and '-' made '-' (a header token that
+ * every CGI spelling maps back to one name); NULL when nothing is left. */
+static const char *released_name(apr_pool_t *p, const char *name)
+{
+    const char *base = name;
+    for (const char *c = name; *c; c++) {
+        if ((*c == '/' || *c == ':' || *c == '#') && c[1])
+            base = c + 1;
+    }
+    char *out = apr_pstrndup(p, base, MAX_RELEASED_NAME);
+    for (char *c = out; *c; c++)
+        *c = apr_isalnum(*c) ? *c : '-';
+    return *out ? out : NULL;
+}
+
+/* A value that holds the person's identifier is not passed on either. */
+static int holds_pseudonym(const kmen_identity *id, const char *value)
+{
+    const char *opaque = id->pseudonym ? strrchr(id->pseudonym, '/') : NULL;
+    return opaque && opaque[1] && strstr(value, opaque + 1);
+}
+
+static void collect_released(apr_pool_t *p, const apr_array_header_t *attrs, kmen_identity *id)
+{
+    apr_array_header_t *lines = apr_array_make(p, 4, sizeof(const char *));
+    apr_table_t *seen = apr_table_make(p, 4);
+    for (int i = 0; i < attrs->nelts && lines->nelts < MAX_RELEASED; i++) {
+        const kmen_attr *a = &APR_ARRAY_IDX(attrs, i, kmen_attr);
+        const char *name = released_name(p, a->name);
+        if (!name || is_mapped(a->name) || is_secret_name(a->name) || apr_table_get(seen, name) ||
+            strlen(a->value) > MAX_RELEASED_VALUE || holds_pseudonym(id, a->value))
+            continue;
+        apr_table_setn(seen, name, "");
+        char *b64 = apr_palloc(p, (apr_size_t)apr_base64_encode_len((int)strlen(a->value)));
+        apr_base64_encode(b64, a->value, (int)strlen(a->value));
+        APR_ARRAY_PUSH(lines, const char *) = apr_pstrcat(p, name, ":", b64, NULL);
+    }
+    id->released = lines->nelts ? apr_array_pstrcat(p, lines, '\n') : NULL;
+}
+
+apr_array_header_t *kmen_released(apr_pool_t *p, const kmen_identity *id)
+{
+    apr_array_header_t *out = apr_array_make(p, 4, sizeof(kmen_attr));
+    char *state = NULL, *text = apr_pstrdup(p, id->released ? id->released : "");
+    for (char *line = apr_strtok(text, "\n", &state); line; line = apr_strtok(NULL, "\n", &state)) {
+        char *colon = strchr(line, ':');
+        if (!colon)
+            continue;
+        *colon = '\0';
+        char *value = apr_palloc(p, (apr_size_t)apr_base64_decode_len(colon + 1) + 1);
+        value[apr_base64_decode(value, colon + 1)] = '\0';
+        kmen_attr *a = apr_array_push(out);
+        a->name = line;
+        a->value = value;
+    }
+    return out;
+}
+
 const char *kmen_identity_from_attributes(apr_pool_t *p, const apr_array_header_t *attrs,
                                           const char *home_country, kmen_identity *id, int *failed)
 {
@@ -180,5 +279,8 @@ const char *kmen_identity_from_attributes(apr_pool_t *p, const apr_array_header_
     }
     if (*failed)
         return NULL;
-    return why ? why : parse_person_identifier(p, id, home_country);
+    why = why ? why : parse_person_identifier(p, id, home_country);
+    if (!why)
+        collect_released(p, attrs, id);
+    return why;
 }

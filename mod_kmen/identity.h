@@ -19,6 +19,7 @@ typedef enum { KMEN_ORIGIN_NIA = 0, KMEN_ORIGIN_EIDAS } kmen_origin;
 
 #define KMEN_EIDAS_NP "http://eidas.europa.eu/attributes/naturalperson/"
 #define KMEN_STORK "http://www.stork.gov.eu/1.0/"
+#define KMEN_MORIS "http://schemas.eidentita.cz/moris/2016/identity/claims/"
 #define KMEN_ATTR_STATUSCODE "urn:oasis:names:tc:SAML:2.0:protocol/statuscode"
 
 /* One SAML attribute value as released by the IdP. */
@@ -43,8 +44,16 @@ typedef struct {
     const char *email;
     const char *phone;
     const char *is_age_over;
+    const char *age;
     const char *country_of_birth;
     const char *address_id;
+    /* decoded from address and address_id (address.c) */
+    const char *address_street;
+    const char *address_number;
+    const char *address_postcode;
+    const char *address_town;
+    const char *address_area;
+    const char *address_ruian_id;
     const char *id_type;
     const char *id_number;
     /* From the register: the public client identifier, how this login found
@@ -54,6 +63,9 @@ typedef struct {
     const char *systems;
     const char *merged_from; /* identifiers merged into this client since last told */
     int has_evidence;        /* has asked for cross-border evidence */
+    /* Attributes released that map to none of the fields above, for
+     * Kmen-Attr-<name>: "<name>:<base64 of the value>" lines (kmen_released). */
+    const char *released;
 } kmen_identity;
 
 /* The string fields a backend may see, one row each: the session record and
@@ -75,6 +87,10 @@ kmen_loa kmen_loa_from_name(const char *name);
 const char *kmen_loa_name(kmen_loa loa);
 const char *kmen_loa_uri(kmen_loa loa);
 const char *kmen_origin_name(kmen_origin origin);
+
+/* The unmapped attributes of id->released: kmen_attr items whose name is the
+ * header suffix after "Attr-" (letters, digits, '-'), in release order. */
+apr_array_header_t *kmen_released(apr_pool_t *p, const kmen_identity *id);
 
 /* Fills *id from the released attributes. Returns NULL, or why the attribute
  * set is unusable (no PersonIdentifier, malformed PersonIdentifier). *failed

@@ -270,7 +270,8 @@ static const command_rec kmen_cmds[] = {
     AP_INIT_TAKE1("KmenLoA", kmen_set_loa, NULL, OR_AUTHCFG,
                   "minimum level of assurance: low, substantial or high (default substantial)"),
     AP_INIT_ITERATE("KmenRequestedAttributes", kmen_add_requested_attribute, NULL, OR_AUTHCFG,
-                    "eIDAS attributes to request; NAME! marks a required one"),
+                    "eIDAS attributes to request: NAME[=VALUE][!]; ! marks a required one, "
+                    "=VALUE the value asked about (isAgeOver=18)"),
     AP_INIT_TAKE1("KmenSPType", kmen_set_sp_type, NULL, RSRC_CONF | OR_AUTHCFG,
                   "eIDAS SPType: public or private (default public)"),
     AP_INIT_TAKE1("KmenPendingTimeout", kmen_set_server_seconds, SERVER_SLOT(pending_timeout),

@@ -294,6 +294,9 @@ static LassoSamlp2Extensions *eidas_extensions(const kmen_authn_params *params)
         xmlNewProp(ra, (const xmlChar *)"NameFormat", (const xmlChar *)KMEN_NAMEFORMAT_URI);
         xmlNewProp(ra, (const xmlChar *)"isRequired",
                    (const xmlChar *)(a->required ? "true" : "false"));
+        if (a->value) /* escaped: the directive's text is not markup */
+            xmlNewTextChild(ra, list->ns, (const xmlChar *)"AttributeValue",
+                            (const xmlChar *)a->value);
     }
     LassoSamlp2Extensions *ext = LASSO_SAMLP2_EXTENSIONS(lasso_samlp2_extensions_new());
     GList *any = g_list_append(g_list_append(NULL, sp_type), list);

@@ -25,10 +25,6 @@
 #include "crypto.h"
 #include "saml_private.h"
 
-#define KMEN_NS_XS "http://www.w3.org/2001/XMLSchema"
-#define KMEN_NS_EIDAS_NATURAL "http://eidas.europa.eu/attributes/naturalperson"
-#define KMEN_NS_EIDAS_LEGAL "http://eidas.europa.eu/attributes/legalperson"
-
 static int href_is(const xmlNs *ns, const char *href)
 {
     return ns && strcmp((const char *)ns->href, href) == 0;
@@ -182,9 +178,36 @@ static const char *markup_violation(const xmlNode *n)
     }
 }
 
+/* The namespaces from which lasso builds a class named by an xsi:type: its
+ * own, its Python binding's, SAML's and Liberty's, SOAP's, XML-DSig's and
+ * XML-Enc's (and, in a build with ID-WSF, the WS-* ones under these
+ * prefixes). A type of any other namespace leaves lasso reading the element
+ * as the element it is. */
+static int lasso_builds_from(const xmlNs *ns)
+{
+    static const char *const prefixes[] = {"http://www.entrouvert.org/namespaces/",
+                                           "urn:oasis:names:tc:SAML:",
+                                           "urn:liberty:",
+                                           "http://projectliberty.org/",
+                                           "http://schemas.xmlsoap.org/",
+                                           "http://docs.oasis-open.org/",
+                                           "http://www.w3.org/2000/09/xmldsig",
+                                           "http://www.w3.org/2001/04/xmlenc",
+                                           "http://www.w3.org/2005/08/addressing",
+                                           NULL};
+    for (const char *const *p = prefixes; ns && *p; p++) {
+        if (strncmp((const char *)ns->href, *p, strlen(*p)) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* An xsi:type names the class lasso builds ("samlp:LogoutRequest" on a Status
  * or a Subject, "lasso:Session" anywhere). NIA types attribute values only,
- * with XML Schema or eIDAS attribute types. */
+ * each with its attribute's type: XML Schema's, eIDAS's (tn:CurrentFamilyNameType),
+ * and STORK's and the Czech claims' in their own namespaces. So an attribute
+ * value may carry any type lasso builds nothing from; its text is what counts
+ * (an element inside a value stays refused below). */
 static const char *type_violation(const xmlNode *n)
 {
     xmlChar *type = xmlGetNsProp(n, (const xmlChar *)"type", (const xmlChar *)KMEN_NS_XSI);
@@ -193,12 +216,10 @@ static const char *type_violation(const xmlNode *n)
     const char *colon = strchr((const char *)type, ':');
     xmlChar *prefix = colon ? xmlStrndup(type, (int)(colon - (const char *)type)) : NULL;
     const xmlNs *ns = xmlSearchNs(n->doc, (xmlNode *)n, prefix);
-    int ok = kmen_xml_is_element(n, KMEN_NS_SAML, "AttributeValue") &&
-             (href_is(ns, KMEN_NS_XS) || href_is(ns, KMEN_NS_EIDAS_NATURAL) ||
-              href_is(ns, KMEN_NS_EIDAS_LEGAL));
+    int ok = kmen_xml_is_element(n, KMEN_NS_SAML, "AttributeValue") && !lasso_builds_from(ns);
     xmlFree(prefix);
     xmlFree(type);
-    return ok ? NULL : "xsi:type other than an attribute value's XML Schema or eIDAS type";
+    return ok ? NULL : "xsi:type other than an attribute value's type (or one lasso builds from)";
 }
 
 /* Inside the assertion NIA uses the SAML assertion and XML-DSig namespaces

@@ -246,11 +246,12 @@ static const struct {
                   REF_FIELD("session_index", session_index),
                   {NULL, 0}};
 
-/* The session record: "kmen1" then every string of the session in a fixed
+/* The session record: "kmen2" (a "kmen1" record, from before the Age and address
+ * fields, is refused: its person logs in again) then every string of the session in a fixed
  * order, each as "<length>:<bytes>" or "-" when absent, then origin, LoA,
  * expiry and the evidence flag as numbers. Read on every request from the
  * cache, so it is parsed by position, not as JSON. */
-#define RECORD_MAGIC "kmen1"
+#define RECORD_MAGIC "kmen2"
 #define MAX_SLOTS 40
 
 /* Pointers to the session's strings, in record order; both ways use it. */
@@ -262,6 +263,7 @@ static int record_slots(kmen_session *s, const char **slots[MAX_SLOTS])
     for (int i = 0; ref_fields[i].key; i++)
         slots[n++] = (const char **)((char *)&s->ref + ref_fields[i].offset);
     slots[n++] = &s->identity.pseudonym;
+    slots[n++] = &s->identity.released;
     slots[n++] = &s->pending_id;
     return n;
 }

@@ -9,10 +9,11 @@
  *
  * Invariants: *failed is set exactly when some status-code attribute is not
  * Success, and then the answer is NULL; two PersonIdentifiers are refused; an
- * accepted identity (NULL answer, not failed) has a PersonIdentifier that is one of the released values, of the
- * form CC/CC/rest in printable ASCII only, its country is CC, and its origin is
- * NIA exactly when CC is the home country (any case). Every mapped member
- * points at a released value. */
+ * accepted identity (NULL answer, not failed) has a PersonIdentifier that is one of the released
+ * values, of the form CC/CC/rest in printable ASCII only, its country is CC, and its origin is NIA
+ * exactly when CC is the home country (any case). Every mapped member points at a released value.
+ * What goes out as Kmen-Attr-* is bounded, has header-safe names, and names no identifier nor holds
+ * the PersonIdentifier. */
 #include "fuzz.h"
 
 #include <strings.h>
@@ -63,6 +64,29 @@ static int person_identifiers(const apr_array_header_t *attrs)
     for (int i = 0; i < attrs->nelts; i++)
         n += strcmp(APR_ARRAY_IDX(attrs, i, kmen_attr).name, KMEN_EIDAS_NP "PersonIdentifier") == 0;
     return n;
+}
+
+/* Kmen-Attr-*: at most 16, names of letters, digits and '-' (1 to 64 of
+ * them) naming no identifier, no value holding the PersonIdentifier's
+ * opaque part. */
+static void check_released(apr_pool_t *p, const kmen_identity *id)
+{
+    apr_array_header_t *r = kmen_released(p, id);
+    const char *opaque = strrchr(id->pseudonym, '/') + 1;
+    INVARIANT(r->nelts <= 16, "%d released attributes", r->nelts);
+    for (int i = 0; i < r->nelts; i++) {
+        const kmen_attr *a = &APR_ARRAY_IDX(r, i, kmen_attr);
+        size_t n = strlen(a->name);
+        INVARIANT(n >= 1 && n <= 64 &&
+                      strspn(a->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLM"
+                                      "NOPQRSTUVWXYZ0123456789-") == n,
+                  "released name [%s]", a->name);
+        INVARIANT(!strcasestr(a->name, "identifier") && !strcasestr(a->name, "bsi") &&
+                      !strcasestr(a->name, "aifo"),
+                  "an identifier's name released: %s", a->name);
+        INVARIANT(!*opaque || !strstr(a->value, opaque), "the PersonIdentifier released in %s",
+                  a->name);
+    }
 }
 
 static int is_alpha(int c)
@@ -140,6 +164,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int home_match = strlen(home) == 2 && strcasecmp(id.country, home) == 0;
         INVARIANT((id.origin == KMEN_ORIGIN_NIA) == home_match, "origin %d for country %s, home %s",
                   id.origin, id.country, home);
+        check_released(p, &id);
     }
     const char *const *members[] = {&id.given_name,  &id.family_name, &id.birth_date,
                                     &id.birth_place, &id.address,     &id.email,

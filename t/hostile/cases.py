@@ -1177,6 +1177,7 @@ for name, local, xsi_type in [
         ("subject_typed_as_logout_request", "Subject", "samlp:LogoutRequest"),
         ("conditions_typed_as_manage_name_id_request", "Conditions", "samlp:ManageNameIDRequest"),
         ("attribute_value_typed_as_lasso_session", "AttributeValue", "l:Session"),
+        ("attribute_value_typed_as_logout_request", "AttributeValue", "samlp:LogoutRequest"),
         ("assertion_typed_as_lasso_identity", "Assertion", "l:Identity")]:
     CASES.append(Case(name, "lasso", f"the assertion's {local} typed xsi:type={xsi_type}",
                       lambda ctx, local=local, xsi_type=xsi_type: with_xsi_type(
@@ -1191,6 +1192,20 @@ def attribute_value_typed_twice(ctx):
     a, start, end = typed_assertion(ctx, g, "AttributeValue", "l:Session", LASSO)
     assert re.search(r'\sb:type="tn:', a[start:end])
     return ctx.unsigned(g, a)
+
+
+@case("lasso", "an attribute value typed as NIA types STORK's (tn:eMailType, accepted on "
+               "text) holding lasso's own Session dump (unsigned assertion)")
+def stork_typed_value_holding_lasso_session(ctx):
+    g = ctx.genuine()
+
+    def edit(a):
+        value = a.find("saml:AttributeStatement/saml:Attribute/saml:AttributeValue", NS)
+        value.getparent().replace(value, parse(
+            f'<saml:AttributeValue xmlns:saml="{SAML}" xmlns:xsi="{XSI}" '
+            'xmlns:tn="http://www.stork.gov.eu/1.0" xsi:type="tn:eMailType">'
+            f'<Session xmlns="{LASSO}"><Status><x/></Status></Session></saml:AttributeValue>'))
+    return ctx.unsigned(g, ctx.assertion(g, edit, sign=None))
 
 
 @case("lasso", "lasso's own Provider dump as an attribute value, naming a metadata file to "

@@ -14,7 +14,7 @@
 - docs/first-portal.md's commands are valid shell and name nothing site-specific but its
   three placeholders;
 - docs/gateway.md documents exactly the endpoints (and request members) that
-  mod_kmen/translate.c calls and t/sim/gateway.py serves.;
+  mod_kmen/translate.c calls and t/sim/gateway.py serves;
 - no file tracked by git sends readers to notes outside the repository."""
 
 import ast

@@ -140,7 +140,9 @@ def node(stack):
         extra=f"LoadModule headers_module {MODULES}/mod_headers.so\n"
               f"LoadModule cgid_module {MODULES}/mod_cgid.so\n"
               f"LoadModule alias_module {MODULES}/mod_alias.so\n"
-              "KmenErrorDocument /public/kmen-error/headers.json",
+              "KmenErrorDocument /public/kmen-error/headers.json\n"
+              # every header name in three spellings is more than httpd's default 100 lines
+              "LimitRequestFields 400",
         locations=f"""ScriptAlias /cgi-pub/ {cgi}/
 ScriptAlias /cgi-app/ {cgi}/
 <Directory {cgi}>

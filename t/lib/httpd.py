@@ -99,6 +99,14 @@ def protected_locations(portal_port):
     KmenAcceptEvidenceRequest On
     ProxyPass {backend}/info
 </Location>
+<Location /attrs>
+    AuthType Kmen
+    Require valid-user
+    KmenRequestedAttributes PersonIdentifier! CurrentGivenName! CurrentFamilyName! DateOfBirth!
+    KmenRequestedAttributes isAgeOver=40! age http://www.stork.gov.eu/1.0/eMail
+    KmenRequestedAttributes phonenumber tradresaid CurrentAddress BirthName
+    ProxyPass {backend}/attrs
+</Location>
 <Location /high>
     AuthType Kmen
     KmenLoA high

@@ -24,6 +24,7 @@ FAMILY_NAME = NATURAL + "CurrentFamilyName"
 DATE_OF_BIRTH = NATURAL + "DateOfBirth"
 PLACE_OF_BIRTH = NATURAL + "PlaceOfBirth"
 CURRENT_ADDRESS = NATURAL + "CurrentAddress"
+BIRTH_NAME = NATURAL + "BirthName"  # eIDAS optional; mod_kmen maps it to no header of its own
 EMAIL = STORK + "eMail"
 AGE = STORK + "age"
 IS_AGE_OVER = STORK + "isAgeOver"
@@ -97,6 +98,10 @@ IDENTITIES = {
     "cz-tomas": Person(
         country="CZ", given="Tomáš", family="Kučera", birth_date="1964-04-30",
         birth_place="České Budějovice"),
+    # A citizen NIA holds no address for (t/integration/test_attributes.py).
+    "cz-radek": Person(
+        country="CZ", given="Radek", family="Malý", birth_date="1990-07-04",
+        birth_place="Zlín"),
     "de-mueller": Person(country="DE", given="Jürgen", family="Müller", birth_date="1975-11-02"),
     "sk-kovac": Person(country="SK", given="Ľubomír", family="Kováč", birth_date="1988-07-14"),
     # More foreigners for the tests of foreigners' logins, each a first login there.
@@ -143,6 +148,7 @@ def _czech_attributes(p, today, age_over):
         PLACE_OF_BIRTH: p.birth_place, EMAIL: p.email, PHONE: p.phone,
         ID_TYPE: p.id_type, ID_NUMBER: p.id_number, COUNTRY_OF_BIRTH: "CZ",
         AGE: str(age), IS_AGE_OVER: "true" if age >= age_over else "false",
+        BIRTH_NAME: p.family,
     }
     if p.address:
         values[CURRENT_ADDRESS] = _current_address(p.address)

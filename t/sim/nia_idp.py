@@ -65,8 +65,8 @@ from saml2.xmldsig import DIGEST_SHA1, DIGEST_SHA256, SIG_RSA_SHA1, SIG_RSA_SHA2
 
 # identities.py lies beside this file, whether it is run as a script or loaded by path.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from identities import (FAMILY_NAME, IDENTITIES, NATURAL,  # noqa: E402
-                        IS_AGE_OVER, person_identifier, released_attributes)
+from identities import (FAMILY_NAME, IDENTITIES, MORIS, MORIS_ALIAS,  # noqa: E402
+                        NATURAL, STORK, IS_AGE_OVER, person_identifier, released_attributes)
 
 __all__ = ["person_identifier", "IDENTITIES", "main"]
 
@@ -371,7 +371,8 @@ def parse_authn_request(msg):
                 root.iterfind("samlp:RequestedAuthnContext/saml:AuthnContextClassRef", NS)],
         "sp_type": child_text(root, "samlp:Extensions/eidas:SPType"),
         "requested_attributes": [
-            {"name": a.get("Name"), "required": a.get("isRequired") in ("true", "1")}
+            {"name": a.get("Name"), "required": a.get("isRequired") in ("true", "1"),
+             "values": [v.text for v in a.iterfind("eidas:AttributeValue", NS)]}
             for a in root.iterfind("samlp:Extensions/eidas:RequestedAttributes/"
                                    "eidas:RequestedAttribute", NS)],
         "signature_verified": True,
@@ -453,15 +454,20 @@ def add_status(parent, codes, message=None):
         sub(status, SAMLP, "StatusMessage", message)
 
 
+TYPED_NAMESPACES = (NATURAL, STORK, MORIS, MORIS_ALIAS)
+
+
 def add_attribute(statement, issuer, name, value, friendly=None):
-    # NIA marks every attribute with the WS-Federation claim's OriginalIssuer, and the
-    # eIDAS natural-person ones with an xsi:type of that attribute's schema type.
+    # NIA marks every attribute with the WS-Federation claim's OriginalIssuer, and types
+    # the value of each eIDAS, STORK and Czech claim with that attribute's schema type in
+    # the attribute's own namespace (tn:CurrentFamilyNameType, tn:eMailType, …).
     friendly = friendly or name.rsplit("/", 1)[-1]
     attr = sub(statement, SAML, "Attribute", nsmap={"a": CLAIMS}, attrib={
         "Name": name, "NameFormat": URI_FORMAT, "FriendlyName": friendly,
         qname(CLAIMS, "OriginalIssuer"): issuer})
-    if name.startswith(NATURAL):
-        sub(attr, SAML, "AttributeValue", value, nsmap={"b": XSI, "tn": NATURAL.rstrip("/")},
+    namespace = next((ns for ns in TYPED_NAMESPACES if name.startswith(ns)), None)
+    if namespace:
+        sub(attr, SAML, "AttributeValue", value, nsmap={"b": XSI, "tn": namespace.rstrip("/")},
             attrib={qname(XSI, "type"): f"tn:{friendly}Type"})
     else:
         sub(attr, SAML, "AttributeValue", value)

@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apr_base64.h"
 #include "apr_strings.h"
 #include "apr_tables.h"
 
+#include "address.h"
 #include "config.h"
 #include "crypto.h"
 #include "headers_encode.h"
@@ -191,6 +193,77 @@ START_TEST(identity_ignores_unknown_attributes)
     assert_identity_ok(pairs, "CZ", &id);
     ck_assert_ptr_null(id.phone);
     ck_assert_ptr_null(id.given_name);
+}
+END_TEST
+
+/* The released attributes nothing maps, as kmen_released hands them to the
+ * header code: "name=value" in release order, joined by '|'. */
+static const char *released_of(const kmen_attr *pairs)
+{
+    kmen_identity id;
+    assert_identity_ok(pairs, "CZ", &id);
+    apr_array_header_t *r = kmen_released(pool, &id),
+                       *parts = apr_array_make(pool, 4, sizeof(char *));
+    for (int i = 0; i < r->nelts; i++) {
+        const kmen_attr *a = &APR_ARRAY_IDX(r, i, kmen_attr);
+        APR_ARRAY_PUSH(parts, const char *) = apr_pstrcat(pool, a->name, "=", a->value, NULL);
+    }
+    return apr_array_pstrcat(pool, parts, '|');
+}
+
+START_TEST(identity_releases_unmapped_attributes)
+{
+    static const kmen_attr pairs[] = {{PID, BSI},
+                                      {KMEN_EIDAS_NP "CurrentGivenName", "Jan"},
+                                      {KMEN_EIDAS_NP "BirthName", "Nov\xc3\xa1k\r\nX-Evil: 1"},
+                                      {"urn:x:my attr_1.v2", "a"},
+                                      {KMEN_EIDAS_NP "BirthName", "second value"},
+                                      {"http://example.org/ns#Gender", "M"},
+                                      {NULL, NULL}};
+    /* mapped ones are not repeated; the name is the last segment, every byte that is not
+     * a letter, digit or '-' made '-'; a name's first value counts; the value is kept
+     * (the header code encodes it) */
+    ck_assert_str_eq(released_of(pairs),
+                     "BirthName=Nov\xc3\xa1k\r\nX-Evil: 1|my-attr-1-v2=a|Gender=M");
+}
+END_TEST
+
+/* No identifier leaves through this path: not by its name (any namespace, any
+ * case), not inside another attribute's value. */
+START_TEST(identity_releases_no_identifier)
+{
+    static const kmen_attr pairs[] = {
+        {PID, BSI},
+        {"http://example.org/PersonIdentifier", "x"},
+        {KMEN_EIDAS_NP "LegalPersonIdentifier", "CZ/CZ/123"},
+        {"urn:x:AIFO", "x"},
+        {"urn:x:bsi", "x"},
+        {"urn:x:personidentifier", "x"},
+        {"urn:x:Note", "id " BSI},
+        {"urn:x:Tail", "ff70c9dd-6a05-4068-aaa2-b57be4f328e9"},
+        {KMEN_ATTR_STATUSCODE, "urn:oasis:names:tc:SAML:2.0:status:Success"},
+        {"urn:x:Ok", "fine"},
+        {NULL, NULL}};
+    ck_assert_str_eq(released_of(pairs), "Ok=fine");
+}
+END_TEST
+
+/* At most 16 attributes, names cut at 64 bytes, values over 4 KiB left out. */
+START_TEST(identity_releases_bounded)
+{
+    kmen_attr pairs[40] = {{PID, BSI}};
+    char *big = apr_pcalloc(pool, 4098);
+    memset(big, 'v', 4097);
+    pairs[1] = (kmen_attr){apr_pstrcat(pool, "urn:x:", apr_pstrndup(pool, big, 100), NULL), "a"};
+    pairs[2] = (kmen_attr){"urn:x:Big", big};
+    for (int i = 3; i < 30; i++)
+        pairs[i] = (kmen_attr){apr_psprintf(pool, "urn:x:A%d", i), "v"};
+    kmen_identity id;
+    assert_identity_ok(pairs, "CZ", &id);
+    apr_array_header_t *r = kmen_released(pool, &id);
+    ck_assert_int_eq(r->nelts, 16);
+    ck_assert_int_eq((int)strlen(APR_ARRAY_IDX(r, 0, kmen_attr).name), 64);
+    ck_assert_str_eq(APR_ARRAY_IDX(r, 1, kmen_attr).name, "A3");
 }
 END_TEST
 
@@ -757,6 +830,96 @@ START_TEST(requested_full_uri_passes_unchanged)
 }
 END_TEST
 
+START_TEST(requested_value_and_stork_czech_short_names)
+{
+    kmen_dir_conf *d = dir_conf();
+    ck_assert_ptr_null(kmen_add_requested_attribute(fake_cmd(), d, "isAgeOver=18!"));
+    ck_assert_ptr_null(kmen_add_requested_attribute(fake_cmd(), d, "age"));
+    ck_assert_ptr_null(kmen_add_requested_attribute(fake_cmd(), d, "tradresaid"));
+    ck_assert_ptr_null(kmen_add_requested_attribute(fake_cmd(), d, CZ2 "idtype=x=y"));
+    const kmen_requested_attr *a = (const kmen_requested_attr *)d->requested->elts;
+    ck_assert_str_eq(a[0].name, KMEN_STORK "isAgeOver");
+    ck_assert_str_eq(a[0].value, "18");
+    ck_assert_int_eq(a[0].required, 1);
+    ck_assert_str_eq(a[1].name, KMEN_STORK "age");
+    ck_assert_ptr_null(a[1].value);
+    ck_assert_int_eq(a[1].required, 0);
+    ck_assert_str_eq(a[2].name, CZ1 "tradresaid");
+    ck_assert_str_eq(a[3].name, CZ2 "idtype"); /* the value is all after the first = */
+    ck_assert_str_eq(a[3].value, "x=y");
+    ck_assert_ptr_nonnull(kmen_add_requested_attribute(fake_cmd(), d, "isAgeOver=!"));
+    ck_assert_ptr_nonnull(kmen_add_requested_attribute(fake_cmd(), d, "=18"));
+    ck_assert_ptr_nonnull(kmen_add_requested_attribute(fake_cmd(), d, "!"));
+    ck_assert_int_eq(d->requested->nelts, 4);
+}
+END_TEST
+
+/* NIA's CurrentAddress of the 2019 test Response (t/fixtures/nia-test-2019),
+ * as the attribute carries it: base64 of a fragment with CRLF between
+ * elements and an undeclared eidas: prefix. */
+#define NIA_ADDRESS                                                                                \
+    "PGVpZGFzOkxvY2F0b3JEZXNpZ25hdG9yPjEwPC9laWRhczpMb2NhdG9yRGVzaWduYXRvcj4NCjxlaWRhczpUaG9yb3Vn" \
+    "aGZhcmU+WmEgcGlsb3U8L2VpZGFzOlRob3JvdWdoZmFyZT4NCjxlaWRhczpQb3N0TmFtZT7EjGVza8OhIEthbWVuaWNl" \
+    "PC9laWRhczpQb3N0TmFtZT4NCjxlaWRhczpQb3N0Q29kZT40MDcyMTwvZWlkYXM6UG9zdENvZGU+DQo8ZWlkYXM6Q3Zh" \
+    "ZGRyZXNzQXJlYT7EjGVza8OhIEthbWVuaWNlLCBEb2xuw60gS2FtZW5pY2U8L2VpZGFzOkN2YWRkcmVzc0FyZWE+DQo="
+
+START_TEST(address_of_nia_fixture_decoded)
+{
+    kmen_address a = {0};
+    ck_assert_int_eq(kmen_address_from_base64(pool, NIA_ADDRESS, &a), 1);
+    ck_assert_str_eq(a.number, "10");
+    ck_assert_str_eq(a.street, "Za pilou");
+    ck_assert_str_eq(a.town, "\xc4\x8c"
+                             "esk\xc3\xa1 Kamenice");
+    ck_assert_str_eq(a.postcode, "40721");
+    ck_assert_str_eq(a.area, "\xc4\x8c"
+                             "esk\xc3\xa1 Kamenice, Doln\xc3\xad Kamenice");
+    ck_assert_ptr_null(a.ruian_id);
+}
+END_TEST
+
+START_TEST(address_parts_into_identity)
+{
+    kmen_identity id = {0};
+    id.address = NIA_ADDRESS;
+    /* tradresaid: the RUIAN address point, and a house number the address already has */
+    const char *tr = "<TRadresaID><adresniMistoKod> 21710201 </adresniMistoKod>"
+                     "<LocatorDesignator>99</LocatorDesignator></TRadresaID>";
+    char *b64 = apr_palloc(pool, (apr_size_t)apr_base64_encode_len((int)strlen(tr)));
+    apr_base64_encode(b64, tr, (int)strlen(tr));
+    id.address_id = b64;
+    kmen_identity_add_address(pool, &id);
+    ck_assert_str_eq(id.address_street, "Za pilou");
+    ck_assert_str_eq(id.address_number, "10");
+    ck_assert_str_eq(id.address_ruian_id, "21710201");
+    ck_assert_str_eq(id.address, NIA_ADDRESS); /* the raw value stays */
+}
+END_TEST
+
+START_TEST(address_not_a_fragment_gives_nothing)
+{
+    static const char *const bad[] = {
+        "<eidas:PostCode>1</eidas:PostCode></kmen-address><x>", /* leaves the wrapper */
+        "<!DOCTYPE x [<!ENTITY e \"big\">]><eidas:PostCode>&e;</eidas:PostCode>",
+        "<eidas:PostCode>&e;</eidas:PostCode>",  /* an entity nobody declared */
+        "<eidas:PostCode>\xff</eidas:PostCode>", /* not UTF-8 */
+        "<eidas:PostCode>1</eidas:PostCode",
+        NULL};
+    for (const char *const *b = bad; *b; b++) {
+        kmen_address a = {0};
+        ck_assert_msg(kmen_address_parse(pool, *b, strlen(*b), &a) == 0, "%s", *b);
+        ck_assert_ptr_null(a.postcode);
+    }
+    kmen_address a = {0};
+    const char *blank = "<x:PostCode> </x:PostCode><PostName>A&amp;B</PostName>";
+    ck_assert_int_eq(kmen_address_parse(pool, blank, strlen(blank), &a), 1);
+    ck_assert_ptr_null(a.postcode); /* blank: no part */
+    ck_assert_str_eq(a.town, "A&B");
+    ck_assert_int_eq(kmen_address_parse(pool, "<PostName>A</PostName>\0<x/>", 27, &a), 0);
+    ck_assert_int_eq(kmen_address_from_base64(pool, "not base64!", &a), 0);
+}
+END_TEST
+
 START_TEST(set_loa_and_sp_type_validate)
 {
     kmen_dir_conf *d = dir_conf();
@@ -871,6 +1034,9 @@ static TCase *identity_case(void)
     tcase_add_test(tc, identity_maps_czech_claims_eidentita_namespace);
     tcase_add_test(tc, identity_maps_czech_claims_identitaobcana_namespace);
     tcase_add_test(tc, identity_ignores_unknown_attributes);
+    tcase_add_test(tc, identity_releases_unmapped_attributes);
+    tcase_add_test(tc, identity_releases_no_identifier);
+    tcase_add_test(tc, identity_releases_bounded);
     tcase_add_test(tc, identity_home_country_is_nia);
     tcase_add_test(tc, identity_foreign_country_is_eidas);
     tcase_add_test(tc, identity_without_person_identifier_refused);
@@ -936,6 +1102,10 @@ static TCase *config_case(void)
     tcase_add_test(tc, dir_merge_inherits_unset_and_overrides_set);
     tcase_add_test(tc, requested_short_name_gets_eidas_namespace);
     tcase_add_test(tc, requested_full_uri_passes_unchanged);
+    tcase_add_test(tc, requested_value_and_stork_czech_short_names);
+    tcase_add_test(tc, address_of_nia_fixture_decoded);
+    tcase_add_test(tc, address_parts_into_identity);
+    tcase_add_test(tc, address_not_a_fragment_gives_nothing);
     tcase_add_test(tc, set_loa_and_sp_type_validate);
     tcase_add_test(tc, set_seconds_accepts_only_a_number_in_range);
     tcase_add_test(tc, set_endpoint_path_needs_leading_and_no_trailing_slash);

@@ -354,6 +354,65 @@ START_TEST(logout_response_refusals)
 }
 END_TEST
 
+/* An assertion holding one attribute value: VALUE_ATTRS on the value's start
+ * tag, CONTENT inside it, the namespaces NIA declares beside them. */
+static const char *assertion_with_value(const char *value_attrs, const char *content)
+{
+    return apr_pstrcat(pool,
+                       "<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" "
+                       "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" ID=\"_a\">"
+                       "<saml:AttributeStatement><saml:Attribute Name=\"x\"><saml:AttributeValue ",
+                       value_attrs, ">", content, "</saml:AttributeValue></saml:Attribute>",
+                       "</saml:AttributeStatement></saml:Assertion>", NULL);
+}
+
+static const char *assertion_shape(const char *xml)
+{
+    xmlDoc *doc = NULL;
+    return kmen_assertion_xml_read(pool, xml, strlen(xml), &doc);
+}
+
+/* NIA types each value with its attribute's type, in the attribute's own
+ * namespace: eIDAS, STORK, the Czech claims, or XML Schema. */
+START_TEST(typed_attribute_values_accepted)
+{
+    static const char *const typed[] = {
+        "xmlns:tn=\"http://eidas.europa.eu/attributes/naturalperson\" "
+        "xsi:type=\"tn:CurrentFamilyNameType\"",
+        "xmlns:tn=\"http://www.stork.gov.eu/1.0\" xsi:type=\"tn:eMailType\"",
+        "xmlns:tn=\"http://schemas.eidentita.cz/moris/2016/identity/claims\" "
+        "xsi:type=\"tn:phonenumberType\"",
+        "xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xsi:type=\"xs:string\"",
+        "xsi:type=\"string\"",
+        NULL};
+    for (const char *const *t = typed; *t; t++)
+        ck_assert_msg(assertion_shape(assertion_with_value(*t, "jan@example.cz")) == NULL, "%s",
+                      *t);
+}
+END_TEST
+
+/* A type lasso builds a class from stays refused on a value, and any type
+ * elsewhere; so does an element inside a typed value. */
+START_TEST(types_lasso_reads_refused)
+{
+    static const char *const typed[] = {
+        "xmlns:l=\"http://www.entrouvert.org/namespaces/lasso/0.0\" xsi:type=\"l:Session\"",
+        "xmlns:p=\"urn:oasis:names:tc:SAML:2.0:protocol\" xsi:type=\"p:LogoutRequest\"",
+        "xmlns:e=\"urn:oasis:names:tc:SAML:2.0:profiles:SSO:ecp\" xsi:type=\"e:Request\"",
+        "xmlns:d=\"http://www.w3.org/2000/09/xmldsig#\" xsi:type=\"d:KeyInfo\"", NULL};
+    for (const char *const *t = typed; *t; t++)
+        ck_assert_ptr_nonnull(strstr(assertion_shape(assertion_with_value(*t, "v")), "xsi:type"));
+    const char *stork = "xmlns:tn=\"http://www.stork.gov.eu/1.0\" xsi:type=\"tn:eMailType\"";
+    ck_assert_ptr_nonnull(strstr(assertion_shape(assertion_with_value(stork, "<saml:Issuer/>")),
+                                 "an element inside an attribute value"));
+    const char *subject = "<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" "
+                          "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+                          "xmlns:tn=\"http://www.stork.gov.eu/1.0\" ID=\"_a\">"
+                          "<saml:Subject xsi:type=\"tn:eMailType\"/></saml:Assertion>";
+    ck_assert_ptr_nonnull(strstr(assertion_shape(subject), "xsi:type"));
+}
+END_TEST
+
 /* The fixture's SP key, encrypted with the passphrase "x". */
 static const char *encrypted_sp_key(void)
 {
@@ -419,6 +478,8 @@ static Suite *suite(void)
     tcase_add_test(tc, garbage_refused);
     tcase_add_test(tc, unsigned_logout_response_read_by_both_bindings);
     tcase_add_test(tc, logout_response_refusals);
+    tcase_add_test(tc, typed_attribute_values_accepted);
+    tcase_add_test(tc, types_lasso_reads_refused);
     tcase_add_test(tc, lasso_error_message_is_survived);
     tcase_add_test(tc, encrypted_sp_key_refused_without_a_prompt);
     tcase_add_test_raise_signal(tc, other_sigtrap_still_ends_the_process, SIGTRAP);
