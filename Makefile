@@ -93,9 +93,12 @@ test-integration: all
 test: install-deps
 	$(MAKE) all test-unit test-integration fuzz
 
+# DEMO_ARGS=--check: start the demo, log in by script (a new client and the eSSL-imported
+# known client), stop; exit status 0 or 1 (make test-fresh checks the demo this way).
+DEMO_ARGS ?=
 demo: install-deps
 	$(MAKE) all
-	$(PYTHON) t/demo.py
+	$(PYTHON) t/demo.py $(DEMO_ARGS)
 
 install-deps:
 	./t/install-deps
