@@ -103,6 +103,15 @@ demo: install-deps
 install-deps:
 	./t/install-deps
 
+# make test-fresh (root): proof that a stranger's clone works on a fresh Debian 12 machine.
+# mmdebstrap builds a minimal Debian 12 root, the committed HEAD is cloned into its /root,
+# and inside it t/install-deps, make demo DEMO_ARGS=--check and make test run, each fuzz
+# target FRESH_FUZZ_SECONDS there; the root is deleted afterwards (t/fresh/run).
+FRESH_FUZZ_SECONDS ?= 10
+test-fresh:
+	./t/install-deps fresh
+	FRESH_FUZZ_SECONDS=$(FRESH_FUZZ_SECONDS) $(PYTHON) t/fresh/run
+
 lint:
 	clang-format --dry-run --Werror mod_kmen/*.c mod_kmen/*.h t/unit/*.c kmenctl/*.c kmenctl/*.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
@@ -138,7 +147,7 @@ clean:
 	rm -rf mod_kmen/*.o mod_kmen/*.lo mod_kmen/*.slo mod_kmen/*.la mod_kmen/.libs $(UNIT_TESTS) $(KMENCTL)
 
 .PHONY: all install install-deps lasso-version test test-unit test-integration demo lint clean \
-        bench-import bench
+        bench-import bench test-fresh
 
 # --- hostile input: SAML Responses, fuzzing, sanitizers (t/hostile/, t/fuzz/) -----------
 # make test-hostile: every hostile SAML Response case and every injected fault (database,
