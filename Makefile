@@ -93,12 +93,24 @@ test-integration: all
 test: install-deps
 	$(MAKE) all test-unit test-integration fuzz
 
+# DEMO_ARGS=--check: start the demo, log in by script (a new client and the eSSL-imported
+# known client), stop; exit status 0 or 1 (make test-fresh checks the demo this way).
+DEMO_ARGS ?=
 demo: install-deps
 	$(MAKE) all
-	$(PYTHON) t/demo.py
+	$(PYTHON) t/demo.py $(DEMO_ARGS)
 
 install-deps:
 	./t/install-deps
+
+# make test-fresh (root): proof that a stranger's clone works on a fresh Debian 12 machine.
+# mmdebstrap builds a minimal Debian 12 root, the committed HEAD is cloned into its /root,
+# and inside it t/install-deps, make demo DEMO_ARGS=--check and make test run, each fuzz
+# target FRESH_FUZZ_SECONDS there; the root is deleted afterwards (t/fresh/run).
+FRESH_FUZZ_SECONDS ?= 10
+test-fresh:
+	./t/install-deps fresh
+	FRESH_FUZZ_SECONDS=$(FRESH_FUZZ_SECONDS) $(PYTHON) t/fresh/run
 
 lint:
 	clang-format --dry-run --Werror mod_kmen/*.c mod_kmen/*.h t/unit/*.c kmenctl/*.c kmenctl/*.h
@@ -135,7 +147,7 @@ clean:
 	rm -rf mod_kmen/*.o mod_kmen/*.lo mod_kmen/*.slo mod_kmen/*.la mod_kmen/.libs $(UNIT_TESTS) $(KMENCTL)
 
 .PHONY: all install install-deps lasso-version test test-unit test-integration demo lint clean \
-        bench-import bench
+        bench-import bench test-fresh
 
 # --- hostile input: SAML Responses, fuzzing, sanitizers (t/hostile/, t/fuzz/) -----------
 # make test-hostile: every hostile SAML Response case and every injected fault (database,
@@ -208,9 +220,12 @@ fuzz: fuzz-build
 # make test-asan: the module and kmenctl built by clang with AddressSanitizer and UBSan
 # into build/asan/ (the normal build is left alone), then the integration suite against
 # them (KMEN_MODULE, KMEN_KMENCTL; httpd's parent process gets the ASan runtime through
-# KMEN_HTTPD_PRELOAD -> LD_PRELOAD). Sanitizer reports go to build/asan/reports/; the run
-# directories are kept (KEEP=1, TMPDIR=build/asan/tmp) until their error logs have been
-# searched for crashes, then removed. Any report or crash fails the target.
+# KMEN_HTTPD_PRELOAD -> LD_PRELOAD). Sanitizer reports end up in build/asan/reports/. The
+# run happens in a directory of its own from mktemp (TMPDIR, default /tmp), not in the
+# checkout: httpd's children (www-data) write their reports there and PostgreSQL (postgres)
+# its cluster, and a checkout may be out of their reach (a clone in /root, mode 0700). Its
+# run directories are kept (KEEP=1) until their error logs have been searched for crashes,
+# then it is removed. Any report or crash fails the target.
 # ASAN_PYTEST_ARGS picks tests (default: all but the Debian package test, which does not
 # load this build).
 ASAN_CC ?= clang
@@ -236,21 +251,21 @@ $(ASAN_KMENCTL): $(KMENCTL_SRC) $(KMENCTL_HDR) Makefile debian/changelog
 	  $(KMENCTL_LIBS)
 
 test-asan: $(ASAN_MODULE) $(ASAN_KMENCTL) kmenctl/kmenctl
-	rm -rf $(ASAN_DIR)/reports $(ASAN_DIR)/tmp
-	mkdir -p $(ASAN_DIR)/reports $(ASAN_DIR)/tmp
-	chmod 1777 $(ASAN_DIR)/reports
-	chmod 0755 build $(ASAN_DIR) $(ASAN_DIR)/tmp
-	@status=0; \
-	KEEP=1 TMPDIR=$(abspath $(ASAN_DIR))/tmp KMEN_TEST_PACKAGE=0 \
+	rm -rf $(ASAN_DIR)/reports
+	mkdir -p $(ASAN_DIR)/reports
+	@status=0; run=$$(mktemp -d -t kmen-asan-XXXXXX) || exit 1; \
+	chmod 0755 $$run; mkdir -m 0755 $$run/tmp; mkdir -m 1777 $$run/reports; \
+	KEEP=1 TMPDIR=$$run/tmp KMEN_TEST_PACKAGE=0 \
 	KMEN_MODULE=$(abspath $(ASAN_MODULE)) KMEN_KMENCTL=$(abspath $(ASAN_KMENCTL)) \
 	KMEN_HTTPD_PRELOAD=$(ASAN_RUNTIME) \
-	ASAN_OPTIONS=detect_leaks=0:log_path=$(abspath $(ASAN_DIR))/reports/asan \
-	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(abspath $(ASAN_DIR))/reports/ubsan \
+	ASAN_OPTIONS=detect_leaks=0:log_path=$$run/reports/asan \
+	UBSAN_OPTIONS=print_stacktrace=1:log_path=$$run/reports/ubsan \
 	  $(PYTHON) -m pytest -q $(ASAN_PYTEST_ARGS) || status=$$?; \
-	find $(ASAN_DIR)/tmp -name error.log -o -name stderr.log | xargs -r grep -hE "$(ASAN_MARKS)" \
+	find $$run/reports -type f -exec cp {} $(ASAN_DIR)/reports/ \; ; \
+	find $$run/tmp -name error.log -o -name stderr.log | xargs -r grep -hE "$(ASAN_MARKS)" \
 	  > $(ASAN_DIR)/reports/error-logs.txt || true; \
 	[ -s $(ASAN_DIR)/reports/error-logs.txt ] || rm -f $(ASAN_DIR)/reports/error-logs.txt; \
-	rm -rf $(ASAN_DIR)/tmp; \
+	rm -rf $$run; \
 	if [ -n "$$(ls $(ASAN_DIR)/reports)" ]; then \
 	  echo "sanitizer reports in $(ASAN_DIR)/reports:"; head -n 40 $(ASAN_DIR)/reports/*; status=1; \
 	else echo "test-asan: no sanitizer report, no crash"; fi; \

@@ -45,8 +45,11 @@ for t in "$@"; do
     else
         failed="$failed $t"
         echo "== $t: FAILED: see $dir/$t.log and $dir/$t-crash-*"
-        grep -m3 -E "invariant broken|ERROR: AddressSanitizer|runtime error|deadly signal" \
+        grep -m3 -E "invariant broken|ERROR: |runtime error|deadly signal" \
             "$dir/$t.log" | sed 's/^/   /'
+        # and the log's end: where the build directory is gone (a CI root), it is all there is
+        echo "   ... the end of $dir/$t.log:"
+        tail -n 25 "$dir/$t.log" | sed 's/^/   /'
     fi
 done
 if [ -n "$failed" ]; then
