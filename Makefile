@@ -35,7 +35,7 @@ $(MODULE): $(SRC) $(HDR) Makefile
 # --- kmenctl: the operator CLI. It links the module's crypto.c and
 # identifiers.c so that both compute the same blind indexes.
 KMENCTL := kmenctl/kmenctl
-KMENCTL_SRC := kmenctl/kmenctl.c kmenctl/args.c kmenctl/keyfile.c kmenctl/file.c kmenctl/db.c \
+KMENCTL_SRC := kmenctl/kmenctl.c kmenctl/args.c kmenctl/keyfile.c kmenctl/keygen.c kmenctl/file.c kmenctl/db.c \
                kmenctl/progress.c kmenctl/csv.c kmenctl/validate.c kmenctl/essl_row.c \
                kmenctl/import.c kmenctl/import_apply.c kmenctl/notify.c kmenctl/notify_events.c \
                kmenctl/stats.c kmenctl/purge.c kmenctl/migrate.c kmenctl/merge.c \
@@ -109,18 +109,27 @@ lint:
 
 # --- install (DESTDIR-aware; debian/rules uses it): the module where apxs
 # installs modules, kmenctl, the migrations where kmenctl migrate looks for
-# them by default, and the a2enmod files.
+# them by default, the a2enmod files, the manual pages, and README.md with
+# docs/ beside it and the annotated conf/kmen.conf, as in the source tree, so
+# that the documents' relative links keep working.
 MODDIR ?= $(shell $(APXS) -q LIBEXECDIR)
 BINDIR ?= /usr/bin
 SQLDIR := /usr/share/mod-kmen/sql
 MODCONFDIR ?= /etc/apache2/mods-available
+MANDIR ?= /usr/share/man
+DOCDIR ?= /usr/share/doc/libapache2-mod-kmen
 
 install: all
-	install -d $(DESTDIR)$(MODDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SQLDIR) $(DESTDIR)$(MODCONFDIR)
+	install -d $(DESTDIR)$(MODDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SQLDIR) $(DESTDIR)$(MODCONFDIR) \
+	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR)/conf
 	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(MODDIR) -n kmen mod_kmen/mod_kmen.la
 	install -m 0755 $(KMENCTL) $(DESTDIR)$(BINDIR)/kmenctl
 	install -m 0644 sql/*.sql $(DESTDIR)$(SQLDIR)/
 	install -m 0644 conf/kmen.load conf/kmen.conf $(DESTDIR)$(MODCONFDIR)/
+	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
+	install -m 0644 conf/kmen.conf $(DESTDIR)$(DOCDIR)/conf/
 
 clean:
 	rm -rf mod_kmen/*.o mod_kmen/*.lo mod_kmen/*.slo mod_kmen/*.la mod_kmen/.libs $(UNIT_TESTS) $(KMENCTL)

@@ -2,6 +2,7 @@
 /* Command-line arguments: positional ones in order, options as `--name
  * VALUE` or `--name=VALUE` anywhere, each accepted only by the commands that
  * list it. Hand-written rather than getopt_long, which is not POSIX. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -26,6 +27,10 @@ static const option_def option_slots[] = {
     {KMENCTL_OPT_PHONE, offsetof(kmenctl_args, phone), 0},
     {KMENCTL_OPT_NAME, offsetof(kmenctl_args, name), 0},
     {KMENCTL_OPT_DRY_RUN, offsetof(kmenctl_args, dry_run), 1},
+    {KMENCTL_OPT_HOST, offsetof(kmenctl_args, host), 0},
+    {KMENCTL_OPT_DIR, offsetof(kmenctl_args, dir), 0},
+    {KMENCTL_OPT_DAYS, offsetof(kmenctl_args, days), 0},
+    {KMENCTL_OPT_GROUP, offsetof(kmenctl_args, group), 0},
 };
 
 static void trimmed_line(FILE *out, const char *prefix, const char *fmt, va_list ap)
@@ -105,6 +110,15 @@ static int take_option(const kmenctl_command *cmd, int argc, char **argv, int *i
     return 0;
 }
 
+long kmenctl_days(const char *s)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(s, &end, 10);
+    int valid = *s >= '0' && *s <= '9' && *end == '\0' && errno == 0 && n >= 1 && n <= 36500;
+    return valid ? n : -1;
+}
+
 static int too_many_positional(const kmenctl_command *cmd, int taken)
 {
     return cmd->positional_max != KMENCTL_ANY_NUMBER && taken > cmd->positional_max;
@@ -118,10 +132,13 @@ static int looks_like_conninfo(const char *s)
            strncmp(s, "postgres://", 11) == 0;
 }
 
-/* Every command's first argument is CONNINFO. Where libpq's environment names the database,
- * it may be left out: "" then lets libpq take PGHOST, PGDATABASE, PGSERVICE and the rest. */
-static void default_conninfo(kmenctl_args *out)
+/* Every command's first argument is CONNINFO, but for keygen's, which takes none. Where
+ * libpq's environment names the database, it may be left out: "" then lets libpq take PGHOST,
+ * PGDATABASE, PGSERVICE and the rest. */
+static void default_conninfo(const kmenctl_command *cmd, kmenctl_args *out)
 {
+    if (cmd->positional_max == 0)
+        return;
     if (!getenv("PGHOST") && !getenv("PGDATABASE") && !getenv("PGSERVICE"))
         return;
     if (out->npositional > 0 && looks_like_conninfo(out->positional[0]))
@@ -150,7 +167,7 @@ int kmenctl_parse_args(apr_pool_t *p, const kmenctl_command *cmd, int argc, char
             out->positional[out->npositional++] = argv[i];
         }
     }
-    default_conninfo(out);
+    default_conninfo(cmd, out);
     /* The extra argument is not echoed: it might be a secret. */
     if (too_many_positional(cmd, out->npositional))
         return kmenctl_usage_error(cmd->name, "too many arguments");

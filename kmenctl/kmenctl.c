@@ -22,6 +22,26 @@
     "  --key-file FILE   the KmenRegisterKeyFile (exactly 32 bytes), required\n"                   \
     "  --agenda A        the register agenda (KmenRegisterAgenda), default A8566\n"
 
+static const char keygen_help[] =
+    "usage: kmenctl keygen --host HOST [--dir DIR] [--days N] [--group GROUP]\n\n"
+    "Makes the key files a portal needs before httpd starts with mod_kmen, each only\n"
+    "when it is missing: an existing file is kept (\"kept\"), never overwritten.\n"
+    "  DIR/sp.key        the SP's private key: RSA 3072, PEM, unencrypted, mode 0400\n"
+    "  DIR/sp.crt        its self-signed certificate: CN=HOST, SHA-256, mode 0644\n"
+    "  DIR/register.key  the register key: 32 random bytes, mode 0400\n"
+    "A missing DIR is created with mode 0750 and group GROUP. The files belong to the\n"
+    "user running kmenctl: run it as root (httpd reads them at startup, as root).\n"
+    "Then prints the lines for the portal's <VirtualHost> (KmenSPEntityID\n"
+    "https://HOST/ and the three files) and the URLs to register at NIA.\n"
+    "Back up register.key apart from the database: whoever loses it loses the\n"
+    "register's identifiers, and a new one does not bring them back.\n\n"
+    "  --host HOST    the portal's public host name, optionally HOST:PORT\n"
+    "  --dir DIR      an absolute path, default /etc/apache2/kmen\n"
+    "  --days N       the certificate's validity, 1 to 36500 days, default 3650\n"
+    "  --group GROUP  the group of a new DIR, default root; httpd's Group\n"
+    "                 (www-data) when its children must read files below DIR\n"
+    "                 (KmenTranslatorCertificateFile, KmenTranslatorKeyFile)\n";
+
 static const char migrate_help[] =
     "usage: kmenctl migrate CONNINFO [--sql-dir DIR]\n\n"
     "Applies the numbered migrations DIR/NNN_*.sql above the database's highest\n"
@@ -119,6 +139,9 @@ static const char purge_help[] =
     "\n" CONNINFO_HELP;
 
 static const kmenctl_command commands[] = {
+    {"keygen", "make the SP key and certificate and the register key", keygen_help,
+     KMENCTL_OPT_HOST " " KMENCTL_OPT_DIR " " KMENCTL_OPT_DAYS " " KMENCTL_OPT_GROUP, 0, 0,
+     kmenctl_keygen},
     {"migrate", "bring a database to the current schema", migrate_help, KMENCTL_OPT_SQL_DIR, 1, 1,
      kmenctl_migrate},
     {"import-essl", "seed the register from the filing service's name register", import_help,

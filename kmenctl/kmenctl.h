@@ -30,6 +30,10 @@
 #define KMENCTL_OPT_PHONE "--phone"
 #define KMENCTL_OPT_NAME "--name"
 #define KMENCTL_OPT_DRY_RUN "--dry-run"
+#define KMENCTL_OPT_HOST "--host"
+#define KMENCTL_OPT_DIR "--dir"
+#define KMENCTL_OPT_DAYS "--days"
+#define KMENCTL_OPT_GROUP "--group"
 
 typedef struct {
     const char **positional; /* npositional of them, in the order given */
@@ -43,6 +47,10 @@ typedef struct {
     const char *phone;
     const char *name;
     const char *dry_run; /* a flag: non-NULL when given */
+    const char *host;
+    const char *dir;
+    const char *days;
+    const char *group;
 } kmenctl_args;
 
 typedef struct {
@@ -64,6 +72,8 @@ int kmenctl_parse_args(apr_pool_t *p, const kmenctl_command *cmd, int argc, char
 int kmenctl_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void kmenctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A number of days from 1 to 36500 (--audit-days, --days), or -1. */
+long kmenctl_days(const char *s);
 
 /* keyfile.c: reads the KmenRegisterKeyFile and derives the identifier keys;
  * 0 on success, else a message is printed. */
@@ -105,6 +115,7 @@ void kmenctl_param_null(kmenctl_params *ps);
 long kmenctl_count(const PGresult *res, int row, int col);
 
 /* The commands. */
+int kmenctl_keygen(apr_pool_t *p, const kmenctl_args *args);
 int kmenctl_migrate(apr_pool_t *p, const kmenctl_args *args);
 int kmenctl_import_essl(apr_pool_t *p, const kmenctl_args *args);
 int kmenctl_notify(apr_pool_t *p, const kmenctl_args *args);

@@ -6,7 +6,6 @@
  * and with --audit-days, audit rows older than that. One transaction; the
  * purge itself leaves an audit row. --dry-run runs the same deletions and
  * rolls them back: its counts are exactly what a purge would delete then. */
-#include <errno.h>
 #include <stdlib.h>
 
 #include "apr_strings.h"
@@ -92,18 +91,10 @@ static int purge(apr_pool_t *p, PGconn *conn, const kmenctl_args *args)
     return 0;
 }
 
-static int days_valid(const char *s)
-{
-    char *end;
-    errno = 0;
-    long n = strtol(s, &end, 10);
-    return *s >= '0' && *s <= '9' && *end == '\0' && errno == 0 && n >= 1 && n <= 36500;
-}
-
 int kmenctl_purge(apr_pool_t *p, const kmenctl_args *args)
 {
     /* 0 would delete the whole audit log, unasked; without --audit-days it is all kept. */
-    if (args->audit_days && !days_valid(args->audit_days))
+    if (args->audit_days && kmenctl_days(args->audit_days) < 0)
         return kmenctl_usage_error("purge", "--audit-days takes a number of days from 1 to 36500 "
                                             "(0 would delete every audit row)");
     PGconn *conn = kmenctl_connect(args->positional[0]);

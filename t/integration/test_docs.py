@@ -8,11 +8,21 @@
   docs/operations.md and every tag of that table is used, no tag is used for two different
   messages, and no line takes a number of httpd's own AH namespace (APLOGNO);
 - every header of kmen_identity_fields (mod_kmen/identity.c) is in docs/headers.md;
+- every httpd snippet of README.md and docs/*.md survives copy-paste (no comment after a
+  directive, no LoadModule of a module Debian enables with a2enmod), and every relative link
+  and #anchor between them resolves;
+- docs/first-portal.md's commands are valid shell and name nothing site-specific but its
+  three placeholders;
+- docs/gateway.md documents exactly the endpoints (and request members) that
+  mod_kmen/translate.c calls and t/sim/gateway.py serves;
 - no file tracked by git sends readers to notes outside the repository."""
 
+import ast
+import json
 import re
 import subprocess
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
@@ -161,17 +171,259 @@ def test_every_identity_header_is_in_headers_md(suffix, env):
         f"the environment variable {env} is not named in docs/headers.md"
 
 
-# --- (d) the repository stands on its own ---------------------------------------------------
+# --- (d) README.md and docs/*.md: snippets that survive copy-paste, links that resolve ------
+
+DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+FIRST_PORTAL = REPO / "docs" / "first-portal.md"
+GATEWAY_MD = REPO / "docs" / "gateway.md"
+MODS_AVAILABLE = Path("/etc/apache2/mods-available")
+# The three site-specific values of docs/first-portal.md; the guide is also run by a test
+# that substitutes exactly these strings.
+PORTAL_HOST = "portal.example.cz"
+NIA_METADATA_URL = ("https://tnia.identitaobcana.cz/FPSTS/FederationMetadata/2007-06/"
+                    "FederationMetadata.xml")
+GATEWAY_URL = "https://gateway.example.cz/v1"
+
+
+def fenced_blocks(text):
+    """(language, line number, body) of every ``` block; an indented block (in a list item)
+    loses its indentation."""
+    blocks, lines, i = [], text.split("\n"), 0
+    while i < len(lines):
+        m = re.match(r"( *)```(\S*)\s*$", lines[i])
+        if not m:
+            i += 1
+            continue
+        indent, start, body = len(m.group(1)), i + 1, []
+        i += 1
+        while i < len(lines) and not re.match(r" *```\s*$", lines[i]):
+            body.append(lines[i][indent:] if lines[i][:indent].isspace() else lines[i])
+            i += 1
+        assert i < len(lines), f"a ``` block opened on line {start} is never closed"
+        blocks.append((m.group(2), start, "\n".join(body)))
+        i += 1
+    return blocks
+
+
+def prose(text):
+    """TEXT without its fenced blocks and inline code spans."""
+    out, inside = [], False
+    for line in text.split("\n"):
+        if re.match(r" *```", line):
+            inside = not inside
+        elif not inside:
+            out.append(re.sub(r"`[^`]*`", "", line))
+    return "\n".join(out)
+
+
+def apache_snippets():
+    """(where, text) of every piece of httpd configuration in README.md and docs/*.md: the
+    ```apache blocks, and what a ```sh block writes with a heredoc into /etc/apache2/."""
+    found = []
+    for doc in DOCS:
+        for lang, line, body in fenced_blocks(doc.read_text()):
+            where = f"{doc.relative_to(REPO)}:{line}"
+            if lang == "apache":
+                found.append((where, body))
+            elif lang == "sh":
+                found += [(f"{where} ({target})", text) for target, text in re.findall(
+                    r"cat > (/etc/apache2/\S+) <<'EOF'\n(.*?)\nEOF$", body, re.S | re.M)]
+    return found
+
+
+def trailing_comment(line):
+    """The part of a directive line from an unquoted ' #' on (httpd reads it as more
+    arguments, not as a comment), or None."""
+    if line.lstrip().startswith("#"):
+        return None
+    quoted = False
+    for i, c in enumerate(line):
+        if c == '"':
+            quoted = not quoted
+        elif c == "#" and not quoted and i and line[i - 1] in " \t":
+            return line[i:]
+    return None
+
+
+def modules_debian_ships():
+    """The module names of LoadModule lines in Debian's mods-available, and mod_kmen's own
+    (conf/kmen.load, which the package installs there)."""
+    loads = sorted(MODS_AVAILABLE.glob("*.load"))
+    assert len(loads) > 50, f"{MODS_AVAILABLE}: Debian's apache2 is not installed"
+    texts = [p.read_text() for p in loads] + [(REPO / "conf" / "kmen.load").read_text()]
+    return {name for t in texts for name in re.findall(r"^\s*LoadModule\s+(\S+)", t, re.M)}
+
+
+def test_apache_snippets_are_found():
+    snippets = apache_snippets()
+    assert len(snippets) > 30
+    assert any("first-portal.md" in where and "/etc/apache2/sites-available/" in where
+               for where, _ in snippets)
+
+
+def test_no_directive_line_carries_a_trailing_comment():
+    bad = [f"{where}: {line.strip()}" for where, text in apache_snippets()
+           for line in text.split("\n") if trailing_comment(line)]
+    assert not bad, "httpd reads a '#' after a directive as arguments:\n" + "\n".join(bad)
+
+
+def test_no_loadmodule_of_a_module_debian_ships():
+    shipped = modules_debian_ships()
+    bad = [f"{where}: {line.strip()}" for where, text in apache_snippets()
+           for line in text.split("\n")
+           if (m := re.match(r"\s*LoadModule\s+(\S+)", line)) and m.group(1) in shipped]
+    assert not bad, "Debian loads these with a2enmod (mods-available/*.load):\n" + "\n".join(bad)
+
+
+def github_anchor(heading):
+    """The anchor GitHub gives a heading: lower case, punctuation but '-' and '_' dropped,
+    spaces turned into '-'."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def anchors(doc):
+    seen, out = defaultdict(int), set()
+    for heading in re.findall(r"^#{1,6} +(.+?) *#*$", prose(doc.read_text()), re.M):
+        base = github_anchor(heading)
+        out.add(base if not seen[base] else f"{base}-{seen[base]}")
+        seen[base] += 1
+    return out
+
+
+def relative_links(doc):
+    """(target path or "", anchor or None) of every link in DOC that leaves the page's site
+    (http, https and mailto links are not checked)."""
+    links = re.findall(r"\]\(([^)\s]+)\)", prose(doc.read_text()))
+    return [tuple(t.split("#", 1)) if "#" in t else (t, None) for t in links
+            if not re.match(r"(https?|mailto):", t)]
+
+
+def test_links_are_found():
+    assert len([link for doc in DOCS for link in relative_links(doc)]) > 100
+    assert "kmenspentityid" in anchors(REPO / "docs" / "directives.md")
+    assert "what-mod_kmen-does-with-each-answer" in anchors(GATEWAY_MD)
+
+
+def test_every_relative_link_and_anchor_resolves():
+    bad = []
+    for doc in DOCS:
+        for path, anchor in relative_links(doc):
+            target = (doc.parent / path).resolve() if path else doc
+            name = f"{doc.relative_to(REPO)}: ({path}{'#' + anchor if anchor else ''})"
+            if not target.exists():
+                bad.append(f"{name}: no such file")
+            elif anchor is not None and (target.suffix != ".md" or anchor not in anchors(target)):
+                bad.append(f"{name}: no such heading")
+    assert not bad, "\n".join(bad)
+
+
+# --- (e) docs/first-portal.md, which a test also runs in a fresh Debian 12 root ------------
+
+def first_portal_sh_blocks():
+    blocks = [(line, body) for lang, line, body in fenced_blocks(FIRST_PORTAL.read_text())
+              if lang == "sh"]
+    assert len(blocks) > 10
+    return blocks
+
+
+def test_first_portal_sh_blocks_are_valid_shell():
+    for line, body in first_portal_sh_blocks():
+        r = subprocess.run(["sh", "-n"], input=body, capture_output=True, text=True)
+        assert r.returncode == 0, f"docs/first-portal.md:{line}: {r.stderr}\n{body}"
+
+
+def test_first_portal_names_its_placeholders_at_the_top():
+    top = FIRST_PORTAL.read_text().split("\n## ", 1)[0]
+    for value in (PORTAL_HOST, NIA_METADATA_URL, GATEWAY_URL):
+        assert f"`{value}`" in top, f"the top of docs/first-portal.md does not name {value}"
+    commands = "\n".join(body for _, body in first_portal_sh_blocks())
+    for value in (PORTAL_HOST, NIA_METADATA_URL, GATEWAY_URL):
+        assert value in commands, f"no command of docs/first-portal.md uses {value}"
+
+
+def test_first_portal_uses_only_the_placeholders_for_site_values():
+    """A URL or a host name in a command is one of the three placeholders (or built from
+    them), so that replacing those three strings adapts every command to a site."""
+    allowed_url = re.compile(rf"{re.escape(NIA_METADATA_URL)}\Z|https://{re.escape(PORTAL_HOST)}"
+                             rf"(/\S*)?\Z|{re.escape(GATEWAY_URL)}(/\S*)?\Z")
+    bad = []
+    for line, body in first_portal_sh_blocks():
+        for url in re.findall(r"[a-z][a-z0-9+.-]*://[^\s'\"<>)]+", body):
+            if not allowed_url.match(url):
+                bad.append(f"docs/first-portal.md:{line}: {url}")
+        rest = body.replace(NIA_METADATA_URL, "").replace(GATEWAY_URL, "")
+        rest = rest.replace(PORTAL_HOST, "")
+        for token in re.findall(r"\b(?:[a-z0-9-]+\.)+(?:cz|sk|eu|com|org|net|example|test|"
+                                r"invalid|local|gov)\b|<[a-z][a-z0-9 _-]*>|\bYOUR\w*|"
+                                r"\bCHANGEME\b|\bexample\b", rest, re.I):
+            bad.append(f"docs/first-portal.md:{line}: {token}")
+    assert not bad, "site-specific values other than the three placeholders:\n" + "\n".join(bad)
+
+
+# --- (f) docs/gateway.md and the two sides of the translation gateway -----------------------
+
+def gateway_calls_of_the_module():
+    """{path: request members} of every gateway call in mod_kmen/translate.c."""
+    text = without_comments((REPO / "mod_kmen" / "translate.c").read_text())
+    calls = re.findall(r'\bcall\s*\(\s*r\s*,\s*"(/[^"]*)"\s*,\s*json_pack\s*\(\s*"[^"]*"\s*,'
+                       r'(.*?)\)\s*,', text, re.S)
+    assert calls, "no call(r, \"/path\", json_pack(…)) in mod_kmen/translate.c"
+    return {path: set(re.findall(r'"([^"]+)"', args)) for path, args in calls}
+
+
+def gateway_paths_of_the_simulator():
+    """{path: request members} that t/sim/gateway.py's Translator.answer() serves: the
+    paths it compares with, and the body members its handler for each reads."""
+    tree = ast.parse((REPO / "t" / "sim" / "gateway.py").read_text())
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Translator")
+    methods = {n.name: n for n in cls.body if isinstance(n, ast.FunctionDef)}
+    served = {}
+    for node in ast.walk(methods["answer"]):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Compare) \
+                and isinstance(node.test.left, ast.Name) and node.test.left.id == "path":
+            path = node.test.comparators[0].value
+            handler = node.body[0].value.func.attr
+            served[path] = {c.args[0].value for c in ast.walk(methods[handler])
+                            if isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute)
+                            and c.func.attr == "get" and isinstance(c.func.value, ast.Name)
+                            and c.func.value.id == "body"}
+    assert served, "no `if path == \"/…\"` in Translator.answer() of t/sim/gateway.py"
+    return served
+
+
+def gateway_endpoints_of_the_docs():
+    """{path: members of its example request} of every "### POST /path" in docs/gateway.md."""
+    text, found = GATEWAY_MD.read_text(), {}
+    sections = re.split(r"^### ", text, flags=re.M)[1:]
+    for section in sections:
+        m = re.match(r"POST (/\S+)\s*\n", section)
+        if m:
+            examples = [body for lang, _, body in fenced_blocks(section) if lang == "json"]
+            assert examples, f"docs/gateway.md: POST {m.group(1)} has no ```json request"
+            found[m.group(1)] = set(json.loads(examples[0]))
+    assert found, "no \"### POST /path\" section in docs/gateway.md"
+    return found
+
+
+def test_gateway_md_lists_what_the_module_calls_and_the_simulator_serves():
+    module, simulator = gateway_calls_of_the_module(), gateway_paths_of_the_simulator()
+    docs = gateway_endpoints_of_the_docs()
+    assert set(docs) == set(module) == set(simulator), \
+        f"docs/gateway.md {sorted(docs)}, translate.c {sorted(module)}, " \
+        f"t/sim/gateway.py {sorted(simulator)}"
+    for path in docs:
+        assert docs[path] == module[path] == simulator[path], \
+            f"{path}: members in docs/gateway.md {sorted(docs[path])}, translate.c " \
+            f"{sorted(module[path])}, t/sim/gateway.py {sorted(simulator[path])}"
+
+
+# --- (g) the repository stands on its own ---------------------------------------------------
 
 # The notes the project was first planned in are not part of it: a tracked file that sends
 # readers to them sends them nowhere. The needles are built from pieces, so that this file
 # does not name them itself.
 PRIVATE_NOTES = [name + ".md" for name in ("DESIGN", "USE-" + "CASES", "FACTS", "STYLE")]
 PRIVATE_NOTES.append(".." + "/shared")
-
-# docs/ is rewritten on the docs branch, which removes these mentions. Until that is merged a
-# file here may still name them; once it no longer does, the test says to drop it from here.
-NOT_YET_REWRITTEN = {"docs/directives.md"}
 
 
 def tracked_files():
@@ -188,8 +440,5 @@ def names_private_notes(path):
 def test_no_tracked_file_names_the_private_notes():
     files = tracked_files()
     assert len(files) > 100 and "mod_kmen/log.h" in files, files[:10]
-    found = {path: names_private_notes(path) for path in files}
-    offending = {p: names for p, names in found.items() if names and p not in NOT_YET_REWRITTEN}
-    assert not offending, f"tracked files naming notes outside the repository: {offending}"
-    rewritten = sorted(p for p in NOT_YET_REWRITTEN if not found.get(p))
-    assert not rewritten, f"{rewritten} no longer name them: drop them from NOT_YET_REWRITTEN"
+    found = {path: names for path in files if (names := names_private_notes(path))}
+    assert not found, f"tracked files naming notes outside the repository: {found}"

@@ -148,8 +148,8 @@ def migration_versions():
 def test_help_and_usage_errors():
     r = kmenctl("--help")
     assert r.returncode == 0
-    for command in ("migrate", "import-essl", "notify", "merge", "add-potential", "stats",
-                    "purge"):
+    for command in ("keygen", "migrate", "import-essl", "notify", "merge", "add-potential",
+                    "stats", "purge"):
         assert command in r.stdout
         sub = kmenctl(command, "--help")
         assert sub.returncode == 0 and sub.stdout.startswith(f"usage: kmenctl {command}")

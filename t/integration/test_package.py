@@ -2,8 +2,10 @@
 """The Debian package: built with dpkg-buildpackage from a clean copy of the tree, installed on
 this machine's stock apache2, enabled (apache2ctl configtest must still pass: the shipped
 kmen.conf keeps its example directives inside <IfDefine KMEN_CONFIGURED>), disabled and
-purged again, leaving /etc/apache2, /var/lib/apache2 and the set of installed packages as
-they were.
+purged again, leaving /etc/apache2, /var/lib/apache2, /etc/cron.d, /etc/default and the set
+of installed packages as they were. Installed, it also brings the documents (README.md with
+docs/ beside it, uncompressed), the manual pages, kmenctl keygen, and a daily kmenctl purge
+that does nothing until /etc/default/mod-kmen is configured.
 
 The build takes about 10 s, so this runs with every `make test`. It needs root and touches the
 system's apache2 configuration for a few seconds: KMEN_TEST_PACKAGE=0 skips it, and it skips
@@ -15,6 +17,7 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -29,9 +32,17 @@ LOAD = Path("/etc/apache2/mods-available/kmen.load")
 CONF = Path("/etc/apache2/mods-available/kmen.conf")
 KMENCTL = Path("/usr/bin/kmenctl")
 SQL = Path("/usr/share/mod-kmen/sql")
-SHIPPED = [MODULE, LOAD, CONF, KMENCTL, SQL.parent]
+CRON = Path("/etc/cron.d/mod-kmen")
+DEFAULT = Path("/etc/default/mod-kmen")
+DOC = Path("/usr/share/doc/libapache2-mod-kmen")
+MAN_PAGES = [Path("/usr/share/man/man8/kmenctl.8.gz"), Path("/usr/share/man/man8/mod_kmen.8.gz")]
+SHIPPED = [MODULE, LOAD, CONF, KMENCTL, SQL.parent, CRON, DEFAULT, DOC, *MAN_PAGES]
+# Parts of the source tree that the documents link to but the package does not ship:
+# the test and benchmark reports, the code, the migrations (shipped elsewhere, in SQL).
+SOURCE_ONLY = {"t", "bench", "mod_kmen", "kmenctl", "sql", "debian", "man"}
 # What installing and purging may change only for the moment.
-WATCHED = [Path("/etc/apache2"), Path("/var/lib/apache2")]
+WATCHED = [Path("/etc/apache2"), Path("/var/lib/apache2"), Path("/etc/cron.d"),
+           Path("/etc/default")]
 CACHE_DISABLED_RECORD = Path("/var/lib/apache2/module/disabled_by_maint/socache_shmcb")
 TOOLS = ["dpkg-buildpackage", "dpkg-checkbuilddeps", "dh", "dh_apache2", "dpkg", "dpkg-deb",
          "apache2ctl", "a2enmod", "a2dismod", "a2query"]
@@ -145,24 +156,118 @@ def test_package_contents(built):
         mode, owner, _size, _date, _time, name = line.split(None, 5)
         entries[name.split(" -> ")[0].lstrip(".").rstrip("/") or "/"] = (mode, owner)
     expected = {str(MODULE): "-rw-r--r--", str(LOAD): "-rw-r--r--", str(CONF): "-rw-r--r--",
-                str(KMENCTL): "-rwxr-xr-x"}
+                str(KMENCTL): "-rwxr-xr-x", str(CRON): "-rw-r--r--", str(DEFAULT): "-rw-r--r--"}
     migrations = sorted(p.name for p in (src / "sql").glob("*.sql"))
     assert migrations
     expected.update({f"{SQL}/{name}": "-rw-r--r--" for name in migrations})
+    # the documents uncompressed, where their relative links expect each other
+    documents = ["README.md", "conf/kmen.conf",
+                 *(f"docs/{p.name}" for p in sorted((src / "docs").glob("*.md")))]
+    expected.update({f"{DOC}/{name}": "-rw-r--r--" for name in documents})
+    expected.update({str(page): "-rw-r--r--" for page in MAN_PAGES})
     for path, mode in expected.items():
         assert path in entries, f"{path} is not in {deb.name}:\n{listing}"
         assert entries[path] == (mode, "root/root"), path
     assert sorted(p.rsplit("/", 1)[1] for p in entries if p.startswith(f"{SQL}/")) == migrations
+    assert sorted(p for p in entries if p.startswith(f"{DOC}/docs/")) == \
+        sorted(f"{DOC}/{name}" for name in documents if name.startswith("docs/"))
     assert not [p for p in entries if p.endswith(".la")], "libtool archive shipped"
+    assert_links_resolve(src, documents, entries)
 
     info = run("dpkg-deb", "-I", deb, "conffiles").stdout.split()
-    assert sorted(info) == [str(CONF), str(LOAD)]
+    assert sorted(info) == sorted(map(str, [CONF, LOAD, CRON, DEFAULT]))
     depends = run("dpkg-deb", "-f", deb, "Depends").stdout
     assert "apache2-api-20120211" in depends
     assert "liblasso3 (>= 2.7.0)" in depends  # CVE-2021-28091
 
 
-def test_install_enable_configtest_remove(built):
+def assert_links_resolve(src, documents, entries):
+    """Every relative link of a shipped Markdown document leads to something the package
+    ships beside it, but for links into parts of the source tree it does not ship."""
+    checked = 0
+    for name in documents:
+        if not name.endswith(".md"):
+            continue
+        text = (src / name).read_text()
+        for target in re.findall(r"\]\(([^)#\s]+)", text):
+            if re.match(r"[a-z]+:", target):
+                continue  # https:, mailto:
+            inside = os.path.normpath(os.path.join(os.path.dirname(name), target))
+            assert not inside.startswith(".."), f"{name} links out of the tree: {target}"
+            if inside.split("/")[0] in SOURCE_ONLY:
+                continue
+            assert f"{DOC}/{inside}" in entries, f"{name}: {target} is not shipped"
+            checked += 1
+    assert checked >= 10  # README -> docs/*.md, docs -> each other and ../conf/kmen.conf
+
+
+def cron_job(text):
+    """(environment, command) of the one job line of a cron.d file."""
+    env, jobs = {}, []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        m = re.match(r"^([A-Z_]+)=(.*)$", line)
+        if m:
+            env[m.group(1)] = m.group(2)
+        else:
+            jobs.append(line.split(None, 6))
+    assert len(jobs) == 1, jobs
+    minute, hour, day, month, weekday, user, command = jobs[0]
+    assert (day, month, weekday, user) == ("*", "*", "*", "root")  # daily, as root
+    assert minute.isdigit() and hour.isdigit()
+    return env, command
+
+
+def run_cron_job(env, command, default_file=DEFAULT):
+    """The job as cron runs it (its SHELL and PATH, no terminal), reading DEFAULT_FILE. PGHOST
+    points nowhere: a kmenctl the job ran would fail, and say so, whatever it connects to."""
+    command = command.replace(str(DEFAULT), str(default_file))
+    return subprocess.run([env["SHELL"], "-c", command], capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL,
+                          env={"PATH": env["PATH"], "HOME": "/root", "LOGNAME": "root",
+                               "PGHOST": "/nonexistent-kmen-socket-dir", "PGCONNECT_TIMEOUT": "5"})
+
+
+def check_installed_extras(src, tmp_path):
+    """What the package brings besides the module: documents, manual pages, the purge job,
+    its settings and kmenctl keygen."""
+    assert (DOC / "README.md").is_file() and not list(DOC.rglob("*.md.gz"))
+    assert sorted(p.name for p in (DOC / "docs").glob("*.md")) == \
+        sorted(p.name for p in (src / "docs").glob("*.md"))
+    for page in ("kmenctl", "mod_kmen"):
+        r = run("man", "-w", page)
+        assert r.stdout.strip() == f"/usr/share/man/man8/{page}.8.gz", r.stdout
+
+    # /etc/default/mod-kmen as shipped: every setting commented out, valid for /bin/sh
+    settings = [line for line in DEFAULT.read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    assert settings == []
+    assert {"#KMEN_PURGE_CONNINFO=", "#KMEN_PURGE_OPTIONS="} <= \
+        set(re.findall(r"^#KMEN_[A-Z_]+=", DEFAULT.read_text(), re.M))
+    run("sh", "-n", DEFAULT)
+
+    env, command = cron_job(CRON.read_text())
+    assert "/usr/bin/kmenctl purge" in command and str(DEFAULT) in command
+    r = run_cron_job(env, command)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", ""), r  # idle: ran nothing
+    # Configured, the job runs kmenctl purge: here it cannot connect, and says so on stderr,
+    # which cron mails to root; stdout (the counts) goes to the system log.
+    configured = tmp_path / "mod-kmen"
+    configured.write_text('KMEN_PURGE_CONNINFO="host=/nonexistent-kmen-socket-dir dbname=kmen"\n'
+                          'KMEN_PURGE_OPTIONS="--audit-days 365"\n')
+    r = run_cron_job(env, command, configured)
+    assert r.stdout == "" and r.stderr.startswith("kmenctl: "), r
+    assert "/nonexistent-kmen-socket-dir" in r.stderr, r.stderr
+
+    keys = tmp_path / "kmen"
+    r = run(KMENCTL, "keygen", "--host", "portal.example.cz", "--dir", keys)
+    assert "KmenSPEntityID https://portal.example.cz/" in r.stdout.splitlines()
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in keys.iterdir()} == \
+        {"sp.key": 0o400, "sp.crt": 0o644, "register.key": 0o400}
+
+
+def test_install_enable_configtest_remove(built, tmp_path):
     deb, src = built
     repo_modules = [p for p in (REPO / "mod_kmen/.libs/mod_kmen.so",
                                 src / "mod_kmen/.libs/mod_kmen.so") if p.exists()]
@@ -210,6 +315,7 @@ def test_install_enable_configtest_remove(built):
 
             r = run(KMENCTL, "--help")
             assert r.stdout.startswith("usage: kmenctl")
+            check_installed_extras(src, tmp_path)
 
             run("a2dismod", "kmen")
             assert run("a2query", "-m", "kmen", ok=False).returncode != 0
