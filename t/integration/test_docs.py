@@ -417,14 +417,13 @@ def test_gateway_md_lists_what_the_module_calls_and_the_simulator_serves():
             f"{sorted(module[path])}, t/sim/gateway.py {sorted(simulator[path])}"
 
 
-# --- (e) the repository stands on its own ---------------------------------------------------
+# --- (g) the repository stands on its own ---------------------------------------------------
 
 # The notes the project was first planned in are not part of it: a tracked file that sends
 # readers to them sends them nowhere. The needles are built from pieces, so that this file
 # does not name them itself.
 PRIVATE_NOTES = [name + ".md" for name in ("DESIGN", "USE-" + "CASES", "FACTS", "STYLE")]
 PRIVATE_NOTES.append(".." + "/shared")
-
 
 
 def tracked_files():
@@ -441,6 +440,5 @@ def names_private_notes(path):
 def test_no_tracked_file_names_the_private_notes():
     files = tracked_files()
     assert len(files) > 100 and "mod_kmen/log.h" in files, files[:10]
-    found = {path: names_private_notes(path) for path in files}
-    offending = {p: names for p, names in found.items() if names}
-    assert not offending, f"tracked files naming notes outside the repository: {offending}"
+    found = {path: names for path in files if (names := names_private_notes(path))}
+    assert not found, f"tracked files naming notes outside the repository: {found}"

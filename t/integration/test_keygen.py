@@ -285,4 +285,7 @@ def test_the_printed_lines_pass_configtest(stack, tmp_path):
     (dir / "sp.crt").unlink()
     (dir / "sp.crt").write_bytes((stack.keys.dir / "sp-cert.pem").read_bytes())
     rc, out = h.configtest()
-    assert rc != 0 and "KmenSPPrivateKeyFile does not belong to KmenSPCertificateFile" in out
+    assert rc != 0 and re.search(
+        rf"KMEN0642: mod_kmen: KmenSPPrivateKeyFile {re.escape(str(dir / 'sp.key'))} "
+        rf"\({re.escape(str(h.conf))}:\d+\): does not belong to KmenSPCertificateFile$",
+        out, re.M), out
