@@ -48,31 +48,6 @@ static const char *message_xml(apr_pool_t *p, const char *b64, int deflated, apr
     return rc == Z_STREAM_END ? (const char *)xml : NULL;
 }
 
-static const char *attribute_of(apr_pool_t *p, xmlNode *n, const char *name)
-{
-    xmlChar *value = xmlGetProp(n, (const xmlChar *)name);
-    const char *copy = value ? apr_pstrdup(p, (const char *)value) : NULL;
-    xmlFree(value);
-    return copy;
-}
-
-static xmlNode *child_element(xmlNode *n, const char *ns, const char *name)
-{
-    for (xmlNode *c = n ? n->children : NULL; c; c = c->next) {
-        if (kmen_xml_is_element(c, ns, name))
-            return c;
-    }
-    return NULL;
-}
-
-static const char *text_of(apr_pool_t *p, xmlNode *n)
-{
-    xmlChar *text = n ? xmlNodeGetContent(n) : NULL;
-    const char *copy = text ? apr_pstrdup(p, (const char *)text) : NULL;
-    xmlFree(text);
-    return copy;
-}
-
 static int same(const char *a, const char *b)
 {
     return a && b && strcmp(a, b) == 0;
@@ -81,12 +56,13 @@ static int same(const char *a, const char *b)
 /* Destination, Issuer, InResponseTo and the top-level StatusCode. */
 static const char *read_envelope(apr_pool_t *p, kmen_sp *sp, xmlNode *root, kmen_logout_answer *out)
 {
-    xmlNode *status = child_element(root, KMEN_NS_SAMLP, "Status");
-    out->in_response_to = attribute_of(p, root, "InResponseTo");
-    out->status = attribute_of(p, child_element(status, KMEN_NS_SAMLP, "StatusCode"), "Value");
-    if (!same(attribute_of(p, root, "Destination"), sp->params.slo_url))
+    xmlNode *status = kmen_xml_child(root, KMEN_NS_SAMLP, "Status");
+    out->in_response_to = kmen_xml_attribute(p, root, "InResponseTo");
+    out->status =
+        kmen_xml_attribute(p, kmen_xml_child(status, KMEN_NS_SAMLP, "StatusCode"), "Value");
+    if (!same(kmen_xml_attribute(p, root, "Destination"), sp->params.slo_url))
         return "Destination is not this SP's logout URL";
-    if (!same(text_of(p, child_element(root, KMEN_NS_SAML, "Issuer")), sp->idp_entity_id))
+    if (!same(kmen_xml_text(p, kmen_xml_child(root, KMEN_NS_SAML, "Issuer")), sp->idp_entity_id))
         return "Issuer is not the IdP";
     if (!out->in_response_to || !*out->in_response_to)
         return "no InResponseTo";

@@ -100,14 +100,6 @@ const char *kmen_sp_metadata_build(apr_pool_t *p, const kmen_sp_params *params)
         NULL);
 }
 
-static const char *root_attribute(apr_pool_t *p, xmlNode *root, const char *name)
-{
-    xmlChar *v = xmlGetProp(root, (const xmlChar *)name);
-    const char *out = v ? apr_pstrdup(p, (const char *)v) : NULL;
-    xmlFree(v);
-    return out;
-}
-
 static apr_status_t public_key_free(void *key)
 {
     EVP_PKEY_free(key);
@@ -181,9 +173,9 @@ const char *kmen_idp_metadata_read(apr_pool_t *p, const char *xml, const char **
         err = "is not well-formed XML";
     else if (strcmp((const char *)root->name, "EntityDescriptor") != 0)
         err = "has no EntityDescriptor root element";
-    else if (!(*entity_id = root_attribute(p, root, "entityID")))
+    else if (!(*entity_id = kmen_xml_attribute(p, root, "entityID")))
         err = "has no entityID";
-    const char *until = root ? root_attribute(p, root, "validUntil") : NULL;
+    const char *until = root ? kmen_xml_attribute(p, root, "validUntil") : NULL;
     *valid_until = 0;
     if (!err && until && !kmen_parse_xs_datetime(until, valid_until))
         err = "has an unreadable validUntil";

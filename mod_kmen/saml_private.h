@@ -126,6 +126,12 @@ const char *kmen_idp_metadata_read(apr_pool_t *p, const char *xml, const char **
 
 /* N is the element NAME in namespace NS. */
 int kmen_xml_is_element(const xmlNode *n, const char *ns, const char *name);
+/* The first child element NS:NAME of N (N may be NULL), or NULL. */
+xmlNode *kmen_xml_child(xmlNode *n, const char *ns, const char *name);
+/* A copy of N's attribute NAME, or NULL (also for N NULL). */
+const char *kmen_xml_attribute(apr_pool_t *p, xmlNode *n, const char *name);
+/* A copy of N's text content ("" when it has none), or NULL for N NULL. */
+const char *kmen_xml_text(apr_pool_t *p, xmlNode *n);
 
 /* xs:dateTime (UTC, optional fraction) -> apr_time_t; 0 on failure. */
 int kmen_parse_xs_datetime(const char *s, apr_time_t *out);

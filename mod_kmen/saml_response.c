@@ -69,26 +69,11 @@ static int check_lasso_envelope(check_ctx *c, LassoSamlp2StatusResponse *resp)
                           resp->InResponseTo);
 }
 
-static const char *attribute_of(apr_pool_t *p, xmlNode *n, const char *name)
-{
-    xmlChar *value = xmlGetProp(n, (const xmlChar *)name);
-    const char *copy = value ? apr_pstrdup(p, (const char *)value) : NULL;
-    xmlFree(value);
-    return copy;
-}
-
 static int check_tree_envelope(check_ctx *c, xmlNode *response)
 {
-    const char *issuer = NULL;
-    for (xmlNode *n = response->children; n && !issuer; n = n->next) {
-        if (kmen_xml_is_element(n, KMEN_NS_SAML, "Issuer")) {
-            xmlChar *text = xmlNodeGetContent(n);
-            issuer = apr_pstrdup(c->p, text ? (const char *)text : "");
-            xmlFree(text);
-        }
-    }
-    return check_envelope(c, attribute_of(c->p, response, "Destination"), issuer,
-                          attribute_of(c->p, response, "InResponseTo"));
+    const char *issuer = kmen_xml_text(c->p, kmen_xml_child(response, KMEN_NS_SAML, "Issuer"));
+    return check_envelope(c, kmen_xml_attribute(c->p, response, "Destination"), issuer,
+                          kmen_xml_attribute(c->p, response, "InResponseTo"));
 }
 
 static int check_audience(check_ctx *c, LassoSaml2Conditions *cond)

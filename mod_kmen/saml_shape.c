@@ -36,6 +36,33 @@ int kmen_xml_is_element(const xmlNode *n, const char *ns, const char *name)
            strcmp((const char *)n->name, name) == 0;
 }
 
+xmlNode *kmen_xml_child(xmlNode *n, const char *ns, const char *name)
+{
+    for (xmlNode *c = n ? n->children : NULL; c; c = c->next) {
+        if (kmen_xml_is_element(c, ns, name))
+            return c;
+    }
+    return NULL;
+}
+
+const char *kmen_xml_attribute(apr_pool_t *p, xmlNode *n, const char *name)
+{
+    xmlChar *value = n ? xmlGetProp(n, (const xmlChar *)name) : NULL;
+    const char *copy = value ? apr_pstrdup(p, (const char *)value) : NULL;
+    xmlFree(value);
+    return copy;
+}
+
+const char *kmen_xml_text(apr_pool_t *p, xmlNode *n)
+{
+    if (!n)
+        return NULL;
+    xmlChar *text = xmlNodeGetContent(n);
+    const char *copy = apr_pstrdup(p, text ? (const char *)text : "");
+    xmlFree(text);
+    return copy;
+}
+
 static int parent_is(const xmlNode *n, const char *ns, const char *name)
 {
     return n->parent && kmen_xml_is_element(n->parent, ns, name);
