@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""The three httpd set-ups `make bench` compares, and how a browser logs in to each.
+"""The four httpd set-ups `make bench` compares, and how a browser logs in to each.
 
 plain  - httpd serving a 1 KiB static file, no authentication module;
 kmen   - the same with mod_kmen: AuthType Kmen over /bench;
 mellon - the same with Debian's mod_auth_mellon: AuthType Mellon over /bench, an SP of
-         its own instance of the NIA simulator (the simulator serves one SP).
+         its own instance of the NIA simulator (the simulator serves one SP);
+shib   - the same with Debian's Shibboleth SP 3 (mod_shib and a shibd of its own, with a
+         configuration written here, not the system's /etc/shibboleth): AuthType
+         shibboleth over /bench, an SP of another instance of the NIA simulator.
 
 Every server has the same MPM and settings (event, 2 children x 32 threads, unlimited
 keep-alive requests, access log on, LogLevel warn); only the authentication differs.
@@ -16,6 +19,7 @@ from pathlib import Path
 
 import requests
 
+import shib_sp
 from t.lib import PYTHON
 from t.lib import flow
 from t.lib.httpd import MODULES, MODULE_SO, Httpd, KmenSite, free_port, kmen_lines
@@ -25,10 +29,16 @@ from t.lib.stack import SIM, Child
 FILE_PATH = "/bench/1k.html"
 FILE_BYTES = 1024
 MELLON_SO = MODULES / "mod_auth_mellon.so"
+SHIB_SO = MODULES / "mod_shib.so"
+SHIBD = "/usr/sbin/shibd"
 LOA = "http://eidas.europa.eu/LoA/substantial"
-KINDS = ("plain", "kmen", "mellon")
+KINDS = ("plain", "kmen", "mellon", "shib")
+PEERS = ("mellon", "shib")
+# The session cookie of each kind; Shibboleth's is this prefix followed by a hash of the
+# application (login() finds the whole name).
+SESSION_COOKIES = {"kmen": "kmen_session", "mellon": "mellon-cookie", "shib": "_shibsession_"}
 
-# One set of httpd settings for all three servers. Fixed children: the RSS figures follow
+# One set of httpd settings for all four servers. Fixed children: the RSS figures follow
 # the same two processes from start to end (no child is recycled or added).
 SETTINGS = """StartServers 2
 ServerLimit 2
@@ -107,25 +117,25 @@ DocumentRoot {dir}/htdocs
 """
 
 
-def mellon_sp_metadata(base_url, cert):
-    """The SP metadata mellon reads and its simulator reads: signing and encryption keys
-    (the simulator encrypts to the encryption one), ACS by HTTP-POST."""
+def sp_metadata(entity_id, acs_url, slo_url, cert):
+    """The SP metadata a peer's simulator reads (mellon reads it too): signing and
+    encryption keys (the simulator encrypts to the encryption one), ACS by HTTP-POST."""
     b64 = cert_base64(cert)
     key = (f'<ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data>'
            f'<ds:X509Certificate>{b64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>')
     e = html.escape
     return f"""<?xml version="1.0" encoding="UTF-8"?>
-<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{e(base_url)}/mellon/metadata">
+<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{e(entity_id)}">
  <SPSSODescriptor AuthnRequestsSigned="true" WantAssertionsSigned="true"
    protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
   <KeyDescriptor use="signing">{key}</KeyDescriptor>
   <KeyDescriptor use="encryption">{key}</KeyDescriptor>
   <SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
-    Location="{e(base_url)}/mellon/logout"/>
+    Location="{e(slo_url)}"/>
   <NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</NameIDFormat>
   <AssertionConsumerService index="0" isDefault="true"
     Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
-    Location="{e(base_url)}/mellon/postResponse"/>
+    Location="{e(acs_url)}"/>
  </SPSSODescriptor>
 </EntityDescriptor>
 """
@@ -138,7 +148,8 @@ class Server:
         self.kind, self.httpd = kind, httpd
         self.cookie = None           # "name=value" of a logged-in session
         self.sim_sso = None          # the simulator this SP logs in at
-        self.acs_path = {"kmen": "/kmen/acs", "mellon": "/mellon/postResponse"}.get(kind)
+        self.session_cookie_name = SESSION_COOKIES.get(kind)
+        self.daemons = []            # processes besides httpd that serve it (shibd)
 
     @property
     def port(self):
@@ -175,6 +186,11 @@ class Server:
     def pids(self):
         return [self.httpd.proc.pid, *self.children()]
 
+    def footprint(self):
+        """The processes whose memory serves the requests: httpd's children and the
+        daemons beside them (Shibboleth's shibd)."""
+        return [*self.children(), *(d.proc.pid for d in self.daemons)]
+
     # --- a browser's login -------------------------------------------------------------
     def begin_login(self, s):
         """Follow the SP's redirects to the simulator and answer its picker; (acs_url,
@@ -203,21 +219,18 @@ class Server:
         r = requests.post(acs, data=fields, headers={"Cookie": cookie}, allow_redirects=False)
         if r.status_code not in flow.REDIRECTS:
             raise RuntimeError(f"{self.kind} ACS answered {r.status_code}: {r.text[:400]}")
-        jar = {}
-        keep_cookies(jar, r)
-        name = self.session_cookie_name
-        if not jar.get(name):
-            raise RuntimeError(f"{self.kind}: no {name} cookie after the login")
+        jar = keep_cookies({}, r)
+        prefix = SESSION_COOKIES[self.kind]
+        name = next((k for k in jar if k.startswith(prefix)), None)
+        if name is None:
+            raise RuntimeError(f"{self.kind}: no {prefix}… cookie after the login")
+        self.session_cookie_name = name
         self.cookie = f"{name}={jar[name]}"
         check = requests.get(self.url(), headers=self.headers(), allow_redirects=False)
         if check.status_code != 200 or len(check.content) != FILE_BYTES:
             raise RuntimeError(f"{self.kind}: the session does not open {FILE_PATH}: "
                                f"{check.status_code}")
         return self.cookie
-
-    @property
-    def session_cookie_name(self):
-        return {"kmen": "kmen_session", "mellon": "mellon-cookie"}[self.kind]
 
 
 def keep_cookies(jar, r):
@@ -271,12 +284,16 @@ def start_kmen(stack):
     return srv
 
 
-class MellonSite:
-    """mod_auth_mellon and the simulator instance that serves it."""
+class PeerSite:
+    """A peer SP (mellon, Shibboleth) and the simulator instance that serves it: its
+    metadata is written, its simulator started, then its daemons and its httpd."""
+
+    kind = entity_path = None
+    acs_path = slo_path = None
 
     def __init__(self, stack):
         self.stack = stack
-        self.dir = stack.dir / "mellon"
+        self.dir = stack.dir / self.kind
         self.dir.mkdir(mode=0o755)
         self.port = free_port()
         self.sim_port = free_port()
@@ -284,31 +301,86 @@ class MellonSite:
         self.sp_metadata = self.dir / "sp-metadata.xml"
         self.idp_metadata = self.dir / "idp-metadata.xml"
         self.sim = None
+        self.daemons = []
+
+    @property
+    def base_url(self):
+        return f"http://localhost:{self.port}"
+
+    @property
+    def entity_id(self):
+        return self.base_url + self.entity_path
 
     def start(self):
-        self.sp_metadata.write_text(mellon_sp_metadata(f"http://localhost:{self.port}",
-                                                       self.stack.keys.sp_cert))
+        self.sp_metadata.write_text(sp_metadata(
+            self.entity_id, self.base_url + self.acs_path, self.base_url + self.slo_path,
+            self.stack.keys.sp_cert))
         k = self.stack.keys
         args = [PYTHON, SIM, "--port", self.sim_port, "--base-url", self.sim_url,
                 "--key", k.idp_key, "--cert", k.idp_cert,
                 "--wrong-key", k.wrong_key, "--wrong-cert", k.wrong_cert,
                 "--sp-metadata-file", self.sp_metadata, "--metadata-out", self.idp_metadata]
-        self.sim = Child("nia_idp(mellon)", list(map(str, args)), self.dir / "sim.log")
+        self.sim = Child(f"nia_idp({self.kind})", list(map(str, args)), self.dir / "sim.log")
         self.sim.wait_ready(self.sim_port, files=[self.idp_metadata])
+        self.start_daemons()
         h = new_httpd(self.dir, port=self.port)
         h.write_config(self.config(h))
         h.start()
-        srv = Server("mellon", h)
+        srv = Server(self.kind, h)
         srv.sim_sso = self.sim_url + "/FPSTS/saml2/basic"
+        srv.daemons = self.daemons
         return srv
 
+    def start_daemons(self):
+        pass
+
     def config(self, h):
-        block = mellon_block(h.dir, self.stack.keys, self.sp_metadata, self.idp_metadata)
-        return config(h.dir, h.port, block)
+        return config(h.dir, h.port, self.block(h))
 
     def stop(self):
-        if self.sim:
-            self.sim.stop()
+        for child in [*self.daemons, self.sim]:
+            if child:
+                child.stop()
+
+
+class MellonSite(PeerSite):
+    """mod_auth_mellon."""
+
+    kind = "mellon"
+    entity_path, acs_path, slo_path = "/mellon/metadata", "/mellon/postResponse", "/mellon/logout"
+
+    def block(self, h):
+        return mellon_block(h.dir, self.stack.keys, self.sp_metadata, self.idp_metadata)
+
+
+class ShibSite(PeerSite):
+    """Shibboleth SP 3: mod_shib in httpd and its shibd, both reading one shibboleth2.xml
+    of this directory; shibd listens on a socket here and keeps its state in memory."""
+
+    kind = "shib"
+    entity_path = "/shibboleth"
+    acs_path, slo_path = "/Shibboleth.sso/SAML2/POST", "/Shibboleth.sso/SLO/Redirect"
+
+    def __init__(self, stack):
+        super().__init__(stack)
+        self.shib_config = self.dir / "shibboleth2.xml"
+
+    def start_daemons(self):
+        d, k = self.dir, self.stack.keys
+        for name, text in (("shibboleth2.xml", shib_sp.shibboleth2(d, self.entity_id, k)),
+                           ("attribute-map.xml", shib_sp.ATTRIBUTE_MAP),
+                           ("security-policy.xml", shib_sp.SECURITY_POLICY),
+                           ("protocols.xml", shib_sp.PROTOCOLS),
+                           ("shibd.logger", shib_sp.logger(d / "shibd.log")),
+                           ("native.logger", shib_sp.logger(None))):
+            (d / name).write_text(text)
+        shibd = Child("shibd", [SHIBD, "-F", "-f", "-c", str(self.shib_config),
+                                "-p", str(d / "shibd.pid")], d / "shibd.out")
+        self.daemons.append(shibd)
+        shib_sp.wait_for_socket(shibd, d / "shibd.sock")
+
+    def block(self, h):
+        return shib_sp.httpd_block(SHIB_SO, self.shib_config)
 
 
 def versions():
@@ -326,6 +398,7 @@ def versions():
     return {
         "httpd": apache,
         "mod_auth_mellon": deb("libapache2-mod-auth-mellon"),
+        "Shibboleth SP": deb("libapache2-mod-shib"),
         "lasso": run("pkg-config", "--modversion", "lasso"),
         "xmlsec1": deb("libxmlsec1"),
         "openssl": run("openssl", "version"),
