@@ -54,7 +54,7 @@ $(KMENCTL): $(KMENCTL_SRC) $(KMENCTL_HDR) Makefile debian/changelog
 bench-import: $(KMENCTL)
 	$(PYTHON) bench/import_essl.py
 
-# plain httpd vs mod_kmen vs mod_auth_mellon: authenticated request, logins, the register,
+# plain httpd vs mod_kmen vs mod_auth_mellon and Shibboleth SP 3: authenticated request, logins, the register,
 # callgrind, RSS, concurrency (bench/run.py, under 15 minutes); updates its part of
 # bench/RESULTS.md and bench/concurrency.png. Not part of `make test`.
 bench: all
