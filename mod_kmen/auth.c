@@ -15,6 +15,7 @@
 #include "handlers.h"
 #include "evidence.h"
 #include "headers.h"
+#include "log.h"
 #include "page.h"
 #include "redirect.h"
 #include "register.h"
@@ -41,12 +42,18 @@ static const char *return_to_of(request_rec *r)
 }
 
 /* No usable session: a GET starts the login (the location's LoA is what is
- * asked for); anything else cannot survive the round trip through NIA. */
+ * asked for); anything else cannot survive the round trip through NIA, and
+ * its page offers a login that returns to the same URL. */
 static int unauthenticated(request_rec *r)
 {
-    if (r->main || (r->method_number != M_GET))
+    if (r->main)
         return HTTP_UNAUTHORIZED;
-    return kmen_login_start(r, kmen_dir_conf_get(r), return_to_of(r));
+    if (r->method_number == M_GET)
+        return kmen_login_start(r, kmen_dir_conf_get(r), return_to_of(r));
+    kmen_log_request(APLOG_INFO, r,
+                     KMEN_LOGNO(0634) "login needed: a %s without a session cannot go through NIA",
+                     r->method);
+    return kmen_page_send(r, KMEN_PAGE_LOGIN_NEEDED, kmen_login_url(r, return_to_of(r)));
 }
 
 /* UC4 with KmenEidasPolicy verify: a foreigner not verified yet goes to the
@@ -57,13 +64,18 @@ static int pending_elsewhere(request_rec *r, const kmen_dir_conf *dir)
     if (kmen_path_is_under(r->uri, dir->verify_path))
         return OK;
     if (!dir->verify_path) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      APLOGNO(10632) "a pending foreigner at %s, which has no KmenVerifyPath",
-                      r->uri);
+        kmen_log_request(APLOG_WARNING, r,
+                         KMEN_LOGNO(0632) "a pending foreigner at %s, which has no KmenVerifyPath",
+                         r->uri);
         return kmen_page_send(r, KMEN_PAGE_NOT_VERIFIED, NULL);
     }
-    if (r->main || r->method_number != M_GET)
+    if (r->main || r->method_number != M_GET) {
+        kmen_log_request(APLOG_INFO, r,
+                         KMEN_LOGNO(0635) "a pending foreigner at %s: a %s is not sent on to "
+                                          "KmenVerifyPath",
+                         r->uri, r->method);
         return kmen_page_send(r, KMEN_PAGE_NOT_VERIFIED, NULL);
+    }
     const char *back = return_to_of(r);
     return kmen_page_redirect(
         r, apr_pstrcat(r->pool, dir->verify_path, strchr(dir->verify_path, '?') ? "&" : "?",
@@ -77,9 +89,9 @@ int kmen_check_authn(request_rec *r)
         return DECLINED;
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
     if (!c->sp) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      APLOGNO(10631) "AuthType Kmen here, but KmenSPEntityID is not set");
-        return HTTP_INTERNAL_SERVER_ERROR;
+        kmen_log_request(APLOG_ERR, r,
+                         KMEN_LOGNO(0631) "AuthType Kmen here, but KmenSPEntityID is not set");
+        return kmen_page_send(r, KMEN_PAGE_INTERNAL_ERROR, NULL);
     }
     const kmen_session *s = kmen_request_session(r);
     kmen_session *loaded = NULL;

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "handlers.h"
 #include "evidence.h"
+#include "log.h"
 #include "page.h"
 #include "pairs.h"
 #include "redirect.h"
@@ -81,8 +82,7 @@ static void link_systems(request_rec *r, const char *client_id, apr_array_header
 
 static int complete_ignored(request_rec *r, const char *why)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  APLOGNO(10672) "Kmen-Complete ignored: %s [req %s]", why, kmen_request_id(r));
+    kmen_log_request(APLOG_WARNING, r, KMEN_LOGNO(0672) "Kmen-Complete ignored: %s", why);
     return OK;
 }
 
@@ -119,8 +119,9 @@ static int complete_pending(request_rec *r, const kmen_session *s, const char *l
         return complete_ignored(r, "not sent from KmenVerifyPath");
     if (kmen_register_complete(r, s->pending_id, link, &id, &outcome) != OK)
         return HTTP_SERVICE_UNAVAILABLE;
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, APLOGNO(10673) "verification completed: %s",
-                  outcome);
+    /* A warning when the person sees the 409 page. */
+    kmen_log_request(id.client_id ? APLOG_INFO : APLOG_WARNING, r,
+                     KMEN_LOGNO(0673) "verification completed: %s", outcome);
     return id.client_id ? upgrade_session(r, s, &id) : HTTP_CONFLICT;
 }
 
@@ -137,9 +138,10 @@ static int complete_potential(request_rec *r, const kmen_session *s, const char 
         return complete_ignored(r, "the login has no client to link");
     if (kmen_register_link_potential(r, s->identity.client_id, link, &id, &outcome) != OK)
         return HTTP_SERVICE_UNAVAILABLE;
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, APLOGNO(10674) "potential client link: %s",
-                  outcome);
-    return strcmp(outcome, "linked") == 0 ? upgrade_session(r, s, &id) : HTTP_CONFLICT;
+    int linked = strcmp(outcome, "linked") == 0;
+    kmen_log_request(linked ? APLOG_INFO : APLOG_WARNING, r,
+                     KMEN_LOGNO(0674) "potential client link: %s", outcome);
+    return linked ? upgrade_session(r, s, &id) : HTTP_CONFLICT;
 }
 
 /* Kmen-Complete: new | link=<client-id>. A refusal replaces the backend's page. */
@@ -165,8 +167,9 @@ static void record_contact(request_rec *r, apr_array_header_t *values)
     if (!values->nelts)
         return;
     if (kmen_dir_conf_get(r)->accept_contact != 1) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      APLOGNO(10675) "Kmen-Potential-Contact ignored: KmenAcceptContact is Off");
+        kmen_log_request(
+            APLOG_WARNING, r,
+            KMEN_LOGNO(0675) "Kmen-Potential-Contact ignored: KmenAcceptContact is Off");
         return;
     }
     char *list = apr_pstrdup(r->pool, APR_ARRAY_IDX(values, 0, const char *)), *last = NULL;
@@ -178,9 +181,9 @@ static void record_contact(request_rec *r, apr_array_header_t *values)
         }
     }
     int status = kmen_register_potential(r, found, &client_id);
-    ap_log_rerror(APLOG_MARK, status == OK ? APLOG_INFO : APLOG_WARNING, 0, r,
-                  APLOGNO(10676) "potential client from a contact: %s",
-                  status == OK ? client_id : "refused (no e-mail or phone, or database down)");
+    kmen_log_request(status == OK ? APLOG_INFO : APLOG_WARNING, r,
+                     KMEN_LOGNO(0676) "potential client from a contact: %s",
+                     status == OK ? client_id : "refused (no e-mail or phone, or database down)");
 }
 
 /* A header that changes the register counts only where the location opted
@@ -189,9 +192,8 @@ static int opted_in(request_rec *r, int flag, const char *header, const char *di
 {
     if (flag == 1)
         return 1;
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  APLOGNO(10690) "%s ignored: %s is Off for %s [req %s]", header, directive, r->uri,
-                  kmen_request_id(r));
+    kmen_log_request(APLOG_WARNING, r, KMEN_LOGNO(0690) "%s ignored: %s is Off for %s", header,
+                     directive, r->uri);
     return 0;
 }
 
@@ -203,8 +205,8 @@ static void act_on_links(request_rec *r, const kmen_session *s, apr_array_header
     if (s && s->identity.client_id)
         link_systems(r, s->identity.client_id, links);
     else
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      APLOGNO(10671) "Kmen-Link-System without a registered client, ignored");
+        kmen_log_request(APLOG_INFO, r,
+                         KMEN_LOGNO(0671) "Kmen-Link-System without a registered client, ignored");
 }
 
 /* Replaces whatever the backend sent: mod_kmen's page for a status, or a

@@ -533,15 +533,20 @@ const char *kmen_server_conf_load(kmen_server_conf *c, apr_pool_t *p)
     return NULL;
 }
 
+const char *kmen_vhost_name(apr_pool_t *p, const server_rec *s, apr_port_t unnamed_port)
+{
+    apr_port_t port = s->is_virtual && s->addrs && s->addrs->host_port ? s->addrs->host_port
+                      : s->port                                        ? s->port
+                                                                       : unnamed_port;
+    return apr_psprintf(p, "%s:%u", s->server_hostname, (unsigned)port);
+}
+
 const char *kmen_directive_where(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
                                  const char *directive)
 {
     const char *line = apr_table_get(c->where, directive);
     const char *vhost =
-        s && s->is_virtual
-            ? apr_psprintf(p, "virtual host %s:%u", s->server_hostname,
-                           s->addrs ? (unsigned)s->addrs->host_port : (unsigned)s->port)
-            : NULL;
+        s && s->is_virtual ? apr_pstrcat(p, "virtual host ", kmen_vhost_name(p, s, 0), NULL) : NULL;
     if (!line && !vhost)
         return "";
     return apr_pstrcat(p, " (", line ? line : "", line && vhost ? ", " : "", vhost ? vhost : "",

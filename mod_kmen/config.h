@@ -142,6 +142,10 @@ const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir, const char *
 const char *kmen_read_text_file(apr_pool_t *p, const char *directive, const char *path,
                                 const char **text);
 
+/* "NAME:PORT" of the (virtual) server S: the port of its <VirtualHost>
+ * address, else of its ServerName, else UNNAMED_PORT. */
+const char *kmen_vhost_name(apr_pool_t *p, const server_rec *s, apr_port_t unnamed_port);
+
 /* " (file:line, virtual host name:port)": where DIRECTIVE was set (if it
  * was) and the virtual host S (if it is one), for a message that names both;
  * "" when httpd tells neither. */

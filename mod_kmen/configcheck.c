@@ -15,6 +15,7 @@
 #include "unixd.h"
 
 #include "configcheck.h"
+#include "log.h"
 #include "session.h"
 #include "store_pg.h"
 
@@ -82,7 +83,7 @@ static int children_can_read(const struct stat *st)
 }
 
 /* curl opens the translator's files in the children, at every call: one they
- * cannot read would fail every first login (AH10652), not the start. */
+ * cannot read would fail every first login (KMEN0652), not the start. */
 static const char *check_child_readable(apr_pool_t *p, const server_rec *s,
                                         const kmen_server_conf *c, const char *directive,
                                         const char *path)
@@ -112,8 +113,8 @@ static void warn_register_key(apr_pool_t *p, const server_rec *s, const kmen_ser
     struct stat st;
     if (stat(c->register_key_file, &st) == 0 && (st.st_mode & S_IROTH))
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     APLOGNO(10692) "mod_kmen: KmenRegisterKeyFile %s%s: every local user can "
-                                    "read it (mode %04o): chmod o-r it",
+                     KMEN_LOGNO(0692) "mod_kmen: KmenRegisterKeyFile %s%s: every local user can "
+                                      "read it (mode %04o): chmod o-r it",
                      c->register_key_file, kmen_directive_where(p, s, c, "KmenRegisterKeyFile"),
                      (unsigned)(st.st_mode & 07777));
 }
@@ -122,8 +123,8 @@ static void warn_allow_http(apr_pool_t *p, const server_rec *s, const kmen_serve
 {
     if (c->allow_http == 1)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     APLOGNO(10693) "mod_kmen: KmenAllowHTTP On%s: only for a demo: cookies "
-                                    "and SAML messages travel in clear text",
+                     KMEN_LOGNO(0693) "mod_kmen: KmenAllowHTTP On%s: only for a demo: cookies "
+                                      "and SAML messages travel in clear text",
                      kmen_directive_where(p, s, c, "KmenAllowHTTP"));
 }
 

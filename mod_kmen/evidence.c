@@ -21,6 +21,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "evidence.h"
+#include "log.h"
 #include "page.h"
 #include "pairs.h"
 #include "store_pg.h"
@@ -63,12 +64,10 @@ const char *kmen_evidence_request(request_rec *r, const kmen_session *s, const c
     const char *type, *country, *id = NULL;
     if (!c->evidence_url || !s || !s->identity.client_id ||
         !parse_request(r, value, &type, &country)) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      APLOGNO(10681) "Kmen-Evidence-Request ignored: %s [req %s]",
-                      !c->evidence_url               ? "no KmenEvidenceURL"
-                      : !s || !s->identity.client_id ? "no registered client"
-                                                     : "expected type=<type>; country=<CC>",
-                      kmen_request_id(r));
+        kmen_log_request(APLOG_WARNING, r, KMEN_LOGNO(0681) "Kmen-Evidence-Request ignored: %s",
+                         !c->evidence_url               ? "no KmenEvidenceURL"
+                         : !s || !s->identity.client_id ? "no registered client"
+                                                        : "expected type=<type>; country=<CC>");
         return NULL;
     }
     if (kmen_store_evidence_request(r, c->store, s->identity.client_id, type, country, &id) !=
@@ -207,11 +206,10 @@ static int client_certificate_valid(request_rec *r, const kmen_server_conf *c)
     const char *refusal =
         kmen_client_certificate_refusal(c->evidence_ca_store, pem, c->evidence_pins);
     if (refusal)
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      APLOGNO(10685) "evidence callback: client certificate \"%s\" refused: "
-                                     "%s [req %s]",
-                      ap_escape_logitem(r->pool, ssl_var(r, "SSL_CLIENT_S_DN")), refusal,
-                      kmen_request_id(r));
+        kmen_log_request(APLOG_WARNING, r,
+                         KMEN_LOGNO(0685) "evidence callback: client certificate \"%s\" refused: "
+                                          "%s",
+                         ap_escape_logitem(r->pool, ssl_var(r, "SSL_CLIENT_S_DN")), refusal);
     return !refusal;
 }
 
@@ -278,10 +276,10 @@ static int document_type_allowed(request_rec *r, delivery *d)
         return 1;
     int i = document_type_index(r->pool, d->content_type);
     if (i < 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      APLOGNO(10684) "evidence callback refused: document type \"%s\" is not "
-                                     "allowed [req %s]",
-                      ap_escape_logitem(r->pool, d->content_type), kmen_request_id(r));
+        kmen_log_request(APLOG_WARNING, r,
+                         KMEN_LOGNO(0684) "evidence callback refused: document type \"%s\" is not "
+                                          "allowed",
+                         ap_escape_logitem(r->pool, d->content_type));
         return 0;
     }
     d->content_type = document_types[i].type;
@@ -319,9 +317,8 @@ static int accept_delivery(request_rec *r, const kmen_server_conf *c, const body
 
 static int answer_callback(request_rec *r, int status)
 {
-    ap_log_rerror(APLOG_MARK, status == HTTP_NO_CONTENT ? APLOG_INFO : APLOG_WARNING, 0, r,
-                  APLOGNO(10682) "evidence callback answered %d [req %s]", status,
-                  kmen_request_id(r));
+    kmen_log_request(status == HTTP_NO_CONTENT ? APLOG_INFO : APLOG_WARNING, r,
+                     KMEN_LOGNO(0682) "evidence callback answered %d", status);
     if (status == HTTP_NO_CONTENT) {
         r->status = status;
         return DONE;

@@ -12,6 +12,7 @@
 
 #include "handlers.h"
 #include "evidence.h"
+#include "log.h"
 #include "page.h"
 #include "pairs.h"
 #include "redirect.h"
@@ -30,9 +31,9 @@ static const char *state_cookie_name(request_rec *r, const kmen_server_conf *c)
     return apr_pstrcat(r->pool, c->cookie_name, "_state", NULL);
 }
 
-static const char *login_url(request_rec *r, const kmen_server_conf *c, const char *return_to)
+const char *kmen_login_url(request_rec *r, const char *return_to)
 {
-    return apr_pstrcat(r->pool, c->endpoint_path,
+    return apr_pstrcat(r->pool, kmen_server_conf_get(r->server)->endpoint_path,
                        "/login?ReturnTo=", apr_pescape_urlencoded(r->pool, return_to), NULL);
 }
 
@@ -46,8 +47,9 @@ static void audit(request_rec *r, const char *event, const char *outcome, const 
  * no WAL, which is the load the limit is there to keep off the database.
  * Every child of a node shares the count (every node, with a shared socache
  * provider). A cache that cannot count lets the start through: the limit
- * guards the database, it must not lock people out. One log line per client
- * and minute, at the first refusal, so a flood does not flood the log too. */
+ * guards the database, it must not lock people out. One warning per client
+ * and minute, at the first refusal, so a flood does not flood the log too;
+ * the further refusals are logged at info, each with its page's request ID. */
 static int login_start_refused(request_rec *r, const kmen_server_conf *c)
 {
     unsigned char key[KMEN_HASH_LEN];
@@ -59,11 +61,10 @@ static int login_start_refused(request_rec *r, const kmen_server_conf *c)
     int count = kmen_cache_count(r, key, LOGIN_START_WINDOW, &resets_in);
     if (count <= c->login_start_limit)
         return 0;
-    if (count == c->login_start_limit + 1)
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      APLOGNO(10629) "login start limit of %d a minute reached by client %s: "
-                                     "its login starts answer 429 for %d s [req %s]",
-                      c->login_start_limit, r->useragent_ip, resets_in, kmen_request_id(r));
+    kmen_log_request(count == c->login_start_limit + 1 ? APLOG_WARNING : APLOG_INFO, r,
+                     KMEN_LOGNO(0629) "login start limit of %d a minute reached by client %s: "
+                                      "its login starts answer 429 for %d s",
+                     c->login_start_limit, r->useragent_ip, resets_in);
     apr_table_setn(r->err_headers_out, "Retry-After", apr_itoa(r->pool, resets_in));
     return 1;
 }
@@ -98,18 +99,18 @@ int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *retur
     params.sp_type = kmen_dir_sp_type(dir);
     params.requested = kmen_dir_requested(dir);
     const char *url = NULL, *request_id = NULL;
+    request_rec *previous = kmen_log_serving(r);
     const char *err = kmen_saml_authn_request(c->sp, r->pool, &params, &url, &request_id);
+    kmen_log_serving(previous);
     if (err) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      APLOGNO(10621) "cannot build the AuthnRequest: %s [req %s]", err,
-                      kmen_request_id(r));
-        return HTTP_INTERNAL_SERVER_ERROR;
+        kmen_log_request(APLOG_ERR, r, KMEN_LOGNO(0621) "cannot build the AuthnRequest: %s", err);
+        return kmen_page_send(r, KMEN_PAGE_INTERNAL_ERROR, NULL);
     }
     if (issue_request(r, c, request_id, return_to, params.min_loa, kmen_dir_eidas_accept(dir)) !=
         KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10622) "login started, request %s, LoA %s",
-                  request_id, kmen_loa_name(params.min_loa));
+    kmen_log_request(APLOG_DEBUG, r, KMEN_LOGNO(0622) "login started, request %s, LoA %s",
+                     request_id, kmen_loa_name(params.min_loa));
     return kmen_page_redirect(r, url);
 }
 
@@ -126,11 +127,17 @@ static const char *query_param(request_rec *r, const char *name)
     return value;
 }
 
+/* A request to an endpoint in none of the forms it takes. */
+static int bad_request(request_rec *r, const char *why)
+{
+    kmen_log_request(APLOG_WARNING, r, KMEN_LOGNO(0636) "%s %s refused: %s", r->method, r->uri,
+                     why);
+    return kmen_page_send(r, KMEN_PAGE_BAD_REQUEST, NULL);
+}
+
 static int refuse_return_to(request_rec *r)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  APLOGNO(10623) "ReturnTo is not a local path, refused [req %s]",
-                  kmen_request_id(r));
+    kmen_log_request(APLOG_WARNING, r, KMEN_LOGNO(0623) "ReturnTo is not a local path, refused");
     return kmen_page_send(r, KMEN_PAGE_BAD_REQUEST, NULL);
 }
 
@@ -168,11 +175,20 @@ static const char *form_field(request_rec *r, apr_array_header_t *pairs, const c
 
 static int acs_refuse(request_rec *r, const char *why, kmen_page page)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  APLOGNO(10624) "SAML response refused: %s [req %s]", why, kmen_request_id(r));
+    kmen_log_request(APLOG_WARNING, r, KMEN_LOGNO(0624) "SAML response refused: %s", why);
     audit(r, "login", page == KMEN_PAGE_LOGIN_FAILED ? "failed" : "refused", why);
-    const kmen_server_conf *c = kmen_server_conf_get(r->server);
-    return kmen_page_send(r, page, login_url(r, c, "/"));
+    return kmen_page_send(r, page, kmen_login_url(r, "/"));
+}
+
+/* The person logged in at NIA, but weaker than the location asked: the page
+ * offers a login again, at the level asked for. */
+static int loa_too_low(request_rec *r, kmen_loa loa, const kmen_login_consumed *consumed)
+{
+    kmen_log_request(APLOG_WARNING, r,
+                     KMEN_LOGNO(0633) "login at LoA %s, below the %s its location asks for",
+                     kmen_loa_name(loa), kmen_loa_name((kmen_loa)consumed->min_loa));
+    audit(r, "login", "loa_too_low", kmen_loa_name(loa));
+    return kmen_page_send(r, KMEN_PAGE_LOA_TOO_LOW, kmen_login_url(r, consumed->return_to));
 }
 
 /* After every cryptographic check: the outstanding request is consumed and
@@ -200,10 +216,8 @@ static int acs_complete(request_rec *r, const char *request_id, const char *prev
         return acs_refuse(r, why, KMEN_PAGE_LOGIN_INVALID);
     id.loa = a->loa;
     id.auth_instant = a->authn_instant;
-    if ((int)id.loa < consumed.min_loa) {
-        audit(r, "login", "loa_too_low", kmen_loa_name(id.loa));
-        return kmen_page_send(r, KMEN_PAGE_LOA_TOO_LOW, login_url(r, c, consumed.return_to));
-    }
+    if ((int)id.loa < consumed.min_loa)
+        return loa_too_low(r, id.loa, &consumed);
     const char *pending_id = NULL;
     if (kmen_register_resolve(r, &id, consumed.eidas_accept, &pending_id) != OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
@@ -211,8 +225,8 @@ static int acs_complete(request_rec *r, const char *request_id, const char *prev
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     audit(r, "login", "ok",
           apr_pstrcat(r->pool, kmen_origin_name(id.origin), " ", kmen_loa_name(id.loa), NULL));
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, APLOGNO(10625) "login: origin %s, LoA %s",
-                  kmen_origin_name(id.origin), kmen_loa_name(id.loa));
+    kmen_log_request(APLOG_INFO, r, KMEN_LOGNO(0625) "login: origin %s, LoA %s",
+                     kmen_origin_name(id.origin), kmen_loa_name(id.loa));
     return kmen_page_redirect(r, consumed.return_to);
 }
 
@@ -290,8 +304,8 @@ static int log_out(request_rec *r, kmen_server_conf *c, kmen_session *s, const c
     const char *err = kmen_saml_logout_request(c->sp, r->pool, &s->ref, return_to, &url);
     if (!err)
         return kmen_page_redirect(r, url);
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  APLOGNO(10626) "session ended here; no LogoutRequest to the IdP: %s", err);
+    kmen_log_request(APLOG_WARNING, r,
+                     KMEN_LOGNO(0626) "session ended here; no LogoutRequest to the IdP: %s", err);
     return kmen_page_redirect(r, return_to);
 }
 
@@ -302,7 +316,7 @@ static int handle_logout(request_rec *r)
     kmen_server_conf *c = kmen_server_conf_get(r->server);
     apr_array_header_t *form = NULL;
     if (r->method_number == M_POST && ap_parse_form_data(r, NULL, &form, 4, 8192) != OK)
-        return kmen_page_send(r, KMEN_PAGE_BAD_REQUEST, NULL);
+        return bad_request(r, "the form does not parse");
     const char *return_to = form ? form_field(r, form, "ReturnTo") : query_param(r, "ReturnTo");
     if (!return_to)
         return_to = "/";
@@ -316,9 +330,7 @@ static int handle_logout(request_rec *r)
         return kmen_page_redirect(r, return_to);
     if (logout_asked_by_person(r, s, form ? form_field(r, form, "token") : NULL))
         return log_out(r, c, s, return_to);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  APLOGNO(10691) "logout from another site: asked to confirm [req %s]",
-                  kmen_request_id(r));
+    kmen_log_request(APLOG_INFO, r, KMEN_LOGNO(0691) "logout from another site: asked to confirm");
     return kmen_page_send_logout_confirm(r, apr_pstrcat(r->pool, c->endpoint_path, "/logout", NULL),
                                          kmen_session_logout_token(r, s), return_to);
 }
@@ -328,9 +340,7 @@ static int slo_response(request_rec *r, kmen_server_conf *c)
     const char *relay_state = query_param(r, "RelayState");
     const char *err = kmen_saml_logout_response(c->sp, r->pool, r->args);
     if (err)
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      APLOGNO(10627) "LogoutResponse refused: %s [req %s]", err,
-                      kmen_request_id(r));
+        kmen_log_request(APLOG_WARNING, r, KMEN_LOGNO(0627) "LogoutResponse refused: %s", err);
     /* The local session is gone either way; RelayState is checked again
      * because anyone can craft this URL. */
     return kmen_page_redirect(r, kmen_return_to_is_local(relay_state) ? relay_state : "/");
@@ -352,8 +362,7 @@ static int slo_request(request_rec *r, kmen_server_conf *c)
     if (seen == KMEN_STORE_NOT_FOUND)
         err = "the LogoutRequest was carried out before (a replay)";
     if (err) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      APLOGNO(10628) "LogoutRequest refused: %s [req %s]", err, kmen_request_id(r));
+        kmen_log_request(APLOG_WARNING, r, KMEN_LOGNO(0628) "LogoutRequest refused: %s", err);
         return kmen_page_send(r, KMEN_PAGE_BAD_REQUEST, NULL);
     }
     if (kmen_session_destroy_login(r, &ref) != KMEN_STORE_OK)
@@ -371,7 +380,7 @@ static int handle_slo(request_rec *r)
         return slo_response(r, c);
     if (query_param(r, "SAMLRequest"))
         return slo_request(r, c);
-    return kmen_page_send(r, KMEN_PAGE_BAD_REQUEST, NULL);
+    return bad_request(r, "neither SAMLRequest nor SAMLResponse");
 }
 
 static int handle_metadata(request_rec *r)
@@ -472,7 +481,10 @@ int kmen_endpoint_handler(request_rec *r, int lookup)
             r->allowed = endpoints[i].methods;
             return HTTP_METHOD_NOT_ALLOWED;
         }
-        return endpoints[i].handle(r);
+        request_rec *previous = kmen_log_serving(r);
+        int status = endpoints[i].handle(r);
+        kmen_log_serving(previous);
+        return status;
     }
     return kmen_page_send(r, KMEN_PAGE_NOT_FOUND, NULL);
 }

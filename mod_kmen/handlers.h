@@ -15,6 +15,9 @@ int kmen_endpoint_handler(request_rec *r, int lookup);
 /* Is this a request for one of those endpoints? */
 int kmen_is_endpoint(const request_rec *r);
 
+/* The URL that starts a login returning to RETURN_TO (a local path). */
+const char *kmen_login_url(request_rec *r, const char *return_to);
+
 /* Starts a login for return_to with the given location's settings: a signed
  * AuthnRequest, the outstanding request stored, the state cookie, a 303. */
 int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *return_to);

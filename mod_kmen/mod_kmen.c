@@ -16,6 +16,7 @@
 #include "configcheck.h"
 #include "handlers.h"
 #include "headers.h"
+#include "log.h"
 #include "saml.h"
 #include "session.h"
 #include "status.h"
@@ -27,10 +28,16 @@ APLOG_USE_MODULE(kmen);
 
 static server_rec *main_server;
 
+/* While a request is served, lasso's lines carry its ID like every other. */
 static void lasso_log(const char *domain, int level, const char *msg)
 {
     static const int levels[] = {APLOG_ERR, APLOG_DEBUG, APLOG_TRACE1};
-    ap_log_error(APLOG_MARK, levels[level], 0, main_server, APLOGNO(10641) "%s: %s", domain, msg);
+    request_rec *r = kmen_log_served();
+    if (r)
+        kmen_log_request(levels[level], r, KMEN_LOGNO(0641) "%s: %s", domain, msg);
+    else
+        ap_log_error(APLOG_MARK, levels[level], 0, main_server, KMEN_LOGNO(0641) "%s: %s", domain,
+                     msg);
 }
 
 /* lasso_init() must run once per process, and httpd loads this module
@@ -116,7 +123,7 @@ static int kmen_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
             setup_server(pconf, shared, vs, c,
                          kmen_dir_sp_type(ap_get_module_config(vs->lookup_defaults, &kmen_module)));
         if (err) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, vs, APLOGNO(10642) "mod_kmen: %s", err);
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, vs, KMEN_LOGNO(0642) "mod_kmen: %s", err);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -133,7 +140,7 @@ static int kmen_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     const char *err =
         kmen_session_cache_init(pconf, ptemp, s, kmen_server_conf_get(s)->session_cache);
     if (err) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, APLOGNO(10643) "mod_kmen: %s", err);
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, KMEN_LOGNO(0643) "mod_kmen: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;
@@ -153,7 +160,7 @@ static void kmen_child_init(apr_pool_t *pchild, server_rec *s)
         if (!err && kmen_store_child_init(c->store, pchild, vs) != APR_SUCCESS)
             err = "cannot create the database connection pool";
         if (err)
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, vs, APLOGNO(10644) "mod_kmen: %s", err);
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, vs, KMEN_LOGNO(0644) "mod_kmen: %s", err);
     }
 }
 

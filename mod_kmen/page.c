@@ -48,10 +48,23 @@ static const struct {
      "minute."},
     {HTTP_OK, "Odhlásit se?", "Odhlášení nepřišlo ze stránek tohoto portálu. Potvrďte ho prosím.",
      "Log out?", "The logout did not come from this portal's pages. Please confirm it."},
+    {HTTP_UNAUTHORIZED, "Je potřeba se přihlásit",
+     "Tento požadavek lze vyřídit až po přihlášení. Přihlaste se prosím a opakujte ho.",
+     "Login needed",
+     "This request can be carried out only after a login. Please log in and repeat it."},
+    {HTTP_INTERNAL_SERVER_ERROR, "Chyba serveru",
+     "Požadavek nelze vyřídit kvůli chybě na serveru. Sdělte prosím správci identifikátor níže.",
+     "Server error",
+     "The request cannot be carried out because of an error on the server. Please tell the "
+     "administrator the request ID below."},
 };
 
 const char *kmen_request_id(request_rec *r)
 {
+    /* One ID for what the person asked: the subrequests and internal
+     * redirects (ErrorDocument, KmenErrorDocument) of a request log its ID. */
+    while (r->main || r->prev)
+        r = r->main ? r->main : r->prev;
     const char *id = apr_table_get(r->notes, "kmen-request-id");
     if (!id) {
         id = r->log_id ? r->log_id : apr_table_get(r->subprocess_env, "UNIQUE_ID");
@@ -125,9 +138,10 @@ int kmen_page_send_logout_confirm(request_rec *r, const char *url, const char *t
                                page_html(r, KMEN_PAGE_LOGOUT_CONFIRM, form));
 }
 
-static const char *const page_names[] = {
-    "bad_request", "login_invalid",  "login_failed", "loa_too_low",     "unavailable",
-    "not_found",   "verify_refused", "not_verified", "too_many_logins", "logout_confirm"};
+static const char *const page_names[] = {"bad_request",    "login_invalid", "login_failed",
+                                         "loa_too_low",    "unavailable",   "not_found",
+                                         "verify_refused", "not_verified",  "too_many_logins",
+                                         "logout_confirm", "login_needed",  "internal_error"};
 
 /* KmenErrorDocument: httpd's own ErrorDocument machinery serves the portal's
  * page with the original status; it learns why from KMEN_ERROR. */

@@ -15,10 +15,14 @@ typedef enum {
     KMEN_PAGE_VERIFY_REFUSED,  /* 409: Kmen-Complete could not be carried out */
     KMEN_PAGE_NOT_VERIFIED,    /* 403: a pending foreigner, and no KmenVerifyPath here */
     KMEN_PAGE_TOO_MANY_LOGINS, /* 429: KmenLoginStartLimit reached by this client address */
-    KMEN_PAGE_LOGOUT_CONFIRM   /* 200: a logout from elsewhere, to be confirmed */
+    KMEN_PAGE_LOGOUT_CONFIRM,  /* 200: a logout from elsewhere, to be confirmed */
+    KMEN_PAGE_LOGIN_NEEDED,    /* 401: no session, and a request a login cannot resume */
+    KMEN_PAGE_INTERNAL_ERROR   /* 500: this server cannot serve AuthType Kmen */
 } kmen_page;
 
-/* An identifier the person can quote and the operator can find in the log. */
+/* An identifier the person can quote and the operator can find in the log
+ * (every line kmen_log_request writes ends with it), one per request the
+ * person made: its subrequests and internal redirects share it. */
 const char *kmen_request_id(request_rec *r);
 
 /* The page's status and HTML, for a caller that sends it itself (a filter). */

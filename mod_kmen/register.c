@@ -9,7 +9,7 @@
 
 #include "config.h"
 #include "identifiers.h"
-#include "page.h"
+#include "log.h"
 #include "register.h"
 #include "store_pg.h"
 #include "translate.h"
@@ -39,8 +39,7 @@ static const char *date_or_null(const char *s)
 
 static int gateway_failed(request_rec *r, const char *why)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                  APLOGNO(10661) "first login not resolved: %s [req %s]", why, kmen_request_id(r));
+    kmen_log_request(APLOG_ERR, r, KMEN_LOGNO(0661) "first login not resolved: %s", why);
     kmen_store_audit(r, kmen_server_conf_get(r->server)->store, "resolve", "gateway_failed", why);
     return HTTP_SERVICE_UNAVAILABLE;
 }
@@ -153,8 +152,9 @@ static kmen_store_status stored_aifo(request_rec *r, const char *client_id, cons
         return st;
     *aifo = kmen_id_open(r->pool, &c->id_keys, KMEN_ID_AIFO, agenda, sealed, len);
     if (!*aifo) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      APLOGNO(10663) "a stored AIFO does not open: wrong KmenRegisterKeyFile?");
+        kmen_log_request(
+            APLOG_ERR, r,
+            KMEN_LOGNO(0663) "a stored AIFO does not open: wrong KmenRegisterKeyFile?");
         return KMEN_STORE_DOWN;
     }
     return KMEN_STORE_OK;
@@ -193,9 +193,8 @@ static int valid_system_name(const char *s)
 int kmen_register_link_system(request_rec *r, const char *client_id, const char *system)
 {
     if (!valid_system_name(system)) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      APLOGNO(10662) "Kmen-Link-System ignored: not a system name [req %s]",
-                      kmen_request_id(r));
+        kmen_log_request(APLOG_WARNING, r,
+                         KMEN_LOGNO(0662) "Kmen-Link-System ignored: not a system name");
         return HTTP_BAD_REQUEST;
     }
     if (kmen_store_link_system(r, kmen_server_conf_get(r->server)->store, client_id, system) !=

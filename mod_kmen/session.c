@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "identifiers.h"
+#include "log.h"
 #include "pairs.h"
 #include "session.h"
 
@@ -111,7 +112,7 @@ void kmen_session_child_init(apr_pool_t *pchild, server_rec *s)
         apr_global_mutex_child_init(&cache_mutex, apr_global_mutex_lockfile(cache_mutex), pchild) !=
             APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                     APLOGNO(10611) "cannot attach to the session cache mutex");
+                     KMEN_LOGNO(0611) "cannot attach to the session cache mutex");
 }
 
 /* The cache is an optimisation: any failure falls through to the database.
@@ -210,8 +211,8 @@ const char *kmen_cookie_get(request_rec *r, const char *name)
     const char *value = kmen_pair_single_value(r->pool, apr_table_get(r->headers_in, "Cookie"), ';',
                                                name, &conflict);
     if (conflict)
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      APLOGNO(10683) "two different %s cookies: both ignored", name);
+        kmen_log_request(APLOG_WARNING, r,
+                         KMEN_LOGNO(0683) "two different %s cookies: both ignored", name);
     return value;
 }
 

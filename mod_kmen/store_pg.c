@@ -11,11 +11,13 @@
 #include <libpq-fe.h>
 
 #include "httpd.h"
+#include "apr_lib.h"
 #include "apr_reslist.h"
 #include "apr_strings.h"
 #include "http_log.h"
 
 #include "crypto.h"
+#include "log.h"
 #include "page.h"
 #include "store_pg.h"
 
@@ -129,40 +131,76 @@ static const struct {
 };
 
 #define STATEMENT_TIMEOUT "SET statement_timeout = '5s'"
+#define POOL_WAIT 5 /* seconds a request waits for a free connection */
+
+/* A pooled connection, and whether its statements are prepared. The pool's
+ * constructor is handed no request: a connection that failed to open is
+ * handed out all the same, for the request that asked for it to log why
+ * with its ID, and then dropped. malloc'ed: a pool would grow with every
+ * reconnection. */
+typedef struct {
+    PGconn *pg;
+    int ready;
+} connection;
+
+/* libpq's messages end in a newline and may span lines ("\n\tIs the server
+ * running ...?", DETAIL and HINT, one line per host tried), and one log entry
+ * is one line: a line break becomes "; ", or a space where the next line
+ * goes on with the sentence (it starts in lower case). */
+static const char *libpq_message(apr_pool_t *p, const char *message)
+{
+    char *out = apr_palloc(p, 2 * strlen(message) + 1), *o = out;
+    for (const char *m = message; *m;) {
+        if (*m != '\n') {
+            *o++ = *m++;
+            continue;
+        }
+        while (apr_isspace(*m))
+            m++;
+        if (*m && !apr_islower(*m))
+            *o++ = ';';
+        if (*m)
+            *o++ = ' ';
+    }
+    *o = '\0';
+    return out;
+}
+
+static int connection_prepare(PGconn *pg)
+{
+    if (PQstatus(pg) != CONNECTION_OK)
+        return 0;
+    PGresult *res = PQexec(pg, STATEMENT_TIMEOUT);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    for (int i = 0; ok && i < ST_COUNT; i++) {
+        res = PQprepare(pg, statements[i].name, statements[i].sql, 0, NULL);
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+    }
+    return ok;
+}
 
 static apr_status_t connection_open(void **resource, void *params, apr_pool_t *p)
 {
-    kmen_store *store = params;
-    PGconn *conn = PQconnectdb(store->conninfo);
-    PGresult *res = NULL;
-    int ok = PQstatus(conn) == CONNECTION_OK;
-    if (ok) {
-        res = PQexec(conn, STATEMENT_TIMEOUT);
-        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        PQclear(res);
-    }
-    for (int i = 0; ok && i < ST_COUNT; i++) {
-        res = PQprepare(conn, statements[i].name, statements[i].sql, 0, NULL);
-        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        PQclear(res);
-    }
+    const kmen_store *store = params;
+    connection *conn = malloc(sizeof(*conn));
     (void)p;
-    if (!ok) {
-        /* Not the conninfo: it may hold a password. */
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, store->server,
-                     APLOGNO(10601) "database connection failed: %s", PQerrorMessage(conn));
-        PQfinish(conn);
-        return APR_EGENERAL;
-    }
+    if (!conn)
+        return APR_ENOMEM;
+    conn->pg = PQconnectdb(store->conninfo);
+    conn->ready = connection_prepare(conn->pg);
     *resource = conn;
     return APR_SUCCESS;
 }
 
 static apr_status_t connection_close(void *resource, void *params, apr_pool_t *p)
 {
+    connection *conn = resource;
     (void)params;
     (void)p;
-    PQfinish(resource);
+    PQfinish(conn->pg);
+    free(conn);
     return APR_SUCCESS;
 }
 
@@ -173,12 +211,8 @@ const char *kmen_store_conninfo_check(apr_pool_t *p, const char *conninfo)
     char *message = NULL;
     PQconninfoOption *options = PQconninfoParse(conninfo, &message);
     const char *err = NULL;
-    if (!options) {
-        err = message ? apr_pstrdup(p, message) : "out of memory";
-        size_t len = strlen(err);
-        if (len && err[len - 1] == '\n')
-            err = apr_pstrndup(p, err, len - 1);
-    }
+    if (!options)
+        err = message ? libpq_message(p, message) : "out of memory";
     PQconninfoFree(options);
     PQfreemem(message);
     return err;
@@ -198,7 +232,7 @@ apr_status_t kmen_store_child_init(kmen_store *store, apr_pool_t *pchild, server
     apr_status_t rv = apr_reslist_create(&store->conns, 0, store->pool_size, store->pool_size, 0,
                                          connection_open, connection_close, store, pchild);
     if (rv == APR_SUCCESS)
-        apr_reslist_timeout_set(store->conns, apr_time_from_sec(5));
+        apr_reslist_timeout_set(store->conns, apr_time_from_sec(POOL_WAIT));
     return rv;
 }
 
@@ -208,16 +242,37 @@ static apr_status_t result_clear(void *res)
     return APR_SUCCESS;
 }
 
+/* A connection of the pool ready for the statements, or NULL (logged):
+ * none free in time, or a new one that did not open. */
+static connection *connection_acquire(request_rec *r, kmen_store *store)
+{
+    connection *conn = NULL;
+    if (apr_reslist_acquire(store->conns, (void **)&conn) != APR_SUCCESS) {
+        kmen_log_request(APLOG_ERR, r,
+                         KMEN_LOGNO(0603) "no database connection free within %d s "
+                                          "(KmenDatabasePoolSize %d)",
+                         POOL_WAIT, store->pool_size);
+        return NULL;
+    }
+    if (conn->ready)
+        return conn;
+    /* Not the conninfo: it may hold a password. */
+    kmen_log_request(APLOG_ERR, r, KMEN_LOGNO(0601) "database connection failed: %s",
+                     libpq_message(r->pool, PQerrorMessage(conn->pg)));
+    apr_reslist_invalidate(store->conns, conn);
+    return NULL;
+}
+
 /* One attempt; *broken when the connection itself failed (or reached a
  * read-only server), so a retry on a new one may succeed. */
 static PGresult *execute(request_rec *r, kmen_store *store, statement_id id, int n,
                          const char *const *values, const int *lengths, const int *formats,
                          int *broken)
 {
-    PGconn *conn = NULL;
-    if (apr_reslist_acquire(store->conns, (void **)&conn) != APR_SUCCESS)
+    connection *conn = connection_acquire(r, store);
+    if (!conn)
         return NULL;
-    PGresult *res = PQexecPrepared(conn, statements[id].name, n, values, lengths, formats, 0);
+    PGresult *res = PQexecPrepared(conn->pg, statements[id].name, n, values, lengths, formats, 0);
     ExecStatusType es = PQresultStatus(res);
     if (es == PGRES_TUPLES_OK || es == PGRES_COMMAND_OK) {
         apr_reslist_release(store->conns, conn);
@@ -230,9 +285,9 @@ static PGresult *execute(request_rec *r, kmen_store *store, statement_id id, int
      * pooled connection would refuse every write long after the primary is
      * back. Dropping it makes the retry connect afresh, hosts in order. */
     const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    *broken = PQstatus(conn) != CONNECTION_OK || (sqlstate && strcmp(sqlstate, "25006") == 0);
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10602) "database call %s failed: %s",
-                  statements[id].name, PQresultErrorMessage(res));
+    *broken = PQstatus(conn->pg) != CONNECTION_OK || (sqlstate && strcmp(sqlstate, "25006") == 0);
+    kmen_log_request(APLOG_ERR, r, KMEN_LOGNO(0602) "database call %s failed: %s",
+                     statements[id].name, libpq_message(r->pool, PQresultErrorMessage(res)));
     PQclear(res);
     if (*broken)
         apr_reslist_invalidate(store->conns, conn);

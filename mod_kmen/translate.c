@@ -12,7 +12,7 @@
 #include "http_log.h"
 
 #include "config.h"
-#include "page.h"
+#include "log.h"
 #include "translate.h"
 
 APLOG_USE_MODULE(kmen);
@@ -104,9 +104,9 @@ static kmen_translate_status read_answer(request_rec *r, long status, const answ
     json_decref(doc);
     if (*aifo)
         return KMEN_TRANSLATE_OK;
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                  APLOGNO(10651) "translation gateway %s answered %ld without an AIFO [req %s]",
-                  path, status, kmen_request_id(r));
+    kmen_log_request(APLOG_ERR, r,
+                     KMEN_LOGNO(0651) "translation gateway %s answered %ld without an AIFO", path,
+                     status);
     return KMEN_TRANSLATE_FAILED;
 }
 
@@ -132,9 +132,8 @@ static kmen_translate_status call(request_rec *r, const char *path, json_t *requ
     curl_slist_free_all(headers);
     free(body);
     if (rc != CURLE_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      APLOGNO(10652) "translation gateway %s failed: %s [req %s]", path,
-                      curl_easy_strerror(rc), kmen_request_id(r));
+        kmen_log_request(APLOG_ERR, r, KMEN_LOGNO(0652) "translation gateway %s failed: %s", path,
+                         curl_easy_strerror(rc));
         return KMEN_TRANSLATE_FAILED;
     }
     return read_answer(r, status, &answer, path, aifo);

@@ -26,7 +26,7 @@ from .cases import SAME_PERSON
 
 CRASH_MARKERS = ("Segmentation fault", "exit signal", "AH00052", "AddressSanitizer",
                  "runtime error:", "double free", "stack smashing")
-REFUSAL_RE = re.compile(r"(?:SAML response refused|LogoutResponse refused): (.*?) \[req")
+REFUSAL_RE = re.compile(r"(?:SAML response refused|LogoutResponse refused): (.*?) (?:\[vhost [^]]*\] )?\[req")
 WATCHED_TABLES = ("session", "client")
 
 

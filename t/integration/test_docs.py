@@ -4,8 +4,9 @@
 - every directive in kmen_cmds[] (mod_kmen/mod_kmen.c) has a `### Name` section in
   docs/directives.md, no section documents a directive that does not exist, and every
   directive appears in the annotated conf/kmen.conf;
-- every log message number (APLOGNO) used in mod_kmen/*.c is in docs/operations.md, and no
-  number is used for two different messages;
+- every log tag (KMEN_LOGNO, KMEN and four digits) used in mod_kmen/*.c is in the table of
+  docs/operations.md and every tag of that table is used, no tag is used for two different
+  messages, and no line takes a number of httpd's own AH namespace (APLOGNO);
 - every header of kmen_identity_fields (mod_kmen/identity.c) is in docs/headers.md;
 - every httpd snippet of README.md and docs/*.md survives copy-paste (no comment after a
   directive, no LoadModule of a module Debian enables with a2enmod), and every relative link
@@ -98,37 +99,55 @@ def test_every_directive_appears_in_kmen_conf():
     assert not missing, f"directives missing from conf/kmen.conf: {missing}"
 
 
-# --- (b) log message numbers --------------------------------------------------------------
+# --- (b) log tags ----------------------------------------------------------------------------
 
 def log_messages():
-    """{number: {message format, …}} of every APLOGNO(n) "…" in mod_kmen/*.c."""
+    """{"KMENnnnn": {(file, message format), …}} of every KMEN_LOGNO(nnnn) "…" in
+    mod_kmen/*.c."""
     found = defaultdict(set)
-    pattern = re.compile(r'APLOGNO\(\s*(\d+)\s*\)\s*((?:"(?:[^"\\]|\\.)*"\s*)*)')
+    pattern = re.compile(r'KMEN_LOGNO\(\s*(\d{4})\s*\)\s*((?:"(?:[^"\\]|\\.)*"\s*)*)')
     for path in SOURCES:
         for number, literals in pattern.findall(without_comments(path.read_text())):
             text = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', literals))
-            found[number].add((path.name, text))
+            found["KMEN" + number].add((path.name, text))
     return found
 
 
-def test_log_numbers_are_found():
+def documented_tags():
+    """The tags in the first column of docs/operations.md's table of log messages."""
+    return re.findall(r"^\|\s*(KMEN\d{4})\s*\|", OPERATIONS_MD.read_text(), re.M)
+
+
+def test_log_tags_are_found():
     assert len(log_messages()) >= 10
 
 
-def test_no_log_number_is_used_for_two_messages():
+def test_no_log_tag_is_used_for_two_messages():
     duplicates = {n: sorted(uses) for n, uses in log_messages().items()
                   if len({text for _, text in uses}) > 1}
-    assert not duplicates, "APLOGNO numbers used for different messages:\n" + "\n".join(
-        f"  AH{n}: " + "; ".join(f"{f}: {t!r}" for f, t in uses)
+    assert not duplicates, "log tags used for different messages:\n" + "\n".join(
+        f"  {n}: " + "; ".join(f"{f}: {t!r}" for f, t in uses)
         for n, uses in sorted(duplicates.items()))
 
 
-def test_every_log_number_is_in_operations_md():
-    ops = OPERATIONS_MD.read_text()
-    missing = sorted(n for n in log_messages()
-                     if not re.search(rf"\bAH0*{int(n)}\b", ops))
-    assert not missing, "log numbers not described in docs/operations.md: " + ", ".join(
-        f"AH{n}" for n in missing)
+def test_every_log_tag_is_in_operations_md():
+    documented = documented_tags()
+    assert len(documented) == len(set(documented)), "a tag has two rows in docs/operations.md"
+    missing = sorted(set(log_messages()) - set(documented))
+    assert not missing, "log tags without a row in docs/operations.md: " + ", ".join(missing)
+
+
+def test_every_tag_in_operations_md_is_used():
+    unused = sorted(set(documented_tags()) - set(log_messages()))
+    assert not unused, "docs/operations.md describes tags mod_kmen/*.c never logs: " + \
+        ", ".join(unused)
+
+
+def test_no_line_takes_an_httpd_number():
+    """httpd hands out its AH numbers (APLOGNO) to its own next messages."""
+    users = [p.name for p in SOURCES if "APLOGNO" in without_comments(p.read_text())]
+    assert not users, f"APLOGNO in {users}: tag mod_kmen's lines with KMEN_LOGNO"
+
 
 
 # --- (c) headers ---------------------------------------------------------------------------

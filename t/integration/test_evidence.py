@@ -466,7 +466,7 @@ REFUSED_TYPES = ["text/html", "text/html; charset=utf-8", "image/svg+xml",
 @pytest.mark.parametrize("content_type", REFUSED_TYPES)
 def test_callback_refuses_a_document_type(stack, s, open_request, content_type):
     """Only the allowlisted types are stored: a page a browser would render is refused whole
-    (415, AH10684), the request stays open."""
+    (415, KMEN0684), the request stays open."""
     body = {**received(open_request, b"<html><script>alert(document.cookie)</script></html>"),
             "content_type": content_type}
     r = callback(stack, body)
@@ -474,7 +474,7 @@ def test_callback_refuses_a_document_type(stack, s, open_request, content_type):
     assert row_of(stack, open_request) == [("requested", None, None)]
     assert states(s, stack).get(open_request) == "requested"
     assert document(s, stack, open_request).status_code == 404
-    line = f'AH10684: evidence callback refused: document type "{content_type}" is not allowed'
+    line = f'KMEN0684: evidence callback refused: document type "{content_type}" is not allowed'
     assert line in stack.httpd.read_error_log(), error_tail(stack)
 
 
@@ -655,7 +655,7 @@ def test_client_certificate_authenticates_the_callback(stack, s, tls_node):
     assert states(s, stack).get(request) == "received"
 
 
-REFUSED_CERTIFICATES = {  # which certificate: what AH10685 says
+REFUSED_CERTIFICATES = {  # which certificate: what KMEN0685 says
     "stranger": ("its key is not pinned", "another service"),
     "noeku": ("no clientAuth extended key usage", "mod_kmen without EKU"),
 }
@@ -674,7 +674,7 @@ def test_client_certificate_of_the_ca_refused(stack, s, tls_node, which):
     assert states(s, stack).get(request) == "requested"
     reason, cn = REFUSED_CERTIFICATES[which]
     log = tls_node.read_error_log()
-    assert re.search(rf'AH10685: evidence callback: client certificate "[^"]*CN={re.escape(cn)}'
+    assert re.search(rf'KMEN0685: evidence callback: client certificate "[^"]*CN={re.escape(cn)}'
                      rf'[^"]*" refused: {reason}', log), log[-2000:]
 
 

@@ -103,9 +103,9 @@ def contact(node, place, **parts):
     r = requests.get(f"{node.base_url}{place}/contact", params=parts, allow_redirects=False)
     assert r.status_code == 200, r.text[:300]
     assert not [k for k in r.headers if k.lower() == "kmen-potential-contact"], dict(r.headers)
-    text = poll(lambda: "AH1067" in node.read_error_log()[before:] and
+    text = poll(lambda: "KMEN067" in node.read_error_log()[before:] and
                 node.read_error_log()[before:], timeout=5) or ""
-    found = re.search(r"AH10676: potential client from a contact: ([0-9a-f-]{36})", text)
+    found = re.search(r"KMEN0676: potential client from a contact: ([0-9a-f-]{36})", text)
     return r, found.group(1) if found else None, text
 
 
@@ -179,7 +179,7 @@ def test_potential_client_from_a_backend_header(pot, desk):
     since = last_audit(pot)
     r, cid, log = contact(desk, "/contact-desk", email="Petra.Mala@Example.CZ",
                           phone="+420 604 222 333", name="Petra Malá")
-    assert cid, f"no AH10676 line:\n{log}"
+    assert cid, f"no KMEN0676 line:\n{log}"
     assert client_row(pot, cid) == ("contact", True)
     assert by_contact(pot, "email", "petra.mala@example.cz") == [cid]
     assert by_contact(pot, "phone", "+420604222333") == [cid]
@@ -239,7 +239,7 @@ def test_contact_ignored_where_accept_contact_is_off(pot, desk):
     _, cid, log = contact(desk, "/quiet-desk", email="ignac.tichy@example.cz",
                           name="Ignác Tichý")
     assert cid is None
-    assert "AH10675" in log and "KmenAcceptContact is Off" in log, log
+    assert "KMEN0675" in log and "KmenAcceptContact is Off" in log, log
     assert snapshot(pot) == before
     assert audit(pot, "potential", since) == []
     assert by_contact(pot, "email", "ignac.tichy@example.cz") == []
@@ -248,7 +248,7 @@ def test_contact_ignored_where_accept_contact_is_off(pot, desk):
 def test_contact_with_neither_email_nor_phone_is_refused(pot, desk):
     before = snapshot(pot)
     r, cid, log = contact(desk, "/contact-desk", name="Ignác Tichý")
-    assert cid is None and "AH10676" in log and "refused" in log, log
+    assert cid is None and "KMEN0676" in log and "refused" in log, log
     assert snapshot(pot) == before
 
 
@@ -318,7 +318,7 @@ def test_link_refused_unless_the_target_is_a_potential_client(pot, desk):
               allow_redirects=False)
     assert r.status_code == 200, r.text[:300]
     assert not [k for k in r.headers if k.lower() == "kmen-complete"], dict(r.headers)
-    assert poll(lambda: "AH10672" in desk.read_error_log()[logged:], timeout=5)
+    assert poll(lambda: "KMEN0672" in desk.read_error_log()[logged:], timeout=5)
     assert snapshot(pot) == before
     h = flow.headers_of(s, desk.base_url + "/plain/headers.json")
     assert client_id(h) == own and header(h, "Kmen-Client-Status") == "new", h
@@ -426,7 +426,7 @@ def test_contact_data_never_in_the_clear(pot, desk):
     the register and from the error logs."""
     dump = pot.pg_dump()
     logs = pot.httpd.read_error_log() + desk.read_error_log()
-    assert "AH10676" in logs
+    assert "KMEN0676" in logs
     for value in CONTACT_DATA:
         for spelling in kmen.spellings(value):
             assert spelling not in dump, f"{value!r} in the dump"

@@ -46,8 +46,8 @@ def where(h, directive):
 
 
 def logged(out, message):
-    """MESSAGE is one whole line of mod_kmen's startup log (AH10642 for a refusal)."""
-    return re.search(r"AH\d{5}: mod_kmen: " + re.escape(message) + "$", out, re.M)
+    """MESSAGE is one whole line of mod_kmen's startup log (KMEN0642 for a refusal)."""
+    return re.search(r"KMEN\d{4}: mod_kmen: " + re.escape(message) + "$", out, re.M)
 
 
 def root_only_copy(stack, source, name, mode=0o600):
@@ -243,7 +243,7 @@ def test_a_virtual_hosts_mistake_names_the_virtual_host(stack):
                                               ("KmenTranslatorCAFile", "ca_cert")])
 def test_a_translator_file_the_children_cannot_read_is_refused(stack, directive, source):
     """httpd's children (www-data) open these at every call: today every first login failed
-    with AH10652 while configtest said Syntax OK."""
+    with KMEN0652 while configtest said Syntax OK."""
     original = getattr(stack.keys, source)
     private = root_only_copy(stack, original, f"root-only-{source}.pem")
     rc, out, h = configtest_of(stack, replace={f"{directive} {original}":

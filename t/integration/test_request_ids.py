@@ -1,0 +1,200 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Every error page mod_kmen serves shows a request ID, and the error log has a line with the
+same ID, so that support finds the case a person quotes from the page.
+
+Each test makes one kind of error page happen for real (a refused Response, a pending
+foreigner, a refused verification, the login start limit, the database or the translation
+gateway away, a server that cannot serve AuthType Kmen, ...), takes the ID from the page and
+looks for the line that ends with it. Lines logged while serving a request end with
+"[req ID]", warnings and errors with "[vhost NAME:PORT] [req ID]" (docs/operations.md, "Log
+messages"); each log entry is one line, libpq's messages included."""
+
+import re
+import uuid
+
+import pytest
+import requests
+
+from t.lib import flow
+from t.lib.httpd import MODULE_SO, Httpd, config_text
+
+PAGE_ID = re.compile(r"Request ID: <code>([^<]+)</code>")
+# httpd's default ErrorLogFormat: [time] [module:level] [pid …] (file(line): at debug)
+# [client …] message
+LINE = re.compile(r"^\[[^]]+\] \[kmen:(?P<level>\w+)\] \[pid [^]]+\] (?:\S+\(\d+\): )?"
+                  r"(?:\[client [^]]+\] )?(?P<message>KMEN\d{4}: .*)$")
+SUFFIX = re.compile(r" (?:\[vhost (?P<vhost>[^]]+)\] )?\[req (?P<id>[^]]+)\]$")
+SEVERE = {"emerg", "alert", "crit", "error", "warn"}
+
+
+def page_id(r):
+    """The request ID an error page of mod_kmen shows."""
+    found = PAGE_ID.findall(r.text)
+    assert len(found) == 1, f"{r.status_code} page without exactly one request ID:\n{r.text}"
+    return found[0]
+
+
+def lines_with(node, request_id):
+    """(level, message) of every mod_kmen line of NODE's error log that ends with REQUEST_ID;
+    each message checked for the suffix of its level."""
+    found = []
+    for line in node.read_error_log().splitlines():
+        m = LINE.match(line)
+        suffix = SUFFIX.search(line)
+        if not (m and suffix and suffix["id"] == request_id):
+            continue
+        vhost = f"localhost:{node.port}" if m["level"] in SEVERE else None
+        assert suffix["vhost"] == vhost, f"expected vhost {vhost}: {line}"
+        found.append((m["level"], m["message"][:suffix.start() - m.start("message")]))
+    return found
+
+
+def logged(node, request_id, tag, level):
+    """The message of NODE's TAG line at LEVEL that ends with REQUEST_ID."""
+    found = [msg for lvl, msg in lines_with(node, request_id) if msg.startswith(tag + ": ")]
+    assert found, f"no {tag} line with [req {request_id}]:\n{node.read_error_log()[-3000:]}"
+    assert [lvl for lvl, msg in lines_with(node, request_id) if msg in found] == \
+        [level] * len(found), lines_with(node, request_id)
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def nodes(stack):
+    """Two more nodes of the test site: one with a location that asks for verification but
+    names no KmenVerifyPath, and a KmenAgenda location on a node without a translation
+    gateway; one that allows a single login start a minute per client address."""
+    backend = f"http://127.0.0.1:{stack.portal_port}"
+    site = stack.site()
+    site.translator_url = ""
+    plain = Httpd(parent=stack.dir)
+    plain.write_config(config_text(plain.dir, plain.port, stack.portal_port, site, locations=f"""
+<Location /noverify>
+    AuthType Kmen
+    Require valid-user
+    ProxyPass {backend}/app
+</Location>
+<Location /agenda>
+    AuthType Kmen
+    Require valid-user
+    KmenAgenda A999001
+    ProxyPass {backend}/app
+</Location>"""))
+    plain.start()
+    stack.more_httpd.append(plain)
+    return {"plain": plain, "limited": stack.new_httpd(extra="KmenLoginStartLimit 1")}
+
+
+def test_refused_response(stack, s):
+    r = s.post(stack.base_url + "/kmen/acs", data={"SAMLResponse": "garbage"})
+    assert r.status_code == 400
+    assert logged(stack.httpd, page_id(r), "KMEN0624", "warn").startswith(
+        "KMEN0624: SAML response refused: ")
+
+
+def test_endpoint_request_in_no_form(stack, s):
+    r = s.get(stack.base_url + "/kmen/slo")
+    assert r.status_code == 400
+    assert logged(stack.httpd, page_id(r), "KMEN0636", "warn") == \
+        "KMEN0636: GET /kmen/slo refused: neither SAMLRequest nor SAMLResponse"
+
+
+def test_login_below_the_locations_loa(stack, s):
+    ticket, _ = flow.idp_page(s, flow.start(s, stack.base_url + "/app/"))
+    acs, fields = flow.respond(s, ticket, identity="cz-jiri", loa="low")
+    r = flow.post_acs(s, acs, fields)
+    assert r.status_code == 403
+    assert logged(stack.httpd, page_id(r), "KMEN0633", "warn") == \
+        "KMEN0633: login at LoA low, below the substantial its location asks for"
+
+
+def test_post_without_a_session(stack, s):
+    r = s.post(stack.base_url + "/app/form", data={"x": "1"}, allow_redirects=False)
+    assert r.status_code == 401 and "Login needed" in r.text
+    assert "/kmen/login?returnto=%2fapp%2fform" in r.text.lower()
+    assert logged(stack.httpd, page_id(r), "KMEN0634", "info") == \
+        "KMEN0634: login needed: a POST without a session cannot go through NIA"
+
+
+def test_pending_foreigner_without_a_verify_path(stack, nodes, s):
+    flow.login(s, stack, identity="sk-kovac")  # /app/: KmenEidasPolicy verify
+    node = nodes["plain"]
+    r = s.get(node.base_url + "/noverify/", allow_redirects=False)
+    assert r.status_code == 403 and "Verification needed" in r.text
+    assert logged(node, page_id(r), "KMEN0632", "warn") == \
+        "KMEN0632: a pending foreigner at /noverify/, which has no KmenVerifyPath"
+    r = s.post(stack.base_url + "/app/", allow_redirects=False)
+    assert r.status_code == 403 and "Verification needed" in r.text
+    assert logged(stack.httpd, page_id(r), "KMEN0635", "info") == \
+        "KMEN0635: a pending foreigner at /app/: a POST is not sent on to KmenVerifyPath"
+
+
+def test_refused_verification(stack, s):
+    flow.login(s, stack, identity="sk-kovac")
+    r = s.post(stack.base_url + "/app/verify/?ReturnTo=/app/",
+               data={"action": "link", "client": str(uuid.uuid4())}, allow_redirects=False)
+    assert r.status_code == 409
+    assert logged(stack.httpd, page_id(r), "KMEN0673", "warn") == \
+        "KMEN0673: verification completed: unknown_client"
+
+
+def test_login_start_limit(nodes):
+    node = nodes["limited"]
+    with requests.Session() as s:
+        assert s.get(node.base_url + "/app/", allow_redirects=False).status_code == 303
+        first, again = (s.get(node.base_url + "/app/", allow_redirects=False) for _ in "12")
+    assert first.status_code == again.status_code == 429
+    assert "reached by client 127.0.0.1" in logged(node, page_id(first), "KMEN0629", "warn")
+    assert "reached by client 127.0.0.1" in logged(node, page_id(again), "KMEN0629", "info")
+
+
+def test_database_down(stack, s):
+    with stack.postgres_down():
+        r = s.get(stack.base_url + "/app/", allow_redirects=False)
+    assert r.status_code == 503 and r.headers.get("Retry-After")
+    request_id = page_id(r)
+    messages = [msg for _, msg in lines_with(stack.httpd, request_id)]
+    assert any(re.match(r"KMEN060[12]: database (connection|call \w+) failed: \S", msg)
+               for msg in messages), messages
+    # libpq's messages end in a newline and span lines ("…failed: …\n\tIs the server running
+    # …?\n"), which httpd's log would show escaped, as \n and \t
+    for msg in messages:
+        assert not re.search(r"\\[nt]|\s$", msg), msg
+
+
+def test_translation_gateway_missing(stack, nodes, s):
+    flow.login(s, stack, identity="cz-jiri")
+    node = nodes["plain"]
+    r = s.get(node.base_url + "/agenda/", allow_redirects=False)
+    assert r.status_code == 503 and r.headers.get("Retry-After")
+    assert logged(node, page_id(r), "KMEN0661", "error") == \
+        "KMEN0661: first login not resolved: no AIFO in the location's agenda"
+
+
+def test_authtype_kmen_where_mod_kmen_is_not_configured(stack):
+    h = Httpd(parent=stack.dir)
+    h.write_config(config_text(
+        h.dir, h.port, stack.portal_port, site=None,
+        extra=f"LoadModule kmen_module {MODULE_SO}\nLogLevel warn kmen:debug",
+        locations="<Location /x>\n    AuthType Kmen\n    Require valid-user\n</Location>"))
+    h.start()
+    try:
+        r = requests.get(h.base_url + "/x/", timeout=10)
+        assert r.status_code == 500 and "Server error" in r.text
+        assert logged(h, page_id(r), "KMEN0631", "error") == \
+            "KMEN0631: AuthType Kmen here, but KmenSPEntityID is not set"
+    finally:
+        h.stop()
+
+
+def test_every_line_of_a_request_ends_with_its_id(stack, s):
+    """Whatever the tests so far made the primary node log, and a login: a mod_kmen line about
+    a client ends with the request ID, and from warn up with the virtual host too. lasso's
+    lines (KMEN0641, through GLib) are among them: every NIA attribute makes one at debug."""
+    flow.login(s, stack, identity="cz-jiri")
+    lines = [line for line in stack.httpd.read_error_log().splitlines()
+             if "[kmen:" in line and "[client " in line]
+    assert any("KMEN0641: " in line for line in lines), lines[-20:]
+    for line in lines:
+        m, suffix = LINE.match(line), SUFFIX.search(line)
+        assert m and suffix, f"no [req ID] at the end: {line}"
+        assert (suffix["vhost"] is not None) == (m["level"] in SEVERE), line
