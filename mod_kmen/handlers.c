@@ -12,6 +12,7 @@
 
 #include "handlers.h"
 #include "evidence.h"
+#include "health.h"
 #include "log.h"
 #include "page.h"
 #include "pairs.h"
@@ -389,42 +390,6 @@ static int handle_metadata(request_rec *r)
     return kmen_page_send_body(r, HTTP_OK, "application/samlmetadata+xml", kmen_sp_metadata(c->sp));
 }
 
-/* Why this node is not fully well, or NULL. A node without a translation
- * gateway still logs in everyone the register knows (degraded, 200: the load
- * balancer keeps it), but fails every first login. */
-static const char *health_problem(const kmen_server_conf *c, int db_ok, int metadata_ok)
-{
-    return !db_ok               ? "the database does not answer"
-           : !metadata_ok       ? "the IdP metadata has passed its validUntil"
-           : !c->translator_url ? "no KmenTranslatorURL: first logins cannot be resolved"
-                                : NULL;
-}
-
-static int handle_health(request_rec *r)
-{
-    const kmen_server_conf *c = kmen_server_conf_get(r->server);
-    int db_ok = kmen_store_ping(r, c->store) == KMEN_STORE_OK;
-    apr_time_t until = kmen_sp_idp_valid_until(c->sp);
-    int metadata_ok = until == 0 || until > apr_time_now();
-    const char *problem = health_problem(c, db_ok, metadata_ok);
-    char date[APR_RFC822_DATE_LEN] = "";
-    if (until)
-        apr_rfc822_date(date, until);
-    const char *body =
-        apr_psprintf(r->pool,
-                     "{\"status\":\"%s\",%s%s%s\"database\":\"%s\",\"translator\":\"%s\","
-                     "\"idp_metadata\":{\"valid\":%s,\"valid_until\":%s%s%s}}\n",
-                     !(db_ok && metadata_ok) ? "unavailable"
-                     : problem               ? "degraded"
-                                             : "ok",
-                     problem ? "\"reason\":\"" : "", problem ? problem : "", problem ? "\"," : "",
-                     db_ok ? "ok" : "down", c->translator_url ? "configured" : "not configured",
-                     metadata_ok ? "true" : "false", until ? "\"" : "", until ? date : "null",
-                     until ? "\"" : "");
-    return kmen_page_send_body(r, db_ok && metadata_ok ? HTTP_OK : HTTP_SERVICE_UNAVAILABLE,
-                               "application/json", body);
-}
-
 /* GET /evidence/<id>: the document, to its client's session only. */
 static int handle_evidence_document(request_rec *r)
 {
@@ -448,7 +413,7 @@ static const struct {
     {"logout", GET | POST, handle_logout},
     {"slo", GET, handle_slo},
     {"metadata", GET, handle_metadata},
-    {"health", GET, handle_health},
+    {"health", GET, kmen_health_handler},
     {"evidence", POST, kmen_evidence_callback},
     {"evidence/", GET, handle_evidence_document},
 };

@@ -147,9 +147,9 @@ static const char *check_key_pair(EVP_PKEY *key, const char *cert_pem)
 static const char *check_idp_validity(apr_pool_t *p, const kmen_sp *sp)
 {
     char date[APR_RFC822_DATE_LEN];
-    if (!sp->idp_valid_until || sp->idp_valid_until > apr_time_now())
+    if (!sp->idp.valid_until || sp->idp.valid_until > apr_time_now())
         return NULL;
-    apr_rfc822_date(date, sp->idp_valid_until);
+    apr_rfc822_date(date, sp->idp.valid_until);
     return apr_pstrcat(p, "the IdP metadata expired (validUntil ", date,
                        "): download NIA's current federation metadata", NULL);
 }
@@ -165,8 +165,7 @@ const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp 
     sp->metadata = kmen_sp_metadata_build(p, params);
     if (!sp->metadata)
         return "the SP certificate is not a PEM certificate";
-    err = kmen_idp_metadata_read(p, params->idp_metadata, &sp->idp_entity_id, &sp->idp_valid_until,
-                                 &sp->idp_signing_keys);
+    err = kmen_idp_metadata_read(p, params->idp_metadata, &sp->idp);
     if (err)
         return apr_pstrcat(p, "the IdP metadata ", err, NULL);
     if ((err = check_idp_validity(p, sp)))
@@ -174,7 +173,7 @@ const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp 
     LassoServer *probe = server_build(sp, &err);
     if (!probe)
         return err;
-    int ok = lasso_server_get_provider(probe, sp->idp_entity_id) != NULL;
+    int ok = lasso_server_get_provider(probe, sp->idp.entity_id) != NULL;
     lasso_server_destroy(probe);
     if (!ok)
         return "lasso found no IdP role in the IdP metadata";
@@ -219,12 +218,17 @@ const char *kmen_sp_metadata(const kmen_sp *sp)
 
 const char *kmen_sp_idp_entity_id(const kmen_sp *sp)
 {
-    return sp->idp_entity_id;
+    return sp->idp.entity_id;
 }
 
 apr_time_t kmen_sp_idp_valid_until(const kmen_sp *sp)
 {
-    return sp->idp_valid_until;
+    return sp->idp.valid_until;
+}
+
+apr_time_t kmen_sp_idp_signing_expires(const kmen_sp *sp)
+{
+    return sp->idp.signing_expires;
 }
 
 static void set_nameid_policy(LassoSamlp2AuthnRequest *req, int policy)
@@ -302,7 +306,7 @@ static const char *build_authn_request(apr_pool_t *p, LassoLogin *login, kmen_sp
 {
     /* Before init: lasso loads its signing key there, not only when it signs. */
     lasso_profile_set_signature_hint(LASSO_PROFILE(login), LASSO_PROFILE_SIGNATURE_HINT_FORBID);
-    int rc = lasso_login_init_authn_request(login, (gchar *)sp->idp_entity_id,
+    int rc = lasso_login_init_authn_request(login, (gchar *)sp->idp.entity_id,
                                             LASSO_HTTP_METHOD_REDIRECT);
     if (rc != 0)
         return lasso_strerror(rc);
@@ -370,7 +374,7 @@ static LassoLogout *logout_for(LassoServer *server, kmen_sp *sp, const kmen_logi
 {
     LassoLogout *logout = lasso_logout_new(server);
     if (ref)
-        LASSO_PROFILE(logout)->session = kmen_lasso_session_for(sp->idp_entity_id, ref);
+        LASSO_PROFILE(logout)->session = kmen_lasso_session_for(sp->idp.entity_id, ref);
     return logout;
 }
 
@@ -384,7 +388,7 @@ const char *kmen_saml_logout_request(kmen_sp *sp, apr_pool_t *p, const kmen_logi
     LassoLogout *logout = logout_for(server, sp, ref);
     lasso_profile_set_signature_hint(LASSO_PROFILE(logout), LASSO_PROFILE_SIGNATURE_HINT_FORBID);
     int rc =
-        lasso_logout_init_request(logout, (char *)sp->idp_entity_id, LASSO_HTTP_METHOD_REDIRECT);
+        lasso_logout_init_request(logout, (char *)sp->idp.entity_id, LASSO_HTTP_METHOD_REDIRECT);
     if (rc == 0) {
         LASSO_PROFILE(logout)->msg_relayState = g_strdup(relay_state);
         rc = lasso_logout_build_request_msg(logout);
@@ -399,7 +403,7 @@ const char *kmen_saml_logout_request(kmen_sp *sp, apr_pool_t *p, const kmen_logi
 
 const char *kmen_saml_logout_response(kmen_sp *sp, apr_pool_t *p, const char *query)
 {
-    const char *err = kmen_redirect_verify(p, sp->idp_signing_keys, query);
+    const char *err = kmen_redirect_verify(p, sp->idp.signing_keys, query);
     if (err)
         return err;
     LassoServer *server = kmen_sp_server_acquire(sp, &err);
@@ -458,7 +462,7 @@ static const char *answer_logout_request(LassoLogout *logout, kmen_sp *sp, apr_p
     read_logout_request(p, req, ref);
     if (!ref->name_id)
         return "the LogoutRequest names no NameID";
-    profile->session = kmen_lasso_session_for(sp->idp_entity_id, ref);
+    profile->session = kmen_lasso_session_for(sp->idp.entity_id, ref);
     /* The request's signature was checked by lasso_logout_process_request_msg;
      * the answer is signed by mod_kmen (lasso holds no private key). */
     lasso_profile_set_signature_hint(profile, LASSO_PROFILE_SIGNATURE_HINT_FORBID);
@@ -476,7 +480,7 @@ const char *kmen_saml_logout_request_consume(kmen_sp *sp, apr_pool_t *p, const c
                                              kmen_login_ref *ref, kmen_message_ref *msg,
                                              const char **url)
 {
-    const char *err = kmen_redirect_verify(p, sp->idp_signing_keys, query);
+    const char *err = kmen_redirect_verify(p, sp->idp.signing_keys, query);
     if (err)
         return err;
     LassoServer *server = kmen_sp_server_acquire(sp, &err);

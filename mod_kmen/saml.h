@@ -76,6 +76,9 @@ const char *kmen_sp_metadata(const kmen_sp *sp);
 const char *kmen_sp_idp_entity_id(const kmen_sp *sp);
 /* validUntil of the IdP metadata, 0 when it has none. */
 apr_time_t kmen_sp_idp_valid_until(const kmen_sp *sp);
+/* When the last of the IdP's signing certificates expires (their latest
+ * notAfter): after it no Response of the IdP verifies. 0 if unreadable. */
+apr_time_t kmen_sp_idp_signing_expires(const kmen_sp *sp);
 
 /* A signed HTTP-Redirect AuthnRequest: *url for the browser, *request_id for
  * the outstanding-request store. NULL or an error message. */

@@ -44,15 +44,21 @@
 #define KMEN_ALG_RSA_SHA384 "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384"
 #define KMEN_ALG_RSA_SHA512 "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512"
 
+/* What mod_kmen reads of the IdP's metadata itself. */
+typedef struct {
+    const char *entity_id;
+    apr_time_t valid_until;           /* 0: the metadata has no validUntil */
+    apr_array_header_t *signing_keys; /* EVP_PKEY *, for kmen_redirect_verify */
+    apr_time_t signing_expires;       /* the latest notAfter of their certificates */
+} kmen_idp_facts;
+
 struct kmen_sp {
     kmen_sp_params params;
     const char *metadata; /* this SP's metadata, fed to lasso and served at /metadata */
-    const char *idp_entity_id;
-    apr_time_t idp_valid_until;
+    kmen_idp_facts idp;
     apr_reslist_t *servers;    /* per child: LassoServer objects reused across requests */
     xmlSecKey *decryption_key; /* the only decryption key: lasso's servers hold none */
     EVP_PKEY *signing_key;     /* and once more, for kmen_redirect_sign */
-    apr_array_header_t *idp_signing_keys; /* EVP_PKEY *, for kmen_redirect_verify */
 };
 
 /* A LassoServer for the length of one request; never NULL on success. */
@@ -115,10 +121,9 @@ const char *kmen_redirect_verify(apr_pool_t *p, const apr_array_header_t *keys, 
 
 /* Builds this SP's metadata from the parameters. */
 const char *kmen_sp_metadata_build(apr_pool_t *p, const kmen_sp_params *params);
-/* Reads entityID, validUntil and the signing keys (EVP_PKEY *, freed with P)
- * of the IdP's metadata; NULL or an error. */
-const char *kmen_idp_metadata_read(apr_pool_t *p, const char *xml, const char **entity_id,
-                                   apr_time_t *valid_until, apr_array_header_t **signing_keys);
+/* Reads entityID, validUntil and the signing keys (freed with P) of the
+ * IdP's metadata; NULL or an error. */
+const char *kmen_idp_metadata_read(apr_pool_t *p, const char *xml, kmen_idp_facts *facts);
 
 /* N is the element NAME in namespace NS. */
 int kmen_xml_is_element(const xmlNode *n, const char *ns, const char *name);

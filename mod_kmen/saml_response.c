@@ -53,7 +53,7 @@ static int check_envelope(check_ctx *c, const char *destination, const char *iss
 {
     if (!same(destination, c->sp->params.acs_url))
         return refuse(c, "Destination is not this SP's ACS URL");
-    if (!same(issuer, c->sp->idp_entity_id))
+    if (!same(issuer, c->sp->idp.entity_id))
         return refuse(c, "Response Issuer is not the IdP");
     if (!in_response_to)
         return refuse(c, "unsolicited Response (no InResponseTo)");
@@ -191,7 +191,7 @@ static int check_assertion(check_ctx *c, LassoSaml2Assertion *a, kmen_assertion 
 {
     if (!a->ID)
         return refuse(c, "assertion without ID");
-    if (!a->Issuer || !same(a->Issuer->content, c->sp->idp_entity_id))
+    if (!a->Issuer || !same(a->Issuer->content, c->sp->idp.entity_id))
         return refuse(c, "assertion Issuer is not the IdP");
     if (!check_conditions(c, a) || !check_subject(c, a) || !read_authn_statement(c, a, out))
         return 0;
@@ -218,7 +218,7 @@ static int check_assertion_signature(check_ctx *c, LassoServer *server, LassoSam
 {
     if (!kmen_xml_has_signature_child(tree))
         return response_signed ? 1 : refuse(c, "neither the Response nor the assertion is signed");
-    LassoProvider *idp = lasso_server_get_provider(server, c->sp->idp_entity_id);
+    LassoProvider *idp = lasso_server_get_provider(server, c->sp->idp.entity_id);
     int rc = idp ? lasso_provider_verify_single_node_signature(idp, LASSO_NODE(a), "ID") : -1;
     return rc == 0 ? 1 : refuse(c, "the assertion's signature does not verify");
 }

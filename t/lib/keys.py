@@ -36,9 +36,9 @@ def _openssl(*args):
     subprocess.run(["openssl", *args], check=True, capture_output=True)
 
 
-def self_signed(key, cert, cn):
-    """An RSA-2048 key and a self-signed SHA-256 certificate for it."""
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "30",
+def self_signed(key, cert, cn, days=30):
+    """An RSA-2048 key and a self-signed SHA-256 certificate for it, valid DAYS days."""
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", str(days),
              "-subj", f"/CN={cn}", "-keyout", str(key), "-out", str(cert))
 
 
@@ -72,7 +72,8 @@ def make_keys(dir):
     for name, cn in (("sp", "localhost"), ("idp", "NIA simulator"),
                      ("wrong", "not the IdP"), ("ca", "kmen test CA")):
         pairs[name] = (dir / f"{name}-key.pem", dir / f"{name}-cert.pem")
-        self_signed(*pairs[name], cn)
+        # NIA's signing certificate: /kmen/health is degraded within 30 days of its end.
+        self_signed(*pairs[name], cn, days=400 if name == "idp" else 30)
     ca_key, ca_cert = pairs["ca"]
     tr_key, tr_cert = signed_by_ca(
         dir, "translator", "127.0.0.1", ca_key, ca_cert,
