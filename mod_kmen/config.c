@@ -64,6 +64,7 @@ void *kmen_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_PTR(sp_key_file);
     MERGE_PTR(sp_cert_file);
     MERGE_PTR(idp_metadata_file);
+    MERGE_PTR(idp_metadata_cert_file);
     MERGE_PTR(endpoint_path);
     MERGE_PTR(db_conninfo);
     MERGE_INT(db_pool_size);

@@ -33,6 +33,7 @@ typedef struct {
     const char *sp_key_file;
     const char *sp_cert_file;
     const char *idp_metadata_file;
+    const char *idp_metadata_cert_file; /* the pinned certificate(s) signing that file */
     const char *endpoint_path;
     const char *db_conninfo;
     int db_pool_size;

@@ -72,6 +72,28 @@ static const char *read_sp_inputs(apr_pool_t *p, const kmen_server_conf *c, cons
     return NULL;
 }
 
+/* With KmenIdPMetadataCertificateFile, the metadata is used only when one
+ * of the pinned certificates signed it: a forged copy stops httpd here. */
+static const char *check_metadata_signature(apr_pool_t *p, const server_rec *vs,
+                                            const kmen_server_conf *c, const char *xml)
+{
+    const char *pinned, *err;
+    if (!c->idp_metadata_cert_file)
+        return NULL;
+    if ((err = kmen_read_text_file(p, "KmenIdPMetadataCertificateFile", c->idp_metadata_cert_file,
+                                   &pinned)))
+        return err;
+    if (!strstr(pinned, "-----BEGIN CERTIFICATE-----"))
+        return apr_pstrcat(p, "KmenIdPMetadataCertificateFile ", c->idp_metadata_cert_file,
+                           kmen_directive_where(p, vs, c, "KmenIdPMetadataCertificateFile"),
+                           ": no PEM certificate", NULL);
+    err = kmen_idp_metadata_verify(p, xml, pinned);
+    return err ? apr_pstrcat(p, "KmenIdPMetadataFile ", c->idp_metadata_file,
+                             kmen_directive_where(p, vs, c, "KmenIdPMetadataFile"),
+                             ": the IdP metadata ", err, NULL)
+               : NULL;
+}
+
 /* Virtual hosts that inherit the same settings share one SP and one pool.
  * SP_TYPE: the server's own KmenSPType (outside any <Location>), which the
  * metadata publishes. */
@@ -83,7 +105,8 @@ static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, const ser
         return err;
     const char *key =
         apr_pstrcat(pconf, c->sp_entity_id, "|", c->sp_key_file, "|", c->idp_metadata_file, "|",
-                    c->db_conninfo, "|", c->endpoint_path, "|", sp_type, NULL);
+                    c->idp_metadata_cert_file ? c->idp_metadata_cert_file : "", "|", c->db_conninfo,
+                    "|", c->endpoint_path, "|", sp_type, NULL);
     kmen_server_conf *twin = apr_hash_get(shared, key, APR_HASH_KEY_STRING);
     if (twin) {
         c->sp = twin->sp;
@@ -92,6 +115,7 @@ static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, const ser
     }
     kmen_sp_params in;
     if ((err = read_sp_inputs(pconf, c, sp_type, &in)) ||
+        (err = check_metadata_signature(pconf, vs, c, in.idp_metadata)) ||
         (err = kmen_sp_create(pconf, &in, &c->sp)))
         return err;
     c->store = kmen_store_create(pconf, c->db_conninfo, c->db_pool_size);
@@ -188,6 +212,9 @@ static const command_rec kmen_cmds[] = {
                   RSRC_CONF, "PEM certificate of that key, published in the SP metadata"),
     AP_INIT_TAKE1("KmenIdPMetadataFile", kmen_set_server_file, SERVER_SLOT(idp_metadata_file),
                   RSRC_CONF, "NIA's federation metadata"),
+    AP_INIT_TAKE1("KmenIdPMetadataCertificateFile", kmen_set_server_file,
+                  SERVER_SLOT(idp_metadata_cert_file), RSRC_CONF,
+                  "PEM certificate(s) one of which must sign KmenIdPMetadataFile"),
     AP_INIT_TAKE1("KmenEndpointPath", kmen_set_endpoint_path, SERVER_SLOT(endpoint_path), RSRC_CONF,
                   "where mod_kmen's endpoints live (default /kmen)"),
     AP_INIT_TAKE1("KmenDatabase", kmen_set_server_string, SERVER_SLOT(db_conninfo), RSRC_CONF,

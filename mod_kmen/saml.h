@@ -65,6 +65,12 @@ enum { KMEN_SAML_LOG_ERROR = 0, KMEN_SAML_LOG_DEBUG, KMEN_SAML_LOG_TRACE };
 /* Once per process, before any other call; log receives lasso's messages. */
 void kmen_saml_library_init(void (*log)(const char *domain, int level, const char *msg));
 
+/* NULL if the IdP metadata XML carries one enveloped XML-DSig signature over
+ * its whole root element by one of the PEM certificates in PINNED_PEM (a
+ * rollover pins two), within the algorithm policy; else why not, to follow
+ * "the IdP metadata ". The signature's own KeyInfo is never trusted. */
+const char *kmen_idp_metadata_verify(apr_pool_t *p, const char *xml, const char *pinned_pem);
+
 /* Validates keys and metadata by building a LassoServer once; keeps the inputs. */
 const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp **out);
 /* Per child process: the pool of LassoServers requests borrow from. */

@@ -53,13 +53,16 @@ def metadata_with_certificates(stack, name, *days_left):
 
 @pytest.fixture
 def node_with(stack):
-    """node_with(metadata_path): a started httpd reading that IdP metadata, with a status
+    """node_with(metadata_path, pinned=False): a started httpd reading that IdP metadata
+    (checked against the seal certificate if PINNED: an altered copy is not), with a status
     page at /kmen-status; stopped after the test."""
     started = []
 
-    def start(metadata):
+    def start(metadata, pinned=False):
         site = stack.site()
         site.idp_metadata = metadata
+        if not pinned:
+            site.idp_metadata_cert = None
         h = Httpd(parent=stack.dir)
         h.write_config(config_text(h.dir, h.port, stack.portal_port, site,
                                    locations=STATUS_LOCATION))
@@ -118,3 +121,113 @@ def test_the_status_page_shows_the_certificate_days(stack, node_with):
     assert doc["idp_metadata"]["signing_certificate_days_left"] == 10, doc
     page = requests.get(h.base_url + "/kmen-status", timeout=10).text
     assert re.search(r'<table id="idp">.*expires within 30 days.*\(10 days\)', page, re.S), page
+
+
+# --- KmenIdPMetadataCertificateFile: the metadata's own signature ------------------------
+def sim_metadata(stack, fault="none"):
+    """GET /metadata of the simulator, serving FAULT meanwhile (see /admin/metadata)."""
+    requests.get(stack.sim_url + "/admin/metadata", params={"fault": fault},
+                 timeout=10).raise_for_status()
+    try:
+        return requests.get(stack.sim_url + "/metadata", timeout=10).content
+    finally:
+        requests.get(stack.sim_url + "/admin/metadata", params={"fault": "none"}, timeout=10)
+
+
+def test_the_simulators_metadata_is_nia_shaped(stack):
+    data = stack.idp_metadata.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf"), data[:20]
+    text = data.decode("utf-8-sig")
+    root = re.search(r"<(\w+:)?EntityDescriptor [^>]*>", text)[0]
+    assert re.search(r'\bID="_[0-9a-f-]{36}"', root) and "validUntil" not in root, root
+    assert re.search(r"<(\w+:)?EntityDescriptor [^>]*>\s*<(\w+:)?Signature", text), text
+    assert 'xsi:type="fed:SecurityTokenServiceType"' in text, text
+    assert text.index("RoleDescriptor") < text.index("IDPSSODescriptor"), text
+
+
+def write_copy(stack, name, data):
+    path = stack.dir / name
+    path.write_bytes(data)
+    path.chmod(0o644)
+    return path
+
+
+@pytest.mark.parametrize("fault, why", [
+    ("forged", "is not signed by KmenIdPMetadataCertificateFile"),
+    ("tampered", "is not signed by KmenIdPMetadataCertificateFile"),
+    ("unsigned", "is not signed (one ds:Signature in its root element)")])
+def test_configtest_refuses_metadata_the_pinned_certificate_did_not_sign(stack, fault, why):
+    path = write_copy(stack, f"{fault}.xml", sim_metadata(stack, fault))
+    site = stack.site()
+    site.idp_metadata = path
+    h = Httpd(parent=stack.dir)
+    h.write_config(config_text(h.dir, h.port, stack.portal_port, site))
+    rc, out = h.configtest()
+    line = next(i for i, t in enumerate(h.conf.read_text().splitlines(), 1)
+                if t.startswith("KmenIdPMetadataFile "))
+    assert rc != 0, out
+    assert f"KmenIdPMetadataFile {path} ({h.conf}:{line}): the IdP metadata {why}" in out, out
+
+
+def test_a_pinned_rollover_pair_verifies_with_either(stack):
+    """KmenIdPMetadataCertificateFile may hold two certificates while NIA renews its seal."""
+    pair = stack.dir / "seal-pair.pem"
+    pair.write_text(stack.keys.wrong_cert.read_text() + stack.keys.seal_cert.read_text())
+    pair.chmod(0o644)
+    site = stack.site()
+    site.idp_metadata_cert = pair
+    h = Httpd(parent=stack.dir)
+    h.write_config(config_text(h.dir, h.port, stack.portal_port, site))
+    rc, out = h.configtest()
+    assert rc == 0 and "Syntax OK" in out, out
+
+
+def test_a_certificate_file_without_a_certificate_is_named(stack):
+    empty = write_copy(stack, "no-cert.pem", b"not a certificate\n")
+    site = stack.site()
+    site.idp_metadata_cert = empty
+    h = Httpd(parent=stack.dir)
+    h.write_config(config_text(h.dir, h.port, stack.portal_port, site))
+    rc, out = h.configtest()
+    assert rc != 0 and f"KmenIdPMetadataCertificateFile {empty} (" in out, out
+    assert "no PEM certificate" in out, out
+
+
+# --- NIA's signing-key rollover ------------------------------------------------------------
+@pytest.fixture
+def rollover(stack):
+    """rollover(phase): the simulator's rollover phase; back to "current" after the test."""
+    def set_phase(phase):
+        requests.get(stack.sim_url + "/admin/rollover", params={"phase": phase},
+                     timeout=10).raise_for_status()
+    yield set_phase
+    set_phase("current")
+
+
+def logout_request_to(stack, base_url):
+    """A LogoutRequest NIA signs now (with its current key), addressed to BASE_URL's /kmen/slo."""
+    r = requests.get(stack.sim_url + "/admin/idp-logout", allow_redirects=False, timeout=10,
+                     params={"identity": "cz-zofie", "session_index": "_none"})
+    location = r.headers["Location"]
+    assert location.startswith(stack.base_url + "/kmen/slo?"), location
+    return base_url + location[len(stack.base_url):]
+
+
+def test_metadata_with_both_keys_accepts_the_new_one(stack, node_with, rollover):
+    """announced: NIA's metadata publishes the old and the new signing key, and a node holding
+    it accepts NIA's messages whichever key signs them; switched: NIA signs with the new key,
+    which a node holding the old metadata refuses."""
+    rollover("announced")
+    announced = write_copy(stack, "announced.xml", sim_metadata(stack))
+    h = node_with(announced, pinned=True)
+    status, doc = health(h)
+    assert status == 200 and doc["status"] == "ok", doc
+    r = requests.get(logout_request_to(stack, h.base_url), allow_redirects=False, timeout=10)
+    assert r.status_code == 303 and r.headers["Location"].startswith(stack.sso_url), r.text
+    rollover("switched")
+    r = requests.get(logout_request_to(stack, h.base_url), allow_redirects=False, timeout=10)
+    assert r.status_code == 303 and r.headers["Location"].startswith(stack.sso_url), r.text
+    r = requests.get(logout_request_to(stack, stack.base_url), allow_redirects=False,
+                     timeout=10)
+    assert r.status_code == 400, r.status_code
+    assert "the HTTP-Redirect signature is not the IdP's" in stack.httpd.read_error_log()

@@ -95,7 +95,7 @@ def test_expired_idp_metadata(stack):
     assert 'validUntil="2020' in text
     expired.write_text(text)
     expired.chmod(0o644)
-    rc, out = configtest(stack, idp_metadata=expired)
+    rc, out = configtest(stack, idp_metadata=expired, idp_metadata_cert=None)
     assert rc != 0 and "the IdP metadata expired" in out, out
 
 
@@ -103,7 +103,7 @@ def test_unparsable_idp_metadata(stack):
     broken = stack.dir / "broken-metadata.xml"
     broken.write_text("<not metadata")
     broken.chmod(0o644)
-    rc, out = configtest(stack, idp_metadata=broken)
+    rc, out = configtest(stack, idp_metadata=broken, idp_metadata_cert=None)
     assert rc != 0 and "the IdP metadata is not well-formed XML" in out, out
 
 
@@ -114,7 +114,7 @@ def test_idp_metadata_without_a_signing_certificate(stack):
     assert 'use="encryption"' in text
     unsigned.write_text(text)
     unsigned.chmod(0o644)
-    rc, out = configtest(stack, idp_metadata=unsigned)
+    rc, out = configtest(stack, idp_metadata=unsigned, idp_metadata_cert=None)
     assert rc != 0 and "the IdP metadata has no signing certificate" in out, out
 
 
