@@ -34,7 +34,7 @@ void *kmen_create_server_conf(apr_pool_t *p, server_rec *s)
     c->db_pool_size = c->translator_timeout = c->session_lifetime = c->session_idle =
         c->session_cache_ttl = c->cookie_secure = c->clock_skew = c->header_encoding =
             c->nameid_policy = c->pending_timeout = c->allow_http = c->login_start_limit =
-                KMEN_UNSET;
+                c->idp_metadata_refresh = KMEN_UNSET;
     return c;
 }
 
@@ -65,6 +65,8 @@ void *kmen_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_PTR(sp_cert_file);
     MERGE_PTR(idp_metadata_file);
     MERGE_PTR(idp_metadata_cert_file);
+    MERGE_PTR(idp_metadata_url);
+    MERGE_INT(idp_metadata_refresh);
     MERGE_PTR(endpoint_path);
     MERGE_PTR(db_conninfo);
     MERGE_INT(db_pool_size);
@@ -118,6 +120,7 @@ void kmen_server_conf_defaults(kmen_server_conf *c)
     DEFAULT_INT(header_encoding, KMEN_ENCODING_PERCENT);
     DEFAULT_INT(nameid_policy, KMEN_NAMEID_PERSISTENT);
     DEFAULT_INT(pending_timeout, 3600);
+    DEFAULT_INT(idp_metadata_refresh, 3600);
     DEFAULT_INT(login_start_limit, 60);
 #undef DEFAULT_PTR
 #undef DEFAULT_INT
@@ -412,28 +415,6 @@ const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir_, const char 
 
 /* ---- loading: runs in post_config, as root */
 
-static const char *read_file(apr_pool_t *p, const char *directive, const char *path, char **data,
-                             apr_size_t *len)
-{
-    apr_file_t *f;
-    apr_finfo_t info;
-    apr_status_t rv = apr_file_open(&f, path, APR_READ | APR_BINARY, 0, p);
-    if (rv == APR_SUCCESS)
-        rv = apr_file_info_get(&info, APR_FINFO_SIZE, f);
-    if (rv == APR_SUCCESS) {
-        *len = (apr_size_t)info.size;
-        *data = apr_pcalloc(p, *len + 1);
-        rv = apr_file_read_full(f, *data, *len, NULL);
-        apr_file_close(f);
-    }
-    if (rv != APR_SUCCESS) {
-        char buf[120];
-        return apr_psprintf(p, "%s %s: cannot read: %s", directive, path,
-                            apr_strerror(rv, buf, sizeof(buf)));
-    }
-    return NULL;
-}
-
 static const char *check_required(apr_pool_t *p, const kmen_server_conf *c)
 {
     const char *const pairs[][2] = {
@@ -451,7 +432,7 @@ static const char *load_register_key(apr_pool_t *p, kmen_server_conf *c)
 {
     char *data;
     apr_size_t len;
-    const char *err = read_file(p, "KmenRegisterKeyFile", c->register_key_file, &data, &len);
+    const char *err = kmen_read_file(p, "KmenRegisterKeyFile", c->register_key_file, &data, &len);
     if (err)
         return err;
     if (len != KMEN_KEY_LEN)
@@ -474,7 +455,7 @@ static const char *load_secret(apr_pool_t *p, const char *directive, const char 
     apr_size_t len;
     if (!path)
         return NULL;
-    const char *err = read_file(p, directive, path, &data, &len);
+    const char *err = kmen_read_file(p, directive, path, &data, &len);
     if (!err && len < 16)
         err = apr_pstrcat(p, directive, ": the key must hold at least 16 bytes", NULL);
     *secret = (const unsigned char *)data;
@@ -552,16 +533,6 @@ const char *kmen_directive_where(apr_pool_t *p, const server_rec *s, const kmen_
         return "";
     return apr_pstrcat(p, " (", line ? line : "", line && vhost ? ", " : "", vhost ? vhost : "",
                        ")", NULL);
-}
-
-const char *kmen_read_text_file(apr_pool_t *p, const char *directive, const char *path,
-                                const char **text)
-{
-    char *data;
-    apr_size_t len;
-    const char *err = read_file(p, directive, path, &data, &len);
-    *text = data;
-    return err;
 }
 
 const char *kmen_sp_base_url(apr_pool_t *p, const kmen_server_conf *c)

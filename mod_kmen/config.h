@@ -7,6 +7,7 @@
 #include "http_config.h"
 #include "apr_tables.h"
 
+#include "files.h"
 #include "identifiers.h"
 #include "identity.h"
 
@@ -34,6 +35,8 @@ typedef struct {
     const char *sp_cert_file;
     const char *idp_metadata_file;
     const char *idp_metadata_cert_file; /* the pinned certificate(s) signing that file */
+    const char *idp_metadata_url;       /* where one process fetches that file from */
+    int idp_metadata_refresh;           /* seconds between fetches */
     const char *endpoint_path;
     const char *db_conninfo;
     int db_pool_size;
@@ -139,9 +142,6 @@ int kmen_dir_eidas_accept(const kmen_dir_conf *d);
 /* An agenda code: A followed by 1 to 6 digits. */
 int kmen_agenda_is_valid(const char *agenda);
 const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir, const char *arg);
-
-const char *kmen_read_text_file(apr_pool_t *p, const char *directive, const char *path,
-                                const char **text);
 
 /* "NAME:PORT" of the (virtual) server S: the port of its <VirtualHost>
  * address, else of its ServerName, else UNNAMED_PORT. */

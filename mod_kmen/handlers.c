@@ -27,6 +27,26 @@ APLOG_USE_MODULE(kmen);
 #define ACS_BODY_LIMIT (512 * 1024) /* NIA's Responses are ~20 KiB */
 #define LOGIN_START_WINDOW 60       /* seconds KmenLoginStartLimit counts over */
 
+void kmen_idp_refresh(request_rec *r, kmen_sp *sp)
+{
+    const char *err = NULL;
+    switch (kmen_sp_idp_refresh(sp, r->pool, &err)) {
+    case KMEN_IDP_RELOADED:
+        kmen_log_request(
+            APLOG_NOTICE, r,
+            KMEN_LOGNO(0750) "the IdP metadata file changed: this process uses it now");
+        break;
+    case KMEN_IDP_REFUSED:
+        kmen_log_request(APLOG_ERR, r,
+                         KMEN_LOGNO(0751) "the IdP metadata file changed but is refused, the "
+                                          "previous metadata stays in use: %s",
+                         err);
+        break;
+    case KMEN_IDP_UNCHANGED:
+        break;
+    }
+}
+
 static const char *state_cookie_name(request_rec *r, const kmen_server_conf *c)
 {
     return apr_pstrcat(r->pool, c->cookie_name, "_state", NULL);
@@ -101,6 +121,7 @@ int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *retur
     params.requested = kmen_dir_requested(dir);
     const char *url = NULL, *request_id = NULL;
     request_rec *previous = kmen_log_serving(r);
+    kmen_idp_refresh(r, c->sp);
     const char *err = kmen_saml_authn_request(c->sp, r->pool, &params, &url, &request_id);
     kmen_log_serving(previous);
     if (err) {
@@ -447,6 +468,7 @@ int kmen_endpoint_handler(request_rec *r, int lookup)
             return HTTP_METHOD_NOT_ALLOWED;
         }
         request_rec *previous = kmen_log_serving(r);
+        kmen_idp_refresh(r, c->sp);
         int status = endpoints[i].handle(r);
         kmen_log_serving(previous);
         return status;

@@ -22,6 +22,9 @@ const char *kmen_login_url(request_rec *r, const char *return_to);
  * AuthnRequest, the outstanding request stored, the state cookie, a 303. */
 int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *return_to);
 
+/* Picks up a changed IdP metadata file (kmen_sp_idp_refresh) and logs it. */
+void kmen_idp_refresh(request_rec *r, struct kmen_sp *sp);
+
 /* auth.c */
 int kmen_check_authn(request_rec *r);
 int kmen_fixups(request_rec *r);

@@ -17,6 +17,7 @@
 #include "handlers.h"
 #include "headers.h"
 #include "log.h"
+#include "metadata_fetch.h"
 #include "saml.h"
 #include "session.h"
 #include "status.h"
@@ -64,6 +65,8 @@ static const char *read_sp_inputs(apr_pool_t *p, const kmen_server_conf *c, cons
                                    &in->idp_metadata)))
         return err;
     in->key_file = c->sp_key_file;
+    in->idp_metadata_file = c->idp_metadata_file;
+    in->idp_metadata_cert_pem = NULL;
     in->entity_id = c->sp_entity_id;
     in->acs_url = kmen_endpoint_url(p, c, "acs");
     in->slo_url = kmen_endpoint_url(p, c, "slo");
@@ -75,19 +78,19 @@ static const char *read_sp_inputs(apr_pool_t *p, const kmen_server_conf *c, cons
 /* With KmenIdPMetadataCertificateFile, the metadata is used only when one
  * of the pinned certificates signed it: a forged copy stops httpd here. */
 static const char *check_metadata_signature(apr_pool_t *p, const server_rec *vs,
-                                            const kmen_server_conf *c, const char *xml)
+                                            const kmen_server_conf *c, kmen_sp_params *in)
 {
-    const char *pinned, *err;
+    const char *err;
     if (!c->idp_metadata_cert_file)
         return NULL;
     if ((err = kmen_read_text_file(p, "KmenIdPMetadataCertificateFile", c->idp_metadata_cert_file,
-                                   &pinned)))
+                                   &in->idp_metadata_cert_pem)))
         return err;
-    if (!strstr(pinned, "-----BEGIN CERTIFICATE-----"))
+    if (!strstr(in->idp_metadata_cert_pem, "-----BEGIN CERTIFICATE-----"))
         return apr_pstrcat(p, "KmenIdPMetadataCertificateFile ", c->idp_metadata_cert_file,
                            kmen_directive_where(p, vs, c, "KmenIdPMetadataCertificateFile"),
                            ": no PEM certificate", NULL);
-    err = kmen_idp_metadata_verify(p, xml, pinned);
+    err = kmen_idp_metadata_verify(p, in->idp_metadata, in->idp_metadata_cert_pem);
     return err ? apr_pstrcat(p, "KmenIdPMetadataFile ", c->idp_metadata_file,
                              kmen_directive_where(p, vs, c, "KmenIdPMetadataFile"),
                              ": the IdP metadata ", err, NULL)
@@ -115,7 +118,7 @@ static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, const ser
     }
     kmen_sp_params in;
     if ((err = read_sp_inputs(pconf, c, sp_type, &in)) ||
-        (err = check_metadata_signature(pconf, vs, c, in.idp_metadata)) ||
+        (err = check_metadata_signature(pconf, vs, c, &in)) ||
         (err = kmen_sp_create(pconf, &in, &c->sp)))
         return err;
     c->store = kmen_store_create(pconf, c->db_conninfo, c->db_pool_size);
@@ -167,6 +170,7 @@ static int kmen_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, KMEN_LOGNO(0643) "mod_kmen: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    kmen_metadata_fetchers_start(pconf, s);
     return OK;
 }
 
@@ -215,6 +219,11 @@ static const command_rec kmen_cmds[] = {
     AP_INIT_TAKE1("KmenIdPMetadataCertificateFile", kmen_set_server_file,
                   SERVER_SLOT(idp_metadata_cert_file), RSRC_CONF,
                   "PEM certificate(s) one of which must sign KmenIdPMetadataFile"),
+    AP_INIT_TAKE1("KmenIdPMetadataURL", kmen_set_server_string, SERVER_SLOT(idp_metadata_url),
+                  RSRC_CONF, "where one process fetches NIA's metadata into KmenIdPMetadataFile"),
+    AP_INIT_TAKE1("KmenIdPMetadataRefresh", kmen_set_server_seconds,
+                  SERVER_SLOT(idp_metadata_refresh), RSRC_CONF,
+                  "seconds between fetches of KmenIdPMetadataURL (default 3600)"),
     AP_INIT_TAKE1("KmenEndpointPath", kmen_set_endpoint_path, SERVER_SLOT(endpoint_path), RSRC_CONF,
                   "where mod_kmen's endpoints live (default /kmen)"),
     AP_INIT_TAKE1("KmenDatabase", kmen_set_server_string, SERVER_SLOT(db_conninfo), RSRC_CONF,

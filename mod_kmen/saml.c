@@ -144,14 +144,37 @@ static const char *check_key_pair(EVP_PKEY *key, const char *cert_pem)
     return err;
 }
 
-static const char *check_idp_validity(apr_pool_t *p, const kmen_sp *sp)
+static const char *check_idp_validity(apr_pool_t *p, const kmen_idp_facts *idp)
 {
     char date[APR_RFC822_DATE_LEN];
-    if (!sp->idp.valid_until || sp->idp.valid_until > apr_time_now())
+    if (!idp->valid_until || idp->valid_until > apr_time_now())
         return NULL;
-    apr_rfc822_date(date, sp->idp.valid_until);
+    apr_rfc822_date(date, idp->valid_until);
     return apr_pstrcat(p, "the IdP metadata expired (validUntil ", date,
                        "): download NIA's current federation metadata", NULL);
+}
+
+const char *kmen_idp_load(apr_pool_t *p, const kmen_sp *sp, const char *xml, kmen_idp_facts *out)
+{
+    const char *err = kmen_idp_metadata_read(p, xml, out);
+    if (err)
+        return apr_pstrcat(p, "the IdP metadata ", err, NULL);
+    if ((err = check_idp_validity(p, out)))
+        return err;
+    kmen_sp probe_sp = *sp;
+    probe_sp.params.idp_metadata = xml;
+    LassoServer *probe = server_build(&probe_sp, &err);
+    if (!probe)
+        return err;
+    int ok = lasso_server_get_provider(probe, out->entity_id) != NULL;
+    lasso_server_destroy(probe);
+    return ok ? NULL : "lasso found no IdP role in the IdP metadata";
+}
+
+const char *kmen_sp_idp_check(const kmen_sp *sp, apr_pool_t *p, const char *xml)
+{
+    kmen_idp_facts facts;
+    return kmen_idp_load(p, sp, xml, &facts);
 }
 
 const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp **out)
@@ -165,30 +188,31 @@ const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp 
     sp->metadata = kmen_sp_metadata_build(p, params);
     if (!sp->metadata)
         return "the SP certificate is not a PEM certificate";
-    err = kmen_idp_metadata_read(p, params->idp_metadata, &sp->idp);
-    if (err)
-        return apr_pstrcat(p, "the IdP metadata ", err, NULL);
-    if ((err = check_idp_validity(p, sp)))
+    if ((err = kmen_idp_load(p, sp, params->idp_metadata, &sp->idp)))
         return err;
-    LassoServer *probe = server_build(sp, &err);
-    if (!probe)
-        return err;
-    int ok = lasso_server_get_provider(probe, sp->idp.entity_id) != NULL;
-    lasso_server_destroy(probe);
-    if (!ok)
-        return "lasso found no IdP role in the IdP metadata";
     if ((err = kmen_sp_decryption_key_load(p, params->key_pem, params->key_file,
                                            &sp->decryption_key)))
         return err;
+    kmen_idp_file_stat(sp->params.idp_metadata_file, &sp->idp_file);
     *out = sp;
     return NULL;
 }
 
+const char *kmen_sp_servers_create(kmen_sp *sp, apr_pool_t *pool)
+{
+    apr_status_t rv = apr_reslist_create(&sp->servers, 0, sp->max_servers, sp->max_servers, 0,
+                                         server_construct, server_destruct, sp, pool);
+    return rv == APR_SUCCESS ? NULL : "cannot create the pool of lasso servers";
+}
+
 const char *kmen_sp_child_init(kmen_sp *sp, apr_pool_t *pchild, int max_servers)
 {
-    apr_status_t rv = apr_reslist_create(&sp->servers, 0, max_servers, max_servers, 0,
-                                         server_construct, server_destruct, sp, pchild);
-    return rv == APR_SUCCESS ? NULL : "cannot create the pool of lasso servers";
+    sp->pchild = pchild;
+    sp->max_servers = max_servers;
+    if (apr_thread_rwlock_create(&sp->lock, pchild) != APR_SUCCESS ||
+        apr_pool_create(&sp->idp_pool, pchild) != APR_SUCCESS)
+        return "cannot create the IdP metadata's lock";
+    return kmen_sp_servers_create(sp, sp->idp_pool);
 }
 
 LassoServer *kmen_sp_server_acquire(kmen_sp *sp, const char **err)
@@ -221,14 +245,12 @@ const char *kmen_sp_idp_entity_id(const kmen_sp *sp)
     return sp->idp.entity_id;
 }
 
-apr_time_t kmen_sp_idp_valid_until(const kmen_sp *sp)
+void kmen_sp_idp_dates(kmen_sp *sp, apr_time_t *valid_until, apr_time_t *signing_expires)
 {
-    return sp->idp.valid_until;
-}
-
-apr_time_t kmen_sp_idp_signing_expires(const kmen_sp *sp)
-{
-    return sp->idp.signing_expires;
+    kmen_sp_use_begin(sp);
+    *valid_until = sp->idp.valid_until;
+    *signing_expires = sp->idp.signing_expires;
+    kmen_sp_use_end(sp);
 }
 
 static void set_nameid_policy(LassoSamlp2AuthnRequest *req, int policy)
@@ -331,8 +353,9 @@ static const char *signed_msg_url(apr_pool_t *p, kmen_sp *sp, LassoProfile *prof
     return profile->msg_url ? kmen_redirect_sign(p, sp->signing_key, profile->msg_url) : NULL;
 }
 
-const char *kmen_saml_authn_request(kmen_sp *sp, apr_pool_t *p, const kmen_authn_params *params,
-                                    const char **url, const char **request_id)
+static const char *kmen_saml_authn_request_locked(kmen_sp *sp, apr_pool_t *p,
+                                                  const kmen_authn_params *params, const char **url,
+                                                  const char **request_id)
 {
     const char *err = NULL;
     LassoServer *server = kmen_sp_server_acquire(sp, &err);
@@ -348,6 +371,15 @@ const char *kmen_saml_authn_request(kmen_sp *sp, apr_pool_t *p, const kmen_authn
     lasso_login_destroy(login);
     kmen_sp_server_release(sp, server);
     return err;
+}
+
+const char *kmen_saml_authn_request(kmen_sp *sp, apr_pool_t *p, const kmen_authn_params *params,
+                                    const char **url, const char **request_id)
+{
+    kmen_sp_use_begin(sp);
+    const char *out_value = kmen_saml_authn_request_locked(sp, p, params, url, request_id);
+    kmen_sp_use_end(sp);
+    return out_value;
 }
 
 LassoSession *kmen_lasso_session_for(const char *idp_entity_id, const kmen_login_ref *ref)
@@ -378,8 +410,9 @@ static LassoLogout *logout_for(LassoServer *server, kmen_sp *sp, const kmen_logi
     return logout;
 }
 
-const char *kmen_saml_logout_request(kmen_sp *sp, apr_pool_t *p, const kmen_login_ref *ref,
-                                     const char *relay_state, const char **url)
+static const char *kmen_saml_logout_request_locked(kmen_sp *sp, apr_pool_t *p,
+                                                   const kmen_login_ref *ref,
+                                                   const char *relay_state, const char **url)
 {
     const char *err = NULL;
     LassoServer *server = kmen_sp_server_acquire(sp, &err);
@@ -401,7 +434,16 @@ const char *kmen_saml_logout_request(kmen_sp *sp, apr_pool_t *p, const kmen_logi
     return err;
 }
 
-const char *kmen_saml_logout_response(kmen_sp *sp, apr_pool_t *p, const char *query)
+const char *kmen_saml_logout_request(kmen_sp *sp, apr_pool_t *p, const kmen_login_ref *ref,
+                                     const char *relay_state, const char **url)
+{
+    kmen_sp_use_begin(sp);
+    const char *out_value = kmen_saml_logout_request_locked(sp, p, ref, relay_state, url);
+    kmen_sp_use_end(sp);
+    return out_value;
+}
+
+static const char *kmen_saml_logout_response_locked(kmen_sp *sp, apr_pool_t *p, const char *query)
 {
     const char *err = kmen_redirect_verify(p, sp->idp.signing_keys, query);
     if (err)
@@ -418,6 +460,14 @@ const char *kmen_saml_logout_response(kmen_sp *sp, apr_pool_t *p, const char *qu
     lasso_logout_destroy(logout);
     kmen_sp_server_release(sp, server);
     return rc == 0 ? NULL : lasso_strerror(rc);
+}
+
+const char *kmen_saml_logout_response(kmen_sp *sp, apr_pool_t *p, const char *query)
+{
+    kmen_sp_use_begin(sp);
+    const char *out_value = kmen_saml_logout_response_locked(sp, p, query);
+    kmen_sp_use_end(sp);
+    return out_value;
 }
 
 static void read_logout_request(apr_pool_t *p, LassoSamlp2LogoutRequest *req, kmen_login_ref *ref)
@@ -475,10 +525,11 @@ static const char *answer_logout_request(LassoLogout *logout, kmen_sp *sp, apr_p
     return *url ? NULL : "cannot sign the LogoutResponse";
 }
 
-const char *kmen_saml_logout_request_consume(kmen_sp *sp, apr_pool_t *p, const char *query,
-                                             const kmen_response_expect *expect,
-                                             kmen_login_ref *ref, kmen_message_ref *msg,
-                                             const char **url)
+static const char *kmen_saml_logout_request_consume_locked(kmen_sp *sp, apr_pool_t *p,
+                                                           const char *query,
+                                                           const kmen_response_expect *expect,
+                                                           kmen_login_ref *ref,
+                                                           kmen_message_ref *msg, const char **url)
 {
     const char *err = kmen_redirect_verify(p, sp->idp.signing_keys, query);
     if (err)
@@ -495,4 +546,16 @@ const char *kmen_saml_logout_request_consume(kmen_sp *sp, apr_pool_t *p, const c
     lasso_logout_destroy(logout);
     kmen_sp_server_release(sp, server);
     return err;
+}
+
+const char *kmen_saml_logout_request_consume(kmen_sp *sp, apr_pool_t *p, const char *query,
+                                             const kmen_response_expect *expect,
+                                             kmen_login_ref *ref, kmen_message_ref *msg,
+                                             const char **url)
+{
+    kmen_sp_use_begin(sp);
+    const char *out_value =
+        kmen_saml_logout_request_consume_locked(sp, p, query, expect, ref, msg, url);
+    kmen_sp_use_end(sp);
+    return out_value;
 }

@@ -5,11 +5,21 @@
 
 #include "apr_pools.h"
 #include "apr_tables.h"
+#include "apr_file_info.h"
 #include "apr_time.h"
 
 #include "identity.h"
 
 typedef struct kmen_sp kmen_sp;
+
+/* What a child compares to notice a new IdP metadata file. */
+typedef struct {
+    apr_time_t mtime;
+    apr_off_t size;
+} kmen_idp_file;
+
+/* mtime and size of PATH (zeros if it cannot be read). */
+void kmen_idp_file_stat(const char *path, kmen_idp_file *out);
 
 typedef struct {
     const char *entity_id;
@@ -20,7 +30,9 @@ typedef struct {
     const char *cert_pem;
     const char *sp_type; /* eIDAS SPType the metadata publishes: public or private */
     const char *idp_metadata;
-    int nameid_policy; /* kmen_nameid_policy */
+    const char *idp_metadata_file;     /* where idp_metadata came from: children re-read it */
+    const char *idp_metadata_cert_pem; /* the pinned certificate(s), or NULL */
+    int nameid_policy;                 /* kmen_nameid_policy */
 } kmen_sp_params;
 
 /* What a logout needs to name the login at the IdP. NameID is the BSI for
@@ -71,6 +83,10 @@ void kmen_saml_library_init(void (*log)(const char *domain, int level, const cha
  * "the IdP metadata ". The signature's own KeyInfo is never trusted. */
 const char *kmen_idp_metadata_verify(apr_pool_t *p, const char *xml, const char *pinned_pem);
 
+/* NULL if XML would load as SP's IdP metadata (as kmen_sp_create checks it),
+ * else why not. */
+const char *kmen_sp_idp_check(const kmen_sp *sp, apr_pool_t *p, const char *xml);
+
 /* Validates keys and metadata by building a LassoServer once; keeps the inputs. */
 const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp **out);
 /* Per child process: the pool of LassoServers requests borrow from. */
@@ -78,13 +94,24 @@ const char *kmen_sp_child_init(kmen_sp *sp, apr_pool_t *pchild, int max_servers)
 
 int kmen_sp_child_ready(const kmen_sp *sp);
 
+typedef enum {
+    KMEN_IDP_UNCHANGED = 0,
+    KMEN_IDP_RELOADED,
+    KMEN_IDP_REFUSED /* the new file does not verify or load: the old metadata stays */
+} kmen_idp_refresh_status;
+
+/* Per child, before kmen_sp_use_begin: at most once a second, a stat of the
+ * IdP metadata file; when it changed, the file is read, verified against the
+ * pinned certificate(s) as at startup, and loaded. *ERR says why a new file
+ * was refused. */
+kmen_idp_refresh_status kmen_sp_idp_refresh(kmen_sp *sp, apr_pool_t *p, const char **err);
+
 const char *kmen_sp_metadata(const kmen_sp *sp);
 const char *kmen_sp_idp_entity_id(const kmen_sp *sp);
-/* validUntil of the IdP metadata, 0 when it has none. */
-apr_time_t kmen_sp_idp_valid_until(const kmen_sp *sp);
-/* When the last of the IdP's signing certificates expires (their latest
- * notAfter): after it no Response of the IdP verifies. 0 if unreadable. */
-apr_time_t kmen_sp_idp_signing_expires(const kmen_sp *sp);
+/* *VALID_UNTIL: validUntil of the IdP metadata, 0 when it has none.
+ * *SIGNING_EXPIRES: when the last of the IdP's signing certificates expires
+ * (their latest notAfter): after it no Response of the IdP verifies. */
+void kmen_sp_idp_dates(kmen_sp *sp, apr_time_t *valid_until, apr_time_t *signing_expires);
 
 /* A signed HTTP-Redirect AuthnRequest: *url for the browser, *request_id for
  * the outstanding-request store. NULL or an error message. */

@@ -29,6 +29,7 @@
 #include <xmlsec/keys.h>
 
 #include "apr_reslist.h"
+#include "apr_thread_rwlock.h"
 
 #include "saml.h"
 
@@ -56,10 +57,28 @@ struct kmen_sp {
     kmen_sp_params params;
     const char *metadata; /* this SP's metadata, fed to lasso and served at /metadata */
     kmen_idp_facts idp;
-    apr_reslist_t *servers;    /* per child: LassoServer objects reused across requests */
-    xmlSecKey *decryption_key; /* the only decryption key: lasso's servers hold none */
-    EVP_PKEY *signing_key;     /* and once more, for kmen_redirect_sign */
+    apr_reslist_t *servers; /* per child: LassoServer objects reused across requests */
+    /* Per child: a new IdP metadata file replaces idp, params.idp_metadata
+     * and servers (in idp_pool) under the write lock; every request using
+     * the SP holds the read lock (kmen_sp_use_begin). */
+    apr_thread_rwlock_t *lock;
+    apr_pool_t *pchild, *idp_pool;
+    int max_servers;
+    kmen_idp_file idp_file;           /* the file the current metadata was read from */
+    volatile apr_uint32_t checked_at; /* second of the last stat of that file */
+    xmlSecKey *decryption_key;        /* the only decryption key: lasso's servers hold none */
+    EVP_PKEY *signing_key;            /* and once more, for kmen_redirect_sign */
 };
+
+/* NULL and *OUT (in P) if XML is usable IdP metadata: readable, not past
+ * validUntil, with an IdP role lasso accepts beside SP's own metadata. */
+const char *kmen_idp_load(apr_pool_t *p, const kmen_sp *sp, const char *xml, kmen_idp_facts *out);
+/* The reslist of LassoServers for SP's current metadata, in POOL. */
+const char *kmen_sp_servers_create(kmen_sp *sp, apr_pool_t *pool);
+/* Around every public function that uses SP's IdP metadata: a new file is
+ * swapped in only while no request uses the old one. */
+void kmen_sp_use_begin(kmen_sp *sp);
+void kmen_sp_use_end(kmen_sp *sp);
 
 /* A LassoServer for the length of one request; never NULL on success. */
 LassoServer *kmen_sp_server_acquire(kmen_sp *sp, const char **err);

@@ -305,9 +305,11 @@ static kmen_response_status run_lasso(check_ctx *c, const kmen_response_shape *s
     return status;
 }
 
-kmen_response_status kmen_saml_verify_response(kmen_sp *sp, apr_pool_t *p, const char *b64,
-                                               const kmen_response_expect *expect,
-                                               kmen_assertion *out, const char **reason)
+static kmen_response_status kmen_saml_verify_response_locked(kmen_sp *sp, apr_pool_t *p,
+                                                             const char *b64,
+                                                             const kmen_response_expect *expect,
+                                                             kmen_assertion *out,
+                                                             const char **reason)
 {
     check_ctx c = {p, sp, expect, NULL};
     kmen_response_shape shape;
@@ -318,4 +320,15 @@ kmen_response_status kmen_saml_verify_response(kmen_sp *sp, apr_pool_t *p, const
         status = run_lasso(&c, &shape, b64, out);
     *reason = c.reason;
     return status;
+}
+
+kmen_response_status kmen_saml_verify_response(kmen_sp *sp, apr_pool_t *p, const char *b64,
+                                               const kmen_response_expect *expect,
+                                               kmen_assertion *out, const char **reason)
+{
+    kmen_sp_use_begin(sp);
+    kmen_response_status out_value =
+        kmen_saml_verify_response_locked(sp, p, b64, expect, out, reason);
+    kmen_sp_use_end(sp);
+    return out_value;
 }

@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """NIA's metadata over its life: /kmen/health and the status page count the days until NIA's
 signing certificate(s) expire (degraded under 30 days, unavailable once every one has
-expired), a rollover's two signing keys count by the later one."""
+expired), a rollover's two signing keys count by the later one; KmenIdPMetadataCertificateFile
+refuses metadata NIA's seal did not sign; KmenIdPMetadataURL keeps the file current (a good,
+a forged and an unreachable copy) and every child picks a new file up without a restart."""
 
 import base64
 import datetime
 import re
+import time
 
 import pytest
 import requests
@@ -14,7 +17,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from t.lib.httpd import Httpd, config_text
+from t.lib.httpd import Httpd, config_text, free_port
+from t.lib.keys import cert_base64
 
 STATUS_LOCATION = """<Location /kmen-status>
     SetHandler kmen-status
@@ -58,13 +62,13 @@ def node_with(stack):
     page at /kmen-status; stopped after the test."""
     started = []
 
-    def start(metadata, pinned=False):
+    def start(metadata, pinned=False, extra=""):
         site = stack.site()
         site.idp_metadata = metadata
         if not pinned:
             site.idp_metadata_cert = None
         h = Httpd(parent=stack.dir)
-        h.write_config(config_text(h.dir, h.port, stack.portal_port, site,
+        h.write_config(config_text(h.dir, h.port, stack.portal_port, site, extra=extra,
                                    locations=STATUS_LOCATION))
         h.start()
         started.append(h)
@@ -231,3 +235,109 @@ def test_metadata_with_both_keys_accepts_the_new_one(stack, node_with, rollover)
                      timeout=10)
     assert r.status_code == 400, r.status_code
     assert "the HTTP-Redirect signature is not the IdP's" in stack.httpd.read_error_log()
+
+
+# --- KmenIdPMetadataURL: fetched, verified, kept current -----------------------------------
+def poll(check, timeout=30.0):
+    """check()'s first true value within TIMEOUT seconds, else its last (false) one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def fetching_node(stack, node_with, name, url=None):
+    """A node fetching the simulator's metadata (or URL) every second into its own copy."""
+    copy = write_copy(stack, name, stack.idp_metadata.read_bytes())
+    url = url or stack.sim_url + "/metadata"
+    return copy, node_with(copy, pinned=True,
+                           extra=f"KmenIdPMetadataURL {url}\nKmenIdPMetadataRefresh 1")
+
+
+def fetch_result(h):
+    return health(h)[1]["idp_metadata"]["fetch"]["result"]
+
+
+def logout_accepted(stack, h):
+    """A LogoutRequest NIA signs now, sent to H: accepted (303 back to NIA)?"""
+    r = requests.get(logout_request_to(stack, h.base_url), allow_redirects=False, timeout=10)
+    return r.status_code == 303
+
+
+def test_a_good_fetch_is_written_and_used_without_a_restart(stack, node_with, rollover):
+    copy, h = fetching_node(stack, node_with, "fetched-good.xml")
+    assert poll(lambda: fetch_result(h) == "ok"), health(h)
+    fetch = health(h)[1]["idp_metadata"]["fetch"]
+    assert fetch["url"] == stack.sim_url + "/metadata" and fetch["last_success"], fetch
+    assert health(h)[1]["idp_metadata"]["age_seconds"] >= 0
+    next_cert = cert_base64(stack.keys.next_cert)
+    assert next_cert not in copy.read_text(encoding="utf-8-sig")
+    rollover("announced")
+    assert poll(lambda: next_cert in copy.read_text(encoding="utf-8-sig")), copy.read_text()
+    rollover("switched")
+    assert poll(lambda: logout_accepted(stack, h)), h.read_error_log()
+    log = h.read_error_log()
+    assert "KMEN0753: mod_kmen: KmenIdPMetadataURL" in log and "new metadata written" in log
+    assert "KMEN0750: the IdP metadata file changed: this process uses it now" in log, log
+    assert not logout_accepted(stack, stack.httpd)  # the primary still has the old file
+
+
+@pytest.mark.parametrize("fault, why", [
+    ("forged", "the fetched metadata is not signed by KmenIdPMetadataCertificateFile"),
+    ("tampered", "the fetched metadata is not signed by KmenIdPMetadataCertificateFile"),
+    ("unsigned", "the fetched metadata is not signed (one ds:Signature in its root element)"),
+    ("unavailable", "HTTP status 503")])
+def test_a_bad_fetch_keeps_the_last_good_copy(stack, node_with, fault, why):
+    copy, h = fetching_node(stack, node_with, f"fetched-{fault}.xml")
+    assert poll(lambda: fetch_result(h) == "ok"), health(h)
+    before = copy.read_bytes()
+    requests.get(stack.sim_url + "/admin/metadata", params={"fault": fault}, timeout=10)
+    try:
+        assert poll(lambda: fetch_result(h) == why), health(h)
+    finally:
+        requests.get(stack.sim_url + "/admin/metadata", params={"fault": "none"}, timeout=10)
+    status, doc = health(h)
+    assert status == 200 and doc["status"] == "degraded", doc
+    assert doc["reason"] == "the last fetch of KmenIdPMetadataURL failed", doc
+    assert doc["idp_metadata"]["fetch"]["last_success"], doc
+    assert copy.read_bytes() == before
+    assert f"{why}; the last good copy in {copy} stays in use" in h.read_error_log()
+    assert logout_accepted(stack, h)
+
+
+def test_an_unreachable_url_keeps_the_file(stack, node_with):
+    url = f"http://127.0.0.1:{free_port()}/metadata"
+    copy, h = fetching_node(stack, node_with, "fetched-unreachable.xml", url=url)
+    assert poll(lambda: fetch_result(h) == "Couldn't connect to server"), health(h)
+    status, doc = health(h)
+    assert status == 200 and doc["idp_metadata"]["fetch"]["last_success"] is None, doc
+    assert doc["idp_metadata"]["valid"] is True, doc
+    assert logout_accepted(stack, h)
+
+
+def test_a_local_file_that_does_not_verify_is_refused_by_the_children(stack, node_with):
+    """A forged file put in place while httpd runs is not used: the children keep theirs."""
+    copy = write_copy(stack, "replaced.xml", stack.idp_metadata.read_bytes())
+    h = node_with(copy, pinned=True)
+    assert logout_accepted(stack, h)
+    forged = sim_metadata(stack, "forged")
+    copy.write_bytes(forged)
+    # each request lets its child look at the file (at most once a second)
+    assert poll(lambda: logout_accepted(stack, h) and "KMEN0751" in h.read_error_log()), \
+        h.read_error_log()[-1500:]
+    assert ("the IdP metadata file changed but is refused, the previous metadata stays in use: "
+            "the IdP metadata is not signed by KmenIdPMetadataCertificateFile") in \
+        h.read_error_log()
+
+
+def test_a_url_needs_the_pinned_certificate(stack):
+    site = stack.site()
+    site.idp_metadata_cert = None
+    h = Httpd(parent=stack.dir)
+    h.write_config(config_text(h.dir, h.port, stack.portal_port, site,
+                               extra=f"KmenIdPMetadataURL {stack.sim_url}/metadata"))
+    rc, out = h.configtest()
+    assert rc != 0 and f"KmenIdPMetadataURL {stack.sim_url}/metadata (" in out, out
+    assert "needs KmenIdPMetadataCertificateFile" in out, out
