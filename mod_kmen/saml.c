@@ -353,6 +353,8 @@ static const char *signed_msg_url(apr_pool_t *p, kmen_sp *sp, LassoProfile *prof
     return profile->msg_url ? kmen_redirect_sign(p, sp->signing_key, profile->msg_url) : NULL;
 }
 
+/* kmen_saml_authn_request with the read lock held: the IdP metadata cannot change
+ * under it (saml_reload.c). */
 static const char *kmen_saml_authn_request_locked(kmen_sp *sp, apr_pool_t *p,
                                                   const kmen_authn_params *params, const char **url,
                                                   const char **request_id)
@@ -377,9 +379,9 @@ const char *kmen_saml_authn_request(kmen_sp *sp, apr_pool_t *p, const kmen_authn
                                     const char **url, const char **request_id)
 {
     kmen_sp_use_begin(sp);
-    const char *out_value = kmen_saml_authn_request_locked(sp, p, params, url, request_id);
+    const char *err = kmen_saml_authn_request_locked(sp, p, params, url, request_id);
     kmen_sp_use_end(sp);
-    return out_value;
+    return err;
 }
 
 LassoSession *kmen_lasso_session_for(const char *idp_entity_id, const kmen_login_ref *ref)
@@ -410,6 +412,8 @@ static LassoLogout *logout_for(LassoServer *server, kmen_sp *sp, const kmen_logi
     return logout;
 }
 
+/* kmen_saml_logout_request with the read lock held: the IdP metadata cannot change
+ * under it (saml_reload.c). */
 static const char *kmen_saml_logout_request_locked(kmen_sp *sp, apr_pool_t *p,
                                                    const kmen_login_ref *ref,
                                                    const char *relay_state, const char **url)
@@ -438,11 +442,13 @@ const char *kmen_saml_logout_request(kmen_sp *sp, apr_pool_t *p, const kmen_logi
                                      const char *relay_state, const char **url)
 {
     kmen_sp_use_begin(sp);
-    const char *out_value = kmen_saml_logout_request_locked(sp, p, ref, relay_state, url);
+    const char *err = kmen_saml_logout_request_locked(sp, p, ref, relay_state, url);
     kmen_sp_use_end(sp);
-    return out_value;
+    return err;
 }
 
+/* kmen_saml_logout_response with the read lock held: the IdP metadata cannot change
+ * under it (saml_reload.c). */
 static const char *kmen_saml_logout_response_locked(kmen_sp *sp, apr_pool_t *p, const char *query)
 {
     const char *err = kmen_redirect_verify(p, sp->idp.signing_keys, query);
@@ -465,9 +471,9 @@ static const char *kmen_saml_logout_response_locked(kmen_sp *sp, apr_pool_t *p, 
 const char *kmen_saml_logout_response(kmen_sp *sp, apr_pool_t *p, const char *query)
 {
     kmen_sp_use_begin(sp);
-    const char *out_value = kmen_saml_logout_response_locked(sp, p, query);
+    const char *err = kmen_saml_logout_response_locked(sp, p, query);
     kmen_sp_use_end(sp);
-    return out_value;
+    return err;
 }
 
 static void read_logout_request(apr_pool_t *p, LassoSamlp2LogoutRequest *req, kmen_login_ref *ref)
@@ -525,6 +531,8 @@ static const char *answer_logout_request(LassoLogout *logout, kmen_sp *sp, apr_p
     return *url ? NULL : "cannot sign the LogoutResponse";
 }
 
+/* kmen_saml_logout_request_consume with the read lock held: the IdP metadata cannot change
+ * under it (saml_reload.c). */
 static const char *kmen_saml_logout_request_consume_locked(kmen_sp *sp, apr_pool_t *p,
                                                            const char *query,
                                                            const kmen_response_expect *expect,
@@ -554,8 +562,7 @@ const char *kmen_saml_logout_request_consume(kmen_sp *sp, apr_pool_t *p, const c
                                              const char **url)
 {
     kmen_sp_use_begin(sp);
-    const char *out_value =
-        kmen_saml_logout_request_consume_locked(sp, p, query, expect, ref, msg, url);
+    const char *err = kmen_saml_logout_request_consume_locked(sp, p, query, expect, ref, msg, url);
     kmen_sp_use_end(sp);
-    return out_value;
+    return err;
 }

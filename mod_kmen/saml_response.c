@@ -305,6 +305,8 @@ static kmen_response_status run_lasso(check_ctx *c, const kmen_response_shape *s
     return status;
 }
 
+/* kmen_saml_verify_response with the read lock held: the IdP metadata cannot change
+ * under it (saml_reload.c). */
 static kmen_response_status kmen_saml_verify_response_locked(kmen_sp *sp, apr_pool_t *p,
                                                              const char *b64,
                                                              const kmen_response_expect *expect,
@@ -327,8 +329,7 @@ kmen_response_status kmen_saml_verify_response(kmen_sp *sp, apr_pool_t *p, const
                                                kmen_assertion *out, const char **reason)
 {
     kmen_sp_use_begin(sp);
-    kmen_response_status out_value =
-        kmen_saml_verify_response_locked(sp, p, b64, expect, out, reason);
+    kmen_response_status status = kmen_saml_verify_response_locked(sp, p, b64, expect, out, reason);
     kmen_sp_use_end(sp);
-    return out_value;
+    return status;
 }
