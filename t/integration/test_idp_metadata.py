@@ -159,6 +159,7 @@ def write_copy(stack, name, data):
 @pytest.mark.parametrize("fault, why", [
     ("forged", "is not signed by KmenIdPMetadataCertificateFile"),
     ("tampered", "is not signed by KmenIdPMetadataCertificateFile"),
+    ("sha1", "is not signed by KmenIdPMetadataCertificateFile"),
     ("unsigned", "is not signed (one ds:Signature in its root element)")])
 def test_configtest_refuses_metadata_the_pinned_certificate_did_not_sign(stack, fault, why):
     path = write_copy(stack, f"{fault}.xml", sim_metadata(stack, fault))
@@ -290,6 +291,7 @@ def test_a_good_fetch_is_written_and_used_without_a_restart(stack, node_with, ro
 @pytest.mark.parametrize("fault, why", [
     ("forged", "the fetched metadata is not signed by KmenIdPMetadataCertificateFile"),
     ("tampered", "the fetched metadata is not signed by KmenIdPMetadataCertificateFile"),
+    ("sha1", "the fetched metadata is not signed by KmenIdPMetadataCertificateFile"),
     ("unsigned", "the fetched metadata is not signed (one ds:Signature in its root element)"),
     ("unavailable", "HTTP status 503")])
 def test_a_bad_fetch_keeps_the_last_good_copy(stack, node_with, fault, why):

@@ -27,7 +27,8 @@ Endpoints:
   GET  /admin/logout-answer?binding=post|redirect&signed=0|1&status=CODE
                                     how to answer the next LogoutRequest only (default, as
                                     NIA does: unsigned, HTTP-POST, Success)
-  GET  /admin/metadata?fault=none|forged|tampered|unsigned|unavailable   what /metadata serves
+  GET  /admin/metadata?fault=none|forged|tampered|sha1|unsigned|unavailable   what /metadata
+                                    serves
   GET  /admin/rollover?phase=current|announced|switched|done   NIA's signing-key rollover
 """
 
@@ -608,7 +609,8 @@ class Idp:
         ID on the EntityDescriptor and no validUntil, an enveloped signature (exc-c14n,
         rsa-sha256) by the seal key (not the key signing Responses), a WS-Federation
         RoleDescriptor before the IDPSSODescriptor. FAULT: None, "forged" (signed by the
-        wrong key), "tampered" (signed, then a certificate replaced) or "unsigned"."""
+        wrong key), "tampered" (signed, then a certificate replaced), "sha1" (signed by the
+        seal key with RSA-SHA1 and a SHA-1 digest) or "unsigned"."""
         sso = html.escape(self.sso_url)
         keys = "".join(
             f'  <KeyDescriptor use="signing"><KeyInfo xmlns="{DS}"><X509Data>'
@@ -636,8 +638,9 @@ class Idp:
             return "\ufeff" + text
         key_file, cert = (self.wrong_key_file, self.wrong_cert) if fault == "forged" else self.seal
         root = parse_xml(text.encode())
-        template = pre_signature_part(root.get("ID"), cert, digest_alg=DIGEST_SHA256,
-                                      sign_alg=SIG_RSA_SHA256)
+        sign_alg, digest = ((SIG_RSA_SHA1, DIGEST_SHA1) if fault == "sha1"
+                            else (SIG_RSA_SHA256, DIGEST_SHA256))
+        template = pre_signature_part(root.get("ID"), cert, digest_alg=digest, sign_alg=sign_alg)
         root.insert(0, parse_xml(str(template).encode()))
         signed = self.xmlsec.sign_statement(to_bytes(root).decode(), node_name(root), key_file,
                                             root.get("ID"))
@@ -913,9 +916,9 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(200, "application/samlmetadata+xml", self.idp.metadata(fault))
 
     def get_admin_metadata(self, query):
-        """?fault=none|forged|tampered|unsigned|unavailable: what GET /metadata serves."""
+        """?fault=none|forged|tampered|sha1|unsigned|unavailable: what GET /metadata serves."""
         fault = parse_qs(query).get("fault", ["none"])[0]
-        if fault not in ("none", "forged", "tampered", "unsigned", "unavailable"):
+        if fault not in ("none", "forged", "tampered", "sha1", "unsigned", "unavailable"):
             raise SamlError(f"unknown metadata fault {fault!r}")
         self.idp.metadata_fault = None if fault == "none" else fault
         self.reply(200, "text/plain", f"metadata fault {fault}\n")
