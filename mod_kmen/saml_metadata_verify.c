@@ -117,7 +117,11 @@ const char *kmen_idp_metadata_verify(apr_pool_t *p, const char *xml, const char 
     xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
     const char *id = root ? root_id(p, doc, root) : NULL;
     xmlNode *signature = root ? only_signature(root) : NULL;
-    const char *err = !root        ? "is not well-formed XML"
+    /* A DOCTYPE lies outside the signed root element, yet could declare IDs
+     * or default attributes that change what the signature is taken to cover. */
+    const char *err = !root ? "is not well-formed XML"
+                      : doc->intSubset || doc->extSubset
+                          ? "has a DOCTYPE, which its signature does not cover"
                       : !signature ? "is not signed (one ds:Signature in its root element)"
                       : !id        ? "has no ID on its root element for the signature to name"
                       : !any_pinned_key_verifies(pinned_pem, signature, id)

@@ -175,6 +175,25 @@ def test_configtest_refuses_metadata_the_pinned_certificate_did_not_sign(stack, 
         f"KmenIdPMetadataFile {path} ({h.conf}:{line}): {why}") + "$", out, re.M), out
 
 
+def test_a_signed_copy_with_a_doctype_is_refused(stack):
+    """NIA's genuine signed metadata with a DOCTYPE put before it: the signature still
+    verifies (it covers the root element only), but a DTD could declare IDs or default
+    attributes, so the copy is refused."""
+    text = sim_metadata(stack).decode("utf-8-sig")
+    declaration, rest = text.split("\n", 1)
+    path = write_copy(stack, "doctype.xml", (
+        f'{declaration}\n<!DOCTYPE EntityDescriptor [<!ATTLIST EntityDescriptor '
+        f'cacheDuration CDATA "PT1H">]>\n{rest}').encode())
+    site = stack.site()
+    site.idp_metadata = path
+    h = Httpd(parent=stack.dir)
+    h.write_config(config_text(h.dir, h.port, stack.portal_port, site))
+    rc, out = h.configtest()
+    assert rc != 0 and re.search(r"KmenIdPMetadataFile " + re.escape(str(path)) +
+                                 r" \([^)]+\): has a DOCTYPE, which its signature does not "
+                                 r"cover$", out, re.M), out
+
+
 def test_a_pinned_rollover_pair_verifies_with_either(stack):
     """KmenIdPMetadataCertificateFile may hold two certificates while NIA renews its seal."""
     pair = stack.dir / "seal-pair.pem"
