@@ -277,9 +277,11 @@ test-asan: $(ASAN_MODULE) $(ASAN_KMENCTL) kmenctl/kmenctl
 # --- make test-valgrind: the primary httpd of the test stack as one process (httpd -X) under
 # valgrind memcheck (t/valgrind/run.py): a login through the NIA simulator, 1,000
 # authenticated requests to /app/ with /kmen/health and /kmen/metadata among them, a single
-# logout; fails on any memcheck error or anything "definitely lost" (library leaks that are
-# not mod_kmen's: t/valgrind/kmen.supp, each with its reason). A first run with 10 requests:
-# the heap left at exit must not grow with the requests. Logs in build/valgrind/. About a minute.
+# logout, while it fetches NIA's metadata every 3 s and swaps each new copy in; fails
+# on any memcheck error or anything "definitely lost" (library leaks that are not
+# mod_kmen's: t/valgrind/kmen.supp, each with its reason). A first run with 10 requests:
+# the heap left at exit must not grow with the requests. Logs in build/valgrind/. Several
+# minutes: every metadata check and swap is slow under memcheck.
 test-valgrind: all
 	$(PYTHON) t/valgrind/run.py --requests 1000 --compare 10
 
