@@ -170,27 +170,28 @@ FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
                -Wno-unused-parameter -It/fuzz -Imod_kmen -Ikmenctl \
                $(shell pkg-config --cflags apr-1) -I$(shell $(APXS) -q INCLUDEDIR)
 FUZZ_APR = $(shell pkg-config --libs apr-1)
+FUZZ_HDR := $(wildcard t/fuzz/*.h)
 
-$(FUZZ_DIR)/fuzz_return_to: t/fuzz/fuzz_return_to.c t/fuzz/fuzz.h mod_kmen/redirect.c mod_kmen/redirect.h
+$(FUZZ_DIR)/fuzz_return_to: t/fuzz/fuzz_return_to.c $(FUZZ_HDR) mod_kmen/redirect.c mod_kmen/redirect.h
 	@mkdir -p $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_return_to.c mod_kmen/redirect.c
 
-$(FUZZ_DIR)/fuzz_header_encode: t/fuzz/fuzz_header_encode.c t/fuzz/fuzz.h mod_kmen/headers_encode.c \
+$(FUZZ_DIR)/fuzz_header_encode: t/fuzz/fuzz_header_encode.c $(FUZZ_HDR) mod_kmen/headers_encode.c \
                                 mod_kmen/crypto.c $(HDR)
 	@mkdir -p $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_header_encode.c mod_kmen/headers_encode.c \
 	  mod_kmen/crypto.c $(FUZZ_APR) -lcrypto
 
-$(FUZZ_DIR)/fuzz_pairs: t/fuzz/fuzz_pairs.c t/fuzz/fuzz.h mod_kmen/pairs.c mod_kmen/pairs.h
+$(FUZZ_DIR)/fuzz_pairs: t/fuzz/fuzz_pairs.c $(FUZZ_HDR) mod_kmen/pairs.c mod_kmen/pairs.h
 	@mkdir -p $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_pairs.c mod_kmen/pairs.c $(FUZZ_APR)
 
-$(FUZZ_DIR)/fuzz_identity: t/fuzz/fuzz_identity.c t/fuzz/fuzz.h mod_kmen/identity.c mod_kmen/identity.h
+$(FUZZ_DIR)/fuzz_identity: t/fuzz/fuzz_identity.c $(FUZZ_HDR) mod_kmen/identity.c mod_kmen/identity.h
 	@mkdir -p $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_identity.c mod_kmen/identity.c $(FUZZ_APR) \
 	  $(shell pkg-config --libs apr-util-1)
 
-$(FUZZ_DIR)/fuzz_csv: t/fuzz/fuzz_csv.c t/fuzz/fuzz.h kmenctl/csv.c kmenctl/essl_row.c kmenctl/validate.c \
+$(FUZZ_DIR)/fuzz_csv: t/fuzz/fuzz_csv.c $(FUZZ_HDR) kmenctl/csv.c kmenctl/essl_row.c kmenctl/validate.c \
                       $(wildcard kmenctl/*.h)
 	@mkdir -p $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_csv.c kmenctl/csv.c kmenctl/essl_row.c \
@@ -199,7 +200,7 @@ $(FUZZ_DIR)/fuzz_csv: t/fuzz/fuzz_csv.c t/fuzz/fuzz.h kmenctl/csv.c kmenctl/essl
 # NIA's address fragments, read with libxml2 (address.c)
 FUZZ_ADDRESS_SRC := mod_kmen/address.c mod_kmen/crypto.c
 
-$(FUZZ_DIR)/fuzz_address: t/fuzz/fuzz_address.c t/fuzz/fuzz.h $(FUZZ_ADDRESS_SRC) $(HDR)
+$(FUZZ_DIR)/fuzz_address: t/fuzz/fuzz_address.c $(FUZZ_HDR) $(FUZZ_ADDRESS_SRC) $(HDR)
 	@mkdir -p $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPS_CFLAGS) -o $@ $< $(FUZZ_ADDRESS_SRC) $(FUZZ_APR) \
 	  $(shell pkg-config --libs apr-util-1) $(DEPS_LIBS)
@@ -208,7 +209,7 @@ $(FUZZ_DIR)/fuzz_address: t/fuzz/fuzz_address.c t/fuzz/fuzz.h $(FUZZ_ADDRESS_SRC
 # against lasso's (saml_decrypt)
 FUZZ_SAML_SRC := mod_kmen/saml_shape.c mod_kmen/saml_decrypt.c mod_kmen/crypto.c
 
-$(FUZZ_DIR)/fuzz_saml_%: t/fuzz/fuzz_saml_%.c t/fuzz/fuzz.h $(FUZZ_SAML_SRC) $(HDR)
+$(FUZZ_DIR)/fuzz_saml_%: t/fuzz/fuzz_saml_%.c $(FUZZ_HDR) $(FUZZ_SAML_SRC) $(HDR)
 	@mkdir -p $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPS_CFLAGS) -o $@ $< $(FUZZ_SAML_SRC) $(FUZZ_APR) \
 	  $(shell pkg-config --libs apr-util-1) $(DEPS_LIBS)

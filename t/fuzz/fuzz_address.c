@@ -12,20 +12,9 @@
 
 #include <libxml/parser.h>
 
-#include "apr_general.h"
-#include "apr_pools.h"
+#include "fuzz_apr.h"
 
 #include "address.h"
-
-static apr_pool_t *root;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    apr_initialize();
-    apr_pool_create(&root, NULL);
-    xmlInitParser();
-    return 0;
-}
 
 static void check_part(const char *part, size_t size)
 {
@@ -48,7 +37,7 @@ static void check_address(const kmen_address *a, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p;
-    apr_pool_create(&p, root);
+    apr_pool_create(&p, fuzz_apr_root());
     kmen_address a = {0};
     int ok = kmen_address_parse(p, (const char *)data, size, &a);
     INVARIANT(!ok || !memchr(data, '\0', size), "a fragment with a NUL byte was read");

@@ -12,20 +12,10 @@
  * bytes equal the prefix after folding case and '_' to '-'. */
 #include "fuzz.h"
 
-#include "apr_general.h"
-#include "apr_pools.h"
+#include "fuzz_apr.h"
 
 #include "config.h"
 #include "headers_encode.h"
-
-static apr_pool_t *root;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    apr_initialize();
-    apr_pool_create(&root, NULL);
-    return 0;
-}
 
 static int hexval(int c)
 {
@@ -122,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int which = data[0] % 3;
     char *v = fuzz_cstr(data + 1, size - 1);
     apr_pool_t *p;
-    apr_pool_create(&p, root);
+    apr_pool_create(&p, fuzz_apr_root());
     static const int encodings[] = {KMEN_ENCODING_PERCENT, KMEN_ENCODING_RAW,
                                     KMEN_ENCODING_BASE64URL};
     const char *out = kmen_header_encode(p, v, encodings[which]);

@@ -18,8 +18,7 @@
 
 #include <strings.h>
 
-#include "apr_general.h"
-#include "apr_pools.h"
+#include "fuzz_apr.h"
 #include "apr_strings.h"
 #include "apr_tables.h"
 
@@ -40,15 +39,6 @@ static const char *const NAMES[] = {
     KMEN_EIDAS_NP "personidentifier", KMEN_EIDAS_NP "PersonIdentifier ", "PersonIdentifier",
     KMEN_ATTR_STATUSCODE "/", ""};
 #define NNAMES (sizeof(NAMES) / sizeof(NAMES[0]))
-
-static apr_pool_t *root;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    apr_initialize();
-    apr_pool_create(&root, NULL);
-    return 0;
-}
 
 static int released(const apr_array_header_t *attrs, const char *value)
 {
@@ -99,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     apr_pool_t *p;
-    apr_pool_create(&p, root);
+    apr_pool_create(&p, fuzz_apr_root());
     char *s = fuzz_cstr(data + 1, size - 1);
     const char *home;
     switch (data[0] & 3) {

@@ -11,19 +11,9 @@
  * exactly when the reference finds the name again with another value. */
 #include "fuzz.h"
 
-#include "apr_general.h"
-#include "apr_pools.h"
+#include "fuzz_apr.h"
 
 #include "pairs.h"
-
-static apr_pool_t *root;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    apr_initialize();
-    apr_pool_create(&root, NULL);
-    return 0;
-}
 
 /* The reference reading: returns the offset of the value in LIST and its
  * length, or -1. */
@@ -86,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         list = nl + 1;
     }
     apr_pool_t *p;
-    apr_pool_create(&p, root);
+    apr_pool_create(&p, fuzz_apr_root());
     check(p, list, sep, name);
     check(p, list, sep, "kmen_session");
     check(p, list, sep, "kmen_session_state");

@@ -23,20 +23,9 @@
 #include <xmlsec/crypto.h>
 #include <xmlsec/xmlsec.h>
 
-#include "apr_general.h"
-#include "apr_pools.h"
+#include "fuzz_apr.h"
 
 #include "saml_private.h"
-
-static apr_pool_t *root;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    apr_initialize();
-    apr_pool_create(&root, NULL);
-    xmlInitParser();
-    return 0;
-}
 
 static int occurrences(const char *xml, size_t len, const char *word)
 {
@@ -72,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *xml = (const char *)data + 1;
     size_t len = size - 1;
     apr_pool_t *p;
-    apr_pool_create(&p, root);
+    apr_pool_create(&p, fuzz_apr_root());
     const char *why;
     if (data[0] % 2 == 0 && (data[0] & 2)) {
         kmen_response_shape shape;
