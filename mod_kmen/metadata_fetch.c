@@ -10,6 +10,7 @@
  * the last good copy in place. The outcome goes to FILE.fetch, which the
  * children read for /kmen/health and the status page. */
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,12 +154,36 @@ static void record(apr_pool_t *p, const kmen_server_conf *c, const char *err)
                                   err ? before.succeeded : now, err ? err : "ok"));
 }
 
+/* httpd's parent forks its children while a fetcher may be inside libcurl,
+ * OpenSSL, libxml2, xmlsec or lasso: a child forked while the fetcher holds
+ * one of their locks would wait on it forever. fork() waits until no fetch
+ * is under way (at most FETCH_TIMEOUT, once an hour). The handlers are
+ * registered once per process; the module stays loaded (-z nodelete). */
+static pthread_mutex_t fetching = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t fork_guard_once = PTHREAD_ONCE_INIT;
+
+static void fork_wait(void)
+{
+    pthread_mutex_lock(&fetching);
+}
+
+static void fork_done(void)
+{
+    pthread_mutex_unlock(&fetching);
+}
+
+static void fork_guard(void)
+{
+    pthread_atfork(fork_wait, fork_done, fork_done);
+}
+
 static void fetch_and_log(fetcher *f)
 {
     apr_pool_t *p;
     int changed = 0;
     if (apr_pool_create(&p, NULL) != APR_SUCCESS)
         return;
+    pthread_mutex_lock(&fetching);
     const char *err = fetch_once(p, f->c, &changed);
     record(p, f->c, err);
     if (err)
@@ -170,6 +195,7 @@ static void fetch_and_log(fetcher *f)
         ap_log_error(APLOG_MARK, changed ? APLOG_NOTICE : APLOG_INFO, 0, f->s,
                      KMEN_LOGNO(0648) "mod_kmen: KmenIdPMetadataURL %s: verified, %s",
                      f->c->idp_metadata_url, changed ? "new metadata written" : "unchanged");
+    pthread_mutex_unlock(&fetching);
     apr_pool_destroy(p);
 }
 
@@ -208,6 +234,7 @@ static void fetcher_start(apr_pool_t *pconf, server_rec *s, const kmen_server_co
     fetcher *f = apr_pcalloc(pconf, sizeof(*f));
     f->s = s;
     f->c = c;
+    pthread_once(&fork_guard_once, fork_guard);
     if (apr_thread_mutex_create(&f->mutex, APR_THREAD_MUTEX_DEFAULT, pconf) != APR_SUCCESS ||
         apr_thread_cond_create(&f->wake, pconf) != APR_SUCCESS ||
         apr_thread_create(&f->thread, NULL, fetcher_run, f, pconf) != APR_SUCCESS) {
