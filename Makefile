@@ -6,11 +6,11 @@ APXS ?= apxs
 PYTHON ?= /usr/bin/python3
 LASSO_MIN := 2.7.0
 
-SRC := mod_kmen/mod_kmen.c mod_kmen/address.c mod_kmen/config.c mod_kmen/configcheck.c mod_kmen/crypto.c mod_kmen/identifiers.c mod_kmen/identity.c \
-       mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_response.c mod_kmen/saml_shape.c \
+SRC := mod_kmen/mod_kmen.c mod_kmen/address.c mod_kmen/config.c mod_kmen/configcheck.c mod_kmen/files.c mod_kmen/crypto.c mod_kmen/identifiers.c mod_kmen/identity.c \
+       mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_metadata_verify.c mod_kmen/saml_reload.c mod_kmen/saml_response.c mod_kmen/saml_shape.c \
        mod_kmen/saml_decrypt.c mod_kmen/saml_sign.c mod_kmen/saml_logout.c mod_kmen/store_pg.c mod_kmen/session.c mod_kmen/headers.c mod_kmen/headers_encode.c mod_kmen/redirect.c \
        mod_kmen/page.c mod_kmen/log.c mod_kmen/logout_state.c mod_kmen/pairs.c mod_kmen/handlers.c mod_kmen/auth.c \
-       mod_kmen/register.c mod_kmen/translate.c mod_kmen/backend.c mod_kmen/evidence.c mod_kmen/status.c
+       mod_kmen/register.c mod_kmen/translate.c mod_kmen/backend.c mod_kmen/evidence.c mod_kmen/status.c mod_kmen/health.c mod_kmen/metadata_fetch.c
 HDR := $(wildcard mod_kmen/*.h)
 MODULE := mod_kmen/.libs/mod_kmen.so
 
@@ -66,12 +66,12 @@ UNIT_CFLAGS = $(WARN) -g $(DEPS_CFLAGS) $(shell pkg-config --cflags check apr-1 
                -I$(shell $(APXS) -q INCLUDEDIR) -Imod_kmen
 UNIT_LIBS = $(DEPS_LIBS) $(shell pkg-config --libs check apr-1 apr-util-1)
 UNIT_TESTS := t/unit/saml_test t/unit/logic_test
-SAML_SRC := mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_response.c mod_kmen/saml_shape.c \
+SAML_SRC := mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_metadata_verify.c mod_kmen/saml_reload.c mod_kmen/saml_response.c mod_kmen/saml_shape.c \
             mod_kmen/saml_decrypt.c mod_kmen/saml_logout.c \
             mod_kmen/saml_sign.c mod_kmen/identity.c mod_kmen/pairs.c \
-            mod_kmen/crypto.c
+            mod_kmen/crypto.c mod_kmen/files.c
 LOGIC_SRC := mod_kmen/identity.c mod_kmen/address.c mod_kmen/crypto.c mod_kmen/identifiers.c mod_kmen/redirect.c mod_kmen/headers_encode.c \
-             mod_kmen/config.c
+             mod_kmen/config.c mod_kmen/files.c
 
 t/unit/saml_test: t/unit/saml_test.c $(SAML_SRC) $(HDR)
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/saml_test.c $(SAML_SRC) $(UNIT_LIBS)
@@ -278,9 +278,11 @@ test-asan: $(ASAN_MODULE) $(ASAN_KMENCTL) kmenctl/kmenctl
 # --- make test-valgrind: the primary httpd of the test stack as one process (httpd -X) under
 # valgrind memcheck (t/valgrind/run.py): a login through the NIA simulator, 1,000
 # authenticated requests to /app/ with /kmen/health and /kmen/metadata among them, a single
-# logout; fails on any memcheck error or anything "definitely lost" (library leaks that are
-# not mod_kmen's: t/valgrind/kmen.supp, each with its reason). A first run with 10 requests:
-# the heap left at exit must not grow with the requests. Logs in build/valgrind/. About a minute.
+# logout, while it fetches NIA's metadata every 3 s and swaps each new copy in; fails
+# on any memcheck error or anything "definitely lost" (library leaks that are not
+# mod_kmen's: t/valgrind/kmen.supp, each with its reason). A first run with 10 requests:
+# the heap left at exit must not grow with the requests. Logs in build/valgrind/. Several
+# minutes: every metadata check and swap is slow under memcheck.
 test-valgrind: all
 	$(PYTHON) t/valgrind/run.py --requests 1000 --compare 10
 

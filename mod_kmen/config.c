@@ -5,7 +5,6 @@
 
 #include "httpd.h"
 #include "apr_base64.h"
-#include "apr_file_io.h"
 #include "apr_lib.h"
 #include "apr_strings.h"
 #include "apr_uri.h"
@@ -13,6 +12,7 @@
 
 #include "config.h"
 #include "crypto.h"
+#include "files.h"
 
 extern module AP_MODULE_DECLARE_DATA kmen_module;
 
@@ -34,7 +34,7 @@ void *kmen_create_server_conf(apr_pool_t *p, server_rec *s)
     c->db_pool_size = c->translator_timeout = c->session_lifetime = c->session_idle =
         c->session_cache_ttl = c->cookie_secure = c->clock_skew = c->header_encoding =
             c->nameid_policy = c->pending_timeout = c->allow_http = c->login_start_limit =
-                KMEN_UNSET;
+                c->idp_metadata_refresh = KMEN_UNSET;
     return c;
 }
 
@@ -64,6 +64,9 @@ void *kmen_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_PTR(sp_key_file);
     MERGE_PTR(sp_cert_file);
     MERGE_PTR(idp_metadata_file);
+    MERGE_PTR(idp_metadata_cert_file);
+    MERGE_PTR(idp_metadata_url);
+    MERGE_INT(idp_metadata_refresh);
     MERGE_PTR(endpoint_path);
     MERGE_PTR(db_conninfo);
     MERGE_INT(db_pool_size);
@@ -117,6 +120,7 @@ void kmen_server_conf_defaults(kmen_server_conf *c)
     DEFAULT_INT(header_encoding, KMEN_ENCODING_PERCENT);
     DEFAULT_INT(nameid_policy, KMEN_NAMEID_PERSISTENT);
     DEFAULT_INT(pending_timeout, 3600);
+    DEFAULT_INT(idp_metadata_refresh, 3600);
     DEFAULT_INT(login_start_limit, 60);
 #undef DEFAULT_PTR
 #undef DEFAULT_INT
@@ -444,24 +448,8 @@ const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir_, const char 
 static const char *read_file(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
                              const char *directive, const char *path, char **data, apr_size_t *len)
 {
-    apr_file_t *f;
-    apr_finfo_t info;
-    apr_status_t rv = apr_file_open(&f, path, APR_READ | APR_BINARY, 0, p);
-    if (rv == APR_SUCCESS)
-        rv = apr_file_info_get(&info, APR_FINFO_SIZE, f);
-    if (rv == APR_SUCCESS) {
-        *len = (apr_size_t)info.size;
-        *data = apr_pcalloc(p, *len + 1);
-        rv = apr_file_read_full(f, *data, *len, NULL);
-        apr_file_close(f);
-    }
-    if (rv != APR_SUCCESS) {
-        char buf[120];
-        return kmen_config_problem(
-            p, s, c, directive, path,
-            apr_pstrcat(p, "cannot read: ", apr_strerror(rv, buf, sizeof(buf)), NULL));
-    }
-    return NULL;
+    const char *err = kmen_file_read(p, path, data, len);
+    return err ? kmen_config_problem(p, s, c, directive, path, err) : NULL;
 }
 
 /* A directive that is missing has no line: the virtual host is named. */

@@ -33,6 +33,9 @@ typedef struct {
     const char *sp_key_file;
     const char *sp_cert_file;
     const char *idp_metadata_file;
+    const char *idp_metadata_cert_file; /* the pinned certificate(s) signing that file */
+    const char *idp_metadata_url;       /* where one process fetches that file from */
+    int idp_metadata_refresh;           /* seconds between fetches */
     const char *endpoint_path;
     const char *db_conninfo;
     int db_pool_size;

@@ -49,6 +49,24 @@ static const char *check_translator_url(apr_pool_t *p, const server_rec *s,
                                "the translation gateway needs an https:// URL");
 }
 
+/* A fetched copy of the metadata names the keys every login is checked
+ * against: it is used only when NIA's pinned certificate signed it, and
+ * fetched over https (http only for a demo, with KmenAllowHTTP On). */
+static const char *check_metadata_url(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
+{
+    const char *url = c->idp_metadata_url;
+    if (url && c->idp_metadata_refresh < 1)
+        return kmen_config_problem(p, s, c, "KmenIdPMetadataRefresh",
+                                   apr_itoa(p, c->idp_metadata_refresh), "must be 1 or more");
+    const char *why = !url                         ? NULL
+                      : !c->idp_metadata_cert_file ? "needs KmenIdPMetadataCertificateFile"
+                      : strncasecmp(url, "https://", 8) == 0 ? NULL
+                      : c->allow_http && strncasecmp(url, "http://", 7) == 0
+                          ? NULL
+                          : "needs an https:// URL (http:// only with KmenAllowHTTP On)";
+    return why ? kmen_config_problem(p, s, c, "KmenIdPMetadataURL", url, why) : NULL;
+}
+
 /* Whether httpd's children are in group GID: their primary group (Group), or
  * a supplementary one the group database lists their user in, so that a key
  * of group ssl-cert, mode 0640, is not refused when www-data is a member. */
@@ -132,7 +150,7 @@ const char *kmen_server_conf_check(apr_pool_t *p, const server_rec *s, const kme
 {
     const char *err;
     if ((err = check_session_cache(p, s, c)) || (err = check_conninfo(p, s, c)) ||
-        (err = check_translator_url(p, s, c)) ||
+        (err = check_translator_url(p, s, c)) || (err = check_metadata_url(p, s, c)) ||
         (err = check_child_readable(p, s, c, "KmenTranslatorCertificateFile",
                                     c->translator_cert_file)) ||
         (err = check_child_readable(p, s, c, "KmenTranslatorKeyFile", c->translator_key_file)) ||

@@ -13,6 +13,7 @@
 #include "handlers.h"
 #include "address.h"
 #include "evidence.h"
+#include "health.h"
 #include "log.h"
 #include "logout_state.h"
 #include "page.h"
@@ -28,6 +29,29 @@ APLOG_USE_MODULE(kmen);
 #define ACS_BODY_LIMIT (512 * 1024) /* NIA's Responses are ~20 KiB */
 #define SLO_BODY_LIMIT (64 * 1024)  /* NIA's LogoutResponses are under 4 KiB */
 #define LOGIN_START_WINDOW 60       /* seconds KmenLoginStartLimit counts over */
+
+/* Before a request uses the IdP metadata: a changed KmenIdPMetadataFile is
+ * picked up (kmen_sp_idp_refresh), once per child, and said so. */
+static void idp_refresh(request_rec *r, const kmen_server_conf *c)
+{
+    const char *err = NULL;
+    switch (kmen_sp_idp_refresh(c->sp, r->pool, &err)) {
+    case KMEN_IDP_RELOADED:
+        kmen_log_request(
+            APLOG_NOTICE, r,
+            KMEN_LOGNO(0645) "KmenIdPMetadataFile %s changed: this process uses it now",
+            c->idp_metadata_file);
+        break;
+    case KMEN_IDP_REFUSED:
+        kmen_log_request(APLOG_ERR, r,
+                         KMEN_LOGNO(0646) "KmenIdPMetadataFile %s changed but is refused, the "
+                                          "previous metadata stays in use: %s",
+                         c->idp_metadata_file, err);
+        break;
+    case KMEN_IDP_UNCHANGED:
+        break;
+    }
+}
 
 static const char *state_cookie_name(request_rec *r, const kmen_server_conf *c)
 {
@@ -103,6 +127,7 @@ int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *retur
     params.requested = kmen_dir_requested(dir);
     const char *url = NULL, *request_id = NULL;
     request_rec *previous = kmen_log_serving(r);
+    idp_refresh(r, c);
     const char *err = kmen_saml_authn_request(c->sp, r->pool, &params, &url, &request_id);
     kmen_log_serving(previous);
     if (err) {
@@ -454,42 +479,6 @@ static int handle_metadata(request_rec *r)
     return kmen_page_send_body(r, HTTP_OK, "application/samlmetadata+xml", kmen_sp_metadata(c->sp));
 }
 
-/* Why this node is not fully well, or NULL. A node without a translation
- * gateway still logs in everyone the register knows (degraded, 200: the load
- * balancer keeps it), but fails every first login. */
-static const char *health_problem(const kmen_server_conf *c, int db_ok, int metadata_ok)
-{
-    return !db_ok               ? "the database does not answer"
-           : !metadata_ok       ? "the IdP metadata has passed its validUntil"
-           : !c->translator_url ? "no KmenTranslatorURL: first logins cannot be resolved"
-                                : NULL;
-}
-
-static int handle_health(request_rec *r)
-{
-    const kmen_server_conf *c = kmen_server_conf_get(r->server);
-    int db_ok = kmen_store_ping(r, c->store) == KMEN_STORE_OK;
-    apr_time_t until = kmen_sp_idp_valid_until(c->sp);
-    int metadata_ok = until == 0 || until > apr_time_now();
-    const char *problem = health_problem(c, db_ok, metadata_ok);
-    char date[APR_RFC822_DATE_LEN] = "";
-    if (until)
-        apr_rfc822_date(date, until);
-    const char *body =
-        apr_psprintf(r->pool,
-                     "{\"status\":\"%s\",%s%s%s\"database\":\"%s\",\"translator\":\"%s\","
-                     "\"idp_metadata\":{\"valid\":%s,\"valid_until\":%s%s%s}}\n",
-                     !(db_ok && metadata_ok) ? "unavailable"
-                     : problem               ? "degraded"
-                                             : "ok",
-                     problem ? "\"reason\":\"" : "", problem ? problem : "", problem ? "\"," : "",
-                     db_ok ? "ok" : "down", c->translator_url ? "configured" : "not configured",
-                     metadata_ok ? "true" : "false", until ? "\"" : "", until ? date : "null",
-                     until ? "\"" : "");
-    return kmen_page_send_body(r, db_ok && metadata_ok ? HTTP_OK : HTTP_SERVICE_UNAVAILABLE,
-                               "application/json", body);
-}
-
 /* GET /evidence/<id>: the document, to its client's session only. */
 static int handle_evidence_document(request_rec *r)
 {
@@ -513,7 +502,7 @@ static const struct {
     {"logout", GET | POST, handle_logout},
     {"slo", GET | POST, handle_slo},
     {"metadata", GET, handle_metadata},
-    {"health", GET, handle_health},
+    {"health", GET, kmen_health_handler},
     {"evidence", POST, kmen_evidence_callback},
     {"evidence/", GET, handle_evidence_document},
 };
@@ -547,6 +536,7 @@ int kmen_endpoint_handler(request_rec *r, int lookup)
             return HTTP_METHOD_NOT_ALLOWED;
         }
         request_rec *previous = kmen_log_serving(r);
+        idp_refresh(r, c);
         int status = endpoints[i].handle(r);
         kmen_log_serving(previous);
         return status;

@@ -17,6 +17,7 @@
 #include "handlers.h"
 #include "headers.h"
 #include "log.h"
+#include "metadata_fetch.h"
 #include "saml.h"
 #include "session.h"
 #include "status.h"
@@ -70,12 +71,32 @@ static const char *read_sp_inputs(apr_pool_t *p, const server_rec *s, const kmen
                                    c->idp_metadata_file, &in->idp_metadata)))
         return err;
     in->key_file = c->sp_key_file;
+    in->idp_metadata_file = c->idp_metadata_file;
     in->entity_id = c->sp_entity_id;
     in->acs_url = kmen_endpoint_url(p, c, "acs");
     in->slo_url = kmen_endpoint_url(p, c, "slo");
     in->nameid_policy = c->nameid_policy;
     in->sp_type = sp_type;
     return NULL;
+}
+
+/* KmenIdPMetadataCertificateFile's certificate(s), one of which must have
+ * signed the IdP metadata (kmen_sp_create checks it); NULL without one. */
+static const char *read_pinned_certificates(apr_pool_t *p, const server_rec *s,
+                                            const kmen_server_conf *c, kmen_sp_params *in)
+{
+    static const char directive[] = "KmenIdPMetadataCertificateFile";
+    const char *err;
+    in->idp_metadata_cert_pem = NULL;
+    if (!c->idp_metadata_cert_file)
+        return NULL;
+    if ((err = kmen_read_text_file(p, s, c, directive, c->idp_metadata_cert_file,
+                                   &in->idp_metadata_cert_pem)))
+        return err;
+    return strstr(in->idp_metadata_cert_pem, "-----BEGIN CERTIFICATE-----")
+               ? NULL
+               : kmen_config_problem(p, s, c, directive, c->idp_metadata_cert_file,
+                                     "holds no PEM certificate");
 }
 
 /* Virtual hosts that inherit the same settings share one SP and one pool.
@@ -89,7 +110,8 @@ static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, const ser
         return err;
     const char *key =
         apr_pstrcat(pconf, c->sp_entity_id, "|", c->sp_key_file, "|", c->idp_metadata_file, "|",
-                    c->db_conninfo, "|", c->endpoint_path, "|", sp_type, NULL);
+                    c->idp_metadata_cert_file ? c->idp_metadata_cert_file : "", "|", c->db_conninfo,
+                    "|", c->endpoint_path, "|", sp_type, NULL);
     kmen_server_conf *twin = apr_hash_get(shared, key, APR_HASH_KEY_STRING);
     if (twin) {
         c->sp = twin->sp;
@@ -98,7 +120,8 @@ static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, const ser
     }
     kmen_sp_params in;
     kmen_sp_input culprit = KMEN_SP_KEY;
-    if ((err = read_sp_inputs(pconf, vs, c, sp_type, &in)))
+    if ((err = read_sp_inputs(pconf, vs, c, sp_type, &in)) ||
+        (err = read_pinned_certificates(pconf, vs, c, &in)))
         return err;
     if ((err = kmen_sp_create(pconf, &in, &c->sp, &culprit))) {
         const char *const files[] = {c->sp_key_file, c->sp_cert_file, c->idp_metadata_file};
@@ -154,6 +177,7 @@ static int kmen_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
                      kmen_config_problem(ptemp, s, c, "KmenSessionCache", c->session_cache, err));
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    kmen_metadata_fetchers_start(pconf, s);
     return OK;
 }
 
@@ -200,6 +224,14 @@ static const command_rec kmen_cmds[] = {
                   RSRC_CONF, "PEM certificate of that key, published in the SP metadata"),
     AP_INIT_TAKE1("KmenIdPMetadataFile", kmen_set_server_file, SERVER_SLOT(idp_metadata_file),
                   RSRC_CONF, "NIA's federation metadata"),
+    AP_INIT_TAKE1("KmenIdPMetadataCertificateFile", kmen_set_server_file,
+                  SERVER_SLOT(idp_metadata_cert_file), RSRC_CONF,
+                  "PEM certificate(s) one of which must sign KmenIdPMetadataFile"),
+    AP_INIT_TAKE1("KmenIdPMetadataURL", kmen_set_server_string, SERVER_SLOT(idp_metadata_url),
+                  RSRC_CONF, "where one process fetches NIA's metadata into KmenIdPMetadataFile"),
+    AP_INIT_TAKE1("KmenIdPMetadataRefresh", kmen_set_server_seconds,
+                  SERVER_SLOT(idp_metadata_refresh), RSRC_CONF,
+                  "seconds between fetches of KmenIdPMetadataURL (default 3600)"),
     AP_INIT_TAKE1("KmenEndpointPath", kmen_set_endpoint_path, SERVER_SLOT(endpoint_path), RSRC_CONF,
                   "where mod_kmen's endpoints live (default /kmen)"),
     AP_INIT_TAKE1("KmenDatabase", kmen_set_server_string, SERVER_SLOT(db_conninfo), RSRC_CONF,

@@ -90,11 +90,12 @@ int kmen_parse_xs_datetime(const char *s, apr_time_t *out)
     return apr_time_exp_gmt_get(out, &t) == APR_SUCCESS;
 }
 
-/* A LassoServer without the SP's private key: mod_kmen signs its messages
- * itself (saml_sign.c) and decrypts the assertion itself (saml_decrypt.c),
- * so lasso can never decrypt a second time and read something else.
- * *culprit: the input lasso refused. */
-static LassoServer *server_build(const kmen_sp *sp, const char **err, kmen_sp_input *culprit)
+/* A LassoServer for the IdP metadata IDP_METADATA without the SP's private
+ * key: mod_kmen signs its messages itself (saml_sign.c) and decrypts the
+ * assertion itself (saml_decrypt.c), so lasso can never decrypt a second
+ * time and read something else. *culprit: the input lasso refused. */
+static LassoServer *server_build(const kmen_sp *sp, const char *idp_metadata, const char **err,
+                                 kmen_sp_input *culprit)
 {
     LassoServer *server =
         lasso_server_new_from_buffers(sp->metadata, NULL, NULL, sp->params.cert_pem);
@@ -104,8 +105,8 @@ static LassoServer *server_build(const kmen_sp *sp, const char **err, kmen_sp_in
         return NULL;
     }
     server->signature_method = LASSO_SIGNATURE_METHOD_RSA_SHA256;
-    int rc = lasso_server_add_provider_from_buffer(server, LASSO_PROVIDER_ROLE_IDP,
-                                                   sp->params.idp_metadata, NULL, NULL);
+    int rc = lasso_server_add_provider_from_buffer(server, LASSO_PROVIDER_ROLE_IDP, idp_metadata,
+                                                   NULL, NULL);
     if (rc != 0) {
         *culprit = KMEN_SP_IDP_METADATA;
         *err = lasso_strerror(rc);
@@ -119,8 +120,9 @@ static apr_status_t server_construct(void **resource, void *params, apr_pool_t *
 {
     const char *err = NULL;
     kmen_sp_input culprit;
+    const kmen_sp *sp = params;
     (void)p;
-    *resource = server_build(params, &err, &culprit);
+    *resource = server_build(sp, sp->params.idp_metadata, &err, &culprit);
     return *resource ? APR_SUCCESS : APR_EGENERAL;
 }
 
@@ -167,31 +169,40 @@ static const char *load_key_pair(apr_pool_t *p, kmen_sp *sp, kmen_sp_input *culp
     return sp->metadata ? NULL : "is not a PEM certificate";
 }
 
-static const char *check_idp_validity(apr_pool_t *p, const kmen_sp *sp)
+static const char *check_idp_validity(apr_pool_t *p, const kmen_idp_facts *idp)
 {
     char date[APR_RFC822_DATE_LEN];
-    if (!sp->idp_valid_until || sp->idp_valid_until > apr_time_now())
+    if (!idp->valid_until || idp->valid_until > apr_time_now())
         return NULL;
-    apr_rfc822_date(date, sp->idp_valid_until);
+    apr_rfc822_date(date, idp->valid_until);
     return apr_pstrcat(p, "expired (validUntil ", date,
                        "): download NIA's current federation metadata", NULL);
 }
 
-/* NIA's metadata: well-formed, in date, and an IdP lasso finds in it. */
-static const char *load_idp_metadata(apr_pool_t *p, kmen_sp *sp, kmen_sp_input *culprit)
+/* The pinned signature is checked first: a forged file is refused as
+ * forged, whatever else it holds. */
+const char *kmen_idp_load(apr_pool_t *p, const kmen_sp *sp, const char *xml, kmen_idp_facts *out,
+                          kmen_sp_input *culprit)
 {
+    const char *pinned = sp->params.idp_metadata_cert_pem;
     *culprit = KMEN_SP_IDP_METADATA;
-    const char *err = kmen_idp_metadata_read(p, sp->params.idp_metadata, &sp->idp_entity_id,
-                                             &sp->idp_valid_until, &sp->idp_signing_keys);
-    if (err || (err = check_idp_validity(p, sp)))
+    const char *err = pinned ? kmen_idp_metadata_verify(p, xml, pinned) : NULL;
+    if (err || (err = kmen_idp_metadata_read(p, xml, out)) || (err = check_idp_validity(p, out)))
         return err;
-    LassoServer *probe = server_build(sp, &err, culprit);
+    LassoServer *probe = server_build(sp, xml, &err, culprit);
     if (!probe)
         return *culprit == KMEN_SP_IDP_METADATA ? apr_pstrcat(p, "lasso refuses it: ", err, NULL)
                                                 : err;
-    int ok = lasso_server_get_provider(probe, sp->idp_entity_id) != NULL;
+    int ok = lasso_server_get_provider(probe, out->entity_id) != NULL;
     lasso_server_destroy(probe);
     return ok ? NULL : "lasso finds no IdP role in it";
+}
+
+const char *kmen_sp_idp_check(const kmen_sp *sp, apr_pool_t *p, const char *xml)
+{
+    kmen_idp_facts facts;
+    kmen_sp_input culprit;
+    return kmen_idp_load(p, sp, xml, &facts, &culprit);
 }
 
 const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp **out,
@@ -200,16 +211,17 @@ const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp 
     kmen_sp *sp = apr_pcalloc(p, sizeof(*sp));
     sp->params = *params;
     const char *err = load_key_pair(p, sp, culprit);
-    if (err || (err = load_idp_metadata(p, sp, culprit)))
+    if (err || (err = kmen_idp_load(p, sp, params->idp_metadata, &sp->idp, culprit)))
         return err;
+    kmen_idp_file_stat(params->idp_metadata_file, &sp->idp_file);
     *out = sp;
     return NULL;
 }
 
-const char *kmen_sp_child_init(kmen_sp *sp, apr_pool_t *pchild, int max_servers)
+const char *kmen_sp_servers_create(kmen_sp *sp, apr_pool_t *pool)
 {
-    apr_status_t rv = apr_reslist_create(&sp->servers, 0, max_servers, max_servers, 0,
-                                         server_construct, server_destruct, sp, pchild);
+    apr_status_t rv = apr_reslist_create(&sp->servers, 0, sp->max_servers, sp->max_servers, 0,
+                                         server_construct, server_destruct, sp, pool);
     return rv == APR_SUCCESS ? NULL : "cannot create the pool of lasso servers";
 }
 
@@ -238,14 +250,12 @@ const char *kmen_sp_metadata(const kmen_sp *sp)
     return sp->metadata;
 }
 
-const char *kmen_sp_idp_entity_id(const kmen_sp *sp)
+void kmen_sp_idp_dates(kmen_sp *sp, apr_time_t *valid_until, apr_time_t *signing_expires)
 {
-    return sp->idp_entity_id;
-}
-
-apr_time_t kmen_sp_idp_valid_until(const kmen_sp *sp)
-{
-    return sp->idp_valid_until;
+    kmen_sp_use_begin(sp);
+    *valid_until = sp->idp.valid_until;
+    *signing_expires = sp->idp.signing_expires;
+    kmen_sp_use_end(sp);
 }
 
 static void set_nameid_policy(LassoSamlp2AuthnRequest *req, int policy)
@@ -332,7 +342,7 @@ static const char *build_authn_request(apr_pool_t *p, LassoLogin *login, kmen_sp
 {
     /* Before init: lasso loads its signing key there, not only when it signs. */
     lasso_profile_set_signature_hint(LASSO_PROFILE(login), LASSO_PROFILE_SIGNATURE_HINT_FORBID);
-    int rc = lasso_login_init_authn_request(login, (gchar *)sp->idp_entity_id,
+    int rc = lasso_login_init_authn_request(login, (gchar *)sp->idp.entity_id,
                                             LASSO_HTTP_METHOD_REDIRECT);
     if (rc != 0)
         return lasso_strerror(rc);
@@ -357,8 +367,10 @@ static const char *signed_msg_url(apr_pool_t *p, kmen_sp *sp, LassoProfile *prof
     return profile->msg_url ? kmen_redirect_sign(p, sp->signing_key, profile->msg_url) : NULL;
 }
 
-const char *kmen_saml_authn_request(kmen_sp *sp, apr_pool_t *p, const kmen_authn_params *params,
-                                    const char **url, const char **request_id)
+/* kmen_saml_authn_request with the read lock held: the IdP metadata cannot
+ * change under it (saml_reload.c). */
+static const char *authn_request_locked(kmen_sp *sp, apr_pool_t *p, const kmen_authn_params *params,
+                                        const char **url, const char **request_id)
 {
     const char *err = NULL;
     LassoServer *server = kmen_sp_server_acquire(sp, &err);
@@ -372,6 +384,15 @@ const char *kmen_saml_authn_request(kmen_sp *sp, apr_pool_t *p, const kmen_authn
         *request_id = request_id_of(p, LASSO_PROFILE(login));
     lasso_login_destroy(login);
     kmen_sp_server_release(sp, server);
+    return err;
+}
+
+const char *kmen_saml_authn_request(kmen_sp *sp, apr_pool_t *p, const kmen_authn_params *params,
+                                    const char **url, const char **request_id)
+{
+    kmen_sp_use_begin(sp);
+    const char *err = authn_request_locked(sp, p, params, url, request_id);
+    kmen_sp_use_end(sp);
     return err;
 }
 
@@ -399,7 +420,7 @@ static LassoLogout *logout_for(LassoServer *server, kmen_sp *sp, const kmen_logi
 {
     LassoLogout *logout = lasso_logout_new(server);
     if (ref)
-        LASSO_PROFILE(logout)->session = kmen_lasso_session_for(sp->idp_entity_id, ref);
+        LASSO_PROFILE(logout)->session = kmen_lasso_session_for(sp->idp.entity_id, ref);
     return logout;
 }
 
@@ -407,7 +428,7 @@ static const char *build_logout_request(apr_pool_t *p, LassoLogout *logout, kmen
 {
     lasso_profile_set_signature_hint(LASSO_PROFILE(logout), LASSO_PROFILE_SIGNATURE_HINT_FORBID);
     int rc =
-        lasso_logout_init_request(logout, (char *)sp->idp_entity_id, LASSO_HTTP_METHOD_REDIRECT);
+        lasso_logout_init_request(logout, (char *)sp->idp.entity_id, LASSO_HTTP_METHOD_REDIRECT);
     if (rc != 0)
         return lasso_strerror(rc);
     const char *err = use_random_id(p, LASSO_PROFILE(logout)->request);
@@ -417,8 +438,9 @@ static const char *build_logout_request(apr_pool_t *p, LassoLogout *logout, kmen
     return rc == 0 ? NULL : lasso_strerror(rc);
 }
 
-const char *kmen_saml_logout_request(kmen_sp *sp, apr_pool_t *p, const kmen_login_ref *ref,
-                                     const char **url, const char **request_id)
+/* kmen_saml_logout_request with the read lock held. */
+static const char *logout_request_locked(kmen_sp *sp, apr_pool_t *p, const kmen_login_ref *ref,
+                                         const char **url, const char **request_id)
 {
     const char *err = NULL;
     LassoServer *server = kmen_sp_server_acquire(sp, &err);
@@ -432,6 +454,15 @@ const char *kmen_saml_logout_request(kmen_sp *sp, apr_pool_t *p, const kmen_logi
         *request_id = request_id_of(p, LASSO_PROFILE(logout));
     lasso_logout_destroy(logout);
     kmen_sp_server_release(sp, server);
+    return err;
+}
+
+const char *kmen_saml_logout_request(kmen_sp *sp, apr_pool_t *p, const kmen_login_ref *ref,
+                                     const char **url, const char **request_id)
+{
+    kmen_sp_use_begin(sp);
+    const char *err = logout_request_locked(sp, p, ref, url, request_id);
+    kmen_sp_use_end(sp);
     return err;
 }
 
@@ -477,7 +508,7 @@ static const char *answer_logout_request(LassoLogout *logout, kmen_sp *sp, apr_p
     read_logout_request(p, req, ref);
     if (!ref->name_id)
         return "the LogoutRequest names no NameID";
-    profile->session = kmen_lasso_session_for(sp->idp_entity_id, ref);
+    profile->session = kmen_lasso_session_for(sp->idp.entity_id, ref);
     /* The request's signature was checked by lasso_logout_process_request_msg;
      * the answer is signed by mod_kmen (lasso holds no private key). */
     lasso_profile_set_signature_hint(profile, LASSO_PROFILE_SIGNATURE_HINT_FORBID);
@@ -490,12 +521,13 @@ static const char *answer_logout_request(LassoLogout *logout, kmen_sp *sp, apr_p
     return *url ? NULL : "cannot sign the LogoutResponse";
 }
 
-const char *kmen_saml_logout_request_consume(kmen_sp *sp, apr_pool_t *p, const char *query,
-                                             const kmen_response_expect *expect,
-                                             kmen_login_ref *ref, kmen_message_ref *msg,
-                                             const char **url)
+/* kmen_saml_logout_request_consume with the read lock held. */
+static const char *logout_request_consume_locked(kmen_sp *sp, apr_pool_t *p, const char *query,
+                                                 const kmen_response_expect *expect,
+                                                 kmen_login_ref *ref, kmen_message_ref *msg,
+                                                 const char **url)
 {
-    const char *err = kmen_redirect_verify(p, sp->idp_signing_keys, query);
+    const char *err = kmen_redirect_verify(p, sp->idp.signing_keys, query);
     if (err)
         return err;
     LassoServer *server = kmen_sp_server_acquire(sp, &err);
@@ -509,5 +541,16 @@ const char *kmen_saml_logout_request_consume(kmen_sp *sp, apr_pool_t *p, const c
         rc == 0 ? answer_logout_request(logout, sp, p, expect, ref, msg, url) : lasso_strerror(rc);
     lasso_logout_destroy(logout);
     kmen_sp_server_release(sp, server);
+    return err;
+}
+
+const char *kmen_saml_logout_request_consume(kmen_sp *sp, apr_pool_t *p, const char *query,
+                                             const kmen_response_expect *expect,
+                                             kmen_login_ref *ref, kmen_message_ref *msg,
+                                             const char **url)
+{
+    kmen_sp_use_begin(sp);
+    const char *err = logout_request_consume_locked(sp, p, query, expect, ref, msg, url);
+    kmen_sp_use_end(sp);
     return err;
 }

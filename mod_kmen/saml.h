@@ -4,12 +4,22 @@
 #define KMEN_SAML_H
 
 #include "apr_pools.h"
+#include "apr_file_info.h"
 #include "apr_tables.h"
 #include "apr_time.h"
 
 #include "identity.h"
 
 typedef struct kmen_sp kmen_sp;
+
+/* What a child compares to notice a new IdP metadata file. */
+typedef struct {
+    apr_time_t mtime;
+    apr_off_t size;
+} kmen_idp_file;
+
+/* mtime and size of PATH (zeros if it cannot be read). */
+void kmen_idp_file_stat(const char *path, kmen_idp_file *out);
 
 typedef struct {
     const char *entity_id;
@@ -20,7 +30,9 @@ typedef struct {
     const char *cert_pem;
     const char *sp_type; /* eIDAS SPType the metadata publishes: public or private */
     const char *idp_metadata;
-    int nameid_policy; /* kmen_nameid_policy */
+    const char *idp_metadata_file;     /* where idp_metadata came from: children re-read it */
+    const char *idp_metadata_cert_pem; /* the pinned certificate(s) that sign it, or NULL */
+    int nameid_policy;                 /* kmen_nameid_policy */
 } kmen_sp_params;
 
 /* What a logout needs to name the login at the IdP. NameID is the BSI for
@@ -69,8 +81,9 @@ void kmen_saml_library_init(void (*log)(const char *domain, int level, const cha
 typedef enum { KMEN_SP_KEY = 0, KMEN_SP_CERT, KMEN_SP_IDP_METADATA } kmen_sp_input;
 
 /* Validates keys and metadata by building a LassoServer once; keeps the inputs.
- * NULL, or what is wrong with the input *culprit ("is encrypted: ..."), for a
- * message that starts with its directive and file. */
+ * With idp_metadata_cert_pem, the metadata must carry the signature of one of
+ * those certificates. NULL, or what is wrong with the input *culprit ("is
+ * encrypted: ..."), for a message that starts with its directive and file. */
 const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp **out,
                            kmen_sp_input *culprit);
 /* Per child process: the pool of LassoServers requests borrow from. */
@@ -78,10 +91,29 @@ const char *kmen_sp_child_init(kmen_sp *sp, apr_pool_t *pchild, int max_servers)
 
 int kmen_sp_child_ready(const kmen_sp *sp);
 
+/* NULL if XML would be accepted as SP's IdP metadata, as kmen_sp_create and
+ * kmen_sp_idp_refresh check it (the pinned signature first), else what is
+ * wrong with it ("is not signed by ..."), for a message that names it first. */
+const char *kmen_sp_idp_check(const kmen_sp *sp, apr_pool_t *p, const char *xml);
+
+typedef enum {
+    KMEN_IDP_UNCHANGED = 0,
+    KMEN_IDP_RELOADED,
+    KMEN_IDP_REFUSED /* the new file does not verify or load: the old metadata stays */
+} kmen_idp_refresh_status;
+
+/* Per child, before any other call of a request: at most once a second, a
+ * stat of the IdP metadata file; when it changed, the file is read, checked
+ * as at startup (kmen_sp_idp_check) and swapped in for every thread. *ERR (in
+ * P) says why a changed file was refused: it is not read again until it
+ * changes once more. */
+kmen_idp_refresh_status kmen_sp_idp_refresh(kmen_sp *sp, apr_pool_t *p, const char **err);
+
 const char *kmen_sp_metadata(const kmen_sp *sp);
-const char *kmen_sp_idp_entity_id(const kmen_sp *sp);
-/* validUntil of the IdP metadata, 0 when it has none. */
-apr_time_t kmen_sp_idp_valid_until(const kmen_sp *sp);
+/* *VALID_UNTIL: validUntil of the IdP metadata, 0 when it has none.
+ * *SIGNING_EXPIRES: when the last of the IdP's signing certificates expires
+ * (their latest notAfter): after it no Response of the IdP verifies. */
+void kmen_sp_idp_dates(kmen_sp *sp, apr_time_t *valid_until, apr_time_t *signing_expires);
 
 /* A signed HTTP-Redirect AuthnRequest: *url for the browser, *request_id for
  * the outstanding-request store. NULL or an error message. */

@@ -62,7 +62,7 @@ static const char *read_envelope(apr_pool_t *p, kmen_sp *sp, xmlNode *root, kmen
         kmen_xml_attribute(p, kmen_xml_child(status, KMEN_NS_SAMLP, "StatusCode"), "Value");
     if (!same(kmen_xml_attribute(p, root, "Destination"), sp->params.slo_url))
         return "Destination is not this SP's logout URL";
-    if (!same(kmen_xml_text(p, kmen_xml_child(root, KMEN_NS_SAML, "Issuer")), sp->idp_entity_id))
+    if (!same(kmen_xml_text(p, kmen_xml_child(root, KMEN_NS_SAML, "Issuer")), sp->idp.entity_id))
         return "Issuer is not the IdP";
     if (!out->in_response_to || !*out->in_response_to)
         return "no InResponseTo";
@@ -79,7 +79,7 @@ static const char *verify_xml_signature(kmen_sp *sp, xmlNode *root)
     LassoServer *server = kmen_sp_server_acquire(sp, &err);
     if (!server)
         return err;
-    LassoProvider *idp = lasso_server_get_provider(server, sp->idp_entity_id);
+    LassoProvider *idp = lasso_server_get_provider(server, sp->idp.entity_id);
     LassoNode *node = lasso_node_new_from_xmlNode(root);
     int rc = idp && node ? lasso_provider_verify_single_node_signature(idp, node, "ID") : -1;
     if (node)
@@ -94,13 +94,15 @@ static int query_signed(apr_pool_t *p, const char *query)
     return kmen_pair_value(p, query, '&', "Signature") || kmen_pair_value(p, query, '&', "SigAlg");
 }
 
-const char *kmen_saml_logout_response_read(kmen_sp *sp, apr_pool_t *p, const char *query,
-                                           const char *post_b64, kmen_logout_answer *out)
+/* kmen_saml_logout_response_read with the read lock held: the IdP metadata
+ * cannot change under it (saml_reload.c). */
+static const char *logout_response_read_locked(kmen_sp *sp, apr_pool_t *p, const char *query,
+                                               const char *post_b64, kmen_logout_answer *out)
 {
     const char *b64 = post_b64, *err = NULL;
     memset(out, 0, sizeof(*out));
     if (query) {
-        if (query_signed(p, query) && (err = kmen_redirect_verify(p, sp->idp_signing_keys, query)))
+        if (query_signed(p, query) && (err = kmen_redirect_verify(p, sp->idp.signing_keys, query)))
             return err;
         int twice = 0;
         const char *raw = kmen_pair_single_value(p, query, '&', "SAMLResponse", &twice);
@@ -116,4 +118,13 @@ const char *kmen_saml_logout_response_read(kmen_sp *sp, apr_pool_t *p, const cha
     if (shape.signed_response && (err = verify_xml_signature(sp, shape.root)))
         return err;
     return read_envelope(p, sp, shape.root, out);
+}
+
+const char *kmen_saml_logout_response_read(kmen_sp *sp, apr_pool_t *p, const char *query,
+                                           const char *post_b64, kmen_logout_answer *out)
+{
+    kmen_sp_use_begin(sp);
+    const char *err = logout_response_read_locked(sp, p, query, post_b64, out);
+    kmen_sp_use_end(sp);
+    return err;
 }

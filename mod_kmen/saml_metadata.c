@@ -106,9 +106,26 @@ static apr_status_t public_key_free(void *key)
     return APR_SUCCESS;
 }
 
-/* The public key of an X509Certificate element's base64 text, freed with P;
- * NULL if it is no certificate. */
-static EVP_PKEY *certificate_key(apr_pool_t *p, const xmlNode *x509_certificate)
+/* X509_get0_notAfter as apr_time_t; 0 if OpenSSL cannot read it. */
+static apr_time_t not_after(const X509 *cert)
+{
+    struct tm tm;
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1)
+        return 0;
+    apr_time_exp_t t = {.tm_sec = tm.tm_sec,
+                        .tm_min = tm.tm_min,
+                        .tm_hour = tm.tm_hour,
+                        .tm_mday = tm.tm_mday,
+                        .tm_mon = tm.tm_mon,
+                        .tm_year = tm.tm_year};
+    apr_time_t out = 0;
+    return apr_time_exp_gmt_get(&out, &t) == APR_SUCCESS ? out : 0;
+}
+
+/* The public key of an X509Certificate element's base64 text, freed with P,
+ * into FACTS, and the certificate's notAfter into its signing_expires when
+ * later; nothing if it is no certificate. */
+static void certificate_key(apr_pool_t *p, const xmlNode *x509_certificate, kmen_idp_facts *facts)
 {
     xmlChar *text = xmlNodeGetContent(x509_certificate);
     const char *b64 = text ? without_blanks(p, (const char *)text,
@@ -116,35 +133,37 @@ static EVP_PKEY *certificate_key(apr_pool_t *p, const xmlNode *x509_certificate)
                            : "";
     xmlFree(text);
     if (!*b64 || !kmen_base64_is_valid(b64))
-        return NULL;
+        return;
     unsigned char *der = apr_palloc(p, (apr_size_t)apr_base64_decode_len(b64));
     const unsigned char *in = der;
     X509 *cert = d2i_X509(NULL, &in, apr_base64_decode((char *)der, b64));
     EVP_PKEY *key = cert ? X509_get_pubkey(cert) : NULL;
+    apr_time_t expires = key ? not_after(cert) : 0;
     X509_free(cert);
     ERR_clear_error();
-    if (key)
-        apr_pool_cleanup_register(p, key, public_key_free, apr_pool_cleanup_null);
-    return key;
+    if (!key)
+        return;
+    apr_pool_cleanup_register(p, key, public_key_free, apr_pool_cleanup_null);
+    APR_ARRAY_PUSH(facts->signing_keys, EVP_PKEY *) = key;
+    if (expires > facts->signing_expires)
+        facts->signing_expires = expires;
 }
 
-/* Every certificate at or below N, into KEYS. */
-static void certificates_below(apr_pool_t *p, const xmlNode *n, apr_array_header_t *keys)
+/* Every certificate at or below N, into FACTS. */
+static void certificates_below(apr_pool_t *p, const xmlNode *n, kmen_idp_facts *facts)
 {
     for (; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE)
             continue;
-        EVP_PKEY *key =
-            kmen_xml_is_element(n, KMEN_NS_DSIG, "X509Certificate") ? certificate_key(p, n) : NULL;
-        if (key)
-            APR_ARRAY_PUSH(keys, EVP_PKEY *) = key;
-        certificates_below(p, n->children, keys);
+        if (kmen_xml_is_element(n, KMEN_NS_DSIG, "X509Certificate"))
+            certificate_key(p, n, facts);
+        certificates_below(p, n->children, facts);
     }
 }
 
 /* The IdP's signing keys: the certificates of every KeyDescriptor of an
  * IDPSSODescriptor that is not for encryption only (as lasso reads them). */
-static void idp_signing_keys(apr_pool_t *p, const xmlNode *n, int in_idp, apr_array_header_t *keys)
+static void idp_signing_keys(apr_pool_t *p, const xmlNode *n, int in_idp, kmen_idp_facts *facts)
 {
     for (; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE)
@@ -152,37 +171,36 @@ static void idp_signing_keys(apr_pool_t *p, const xmlNode *n, int in_idp, apr_ar
         if (in_idp && kmen_xml_is_element(n, LASSO_SAML2_METADATA_HREF, "KeyDescriptor")) {
             xmlChar *use = xmlGetProp((xmlNode *)n, (const xmlChar *)"use");
             if (!use || strcmp((const char *)use, "encryption") != 0)
-                certificates_below(p, n->children, keys);
+                certificates_below(p, n->children, facts);
             xmlFree(use);
             continue;
         }
         idp_signing_keys(
             p, n->children,
-            in_idp || kmen_xml_is_element(n, LASSO_SAML2_METADATA_HREF, "IDPSSODescriptor"), keys);
+            in_idp || kmen_xml_is_element(n, LASSO_SAML2_METADATA_HREF, "IDPSSODescriptor"), facts);
     }
 }
 
-const char *kmen_idp_metadata_read(apr_pool_t *p, const char *xml, const char **entity_id,
-                                   apr_time_t *valid_until, apr_array_header_t **signing_keys)
+const char *kmen_idp_metadata_read(apr_pool_t *p, const char *xml, kmen_idp_facts *facts)
 {
     xmlDoc *doc = xmlReadMemory(xml, (int)strlen(xml), "idp-metadata.xml", NULL,
                                 XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR);
     xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
     const char *err = NULL;
+    memset(facts, 0, sizeof(*facts));
     if (!root)
         err = "is not well-formed XML";
     else if (strcmp((const char *)root->name, "EntityDescriptor") != 0)
         err = "has no EntityDescriptor root element";
-    else if (!(*entity_id = kmen_xml_attribute(p, root, "entityID")))
+    else if (!(facts->entity_id = kmen_xml_attribute(p, root, "entityID")))
         err = "has no entityID";
     const char *until = root ? kmen_xml_attribute(p, root, "validUntil") : NULL;
-    *valid_until = 0;
-    if (!err && until && !kmen_parse_xs_datetime(until, valid_until))
+    if (!err && until && !kmen_parse_xs_datetime(until, &facts->valid_until))
         err = "has an unreadable validUntil";
-    *signing_keys = apr_array_make(p, 2, sizeof(EVP_PKEY *));
+    facts->signing_keys = apr_array_make(p, 2, sizeof(EVP_PKEY *));
     if (!err)
-        idp_signing_keys(p, root, 0, *signing_keys);
-    if (!err && (*signing_keys)->nelts == 0)
+        idp_signing_keys(p, root, 0, facts);
+    if (!err && facts->signing_keys->nelts == 0)
         err = "has no signing certificate of an IdP (KeyDescriptor in IDPSSODescriptor)";
     xmlFreeDoc(doc);
     return err;

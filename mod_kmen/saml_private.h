@@ -29,6 +29,7 @@
 #include <xmlsec/keys.h>
 
 #include "apr_reslist.h"
+#include "apr_thread_rwlock.h"
 
 #include "saml.h"
 
@@ -44,16 +45,43 @@
 #define KMEN_ALG_RSA_SHA384 "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384"
 #define KMEN_ALG_RSA_SHA512 "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512"
 
+/* What mod_kmen reads of the IdP's metadata itself. */
+typedef struct {
+    const char *entity_id;
+    apr_time_t valid_until;           /* 0: the metadata has no validUntil */
+    apr_array_header_t *signing_keys; /* EVP_PKEY *, for kmen_redirect_verify */
+    apr_time_t signing_expires;       /* the latest notAfter of their certificates */
+} kmen_idp_facts;
+
 struct kmen_sp {
     kmen_sp_params params;
     const char *metadata; /* this SP's metadata, fed to lasso and served at /metadata */
-    const char *idp_entity_id;
-    apr_time_t idp_valid_until;
-    apr_reslist_t *servers;    /* per child: LassoServer objects reused across requests */
-    xmlSecKey *decryption_key; /* the only decryption key: lasso's servers hold none */
-    EVP_PKEY *signing_key;     /* and once more, for kmen_redirect_sign */
-    apr_array_header_t *idp_signing_keys; /* EVP_PKEY *, for kmen_redirect_verify */
+    kmen_idp_facts idp;
+    apr_reslist_t *servers; /* per child: LassoServer objects reused across requests */
+    /* Per child: a new IdP metadata file replaces idp, params.idp_metadata
+     * and servers (all in idp_pool) under the write lock; every public
+     * function using them holds the read lock (kmen_sp_use_begin). */
+    apr_thread_rwlock_t *lock;
+    apr_pool_t *idp_pool;
+    int max_servers;
+    kmen_idp_file idp_file;           /* the file the current metadata was read from */
+    volatile apr_uint32_t checked_at; /* second of the last stat of that file */
+    xmlSecKey *decryption_key;        /* the only decryption key: lasso's servers hold none */
+    EVP_PKEY *signing_key;            /* and once more, for kmen_redirect_sign */
 };
+
+/* NULL and *OUT (in P) if XML is usable IdP metadata for SP: signed by a
+ * pinned certificate (if SP pins one), well-formed, in date, with an IdP
+ * role lasso accepts beside SP's own metadata. Else what is wrong with the
+ * input *CULPRIT (the IdP metadata, or the SP certificate lasso refused). */
+const char *kmen_idp_load(apr_pool_t *p, const kmen_sp *sp, const char *xml, kmen_idp_facts *out,
+                          kmen_sp_input *culprit);
+/* The reslist of LassoServers for SP's current metadata, in POOL. */
+const char *kmen_sp_servers_create(kmen_sp *sp, apr_pool_t *pool);
+/* Around every public function that uses SP's IdP metadata: a new file is
+ * swapped in only while no request uses the old one (saml_reload.c). */
+void kmen_sp_use_begin(kmen_sp *sp);
+void kmen_sp_use_end(kmen_sp *sp);
 
 /* A LassoServer for the length of one request; never NULL on success. */
 LassoServer *kmen_sp_server_acquire(kmen_sp *sp, const char **err);
@@ -119,10 +147,14 @@ const char *kmen_redirect_verify(apr_pool_t *p, const apr_array_header_t *keys, 
 
 /* Builds this SP's metadata from the parameters. */
 const char *kmen_sp_metadata_build(apr_pool_t *p, const kmen_sp_params *params);
-/* Reads entityID, validUntil and the signing keys (EVP_PKEY *, freed with P)
- * of the IdP's metadata; NULL or an error. */
-const char *kmen_idp_metadata_read(apr_pool_t *p, const char *xml, const char **entity_id,
-                                   apr_time_t *valid_until, apr_array_header_t **signing_keys);
+/* Reads entityID, validUntil and the signing keys (freed with P) of the
+ * IdP's metadata; NULL or an error. */
+const char *kmen_idp_metadata_read(apr_pool_t *p, const char *xml, kmen_idp_facts *facts);
+/* NULL if the IdP metadata XML carries one enveloped XML-DSig signature over
+ * its whole root element by one of the PEM certificates in PINNED_PEM (a
+ * rollover pins two), within the algorithm policy; else why not ("is not
+ * signed by ..."). The signature's own KeyInfo is never trusted. */
+const char *kmen_idp_metadata_verify(apr_pool_t *p, const char *xml, const char *pinned_pem);
 
 /* N is the element NAME in namespace NS. */
 int kmen_xml_is_element(const xmlNode *n, const char *ns, const char *name);

@@ -54,7 +54,7 @@ static int check_envelope(check_ctx *c, const char *destination, const char *iss
 {
     if (!same(destination, c->sp->params.acs_url))
         return refuse(c, "Destination is not this SP's ACS URL");
-    if (!same(issuer, c->sp->idp_entity_id))
+    if (!same(issuer, c->sp->idp.entity_id))
         return refuse(c, "Response Issuer is not the IdP");
     if (!in_response_to)
         return refuse(c, "unsolicited Response (no InResponseTo)");
@@ -177,7 +177,7 @@ static int check_assertion(check_ctx *c, LassoSaml2Assertion *a, kmen_assertion 
 {
     if (!a->ID)
         return refuse(c, "assertion without ID");
-    if (!a->Issuer || !same(a->Issuer->content, c->sp->idp_entity_id))
+    if (!a->Issuer || !same(a->Issuer->content, c->sp->idp.entity_id))
         return refuse(c, "assertion Issuer is not the IdP");
     if (!check_conditions(c, a) || !check_subject(c, a) || !read_authn_statement(c, a, out))
         return 0;
@@ -204,7 +204,7 @@ static int check_assertion_signature(check_ctx *c, LassoServer *server, LassoSam
 {
     if (!kmen_xml_has_signature_child(tree))
         return response_signed ? 1 : refuse(c, "neither the Response nor the assertion is signed");
-    LassoProvider *idp = lasso_server_get_provider(server, c->sp->idp_entity_id);
+    LassoProvider *idp = lasso_server_get_provider(server, c->sp->idp.entity_id);
     int rc = idp ? lasso_provider_verify_single_node_signature(idp, LASSO_NODE(a), "ID") : -1;
     return rc == 0 ? 1 : refuse(c, "the assertion's signature does not verify");
 }
@@ -291,9 +291,11 @@ static kmen_response_status run_lasso(check_ctx *c, const kmen_response_shape *s
     return status;
 }
 
-kmen_response_status kmen_saml_verify_response(kmen_sp *sp, apr_pool_t *p, const char *b64,
-                                               const kmen_response_expect *expect,
-                                               kmen_assertion *out, const char **reason)
+/* kmen_saml_verify_response with the read lock held: the IdP metadata cannot
+ * change under it (saml_reload.c). */
+static kmen_response_status verify_response_locked(kmen_sp *sp, apr_pool_t *p, const char *b64,
+                                                   const kmen_response_expect *expect,
+                                                   kmen_assertion *out, const char **reason)
 {
     check_ctx c = {p, sp, expect, NULL};
     kmen_response_shape shape;
@@ -303,5 +305,15 @@ kmen_response_status kmen_saml_verify_response(kmen_sp *sp, apr_pool_t *p, const
     if (!c.reason && check_tree_envelope(&c, shape.root))
         status = run_lasso(&c, &shape, b64, out);
     *reason = c.reason;
+    return status;
+}
+
+kmen_response_status kmen_saml_verify_response(kmen_sp *sp, apr_pool_t *p, const char *b64,
+                                               const kmen_response_expect *expect,
+                                               kmen_assertion *out, const char **reason)
+{
+    kmen_sp_use_begin(sp);
+    kmen_response_status status = verify_response_locked(sp, p, b64, expect, out, reason);
+    kmen_sp_use_end(sp);
     return status;
 }

@@ -180,7 +180,7 @@ MODS_AVAILABLE = Path("/etc/apache2/mods-available")
 # The three site-specific values of docs/first-portal.md; the guide is also run by a test
 # that substitutes exactly these strings.
 PORTAL_HOST = "portal.example.cz"
-NIA_METADATA_URL = ("https://tnia.identitaobcana.cz/FPSTS/FederationMetadata/2007-06/"
+NIA_METADATA_URL = ("https://tnia.identita.gov.cz/FPSTS/FederationMetadata/2007-06/"
                     "FederationMetadata.xml")
 GATEWAY_URL = "https://gateway.example.cz/v1"
 

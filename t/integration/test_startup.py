@@ -116,7 +116,7 @@ def test_expired_idp_metadata(stack):
     assert 'validUntil="2020' in text
     expired.write_text(text)
     expired.chmod(0o644)
-    rc, out, h = configtest_of(stack, idp_metadata=expired)
+    rc, out, h = configtest_of(stack, idp_metadata=expired, idp_metadata_cert=None)
     assert rc != 0 and re.search(
         rf"KMEN0642: mod_kmen: KmenIdPMetadataFile {re.escape(str(expired))}"
         rf"{re.escape(where(h, 'KmenIdPMetadataFile'))}: expired \(validUntil [^)]+2020[^)]*\): "
@@ -127,7 +127,7 @@ def test_unparsable_idp_metadata(stack):
     broken = stack.dir / "broken-metadata.xml"
     broken.write_text("<not metadata")
     broken.chmod(0o644)
-    rc, out, h = configtest_of(stack, idp_metadata=broken)
+    rc, out, h = configtest_of(stack, idp_metadata=broken, idp_metadata_cert=None)
     assert rc != 0 and logged(out, f"KmenIdPMetadataFile {broken}"
                               f"{where(h, 'KmenIdPMetadataFile')}: is not well-formed XML"), out
 
@@ -139,7 +139,7 @@ def test_idp_metadata_without_a_signing_certificate(stack):
     assert 'use="encryption"' in text
     unsigned.write_text(text)
     unsigned.chmod(0o644)
-    rc, out, h = configtest_of(stack, idp_metadata=unsigned)
+    rc, out, h = configtest_of(stack, idp_metadata=unsigned, idp_metadata_cert=None)
     assert rc != 0 and logged(out, f"KmenIdPMetadataFile {unsigned}"
                               f"{where(h, 'KmenIdPMetadataFile')}: has no signing certificate of "
                               "an IdP (KeyDescriptor in IDPSSODescriptor)"), out

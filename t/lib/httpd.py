@@ -52,6 +52,7 @@ class KmenSite:
     translator_url: str = ""   # empty: no KmenTranslator* lines
     module: Path = MODULE_SO
     evidence_url: str = ""     # empty: no KmenEvidence* lines (no evidence)
+    idp_metadata_cert: Path = None  # KmenIdPMetadataCertificateFile; None: no such line
 
 
 def kmen_lines(site, dir):
@@ -69,6 +70,8 @@ def kmen_lines(site, dir):
         # every test is one client, 127.0.0.1: a node that tests the limit sets its own
         "KmenLoginStartLimit 0",
     ]
+    if site.idp_metadata_cert:
+        lines.append(f"KmenIdPMetadataCertificateFile {site.idp_metadata_cert}")
     if site.translator_url:
         lines += [f"KmenTranslatorURL {site.translator_url}",
                   f"KmenTranslatorCertificateFile {k}/client-cert.pem",

@@ -18,6 +18,10 @@ class Keys:
     idp_cert: Path
     wrong_key: Path
     wrong_cert: Path
+    seal_key: Path            # NIA's seal: signs the IdP metadata
+    seal_cert: Path
+    next_key: Path            # NIA's next signing key (the rollover tests)
+    next_cert: Path
     register_key: Path
     header_secret: Path
     evidence_secret: Path     # KmenEvidenceSecretFile, shared with the evidence service
@@ -36,9 +40,9 @@ def _openssl(*args):
     subprocess.run(["openssl", *args], check=True, capture_output=True)
 
 
-def self_signed(key, cert, cn):
-    """An RSA-2048 key and a self-signed SHA-256 certificate for it."""
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "30",
+def self_signed(key, cert, cn, days=30):
+    """An RSA-2048 key and a self-signed SHA-256 certificate for it, valid DAYS days."""
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", str(days),
              "-subj", f"/CN={cn}", "-keyout", str(key), "-out", str(cert))
 
 
@@ -70,9 +74,11 @@ def make_keys(dir):
     os.chmod(dir, 0o755)
     pairs = {}
     for name, cn in (("sp", "localhost"), ("idp", "NIA simulator"),
-                     ("wrong", "not the IdP"), ("ca", "kmen test CA")):
+                     ("wrong", "not the IdP"), ("ca", "kmen test CA"),
+                     ("seal", "NIA seal"), ("next", "NIA simulator, next key")):
         pairs[name] = (dir / f"{name}-key.pem", dir / f"{name}-cert.pem")
-        self_signed(*pairs[name], cn)
+        # NIA's signing certificate: /kmen/health is degraded within 30 days of its end.
+        self_signed(*pairs[name], cn, days=400 if name in ("idp", "next") else 30)
     ca_key, ca_cert = pairs["ca"]
     tr_key, tr_cert = signed_by_ca(
         dir, "translator", "127.0.0.1", ca_key, ca_cert,
@@ -89,6 +95,8 @@ def make_keys(dir):
                 sp_key=pairs["sp"][0], sp_cert=pairs["sp"][1],
                 idp_key=pairs["idp"][0], idp_cert=pairs["idp"][1],
                 wrong_key=pairs["wrong"][0], wrong_cert=pairs["wrong"][1],
+                seal_key=pairs["seal"][0], seal_cert=pairs["seal"][1],
+                next_key=pairs["next"][0], next_cert=pairs["next"][1],
                 register_key=secret_file(dir / "register.key", 0o600),
                 header_secret=secret_file(dir / "header.secret", 0o600),
                 evidence_secret=secret_file(dir / "evidence.secret", 0o644),

@@ -174,6 +174,8 @@ class Stack:
         args = [PYTHON, SIM, "--port", self.sim_port, "--base-url", self.sim_url,
                 "--key", k.idp_key, "--cert", k.idp_cert,
                 "--wrong-key", k.wrong_key, "--wrong-cert", k.wrong_cert,
+                "--seal-key", k.seal_key, "--seal-cert", k.seal_cert,
+                "--next-key", k.next_key, "--next-cert", k.next_cert,
                 "--sp-metadata-url", f"http://127.0.0.1:{self.http_port}/kmen/metadata",
                 "--metadata-out", self.idp_metadata]
         child = Child("nia_idp", list(map(str, args)), simdir / "sim.log")
@@ -194,6 +196,7 @@ class Stack:
     def site(self, entity_id=None):
         return KmenSite(entity_id=entity_id or self.entity_id, keys_dir=self.keys.dir,
                         idp_metadata=self.idp_metadata, conninfo=self.pg.conninfo(),
+                        idp_metadata_cert=self.keys.seal_cert,
                         translator_url=self.translator.url if self.use_translator else "",
                         module=self.module, evidence_url=self.evidence_url)
 

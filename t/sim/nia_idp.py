@@ -12,7 +12,8 @@ Run it with Debian's Python (python3-pysaml2, python3-lxml, xmlsec1):
   /usr/bin/python3 t/sim/nia_idp.py --port 8081 --base-url http://127.0.0.1:8081 \\
       --key KEY.pem --cert CERT.pem --wrong-key WKEY.pem --wrong-cert WCERT.pem \\
       (--sp-metadata-url URL | --sp-metadata-file FILE) \\
-      --metadata-out DIR/idp-metadata.xml [--entity-id urn:microsoft:cgg2010:fpsts]
+      --metadata-out DIR/idp-metadata.xml [--entity-id urn:microsoft:cgg2010:fpsts] \\
+      [--seal-key SKEY.pem --seal-cert SCERT.pem] [--next-key NKEY.pem --next-cert NCERT.pem]
 
 Endpoints:
   GET  /metadata                    the IdP metadata (also written to --metadata-out)
@@ -26,6 +27,9 @@ Endpoints:
   GET  /admin/logout-answer?binding=post|redirect&signed=0|1&status=CODE
                                     how to answer the next LogoutRequest only (default, as
                                     NIA does: unsigned, HTTP-POST, Success)
+  GET  /admin/metadata?fault=none|forged|tampered|sha1|unsigned|unavailable   what /metadata
+                                    serves
+  GET  /admin/rollover?phase=current|announced|switched|done   NIA's signing-key rollover
 """
 
 import argparse
@@ -77,6 +81,8 @@ XENC = "http://www.w3.org/2001/04/xmlenc#"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 EIDAS = "http://eidas.europa.eu/saml-extensions"
 CLAIMS = "http://schemas.xmlsoap.org/ws/2009/09/identity/claims"
+WSFED = "http://docs.oasis-open.org/wsfed/federation/200706"
+WSA = "http://www.w3.org/2005/08/addressing"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 NS = {"samlp": SAMLP, "saml": SAML, "ds": DS, "eidas": EIDAS}
 
@@ -115,6 +121,11 @@ class SamlError(Exception):
     def __init__(self, message, status=400):
         super().__init__(message)
         self.status = status
+
+
+def query_signer(key_file):
+    with open(key_file, "rb") as f:
+        return RSACrypto(load_pem_private_key(f.read(), None))
 
 
 def new_id():
@@ -565,8 +576,14 @@ class Idp:
         self.key_file, self.cert = args.key, read_cert_from_file(args.cert, "pem")
         self.wrong_key_file, self.wrong_cert = args.wrong_key, read_cert_from_file(
             args.wrong_cert, "pem")
-        with open(args.key, "rb") as f:
-            self.query_signer = RSACrypto(load_pem_private_key(f.read(), None))
+        self.query_signer = query_signer(args.key)
+        # NIA's seal signs the metadata; the next key is a signing-key rollover's new key.
+        self.seal = ((args.seal_key, read_cert_from_file(args.seal_cert, "pem"))
+                     if args.seal_key else None)
+        self.next = ((args.next_key, read_cert_from_file(args.next_cert, "pem"),
+                      query_signer(args.next_key)) if args.next_key else None)
+        self.phase = "current"      # rollover: current, announced, switched, done
+        self.metadata_fault = None  # what GET /metadata serves: see set_metadata
         self.xmlsec = CryptoBackendXmlSec1(get_xmlsec_binary())
         self.sp = SpSource(args.sp_metadata_url, args.sp_metadata_file, tmpdir)
         self.tickets = {}
@@ -574,27 +591,67 @@ class Idp:
         self.records = {}    # "/last-…" path -> what the last such message said
         self.logout_answer = dict(NIA_LOGOUT_ANSWER)  # for the next LogoutRequest only
 
-    def metadata(self):
+    def signing_certs(self):
+        """The signing certificates the metadata publishes in the current rollover phase."""
+        if self.next is None or self.phase == "current":
+            return [self.cert]
+        return [self.next[1]] if self.phase == "done" else [self.cert, self.next[1]]
+
+    def active_key(self):
+        """(key file, certificate, query signer) NIA signs with now: the next key once the
+        rollover has switched to it."""
+        if self.next is not None and self.phase in ("switched", "done"):
+            return self.next
+        return self.key_file, self.cert, self.query_signer
+
+    def metadata(self, fault=None):
+        """NIA's federation metadata as NIA's AD FS publishes it: a UTF-8 byte-order mark, an
+        ID on the EntityDescriptor and no validUntil, an enveloped signature (exc-c14n,
+        rsa-sha256) by the seal key (not the key signing Responses), a WS-Federation
+        RoleDescriptor before the IDPSSODescriptor. FAULT: None, "forged" (signed by the
+        wrong key), "tampered" (signed, then a certificate replaced), "sha1" (signed by the
+        seal key with RSA-SHA1 and a SHA-1 digest) or "unsigned"."""
         sso = html.escape(self.sso_url)
-        return (
-            f'<?xml version="1.0" encoding="UTF-8"?>\n'
-            f'<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" '
-            f'entityID="{html.escape(self.entity_id)}">\n'
-            f' <IDPSSODescriptor protocolSupportEnumeration="{SAMLP}" '
-            f'WantAuthnRequestsSigned="true">\n'
+        keys = "".join(
             f'  <KeyDescriptor use="signing"><KeyInfo xmlns="{DS}"><X509Data>'
-            f'<X509Certificate>{self.cert}</X509Certificate></X509Data></KeyInfo></KeyDescriptor>\n'
+            f'<X509Certificate>{cert}</X509Certificate></X509Data></KeyInfo></KeyDescriptor>\n'
+            for cert in self.signing_certs())
+        text = (
+            f'<?xml version="1.0" encoding="utf-8"?>\n'
+            f'<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" '
+            f'ID="_{uuid.uuid4()}" entityID="{html.escape(self.entity_id)}">\n'
+            f' <RoleDescriptor xmlns:xsi="{XSI}" xmlns:fed="{WSFED}" '
+            f'xsi:type="fed:SecurityTokenServiceType" protocolSupportEnumeration="{WSFED}">\n'
+            f'{keys}'
+            f'  <fed:PassiveRequestorEndpoint><EndpointReference xmlns="{WSA}"><Address>'
+            f'{sso}</Address></EndpointReference></fed:PassiveRequestorEndpoint>\n'
+            f' </RoleDescriptor>\n'
+            f' <IDPSSODescriptor protocolSupportEnumeration="{SAMLP}" '
+            f'WantAuthnRequestsSigned="true">\n{keys}'
             f'  <SingleLogoutService Binding="{BINDING_HTTP_REDIRECT}" Location="{sso}"/>\n'
             f'  <NameIDFormat>{NAMEID}persistent</NameIDFormat>\n'
             f'  <NameIDFormat>{NAMEID}transient</NameIDFormat>\n'
             f'  <SingleSignOnService Binding="{BINDING_HTTP_REDIRECT}" Location="{sso}"/>\n'
             f'  <SingleSignOnService Binding="{BINDING_HTTP_POST}" Location="{sso}"/>\n'
             f' </IDPSSODescriptor>\n</EntityDescriptor>\n')
+        if self.seal is None or fault == "unsigned":
+            return "\ufeff" + text
+        key_file, cert = (self.wrong_key_file, self.wrong_cert) if fault == "forged" else self.seal
+        root = parse_xml(text.encode())
+        sign_alg, digest = ((SIG_RSA_SHA1, DIGEST_SHA1) if fault == "sha1"
+                            else (SIG_RSA_SHA256, DIGEST_SHA256))
+        template = pre_signature_part(root.get("ID"), cert, digest_alg=digest, sign_alg=sign_alg)
+        root.insert(0, parse_xml(str(template).encode()))
+        signed = self.xmlsec.sign_statement(to_bytes(root).decode(), node_name(root), key_file,
+                                            root.get("ID"))
+        if fault == "tampered":
+            signed = signed.replace(self.signing_certs()[0], self.wrong_cert)
+        return "\ufeff" + signed
 
     def sign(self, element, faults):
         """Enveloped XML-DSig (exc-c14n) after the element's Issuer; a new tree."""
         key_file, cert = ((self.wrong_key_file, self.wrong_cert) if "wrong_key" in faults
-                          else (self.key_file, self.cert))
+                          else self.active_key()[:2])
         sig_alg, digest = ((SIG_RSA_SHA1, DIGEST_SHA1) if "sha1" in faults
                            else (SIG_RSA_SHA256, DIGEST_SHA256))
         template = pre_signature_part(element.get("ID"), cert, digest_alg=digest,
@@ -671,7 +728,7 @@ class Idp:
         """The Location of a Redirect-binding message signed over its query (rsa-sha256)."""
         message = http_redirect_message(
             etree.tostring(root, encoding="unicode"), location, relay_state or "", kind,
-            sigalg=SIG_RSA_SHA256, sign=True, backend=self.query_signer)
+            sigalg=SIG_RSA_SHA256, sign=True, backend=self.active_key()[2])
         return dict(message["headers"])["Location"]
 
     def logout_response(self, msg):
@@ -811,7 +868,9 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         routes = {"/metadata": self.get_metadata, SSO_PATH: self.get_sso,
                   "/admin/idp-logout": self.get_idp_logout,
-                  "/admin/logout-answer": self.get_logout_answer}
+                  "/admin/logout-answer": self.get_logout_answer,
+                  "/admin/metadata": self.get_admin_metadata,
+                  "/admin/rollover": self.get_rollover}
         if url.path in RECORDS:
             self.get_record(url.path)
         else:
@@ -851,7 +910,28 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(302, "text/plain", f"{location}\n", [("Location", location)])
 
     def get_metadata(self, _):
-        self.reply(200, "application/samlmetadata+xml", self.idp.metadata())
+        fault = self.idp.metadata_fault
+        if fault == "unavailable":
+            return self.reply(503, "text/plain", "metadata unavailable\n")
+        self.reply(200, "application/samlmetadata+xml", self.idp.metadata(fault))
+
+    def get_admin_metadata(self, query):
+        """?fault=none|forged|tampered|sha1|unsigned|unavailable: what GET /metadata serves."""
+        fault = parse_qs(query).get("fault", ["none"])[0]
+        if fault not in ("none", "forged", "tampered", "sha1", "unsigned", "unavailable"):
+            raise SamlError(f"unknown metadata fault {fault!r}")
+        self.idp.metadata_fault = None if fault == "none" else fault
+        self.reply(200, "text/plain", f"metadata fault {fault}\n")
+
+    def get_rollover(self, query):
+        """?phase=current|announced|switched|done: NIA's yearly signing-key rollover. announced:
+        the metadata publishes both keys, NIA still signs with the old one; switched: NIA signs
+        with the new one; done: the metadata has only the new one."""
+        phase = parse_qs(query).get("phase", [""])[0]
+        if self.idp.next is None or phase not in ("current", "announced", "switched", "done"):
+            raise SamlError(f"no rollover phase {phase!r} (or no --next-key)")
+        self.idp.phase = phase
+        self.reply(200, "text/plain", f"rollover {phase}\n")
 
     def get_record(self, path):
         record = self.idp.records.get(path)
@@ -932,6 +1012,10 @@ def parse_args(argv):
     sp.add_argument("--sp-metadata-url")
     sp.add_argument("--sp-metadata-file")
     p.add_argument("--metadata-out", required=True)
+    p.add_argument("--seal-key", help="signs the metadata (NIA's seal); unsigned without it")
+    p.add_argument("--seal-cert")
+    p.add_argument("--next-key", help="the new signing key of a rollover (/admin/rollover)")
+    p.add_argument("--next-cert")
     p.add_argument("--entity-id", default="urn:microsoft:cgg2010:fpsts")
     return p.parse_args(argv)
 

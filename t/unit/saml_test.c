@@ -71,27 +71,46 @@ static const char *slurp(const char *name)
     return data;
 }
 
-/* NIA publishes its signing certificate only in its metadata: the same shape here. */
-static const char *idp_metadata(void)
+/* The base64 body of the PEM certificate in fixture FILE. */
+static const char *certificate_body(const char *file)
 {
-    char *pem = apr_pstrdup(pool, slurp("nia-test-cert.pem"));
+    char *pem = apr_pstrdup(pool, slurp(file));
     char *body = strstr(pem, "-----BEGIN CERTIFICATE-----") + 27;
     *strstr(body, "-----END CERTIFICATE-----") = '\0';
+    return body;
+}
+
+/* NIA publishes its signing certificates only in its metadata: the same
+ * shape here, one signing KeyDescriptor per certificate file of CERTS. */
+static const char *idp_metadata_of(const char *const *certs, int n)
+{
+    const char *keys = "";
+    for (int i = 0; i < n; i++)
+        keys = apr_pstrcat(pool, keys,
+                           "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data>"
+                           "<ds:X509Certificate>",
+                           certificate_body(certs[i]),
+                           "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>",
+                           NULL);
     return apr_pstrcat(
         pool,
         "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" "
         "xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"" IDP "\">"
-        "<md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">"
-        "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>",
-        body,
-        "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+        "<md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">",
+        keys,
         "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" "
-        "Location=\"https://tnia.identitaobcana.cz/FPSTS/saml2/basic\"/>"
+        "Location=\"https://tnia.identita.gov.cz/FPSTS/saml2/basic\"/>"
         "</md:IDPSSODescriptor></md:EntityDescriptor>",
         NULL);
 }
 
-static kmen_sp *sp_for(const fixture *fx)
+static const char *idp_metadata(void)
+{
+    static const char *const nia[] = {"nia-test-cert.pem"};
+    return idp_metadata_of(nia, 1);
+}
+
+static kmen_sp *sp_with(const fixture *fx, const char *metadata)
 {
     kmen_sp_params params = {.entity_id = fx->audience,
                              .acs_url = fx->destination,
@@ -99,7 +118,7 @@ static kmen_sp *sp_for(const fixture *fx)
                              .key_pem = slurp("sp-key.pem"),
                              .key_file = "sp-key.pem",
                              .cert_pem = slurp("sp-cert.pem"),
-                             .idp_metadata = idp_metadata(),
+                             .idp_metadata = metadata,
                              .nameid_policy = KMEN_NAMEID_PERSISTENT,
                              .sp_type = "public"};
     kmen_sp *sp = NULL;
@@ -108,6 +127,11 @@ static kmen_sp *sp_for(const fixture *fx)
     ck_assert_msg(err == NULL, "kmen_sp_create: %s", err ? err : "");
     ck_assert_ptr_null(kmen_sp_child_init(sp, pool, 2));
     return sp;
+}
+
+static kmen_sp *sp_for(const fixture *fx)
+{
+    return sp_with(fx, idp_metadata());
 }
 
 static apr_time_t at(const char *xs_datetime, apr_interval_time_t plus)
@@ -162,6 +186,27 @@ START_TEST(nia_response_accepted)
     kmen_identity_from_attributes(pool, a.attrs, "CZ", &id, &failed);
     ck_assert_str_eq(id.given_name, "PAVEL");
     ck_assert_str_eq(id.family_name, "ČERNÝCH");
+}
+END_TEST
+
+/* NIA's rollover: its metadata publishes the new signing key beside the
+ * old one (here the new one first); a Response signed with either key is
+ * accepted, and one signed by a key the metadata does not list is not. */
+START_TEST(nia_response_accepted_with_two_signing_keys)
+{
+    static const char *const rollover[] = {"sp-cert.pem", "nia-test-cert.pem"};
+    static const char *const other[] = {"sp-cert.pem"};
+    kmen_response_expect expect = {at(response1.not_before, apr_time_from_sec(600)),
+                                   apr_time_from_sec(60), response1.request_id};
+    kmen_assertion a;
+    const char *reason = NULL;
+    kmen_response_status st =
+        kmen_saml_verify_response(sp_with(&response1, idp_metadata_of(rollover, 2)), pool,
+                                  slurp(response1.file), &expect, &a, &reason);
+    ck_assert_msg(st == KMEN_RESPONSE_OK, "refused: %s", reason ? reason : "");
+    st = kmen_saml_verify_response(sp_with(&response1, idp_metadata_of(other, 1)), pool,
+                                   slurp(response1.file), &expect, &a, &reason);
+    ck_assert_int_eq(st, KMEN_RESPONSE_INVALID);
 }
 END_TEST
 
@@ -468,6 +513,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, nia_response_accepted);
     tcase_add_test(tc, nia_response2_accepted);
+    tcase_add_test(tc, nia_response_accepted_with_two_signing_keys);
     tcase_add_test(tc, expired_refused);
     tcase_add_test(tc, not_yet_valid_refused);
     tcase_add_test(tc, unsolicited_refused);

@@ -5,7 +5,10 @@ portal, translation gateway) runs as a single process (httpd -X) under valgrind 
 One complete login through the NIA simulator (a new client: the translation gateway is
 asked), REQUESTS authenticated GETs of /app/ with /kmen/health and /kmen/metadata among
 them, a single logout through the simulator; then httpd is stopped with SIGTERM so that
-valgrind writes its leak summary.
+valgrind writes its leak summary. Meanwhile httpd fetches the simulator's metadata every
+3 seconds (KmenIdPMetadataURL, KmenIdPMetadataRefresh 3: the fetcher thread), and since each
+copy is new (NIA's carries a new ID each time) the process swaps its IdP metadata and lasso
+servers at its next request (saml_reload.c): both run many times under memcheck.
 
 Passes when memcheck reports no error and nothing "definitely lost" (suppressions:
 t/valgrind/kmen.supp, leaks inside the libraries only, each with its reason; together
@@ -141,12 +144,19 @@ def run(n_requests):
     httpd_opts = dict(wrapper=memcheck_command(log), single_process=True,
                       start_timeout=START_TIMEOUT, stop_timeout=STOP_TIMEOUT)
     stack = Stack(primary_httpd=httpd_opts)
-    status = failure = None
+    stack.extra = f"KmenIdPMetadataURL {stack.sim_url}/metadata\nKmenIdPMetadataRefresh 3"
+    # httpd -X is its own child: it drops to www-data, the fetcher thread with it, so the
+    # directory of the metadata file (the simulator's) must be www-data's to rename into.
+    simdir = stack.dir / "sim"
+    simdir.mkdir(mode=0o755)
+    shutil.chown(simdir, user="www-data")
+    status = failure = reloads = None
     try:
         stack.start()
         started = time.monotonic()
         sent = walk(stack, n_requests)
         walked = time.monotonic()
+        reloads = stack.httpd.read_error_log().count("KMEN0645:")
         # SIGTERM: httpd -X exits through exit(), valgrind checks for leaks and writes
         # its summary. Httpd.stop() kills after STOP_TIMEOUT: keep the exit status first.
         proc = stack.httpd.proc
@@ -166,6 +176,7 @@ def run(n_requests):
         raise failure
     return {**parse_log(text), "requests": n_requests, "sent": sent,
             "suppressed": used_suppressions(text), "status": status, "log": log,
+            "reloads": reloads,
             "startup": started - t0, "walk": walked - started,
             "total": time.monotonic() - t0}
 
@@ -176,7 +187,7 @@ def figures(r):
     return (f"valgrind memcheck, httpd -X: {r['errors']} errors, definitely lost "
             f"{r['lost_bytes']} bytes in {r['lost_blocks']} blocks, {r['in_use']} bytes in use "
             f"at exit; 1 login + {sent['app']} authenticated requests + {others} "
-            f"health/metadata + 1 logout; httpd startup {r['startup']:.0f} s, requests "
+            f"health/metadata + 1 logout; {r['reloads']} IdP metadata swaps; httpd startup {r['startup']:.0f} s, requests "
             f"{r['walk']:.0f} s, run {r['total']:.0f} s (log {r['log'].relative_to(REPO)})"
             + "".join(f"\n  suppressed library leak {name}: {blocks} blocks"
                       for name, blocks in sorted(r["suppressed"].items())))
@@ -194,6 +205,8 @@ def problems(r):
     if hidden >= SUPPRESSED_BLOCKS_MAX:
         bad.append(f"{r['log']}: the suppressions hid {hidden} leaked blocks (fewer than "
                    f"{SUPPRESSED_BLOCKS_MAX} expected): a library leak per request?")
+    if not r["reloads"]:
+        bad.append(f"{r['log']}: httpd never swapped in a fetched IdP metadata file (KMEN0645)")
     if r["status"] not in (0, ERROR_EXIT):
         bad.append(f"{r['log']}: httpd exited with status {r['status']}")
     return bad

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* /kmen/health for load balancers and monitoring, and the IdP metadata's
+ * state, which the status page shows too: NIA rotates its signing
+ * certificate about once a year, and a node still holding the old metadata
+ * after that refuses every login. */
+#include <string.h>
+
+#include "apr_date.h"
+#include "apr_escape.h"
+#include "apr_strings.h"
+
+#include "config.h"
+#include "health.h"
+#include "page.h"
+#include "store_pg.h"
+
+#define DAY apr_time_from_sec(86400)
+
+/* Whole days from NOW to T, rounded down (negative once T has passed). */
+static long days_until(apr_time_t now, apr_time_t t)
+{
+    apr_time_t d = t - now;
+    return (long)(d >= 0 ? d / DAY : -((-d + DAY - 1) / DAY));
+}
+
+/* The metadata's age: since the last fetch that verified, else since the
+ * file last changed. */
+static apr_time_t metadata_since(const kmen_idp_health *h)
+{
+    return h->fetch.succeeded ? h->fetch.succeeded : h->file_mtime;
+}
+
+void kmen_idp_health_get(apr_pool_t *p, const kmen_server_conf *c, apr_time_t now,
+                         kmen_idp_health *out)
+{
+    kmen_idp_file file;
+    kmen_sp_idp_dates(c->sp, &out->valid_until, &out->signing_expires);
+    kmen_idp_file_stat(c->idp_metadata_file, &file);
+    out->file_mtime = file.mtime;
+    kmen_metadata_fetch_state(p, c, &out->fetch);
+    out->days_left = days_until(now, out->signing_expires);
+    out->age = metadata_since(out) ? apr_time_sec(now - metadata_since(out)) : -1;
+    out->usable = 0;
+    if (out->valid_until && out->valid_until <= now)
+        out->problem = "the IdP metadata has passed its validUntil";
+    else if (out->signing_expires <= now)
+        out->problem = "every signing certificate of the IdP metadata has expired";
+    else {
+        out->usable = 1;
+        out->problem = out->days_left < KMEN_CERT_WARN_DAYS
+                           ? "the IdP's signing certificate expires within 30 days"
+                       : out->fetch.result && strcmp(out->fetch.result, "ok") != 0
+                           ? "the last fetch of KmenIdPMetadataURL failed"
+                           : NULL;
+    }
+}
+
+static const char *json_date(apr_pool_t *p, apr_time_t t)
+{
+    char date[APR_RFC822_DATE_LEN];
+    if (!t)
+        return "null";
+    apr_rfc822_date(date, t);
+    return apr_pstrcat(p, "\"", date, "\"", NULL);
+}
+
+static const char *fetch_json(apr_pool_t *p, const kmen_server_conf *c, const kmen_idp_health *h)
+{
+    if (!c->idp_metadata_url)
+        return "null";
+    return apr_psprintf(
+        p, "{\"url\":\"%s\",\"last_attempt\":%s,\"last_success\":%s,\"result\":%s}",
+        apr_pescape_echo(p, c->idp_metadata_url, 1), json_date(p, h->fetch.attempted),
+        json_date(p, h->fetch.succeeded),
+        h->fetch.result ? apr_pstrcat(p, "\"", apr_pescape_echo(p, h->fetch.result, 1), "\"", NULL)
+                        : "null");
+}
+
+const char *kmen_idp_health_json(apr_pool_t *p, const kmen_server_conf *c, const kmen_idp_health *h)
+{
+    return apr_psprintf(
+        p,
+        "{\"valid\":%s,\"valid_until\":%s,\"signing_certificate_expires\":%s,"
+        "\"signing_certificate_days_left\":%ld,\"age_seconds\":%" APR_INT64_T_FMT ",\"fetch\":%s}",
+        h->usable ? "true" : "false", json_date(p, h->valid_until),
+        json_date(p, h->signing_expires), h->days_left, (apr_int64_t)h->age, fetch_json(p, c, h));
+}
+
+const char *kmen_idp_health_html(apr_pool_t *p, const kmen_server_conf *c, const kmen_idp_health *h)
+{
+    char until[APR_RFC822_DATE_LEN] = "none", expires[APR_RFC822_DATE_LEN] = "unreadable";
+    if (h->valid_until)
+        apr_rfc822_date(until, h->valid_until);
+    if (h->signing_expires)
+        apr_rfc822_date(expires, h->signing_expires);
+    const char *fetch =
+        c->idp_metadata_url
+            ? apr_psprintf(p, "<tr><th>last fetch of %s</th><td>%s</td></tr>\n",
+                           apr_pescape_entity(p, c->idp_metadata_url, 0),
+                           apr_pescape_entity(p, h->fetch.result ? h->fetch.result : "none yet", 0))
+            : "";
+    return apr_psprintf(p,
+                        "<tr><th>IdP metadata</th><td>%s</td></tr>\n"
+                        "<tr><th>age</th><td>%" APR_INT64_T_FMT " s</td></tr>\n%s"
+                        "<tr><th>validUntil</th><td>%s</td></tr>\n"
+                        "<tr><th>IdP signing certificate expires</th><td>%s (%ld days)</td></tr>\n",
+                        h->problem ? h->problem : "ok", (apr_int64_t)h->age, fetch, until, expires,
+                        h->days_left);
+}
+
+/* Why this node is not fully well, or NULL. A node without a translation
+ * gateway still logs in everyone the register knows (degraded, 200: the load
+ * balancer keeps it), but fails every first login. */
+static const char *health_problem(const kmen_server_conf *c, int db_ok, const kmen_idp_health *idp)
+{
+    return !db_ok               ? "the database does not answer"
+           : idp->problem       ? idp->problem
+           : !c->translator_url ? "no KmenTranslatorURL: first logins cannot be resolved"
+                                : NULL;
+}
+
+int kmen_health_handler(request_rec *r)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    int db_ok = kmen_store_ping(r, c->store) == KMEN_STORE_OK;
+    kmen_idp_health idp;
+    kmen_idp_health_get(r->pool, c, apr_time_now(), &idp);
+    int up = db_ok && idp.usable;
+    const char *problem = health_problem(c, db_ok, &idp);
+    const char *body =
+        apr_psprintf(r->pool,
+                     "{\"status\":\"%s\",%s%s%s\"database\":\"%s\",\"translator\":\"%s\","
+                     "\"idp_metadata\":%s}\n",
+                     !up       ? "unavailable"
+                     : problem ? "degraded"
+                               : "ok",
+                     problem ? "\"reason\":\"" : "", problem ? problem : "", problem ? "\"," : "",
+                     db_ok ? "ok" : "down", c->translator_url ? "configured" : "not configured",
+                     kmen_idp_health_json(r->pool, c, &idp));
+    return kmen_page_send_body(r, up ? HTTP_OK : HTTP_SERVICE_UNAVAILABLE, "application/json",
+                               body);
+}
