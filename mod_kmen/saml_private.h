@@ -44,14 +44,30 @@
 #define KMEN_ALG_RSA_SHA384 "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384"
 #define KMEN_ALG_RSA_SHA512 "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512"
 
+/* A key the SP decrypts with, and how an EncryptedKey names its certificate. */
+typedef struct {
+    xmlSecKey *key;
+    const char *serial;   /* the certificate's serial number, decimal */
+    const char *cert_b64; /* the certificate's DER, base64 without blanks */
+} kmen_sp_decryption_key;
+
+/* What an EncryptedKey's ds:KeyInfo says of the key it was made for: NIA
+ * (ADFS) names the certificate by X509IssuerSerial; others may give the
+ * certificate itself, or nothing. NULL: not said. */
+typedef struct {
+    const char *serial;
+    const char *cert_b64;
+} kmen_key_reference;
+
 struct kmen_sp {
     kmen_sp_params params;
     const char *metadata; /* this SP's metadata, fed to lasso and served at /metadata */
     const char *idp_entity_id;
     apr_time_t idp_valid_until;
-    apr_reslist_t *servers;    /* per child: LassoServer objects reused across requests */
-    xmlSecKey *decryption_key; /* the only decryption key: lasso's servers hold none */
-    EVP_PKEY *signing_key;     /* and once more, for kmen_redirect_sign */
+    apr_reslist_t *servers; /* per child: LassoServer objects reused across requests */
+    /* the only decryption keys (lasso's servers hold none), one per key pair */
+    kmen_sp_decryption_key decryption_keys[KMEN_SP_KEYS_MAX];
+    EVP_PKEY *signing_key; /* the first pair's key once more, for kmen_redirect_sign */
     apr_array_header_t *idp_signing_keys; /* EVP_PKEY *, for kmen_redirect_verify */
 };
 
@@ -63,10 +79,21 @@ void kmen_sp_server_release(kmen_sp *sp, LassoServer *server);
  * KEY_FILE: where KEY_PEM came from, for the message. */
 const char *kmen_sp_decryption_key_load(apr_pool_t *p, const char *key_pem, const char *key_file,
                                         xmlSecKey **out);
-/* The plaintext ENCRYPTED_ASSERTION holds (*LEN bytes, in P), decrypted with
- * the SP's key RSA_KEY; NULL if it does not decrypt. */
+/* The serial number (decimal) and base64 DER of the PEM certificate CERT_PEM
+ * into K; NULL, or why not. */
+const char *kmen_sp_certificate_name(apr_pool_t *p, const char *cert_pem,
+                                     kmen_sp_decryption_key *k);
+/* What the EncryptedKey of ENCRYPTED_ASSERTION names (copies in P). */
+kmen_key_reference kmen_encrypted_key_reference(apr_pool_t *p, xmlNode *encrypted_assertion);
+/* REF names K's certificate, or names none at all. */
+int kmen_key_reference_matches(const kmen_key_reference *ref, const kmen_sp_decryption_key *k);
+/* The plaintext of ENCRYPTED_ASSERTION (*PLAIN, *LEN bytes, in P), decrypted
+ * with the first of the COUNT KEYS its EncryptedKey's reference matches that
+ * unwraps the content key (*USED: its index); NULL, or why not. The content
+ * itself is decrypted once. */
 const char *kmen_encrypted_assertion_decrypt(apr_pool_t *p, xmlNode *encrypted_assertion,
-                                             xmlSecKey *rsa_key, apr_size_t *len);
+                                             const kmen_sp_decryption_key *keys, int count,
+                                             const char **plain, apr_size_t *len, int *used);
 
 /* What saml_shape.c found of a Response that lasso may see; its nodes live
  * in a tree freed with the pool the check was given. */
