@@ -31,6 +31,7 @@ static const option_def option_slots[] = {
     {KMENCTL_OPT_DIR, offsetof(kmenctl_args, dir), 0},
     {KMENCTL_OPT_DAYS, offsetof(kmenctl_args, days), 0},
     {KMENCTL_OPT_GROUP, offsetof(kmenctl_args, group), 0},
+    {KMENCTL_OPT_NEXT, offsetof(kmenctl_args, next), 1},
 };
 
 static void trimmed_line(FILE *out, const char *prefix, const char *fmt, va_list ap)

@@ -46,6 +46,7 @@ typedef struct {
     const char *dir;
     long days;
     gid_t gid;
+    int next; /* --next: the next SP key pair of a rollover, and no register key */
     const char *sp_key, *sp_cert, *register_key;
 } keygen_plan;
 
@@ -119,8 +120,9 @@ static int plan_keygen(apr_pool_t *p, const kmenctl_args *args, keygen_plan *pla
     plan->host = args->host;
     plan->cn = apr_pstrndup(p, args->host, (apr_size_t)(port_at - args->host));
     plan->dir = without_trailing_slashes(p, args->dir ? args->dir : DEFAULT_DIR);
-    plan->sp_key = apr_pstrcat(p, plan->dir, "/sp.key", NULL);
-    plan->sp_cert = apr_pstrcat(p, plan->dir, "/sp.crt", NULL);
+    plan->next = args->next != NULL;
+    plan->sp_key = apr_pstrcat(p, plan->dir, plan->next ? "/sp-next.key" : "/sp.key", NULL);
+    plan->sp_cert = apr_pstrcat(p, plan->dir, plan->next ? "/sp-next.crt" : "/sp.crt", NULL);
     plan->register_key = apr_pstrcat(p, plan->dir, "/register.key", NULL);
     return 0;
 }
@@ -391,6 +393,21 @@ static int register_key_step(const keygen_plan *plan)
     return rc;
 }
 
+/* --next: the pair goes second, beside the current one, until it takes over
+ * (docs/operations.md, "SP key rollover"). */
+static void print_rollover_steps(const keygen_plan *plan)
+{
+    printf("\nAdd these lines after the portal's current pair of key and certificate\n"
+           "lines (the pair given first keeps signing):\n\n"
+           "KmenSPPrivateKeyFile %s\n"
+           "KmenSPCertificateFile %s\n",
+           plan->sp_key, plan->sp_cert);
+    printf("\nThen apachectl graceful, have NIA read https://%s/kmen/metadata again,\n"
+           "and put this pair first once it has (\"SP key rollover\" in mod_kmen's\n"
+           "operations guide).\n",
+           plan->host);
+}
+
 /* The endpoints are built from the entity ID's scheme, host and port, below
  * the default KmenEndpointPath /kmen (conf/kmen.conf, "Registering the portal"). */
 static void print_next_steps(const keygen_plan *plan)
@@ -421,10 +438,13 @@ int kmenctl_keygen(apr_pool_t *p, const kmenctl_args *args)
     if (ensure_dir(&plan) != 0)
         return KMENCTL_FAILURE;
     EVP_PKEY *key = sp_key_step(&plan);
-    rc = !key || sp_cert_step(p, &plan, key) != 0 || register_key_step(&plan) != 0;
+    rc = !key || sp_cert_step(p, &plan, key) != 0 || (!plan.next && register_key_step(&plan) != 0);
     EVP_PKEY_free(key);
     if (rc)
         return KMENCTL_FAILURE;
-    print_next_steps(&plan);
+    if (plan.next)
+        print_rollover_steps(&plan);
+    else
+        print_next_steps(&plan);
     return KMENCTL_OK;
 }

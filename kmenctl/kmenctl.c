@@ -23,7 +23,7 @@
     "  --agenda A        the register agenda (KmenRegisterAgenda), default A8566\n"
 
 static const char keygen_help[] =
-    "usage: kmenctl keygen --host HOST [--dir DIR] [--days N] [--group GROUP]\n\n"
+    "usage: kmenctl keygen --host HOST [--dir DIR] [--days N] [--group GROUP] [--next]\n\n"
     "Makes the key files a portal needs before httpd starts with mod_kmen, each only\n"
     "when it is missing: an existing file is kept (\"kept\"), never overwritten.\n"
     "  DIR/sp.key        the SP's private key: RSA 3072, PEM, unencrypted, mode 0400\n"
@@ -40,7 +40,10 @@ static const char keygen_help[] =
     "  --days N       the certificate's validity, 1 to 36500 days, default 3650\n"
     "  --group GROUP  the group of a new DIR, default root; httpd's Group\n"
     "                 (www-data) when its children must read files below DIR\n"
-    "                 (KmenTranslatorCertificateFile, KmenTranslatorKeyFile)\n";
+    "                 (KmenTranslatorCertificateFile, KmenTranslatorKeyFile)\n"
+    "  --next         the next SP key pair of a key rollover instead: DIR/sp-next.key\n"
+    "                 and DIR/sp-next.crt, given second beside the current pair\n"
+    "                 (register.key is left alone)\n";
 
 static const char migrate_help[] =
     "usage: kmenctl migrate CONNINFO [--sql-dir DIR]\n\n"
@@ -140,8 +143,9 @@ static const char purge_help[] =
 
 static const kmenctl_command commands[] = {
     {"keygen", "make the SP key and certificate and the register key", keygen_help,
-     KMENCTL_OPT_HOST " " KMENCTL_OPT_DIR " " KMENCTL_OPT_DAYS " " KMENCTL_OPT_GROUP, 0, 0,
-     kmenctl_keygen},
+     KMENCTL_OPT_HOST " " KMENCTL_OPT_DIR " " KMENCTL_OPT_DAYS " " KMENCTL_OPT_GROUP
+                      " " KMENCTL_OPT_NEXT,
+     0, 0, kmenctl_keygen},
     {"migrate", "bring a database to the current schema", migrate_help, KMENCTL_OPT_SQL_DIR, 1, 1,
      kmenctl_migrate},
     {"import-essl", "seed the register from the filing service's name register", import_help,

@@ -34,6 +34,7 @@
 #define KMENCTL_OPT_DIR "--dir"
 #define KMENCTL_OPT_DAYS "--days"
 #define KMENCTL_OPT_GROUP "--group"
+#define KMENCTL_OPT_NEXT "--next"
 
 typedef struct {
     const char **positional; /* npositional of them, in the order given */
@@ -51,6 +52,7 @@ typedef struct {
     const char *dir;
     const char *days;
     const char *group;
+    const char *next; /* a flag: non-NULL when given */
 } kmenctl_args;
 
 typedef struct {

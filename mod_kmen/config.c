@@ -61,6 +61,10 @@ void *kmen_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
 {
     kmen_server_conf *base = base_, *add = add_, *m = apr_pcalloc(p, sizeof(*m));
     MERGE_PTR(sp_entity_id);
+    /* a context's key pairs go together: a virtual host's one key is not
+     * followed by the main server's second */
+    m->sp_next_key_file = add->sp_key_file ? add->sp_next_key_file : base->sp_next_key_file;
+    m->sp_next_cert_file = add->sp_cert_file ? add->sp_next_cert_file : base->sp_next_cert_file;
     MERGE_PTR(sp_key_file);
     MERGE_PTR(sp_cert_file);
     MERGE_PTR(idp_metadata_file);
@@ -186,13 +190,24 @@ static kmen_server_conf *server_conf_of(cmd_parms *cmd)
     return ap_get_module_config(cmd->server->module_config, &kmen_module);
 }
 
-/* Where a directive stands, for the startup checks' messages. */
-static void record_where(cmd_parms *cmd)
+/* The key of the where table for the second occurrence of DIRECTIVE. */
+static const char *second_of(apr_pool_t *p, const char *directive)
+{
+    return apr_pstrcat(p, directive, " (second)", NULL);
+}
+
+/* Where a directive stands, under KEY, for the startup checks' messages. */
+static void record_where_as(cmd_parms *cmd, const char *key)
 {
     if (cmd->directive && cmd->directive->filename)
         apr_table_set(
-            server_conf_of(cmd)->where, cmd->cmd->name,
+            server_conf_of(cmd)->where, key,
             apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename, cmd->directive->line_num));
+}
+
+static void record_where(cmd_parms *cmd)
+{
+    record_where_as(cmd, cmd->cmd->name);
 }
 
 const char *kmen_set_server_string(cmd_parms *cmd, void *dir, const char *arg)
@@ -217,6 +232,41 @@ const char *kmen_set_server_file(cmd_parms *cmd, void *dir, const char *arg)
     if (!path)
         return apr_pstrcat(cmd->pool, cmd->cmd->name, ": invalid path ", arg, NULL);
     return kmen_set_server_string(cmd, dir, path);
+}
+
+/* The file ARG into *FIRST, or into *SECOND when this context has a first. */
+static const char *set_first_or_second(cmd_parms *cmd, const char *arg, const char **first,
+                                       const char **second)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    if (!path)
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": invalid path ", arg, NULL);
+    if (*second)
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           " given a third time: at most two, the pair in use and the next one",
+                           NULL);
+    if (*first) {
+        *second = path;
+        record_where_as(cmd, second_of(cmd->pool, cmd->cmd->name));
+    } else {
+        *first = path;
+        record_where(cmd);
+    }
+    return NULL;
+}
+
+const char *kmen_set_sp_key_file(cmd_parms *cmd, void *dir, const char *arg)
+{
+    kmen_server_conf *c = server_conf_of(cmd);
+    (void)dir;
+    return set_first_or_second(cmd, arg, &c->sp_key_file, &c->sp_next_key_file);
+}
+
+const char *kmen_set_sp_cert_file(cmd_parms *cmd, void *dir, const char *arg)
+{
+    kmen_server_conf *c = server_conf_of(cmd);
+    (void)dir;
+    return set_first_or_second(cmd, arg, &c->sp_cert_file, &c->sp_next_cert_file);
 }
 
 /* A whole decimal number from MIN to MAX into *OUT; 0 when ARG is not one. */
@@ -467,6 +517,22 @@ static const char *check_required(apr_pool_t *p, const server_rec *s, const kmen
     return NULL;
 }
 
+/* A second key without its certificate, or the reverse: mod_kmen would
+ * publish a certificate whose key it does not hold, or hold a key NIA is
+ * never told of. */
+static const char *check_second_pair(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
+{
+    if (c->sp_next_key_file && !c->sp_next_cert_file)
+        return kmen_config_problem_second(p, s, c, "KmenSPPrivateKeyFile", c->sp_next_key_file,
+                                          "a second key needs a second KmenSPCertificateFile, "
+                                          "its certificate");
+    if (c->sp_next_cert_file && !c->sp_next_key_file)
+        return kmen_config_problem_second(p, s, c, "KmenSPCertificateFile", c->sp_next_cert_file,
+                                          "a second certificate needs a second "
+                                          "KmenSPPrivateKeyFile, its key");
+    return NULL;
+}
+
 static const char *load_register_key(apr_pool_t *p, const server_rec *s, kmen_server_conf *c)
 {
     char *data;
@@ -547,8 +613,9 @@ static const char *load_evidence_ca(apr_pool_t *p, const server_rec *s, kmen_ser
 const char *kmen_server_conf_load(apr_pool_t *p, const server_rec *s, kmen_server_conf *c)
 {
     const char *err;
-    if ((err = check_required(p, s, c)) || (err = check_entity_id(p, s, c)) ||
-        (err = check_cookie_name(p, s, c)) || (err = load_register_key(p, s, c)) ||
+    if ((err = check_required(p, s, c)) || (err = check_second_pair(p, s, c)) ||
+        (err = check_entity_id(p, s, c)) || (err = check_cookie_name(p, s, c)) ||
+        (err = load_register_key(p, s, c)) ||
         (err = load_secret(p, s, c, "KmenHeaderSecretFile", c->header_secret_file,
                            &c->header_secret, &c->header_secret_len)) ||
         (err = load_secret(p, s, c, "KmenEvidenceSecretFile", c->evidence_secret_file,
@@ -578,19 +645,33 @@ const char *kmen_directive_where(apr_pool_t *p, const server_rec *s, const kmen_
                        ")", NULL);
 }
 
+/* kmen_config_problem's form, the place found under WHERE_KEY. */
+static const char *problem_at(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
+                              const char *directive, const char *where_key, const char *value,
+                              const char *problem)
+{
+    return apr_pstrcat(p, directive, value ? " " : "", value ? value : "",
+                       kmen_directive_where(p, s, c, where_key), ": ", problem, NULL);
+}
+
 const char *kmen_config_problem(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
                                 const char *directive, const char *value, const char *problem)
 {
-    return apr_pstrcat(p, directive, value ? " " : "", value ? value : "",
-                       kmen_directive_where(p, s, c, directive), ": ", problem, NULL);
+    return problem_at(p, s, c, directive, directive, value, problem);
 }
 
-const char *kmen_read_text_file(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
-                                const char *directive, const char *path, const char **text)
+const char *kmen_config_problem_second(apr_pool_t *p, const server_rec *s,
+                                       const kmen_server_conf *c, const char *directive,
+                                       const char *value, const char *problem)
 {
-    char *data;
+    return problem_at(p, s, c, directive, second_of(p, directive), value, problem);
+}
+
+const char *kmen_read_text_file(apr_pool_t *p, const char *path, const char **text)
+{
+    char *data = NULL;
     apr_size_t len;
-    const char *err = read_file(p, s, c, directive, path, &data, &len);
+    const char *err = kmen_file_read(p, path, &data, &len);
     *text = data;
     return err;
 }

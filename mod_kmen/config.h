@@ -30,8 +30,10 @@ struct kmen_store;
 
 typedef struct {
     const char *sp_entity_id;
-    const char *sp_key_file;
-    const char *sp_cert_file;
+    const char *sp_key_file;       /* the first KmenSPPrivateKeyFile: signs and decrypts */
+    const char *sp_cert_file;      /* the first KmenSPCertificateFile */
+    const char *sp_next_key_file;  /* the second, while the key rolls over: decrypts */
+    const char *sp_next_cert_file; /* NULL without a second */
     const char *idp_metadata_file;
     const char *idp_metadata_cert_file; /* the pinned certificate(s) signing that file */
     const char *idp_metadata_url;       /* where one process fetches that file from */
@@ -119,6 +121,11 @@ const apr_array_header_t *kmen_dir_requested(const kmen_dir_conf *d);
 /* Directive handlers; for server settings cmd->info is the field's offset. */
 const char *kmen_set_server_string(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_server_file(cmd_parms *cmd, void *dir, const char *arg);
+/* KmenSPPrivateKeyFile and KmenSPCertificateFile: the first occurrence in a
+ * context is the pair that signs, a second the next (or previous) pair,
+ * a third a syntax error. */
+const char *kmen_set_sp_key_file(cmd_parms *cmd, void *dir, const char *arg);
+const char *kmen_set_sp_cert_file(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_server_seconds(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_server_flag(cmd_parms *cmd, void *dir, int on);
 const char *kmen_set_endpoint_path(cmd_parms *cmd, void *dir, const char *arg);
@@ -143,9 +150,8 @@ int kmen_dir_eidas_accept(const kmen_dir_conf *d);
 int kmen_agenda_is_valid(const char *agenda);
 const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir, const char *arg);
 
-/* The text of the file PATH that DIRECTIVE of S names; NULL, or the refusal. */
-const char *kmen_read_text_file(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
-                                const char *directive, const char *path, const char **text);
+/* The text of the file PATH; NULL, or why not ("cannot read: ..."). */
+const char *kmen_read_text_file(apr_pool_t *p, const char *path, const char **text);
 
 /* "NAME:PORT" of the (virtual) server S: the port of its <VirtualHost>
  * address, else of its ServerName, else UNNAMED_PORT. */
@@ -162,6 +168,11 @@ const char *kmen_directive_where(apr_pool_t *p, const server_rec *s, const kmen_
  * and where, as far as httpd tells. VALUE NULL: none (it may hold a secret). */
 const char *kmen_config_problem(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
                                 const char *directive, const char *value, const char *problem);
+/* The same for the second occurrence of a directive given twice: the line
+ * named is that one's. */
+const char *kmen_config_problem_second(apr_pool_t *p, const server_rec *s,
+                                       const kmen_server_conf *c, const char *directive,
+                                       const char *value, const char *problem);
 
 /* Applies the defaults of every unset value (after merging). */
 void kmen_server_conf_defaults(kmen_server_conf *c);

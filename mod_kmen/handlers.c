@@ -302,6 +302,11 @@ static int handle_acs(request_rec *r)
     const char *reason = NULL;
     switch (kmen_saml_verify_response(c->sp, r->pool, b64, &expect, &a, &reason)) {
     case KMEN_RESPONSE_OK:
+        /* during a key rollover, which certificate NIA encrypts to tells
+         * when the old key can go */
+        kmen_log_request(APLOG_INFO, r, KMEN_LOGNO(0630) "assertion decrypted with %s key %s",
+                         a.decryption_key ? "the second" : "the first",
+                         a.decryption_key ? c->sp_next_key_file : c->sp_key_file);
         return acs_complete(r, request_id, previous, &a);
     case KMEN_RESPONSE_FAILED:
         return acs_refuse(r, reason, KMEN_PAGE_LOGIN_FAILED);

@@ -57,20 +57,55 @@ static void saml_library_once(server_rec *s)
 
 /* The directives of kmen_sp_create's inputs, in kmen_sp_input order. */
 static const char *const sp_input_directives[] = {"KmenSPPrivateKeyFile", "KmenSPCertificateFile",
-                                                  "KmenIdPMetadataFile"};
+                                                  "KmenIdPMetadataFile", "KmenSPPrivateKeyFile",
+                                                  "KmenSPCertificateFile"};
+
+/* The files of kmen_sp_create's inputs, in kmen_sp_input order. */
+static void sp_input_files(const kmen_server_conf *c, const char *files[])
+{
+    const char *const in_order[] = {c->sp_key_file, c->sp_cert_file, c->idp_metadata_file,
+                                    c->sp_next_key_file, c->sp_next_cert_file};
+    memcpy(files, in_order, sizeof(in_order));
+}
+
+/* The refusal of input WHICH (kmen_sp_input) of C: a directive given twice
+ * names the line of its second occurrence for the second pair. */
+static const char *sp_input_problem(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
+                                    kmen_sp_input which, const char *problem)
+{
+    const char *files[5];
+    sp_input_files(c, files);
+    if (which != KMEN_SP_NEXT_KEY && which != KMEN_SP_NEXT_CERT)
+        return kmen_config_problem(p, s, c, sp_input_directives[which], files[which], problem);
+    return kmen_config_problem_second(p, s, c, sp_input_directives[which], files[which], problem);
+}
+
+/* Reads every input file; NULL, or the refusal of the one that is not read. */
+static const char *read_sp_files(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
+                                 kmen_sp_params *in)
+{
+    const char *files[5],
+        **texts[] = {&in->keys[0].key_pem, &in->keys[0].cert_pem, &in->idp_metadata,
+                     &in->keys[1].key_pem, &in->keys[1].cert_pem};
+    sp_input_files(c, files);
+    for (int i = 0; i < 5; i++) {
+        const char *err = files[i] ? kmen_read_text_file(p, files[i], texts[i]) : NULL;
+        if (err)
+            return sp_input_problem(p, s, c, (kmen_sp_input)i, err);
+    }
+    return NULL;
+}
 
 static const char *read_sp_inputs(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
                                   const char *sp_type, kmen_sp_params *in)
 {
-    const char *err;
-    if ((err = kmen_read_text_file(p, s, c, sp_input_directives[KMEN_SP_KEY], c->sp_key_file,
-                                   &in->key_pem)) ||
-        (err = kmen_read_text_file(p, s, c, sp_input_directives[KMEN_SP_CERT], c->sp_cert_file,
-                                   &in->cert_pem)) ||
-        (err = kmen_read_text_file(p, s, c, sp_input_directives[KMEN_SP_IDP_METADATA],
-                                   c->idp_metadata_file, &in->idp_metadata)))
+    memset(in, 0, sizeof(*in));
+    const char *err = read_sp_files(p, s, c, in);
+    if (err)
         return err;
-    in->key_file = c->sp_key_file;
+    in->keys[0].key_file = c->sp_key_file;
+    in->keys[1].key_file = c->sp_next_key_file;
+    in->key_count = c->sp_next_key_file ? 2 : 1;
     in->idp_metadata_file = c->idp_metadata_file;
     in->entity_id = c->sp_entity_id;
     in->acs_url = kmen_endpoint_url(p, c, "acs");
@@ -86,13 +121,12 @@ static const char *read_pinned_certificates(apr_pool_t *p, const server_rec *s,
                                             const kmen_server_conf *c, kmen_sp_params *in)
 {
     static const char directive[] = "KmenIdPMetadataCertificateFile";
-    const char *err;
     in->idp_metadata_cert_pem = NULL;
     if (!c->idp_metadata_cert_file)
         return NULL;
-    if ((err = kmen_read_text_file(p, s, c, directive, c->idp_metadata_cert_file,
-                                   &in->idp_metadata_cert_pem)))
-        return err;
+    const char *err = kmen_read_text_file(p, c->idp_metadata_cert_file, &in->idp_metadata_cert_pem);
+    if (err)
+        return kmen_config_problem(p, s, c, directive, c->idp_metadata_cert_file, err);
     return strstr(in->idp_metadata_cert_pem, "-----BEGIN CERTIFICATE-----")
                ? NULL
                : kmen_config_problem(p, s, c, directive, c->idp_metadata_cert_file,
@@ -109,7 +143,8 @@ static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, const ser
     if ((err = kmen_server_conf_load(pconf, vs, c)) || (err = kmen_server_conf_check(pconf, vs, c)))
         return err;
     const char *key =
-        apr_pstrcat(pconf, c->sp_entity_id, "|", c->sp_key_file, "|", c->idp_metadata_file, "|",
+        apr_pstrcat(pconf, c->sp_entity_id, "|", c->sp_key_file, "|",
+                    c->sp_next_key_file ? c->sp_next_key_file : "", "|", c->idp_metadata_file, "|",
                     c->idp_metadata_cert_file ? c->idp_metadata_cert_file : "", "|", c->db_conninfo,
                     "|", c->endpoint_path, "|", sp_type, NULL);
     kmen_server_conf *twin = apr_hash_get(shared, key, APR_HASH_KEY_STRING);
@@ -123,10 +158,8 @@ static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, const ser
     if ((err = read_sp_inputs(pconf, vs, c, sp_type, &in)) ||
         (err = read_pinned_certificates(pconf, vs, c, &in)))
         return err;
-    if ((err = kmen_sp_create(pconf, &in, &c->sp, &culprit))) {
-        const char *const files[] = {c->sp_key_file, c->sp_cert_file, c->idp_metadata_file};
-        return kmen_config_problem(pconf, vs, c, sp_input_directives[culprit], files[culprit], err);
-    }
+    if ((err = kmen_sp_create(pconf, &in, &c->sp, &culprit)))
+        return sp_input_problem(pconf, vs, c, culprit, err);
     c->store = kmen_store_create(pconf, c->db_conninfo, c->db_pool_size);
     apr_hash_set(shared, key, APR_HASH_KEY_STRING, c);
     return NULL;
@@ -218,10 +251,12 @@ static const command_rec kmen_cmds[] = {
                   "the SeP's URL registered at NIA: the AuthnRequest Issuer"),
     AP_INIT_FLAG("KmenAllowHTTP", kmen_set_server_flag, SERVER_SLOT(allow_http), RSRC_CONF,
                  "demos only: accept an http:// KmenSPEntityID (default Off: https required)"),
-    AP_INIT_TAKE1("KmenSPPrivateKeyFile", kmen_set_server_file, SERVER_SLOT(sp_key_file), RSRC_CONF,
-                  "PEM private key: signs requests, decrypts assertions"),
-    AP_INIT_TAKE1("KmenSPCertificateFile", kmen_set_server_file, SERVER_SLOT(sp_cert_file),
-                  RSRC_CONF, "PEM certificate of that key, published in the SP metadata"),
+    AP_INIT_TAKE1("KmenSPPrivateKeyFile", kmen_set_sp_key_file, NULL, RSRC_CONF,
+                  "PEM private key: signs requests, decrypts assertions; a second one (the next "
+                  "key) decrypts only"),
+    AP_INIT_TAKE1("KmenSPCertificateFile", kmen_set_sp_cert_file, NULL, RSRC_CONF,
+                  "PEM certificate of that key, published in the SP metadata; a second one: of "
+                  "the second key"),
     AP_INIT_TAKE1("KmenIdPMetadataFile", kmen_set_server_file, SERVER_SLOT(idp_metadata_file),
                   RSRC_CONF, "NIA's federation metadata"),
     AP_INIT_TAKE1("KmenIdPMetadataCertificateFile", kmen_set_server_file,

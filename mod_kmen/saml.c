@@ -98,7 +98,7 @@ static LassoServer *server_build(const kmen_sp *sp, const char *idp_metadata, co
                                  kmen_sp_input *culprit)
 {
     LassoServer *server =
-        lasso_server_new_from_buffers(sp->metadata, NULL, NULL, sp->params.cert_pem);
+        lasso_server_new_from_buffers(sp->metadata, NULL, NULL, sp->params.keys[0].cert_pem);
     if (!server) {
         *culprit = KMEN_SP_CERT;
         *err = "lasso refuses it, or the SP metadata made of it";
@@ -135,15 +135,18 @@ static apr_status_t server_destruct(void *resource, void *params, apr_pool_t *p)
 }
 
 /* lasso would sign with one key and publish another certificate without a
- * word; NIA would then refuse every request. */
-static const char *check_key_pair(EVP_PKEY *key, const char *cert_pem, kmen_sp_input *culprit)
+ * word; NIA would then refuse every request, or encrypt to a certificate
+ * whose key mod_kmen does not hold. */
+static const char *check_key_pair(apr_pool_t *p, EVP_PKEY *key, const char *cert_pem, int pair,
+                                  kmen_sp_input *culprit)
 {
     BIO *cert_bio = BIO_new_mem_buf(cert_pem, -1);
     X509 *cert = PEM_read_bio_X509(cert_bio, NULL, NULL, NULL);
-    *culprit = cert ? KMEN_SP_KEY : KMEN_SP_CERT;
+    *culprit = (cert ? KMEN_SP_KEY : KMEN_SP_CERT) + KMEN_SP_NEXT * pair;
     const char *err = !cert ? "is not a PEM certificate"
                       : X509_check_private_key(cert, key) != 1
-                          ? "does not belong to KmenSPCertificateFile"
+                          ? apr_pstrcat(p, "does not belong to ", pair ? "the second " : "",
+                                        "KmenSPCertificateFile", NULL)
                           : NULL;
     X509_free(cert);
     BIO_free(cert_bio);
@@ -151,21 +154,35 @@ static const char *check_key_pair(EVP_PKEY *key, const char *cert_pem, kmen_sp_i
     return err;
 }
 
-/* The SP's key, loaded for signing and for decryption, and the certificate
- * that goes with it. */
-static const char *load_key_pair(apr_pool_t *p, kmen_sp *sp, kmen_sp_input *culprit)
+/* Key pair I: its key loaded for decryption (and, for the first, for
+ * signing), checked against its certificate. */
+static const char *load_key_pair(apr_pool_t *p, kmen_sp *sp, int i, kmen_sp_input *culprit)
 {
-    const kmen_sp_params *params = &sp->params;
-    *culprit = KMEN_SP_KEY;
-    const char *err =
-        kmen_sp_signing_key_load(p, params->key_pem, params->key_file, &sp->signing_key);
+    const kmen_sp_key_pair *pair = &sp->params.keys[i];
+    kmen_sp_decryption_key *k = &sp->decryption_keys[i];
+    EVP_PKEY *key = NULL;
+    *culprit = KMEN_SP_KEY + KMEN_SP_NEXT * i;
+    const char *err = kmen_sp_signing_key_load(p, pair->key_pem, pair->key_file, &key);
     if (!err)
-        err =
-            kmen_sp_decryption_key_load(p, params->key_pem, params->key_file, &sp->decryption_key);
-    if (err || (err = check_key_pair(sp->signing_key, params->cert_pem, culprit)))
+        err = kmen_sp_decryption_key_load(p, pair->key_pem, pair->key_file, &k->key);
+    if (err || (err = check_key_pair(p, key, pair->cert_pem, i, culprit)))
+        return err;
+    if (i == 0)
+        sp->signing_key = key;
+    *culprit = KMEN_SP_CERT + KMEN_SP_NEXT * i;
+    return kmen_sp_certificate_name(p, pair->cert_pem, k);
+}
+
+/* The SP's key pairs, and the metadata that publishes their certificates. */
+static const char *load_key_pairs(apr_pool_t *p, kmen_sp *sp, kmen_sp_input *culprit)
+{
+    const char *err = NULL;
+    for (int i = 0; i < sp->params.key_count && !err; i++)
+        err = load_key_pair(p, sp, i, culprit);
+    if (err)
         return err;
     *culprit = KMEN_SP_CERT;
-    sp->metadata = kmen_sp_metadata_build(p, params);
+    sp->metadata = kmen_sp_metadata_build(p, &sp->params);
     return sp->metadata ? NULL : "is not a PEM certificate";
 }
 
@@ -210,7 +227,7 @@ const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp 
 {
     kmen_sp *sp = apr_pcalloc(p, sizeof(*sp));
     sp->params = *params;
-    const char *err = load_key_pair(p, sp, culprit);
+    const char *err = load_key_pairs(p, sp, culprit);
     if (err || (err = kmen_idp_load(p, sp, params->idp_metadata, &sp->idp, culprit)))
         return err;
     kmen_idp_file_stat(params->idp_metadata_file, &sp->idp_file);

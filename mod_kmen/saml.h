@@ -21,13 +21,22 @@ typedef struct {
 /* mtime and size of PATH (zeros if it cannot be read). */
 void kmen_idp_file_stat(const char *path, kmen_idp_file *out);
 
+/* The SP may hold two key pairs while it rolls its key over: the first
+ * signs, and NIA may encrypt to either. */
+#define KMEN_SP_KEYS_MAX 2
+
+typedef struct {
+    const char *key_pem;
+    const char *key_file; /* where key_pem came from, for messages */
+    const char *cert_pem;
+} kmen_sp_key_pair;
+
 typedef struct {
     const char *entity_id;
     const char *acs_url;
     const char *slo_url;
-    const char *key_pem;
-    const char *key_file; /* where key_pem came from, for messages */
-    const char *cert_pem;
+    kmen_sp_key_pair keys[KMEN_SP_KEYS_MAX]; /* [0] signs; each decrypts and is published */
+    int key_count;                           /* 1 or 2 */
     const char *sp_type; /* eIDAS SPType the metadata publishes: public or private */
     const char *idp_metadata;
     const char *idp_metadata_file;     /* where idp_metadata came from: children re-read it */
@@ -64,6 +73,7 @@ typedef struct {
     kmen_loa loa;
     const char *authn_instant;
     apr_array_header_t *attrs; /* of kmen_attr */
+    int decryption_key;        /* which of kmen_sp_params.keys decrypted it */
 } kmen_assertion;
 
 typedef enum {
@@ -77,8 +87,17 @@ enum { KMEN_SAML_LOG_ERROR = 0, KMEN_SAML_LOG_DEBUG, KMEN_SAML_LOG_TRACE };
 /* Once per process, before any other call; log receives lasso's messages. */
 void kmen_saml_library_init(void (*log)(const char *domain, int level, const char *msg));
 
-/* The input of kmen_sp_create a refusal is about. */
-typedef enum { KMEN_SP_KEY = 0, KMEN_SP_CERT, KMEN_SP_IDP_METADATA } kmen_sp_input;
+/* The input of kmen_sp_create a refusal is about: a key or certificate of
+ * the first pair, the IdP's metadata, or a key or certificate of the second
+ * pair (KMEN_SP_KEY + KMEN_SP_NEXT * i is the key of pair i). */
+typedef enum {
+    KMEN_SP_KEY = 0,
+    KMEN_SP_CERT,
+    KMEN_SP_IDP_METADATA,
+    KMEN_SP_NEXT_KEY,
+    KMEN_SP_NEXT_CERT
+} kmen_sp_input;
+#define KMEN_SP_NEXT (KMEN_SP_NEXT_KEY - KMEN_SP_KEY)
 
 /* Validates keys and metadata by building a LassoServer once; keeps the inputs.
  * With idp_metadata_cert_pem, the metadata must carry the signature of one of

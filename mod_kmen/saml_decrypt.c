@@ -5,8 +5,17 @@
  * first EncryptedKey beside the EncryptedData, else xmlsec's in KeyInfo) and
  * parse the plaintext by its own reader; one cipher text can then mean two
  * documents. So lasso is given no decryption key: this is the only
- * decryption, and saml_shape.c has made sure there is only one key to use. */
+ * decryption, and saml_shape.c has made sure there is only one key to use.
+ *
+ * The SP holds one or two RSA keys (two while it rolls its key over): the
+ * EncryptedKey's KeyInfo says which certificate NIA encrypted to, so the
+ * content key is unwrapped with that one, never with a key it does not name. */
 #include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <xmlsec/crypto.h>
 #include <xmlsec/keys.h>
@@ -14,6 +23,7 @@
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/xmltree.h>
 
+#include "apr_base64.h"
 #include "apr_strings.h"
 
 #include "saml_private.h"
@@ -115,15 +125,128 @@ static const char *decrypt_data(apr_pool_t *p, xmlNode *encrypted_data, xmlSecKe
     return out;
 }
 
-const char *kmen_encrypted_assertion_decrypt(apr_pool_t *p, xmlNode *encrypted_assertion,
-                                             xmlSecKey *rsa_key, apr_size_t *len)
+/* The serial number of CERT in decimal, in P. */
+static const char *serial_decimal(apr_pool_t *p, X509 *cert)
 {
-    xmlNode *data = only_child(encrypted_assertion, KMEN_NS_XENC, "EncryptedData");
-    /* SAML puts the EncryptedKey beside the EncryptedData; NIA puts it in
-     * the EncryptedData's KeyInfo. */
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+    char *dec = bn ? BN_bn2dec(bn) : NULL;
+    const char *out = dec ? apr_pstrdup(p, dec) : NULL;
+    OPENSSL_free(dec);
+    BN_free(bn);
+    return out;
+}
+
+/* CERT's DER in base64, in P. */
+static const char *der_base64(apr_pool_t *p, X509 *cert)
+{
+    unsigned char *der = NULL;
+    int len = i2d_X509(cert, &der);
+    if (len <= 0)
+        return NULL;
+    char *out = apr_palloc(p, (apr_size_t)apr_base64_encode_len(len));
+    apr_base64_encode(out, (const char *)der, len);
+    OPENSSL_free(der);
+    return out;
+}
+
+const char *kmen_sp_certificate_name(apr_pool_t *p, const char *cert_pem, kmen_sp_decryption_key *k)
+{
+    BIO *bio = BIO_new_mem_buf(cert_pem, -1);
+    X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    k->serial = cert ? serial_decimal(p, cert) : NULL;
+    k->cert_b64 = cert ? der_base64(p, cert) : NULL;
+    X509_free(cert);
+    BIO_free(bio);
+    ERR_clear_error();
+    return k->serial && k->cert_b64 ? NULL : "is not a PEM certificate";
+}
+
+/* The EncryptedKey of ENCRYPTED_ASSERTION and (*DATA) its EncryptedData.
+ * SAML puts the EncryptedKey beside the EncryptedData; NIA puts it in the
+ * EncryptedData's KeyInfo. */
+static xmlNode *encrypted_key_of(xmlNode *encrypted_assertion, xmlNode **data)
+{
+    *data = only_child(encrypted_assertion, KMEN_NS_XENC, "EncryptedData");
     xmlNode *key = only_child(encrypted_assertion, KMEN_NS_XENC, "EncryptedKey");
-    if (!key)
-        key = only_child(only_child(data, KMEN_NS_DSIG, "KeyInfo"), KMEN_NS_XENC, "EncryptedKey");
-    xmlSecKey *aes = data && key ? content_key(key, rsa_key) : NULL;
-    return aes ? decrypt_data(p, data, aes, len) : NULL;
+    return key ? key
+               : only_child(only_child(*data, KMEN_NS_DSIG, "KeyInfo"), KMEN_NS_XENC,
+                            "EncryptedKey");
+}
+
+/* The first element NS:NAME at or below the children of N, depth first. */
+static xmlNode *first_below(xmlNode *n, const char *ns, const char *name)
+{
+    for (xmlNode *c = n ? n->children : NULL; c; c = c->next) {
+        xmlNode *found = kmen_xml_is_element(c, ns, name) ? c : first_below(c, ns, name);
+        if (found)
+            return found;
+    }
+    return NULL;
+}
+
+/* N's text without blanks and (SERIAL) leading zeros; NULL for N NULL. */
+static const char *reference_text(apr_pool_t *p, xmlNode *n, int serial)
+{
+    const char *text = kmen_xml_text(p, n);
+    if (!text)
+        return NULL;
+    char *out = apr_pstrdup(p, text), *o = out;
+    for (const char *c = text; *c; c++) {
+        if (!strchr(" \t\r\n", *c) && !(serial && *c == '0' && o == out && c[1] >= '0'))
+            *o++ = *c;
+    }
+    *o = '\0';
+    return out;
+}
+
+kmen_key_reference kmen_encrypted_key_reference(apr_pool_t *p, xmlNode *encrypted_assertion)
+{
+    xmlNode *data = NULL;
+    xmlNode *info =
+        only_child(encrypted_key_of(encrypted_assertion, &data), KMEN_NS_DSIG, "KeyInfo");
+    kmen_key_reference ref = {
+        reference_text(p, first_below(info, KMEN_NS_DSIG, "X509SerialNumber"), 1),
+        reference_text(p, first_below(info, KMEN_NS_DSIG, "X509Certificate"), 0)};
+    return ref;
+}
+
+int kmen_key_reference_matches(const kmen_key_reference *ref, const kmen_sp_decryption_key *k)
+{
+    return (!ref->serial || strcmp(ref->serial, k->serial) == 0) &&
+           (!ref->cert_b64 || strcmp(ref->cert_b64, k->cert_b64) == 0);
+}
+
+/* What a refusal may say of the serial number a sender wrote: digits only. */
+static const char *named_serial(const kmen_key_reference *ref)
+{
+    const char *s = ref->serial;
+    if (!s)
+        return "none; another certificate";
+    return *s && strspn(s, "0123456789") == strlen(s) && strlen(s) <= 60 ? s : "not a number";
+}
+
+const char *kmen_encrypted_assertion_decrypt(apr_pool_t *p, xmlNode *encrypted_assertion,
+                                             const kmen_sp_decryption_key *keys, int count,
+                                             const char **plain, apr_size_t *len, int *used)
+{
+    xmlNode *data = NULL, *key = encrypted_key_of(encrypted_assertion, &data);
+    kmen_key_reference ref = kmen_encrypted_key_reference(p, encrypted_assertion);
+    xmlSecKey *aes = NULL;
+    int named = 0;
+    *plain = NULL;
+    for (int i = 0; data && key && !aes && i < count; i++) {
+        if (!kmen_key_reference_matches(&ref, &keys[i]))
+            continue;
+        named = 1;
+        *used = i;
+        aes = content_key(key, keys[i].key);
+    }
+    if (data && key && !named)
+        return apr_pstrcat(p,
+                           "the EncryptedKey is for a certificate that is not a "
+                           "KmenSPCertificateFile (serial number ",
+                           named_serial(&ref), ")", NULL);
+    if (aes)
+        *plain = decrypt_data(p, data, aes, len);
+    return *plain ? NULL : "the EncryptedAssertion does not decrypt with the SP key";
 }

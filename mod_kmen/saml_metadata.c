@@ -64,16 +64,34 @@ static const char *slo_services(apr_pool_t *p, const char *slo_url)
                        slo, "\"/>\n", NULL);
 }
 
+/* A KeyDescriptor of USE for each certificate of PARAMS, the first pair's
+ * first. While the SP rolls its key over NIA has both: it may encrypt to
+ * either, and it verifies the requests whichever of the two signs them, so
+ * that neither step of the rollover waits for NIA. */
+static const char *key_descriptors(apr_pool_t *p, const kmen_sp_params *params, const char *use,
+                                   const char *methods)
+{
+    const char *out = "";
+    for (int i = 0; i < params->key_count; i++) {
+        const char *cert = pem_body(p, params->keys[i].cert_pem);
+        if (!cert)
+            return NULL;
+        out = apr_pstrcat(p, out, key_descriptor(p, use, cert, methods), NULL);
+    }
+    return out;
+}
+
 const char *kmen_sp_metadata_build(apr_pool_t *p, const kmen_sp_params *params)
 {
-    const char *cert = pem_body(p, params->cert_pem);
-    if (!cert)
-        return NULL;
     /* NIA reads the encryption certificate from here; it encrypts with
      * aes256-cbc and rsa-oaep-mgf1p, which is what xmlsec can decrypt. */
     const char *enc_methods =
         "   <md:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#aes256-cbc\"/>\n"
         "   <md:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p\"/>\n";
+    const char *signing = key_descriptors(p, params, "signing", "");
+    const char *encryption = key_descriptors(p, params, "encryption", enc_methods);
+    if (!signing || !encryption)
+        return NULL;
     return apr_pstrcat(
         p,
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -86,8 +104,7 @@ const char *kmen_sp_metadata_build(apr_pool_t *p, const kmen_sp_params *params)
         "</eidas:SPType></md:Extensions>\n"
         " <md:SPSSODescriptor AuthnRequestsSigned=\"true\" WantAssertionsSigned=\"true\" "
         "protocolSupportEnumeration=\"" KMEN_NS_SAMLP "\">\n",
-        key_descriptor(p, "signing", cert, ""), key_descriptor(p, "encryption", cert, enc_methods),
-        slo_services(p, params->slo_url),
+        signing, encryption, slo_services(p, params->slo_url),
         "  "
         "<md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>\n"
         "  <md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:transient</md:NameIDFormat>\n"

@@ -53,6 +53,21 @@ typedef struct {
     apr_time_t signing_expires;       /* the latest notAfter of their certificates */
 } kmen_idp_facts;
 
+/* A key the SP decrypts with, and how an EncryptedKey names its certificate. */
+typedef struct {
+    xmlSecKey *key;
+    const char *serial;   /* the certificate's serial number, decimal */
+    const char *cert_b64; /* the certificate's DER, base64 without blanks */
+} kmen_sp_decryption_key;
+
+/* What an EncryptedKey's ds:KeyInfo says of the key it was made for: NIA
+ * (ADFS) names the certificate by X509IssuerSerial; others may give the
+ * certificate itself, or nothing. NULL: not said. */
+typedef struct {
+    const char *serial;
+    const char *cert_b64;
+} kmen_key_reference;
+
 struct kmen_sp {
     kmen_sp_params params;
     const char *metadata; /* this SP's metadata, fed to lasso and served at /metadata */
@@ -66,8 +81,9 @@ struct kmen_sp {
     int max_servers;
     kmen_idp_file idp_file;           /* the file the current metadata was read from */
     volatile apr_uint32_t checked_at; /* second of the last stat of that file */
-    xmlSecKey *decryption_key;        /* the only decryption key: lasso's servers hold none */
-    EVP_PKEY *signing_key;            /* and once more, for kmen_redirect_sign */
+    /* the only decryption keys (lasso's servers hold none), one per key pair */
+    kmen_sp_decryption_key decryption_keys[KMEN_SP_KEYS_MAX];
+    EVP_PKEY *signing_key; /* the first pair's key once more, for kmen_redirect_sign */
 };
 
 /* NULL and *OUT (in P) if XML is usable IdP metadata for SP: signed by a
@@ -91,10 +107,21 @@ void kmen_sp_server_release(kmen_sp *sp, LassoServer *server);
  * KEY_FILE: where KEY_PEM came from, for the message. */
 const char *kmen_sp_decryption_key_load(apr_pool_t *p, const char *key_pem, const char *key_file,
                                         xmlSecKey **out);
-/* The plaintext ENCRYPTED_ASSERTION holds (*LEN bytes, in P), decrypted with
- * the SP's key RSA_KEY; NULL if it does not decrypt. */
+/* The serial number (decimal) and base64 DER of the PEM certificate CERT_PEM
+ * into K; NULL, or why not. */
+const char *kmen_sp_certificate_name(apr_pool_t *p, const char *cert_pem,
+                                     kmen_sp_decryption_key *k);
+/* What the EncryptedKey of ENCRYPTED_ASSERTION names (copies in P). */
+kmen_key_reference kmen_encrypted_key_reference(apr_pool_t *p, xmlNode *encrypted_assertion);
+/* REF names K's certificate, or names none at all. */
+int kmen_key_reference_matches(const kmen_key_reference *ref, const kmen_sp_decryption_key *k);
+/* The plaintext of ENCRYPTED_ASSERTION (*PLAIN, *LEN bytes, in P), decrypted
+ * with the first of the COUNT KEYS its EncryptedKey's reference matches that
+ * unwraps the content key (*USED: its index); NULL, or why not. The content
+ * itself is decrypted once. */
 const char *kmen_encrypted_assertion_decrypt(apr_pool_t *p, xmlNode *encrypted_assertion,
-                                             xmlSecKey *rsa_key, apr_size_t *len);
+                                             const kmen_sp_decryption_key *keys, int count,
+                                             const char **plain, apr_size_t *len, int *used);
 
 /* What saml_shape.c found of a Response that lasso may see; its nodes live
  * in a tree freed with the pool the check was given. */

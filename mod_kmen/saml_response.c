@@ -212,14 +212,16 @@ static int check_assertion_signature(check_ctx *c, LassoServer *server, LassoSam
 /* mod_kmen's one decryption, its checked tree, and lasso's node built from
  * that very tree; NULL (and why) if any step fails. */
 static LassoSaml2Assertion *decrypted_assertion(check_ctx *c, const kmen_response_shape *shape,
-                                                xmlNode **tree)
+                                                xmlNode **tree, int *key_used)
 {
     apr_size_t len = 0;
     xmlDoc *doc = NULL;
-    const char *plain = kmen_encrypted_assertion_decrypt(c->p, shape->encrypted_assertion,
-                                                         c->sp->decryption_key, &len);
-    const char *why = plain ? kmen_assertion_xml_read(c->p, plain, len, &doc)
-                            : "the EncryptedAssertion does not decrypt with the SP key";
+    const char *plain = NULL;
+    const char *why =
+        kmen_encrypted_assertion_decrypt(c->p, shape->encrypted_assertion, c->sp->decryption_keys,
+                                         c->sp->params.key_count, &plain, &len, key_used);
+    if (!why)
+        why = kmen_assertion_xml_read(c->p, plain, len, &doc);
     if (why) {
         refuse(c, why);
         return NULL;
@@ -239,7 +241,7 @@ static kmen_response_status check_decrypted(check_ctx *c, LassoServer *server,
                                             kmen_assertion *out)
 {
     xmlNode *tree = NULL;
-    LassoSaml2Assertion *a = decrypted_assertion(c, shape, &tree);
+    LassoSaml2Assertion *a = decrypted_assertion(c, shape, &tree, &out->decryption_key);
     int ok = a && check_assertion_signature(c, server, a, tree, response_signed) &&
              check_assertion(c, a, out);
     if (a)

@@ -170,8 +170,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     INVARIANT((data[0] & 2) || !why, "refused NIA's layout: %s", why);
     apr_size_t len = 0;
     xmlDoc *doc = NULL;
-    const char *plain =
-        why ? NULL : kmen_encrypted_assertion_decrypt(p, shape.encrypted_assertion, sp_key, &len);
+    const char *plain = NULL;
+    int used = -1;
+    kmen_sp_decryption_key key = {sp_key, "1", ""}; /* the response names no certificate */
+    if (!why)
+        kmen_encrypted_assertion_decrypt(p, shape.encrypted_assertion, &key, 1, &plain, &len,
+                                         &used);
     INVARIANT(why || plain || size == 1, "mod_kmen does not decrypt what was encrypted to it");
     if (plain && !kmen_assertion_xml_read(p, plain, len, &doc))
         compare_with_lasso(shape.encrypted_assertion, xmlDocGetRootElement(doc));

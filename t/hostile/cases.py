@@ -24,11 +24,13 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 import requests
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from t.lib import flow
 
 from .forge import (DS, FAMILY_NAME, GIVEN_NAME, NS, PERSON_IDENTIFIER, SAML, SAMLP, Forge,
-                    cut, element_span, insert_after, insert_into_end, new_id, parse,
+                    b64, cut, element_span, insert_after, insert_into_end, new_id, parse,
                     set_attr, strip_decl, text_of)
 
 REFUSED = "4xx"
@@ -1289,6 +1291,64 @@ def key_outside_encrypted_assertion(ctx):
     stray = ctx.forge.encrypted_key(os.urandom(32))
     return g.attempt(ctx.response(g, [g.encrypted], edit=lambda r: r.insert(
         1, parse(f'<samlp:Extensions xmlns:samlp="{SAMLP}">{stray}</samlp:Extensions>'))))
+
+
+# The SP holds one or two keys and decrypts with the one whose certificate the EncryptedKey
+# names (NIA: a WS-Security SecurityTokenReference holding X509IssuerSerial); a key it
+# does not name is never tried.
+WSSE = ("http://docs.oasis-open.org/wss/2004/01/"
+        "oasis-200401-wss-wssecurity-secext-1.0.xsd")
+
+
+def issuer_serial(serial):
+    return (f'<ds:KeyInfo><o:SecurityTokenReference xmlns:o="{WSSE}"><ds:X509Data>'
+            f'<ds:X509IssuerSerial><ds:X509IssuerName>CN=localhost</ds:X509IssuerName>'
+            f'<ds:X509SerialNumber>{serial}</ds:X509SerialNumber></ds:X509IssuerSerial>'
+            f'</ds:X509Data></o:SecurityTokenReference></ds:KeyInfo>')
+
+
+def with_key_info(ctx, key_info, wrapped_for_us=True):
+    """The genuine signed assertion, encrypted with an EncryptedKey whose KeyInfo is
+    KEY_INFO, in a Response signed by the IdP; WRAPPED_FOR_US=False: the content key
+    wrapped with another RSA key than the SP's."""
+    g = ctx.genuine()
+    key, uri, blob = ctx.forge.content_cipher(g.plain.encode())
+    enc_key = ctx.forge.encrypted_key(key, key_info=key_info)
+    if not wrapped_for_us:
+        other = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+        wrapped = other.encrypt(key, padding.OAEP(mgf=padding.MGF1(hashes.SHA1()),
+                                                  algorithm=hashes.SHA1(), label=None))
+        enc_key = re.sub(r"<xenc:CipherValue>[^<]*<", f"<xenc:CipherValue>{b64(wrapped)}<",
+                         enc_key)
+    enc = ctx.forge.encrypted_assertion(uri, blob, in_keyinfo=[enc_key])
+    return g.attempt(ctx.response(g, [enc]))
+
+
+@case("decryption", "the EncryptedKey names by X509IssuerSerial a certificate that is not "
+                    "the SP's (the content key is wrapped for the SP's all the same)")
+def key_named_not_ours(ctx):
+    return with_key_info(ctx, issuer_serial(ctx.forge.sp_cert.serial_number + 1))
+
+
+@case("decryption", "the EncryptedKey names the SP's certificate by X509IssuerSerial, its "
+                    "content key wrapped for another RSA key")
+def key_named_ours_wrapped_for_another(ctx):
+    return with_key_info(ctx, issuer_serial(ctx.forge.sp_cert.serial_number),
+                         wrapped_for_us=False)
+
+
+@case("decryption", "the EncryptedKey's X509SerialNumber is a line of markup and a line "
+                    "break, not a number (it must not reach the log as written)")
+def key_named_by_markup(ctx):
+    return with_key_info(ctx, issuer_serial("1&lt;/x&gt;\nKMEN0630: forged"))
+
+
+@case("decryption", "the EncryptedKey names another certificate by ds:X509Certificate "
+                    "(the IdP's)")
+def key_named_by_another_certificate(ctx):
+    cert = "".join(open(ctx.forge.keys.idp_cert).read().splitlines()[1:-1])
+    return with_key_info(ctx, f'<ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}'
+                              f'</ds:X509Certificate></ds:X509Data></ds:KeyInfo>')
 
 
 def declared(encoding, text):

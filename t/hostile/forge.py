@@ -84,7 +84,8 @@ class Forge:
     def __init__(self, keys):
         self.keys = keys
         self.sp_key = self._private(keys.sp_key)
-        self.sp_public = self._cert(keys.sp_cert).public_key()
+        self.sp_cert = self._cert(keys.sp_cert)
+        self.sp_public = self.sp_cert.public_key()
 
     @staticmethod
     def _private(path):
@@ -139,8 +140,9 @@ class Forge:
         e = Cipher(algo, modes.CBC(iv)).encryptor()
         return key, content_uri, iv + e.update(padded) + e.finalize()
 
-    def encrypted_key(self, key, transport="oaep"):
-        """An xenc:EncryptedKey (text) wrapping KEY for the SP's certificate."""
+    def encrypted_key(self, key, transport="oaep", key_info=""):
+        """An xenc:EncryptedKey (text) wrapping KEY for the SP's certificate; KEY_INFO: its
+        ds:KeyInfo (text), the reference to the certificate it is for (default: none)."""
         if transport == "rsa15":
             wrapped = self.sp_public.encrypt(key, padding.PKCS1v15())
             method = f'<xenc:EncryptionMethod Algorithm="{KEY_TRANSPORT["rsa15"]}"/>'
@@ -149,7 +151,7 @@ class Forge:
                 mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None))
             method = (f'<xenc:EncryptionMethod Algorithm="{KEY_TRANSPORT["oaep"]}">'
                       f'<ds:DigestMethod Algorithm="{DS}sha1"/></xenc:EncryptionMethod>')
-        return (f'<xenc:EncryptedKey xmlns:xenc="{XENC}" xmlns:ds="{DS}">{method}'
+        return (f'<xenc:EncryptedKey xmlns:xenc="{XENC}" xmlns:ds="{DS}">{method}{key_info}'
                 f'<xenc:CipherData><xenc:CipherValue>{b64(wrapped)}</xenc:CipherValue>'
                 f'</xenc:CipherData></xenc:EncryptedKey>')
 

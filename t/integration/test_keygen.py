@@ -289,3 +289,29 @@ def test_the_printed_lines_pass_configtest(stack, tmp_path):
         rf"KMEN0642: mod_kmen: KmenSPPrivateKeyFile {re.escape(str(dir / 'sp.key'))} "
         rf"\({re.escape(str(h.conf))}:\d+\): does not belong to KmenSPCertificateFile$",
         out, re.M), out
+
+
+def test_next_makes_the_next_pair_beside_the_current_one(stack, tmp_path):
+    """--next: sp-next.key and sp-next.crt only, the current files left as they are; the two
+    lines it prints, added after the site's own pair, pass configtest (a key rollover)."""
+    dir = tmp_path / "kmen"
+    assert keygen("--host", HOST, "--dir", dir).returncode == 0
+    before = contents(dir)
+    r = keygen("--host", HOST, "--dir", dir, "--next")
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr
+    assert made(r.stdout, dir) == {"": "kept", "sp-next.key": "created",
+                                   "sp-next.crt": "created"}, r.stdout
+    assert contents(dir) == before
+    assert mode_and_owner(dir / "sp-next.key") == (0o400, 0, "root")
+    printed = directive_lines(r.stdout)
+    assert printed == [f"KmenSPPrivateKeyFile {dir}/sp-next.key",
+                       f"KmenSPCertificateFile {dir}/sp-next.crt"], r.stdout
+    h = Httpd(parent=stack.dir)
+    site = config_text(h.dir, h.port, stack.portal_port, stack.site())
+    current = [line for line in site.splitlines() if line.startswith("KmenSPCertificateFile ")]
+    h.write_config(site.replace(current[0], current[0] + "\n" + "\n".join(printed)))
+    rc, out = h.configtest()
+    assert rc == 0 and "Syntax OK" in out, out
+    again = keygen("--host", HOST, "--dir", dir, "--next")
+    assert made(again.stdout, dir) == {"": "kept", "sp-next.key": "kept",
+                                       "sp-next.crt": "kept"}, again.stdout

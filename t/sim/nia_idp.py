@@ -30,6 +30,12 @@ Endpoints:
   GET  /admin/metadata?fault=none|forged|tampered|sha1|unsigned|unavailable   what /metadata
                                     serves
   GET  /admin/rollover?phase=current|announced|switched|done   NIA's signing-key rollover
+  GET  /admin/sp-metadata?reload=0|1&encrypt_to=N
+                                    reload=1: read the SP's metadata again, as NIA does when
+                                    the SP registers it anew; encrypt_to: encrypt from now on
+                                    to the Nth encryption certificate of the metadata read
+                                    (default 0, the first); answers the serial numbers of its
+                                    encryption certificates and the one used
 """
 
 import argparse
@@ -183,8 +189,8 @@ class ServiceProvider:
     entity_id: str
     signing_certs: list
     signing_cert_files: list
-    encryption_cert: str
-    encryption_cert_file: str
+    encryption_certs: list
+    encryption_cert_files: list
     acs_urls: list
     default_acs: str
     slo_url: Optional[str]
@@ -222,7 +228,8 @@ def parse_sp_metadata(text, tmpdir):
     return ServiceProvider(
         entity_id=entity_id, signing_certs=signing,
         signing_cert_files=[_write_cert(tmpdir, c) for c in signing],
-        encryption_cert=encryption[0], encryption_cert_file=_write_cert(tmpdir, encryption[0]),
+        encryption_certs=encryption,
+        encryption_cert_files=[_write_cert(tmpdir, c) for c in encryption],
         acs_urls=[s["location"] for s in acs], default_acs=_default_service(acs)["location"],
         slo_url=(slo[0].get("response_location") or slo[0]["location"]) if slo else None,
         slo_post_url=(slo_post[0].get("response_location") or slo_post[0]["location"])
@@ -590,6 +597,7 @@ class Idp:
         self.sessions = {}   # SessionIndex -> (identity key, NameID, NameID Format)
         self.records = {}    # "/last-…" path -> what the last such message said
         self.logout_answer = dict(NIA_LOGOUT_ANSWER)  # for the next LogoutRequest only
+        self.encrypt_to = 0  # which encryption certificate of the SP's metadata
 
     def signing_certs(self):
         """The signing certificates the metadata publishes in the current rollover phase."""
@@ -667,9 +675,13 @@ class Idp:
         key_transport = RSA_1_5 if "rsa15" in faults else RSA_OAEP_MGF1P
         wrapped = (f'<EncryptedAssertion xmlns="{SAML}">'
                    + etree.tostring(assertion, encoding="unicode") + "</EncryptedAssertion>")
+        if self.encrypt_to >= len(sp.encryption_certs):
+            raise SamlError(f"the SP's metadata has no encryption certificate {self.encrypt_to}",
+                            502)
+        cert, cert_file = (sp.encryption_certs[self.encrypt_to],
+                           sp.encryption_cert_files[self.encrypt_to])
         encrypted = self.xmlsec.encrypt_assertion(
-            wrapped, sp.encryption_cert_file, encryption_template(sp.encryption_cert,
-                                                                  key_transport),
+            wrapped, cert_file, encryption_template(cert, key_transport),
             "aes-256", f"/*/*[@ID='{assertion.get('ID')}']")
         return etree.tostring(parse_xml(encrypted.encode()), encoding="unicode")
 
@@ -870,7 +882,8 @@ class Handler(BaseHTTPRequestHandler):
                   "/admin/idp-logout": self.get_idp_logout,
                   "/admin/logout-answer": self.get_logout_answer,
                   "/admin/metadata": self.get_admin_metadata,
-                  "/admin/rollover": self.get_rollover}
+                  "/admin/rollover": self.get_rollover,
+                  "/admin/sp-metadata": self.get_sp_metadata}
         if url.path in RECORDS:
             self.get_record(url.path)
         else:
@@ -987,6 +1000,17 @@ class Handler(BaseHTTPRequestHandler):
             raise SamlError(f"unknown binding {answer['binding']!r}")
         self.idp.logout_answer = answer
         self.reply(200, "application/json", json.dumps(answer))
+
+    def get_sp_metadata(self, query):
+        params = {k: v[0] for k, v in parse_qs(query).items()}
+        sp = self.idp.sp.get(reload=params.get("reload") == "1")
+        if "encrypt_to" in params:
+            self.idp.encrypt_to = int(params["encrypt_to"])
+        serials = [x509.load_der_x509_certificate(base64.b64decode(c)).serial_number
+                   for c in sp.encryption_certs]
+        self.reply(200, "application/json",
+                   json.dumps({"encryption_serials": [str(n) for n in serials],
+                               "encrypt_to": self.idp.encrypt_to}))
 
     def get_idp_logout(self, query):
         params = {k: v[0] for k, v in parse_qs(query).items()}

@@ -1006,11 +1006,37 @@ END_TEST
 START_TEST(set_server_file_resolves_relative_to_server_root)
 {
     kmen_server_conf *c = server_conf();
-    cmd_parms *cmd = server_cmd(c, "KmenSPPrivateKeyFile", offsetof(kmen_server_conf, sp_key_file));
-    ck_assert_ptr_null(kmen_set_server_file(cmd, NULL, "keys/sp.key"));
-    ck_assert_str_eq(c->sp_key_file, "/srv/httpd/keys/sp.key");
-    ck_assert_ptr_null(kmen_set_server_file(cmd, NULL, "/etc/kmen/sp.key"));
-    ck_assert_str_eq(c->sp_key_file, "/etc/kmen/sp.key");
+    cmd_parms *cmd =
+        server_cmd(c, "KmenIdPMetadataFile", offsetof(kmen_server_conf, idp_metadata_file));
+    ck_assert_ptr_null(kmen_set_server_file(cmd, NULL, "keys/nia.xml"));
+    ck_assert_str_eq(c->idp_metadata_file, "/srv/httpd/keys/nia.xml");
+    ck_assert_ptr_null(kmen_set_server_file(cmd, NULL, "/etc/kmen/nia.xml"));
+    ck_assert_str_eq(c->idp_metadata_file, "/etc/kmen/nia.xml");
+}
+END_TEST
+
+/* The first KmenSPPrivateKeyFile of a context signs, a second is the next
+ * key, a third is refused; a virtual host's own key is not followed by the
+ * main server's second one. */
+START_TEST(sp_key_files_first_second_and_no_third)
+{
+    kmen_server_conf *base = server_conf(), *vhost = server_conf();
+    cmd_parms *cmd = server_cmd(base, "KmenSPPrivateKeyFile", 0);
+    ck_assert_ptr_null(kmen_set_sp_key_file(cmd, NULL, "keys/sp.key"));
+    ck_assert_ptr_null(kmen_set_sp_key_file(cmd, NULL, "/etc/kmen/sp-next.key"));
+    ck_assert_str_eq(base->sp_key_file, "/srv/httpd/keys/sp.key");
+    ck_assert_str_eq(base->sp_next_key_file, "/etc/kmen/sp-next.key");
+    ck_assert_str_eq(kmen_set_sp_key_file(cmd, NULL, "/etc/kmen/third.key"),
+                     "KmenSPPrivateKeyFile given a third time: at most two, the pair in use and "
+                     "the next one");
+    ck_assert_str_eq(base->sp_next_key_file, "/etc/kmen/sp-next.key");
+    kmen_server_conf *inherited = kmen_merge_server_conf(pool, base, vhost);
+    ck_assert_str_eq(inherited->sp_next_key_file, "/etc/kmen/sp-next.key");
+    ck_assert_ptr_null(
+        kmen_set_sp_key_file(server_cmd(vhost, "KmenSPPrivateKeyFile", 0), NULL, "/v/sp.key"));
+    kmen_server_conf *own = kmen_merge_server_conf(pool, base, vhost);
+    ck_assert_str_eq(own->sp_key_file, "/v/sp.key");
+    ck_assert_ptr_null(own->sp_next_key_file);
 }
 END_TEST
 
@@ -1112,6 +1138,7 @@ static TCase *config_case(void)
     tcase_add_test(tc, set_home_country_needs_two_letters);
     tcase_add_test(tc, set_header_encoding_names);
     tcase_add_test(tc, set_server_file_resolves_relative_to_server_root);
+    tcase_add_test(tc, sp_key_files_first_second_and_no_third);
     return tc;
 }
 

@@ -16,6 +16,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <zlib.h>
 
 #include "config.h"
@@ -110,23 +111,80 @@ static const char *idp_metadata(void)
     return idp_metadata_of(nia, 1);
 }
 
-static kmen_sp *sp_with(const fixture *fx, const char *metadata)
+/* The key pair the captured Responses are encrypted to. */
+static kmen_sp_key_pair nia_test_pair(void)
+{
+    kmen_sp_key_pair pair = {slurp("sp-key.pem"), "sp-key.pem", slurp("sp-cert.pem")};
+    return pair;
+}
+
+static const char *bio_text(BIO *bio)
+{
+    char *data = NULL;
+    long len = BIO_get_mem_data(bio, &data);
+    const char *out = apr_pstrmemdup(pool, data, (apr_size_t)len);
+    BIO_free(bio);
+    return out;
+}
+
+/* A key pair of no one's (serial 4242), made once: the other key of a rollover. */
+static kmen_sp_key_pair other_pair(void)
+{
+    static kmen_sp_key_pair pair;
+    if (pair.key_pem)
+        return pair;
+    EVP_PKEY *key = EVP_RSA_gen(2048);
+    X509 *cert = X509_new();
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 4242);
+    X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 86400);
+    X509_set_pubkey(cert, key);
+    X509_NAME *name = X509_get_subject_name(cert);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"next", -1, -1, 0);
+    X509_set_issuer_name(cert, name);
+    X509_sign(cert, key, EVP_sha256());
+    BIO *k = BIO_new(BIO_s_mem()), *c = BIO_new(BIO_s_mem());
+    PEM_write_bio_PrivateKey(k, key, NULL, NULL, 0, NULL, NULL);
+    PEM_write_bio_X509(c, cert);
+    pair.key_pem = bio_text(k);
+    pair.key_file = "other.key";
+    pair.cert_pem = bio_text(c);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    return pair;
+}
+
+static const char *sp_create(const fixture *fx, const char *metadata, const kmen_sp_key_pair *keys,
+                             int count, kmen_sp **sp, kmen_sp_input *culprit)
 {
     kmen_sp_params params = {.entity_id = fx->audience,
                              .acs_url = fx->destination,
                              .slo_url = "http://sp.invalid/slo",
-                             .key_pem = slurp("sp-key.pem"),
-                             .key_file = "sp-key.pem",
-                             .cert_pem = slurp("sp-cert.pem"),
+                             .key_count = count,
                              .idp_metadata = metadata,
                              .nameid_policy = KMEN_NAMEID_PERSISTENT,
                              .sp_type = "public"};
+    for (int i = 0; i < count; i++)
+        params.keys[i] = keys[i];
+    return kmen_sp_create(pool, &params, sp, culprit);
+}
+
+static kmen_sp *sp_with_keys(const fixture *fx, const char *metadata, const kmen_sp_key_pair *keys,
+                             int count)
+{
     kmen_sp *sp = NULL;
     kmen_sp_input culprit;
-    const char *err = kmen_sp_create(pool, &params, &sp, &culprit);
+    const char *err = sp_create(fx, metadata, keys, count, &sp, &culprit);
     ck_assert_msg(err == NULL, "kmen_sp_create: %s", err ? err : "");
     ck_assert_ptr_null(kmen_sp_child_init(sp, pool, 2));
     return sp;
+}
+
+/* The key pair the captured Responses are encrypted to, and METADATA. */
+static kmen_sp *sp_with(const fixture *fx, const char *metadata)
+{
+    kmen_sp_key_pair nia = nia_test_pair();
+    return sp_with_keys(fx, metadata, &nia, 1);
 }
 
 static kmen_sp *sp_for(const fixture *fx)
@@ -492,6 +550,112 @@ END_TEST
 
 /* lasso logs some malformed input at GLib's ERROR level, after which GLib
  * executes a breakpoint trap: the process must live on (saml.c). */
+/* NIA names the certificate it encrypted to by issuer and serial number: of
+ * two keys, the one it names decrypts, whichever comes first. */
+START_TEST(second_key_named_by_nia_decrypts)
+{
+    const kmen_sp_key_pair keys[] = {other_pair(), nia_test_pair()};
+    kmen_sp *sp = sp_with_keys(&response1, idp_metadata(), keys, 2);
+    kmen_response_expect expect = {at(response1.not_before, 0), apr_time_from_sec(60),
+                                   response1.request_id};
+    kmen_assertion a;
+    const char *reason = NULL;
+    ck_assert_int_eq(
+        kmen_saml_verify_response(sp, pool, slurp(response1.file), &expect, &a, &reason),
+        KMEN_RESPONSE_OK);
+    ck_assert_int_eq(a.decryption_key, 1);
+}
+END_TEST
+
+START_TEST(key_not_named_by_nia_refused)
+{
+    const kmen_sp_key_pair keys[] = {other_pair()};
+    kmen_sp *sp = sp_with_keys(&response1, idp_metadata(), keys, 1);
+    kmen_response_expect expect = {at(response1.not_before, 0), apr_time_from_sec(60),
+                                   response1.request_id};
+    kmen_assertion a;
+    const char *reason = NULL;
+    ck_assert_int_eq(
+        kmen_saml_verify_response(sp, pool, slurp(response1.file), &expect, &a, &reason),
+        KMEN_RESPONSE_INVALID);
+    ck_assert_str_eq(reason, "the EncryptedKey is for a certificate that is not a "
+                             "KmenSPCertificateFile (serial number "
+                             "35034105937627197988315846329862265808194354993)");
+}
+END_TEST
+
+static xmlNode *encrypted_assertion_naming(const char *key_info)
+{
+    const char *xml = apr_pstrcat(
+        pool,
+        "<EncryptedAssertion xmlns=\"" KMEN_NS_SAML "\"><e:EncryptedData xmlns:e=\"" KMEN_NS_XENC
+        "\"><KeyInfo xmlns=\"" KMEN_NS_DSIG "\"><e:EncryptedKey>",
+        key_info, "</e:EncryptedKey></KeyInfo></e:EncryptedData></EncryptedAssertion>", NULL);
+    xmlDoc *doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL, XML_PARSE_NONET);
+    ck_assert_ptr_nonnull(doc);
+    return xmlDocGetRootElement(doc);
+}
+
+/* The key choice itself: the serial number as a number, the certificate as
+ * its bytes, nothing named matches every key. */
+START_TEST(key_reference_read_and_matched)
+{
+    kmen_sp_decryption_key ours = {NULL, "4242", "QUJD"};
+    kmen_key_reference ref = kmen_encrypted_key_reference(
+        pool, encrypted_assertion_naming(
+                  "<KeyInfo><o:SecurityTokenReference xmlns:o=\"urn:wsse\"><X509Data>"
+                  "<X509IssuerSerial><X509IssuerName>CN=x</X509IssuerName>"
+                  "<X509SerialNumber> 004242\n</X509SerialNumber></X509IssuerSerial>"
+                  "</X509Data></o:SecurityTokenReference></KeyInfo>"));
+    ck_assert_str_eq(ref.serial, "4242");
+    ck_assert_ptr_null(ref.cert_b64);
+    ck_assert(kmen_key_reference_matches(&ref, &ours));
+    ref.serial = "4243";
+    ck_assert(!kmen_key_reference_matches(&ref, &ours));
+    ref = kmen_encrypted_key_reference(
+        pool, encrypted_assertion_naming(
+                  "<KeyInfo><X509Data><X509Certificate>QU\n JD</X509Certificate></X509Data>"
+                  "</KeyInfo>"));
+    ck_assert_str_eq(ref.cert_b64, "QUJD");
+    ck_assert(kmen_key_reference_matches(&ref, &ours));
+    ref.cert_b64 = "QUJE";
+    ck_assert(!kmen_key_reference_matches(&ref, &ours));
+    ref = kmen_encrypted_key_reference(pool, encrypted_assertion_naming(""));
+    ck_assert(!ref.serial && !ref.cert_b64 && kmen_key_reference_matches(&ref, &ours));
+}
+END_TEST
+
+/* Both certificates are published for both uses, the signing pair's first. */
+START_TEST(metadata_publishes_both_certificates)
+{
+    const kmen_sp_key_pair keys[] = {nia_test_pair(), other_pair()};
+    const char *md = kmen_sp_metadata(sp_with_keys(&response1, idp_metadata(), keys, 2));
+    kmen_sp_decryption_key first, second;
+    ck_assert_ptr_null(kmen_sp_certificate_name(pool, keys[0].cert_pem, &first));
+    ck_assert_ptr_null(kmen_sp_certificate_name(pool, keys[1].cert_pem, &second));
+    const char *sign1 = strstr(md, "use=\"signing\""), *enc1 = strstr(md, "use=\"encryption\"");
+    ck_assert(sign1 && enc1 && sign1 < enc1);
+    const char *c1 = strstr(sign1, first.cert_b64), *c2 = strstr(sign1, second.cert_b64);
+    ck_assert(c1 && c2 && c1 < c2 && c2 < enc1);
+    c1 = strstr(enc1, first.cert_b64);
+    c2 = strstr(enc1, second.cert_b64);
+    ck_assert(c1 && c2 && c1 < c2);
+}
+END_TEST
+
+START_TEST(second_key_not_of_its_certificate_refused)
+{
+    kmen_sp_key_pair mixed = other_pair();
+    mixed.cert_pem = nia_test_pair().cert_pem;
+    const kmen_sp_key_pair keys[] = {nia_test_pair(), mixed};
+    kmen_sp *sp = NULL;
+    kmen_sp_input culprit = KMEN_SP_KEY;
+    ck_assert_str_eq(sp_create(&response1, idp_metadata(), keys, 2, &sp, &culprit),
+                     "does not belong to the second KmenSPCertificateFile");
+    ck_assert_int_eq(culprit, KMEN_SP_NEXT_KEY);
+}
+END_TEST
+
 START_TEST(lasso_error_message_is_survived)
 {
     g_log("Lasso", G_LOG_LEVEL_ERROR, "%s", "samlp2:LogoutRequest needs one of BaseID, NameID");
@@ -526,6 +690,11 @@ static Suite *suite(void)
     tcase_add_test(tc, logout_response_refusals);
     tcase_add_test(tc, typed_attribute_values_accepted);
     tcase_add_test(tc, types_lasso_reads_refused);
+    tcase_add_test(tc, second_key_named_by_nia_decrypts);
+    tcase_add_test(tc, key_not_named_by_nia_refused);
+    tcase_add_test(tc, key_reference_read_and_matched);
+    tcase_add_test(tc, metadata_publishes_both_certificates);
+    tcase_add_test(tc, second_key_not_of_its_certificate_refused);
     tcase_add_test(tc, lasso_error_message_is_survived);
     tcase_add_test(tc, encrypted_sp_key_refused_without_a_prompt);
     tcase_add_test_raise_signal(tc, other_sigtrap_still_ends_the_process, SIGTRAP);
