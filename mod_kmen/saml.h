@@ -88,6 +88,12 @@ apr_time_t kmen_sp_idp_valid_until(const kmen_sp *sp);
 const char *kmen_saml_authn_request(kmen_sp *sp, apr_pool_t *p, const kmen_authn_params *params,
                                     const char **url, const char **request_id);
 
+/* The InResponseTo of a base64 SAMLResponse, unverified: which login's
+ * state the ACS looks for. NULL, or why its shape is refused (as
+ * kmen_saml_verify_response would refuse it). */
+const char *kmen_saml_response_in_response_to(apr_pool_t *p, const char *b64,
+                                              const char **in_response_to);
+
 /* Every check a base64 SAMLResponse must pass before anyone is logged in
  * (saml_response.c, docs/security.md). *reason says why it was
  * refused, for the error log (never the NameID or attribute values). */

@@ -291,6 +291,15 @@ static kmen_response_status run_lasso(check_ctx *c, const kmen_response_shape *s
     return status;
 }
 
+const char *kmen_saml_response_in_response_to(apr_pool_t *p, const char *b64,
+                                              const char **in_response_to)
+{
+    kmen_response_shape shape;
+    const char *why = kmen_response_shape_check(p, b64, &shape);
+    *in_response_to = why ? NULL : kmen_xml_attribute(p, shape.root, "InResponseTo");
+    return why;
+}
+
 kmen_response_status kmen_saml_verify_response(kmen_sp *sp, apr_pool_t *p, const char *b64,
                                                const kmen_response_expect *expect,
                                                kmen_assertion *out, const char **reason)
