@@ -127,7 +127,7 @@ void *kmen_create_dir_conf(apr_pool_t *p, char *dir)
     kmen_dir_conf *d = apr_pcalloc(p, sizeof(*d));
     (void)dir;
     d->min_loa = d->eidas_accept = d->accept_contact = d->allow_link = d->accept_link_system =
-        d->accept_evidence_request = d->cache_private = KMEN_UNSET;
+        d->accept_evidence_request = d->cache_private = d->force_authn = KMEN_UNSET;
     return d;
 }
 
@@ -145,6 +145,7 @@ void *kmen_merge_dir_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_INT(accept_link_system);
     MERGE_INT(accept_evidence_request);
     MERGE_INT(cache_private);
+    MERGE_INT(force_authn);
     return m;
 }
 
@@ -156,6 +157,11 @@ int kmen_dir_min_loa(const kmen_dir_conf *d)
 int kmen_dir_eidas_accept(const kmen_dir_conf *d)
 {
     return d->eidas_accept == 1;
+}
+
+int kmen_dir_force_authn(const kmen_dir_conf *d)
+{
+    return d->force_authn == 1;
 }
 
 const char *kmen_dir_sp_type(const kmen_dir_conf *d)

@@ -92,6 +92,7 @@ typedef struct {
     int accept_link_system;      /* KmenAcceptLinkSystem, KMEN_UNSET = Off */
     int accept_evidence_request; /* KmenAcceptEvidenceRequest, KMEN_UNSET = Off */
     int cache_private;           /* KmenCacheControlPrivate, KMEN_UNSET = On */
+    int force_authn;             /* KmenForceAuthn, KMEN_UNSET = Off */
 } kmen_dir_conf;
 
 typedef struct {
@@ -136,6 +137,7 @@ const char *kmen_add_evidence_pin(cmd_parms *cmd, void *dir, const char *arg);
 /* Per-directory On/Off: cmd->info is the field's offset in kmen_dir_conf. */
 const char *kmen_set_dir_flag(cmd_parms *cmd, void *dir, int on);
 int kmen_dir_eidas_accept(const kmen_dir_conf *d);
+int kmen_dir_force_authn(const kmen_dir_conf *d);
 /* An agenda code: A followed by 1 to 6 digits. */
 int kmen_agenda_is_valid(const char *agenda);
 const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir, const char *arg);

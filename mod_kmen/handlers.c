@@ -95,6 +95,7 @@ int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *retur
     params.min_loa = (kmen_loa)kmen_dir_min_loa(dir);
     params.sp_type = kmen_dir_sp_type(dir);
     params.requested = kmen_dir_requested(dir);
+    params.force_authn = kmen_dir_force_authn(dir);
     const char *url = NULL, *request_id = NULL;
     request_rec *previous = kmen_log_serving(r);
     const char *err = kmen_saml_authn_request(c->sp, r->pool, &params, &url, &request_id);
@@ -106,8 +107,9 @@ int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *retur
     if (issue_request(r, c, request_id, return_to, params.min_loa, kmen_dir_eidas_accept(dir)) !=
         KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    kmen_log_request(APLOG_DEBUG, r, KMEN_LOGNO(0622) "login started, request %s, LoA %s",
-                     request_id, kmen_loa_name(params.min_loa));
+    kmen_log_request(APLOG_DEBUG, r, KMEN_LOGNO(0622) "login started, request %s, LoA %s%s",
+                     request_id, kmen_loa_name(params.min_loa),
+                     params.force_authn ? ", ForceAuthn" : "");
     return kmen_page_redirect(r, url);
 }
 

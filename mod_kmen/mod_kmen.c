@@ -293,6 +293,10 @@ static const command_rec kmen_cmds[] = {
     AP_INIT_FLAG("KmenCacheControlPrivate", kmen_set_dir_flag,
                  (void *)APR_OFFSETOF(kmen_dir_conf, cache_private), OR_AUTHCFG,
                  "mark responses to authenticated requests Cache-Control: private (default On)"),
+    AP_INIT_FLAG("KmenForceAuthn", kmen_set_dir_flag,
+                 (void *)APR_OFFSETOF(kmen_dir_conf, force_authn), OR_AUTHCFG,
+                 "logins started for this location ask NIA to authenticate the person anew "
+                 "(ForceAuthn, default Off)"),
     AP_INIT_FLAG("KmenAllowLink", kmen_set_dir_flag,
                  (void *)APR_OFFSETOF(kmen_dir_conf, allow_link), OR_AUTHCFG,
                  "honour Kmen-Complete: link= here as well as at KmenVerifyPath (default Off)"),

@@ -37,6 +37,7 @@ typedef struct {
     kmen_loa min_loa;
     const char *sp_type;
     const apr_array_header_t *requested; /* of kmen_requested_attr */
+    int force_authn;                     /* ForceAuthn="true": NIA authenticates anew */
 } kmen_authn_params;
 
 typedef struct {

@@ -122,6 +122,38 @@ def test_session_from_one_node_is_valid_on_another(stack, s):
 
 
 # --- the AuthnRequest ----------------------------------------------------------------
+def test_force_authn_per_location(stack, s, rows):
+    """KmenForceAuthn On (/app/sign): the AuthnRequest of a login started for that location
+    carries ForceAuthn="true" (the sim records it), one for /app/ "false". A session
+    that exists is used there as anywhere (as mellon and Shibboleth do); /kmen/login with
+    ReturnTo=/app/sign/ authenticates anew at NIA even with a session, and the new session
+    replaces the old one."""
+    loc = flow.start(s, stack.base_url + "/app/")
+    assert flow.redirect_message(loc).get("ForceAuthn") == "false"
+    flow.idp_page(s, loc)
+    assert flow.sim_json(s, stack, "/last-request")["force_authn"] is False
+    loc = flow.start(s, stack.base_url + "/app/sign/headers.json")
+    assert flow.redirect_message(loc).get("ForceAuthn") == "true"
+    ticket, _ = flow.idp_page(s, loc)
+    assert flow.sim_json(s, stack, "/last-request")["force_authn"] is True
+    acs, fields = flow.respond(s, ticket)
+    assert flow.post_acs(s, acs, fields).status_code == 303
+    first = s.cookies.get("kmen_session")
+    assert flow.headers_of(s, stack.base_url + "/app/sign/headers.json")
+    before = rows("session")
+    again = s.get(stack.base_url + "/kmen/login?ReturnTo=/app/sign/headers.json",
+                  allow_redirects=False)
+    loc = flow.location(again)
+    assert loc.startswith(stack.sso_url) and flow.redirect_message(loc).get("ForceAuthn") == "true"
+    flow.browser_cookies(s)
+    ticket, _ = flow.idp_page(s, loc)
+    acs, fields = flow.respond(s, ticket)
+    done = flow.post_acs(s, acs, fields)
+    assert done.status_code == 303 and flow.location(done).endswith("/app/sign/headers.json")
+    assert s.cookies.get("kmen_session") != first and rows("session") == before
+    assert flow.headers_of(s, stack.base_url + "/app/sign/headers.json")
+
+
 @pytest.mark.parametrize("path,loa", [("/app/", "substantial"), ("/high/", "high")])
 def test_authn_request(stack, s, path, loa):
     begin(s, stack, path)

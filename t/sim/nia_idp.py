@@ -370,6 +370,7 @@ def parse_authn_request(msg):
         "loa": [c.text.strip() for c in
                 root.iterfind("samlp:RequestedAuthnContext/saml:AuthnContextClassRef", NS)],
         "sp_type": child_text(root, "samlp:Extensions/eidas:SPType"),
+        "force_authn": root.get("ForceAuthn") in ("true", "1"),
         "requested_attributes": [
             {"name": a.get("Name"), "required": a.get("isRequired") in ("true", "1"),
              "values": [v.text for v in a.iterfind("eidas:AttributeValue", NS)]}
