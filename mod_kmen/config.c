@@ -61,6 +61,7 @@ void *kmen_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
 {
     kmen_server_conf *base = base_, *add = add_, *m = apr_pcalloc(p, sizeof(*m));
     MERGE_PTR(sp_entity_id);
+    MERGE_PTR(acs_base_url);
     MERGE_PTR(sp_key_file);
     MERGE_PTR(sp_cert_file);
     MERGE_PTR(idp_metadata_file);
@@ -522,17 +523,29 @@ static const char *load_secret(apr_pool_t *p, const server_rec *s, const kmen_se
     return err;
 }
 
-static const char *check_entity_id(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
+/* KmenSPEntityID and KmenACSBaseURL: NIA posts to https only. A base URL is
+ * only a prefix of the endpoints' URLs: no query, fragment or user. */
+static const char *check_https_url(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
+                                   const char *directive, const char *url, int is_base)
 {
     apr_uri_t uri;
     const char *problem = NULL;
-    if (apr_uri_parse(p, c->sp_entity_id, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname ||
+    if (apr_uri_parse(p, url, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname ||
         (strcasecmp(uri.scheme, "https") != 0 && strcasecmp(uri.scheme, "http") != 0))
         problem = "expected an absolute https URL";
+    else if (is_base && (uri.query || uri.fragment || uri.user))
+        problem = "expected https://host[:port][/prefix], without query, fragment or user";
     else if (strcasecmp(uri.scheme, "http") == 0 && !c->allow_http)
         problem = "NIA logins need https (KmenAllowHTTP On only for a demo)";
-    return problem ? kmen_config_problem(p, s, c, "KmenSPEntityID", c->sp_entity_id, problem)
-                   : NULL;
+    return problem ? kmen_config_problem(p, s, c, directive, url, problem) : NULL;
+}
+
+static const char *check_urls(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
+{
+    const char *err = check_https_url(p, s, c, "KmenSPEntityID", c->sp_entity_id, 0);
+    if (!err && c->acs_base_url)
+        err = check_https_url(p, s, c, "KmenACSBaseURL", c->acs_base_url, 1);
+    return err;
 }
 
 /* Browsers drop a __Host- cookie that is not Secure: every login would fail. */
@@ -565,7 +578,7 @@ static const char *load_evidence_ca(apr_pool_t *p, const server_rec *s, kmen_ser
 const char *kmen_server_conf_load(apr_pool_t *p, const server_rec *s, kmen_server_conf *c)
 {
     const char *err;
-    if ((err = check_required(p, s, c)) || (err = check_entity_id(p, s, c)) ||
+    if ((err = check_required(p, s, c)) || (err = check_urls(p, s, c)) ||
         (err = check_cookie_name(p, s, c)) || (err = load_register_key(p, s, c)) ||
         (err = load_secret(p, s, c, "KmenHeaderSecretFile", c->header_secret_file,
                            &c->header_secret, &c->header_secret_len)) ||
@@ -616,6 +629,12 @@ const char *kmen_read_text_file(apr_pool_t *p, const server_rec *s, const kmen_s
 const char *kmen_sp_base_url(apr_pool_t *p, const kmen_server_conf *c)
 {
     apr_uri_t uri;
+    if (c->acs_base_url) {
+        size_t len = strlen(c->acs_base_url);
+        while (len && c->acs_base_url[len - 1] == '/')
+            len--;
+        return apr_pstrndup(p, c->acs_base_url, len);
+    }
     apr_uri_parse(p, c->sp_entity_id, &uri);
     return apr_uri_unparse(p, &uri, APR_URI_UNP_OMITPATHINFO | APR_URI_UNP_OMITUSERINFO);
 }

@@ -30,6 +30,7 @@ struct kmen_store;
 
 typedef struct {
     const char *sp_entity_id;
+    const char *acs_base_url; /* KmenACSBaseURL, NULL: the entity ID's scheme://host[:port] */
     const char *sp_key_file;
     const char *sp_cert_file;
     const char *idp_metadata_file;
@@ -169,7 +170,8 @@ void kmen_server_conf_defaults(kmen_server_conf *c);
  * material (as root); NULL, or the refusal (kmen_config_problem's form). */
 const char *kmen_server_conf_load(apr_pool_t *p, const server_rec *s, kmen_server_conf *c);
 
-/* scheme://host[:port] of the entity ID: the SP's endpoints live under it. */
+/* Where browsers reach this server's root: KmenACSBaseURL, else scheme://host[:port] of
+ * the entity ID. The SP's endpoints live under it. */
 const char *kmen_sp_base_url(apr_pool_t *p, const kmen_server_conf *c);
 const char *kmen_endpoint_url(apr_pool_t *p, const kmen_server_conf *c, const char *name);
 

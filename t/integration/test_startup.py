@@ -153,6 +153,33 @@ def test_http_entity_id_needs_the_demo_switch(stack):
                               "(KmenAllowHTTP On only for a demo)"), out
 
 
+def test_acs_base_url_needs_https_and_is_named_with_its_virtual_host(stack):
+    """KmenACSBaseURL: http:// only with KmenAllowHTTP On; a query or a user is no base URL.
+    The refusal names the line and the virtual host."""
+    h = Httpd(parent=stack.dir)
+    for value, problem in [
+            ("http://portal.vhost.example", "NIA logins need https (KmenAllowHTTP On only for "
+                                            "a demo)"),
+            ("https://portal.vhost.example/?a=b", "expected https://host[:port][/prefix], "
+                                                  "without query, fragment or user"),
+            ("/kmen", "expected an absolute https URL")]:
+        h.write_config(site_config(stack, h) + f"""
+<VirtualHost 127.0.0.1:{h.port}>
+    ServerName vhost.example
+    KmenSPEntityID https://sep.vhost.example/
+    KmenAllowHTTP Off
+    KmenACSBaseURL {value}
+</VirtualHost>
+""")
+        rc, out = h.configtest()
+        assert rc != 0 and logged(out, f"KmenACSBaseURL {value}"
+                                  f"{where(h, 'KmenACSBaseURL', f'vhost.example:{h.port}')}: "
+                                  f"{problem}"), out
+    rc, out = configtest(stack, replace={"KmenAllowHTTP On": "KmenAllowHTTP On\n"
+                                         "KmenACSBaseURL http://portal.example:8080/prefix/"})
+    assert rc == 0 and "Syntax OK" in out, out
+
+
 def test_bad_directive_values_are_refused(stack):
     for line, message in [("KmenLoA medium", "KmenLoA: expected low, substantial or high"),
                           ("KmenRegisterAgenda 8566", "expected an agenda code"),
