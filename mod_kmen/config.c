@@ -112,7 +112,9 @@ void kmen_server_conf_defaults(kmen_server_conf *c)
      * sibling subdomain can plant neither a session nor a login state. */
     DEFAULT_PTR(cookie_name, c->cookie_secure ? "__Host-kmen_session" : "kmen_session");
     DEFAULT_INT(allow_http, 0);
-    DEFAULT_INT(clock_skew, 60);
+    /* NIA writes NotBefore = IssueInstant: a NIA clock a little ahead of
+     * ours refuses every login. 180 s as Shibboleth's default. */
+    DEFAULT_INT(clock_skew, 180);
     DEFAULT_PTR(home_country, "CZ");
     DEFAULT_PTR(header_prefix, "Kmen-");
     DEFAULT_INT(header_encoding, KMEN_ENCODING_PERCENT);

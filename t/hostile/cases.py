@@ -701,10 +701,10 @@ def expired_conditions(ctx):
     return g.attempt(ctx.rebuilt(g, edit_assertion=edit))
 
 
-@case("time", "SubjectConfirmationData expired two minutes ago (past the 60 s skew)")
+@case("time", "SubjectConfirmationData expired four minutes ago (past the 180 s skew)")
 def expired_subject_confirmation(ctx):
     g = ctx.genuine()
-    edit = set_scd("NotOnOrAfter", ctx.when(datetime.timedelta(minutes=-2)))
+    edit = set_scd("NotOnOrAfter", ctx.when(datetime.timedelta(minutes=-4)))
     return g.attempt(ctx.rebuilt(g, edit_assertion=edit))
 
 

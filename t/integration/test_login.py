@@ -186,6 +186,19 @@ def test_invalid_response_is_refused(stack, s, rows, fault):
     assert_refused(s, stack, flow.post_acs(s, acs, fields), 400, before)
 
 
+def test_default_clock_skew_is_180_seconds(stack, s, rows):
+    """NIA writes NotBefore = IssueInstant: with NIA's clock 150 s ahead the login still
+    works (KmenClockSkew 180 by default, as Shibboleth's); 240 s ahead it is refused."""
+    before = rows("session")
+    acs, fields = flow.respond(s, begin(s, stack), fault="clock_ahead_150s")
+    assert flow.post_acs(s, acs, fields).status_code == 303
+    assert rows("session") == before + 1
+    with requests.Session() as other:
+        acs, fields = flow.respond(other, begin(other, stack), fault="clock_ahead_240s")
+        assert_refused(other, stack, flow.post_acs(other, acs, fields), 400, before + 1)
+    assert "not yet valid (NotBefore)" in stack.httpd.read_error_log()
+
+
 @pytest.mark.parametrize("action,fault", [("cancel", ""), ("login", "authn_failed_quirk")])
 def test_cancelled_or_failed_login(stack, s, rows, action, fault):
     before = rows("session")

@@ -102,7 +102,10 @@ VALUE_FAULTS = {
     "wrong_in_response_to": ("in_response_to", "random"),
     "unsolicited": ("in_response_to", None),
 }
-TIME_FAULTS = {"expired": datetime.timedelta(hours=-2), "future": datetime.timedelta(hours=1)}
+# clock_ahead_*: NIA's clock ahead of the SP's (NotBefore = IssueInstant, as NIA writes it)
+TIME_FAULTS = {"expired": datetime.timedelta(hours=-2), "future": datetime.timedelta(hours=1),
+               "clock_ahead_150s": datetime.timedelta(seconds=150),
+               "clock_ahead_240s": datetime.timedelta(seconds=240)}
 FAULTS = frozenset(VALUE_FAULTS) | frozenset(TIME_FAULTS) | {
     "unsigned", "unsigned_assertion_only", "wrong_key", "two_assertions", "plaintext",
     "plaintext_and_encrypted", "tampered_assertion", "tampered_response",
