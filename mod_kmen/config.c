@@ -303,8 +303,11 @@ const char *kmen_set_nameid_format(cmd_parms *cmd, void *dir, const char *arg)
 {
     static const char *const names[] = {"persistent", "transient", "none"};
     (void)dir;
-    return set_choice(&server_conf_of(cmd)->nameid_policy, arg, names,
-                      "KmenNameIDFormat: expected persistent, transient or none");
+    const char *err = set_choice(&server_conf_of(cmd)->nameid_policy, arg, names,
+                                 "KmenNameIDFormat: expected persistent, transient or none");
+    if (!err)
+        record_where(cmd); /* for the warning about transient */
+    return err;
 }
 
 const char *kmen_set_home_country(cmd_parms *cmd, void *dir, const char *arg)

@@ -186,6 +186,24 @@ def test_invalid_response_is_refused(stack, s, rows, fault):
     assert_refused(s, stack, flow.post_acs(s, acs, fields), 400, before)
 
 
+def test_transient_nameid_format_gets_nias_persistent_answer(stack, rows):
+    """With KmenNameIDFormat transient the AuthnRequest asks for transient, NIA (the sim, as
+    NIA does) answers with a persistent NameID all the same, and the login works."""
+    node = stack.new_httpd(extra="KmenNameIDFormat transient")
+    with requests.Session() as b:
+        loc = flow.start(b, f"http://localhost:{node.port}/app/")
+        ticket, _ = flow.idp_page(b, loc)
+        assert flow.sim_json(b, stack, "/last-request")["nameid_format"].endswith(":transient")
+        acs, fields = flow.respond(b, ticket)
+        assertion = flow.decrypt_assertion(fields, stack.keys.sp_key)
+        name_id = assertion.find("saml:Subject/saml:NameID", flow.NS)
+        assert name_id.get("Format").endswith(":nameid-format:persistent")
+        before = rows("session")
+        done = flow.post_acs(b, f"http://localhost:{node.port}/kmen/acs", fields)
+        assert done.status_code == 303 and rows("session") == before + 1
+    assert "KMEN0696" in node.read_error_log()
+
+
 def test_default_clock_skew_is_180_seconds(stack, s, rows):
     """NIA writes NotBefore = IssueInstant: with NIA's clock 150 s ahead the login still
     works (KmenClockSkew 180 by default, as Shibboleth's); 240 s ahead it is refused."""

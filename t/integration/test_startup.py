@@ -180,6 +180,18 @@ def test_acs_base_url_needs_https_and_is_named_with_its_virtual_host(stack):
     assert rc == 0 and "Syntax OK" in out, out
 
 
+def test_transient_nameid_format_is_accepted_with_a_warning(stack):
+    """KmenNameIDFormat transient starts (a configuration saying it must not stop httpd) but
+    warns, with its line, that NIA does not honour it."""
+    rc, out, h = configtest_of(stack, replace={"KmenAllowHTTP On": "KmenAllowHTTP On\n"
+                                               "KmenNameIDFormat transient"})
+    assert rc == 0 and "Syntax OK" in out, out
+    assert logged(out, f"KmenNameIDFormat transient{where(h, 'KmenNameIDFormat')}: NIA answers "
+                  "with a persistent NameID all the same: transient is not honoured"), out
+    rc, out = configtest(stack)
+    assert rc == 0 and "KmenNameIDFormat" not in out, out
+
+
 def test_bad_directive_values_are_refused(stack):
     for line, message in [("KmenLoA medium", "KmenLoA: expected low, substantial or high"),
                           ("KmenRegisterAgenda 8566", "expected an agenda code"),

@@ -622,11 +622,9 @@ class Idp:
 
     def subject(self, ticket, key, loa, client_ip):
         request = ticket.request
-        if request["nameid_format"] == NAMEID + "transient":
-            name_id, name_format = new_id(), NAMEID + "transient"
-        else:
-            name_id = person_identifier(key, ticket.sp_entity_id)
-            name_format = NAMEID + "persistent"
+        # NIA answers with a persistent NameID whatever NameIDPolicy asked for.
+        name_id = person_identifier(key, ticket.sp_entity_id)
+        name_format = NAMEID + "persistent"
         requested = [a["name"] for a in request["requested_attributes"]]
         attributes = released_attributes(key, ticket.sp_entity_id, requested, ticket.age_over)
         return Subject(key, name_id, name_format, attributes, loa, client_ip)
