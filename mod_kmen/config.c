@@ -65,6 +65,7 @@ void *kmen_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
      * followed by the main server's second */
     m->sp_next_key_file = add->sp_key_file ? add->sp_next_key_file : base->sp_next_key_file;
     m->sp_next_cert_file = add->sp_cert_file ? add->sp_next_cert_file : base->sp_next_cert_file;
+    MERGE_PTR(acs_base_url);
     MERGE_PTR(sp_key_file);
     MERGE_PTR(sp_cert_file);
     MERGE_PTR(idp_metadata_file);
@@ -118,7 +119,9 @@ void kmen_server_conf_defaults(kmen_server_conf *c)
      * sibling subdomain can plant neither a session nor a login state. */
     DEFAULT_PTR(cookie_name, c->cookie_secure ? "__Host-kmen_session" : "kmen_session");
     DEFAULT_INT(allow_http, 0);
-    DEFAULT_INT(clock_skew, 60);
+    /* NIA writes NotBefore = IssueInstant: a NIA clock a little ahead of
+     * ours refuses every login. 180 s as Shibboleth's default. */
+    DEFAULT_INT(clock_skew, 180);
     DEFAULT_PTR(home_country, "CZ");
     DEFAULT_PTR(header_prefix, "Kmen-");
     DEFAULT_INT(header_encoding, KMEN_ENCODING_PERCENT);
@@ -135,7 +138,7 @@ void *kmen_create_dir_conf(apr_pool_t *p, char *dir)
     kmen_dir_conf *d = apr_pcalloc(p, sizeof(*d));
     (void)dir;
     d->min_loa = d->eidas_accept = d->accept_contact = d->allow_link = d->accept_link_system =
-        d->accept_evidence_request = d->cache_private = KMEN_UNSET;
+        d->accept_evidence_request = d->cache_private = d->force_authn = KMEN_UNSET;
     return d;
 }
 
@@ -153,6 +156,7 @@ void *kmen_merge_dir_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_INT(accept_link_system);
     MERGE_INT(accept_evidence_request);
     MERGE_INT(cache_private);
+    MERGE_INT(force_authn);
     return m;
 }
 
@@ -164,6 +168,11 @@ int kmen_dir_min_loa(const kmen_dir_conf *d)
 int kmen_dir_eidas_accept(const kmen_dir_conf *d)
 {
     return d->eidas_accept == 1;
+}
+
+int kmen_dir_force_authn(const kmen_dir_conf *d)
+{
+    return d->force_authn == 1;
 }
 
 const char *kmen_dir_sp_type(const kmen_dir_conf *d)
@@ -348,8 +357,11 @@ const char *kmen_set_nameid_format(cmd_parms *cmd, void *dir, const char *arg)
 {
     static const char *const names[] = {"persistent", "transient", "none"};
     (void)dir;
-    return set_choice(&server_conf_of(cmd)->nameid_policy, arg, names,
-                      "KmenNameIDFormat: expected persistent, transient or none");
+    const char *err = set_choice(&server_conf_of(cmd)->nameid_policy, arg, names,
+                                 "KmenNameIDFormat: expected persistent, transient or none");
+    if (!err)
+        record_where(cmd); /* for the warning about transient */
+    return err;
 }
 
 const char *kmen_set_home_country(cmd_parms *cmd, void *dir, const char *arg)
@@ -570,17 +582,29 @@ static const char *load_secret(apr_pool_t *p, const server_rec *s, const kmen_se
     return err;
 }
 
-static const char *check_entity_id(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
+/* KmenSPEntityID and KmenACSBaseURL: NIA posts to https only. A base URL is
+ * only a prefix of the endpoints' URLs: no query, fragment or user. */
+static const char *check_https_url(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
+                                   const char *directive, const char *url, int is_base)
 {
     apr_uri_t uri;
     const char *problem = NULL;
-    if (apr_uri_parse(p, c->sp_entity_id, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname ||
+    if (apr_uri_parse(p, url, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname ||
         (strcasecmp(uri.scheme, "https") != 0 && strcasecmp(uri.scheme, "http") != 0))
         problem = "expected an absolute https URL";
+    else if (is_base && (uri.query || uri.fragment || uri.user))
+        problem = "expected https://host[:port][/prefix], without query, fragment or user";
     else if (strcasecmp(uri.scheme, "http") == 0 && !c->allow_http)
         problem = "NIA logins need https (KmenAllowHTTP On only for a demo)";
-    return problem ? kmen_config_problem(p, s, c, "KmenSPEntityID", c->sp_entity_id, problem)
-                   : NULL;
+    return problem ? kmen_config_problem(p, s, c, directive, url, problem) : NULL;
+}
+
+static const char *check_urls(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
+{
+    const char *err = check_https_url(p, s, c, "KmenSPEntityID", c->sp_entity_id, 0);
+    if (!err && c->acs_base_url)
+        err = check_https_url(p, s, c, "KmenACSBaseURL", c->acs_base_url, 1);
+    return err;
 }
 
 /* Browsers drop a __Host- cookie that is not Secure: every login would fail. */
@@ -614,7 +638,7 @@ const char *kmen_server_conf_load(apr_pool_t *p, const server_rec *s, kmen_serve
 {
     const char *err;
     if ((err = check_required(p, s, c)) || (err = check_second_pair(p, s, c)) ||
-        (err = check_entity_id(p, s, c)) || (err = check_cookie_name(p, s, c)) ||
+        (err = check_urls(p, s, c)) || (err = check_cookie_name(p, s, c)) ||
         (err = load_register_key(p, s, c)) ||
         (err = load_secret(p, s, c, "KmenHeaderSecretFile", c->header_secret_file,
                            &c->header_secret, &c->header_secret_len)) ||
@@ -679,6 +703,12 @@ const char *kmen_read_text_file(apr_pool_t *p, const char *path, const char **te
 const char *kmen_sp_base_url(apr_pool_t *p, const kmen_server_conf *c)
 {
     apr_uri_t uri;
+    if (c->acs_base_url) {
+        size_t len = strlen(c->acs_base_url);
+        while (len && c->acs_base_url[len - 1] == '/')
+            len--;
+        return apr_pstrndup(p, c->acs_base_url, len);
+    }
     apr_uri_parse(p, c->sp_entity_id, &uri);
     return apr_uri_unparse(p, &uri, APR_URI_UNP_OMITPATHINFO | APR_URI_UNP_OMITUSERINFO);
 }

@@ -30,6 +30,7 @@ struct kmen_store;
 
 typedef struct {
     const char *sp_entity_id;
+    const char *acs_base_url;      /* KmenACSBaseURL, NULL: the entity ID's scheme://host[:port] */
     const char *sp_key_file;       /* the first KmenSPPrivateKeyFile: signs and decrypts */
     const char *sp_cert_file;      /* the first KmenSPCertificateFile */
     const char *sp_next_key_file;  /* the second, while the key rolls over: decrypts */
@@ -97,6 +98,7 @@ typedef struct {
     int accept_link_system;      /* KmenAcceptLinkSystem, KMEN_UNSET = Off */
     int accept_evidence_request; /* KmenAcceptEvidenceRequest, KMEN_UNSET = Off */
     int cache_private;           /* KmenCacheControlPrivate, KMEN_UNSET = On */
+    int force_authn;             /* KmenForceAuthn, KMEN_UNSET = Off */
 } kmen_dir_conf;
 
 typedef struct {
@@ -146,6 +148,7 @@ const char *kmen_add_evidence_pin(cmd_parms *cmd, void *dir, const char *arg);
 /* Per-directory On/Off: cmd->info is the field's offset in kmen_dir_conf. */
 const char *kmen_set_dir_flag(cmd_parms *cmd, void *dir, int on);
 int kmen_dir_eidas_accept(const kmen_dir_conf *d);
+int kmen_dir_force_authn(const kmen_dir_conf *d);
 /* An agenda code: A followed by 1 to 6 digits. */
 int kmen_agenda_is_valid(const char *agenda);
 const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir, const char *arg);
@@ -181,7 +184,8 @@ void kmen_server_conf_defaults(kmen_server_conf *c);
  * material (as root); NULL, or the refusal (kmen_config_problem's form). */
 const char *kmen_server_conf_load(apr_pool_t *p, const server_rec *s, kmen_server_conf *c);
 
-/* scheme://host[:port] of the entity ID: the SP's endpoints live under it. */
+/* Where browsers reach this server's root: KmenACSBaseURL, else scheme://host[:port] of
+ * the entity ID. The SP's endpoints live under it. */
 const char *kmen_sp_base_url(apr_pool_t *p, const kmen_server_conf *c);
 const char *kmen_endpoint_url(apr_pool_t *p, const kmen_server_conf *c, const char *name);
 

@@ -146,6 +146,17 @@ static void warn_allow_http(apr_pool_t *p, const server_rec *s, const kmen_serve
                                          "clear text"));
 }
 
+/* Kept accepted (NIA may honour it one day; a configuration that says it
+ * must not stop httpd), but the operator should know it changes nothing. */
+static void warn_transient_nameid(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
+{
+    if (c->nameid_policy == KMEN_NAMEID_TRANSIENT)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, KMEN_LOGNO(0696) "mod_kmen: %s",
+                     kmen_config_problem(p, s, c, "KmenNameIDFormat", "transient",
+                                         "NIA answers with a persistent NameID all the same: "
+                                         "transient is not honoured"));
+}
+
 const char *kmen_server_conf_check(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
 {
     const char *err;
@@ -158,5 +169,6 @@ const char *kmen_server_conf_check(apr_pool_t *p, const server_rec *s, const kme
         return err;
     warn_register_key(p, s, c);
     warn_allow_http(p, s, c);
+    warn_transient_nameid(p, s, c);
     return NULL;
 }

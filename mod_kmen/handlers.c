@@ -15,6 +15,7 @@
 #include "evidence.h"
 #include "health.h"
 #include "log.h"
+#include "login_state.h"
 #include "logout_state.h"
 #include "page.h"
 #include "pairs.h"
@@ -25,7 +26,6 @@
 
 APLOG_USE_MODULE(kmen);
 
-#define STATE_TTL 600               /* seconds a started login may take at the IdP */
 #define ACS_BODY_LIMIT (512 * 1024) /* NIA's Responses are ~20 KiB */
 #define SLO_BODY_LIMIT (64 * 1024)  /* NIA's LogoutResponses are under 4 KiB */
 #define LOGIN_START_WINDOW 60       /* seconds KmenLoginStartLimit counts over */
@@ -51,11 +51,6 @@ static void idp_refresh(request_rec *r, const kmen_server_conf *c)
     case KMEN_IDP_UNCHANGED:
         break;
     }
-}
-
-static const char *state_cookie_name(request_rec *r, const kmen_server_conf *c)
-{
-    return apr_pstrcat(r->pool, c->cookie_name, "_state", NULL);
 }
 
 const char *kmen_login_url(request_rec *r, const char *return_to)
@@ -109,10 +104,9 @@ static kmen_store_status issue_request(request_rec *r, const kmen_server_conf *c
         return KMEN_STORE_DOWN;
     kmen_sha256(state, strlen(state), state_hash);
     kmen_store_status st = kmen_store_request_issue(r, c->store, request_id, state_hash, return_to,
-                                                    min_loa, STATE_TTL, eidas_accept);
+                                                    min_loa, KMEN_LOGIN_STATE_TTL, eidas_accept);
     if (st == KMEN_STORE_OK)
-        kmen_cookie_set(r, state_cookie_name(r, c), kmen_session_login_state(r, state), STATE_TTL,
-                        1);
+        kmen_login_state_set(r, request_id, state);
     return st;
 }
 
@@ -125,6 +119,7 @@ int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *retur
     params.min_loa = (kmen_loa)kmen_dir_min_loa(dir);
     params.sp_type = kmen_dir_sp_type(dir);
     params.requested = kmen_dir_requested(dir);
+    params.force_authn = kmen_dir_force_authn(dir);
     const char *url = NULL, *request_id = NULL;
     request_rec *previous = kmen_log_serving(r);
     idp_refresh(r, c);
@@ -137,8 +132,9 @@ int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *retur
     if (issue_request(r, c, request_id, return_to, params.min_loa, kmen_dir_eidas_accept(dir)) !=
         KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    kmen_log_request(APLOG_DEBUG, r, KMEN_LOGNO(0622) "login started, request %s, LoA %s",
-                     request_id, kmen_loa_name(params.min_loa));
+    kmen_log_request(APLOG_DEBUG, r, KMEN_LOGNO(0622) "login started, request %s, LoA %s%s",
+                     request_id, kmen_loa_name(params.min_loa),
+                     params.force_authn ? ", ForceAuthn" : "");
     return kmen_page_redirect(r, url);
 }
 
@@ -277,6 +273,26 @@ static int outstanding_request(request_rec *r, const kmen_server_conf *c, const 
     return OK;
 }
 
+/* The login state of the login the Response answers, from the browser's
+ * cookie for its InResponseTo: OK, or the page already sent. */
+static int login_state_of_response(request_rec *r, const char *b64, const char **state,
+                                   const char **previous)
+{
+    const char *in_response_to = NULL;
+    const char *why = kmen_saml_response_in_response_to(r->pool, b64, &in_response_to);
+    if (why)
+        return acs_refuse(r, why, KMEN_PAGE_LOGIN_INVALID);
+    if (!in_response_to)
+        return acs_refuse(r, "unsolicited Response (no InResponseTo)", KMEN_PAGE_LOGIN_INVALID);
+    *state = kmen_login_state_take(r, in_response_to, previous);
+    if (!*state)
+        return acs_refuse(r,
+                          "no pre-login state cookie for the request the Response answers "
+                          "(unsolicited, or another browser)",
+                          KMEN_PAGE_LOGIN_INVALID);
+    return OK;
+}
+
 /* POST /acs: the IdP's Response, by HTTP-POST. */
 static int handle_acs(request_rec *r)
 {
@@ -285,16 +301,12 @@ static int handle_acs(request_rec *r)
     if (ap_parse_form_data(r, NULL, &pairs, 16, ACS_BODY_LIMIT) != OK)
         return acs_refuse(r, "unreadable or oversized form body", KMEN_PAGE_LOGIN_INVALID);
     const char *b64 = form_field(r, pairs, "SAMLResponse");
-    const char *previous = NULL, *request_id = NULL;
-    const char *state =
-        kmen_session_login_state_of(r, kmen_cookie_get(r, state_cookie_name(r, c)), &previous);
-    kmen_cookie_set(r, state_cookie_name(r, c), "", -1, 1);
+    const char *state = NULL, *previous = NULL, *request_id = NULL;
     if (!b64)
         return acs_refuse(r, "no SAMLResponse", KMEN_PAGE_LOGIN_INVALID);
-    if (!state)
-        return acs_refuse(r, "no pre-login state cookie (unsolicited, or another browser)",
-                          KMEN_PAGE_LOGIN_INVALID);
-    int status = outstanding_request(r, c, state, &request_id);
+    int status = login_state_of_response(r, b64, &state, &previous);
+    if (status == OK)
+        status = outstanding_request(r, c, state, &request_id);
     if (status != OK)
         return status;
     kmen_response_expect expect = {apr_time_now(), apr_time_from_sec(c->clock_skew), request_id};

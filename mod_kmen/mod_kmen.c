@@ -143,10 +143,10 @@ static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, const ser
     if ((err = kmen_server_conf_load(pconf, vs, c)) || (err = kmen_server_conf_check(pconf, vs, c)))
         return err;
     const char *key =
-        apr_pstrcat(pconf, c->sp_entity_id, "|", c->sp_key_file, "|",
-                    c->sp_next_key_file ? c->sp_next_key_file : "", "|", c->idp_metadata_file, "|",
-                    c->idp_metadata_cert_file ? c->idp_metadata_cert_file : "", "|", c->db_conninfo,
-                    "|", c->endpoint_path, "|", sp_type, NULL);
+        apr_pstrcat(pconf, c->sp_entity_id, "|", kmen_sp_base_url(pconf, c), "|", c->sp_key_file,
+                    "|", c->sp_next_key_file ? c->sp_next_key_file : "", "|", c->idp_metadata_file,
+                    "|", c->idp_metadata_cert_file ? c->idp_metadata_cert_file : "", "|",
+                    c->db_conninfo, "|", c->endpoint_path, "|", sp_type, NULL);
     kmen_server_conf *twin = apr_hash_get(shared, key, APR_HASH_KEY_STRING);
     if (twin) {
         c->sp = twin->sp;
@@ -249,6 +249,10 @@ static int kmen_post_read_request(request_rec *r)
 static const command_rec kmen_cmds[] = {
     AP_INIT_TAKE1("KmenSPEntityID", kmen_set_server_string, SERVER_SLOT(sp_entity_id), RSRC_CONF,
                   "the SeP's URL registered at NIA: the AuthnRequest Issuer"),
+    AP_INIT_TAKE1("KmenACSBaseURL", kmen_set_server_string, SERVER_SLOT(acs_base_url), RSRC_CONF,
+                  "https://host[:port][/prefix] where browsers reach this server, when it is not "
+                  "KmenSPEntityID's host: the ACS, SLO and metadata URLs (default: the entity "
+                  "ID's scheme://host[:port])"),
     AP_INIT_FLAG("KmenAllowHTTP", kmen_set_server_flag, SERVER_SLOT(allow_http), RSRC_CONF,
                  "demos only: accept an http:// KmenSPEntityID (default Off: https required)"),
     AP_INIT_TAKE1("KmenSPPrivateKeyFile", kmen_set_sp_key_file, NULL, RSRC_CONF,
@@ -360,6 +364,10 @@ static const command_rec kmen_cmds[] = {
     AP_INIT_FLAG("KmenCacheControlPrivate", kmen_set_dir_flag,
                  (void *)APR_OFFSETOF(kmen_dir_conf, cache_private), OR_AUTHCFG,
                  "mark responses to authenticated requests Cache-Control: private (default On)"),
+    AP_INIT_FLAG("KmenForceAuthn", kmen_set_dir_flag,
+                 (void *)APR_OFFSETOF(kmen_dir_conf, force_authn), OR_AUTHCFG,
+                 "logins started for this location ask NIA to authenticate the person anew "
+                 "(ForceAuthn, default Off)"),
     AP_INIT_FLAG("KmenAllowLink", kmen_set_dir_flag,
                  (void *)APR_OFFSETOF(kmen_dir_conf, allow_link), OR_AUTHCFG,
                  "honour Kmen-Complete: link= here as well as at KmenVerifyPath (default Off)"),

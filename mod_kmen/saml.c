@@ -370,6 +370,7 @@ static const char *build_authn_request(apr_pool_t *p, LassoLogin *login, kmen_sp
     g_free(req->ProtocolBinding);
     req->ProtocolBinding = g_strdup(LASSO_SAML2_METADATA_BINDING_POST);
     req->RequestedAuthnContext = requested_loa(params->min_loa);
+    req->ForceAuthn = params->force_authn ? TRUE : FALSE;
     LASSO_SAMLP2_REQUEST_ABSTRACT(req)->Extensions = eidas_extensions(params);
     const char *err = use_random_id(p, LASSO_NODE(req));
     if (err)

@@ -58,6 +58,7 @@ typedef struct {
     kmen_loa min_loa;
     const char *sp_type;
     const apr_array_header_t *requested; /* of kmen_requested_attr */
+    int force_authn;                     /* ForceAuthn="true": NIA authenticates anew */
 } kmen_authn_params;
 
 typedef struct {
@@ -138,6 +139,12 @@ void kmen_sp_idp_dates(kmen_sp *sp, apr_time_t *valid_until, apr_time_t *signing
  * the outstanding-request store. NULL or an error message. */
 const char *kmen_saml_authn_request(kmen_sp *sp, apr_pool_t *p, const kmen_authn_params *params,
                                     const char **url, const char **request_id);
+
+/* The InResponseTo of a base64 SAMLResponse, unverified: which login's
+ * state the ACS looks for. NULL, or why its shape is refused (as
+ * kmen_saml_verify_response would refuse it). */
+const char *kmen_saml_response_in_response_to(apr_pool_t *p, const char *b64,
+                                              const char **in_response_to);
 
 /* Every check a base64 SAMLResponse must pass before anyone is logged in
  * (saml_response.c, docs/security.md). *reason says why it was

@@ -293,6 +293,15 @@ static kmen_response_status run_lasso(check_ctx *c, const kmen_response_shape *s
     return status;
 }
 
+const char *kmen_saml_response_in_response_to(apr_pool_t *p, const char *b64,
+                                              const char **in_response_to)
+{
+    kmen_response_shape shape;
+    const char *why = kmen_response_shape_check(p, b64, &shape);
+    *in_response_to = why ? NULL : kmen_xml_attribute(p, shape.root, "InResponseTo");
+    return why;
+}
+
 /* kmen_saml_verify_response with the read lock held: the IdP metadata cannot
  * change under it (saml_reload.c). */
 static kmen_response_status verify_response_locked(kmen_sp *sp, apr_pool_t *p, const char *b64,

@@ -44,7 +44,7 @@ VICTIM = "cz-marie"
 @dataclass
 class Attempt:
     """One POST to an ACS. FIELDS are form-encoded; BODY (bytes) is sent as it is (with
-    CONTENT_TYPE). COOKIE: the pre-login state cookie's value, or None for none."""
+    CONTENT_TYPE). COOKIE: the Cookie header ("name=value" of the pre-login state cookie), or None for none."""
     url: str
     fields: Optional[dict] = None
     body: Optional[bytes] = None
@@ -79,7 +79,7 @@ class Genuine:
     session: requests.Session
     acs: str
     ticket: str
-    state: str              # the browser's login-state cookie
+    state: str              # the browser's login-state cookie, as "name=value"
     request_id: str         # the AuthnRequest's ID (the genuine Response's InResponseTo)
     fields: dict
     response: str           # the Response as the sim signed it (no XML declaration)
@@ -117,7 +117,7 @@ class Context:
     def genuine(self, identity="cz-jiri", loa="substantial"):
         s = requests.Session()
         loc = flow.start(s, self.stack.base_url + "/app/")
-        state = s.cookies.get("kmen_session_state")
+        state = "; ".join(f"{k}={v}" for k, v in flow.held_states(s).items())
         ticket, _ = flow.idp_page(s, loc)
         acs, fields = flow.respond(s, ticket, identity=identity, loa=loa)
         response = strip_decl(base64.b64decode(fields["SAMLResponse"]))
@@ -703,10 +703,10 @@ def expired_conditions(ctx):
     return g.attempt(ctx.rebuilt(g, edit_assertion=edit))
 
 
-@case("time", "SubjectConfirmationData expired two minutes ago (past the 60 s skew)")
+@case("time", "SubjectConfirmationData expired four minutes ago (past the 180 s skew)")
 def expired_subject_confirmation(ctx):
     g = ctx.genuine()
-    edit = set_scd("NotOnOrAfter", ctx.when(datetime.timedelta(minutes=-2)))
+    edit = set_scd("NotOnOrAfter", ctx.when(datetime.timedelta(minutes=-4)))
     return g.attempt(ctx.rebuilt(g, edit_assertion=edit))
 
 
@@ -730,7 +730,7 @@ def unknown_in_response_to(ctx):
     rid = new_id()
     r = ctx.rebuilt(g, edit_assertion=set_scd("InResponseTo", rid),
                     edit_response=set_root("InResponseTo", rid))
-    return g.attempt(r, cookie=rid)
+    return g.attempt(r, cookie=f"{flow.state_cookie_name(rid)}={rid}")
 
 
 @case("request", "assertion's InResponseTo differs from the Response's")
@@ -755,12 +755,15 @@ def unsolicited_with_state_cookie(ctx):
     return g.attempt(r)
 
 
-@case("request", "genuine Response for another browser's login (state cookie of this one)")
+@case("request", "genuine Response for another browser's login (this one's state, under "
+                 "its own name and under the name of the other login's cookie)")
 def response_for_another_login(ctx):
     g = ctx.genuine()
     mine = requests.Session()
     flow.start(mine, ctx.stack.base_url + "/app/")
-    return g.attempt(g.response, cookie=mine.cookies.get("kmen_session_state"))
+    (name, value), = flow.held_states(mine).items()
+    other = flow.state_cookie_name(g.request_id)
+    return g.attempt(g.response, cookie=f"{name}={value}; {other}={value}")
 
 
 @case("request", "second Response to an AuthnRequest already consumed by a login")

@@ -201,7 +201,7 @@ def parse_answer(data):
 def send(attempt):
     headers = {}
     if attempt.cookie is not None:
-        headers["Cookie"] = f"kmen_session_state={attempt.cookie}"
+        headers["Cookie"] = attempt.cookie
     if attempt.stream:
         headers["Content-Type"] = attempt.content_type
         return stream_post(attempt.url, attempt.body, headers)

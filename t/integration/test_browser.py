@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from t.lib import REPO
+from t.lib import REPO, flow
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -210,7 +210,7 @@ def log_in(b, stack, identity):
     b.wait_for_url(stack.base_url + "/app/")
     b.check(b.status_of(stack.acs_url) == 303, f"the ACS did not answer 303 for {identity}")
     b.check(b.status_of(stack.base_url + "/app/") == 200, "/app/ did not answer 200")
-    b.check(b.driver.get_cookie("kmen_session_state") is None,
+    b.check(not [c for c in b.driver.get_cookies() if flow.STATE_RE.fullmatch(c["name"])],
             "the pre-login state cookie outlived the login")
     b.check(b.driver.get_cookie("kmen_session") is not None, "no kmen_session after the login")
     return portal_headers(b)
@@ -318,3 +318,29 @@ def test_cancelled_login(stack, browser):
     b.check("Přihlášení bylo zrušeno" in text and "Login cancelled" in text,
             "the error page lacks its Czech or English text")
     b.check(b.driver.get_cookie("kmen_session") is None, "a cancelled login left a session")
+
+
+def test_parallel_logins_in_two_tabs(stack, browser):
+    """Two logins started in two tabs, answered at NIA in reverse order: both tabs land on
+    the page they started from (each login has a state cookie of its own), and no state
+    cookie outlives them."""
+    b = browser
+    open_picker(b, stack, "/app/?tab=1")
+    first = b.driver.current_window_handle
+    b.driver.switch_to.new_window("tab")
+    for tab, identity in (("tab=2", "cz-zofie"), ("tab=1", "cz-jiri")):
+        if tab == "tab=2":
+            open_picker(b, stack, "/app/?tab=2")
+        else:
+            b.driver.switch_to.window(first)
+        held = b.driver.execute_cdp_cmd("Network.getAllCookies", {})["cookies"]
+        b.check(len([c for c in held if flow.STATE_RE.fullmatch(c["name"])])
+                == (2 if tab == "tab=2" else 1), "not one state cookie per outstanding login")
+        b.find(f'input[name="identity"][value="{identity}"]').click()
+        b.find("button#login").click()
+        b.wait_for_url(stack.base_url + "/app/")
+        b.check(urlsplit(b.driver.current_url).query == tab,
+                f"the login of {tab} ended on {b.driver.current_url}")
+    expect_headers(b, portal_headers(b), {"Kmen-Given-Name": "Jiří", "Kmen-Origin": "nia"})
+    b.check(not [c for c in b.driver.get_cookies() if flow.STATE_RE.fullmatch(c["name"])],
+            "a pre-login state cookie outlived the logins")

@@ -5,10 +5,12 @@ headers, duplicated session cookies, names that differ in case, quotes and white
 mod_kmen's cookies (mod_kmen/session.c, handlers.c; docs/security.md):
   kmen_session        the session id: 43 base64url characters (32 random bytes); the
                       database keeps only its SHA-256 (kmen.session.id_hash)
-  kmen_session_state  the pre-login state: 43 base64url characters (32 random bytes) of
-                      its own, whose SHA-256 finds the outstanding AuthnRequest at the ACS
-                      (InResponseTo must name that request); ".<hash of the session
-                      cookie>" follows when the browser held a session (it ends)
+  kmen_session_state_<8 hex>  one per outstanding login, named by the SHA-256 of its
+                      AuthnRequest's ID (the ACS finds it by InResponseTo): the pre-login
+                      state, 43 base64url characters (32 random bytes) of its own, whose
+                      SHA-256 finds the outstanding AuthnRequest (InResponseTo must name
+                      that request); ".<hash of the session cookie>" follows when the
+                      browser held a session (it ends)
 Requests that must reach httpd exactly as written go over a raw socket; every test ends
 with no crashed httpd child in the error log of any node."""
 
@@ -23,7 +25,6 @@ import requests
 from t.lib import flow
 
 SESSION = "kmen_session"
-STATE = "kmen_session_state"
 FIELD_LIMIT = 8190  # httpd's LimitRequestFieldSize default: one header line, name included
 ID_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 NEW_SESSION_RE = re.compile(SESSION + r"=[A-Za-z0-9_-]{43};")
@@ -101,18 +102,19 @@ def secure_node(stack):
 # --- session fixation ------------------------------------------------------------------
 def test_fixated_cookies_are_never_promoted(stack, s, rows):
     """Cookie values an attacker planted before the login (a session-id-shaped
-    kmen_session and a kmen_session_state) are replaced by fresh ones during the login, the
+    kmen_session and a login-state cookie) are replaced by fresh ones during the login, the
     session is stored under the fresh value only, and the planted value still opens
     nothing afterwards."""
     planted, planted_state = guess(), "_attacker-chosen-state"
+    planted_name = "kmen_session_state_0badcafe"
     s.cookies.set(SESSION, planted, domain="localhost.local", path="/")
-    s.cookies.set(STATE, planted_state, domain="localhost.local", path="/")
+    s.cookies.set(planted_name, planted_state, domain="localhost.local", path="/")
     before = rows("session")
     r = s.get(stack.base_url + "/app/", allow_redirects=False)
     sent = r.request.headers["Cookie"]
-    assert f"{SESSION}={planted}" in sent and f"{STATE}={planted_state}" in sent, sent
+    assert f"{SESSION}={planted}" in sent and f"{planted_name}={planted_state}" in sent, sent
     assert flow.location(r).startswith(stack.sso_url), "the planted cookie opened a session"
-    state = flow.cookie_attrs(r, STATE)
+    _, state = flow.state_cookie(r)
     assert state and state["value"] and state["value"] != planted_state
     flow.browser_cookies(s)
     ticket, _ = flow.idp_page(s, flow.location(r))
@@ -131,26 +133,27 @@ def test_fixated_cookies_are_never_promoted(stack, s, rows):
 
 def answered_login(s, stack):
     """A login started at /app/ and answered by the IdP, not yet posted: (the state cookie's
-    value, the form body the browser would post to the ACS)."""
+    name, its value, the form body the browser would post to the ACS)."""
     r = s.get(stack.base_url + "/app/", allow_redirects=False)
-    fresh = flow.cookie_attrs(r, STATE)["value"]
+    name, attrs = flow.state_cookie(r)
+    fresh = attrs["value"]
     flow.browser_cookies(s)
     ticket, _ = flow.idp_page(s, flow.location(r))
     _, fields = flow.respond(s, ticket)
     body = "&".join(f"{k}={requests.utils.quote(v, safe='')}" for k, v in fields.items())
-    return fresh, body.encode()
+    return name, fresh, body.encode()
 
 
 def test_planted_state_cookie_cannot_complete_a_login(stack, s):
     """At the ACS, the Response must answer the request named by the browser's own state
     cookie: with an attacker's state value instead, the genuine Response is refused and no
     session cookie is set; with the fresh value the same Response logs in."""
-    fresh, body = answered_login(s, stack)
-    status, headers, _ = send(stack.http_port, "/kmen/acs", [f"Cookie: {STATE}=_planted"],
+    name, fresh, body = answered_login(s, stack)
+    status, headers, _ = send(stack.http_port, "/kmen/acs", [f"Cookie: {name}=_planted"],
                               method="POST", body=body)
     assert status == 400
     assert not new_session(headers), headers
-    status, headers, _ = send(stack.http_port, "/kmen/acs", [f"Cookie: {STATE}={fresh}"],
+    status, headers, _ = send(stack.http_port, "/kmen/acs", [f"Cookie: {name}={fresh}"],
                               method="POST", body=body)
     assert status == 303
     assert new_session(headers), headers
@@ -161,13 +164,13 @@ def test_state_is_a_secret_of_its_own(stack, s):
     travels in the URL to NIA and back), and the ID is 256 random bits too; an unknown state
     is refused at the ACS before the Response is looked at."""
     r = s.get(stack.base_url + "/app/", allow_redirects=False)
-    state = flow.cookie_attrs(r, STATE)["value"]
+    state = flow.state_cookie(r)[1]["value"]
     request_id = flow.redirect_message(flow.location(r)).get("ID")
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", state), state
     assert re.fullmatch(r"_[A-Za-z0-9_-]{43}", request_id), request_id
     assert state not in flow.location(r) and state != request_id[1:]
-    _, body = answered_login(s, stack)
-    status, _, _ = send(stack.http_port, "/kmen/acs", [f"Cookie: {STATE}={request_id}"],
+    name, _, body = answered_login(s, stack)
+    status, _, _ = send(stack.http_port, "/kmen/acs", [f"Cookie: {name}={request_id}"],
                         method="POST", body=body)
     assert status == 400
     assert "SAML response refused: no outstanding login for this browser" in \
@@ -186,6 +189,60 @@ def test_session_id_shaped_guess_opens_nothing(stack, rows):
     assert status == 200 and b"Kmen-" not in body
     assert rows("session") == before
     assert session_rows(stack, value) == 0
+
+
+# --- parallel logins -------------------------------------------------------------------
+def started(s, stack, path):
+    """A login started at PATH and answered by the IdP: (state cookie name, ACS, fields)."""
+    r = s.get(stack.base_url + path, allow_redirects=False)
+    name, attrs = flow.state_cookie(r)
+    assert attrs and attrs["value"], flow.set_cookies(r)
+    flow.browser_cookies(s)
+    ticket, _ = flow.idp_page(s, flow.location(r))
+    acs, fields = flow.respond(s, ticket)
+    return name, acs, fields
+
+
+def test_parallel_logins_complete_in_either_order(stack, s, rows):
+    """Two logins started in two tabs of one browser each get a state cookie of their own;
+    answered in reverse order, both land on their own ReturnTo, each ACS clearing only its
+    own cookie."""
+    before = rows("session")
+    first, acs, first_fields = started(s, stack, "/app/")
+    second, _, second_fields = started(s, stack, "/app/headers.json")
+    assert first != second and set(flow.held_states(s)) == {first, second}
+    done = flow.post_acs(s, acs, second_fields)
+    assert done.status_code == 303 and flow.location(done).endswith("/app/headers.json")
+    assert flow.cookie_attrs(done, second)["max-age"] == "0"
+    assert flow.cookie_attrs(done, first) is None
+    assert set(flow.held_states(s)) == {first}
+    done = flow.post_acs(s, acs, first_fields)
+    assert done.status_code == 303 and flow.location(done).endswith("/app/"), done.text[:300]
+    assert flow.held_states(s) == {}
+    assert rows("session") == before + 2
+    assert flow.headers_of(s, stack.base_url + "/app/headers.json")
+
+
+def test_outstanding_logins_are_bounded(stack, s, rows):
+    """A browser keeps at most 4 outstanding logins: the fifth start clears the oldest state
+    cookie (and only it), whose Response is then refused; the others still complete."""
+    logins = [started(s, stack, "/app/") for _ in range(4)]
+    r = s.get(stack.base_url + "/app/", allow_redirects=False)
+    fifth, _ = flow.state_cookie(r)
+    cleared = [a for a in flow.set_cookies(r) if "Max-Age=0" in a]
+    assert [a.split("=", 1)[0] for a in cleared] == [logins[0][0]], flow.set_cookies(r)
+    flow.browser_cookies(s)
+    assert set(flow.held_states(s)) == {fifth} | {name for name, _, _ in logins[1:]}
+    before = rows("session")
+    refused = flow.post_acs(s, logins[0][1], logins[0][2])
+    assert refused.status_code == 400
+    assert not new_session([("set-cookie", v) for v in flow.set_cookies(refused)])
+    assert "no pre-login state cookie for the request the Response answers" in \
+        stack.httpd.read_error_log()
+    assert rows("session") == before
+    _, acs, fields = logins[3]
+    assert flow.post_acs(s, acs, fields).status_code == 303
+    assert rows("session") == before + 1
 
 
 # --- attributes ------------------------------------------------------------------------
@@ -209,14 +266,14 @@ def test_cookie_attributes_with_secure_on(stack, secure_node):
     url = f"http://localhost:{secure_node.port}"
     with requests.Session() as b:
         start, done = login_on(stack, url, b)
-        state = flow.cookie_attrs(start, STATE)
+        name, state = flow.state_cookie(start)
         assert state["value"] and state["path"] == "/" and state["max-age"] == "600"
         assert {"httponly", "secure"} <= set(state) and state["samesite"] == "None"
         session = flow.cookie_attrs(done, SESSION)
         assert ID_RE.fullmatch(session["value"]) and session["path"] == "/"
         assert {"httponly", "secure"} <= set(session) and session["samesite"] == "Lax"
         assert "max-age" not in session and "expires" not in session  # a browser session
-        cleared = flow.cookie_attrs(done, STATE)
+        cleared = flow.cookie_attrs(done, name)
         assert cleared["value"] == "" and cleared["max-age"] == "0"
         assert "secure" in cleared and cleared["samesite"] == "None"
         for attrs in (state, session, cleared):
@@ -237,7 +294,7 @@ def test_cookie_attributes_with_secure_off(stack, s):
     Secure is rejected by browsers, and the default lets the IdP's POST through on a
     plain-HTTP demo); logout clears the session cookie with Max-Age=0."""
     start = s.get(stack.base_url + "/app/", allow_redirects=False)
-    state = flow.cookie_attrs(start, STATE)
+    _, state = flow.state_cookie(start)
     assert "secure" not in state and "samesite" not in state and "httponly" in state
     flow.browser_cookies(s)
     ticket, _ = flow.idp_page(s, flow.location(start))
@@ -371,10 +428,11 @@ def test_two_cookie_header_lines(stack, victim, attacker):
 
 
 def test_duplicate_state_cookies_cannot_complete_a_login(stack, s):
-    """Two different kmen_session_state values at the ACS (the genuine one and a planted
-    one, either order) are no state: the genuine Response is refused, no session is made."""
-    fresh, body = answered_login(s, stack)
-    for cookie in (f"{STATE}=_planted; {STATE}={fresh}", f"{STATE}={fresh}; {STATE}=_planted"):
+    """Two different values of the login's state cookie at the ACS (the genuine one and a
+    planted one, either order) are no state: the genuine Response is refused, no session is
+    made."""
+    name, fresh, body = answered_login(s, stack)
+    for cookie in (f"{name}=_planted; {name}={fresh}", f"{name}={fresh}; {name}=_planted"):
         status, headers, _ = send(stack.http_port, "/kmen/acs", [f"Cookie: {cookie}"],
                                   method="POST", body=body)
         assert status == 400, cookie
@@ -389,7 +447,8 @@ def test_cookie_names_differing_in_case(stack, victim, attacker):
     real, client = victim
     planted, _ = attacker
     for name in ("KMEN_SESSION", "Kmen_Session", "kmen_SESSION", "kmen-session",
-                 "xkmen_session", "kmen_sessionx", STATE, " kmen_session "):
+                 "xkmen_session", "kmen_sessionx", "kmen_session_state_0badcafe",
+                 " kmen_session "):
         assert visit(stack, [f"{name}={real}"]) == ("login", None), name
     assert visit(stack, [f"KMEN_SESSION={planted}; {SESSION}={real}"]) == ("in", client)
     assert visit(stack, [f"{SESSION}={real}; Kmen_Session={planted}"]) == ("in", client)

@@ -122,6 +122,38 @@ def test_session_from_one_node_is_valid_on_another(stack, s):
 
 
 # --- the AuthnRequest ----------------------------------------------------------------
+def test_force_authn_per_location(stack, s, rows):
+    """KmenForceAuthn On (/app/sign): the AuthnRequest of a login started for that location
+    carries ForceAuthn="true" (the sim records it), one for /app/ "false". A session
+    that exists is used there as anywhere (as mellon and Shibboleth do); /kmen/login with
+    ReturnTo=/app/sign/ authenticates anew at NIA even with a session, and the new session
+    replaces the old one."""
+    loc = flow.start(s, stack.base_url + "/app/")
+    assert flow.redirect_message(loc).get("ForceAuthn") == "false"
+    flow.idp_page(s, loc)
+    assert flow.sim_json(s, stack, "/last-request")["force_authn"] is False
+    loc = flow.start(s, stack.base_url + "/app/sign/headers.json")
+    assert flow.redirect_message(loc).get("ForceAuthn") == "true"
+    ticket, _ = flow.idp_page(s, loc)
+    assert flow.sim_json(s, stack, "/last-request")["force_authn"] is True
+    acs, fields = flow.respond(s, ticket)
+    assert flow.post_acs(s, acs, fields).status_code == 303
+    first = s.cookies.get("kmen_session")
+    assert flow.headers_of(s, stack.base_url + "/app/sign/headers.json")
+    before = rows("session")
+    again = s.get(stack.base_url + "/kmen/login?ReturnTo=/app/sign/headers.json",
+                  allow_redirects=False)
+    loc = flow.location(again)
+    assert loc.startswith(stack.sso_url) and flow.redirect_message(loc).get("ForceAuthn") == "true"
+    flow.browser_cookies(s)
+    ticket, _ = flow.idp_page(s, loc)
+    acs, fields = flow.respond(s, ticket)
+    done = flow.post_acs(s, acs, fields)
+    assert done.status_code == 303 and flow.location(done).endswith("/app/sign/headers.json")
+    assert s.cookies.get("kmen_session") != first and rows("session") == before
+    assert flow.headers_of(s, stack.base_url + "/app/sign/headers.json")
+
+
 @pytest.mark.parametrize("path,loa", [("/app/", "substantial"), ("/high/", "high")])
 def test_authn_request(stack, s, path, loa):
     begin(s, stack, path)
@@ -152,6 +184,37 @@ def test_invalid_response_is_refused(stack, s, rows, fault):
     before = rows("session")
     acs, fields = flow.respond(s, begin(s, stack), fault=fault)
     assert_refused(s, stack, flow.post_acs(s, acs, fields), 400, before)
+
+
+def test_transient_nameid_format_gets_nias_persistent_answer(stack, rows):
+    """With KmenNameIDFormat transient the AuthnRequest asks for transient, NIA (the sim, as
+    NIA does) answers with a persistent NameID all the same, and the login works."""
+    node = stack.new_httpd(extra="KmenNameIDFormat transient")
+    with requests.Session() as b:
+        loc = flow.start(b, f"http://localhost:{node.port}/app/")
+        ticket, _ = flow.idp_page(b, loc)
+        assert flow.sim_json(b, stack, "/last-request")["nameid_format"].endswith(":transient")
+        acs, fields = flow.respond(b, ticket)
+        assertion = flow.decrypt_assertion(fields, stack.keys.sp_key)
+        name_id = assertion.find("saml:Subject/saml:NameID", flow.NS)
+        assert name_id.get("Format").endswith(":nameid-format:persistent")
+        before = rows("session")
+        done = flow.post_acs(b, f"http://localhost:{node.port}/kmen/acs", fields)
+        assert done.status_code == 303 and rows("session") == before + 1
+    assert "KMEN0696" in node.read_error_log()
+
+
+def test_default_clock_skew_is_180_seconds(stack, s, rows):
+    """NIA writes NotBefore = IssueInstant: with NIA's clock 150 s ahead the login still
+    works (KmenClockSkew 180 by default, as Shibboleth's); 240 s ahead it is refused."""
+    before = rows("session")
+    acs, fields = flow.respond(s, begin(s, stack), fault="clock_ahead_150s")
+    assert flow.post_acs(s, acs, fields).status_code == 303
+    assert rows("session") == before + 1
+    with requests.Session() as other:
+        acs, fields = flow.respond(other, begin(other, stack), fault="clock_ahead_240s")
+        assert_refused(other, stack, flow.post_acs(other, acs, fields), 400, before + 1)
+    assert "not yet valid (NotBefore)" in stack.httpd.read_error_log()
 
 
 @pytest.mark.parametrize("action,fault", [("cancel", ""), ("login", "authn_failed_quirk")])

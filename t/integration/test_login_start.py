@@ -20,11 +20,13 @@ LIMIT = 5
 
 
 def state_id(stack, s):
-    """The ID of the request the pre-login state cookie finds (the row keeps the SHA-256 of
-    the state); None without a cookie."""
-    state = s.cookies.get("kmen_session_state")
-    if not state:
+    """The ID of the request the (one) pre-login state cookie finds (the row keeps the
+    SHA-256 of the state); None without a cookie."""
+    held = flow.held_states(s)
+    assert len(held) <= 1, held
+    if not held:
         return None
+    state, = held.values()
     digest = hashlib.sha256(state.split(".")[0].encode()).digest()
     rows = stack.query("SELECT id FROM kmen.authn_request WHERE state_hash = %s", (digest,))
     return rows[0][0] if rows else None

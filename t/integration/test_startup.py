@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from t.lib import flow
 from t.lib.httpd import Httpd, config_text, free_port
 
 
@@ -152,6 +153,45 @@ def test_http_entity_id_needs_the_demo_switch(stack):
                               "(KmenAllowHTTP On only for a demo)"), out
 
 
+def test_acs_base_url_needs_https_and_is_named_with_its_virtual_host(stack):
+    """KmenACSBaseURL: http:// only with KmenAllowHTTP On; a query or a user is no base URL.
+    The refusal names the line and the virtual host."""
+    h = Httpd(parent=stack.dir)
+    for value, problem in [
+            ("http://portal.vhost.example", "NIA logins need https (KmenAllowHTTP On only for "
+                                            "a demo)"),
+            ("https://portal.vhost.example/?a=b", "expected https://host[:port][/prefix], "
+                                                  "without query, fragment or user"),
+            ("/kmen", "expected an absolute https URL")]:
+        h.write_config(site_config(stack, h) + f"""
+<VirtualHost 127.0.0.1:{h.port}>
+    ServerName vhost.example
+    KmenSPEntityID https://sep.vhost.example/
+    KmenAllowHTTP Off
+    KmenACSBaseURL {value}
+</VirtualHost>
+""")
+        rc, out = h.configtest()
+        assert rc != 0 and logged(out, f"KmenACSBaseURL {value}"
+                                  f"{where(h, 'KmenACSBaseURL', f'vhost.example:{h.port}')}: "
+                                  f"{problem}"), out
+    rc, out = configtest(stack, replace={"KmenAllowHTTP On": "KmenAllowHTTP On\n"
+                                         "KmenACSBaseURL http://portal.example:8080/prefix/"})
+    assert rc == 0 and "Syntax OK" in out, out
+
+
+def test_transient_nameid_format_is_accepted_with_a_warning(stack):
+    """KmenNameIDFormat transient starts (a configuration saying it must not stop httpd) but
+    warns, with its line, that NIA does not honour it."""
+    rc, out, h = configtest_of(stack, replace={"KmenAllowHTTP On": "KmenAllowHTTP On\n"
+                                               "KmenNameIDFormat transient"})
+    assert rc == 0 and "Syntax OK" in out, out
+    assert logged(out, f"KmenNameIDFormat transient{where(h, 'KmenNameIDFormat')}: NIA answers "
+                  "with a persistent NameID all the same: transient is not honoured"), out
+    rc, out = configtest(stack)
+    assert rc == 0 and "KmenNameIDFormat" not in out, out
+
+
 def test_bad_directive_values_are_refused(stack):
     for line, message in [("KmenLoA medium", "KmenLoA: expected low, substantial or high"),
                           ("KmenRegisterAgenda 8566", "expected an agenda code"),
@@ -239,7 +279,8 @@ def test_secure_cookies_are_host_only_by_default(stack):
     r = requests.get(f"http://localhost:{node.port}/app/", allow_redirects=False)
     assert r.status_code == 303
     cookie = r.headers["Set-Cookie"]
-    assert cookie.startswith("__Host-kmen_session_state="), cookie
+    name, _ = flow.state_cookie(r, "__Host-kmen_session")
+    assert cookie.startswith(name + "="), cookie
     assert "; Secure" in cookie and "; Path=/" in cookie and "Domain" not in cookie, cookie
 
 

@@ -8,6 +8,7 @@ Tests that care about cookie attributes read the Set-Cookie header itself.
 """
 
 import base64
+import hashlib
 import http.client
 import re
 import socket
@@ -142,6 +143,28 @@ def cookie_attrs(r, name):
                 attrs[k.lower()] = v
             return attrs
     return None
+
+
+# --- the login-state cookies: one per outstanding login (mod_kmen/login_state.c) --------
+STATE_RE = re.compile(r"(?:__Host-)?kmen_session_state_[0-9a-f]{8}")
+
+
+def state_cookie_name(request_id, cookie_name="kmen_session"):
+    """The login-state cookie of the AuthnRequest REQUEST_ID: its name carries 8 hex digits
+    of the ID's SHA-256."""
+    return f"{cookie_name}_state_{hashlib.sha256(request_id.encode()).hexdigest()[:8]}"
+
+
+def state_cookie(r, cookie_name="kmen_session"):
+    """(name, {attribute: value}) of the login-state cookie a login start R sets for the
+    AuthnRequest it sends the browser to the IdP with."""
+    name = state_cookie_name(redirect_message(location(r)).get("ID"), cookie_name)
+    return name, cookie_attrs(r, name)
+
+
+def held_states(s):
+    """{name: value} of the login-state cookies the requests.Session S holds."""
+    return {c.name: c.value for c in s.cookies if STATE_RE.fullmatch(c.name)}
 
 
 # --- reading the encrypted assertion with the SP key (the test holds it) -----------

@@ -95,6 +95,9 @@ def protected_locations(portal_port):
     KmenAcceptEvidenceRequest On
     ProxyPass {backend}/app
 </Location>
+<Location /app/sign>
+    KmenForceAuthn On
+</Location>
 <Location /info>
     AuthType Kmen
     Require valid-user

@@ -114,7 +114,10 @@ VALUE_FAULTS = {
     "wrong_in_response_to": ("in_response_to", "random"),
     "unsolicited": ("in_response_to", None),
 }
-TIME_FAULTS = {"expired": datetime.timedelta(hours=-2), "future": datetime.timedelta(hours=1)}
+# clock_ahead_*: NIA's clock ahead of the SP's (NotBefore = IssueInstant, as NIA writes it)
+TIME_FAULTS = {"expired": datetime.timedelta(hours=-2), "future": datetime.timedelta(hours=1),
+               "clock_ahead_150s": datetime.timedelta(seconds=150),
+               "clock_ahead_240s": datetime.timedelta(seconds=240)}
 FAULTS = frozenset(VALUE_FAULTS) | frozenset(TIME_FAULTS) | {
     "unsigned", "unsigned_assertion_only", "wrong_key", "two_assertions", "plaintext",
     "plaintext_and_encrypted", "tampered_assertion", "tampered_response",
@@ -388,6 +391,7 @@ def parse_authn_request(msg):
         "loa": [c.text.strip() for c in
                 root.iterfind("samlp:RequestedAuthnContext/saml:AuthnContextClassRef", NS)],
         "sp_type": child_text(root, "samlp:Extensions/eidas:SPType"),
+        "force_authn": root.get("ForceAuthn") in ("true", "1"),
         "requested_attributes": [
             {"name": a.get("Name"), "required": a.get("isRequired") in ("true", "1"),
              "values": [v.text for v in a.iterfind("eidas:AttributeValue", NS)]}
@@ -687,11 +691,9 @@ class Idp:
 
     def subject(self, ticket, key, loa, client_ip):
         request = ticket.request
-        if request["nameid_format"] == NAMEID + "transient":
-            name_id, name_format = new_id(), NAMEID + "transient"
-        else:
-            name_id = person_identifier(key, ticket.sp_entity_id)
-            name_format = NAMEID + "persistent"
+        # NIA answers with a persistent NameID whatever NameIDPolicy asked for.
+        name_id = person_identifier(key, ticket.sp_entity_id)
+        name_format = NAMEID + "persistent"
         requested = [a["name"] for a in request["requested_attributes"]]
         attributes = released_attributes(key, ticket.sp_entity_id, requested, ticket.age_over)
         return Subject(key, name_id, name_format, attributes, loa, client_ip)

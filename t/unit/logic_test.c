@@ -698,7 +698,7 @@ START_TEST(server_defaults_fill_unset_values)
     ck_assert_int_eq(c->session_idle, 1800);
     ck_assert_str_eq(c->cookie_name, "__Host-kmen_session");
     ck_assert_int_eq(c->cookie_secure, 1);
-    ck_assert_int_eq(c->clock_skew, 60);
+    ck_assert_int_eq(c->clock_skew, 180);
     ck_assert_str_eq(c->home_country, "CZ");
     ck_assert_str_eq(c->header_prefix, "Kmen-");
     ck_assert_int_eq(c->header_encoding, KMEN_ENCODING_PERCENT);
