@@ -454,15 +454,27 @@ static int handle_metadata(request_rec *r)
     return kmen_page_send_body(r, HTTP_OK, "application/samlmetadata+xml", kmen_sp_metadata(c->sp));
 }
 
-/* Why this node is not fully well, or NULL. A node without a translation
- * gateway still logs in everyone the register knows (degraded, 200: the load
- * balancer keeps it), but fails every first login. */
+/* Why this node is not fully well, or NULL. A node whose KmenTranslatorURL
+ * is unset still logs in everyone the register knows (degraded, 200: the load
+ * balancer keeps it), but fails every first login; "none" is a mode that
+ * resolves them (by BSI alone), so it is well. */
 static const char *health_problem(const kmen_server_conf *c, int db_ok, int metadata_ok)
 {
-    return !db_ok               ? "the database does not answer"
-           : !metadata_ok       ? "the IdP metadata has passed its validUntil"
-           : !c->translator_url ? "no KmenTranslatorURL: first logins cannot be resolved"
-                                : NULL;
+    return !db_ok         ? "the database does not answer"
+           : !metadata_ok ? "the IdP metadata has passed its validUntil"
+           : kmen_translator_mode_of(c) == KMEN_TRANSLATOR_UNSET
+               ? "no KmenTranslatorURL: first logins cannot be resolved"
+               : NULL;
+}
+
+static const char *health_translator(const kmen_server_conf *c)
+{
+    static const char *const said[] = {
+        [KMEN_TRANSLATOR_UNSET] = "not configured",
+        [KMEN_TRANSLATOR_NONE] = "none",
+        [KMEN_TRANSLATOR_GATEWAY] = "configured",
+    };
+    return said[kmen_translator_mode_of(c)];
 }
 
 static int handle_health(request_rec *r)
@@ -483,9 +495,8 @@ static int handle_health(request_rec *r)
                      : problem               ? "degraded"
                                              : "ok",
                      problem ? "\"reason\":\"" : "", problem ? problem : "", problem ? "\"," : "",
-                     db_ok ? "ok" : "down", c->translator_url ? "configured" : "not configured",
-                     metadata_ok ? "true" : "false", until ? "\"" : "", until ? date : "null",
-                     until ? "\"" : "");
+                     db_ok ? "ok" : "down", health_translator(c), metadata_ok ? "true" : "false",
+                     until ? "\"" : "", until ? date : "null", until ? "\"" : "");
     return kmen_page_send_body(r, db_ok && metadata_ok ? HTTP_OK : HTTP_SERVICE_UNAVAILABLE,
                                "application/json", body);
 }

@@ -15,7 +15,8 @@
  *   a citizen's first login - BSI -> AIFO in KmenLoginAgenda (role
  *   CR102729), AIFO -> AIFO only when KmenRegisterAgenda differs, then one
  *   transaction that links the BSI to the client holding that AIFO (linked:
- *   known from eSSL, say) or creates one (new);
+ *   known from eSSL, say) or creates one (new); with KmenTranslatorURL none,
+ *   no translation: a new client known by the BSI alone (new);
  *   a returning foreigner - eIDAS pseudonym known (returning);
  *   a foreigner's first login - unknown pseudonym: a new client when
  *   eidas_accept, else a pending verification (status pending, *pending_id

@@ -58,6 +58,7 @@ typedef enum {
     ST_LINK_POTENTIAL,
     ST_AUDIT_SUMMARY,
     ST_MESSAGE_FIRST_SEEN,
+    ST_RESOLVE_BSI_ONLY,
     ST_COUNT
 } statement_id;
 
@@ -96,8 +97,8 @@ static const struct {
     [ST_AGENDA_AIFO_STORE] = {"kmen_agenda_aifo_store",
                               "SELECT kmen.agenda_aifo_store($1::uuid, $2, $3::bytea, $4::bytea)"},
     [ST_RESOLVE_PSEUDONYM] = {"kmen_resolve_pseudonym",
-                              "SELECT client_id, systems, merged_from, has_evidence FROM "
-                              "kmen.resolve_pseudonym($1::bytea, $2)"},
+                              "SELECT client_id, systems, merged_from, has_evidence "
+                              "FROM kmen.resolve_pseudonym($1::bytea, $2)"},
     [ST_FOREIGNER_ACCEPT] = {"kmen_foreigner_accept",
                              "SELECT client_id, status FROM "
                              "kmen.resolve_foreigner_accept($1::bytea, $2, $3, $4::date, $5)"},
@@ -128,6 +129,9 @@ static const struct {
     [ST_MESSAGE_FIRST_SEEN] = {"kmen_message_first_seen",
                                "SELECT kmen.message_first_seen($1 || ':' || $2, "
                                "to_timestamp($3::double precision))"},
+    [ST_RESOLVE_BSI_ONLY] = {"kmen_resolve_bsi_only",
+                             "SELECT client_id, status, systems, merged_from, has_evidence FROM "
+                             "kmen.resolve_bsi_only($1::bytea, $2, $3, $4::date, $5)"},
 };
 
 #define STATEMENT_TIMEOUT "SET statement_timeout = '5s'"
@@ -486,6 +490,19 @@ static kmen_store_status resolve_by_index(request_rec *r, kmen_store *store, sta
     return out->client_id ? KMEN_STORE_OK : KMEN_STORE_NOT_FOUND;
 }
 
+/* A resolution's row: client_id, status, systems, merged_from, has_evidence. */
+static kmen_store_status resolved_row(request_rec *r, PGresult *res, kmen_resolved *out)
+{
+    if (!res || PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+        return KMEN_STORE_DOWN;
+    out->client_id = value_or_null(r, res, 0);
+    out->status = value_or_null(r, res, 1);
+    out->systems = value_or_null(r, res, 2);
+    out->merged_from = value_or_null(r, res, 3);
+    out->has_evidence = !PQgetisnull(res, 0, 4) && PQgetvalue(res, 0, 4)[0] == 't';
+    return KMEN_STORE_OK;
+}
+
 kmen_store_status kmen_store_resolve_bsi(request_rec *r, kmen_store *store,
                                          const unsigned char *bsi_index, kmen_resolved *out)
 {
@@ -511,15 +528,16 @@ kmen_store_status kmen_store_resolve_first(request_rec *r, kmen_store *store,
                         TXT,
                         TXT,
                         TXT};
-    PGresult *res = call_params(r, store, ST_RESOLVE_FIRST, 8, v, spec);
-    if (!res || PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
-        return KMEN_STORE_DOWN;
-    out->client_id = value_or_null(r, res, 0);
-    out->status = value_or_null(r, res, 1);
-    out->systems = value_or_null(r, res, 2);
-    out->merged_from = value_or_null(r, res, 3);
-    out->has_evidence = !PQgetisnull(res, 0, 4) && PQgetvalue(res, 0, 4)[0] == 't';
-    return KMEN_STORE_OK;
+    return resolved_row(r, call_params(r, store, ST_RESOLVE_FIRST, 8, v, spec), out);
+}
+
+kmen_store_status kmen_store_resolve_bsi_only(request_rec *r, kmen_store *store,
+                                              const kmen_first_login *in, kmen_resolved *out)
+{
+    const char *v[] = {(const char *)in->bsi_index, in->given_name, in->family_name, in->birth_date,
+                       kmen_request_id(r)};
+    const int spec[] = {BIN(KMEN_HASH_LEN), TXT, TXT, TXT, TXT};
+    return resolved_row(r, call_params(r, store, ST_RESOLVE_BSI_ONLY, 5, v, spec), out);
 }
 
 kmen_store_status kmen_store_link_system(request_rec *r, kmen_store *store, const char *client_id,

@@ -90,6 +90,10 @@ kmen_store_status kmen_store_resolve_bsi(request_rec *r, kmen_store *store,
  * holding the AIFO, or a new one. */
 kmen_store_status kmen_store_resolve_first(request_rec *r, kmen_store *store,
                                            const kmen_first_login *in, kmen_resolved *out);
+/* KmenTranslatorURL none: a citizen's first login makes a client known by
+ * the BSI alone (in->bsi_index and the names; no AIFO). */
+kmen_store_status kmen_store_resolve_bsi_only(request_rec *r, kmen_store *store,
+                                              const kmen_first_login *in, kmen_resolved *out);
 kmen_store_status kmen_store_link_system(request_rec *r, kmen_store *store, const char *client_id,
                                          const char *system);
 /* KmenAgenda: the client's sealed AIFO in an agenda (NOT_FOUND if none yet). */
