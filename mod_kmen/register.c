@@ -2,8 +2,9 @@
 /* The client register at login, over store_pg.c and translate.c: a Czech
  * citizen's BSI found, or on the first login translated through the gateway
  * to the AIFO that finds (or makes) the client, or (KmenTranslatorURL none)
- * a client made by the BSI alone; a foreigner found by the eIDAS pseudonym;
- * and what backends ask of it (docs/register.md). */
+ * a client made by the BSI alone and completed once a gateway is configured;
+ * a foreigner found by the eIDAS pseudonym; and what backends ask of it
+ * (docs/register.md). */
 #include <string.h>
 
 #include "httpd.h"
@@ -129,6 +130,46 @@ static int resolve_bsi_only(request_rec *r, kmen_identity *id, const unsigned ch
     return OK;
 }
 
+/* The login goes on as the client it found: an upgrade is tried again at the
+ * client's next login. */
+static void upgrade_failed(request_rec *r, const kmen_identity *id, const char *why)
+{
+    kmen_log_request(APLOG_WARNING, r,
+                     KMEN_LOGNO(0664) "client %s, known by BSI alone, has no AIFO yet: %s; "
+                                      "its next login tries again",
+                     id->client_id, why);
+    kmen_store_audit_client(r, kmen_server_conf_get(r->server)->store, "upgrade", "gateway_failed",
+                            why, id->client_id);
+}
+
+/* A returning client known by BSI alone (made while KmenTranslatorURL was
+ * none), now that a gateway is configured: the BSI is translated once and
+ * the AIFO attached, or the client merged into the one holding it (an eSSL
+ * import), which keeps its identifier and announces the merged one. Nothing
+ * here fails the login. */
+static void upgrade_bsi_only(request_rec *r, kmen_identity *id, const unsigned char *bsi_index)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    const char *aifo = NULL, *outcome = NULL;
+    kmen_translate_status st = translate_to_register(r, id->pseudonym, &aifo);
+    if (st != KMEN_TRANSLATE_OK) {
+        upgrade_failed(r, id, translation_failure(st));
+        return;
+    }
+    unsigned char aifo_index[KMEN_HASH_LEN];
+    kmen_first_login in;
+    kmen_resolved res = {0};
+    if (!nia_login(r, id, bsi_index, aifo, aifo_index, &in) ||
+        kmen_store_attach_aifo(r, c->store, &in, &res, &outcome) != KMEN_STORE_OK) {
+        upgrade_failed(r, id, "the register could not store the AIFO");
+        return;
+    }
+    kmen_log_request(APLOG_INFO, r,
+                     KMEN_LOGNO(0665) "client %s, known by BSI alone: %s (now client %s)",
+                     id->client_id, outcome, res.client_id);
+    take(id, &res);
+}
+
 /* Foreigners, at their first login and after: known by their eIDAS pseudonym
  * alone. */
 static int resolve_foreigner(request_rec *r, kmen_identity *id, int eidas_accept,
@@ -165,6 +206,8 @@ int kmen_register_resolve(request_rec *r, kmen_identity *id, int eidas_accept,
     switch (kmen_store_resolve_bsi(r, c->store, bsi_index, &res)) {
     case KMEN_STORE_OK:
         take(id, &res);
+        if (res.bsi_only && kmen_translator_mode_of(c) == KMEN_TRANSLATOR_GATEWAY)
+            upgrade_bsi_only(r, id, bsi_index);
         return OK;
     case KMEN_STORE_NOT_FOUND:
         if (kmen_translator_mode_of(c) == KMEN_TRANSLATOR_NONE)

@@ -1,14 +1,19 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """A register without a translation gateway (docs/register.md): `KmenTranslatorURL none`
-keeps Czech clients by BSI alone. Real parts: PostgreSQL, the gateway simulator over mTLS,
-httpd restarted between the modes on the same database.
+keeps Czech clients by BSI alone; once a gateway is configured, such a client's next login
+attaches the AIFO, or merges the client into the one an eSSL import made, without a new
+identifier. Real parts: PostgreSQL, the gateway simulator over mTLS, httpd restarted between
+the two modes on the same database.
 
-Persons at this site: cz-eva (BSI only), cz-zofie (concurrent first logins), cz-karel (tried
-while no translator is set).
+Persons at this site: cz-eva (BSI only, never upgraded), cz-jiri (upgraded: AIFO attached),
+cz-marie (upgraded: merged into her eSSL client), cz-petr, cz-lenka and cz-tomas (upgrades
+during gateway outages), cz-zofie (concurrent first logins), cz-karel (tried while no
+translator is set).
 """
 
 import threading
 import uuid
+from urllib.parse import unquote
 
 import pytest
 import requests
@@ -16,7 +21,7 @@ import requests
 from t.lib import flow
 from t.lib import register as kmen
 from t.lib.httpd import MODULE_SO, Httpd, config_text
-from t.lib.stack import Stack
+from t.lib.stack import KMENCTL, Stack
 
 AGENDA = "A8566"
 OTHER_AGENDA = "A9145"
@@ -78,6 +83,10 @@ def client_id(h):
 
 def status(h):
     return flow.header(h, "Kmen-Client-Status")
+
+
+def merged_from(h):
+    return unquote(flow.header(h, "Kmen-Client-Id-Merged-From") or "")
 
 
 def health(st):
@@ -161,6 +170,109 @@ def test_concurrent_first_logins_make_one_client(none):
     assert kmen.clients_by_bsi(none, none.bsi("cz-zofie")) == list(ids)
 
 
+# --- a gateway configured later ---------------------------------------------------------
+def test_gateway_later_attaches_the_aifo_to_the_same_client(none):
+    bsi = none.bsi("cz-jiri")
+    _, h = login(none, "cz-jiri")
+    cid = client_id(h)
+    assert status(h) == "new" and kmen.aifo_agendas(none, cid) == []
+
+    run_with(none, "gateway")
+    gw = none.gateway
+    assert health(none)["translator"] == "configured"
+    s, h = login(none, "cz-jiri")
+    assert (client_id(h), status(h)) == (cid, "returning"), h
+    assert merged_from(h) == "", h
+    assert gw.calls == [("/bsi-to-aifo", {"bsi": bsi, "agenda": AGENDA, "role": "CR102729"})]
+    assert kmen.clients_by_aifo(none, gw.seed_aifo(bsi, AGENDA), AGENDA) == [cid]
+    assert kmen.audit(none, cid, "upgrade") == [("upgrade", "attached")]
+    assert "KMEN0665" in none.httpd.read_error_log()
+
+    # Now an ordinary client: another agenda's AIFO is translated from the attached one...
+    h = flow.headers_of(s, none.base_url + FILING)
+    assert flow.header(h, "Kmen-Aifo") == gw.aifo(bsi, OTHER_AGENDA)
+    assert gw.calls[1][0] == "/aifo-to-aifo", gw.calls
+    # ...and a returning login translates nothing.
+    calls = gw.count()
+    _, h = login(none, "cz-jiri")
+    assert (client_id(h), status(h)) == (cid, "returning"), h
+    assert gw.count() == calls
+    assert kmen.audit(none, cid, "upgrade") == [("upgrade", "attached")]
+
+
+def test_gateway_later_merges_into_the_client_known_from_essl(none):
+    if not KMENCTL.exists():
+        pytest.fail(f"{KMENCTL} is not built", pytrace=False)
+    bsi = none.bsi("cz-marie")
+    _, h = login(none, "cz-marie")
+    bsi_only = client_id(h)
+    aifo = none.gateway.seed_aifo(bsi, AGENDA)
+    none.import_essl([(aifo, "Nováková", "Marie", "1955-03-08", "spisovka")],
+                     name="marie.csv")
+    essl = kmen.clients_by_aifo(none, aifo, AGENDA)
+    assert len(essl) == 1 and essl[0] != bsi_only, essl
+    essl = essl[0]
+
+    run_with(none, "gateway")
+    _, h = login(none, "cz-marie")
+    assert client_id(h) == essl, "the eSSL client does not keep its identifier"
+    assert status(h) == "linked", h
+    assert merged_from(h) == bsi_only, h
+    assert "spisovka" in unquote(flow.header(h, "Kmen-Systems") or ""), h
+    assert kmen.clients_by_bsi(none, bsi) == [essl]
+    assert none.query("SELECT count(*) FROM kmen.client WHERE client_id = %s", (bsi_only,)) \
+        == [(0,)]
+    assert none.query("SELECT c.client_id::text FROM kmen.client_alias a JOIN kmen.client c "
+                      "ON c.id = a.client WHERE a.alias = %s", (bsi_only,)) == [(essl,)]
+    assert kmen.audit(none, essl, "merge") == [("merge", "merged")]
+    assert audit_detail(none, "merge", essl) == [f"bsi only: {bsi_only}"]
+    assert kmen.audit(none, essl, "upgrade") == [("upgrade", "merged")]
+
+    # Announced once; the next login is an ordinary returning one.
+    calls = none.gateway.count()
+    _, h = login(none, "cz-marie")
+    assert (client_id(h), status(h), merged_from(h)) == (essl, "returning", ""), h
+    assert none.gateway.count() == calls
+
+
+OUTAGES = {"down": ("cz-petr", "the translation gateway failed"),
+           "fail": ("cz-lenka", "the translation gateway failed"),
+           "unknown": ("cz-tomas", "the gateway does not know this person")}
+
+
+def break_gateway(gw, fault):
+    if fault == "unknown":
+        gw.known = set()
+    else:
+        gw.mode = fault
+
+
+@pytest.mark.parametrize("fault", sorted(OUTAGES))
+def test_gateway_outage_during_the_upgrade_does_not_fail_the_login(none, fault):
+    person, why = OUTAGES[fault]
+    bsi = none.bsi(person)
+    _, h = login(none, person)
+    cid = client_id(h)
+
+    run_with(none, "gateway")
+    break_gateway(none.gateway, fault)
+    mark = len(none.httpd.read_error_log())
+    _, h = login(none, person)
+    assert (client_id(h), status(h)) == (cid, "returning"), h
+    assert audit_detail(none, "upgrade", cid) == [why]
+    assert kmen.aifo_agendas(none, cid) == []
+    assert kmen.audit(none, cid, "upgrade") == [("upgrade", "gateway_failed")]
+    assert "KMEN0664" in none.httpd.read_error_log()[mark:]
+
+    # The gateway back: the next login attaches the AIFO.
+    none.gateway.heal()
+    _, h = login(none, person)
+    assert (client_id(h), status(h)) == (cid, "returning"), h
+    assert kmen.clients_by_aifo(none, none.gateway.seed_aifo(bsi, AGENDA), AGENDA) == [cid]
+    assert kmen.audit(none, cid, "upgrade") == [("upgrade", "gateway_failed"),
+                                                ("upgrade", "attached")]
+
+
 # --- unset: not a mode ------------------------------------------------------------------
 def test_unset_translator_is_warned_about_and_degraded(none):
     h = Httpd(parent=none.dir)
@@ -188,7 +300,8 @@ def test_unset_translator_is_warned_about_and_degraded(none):
 # --- secrets ----------------------------------------------------------------------------
 def test_no_bsi_or_aifo_in_the_logs_or_the_dump(site):
     secrets = {}
-    for person in ("cz-eva", "cz-zofie", "cz-karel"):
+    for person in ("cz-eva", "cz-jiri", "cz-marie", "cz-zofie", "cz-karel",
+                   *(p for p, _ in OUTAGES.values())):
         bsi = site.bsi(person)
         secrets[f"BSI of {person}"] = bsi
         secrets[f"BSI of {person} (uuid)"] = bsi.rsplit("/", 1)[-1]
