@@ -717,3 +717,11 @@ const char *kmen_endpoint_url(apr_pool_t *p, const kmen_server_conf *c, const ch
 {
     return apr_pstrcat(p, kmen_sp_base_url(p, c), c->endpoint_path, "/", name, NULL);
 }
+
+kmen_translator_mode kmen_translator_mode_of(const kmen_server_conf *c)
+{
+    if (!c->translator_url)
+        return KMEN_TRANSLATOR_UNSET;
+    return strcasecmp(c->translator_url, "none") == 0 ? KMEN_TRANSLATOR_NONE
+                                                      : KMEN_TRANSLATOR_GATEWAY;
+}

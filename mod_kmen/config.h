@@ -189,4 +189,15 @@ const char *kmen_server_conf_load(apr_pool_t *p, const server_rec *s, kmen_serve
 const char *kmen_sp_base_url(apr_pool_t *p, const kmen_server_conf *c);
 const char *kmen_endpoint_url(apr_pool_t *p, const kmen_server_conf *c, const char *name);
 
+/* KmenTranslatorURL: a gateway's URL; "none", a register that keeps Czech
+ * clients by BSI alone until it gets one; or unset, a site that cannot
+ * resolve first logins (docs/register.md). */
+typedef enum {
+    KMEN_TRANSLATOR_UNSET = 0,
+    KMEN_TRANSLATOR_NONE,
+    KMEN_TRANSLATOR_GATEWAY
+} kmen_translator_mode;
+
+kmen_translator_mode kmen_translator_mode_of(const kmen_server_conf *c);
+
 #endif

@@ -43,7 +43,8 @@ static const char *check_conninfo(apr_pool_t *p, const server_rec *s, const kmen
 static const char *check_translator_url(apr_pool_t *p, const server_rec *s,
                                         const kmen_server_conf *c)
 {
-    if (!c->translator_url || strncasecmp(c->translator_url, "https://", 8) == 0)
+    if (kmen_translator_mode_of(c) != KMEN_TRANSLATOR_GATEWAY ||
+        strncasecmp(c->translator_url, "https://", 8) == 0)
         return NULL;
     return kmen_config_problem(p, s, c, "KmenTranslatorURL", c->translator_url,
                                "the translation gateway needs an https:// URL");
@@ -137,6 +138,19 @@ static void warn_register_key(apr_pool_t *p, const server_rec *s, const kmen_ser
                                                       (unsigned)(st.st_mode & 07777))));
 }
 
+/* Unset is not a mode: every first login would answer 503. Said at the start
+ * (and by /kmen/health) rather than at the first person who tries. */
+static void warn_translator_unset(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
+{
+    if (kmen_translator_mode_of(c) == KMEN_TRANSLATOR_UNSET)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, KMEN_LOGNO(0694) "mod_kmen: %s",
+                     kmen_config_problem(p, s, c, "KmenTranslatorURL", NULL,
+                                         "not set, so the first NIA login of everyone the "
+                                         "register does not know answers 503: set the "
+                                         "gateway's URL, or KmenTranslatorURL none to keep "
+                                         "them by BSI alone"));
+}
+
 static void warn_allow_http(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
 {
     if (c->allow_http == 1)
@@ -170,5 +184,6 @@ const char *kmen_server_conf_check(apr_pool_t *p, const server_rec *s, const kme
     warn_register_key(p, s, c);
     warn_allow_http(p, s, c);
     warn_transient_nameid(p, s, c);
+    warn_translator_unset(p, s, c);
     return NULL;
 }

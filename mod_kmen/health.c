@@ -108,15 +108,27 @@ const char *kmen_idp_health_html(apr_pool_t *p, const kmen_server_conf *c, const
                         h->days_left);
 }
 
-/* Why this node is not fully well, or NULL. A node without a translation
- * gateway still logs in everyone the register knows (degraded, 200: the load
- * balancer keeps it), but fails every first login. */
+/* Why this node is not fully well, or NULL. A node whose KmenTranslatorURL
+ * is unset still logs in everyone the register knows (degraded, 200: the load
+ * balancer keeps it), but fails every first login; "none" is a mode that
+ * resolves them (by BSI alone), so it is well. */
 static const char *health_problem(const kmen_server_conf *c, int db_ok, const kmen_idp_health *idp)
 {
-    return !db_ok               ? "the database does not answer"
-           : idp->problem       ? idp->problem
-           : !c->translator_url ? "no KmenTranslatorURL: first logins cannot be resolved"
-                                : NULL;
+    return !db_ok         ? "the database does not answer"
+           : idp->problem ? idp->problem
+           : kmen_translator_mode_of(c) == KMEN_TRANSLATOR_UNSET
+               ? "no KmenTranslatorURL: first logins cannot be resolved"
+               : NULL;
+}
+
+static const char *health_translator(const kmen_server_conf *c)
+{
+    static const char *const said[] = {
+        [KMEN_TRANSLATOR_UNSET] = "not configured",
+        [KMEN_TRANSLATOR_NONE] = "none",
+        [KMEN_TRANSLATOR_GATEWAY] = "configured",
+    };
+    return said[kmen_translator_mode_of(c)];
 }
 
 int kmen_health_handler(request_rec *r)
@@ -127,16 +139,15 @@ int kmen_health_handler(request_rec *r)
     kmen_idp_health_get(r->pool, c, apr_time_now(), &idp);
     int up = db_ok && idp.usable;
     const char *problem = health_problem(c, db_ok, &idp);
-    const char *body =
-        apr_psprintf(r->pool,
-                     "{\"status\":\"%s\",%s%s%s\"database\":\"%s\",\"translator\":\"%s\","
-                     "\"idp_metadata\":%s}\n",
-                     !up       ? "unavailable"
-                     : problem ? "degraded"
-                               : "ok",
-                     problem ? "\"reason\":\"" : "", problem ? problem : "", problem ? "\"," : "",
-                     db_ok ? "ok" : "down", c->translator_url ? "configured" : "not configured",
-                     kmen_idp_health_json(r->pool, c, &idp));
+    const char *body = apr_psprintf(
+        r->pool,
+        "{\"status\":\"%s\",%s%s%s\"database\":\"%s\",\"translator\":\"%s\","
+        "\"idp_metadata\":%s}\n",
+        !up       ? "unavailable"
+        : problem ? "degraded"
+                  : "ok",
+        problem ? "\"reason\":\"" : "", problem ? problem : "", problem ? "\"," : "",
+        db_ok ? "ok" : "down", health_translator(c), kmen_idp_health_json(r->pool, c, &idp));
     return kmen_page_send_body(r, up ? HTTP_OK : HTTP_SERVICE_UNAVAILABLE, "application/json",
                                body);
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The client register at login, over store_pg.c and translate.c: a Czech
  * citizen's BSI found, or on the first login translated through the gateway
- * to the AIFO that finds (or makes) the client; a foreigner found by the
- * eIDAS pseudonym; and what backends ask of it (docs/register.md). */
+ * to the AIFO that finds (or makes) the client, or (KmenTranslatorURL none)
+ * a client made by the BSI alone and completed once a gateway is configured;
+ * a foreigner found by the eIDAS pseudonym; and what backends ask of it
+ * (docs/register.md). */
 #include <string.h>
 
 #include "httpd.h"
@@ -47,45 +49,125 @@ static int gateway_failed(request_rec *r, const char *why)
     return HTTP_SERVICE_UNAVAILABLE;
 }
 
+/* What the gateway's answer means, for the log and the audit row. */
+static const char *translation_failure(kmen_translate_status st)
+{
+    return st == KMEN_TRANSLATE_NOT_FOUND ? "the gateway does not know this person"
+                                          : "the translation gateway failed";
+}
+
 /* The person's AIFO in the register's agenda: one call when the register
  * keeps AIFO in the login agenda (then it is only compared), two otherwise. */
-static int translate_to_register(request_rec *r, const char *bsi, const char **aifo)
+static kmen_translate_status translate_to_register(request_rec *r, const char *bsi,
+                                                   const char **aifo)
 {
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
-    if (!c->translator_url)
-        return gateway_failed(r, "no KmenTranslatorURL configured");
     const char *login_aifo = NULL;
     kmen_translate_status st = kmen_translate_bsi(r, bsi, c->login_agenda, &login_aifo);
     if (st == KMEN_TRANSLATE_OK && strcmp(c->login_agenda, c->register_agenda) != 0)
         st = kmen_translate_aifo(r, login_aifo, c->login_agenda, c->register_agenda, aifo);
     else
         *aifo = login_aifo;
-    if (st == KMEN_TRANSLATE_NOT_FOUND)
-        return gateway_failed(r, "the gateway does not know this person");
-    if (st != KMEN_TRANSLATE_OK)
-        return gateway_failed(r, "the translation gateway failed");
-    return OK;
+    return st;
+}
+
+/* The blind index (into index) and the ciphertext of an AIFO in agenda;
+ * NULL when it cannot be sealed. */
+static unsigned char *protect_aifo(request_rec *r, const char *agenda, const char *aifo,
+                                   unsigned char index[KMEN_HASH_LEN], apr_size_t *len)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    kmen_id_index(r->pool, &c->id_keys, KMEN_ID_AIFO, agenda, aifo, index);
+    return kmen_id_seal(r->pool, &c->id_keys, KMEN_ID_AIFO, agenda, aifo, len);
+}
+
+/* A NIA login for the store: the BSI's index, the names, and (when aifo is
+ * not NULL) the register agenda's AIFO; 0 when the AIFO cannot be sealed. */
+static int nia_login(request_rec *r, const kmen_identity *id, const unsigned char *bsi_index,
+                     const char *aifo, unsigned char aifo_index[KMEN_HASH_LEN],
+                     kmen_first_login *in)
+{
+    const char *agenda = kmen_server_conf_get(r->server)->register_agenda;
+    kmen_first_login login = {
+        bsi_index, agenda,         aifo_index,      NULL,
+        0,         id->given_name, id->family_name, date_or_null(id->birth_date)};
+    *in = login;
+    if (aifo)
+        in->aifo_sealed = protect_aifo(r, agenda, aifo, aifo_index, &in->aifo_sealed_len);
+    return !aifo || in->aifo_sealed;
 }
 
 static int resolve_first(request_rec *r, kmen_identity *id, const unsigned char *bsi_index)
 {
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    if (kmen_translator_mode_of(c) == KMEN_TRANSLATOR_UNSET)
+        return gateway_failed(r, "no KmenTranslatorURL configured");
     const char *aifo = NULL;
-    int status = translate_to_register(r, id->pseudonym, &aifo);
-    if (status != OK)
-        return status;
+    kmen_translate_status st = translate_to_register(r, id->pseudonym, &aifo);
+    if (st != KMEN_TRANSLATE_OK)
+        return gateway_failed(r, translation_failure(st));
     unsigned char aifo_index[KMEN_HASH_LEN];
-    kmen_first_login in = {
-        bsi_index, c->register_agenda, aifo_index,      NULL,
-        0,         id->given_name,     id->family_name, date_or_null(id->birth_date)};
-    kmen_id_index(r->pool, &c->id_keys, KMEN_ID_AIFO, c->register_agenda, aifo, aifo_index);
-    in.aifo_sealed = kmen_id_seal(r->pool, &c->id_keys, KMEN_ID_AIFO, c->register_agenda, aifo,
-                                  &in.aifo_sealed_len);
+    kmen_first_login in;
     kmen_resolved res = {0};
-    if (!in.aifo_sealed || kmen_store_resolve_first(r, c->store, &in, &res) != KMEN_STORE_OK)
+    if (!nia_login(r, id, bsi_index, aifo, aifo_index, &in) ||
+        kmen_store_resolve_first(r, c->store, &in, &res) != KMEN_STORE_OK)
         return HTTP_SERVICE_UNAVAILABLE;
     take(id, &res);
     return OK;
+}
+
+/* KmenTranslatorURL none: the first login makes a client known by the BSI
+ * alone; no gateway is asked. */
+static int resolve_bsi_only(request_rec *r, kmen_identity *id, const unsigned char *bsi_index)
+{
+    kmen_first_login in;
+    kmen_resolved res = {0};
+    nia_login(r, id, bsi_index, NULL, NULL, &in);
+    if (kmen_store_resolve_bsi_only(r, kmen_server_conf_get(r->server)->store, &in, &res) !=
+        KMEN_STORE_OK)
+        return HTTP_SERVICE_UNAVAILABLE;
+    take(id, &res);
+    return OK;
+}
+
+/* The login goes on as the client it found: an upgrade is tried again at the
+ * client's next login. */
+static void upgrade_failed(request_rec *r, const kmen_identity *id, const char *why)
+{
+    kmen_log_request(APLOG_WARNING, r,
+                     KMEN_LOGNO(0664) "client %s, known by BSI alone, has no AIFO yet: %s; "
+                                      "its next login tries again",
+                     id->client_id, why);
+    kmen_store_audit_client(r, kmen_server_conf_get(r->server)->store, "upgrade", "gateway_failed",
+                            why, id->client_id);
+}
+
+/* A returning client known by BSI alone (made while KmenTranslatorURL was
+ * none), now that a gateway is configured: the BSI is translated once and
+ * the AIFO attached, or the client merged into the one holding it (an eSSL
+ * import), which keeps its identifier and announces the merged one. Nothing
+ * here fails the login. */
+static void upgrade_bsi_only(request_rec *r, kmen_identity *id, const unsigned char *bsi_index)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    const char *aifo = NULL, *outcome = NULL;
+    kmen_translate_status st = translate_to_register(r, id->pseudonym, &aifo);
+    if (st != KMEN_TRANSLATE_OK) {
+        upgrade_failed(r, id, translation_failure(st));
+        return;
+    }
+    unsigned char aifo_index[KMEN_HASH_LEN];
+    kmen_first_login in;
+    kmen_resolved res = {0};
+    if (!nia_login(r, id, bsi_index, aifo, aifo_index, &in) ||
+        kmen_store_attach_aifo(r, c->store, &in, &res, &outcome) != KMEN_STORE_OK) {
+        upgrade_failed(r, id, "the register could not store the AIFO");
+        return;
+    }
+    kmen_log_request(APLOG_INFO, r,
+                     KMEN_LOGNO(0665) "client %s, known by BSI alone: %s (now client %s)",
+                     id->client_id, outcome, res.client_id);
+    take(id, &res);
 }
 
 /* Foreigners, at their first login and after: known by their eIDAS pseudonym
@@ -124,8 +206,12 @@ int kmen_register_resolve(request_rec *r, kmen_identity *id, int eidas_accept,
     switch (kmen_store_resolve_bsi(r, c->store, bsi_index, &res)) {
     case KMEN_STORE_OK:
         take(id, &res);
+        if (res.bsi_only && kmen_translator_mode_of(c) == KMEN_TRANSLATOR_GATEWAY)
+            upgrade_bsi_only(r, id, bsi_index);
         return OK;
     case KMEN_STORE_NOT_FOUND:
+        if (kmen_translator_mode_of(c) == KMEN_TRANSLATOR_NONE)
+            return resolve_bsi_only(r, id, bsi_index);
         return resolve_first(r, id, bsi_index);
     default:
         return HTTP_SERVICE_UNAVAILABLE;
@@ -172,15 +258,18 @@ int kmen_register_agenda_aifo(request_rec *r, const char *client_id, const char 
     if (st != KMEN_STORE_NOT_FOUND)
         return st == KMEN_STORE_OK ? OK : HTTP_SERVICE_UNAVAILABLE;
     const char *register_aifo = NULL;
-    if (stored_aifo(r, client_id, c->register_agenda, &register_aifo) != KMEN_STORE_OK)
+    st = stored_aifo(r, client_id, c->register_agenda, &register_aifo);
+    if (st == KMEN_STORE_NOT_FOUND)
+        return gateway_failed(r, "the client is known by BSI alone: no AIFO to translate");
+    if (st != KMEN_STORE_OK)
         return HTTP_SERVICE_UNAVAILABLE;
-    if (!c->translator_url || kmen_translate_aifo(r, register_aifo, c->register_agenda, agenda,
-                                                  aifo) != KMEN_TRANSLATE_OK)
+    if (kmen_translator_mode_of(c) != KMEN_TRANSLATOR_GATEWAY ||
+        kmen_translate_aifo(r, register_aifo, c->register_agenda, agenda, aifo) !=
+            KMEN_TRANSLATE_OK)
         return gateway_failed(r, "no AIFO in the location's agenda");
     unsigned char index[KMEN_HASH_LEN];
     apr_size_t len = 0;
-    kmen_id_index(r->pool, &c->id_keys, KMEN_ID_AIFO, agenda, *aifo, index);
-    unsigned char *sealed = kmen_id_seal(r->pool, &c->id_keys, KMEN_ID_AIFO, agenda, *aifo, &len);
+    unsigned char *sealed = protect_aifo(r, agenda, *aifo, index, &len);
     if (!sealed || kmen_store_agenda_aifo_store(r, c->store, client_id, agenda, index, sealed,
                                                 len) != KMEN_STORE_OK)
         return HTTP_SERVICE_UNAVAILABLE;

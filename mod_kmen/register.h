@@ -11,11 +11,15 @@
 /* Finds or creates the client of a verified login and fills
  * id->client_id, client_status and systems:
  *   a returning citizen - BSI known: one database call, no translation
- *   (status returning);
+ *   (status returning); but a client known by BSI alone, once a gateway is
+ *   configured, is translated once: the AIFO attached (returning), or the
+ *   client merged into the one holding it (linked, merged_from); a failure
+ *   there is logged and the login goes on;
  *   a citizen's first login - BSI -> AIFO in KmenLoginAgenda (role
  *   CR102729), AIFO -> AIFO only when KmenRegisterAgenda differs, then one
  *   transaction that links the BSI to the client holding that AIFO (linked:
- *   known from eSSL, say) or creates one (new);
+ *   known from eSSL, say) or creates one (new); with KmenTranslatorURL none,
+ *   no translation: a new client known by the BSI alone (new);
  *   a returning foreigner - eIDAS pseudonym known (returning);
  *   a foreigner's first login - unknown pseudonym: a new client when
  *   eidas_accept, else a pending verification (status pending, *pending_id

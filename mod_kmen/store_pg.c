@@ -58,6 +58,9 @@ typedef enum {
     ST_LINK_POTENTIAL,
     ST_AUDIT_SUMMARY,
     ST_MESSAGE_FIRST_SEEN,
+    ST_RESOLVE_BSI_ONLY,
+    ST_ATTACH_AIFO,
+    ST_AUDIT_CLIENT,
     ST_COUNT
 } statement_id;
 
@@ -84,8 +87,9 @@ static const struct {
     [ST_SESSION_DELETE_SUBJECT] = {"kmen_session_delete_subject",
                                    "SELECT kmen.session_delete_subject($1::bytea, $2)"},
     [ST_AUDIT] = {"kmen_audit", "SELECT kmen.audit_append($1, $2, $3, $4)"},
-    [ST_RESOLVE_BSI] = {"kmen_resolve_bsi", "SELECT client_id, systems, merged_from, has_evidence "
-                                            "FROM kmen.resolve_bsi($1::bytea, $2)"},
+    [ST_RESOLVE_BSI] = {"kmen_resolve_bsi",
+                        "SELECT client_id, systems, merged_from, has_evidence, bsi_only "
+                        "FROM kmen.resolve_bsi($1::bytea, $2)"},
     [ST_RESOLVE_FIRST] = {"kmen_resolve_first",
                           "SELECT client_id, status, systems, merged_from, has_evidence FROM "
                           "kmen.resolve_first($1::bytea, $2, "
@@ -96,8 +100,8 @@ static const struct {
     [ST_AGENDA_AIFO_STORE] = {"kmen_agenda_aifo_store",
                               "SELECT kmen.agenda_aifo_store($1::uuid, $2, $3::bytea, $4::bytea)"},
     [ST_RESOLVE_PSEUDONYM] = {"kmen_resolve_pseudonym",
-                              "SELECT client_id, systems, merged_from, has_evidence FROM "
-                              "kmen.resolve_pseudonym($1::bytea, $2)"},
+                              "SELECT client_id, systems, merged_from, has_evidence, false "
+                              "FROM kmen.resolve_pseudonym($1::bytea, $2)"},
     [ST_FOREIGNER_ACCEPT] = {"kmen_foreigner_accept",
                              "SELECT client_id, status FROM "
                              "kmen.resolve_foreigner_accept($1::bytea, $2, $3, $4::date, $5)"},
@@ -128,6 +132,14 @@ static const struct {
     [ST_MESSAGE_FIRST_SEEN] = {"kmen_message_first_seen",
                                "SELECT kmen.message_first_seen($1 || ':' || $2, "
                                "to_timestamp($3::double precision))"},
+    [ST_RESOLVE_BSI_ONLY] = {"kmen_resolve_bsi_only",
+                             "SELECT client_id, status, systems, merged_from, has_evidence FROM "
+                             "kmen.resolve_bsi_only($1::bytea, $2, $3, $4::date, $5)"},
+    [ST_ATTACH_AIFO] = {"kmen_attach_aifo",
+                        "SELECT client_id, status, systems, merged_from, has_evidence, outcome "
+                        "FROM kmen.attach_aifo($1::bytea, $2, $3::bytea, $4::bytea, $5)"},
+    [ST_AUDIT_CLIENT] = {"kmen_audit_client",
+                         "SELECT kmen.audit_append_client($1, $2, $3, $4::uuid, $5)"},
 };
 
 #define STATEMENT_TIMEOUT "SET statement_timeout = '5s'"
@@ -463,6 +475,14 @@ kmen_store_status kmen_store_audit(request_rec *r, kmen_store *store, const char
     return call(r, store, ST_AUDIT, 4, v, NULL, NULL) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
 }
 
+kmen_store_status kmen_store_audit_client(request_rec *r, kmen_store *store, const char *event,
+                                          const char *outcome, const char *detail,
+                                          const char *client_id)
+{
+    const char *v[] = {event, outcome, detail, client_id, kmen_request_id(r)};
+    return call(r, store, ST_AUDIT_CLIENT, 5, v, NULL, NULL) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
+}
+
 static const char *value_or_null(request_rec *r, PGresult *res, int col)
 {
     return PQgetisnull(res, 0, col) ? NULL : apr_pstrdup(r->pool, PQgetvalue(res, 0, col));
@@ -483,7 +503,22 @@ static kmen_store_status resolve_by_index(request_rec *r, kmen_store *store, sta
     out->systems = value_or_null(r, res, 1);
     out->merged_from = value_or_null(r, res, 2);
     out->has_evidence = !PQgetisnull(res, 0, 3) && PQgetvalue(res, 0, 3)[0] == 't';
+    out->bsi_only = !PQgetisnull(res, 0, 4) && PQgetvalue(res, 0, 4)[0] == 't';
     return out->client_id ? KMEN_STORE_OK : KMEN_STORE_NOT_FOUND;
+}
+
+/* A resolution's row: client_id, status, systems, merged_from, has_evidence. */
+static kmen_store_status resolved_row(request_rec *r, PGresult *res, kmen_resolved *out)
+{
+    if (!res || PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+        return KMEN_STORE_DOWN;
+    out->client_id = value_or_null(r, res, 0);
+    out->status = value_or_null(r, res, 1);
+    out->systems = value_or_null(r, res, 2);
+    out->merged_from = value_or_null(r, res, 3);
+    out->has_evidence = !PQgetisnull(res, 0, 4) && PQgetvalue(res, 0, 4)[0] == 't';
+    out->bsi_only = 0;
+    return KMEN_STORE_OK;
 }
 
 kmen_store_status kmen_store_resolve_bsi(request_rec *r, kmen_store *store,
@@ -511,15 +546,31 @@ kmen_store_status kmen_store_resolve_first(request_rec *r, kmen_store *store,
                         TXT,
                         TXT,
                         TXT};
-    PGresult *res = call_params(r, store, ST_RESOLVE_FIRST, 8, v, spec);
-    if (!res || PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
-        return KMEN_STORE_DOWN;
-    out->client_id = value_or_null(r, res, 0);
-    out->status = value_or_null(r, res, 1);
-    out->systems = value_or_null(r, res, 2);
-    out->merged_from = value_or_null(r, res, 3);
-    out->has_evidence = !PQgetisnull(res, 0, 4) && PQgetvalue(res, 0, 4)[0] == 't';
-    return KMEN_STORE_OK;
+    return resolved_row(r, call_params(r, store, ST_RESOLVE_FIRST, 8, v, spec), out);
+}
+
+kmen_store_status kmen_store_resolve_bsi_only(request_rec *r, kmen_store *store,
+                                              const kmen_first_login *in, kmen_resolved *out)
+{
+    const char *v[] = {(const char *)in->bsi_index, in->given_name, in->family_name, in->birth_date,
+                       kmen_request_id(r)};
+    const int spec[] = {BIN(KMEN_HASH_LEN), TXT, TXT, TXT, TXT};
+    return resolved_row(r, call_params(r, store, ST_RESOLVE_BSI_ONLY, 5, v, spec), out);
+}
+
+kmen_store_status kmen_store_attach_aifo(request_rec *r, kmen_store *store,
+                                         const kmen_first_login *in, kmen_resolved *out,
+                                         const char **outcome)
+{
+    const char *v[] = {(const char *)in->bsi_index, in->agenda, (const char *)in->aifo_index,
+                       (const char *)in->aifo_sealed, kmen_request_id(r)};
+    const int spec[] = {BIN(KMEN_HASH_LEN), TXT, BIN(KMEN_HASH_LEN), BIN((int)in->aifo_sealed_len),
+                        TXT};
+    PGresult *res = call_params(r, store, ST_ATTACH_AIFO, 5, v, spec);
+    kmen_store_status st = resolved_row(r, res, out);
+    if (st == KMEN_STORE_OK)
+        *outcome = value_or_null(r, res, 5);
+    return st;
 }
 
 kmen_store_status kmen_store_link_system(request_rec *r, kmen_store *store, const char *client_id,

@@ -64,6 +64,10 @@ kmen_store_status kmen_store_session_delete_subject(request_rec *r, kmen_store *
 
 kmen_store_status kmen_store_audit(request_rec *r, kmen_store *store, const char *event,
                                    const char *outcome, const char *detail);
+/* An audit row about one client. */
+kmen_store_status kmen_store_audit_client(request_rec *r, kmen_store *store, const char *event,
+                                          const char *outcome, const char *detail,
+                                          const char *client_id);
 
 /* The register (sql/002_register.sql). */
 typedef struct {
@@ -72,6 +76,7 @@ typedef struct {
     const char *systems;
     const char *merged_from;
     int has_evidence; /* Kmen-Evidence applies to this client's sessions */
+    int bsi_only;     /* a citizen known by BSI alone: no AIFO yet (sql/011_bsi_only.sql) */
 } kmen_resolved;
 
 typedef struct {
@@ -90,6 +95,16 @@ kmen_store_status kmen_store_resolve_bsi(request_rec *r, kmen_store *store,
  * holding the AIFO, or a new one. */
 kmen_store_status kmen_store_resolve_first(request_rec *r, kmen_store *store,
                                            const kmen_first_login *in, kmen_resolved *out);
+/* KmenTranslatorURL none: a citizen's first login makes a client known by
+ * the BSI alone (in->bsi_index and the names; no AIFO). */
+kmen_store_status kmen_store_resolve_bsi_only(request_rec *r, kmen_store *store,
+                                              const kmen_first_login *in, kmen_resolved *out);
+/* A client known by BSI alone, once its BSI is translated: the AIFO attached,
+ * or the client merged into the one holding it, in one transaction.
+ * *outcome: attached, merged, conflict, already. */
+kmen_store_status kmen_store_attach_aifo(request_rec *r, kmen_store *store,
+                                         const kmen_first_login *in, kmen_resolved *out,
+                                         const char **outcome);
 kmen_store_status kmen_store_link_system(request_rec *r, kmen_store *store, const char *client_id,
                                          const char *system);
 /* KmenAgenda: the client's sealed AIFO in an agenda (NOT_FOUND if none yet). */

@@ -688,6 +688,24 @@ START_TEST(server_merge_inherits_unset_and_overrides_set)
 }
 END_TEST
 
+/* Unset is not a mode of its own: it fails first logins (KMEN0694 says so);
+ * "none" is, in any case, and inherits into virtual hosts like a URL. */
+START_TEST(translator_mode_tells_unset_none_and_gateway)
+{
+    kmen_server_conf *base = server_conf(), *vhost = server_conf();
+    ck_assert_int_eq(kmen_translator_mode_of(base), KMEN_TRANSLATOR_UNSET);
+    base->translator_url = "None";
+    ck_assert_int_eq(kmen_translator_mode_of(base), KMEN_TRANSLATOR_NONE);
+    ck_assert_int_eq(kmen_translator_mode_of(kmen_merge_server_conf(pool, base, vhost)),
+                     KMEN_TRANSLATOR_NONE);
+    vhost->translator_url = "https://gateway.example.cz/v1";
+    ck_assert_int_eq(kmen_translator_mode_of(kmen_merge_server_conf(pool, base, vhost)),
+                     KMEN_TRANSLATOR_GATEWAY);
+    base->translator_url = "https://none.example.cz";
+    ck_assert_int_eq(kmen_translator_mode_of(base), KMEN_TRANSLATOR_GATEWAY);
+}
+END_TEST
+
 START_TEST(server_defaults_fill_unset_values)
 {
     kmen_server_conf *c = server_conf();
@@ -1124,6 +1142,7 @@ static TCase *config_case(void)
     tcase_add_test(tc, server_defaults_cookie_without_secure_has_no_host_prefix);
     tcase_add_test(tc, server_defaults_keep_explicit_values);
     tcase_add_test(tc, server_vhost_inherits_explicit_base_over_default);
+    tcase_add_test(tc, translator_mode_tells_unset_none_and_gateway);
     tcase_add_test(tc, dir_defaults_substantial_public_minimal_set);
     tcase_add_test(tc, dir_merge_inherits_unset_and_overrides_set);
     tcase_add_test(tc, requested_short_name_gets_eidas_namespace);
