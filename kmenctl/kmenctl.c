@@ -51,20 +51,34 @@ static const char migrate_help[] =
     "  --sql-dir DIR     default /usr/share/mod-kmen/sql, or ./sql when that is "
     "missing\n" CONNINFO_HELP;
 
+#define GATEWAY_HELP                                                                               \
+    "  --gateway URL        the translation gateway's base URL (https://, as\n"                    \
+    "                       KmenTranslatorURL; docs/gateway.md)\n"                                 \
+    "  --gateway-cert FILE  the client certificate (PEM) it accepts, required with --gateway\n"    \
+    "  --gateway-key FILE   its key (PEM), when not in the certificate file\n"                     \
+    "  --gateway-ca FILE    the CA certificates of the gateway's server certificate\n"
+
 static const char import_help[] =
-    "usage: kmenctl import-essl CONNINFO FILE.csv --key-file FILE [--agenda A]\n\n"
+    "usage: kmenctl import-essl CONNINFO FILE.csv --key-file FILE [--agenda A]\n"
+    "       [--gateway URL --gateway-cert FILE [--gateway-key FILE] [--gateway-ca FILE]]\n\n"
     "FILE.csv: UTF-8 CSV (RFC 4180 quoting, LF or CRLF), header\n"
-    "  aifo,family_name,given_name,birth_date[,system[,system2...]]\n"
+    "  aifo,family_name,given_name,birth_date[,address][,source_id][,system[,system2...]]\n"
     "aifo is the person's AIFO in the register agenda; birth_date is YYYY-MM-DD; each\n"
     "system column names one system that holds data about the person (may be empty).\n\n"
     "A new AIFO becomes a client (source essl); a known one is matched and only its\n"
     "systems are added. A bad row is reported on stderr as \"line N: reason\" and\n"
     "skipped. An AIFO on several lines counts once: later lines are reported as\n"
-    "duplicates, counted as matched, and add their systems. Empty lines are ignored.\n"
+    "duplicates, counted as matched, and add their systems. Empty lines are ignored.\n\n"
+    "A row with an empty aifo needs a source_id (the name register's key of the row) and\n"
+    "--gateway: the gateway identifies the person by names, birth date and address\n"
+    "(POST /identify, 8 calls at a time). A unique match is imported as a row with that\n"
+    "AIFO; none or several make a potential client, which a later import finds again by\n"
+    "its source_id without asking the gateway. A gateway failure stops the import.\n\n"
     "Everything is written in one transaction; importing a file again adds nothing.\n"
-    "Prints \"added N, matched N, rejected N\"; shows progress when stderr is a terminal.\n"
+    "Prints \"added N, matched N, rejected N\" (with rows to identify, then \", identified\n"
+    "N, potential N\"); shows progress when stderr is a terminal.\n"
     "Exit status 1 when any row was rejected (the others are imported all the same).\n"
-    "\n" KEY_FILE_HELP CONNINFO_HELP;
+    "\n" KEY_FILE_HELP GATEWAY_HELP CONNINFO_HELP;
 
 static const char notify_help[] =
     "usage: kmenctl notify CONNINFO FILE --key-file FILE [--agenda A]\n\n"
@@ -145,7 +159,8 @@ static const kmenctl_command commands[] = {
     {"migrate", "bring a database to the current schema", migrate_help, KMENCTL_OPT_SQL_DIR, 1, 1,
      kmenctl_migrate},
     {"import-essl", "seed the register from the filing service's name register", import_help,
-     KMENCTL_OPT_KEY_FILE " " KMENCTL_OPT_AGENDA, 2, 2, kmenctl_import_essl},
+     KMENCTL_OPT_KEY_FILE " " KMENCTL_OPT_AGENDA " " KMENCTL_OPTS_GATEWAY, 2, 2,
+     kmenctl_import_essl},
     {"notify", "apply base-register change notifications", notify_help,
      KMENCTL_OPT_KEY_FILE " " KMENCTL_OPT_AGENDA, 2, 2, kmenctl_notify},
     {"merge", "merge clients into one survivor; their identifiers keep resolving", merge_help,

@@ -209,7 +209,7 @@ class Translator:
 
     def _identify(self, body):
         agenda, address = body.get("agenda"), body.get("address")
-        names = [body.get(k) for k in ("family_name", "given_name", "birth_date")]
+        names = [body.get("family_name"), body.get("given_name"), body.get("birth_date")]
         if not (_text(agenda) and AGENDA.match(agenda) and all(_text(v) for v in names)) \
                 or not (address is None or _text(address)) \
                 or not DATE.match(names[2]) or set(body) - IDENTIFY_MEMBERS:
