@@ -40,7 +40,7 @@ KMENCTL_SRC := kmenctl/kmenctl.c kmenctl/args.c kmenctl/keyfile.c kmenctl/keygen
                kmenctl/import.c kmenctl/import_apply.c kmenctl/notify.c kmenctl/notify_events.c \
                kmenctl/stats.c kmenctl/purge.c kmenctl/migrate.c kmenctl/merge.c \
                kmenctl/contact.c kmenctl/potential.c kmenctl/gateway.c kmenctl/gateway_calls.c \
-               mod_kmen/crypto.c mod_kmen/identifiers.c
+               kmenctl/subscribe.c kmenctl/sync.c mod_kmen/crypto.c mod_kmen/identifiers.c
 KMENCTL_HDR := $(wildcard kmenctl/*.h) mod_kmen/crypto.h mod_kmen/identifiers.h
 # kmenctl --version prints the package's version: debian/changelog is its one source.
 KMENCTL_VERSION = $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)

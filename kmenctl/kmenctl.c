@@ -99,6 +99,23 @@ static const char notify_help[] =
     "line was skipped (the others are applied all the same).\n"
     "\n" KEY_FILE_HELP CONNINFO_HELP;
 
+static const char sync_help[] =
+    "usage: kmenctl sync CONNINFO --key-file FILE [--agenda A] --gateway URL\n"
+    "       --gateway-cert FILE [--gateway-key FILE] [--gateway-ca FILE]\n\n"
+    "Follows the base registers through the translation gateway (docs/gateway.md):\n"
+    "first subscribes every AIFO of the register agenda not subscribed yet (POST\n"
+    "/subscribe) and records it; then reads the change feed (GET /changes) from the\n"
+    "cursor the register keeps and applies each event as notify does:\n"
+    "  change, merge, death   as in kmenctl notify\n"
+    "  data                   a name or birth-date correction of the stored client\n"
+    "Each event is one transaction with its audit row and the cursor, so a run that is\n"
+    "killed or loses the gateway applies no event twice and skips none when run again.\n"
+    "An event that cannot apply (an unknown AIFO, a conflict) is reported on stderr as\n"
+    "\"seq S: reason\", audited and passed over. Prints \"subscribed N, not known N,\n"
+    "applied N, skipped N\"; exit status 1 when the gateway failed (the message says so)\n"
+    "or an event was skipped. The package's mod-kmen-sync.timer runs it.\n"
+    "\n" KEY_FILE_HELP GATEWAY_HELP CONNINFO_HELP;
+
 static const char merge_help[] =
     "usage: kmenctl merge CONNINFO --into CLIENT_ID CLIENT_ID...\n\n"
     "Merges each listed client into the surviving client --into (kmen.merge_clients),\n"
@@ -163,6 +180,8 @@ static const kmenctl_command commands[] = {
      kmenctl_import_essl},
     {"notify", "apply base-register change notifications", notify_help,
      KMENCTL_OPT_KEY_FILE " " KMENCTL_OPT_AGENDA, 2, 2, kmenctl_notify},
+    {"sync", "follow the base registers' changes through the gateway", sync_help,
+     KMENCTL_OPT_KEY_FILE " " KMENCTL_OPT_AGENDA " " KMENCTL_OPTS_GATEWAY, 1, 1, kmenctl_sync},
     {"merge", "merge clients into one survivor; their identifiers keep resolving", merge_help,
      KMENCTL_OPT_INTO, 2, KMENCTL_ANY_NUMBER, kmenctl_merge},
     {"add-potential", "record potential clients from unofficial contacts", potential_help,
