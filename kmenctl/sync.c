@@ -205,11 +205,30 @@ static void audit_run(kmenctl_sync_run *s, int rc)
                           &ps));
 }
 
+/* One run per agenda at a time (a timer and a hand-started run, or a run
+ * that outlasts the timer's period): a second reader of the same cursor
+ * could apply an event the first has already applied. The lock goes with
+ * the session. */
+static int lock_agenda(kmenctl_sync_run *s)
+{
+    kmenctl_params ps = {0};
+    kmenctl_param_text(&ps, s->n.agenda);
+    PGresult *res = kmenctl_query(
+        s->n.conn, "lock", "SELECT pg_try_advisory_lock(hashtext('kmenctl sync ' || $1))", &ps);
+    int locked = res && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    if (res && !locked)
+        kmenctl_fail("sync: another kmenctl sync of agenda %s is running", s->n.agenda);
+    PQclear(res);
+    return locked ? 0 : -1;
+}
+
 static int sync_register(kmenctl_sync_run *s)
 {
     apr_pool_t *page_pool, *event_pool;
     apr_pool_create(&page_pool, s->pool);
     apr_pool_create(&event_pool, s->pool);
+    if (lock_agenda(s))
+        return -1;
     int rc = kmenctl_sync_subscribe(s);
     if (!rc)
         rc = load_cursor(s);
