@@ -9,10 +9,14 @@ import subprocess
 import time
 
 import pytest
+import requests
 
+from t.lib import flow
+from t.lib import register as kmen
 from t.lib.keys import make_keys
+from t.lib.stack import Stack
 from t.sim.gateway import Translator
-from t.sim.identities import Resident, resident
+from t.sim.identities import IDENTITIES, Resident, resident
 
 from t.integration.test_kmenctl import (  # noqa: F401 (fixtures)
     AGENDA, KMENCTL, aifo_open, client_of, db, key, kmenctl, pg, reported_lines, systems_of)
@@ -308,3 +312,48 @@ def test_sync_stops_on_an_outage_and_resumes(db, key, gw, keys, tmp_path):
     assert r.stdout == "subscribed 0, not known 0, applied 250, skipped 0\n", r.stderr
     assert set(applied_per_seq(db).values()) == {1} and len(applied_per_seq(db)) == 450
     assert_no_secret(aifos, r.stdout, r.stderr)
+
+
+def test_a_second_run_waits_for_the_first(db, key, gw, keys):
+    import psycopg2
+    holder = psycopg2.connect(db.conninfo)
+    try:
+        with holder.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(hashtext('kmenctl sync ' || %s))", (AGENDA,))
+        r = sync(db, key, gw, keys)
+        assert r.returncode == 1 and f"another kmenctl sync of agenda {AGENDA} is running" \
+            in r.stderr
+        assert gw.count() == 0 and cursor_of(db) is None
+    finally:
+        holder.close()
+    assert sync(db, key, gw, keys).returncode == 0
+
+
+# --- UC2: identified from the name register, found on the first NIA login ---------------
+
+@pytest.fixture(scope="module")
+def portal():
+    with Stack() as st:
+        yield st
+
+
+def test_an_identified_person_is_linked_on_the_first_nia_login(portal):
+    """A name-register row without an AIFO, identified through the gateway, is the client
+    that the person's first NIA login finds (Kmen-Client-Status: linked)."""
+    lenka = IDENTITIES["cz-lenka"]
+    gw = portal.gateway
+    gw.add_resident(Resident(portal.bsi("cz-lenka"), lenka.family, lenka.given,
+                             lenka.birth_date))
+    csv = portal.dir / "essl-unidentified.csv"
+    csv.write_text("aifo,family_name,given_name,birth_date,source_id,system\n"
+                   f",{lenka.family},{lenka.given},{lenka.birth_date},SPIS-1,spisovka\n")
+    r = portal.kmenctl("import-essl", portal.conninfo(), csv, "--key-file",
+                       portal.keys.register_key, *gateway_args(gw, portal.keys))
+    assert r.stdout == "added 1, matched 0, rejected 0, identified 1, potential 0\n", r.stderr
+    [imported] = kmen.clients_by_aifo(portal, gw.aifo(portal.bsi("cz-lenka"), AGENDA), AGENDA)
+    with requests.Session() as s:
+        flow.login(s, portal, identity="cz-lenka", path="/app/headers.json")
+        h = flow.headers_of(s, portal.base_url + "/app/headers.json")
+    assert flow.header(h, "Kmen-Client-Status") == "linked", h
+    assert flow.header(h, "Kmen-Client-Id").lower() == imported
+    assert flow.header(h, "Kmen-Systems") == "spisovka"
