@@ -54,6 +54,11 @@ $(KMENCTL): $(KMENCTL_SRC) $(KMENCTL_HDR) Makefile debian/changelog
 bench-import: $(KMENCTL)
 	$(PYTHON) bench/import_essl.py
 
+# kmenctl against the gateway simulator: 100,000 rows identified, subscribed, and a
+# 100,000-event change feed applied; updates its section of bench/RESULTS.md.
+bench-sync: $(KMENCTL)
+	$(PYTHON) bench/sync_bench.py
+
 # plain httpd vs mod_kmen vs mod_auth_mellon: authenticated request, logins, the register,
 # callgrind, RSS, concurrency (bench/run.py, under 15 minutes); updates its part of
 # bench/RESULTS.md and bench/concurrency.png. Not part of `make test`.
@@ -283,4 +288,4 @@ test-asan: $(ASAN_MODULE) $(ASAN_KMENCTL) kmenctl/kmenctl
 test-valgrind: all
 	$(PYTHON) t/valgrind/run.py --requests 1000 --compare 10
 
-.PHONY: test-valgrind
+.PHONY: test-valgrind bench-sync

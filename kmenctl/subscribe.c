@@ -88,6 +88,8 @@ static int take_answers(kmenctl_sync_run *s, apr_pool_t *p, kmenctl_gateway_call
     return failure ? -1 : 0;
 }
 
+/* The batch's subscriptions are recorded in one transaction, even when an
+ * outage stops the run after them. */
 static int subscribe_batch(kmenctl_sync_run *s, apr_pool_t *p, const PGresult *res)
 {
     int n = PQntuples(res), rc = -1;
@@ -96,7 +98,12 @@ static int subscribe_batch(kmenctl_sync_run *s, apr_pool_t *p, const PGresult *r
     size_t *index_len = apr_pcalloc(p, sizeof(*index_len) * (size_t)n);
     if (!prepare_calls(s, p, res, calls, index, index_len)) {
         kmenctl_gateway_run(s->gateway, calls, n);
-        rc = take_answers(s, p, calls, n, index, index_len);
+        rc = kmenctl_exec(s->n.conn, "subscriptions", "BEGIN");
+        int answers = rc ? -1 : take_answers(s, p, calls, n, index, index_len);
+        if (!rc)
+            rc = kmenctl_exec(s->n.conn, "subscriptions", "COMMIT");
+        if (!rc)
+            rc = answers;
     }
     for (int i = 0; i < n; i++)
         kmenctl_gateway_call_clear(&calls[i]);

@@ -291,6 +291,9 @@ class Translator:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: with Nagle's algorithm, a kept-alive
+            # client's delayed ACK would hold every answer's body back by 40 ms.
+            disable_nagle_algorithm = True
             timeout = 30
             server_version = "kmen-gateway-sim"
             sys_version = ""
