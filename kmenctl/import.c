@@ -273,7 +273,7 @@ typedef struct {
 } chunk_input;
 
 /* Keeps the unparsed tail and reads more after it. */
-static int read_more(chunk_input *in, kmenctl_progress *progress, const char *path)
+static int read_more(chunk_input *in, const char *path)
 {
     memmove(in->buf, in->buf + in->start, in->have - in->start);
     in->have -= in->start;
@@ -289,7 +289,6 @@ static int read_more(chunk_input *in, kmenctl_progress *progress, const char *pa
     in->eof = n == 0;
     in->have += (size_t)n;
     in->read_total += n;
-    kmenctl_progress_update(progress, in->read_total);
     /* A byte order mark, as spreadsheet programs write, is not part of the header. */
     if (in->read_total == n && in->have >= 3 && memcmp(in->buf, "\xef\xbb\xbf", 3) == 0)
         in->start = 3;
@@ -312,7 +311,7 @@ static int stream_file(apr_pool_t *p, essl_reader *rd, chunk_input *in, const ch
                 kmenctl_fail("line %ld: a record longer than 4 MiB", line);
                 return -1;
             }
-            if (read_more(in, &rd->im->progress, path))
+            if (read_more(in, path))
                 return -1;
             continue;
         }
@@ -328,6 +327,10 @@ static int stream_file(apr_pool_t *p, essl_reader *rd, chunk_input *in, const ch
         }
         line += rec.newlines;
         in->start += used;
+        /* By the records taken, not the bytes read: identification of the rows without
+         * an AIFO holds the reading back, batch by batch. */
+        kmenctl_progress_update(&rd->im->progress,
+                                in->read_total - (long long)(in->have - in->start));
     }
 }
 
