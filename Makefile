@@ -39,13 +39,13 @@ KMENCTL_SRC := kmenctl/kmenctl.c kmenctl/args.c kmenctl/keyfile.c kmenctl/keygen
                kmenctl/progress.c kmenctl/csv.c kmenctl/validate.c kmenctl/essl_row.c \
                kmenctl/import.c kmenctl/import_apply.c kmenctl/notify.c kmenctl/notify_events.c \
                kmenctl/stats.c kmenctl/purge.c kmenctl/migrate.c kmenctl/merge.c \
-               kmenctl/contact.c kmenctl/potential.c \
-               mod_kmen/crypto.c mod_kmen/identifiers.c
+               kmenctl/contact.c kmenctl/potential.c kmenctl/gateway.c kmenctl/gateway_calls.c \
+               kmenctl/subscribe.c kmenctl/sync.c mod_kmen/crypto.c mod_kmen/identifiers.c
 KMENCTL_HDR := $(wildcard kmenctl/*.h) mod_kmen/crypto.h mod_kmen/identifiers.h
 # kmenctl --version prints the package's version: debian/changelog is its one source.
 KMENCTL_VERSION = $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
-KMENCTL_CFLAGS = $(WARN) -O2 -g -DKMENCTL_VERSION='"$(KMENCTL_VERSION)"' $(shell pkg-config --cflags apr-1 libpq openssl) -Imod_kmen
-KMENCTL_LIBS = $(shell pkg-config --libs apr-1 libpq openssl)
+KMENCTL_CFLAGS = $(WARN) -O2 -g -DKMENCTL_VERSION='"$(KMENCTL_VERSION)"' $(shell pkg-config --cflags apr-1 libpq openssl libcurl jansson) -Imod_kmen
+KMENCTL_LIBS = $(shell pkg-config --libs apr-1 libpq openssl libcurl jansson)
 
 $(KMENCTL): $(KMENCTL_SRC) $(KMENCTL_HDR) Makefile debian/changelog
 	$(CC) $(CPPFLAGS) $(KMENCTL_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(KMENCTL_SRC) $(KMENCTL_LIBS)
@@ -53,6 +53,11 @@ $(KMENCTL): $(KMENCTL_SRC) $(KMENCTL_HDR) Makefile debian/changelog
 # 1,000,000-row import into a throwaway PostgreSQL; updates bench/RESULTS.md.
 bench-import: $(KMENCTL)
 	$(PYTHON) bench/import_essl.py
+
+# kmenctl against the gateway simulator: 100,000 rows identified, subscribed, and a
+# 100,000-event change feed applied; updates its section of bench/RESULTS.md.
+bench-sync: $(KMENCTL)
+	$(PYTHON) bench/sync_bench.py
 
 # plain httpd vs mod_kmen vs mod_auth_mellon and Shibboleth SP 3: authenticated request, logins, the register,
 # callgrind, RSS, concurrency (bench/run.py, under 15 minutes); updates its part of
@@ -286,4 +291,4 @@ test-asan: $(ASAN_MODULE) $(ASAN_KMENCTL) kmenctl/kmenctl
 test-valgrind: all
 	$(PYTHON) t/valgrind/run.py --requests 1000 --compare 10
 
-.PHONY: test-valgrind
+.PHONY: test-valgrind bench-sync

@@ -105,8 +105,14 @@ def as_operator(pg):
 
 
 def write_results(text):
+    write_results_section(SECTION, text)
+
+
+def write_results_section(section, text):
+    """Replaces SECTION (a "## " heading and what follows up to the next) of RESULTS.md with
+    TEXT, or appends it."""
     old = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(rf"^{re.escape(section)}\n.*?(?=^## |\Z)", re.S | re.M)
     new = pattern.sub(lambda _: text, old) if pattern.search(old) else \
         old.rstrip("\n") + "\n\n" + text
     RESULTS.write_text(new)

@@ -7,7 +7,10 @@
  * Rows whose (agenda, aifo_index) is already in kmen.client_aifo are matched:
  * only their systems are added. An AIFO that appears on several lines of the
  * file is one person: the first line makes the client, the later ones are
- * reported as duplicates and counted as matched (their systems are added). */
+ * reported as duplicates and counted as matched (their systems are added).
+ *
+ * Rows without an AIFO (the gateway identified nobody, or several people)
+ * make potential clients, one per source_id not yet in kmen.essl_source. */
 #include <string.h>
 
 #include "apr_strings.h"
@@ -22,9 +25,35 @@ static const char *const session_settings =
     "SET temp_buffers = '512MB'; SET work_mem = '256MB'; SET jit = off";
 
 static const char *const create_stage =
-    "CREATE TEMP TABLE essl_stage (line integer NOT NULL, aifo_index bytea NOT NULL, "
-    "aifo_sealed bytea NOT NULL, family_name text NOT NULL, given_name text NOT NULL, "
-    "birth_date date NOT NULL, systems text[] NOT NULL) ON COMMIT DROP";
+    "CREATE TEMP TABLE essl_stage (line integer NOT NULL, aifo_index bytea, "
+    "aifo_sealed bytea, family_name text NOT NULL, given_name text NOT NULL, "
+    "birth_date date NOT NULL, systems text[] NOT NULL, source_id text) ON COMMIT DROP";
+
+apr_hash_t *kmenctl_essl_known_sources(apr_pool_t *p, kmenctl_essl_import *im)
+{
+    kmenctl_params ps = {0};
+    kmenctl_param_text(&ps, im->agenda);
+    PGresult *res = kmenctl_query(im->conn, "known rows",
+                                  "SELECT source_id FROM kmen.essl_source WHERE agenda = $1", &ps);
+    if (!res)
+        return NULL;
+    apr_hash_t *known = apr_hash_make(p);
+    for (int i = 0; i < PQntuples(res); i++)
+        apr_hash_set(known, apr_pstrdup(p, PQgetvalue(res, i, 0)), APR_HASH_KEY_STRING, "");
+    PQclear(res);
+    return known;
+}
+
+const char *kmenctl_essl_summary(apr_pool_t *p, const kmenctl_essl_import *im)
+{
+    long matched = im->good - im->added + im->potential_rows - im->potential;
+    const char *line =
+        apr_psprintf(p, "added %ld, matched %ld, rejected %ld", im->added, matched, im->rejected);
+    if (!im->gateway && !im->potential_rows)
+        return line;
+    return apr_psprintf(p, "%s, identified %ld, potential %ld", line, im->identified,
+                        im->potential);
+}
 
 int kmenctl_essl_stage_open(kmenctl_essl_import *im)
 {
@@ -44,7 +73,7 @@ int kmenctl_essl_stage_open(kmenctl_essl_import *im)
 static const char *const find_duplicates =
     "CREATE TEMP TABLE essl_duplicate ON COMMIT DROP AS "
     "SELECT line, first_line FROM (SELECT line, min(line) OVER (PARTITION BY aifo_index) "
-    "AS first_line FROM essl_stage) w WHERE line <> first_line";
+    "AS first_line FROM essl_stage WHERE aifo_index IS NOT NULL) w WHERE line <> first_line";
 
 static int report_duplicates(kmenctl_essl_import *im)
 {
@@ -75,7 +104,8 @@ static const char *new_clients_sql(apr_pool_t *p, const char *agenda)
                        "SELECT nextval('kmen.client_id_seq') AS id, n.* FROM (SELECT s.line, "
                        "s.aifo_index, s.aifo_sealed, s.family_name, s.given_name, s.birth_date, "
                        "s.systems FROM essl_stage s "
-                       "WHERE NOT EXISTS (SELECT FROM essl_duplicate d WHERE d.line = s.line) "
+                       "WHERE s.aifo_index IS NOT NULL "
+                       "AND NOT EXISTS (SELECT FROM essl_duplicate d WHERE d.line = s.line) "
                        "AND NOT EXISTS (SELECT FROM kmen.client_aifo a WHERE a.agenda = ",
                        agenda, " AND a.aifo_index = s.aifo_index) ORDER BY s.aifo_index) n", NULL);
 }
@@ -177,12 +207,71 @@ static int add_systems(apr_pool_t *p, kmenctl_essl_import *im, const char *agend
     return kmenctl_exec(im->conn, "insert systems", insert_other_systems_sql(p, agenda, some_new));
 }
 
+/* --- potential clients: the rows no AIFO was found for ------------------------------------ */
+
+static const char *new_potentials_sql(apr_pool_t *p, const char *agenda)
+{
+    return apr_pstrcat(p,
+                       "CREATE TEMP TABLE essl_potential ON COMMIT DROP AS "
+                       "SELECT nextval('kmen.client_id_seq') AS id, n.* FROM (SELECT DISTINCT ON "
+                       "(s.source_id) s.source_id, s.family_name, s.given_name, s.birth_date "
+                       "FROM essl_stage s WHERE s.aifo_index IS NULL AND NOT EXISTS (SELECT "
+                       "FROM kmen.essl_source e WHERE e.agenda = ",
+                       agenda, " AND e.source_id = s.source_id) ORDER BY s.source_id, s.line) n",
+                       NULL);
+}
+
+static const char *const insert_potentials =
+    "INSERT INTO kmen.client (id, source, potential, family_name, given_name, birth_date) "
+    "SELECT id, 'essl', true, family_name, given_name, birth_date FROM essl_potential ORDER BY id";
+
+static const char *record_sources_sql(apr_pool_t *p, const char *agenda)
+{
+    return apr_pstrcat(p,
+                       "WITH ins AS (INSERT INTO kmen.essl_source (agenda, source_id, client_id) "
+                       "SELECT ",
+                       agenda,
+                       ", n.source_id, c.client_id FROM essl_potential n JOIN kmen.client c ON "
+                       "c.id = n.id RETURNING 1) SELECT count(*) FROM ins",
+                       NULL);
+}
+
+/* Every potential row's systems, new or known, to the client its source_id
+ * made (or, after a merge, to the survivor). */
+static const char *potential_systems_sql(apr_pool_t *p, const char *agenda)
+{
+    return apr_pstrcat(p,
+                       "INSERT INTO kmen.client_system (client, system) "
+                       "SELECT k.client, sys.name FROM essl_stage s JOIN kmen.essl_source e ON "
+                       "e.agenda = ",
+                       agenda,
+                       " AND e.source_id = s.source_id "
+                       "CROSS JOIN LATERAL (SELECT kmen.client_of(e.client_id) AS client) k "
+                       "CROSS JOIN LATERAL unnest(s.systems) AS sys(name) "
+                       "WHERE s.aifo_index IS NULL AND k.client IS NOT NULL "
+                       "AND cardinality(s.systems) > 0 ORDER BY 1, 2 ON CONFLICT DO NOTHING",
+                       NULL);
+}
+
+static int add_potentials(apr_pool_t *p, kmenctl_essl_import *im, const char *agenda)
+{
+    if (!im->potential_rows)
+        return 0;
+    if (kmenctl_exec(im->conn, "new potential clients", new_potentials_sql(p, agenda)) ||
+        kmenctl_exec(im->conn, "insert potential clients", insert_potentials))
+        return -1;
+    PGresult *res = kmenctl_query(im->conn, "record rows", record_sources_sql(p, agenda), NULL);
+    if (!res)
+        return -1;
+    im->potential = kmenctl_count(res, 0, 0);
+    PQclear(res);
+    return kmenctl_exec(im->conn, "potential systems", potential_systems_sql(p, agenda));
+}
+
 static int audit_and_commit(apr_pool_t *p, kmenctl_essl_import *im)
 {
     kmenctl_params ps = {0};
-    const char *detail = apr_psprintf(p, "added %ld, matched %ld, rejected %ld", im->added,
-                                      im->good - im->added, im->rejected);
-    kmenctl_param_text(&ps, detail);
+    kmenctl_param_text(&ps, kmenctl_essl_summary(p, im));
     PGresult *res = kmenctl_query(im->conn, "audit",
                                   "INSERT INTO kmen.audit (event, outcome, detail) "
                                   "VALUES ('import_essl', 'ok', $1)",
@@ -207,6 +296,8 @@ int kmenctl_essl_apply(kmenctl_essl_import *im)
         rc = add_clients(p, im, agenda);
     if (!rc)
         rc = add_systems(p, im, agenda);
+    if (!rc)
+        rc = add_potentials(p, im, agenda);
     if (!rc)
         rc = audit_and_commit(p, im);
     kmenctl_progress_end(&im->progress);

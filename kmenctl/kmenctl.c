@@ -54,20 +54,34 @@ static const char migrate_help[] =
     "  --sql-dir DIR     default /usr/share/mod-kmen/sql, or ./sql when that is "
     "missing\n" CONNINFO_HELP;
 
+#define GATEWAY_HELP                                                                               \
+    "  --gateway URL        the translation gateway's base URL (https://, as\n"                    \
+    "                       KmenTranslatorURL; docs/gateway.md)\n"                                 \
+    "  --gateway-cert FILE  the client certificate (PEM) it accepts, required with --gateway\n"    \
+    "  --gateway-key FILE   its key (PEM), when not in the certificate file\n"                     \
+    "  --gateway-ca FILE    the CA certificates of the gateway's server certificate\n"
+
 static const char import_help[] =
-    "usage: kmenctl import-essl CONNINFO FILE.csv --key-file FILE [--agenda A]\n\n"
+    "usage: kmenctl import-essl CONNINFO FILE.csv --key-file FILE [--agenda A]\n"
+    "       [--gateway URL --gateway-cert FILE [--gateway-key FILE] [--gateway-ca FILE]]\n\n"
     "FILE.csv: UTF-8 CSV (RFC 4180 quoting, LF or CRLF), header\n"
-    "  aifo,family_name,given_name,birth_date[,system[,system2...]]\n"
+    "  aifo,family_name,given_name,birth_date[,address][,source_id][,system[,system2...]]\n"
     "aifo is the person's AIFO in the register agenda; birth_date is YYYY-MM-DD; each\n"
     "system column names one system that holds data about the person (may be empty).\n\n"
     "A new AIFO becomes a client (source essl); a known one is matched and only its\n"
     "systems are added. A bad row is reported on stderr as \"line N: reason\" and\n"
     "skipped. An AIFO on several lines counts once: later lines are reported as\n"
-    "duplicates, counted as matched, and add their systems. Empty lines are ignored.\n"
+    "duplicates, counted as matched, and add their systems. Empty lines are ignored.\n\n"
+    "A row with an empty aifo needs a source_id (the name register's key of the row) and\n"
+    "--gateway: the gateway identifies the person by names, birth date and address\n"
+    "(POST /identify, 8 calls at a time). A unique match is imported as a row with that\n"
+    "AIFO; none or several make a potential client, which a later import finds again by\n"
+    "its source_id without asking the gateway. A gateway failure stops the import.\n\n"
     "Everything is written in one transaction; importing a file again adds nothing.\n"
-    "Prints \"added N, matched N, rejected N\"; shows progress when stderr is a terminal.\n"
+    "Prints \"added N, matched N, rejected N\" (with rows to identify, then \", identified\n"
+    "N, potential N\"); shows progress when stderr is a terminal.\n"
     "Exit status 1 when any row was rejected (the others are imported all the same).\n"
-    "\n" KEY_FILE_HELP CONNINFO_HELP;
+    "\n" KEY_FILE_HELP GATEWAY_HELP CONNINFO_HELP;
 
 static const char notify_help[] =
     "usage: kmenctl notify CONNINFO FILE --key-file FILE [--agenda A]\n\n"
@@ -87,6 +101,23 @@ static const char notify_help[] =
     "\"line N: reason\" and skipped. Prints \"applied N, skipped N\"; exit status 1 when any\n"
     "line was skipped (the others are applied all the same).\n"
     "\n" KEY_FILE_HELP CONNINFO_HELP;
+
+static const char sync_help[] =
+    "usage: kmenctl sync CONNINFO --key-file FILE [--agenda A] --gateway URL\n"
+    "       --gateway-cert FILE [--gateway-key FILE] [--gateway-ca FILE]\n\n"
+    "Follows the base registers through the translation gateway (docs/gateway.md):\n"
+    "first subscribes every AIFO of the register agenda not subscribed yet (POST\n"
+    "/subscribe) and records it; then reads the change feed (GET /changes) from the\n"
+    "cursor the register keeps and applies each event as notify does:\n"
+    "  change, merge, death   as in kmenctl notify\n"
+    "  data                   a name or birth-date correction of the stored client\n"
+    "Each event is one transaction with its audit row and the cursor, so a run that is\n"
+    "killed or loses the gateway applies no event twice and skips none when run again.\n"
+    "An event that cannot apply (an unknown AIFO, a conflict) is reported on stderr as\n"
+    "\"seq S: reason\", audited and passed over. Prints \"subscribed N, not known N,\n"
+    "applied N, skipped N\"; exit status 1 when the gateway failed (the message says so)\n"
+    "or an event was skipped. The package's mod-kmen-sync.timer runs it.\n"
+    "\n" KEY_FILE_HELP GATEWAY_HELP CONNINFO_HELP;
 
 static const char merge_help[] =
     "usage: kmenctl merge CONNINFO --into CLIENT_ID CLIENT_ID...\n\n"
@@ -149,9 +180,12 @@ static const kmenctl_command commands[] = {
     {"migrate", "bring a database to the current schema", migrate_help, KMENCTL_OPT_SQL_DIR, 1, 1,
      kmenctl_migrate},
     {"import-essl", "seed the register from the filing service's name register", import_help,
-     KMENCTL_OPT_KEY_FILE " " KMENCTL_OPT_AGENDA, 2, 2, kmenctl_import_essl},
+     KMENCTL_OPT_KEY_FILE " " KMENCTL_OPT_AGENDA " " KMENCTL_OPTS_GATEWAY, 2, 2,
+     kmenctl_import_essl},
     {"notify", "apply base-register change notifications", notify_help,
      KMENCTL_OPT_KEY_FILE " " KMENCTL_OPT_AGENDA, 2, 2, kmenctl_notify},
+    {"sync", "follow the base registers' changes through the gateway", sync_help,
+     KMENCTL_OPT_KEY_FILE " " KMENCTL_OPT_AGENDA " " KMENCTL_OPTS_GATEWAY, 1, 1, kmenctl_sync},
     {"merge", "merge clients into one survivor; their identifiers keep resolving", merge_help,
      KMENCTL_OPT_INTO, 2, KMENCTL_ANY_NUMBER, kmenctl_merge},
     {"add-potential", "record potential clients from unofficial contacts", potential_help,

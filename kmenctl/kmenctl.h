@@ -35,6 +35,13 @@
 #define KMENCTL_OPT_DAYS "--days"
 #define KMENCTL_OPT_GROUP "--group"
 #define KMENCTL_OPT_NEXT "--next"
+#define KMENCTL_OPT_GATEWAY "--gateway"
+#define KMENCTL_OPT_GATEWAY_CERT "--gateway-cert"
+#define KMENCTL_OPT_GATEWAY_KEY "--gateway-key"
+#define KMENCTL_OPT_GATEWAY_CA "--gateway-ca"
+#define KMENCTL_OPTS_GATEWAY                                                                       \
+    KMENCTL_OPT_GATEWAY " " KMENCTL_OPT_GATEWAY_CERT " " KMENCTL_OPT_GATEWAY_KEY                   \
+                        " " KMENCTL_OPT_GATEWAY_CA
 
 typedef struct {
     const char **positional; /* npositional of them, in the order given */
@@ -52,7 +59,11 @@ typedef struct {
     const char *dir;
     const char *days;
     const char *group;
-    const char *next; /* a flag: non-NULL when given */
+    const char *next;    /* a flag: non-NULL when given */
+    const char *gateway; /* the translation gateway's base URL */
+    const char *gateway_cert;
+    const char *gateway_key;
+    const char *gateway_ca;
 } kmenctl_args;
 
 typedef struct {
@@ -125,5 +136,6 @@ int kmenctl_stats(apr_pool_t *p, const kmenctl_args *args);
 int kmenctl_purge(apr_pool_t *p, const kmenctl_args *args);
 int kmenctl_merge(apr_pool_t *p, const kmenctl_args *args);
 int kmenctl_add_potential(apr_pool_t *p, const kmenctl_args *args);
+int kmenctl_sync(apr_pool_t *p, const kmenctl_args *args);
 
 #endif

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* notify: change, merge and death, each in its own transaction. The AIFO
- * reach the database only as blind index (lookups) and ciphertext (a changed
+/* notify and sync: change, merge, death and data, each in its own
+ * transaction; for sync (n->cursor set) the same transaction advances the
+ * feed's cursor, so that an event is applied exactly once. The AIFO reach
+ * the database only as blind index (lookups) and ciphertext (a changed
  * AIFO); skip reasons name the role of an AIFO, never its value. */
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,14 @@ typedef struct {
     char id[24];        /* kmen.client.id */
     char client_id[40]; /* the public identifier, for the audit row */
 } client_ref;
+
+/* Links an event's audit rows: "kmenctl-notify RUN:LINE" or "kmenctl-sync RUN:SEQ". */
+static const char *request_id(kmenctl_notify_ctx *n)
+{
+    if (n->cursor)
+        return apr_pstrcat(n->pool, "kmenctl-sync ", n->run, ":", n->cursor, NULL);
+    return apr_psprintf(n->pool, "kmenctl-notify %s:%ld", n->run, n->line);
+}
 
 static void index_of(kmenctl_notify_ctx *n, const char *aifo, unsigned char out[KMEN_HASH_LEN])
 {
@@ -65,7 +75,7 @@ static int audit(kmenctl_notify_ctx *n, const char *outcome, const char *event, 
     kmenctl_param_text(&ps, outcome);
     kmenctl_param_text(&ps, event);
     kmenctl_param_text(&ps, c->client_id);
-    kmenctl_param_text(&ps, apr_psprintf(n->pool, "kmenctl-notify %s:%ld", n->run, n->line));
+    kmenctl_param_text(&ps, request_id(n));
     return run(n,
                "INSERT INTO kmen.audit (event, outcome, detail, client_id, request_id) "
                "VALUES ('notify', $1, $2, $3, $4)",
@@ -87,9 +97,21 @@ static int begin(kmenctl_notify_ctx *n)
     return run(n, "BEGIN", NULL, NULL) < 0 ? -1 : 0;
 }
 
+int kmenctl_sync_cursor_store(kmenctl_notify_ctx *n)
+{
+    kmenctl_params ps = {0};
+    kmenctl_param_text(&ps, n->agenda);
+    kmenctl_param_text(&ps, n->cursor);
+    return run(n,
+               "INSERT INTO kmen.sync_cursor (agenda, cursor) VALUES ($1, $2) "
+               "ON CONFLICT (agenda) DO UPDATE SET cursor = EXCLUDED.cursor, updated = now()",
+               &ps, NULL);
+}
+
+/* The event's changes, its audit rows and (sync) the cursor, all or none. */
 static kmenctl_notify_outcome commit(kmenctl_notify_ctx *n, const char **why)
 {
-    if (run(n, "COMMIT", NULL, NULL) < 0)
+    if ((n->cursor && kmenctl_sync_cursor_store(n) < 0) || run(n, "COMMIT", NULL, NULL) < 0)
         return give_up(n, -1, NULL, why);
     return KMENCTL_NOTIFY_APPLIED;
 }
@@ -109,8 +131,9 @@ static int replace_aifo(kmenctl_notify_ctx *n, const unsigned char old_index[KME
     kmenctl_param_bytes(&ps, old_index, KMEN_HASH_LEN);
     kmenctl_param_bytes(&ps, new_index, KMEN_HASH_LEN);
     kmenctl_param_bytes(&ps, sealed, sealed_len);
+    /* The new AIFO is subscribed afresh by the next kmenctl sync. */
     return run(n,
-               "UPDATE kmen.client_aifo SET aifo_index = $3, aifo_sealed = $4 "
+               "UPDATE kmen.client_aifo SET aifo_index = $3, aifo_sealed = $4, subscribed = NULL "
                "WHERE agenda = $1 AND aifo_index = $2",
                &ps, NULL);
 }
@@ -145,8 +168,9 @@ kmenctl_notify_outcome kmenctl_notify_death(kmenctl_notify_ctx *n, const char *a
     kmenctl_param_text(&ps, n->agenda);
     kmenctl_param_bytes(&ps, index, KMEN_HASH_LEN);
     kmenctl_param_text(&ps, date);
-    kmenctl_param_text(&ps, apr_psprintf(n->pool, "kmenctl-notify %s:%ld", n->run, n->line));
-    /* One statement, so its own transaction: the death and its audit row. */
+    kmenctl_param_text(&ps, request_id(n));
+    if (begin(n))
+        return give_up(n, -1, NULL, why);
     int found = run(n,
                     "WITH d AS (UPDATE kmen.client c SET deceased = $3 FROM kmen.client_aifo a "
                     "WHERE a.client = c.id AND a.agenda = $1 AND a.aifo_index = $2 "
@@ -154,11 +178,36 @@ kmenctl_notify_outcome kmenctl_notify_death(kmenctl_notify_ctx *n, const char *a
                     "INSERT INTO kmen.audit (event, outcome, detail, client_id, request_id) "
                     "SELECT 'notify', 'applied', 'death', client_id, $4 FROM d",
                     &ps, NULL);
-    if (found != 1) {
-        *why = found < 0 ? n->error : "the AIFO is not in the register";
-        return PQstatus(n->conn) == CONNECTION_OK ? KMENCTL_NOTIFY_SKIPPED : KMENCTL_NOTIFY_FATAL;
-    }
-    return KMENCTL_NOTIFY_APPLIED;
+    if (found != 1)
+        return give_up(n, found, "the AIFO is not in the register", why);
+    return commit(n, why);
+}
+
+kmenctl_notify_outcome kmenctl_notify_data(kmenctl_notify_ctx *n, const char *aifo,
+                                           const kmenctl_person *data, const char **why)
+{
+    unsigned char index[KMEN_HASH_LEN];
+    client_ref c;
+    kmenctl_params ps = {0};
+    index_of(n, aifo, index);
+    if (begin(n))
+        return give_up(n, -1, NULL, why);
+    int found = find_client(n, index, &c);
+    if (found != 1)
+        return give_up(n, found, "the AIFO is not in the register", why);
+    kmenctl_param_text(&ps, c.id);
+    kmenctl_param_text(&ps, data->family_name);
+    kmenctl_param_text(&ps, data->given_name);
+    kmenctl_param_text(&ps, data->birth_date);
+    /* A correction replaces what the register holds; what it leaves out stays. */
+    if (run(n,
+            "UPDATE kmen.client SET family_name = coalesce($2, family_name), "
+            "given_name = coalesce($3, given_name), birth_date = coalesce($4::date, birth_date) "
+            "WHERE id = $1::bigint",
+            &ps, NULL) < 0 ||
+        audit(n, "applied", "data", &c) < 0)
+        return give_up(n, -1, NULL, why);
+    return commit(n, why);
 }
 
 /* The base register cancelled the merged AIFO in favour of the surviving
@@ -181,7 +230,7 @@ static int merge_clients(kmenctl_notify_ctx *n, const client_ref *surviving,
     PGresult *res;
     kmenctl_param_text(&ps, surviving->client_id);
     kmenctl_param_text(&ps, merged->client_id);
-    kmenctl_param_text(&ps, apr_psprintf(n->pool, "kmenctl-notify %s:%ld", n->run, n->line));
+    kmenctl_param_text(&ps, request_id(n));
     if (run(n, "SELECT kmen.merge_clients($1::uuid, $2::uuid, 'notify merge', $3)", &ps, &res) < 0)
         return -1;
     const char *outcome = PQgetvalue(res, 0, 0);

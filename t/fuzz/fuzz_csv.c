@@ -123,7 +123,8 @@ static void essl(const char *in, size_t len, char *buf, size_t cap)
 {
     kmen_csv_record rec;
     size_t pos = 0;
-    int fields = -1;
+    int header = 0;
+    kmenctl_essl_columns cols;
     char why_buf[128];
     for (int n = 0; n < MAX_RECORDS; n++) {
         memset(&rec, 0, sizeof(rec));
@@ -136,16 +137,18 @@ static void essl(const char *in, size_t len, char *buf, size_t cap)
         pos += used;
         if (st != KMEN_CSV_RECORD)
             continue;
-        if (fields < 0) {
-            fields = kmenctl_essl_header_fields(&rec);
-            INVARIANT(fields == 0 || (fields >= ESSL_FIRST_SYSTEM && fields <= KMEN_CSV_MAX_FIELDS),
-                      "header of %d fields", fields);
-            if (fields == 0)
-                fields = 4; /* go on as if it were the four-column header */
+        if (!header) {
+            header = 1;
+            if (kmenctl_essl_header(&rec, &cols))
+                INVARIANT(cols.fields >= ESSL_FIXED && cols.fields <= KMEN_CSV_MAX_FIELDS &&
+                              cols.first_system >= ESSL_FIXED && cols.first_system <= cols.fields,
+                          "header of %d fields, systems from %d", cols.fields, cols.first_system);
+            else /* go on as if it were the four-column header */
+                cols = (kmenctl_essl_columns){4, -1, -1, 4};
             continue;
         }
         memset(why_buf, 'x', sizeof(why_buf));
-        const char *why = kmenctl_essl_row_problem(&rec, fields, why_buf, sizeof(why_buf));
+        const char *why = kmenctl_essl_row_problem(&rec, &cols, why_buf, sizeof(why_buf));
         if (why)
             INVARIANT(strnlen(why, 4096) < 4096, "row problem not terminated");
         if (why == why_buf)

@@ -363,12 +363,17 @@ def test_first_portal_uses_only_the_placeholders_for_site_values():
 # --- (f) docs/gateway.md and the two sides of the translation gateway -----------------------
 
 def gateway_calls_of_the_module():
-    """{path: request members} of every gateway call in mod_kmen/translate.c."""
+    """{path: request members} of every gateway POST in mod_kmen/translate.c (httpd) and in
+    kmenctl/gateway_calls.c (kmenctl)."""
     text = without_comments((REPO / "mod_kmen" / "translate.c").read_text())
     calls = re.findall(r'\bcall\s*\(\s*r\s*,\s*"(/[^"]*)"\s*,\s*json_pack\s*\(\s*"[^"]*"\s*,'
                        r'(.*?)\)\s*,', text, re.S)
     assert calls, "no call(r, \"/path\", json_pack(…)) in mod_kmen/translate.c"
-    return {path: set(re.findall(r'"([^"]+)"', args)) for path, args in calls}
+    text = without_comments((REPO / "kmenctl" / "gateway_calls.c").read_text())
+    kmenctl = re.findall(r'\bkmenctl_gateway_post\s*\(\s*"(/[^"]*)"\s*,\s*json_pack\s*\(\s*'
+                         r'"[^"]*"\s*,(.*?)\)\s*[,)]', text, re.S)
+    assert kmenctl, "no kmenctl_gateway_post(\"/path\", json_pack(…)) in kmenctl/gateway_calls.c"
+    return {path: set(re.findall(r'"([^"]+)"', args)) for path, args in calls + kmenctl}
 
 
 def gateway_paths_of_the_simulator():
@@ -409,7 +414,7 @@ def test_gateway_md_lists_what_the_module_calls_and_the_simulator_serves():
     module, simulator = gateway_calls_of_the_module(), gateway_paths_of_the_simulator()
     docs = gateway_endpoints_of_the_docs()
     assert set(docs) == set(module) == set(simulator), \
-        f"docs/gateway.md {sorted(docs)}, translate.c {sorted(module)}, " \
+        f"docs/gateway.md {sorted(docs)}, translate.c and kmenctl {sorted(module)}, " \
         f"t/sim/gateway.py {sorted(simulator)}"
     for path in docs:
         assert docs[path] == module[path] == simulator[path], \

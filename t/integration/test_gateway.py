@@ -14,6 +14,7 @@ from t.lib import PYTHON, REPO
 from t.lib.httpd import free_port
 from t.lib.keys import make_keys
 from t.sim.gateway import DEMO_SECRET, Translator
+from t.sim.identities import Resident, resident
 
 BSI = "CZ/CZ/3f0c8b57-6a1e-4a5e-9c43-0d2b6f1e8a11"
 OTHER = "CZ/CZ/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
@@ -179,3 +180,101 @@ def test_runs_standalone(keys, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+# --- identification, subscriptions and the change feed ----------------------------------
+
+def identify(gw, keys, family, given, born, agenda="A9145", **extra):
+    body = {"agenda": agenda, "family_name": family, "given_name": given, "birth_date": born}
+    return post(gw, keys, "/identify", dict(body, **extra))
+
+
+def changes(gw, keys, agenda="A9145", after=None):
+    query = f"?agenda={agenda}" + ("" if after is None else f"&after={after}")
+    return requests.get(gw.url + "/changes" + query, verify=str(keys.ca_cert),
+                        cert=(str(keys.client_cert), str(keys.client_key)), timeout=10)
+
+
+def test_identify_finds_exactly_one_resident(gw, keys):
+    gw.populate(1000)
+    r = resident(517)
+    ok = identify(gw, keys, r.family, r.given, r.birth_date)
+    assert ok.status_code == 200 and ok.json()["aifo"] == gw.aifo(r.person, "A9145")
+    # ZR compares names without regard to case or spacing; an address narrows the search.
+    assert identify(gw, keys, r.family.upper(), f"  {r.given} ", r.birth_date).json() == ok.json()
+    assert identify(gw, keys, r.family, r.given, r.birth_date,
+                    address=r.address).json() == ok.json()
+    assert identify(gw, keys, r.family, r.given, r.birth_date,
+                    address="Nowhere 1").status_code == 404
+    assert identify(gw, keys, r.family, r.given, "1899-01-01").status_code == 404
+    assert identify(gw, keys, "Nikdo", r.given, r.birth_date).status_code == 404
+    # The AIFO it issued translates on, as any other.
+    assert aifo_to_aifo(gw, keys, ok.json()["aifo"], "A9145", "A8566").json()["aifo"] == \
+        gw.aifo(r.person, "A8566")
+
+
+def test_identify_refuses_an_ambiguous_person(gw, keys):
+    gw.populate(300)
+    r = resident(42)
+    twin = Resident("a second person", r.family, r.given, r.birth_date, "Brno, Jiná 5")
+    gw.add_resident(twin)
+    assert identify(gw, keys, r.family, r.given, r.birth_date).status_code == 409
+    # The address tells them apart.
+    assert identify(gw, keys, r.family, r.given, r.birth_date, address=twin.address) \
+        .json()["aifo"] == gw.aifo(twin.person, "A9145")
+    assert identify(gw, keys, r.family, r.given, r.birth_date, address=r.address) \
+        .json()["aifo"] == gw.aifo(r.person, "A9145")
+
+
+def test_identify_checks_its_body(gw, keys):
+    assert identify(gw, keys, "A", "B", "1990-1-1").status_code == 400
+    assert identify(gw, keys, "A", "", "1990-01-01").status_code == 400
+    assert identify(gw, keys, "A", "B", "1990-01-01", agenda="9145").status_code == 400
+    assert identify(gw, keys, "A", "B", "1990-01-01", bsi="x").status_code == 400
+    assert identify(gw, keys, "A", "B", "1990-01-01", address=7).status_code == 400
+
+
+def test_subscribe_and_the_change_feed(gw, keys):
+    a, b, c = (gw.seed_aifo(p, "A9145") for p in ("p-a", "p-b", "p-c"))
+    r = post(gw, keys, "/subscribe", {"agenda": "A9145", "aifo": a})
+    assert r.status_code == 204 and r.content == b""
+    assert post(gw, keys, "/subscribe", {"agenda": "A9145", "aifo": a}).status_code == 204
+    assert post(gw, keys, "/subscribe", {"agenda": "A9145", "aifo": b}).status_code == 204
+    assert post(gw, keys, "/subscribe", {"agenda": "A8566", "aifo": a}).status_code == 404
+    assert post(gw, keys, "/subscribe", {"agenda": "A9145", "aifo": "nope"}).status_code == 404
+    assert post(gw, keys, "/subscribe", {"agenda": "A9145"}).status_code == 400
+    assert gw.subscribed("A9145") == {a, b}
+
+    gw.append_event("A9145", "death", c, "2024-01-01")        # c: not subscribed
+    gw.append_event("A9145", "data", a, {"family_name": "Nová"})
+    gw.append_event("A8566", "death", a, "2024-01-01")        # another agenda
+    gw.append_event("A9145", "change", a, "NEW-AIFO-A")
+    gw.append_event("A9145", "death", "NEW-AIFO-A", "2024-02-02")  # followed after a change
+    gw.append_event("A9145", "merge", c, b)                   # b is the merged one
+    first = changes(gw, keys)
+    assert first.status_code == 200
+    events = first.json()["events"]
+    assert [(e["seq"], e["event"]) for e in events] == \
+        [("2", "data"), ("4", "change"), ("5", "death"), ("6", "merge")]
+    assert events[0] == {"seq": "2", "event": "data", "aifo": a, "value": {"family_name": "Nová"}}
+    assert first.json()["next"] == "6"
+    assert changes(gw, keys, after="6").json() == {"events": [], "next": "6"}
+    assert changes(gw, keys, after="").json() == first.json()
+    gw.page_size = 2
+    page = changes(gw, keys, after="2").json()
+    assert [e["seq"] for e in page["events"]] == ["4", "5"] and page["next"] == "5"
+    page = changes(gw, keys, after=page["next"]).json()
+    assert [e["seq"] for e in page["events"]] == ["6"] and page["next"] == "6"
+    assert changes(gw, keys, agenda="bad").status_code == 400
+    assert changes(gw, keys, after="x1").status_code == 400
+
+
+def test_outage_after_a_number_of_requests(gw, keys):
+    gw.outage_after(2)
+    assert changes(gw, keys).status_code == 200
+    assert identify(gw, keys, "A", "B", "1990-01-01").status_code == 404
+    with pytest.raises(requests.exceptions.ConnectionError):
+        changes(gw, keys)
+    assert gw.mode == "down"
+    gw.heal()
+    assert changes(gw, keys).status_code == 200

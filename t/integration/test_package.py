@@ -4,8 +4,9 @@ this machine's stock apache2, enabled (apache2ctl configtest must still pass: th
 kmen.conf keeps its example directives inside <IfDefine KMEN_CONFIGURED>), disabled and
 purged again, leaving /etc/apache2, /var/lib/apache2, /etc/cron.d, /etc/default and the set
 of installed packages as they were. Installed, it also brings the documents (README.md with
-docs/ beside it, uncompressed), the manual pages, kmenctl keygen, and a daily kmenctl purge
-that does nothing until /etc/default/mod-kmen is configured.
+docs/ beside it, uncompressed), the manual pages, kmenctl keygen, a daily kmenctl purge and a
+kmenctl sync every 15 minutes (a systemd timer, or cron without systemd), both doing nothing
+until /etc/default/mod-kmen is configured.
 
 The build takes about 10 s, so this runs with every `make test`. It needs root and touches the
 system's apache2 configuration for a few seconds: KMEN_TEST_PACKAGE=0 skips it, and it skips
@@ -35,8 +36,10 @@ SQL = Path("/usr/share/mod-kmen/sql")
 CRON = Path("/etc/cron.d/mod-kmen")
 DEFAULT = Path("/etc/default/mod-kmen")
 DOC = Path("/usr/share/doc/libapache2-mod-kmen")
+UNITS = [Path("/lib/systemd/system/mod-kmen-sync.service"),
+         Path("/lib/systemd/system/mod-kmen-sync.timer")]
 MAN_PAGES = [Path("/usr/share/man/man8/kmenctl.8.gz"), Path("/usr/share/man/man8/mod_kmen.8.gz")]
-SHIPPED = [MODULE, LOAD, CONF, KMENCTL, SQL.parent, CRON, DEFAULT, DOC, *MAN_PAGES]
+SHIPPED = [MODULE, LOAD, CONF, KMENCTL, SQL.parent, CRON, DEFAULT, DOC, *MAN_PAGES, *UNITS]
 # Parts of the source tree that the documents link to but the package does not ship:
 # the test and benchmark reports, the code, the migrations (shipped elsewhere, in SQL).
 SOURCE_ONLY = {"t", "bench", "mod_kmen", "kmenctl", "sql", "debian", "man"}
@@ -165,6 +168,7 @@ def test_package_contents(built):
                  *(f"docs/{p.name}" for p in sorted((src / "docs").glob("*.md")))]
     expected.update({f"{DOC}/{name}": "-rw-r--r--" for name in documents})
     expected.update({str(page): "-rw-r--r--" for page in MAN_PAGES})
+    expected.update({str(unit): "-rw-r--r--" for unit in UNITS})
     for path, mode in expected.items():
         assert path in entries, f"{path} is not in {deb.name}:\n{listing}"
         assert entries[path] == (mode, "root/root"), path
@@ -201,22 +205,25 @@ def assert_links_resolve(src, documents, entries):
     assert checked >= 10  # README -> docs/*.md, docs -> each other and ../conf/kmen.conf
 
 
-def cron_job(text):
-    """(environment, command) of the one job line of a cron.d file."""
-    env, jobs = {}, []
+def cron_jobs(text):
+    """{kmenctl command: (environment, command)} of the job lines of a cron.d file: the daily
+    purge and the sync every 15 minutes, both as root."""
+    env, jobs = {}, {}
     for line in text.splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         m = re.match(r"^([A-Z_]+)=(.*)$", line)
         if m:
             env[m.group(1)] = m.group(2)
-        else:
-            jobs.append(line.split(None, 6))
-    assert len(jobs) == 1, jobs
-    minute, hour, day, month, weekday, user, command = jobs[0]
-    assert (day, month, weekday, user) == ("*", "*", "*", "root")  # daily, as root
-    assert minute.isdigit() and hour.isdigit()
-    return env, command
+            continue
+        minute, hour, day, month, weekday, user, command = line.split(None, 6)
+        assert (day, month, weekday, user) == ("*", "*", "*", "root")
+        which = re.search(r"/usr/bin/kmenctl (\w+)", command).group(1)
+        assert (minute.isdigit() and hour.isdigit()) if which == "purge" else \
+            (minute, hour) == ("*/15", "*")
+        jobs[which] = command
+    assert sorted(jobs) == ["purge", "sync"], jobs
+    return {which: (env, command) for which, command in jobs.items()}
 
 
 def run_cron_job(env, command, default_file=DEFAULT):
@@ -243,28 +250,53 @@ def check_installed_extras(src, tmp_path):
     settings = [line for line in DEFAULT.read_text().splitlines()
                 if line.strip() and not line.startswith("#")]
     assert settings == []
-    assert {"#KMEN_PURGE_CONNINFO=", "#KMEN_PURGE_OPTIONS="} <= \
+    assert {"#KMEN_PURGE_CONNINFO=", "#KMEN_PURGE_OPTIONS=", "#KMEN_SYNC_CONNINFO=",
+            "#KMEN_SYNC_OPTIONS="} <= \
         set(re.findall(r"^#KMEN_[A-Z_]+=", DEFAULT.read_text(), re.M))
     run("sh", "-n", DEFAULT)
 
-    env, command = cron_job(CRON.read_text())
-    assert "/usr/bin/kmenctl purge" in command and str(DEFAULT) in command
-    r = run_cron_job(env, command)
-    assert (r.returncode, r.stdout, r.stderr) == (0, "", ""), r  # idle: ran nothing
-    # Configured, the job runs kmenctl purge: here it cannot connect, and says so on stderr,
-    # which cron mails to root; stdout (the counts) goes to the system log.
+    jobs = cron_jobs(CRON.read_text())
     configured = tmp_path / "mod-kmen"
     configured.write_text('KMEN_PURGE_CONNINFO="host=/nonexistent-kmen-socket-dir dbname=kmen"\n'
-                          'KMEN_PURGE_OPTIONS="--audit-days 365"\n')
-    r = run_cron_job(env, command, configured)
-    assert r.stdout == "" and r.stderr.startswith("kmenctl: "), r
-    assert "/nonexistent-kmen-socket-dir" in r.stderr, r.stderr
+                          'KMEN_PURGE_OPTIONS="--audit-days 365"\n'
+                          'KMEN_SYNC_CONNINFO="host=/nonexistent-kmen-socket-dir dbname=kmen"\n'
+                          'KMEN_SYNC_OPTIONS="--key-file /nonexistent/register.key '
+                          '--gateway https://127.0.0.1:9/ --gateway-cert /nonexistent.crt"\n')
+    for which, (env, command) in jobs.items():
+        assert f"/usr/bin/kmenctl {which}" in command and str(DEFAULT) in command
+        # The sync job is cron's only where systemd is not running (its timer's otherwise).
+        command = command.replace("/run/systemd/system", "/nonexistent-systemd-dir")
+        r = run_cron_job(env, command)
+        assert (r.returncode, r.stdout, r.stderr) == (0, "", ""), r  # idle: ran nothing
+        # Configured, the job runs kmenctl: here it fails, and says so on stderr, which cron
+        # mails to root; stdout (the counts) goes to the system log.
+        r = run_cron_job(env, command, configured)
+        assert r.stdout == "" and r.stderr.startswith("kmenctl: "), (which, r)
+    assert "/nonexistent-kmen-socket-dir" in run_cron_job(
+        *jobs["purge"], configured).stderr
+    check_sync_units()
 
     keys = tmp_path / "kmen"
     r = run(KMENCTL, "keygen", "--host", "portal.example.cz", "--dir", keys)
     assert "KmenSPEntityID https://portal.example.cz/" in r.stdout.splitlines()
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in keys.iterdir()} == \
         {"sp.key": 0o400, "sp.crt": 0o644, "register.key": 0o400}
+
+
+def check_sync_units():
+    """mod-kmen-sync.timer starts mod-kmen-sync.service, which reads /etc/default/mod-kmen and
+    runs kmenctl sync only once KMEN_SYNC_CONNINFO is set."""
+    service, timer = (unit.read_text() for unit in UNITS)
+    assert "EnvironmentFile=-/etc/default/mod-kmen" in service
+    condition = re.search(r"^ExecCondition=/bin/sh -c '(.*)'$", service, re.M).group(1)
+    start = re.search(r"^ExecStart=/bin/sh -c '(.*)'$", service, re.M).group(1)
+    assert "/usr/bin/kmenctl sync" in start
+    assert subprocess.run(["sh", "-c", condition], env={}).returncode != 0  # skipped
+    assert subprocess.run(["sh", "-c", condition],
+                          env={"KMEN_SYNC_CONNINFO": "dbname=kmen"}).returncode == 0
+    assert "OnCalendar=*:0/15" in timer and "WantedBy=timers.target" in timer
+    if shutil.which("systemd-analyze"):
+        run("systemd-analyze", "verify", *UNITS)
 
 
 def test_install_enable_configtest_remove(built, tmp_path):

@@ -7,6 +7,10 @@ HTTPS only, and the client must present a certificate issued by the configured C
 
   POST /bsi-to-aifo   {"bsi": …, "agenda": "A8566", "role": "CR102729"} -> 200 {"aifo": …} | 404
   POST /aifo-to-aifo  {"aifo": …, "from": "A8566", "to": "A9145"}        -> 200 {"aifo": …} | 404
+  POST /identify      {"agenda", "family_name", "given_name", "birth_date", "address"?}
+                                                    -> 200 {"aifo": …} | 404 (none) | 409 (several)
+  POST /subscribe     {"agenda", "aifo"}            -> 204 | 404 (an AIFO it does not know)
+  GET  /changes?agenda=A8566&after=CURSOR           -> 200 {"events": [...], "next": CURSOR}
 
 Person model: the person behind a BSI is the BSI itself, and a person's AIFO in an agenda is
 base64(HMAC-SHA256(secret, "<agenda>|<person>"))[:24], the secret fixed per gateway. The gateway
@@ -14,12 +18,24 @@ remembers which person every AIFO it issued (or was told about with seed_aifo) b
 aifo-to-aifo(aifo(p, A), from=A, to=B) == aifo(p, B): one person, one AIFO per agenda, whichever
 way it was reached. An AIFO it never issued nor was told about translates to 404.
 
+Population (for /identify): the residents it was given with add_resident(), or populate(N) for
+the deterministic population of t/sim/identities.py. One resident matching the names and birth
+date (and the address, when the request gives one) is identified: his AIFO in the agenda; an
+ambiguous person is simply a second resident with the same data.
+
+Change feed: append_event(agenda, event, aifo, value) adds an event (change, merge, death,
+data); GET /changes returns, oldest first and at most .page_size at a time, the events of the
+agenda whose AIFO (for a merge: either AIFO) the agenda subscribed to. A cursor is the decimal
+seq of the last event read; "" or no `after` starts at the beginning. A change moves the
+subscription to the new AIFO, as ISZR goes on notifying the person.
+
 Errors: a role other than CR102729 -> 403; a body that is not the JSON object described -> 400;
 another path -> 404; another method -> 405. Errors carry {"error": "…"}.
 
 In tests (class Translator): .calls logs every request that reached a handler as (path, body);
 .mode = "ok" | "fail" (500 to everything) | "slow" (answer after .delay seconds) | "down"
-(close the connection without answering); .known = None (every BSI translates) or a set of
+(close the connection without answering); outage_after(N): N more requests are answered,
+then the mode becomes "down"; .known = None (every BSI translates) or a set of
 the BSIs that do (others: 404).
 
 Standalone, e.g. for the demo:
@@ -36,13 +52,21 @@ import socket
 import ssl
 import sys
 import threading
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+try:
+    from identities import population  # run as t/sim/gateway.py
+except ImportError:
+    from t.sim.identities import population
 
 ROLE = "CR102729"  # verifying the identity of a digital-service user
 DEMO_SECRET = b"mod_kmen demo translation gateway: not a secret"
 MODES = ("ok", "fail", "slow", "down")
 AGENDA = re.compile(r"A[0-9]{1,6}\Z")
 BODY_LIMIT = 65536
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+IDENTIFY_MEMBERS = {"agenda", "family_name", "given_name", "birth_date", "address"}
 
 
 class Translator:
@@ -63,6 +87,11 @@ class Translator:
         self.rejected = 0       # connections refused in the TLS handshake (no/bad client cert)
         self._lock = threading.Lock()
         self._owners = {}       # aifo -> (person, agenda): what the gateway issued or was told
+        self.residents = {}     # (family, given, birth date), normalised -> [Resident]
+        self.subscriptions = {}  # agenda -> set of subscribed AIFO
+        self.feed = []          # (seq, agenda, event dict), seq growing from 1
+        self.page_size = 100    # events per /changes page
+        self._answers_left = None  # outage_after: requests still answered before "down"
         self._stopping = threading.Event()
         self.server = ThreadingHTTPServer((bind, port), self._handler())
         self.server.daemon_threads = True
@@ -102,6 +131,38 @@ class Translator:
         (as if the agenda's register had been filled from the base registers)."""
         return self.issue(person, agenda)
 
+    def add_resident(self, resident):
+        """A person the base registers know, for /identify (t/sim/identities.Resident)."""
+        key = _resident_key(resident.family, resident.given, resident.birth_date)
+        with self._lock:
+            self.residents.setdefault(key, []).append(resident)
+
+    def populate(self, n):
+        """The first N residents of the deterministic population (identities.population)."""
+        for r in population(n):
+            self.add_resident(r)
+
+    def append_event(self, agenda, event, aifo, value=None):
+        """A base-register change for the agenda's feed; returns its seq."""
+        doc = {"event": event, "aifo": aifo}
+        if value is not None:
+            doc["value"] = value
+        with self._lock:
+            seq = len(self.feed) + 1
+            self.feed.append((seq, agenda, dict(doc, seq=str(seq))))
+            if event == "change":
+                subscribed = self.subscriptions.setdefault(agenda, set())
+                if aifo in subscribed:
+                    subscribed.add(value)
+                owner = self._owners.get(aifo)
+                if owner:
+                    self._owners[value] = owner
+        return seq
+
+    def subscribed(self, agenda):
+        with self._lock:
+            return set(self.subscriptions.get(agenda, ()))
+
     # --- the call log and the fault modes ----------------------------------------------
     def count(self, path=None):
         with self._lock:
@@ -115,7 +176,21 @@ class Translator:
 
     def heal(self):
         """Back to normal service: mode "ok", every BSI known."""
-        self.mode, self.known = "ok", None
+        self.mode, self.known, self._answers_left = "ok", None, None
+
+    def outage_after(self, n):
+        """Answer N more requests normally, then go "down" (an outage in the middle of a run)."""
+        with self._lock:
+            self._answers_left = n
+
+    def _current_mode(self):
+        with self._lock:
+            if self._answers_left is not None:
+                if self._answers_left <= 0:
+                    self.mode, self._answers_left = "down", None
+                else:
+                    self._answers_left -= 1
+            return self.mode
 
     # --- answering ---------------------------------------------------------------------
     def answer(self, path, body):
@@ -126,7 +201,58 @@ class Translator:
             return self._bsi_to_aifo(body)
         if path == "/aifo-to-aifo":
             return self._aifo_to_aifo(body)
+        if path == "/identify":
+            return self._identify(body)
+        if path == "/subscribe":
+            return self._subscribe(body)
         return 404, {"error": "no such endpoint"}
+
+    def _identify(self, body):
+        agenda, address = body.get("agenda"), body.get("address")
+        names = [body.get("family_name"), body.get("given_name"), body.get("birth_date")]
+        if not (_text(agenda) and AGENDA.match(agenda) and all(_text(v) for v in names)) \
+                or not (address is None or _text(address)) \
+                or not DATE.match(names[2]) or set(body) - IDENTIFY_MEMBERS:
+            return 400, {"error": "expected {agenda, family_name, given_name, birth_date, "
+                                  "address?}"}
+        with self._lock:
+            found = list(self.residents.get(_resident_key(*names), ()))
+        if address is not None:
+            found = [r for r in found if _normal(r.address or "") == _normal(address)]
+        if not found:
+            return 404, {"error": "no such person"}
+        if len(found) > 1:
+            return 409, {"error": "several persons match"}
+        return 200, {"aifo": self.issue(found[0].person, agenda)}
+
+    def _subscribe(self, body):
+        agenda, aifo = body.get("agenda"), body.get("aifo")
+        if not (_text(agenda) and _text(aifo)) or not AGENDA.match(agenda):
+            return 400, {"error": "expected {agenda, aifo}"}
+        with self._lock:
+            owner = self._owners.get(aifo)
+            if owner is None or owner[1] != agenda:
+                return 404, {"error": "unknown AIFO"}
+            self.subscriptions.setdefault(agenda, set()).add(aifo)
+        return 204, None
+
+    def changes(self, query):
+        """(status, JSON object) for GET /changes with QUERY (parsed query string)."""
+        agenda, after = query.get("agenda", [""])[0], query.get("after", [""])[0]
+        if not AGENDA.match(agenda) or not re.fullmatch(r"[0-9]{0,18}", after):
+            return 400, {"error": "expected ?agenda=A…&after=CURSOR"}
+        start = int(after or 0)
+        with self._lock:
+            subscribed = self.subscriptions.get(agenda, set())
+            page, last = [], start
+            for seq, event_agenda, doc in self.feed[start:]:
+                if len(page) == self.page_size:
+                    break
+                last = seq
+                if event_agenda == agenda and (doc["aifo"] in subscribed or (
+                        doc["event"] == "merge" and doc.get("value") in subscribed)):
+                    page.append(dict(doc))
+        return 200, {"events": page, "next": str(last) if last else after}
 
     def _bsi_to_aifo(self, body):
         bsi, agenda, role = body.get("bsi"), body.get("agenda"), body.get("role")
@@ -165,6 +291,9 @@ class Translator:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: with Nagle's algorithm, a kept-alive
+            # client's delayed ACK would hold every answer's body back by 40 ms.
+            disable_nagle_algorithm = True
             timeout = 30
             server_version = "kmen-gateway-sim"
             sys_version = ""
@@ -180,7 +309,7 @@ class Translator:
                 except ValueError:
                     body = None
                 gateway._record(path, body)
-                mode = gateway.mode
+                mode = gateway._current_mode()
                 if mode == "down":
                     return self.hang_up()
                 if mode == "slow" and gateway._stopping.wait(gateway.delay):
@@ -192,9 +321,21 @@ class Translator:
                 self.reply(*gateway.answer(path, body))
 
             def do_GET(self):
+                path, _, query = self.path.partition("?")
+                if path != "/changes":
+                    return self.reply(405, {"error": "POST only"}, allow="POST")
+                gateway._record(path, query)
+                mode = gateway._current_mode()
+                if mode == "down":
+                    return self.hang_up()
+                if mode == "fail":
+                    return self.reply(500, {"error": "simulated failure"})
+                self.reply(*gateway.changes(urllib.parse.parse_qs(query)))
+
+            def refuse(self):
                 self.reply(405, {"error": "POST only"}, allow="POST")
 
-            do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
+            do_PUT = do_DELETE = do_PATCH = do_HEAD = refuse
 
             def read_body(self):
                 if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -218,10 +359,11 @@ class Translator:
                         raise ValueError("body too large")
 
             def reply(self, status, doc, **extra):
-                out = json.dumps(doc).encode()
+                out = json.dumps(doc).encode() if doc is not None else b""
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(out)))
+                if status != 204:  # "No Content": neither a type nor a length
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(out)))
                 for name, value in extra.items():
                     self.send_header(name.capitalize(), value)
                 self.end_headers()
@@ -264,6 +406,15 @@ def _text(value):
     return isinstance(value, str) and value != ""
 
 
+def _normal(text):
+    """Names and addresses compare as ZR compares them: case and spacing aside."""
+    return " ".join(text.casefold().split())
+
+
+def _resident_key(family, given, birth_date):
+    return (_normal(family), _normal(given), birth_date)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -274,9 +425,12 @@ def main():
     ap.add_argument("--ca", required=True, help="CA that issues the clients' certificates")
     ap.add_argument("--secret", default=None,
                     help="person-model secret (default: a fixed demo secret, stable AIFOs)")
+    ap.add_argument("--population", type=int, default=0,
+                    help="residents of the deterministic population /identify knows")
     args = ap.parse_args()
     gateway = Translator(port=args.port, bind=args.bind, cert=args.cert, key=args.key,
                          ca=args.ca, secret=args.secret or DEMO_SECRET)
+    gateway.populate(args.population)
     print(f"gateway listening on {gateway.url}", flush=True)
     try:
         gateway.server.serve_forever()

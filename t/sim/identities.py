@@ -171,3 +171,40 @@ def released_attributes(key, sp_entity_id, requested=None, age_over=18, today=No
     names = requested or MINIMAL_SET
     return [(name, values[_canonical(name)]) for name in names
             if values.get(_canonical(name)) is not None]
+
+
+# --- the base registers' population, for the translation gateway's /identify -------------
+
+_FAMILY = ("Novák", "Svoboda", "Novotný", "Dvořák", "Černý", "Procházka", "Kučera", "Veselý",
+           "Horák", "Němec", "Marek", "Pospíšil", "Pokorný", "Hájek", "Král", "Jelínek")
+_GIVEN = ("Jan", "Petr", "Josef", "Pavel", "Martin", "Tomáš", "Jaroslav", "Miroslav",
+          "Eva", "Hana", "Anna", "Lenka", "Kateřina", "Lucie", "Věra", "Alena")
+_TOWNS = ("Praha", "Brno", "Ostrava", "Plzeň", "Liberec", "Olomouc", "Zlín", "Kladno")
+
+
+@dataclass(frozen=True)
+class Resident:
+    """A person the base registers know: `person` is the gateway's person (a BSI or any
+    string); identification matches on names and birth date, and on the address when
+    the request gives one."""
+    person: str
+    family: str
+    given: str
+    birth_date: str
+    address: Optional[str] = None
+
+
+def resident(i):
+    """The i-th resident of the deterministic population (i >= 0): every resident has a
+    different (family, given, birth date), so each is identified uniquely until someone
+    ambiguous is added beside them."""
+    born = datetime.date(1930, 1, 1) + datetime.timedelta(days=i // 256)
+    family, given = _FAMILY[i % 16], _GIVEN[(i // 16) % 16]
+    return Resident(person=f"population person {i}", family=family, given=given,
+                    birth_date=born.isoformat(),
+                    address=f"{_TOWNS[i % 8]}, Hlavní {i % 997 + 1}")
+
+
+def population(n):
+    """The first N residents."""
+    return [resident(i) for i in range(n)]
