@@ -57,9 +57,10 @@ static void merge_services(kmen_server_conf *m, const kmen_server_conf *base,
     MERGE_PTR(evidence_pins);
 }
 
-void *kmen_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
+/* The SAML side: this SP's names and keys, and NIA's metadata. */
+static void merge_saml(kmen_server_conf *m, const kmen_server_conf *base,
+                       const kmen_server_conf *add)
 {
-    kmen_server_conf *base = base_, *add = add_, *m = apr_pcalloc(p, sizeof(*m));
     MERGE_PTR(sp_entity_id);
     /* a context's key pairs go together: a virtual host's one key is not
      * followed by the main server's second */
@@ -72,6 +73,12 @@ void *kmen_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_PTR(idp_metadata_cert_file);
     MERGE_PTR(idp_metadata_url);
     MERGE_INT(idp_metadata_refresh);
+}
+
+void *kmen_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
+{
+    kmen_server_conf *base = base_, *add = add_, *m = apr_pcalloc(p, sizeof(*m));
+    merge_saml(m, base, add);
     MERGE_PTR(endpoint_path);
     MERGE_PTR(db_conninfo);
     MERGE_INT(db_pool_size);
