@@ -83,7 +83,8 @@ def make_standins(work):
     keys = {name: (work / f"{name}-key.pem", work / f"{name}-cert.pem")
             for name in ("idp", "wrong", "ca")}
     for name, cn in (("idp", "NIA simulator"), ("wrong", "not NIA"), ("ca", "gateway CA")):
-        self_signed(*keys[name], cn)
+        # NIA's signing certificate: /kmen/health is degraded within 30 days of its end
+        self_signed(*keys[name], cn, days=400 if name == "idp" else 30)
     keys["gateway"] = signed_by_ca(work, "gateway", GATEWAY_HOST, *keys["ca"],
                                    f"subjectAltName=DNS:{GATEWAY_HOST}\n"
                                    "extendedKeyUsage=serverAuth")
