@@ -211,6 +211,16 @@ static kmen_response_status verify(const fixture *fx, const char *b64, apr_time_
     return kmen_saml_verify_response(sp_for(fx), pool, b64, &expect, out, reason);
 }
 
+/* FX's captured Response verified by SP, AFTER its NotBefore, for FX's request. */
+static kmen_response_status verify_capture(kmen_sp *sp, const fixture *fx,
+                                           apr_interval_time_t after, kmen_assertion *out,
+                                           const char **reason)
+{
+    kmen_response_expect expect = {at(fx->not_before, after), apr_time_from_sec(60),
+                                   fx->request_id};
+    return kmen_saml_verify_response(sp, pool, slurp(fx->file), &expect, out, reason);
+}
+
 static void assert_accepted(const fixture *fx)
 {
     kmen_assertion a;
@@ -254,16 +264,13 @@ START_TEST(nia_response_accepted_with_two_signing_keys)
 {
     static const char *const rollover[] = {"sp-cert.pem", "nia-test-cert.pem"};
     static const char *const other[] = {"sp-cert.pem"};
-    kmen_response_expect expect = {at(response1.not_before, apr_time_from_sec(600)),
-                                   apr_time_from_sec(60), response1.request_id};
     kmen_assertion a;
     const char *reason = NULL;
-    kmen_response_status st =
-        kmen_saml_verify_response(sp_with(&response1, idp_metadata_of(rollover, 2)), pool,
-                                  slurp(response1.file), &expect, &a, &reason);
+    kmen_response_status st = verify_capture(sp_with(&response1, idp_metadata_of(rollover, 2)),
+                                             &response1, apr_time_from_sec(600), &a, &reason);
     ck_assert_msg(st == KMEN_RESPONSE_OK, "refused: %s", reason ? reason : "");
-    st = kmen_saml_verify_response(sp_with(&response1, idp_metadata_of(other, 1)), pool,
-                                   slurp(response1.file), &expect, &a, &reason);
+    st = verify_capture(sp_with(&response1, idp_metadata_of(other, 1)), &response1,
+                        apr_time_from_sec(600), &a, &reason);
     ck_assert_int_eq(st, KMEN_RESPONSE_INVALID);
 }
 END_TEST
@@ -556,13 +563,9 @@ START_TEST(second_key_named_by_nia_decrypts)
 {
     const kmen_sp_key_pair keys[] = {other_pair(), nia_test_pair()};
     kmen_sp *sp = sp_with_keys(&response1, idp_metadata(), keys, 2);
-    kmen_response_expect expect = {at(response1.not_before, 0), apr_time_from_sec(60),
-                                   response1.request_id};
     kmen_assertion a;
     const char *reason = NULL;
-    ck_assert_int_eq(
-        kmen_saml_verify_response(sp, pool, slurp(response1.file), &expect, &a, &reason),
-        KMEN_RESPONSE_OK);
+    ck_assert_int_eq(verify_capture(sp, &response1, 0, &a, &reason), KMEN_RESPONSE_OK);
     ck_assert_int_eq(a.decryption_key, 1);
 }
 END_TEST
@@ -571,13 +574,9 @@ START_TEST(key_not_named_by_nia_refused)
 {
     const kmen_sp_key_pair keys[] = {other_pair()};
     kmen_sp *sp = sp_with_keys(&response1, idp_metadata(), keys, 1);
-    kmen_response_expect expect = {at(response1.not_before, 0), apr_time_from_sec(60),
-                                   response1.request_id};
     kmen_assertion a;
     const char *reason = NULL;
-    ck_assert_int_eq(
-        kmen_saml_verify_response(sp, pool, slurp(response1.file), &expect, &a, &reason),
-        KMEN_RESPONSE_INVALID);
+    ck_assert_int_eq(verify_capture(sp, &response1, 0, &a, &reason), KMEN_RESPONSE_INVALID);
     ck_assert_str_eq(reason, "the EncryptedKey is for a certificate that is not a "
                              "KmenSPCertificateFile (serial number "
                              "35034105937627197988315846329862265808194354993)");
