@@ -66,6 +66,14 @@ static void merge_saml(kmen_server_conf *m, const kmen_server_conf *base,
      * followed by the main server's second */
     m->sp_next_key_file = add->sp_key_file ? add->sp_next_key_file : base->sp_next_key_file;
     m->sp_next_cert_file = add->sp_cert_file ? add->sp_next_cert_file : base->sp_next_cert_file;
+    /* nor is a virtual host's own signing key paired with the main server's
+     * encryption keys */
+    const kmen_server_conf *enc =
+        add->sp_key_file || add->sp_enc_key_file || add->sp_enc_cert_file ? add : base;
+    m->sp_enc_key_file = enc->sp_enc_key_file;
+    m->sp_enc_cert_file = enc->sp_enc_cert_file;
+    m->sp_next_enc_key_file = enc->sp_next_enc_key_file;
+    m->sp_next_enc_cert_file = enc->sp_next_enc_cert_file;
     MERGE_PTR(acs_base_url);
     MERGE_PTR(sp_key_file);
     MERGE_PTR(sp_cert_file);
@@ -271,18 +279,28 @@ static const char *set_first_or_second(cmd_parms *cmd, const char *arg, const ch
     return NULL;
 }
 
-const char *kmen_set_sp_key_file(cmd_parms *cmd, void *dir, const char *arg)
+#define SLOT(field) APR_OFFSETOF(kmen_server_conf, field)
+
+/* Where the second file of the directive whose first is at offset FIRST goes. */
+static size_t second_slot(size_t first)
 {
-    kmen_server_conf *c = server_conf_of(cmd);
-    (void)dir;
-    return set_first_or_second(cmd, arg, &c->sp_key_file, &c->sp_next_key_file);
+    static const size_t slots[][2] = {{SLOT(sp_key_file), SLOT(sp_next_key_file)},
+                                      {SLOT(sp_cert_file), SLOT(sp_next_cert_file)},
+                                      {SLOT(sp_enc_key_file), SLOT(sp_next_enc_key_file)},
+                                      {SLOT(sp_enc_cert_file), SLOT(sp_next_enc_cert_file)}};
+    size_t i = 0;
+    while (i < sizeof(slots) / sizeof(slots[0]) - 1 && slots[i][0] != first)
+        i++;
+    return slots[i][1];
 }
 
-const char *kmen_set_sp_cert_file(cmd_parms *cmd, void *dir, const char *arg)
+const char *kmen_set_sp_file(cmd_parms *cmd, void *dir, const char *arg)
 {
-    kmen_server_conf *c = server_conf_of(cmd);
+    char *c = (char *)server_conf_of(cmd);
+    size_t first = (size_t)cmd->info;
     (void)dir;
-    return set_first_or_second(cmd, arg, &c->sp_cert_file, &c->sp_next_cert_file);
+    return set_first_or_second(cmd, arg, (const char **)(c + first),
+                               (const char **)(c + second_slot(first)));
 }
 
 /* A whole decimal number from MIN to MAX into *OUT; 0 when ARG is not one. */
@@ -536,20 +554,37 @@ static const char *check_required(apr_pool_t *p, const server_rec *s, const kmen
     return NULL;
 }
 
-/* A second key without its certificate, or the reverse: mod_kmen would
- * publish a certificate whose key it does not hold, or hold a key NIA is
- * never told of. */
-static const char *check_second_pair(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
+/* A key without its certificate, or the reverse: mod_kmen would publish a
+ * certificate whose key it does not hold, or hold a key NIA is never told
+ * of. KEY and CERT: the directives' first files, NEXT_KEY and NEXT_CERT
+ * their second. */
+static const char *check_pair(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
+                              const char *const directives[2], const char *const files[4])
 {
-    if (c->sp_next_key_file && !c->sp_next_cert_file)
-        return kmen_config_problem_second(p, s, c, "KmenSPPrivateKeyFile", c->sp_next_key_file,
-                                          "a second key needs a second KmenSPCertificateFile, "
-                                          "its certificate");
-    if (c->sp_next_cert_file && !c->sp_next_key_file)
-        return kmen_config_problem_second(p, s, c, "KmenSPCertificateFile", c->sp_next_cert_file,
-                                          "a second certificate needs a second "
-                                          "KmenSPPrivateKeyFile, its key");
+    static const char *const needs[] = {"needs a %s, its certificate", "needs a %s, its key",
+                                        "a second key needs a second %s, its certificate",
+                                        "a second certificate needs a second %s, its key"};
+    for (int i = 0; i < 4; i++) {
+        if (!files[i] || files[i ^ 1])
+            continue;
+        const char *problem = apr_psprintf(p, needs[i], directives[(i & 1) ^ 1]);
+        return i < 2 ? kmen_config_problem(p, s, c, directives[i & 1], files[i], problem)
+                     : kmen_config_problem_second(p, s, c, directives[i & 1], files[i], problem);
+    }
     return NULL;
+}
+
+static const char *check_pairs(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
+{
+    static const char *const signing[] = {"KmenSPPrivateKeyFile", "KmenSPCertificateFile"};
+    static const char *const encryption[] = {"KmenSPEncryptionKeyFile",
+                                             "KmenSPEncryptionCertificateFile"};
+    const char *const signing_files[] = {c->sp_key_file, c->sp_cert_file, c->sp_next_key_file,
+                                         c->sp_next_cert_file};
+    const char *const encryption_files[] = {c->sp_enc_key_file, c->sp_enc_cert_file,
+                                            c->sp_next_enc_key_file, c->sp_next_enc_cert_file};
+    const char *err = check_pair(p, s, c, signing, signing_files);
+    return err ? err : check_pair(p, s, c, encryption, encryption_files);
 }
 
 static const char *load_register_key(apr_pool_t *p, const server_rec *s, kmen_server_conf *c)
@@ -644,7 +679,7 @@ static const char *load_evidence_ca(apr_pool_t *p, const server_rec *s, kmen_ser
 const char *kmen_server_conf_load(apr_pool_t *p, const server_rec *s, kmen_server_conf *c)
 {
     const char *err;
-    if ((err = check_required(p, s, c)) || (err = check_second_pair(p, s, c)) ||
+    if ((err = check_required(p, s, c)) || (err = check_pairs(p, s, c)) ||
         (err = check_urls(p, s, c)) || (err = check_cookie_name(p, s, c)) ||
         (err = load_register_key(p, s, c)) ||
         (err = load_secret(p, s, c, "KmenHeaderSecretFile", c->header_secret_file,

@@ -35,6 +35,12 @@ typedef struct {
     const char *sp_cert_file;      /* the first KmenSPCertificateFile */
     const char *sp_next_key_file;  /* the second, while the key rolls over: decrypts */
     const char *sp_next_cert_file; /* NULL without a second */
+    /* KmenSPEncryptionKeyFile and KmenSPEncryptionCertificateFile: when set,
+     * they alone decrypt, and the KmenSPPrivateKeyFile pairs only sign */
+    const char *sp_enc_key_file;
+    const char *sp_enc_cert_file;
+    const char *sp_next_enc_key_file; /* the second, while that key rolls over */
+    const char *sp_next_enc_cert_file;
     const char *idp_metadata_file;
     const char *idp_metadata_cert_file; /* the pinned certificate(s) signing that file */
     const char *idp_metadata_url;       /* where one process fetches that file from */
@@ -123,11 +129,11 @@ const apr_array_header_t *kmen_dir_requested(const kmen_dir_conf *d);
 /* Directive handlers; for server settings cmd->info is the field's offset. */
 const char *kmen_set_server_string(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_server_file(cmd_parms *cmd, void *dir, const char *arg);
-/* KmenSPPrivateKeyFile and KmenSPCertificateFile: the first occurrence in a
- * context is the pair that signs, a second the next (or previous) pair,
- * a third a syntax error. */
-const char *kmen_set_sp_key_file(cmd_parms *cmd, void *dir, const char *arg);
-const char *kmen_set_sp_cert_file(cmd_parms *cmd, void *dir, const char *arg);
+/* KmenSPPrivateKeyFile, KmenSPCertificateFile and their KmenSPEncryption*
+ * twins (cmd->info: the offset of the first file): the first occurrence in a
+ * context is the pair in use, a second the next (or previous) pair, a third
+ * a syntax error. */
+const char *kmen_set_sp_file(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_server_seconds(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_server_flag(cmd_parms *cmd, void *dir, int on);
 const char *kmen_set_endpoint_path(cmd_parms *cmd, void *dir, const char *arg);

@@ -312,13 +312,15 @@ static int handle_acs(request_rec *r)
     kmen_response_expect expect = {apr_time_now(), apr_time_from_sec(c->clock_skew), request_id};
     kmen_assertion a;
     const char *reason = NULL;
+    const kmen_sp_key_pair *keys = kmen_sp_pairs(c->sp);
     switch (kmen_saml_verify_response(c->sp, r->pool, b64, &expect, &a, &reason)) {
     case KMEN_RESPONSE_OK:
         /* during a key rollover, which certificate NIA encrypts to tells
          * when the old key can go */
         kmen_log_request(APLOG_INFO, r, KMEN_LOGNO(0630) "assertion decrypted with %s key %s",
-                         a.decryption_key ? "the second" : "the first",
-                         a.decryption_key ? c->sp_next_key_file : c->sp_key_file);
+                         kmen_sp_pair_is_second(keys, a.decryption_key) ? "the second"
+                                                                        : "the first",
+                         keys[a.decryption_key].key_file);
         return acs_complete(r, request_id, previous, &a);
     case KMEN_RESPONSE_FAILED:
         return acs_refuse(r, reason, KMEN_PAGE_LOGIN_FAILED);

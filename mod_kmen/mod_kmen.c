@@ -55,45 +55,64 @@ static void saml_library_once(server_rec *s)
     }
 }
 
-/* The directives of kmen_sp_create's inputs, in kmen_sp_input order. */
-static const char *const sp_input_directives[] = {"KmenSPPrivateKeyFile", "KmenSPCertificateFile",
-                                                  "KmenIdPMetadataFile", "KmenSPPrivateKeyFile",
-                                                  "KmenSPCertificateFile"};
-
-/* The files of kmen_sp_create's inputs, in kmen_sp_input order. */
-static void sp_input_files(const kmen_server_conf *c, const char *files[])
+/* The SP's key pairs as C names them: the signing pairs, then any
+ * encryption pairs, the first of each before its second. */
+static int sp_key_pairs(const kmen_server_conf *c, kmen_sp_key_pair *pairs)
 {
-    const char *const in_order[] = {c->sp_key_file, c->sp_cert_file, c->idp_metadata_file,
-                                    c->sp_next_key_file, c->sp_next_cert_file};
-    memcpy(files, in_order, sizeof(in_order));
+    const int separate = c->sp_enc_key_file != NULL;
+    const struct {
+        const char *key_file, *cert_file;
+        kmen_sp_key_use use;
+    } all[] = {
+        {c->sp_key_file, c->sp_cert_file, separate ? KMEN_KEY_SIGNS : KMEN_KEY_SIGNS_AND_DECRYPTS},
+        {c->sp_next_key_file, c->sp_next_cert_file,
+         separate ? KMEN_KEY_SIGNS : KMEN_KEY_SIGNS_AND_DECRYPTS},
+        {c->sp_enc_key_file, c->sp_enc_cert_file, KMEN_KEY_DECRYPTS},
+        {c->sp_next_enc_key_file, c->sp_next_enc_cert_file, KMEN_KEY_DECRYPTS}};
+    int n = 0;
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        if (!all[i].key_file)
+            continue;
+        memset(&pairs[n], 0, sizeof(pairs[n]));
+        pairs[n].key_file = all[i].key_file;
+        pairs[n].cert_file = all[i].cert_file;
+        pairs[n++].use = all[i].use;
+    }
+    return n;
 }
 
-/* The refusal of input WHICH (kmen_sp_input) of C: a directive given twice
- * names the line of its second occurrence for the second pair. */
+/* The refusal of input WHICH (kmen_sp_input) of IN, read from C: a
+ * directive given twice names the line of its second occurrence for the
+ * second pair. */
 static const char *sp_input_problem(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
-                                    kmen_sp_input which, const char *problem)
+                                    const kmen_sp_params *in, kmen_sp_input which,
+                                    const char *problem)
 {
-    const char *files[5];
-    sp_input_files(c, files);
-    if (which != KMEN_SP_NEXT_KEY && which != KMEN_SP_NEXT_CERT)
-        return kmen_config_problem(p, s, c, sp_input_directives[which], files[which], problem);
-    return kmen_config_problem_second(p, s, c, sp_input_directives[which], files[which], problem);
+    if (which == KMEN_SP_IDP_METADATA)
+        return kmen_config_problem(p, s, c, "KmenIdPMetadataFile", c->idp_metadata_file, problem);
+    int i = KMEN_SP_PAIR_OF(which), cert = KMEN_SP_IS_CERT(which);
+    const char *directive = kmen_sp_pair_directive(&in->keys[i], cert);
+    const char *file = cert ? in->keys[i].cert_file : in->keys[i].key_file;
+    return kmen_sp_pair_is_second(in->keys, i)
+               ? kmen_config_problem_second(p, s, c, directive, file, problem)
+               : kmen_config_problem(p, s, c, directive, file, problem);
 }
 
 /* Reads every input file; NULL, or the refusal of the one that is not read. */
 static const char *read_sp_files(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
                                  kmen_sp_params *in)
 {
-    const char *files[5],
-        **texts[] = {&in->keys[0].key_pem, &in->keys[0].cert_pem, &in->idp_metadata,
-                     &in->keys[1].key_pem, &in->keys[1].cert_pem};
-    sp_input_files(c, files);
-    for (int i = 0; i < 5; i++) {
-        const char *err = files[i] ? kmen_read_text_file(p, files[i], texts[i]) : NULL;
+    const char *err = NULL;
+    in->key_count = sp_key_pairs(c, in->keys);
+    for (int i = 0; i < in->key_count * 2 && !err; i++) {
+        kmen_sp_key_pair *pair = &in->keys[KMEN_SP_PAIR_OF(i)];
+        err = KMEN_SP_IS_CERT(i) ? kmen_read_text_file(p, pair->cert_file, &pair->cert_pem)
+                                 : kmen_read_text_file(p, pair->key_file, &pair->key_pem);
         if (err)
-            return sp_input_problem(p, s, c, (kmen_sp_input)i, err);
+            return sp_input_problem(p, s, c, in, i, err);
     }
-    return NULL;
+    err = kmen_read_text_file(p, c->idp_metadata_file, &in->idp_metadata);
+    return err ? sp_input_problem(p, s, c, in, KMEN_SP_IDP_METADATA, err) : NULL;
 }
 
 static const char *read_sp_inputs(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
@@ -103,9 +122,6 @@ static const char *read_sp_inputs(apr_pool_t *p, const server_rec *s, const kmen
     const char *err = read_sp_files(p, s, c, in);
     if (err)
         return err;
-    in->keys[0].key_file = c->sp_key_file;
-    in->keys[1].key_file = c->sp_next_key_file;
-    in->key_count = c->sp_next_key_file ? 2 : 1;
     in->idp_metadata_file = c->idp_metadata_file;
     in->entity_id = c->sp_entity_id;
     in->acs_url = kmen_endpoint_url(p, c, "acs");
@@ -142,11 +158,13 @@ static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, const ser
     const char *err;
     if ((err = kmen_server_conf_load(pconf, vs, c)) || (err = kmen_server_conf_check(pconf, vs, c)))
         return err;
-    const char *key =
-        apr_pstrcat(pconf, c->sp_entity_id, "|", kmen_sp_base_url(pconf, c), "|", c->sp_key_file,
-                    "|", c->sp_next_key_file ? c->sp_next_key_file : "", "|", c->idp_metadata_file,
-                    "|", c->idp_metadata_cert_file ? c->idp_metadata_cert_file : "", "|",
-                    c->db_conninfo, "|", c->endpoint_path, "|", sp_type, NULL);
+    const char *key = apr_pstrcat(
+        pconf, c->sp_entity_id, "|", kmen_sp_base_url(pconf, c), "|", c->sp_key_file, "|",
+        c->sp_next_key_file ? c->sp_next_key_file : "", "|",
+        c->sp_enc_key_file ? c->sp_enc_key_file : "", "|",
+        c->sp_next_enc_key_file ? c->sp_next_enc_key_file : "", "|", c->idp_metadata_file, "|",
+        c->idp_metadata_cert_file ? c->idp_metadata_cert_file : "", "|", c->db_conninfo, "|",
+        c->endpoint_path, "|", sp_type, NULL);
     kmen_server_conf *twin = apr_hash_get(shared, key, APR_HASH_KEY_STRING);
     if (twin) {
         c->sp = twin->sp;
@@ -154,12 +172,12 @@ static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, const ser
         return NULL;
     }
     kmen_sp_params in;
-    kmen_sp_input culprit = KMEN_SP_KEY;
+    kmen_sp_input culprit = KMEN_SP_KEY_OF(0);
     if ((err = read_sp_inputs(pconf, vs, c, sp_type, &in)) ||
         (err = read_pinned_certificates(pconf, vs, c, &in)))
         return err;
     if ((err = kmen_sp_create(pconf, &in, &c->sp, &culprit)))
-        return sp_input_problem(pconf, vs, c, culprit, err);
+        return sp_input_problem(pconf, vs, c, &in, culprit, err);
     c->store = kmen_store_create(pconf, c->db_conninfo, c->db_pool_size);
     apr_hash_set(shared, key, APR_HASH_KEY_STRING, c);
     return NULL;
@@ -255,12 +273,20 @@ static const command_rec kmen_cmds[] = {
                   "ID's scheme://host[:port])"),
     AP_INIT_FLAG("KmenAllowHTTP", kmen_set_server_flag, SERVER_SLOT(allow_http), RSRC_CONF,
                  "demos only: accept an http:// KmenSPEntityID (default Off: https required)"),
-    AP_INIT_TAKE1("KmenSPPrivateKeyFile", kmen_set_sp_key_file, NULL, RSRC_CONF,
-                  "PEM private key: signs requests, decrypts assertions; a second one (the next "
-                  "key) decrypts only"),
-    AP_INIT_TAKE1("KmenSPCertificateFile", kmen_set_sp_cert_file, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("KmenSPPrivateKeyFile", kmen_set_sp_file, SERVER_SLOT(sp_key_file), RSRC_CONF,
+                  "PEM private key: signs requests, decrypts assertions (unless "
+                  "KmenSPEncryptionKeyFile is set); a second one (the next key) does not sign"),
+    AP_INIT_TAKE1("KmenSPCertificateFile", kmen_set_sp_file, SERVER_SLOT(sp_cert_file), RSRC_CONF,
                   "PEM certificate of that key, published in the SP metadata; a second one: of "
                   "the second key"),
+    AP_INIT_TAKE1("KmenSPEncryptionKeyFile", kmen_set_sp_file, SERVER_SLOT(sp_enc_key_file),
+                  RSRC_CONF,
+                  "optional PEM private key that alone decrypts assertions (the "
+                  "KmenSPPrivateKeyFile then only signs); a second one: the next key"),
+    AP_INIT_TAKE1("KmenSPEncryptionCertificateFile", kmen_set_sp_file,
+                  SERVER_SLOT(sp_enc_cert_file), RSRC_CONF,
+                  "PEM certificate of that key, published for encryption; a second one: of the "
+                  "second key"),
     AP_INIT_TAKE1("KmenIdPMetadataFile", kmen_set_server_file, SERVER_SLOT(idp_metadata_file),
                   RSRC_CONF, "NIA's federation metadata"),
     AP_INIT_TAKE1("KmenIdPMetadataCertificateFile", kmen_set_server_file,

@@ -100,7 +100,7 @@ static LassoServer *server_build(const kmen_sp *sp, const char *idp_metadata, co
     LassoServer *server =
         lasso_server_new_from_buffers(sp->metadata, NULL, NULL, sp->params.keys[0].cert_pem);
     if (!server) {
-        *culprit = KMEN_SP_CERT;
+        *culprit = KMEN_SP_CERT_OF(0);
         *err = "lasso refuses it, or the SP metadata made of it";
         return NULL;
     }
@@ -134,42 +134,63 @@ static apr_status_t server_destruct(void *resource, void *params, apr_pool_t *p)
     return APR_SUCCESS;
 }
 
+const char *kmen_sp_pair_directive(const kmen_sp_key_pair *pair, int cert)
+{
+    if (pair->use == KMEN_KEY_DECRYPTS)
+        return cert ? "KmenSPEncryptionCertificateFile" : "KmenSPEncryptionKeyFile";
+    return cert ? "KmenSPCertificateFile" : "KmenSPPrivateKeyFile";
+}
+
+int kmen_sp_pair_is_second(const kmen_sp_key_pair *keys, int i)
+{
+    return i > 0 && (keys[i - 1].use == KMEN_KEY_DECRYPTS) == (keys[i].use == KMEN_KEY_DECRYPTS);
+}
+
+const kmen_sp_key_pair *kmen_sp_pairs(const kmen_sp *sp)
+{
+    return sp->params.keys;
+}
+
 /* lasso would sign with one key and publish another certificate without a
  * word; NIA would then refuse every request, or encrypt to a certificate
  * whose key mod_kmen does not hold. */
-static const char *check_key_pair(apr_pool_t *p, EVP_PKEY *key, const char *cert_pem, int pair,
+static const char *check_key_pair(apr_pool_t *p, EVP_PKEY *key, const kmen_sp_params *params, int i,
                                   kmen_sp_input *culprit)
 {
-    BIO *cert_bio = BIO_new_mem_buf(cert_pem, -1);
+    BIO *cert_bio = BIO_new_mem_buf(params->keys[i].cert_pem, -1);
     X509 *cert = PEM_read_bio_X509(cert_bio, NULL, NULL, NULL);
-    *culprit = (cert ? KMEN_SP_KEY : KMEN_SP_CERT) + KMEN_SP_NEXT * pair;
-    const char *err = !cert ? "is not a PEM certificate"
-                      : X509_check_private_key(cert, key) != 1
-                          ? apr_pstrcat(p, "does not belong to ", pair ? "the second " : "",
-                                        "KmenSPCertificateFile", NULL)
-                          : NULL;
+    *culprit = cert ? KMEN_SP_KEY_OF(i) : KMEN_SP_CERT_OF(i);
+    const char *err =
+        !cert ? "is not a PEM certificate"
+        : X509_check_private_key(cert, key) != 1
+            ? apr_pstrcat(p, "does not belong to ",
+                          kmen_sp_pair_is_second(params->keys, i) ? "the second " : "",
+                          kmen_sp_pair_directive(&params->keys[i], 1), NULL)
+            : NULL;
     X509_free(cert);
     BIO_free(cert_bio);
     ERR_clear_error();
     return err;
 }
 
-/* Key pair I: its key loaded for decryption (and, for the first, for
- * signing), checked against its certificate. */
+/* Key pair I, checked against its certificate: its key loaded for
+ * decryption unless it only signs, and the first pair's for signing. */
 static const char *load_key_pair(apr_pool_t *p, kmen_sp *sp, int i, kmen_sp_input *culprit)
 {
     const kmen_sp_key_pair *pair = &sp->params.keys[i];
     kmen_sp_decryption_key *k = &sp->decryption_keys[i];
     EVP_PKEY *key = NULL;
-    *culprit = KMEN_SP_KEY + KMEN_SP_NEXT * i;
+    *culprit = KMEN_SP_KEY_OF(i);
     const char *err = kmen_sp_signing_key_load(p, pair->key_pem, pair->key_file, &key);
-    if (!err)
+    if (!err && pair->use != KMEN_KEY_SIGNS)
         err = kmen_sp_decryption_key_load(p, pair->key_pem, pair->key_file, &k->key);
-    if (err || (err = check_key_pair(p, key, pair->cert_pem, i, culprit)))
+    if (err || (err = check_key_pair(p, key, &sp->params, i, culprit)))
         return err;
     if (i == 0)
         sp->signing_key = key;
-    *culprit = KMEN_SP_CERT + KMEN_SP_NEXT * i;
+    k->key_file = pair->key_file;
+    k->cert_directive = kmen_sp_pair_directive(pair, 1);
+    *culprit = KMEN_SP_CERT_OF(i);
     return kmen_sp_certificate_name(p, pair->cert_pem, k);
 }
 
@@ -181,7 +202,7 @@ static const char *load_key_pairs(apr_pool_t *p, kmen_sp *sp, kmen_sp_input *cul
         err = load_key_pair(p, sp, i, culprit);
     if (err)
         return err;
-    *culprit = KMEN_SP_CERT;
+    *culprit = KMEN_SP_CERT_OF(0);
     sp->metadata = kmen_sp_metadata_build(p, &sp->params);
     return sp->metadata ? NULL : "is not a PEM certificate";
 }

@@ -22,21 +22,35 @@ typedef struct {
 void kmen_idp_file_stat(const char *path, kmen_idp_file *out);
 
 /* The SP may hold two key pairs while it rolls its key over: the first
- * signs, and NIA may encrypt to either. */
+ * signs, and NIA may encrypt to either. With separate encryption keys it
+ * holds one or two signing pairs and one or two encryption pairs. */
 #define KMEN_SP_KEYS_MAX 2
+#define KMEN_SP_PAIRS_MAX (2 * KMEN_SP_KEYS_MAX)
+
+/* What a key pair is for: without separate encryption keys each pair signs
+ * (the first only) and decrypts. */
+typedef enum {
+    KMEN_KEY_SIGNS_AND_DECRYPTS = 0,
+    KMEN_KEY_SIGNS,   /* KmenSPPrivateKeyFile beside KmenSPEncryptionKeyFile */
+    KMEN_KEY_DECRYPTS /* KmenSPEncryptionKeyFile */
+} kmen_sp_key_use;
 
 typedef struct {
     const char *key_pem;
     const char *key_file; /* where key_pem came from, for messages */
     const char *cert_pem;
+    const char *cert_file; /* where cert_pem came from */
+    kmen_sp_key_use use;
 } kmen_sp_key_pair;
 
 typedef struct {
     const char *entity_id;
     const char *acs_url;
     const char *slo_url;
-    kmen_sp_key_pair keys[KMEN_SP_KEYS_MAX]; /* [0] signs; each decrypts and is published */
-    int key_count;                           /* 1 or 2 */
+    /* the signing pairs first, then any encryption pairs; [0] signs, every
+     * pair is published for its use(s) */
+    kmen_sp_key_pair keys[KMEN_SP_PAIRS_MAX];
+    int key_count;       /* 1 to 4 */
     const char *sp_type; /* eIDAS SPType the metadata publishes: public or private */
     const char *idp_metadata;
     const char *idp_metadata_file;     /* where idp_metadata came from: children re-read it */
@@ -74,7 +88,7 @@ typedef struct {
     kmen_loa loa;
     const char *authn_instant;
     apr_array_header_t *attrs; /* of kmen_attr */
-    int decryption_key;        /* which of kmen_sp_params.keys decrypted it */
+    int decryption_key;        /* which of kmen_sp_params.keys decrypted it (kmen_sp_pair) */
 } kmen_assertion;
 
 typedef enum {
@@ -88,17 +102,23 @@ enum { KMEN_SAML_LOG_ERROR = 0, KMEN_SAML_LOG_DEBUG, KMEN_SAML_LOG_TRACE };
 /* Once per process, before any other call; log receives lasso's messages. */
 void kmen_saml_library_init(void (*log)(const char *domain, int level, const char *msg));
 
-/* The input of kmen_sp_create a refusal is about: a key or certificate of
- * the first pair, the IdP's metadata, or a key or certificate of the second
- * pair (KMEN_SP_KEY + KMEN_SP_NEXT * i is the key of pair i). */
-typedef enum {
-    KMEN_SP_KEY = 0,
-    KMEN_SP_CERT,
-    KMEN_SP_IDP_METADATA,
-    KMEN_SP_NEXT_KEY,
-    KMEN_SP_NEXT_CERT
-} kmen_sp_input;
-#define KMEN_SP_NEXT (KMEN_SP_NEXT_KEY - KMEN_SP_KEY)
+/* The input of kmen_sp_create a refusal is about: the key or the certificate
+ * of pair I of its params.keys (KMEN_SP_KEY_OF(I), KMEN_SP_CERT_OF(I)), or
+ * the IdP's metadata. */
+typedef int kmen_sp_input;
+#define KMEN_SP_IDP_METADATA (-1)
+#define KMEN_SP_KEY_OF(i) (2 * (i))
+#define KMEN_SP_CERT_OF(i) (2 * (i) + 1)
+#define KMEN_SP_PAIR_OF(input) ((input) / 2)
+#define KMEN_SP_IS_CERT(input) ((input) % 2)
+
+/* The directive of pair's key, or (CERT) of its certificate. */
+const char *kmen_sp_pair_directive(const kmen_sp_key_pair *pair, int cert);
+/* Pair I of KEYS (kmen_sp_params.keys) is the second of its directives: the
+ * next key. */
+int kmen_sp_pair_is_second(const kmen_sp_key_pair *keys, int i);
+/* SP's key pairs, kmen_sp_params.keys (kmen_assertion.decryption_key is an index). */
+const kmen_sp_key_pair *kmen_sp_pairs(const kmen_sp *sp);
 
 /* Validates keys and metadata by building a LassoServer once; keeps the inputs.
  * With idp_metadata_cert_pem, the metadata must carry the signature of one of

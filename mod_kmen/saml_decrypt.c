@@ -9,7 +9,9 @@
  *
  * The SP holds one or two RSA keys (two while it rolls its key over): the
  * EncryptedKey's KeyInfo says which certificate NIA encrypted to, so the
- * content key is unwrapped with that one, never with a key it does not name. */
+ * content key is unwrapped with that one, never with a key it does not name.
+ * With separate encryption keys the signing keys decrypt nothing: an
+ * assertion encrypted to one of them is refused. */
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -225,6 +227,15 @@ static const char *named_serial(const kmen_key_reference *ref)
     return *s && strspn(s, "0123456789") == strlen(s) && strlen(s) <= 60 ? s : "not a number";
 }
 
+/* The refusal of an EncryptedKey for K, a pair that only signs: NIA read a
+ * metadata that published K's certificate for encryption too. */
+static const char *signing_only_refusal(apr_pool_t *p, const kmen_sp_decryption_key *k)
+{
+    return apr_pstrcat(p, "the EncryptedKey is for the signing-only KmenSPPrivateKeyFile ",
+                       k->key_file, " (serial number ", k->serial,
+                       "), not a KmenSPEncryptionCertificateFile", NULL);
+}
+
 const char *kmen_encrypted_assertion_decrypt(apr_pool_t *p, xmlNode *encrypted_assertion,
                                              const kmen_sp_decryption_key *keys, int count,
                                              const char **plain, apr_size_t *len, int *used)
@@ -232,20 +243,22 @@ const char *kmen_encrypted_assertion_decrypt(apr_pool_t *p, xmlNode *encrypted_a
     xmlNode *data = NULL, *key = encrypted_key_of(encrypted_assertion, &data);
     kmen_key_reference ref = kmen_encrypted_key_reference(p, encrypted_assertion);
     xmlSecKey *aes = NULL;
-    int named = 0;
+    const kmen_sp_decryption_key *named = NULL;
     *plain = NULL;
     for (int i = 0; data && key && !aes && i < count; i++) {
         if (!kmen_key_reference_matches(&ref, &keys[i]))
             continue;
-        named = 1;
+        if (!named || !named->key) /* a key that decrypts is the one to blame */
+            named = &keys[i];
         *used = i;
-        aes = content_key(key, keys[i].key);
+        aes = keys[i].key ? content_key(key, keys[i].key) : NULL;
     }
     if (data && key && !named)
-        return apr_pstrcat(p,
-                           "the EncryptedKey is for a certificate that is not a "
-                           "KmenSPCertificateFile (serial number ",
+        return apr_pstrcat(p, "the EncryptedKey is for a certificate that is not a ",
+                           count ? keys[count - 1].cert_directive : "", " (serial number ",
                            named_serial(&ref), ")", NULL);
+    if (named && !named->key && !aes)
+        return signing_only_refusal(p, named);
     if (aes)
         *plain = decrypt_data(p, data, aes, len);
     return *plain ? NULL : "the EncryptedAssertion does not decrypt with the SP key";

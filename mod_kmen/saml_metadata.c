@@ -64,19 +64,21 @@ static const char *slo_services(apr_pool_t *p, const char *slo_url)
                        slo, "\"/>\n", NULL);
 }
 
-/* A KeyDescriptor of USE for each certificate of PARAMS, the first pair's
- * first. While the SP rolls its key over NIA has both: it may encrypt to
- * either, and it verifies the requests whichever of the two signs them, so
- * that neither step of the rollover waits for NIA. */
+/* A KeyDescriptor of USE for each certificate of PARAMS but those of pairs
+ * for OTHER_USE only, the first pair's first. While the SP rolls its key
+ * over NIA has both: it may encrypt to either, and it verifies the requests
+ * whichever of the two signs them, so that neither step of the rollover
+ * waits for NIA. */
 static const char *key_descriptors(apr_pool_t *p, const kmen_sp_params *params, const char *use,
-                                   const char *methods)
+                                   kmen_sp_key_use other_use, const char *methods)
 {
     const char *out = "";
     for (int i = 0; i < params->key_count; i++) {
         const char *cert = pem_body(p, params->keys[i].cert_pem);
         if (!cert)
             return NULL;
-        out = apr_pstrcat(p, out, key_descriptor(p, use, cert, methods), NULL);
+        if (params->keys[i].use != other_use)
+            out = apr_pstrcat(p, out, key_descriptor(p, use, cert, methods), NULL);
     }
     return out;
 }
@@ -88,8 +90,8 @@ const char *kmen_sp_metadata_build(apr_pool_t *p, const kmen_sp_params *params)
     const char *enc_methods =
         "   <md:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#aes256-cbc\"/>\n"
         "   <md:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p\"/>\n";
-    const char *signing = key_descriptors(p, params, "signing", "");
-    const char *encryption = key_descriptors(p, params, "encryption", enc_methods);
+    const char *signing = key_descriptors(p, params, "signing", KMEN_KEY_DECRYPTS, "");
+    const char *encryption = key_descriptors(p, params, "encryption", KMEN_KEY_SIGNS, enc_methods);
     if (!signing || !encryption)
         return NULL;
     return apr_pstrcat(

@@ -53,11 +53,15 @@ typedef struct {
     apr_time_t signing_expires;       /* the latest notAfter of their certificates */
 } kmen_idp_facts;
 
-/* A key the SP decrypts with, and how an EncryptedKey names its certificate. */
+/* A key pair of the SP as the decryption sees it: the key it decrypts with,
+ * and how an EncryptedKey names its certificate. A signing-only pair is
+ * there too, so that an assertion encrypted to it is refused by name. */
 typedef struct {
-    xmlSecKey *key;
-    const char *serial;   /* the certificate's serial number, decimal */
-    const char *cert_b64; /* the certificate's DER, base64 without blanks */
+    xmlSecKey *key;             /* NULL: the pair only signs */
+    const char *serial;         /* the certificate's serial number, decimal */
+    const char *cert_b64;       /* the certificate's DER, base64 without blanks */
+    const char *cert_directive; /* KmenSPCertificateFile or KmenSPEncryptionCertificateFile */
+    const char *key_file;       /* for the refusal of a signing-only pair */
 } kmen_sp_decryption_key;
 
 /* What an EncryptedKey's ds:KeyInfo says of the key it was made for: NIA
@@ -82,7 +86,7 @@ struct kmen_sp {
     kmen_idp_file idp_file;           /* the file the current metadata was read from */
     volatile apr_uint32_t checked_at; /* second of the last stat of that file */
     /* the only decryption keys (lasso's servers hold none), one per key pair */
-    kmen_sp_decryption_key decryption_keys[KMEN_SP_KEYS_MAX];
+    kmen_sp_decryption_key decryption_keys[KMEN_SP_PAIRS_MAX];
     EVP_PKEY *signing_key; /* the first pair's key once more, for kmen_redirect_sign */
 };
 
@@ -118,7 +122,8 @@ int kmen_key_reference_matches(const kmen_key_reference *ref, const kmen_sp_decr
 /* The plaintext of ENCRYPTED_ASSERTION (*PLAIN, *LEN bytes, in P), decrypted
  * with the first of the COUNT KEYS its EncryptedKey's reference matches that
  * unwraps the content key (*USED: its index); NULL, or why not. The content
- * itself is decrypted once. */
+ * itself is decrypted once. A reference to a signing-only pair (key NULL)
+ * is refused, naming its key, before anything is unwrapped. */
 const char *kmen_encrypted_assertion_decrypt(apr_pool_t *p, xmlNode *encrypted_assertion,
                                              const kmen_sp_decryption_key *keys, int count,
                                              const char **plain, apr_size_t *len, int *used);

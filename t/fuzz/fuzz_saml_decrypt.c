@@ -172,7 +172,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     xmlDoc *doc = NULL;
     const char *plain = NULL;
     int used = -1;
-    kmen_sp_decryption_key key = {sp_key, "1", ""}; /* the response names no certificate */
+    /* the response names no certificate */
+    kmen_sp_decryption_key key = {.key = sp_key, .serial = "1", .cert_b64 = ""};
     if (!why)
         kmen_encrypted_assertion_decrypt(p, shape.encrypted_assertion, &key, 1, &plain, &len,
                                          &used);

@@ -1039,22 +1039,52 @@ END_TEST
 START_TEST(sp_key_files_first_second_and_no_third)
 {
     kmen_server_conf *base = server_conf(), *vhost = server_conf();
-    cmd_parms *cmd = server_cmd(base, "KmenSPPrivateKeyFile", 0);
-    ck_assert_ptr_null(kmen_set_sp_key_file(cmd, NULL, "keys/sp.key"));
-    ck_assert_ptr_null(kmen_set_sp_key_file(cmd, NULL, "/etc/kmen/sp-next.key"));
+    cmd_parms *cmd =
+        server_cmd(base, "KmenSPPrivateKeyFile", offsetof(kmen_server_conf, sp_key_file));
+    ck_assert_ptr_null(kmen_set_sp_file(cmd, NULL, "keys/sp.key"));
+    ck_assert_ptr_null(kmen_set_sp_file(cmd, NULL, "/etc/kmen/sp-next.key"));
     ck_assert_str_eq(base->sp_key_file, "/srv/httpd/keys/sp.key");
     ck_assert_str_eq(base->sp_next_key_file, "/etc/kmen/sp-next.key");
-    ck_assert_str_eq(kmen_set_sp_key_file(cmd, NULL, "/etc/kmen/third.key"),
+    ck_assert_str_eq(kmen_set_sp_file(cmd, NULL, "/etc/kmen/third.key"),
                      "KmenSPPrivateKeyFile given a third time: at most two, the pair in use and "
                      "the next one");
     ck_assert_str_eq(base->sp_next_key_file, "/etc/kmen/sp-next.key");
     kmen_server_conf *inherited = kmen_merge_server_conf(pool, base, vhost);
     ck_assert_str_eq(inherited->sp_next_key_file, "/etc/kmen/sp-next.key");
-    ck_assert_ptr_null(
-        kmen_set_sp_key_file(server_cmd(vhost, "KmenSPPrivateKeyFile", 0), NULL, "/v/sp.key"));
+    ck_assert_ptr_null(kmen_set_sp_file(
+        server_cmd(vhost, "KmenSPPrivateKeyFile", offsetof(kmen_server_conf, sp_key_file)), NULL,
+        "/v/sp.key"));
     kmen_server_conf *own = kmen_merge_server_conf(pool, base, vhost);
     ck_assert_str_eq(own->sp_key_file, "/v/sp.key");
     ck_assert_ptr_null(own->sp_next_key_file);
+}
+END_TEST
+
+/* KmenSPEncryptionKeyFile goes to its own first and second slots; a virtual
+ * host with its own signing key does not take the main server's encryption
+ * keys, one without keys of its own takes all of them. */
+START_TEST(sp_encryption_key_files_first_second_and_inherited_with_the_signing_key)
+{
+    kmen_server_conf *base = server_conf(), *vhost = server_conf();
+    cmd_parms *cmd =
+        server_cmd(base, "KmenSPEncryptionKeyFile", offsetof(kmen_server_conf, sp_enc_key_file));
+    ck_assert_ptr_null(kmen_set_sp_file(cmd, NULL, "/e/enc.key"));
+    ck_assert_ptr_null(kmen_set_sp_file(cmd, NULL, "/e/enc-next.key"));
+    ck_assert_str_eq(base->sp_enc_key_file, "/e/enc.key");
+    ck_assert_str_eq(base->sp_next_enc_key_file, "/e/enc-next.key");
+    ck_assert_ptr_null(base->sp_key_file);
+    ck_assert_ptr_null(base->sp_next_key_file);
+    ck_assert_str_eq(kmen_set_sp_file(cmd, NULL, "/e/third.key"),
+                     "KmenSPEncryptionKeyFile given a third time: at most two, the pair in use "
+                     "and the next one");
+    kmen_server_conf *inherited = kmen_merge_server_conf(pool, base, vhost);
+    ck_assert_str_eq(inherited->sp_next_enc_key_file, "/e/enc-next.key");
+    ck_assert_ptr_null(kmen_set_sp_file(
+        server_cmd(vhost, "KmenSPPrivateKeyFile", offsetof(kmen_server_conf, sp_key_file)), NULL,
+        "/v/sp.key"));
+    kmen_server_conf *own = kmen_merge_server_conf(pool, base, vhost);
+    ck_assert_ptr_null(own->sp_enc_key_file);
+    ck_assert_ptr_null(own->sp_next_enc_key_file);
 }
 END_TEST
 
@@ -1158,6 +1188,7 @@ static TCase *config_case(void)
     tcase_add_test(tc, set_header_encoding_names);
     tcase_add_test(tc, set_server_file_resolves_relative_to_server_root);
     tcase_add_test(tc, sp_key_files_first_second_and_no_third);
+    tcase_add_test(tc, sp_encryption_key_files_first_second_and_inherited_with_the_signing_key);
     return tc;
 }
 

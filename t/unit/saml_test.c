@@ -114,7 +114,8 @@ static const char *idp_metadata(void)
 /* The key pair the captured Responses are encrypted to. */
 static kmen_sp_key_pair nia_test_pair(void)
 {
-    kmen_sp_key_pair pair = {slurp("sp-key.pem"), "sp-key.pem", slurp("sp-cert.pem")};
+    kmen_sp_key_pair pair = {
+        .key_pem = slurp("sp-key.pem"), .key_file = "sp-key.pem", .cert_pem = slurp("sp-cert.pem")};
     return pair;
 }
 
@@ -599,7 +600,7 @@ static xmlNode *encrypted_assertion_naming(const char *key_info)
  * its bytes, nothing named matches every key. */
 START_TEST(key_reference_read_and_matched)
 {
-    kmen_sp_decryption_key ours = {NULL, "4242", "QUJD"};
+    kmen_sp_decryption_key ours = {.serial = "4242", .cert_b64 = "QUJD"};
     kmen_key_reference ref = kmen_encrypted_key_reference(
         pool, encrypted_assertion_naming(
                   "<KeyInfo><o:SecurityTokenReference xmlns:o=\"urn:wsse\"><X509Data>"
@@ -642,16 +643,65 @@ START_TEST(metadata_publishes_both_certificates)
 }
 END_TEST
 
+/* A pair of USE: NIA's test pair or the other one. */
+static kmen_sp_key_pair pair_for(kmen_sp_key_pair pair, kmen_sp_key_use use)
+{
+    pair.use = use;
+    return pair;
+}
+
+/* Separate keys: the signing pair is published for signing only, the
+ * encryption pair for encryption only, and the encryption pair decrypts. */
+START_TEST(separate_encryption_key_decrypts_and_is_published_for_encryption)
+{
+    const kmen_sp_key_pair keys[] = {pair_for(other_pair(), KMEN_KEY_SIGNS),
+                                     pair_for(nia_test_pair(), KMEN_KEY_DECRYPTS)};
+    kmen_sp *sp = sp_with_keys(&response1, idp_metadata(), keys, 2);
+    kmen_sp_decryption_key sign, enc;
+    ck_assert_ptr_null(kmen_sp_certificate_name(pool, keys[0].cert_pem, &sign));
+    ck_assert_ptr_null(kmen_sp_certificate_name(pool, keys[1].cert_pem, &enc));
+    const char *md = kmen_sp_metadata(sp);
+    const char *sign1 = strstr(md, "use=\"signing\""), *enc1 = strstr(md, "use=\"encryption\"");
+    ck_assert(sign1 && enc1 && sign1 < enc1);
+    ck_assert(!strstr(sign1 + 1, "use=\"signing\"") && !strstr(enc1 + 1, "use=\"encryption\""));
+    const char *s1 = strstr(md, sign.cert_b64), *e1 = strstr(md, enc.cert_b64);
+    ck_assert(s1 && s1 < enc1 && !strstr(s1 + 1, sign.cert_b64));
+    ck_assert(e1 && e1 > enc1 && !strstr(e1 + 1, enc.cert_b64));
+    kmen_assertion a;
+    const char *reason = NULL;
+    ck_assert_int_eq(verify_capture(sp, &response1, 0, &a, &reason), KMEN_RESPONSE_OK);
+    ck_assert_int_eq(a.decryption_key, 1);
+    ck_assert(!kmen_sp_pair_is_second(kmen_sp_pairs(sp), 1));
+}
+END_TEST
+
+/* An assertion encrypted to a signing-only key is refused by the key's name,
+ * though the SP holds that key. */
+START_TEST(assertion_encrypted_to_signing_only_key_refused)
+{
+    const kmen_sp_key_pair keys[] = {pair_for(nia_test_pair(), KMEN_KEY_SIGNS),
+                                     pair_for(other_pair(), KMEN_KEY_DECRYPTS)};
+    kmen_sp *sp = sp_with_keys(&response1, idp_metadata(), keys, 2);
+    kmen_assertion a;
+    const char *reason = NULL;
+    ck_assert_int_eq(verify_capture(sp, &response1, 0, &a, &reason), KMEN_RESPONSE_INVALID);
+    ck_assert_str_eq(reason, "the EncryptedKey is for the signing-only KmenSPPrivateKeyFile "
+                             "sp-key.pem (serial number "
+                             "35034105937627197988315846329862265808194354993), not a "
+                             "KmenSPEncryptionCertificateFile");
+}
+END_TEST
+
 START_TEST(second_key_not_of_its_certificate_refused)
 {
     kmen_sp_key_pair mixed = other_pair();
     mixed.cert_pem = nia_test_pair().cert_pem;
     const kmen_sp_key_pair keys[] = {nia_test_pair(), mixed};
     kmen_sp *sp = NULL;
-    kmen_sp_input culprit = KMEN_SP_KEY;
+    kmen_sp_input culprit = KMEN_SP_KEY_OF(0);
     ck_assert_str_eq(sp_create(&response1, idp_metadata(), keys, 2, &sp, &culprit),
                      "does not belong to the second KmenSPCertificateFile");
-    ck_assert_int_eq(culprit, KMEN_SP_NEXT_KEY);
+    ck_assert_int_eq(culprit, KMEN_SP_KEY_OF(1));
 }
 END_TEST
 
@@ -694,6 +744,8 @@ static Suite *suite(void)
     tcase_add_test(tc, key_reference_read_and_matched);
     tcase_add_test(tc, metadata_publishes_both_certificates);
     tcase_add_test(tc, second_key_not_of_its_certificate_refused);
+    tcase_add_test(tc, separate_encryption_key_decrypts_and_is_published_for_encryption);
+    tcase_add_test(tc, assertion_encrypted_to_signing_only_key_refused);
     tcase_add_test(tc, lasso_error_message_is_survived);
     tcase_add_test(tc, encrypted_sp_key_refused_without_a_prompt);
     tcase_add_test_raise_signal(tc, other_sigtrap_still_ends_the_process, SIGTRAP);
