@@ -30,12 +30,14 @@ Endpoints:
   GET  /admin/metadata?fault=none|forged|tampered|sha1|unsigned|unavailable   what /metadata
                                     serves
   GET  /admin/rollover?phase=current|announced|switched|done   NIA's signing-key rollover
-  GET  /admin/sp-metadata?reload=0|1&encrypt_to=N
+  GET  /admin/sp-metadata?reload=0|1&encrypt_to=N&encrypt_use=encryption|signing
                                     reload=1: read the SP's metadata again, as NIA does when
                                     the SP registers it anew; encrypt_to: encrypt from now on
                                     to the Nth encryption certificate of the metadata read
-                                    (default 0, the first); answers the serial numbers of its
-                                    encryption certificates and the one used
+                                    (default 0, the first), or with encrypt_use=signing (a
+                                    fault NIA never makes) its Nth signing certificate;
+                                    answers the serial numbers of its encryption and signing
+                                    certificates and the one used
 """
 
 import argparse
@@ -223,6 +225,8 @@ def parse_sp_metadata(text, tmpdir):
                      BINDING_HTTP_REDIRECT) or []
     slo_post = md.service(entity_id, "spsso_descriptor", "single_logout_service",
                           BINDING_HTTP_POST) or []
+    # As ADFS reads them: a KeyDescriptor without use serves both; one with use="signing"
+    # is never encrypted to, one with use="encryption" never verifies a signature.
     signing = ["".join(c.split()) for c in md.certs(entity_id, "spsso", "signing")]
     encryption = ["".join(c.split()) for c in md.certs(entity_id, "spsso", "encryption")]
     if not acs or not signing or not encryption:
@@ -272,6 +276,7 @@ class Message:
     relay_state: Optional[str]
     sp: ServiceProvider
     sig_alg: str
+    signer_serial: str  # the serial number of the SP certificate the signature verified with
 
 
 # How NIA answers an SP's LogoutRequest.
@@ -293,8 +298,14 @@ def raw_query(query):
     return params
 
 
+def serial_of(cert_b64):
+    return str(x509.load_der_x509_certificate(base64.b64decode(cert_b64)).serial_number)
+
+
 def verify_query_signature(raw, kind, certs):
-    """Check the Redirect binding's signature over the raw query; return its SigAlg."""
+    """Check the Redirect binding's signature over the raw query with the SP's signing
+    certificates (CERTS, base64); return its SigAlg and the serial number of the one that
+    verified it."""
     if "Signature" not in raw or "SigAlg" not in raw:
         raise SamlError("the query is not signed (no Signature or SigAlg)")
     sig_alg = unquote_plus(raw["SigAlg"])
@@ -306,14 +317,16 @@ def verify_query_signature(raw, kind, certs):
         key = x509.load_der_x509_certificate(base64.b64decode(cert)).public_key()
         try:
             key.verify(signature, signed.encode(), PKCS1v15(), SHA256())
-            return sig_alg
+            return sig_alg, serial_of(cert)
         except InvalidSignature:
             continue
     raise SamlError("the query signature does not verify with the SP's signing certificate")
 
 
-def verify_xml_signature(xmlsec, root, data, cert_files):
-    """Check an enveloped signature over the whole message; return its SignatureMethod."""
+def verify_xml_signature(xmlsec, root, data, sp):
+    """Check an enveloped signature over the whole message with the SP's signing
+    certificates; return its SignatureMethod and the serial number of the one that
+    verified it."""
     signature = root.find("ds:Signature", NS)
     if signature is None:
         raise SamlError("the message is not signed (no ds:Signature)")
@@ -322,10 +335,10 @@ def verify_xml_signature(xmlsec, root, data, cert_files):
         raise SamlError(f"SignatureMethod {sig_alg} not accepted: only {SIG_RSA_SHA256}")
     if signature.find("ds:SignedInfo/ds:Reference", NS).get("URI") != "#" + root.get("ID"):
         raise SamlError("the signature does not refer to the message")
-    for cert_file in cert_files:
+    for cert, cert_file in zip(sp.signing_certs, sp.signing_cert_files):
         try:
             if xmlsec.validate_signature(data, cert_file, "pem", node_name(root), root.get("ID")):
-                return sig_alg
+                return sig_alg, serial_of(cert)
         except XmlsecError:
             continue
     raise SamlError("the XML signature does not verify with the SP's signing certificate")
@@ -358,11 +371,11 @@ def receive_redirect(idp, query):
         root = parse_xml(decode_base64_and_inflate(unquote_plus(raw[kind])))
     except Exception as e:
         raise SamlError(f"{kind} cannot be decoded: {e}") from e
-    sp, sig_alg = with_sp(idp, child_text(root, "saml:Issuer"),
-                          lambda sp: verify_query_signature(raw, kind, sp.signing_certs))
+    sp, (sig_alg, signer) = with_sp(idp, child_text(root, "saml:Issuer"),
+                                    lambda sp: verify_query_signature(raw, kind, sp.signing_certs))
     check_destination(idp, root)
     relay = unquote_plus(raw["RelayState"]) if "RelayState" in raw else None
-    return Message(root, relay, sp, sig_alg)
+    return Message(root, relay, sp, sig_alg, signer)
 
 
 def receive_post(idp, form):
@@ -371,10 +384,10 @@ def receive_post(idp, form):
         root = parse_xml(data)
     except Exception as e:
         raise SamlError(f"SAMLRequest cannot be decoded: {e}") from e
-    sp, sig_alg = with_sp(idp, child_text(root, "saml:Issuer"), lambda sp: verify_xml_signature(
-        idp.xmlsec, root, data, sp.signing_cert_files))
+    sp, (sig_alg, signer) = with_sp(idp, child_text(root, "saml:Issuer"),
+                                    lambda sp: verify_xml_signature(idp.xmlsec, root, data, sp))
     check_destination(idp, root)
-    return Message(root, form.get("RelayState"), sp, sig_alg)
+    return Message(root, form.get("RelayState"), sp, sig_alg, signer)
 
 
 def parse_authn_request(msg):
@@ -399,6 +412,7 @@ def parse_authn_request(msg):
                                    "eidas:RequestedAttribute", NS)],
         "signature_verified": True,
         "sig_alg": msg.sig_alg,
+        "signer_serial": msg.signer_serial,
     }
 
 
@@ -602,6 +616,7 @@ class Idp:
         self.records = {}    # "/last-…" path -> what the last such message said
         self.logout_answer = dict(NIA_LOGOUT_ANSWER)  # for the next LogoutRequest only
         self.encrypt_to = 0  # which encryption certificate of the SP's metadata
+        self.encrypt_use = "encryption"  # "signing": a fault, to its signing certificates
 
     def signing_certs(self):
         """The signing certificates the metadata publishes in the current rollover phase."""
@@ -679,11 +694,12 @@ class Idp:
         key_transport = RSA_1_5 if "rsa15" in faults else RSA_OAEP_MGF1P
         wrapped = (f'<EncryptedAssertion xmlns="{SAML}">'
                    + etree.tostring(assertion, encoding="unicode") + "</EncryptedAssertion>")
-        if self.encrypt_to >= len(sp.encryption_certs):
-            raise SamlError(f"the SP's metadata has no encryption certificate {self.encrypt_to}",
-                            502)
-        cert, cert_file = (sp.encryption_certs[self.encrypt_to],
-                           sp.encryption_cert_files[self.encrypt_to])
+        certs, files = ((sp.signing_certs, sp.signing_cert_files) if self.encrypt_use == "signing"
+                        else (sp.encryption_certs, sp.encryption_cert_files))
+        if self.encrypt_to >= len(certs):
+            raise SamlError(f"the SP's metadata has no {self.encrypt_use} certificate "
+                            f"{self.encrypt_to}", 502)
+        cert, cert_file = certs[self.encrypt_to], files[self.encrypt_to]
         encrypted = self.xmlsec.encrypt_assertion(
             wrapped, cert_file, encryption_template(cert, key_transport),
             "aes-256", f"/*/*[@ID='{assertion.get('ID')}']")
@@ -1008,11 +1024,14 @@ class Handler(BaseHTTPRequestHandler):
         sp = self.idp.sp.get(reload=params.get("reload") == "1")
         if "encrypt_to" in params:
             self.idp.encrypt_to = int(params["encrypt_to"])
-        serials = [x509.load_der_x509_certificate(base64.b64decode(c)).serial_number
-                   for c in sp.encryption_certs]
+        use = params.get("encrypt_use", "encryption")
+        if use not in ("encryption", "signing"):
+            raise SamlError(f"unknown encrypt_use {use!r}")
+        self.idp.encrypt_use = use
         self.reply(200, "application/json",
-                   json.dumps({"encryption_serials": [str(n) for n in serials],
-                               "encrypt_to": self.idp.encrypt_to}))
+                   json.dumps({"encryption_serials": [serial_of(c) for c in sp.encryption_certs],
+                               "signing_serials": [serial_of(c) for c in sp.signing_certs],
+                               "encrypt_to": self.idp.encrypt_to, "encrypt_use": use}))
 
     def get_idp_logout(self, query):
         params = {k: v[0] for k, v in parse_qs(query).items()}
