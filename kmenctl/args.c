@@ -32,6 +32,7 @@ static const option_def option_slots[] = {
     {KMENCTL_OPT_DAYS, offsetof(kmenctl_args, days), 0},
     {KMENCTL_OPT_GROUP, offsetof(kmenctl_args, group), 0},
     {KMENCTL_OPT_NEXT, offsetof(kmenctl_args, next), 1},
+    {KMENCTL_OPT_ENCRYPTION, offsetof(kmenctl_args, encryption), 1},
     {KMENCTL_OPT_GATEWAY, offsetof(kmenctl_args, gateway), 0},
     {KMENCTL_OPT_GATEWAY_CERT, offsetof(kmenctl_args, gateway_cert), 0},
     {KMENCTL_OPT_GATEWAY_KEY, offsetof(kmenctl_args, gateway_key), 0},

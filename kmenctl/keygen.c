@@ -46,7 +46,8 @@ typedef struct {
     const char *dir;
     long days;
     gid_t gid;
-    int next; /* --next: the next SP key pair of a rollover, and no register key */
+    int next;       /* --next: the next SP key pair of a rollover, and no register key */
+    int encryption; /* --encryption: a separate encryption pair, and no register key */
     const char *sp_key, *sp_cert, *register_key;
 } keygen_plan;
 
@@ -121,8 +122,11 @@ static int plan_keygen(apr_pool_t *p, const kmenctl_args *args, keygen_plan *pla
     plan->cn = apr_pstrndup(p, args->host, (apr_size_t)(port_at - args->host));
     plan->dir = without_trailing_slashes(p, args->dir ? args->dir : DEFAULT_DIR);
     plan->next = args->next != NULL;
-    plan->sp_key = apr_pstrcat(p, plan->dir, plan->next ? "/sp-next.key" : "/sp.key", NULL);
-    plan->sp_cert = apr_pstrcat(p, plan->dir, plan->next ? "/sp-next.crt" : "/sp.crt", NULL);
+    plan->encryption = args->encryption != NULL;
+    const char *name = apr_pstrcat(p, plan->dir, plan->encryption ? "/sp-enc" : "/sp",
+                                   plan->next ? "-next" : "", NULL);
+    plan->sp_key = apr_pstrcat(p, name, ".key", NULL);
+    plan->sp_cert = apr_pstrcat(p, name, ".crt", NULL);
     plan->register_key = apr_pstrcat(p, plan->dir, "/register.key", NULL);
     return 0;
 }
@@ -397,13 +401,39 @@ static int register_key_step(const keygen_plan *plan)
  * (docs/operations.md, "SP key rollover"). */
 static void print_rollover_steps(const keygen_plan *plan)
 {
-    printf("\nAdd these lines after the portal's current pair of key and certificate\n"
-           "lines (the pair given first keeps signing):\n\n"
-           "KmenSPPrivateKeyFile %s\n"
-           "KmenSPCertificateFile %s\n",
-           plan->sp_key, plan->sp_cert);
+    const char *key = plan->encryption ? "KmenSPEncryptionKeyFile" : "KmenSPPrivateKeyFile";
+    const char *cert =
+        plan->encryption ? "KmenSPEncryptionCertificateFile" : "KmenSPCertificateFile";
+    printf("\nAdd these lines after the portal's current %s\n"
+           "and its %s lines\n(%s):\n\n%s %s\n%s %s\n",
+           key, cert,
+           plan->encryption ? "both decrypt: NIA may encrypt to either"
+                            : "the pair given first keeps signing",
+           key, plan->sp_key, cert, plan->sp_cert);
     printf("\nThen apachectl graceful, have NIA read https://%s/kmen/metadata again,\n"
            "and put this pair first once it has (\"SP key rollover\" in mod_kmen's\n"
+           "operations guide).\n",
+           plan->host);
+}
+
+/* --encryption: the current pair goes on decrypting, as the first encryption
+ * pair, until NIA encrypts to the new one (docs/operations.md, "Separate
+ * signing and encryption keys"). */
+static void print_separation_steps(const keygen_plan *plan)
+{
+    printf("\nAdd these lines after the portal's KmenSPPrivateKeyFile and its\n"
+           "certificate's line. The first two name the current pair (%s/sp.key\n"
+           "as keygen made it; name the portal's own if it is another): from now on\n"
+           "it only signs, and it decrypts as an encryption pair until NIA encrypts\n"
+           "to the new one:\n\n"
+           "KmenSPEncryptionKeyFile %s/sp.key\n"
+           "KmenSPEncryptionCertificateFile %s/sp.crt\n"
+           "KmenSPEncryptionKeyFile %s\n"
+           "KmenSPEncryptionCertificateFile %s\n",
+           plan->dir, plan->dir, plan->dir, plan->sp_key, plan->sp_cert);
+    printf("\nThen apachectl graceful, have NIA read https://%s/kmen/metadata again,\n"
+           "and remove the first two of these lines once it encrypts to the new\n"
+           "certificate (\"Separate signing and encryption keys\" in mod_kmen's\n"
            "operations guide).\n",
            plan->host);
 }
@@ -438,12 +468,15 @@ int kmenctl_keygen(apr_pool_t *p, const kmenctl_args *args)
     if (ensure_dir(&plan) != 0)
         return KMENCTL_FAILURE;
     EVP_PKEY *key = sp_key_step(&plan);
-    rc = !key || sp_cert_step(p, &plan, key) != 0 || (!plan.next && register_key_step(&plan) != 0);
+    int pair_only = plan.next || plan.encryption;
+    rc = !key || sp_cert_step(p, &plan, key) != 0 || (!pair_only && register_key_step(&plan) != 0);
     EVP_PKEY_free(key);
     if (rc)
         return KMENCTL_FAILURE;
     if (plan.next)
         print_rollover_steps(&plan);
+    else if (plan.encryption)
+        print_separation_steps(&plan);
     else
         print_next_steps(&plan);
     return KMENCTL_OK;

@@ -23,7 +23,8 @@
     "  --agenda A        the register agenda (KmenRegisterAgenda), default A8566\n"
 
 static const char keygen_help[] =
-    "usage: kmenctl keygen --host HOST [--dir DIR] [--days N] [--group GROUP] [--next]\n\n"
+    "usage: kmenctl keygen --host HOST [--dir DIR] [--days N] [--group GROUP] [--next]\n"
+    "                      [--encryption]\n\n"
     "Makes the key files a portal needs before httpd starts with mod_kmen, each only\n"
     "when it is missing: an existing file is kept (\"kept\"), never overwritten.\n"
     "  DIR/sp.key        the SP's private key: RSA 3072, PEM, unencrypted, mode 0400\n"
@@ -43,7 +44,12 @@ static const char keygen_help[] =
     "                 (KmenTranslatorCertificateFile, KmenTranslatorKeyFile)\n"
     "  --next         the next SP key pair of a key rollover instead: DIR/sp-next.key\n"
     "                 and DIR/sp-next.crt, given second beside the current pair\n"
-    "                 (register.key is left alone)\n";
+    "                 (register.key is left alone)\n"
+    "  --encryption   a separate encryption key pair instead: DIR/sp-enc.key and\n"
+    "                 DIR/sp-enc.crt (with --next: DIR/sp-enc-next.key and .crt) for\n"
+    "                 KmenSPEncryptionKeyFile and KmenSPEncryptionCertificateFile; the\n"
+    "                 KmenSPPrivateKeyFile pair then only signs (register.key is left\n"
+    "                 alone)\n";
 
 static const char migrate_help[] =
     "usage: kmenctl migrate CONNINFO [--sql-dir DIR]\n\n"
@@ -175,7 +181,7 @@ static const char purge_help[] =
 static const kmenctl_command commands[] = {
     {"keygen", "make the SP key and certificate and the register key", keygen_help,
      KMENCTL_OPT_HOST " " KMENCTL_OPT_DIR " " KMENCTL_OPT_DAYS " " KMENCTL_OPT_GROUP
-                      " " KMENCTL_OPT_NEXT,
+                      " " KMENCTL_OPT_NEXT " " KMENCTL_OPT_ENCRYPTION,
      0, 0, kmenctl_keygen},
     {"migrate", "bring a database to the current schema", migrate_help, KMENCTL_OPT_SQL_DIR, 1, 1,
      kmenctl_migrate},

@@ -35,6 +35,7 @@
 #define KMENCTL_OPT_DAYS "--days"
 #define KMENCTL_OPT_GROUP "--group"
 #define KMENCTL_OPT_NEXT "--next"
+#define KMENCTL_OPT_ENCRYPTION "--encryption"
 #define KMENCTL_OPT_GATEWAY "--gateway"
 #define KMENCTL_OPT_GATEWAY_CERT "--gateway-cert"
 #define KMENCTL_OPT_GATEWAY_KEY "--gateway-key"
@@ -59,8 +60,9 @@ typedef struct {
     const char *dir;
     const char *days;
     const char *group;
-    const char *next;    /* a flag: non-NULL when given */
-    const char *gateway; /* the translation gateway's base URL */
+    const char *next;       /* a flag: non-NULL when given */
+    const char *encryption; /* a flag: non-NULL when given */
+    const char *gateway;    /* the translation gateway's base URL */
     const char *gateway_cert;
     const char *gateway_key;
     const char *gateway_ca;

@@ -21,6 +21,7 @@ from t.lib.stack import KMENCTL
 HOST = "portal.example.cz"
 FILES = ("sp.key", "sp.crt", "register.key")
 DIRECTIVES = ("KmenSPEntityID", "KmenSPPrivateKeyFile", "KmenSPCertificateFile",
+              "KmenSPEncryptionKeyFile", "KmenSPEncryptionCertificateFile",
               "KmenRegisterKeyFile")
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="keygen's owners need root")
@@ -315,3 +316,37 @@ def test_next_makes_the_next_pair_beside_the_current_one(stack, tmp_path):
     again = keygen("--host", HOST, "--dir", dir, "--next")
     assert made(again.stdout, dir) == {"": "kept", "sp-next.key": "kept",
                                        "sp-next.crt": "kept"}, again.stdout
+
+
+def test_encryption_makes_a_separate_encryption_pair(stack, tmp_path):
+    """--encryption: sp-enc.key and sp-enc.crt only; the four lines it prints (the current
+    pair as the first encryption pair, the new one second), added after the site's own pair,
+    pass configtest. With --next: sp-enc-next.key and .crt, the two lines of an encryption
+    key rollover."""
+    dir = tmp_path / "kmen"
+    assert keygen("--host", HOST, "--dir", dir).returncode == 0
+    before = contents(dir)
+    r = keygen("--host", HOST, "--dir", dir, "--encryption")
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr
+    assert made(r.stdout, dir) == {"": "kept", "sp-enc.key": "created",
+                                   "sp-enc.crt": "created"}, r.stdout
+    assert contents(dir) == before
+    assert mode_and_owner(dir / "sp-enc.key") == (0o400, 0, "root")
+    printed = directive_lines(r.stdout)
+    assert printed == [f"KmenSPEncryptionKeyFile {dir}/sp.key",
+                       f"KmenSPEncryptionCertificateFile {dir}/sp.crt",
+                       f"KmenSPEncryptionKeyFile {dir}/sp-enc.key",
+                       f"KmenSPEncryptionCertificateFile {dir}/sp-enc.crt"], r.stdout
+    nxt = keygen("--host", HOST, "--dir", dir, "--encryption", "--next")
+    assert made(nxt.stdout, dir) == {"": "kept", "sp-enc-next.key": "created",
+                                     "sp-enc-next.crt": "created"}, nxt.stdout
+    rollover = directive_lines(nxt.stdout)
+    assert rollover == [f"KmenSPEncryptionKeyFile {dir}/sp-enc-next.key",
+                        f"KmenSPEncryptionCertificateFile {dir}/sp-enc-next.crt"], nxt.stdout
+    h = Httpd(parent=stack.dir)
+    site = config_text(h.dir, h.port, stack.portal_port, stack.site())
+    current = [line for line in site.splitlines() if line.startswith("KmenSPCertificateFile ")]
+    for lines in (printed, printed[2:] + rollover):
+        h.write_config(site.replace(current[0], current[0] + "\n" + "\n".join(lines)))
+        rc, out = h.configtest()
+        assert rc == 0 and "Syntax OK" in out, out

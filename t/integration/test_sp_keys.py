@@ -180,6 +180,24 @@ def test_separate_signing_and_encryption_keys(site):
     assert request_signer(st) == serial(old_cert)
 
 
+def test_switch_to_separate_keys_without_a_gap(site):
+    """docs/operations.md "Separate signing and encryption keys": the current pair also named
+    as the first encryption pair keeps decrypting what NIA encrypts to it until NIA has
+    registered the new encryption certificate; then it is removed from the encryption pairs."""
+    st, (old_key, old_cert), (new_key, new_cert) = site, site.old, site.new
+    restart_with(st, site.old)
+    nia_registers(st, 0)
+    restart_with(st, site.old, encryption=[site.old, site.new])
+    assert published(st, "signing") == [cert_base64(old_cert)]
+    assert published(st, "encryption") == [cert_base64(old_cert), cert_base64(new_cert)]
+    logs_in_with(st, "the first", old_key)  # NIA has not read the new metadata yet
+    assert nia_registers(st, 1) == [serial(old_cert), serial(new_cert)]
+    logs_in_with(st, "the second", new_key)
+    restart_with(st, site.old, encryption=[site.new])
+    logs_in_with(st, "the first", new_key)
+    assert request_signer(st) == serial(old_cert)
+
+
 def test_assertion_encrypted_to_the_signing_key_refused(site):
     """NIA encrypting to the signing-only certificate (a metadata registered before the
     keys were separated, say): refused by the key's name, nothing written, though the SP
