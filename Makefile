@@ -8,7 +8,7 @@ LASSO_MIN := 2.7.0
 
 SRC := mod_kmen/mod_kmen.c mod_kmen/address.c mod_kmen/config.c mod_kmen/configcheck.c mod_kmen/files.c mod_kmen/crypto.c mod_kmen/identifiers.c mod_kmen/identity.c \
        mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_metadata_verify.c mod_kmen/saml_reload.c mod_kmen/saml_response.c mod_kmen/saml_shape.c \
-       mod_kmen/saml_decrypt.c mod_kmen/saml_sign.c mod_kmen/saml_logout.c mod_kmen/store_pg.c mod_kmen/session.c mod_kmen/headers.c mod_kmen/headers_encode.c mod_kmen/redirect.c \
+       mod_kmen/saml_decrypt.c mod_kmen/saml_sign.c mod_kmen/saml_logout.c mod_kmen/store_pg.c mod_kmen/session.c mod_kmen/memo.c mod_kmen/headers.c mod_kmen/headers_encode.c mod_kmen/redirect.c \
        mod_kmen/page.c mod_kmen/log.c mod_kmen/logout_state.c mod_kmen/login_state.c mod_kmen/pairs.c mod_kmen/handlers.c mod_kmen/auth.c \
        mod_kmen/register.c mod_kmen/translate.c mod_kmen/backend.c mod_kmen/evidence.c mod_kmen/status.c mod_kmen/health.c mod_kmen/metadata_fetch.c
 HDR := $(wildcard mod_kmen/*.h)

@@ -94,7 +94,7 @@ int kmen_check_authn(request_rec *r)
         return kmen_page_send(r, KMEN_PAGE_INTERNAL_ERROR, NULL);
     }
     const kmen_session *s = kmen_request_session(r);
-    kmen_session *loaded = NULL;
+    const kmen_session *loaded = NULL;
     if (!s) {
         kmen_store_status st = kmen_session_load(r, &loaded);
         if (st == KMEN_STORE_DOWN)
@@ -136,7 +136,10 @@ int kmen_fixups(request_rec *r)
          kmen_register_agenda_aifo(r, s->identity.client_id, agenda, &aifo) != OK) ||
         kmen_evidence_states(r, s, &evidence) != OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    kmen_headers_set(r, &s->identity, aifo, evidence);
+    const kmen_header_set *set =
+        s->headers ? s->headers
+                   : kmen_headers_prepare(r->pool, kmen_server_conf_get(r->server), &s->identity);
+    kmen_headers_set(r, set, aifo, evidence);
     return DECLINED;
 }
 

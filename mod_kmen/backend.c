@@ -15,6 +15,7 @@
 #include "backend.h"
 #include "config.h"
 #include "handlers.h"
+#include "headers_encode.h"
 #include "evidence.h"
 #include "log.h"
 #include "page.h"
@@ -38,24 +39,13 @@ static int collect(void *data, const char *key, const char *value)
     return 1;
 }
 
-static int has_prefix(const apr_table_t *t, const char *prefix, apr_size_t len)
-{
-    const apr_array_header_t *arr = apr_table_elts(t);
-    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
-    for (int i = 0; i < arr->nelts; i++) {
-        if (e[i].key && strncasecmp(e[i].key, prefix, len) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 /* Most responses (static files, pages that tell mod_kmen nothing) carry no
  * header with the prefix: one pass over the names spares them the four
  * lookups and removals below. */
 static int names_a_kmen_header(request_rec *r, const char *prefix)
 {
-    apr_size_t len = strlen(prefix);
-    return has_prefix(r->headers_out, prefix, len) || has_prefix(r->err_headers_out, prefix, len);
+    return kmen_header_table_has_prefix(r->headers_out, prefix) ||
+           kmen_header_table_has_prefix(r->err_headers_out, prefix);
 }
 
 /* Every value of NAME in both response tables, which are then rid of it. */
@@ -103,6 +93,7 @@ static int upgrade_session(request_rec *r, const kmen_session *s, const kmen_ide
     kmen_session *upgraded = apr_pmemdup(r->pool, s, sizeof(*s));
     upgraded->identity = *id;
     upgraded->pending_id = NULL;
+    upgraded->headers = NULL; /* they were another identity's */
     if (kmen_session_update(r, upgraded) != KMEN_STORE_OK)
         return HTTP_SERVICE_UNAVAILABLE;
     /* the rest of this response (Kmen-Link-System) is about the new client */

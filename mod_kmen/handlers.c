@@ -343,7 +343,8 @@ static int logout_asked_by_person(request_rec *r, const kmen_session *s, const c
 }
 
 /* Ends the session here, then at NIA. */
-static int log_out(request_rec *r, kmen_server_conf *c, kmen_session *s, const char *return_to)
+static int log_out(request_rec *r, kmen_server_conf *c, const kmen_session *s,
+                   const char *return_to)
 {
     if (kmen_session_destroy(r, s) != KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
@@ -372,7 +373,7 @@ static int handle_logout(request_rec *r)
         return_to = "/";
     if (!kmen_return_to_is_local(return_to))
         return refuse_return_to(r);
-    kmen_session *s = NULL;
+    const kmen_session *s = NULL;
     kmen_store_status st = kmen_session_load(r, &s);
     if (st == KMEN_STORE_DOWN)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
@@ -451,7 +452,7 @@ static int slo_request(request_rec *r, kmen_server_conf *c)
  * goes home. */
 static int slo_bare(request_rec *r)
 {
-    kmen_session *s = NULL;
+    const kmen_session *s = NULL;
     kmen_store_status st = kmen_session_load(r, &s);
     if (st == KMEN_STORE_DOWN)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
@@ -501,7 +502,7 @@ static int handle_metadata(request_rec *r)
 /* GET /evidence/<id>: the document, to its client's session only. */
 static int handle_evidence_document(request_rec *r)
 {
-    kmen_session *s = NULL;
+    const kmen_session *s = NULL;
     if (kmen_session_load(r, &s) == KMEN_STORE_DOWN)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     return kmen_evidence_document(r, s, strrchr(r->uri, '/') + 1);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Encoding of header values, and the spoofing test on header names. */
 #include <string.h>
+#include <strings.h>
 
 #include "apr_lib.h"
 #include "apr_strings.h"
@@ -61,4 +62,16 @@ int kmen_header_is_spoofable(const char *name, const char *prefix)
             return 0;
     }
     return 1;
+}
+
+int kmen_header_table_has_prefix(const apr_table_t *t, const char *prefix)
+{
+    const apr_array_header_t *arr = apr_table_elts(t);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    apr_size_t len = strlen(prefix);
+    for (int i = 0; i < arr->nelts; i++) {
+        if (e[i].key && strncasecmp(e[i].key, prefix, len) == 0)
+            return 1;
+    }
+    return 0;
 }

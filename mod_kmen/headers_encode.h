@@ -4,6 +4,7 @@
 #define KMEN_HEADERS_ENCODE_H
 
 #include "apr_pools.h"
+#include "apr_tables.h"
 
 /* How a value travels in a header (KmenHeaderEncoding): percent encodes every
  * byte outside printable ASCII and '%' itself (UTF-8, decodable by any URL
@@ -14,5 +15,9 @@ const char *kmen_header_encode(apr_pool_t *p, const char *value, int encoding);
 /* Would a backend take this incoming header name for one of ours? Compared
  * after folding case and '_' to '-', as CGI and many frameworks do. */
 int kmen_header_is_spoofable(const char *name, const char *prefix);
+
+/* Has T a name starting with PREFIX (case folded)? One pass, so that the
+ * many requests with none skip the per-name lookups. */
+int kmen_header_table_has_prefix(const apr_table_t *t, const char *prefix);
 
 #endif

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "identifiers.h"
 #include "log.h"
+#include "memo.h"
 #include "pairs.h"
 #include "session.h"
 
@@ -22,6 +23,10 @@ APLOG_USE_MODULE(kmen);
 #define SESSION_ID_BYTES 32
 #define SESSION_ID_CHARS 43 /* unpadded base64url of 32 bytes */
 #define CACHE_MUTEX "kmen-session-cache"
+/* How long a child reuses a session it opened without looking at the
+ * cache again: a logout on this node ends it at once (kmen_memo_invalidate),
+ * one on another node sharing the cache (memcache, redis) within this. */
+#define MEMO_SECONDS 1
 
 static ap_socache_provider_t *cache_provider;
 static ap_socache_instance_t *cache;
@@ -103,6 +108,7 @@ const char *kmen_session_cache_init(apr_pool_t *pconf, apr_pool_t *ptemp, server
     if (cache_provider->init(cache, "kmen-session", &hints, s, pconf) != APR_SUCCESS)
         return "cannot initialise the cache";
     apr_pool_cleanup_register(pconf, NULL, cache_destroy, apr_pool_cleanup_null);
+    kmen_memo_post_config(pconf);
     return NULL;
 }
 
@@ -113,6 +119,7 @@ void kmen_session_child_init(apr_pool_t *pchild, server_rec *s)
             APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      KMEN_LOGNO(0611) "cannot attach to the session cache mutex");
+    kmen_memo_child_init(pchild);
 }
 
 /* The cache is an optimisation: any failure falls through to the database.
@@ -128,17 +135,25 @@ static void cache_unlock(void)
         apr_global_mutex_unlock(cache_mutex);
 }
 
-static void cache_store(request_rec *r, const unsigned char *key, const unsigned char *value,
+/* A cached record is its deadline, then the sealed record: whoever reads
+ * it learns how long it may be trusted (a child keeps what it opened no
+ * longer than that). */
+static void cache_store(request_rec *r, const unsigned char *key, const unsigned char *sealed,
                         apr_size_t len, apr_time_t until)
 {
+    unsigned char *value = apr_palloc(r->pool, sizeof(until) + len);
+    memcpy(value, &until, sizeof(until));
+    memcpy(value + sizeof(until), sealed, len);
     if (!cache_lock())
         return;
-    cache_provider->store(cache, r->server, key, KMEN_HASH_LEN, until, (unsigned char *)value,
-                          (unsigned int)len, r->pool);
+    cache_provider->store(cache, r->server, key, KMEN_HASH_LEN, until, value,
+                          (unsigned int)(sizeof(until) + len), r->pool);
     cache_unlock();
 }
 
-static unsigned char *cache_fetch(request_rec *r, const unsigned char *key, apr_size_t *len)
+/* The sealed record and, in *until, its deadline; NULL when not cached. */
+static unsigned char *cache_fetch(request_rec *r, const unsigned char *key, apr_size_t *len,
+                                  apr_time_t *until)
 {
     unsigned int n = 16384;
     unsigned char *buf = apr_palloc(r->pool, n);
@@ -147,12 +162,17 @@ static unsigned char *cache_fetch(request_rec *r, const unsigned char *key, apr_
     apr_status_t rv =
         cache_provider->retrieve(cache, r->server, key, KMEN_HASH_LEN, buf, &n, r->pool);
     cache_unlock();
-    *len = n;
-    return rv == APR_SUCCESS ? buf : NULL;
+    if (rv != APR_SUCCESS || n < sizeof(*until))
+        return NULL;
+    memcpy(until, buf, sizeof(*until));
+    *len = n - sizeof(*until);
+    return buf + sizeof(*until);
 }
 
+/* Every child of this node forgets what it opened too. */
 static void cache_remove(request_rec *r, const unsigned char *key)
 {
+    kmen_memo_invalidate();
     if (!cache_lock())
         return;
     cache_provider->remove(cache, r->server, key, KMEN_HASH_LEN, r->pool);
@@ -362,30 +382,22 @@ static apr_time_t cache_until(const kmen_server_conf *c, apr_time_t expires)
     return until < expires ? until : expires;
 }
 
-/* The hash of this browser's session cookie: what names its session
- * everywhere. False when it sends no well-formed one. */
-static int cookie_id_hash(request_rec *r, const kmen_server_conf *c,
-                          unsigned char id_hash[KMEN_HASH_LEN])
+/* This browser's session cookie, when it sends a well-formed one. */
+static const char *session_cookie(request_rec *r, const kmen_server_conf *c)
 {
     const char *cookie = kmen_cookie_get(r, c->cookie_name);
-    if (!cookie_is_well_formed(cookie))
-        return 0;
-    kmen_sha256(cookie, SESSION_ID_CHARS, id_hash);
-    return 1;
+    return cookie_is_well_formed(cookie) ? cookie : NULL;
 }
 
-kmen_store_status kmen_session_load(request_rec *r, kmen_session **out)
+/* The session S->id_hash names, opened from the cache or the database into
+ * S; in *until, how long this node may trust it without asking again. */
+static kmen_store_status session_read(request_rec *r, const kmen_server_conf *c, kmen_session *s,
+                                      apr_time_t *until)
 {
-    const kmen_server_conf *c = kmen_server_conf_get(r->server);
-    kmen_session *s = apr_pcalloc(r->pool, sizeof(*s));
-    if (!cookie_id_hash(r, c, s->id_hash))
-        return KMEN_STORE_NOT_FOUND;
     apr_size_t len = 0;
-    const unsigned char *sealed = cache_fetch(r, s->id_hash, &len);
-    if (sealed && session_open(r, sealed, len, s)) {
-        *out = s;
+    const unsigned char *sealed = cache_fetch(r, s->id_hash, &len, until);
+    if (sealed && session_open(r, sealed, len, s))
         return KMEN_STORE_OK;
-    }
     int remaining = 0;
     kmen_store_status st = kmen_store_session_fetch(r, c->store, s->id_hash, c->session_idle,
                                                     &sealed, &len, &remaining);
@@ -393,8 +405,52 @@ kmen_store_status kmen_session_load(request_rec *r, kmen_session **out)
         return st;
     if (!session_open(r, sealed, len, s))
         return KMEN_STORE_NOT_FOUND;
-    cache_store(r, s->id_hash, sealed, len, cache_until(c, s->expires));
-    *out = s;
+    *until = cache_until(c, s->expires);
+    cache_store(r, s->id_hash, sealed, len, *until);
+    return KMEN_STORE_OK;
+}
+
+typedef struct {
+    const kmen_server_conf *conf;
+    kmen_session *session;
+} memo_source;
+
+/* What a child keeps of an opened session: a copy in the memo entry's pool,
+ * with its headers encoded once. */
+static const void *session_keep(apr_pool_t *p, const void *source)
+{
+    const memo_source *src = source;
+    kmen_session *copy = apr_pmemdup(p, src->session, sizeof(*copy));
+    const char **slots[MAX_SLOTS];
+    int n = record_slots(copy, slots);
+    for (int i = 0; i < n; i++)
+        *slots[i] = *slots[i] ? apr_pstrdup(p, *slots[i]) : NULL;
+    copy->headers = kmen_headers_prepare(p, src->conf, &copy->identity);
+    return copy;
+}
+
+/* Opened in this child within the last MEMO_SECONDS (and no longer than the
+ * cache may be trusted): no cache lookup, no decryption, no hashing. */
+kmen_store_status kmen_session_load(request_rec *r, const kmen_session **out)
+{
+    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    const char *cookie = session_cookie(r, c);
+    if (!cookie)
+        return KMEN_STORE_NOT_FOUND;
+    if ((*out = kmen_memo_get(r, c, cookie, SESSION_ID_CHARS)))
+        return KMEN_STORE_OK;
+    apr_uint32_t generation = kmen_memo_generation();
+    kmen_session *s = apr_pcalloc(r->pool, sizeof(*s));
+    apr_time_t until = 0, memo_until = apr_time_now() + apr_time_from_sec(MEMO_SECONDS);
+    kmen_sha256(cookie, SESSION_ID_CHARS, s->id_hash);
+    kmen_store_status st = session_read(r, c, s, &until);
+    if (st != KMEN_STORE_OK)
+        return st;
+    *out =
+        kmen_memo_put(r, c, cookie, SESSION_ID_CHARS, generation,
+                      until < memo_until ? until : memo_until, session_keep, &(memo_source){c, s});
+    if (!*out)
+        *out = s;
     return KMEN_STORE_OK;
 }
 
@@ -418,9 +474,11 @@ static kmen_store_status forget(request_rec *r, const kmen_server_conf *c,
 const char *kmen_session_login_state(request_rec *r, const char *state)
 {
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    const char *cookie = session_cookie(r, c);
     unsigned char id_hash[KMEN_HASH_LEN];
-    if (!cookie_id_hash(r, c, id_hash))
+    if (!cookie)
         return state;
+    kmen_sha256(cookie, SESSION_ID_CHARS, id_hash);
     return apr_pstrcat(r->pool, state, ".", kmen_hex(r->pool, id_hash, KMEN_HASH_LEN), NULL);
 }
 
@@ -459,7 +517,8 @@ kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *ident
                       pending_id,
                       identity->has_evidence,
                       apr_time_now() + apr_time_from_sec(c->session_lifetime),
-                      {0}};
+                      {0},
+                      NULL};
     const char *cookie = kmen_random_token(r->pool, SESSION_ID_BYTES);
     unsigned char subject[KMEN_HASH_LEN];
     apr_size_t len = 0;
@@ -489,10 +548,12 @@ kmen_store_status kmen_session_update(request_rec *r, const kmen_session *sessio
     if (!sealed)
         return KMEN_STORE_DOWN;
     kmen_store_status st = kmen_store_session_update(r, c->store, session->id_hash, sealed, len);
-    if (st == KMEN_STORE_OK)
+    if (st == KMEN_STORE_OK) {
+        kmen_memo_invalidate(); /* other children hold the session as it was */
         cache_store(r, session->id_hash, sealed, len, cache_until(c, session->expires));
-    else
+    } else {
         cache_remove(r, session->id_hash);
+    }
     return st;
 }
 

@@ -9,6 +9,7 @@
 #include "httpd.h"
 
 #include "crypto.h"
+#include "headers.h"
 #include "identity.h"
 #include "saml.h"
 #include "store_pg.h"
@@ -20,6 +21,8 @@ typedef struct {
     int evidence;           /* has asked for evidence: Kmen-Evidence applies */
     apr_time_t expires;
     unsigned char id_hash[KMEN_HASH_LEN];
+    /* its headers, encoded when a child kept it; NULL: encode them now */
+    const kmen_header_set *headers;
 } kmen_session;
 
 void kmen_session_pre_config(apr_pool_t *pconf);
@@ -32,7 +35,7 @@ void kmen_session_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* The session the request's cookie names: OK, NOT_FOUND (no cookie, unknown,
  * expired, idle) or DOWN. */
-kmen_store_status kmen_session_load(request_rec *r, kmen_session **out);
+kmen_store_status kmen_session_load(request_rec *r, const kmen_session **out);
 /* Stores a new session and sets its cookie; a cookie the browser brought is
  * never promoted (no session fixation). PREVIOUS (from the login state, or
  * NULL): the session this login replaces, ended here. */

@@ -10,7 +10,7 @@ import lxml.html
 import pytest
 import requests
 
-from t.lib import flow
+from t.lib import flow, poll
 
 LOA = "http://eidas.europa.eu/LoA/"
 ISO_8601 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$")
@@ -314,6 +314,10 @@ def test_logout_started_by_nia(stack, s, rows):
     index = flow.session_index(login.kmen_fields, stack.keys.sp_key)
     cookie = s.cookies.get("kmen_session")
     before = rows("session")
+    kept = requests.Session()  # another connection, kept alive: its child holds the session
+    kept.headers["Cookie"] = f"kmen_session={cookie}"
+    for _ in range(3):
+        assert kept.get(stack.base_url + "/app/", allow_redirects=False).status_code == 200
 
     r = s.get(stack.sim_url + "/admin/idp-logout", allow_redirects=False,
               params={"identity": "cz-zofie", "session_index": index})
@@ -328,6 +332,8 @@ def test_logout_started_by_nia(stack, s, rows):
     assert answer["signature_verified"] is True
     assert answer["status"].endswith(":status:Success")
     assert_session_dead(stack, cookie)
+    assert poll(lambda: sends_to_idp(kept.get(stack.base_url + "/app/", allow_redirects=False),
+                                     stack), timeout=30), "the kept-alive connection still gets in"
     assert rows("session") == before - 1
 
 

@@ -76,6 +76,34 @@ def test_logout_on_one_node_ends_the_session_on_another(stack, s, strict_node):
     assert r.status_code == 303 and r.headers["Location"].startswith(stack.sso_url)
 
 
+def kept_alive(stack, cookie):
+    """A browser of its own (its own kept-alive connection) holding COOKIE."""
+    other = requests.Session()
+    other.headers["Cookie"] = f"kmen_session={cookie}"
+    return other
+
+
+def test_logout_ends_the_session_on_another_kept_alive_connection(stack, s):
+    """Each child reuses a session it opened for a moment; a logout on one connection
+    must still end it on every other, whichever child serves that."""
+    flow.login(s, stack)
+    cookie = s.cookies.get("kmen_session")
+    others = [kept_alive(stack, cookie) for _ in range(4)]
+    for other in others:  # opened (and kept) in the children serving these connections
+        for _ in range(3):
+            assert other.get(stack.base_url + "/app/headers.json",
+                             allow_redirects=False).status_code == 200
+    r = s.get(stack.base_url + "/kmen/logout?ReturnTo=/public/", allow_redirects=False)
+    assert r.status_code == 303
+
+    def refused(other):
+        r = other.get(stack.base_url + "/app/", allow_redirects=False)
+        return r.status_code == 303 and r.headers["Location"].startswith(stack.sso_url)
+    for other in others:
+        assert poll(lambda: refused(other), timeout=30), "the old cookie still opens the session"
+        assert refused(other)
+
+
 def test_env_vars_carry_raw_utf8(stack, s, signing_node):
     flow.login(s, stack)
     h = flow.headers_of(s, node_url(signing_node, "/env/headers.json"))
