@@ -410,6 +410,7 @@ kmen_store_status kmen_store_commit(request_rec *r, kmen_store *store)
     int broken = 0, failed = tx->failed;
     PGresult *res =
         run(r, tx->conn, failed ? ST_ROLLBACK : ST_COMMIT, 0, NULL, NULL, NULL, &broken);
+    /* a connection whose transaction did not end cleanly is not reused */
     connection_return(store, tx->conn, broken || !res);
     tx->conn = NULL;
     return res && !failed ? KMEN_STORE_OK : KMEN_STORE_DOWN;
