@@ -4,9 +4,10 @@
 throwaway PostgreSQL, then the same file again (idempotent re-import).
 
 Prints seconds and rows/s and writes the section "kmenctl import-essl" of
-bench/RESULTS.md. Goal: the first import under 30 s on the 2-core machine.
-Run with `make bench-import` (KMEN_BENCH_ROWS=N for a smaller run, which
-does not touch RESULTS.md)."""
+bench/RESULTS.md. Goals, on the 2-core machine: the first import of 1,000,000 rows
+under 30 s, of 10,000,000 rows under 4 minutes. Run with `make bench-import`
+(KMEN_BENCH_ROWS=N for another size, which does not touch RESULTS.md; with
+KMEN_BENCH_ROWS=10000000 it prints the verdict of the 10,000,000-row goal)."""
 
 import datetime
 import os
@@ -29,6 +30,7 @@ RESULTS = REPO / "bench" / "RESULTS.md"
 SECTION = "## kmenctl import-essl"
 GOAL_SECONDS = 30
 FULL_ROWS = 1_000_000
+GOALS = {FULL_ROWS: GOAL_SECONDS, 10_000_000: 240}  # rows: seconds of the first import
 
 FAMILY = ["Novák", "Svoboda", "Novotný", "Dvořák", "Černý", "Procházka", "Kučera", "Veselý",
           "Horák", "Němec", "Pokorný", "Pospíšil", "Hájek", "Jelínek", "Růžička", "Beneš",
@@ -168,10 +170,16 @@ def main():
             print(f"{name}: {seconds:.1f} s, {rows / seconds:,.0f} rows/s ({said})", flush=True)
             runs.append((name, (seconds, said)))
         size = pg.query("SELECT pg_size_pretty(pg_database_size(current_database()))")[0][0]
+        print(f"database size {size}", flush=True)
         if rows == FULL_ROWS:
             write_results(report(rows, machine(pg), runs, size))
             print(f"updated {RESULTS.relative_to(REPO)}")
-        return 0 if runs[0][1][0] < GOAL_SECONDS or rows != FULL_ROWS else 1
+        goal = GOALS.get(rows)
+        if goal:
+            met = runs[0][1][0] < goal
+            print(f"goal: {rows:,} rows in under {goal} s: {'met' if met else 'MISSED'} "
+                  f"({runs[0][1][0]:.1f} s)")
+        return 0 if not goal or runs[0][1][0] < goal else 1
     finally:
         pg.cleanup()
         shutil.rmtree(work, ignore_errors=True)

@@ -197,62 +197,127 @@ static const char *form_field(request_rec *r, apr_array_header_t *pairs, const c
     return NULL;
 }
 
-static int acs_refuse(request_rec *r, const char *why, kmen_page page)
+/* A refused Response, logged and audited. */
+static void refusal(request_rec *r, const char *why, kmen_page page)
 {
     kmen_log_request(APLOG_WARNING, r, KMEN_LOGNO(0624) "SAML response refused: %s", why);
     audit(r, "login", page == KMEN_PAGE_LOGIN_FAILED ? "failed" : "refused", why);
+}
+
+static int acs_refuse(request_rec *r, const char *why, kmen_page page)
+{
+    refusal(r, why, page);
     return kmen_page_send(r, page, kmen_login_url(r, "/"));
+}
+
+/* What the ACS answers, once the login's transaction has ended: a page (503
+ * unless the login decided another), or, when a session was made, a
+ * redirect to where the login started. */
+typedef struct {
+    kmen_page page;
+    const char *url; /* the page's retry link, or the redirect's target */
+    const char *who; /* the session's origin and LoA: a login succeeded */
+    kmen_new_session session;
+} acs_answer;
+
+static void answer_page(acs_answer *answer, kmen_page page, const char *url)
+{
+    answer->page = page;
+    answer->url = url;
+}
+
+/* Refused after the request was consumed: the refusal is kept with the
+ * consumption, and the same Response cannot be tried again. */
+static void acs_refused(request_rec *r, const char *why, kmen_page page, acs_answer *answer)
+{
+    refusal(r, why, page);
+    answer_page(answer, page, kmen_login_url(r, "/"));
 }
 
 /* The person logged in at NIA, but weaker than the location asked: the page
  * offers a login again, at the level asked for. */
-static int loa_too_low(request_rec *r, kmen_loa loa, const kmen_login_consumed *consumed)
+static void loa_too_low(request_rec *r, kmen_loa loa, const kmen_login_consumed *consumed,
+                        acs_answer *answer)
 {
     kmen_log_request(APLOG_WARNING, r,
                      KMEN_LOGNO(0633) "login at LoA %s, below the %s its location asks for",
                      kmen_loa_name(loa), kmen_loa_name((kmen_loa)consumed->min_loa));
     audit(r, "login", "loa_too_low", kmen_loa_name(loa));
-    return kmen_page_send(r, KMEN_PAGE_LOA_TOO_LOW, kmen_login_url(r, consumed->return_to));
+    answer_page(answer, KMEN_PAGE_LOA_TOO_LOW, kmen_login_url(r, consumed->return_to));
 }
 
-/* After every cryptographic check: the outstanding request is consumed and
- * the assertion ID remembered (one transaction), then the LoA is compared
- * with what the location asked for. */
+/* The person the assertion names: 1, or 0 with the refusal in *answer. */
+static int assertion_identity(request_rec *r, const kmen_server_conf *c, const kmen_assertion *a,
+                              kmen_identity *id, acs_answer *answer)
+{
+    int failed = 0;
+    const char *why =
+        kmen_identity_from_attributes(r->pool, a->attrs, c->home_country, id, &failed);
+    if (failed)
+        acs_refused(r, "NIA reports AuthnFailed inside the assertion", KMEN_PAGE_LOGIN_FAILED,
+                    answer);
+    else if (why)
+        acs_refused(r, why, KMEN_PAGE_LOGIN_INVALID, answer);
+    if (failed || why)
+        return 0;
+    kmen_identity_add_address(r->pool, id);
+    id->loa = a->loa;
+    id->auth_instant = a->authn_instant;
+    return 1;
+}
+
+/* The login's database work, in the ACS's transaction: the outstanding
+ * request consumed and the assertion ID remembered, the LoA compared with
+ * what the location asked for, the client resolved (a first login asks the
+ * gateway only after the consumption, whose rows no other login touches, and
+ * before the register's rows are locked), the session stored, the audit row. */
+static void acs_login(request_rec *r, const char *request_id, const char *previous,
+                      kmen_assertion *a, acs_answer *answer)
+{
+    kmen_server_conf *c = kmen_server_conf_get(r->server);
+    kmen_login_consumed consumed;
+    kmen_identity id = {0};
+    const char *pending_id = NULL;
+    if (kmen_store_login_consume(r, c->store, request_id, a->assertion_id,
+                                 a->not_on_or_after + apr_time_from_sec(c->clock_skew),
+                                 &consumed) != KMEN_STORE_OK)
+        return;
+    if (strcmp(consumed.outcome, "ok") != 0)
+        acs_refused(r, consumed.outcome, KMEN_PAGE_LOGIN_INVALID, answer);
+    else if (!assertion_identity(r, c, a, &id, answer))
+        return;
+    else if ((int)id.loa < consumed.min_loa)
+        loa_too_low(r, id.loa, &consumed, answer);
+    else if (kmen_register_resolve(r, &id, consumed.eidas_accept, &pending_id) == OK &&
+             kmen_session_create(r, &id, &a->ref, pending_id, previous, &answer->session) ==
+                 KMEN_STORE_OK) {
+        answer->who = apr_psprintf(r->pool, "origin %s, LoA %s", kmen_origin_name(id.origin),
+                                   kmen_loa_name(id.loa));
+        answer->url = consumed.return_to;
+        audit(r, "login", "ok",
+              apr_pstrcat(r->pool, kmen_origin_name(id.origin), " ", kmen_loa_name(id.loa), NULL));
+    }
+}
+
+/* After every cryptographic check: the login's database work in one
+ * transaction, whose end comes before any answer, so that no cookie or page
+ * tells of a login the database did not keep. A refused login is committed
+ * too (the request stays consumed); a database failure rolls it all back. */
 static int acs_complete(request_rec *r, const char *request_id, const char *previous,
                         kmen_assertion *a)
 {
     kmen_server_conf *c = kmen_server_conf_get(r->server);
-    kmen_login_consumed consumed;
-    if (kmen_store_login_consume(r, c->store, request_id, a->assertion_id,
-                                 a->not_on_or_after + apr_time_from_sec(c->clock_skew),
-                                 &consumed) != KMEN_STORE_OK)
+    acs_answer answer = {KMEN_PAGE_UNAVAILABLE, NULL, NULL, {0}};
+    if (kmen_store_begin(r, c->store) != KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    if (strcmp(consumed.outcome, "ok") != 0)
-        return acs_refuse(r, consumed.outcome, KMEN_PAGE_LOGIN_INVALID);
-    kmen_identity id = {0};
-    int failed = 0;
-    const char *why =
-        kmen_identity_from_attributes(r->pool, a->attrs, c->home_country, &id, &failed);
-    if (failed)
-        return acs_refuse(r, "NIA reports AuthnFailed inside the assertion",
-                          KMEN_PAGE_LOGIN_FAILED);
-    if (why)
-        return acs_refuse(r, why, KMEN_PAGE_LOGIN_INVALID);
-    kmen_identity_add_address(r->pool, &id);
-    id.loa = a->loa;
-    id.auth_instant = a->authn_instant;
-    if ((int)id.loa < consumed.min_loa)
-        return loa_too_low(r, id.loa, &consumed);
-    const char *pending_id = NULL;
-    if (kmen_register_resolve(r, &id, consumed.eidas_accept, &pending_id) != OK)
+    acs_login(r, request_id, previous, a, &answer);
+    if (kmen_store_commit(r, c->store) != KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    if (kmen_session_create(r, &id, &a->ref, pending_id, previous) != KMEN_STORE_OK)
-        return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    audit(r, "login", "ok",
-          apr_pstrcat(r->pool, kmen_origin_name(id.origin), " ", kmen_loa_name(id.loa), NULL));
-    kmen_log_request(APLOG_INFO, r, KMEN_LOGNO(0625) "login: origin %s, LoA %s",
-                     kmen_origin_name(id.origin), kmen_loa_name(id.loa));
-    return kmen_page_redirect(r, consumed.return_to);
+    if (!answer.who)
+        return kmen_page_send(r, answer.page, answer.url);
+    kmen_session_issue(r, &answer.session);
+    kmen_log_request(APLOG_INFO, r, KMEN_LOGNO(0625) "login: %s", answer.who);
+    return kmen_page_redirect(r, answer.url);
 }
 
 /* The request this browser's login state belongs to, looked up before the

@@ -509,7 +509,7 @@ static kmen_store_status end_previous(request_rec *r, const kmen_server_conf *c,
 
 kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *identity,
                                       const kmen_login_ref *ref, const char *pending_id,
-                                      const char *previous)
+                                      const char *previous, kmen_new_session *out)
 {
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
     kmen_session s = {*identity,
@@ -519,25 +519,27 @@ kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *ident
                       apr_time_now() + apr_time_from_sec(c->session_lifetime),
                       {0},
                       NULL};
-    const char *cookie = kmen_random_token(r->pool, SESSION_ID_BYTES);
     unsigned char subject[KMEN_HASH_LEN];
-    apr_size_t len = 0;
-    if (!cookie)
+    out->cookie = kmen_random_token(r->pool, SESSION_ID_BYTES);
+    if (!out->cookie)
         return KMEN_STORE_DOWN;
-    kmen_sha256(cookie, SESSION_ID_CHARS, s.id_hash);
+    kmen_sha256(out->cookie, SESSION_ID_CHARS, s.id_hash);
+    memcpy(out->id_hash, s.id_hash, KMEN_HASH_LEN);
     kmen_id_index(r->pool, &c->id_keys, KMEN_ID_NAMEID, NULL, ref->name_id, subject);
-    unsigned char *sealed = session_seal(r, c, &s, &len);
-    if (!sealed)
+    out->sealed = session_seal(r, c, &s, &out->len);
+    if (!out->sealed)
         return KMEN_STORE_DOWN;
-    kmen_store_status st = kmen_store_session_create(
-        r, c->store, s.id_hash, subject, ref->session_index, sealed, len, c->session_lifetime);
-    if (st == KMEN_STORE_OK)
-        st = end_previous(r, c, previous);
-    if (st != KMEN_STORE_OK)
-        return st;
-    cache_store(r, s.id_hash, sealed, len, cache_until(c, s.expires));
-    kmen_cookie_set(r, c->cookie_name, cookie, 0, 0);
-    return KMEN_STORE_OK;
+    out->cache_until = cache_until(c, s.expires);
+    kmen_store_status st =
+        kmen_store_session_create(r, c->store, s.id_hash, subject, ref->session_index, out->sealed,
+                                  out->len, c->session_lifetime);
+    return st == KMEN_STORE_OK ? end_previous(r, c, previous) : st;
+}
+
+void kmen_session_issue(request_rec *r, const kmen_new_session *session)
+{
+    cache_store(r, session->id_hash, session->sealed, session->len, session->cache_until);
+    kmen_cookie_set(r, kmen_server_conf_get(r->server)->cookie_name, session->cookie, 0, 0);
 }
 
 kmen_store_status kmen_session_update(request_rec *r, const kmen_session *session)

@@ -36,12 +36,25 @@ void kmen_session_child_init(apr_pool_t *pchild, server_rec *s);
 /* The session the request's cookie names: OK, NOT_FOUND (no cookie, unknown,
  * expired, idle) or DOWN. */
 kmen_store_status kmen_session_load(request_rec *r, const kmen_session **out);
-/* Stores a new session and sets its cookie; a cookie the browser brought is
- * never promoted (no session fixation). PREVIOUS (from the login state, or
- * NULL): the session this login replaces, ended here. */
+/* A session stored in the database and not yet handed out. */
+typedef struct {
+    const char *cookie;
+    unsigned char id_hash[KMEN_HASH_LEN];
+    const unsigned char *sealed;
+    apr_size_t len;
+    apr_time_t cache_until;
+} kmen_new_session;
+
+/* Stores a new session (*out); a cookie the browser brought is never
+ * promoted (no session fixation). PREVIOUS (from the login state, or NULL):
+ * the session this login replaces, ended here. */
 kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *identity,
                                       const kmen_login_ref *ref, const char *pending_id,
-                                      const char *previous);
+                                      const char *previous, kmen_new_session *out);
+/* The stored session in the session cache and its cookie set: only once the
+ * login's transaction has committed, or a cookie would name a session the
+ * database never kept. */
+void kmen_session_issue(request_rec *r, const kmen_new_session *session);
 /* The value of the login-state cookie of a login that starts with STATE:
  * "<state>", with ".<hash>" of the session this browser holds, if any. */
 const char *kmen_session_login_state(request_rec *r, const char *state);

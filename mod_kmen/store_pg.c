@@ -4,7 +4,13 @@
  * Every statement is prepared once per connection and every value travels
  * as a parameter, never inside the SQL text. A connection that breaks (the
  * database restarted) is dropped and the call retried once on a fresh one, so
- * httpd recovers without a restart. */
+ * httpd recovers without a restart.
+ *
+ * A request may make its calls one transaction (kmen_store_begin): they then
+ * run on one pinned connection and are never retried, since a retry on
+ * another connection would write half of the work twice or half of it not at
+ * all; the transaction's end commits them, or rolls them back when one
+ * failed. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +67,9 @@ typedef enum {
     ST_RESOLVE_BSI_ONLY,
     ST_ATTACH_AIFO,
     ST_AUDIT_CLIENT,
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
     ST_COUNT
 } statement_id;
 
@@ -140,6 +149,9 @@ static const struct {
                         "FROM kmen.attach_aifo($1::bytea, $2, $3::bytea, $4::bytea, $5)"},
     [ST_AUDIT_CLIENT] = {"kmen_audit_client",
                          "SELECT kmen.audit_append_client($1, $2, $3, $4::uuid, $5)"},
+    [ST_BEGIN] = {"kmen_begin", "BEGIN"},
+    [ST_COMMIT] = {"kmen_commit", "COMMIT"},
+    [ST_ROLLBACK] = {"kmen_rollback", "ROLLBACK"},
 };
 
 #define STATEMENT_TIMEOUT "SET statement_timeout = '5s'"
@@ -178,19 +190,24 @@ static const char *libpq_message(apr_pool_t *p, const char *message)
     return out;
 }
 
+/* One statement on a connection being set up; 1 when it succeeded. */
+static int setup_step(PGresult *res)
+{
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    return ok;
+}
+
+/* The setting and the statements in one transaction: a new connection costs
+ * the database one commit, not one per statement. */
 static int connection_prepare(PGconn *pg)
 {
     if (PQstatus(pg) != CONNECTION_OK)
         return 0;
-    PGresult *res = PQexec(pg, STATEMENT_TIMEOUT);
-    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
-    for (int i = 0; ok && i < ST_COUNT; i++) {
-        res = PQprepare(pg, statements[i].name, statements[i].sql, 0, NULL);
-        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        PQclear(res);
-    }
-    return ok;
+    int ok = setup_step(PQexec(pg, "BEGIN"));
+    for (int i = 0; ok && i < ST_COUNT; i++)
+        ok = setup_step(PQprepare(pg, statements[i].name, statements[i].sql, 0, NULL));
+    return ok && setup_step(PQexec(pg, STATEMENT_TIMEOUT "; COMMIT"));
 }
 
 static apr_status_t connection_open(void **resource, void *params, apr_pool_t *p)
@@ -275,19 +292,32 @@ static connection *connection_acquire(request_rec *r, kmen_store *store)
     return NULL;
 }
 
-/* One attempt; *broken when the connection itself failed (or reached a
- * read-only server), so a retry on a new one may succeed. */
-static PGresult *execute(request_rec *r, kmen_store *store, statement_id id, int n,
-                         const char *const *values, const int *lengths, const int *formats,
-                         int *broken)
+/* The transaction a request opened on STORE (kmen_store_begin), if any. */
+typedef struct {
+    kmen_store *store;
+    connection *conn; /* pinned until the transaction ends */
+    int failed;       /* a call failed: the end rolls back */
+} transaction;
+
+#define TRANSACTION_KEY "kmen_store_transaction"
+
+static transaction *transaction_of(request_rec *r, const kmen_store *store)
 {
-    connection *conn = connection_acquire(r, store);
-    if (!conn)
-        return NULL;
+    void *data = NULL;
+    apr_pool_userdata_get(&data, TRANSACTION_KEY, r->pool);
+    transaction *tx = data;
+    return tx && tx->store == store && tx->conn ? tx : NULL;
+}
+
+/* One statement on CONN; NULL (logged) when it failed, and *broken when the
+ * connection itself failed (or reached a read-only server), so a retry on a
+ * new one may succeed. */
+static PGresult *run(request_rec *r, connection *conn, statement_id id, int n,
+                     const char *const *values, const int *lengths, const int *formats, int *broken)
+{
     PGresult *res = PQexecPrepared(conn->pg, statements[id].name, n, values, lengths, formats, 0);
     ExecStatusType es = PQresultStatus(res);
     if (es == PGRES_TUPLES_OK || es == PGRES_COMMAND_OK) {
-        apr_reslist_release(store->conns, conn);
         apr_pool_cleanup_register(r->pool, res, result_clear, apr_pool_cleanup_null);
         return res;
     }
@@ -301,26 +331,89 @@ static PGresult *execute(request_rec *r, kmen_store *store, statement_id id, int
     kmen_log_request(APLOG_ERR, r, KMEN_LOGNO(0602) "database call %s failed: %s",
                      statements[id].name, libpq_message(r->pool, PQresultErrorMessage(res)));
     PQclear(res);
-    if (*broken)
+    return NULL;
+}
+
+/* Back to the pool, or dropped when broken. */
+static void connection_return(kmen_store *store, connection *conn, int broken)
+{
+    if (broken)
         apr_reslist_invalidate(store->conns, conn);
     else
         apr_reslist_release(store->conns, conn);
-    return NULL;
 }
 
 /* After the database restarted, every pooled connection of this child is
  * dead: each broken one is dropped and the call tried again, at most once
- * per pooled connection and once more on a fresh one. */
-static PGresult *call(request_rec *r, kmen_store *store, statement_id id, int n,
-                      const char *const *values, const int *lengths, const int *formats)
+ * per pooled connection and once more on a fresh one. *pin: the connection
+ * of a call that succeeded stays the caller's, out of the pool. */
+static PGresult *call_pooled(request_rec *r, kmen_store *store, statement_id id, int n,
+                             const char *const *values, const int *lengths, const int *formats,
+                             connection **pin)
 {
     int broken = 1;
     PGresult *res = NULL;
     for (int attempt = 0; !res && broken && attempt <= store->pool_size; attempt++) {
+        connection *conn = connection_acquire(r, store);
+        if (!conn)
+            return NULL;
         broken = 0;
-        res = execute(r, store, id, n, values, lengths, formats, &broken);
+        res = run(r, conn, id, n, values, lengths, formats, &broken);
+        if (res && pin)
+            *pin = conn;
+        else
+            connection_return(store, conn, broken);
     }
     return res;
+}
+
+/* In a transaction, on its connection, once: after a failure the
+ * transaction is aborted and every further call fails without a round trip. */
+static PGresult *call(request_rec *r, kmen_store *store, statement_id id, int n,
+                      const char *const *values, const int *lengths, const int *formats)
+{
+    transaction *tx = transaction_of(r, store);
+    if (!tx)
+        return call_pooled(r, store, id, n, values, lengths, formats, NULL);
+    int broken = 0;
+    PGresult *res = tx->failed ? NULL : run(r, tx->conn, id, n, values, lengths, formats, &broken);
+    tx->failed = !res;
+    return res;
+}
+
+/* A transaction the request never ended (it cannot happen on any path of
+ * the handlers, but a connection left mid-transaction must not go back to
+ * the pool): closing the connection rolls it back. */
+static apr_status_t transaction_abandon(void *data)
+{
+    transaction *tx = data;
+    if (tx->conn)
+        apr_reslist_invalidate(tx->store->conns, tx->conn);
+    tx->conn = NULL;
+    return APR_SUCCESS;
+}
+
+kmen_store_status kmen_store_begin(request_rec *r, kmen_store *store)
+{
+    transaction *tx = apr_pcalloc(r->pool, sizeof(*tx));
+    tx->store = store;
+    if (!call_pooled(r, store, ST_BEGIN, 0, NULL, NULL, NULL, &tx->conn))
+        return KMEN_STORE_DOWN;
+    apr_pool_userdata_setn(tx, TRANSACTION_KEY, NULL, r->pool);
+    apr_pool_cleanup_register(r->pool, tx, transaction_abandon, apr_pool_cleanup_null);
+    return KMEN_STORE_OK;
+}
+
+kmen_store_status kmen_store_commit(request_rec *r, kmen_store *store)
+{
+    transaction *tx = transaction_of(r, store);
+    int broken = 0, failed = tx->failed;
+    PGresult *res =
+        run(r, tx->conn, failed ? ST_ROLLBACK : ST_COMMIT, 0, NULL, NULL, NULL, &broken);
+    /* a connection whose transaction did not end cleanly is not reused */
+    connection_return(store, tx->conn, broken || !res);
+    tx->conn = NULL;
+    return res && !failed ? KMEN_STORE_OK : KMEN_STORE_DOWN;
 }
 
 /* bytea parameters travel in binary, the others as text. */

@@ -21,6 +21,17 @@ apr_status_t kmen_store_child_init(kmen_store *store, apr_pool_t *pchild, server
 
 kmen_store_status kmen_store_ping(request_rec *r, kmen_store *store);
 
+/* The request's further calls on STORE make one transaction, on one
+ * connection, until kmen_store_commit: a login's work is kept whole or not at
+ * all. A call that fails in it is not retried (DOWN); then the commit rolls
+ * everything back and answers DOWN. OK, or DOWN when no connection could
+ * begin one (each broken pooled connection is dropped and another tried, as
+ * for a single call). */
+kmen_store_status kmen_store_begin(request_rec *r, kmen_store *store);
+/* Ends the request's transaction: OK when committed; DOWN when a call in it
+ * failed (rolled back) or the commit itself did. */
+kmen_store_status kmen_store_commit(request_rec *r, kmen_store *store);
+
 /* An outstanding AuthnRequest ID, found again by STATE_HASH (the SHA-256 of
  * the browser's login state). */
 kmen_store_status kmen_store_request_issue(request_rec *r, kmen_store *store, const char *id,

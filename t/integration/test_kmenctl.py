@@ -259,6 +259,47 @@ def test_migrate_defaults_to_the_source_tree(pg):
     assert fresh.one("SELECT max(version) FROM kmen.schema_migration") == migration_versions()[-1]
 
 
+RESOLVE_AS_MODULE = ("SET ROLE kmen_module; "
+                     "SELECT client_id::text, systems, merged_from, has_evidence, bsi_only "
+                     "FROM kmen.resolve_bsi(sha256('bsi'), 'migrate-test')")
+
+
+def test_migration_13_resolve_bsi_answers_as_before(pg):
+    """013 rewrites the functions of a returning login (one PL/pgSQL statement, no nested
+    SECURITY DEFINER call): the same answers as 011's resolve_bsi, merges announced once,
+    one audit row per call, and the module's role still only EXECUTEs them."""
+    db = new_database(pg, migrations=[f for f in sorted((REPO / "sql").glob("*.sql"))
+                                      if int(f.name[:3]) < 13])
+    db.query("""INSERT INTO kmen.client (id, client_id, source)
+                VALUES (1, '00000000-0000-4000-8000-000000000001', 'nia');
+                INSERT INTO kmen.client_bsi (bsi_index, client) VALUES (sha256('bsi'), 1);
+                INSERT INTO kmen.client_system (client, system) VALUES (1, 'b'), (1, 'a');
+                INSERT INTO kmen.client_alias (alias, client)
+                VALUES ('00000000-0000-4000-8000-000000000002', 1)""")
+    before = db.query(RESOLVE_AS_MODULE)
+    db.query("UPDATE kmen.client_alias SET announced = false")
+    r = kmenctl("migrate", db.conninfo, "--sql-dir", REPO / "sql")
+    assert r.returncode == 0, r.stderr
+    assert db.query(RESOLVE_AS_MODULE) == before == [
+        ("00000000-0000-4000-8000-000000000001", "a,b", "00000000-0000-4000-8000-000000000002",
+         False, True)]
+    assert db.query(RESOLVE_AS_MODULE)[0][2] is None  # announced once
+    assert db.query("SET ROLE kmen_module; SELECT client_id FROM kmen.resolve_bsi("
+                    "sha256('unknown'), 'x')") == [(None,)]
+    assert db.one("SELECT count(*) FROM kmen.audit WHERE request_id = 'migrate-test'") == 3
+    functions = db.query("""SELECT p.proname, l.lanname, p.prosecdef, p.proconfig::text
+                              FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+                             WHERE p.proname IN ('resolve_bsi', 'session_create', 'audit_append')
+                               AND p.pronamespace = 'kmen'::regnamespace""")
+    assert sorted(functions) == [(name, "plpgsql", True, '{"search_path=kmen, pg_temp"}')
+                                 for name in ("audit_append", "resolve_bsi", "session_create")]
+    assert db.query("SELECT has_function_privilege('kmen_module', "
+                    "'kmen.resolve_bsi(bytea, text)', 'EXECUTE'), "
+                    "has_table_privilege('kmen_module', 'kmen.client', 'SELECT'), "
+                    "has_table_privilege('kmen_module', 'kmen.session', 'INSERT')") == \
+        [(True, False, False)]
+
+
 def test_migrate_rolls_back_a_failing_migration(pg, tmp_path):
     sql = tmp_path / "sql"
     sql.mkdir()
