@@ -279,8 +279,12 @@ def fetching_node(stack, node_with, name, url=None):
                            extra=f"KmenIdPMetadataURL {url}\nKmenIdPMetadataRefresh 1")
 
 
+def fetch_doc(h):
+    return health(h)[1]["idp_metadata"]["fetch"]
+
+
 def fetch_result(h):
-    return health(h)[1]["idp_metadata"]["fetch"]["result"]
+    return fetch_doc(h)["result"]
 
 
 def logout_accepted(stack, h):
@@ -316,10 +320,14 @@ def test_a_good_fetch_is_written_and_used_without_a_restart(stack, node_with, ro
 def test_a_bad_fetch_keeps_the_last_good_copy(stack, node_with, fault, why):
     copy, h = fetching_node(stack, node_with, f"fetched-{fault}.xml")
     assert poll(lambda: fetch_result(h) == "ok"), health(h)
-    before = copy.read_bytes()
     requests.get(stack.sim_url + "/admin/metadata", params={"fault": fault}, timeout=10)
     try:
         assert poll(lambda: fetch_result(h) == why), health(h)
+        # Fetches follow one another, so no good one can land after this: the copy
+        # now is the last good one, and the next failed fetch must leave it alone.
+        before, first = copy.read_bytes(), fetch_doc(h)["last_attempt"]
+        assert poll(lambda: fetch_doc(h)["last_attempt"] != first), health(h)
+        assert fetch_result(h) == why, health(h)
     finally:
         requests.get(stack.sim_url + "/admin/metadata", params={"fault": "none"}, timeout=10)
     status, doc = health(h)
