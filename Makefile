@@ -219,9 +219,9 @@ $(FUZZ_DIR)/fuzz_address: t/fuzz/fuzz_address.c $(FUZZ_HDR) $(FUZZ_ADDRESS_SRC) 
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPS_CFLAGS) -o $@ $< $(FUZZ_ADDRESS_SRC) $(FUZZ_APR) \
 	  $(shell pkg-config --libs apr-util-1) $(DEPS_LIBS)
 
-# the SAML targets: mod_kmen's checks before lasso (saml_shape), and its one decryption
-# against lasso's (saml_decrypt)
-FUZZ_SAML_SRC := mod_kmen/saml_shape.c mod_kmen/saml_decrypt.c mod_kmen/crypto.c
+# the SAML targets: mod_kmen's checks and its signature verification (saml_shape), and its
+# one decryption against lasso's (saml_decrypt)
+FUZZ_SAML_SRC := mod_kmen/saml_shape.c mod_kmen/saml_signature.c mod_kmen/saml_decrypt.c mod_kmen/crypto.c
 
 $(FUZZ_DIR)/fuzz_saml_%: t/fuzz/fuzz_saml_%.c $(FUZZ_HDR) $(FUZZ_SAML_SRC) $(HDR)
 	@mkdir -p $(FUZZ_DIR)
