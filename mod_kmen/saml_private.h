@@ -93,6 +93,15 @@ struct kmen_sp {
  * input *CULPRIT (the IdP metadata, or the SP certificate lasso refused). */
 const char *kmen_idp_load(apr_pool_t *p, const kmen_sp *sp, const char *xml, kmen_idp_facts *out,
                           kmen_sp_input *culprit);
+/* LassoServers per child and IdP metadata file, at most. Each is built on
+ * first use and costs about 600 M instructions (lasso gives it two xmlsec
+ * keys managers, and each reads the system's CA certificates), some 50
+ * logins' worth: one per thread (32) made every rise in concurrency pay for
+ * new ones. The ACS needs none; a login start or a logout holds one for
+ * lasso's part of the message only (well under a millisecond, the RSA
+ * signature comes after), and a thread that finds both in use waits for one. */
+#define KMEN_LASSO_SERVERS 2
+
 /* The reslist of LassoServers for SP's current metadata, in POOL. */
 const char *kmen_sp_servers_create(kmen_sp *sp, apr_pool_t *pool);
 /* Around every public function that uses SP's IdP metadata: a new file is
