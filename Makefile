@@ -8,7 +8,7 @@ LASSO_MIN := 2.7.0
 
 SRC := mod_kmen/mod_kmen.c mod_kmen/address.c mod_kmen/config.c mod_kmen/configcheck.c mod_kmen/files.c mod_kmen/crypto.c mod_kmen/identifiers.c mod_kmen/identity.c \
        mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_metadata_verify.c mod_kmen/saml_reload.c mod_kmen/saml_response.c mod_kmen/saml_shape.c \
-       mod_kmen/saml_decrypt.c mod_kmen/saml_sign.c mod_kmen/saml_logout.c mod_kmen/store_pg.c mod_kmen/session.c mod_kmen/memo.c mod_kmen/headers.c mod_kmen/headers_encode.c mod_kmen/redirect.c \
+       mod_kmen/saml_signature.c mod_kmen/saml_decrypt.c mod_kmen/saml_sign.c mod_kmen/saml_logout.c mod_kmen/store_pg.c mod_kmen/session.c mod_kmen/memo.c mod_kmen/headers.c mod_kmen/headers_encode.c mod_kmen/redirect.c \
        mod_kmen/page.c mod_kmen/log.c mod_kmen/logout_state.c mod_kmen/login_state.c mod_kmen/pairs.c mod_kmen/handlers.c mod_kmen/auth.c \
        mod_kmen/register.c mod_kmen/translate.c mod_kmen/backend.c mod_kmen/evidence.c mod_kmen/status.c mod_kmen/health.c mod_kmen/metadata_fetch.c
 HDR := $(wildcard mod_kmen/*.h)
@@ -74,14 +74,23 @@ UNIT_CFLAGS = $(WARN) -g $(DEPS_CFLAGS) $(shell pkg-config --cflags check apr-1 
 UNIT_LIBS = $(DEPS_LIBS) $(shell pkg-config --libs check apr-1 apr-util-1)
 UNIT_TESTS := t/unit/saml_test t/unit/logic_test
 SAML_SRC := mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_metadata_verify.c mod_kmen/saml_reload.c mod_kmen/saml_response.c mod_kmen/saml_shape.c \
-            mod_kmen/saml_decrypt.c mod_kmen/saml_logout.c \
+            mod_kmen/saml_signature.c mod_kmen/saml_decrypt.c mod_kmen/saml_logout.c \
             mod_kmen/saml_sign.c mod_kmen/identity.c mod_kmen/pairs.c \
             mod_kmen/crypto.c mod_kmen/files.c
 LOGIC_SRC := mod_kmen/identity.c mod_kmen/address.c mod_kmen/crypto.c mod_kmen/identifiers.c mod_kmen/redirect.c mod_kmen/headers_encode.c \
              mod_kmen/config.c mod_kmen/files.c
 
-t/unit/saml_test: t/unit/saml_test.c $(SAML_SRC) $(HDR)
-	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/saml_test.c $(SAML_SRC) $(UNIT_LIBS)
+# lasso's old Response pipeline, kept for the tests only: saml_test and saml_differential
+# hold NIA's captured Responses and every hostile case to it and to the module's.
+LASSO_REFERENCE := t/unit/lasso_reference.c t/unit/lasso_reference.h
+
+t/unit/saml_test: t/unit/saml_test.c $(LASSO_REFERENCE) $(SAML_SRC) $(HDR)
+	$(CC) $(UNIT_CFLAGS) -It/unit -o $@ t/unit/saml_test.c t/unit/lasso_reference.c $(SAML_SRC) $(UNIT_LIBS)
+
+# t/integration/test_hostile.py runs it on every hostile case's Response
+t/unit/saml_differential: t/unit/saml_differential.c $(LASSO_REFERENCE) $(SAML_SRC) $(HDR)
+	$(CC) $(UNIT_CFLAGS) -It/unit -o $@ t/unit/saml_differential.c t/unit/lasso_reference.c \
+	  $(SAML_SRC) $(UNIT_LIBS)
 
 t/unit/logic_test: t/unit/logic_test.c $(LOGIC_SRC) $(HDR)
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/logic_test.c $(LOGIC_SRC) $(UNIT_LIBS)
@@ -89,7 +98,7 @@ t/unit/logic_test: t/unit/logic_test.c $(LOGIC_SRC) $(HDR)
 test-unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
 
-test-integration: all
+test-integration: all t/unit/saml_differential
 	$(PYTHON) -m pytest -q
 
 # make test: unit, integration (the hostile SAML suite among it) and every fuzz target for
@@ -152,7 +161,7 @@ install: all
 	install -m 0644 conf/kmen.conf $(DESTDIR)$(DOCDIR)/conf/
 
 clean:
-	rm -rf mod_kmen/*.o mod_kmen/*.lo mod_kmen/*.slo mod_kmen/*.la mod_kmen/.libs $(UNIT_TESTS) $(KMENCTL)
+	rm -rf mod_kmen/*.o mod_kmen/*.lo mod_kmen/*.slo mod_kmen/*.la mod_kmen/.libs $(UNIT_TESTS) t/unit/saml_differential $(KMENCTL)
 
 .PHONY: all install install-deps lasso-version test test-unit test-integration demo lint clean \
         bench-import bench test-fresh
@@ -162,7 +171,7 @@ clean:
 # failover, session cache, gateway); writes t/hostile/RESULTS.md.
 HOSTILE_TESTS := t/integration/test_hostile.py t/integration/test_faults.py \
                  t/integration/test_socache.py t/integration/test_register.py
-test-hostile: all
+test-hostile: all t/unit/saml_differential
 	KMEN_HOSTILE_RESULTS=t/hostile/RESULTS.md $(PYTHON) -m pytest -q $(HOSTILE_TESTS)
 
 # make fuzz [FUZZ_SECONDS=60]: libFuzzer targets (clang), each run FUZZ_SECONDS; the
@@ -212,9 +221,9 @@ $(FUZZ_DIR)/fuzz_address: t/fuzz/fuzz_address.c $(FUZZ_HDR) $(FUZZ_ADDRESS_SRC) 
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPS_CFLAGS) -o $@ $< $(FUZZ_ADDRESS_SRC) $(FUZZ_APR) \
 	  $(shell pkg-config --libs apr-util-1) $(DEPS_LIBS)
 
-# the SAML targets: mod_kmen's checks before lasso (saml_shape), and its one decryption
-# against lasso's (saml_decrypt)
-FUZZ_SAML_SRC := mod_kmen/saml_shape.c mod_kmen/saml_decrypt.c mod_kmen/crypto.c
+# the SAML targets: mod_kmen's checks and its signature verification (saml_shape), and its
+# one decryption against lasso's (saml_decrypt)
+FUZZ_SAML_SRC := mod_kmen/saml_shape.c mod_kmen/saml_signature.c mod_kmen/saml_decrypt.c mod_kmen/crypto.c
 
 $(FUZZ_DIR)/fuzz_saml_%: t/fuzz/fuzz_saml_%.c $(FUZZ_HDR) $(FUZZ_SAML_SRC) $(HDR)
 	@mkdir -p $(FUZZ_DIR)

@@ -400,29 +400,33 @@ static const char *build_authn_request(apr_pool_t *p, LassoLogin *login, kmen_sp
     return rc == 0 ? NULL : lasso_strerror(rc);
 }
 
-/* PROFILE's message URL, signed by mod_kmen (lasso was told not to sign). */
-static const char *signed_msg_url(apr_pool_t *p, kmen_sp *sp, LassoProfile *profile)
+/* URL, a message lasso built unsigned (it was told not to sign), signed by
+ * mod_kmen; NULL if there is none. */
+static const char *signed_url(apr_pool_t *p, kmen_sp *sp, const char *url)
 {
-    return profile->msg_url ? kmen_redirect_sign(p, sp->signing_key, profile->msg_url) : NULL;
+    return url ? kmen_redirect_sign(p, sp->signing_key, url) : NULL;
 }
 
 /* kmen_saml_authn_request with the read lock held: the IdP metadata cannot
- * change under it (saml_reload.c). */
+ * change under it (saml_reload.c). The lasso server goes back to the pool
+ * before the RSA signature: it is held for lasso's part alone. */
 static const char *authn_request_locked(kmen_sp *sp, apr_pool_t *p, const kmen_authn_params *params,
                                         const char **url, const char **request_id)
 {
-    const char *err = NULL;
+    const char *err = NULL, *unsigned_url = NULL;
     LassoServer *server = kmen_sp_server_acquire(sp, &err);
     if (!server)
         return err;
     LassoLogin *login = lasso_login_new(server);
     err = build_authn_request(p, login, sp, params);
-    if (!err && !(*url = signed_msg_url(p, sp, LASSO_PROFILE(login))))
-        err = "cannot sign the AuthnRequest";
-    if (!err)
+    if (!err) {
+        unsigned_url = apr_pstrdup(p, LASSO_PROFILE(login)->msg_url); /* NULL stays NULL */
         *request_id = request_id_of(p, LASSO_PROFILE(login));
+    }
     lasso_login_destroy(login);
     kmen_sp_server_release(sp, server);
+    if (!err && !(*url = signed_url(p, sp, unsigned_url)))
+        err = "cannot sign the AuthnRequest";
     return err;
 }
 
@@ -487,7 +491,7 @@ static const char *logout_request_locked(kmen_sp *sp, apr_pool_t *p, const kmen_
         return err;
     LassoLogout *logout = logout_for(server, sp, ref);
     err = build_logout_request(p, logout, sp);
-    if (!err && !(*url = signed_msg_url(p, sp, LASSO_PROFILE(logout))))
+    if (!err && !(*url = signed_url(p, sp, LASSO_PROFILE(logout)->msg_url)))
         err = "cannot sign the LogoutRequest";
     if (!err)
         *request_id = request_id_of(p, LASSO_PROFILE(logout));
@@ -556,7 +560,7 @@ static const char *answer_logout_request(LassoLogout *logout, kmen_sp *sp, apr_p
         rc = lasso_logout_build_response_msg(logout);
     if (rc != 0)
         return lasso_strerror(rc);
-    *url = signed_msg_url(p, sp, profile);
+    *url = signed_url(p, sp, profile->msg_url);
     return *url ? NULL : "cannot sign the LogoutResponse";
 }
 

@@ -126,7 +126,8 @@ const kmen_sp_key_pair *kmen_sp_pairs(const kmen_sp *sp);
  * encrypted: ..."), for a message that starts with its directive and file. */
 const char *kmen_sp_create(apr_pool_t *p, const kmen_sp_params *params, kmen_sp **out,
                            kmen_sp_input *culprit);
-/* Per child process: the pool of LassoServers requests borrow from. */
+/* Per child process: the pool of LassoServers requests borrow from, at most
+ * MAX_SERVERS (the threads of a child) and KMEN_LASSO_SERVERS (saml_private.h). */
 const char *kmen_sp_child_init(kmen_sp *sp, apr_pool_t *pchild, int max_servers);
 
 int kmen_sp_child_ready(const kmen_sp *sp);

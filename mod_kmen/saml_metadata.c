@@ -155,15 +155,19 @@ static void certificate_key(apr_pool_t *p, const xmlNode *x509_certificate, kmen
         return;
     unsigned char *der = apr_palloc(p, (apr_size_t)apr_base64_decode_len(b64));
     const unsigned char *in = der;
-    X509 *cert = d2i_X509(NULL, &in, apr_base64_decode((char *)der, b64));
+    int len = apr_base64_decode((char *)der, b64);
+    X509 *cert = d2i_X509(NULL, &in, len);
     EVP_PKEY *key = cert ? X509_get_pubkey(cert) : NULL;
     apr_time_t expires = key ? not_after(cert) : 0;
     X509_free(cert);
     ERR_clear_error();
-    if (!key)
+    xmlSecKey *xml_key = key ? kmen_xmlsec_certificate_key(p, der, (apr_size_t)len) : NULL;
+    if (key)
+        apr_pool_cleanup_register(p, key, public_key_free, apr_pool_cleanup_null);
+    if (!xml_key)
         return;
-    apr_pool_cleanup_register(p, key, public_key_free, apr_pool_cleanup_null);
     APR_ARRAY_PUSH(facts->signing_keys, EVP_PKEY *) = key;
+    APR_ARRAY_PUSH(facts->xml_signing_keys, xmlSecKey *) = xml_key;
     if (expires > facts->signing_expires)
         facts->signing_expires = expires;
 }
@@ -217,6 +221,7 @@ const char *kmen_idp_metadata_read(apr_pool_t *p, const char *xml, kmen_idp_fact
     if (!err && until && !kmen_parse_xs_datetime(until, &facts->valid_until))
         err = "has an unreadable validUntil";
     facts->signing_keys = apr_array_make(p, 2, sizeof(EVP_PKEY *));
+    facts->xml_signing_keys = apr_array_make(p, 2, sizeof(xmlSecKey *));
     if (!err)
         idp_signing_keys(p, root, 0, facts);
     if (!err && facts->signing_keys->nelts == 0)

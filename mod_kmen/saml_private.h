@@ -48,9 +48,10 @@
 /* What mod_kmen reads of the IdP's metadata itself. */
 typedef struct {
     const char *entity_id;
-    apr_time_t valid_until;           /* 0: the metadata has no validUntil */
-    apr_array_header_t *signing_keys; /* EVP_PKEY *, for kmen_redirect_verify */
-    apr_time_t signing_expires;       /* the latest notAfter of their certificates */
+    apr_time_t valid_until;               /* 0: the metadata has no validUntil */
+    apr_array_header_t *signing_keys;     /* EVP_PKEY *, for kmen_redirect_verify */
+    apr_array_header_t *xml_signing_keys; /* the same as xmlSecKey *, for kmen_signed_by_any */
+    apr_time_t signing_expires;           /* the latest notAfter of their certificates */
 } kmen_idp_facts;
 
 /* A key pair of the SP as the decryption sees it: the key it decrypts with,
@@ -96,6 +97,15 @@ struct kmen_sp {
  * input *CULPRIT (the IdP metadata, or the SP certificate lasso refused). */
 const char *kmen_idp_load(apr_pool_t *p, const kmen_sp *sp, const char *xml, kmen_idp_facts *out,
                           kmen_sp_input *culprit);
+/* LassoServers per child and IdP metadata file, at most. Each is built on
+ * first use and costs about 600 M instructions (lasso gives it two xmlsec
+ * keys managers, and each reads the system's CA certificates), some 50
+ * logins' worth: one per thread (32) made every rise in concurrency pay for
+ * new ones. The ACS needs none; a login start or a logout holds one for
+ * lasso's part of the message only (well under a millisecond, the RSA
+ * signature comes after), and a thread that finds both in use waits for one. */
+#define KMEN_LASSO_SERVERS 2
+
 /* The reslist of LassoServers for SP's current metadata, in POOL. */
 const char *kmen_sp_servers_create(kmen_sp *sp, apr_pool_t *pool);
 /* Around every public function that uses SP's IdP metadata: a new file is
@@ -187,6 +197,52 @@ const char *kmen_idp_metadata_read(apr_pool_t *p, const char *xml, kmen_idp_fact
  * rollover pins two), within the algorithm policy; else why not ("is not
  * signed by ..."). The signature's own KeyInfo is never trusted. */
 const char *kmen_idp_metadata_verify(apr_pool_t *p, const char *xml, const char *pinned_pem);
+
+/* The one ds:Signature child of ELEMENT, or NULL (none, or two). */
+xmlNode *kmen_xml_only_signature(xmlNode *element);
+/* ELEMENT's ID attribute (a copy in P), declared as an ID of its document so
+ * that a Reference "#ID" finds ELEMENT; NULL if it has none, or another
+ * element of the document holds that ID. */
+const char *kmen_xml_declare_id(apr_pool_t *p, xmlNode *element);
+/* SIGNATURE verifies with KEY (borrowed), and its one Reference names "#ID",
+ * within the algorithm policy (exclusive C14N; inclusive too where
+ * INCLUSIVE_C14N). The signature's KeyInfo is never read. */
+int kmen_dsig_verifies(xmlNode *signature, xmlSecKey *key, const char *id, int inclusive_c14n);
+/* ELEMENT carries one enveloped signature over itself, by its ID, that one
+ * of KEYS (xmlSecKey *) verifies (exclusive C14N only). */
+int kmen_signed_by_any(apr_pool_t *p, xmlNode *element, const apr_array_header_t *keys);
+/* The public key of the DER certificate (LEN bytes) for xmlsec, freed with
+ * P; NULL if it is none. */
+xmlSecKey *kmen_xmlsec_certificate_key(apr_pool_t *p, const unsigned char *der, apr_size_t len);
+
+/* One Response's checks under way (saml_response.c): the first refusal
+ * stays in reason. */
+typedef struct {
+    apr_pool_t *p;
+    kmen_sp *sp;
+    const kmen_response_expect *expect;
+    const char *reason;
+} kmen_response_check;
+/* Keeps REASON (unless C has one already); 0. */
+int kmen_check_refuse(kmen_response_check *c, const char *reason);
+/* Destination, Issuer and InResponseTo are this SP's, the IdP's and the
+ * expected request's; else 0 and why in C. */
+int kmen_check_envelope(kmen_response_check *c, const char *destination, const char *issuer,
+                        const char *in_response_to);
+/* The same, read from the samlp:Response element RESPONSE. */
+int kmen_check_tree_envelope(kmen_response_check *c, xmlNode *response);
+/* Whether the signature of the assertion (TREE, mod_kmen's decrypted and
+ * checked one; A, lasso's node of it) verifies. */
+typedef int (*kmen_assertion_verifier)(kmen_response_check *c, LassoSaml2Assertion *a,
+                                       xmlNode *tree);
+/* The EncryptedAssertion of SHAPE decrypted, its signature checked by
+ * VERIFIES (required unless RESPONSE_SIGNED) and its content into OUT. */
+kmen_response_status kmen_check_decrypted(kmen_response_check *c, const kmen_response_shape *shape,
+                                          int response_signed, kmen_assertion_verifier verifies,
+                                          kmen_assertion *out);
+/* kmen_response_shape_check of B64, done once per pool and B64 pointer (the
+ * ACS looks up InResponseTo, then verifies the same Response). */
+const char *kmen_response_parsed(apr_pool_t *p, const char *b64, const kmen_response_shape **shape);
 
 /* N is the element NAME in namespace NS. */
 int kmen_xml_is_element(const xmlNode *n, const char *ns, const char *name);

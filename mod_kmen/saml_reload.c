@@ -54,7 +54,7 @@ static apr_status_t idp_pool_destroy(void *data)
  * meant to be shared between threads. pchild's end destroys the last one. */
 const char *kmen_sp_child_init(kmen_sp *sp, apr_pool_t *pchild, int max_servers)
 {
-    sp->max_servers = max_servers;
+    sp->max_servers = max_servers < KMEN_LASSO_SERVERS ? max_servers : KMEN_LASSO_SERVERS;
     if (apr_thread_rwlock_create(&sp->lock, pchild) != APR_SUCCESS ||
         apr_pool_create(&sp->idp_pool, NULL) != APR_SUCCESS)
         return "cannot create the IdP metadata's lock";

@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Optional
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
@@ -244,12 +244,26 @@ def crash_lines(text):
     return [line for line in text.splitlines() if any(m in line for m in CRASH_MARKERS)]
 
 
+def saml_response_of(attempt):
+    """The SAMLResponse form field an Attempt posts, or None (no form, no such field, or a
+    body past the ACS's limit, which never reaches the Response checks)."""
+    if attempt.fields is not None:
+        return attempt.fields.get("SAMLResponse")
+    if attempt.body is None or len(attempt.body) > 1 << 20 or \
+            attempt.content_type != "application/x-www-form-urlencoded":
+        return None
+    values = parse_qs(attempt.body.decode("latin-1"), keep_blank_values=True).get("SAMLResponse")
+    return values[0] if values else None
+
+
 class Runner:
     def __init__(self, ctx, canary=None):
         self.ctx = ctx
         self.canary = canary
         self.watch = LogWatch(ctx)
         self._signed_person = None
+        # case name -> the SAMLResponse it posted (None: none), for the differential test
+        self.responses = {}
 
     def signed_person_client(self):
         """Kmen-Client-Id of cz-jiri, the person every genuine answer is about."""
@@ -269,6 +283,7 @@ class Runner:
             self.signed_person_client()
         started = time.monotonic()
         attempt = case.build(self.ctx)       # setup errors are the harness's, not results
+        self.responses[case.name] = saml_response_of(attempt)
         if self.canary:
             self.canary.hits.clear()
         self.watch.mark()

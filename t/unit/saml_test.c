@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "config.h"
+#include "lasso_reference.h"
 #include "saml.h"
 #include "saml_private.h"
 
@@ -340,15 +341,20 @@ static const char *base64_of(const char *xml)
     return b64;
 }
 
-/* Change one character of the signed XML (the IssueInstant's last second
- * digit) and re-encode: the Response signature no longer verifies. */
-START_TEST(altered_refused)
+/* The first capture with one character of its signed XML changed (the
+ * IssueInstant's last second digit), base64: its signature no longer verifies. */
+static const char *altered_capture(void)
 {
     char *xml = apr_pstrdup(pool, slurp("response.min.xml"));
     char *instant = strstr(xml, "IssueInstant=\"2019-08-21T13:41:4");
     ck_assert_ptr_nonnull(instant);
     instant[strlen("IssueInstant=\"2019-08-21T13:41:4")] ^= 1;
-    assert_refused(&response1, base64_of(xml), at(response1.not_before, 0), response1.request_id,
+    return base64_of(xml);
+}
+
+START_TEST(altered_refused)
+{
+    assert_refused(&response1, altered_capture(), at(response1.not_before, 0), response1.request_id,
                    "signature does not verify");
 }
 END_TEST
@@ -374,6 +380,47 @@ START_TEST(garbage_refused)
                    "base64");
     assert_refused(&response1, "PHgvPg==", at(response1.not_before, 0), response1.request_id,
                    "samlp:Response");
+}
+END_TEST
+
+/* The module's verdict on B64 by SP at NOW for REQUEST_ID, which must be
+ * lasso's old pipeline's (lasso_reference.c) too. */
+static kmen_response_status verdict_of_both(kmen_sp *sp, const char *b64, apr_time_t now,
+                                            const char *request_id)
+{
+    kmen_response_expect expect = {now, apr_time_from_sec(60), request_id};
+    kmen_assertion a;
+    const char *why_new = NULL, *why_old = NULL;
+    kmen_response_status st = kmen_saml_verify_response(sp, pool, b64, &expect, &a, &why_new);
+    kmen_response_status old = kmen_lasso_verify_response(sp, pool, b64, &expect, &a, &why_old);
+    ck_assert_msg(st == old, "xmlsec: %d (%s), lasso: %d (%s)", st, why_new ? why_new : "-", old,
+                  why_old ? why_old : "-");
+    return st;
+}
+
+/* Both captured NIA Responses, with the clock and request set to theirs,
+ * expired, unsolicited, altered and checked against a key NIA did not sign
+ * with: the module's xmlsec verification and lasso's agree on each. */
+START_TEST(captures_same_verdict_as_lasso)
+{
+    static const char *const other[] = {"sp-cert.pem"};
+    const fixture *captures[] = {&response1, &response2};
+    for (int i = 0; i < 2; i++) {
+        const fixture *fx = captures[i];
+        const char *b64 = slurp(fx->file);
+        apr_time_t valid = at(fx->not_before, apr_time_from_sec(600));
+        ck_assert_int_eq(verdict_of_both(sp_for(fx), b64, valid, fx->request_id), KMEN_RESPONSE_OK);
+        ck_assert_int_eq(
+            verdict_of_both(sp_for(fx), b64, valid + apr_time_from_sec(86400), fx->request_id),
+            KMEN_RESPONSE_INVALID);
+        ck_assert_int_eq(verdict_of_both(sp_for(fx), b64, valid, "_other"), KMEN_RESPONSE_INVALID);
+        ck_assert_int_eq(
+            verdict_of_both(sp_with(fx, idp_metadata_of(other, 1)), b64, valid, fx->request_id),
+            KMEN_RESPONSE_INVALID);
+    }
+    ck_assert_int_eq(verdict_of_both(sp_for(&response1), altered_capture(),
+                                     at(response1.not_before, 0), response1.request_id),
+                     KMEN_RESPONSE_INVALID);
 }
 END_TEST
 
@@ -735,6 +782,7 @@ static Suite *suite(void)
     tcase_add_test(tc, altered_refused);
     tcase_add_test(tc, comment_in_signed_text_refused);
     tcase_add_test(tc, garbage_refused);
+    tcase_add_test(tc, captures_same_verdict_as_lasso);
     tcase_add_test(tc, unsigned_logout_response_read_by_both_bindings);
     tcase_add_test(tc, logout_response_refusals);
     tcase_add_test(tc, typed_attribute_values_accepted);
