@@ -28,7 +28,7 @@ Writes its part of bench/RESULTS.md (between the "make bench" markers; the other
 stay). Other processes' CPU use is measured around every figure and printed with it; a
 figure taken while they used more than 0.35 of a core is taken again (once), and before
 each figure the script waits (150 s at most in a run) for the machine to calm down.
-Takes about 10-13 minutes.
+Meant to take under 20 minutes on a quiet machine; the report gives the time of each section.
 
   /usr/bin/python3 bench/run.py [--quick] [--no-write] [--sections 1,5,2,4,3]
   /usr/bin/python3 bench/run.py --report-from /tmp/kmen-bench-last.pickle
