@@ -289,7 +289,8 @@ class Bench:
             for k, v in acc.statuses().items():
                 out["statuses"][k] = out["statuses"].get(k, 0) + v
             rate = x["rps"]
-        self.checkpoint("requests", kind, f"after {self.soak_requests:,}")
+        if out["requests"]:
+            self.checkpoint("requests", kind, "after one more wrk run")
         log(f"soak {kind}: {out['requests']:,} more requests in {out['seconds']} s; "
             f"{memory.verdict_text(track, 'requests')}")
         return out
@@ -1070,19 +1071,22 @@ def memory_section(b):
          "the work; an allocator warming its arenas stops).", ""]
     for work, unit in (("requests", "requests"), ("logins", "logins")):
         for kind, track in mem[work].items():
-            L += memory.table(f"{NAMES[kind]}, along the {unit} — "
-                              f"{memory.verdict_text(track, unit)}:", track, unit)
+            verdict = (memory.verdict_text(track, unit)
+                       if work == "requests" or kind in b.r.get("login_soak", {})
+                       else "section 2's logins only, no soak")
+            L += memory.table(f"{NAMES[kind]}, along the {unit} — {verdict}:", track, unit)
     soak = b.r.get("soak", {})
     if soak:
-        L += ["The last wrk run of each server (after the sweep): " + "; ".join(
+        L += ["One more wrk run after the sweep: " + "; ".join(
             f"{NAMES[k]} {x['requests']:,} requests in {x['seconds']} s ({statuses(x['statuses'])})"
-            for k, x in soak.items()) + "."]
+            if x["requests"] else f"{NAMES[k]} none needed" for k, x in soak.items()) + "."]
     logins = b.r.get("login_soak", {})
     if logins:
         L += ["The login soak: " + "; ".join(
             f"{NAMES[k]} {x['ok']:,} of {x['n']:,} logins in {x['seconds']:.0f} s, of which "
-            f"{x['generating']:.0f} s at the simulator ({x['cpu_per_login'] * 1e3:.0f} ms of "
-            "CPU per login in all)" for k, x in logins.items()) + "."]
+            f"{x['generating']:.0f} s at the simulator"
+            + (f" ({x['cpu_per_login'] * 1e3:.0f} ms of CPU per login in all)"
+               if "cpu_per_login" in x else "") for k, x in logins.items()) + "."]
     return L + [""]
 
 
