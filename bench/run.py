@@ -34,6 +34,8 @@ Meant to take under 20 minutes on a quiet machine; the report gives the time of 
   /usr/bin/python3 bench/run.py --report-from /tmp/kmen-bench-last.pickle
 
 --quick: short runs and small batches, to try the script (RESULTS.md is not touched).
+BENCH_SOAK_LOGINS=N: the login soak of goal 5 (default 10,000 at mod_kmen, a tenth of it at
+Shibboleth).
 --sections: run only some sections (RESULTS.md is not touched). Each run saves its raw
 results in /tmp/kmen-bench-last.pickle; --report-from writes the report again from them.
 KEEP=1 keeps the run directory (configs, logs, callgrind profiles).
@@ -60,8 +62,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 import measure  # noqa: E402
-from goals import (GOAL_ACS, GOAL_AUTH, GOAL_SWEEP, summary, sweep_ratio,  # noqa: E402
-                   worst_point)
+from goals import (GOAL_ACS, GOAL_AUTH, GOAL_SOAK, GOAL_SWEEP, summary,  # noqa: E402
+                   sweep_ratio, worst_point)
 import memory  # noqa: E402
 import register_bench  # noqa: E402
 import servers  # noqa: E402
@@ -100,9 +102,12 @@ class Bench:
         self.n_seq_peer = 12 if quick else 100     # the same for mellon and Shibboleth
         self.n_conc_peer = 16 if quick else 160
         self.pg_seconds = 3 if quick else 6
-        self.soak_requests = 100_000 if quick else 1_000_000   # goal 5, per server
-        # mellon's logins (about 10/s, a new lasso server each) would take too long
-        self.soak_logins = {"kmen": 300 if quick else 10_000, "shib": 60 if quick else 1_000}
+        self.soak_requests = 100_000 if quick else GOAL_SOAK["requests"]   # per server
+        # mellon's logins (about 10/s, a new lasso server each) would take too long. A login
+        # costs about 0.1 s of CPU (the simulator most of it): BENCH_SOAK_LOGINS trades the
+        # soak's length against the run's
+        logins = int(os.environ.get("BENCH_SOAK_LOGINS", 300 if quick else GOAL_SOAK["logins"]))
+        self.soak_logins = {"kmen": logins, "shib": max(3, logins // 10)}
         self.big_register = 50_000 if quick else 1_000_000
         self.stack = Stack()  # KEEP=1 in the environment keeps its directory
         # the simulators sign and encrypt in their own process (t/sim/xmlsec_inprocess.py):
