@@ -61,7 +61,7 @@ bench-sync: $(KMENCTL)
 	$(PYTHON) bench/sync_bench.py
 
 # plain httpd vs mod_kmen vs mod_auth_mellon and Shibboleth SP 3: authenticated request, logins, the register,
-# callgrind, RSS, concurrency (bench/run.py, under 15 minutes); updates its part of
+# callgrind, RSS, concurrency (bench/run.py, under 20 minutes); updates its part of
 # bench/RESULTS.md and bench/concurrency.png. Not part of `make test`. BENCH_CLIENTS=10000000:
 # the register section's large register has 10,000,000 clients (the goal's size).
 bench: all

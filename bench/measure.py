@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Measuring tools of `make bench`: wrk, the machine's other load, RSS, openssl speed,
-timed ACS posts, callgrind and perf."""
+"""Measuring tools of `make bench`: wrk, the machine's other load, openssl speed, timed ACS
+posts, callgrind and perf (the memory checkpoints are in memory.py)."""
 
 import http.client
 import os
@@ -181,17 +181,6 @@ class AccessLog:
                 counts[key] = counts.get(key, 0) + 1
         self.mark()
         return counts
-
-
-def rss_kib(pids):
-    out = {}
-    for pid in pids:
-        try:
-            m = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
-            out[pid] = int(m.group(1)) if m else 0
-        except OSError:
-            out[pid] = None
-    return out
 
 
 # --- openssl speed -----------------------------------------------------------------------

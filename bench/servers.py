@@ -186,11 +186,6 @@ class Server:
     def pids(self):
         return [self.httpd.proc.pid, *self.children()]
 
-    def footprint(self):
-        """The processes whose memory serves the requests: httpd's children and the
-        daemons beside them (Shibboleth's shibd)."""
-        return [*self.children(), *(d.proc.pid for d in self.daemons)]
-
     # --- a browser's login -------------------------------------------------------------
     def begin_login(self, s):
         """Follow the SP's redirects to the simulator and answer its picker; (acs_url,

@@ -75,10 +75,12 @@ from saml2.sigver import (RSA_1_5, RSA_OAEP_MGF1P, CryptoBackendXmlSec1, RSACryp
                           read_cert_from_file)
 from saml2.xmldsig import DIGEST_SHA1, DIGEST_SHA256, SIG_RSA_SHA1, SIG_RSA_SHA256
 
-# identities.py lies beside this file, whether it is run as a script or loaded by path.
+# identities.py and xmlsec_inprocess.py lie beside this file, whether it is run as a script
+# or loaded by path.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from identities import (FAMILY_NAME, IDENTITIES, MORIS, MORIS_ALIAS,  # noqa: E402
                         NATURAL, STORK, IS_AGE_OVER, person_identifier, released_attributes)
+from xmlsec_inprocess import InProcessXmlSec  # noqa: E402
 
 __all__ = ["person_identifier", "IDENTITIES", "main"]
 
@@ -609,7 +611,8 @@ class Idp:
                       query_signer(args.next_key)) if args.next_key else None)
         self.phase = "current"      # rollover: current, announced, switched, done
         self.metadata_fault = None  # what GET /metadata serves: see set_metadata
-        self.xmlsec = CryptoBackendXmlSec1(get_xmlsec_binary())
+        self.xmlsec = (InProcessXmlSec if os.environ.get("KMEN_SIM_CRYPTO") == "in-process"
+                       else CryptoBackendXmlSec1)(get_xmlsec_binary())
         self.sp = SpSource(args.sp_metadata_url, args.sp_metadata_file, tmpdir)
         self.tickets = {}
         self.sessions = {}   # SessionIndex -> (identity key, NameID, NameID Format)
