@@ -548,6 +548,10 @@ static const char *answer_logout_request(LassoLogout *logout, kmen_sp *sp, apr_p
     const char *err = read_logout_message(p, req, expect, msg);
     if (err)
         return err;
+    /* NIA signs every portal's LogoutRequests with the same key */
+    const char *destination = LASSO_SAMLP2_REQUEST_ABSTRACT(req)->Destination;
+    if (destination && strcmp(destination, sp->params.slo_url) != 0)
+        return "its Destination is not this SP's logout URL";
     read_logout_request(p, req, ref);
     if (!ref->name_id)
         return "the LogoutRequest names no NameID";

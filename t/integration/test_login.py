@@ -362,6 +362,22 @@ def test_logout_request_from_nia_is_carried_out_once(stack, s, rows):
     assert "the LogoutRequest's IssueInstant is not recent" in stack.httpd.read_error_log()
 
 
+def test_logout_request_for_another_destination_ends_nothing(stack, s, rows):
+    """NIA signs every portal's LogoutRequests with one key: one addressed to another
+    portal's logout URL is refused here, however well signed."""
+    login = flow.login(s, stack, identity="cz-zofie")
+    index = flow.session_index(login.kmen_fields, stack.keys.sp_key)
+    before = rows("session")
+    r = s.get(stack.sim_url + "/admin/idp-logout", allow_redirects=False,
+              params={"identity": "cz-zofie", "session_index": index,
+                      "destination": "https://other.example.cz/kmen/slo"})
+    assert s.get(flow.location(r), allow_redirects=False).status_code == 400
+    assert rows("session") == before
+    assert s.get(stack.base_url + "/app/", allow_redirects=False).status_code == 200
+    assert "LogoutRequest refused: its Destination is not this SP's logout URL" in \
+        stack.httpd.read_error_log()
+
+
 # --- forged logout requests -------------------------------------------------------------
 def _unsigned(query):
     return "&".join(p for p in query.split("&") if not p.startswith(("Signature=", "SigAlg=")))

@@ -23,7 +23,7 @@ Endpoints:
   GET  /last-request                the last AuthnRequest as JSON
   GET  /last-logout                 the last LogoutRequest from the SP as JSON
   GET  /last-logout-response        the last LogoutResponse from the SP as JSON
-  GET  /admin/idp-logout?identity=KEY&session_index=IDX   IdP-initiated logout
+  GET  /admin/idp-logout?identity=KEY&session_index=IDX[&destination=URL]   IdP-initiated logout
   GET  /admin/logout-answer?binding=post|redirect&signed=0|1&status=CODE
                                     how to answer the next LogoutRequest only (default, as
                                     NIA does: unsigned, HTTP-POST, Success)
@@ -794,9 +794,9 @@ class Idp:
             response = self.sign(response, frozenset())
         return slo_url, to_bytes(response), None
 
-    def logout_request(self, key, session_index, age=0):
+    def logout_request(self, key, session_index, age=0, destination=None):
         """An IdP-initiated LogoutRequest for a person's login at the SP, issued AGE seconds
-        ago."""
+        ago, to the SP's logout URL (or to DESTINATION, for a test: another SP's)."""
         sp = self.sp.get()
         if not sp.slo_url:
             raise SamlError("the SP metadata has no HTTP-Redirect SingleLogoutService")
@@ -805,7 +805,7 @@ class Idp:
             name_id, name_format = session[1], session[2]
         else:
             name_id, name_format = person_identifier(key, sp.entity_id), NAMEID + "persistent"
-        request = protocol_element("LogoutRequest", self.entity_id, sp.slo_url,
+        request = protocol_element("LogoutRequest", self.entity_id, destination or sp.slo_url,
                                    now() - datetime.timedelta(seconds=age))
         sub(request, SAML, "NameID", name_id, Format=name_format)
         if session_index:
@@ -1042,7 +1042,8 @@ class Handler(BaseHTTPRequestHandler):
             raise SamlError(f"unknown identity {params.get('identity')!r}")
         self.redirect_to(self.idp.logout_request(params["identity"],
                                                  params.get("session_index"),
-                                                 int(params.get("age", 0))))
+                                                 int(params.get("age", 0)),
+                                                 params.get("destination")))
 
 
 # --- start -----------------------------------------------------------------------------
