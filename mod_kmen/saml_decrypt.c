@@ -71,20 +71,6 @@ const char *kmen_sp_decryption_key_load(apr_pool_t *p, const char *key_pem, cons
     return NULL;
 }
 
-/* The only child element NAME (namespace NS) of PARENT; NULL if none or more. */
-static xmlNode *only_child(xmlNode *parent, const char *ns, const char *name)
-{
-    xmlNode *found = NULL;
-    for (xmlNode *n = parent ? parent->children : NULL; n; n = n->next) {
-        if (!kmen_xml_is_element(n, ns, name))
-            continue;
-        if (found)
-            return NULL;
-        found = n;
-    }
-    return found;
-}
-
 /* The content key, unwrapped with the SP's RSA key. The RSA key is lent to
  * xmlsec, not copied (a copy of an OpenSSL key costs as much as the RSA
  * operation itself): encKey is taken back before the context is destroyed. */
@@ -168,11 +154,11 @@ const char *kmen_sp_certificate_name(apr_pool_t *p, const char *cert_pem, kmen_s
  * EncryptedData's KeyInfo. */
 static xmlNode *encrypted_key_of(xmlNode *encrypted_assertion, xmlNode **data)
 {
-    *data = only_child(encrypted_assertion, KMEN_NS_XENC, "EncryptedData");
-    xmlNode *key = only_child(encrypted_assertion, KMEN_NS_XENC, "EncryptedKey");
+    *data = kmen_xml_only_child(encrypted_assertion, KMEN_NS_XENC, "EncryptedData");
+    xmlNode *key = kmen_xml_only_child(encrypted_assertion, KMEN_NS_XENC, "EncryptedKey");
     return key ? key
-               : only_child(only_child(*data, KMEN_NS_DSIG, "KeyInfo"), KMEN_NS_XENC,
-                            "EncryptedKey");
+               : kmen_xml_only_child(kmen_xml_only_child(*data, KMEN_NS_DSIG, "KeyInfo"),
+                                     KMEN_NS_XENC, "EncryptedKey");
 }
 
 /* The first element NS:NAME at or below the children of N, depth first. */
@@ -205,7 +191,7 @@ kmen_key_reference kmen_encrypted_key_reference(apr_pool_t *p, xmlNode *encrypte
 {
     xmlNode *data = NULL;
     xmlNode *info =
-        only_child(encrypted_key_of(encrypted_assertion, &data), KMEN_NS_DSIG, "KeyInfo");
+        kmen_xml_only_child(encrypted_key_of(encrypted_assertion, &data), KMEN_NS_DSIG, "KeyInfo");
     kmen_key_reference ref = {
         reference_text(p, first_below(info, KMEN_NS_DSIG, "X509SerialNumber"), 1),
         reference_text(p, first_below(info, KMEN_NS_DSIG, "X509Certificate"), 0)};

@@ -47,7 +47,7 @@ const char *kmen_idp_metadata_verify(apr_pool_t *p, const char *xml, const char 
                                 XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR);
     xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
     const char *id = root ? kmen_xml_declare_id(p, root) : NULL;
-    xmlNode *signature = root ? kmen_xml_only_signature(root) : NULL;
+    xmlNode *signature = root ? kmen_xml_only_child(root, KMEN_NS_DSIG, "Signature") : NULL;
     /* A DOCTYPE lies outside the signed root element, yet could declare IDs
      * or default attributes that change what the signature is taken to cover. */
     const char *err = !root ? "is not well-formed XML"

@@ -198,8 +198,6 @@ const char *kmen_idp_metadata_read(apr_pool_t *p, const char *xml, kmen_idp_fact
  * signed by ..."). The signature's own KeyInfo is never trusted. */
 const char *kmen_idp_metadata_verify(apr_pool_t *p, const char *xml, const char *pinned_pem);
 
-/* The one ds:Signature child of ELEMENT, or NULL (none, or two). */
-xmlNode *kmen_xml_only_signature(xmlNode *element);
 /* ELEMENT's ID attribute (a copy in P), declared as an ID of its document so
  * that a Reference "#ID" finds ELEMENT; NULL if it has none, or another
  * element of the document holds that ID. */
@@ -248,6 +246,8 @@ const char *kmen_response_parsed(apr_pool_t *p, const char *b64, const kmen_resp
 int kmen_xml_is_element(const xmlNode *n, const char *ns, const char *name);
 /* The first child element NS:NAME of N (N may be NULL), or NULL. */
 xmlNode *kmen_xml_child(xmlNode *n, const char *ns, const char *name);
+/* The only child element NS:NAME of N (N may be NULL); NULL if none or more. */
+xmlNode *kmen_xml_only_child(xmlNode *n, const char *ns, const char *name);
 /* A copy of N's attribute NAME, or NULL (also for N NULL). */
 const char *kmen_xml_attribute(apr_pool_t *p, xmlNode *n, const char *name);
 /* A copy of N's text content ("" when it has none), or NULL for N NULL. */

@@ -45,6 +45,19 @@ xmlNode *kmen_xml_child(xmlNode *n, const char *ns, const char *name)
     return NULL;
 }
 
+xmlNode *kmen_xml_only_child(xmlNode *n, const char *ns, const char *name)
+{
+    xmlNode *found = NULL;
+    for (xmlNode *c = n ? n->children : NULL; c; c = c->next) {
+        if (!kmen_xml_is_element(c, ns, name))
+            continue;
+        if (found)
+            return NULL;
+        found = c;
+    }
+    return found;
+}
+
 const char *kmen_xml_attribute(apr_pool_t *p, xmlNode *n, const char *name)
 {
     xmlChar *value = n ? xmlGetProp(n, (const xmlChar *)name) : NULL;

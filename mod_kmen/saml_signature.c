@@ -25,19 +25,6 @@
 
 #include "saml_private.h"
 
-xmlNode *kmen_xml_only_signature(xmlNode *element)
-{
-    xmlNode *found = NULL;
-    for (xmlNode *n = element->children; n; n = n->next) {
-        if (!kmen_xml_is_element(n, KMEN_NS_DSIG, "Signature"))
-            continue;
-        if (found)
-            return NULL;
-        found = n;
-    }
-    return found;
-}
-
 const char *kmen_xml_declare_id(apr_pool_t *p, xmlNode *element)
 {
     xmlAttr *attr = xmlHasProp(element, (const xmlChar *)"ID");
@@ -98,7 +85,7 @@ int kmen_dsig_verifies(xmlNode *signature, xmlSecKey *key, const char *id, int i
 
 int kmen_signed_by_any(apr_pool_t *p, xmlNode *element, const apr_array_header_t *keys)
 {
-    xmlNode *signature = kmen_xml_only_signature(element);
+    xmlNode *signature = kmen_xml_only_child(element, KMEN_NS_DSIG, "Signature");
     const char *id = signature ? kmen_xml_declare_id(p, element) : NULL;
     for (int i = 0; id && i < keys->nelts; i++) {
         if (kmen_dsig_verifies(signature, APR_ARRAY_IDX(keys, i, xmlSecKey *), id, 0))
