@@ -6,13 +6,19 @@ APXS ?= apxs
 PYTHON ?= /usr/bin/python3
 LASSO_MIN := 2.7.0
 
-SRC := mod_kmen/mod_kmen.c mod_kmen/address.c mod_kmen/config.c mod_kmen/configcheck.c mod_kmen/files.c mod_kmen/crypto.c mod_kmen/identifiers.c mod_kmen/identity.c \
-       mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_metadata_verify.c mod_kmen/saml_reload.c mod_kmen/saml_response.c mod_kmen/saml_shape.c \
-       mod_kmen/saml_signature.c mod_kmen/saml_decrypt.c mod_kmen/saml_sign.c mod_kmen/saml_logout.c mod_kmen/store_pg.c mod_kmen/session.c mod_kmen/memo.c mod_kmen/headers.c mod_kmen/headers_encode.c mod_kmen/redirect.c \
-       mod_kmen/page.c mod_kmen/log.c mod_kmen/logout_state.c mod_kmen/login_state.c mod_kmen/pairs.c mod_kmen/handlers.c mod_kmen/auth.c \
-       mod_kmen/register.c mod_kmen/translate.c mod_kmen/backend.c mod_kmen/evidence.c mod_kmen/status.c mod_kmen/health.c mod_kmen/metadata_fetch.c
-HDR := $(wildcard mod_kmen/*.h)
-MODULE := mod_kmen/.libs/mod_kmen.so
+# core/: the logic without any server's header (APR, lasso, libpq, libcurl, OpenSSL), built
+# once into a static library that the module, kmenctl and the unit tests link (the fuzzers
+# and the ASan module build it again with the sanitizers); `make lint` checks its includes.
+# apache/: httpd's adapter, mod_kmen.so.
+CORE_SRC := $(sort $(wildcard core/*.c))
+CORE_HDR := $(wildcard core/*.h)
+APACHE_SRC := apache/mod_kmen.c apache/config.c apache/configcheck.c apache/store_pg.c apache/session.c \
+              apache/memo.c apache/headers.c apache/page.c apache/log.c apache/logout_state.c \
+              apache/login_state.c apache/handlers.c apache/auth.c apache/register.c apache/translate.c \
+              apache/backend.c apache/evidence.c apache/status.c apache/health.c apache/metadata_fetch.c
+HDR := $(CORE_HDR) $(wildcard apache/*.h)
+LIBKMEN := build/libkmen.a
+MODULE := apache/.libs/mod_kmen.so
 
 WARN := -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Wno-unused-parameter
 # `=`, not `:=`: expanded only where a recipe uses them, so that `make demo` and `make test`
@@ -27,28 +33,48 @@ lasso-version:
 	@pkg-config --atleast-version=$(LASSO_MIN) lasso || \
 	  { echo "mod_kmen needs lasso >= $(LASSO_MIN) (CVE-2021-28091); found $$(pkg-config --modversion lasso)" >&2; exit 1; }
 
+# The core's objects: position-independent, for the module. Only APR's and the libraries'
+# include paths: a core file that includes a server's header does not compile.
+CORE_CFLAGS = -fPIC $(shell pkg-config --cflags apr-1 apr-util-1) $(DEPS_CFLAGS)
+
+# $(call core_library,DIR,COMPILER AND FLAGS): DIR/libkmen.a from DIR/core/*.o, for the
+# normal build (build/) and the sanitizers' (build/fuzz/, build/asan/).
+define core_library
+$(1)/core/%.o: core/%.c $$(CORE_HDR) Makefile
+	@mkdir -p $$(@D)
+	$(2) $$(CORE_CFLAGS) -c -o $$@ $$<
+
+$(1)/libkmen.a: $$(patsubst core/%.c,$(1)/core/%.o,$$(CORE_SRC))
+	rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+
+$(eval $(call core_library,build,$$(CC) $$(CPPFLAGS) $$(WARN) -O2 -g $$(CFLAGS)))
+
 # -z nodelete: httpd unloads and reloads modules between its two configuration
 # passes; lasso's GLib types cannot be registered twice in one process.
-$(MODULE): $(SRC) $(HDR) Makefile
-	$(APXS) -c -o mod_kmen/mod_kmen.la -Wc,"$(WARN) $(DEPS_CFLAGS)" -Wl,-Wl,-z,nodelete $(SRC) $(DEPS_LIBS)
+$(MODULE): $(APACHE_SRC) $(HDR) $(LIBKMEN) Makefile
+	$(APXS) -c -o apache/mod_kmen.la -Wc,"$(WARN) -Icore $(DEPS_CFLAGS)" -Wl,-Wl,-z,nodelete \
+	  $(APACHE_SRC) $(LIBKMEN) $(DEPS_LIBS)
 
-# --- kmenctl: the operator CLI. It links the module's crypto.c and
-# identifiers.c so that both compute the same blind indexes.
+# --- kmenctl: the operator CLI. It links the core's crypto.c and identifiers.c so that
+# it and the module compute the same blind indexes.
 KMENCTL := kmenctl/kmenctl
 KMENCTL_SRC := kmenctl/kmenctl.c kmenctl/args.c kmenctl/keyfile.c kmenctl/keygen.c kmenctl/file.c kmenctl/db.c \
                kmenctl/progress.c kmenctl/csv.c kmenctl/validate.c kmenctl/essl_row.c \
                kmenctl/import.c kmenctl/import_apply.c kmenctl/notify.c kmenctl/notify_events.c \
                kmenctl/stats.c kmenctl/purge.c kmenctl/migrate.c kmenctl/merge.c \
                kmenctl/contact.c kmenctl/potential.c kmenctl/gateway.c kmenctl/gateway_calls.c \
-               kmenctl/subscribe.c kmenctl/sync.c mod_kmen/crypto.c mod_kmen/identifiers.c
-KMENCTL_HDR := $(wildcard kmenctl/*.h) mod_kmen/crypto.h mod_kmen/identifiers.h
+               kmenctl/subscribe.c kmenctl/sync.c
+KMENCTL_HDR := $(wildcard kmenctl/*.h) core/crypto.h core/identifiers.h
 # kmenctl --version prints the package's version: debian/changelog is its one source.
 KMENCTL_VERSION = $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
-KMENCTL_CFLAGS = $(WARN) -O2 -g -DKMENCTL_VERSION='"$(KMENCTL_VERSION)"' $(shell pkg-config --cflags apr-1 libpq openssl libcurl jansson) -Imod_kmen
+KMENCTL_CFLAGS = $(WARN) -O2 -g -DKMENCTL_VERSION='"$(KMENCTL_VERSION)"' $(shell pkg-config --cflags apr-1 libpq openssl libcurl jansson) -Icore
 KMENCTL_LIBS = $(shell pkg-config --libs apr-1 libpq openssl libcurl jansson)
 
-$(KMENCTL): $(KMENCTL_SRC) $(KMENCTL_HDR) Makefile debian/changelog
-	$(CC) $(CPPFLAGS) $(KMENCTL_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(KMENCTL_SRC) $(KMENCTL_LIBS)
+$(KMENCTL): $(KMENCTL_SRC) $(KMENCTL_HDR) $(LIBKMEN) Makefile debian/changelog
+	$(CC) $(CPPFLAGS) $(KMENCTL_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(KMENCTL_SRC) $(LIBKMEN) \
+	  $(KMENCTL_LIBS)
 
 # 1,000,000-row import into a throwaway PostgreSQL; updates bench/RESULTS.md.
 # KMEN_BENCH_ROWS=10000000: the 10,000,000-row goal (under 4 minutes), printed only.
@@ -69,31 +95,27 @@ bench: all
 	$(PYTHON) bench/run.py
 
 # --- unit tests (libcheck): pure logic, and the response checks on NIA's own Response
-UNIT_CFLAGS = $(WARN) -g $(DEPS_CFLAGS) $(shell pkg-config --cflags check apr-1 apr-util-1) \
-               -I$(shell $(APXS) -q INCLUDEDIR) -Imod_kmen
-UNIT_LIBS = $(DEPS_LIBS) $(shell pkg-config --libs check apr-1 apr-util-1)
+UNIT_CFLAGS = $(WARN) -g $(DEPS_CFLAGS) $(shell pkg-config --cflags check apr-1 apr-util-1) -Icore
+UNIT_LIBS = $(LIBKMEN) $(DEPS_LIBS) $(shell pkg-config --libs check apr-1 apr-util-1)
 UNIT_TESTS := t/unit/saml_test t/unit/logic_test
-SAML_SRC := mod_kmen/saml.c mod_kmen/saml_metadata.c mod_kmen/saml_metadata_verify.c mod_kmen/saml_reload.c mod_kmen/saml_response.c mod_kmen/saml_shape.c \
-            mod_kmen/saml_signature.c mod_kmen/saml_decrypt.c mod_kmen/saml_logout.c \
-            mod_kmen/saml_sign.c mod_kmen/identity.c mod_kmen/pairs.c \
-            mod_kmen/crypto.c mod_kmen/files.c
-LOGIC_SRC := mod_kmen/identity.c mod_kmen/address.c mod_kmen/crypto.c mod_kmen/identifiers.c mod_kmen/redirect.c mod_kmen/headers_encode.c \
-             mod_kmen/config.c mod_kmen/files.c
+# logic_test still reads apache/config.c's directive handlers (httpd's include dir)
+LOGIC_CFLAGS = $(UNIT_CFLAGS) -I$(shell $(APXS) -q INCLUDEDIR) -Iapache
+LOGIC_SRC := apache/config.c
 
 # lasso's old Response pipeline, kept for the tests only: saml_test and saml_differential
 # hold NIA's captured Responses and every hostile case to it and to the module's.
 LASSO_REFERENCE := t/unit/lasso_reference.c t/unit/lasso_reference.h
 
-t/unit/saml_test: t/unit/saml_test.c $(LASSO_REFERENCE) $(SAML_SRC) $(HDR)
-	$(CC) $(UNIT_CFLAGS) -It/unit -o $@ t/unit/saml_test.c t/unit/lasso_reference.c $(SAML_SRC) $(UNIT_LIBS)
+t/unit/saml_test: t/unit/saml_test.c $(LASSO_REFERENCE) $(LIBKMEN) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) -It/unit -o $@ t/unit/saml_test.c t/unit/lasso_reference.c $(UNIT_LIBS)
 
 # t/integration/test_hostile.py runs it on every hostile case's Response
-t/unit/saml_differential: t/unit/saml_differential.c $(LASSO_REFERENCE) $(SAML_SRC) $(HDR)
+t/unit/saml_differential: t/unit/saml_differential.c $(LASSO_REFERENCE) $(LIBKMEN) $(CORE_HDR)
 	$(CC) $(UNIT_CFLAGS) -It/unit -o $@ t/unit/saml_differential.c t/unit/lasso_reference.c \
-	  $(SAML_SRC) $(UNIT_LIBS)
+	  $(UNIT_LIBS)
 
-t/unit/logic_test: t/unit/logic_test.c $(LOGIC_SRC) $(HDR)
-	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/logic_test.c $(LOGIC_SRC) $(UNIT_LIBS)
+t/unit/logic_test: t/unit/logic_test.c $(LOGIC_SRC) $(LIBKMEN) $(HDR)
+	$(CC) $(LOGIC_CFLAGS) -o $@ t/unit/logic_test.c $(LOGIC_SRC) $(UNIT_LIBS)
 
 test-unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
@@ -130,11 +152,15 @@ test-fresh:
 	FRESH_FUZZ_SECONDS=$(FRESH_FUZZ_SECONDS) $(PYTHON) t/fresh/run
 
 lint:
-	clang-format --dry-run --Werror mod_kmen/*.c mod_kmen/*.h t/unit/*.c kmenctl/*.c kmenctl/*.h
+	clang-format --dry-run --Werror core/*.c core/*.h apache/*.c apache/*.h t/unit/*.c \
+	  kmenctl/*.c kmenctl/*.h
+	t/lint/core-includes core
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --suppress=missingIncludeSystem --include=t/lint/cppcheck.h -Imod_kmen mod_kmen
+	  --suppress=missingIncludeSystem -Icore core
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --suppress=missingIncludeSystem -Imod_kmen -Ikmenctl kmenctl
+	  --suppress=missingIncludeSystem --include=t/lint/cppcheck.h -Icore -Iapache apache
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --suppress=missingIncludeSystem -Icore -Ikmenctl kmenctl
 
 # --- install (DESTDIR-aware; debian/rules uses it): the module where apxs
 # installs modules, kmenctl, the migrations where kmenctl migrate looks for
@@ -151,7 +177,7 @@ DOCDIR ?= /usr/share/doc/libapache2-mod-kmen
 install: all
 	install -d $(DESTDIR)$(MODDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SQLDIR) $(DESTDIR)$(MODCONFDIR) \
 	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR)/conf
-	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(MODDIR) -n kmen mod_kmen/mod_kmen.la
+	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(MODDIR) -n kmen apache/mod_kmen.la
 	install -m 0755 $(KMENCTL) $(DESTDIR)$(BINDIR)/kmenctl
 	install -m 0644 sql/*.sql $(DESTDIR)$(SQLDIR)/
 	install -m 0644 conf/kmen.load conf/kmen.conf $(DESTDIR)$(MODCONFDIR)/
@@ -161,7 +187,8 @@ install: all
 	install -m 0644 conf/kmen.conf $(DESTDIR)$(DOCDIR)/conf/
 
 clean:
-	rm -rf mod_kmen/*.o mod_kmen/*.lo mod_kmen/*.slo mod_kmen/*.la mod_kmen/.libs $(UNIT_TESTS) t/unit/saml_differential $(KMENCTL)
+	rm -rf apache/*.o apache/*.lo apache/*.slo apache/*.la apache/.libs build/core $(UNIT_TESTS) \
+	  t/unit/saml_differential $(KMENCTL)
 
 .PHONY: all install install-deps lasso-version test test-unit test-integration demo lint clean \
         bench-import bench test-fresh
@@ -183,52 +210,22 @@ FUZZ_TARGETS := fuzz_return_to fuzz_header_encode fuzz_pairs fuzz_identity fuzz_
                 fuzz_saml_decrypt fuzz_address
 FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=undefined -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra \
-               -Wno-unused-parameter -It/fuzz -Imod_kmen -Ikmenctl \
-               $(shell pkg-config --cflags apr-1) -I$(shell $(APXS) -q INCLUDEDIR)
-FUZZ_APR = $(shell pkg-config --libs apr-1)
+               -Wno-unused-parameter
+FUZZ_LIBKMEN := $(FUZZ_DIR)/libkmen.a
+FUZZ_LIBS = $(FUZZ_LIBKMEN) $(DEPS_LIBS) $(shell pkg-config --libs apr-1 apr-util-1)
 FUZZ_HDR := $(wildcard t/fuzz/*.h)
 
-$(FUZZ_DIR)/fuzz_return_to: t/fuzz/fuzz_return_to.c $(FUZZ_HDR) mod_kmen/redirect.c mod_kmen/redirect.h
-	@mkdir -p $(FUZZ_DIR)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_return_to.c mod_kmen/redirect.c
+$(eval $(call core_library,$(FUZZ_DIR),$$(FUZZ_CC) $$(FUZZ_CFLAGS)))
 
-$(FUZZ_DIR)/fuzz_header_encode: t/fuzz/fuzz_header_encode.c $(FUZZ_HDR) mod_kmen/headers_encode.c \
-                                mod_kmen/crypto.c $(HDR)
-	@mkdir -p $(FUZZ_DIR)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_header_encode.c mod_kmen/headers_encode.c \
-	  mod_kmen/crypto.c $(FUZZ_APR) -lcrypto
-
-$(FUZZ_DIR)/fuzz_pairs: t/fuzz/fuzz_pairs.c $(FUZZ_HDR) mod_kmen/pairs.c mod_kmen/pairs.h
-	@mkdir -p $(FUZZ_DIR)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_pairs.c mod_kmen/pairs.c $(FUZZ_APR)
-
-$(FUZZ_DIR)/fuzz_identity: t/fuzz/fuzz_identity.c $(FUZZ_HDR) mod_kmen/identity.c mod_kmen/identity.h
-	@mkdir -p $(FUZZ_DIR)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_identity.c mod_kmen/identity.c $(FUZZ_APR) \
-	  $(shell pkg-config --libs apr-util-1)
+# every target but fuzz_csv (kmenctl's CSV reader) reads the core's functions
+$(FUZZ_DIR)/fuzz_%: t/fuzz/fuzz_%.c $(FUZZ_HDR) $(FUZZ_LIBKMEN) $(CORE_HDR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -It/fuzz -Icore $(CORE_CFLAGS) -o $@ $< $(FUZZ_LIBS)
 
 $(FUZZ_DIR)/fuzz_csv: t/fuzz/fuzz_csv.c $(FUZZ_HDR) kmenctl/csv.c kmenctl/essl_row.c kmenctl/validate.c \
                       $(wildcard kmenctl/*.h)
 	@mkdir -p $(FUZZ_DIR)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_csv.c kmenctl/csv.c kmenctl/essl_row.c \
-	  kmenctl/validate.c
-
-# NIA's address fragments, read with libxml2 (address.c)
-FUZZ_ADDRESS_SRC := mod_kmen/address.c mod_kmen/crypto.c
-
-$(FUZZ_DIR)/fuzz_address: t/fuzz/fuzz_address.c $(FUZZ_HDR) $(FUZZ_ADDRESS_SRC) $(HDR)
-	@mkdir -p $(FUZZ_DIR)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPS_CFLAGS) -o $@ $< $(FUZZ_ADDRESS_SRC) $(FUZZ_APR) \
-	  $(shell pkg-config --libs apr-util-1) $(DEPS_LIBS)
-
-# the SAML targets: mod_kmen's checks and its signature verification (saml_shape), and its
-# one decryption against lasso's (saml_decrypt)
-FUZZ_SAML_SRC := mod_kmen/saml_shape.c mod_kmen/saml_signature.c mod_kmen/saml_decrypt.c mod_kmen/crypto.c
-
-$(FUZZ_DIR)/fuzz_saml_%: t/fuzz/fuzz_saml_%.c $(FUZZ_HDR) $(FUZZ_SAML_SRC) $(HDR)
-	@mkdir -p $(FUZZ_DIR)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPS_CFLAGS) -o $@ $< $(FUZZ_SAML_SRC) $(FUZZ_APR) \
-	  $(shell pkg-config --libs apr-util-1) $(DEPS_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -It/fuzz -Ikmenctl -o $@ t/fuzz/fuzz_csv.c kmenctl/csv.c \
+	  kmenctl/essl_row.c kmenctl/validate.c
 
 fuzz-build: $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 
@@ -258,15 +255,19 @@ ASAN_MARKS := Segmentation fault|exit signal|AddressSanitizer|runtime error:|Lea
 APXS_CFLAGS = $(shell $(APXS) -q EXTRA_CPPFLAGS) -I$(shell $(APXS) -q INCLUDEDIR) \
               $(shell pkg-config --cflags apr-1 apr-util-1)
 
-$(ASAN_MODULE): $(SRC) $(HDR) Makefile
-	@mkdir -p $(ASAN_DIR)
-	$(ASAN_CC) -shared -fPIC -shared-libasan $(ASAN_WARN) $(APXS_CFLAGS) $(DEPS_CFLAGS) \
-	  $(ASAN_CFLAGS) -o $@ $(SRC) $(DEPS_LIBS) -Wl,-z,nodelete
+ASAN_LIBKMEN := $(ASAN_DIR)/libkmen.a
 
-$(ASAN_KMENCTL): $(KMENCTL_SRC) $(KMENCTL_HDR) Makefile debian/changelog
+$(eval $(call core_library,$(ASAN_DIR),$$(ASAN_CC) $$(ASAN_WARN) $$(ASAN_CFLAGS)))
+
+$(ASAN_MODULE): $(APACHE_SRC) $(HDR) $(ASAN_LIBKMEN) Makefile
+	@mkdir -p $(ASAN_DIR)
+	$(ASAN_CC) -shared -fPIC -shared-libasan $(ASAN_WARN) $(APXS_CFLAGS) -Icore $(DEPS_CFLAGS) \
+	  $(ASAN_CFLAGS) -o $@ $(APACHE_SRC) $(ASAN_LIBKMEN) $(DEPS_LIBS) -Wl,-z,nodelete
+
+$(ASAN_KMENCTL): $(KMENCTL_SRC) $(KMENCTL_HDR) $(ASAN_LIBKMEN) Makefile debian/changelog
 	@mkdir -p $(ASAN_DIR)
 	$(ASAN_CC) $(filter-out -Werror,$(KMENCTL_CFLAGS)) $(ASAN_CFLAGS) -o $@ $(KMENCTL_SRC) \
-	  $(KMENCTL_LIBS)
+	  $(ASAN_LIBKMEN) $(KMENCTL_LIBS)
 
 test-asan: $(ASAN_MODULE) $(ASAN_KMENCTL) kmenctl/kmenctl
 	rm -rf $(ASAN_DIR)/reports

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The translation gateway's transport for kmenctl: libcurl's multi interface,
  * one connection cache for the whole run (keep-alive, TLS sessions reused),
- * mutual TLS as mod_kmen/translate.c does it. Bodies are never printed: they
+ * mutual TLS as apache/translate.c does it. Bodies are never printed: they
  * hold names and AIFO. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The KmenRegisterKeyFile: 32 random bytes from which the module and kmenctl
- * derive the same blind-index and sealing keys (mod_kmen/identifiers.c). */
+ * derive the same blind-index and sealing keys (core/identifiers.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>

@@ -5,7 +5,7 @@
 -- Secret identifiers never enter the database in the clear: *_index columns
 -- hold HMAC-SHA256 blind indexes and *_sealed columns AES-256-GCM ciphertext,
 -- both computed by the module or kmenctl from KmenRegisterKeyFile
--- (mod_kmen/identifiers.c). One client per (agenda, AIFO), per BSI and per
+-- (core/identifiers.c). One client per (agenda, AIFO), per BSI and per
 -- eIDAS pseudonym is enforced by the primary keys below.
 
 SET ROLE kmen_owner;

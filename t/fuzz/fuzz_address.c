@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* kmen_address_parse and kmen_address_from_base64 (mod_kmen/address.c) on
+/* kmen_address_parse and kmen_address_from_base64 (core/address.c) on
  * any bytes: the decoded value of a CurrentAddress or tradresaid attribute,
  * and that value as the attribute carries it (base64).
  *

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* kmen_header_encode and kmen_header_is_spoofable (mod_kmen/headers_encode.c).
+/* kmen_header_encode and kmen_header_is_spoofable (core/headers_encode.c).
  *
  * Input: one byte choosing the encoding, then the value (up to a NUL). Invariants:
  * percent: only printable ASCII 0x21..0x7e, every '%' starts %XX with upper-case
@@ -14,7 +14,7 @@
 
 #include "fuzz_apr.h"
 
-#include "config.h"
+#include "conf.h"
 #include "headers_encode.h"
 
 static int hexval(int c)

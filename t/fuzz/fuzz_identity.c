@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* kmen_identity_from_attributes (mod_kmen/identity.c) on attribute sets built
+/* kmen_identity_from_attributes (core/identity.c) on attribute sets built
  * from the input.
  *
  * Input: byte 0 picks the home country ("CZ", "cz", "SK" or the next two input

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* kmen_pair_value (mod_kmen/pairs.c): the Cookie header and query strings.
+/* kmen_pair_value (core/pairs.c): the Cookie header and query strings.
  *
  * Input: byte 0 picks the separator (';' or '&'), then the name up to the first
  * '\n', then the list (up to a NUL). The answer is compared with a second,

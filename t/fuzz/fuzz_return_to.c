@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* kmen_return_to_is_local (mod_kmen/redirect.c): whatever it accepts must be a
+/* kmen_return_to_is_local (core/redirect.c): whatever it accepts must be a
  * path a browser keeps on this site.
  *
  * Invariants of an accepted value: starts with one '/', never "//"; no '\',

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The checks mod_kmen makes before lasso sees a Response (mod_kmen/saml_shape.c),
+/* The checks mod_kmen makes before lasso sees a Response (core/saml_shape.c),
  * on the Response's XML and on a decrypted assertion's.
  *
  * Input: byte 0 odd: the rest is the plaintext of an EncryptedAssertion;

@@ -1,20 +1,20 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The documentation keeps up with the code (no servers needed).
 
-- every directive in kmen_cmds[] (mod_kmen/mod_kmen.c) has a `### Name` section in
+- every directive in kmen_cmds[] (apache/mod_kmen.c) has a `### Name` section in
   docs/directives.md, no section documents a directive that does not exist, and every
   directive appears in the annotated conf/kmen.conf;
-- every log tag (KMEN_LOGNO, KMEN and four digits) used in mod_kmen/*.c is in the table of
+- every log tag (KMEN_LOGNO, KMEN and four digits) used in core/*.c and apache/*.c is in the table of
   docs/operations.md and every tag of that table is used, no tag is used for two different
   messages, and no line takes a number of httpd's own AH namespace (APLOGNO);
-- every header of kmen_identity_fields (mod_kmen/identity.c) is in docs/headers.md;
+- every header of kmen_identity_fields (core/identity.c) is in docs/headers.md;
 - every httpd snippet of README.md and docs/*.md survives copy-paste (no comment after a
   directive, no LoadModule of a module Debian enables with a2enmod), and every relative link
   and #anchor between them resolves;
 - docs/first-portal.md's commands are valid shell and name nothing site-specific but its
   three placeholders;
 - docs/gateway.md documents exactly the endpoints (and request members) that
-  mod_kmen/translate.c calls and t/sim/gateway.py serves;
+  apache/translate.c calls and t/sim/gateway.py serves;
 - no file tracked by git sends readers to notes outside the repository."""
 
 import ast
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from t.lib import REPO
+from t.lib import REPO, source, sources
 
-SOURCES = sorted((REPO / "mod_kmen").glob("*.c"))
+SOURCES = sources()
 DIRECTIVES_MD = REPO / "docs" / "directives.md"
 HEADERS_MD = REPO / "docs" / "headers.md"
 OPERATIONS_MD = REPO / "docs" / "operations.md"
@@ -62,9 +62,9 @@ def without_comments(c_text):
 
 def directive_table():
     """The directive names of kmen_cmds[], in table order."""
-    text = without_comments((REPO / "mod_kmen" / "mod_kmen.c").read_text())
+    text = without_comments(source("mod_kmen.c").read_text())
     m = re.search(r"command_rec\s+kmen_cmds\s*\[\s*\]\s*=\s*\{(.*?)\{\s*NULL\s*\}", text, re.S)
-    assert m, "kmen_cmds[] not found in mod_kmen/mod_kmen.c"
+    assert m, "kmen_cmds[] not found in apache/mod_kmen.c"
     names = re.findall(r'AP_INIT_[A-Z0-9_]+\s*\(\s*"([^"]+)"', m.group(1))
     assert names, "no AP_INIT_* entries in kmen_cmds[]"
     return names
@@ -104,7 +104,7 @@ def test_every_directive_appears_in_kmen_conf():
 
 def log_messages():
     """{"KMENnnnn": {(file, message format), …}} of every KMEN_LOGNO(nnnn) "…" in
-    mod_kmen/*.c."""
+    core/*.c and apache/*.c."""
     found = defaultdict(set)
     pattern = re.compile(r'KMEN_LOGNO\(\s*(\d{4})\s*\)\s*((?:"(?:[^"\\]|\\.)*"\s*)*)')
     for path in SOURCES:
@@ -140,7 +140,7 @@ def test_every_log_tag_is_in_operations_md():
 
 def test_every_tag_in_operations_md_is_used():
     unused = sorted(set(documented_tags()) - set(log_messages()))
-    assert not unused, "docs/operations.md describes tags mod_kmen/*.c never logs: " + \
+    assert not unused, "docs/operations.md describes tags core/*.c and apache/*.c never logs: " + \
         ", ".join(unused)
 
 
@@ -154,9 +154,9 @@ def test_no_line_takes_an_httpd_number():
 # --- (c) headers ---------------------------------------------------------------------------
 
 def identity_header_suffixes():
-    text = without_comments((REPO / "mod_kmen" / "identity.c").read_text())
+    text = without_comments(source("identity.c").read_text())
     m = re.search(r"kmen_identity_fields\s*\[\s*\]\s*=\s*\{(.*?)\{\s*NULL", text, re.S)
-    assert m, "kmen_identity_fields[] not found in mod_kmen/identity.c"
+    assert m, "kmen_identity_fields[] not found in core/identity.c"
     fields = re.findall(r'FIELD\(\s*"[^"]*"\s*,\s*"([^"]+)"\s*,\s*"([^"]+)"', m.group(1))
     assert fields, "no FIELD(…) rows in kmen_identity_fields[]"
     return fields
@@ -363,12 +363,12 @@ def test_first_portal_uses_only_the_placeholders_for_site_values():
 # --- (f) docs/gateway.md and the two sides of the translation gateway -----------------------
 
 def gateway_calls_of_the_module():
-    """{path: request members} of every gateway POST in mod_kmen/translate.c (httpd) and in
+    """{path: request members} of every gateway POST in apache/translate.c (httpd) and in
     kmenctl/gateway_calls.c (kmenctl)."""
-    text = without_comments((REPO / "mod_kmen" / "translate.c").read_text())
+    text = without_comments(source("translate.c").read_text())
     calls = re.findall(r'\bcall\s*\(\s*r\s*,\s*"(/[^"]*)"\s*,\s*json_pack\s*\(\s*"[^"]*"\s*,'
                        r'(.*?)\)\s*,', text, re.S)
-    assert calls, "no call(r, \"/path\", json_pack(…)) in mod_kmen/translate.c"
+    assert calls, "no call(r, \"/path\", json_pack(…)) in apache/translate.c"
     text = without_comments((REPO / "kmenctl" / "gateway_calls.c").read_text())
     kmenctl = re.findall(r'\bkmenctl_gateway_post\s*\(\s*"(/[^"]*)"\s*,\s*json_pack\s*\(\s*'
                          r'"[^"]*"\s*,(.*?)\)\s*[,)]', text, re.S)
@@ -444,6 +444,6 @@ def names_private_notes(path):
 
 def test_no_tracked_file_names_the_private_notes():
     files = tracked_files()
-    assert len(files) > 100 and "mod_kmen/log.h" in files, files[:10]
+    assert len(files) > 100 and "apache/log.h" in files, files[:10]
     found = {path: names for path in files if (names := names_private_notes(path))}
     assert not found, f"tracked files naming notes outside the repository: {found}"

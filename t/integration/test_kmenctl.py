@@ -3,7 +3,7 @@
 purge, the key file, and that no AIFO leaks into its output or a dump of the database.
 
 The blind index and the ciphertext are recomputed here from the key file, independently of
-mod_kmen/crypto.c and identifiers.c, to pin their format down."""
+core/crypto.c and identifiers.c, to pin their format down."""
 
 import hashlib
 import hmac

@@ -2,7 +2,7 @@
 """The manual pages (no servers needed): they render without a single groff warning, as man
 shows them on an 80-column terminal; kmenctl(8) describes every command and every option that
 `kmenctl --help` and `kmenctl COMMAND --help` name; mod_kmen(8) lists every directive of
-kmen_cmds[] (mod_kmen/mod_kmen.c)."""
+kmen_cmds[] (apache/mod_kmen.c)."""
 
 import os
 import re

@@ -42,7 +42,7 @@ MAN_PAGES = [Path("/usr/share/man/man8/kmenctl.8.gz"), Path("/usr/share/man/man8
 SHIPPED = [MODULE, LOAD, CONF, KMENCTL, SQL.parent, CRON, DEFAULT, DOC, *MAN_PAGES, *UNITS]
 # Parts of the source tree that the documents link to but the package does not ship:
 # the test and benchmark reports, the code, the migrations (shipped elsewhere, in SQL).
-SOURCE_ONLY = {"t", "bench", "mod_kmen", "kmenctl", "sql", "debian", "man"}
+SOURCE_ONLY = {"t", "bench", "core", "apache", "kmenctl", "sql", "debian", "man"}
 # What installing and purging may change only for the moment.
 WATCHED = [Path("/etc/apache2"), Path("/var/lib/apache2"), Path("/etc/cron.d"),
            Path("/etc/default")]
@@ -301,8 +301,8 @@ def check_sync_units():
 
 def test_install_enable_configtest_remove(built, tmp_path):
     deb, src = built
-    repo_modules = [p for p in (REPO / "mod_kmen/.libs/mod_kmen.so",
-                                src / "mod_kmen/.libs/mod_kmen.so") if p.exists()]
+    repo_modules = [p for p in (REPO / "apache/.libs/mod_kmen.so",
+                                src / "apache/.libs/mod_kmen.so") if p.exists()]
     with apache2_config_lock():
         skip_unless_allowed()  # again: another run may have installed it meanwhile
         r = run("apache2ctl", "configtest", ok=False)

@@ -5,7 +5,7 @@ unprotected proxied paths, in CGI environment variables, under the endpoint path
 through KmenErrorDocument's internal redirect), and the backend-to-module response headers
 sent by a client instead of a backend.
 
-The header names are read from the code (mod_kmen/identity.c's field table, the set_one()
+The header names are read from the code (core/identity.c's field table, the set_one()
 calls in headers.c, the response headers backend.c takes, the callback header evidence.c
 reads) and from docs/headers.md, not listed here. Requests go over a raw socket so that
 names reach httpd exactly as written (requests and http.client would merge or refuse some).
@@ -19,10 +19,9 @@ import uuid
 import pytest
 import requests
 
-from t.lib import REPO, flow
+from t.lib import REPO, flow, source
 
 MODULES = "/usr/lib/apache2/modules"
-SRC = REPO / "mod_kmen"
 
 pytestmark = pytest.mark.usefixtures("no_crash_in_module", "no_crash")
 
@@ -30,8 +29,8 @@ pytestmark = pytest.mark.usefixtures("no_crash_in_module", "no_crash")
 # --- what the contract names -------------------------------------------------------------
 def request_contract():
     """[(suffix, env var)] of every request header mod_kmen sets (Kmen-<suffix>)."""
-    identity = (SRC / "identity.c").read_text()
-    headers_c = (SRC / "headers.c").read_text()
+    identity = source("identity.c").read_text()
+    headers_c = source("headers.c").read_text()
     docs = (REPO / "docs" / "headers.md").read_text()
     found = re.findall(r'FIELD\(\s*"[^"]*",\s*"([A-Za-z-]+)",\s*"(KMEN_\w+)"', identity)
     found += re.findall(r'set_one\(&ctx,\s*"([A-Za-z-]+)",\s*"(KMEN_\w+)"', headers_c)
@@ -44,8 +43,8 @@ def request_contract():
 def response_contract():
     """Suffixes of the headers a backend sends back to mod_kmen, and the evidence callback's
     signature header."""
-    backend = (SRC / "backend.c").read_text()
-    evidence = (SRC / "evidence.c").read_text()
+    backend = source("backend.c").read_text()
+    evidence = source("evidence.c").read_text()
     found = re.findall(r'header_prefix,\s*"([A-Za-z-]+)"', backend)
     found += re.findall(r'headers_in,\s*"Kmen-([A-Za-z-]+)"', evidence)
     return sorted(set(found))

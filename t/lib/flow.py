@@ -145,7 +145,7 @@ def cookie_attrs(r, name):
     return None
 
 
-# --- the login-state cookies: one per outstanding login (mod_kmen/login_state.c) --------
+# --- the login-state cookies: one per outstanding login (apache/login_state.c) --------
 STATE_RE = re.compile(r"(?:__Host-)?kmen_session_state_[0-9a-f]{8}")
 
 

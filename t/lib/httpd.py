@@ -16,7 +16,7 @@ from . import REPO
 APACHE = "/usr/sbin/apache2"
 MODULES = Path("/usr/lib/apache2/modules")
 # KMEN_MODULE: another build of the module (make test-asan uses build/asan/mod_kmen.so).
-MODULE_SO = Path(os.environ.get("KMEN_MODULE") or REPO / "mod_kmen" / ".libs" / "mod_kmen.so")
+MODULE_SO = Path(os.environ.get("KMEN_MODULE") or REPO / "apache" / ".libs" / "mod_kmen.so")
 # log_config and unixd are compiled into Debian's apache2 (apache2 -l): not loaded here.
 BASE_MODULES = ["mpm_event", "authz_core", "authn_core", "authz_user", "socache_shmcb",
                 "proxy", "proxy_http"]

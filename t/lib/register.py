@@ -2,7 +2,7 @@
 """What tests ask the register (kmen.client and friends) as the database superuser.
 
 Secret identifiers are stored as blind indexes only; blind_index() computes the same value
-as mod_kmen/identifiers.c (kmen_id_index: HMAC-SHA256 under a key derived from the
+as core/identifiers.c (kmen_id_index: HMAC-SHA256 under a key derived from the
 KmenRegisterKeyFile, over "<kind>" 0x00 agenda 0x00 value), so a test can find the rows of
 one BSI or AIFO without the database ever holding them in the clear.
 """

@@ -14,7 +14,7 @@
 #include "apr_general.h"
 #include "apr_strings.h"
 
-#include "config.h"
+#include "conf.h"
 #include "files.h"
 #include "lasso_reference.h"
 

@@ -19,7 +19,7 @@
 #include <openssl/x509.h>
 #include <zlib.h>
 
-#include "config.h"
+#include "conf.h"
 #include "lasso_reference.h"
 #include "saml.h"
 #include "saml_private.h"

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Directive values: server/virtual-host and per-directory configuration. */
-#ifndef KMEN_CONFIG_H
-#define KMEN_CONFIG_H
+/* The configuration the core reads: one virtual host's settings and one
+ * location's, as the server adapter (apache/config.c for httpd) fills and
+ * merges them. No server header: what the directives are called and where
+ * they were written stays with the adapter. */
+#ifndef KMEN_CONF_H
+#define KMEN_CONF_H
 
-#include "httpd.h"
-#include "http_config.h"
 #include "apr_tables.h"
 
 #include "identifiers.h"
@@ -113,82 +114,21 @@ typedef struct {
     int required;
 } kmen_requested_attr;
 
-void *kmen_create_server_conf(apr_pool_t *p, server_rec *s);
-void *kmen_merge_server_conf(apr_pool_t *p, void *base, void *add);
-void *kmen_create_dir_conf(apr_pool_t *p, char *dir);
-void *kmen_merge_dir_conf(apr_pool_t *p, void *base, void *add);
-
-kmen_server_conf *kmen_server_conf_get(const server_rec *s);
-kmen_dir_conf *kmen_dir_conf_get(const request_rec *r);
-
 /* The effective values, defaults applied. */
 int kmen_dir_min_loa(const kmen_dir_conf *d);
 const char *kmen_dir_sp_type(const kmen_dir_conf *d);
 const apr_array_header_t *kmen_dir_requested(const kmen_dir_conf *d);
-
-/* Directive handlers; for server settings cmd->info is the field's offset. */
-const char *kmen_set_server_string(cmd_parms *cmd, void *dir, const char *arg);
-const char *kmen_set_server_file(cmd_parms *cmd, void *dir, const char *arg);
-/* KmenSPPrivateKeyFile, KmenSPCertificateFile and their KmenSPEncryption*
- * twins (cmd->info: the offset of the first file): the first occurrence in a
- * context is the pair in use, a second the next (or previous) pair, a third
- * a syntax error. */
-const char *kmen_set_sp_file(cmd_parms *cmd, void *dir, const char *arg);
-const char *kmen_set_server_seconds(cmd_parms *cmd, void *dir, const char *arg);
-const char *kmen_set_server_flag(cmd_parms *cmd, void *dir, int on);
-const char *kmen_set_endpoint_path(cmd_parms *cmd, void *dir, const char *arg);
-const char *kmen_set_error_document(cmd_parms *cmd, void *dir, const char *arg);
-const char *kmen_set_pool_size(cmd_parms *cmd, void *dir, const char *arg);
-const char *kmen_set_login_start_limit(cmd_parms *cmd, void *dir, const char *arg);
-const char *kmen_set_header_encoding(cmd_parms *cmd, void *dir, const char *arg);
-const char *kmen_set_nameid_format(cmd_parms *cmd, void *dir, const char *arg);
-const char *kmen_set_home_country(cmd_parms *cmd, void *dir, const char *arg);
-const char *kmen_set_loa(cmd_parms *cmd, void *dir, const char *arg);
-const char *kmen_set_sp_type(cmd_parms *cmd, void *dir, const char *arg);
-const char *kmen_set_agenda(cmd_parms *cmd, void *dir, const char *arg);
-const char *kmen_set_server_agenda(cmd_parms *cmd, void *dir, const char *arg);
-const char *kmen_set_eidas_policy(cmd_parms *cmd, void *dir, const char *arg);
-const char *kmen_set_verify_path(cmd_parms *cmd, void *dir, const char *arg);
-/* sha256/<base64 of the SHA-256 of the certificate's SubjectPublicKeyInfo> */
-const char *kmen_add_evidence_pin(cmd_parms *cmd, void *dir, const char *arg);
-/* Per-directory On/Off: cmd->info is the field's offset in kmen_dir_conf. */
-const char *kmen_set_dir_flag(cmd_parms *cmd, void *dir, int on);
 int kmen_dir_eidas_accept(const kmen_dir_conf *d);
 int kmen_dir_force_authn(const kmen_dir_conf *d);
-/* An agenda code: A followed by 1 to 6 digits. */
-int kmen_agenda_is_valid(const char *agenda);
-const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir, const char *arg);
-
-/* The text of the file PATH; NULL, or why not ("cannot read: ..."). */
-const char *kmen_read_text_file(apr_pool_t *p, const char *path, const char **text);
-
-/* "NAME:PORT" of the (virtual) server S: the port of its <VirtualHost>
- * address, else of its ServerName, else UNNAMED_PORT. */
-const char *kmen_vhost_name(apr_pool_t *p, const server_rec *s, apr_port_t unnamed_port);
-
-/* " (file:line, virtual host name:port)": where DIRECTIVE was set (if it
- * was) and the virtual host S (if it is one), for a message that names both;
- * "" when httpd tells neither. */
-const char *kmen_directive_where(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
-                                 const char *directive);
-
-/* "DIRECTIVE VALUE (file:line, virtual host name:port): PROBLEM", the one
- * form of every startup refusal and warning, so that each names what to fix
- * and where, as far as httpd tells. VALUE NULL: none (it may hold a secret). */
-const char *kmen_config_problem(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
-                                const char *directive, const char *value, const char *problem);
-/* The same for the second occurrence of a directive given twice: the line
- * named is that one's. */
-const char *kmen_config_problem_second(apr_pool_t *p, const server_rec *s,
-                                       const kmen_server_conf *c, const char *directive,
-                                       const char *value, const char *problem);
 
 /* Applies the defaults of every unset value (after merging). */
 void kmen_server_conf_defaults(kmen_server_conf *c);
 
-/* Validates the configuration of the (virtual) server S and reads its key
- * material (as root); NULL, or the refusal (kmen_config_problem's form). */
-const char *kmen_server_conf_load(apr_pool_t *p, const server_rec *s, kmen_server_conf *c);
+/* An agenda code: A followed by 1 to 6 digits. */
+int kmen_agenda_is_valid(const char *agenda);
+
+/* The text of the file PATH; NULL, or why not ("cannot read: ..."). */
+const char *kmen_read_text_file(apr_pool_t *p, const char *path, const char **text);
 
 /* Where browsers reach this server's root: KmenACSBaseURL, else scheme://host[:port] of
  * the entity ID. The SP's endpoints live under it. */

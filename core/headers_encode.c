@@ -6,7 +6,7 @@
 #include "apr_lib.h"
 #include "apr_strings.h"
 
-#include "config.h"
+#include "conf.h"
 #include "crypto.h"
 #include "headers_encode.h"
 

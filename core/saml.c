@@ -12,7 +12,7 @@
 #include "apr_date.h"
 #include "apr_strings.h"
 
-#include "config.h"
+#include "conf.h"
 #include "crypto.h"
 #include "saml_private.h"
 
