@@ -68,28 +68,6 @@ void kmen_saml_library_init(void (*log)(const char *domain, int level, const cha
     lasso_init();
 }
 
-int kmen_parse_xs_datetime(const char *s, apr_time_t *out)
-{
-    apr_time_exp_t t = {0};
-    int len = 0;
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &t.tm_year, &t.tm_mon, &t.tm_mday, &t.tm_hour,
-                     &t.tm_min, &t.tm_sec, &len) != 6)
-        return 0;
-    const char *rest = s + len;
-    if (*rest == '.') {
-        long usec = 0, scale = 100000;
-        for (rest++; *rest >= '0' && *rest <= '9'; rest++, scale /= 10)
-            usec += scale > 0 ? (*rest - '0') * scale : 0;
-        t.tm_usec = (apr_int32_t)usec;
-    }
-    /* SAML requires UTC ("Z"); an offset would silently shift every check. */
-    if (strcmp(rest, "Z") != 0)
-        return 0;
-    t.tm_year -= 1900;
-    t.tm_mon -= 1;
-    return apr_time_exp_gmt_get(out, &t) == APR_SUCCESS;
-}
-
 /* A LassoServer for the IdP metadata IDP_METADATA without the SP's private
  * key: mod_kmen signs its messages itself (saml_sign.c) and decrypts the
  * assertion itself (saml_decrypt.c), so lasso can never decrypt a second

@@ -32,6 +32,7 @@
 #include "apr_thread_rwlock.h"
 
 #include "saml.h"
+#include "xml.h"
 
 #define KMEN_NS_SAMLP "urn:oasis:names:tc:SAML:2.0:protocol"
 #define KMEN_NS_SAML "urn:oasis:names:tc:SAML:2.0:assertion"
@@ -241,20 +242,6 @@ kmen_response_status kmen_check_decrypted(kmen_response_check *c, const kmen_res
 /* kmen_response_shape_check of B64, done once per pool and B64 pointer (the
  * ACS looks up InResponseTo, then verifies the same Response). */
 const char *kmen_response_parsed(apr_pool_t *p, const char *b64, const kmen_response_shape **shape);
-
-/* N is the element NAME in namespace NS. */
-int kmen_xml_is_element(const xmlNode *n, const char *ns, const char *name);
-/* The first child element NS:NAME of N (N may be NULL), or NULL. */
-xmlNode *kmen_xml_child(xmlNode *n, const char *ns, const char *name);
-/* The only child element NS:NAME of N (N may be NULL); NULL if none or more. */
-xmlNode *kmen_xml_only_child(xmlNode *n, const char *ns, const char *name);
-/* A copy of N's attribute NAME, or NULL (also for N NULL). */
-const char *kmen_xml_attribute(apr_pool_t *p, xmlNode *n, const char *name);
-/* A copy of N's text content ("" when it has none), or NULL for N NULL. */
-const char *kmen_xml_text(apr_pool_t *p, xmlNode *n);
-
-/* xs:dateTime (UTC, optional fraction) -> apr_time_t; 0 on failure. */
-int kmen_parse_xs_datetime(const char *s, apr_time_t *out);
 
 /* A lasso session holding just enough of the login (NameID, SessionIndex) for
  * lasso's logout profile. */

@@ -25,57 +25,6 @@
 #include "crypto.h"
 #include "saml_private.h"
 
-static int href_is(const xmlNs *ns, const char *href)
-{
-    return ns && strcmp((const char *)ns->href, href) == 0;
-}
-
-int kmen_xml_is_element(const xmlNode *n, const char *ns, const char *name)
-{
-    return n->type == XML_ELEMENT_NODE && href_is(n->ns, ns) &&
-           strcmp((const char *)n->name, name) == 0;
-}
-
-xmlNode *kmen_xml_child(xmlNode *n, const char *ns, const char *name)
-{
-    for (xmlNode *c = n ? n->children : NULL; c; c = c->next) {
-        if (kmen_xml_is_element(c, ns, name))
-            return c;
-    }
-    return NULL;
-}
-
-xmlNode *kmen_xml_only_child(xmlNode *n, const char *ns, const char *name)
-{
-    xmlNode *found = NULL;
-    for (xmlNode *c = n ? n->children : NULL; c; c = c->next) {
-        if (!kmen_xml_is_element(c, ns, name))
-            continue;
-        if (found)
-            return NULL;
-        found = c;
-    }
-    return found;
-}
-
-const char *kmen_xml_attribute(apr_pool_t *p, xmlNode *n, const char *name)
-{
-    xmlChar *value = n ? xmlGetProp(n, (const xmlChar *)name) : NULL;
-    const char *copy = value ? apr_pstrdup(p, (const char *)value) : NULL;
-    xmlFree(value);
-    return copy;
-}
-
-const char *kmen_xml_text(apr_pool_t *p, xmlNode *n)
-{
-    if (!n)
-        return NULL;
-    xmlChar *text = xmlNodeGetContent(n);
-    const char *copy = apr_pstrdup(p, text ? (const char *)text : "");
-    xmlFree(text);
-    return copy;
-}
-
 static int parent_is(const xmlNode *n, const char *ns, const char *name)
 {
     return n->parent && kmen_xml_is_element(n->parent, ns, name);
@@ -266,7 +215,7 @@ static const char *type_violation(const xmlNode *n)
  * only, and an attribute value holds text only. */
 static const char *assertion_element_violation(const xmlNode *n)
 {
-    if (!href_is(n->ns, KMEN_NS_SAML) && !href_is(n->ns, KMEN_NS_DSIG))
+    if (!kmen_xml_ns_is(n->ns, KMEN_NS_SAML) && !kmen_xml_ns_is(n->ns, KMEN_NS_DSIG))
         return "an element of another namespace than SAML's or XML-DSig's in the assertion";
     if (parent_is(n, KMEN_NS_SAML, "AttributeValue"))
         return "an element inside an attribute value";
