@@ -9,16 +9,12 @@ import requests
 
 from t.hostile import crashwatch, report
 
-from t.lib.httpd import MODULE_SO
-from t.lib.stack import Stack
+from t.lib.stack import stack_fixture
 
 
 @pytest.fixture(scope="session")
 def stack():
-    if not MODULE_SO.exists():
-        pytest.fail(f"{MODULE_SO} is missing: build the module first (make)", pytrace=False)
-    with Stack() as st:
-        yield st
+    yield from stack_fixture()
 
 
 @pytest.fixture

@@ -15,8 +15,7 @@ import pytest
 import requests
 
 from t.lib import flow
-from t.lib.httpd import MODULE_SO
-from t.lib.stack import Stack
+from t.lib.stack import stack_fixture
 
 # What a connection the module opens costs, in commits: the backend's own start-up
 # transaction, and the one that sets statement_timeout and prepares every statement
@@ -30,10 +29,7 @@ COMMITS_BEFORE_LOGIN = 1
 
 @pytest.fixture(scope="module")
 def stack():
-    if not MODULE_SO.exists():
-        pytest.fail(f"{MODULE_SO} is missing: build the module first (make)", pytrace=False)
-    with Stack() as st:
-        yield st
+    yield from stack_fixture()
 
 
 @pytest.fixture(scope="module")

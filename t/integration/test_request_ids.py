@@ -21,7 +21,7 @@ import requests
 
 from t.lib import flow
 from t.lib.httpd import MODULE_SO, Httpd, config_text
-from t.lib.stack import Stack
+from t.lib.stack import stack_fixture
 
 PAGE_ID = re.compile(r"Request ID: <code>([^<]+)</code>")
 # httpd's default ErrorLogFormat: [time] [module:level] [pid …] (file(line): at debug)
@@ -66,8 +66,7 @@ def logged(node, request_id, tag, level):
 
 @pytest.fixture(scope="module")
 def stack():
-    with Stack() as st:
-        yield st
+    yield from stack_fixture()
 
 
 @pytest.fixture(scope="module")

@@ -284,6 +284,17 @@ class Stack:
         return self.pg.dump()
 
 
+def stack_fixture(**kwargs):
+    """The body of a pytest fixture that gives its tests a Stack of their own
+    (`yield from stack_fixture()`): stops at once, with the reason, when the module is not
+    built, and stops the stack after the fixture's scope."""
+    if not MODULE_SO.exists():
+        import pytest
+        pytest.fail(f"{MODULE_SO} is missing: build the module first (make)", pytrace=False)
+    with Stack(**kwargs) as st:
+        yield st
+
+
 def write_essl_csv(path, rows):
     """The CSV of kmenctl import-essl: the header aifo,family_name,given_name,birth_date,
     then system columns as wide as the widest row."""
