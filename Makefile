@@ -106,8 +106,9 @@ bench: all
 # --- unit tests (libcheck): pure logic, and the response checks on NIA's own Response
 UNIT_CFLAGS = $(WARN) -g $(DEPS_CFLAGS) $(shell pkg-config --cflags check apr-1 apr-util-1) -Icore
 UNIT_LIBS = $(LIBKMEN) $(DEPS_LIBS) $(shell pkg-config --libs check apr-1 apr-util-1)
-UNIT_TESTS := t/unit/saml_test t/unit/logic_test
-# logic_test still reads apache/config.c's directive handlers (httpd's include dir)
+UNIT_TESTS := t/unit/saml_test t/unit/conf_test t/unit/logic_test
+# logic_test reads apache/config.c's directive handlers (httpd's include dir); conf_test
+# and conf_defaults, the configuration's create, merge and defaults, link the core alone.
 LOGIC_CFLAGS = $(UNIT_CFLAGS) -I$(shell $(APXS) -q INCLUDEDIR) -Iapache
 LOGIC_SRC := apache/config.c
 
@@ -123,13 +124,20 @@ t/unit/saml_differential: t/unit/saml_differential.c $(LASSO_REFERENCE) $(LIBKME
 	$(CC) $(UNIT_CFLAGS) -It/unit -o $@ t/unit/saml_differential.c t/unit/lasso_reference.c \
 	  $(UNIT_LIBS)
 
+t/unit/conf_test: t/unit/conf_test.c $(LIBKMEN) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/conf_test.c $(UNIT_LIBS)
+
+# the directives of the field lists with their defaults, for t/integration/test_docs.py
+t/unit/conf_defaults: t/unit/conf_defaults.c $(LIBKMEN) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/conf_defaults.c $(UNIT_LIBS)
+
 t/unit/logic_test: t/unit/logic_test.c $(LOGIC_SRC) $(LIBKMEN) $(HDR)
 	$(CC) $(LOGIC_CFLAGS) -o $@ t/unit/logic_test.c $(LOGIC_SRC) $(UNIT_LIBS)
 
 test-unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
 
-test-integration: all t/unit/saml_differential
+test-integration: all t/unit/saml_differential t/unit/conf_defaults
 	$(PYTHON) -m pytest -q
 
 # make test: unit, integration (the hostile SAML suite among it) and every fuzz target for
@@ -197,7 +205,7 @@ install: all
 
 clean:
 	rm -rf apache/*.o apache/*.lo apache/*.slo apache/*.la apache/.libs build/core $(UNIT_TESTS) \
-	  t/unit/saml_differential $(KMENCTL)
+	  t/unit/saml_differential t/unit/conf_defaults $(KMENCTL)
 
 .PHONY: all install install-deps lasso-version test test-unit test-integration demo lint clean \
         bench-import bench bench-10m test-fresh

@@ -61,9 +61,10 @@ static int unauthenticated(request_rec *r)
  * else; where the policy is accept the minimal data set suffices. */
 static int pending_elsewhere(request_rec *r, const kmen_dir_conf *dir)
 {
-    if (kmen_path_is_under(r->uri, dir->verify_path))
+    const char *verify_path = kmen_dir_verify_path(dir);
+    if (kmen_path_is_under(r->uri, verify_path))
         return OK;
-    if (!dir->verify_path) {
+    if (!verify_path) {
         kmen_log_request(APLOG_WARNING, r,
                          KMEN_LOGNO(0632) "a pending foreigner at %s, which has no KmenVerifyPath",
                          r->uri);
@@ -78,7 +79,7 @@ static int pending_elsewhere(request_rec *r, const kmen_dir_conf *dir)
     }
     const char *back = return_to_of(r);
     return kmen_page_redirect(
-        r, apr_pstrcat(r->pool, dir->verify_path, strchr(dir->verify_path, '?') ? "&" : "?",
+        r, apr_pstrcat(r->pool, verify_path, strchr(verify_path, '?') ? "&" : "?",
                        "ReturnTo=", apr_pescape_urlencoded(r->pool, back), NULL));
 }
 
@@ -126,7 +127,7 @@ int kmen_check_authn(request_rec *r)
 int kmen_fixups(request_rec *r)
 {
     const kmen_session *s = kmen_request_session(r);
-    const char *agenda = kmen_dir_conf_get(r)->agenda, *aifo = NULL;
+    const char *agenda = kmen_dir_agenda(kmen_dir_conf_get(r)), *aifo = NULL;
     if (!s)
         return DECLINED;
     /* KmenAgenda: only here, the client's AIFO in the location's agenda. */

@@ -106,7 +106,7 @@ static int complete_pending(request_rec *r, const kmen_session *s, const char *l
 {
     kmen_identity id = s->identity;
     const char *outcome = NULL;
-    if (!kmen_path_is_under(r->uri, kmen_dir_conf_get(r)->verify_path))
+    if (!kmen_path_is_under(r->uri, kmen_dir_verify_path(kmen_dir_conf_get(r))))
         return complete_ignored(r, "not sent from KmenVerifyPath");
     if (kmen_register_complete(r, s->pending_id, link, &id, &outcome) != OK)
         return HTTP_SERVICE_UNAVAILABLE;
@@ -123,7 +123,7 @@ static int complete_potential(request_rec *r, const kmen_session *s, const char 
     const kmen_dir_conf *dir = kmen_dir_conf_get(r);
     kmen_identity id = s->identity;
     const char *outcome = NULL;
-    if (!kmen_path_is_under(r->uri, dir->verify_path) && dir->allow_link != 1)
+    if (!kmen_path_is_under(r->uri, kmen_dir_verify_path(dir)) && !kmen_dir_allow_link(dir))
         return complete_ignored(r, "link= not sent from KmenVerifyPath or a KmenAllowLink place");
     if (!s->identity.client_id)
         return complete_ignored(r, "the login has no client to link");
@@ -157,7 +157,7 @@ static void record_contact(request_rec *r, apr_array_header_t *values)
     const char *found[3] = {NULL, NULL, NULL}, *client_id = NULL;
     if (!values->nelts)
         return;
-    if (kmen_dir_conf_get(r)->accept_contact != 1) {
+    if (!kmen_dir_accept_contact(kmen_dir_conf_get(r))) {
         kmen_log_request(
             APLOG_WARNING, r,
             KMEN_LOGNO(0675) "Kmen-Potential-Contact ignored: KmenAcceptContact is Off");
@@ -181,7 +181,7 @@ static void record_contact(request_rec *r, apr_array_header_t *values)
  * in (FLAG On): a response proxied from another service is no instruction. */
 static int opted_in(request_rec *r, int flag, const char *header, const char *directive)
 {
-    if (flag == 1)
+    if (flag)
         return 1;
     kmen_log_request(APLOG_WARNING, r, KMEN_LOGNO(0690) "%s ignored: %s is Off for %s", header,
                      directive, r->uri);
@@ -190,8 +190,8 @@ static int opted_in(request_rec *r, int flag, const char *header, const char *di
 
 static void act_on_links(request_rec *r, const kmen_session *s, apr_array_header_t *links)
 {
-    if (!links->nelts || !opted_in(r, kmen_dir_conf_get(r)->accept_link_system, "Kmen-Link-System",
-                                   "KmenAcceptLinkSystem"))
+    if (!links->nelts || !opted_in(r, kmen_dir_accept_link_system(kmen_dir_conf_get(r)),
+                                   "Kmen-Link-System", "KmenAcceptLinkSystem"))
         return;
     if (s && s->identity.client_id)
         link_systems(r, s->identity.client_id, links);
@@ -225,8 +225,8 @@ static apr_status_t answer_instead(ap_filter_t *f, apr_bucket_brigade *bb, int s
  * follows, and the person sent to the evidence service. */
 static const char *request_evidence(request_rec *r, const kmen_session *s, const char *value)
 {
-    if (!opted_in(r, kmen_dir_conf_get(r)->accept_evidence_request, "Kmen-Evidence-Request",
-                  "KmenAcceptEvidenceRequest"))
+    if (!opted_in(r, kmen_dir_accept_evidence_request(kmen_dir_conf_get(r)),
+                  "Kmen-Evidence-Request", "KmenAcceptEvidenceRequest"))
         return NULL;
     const char *url = kmen_evidence_request(r, s, value);
     if (!url || s->evidence)
@@ -255,7 +255,7 @@ static const char *private_directives(request_rec *r, const char *cc)
  * location says KmenCacheControlPrivate Off. */
 static void keep_private(request_rec *r)
 {
-    if (!kmen_request_session(r) || kmen_dir_conf_get(r)->cache_private == 0)
+    if (!kmen_request_session(r) || !kmen_dir_cache_private(kmen_dir_conf_get(r)))
         return;
     const char *cc = apr_table_get(r->headers_out, "Cache-Control");
     if (cc && (ap_strcasestr(cc, "private") || ap_strcasestr(cc, "no-store")))

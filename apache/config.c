@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Directive handlers, server and per-directory configuration create/merge. */
+/* Directive handlers, and httpd's hooks around the core's configuration (conf.c). */
 #include <string.h>
 #include <strings.h>
 
@@ -26,126 +26,43 @@ kmen_dir_conf *kmen_dir_conf_get(const request_rec *r)
     return ap_get_module_config(r->per_dir_config, &kmen_module);
 }
 
+/* httpd's create and merge hooks: the core's, in httpd's signatures. */
 void *kmen_create_server_conf(apr_pool_t *p, server_rec *s)
 {
-    kmen_server_conf *c = apr_pcalloc(p, sizeof(*c));
-    (void)s;
-    c->where = apr_table_make(p, 8);
-    c->db_pool_size = c->translator_timeout = c->session_lifetime = c->session_idle =
-        c->session_cache_ttl = c->cookie_secure = c->clock_skew = c->header_encoding =
-            c->nameid_policy = c->pending_timeout = c->allow_http = c->login_start_limit =
-                c->idp_metadata_refresh = KMEN_UNSET;
-    return c;
+    return kmen_server_conf_new(p);
 }
 
-#define MERGE_PTR(f) m->f = add->f ? add->f : base->f
-#define MERGE_INT(f) m->f = add->f != KMEN_UNSET ? add->f : base->f
-
-/* The services mod_kmen calls or is called by: the translation gateway and
- * the evidence service. */
-static void merge_services(kmen_server_conf *m, const kmen_server_conf *base,
-                           const kmen_server_conf *add)
+void *kmen_merge_server_conf(apr_pool_t *p, void *base, void *add)
 {
-    MERGE_PTR(translator_url);
-    MERGE_PTR(translator_cert_file);
-    MERGE_PTR(translator_key_file);
-    MERGE_PTR(translator_ca_file);
-    MERGE_INT(translator_timeout);
-    MERGE_PTR(evidence_url);
-    MERGE_PTR(evidence_secret_file);
-    MERGE_PTR(evidence_ca_file);
-    MERGE_PTR(evidence_pins);
-}
-
-/* The SAML side: this SP's names and keys, and NIA's metadata. */
-static void merge_saml(kmen_server_conf *m, const kmen_server_conf *base,
-                       const kmen_server_conf *add)
-{
-    MERGE_PTR(sp_entity_id);
-    /* a context's key pairs go together: a virtual host's one key is not
-     * followed by the main server's second */
-    m->sp_next_key_file = add->sp_key_file ? add->sp_next_key_file : base->sp_next_key_file;
-    m->sp_next_cert_file = add->sp_cert_file ? add->sp_next_cert_file : base->sp_next_cert_file;
-    /* nor is a virtual host's own signing key paired with the main server's
-     * encryption keys */
-    const kmen_server_conf *enc =
-        add->sp_key_file || add->sp_enc_key_file || add->sp_enc_cert_file ? add : base;
-    m->sp_enc_key_file = enc->sp_enc_key_file;
-    m->sp_enc_cert_file = enc->sp_enc_cert_file;
-    m->sp_next_enc_key_file = enc->sp_next_enc_key_file;
-    m->sp_next_enc_cert_file = enc->sp_next_enc_cert_file;
-    MERGE_PTR(acs_base_url);
-    MERGE_PTR(sp_key_file);
-    MERGE_PTR(sp_cert_file);
-    MERGE_PTR(idp_metadata_file);
-    MERGE_PTR(idp_metadata_cert_file);
-    MERGE_PTR(idp_metadata_url);
-    MERGE_INT(idp_metadata_refresh);
-}
-
-void *kmen_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
-{
-    kmen_server_conf *base = base_, *add = add_, *m = apr_pcalloc(p, sizeof(*m));
-    merge_saml(m, base, add);
-    MERGE_PTR(endpoint_path);
-    MERGE_PTR(db_conninfo);
-    MERGE_INT(db_pool_size);
-    MERGE_PTR(register_agenda);
-    MERGE_PTR(login_agenda);
-    MERGE_PTR(register_key_file);
-    merge_services(m, base, add);
-    MERGE_INT(session_lifetime);
-    MERGE_INT(session_idle);
-    MERGE_INT(session_cache_ttl);
-    MERGE_PTR(session_cache);
-    MERGE_PTR(cookie_name);
-    MERGE_INT(cookie_secure);
-    MERGE_INT(allow_http);
-    MERGE_INT(clock_skew);
-    MERGE_PTR(home_country);
-    MERGE_PTR(header_prefix);
-    MERGE_INT(header_encoding);
-    MERGE_PTR(header_secret_file);
-    MERGE_PTR(error_document);
-    MERGE_INT(nameid_policy);
-    MERGE_INT(pending_timeout);
-    MERGE_INT(login_start_limit);
-    m->where = apr_table_overlay(p, add->where, base->where);
-    return m;
+    return kmen_server_conf_merge(p, base, add);
 }
 
 void *kmen_create_dir_conf(apr_pool_t *p, char *dir)
 {
-    kmen_dir_conf *d = apr_pcalloc(p, sizeof(*d));
-    (void)dir;
-    d->min_loa = d->eidas_accept = d->accept_contact = d->allow_link = d->accept_link_system =
-        d->accept_evidence_request = d->cache_private = d->force_authn = KMEN_UNSET;
-    return d;
+    return kmen_dir_conf_new(p);
 }
 
-void *kmen_merge_dir_conf(apr_pool_t *p, void *base_, void *add_)
+void *kmen_merge_dir_conf(apr_pool_t *p, void *base, void *add)
 {
-    kmen_dir_conf *base = base_, *add = add_, *m = apr_pcalloc(p, sizeof(*m));
-    MERGE_INT(min_loa);
-    MERGE_PTR(requested);
-    MERGE_PTR(sp_type);
-    MERGE_PTR(agenda);
-    MERGE_INT(eidas_accept);
-    MERGE_PTR(verify_path);
-    MERGE_INT(accept_contact);
-    MERGE_INT(allow_link);
-    MERGE_INT(accept_link_system);
-    MERGE_INT(accept_evidence_request);
-    MERGE_INT(cache_private);
-    MERGE_INT(force_authn);
-    return m;
+    return kmen_dir_conf_merge(p, base, add);
 }
 
-/* ---- directive handlers: cmd->info is the offset into the server config */
+/* ---- directive handlers: cmd->info is the offset of the field the
+ * directive sets, in kmen_server_conf or kmen_dir_conf (conf_fields.h) */
 
 static kmen_server_conf *server_conf_of(cmd_parms *cmd)
 {
     return ap_get_module_config(cmd->server->module_config, &kmen_module);
+}
+
+static void *server_field(cmd_parms *cmd)
+{
+    return (char *)server_conf_of(cmd) + (size_t)cmd->info;
+}
+
+static void *dir_field(cmd_parms *cmd, void *dir)
+{
+    return (char *)dir + (size_t)cmd->info;
 }
 
 /* The key of the where table for the second occurrence of DIRECTIVE. */
@@ -170,16 +87,14 @@ static void record_where(cmd_parms *cmd)
 
 const char *kmen_set_server_string(cmd_parms *cmd, void *dir, const char *arg)
 {
-    (void)dir;
-    *(const char **)((char *)server_conf_of(cmd) + (size_t)cmd->info) = arg;
+    *(const char **)server_field(cmd) = arg;
     record_where(cmd);
     return NULL;
 }
 
 const char *kmen_set_server_flag(cmd_parms *cmd, void *dir, int on)
 {
-    (void)dir;
-    *(int *)((char *)server_conf_of(cmd) + (size_t)cmd->info) = on;
+    *(int *)server_field(cmd) = on;
     record_where(cmd);
     return NULL;
 }
@@ -231,10 +146,8 @@ static size_t second_slot(size_t first)
 const char *kmen_set_sp_file(cmd_parms *cmd, void *dir, const char *arg)
 {
     char *c = (char *)server_conf_of(cmd);
-    size_t first = (size_t)cmd->info;
-    (void)dir;
-    return set_first_or_second(cmd, arg, (const char **)(c + first),
-                               (const char **)(c + second_slot(first)));
+    return set_first_or_second(cmd, arg, server_field(cmd),
+                               (const char **)(c + second_slot((size_t)cmd->info)));
 }
 
 /* A whole decimal number from MIN to MAX into *OUT; 0 when ARG is not one. */
@@ -250,8 +163,7 @@ static int parse_int(const char *arg, long min, long max, int *out)
 
 const char *kmen_set_server_seconds(cmd_parms *cmd, void *dir, const char *arg)
 {
-    (void)dir;
-    if (!parse_int(arg, 0, 31536000, (int *)((char *)server_conf_of(cmd) + (size_t)cmd->info)))
+    if (!parse_int(arg, 0, 31536000, server_field(cmd)))
         return apr_pstrcat(cmd->pool, cmd->cmd->name, ": expected a number of seconds, got ", arg,
                            NULL);
     return NULL;
@@ -274,16 +186,14 @@ const char *kmen_set_endpoint_path(cmd_parms *cmd, void *dir, const char *arg)
 
 const char *kmen_set_pool_size(cmd_parms *cmd, void *dir, const char *arg)
 {
-    (void)dir;
-    if (!parse_int(arg, 1, 1024, &server_conf_of(cmd)->db_pool_size))
+    if (!parse_int(arg, 1, 1024, server_field(cmd)))
         return "KmenDatabasePoolSize: expected 1 to 1024 connections";
     return NULL;
 }
 
 const char *kmen_set_login_start_limit(cmd_parms *cmd, void *dir, const char *arg)
 {
-    (void)dir;
-    if (!parse_int(arg, 0, 1000000, &server_conf_of(cmd)->login_start_limit))
+    if (!parse_int(arg, 0, 1000000, server_field(cmd)))
         return apr_pstrcat(cmd->pool,
                            "KmenLoginStartLimit: expected login starts per minute and client "
                            "address, 0 to 1000000 (0: no limit), got ",
@@ -291,11 +201,12 @@ const char *kmen_set_login_start_limit(cmd_parms *cmd, void *dir, const char *ar
     return NULL;
 }
 
-/* One of three words, stored as its index; NULL or the usage message. */
-static const char *set_choice(int *field, const char *arg, const char *const names[3],
+/* One of the words NAMES (NULL-terminated), stored as its index; NULL or the
+ * usage message. */
+static const char *set_choice(int *field, const char *arg, const char *const names[],
                               const char *usage)
 {
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; names[i]; i++) {
         if (strcasecmp(arg, names[i]) == 0) {
             *field = i;
             return NULL;
@@ -306,17 +217,13 @@ static const char *set_choice(int *field, const char *arg, const char *const nam
 
 const char *kmen_set_header_encoding(cmd_parms *cmd, void *dir, const char *arg)
 {
-    static const char *const names[] = {"percent", "raw", "base64url"};
-    (void)dir;
-    return set_choice(&server_conf_of(cmd)->header_encoding, arg, names,
+    return set_choice(server_field(cmd), arg, kmen_header_encoding_names,
                       "KmenHeaderEncoding: expected percent, raw or base64url");
 }
 
 const char *kmen_set_nameid_format(cmd_parms *cmd, void *dir, const char *arg)
 {
-    static const char *const names[] = {"persistent", "transient", "none"};
-    (void)dir;
-    const char *err = set_choice(&server_conf_of(cmd)->nameid_policy, arg, names,
+    const char *err = set_choice(server_field(cmd), arg, kmen_nameid_policy_names,
                                  "KmenNameIDFormat: expected persistent, transient or none");
     if (!err)
         record_where(cmd); /* for the warning about transient */
@@ -333,19 +240,17 @@ const char *kmen_set_home_country(cmd_parms *cmd, void *dir, const char *arg)
 const char *kmen_set_loa(cmd_parms *cmd, void *dir, const char *arg)
 {
     kmen_loa loa = kmen_loa_from_name(arg);
-    (void)cmd;
     if (loa == KMEN_LOA_NONE)
         return "KmenLoA: expected low, substantial or high";
-    ((kmen_dir_conf *)dir)->min_loa = loa;
+    *(int *)dir_field(cmd, dir) = loa;
     return NULL;
 }
 
 const char *kmen_set_sp_type(cmd_parms *cmd, void *dir, const char *arg)
 {
-    (void)cmd;
     if (strcmp(arg, "public") != 0 && strcmp(arg, "private") != 0)
         return "KmenSPType: expected public or private";
-    ((kmen_dir_conf *)dir)->sp_type = arg;
+    *(const char **)dir_field(cmd, dir) = arg;
     return NULL;
 }
 
@@ -359,35 +264,41 @@ const char *kmen_set_server_agenda(cmd_parms *cmd, void *dir, const char *arg)
 
 const char *kmen_set_agenda(cmd_parms *cmd, void *dir, const char *arg)
 {
-    (void)cmd;
     if (!kmen_agenda_is_valid(arg))
         return "KmenAgenda: expected an agenda code such as A9145";
-    ((kmen_dir_conf *)dir)->agenda = arg;
+    *(const char **)dir_field(cmd, dir) = arg;
     return NULL;
 }
 
 const char *kmen_set_eidas_policy(cmd_parms *cmd, void *dir, const char *arg)
 {
-    (void)cmd;
     if (strcmp(arg, "accept") != 0 && strcmp(arg, "verify") != 0)
         return "KmenEidasPolicy: expected accept or verify";
-    ((kmen_dir_conf *)dir)->eidas_accept = strcmp(arg, "accept") == 0;
+    *(int *)dir_field(cmd, dir) = strcmp(arg, "accept") == 0;
     return NULL;
 }
 
 const char *kmen_set_dir_flag(cmd_parms *cmd, void *dir, int on)
 {
-    *(int *)((char *)dir + (size_t)cmd->info) = on;
+    *(int *)dir_field(cmd, dir) = on;
     return NULL;
 }
 
 const char *kmen_set_verify_path(cmd_parms *cmd, void *dir, const char *arg)
 {
-    (void)cmd;
     if (arg[0] != '/')
         return "KmenVerifyPath: expected a local path such as /verify/";
-    ((kmen_dir_conf *)dir)->verify_path = arg;
+    *(const char **)dir_field(cmd, dir) = arg;
     return NULL;
+}
+
+/* A new element of the list directive's array *ARRAY, which its first
+ * occurrence creates: each occurrence adds to it. */
+static void *push_onto(apr_pool_t *p, apr_array_header_t **array, int element_size)
+{
+    if (!*array)
+        *array = apr_array_make(p, 4, element_size);
+    return apr_array_push(*array);
 }
 
 /* A pin of the public key, not of the certificate: it survives the renewal
@@ -396,7 +307,6 @@ const char *kmen_add_evidence_pin(cmd_parms *cmd, void *dir, const char *arg)
 {
     static const char prefix[] = "sha256/";
     unsigned char hash[KMEN_HASH_LEN + 2]; /* 44 base64 characters: at most 33 bytes */
-    (void)dir;
     if (strncmp(arg, prefix, strlen(prefix)) != 0 || strlen(arg + strlen(prefix)) != 44 ||
         !kmen_base64_is_valid(arg + strlen(prefix)) ||
         apr_base64_decode_binary(hash, arg + strlen(prefix)) != KMEN_HASH_LEN)
@@ -404,10 +314,7 @@ const char *kmen_add_evidence_pin(cmd_parms *cmd, void *dir, const char *arg)
                            "KmenEvidenceCallbackCertificate: expected sha256/<base64 of the "
                            "SHA-256 of the certificate's public key>, got ",
                            arg, NULL);
-    kmen_server_conf *c = server_conf_of(cmd);
-    if (!c->evidence_pins)
-        c->evidence_pins = apr_array_make(cmd->pool, 2, KMEN_HASH_LEN);
-    memcpy(apr_array_push(c->evidence_pins), hash, KMEN_HASH_LEN);
+    memcpy(push_onto(cmd->pool, server_field(cmd), KMEN_HASH_LEN), hash, KMEN_HASH_LEN);
     record_where(cmd);
     return NULL;
 }
@@ -434,9 +341,8 @@ static const char *attribute_uri(apr_pool_t *p, const char *name)
 /* NAME[=VALUE][!]: "!" marks it required, VALUE (everything after the first
  * "=") is sent as the requested attribute's value, as isAgeOver=18 asks
  * about the age 18; "DateOfBirth!" or "isAgeOver=18!" is enough in httpd.conf. */
-const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir_, const char *arg)
+const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir, const char *arg)
 {
-    kmen_dir_conf *dir = dir_;
     size_t len = strlen(arg);
     int required = len > 0 && arg[len - 1] == '!';
     char *name = apr_pstrndup(cmd->pool, arg, len - (size_t)required);
@@ -449,9 +355,7 @@ const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir_, const char 
     if (value && !*value)
         return apr_pstrcat(cmd->pool, "KmenRequestedAttributes: empty value after = in ", arg,
                            NULL);
-    if (!dir->requested)
-        dir->requested = apr_array_make(cmd->pool, 8, sizeof(kmen_requested_attr));
-    kmen_requested_attr *a = apr_array_push(dir->requested);
+    kmen_requested_attr *a = push_onto(cmd->pool, dir_field(cmd, dir), sizeof(*a));
     a->name = attribute_uri(cmd->pool, name);
     a->value = value;
     a->required = required;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Directive values: server/virtual-host and per-directory configuration. */
+/* Directive values: server/virtual-host and per-directory configuration,
+ * created and merged by the core (conf.h) behind httpd's hooks. */
 #ifndef KMEN_CONFIG_H
 #define KMEN_CONFIG_H
 
@@ -17,7 +18,8 @@ void *kmen_merge_dir_conf(apr_pool_t *p, void *base, void *add);
 kmen_server_conf *kmen_server_conf_get(const server_rec *s);
 kmen_dir_conf *kmen_dir_conf_get(const request_rec *r);
 
-/* Directive handlers; for server settings cmd->info is the field's offset. */
+/* Directive handlers; cmd->info is the offset of the field each sets, in
+ * kmen_server_conf or (directory directives) kmen_dir_conf. */
 const char *kmen_set_server_string(cmd_parms *cmd, void *dir, const char *arg);
 const char *kmen_set_server_file(cmd_parms *cmd, void *dir, const char *arg);
 /* KmenSPPrivateKeyFile, KmenSPCertificateFile and their KmenSPEncryption*

@@ -262,7 +262,10 @@ static int kmen_post_read_request(request_rec *r)
     return DECLINED;
 }
 
+/* cmd->info: the field of the lists (core/conf_fields.h) that the directive
+ * sets; t/integration/test_docs.py checks each against the list's directive. */
 #define SERVER_SLOT(field) (void *)APR_OFFSETOF(kmen_server_conf, field)
+#define DIR_SLOT(field) (void *)APR_OFFSETOF(kmen_dir_conf, field)
 
 static const command_rec kmen_cmds[] = {
     AP_INIT_TAKE1("KmenSPEntityID", kmen_set_server_string, SERVER_SLOT(sp_entity_id), RSRC_CONF,
@@ -301,9 +304,10 @@ static const command_rec kmen_cmds[] = {
                   "where mod_kmen's endpoints live (default /kmen)"),
     AP_INIT_TAKE1("KmenDatabase", kmen_set_server_string, SERVER_SLOT(db_conninfo), RSRC_CONF,
                   "libpq connection string of the register"),
-    AP_INIT_TAKE1("KmenDatabasePoolSize", kmen_set_pool_size, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("KmenDatabasePoolSize", kmen_set_pool_size, SERVER_SLOT(db_pool_size), RSRC_CONF,
                   "database connections per httpd child (default 4)"),
-    AP_INIT_TAKE1("KmenLoginStartLimit", kmen_set_login_start_limit, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("KmenLoginStartLimit", kmen_set_login_start_limit, SERVER_SLOT(login_start_limit),
+                  RSRC_CONF,
                   "login starts per minute from one client address; more answer 429 "
                   "(default 60, 0: no limit)"),
     AP_INIT_TAKE1("KmenRegisterAgenda", kmen_set_server_agenda, SERVER_SLOT(register_agenda),
@@ -334,17 +338,18 @@ static const command_rec kmen_cmds[] = {
     AP_INIT_TAKE1("KmenSessionCache", kmen_set_server_string, SERVER_SLOT(session_cache), RSRC_CONF,
                   "socache provider[:args] in front of the database (default shmcb)"),
     AP_INIT_TAKE1("KmenCookieName", kmen_set_server_string, SERVER_SLOT(cookie_name), RSRC_CONF,
-                  "session cookie name (default kmen_session)"),
+                  "session cookie name (default __Host-kmen_session; without the __Host- "
+                  "with KmenCookieSecure Off)"),
     AP_INIT_FLAG("KmenCookieSecure", kmen_set_server_flag, SERVER_SLOT(cookie_secure), RSRC_CONF,
                  "Secure cookies (default On; Off only for plain-HTTP demos)"),
     AP_INIT_TAKE1("KmenClockSkew", kmen_set_server_seconds, SERVER_SLOT(clock_skew), RSRC_CONF,
-                  "tolerance on NotBefore/NotOnOrAfter, seconds (default 60)"),
+                  "tolerance on NotBefore/NotOnOrAfter, seconds (default 180)"),
     AP_INIT_TAKE1("KmenHomeCountry", kmen_set_home_country, SERVER_SLOT(home_country), RSRC_CONF,
                   "PersonIdentifier country of NIA citizens (default CZ)"),
     AP_INIT_TAKE1("KmenHeaderPrefix", kmen_set_server_string, SERVER_SLOT(header_prefix), RSRC_CONF,
                   "prefix of injected headers (default Kmen-)"),
-    AP_INIT_TAKE1("KmenHeaderEncoding", kmen_set_header_encoding, NULL, RSRC_CONF,
-                  "percent, raw or base64url (default percent)"),
+    AP_INIT_TAKE1("KmenHeaderEncoding", kmen_set_header_encoding, SERVER_SLOT(header_encoding),
+                  RSRC_CONF, "percent, raw or base64url (default percent)"),
     AP_INIT_TAKE1("KmenHeaderSecretFile", kmen_set_server_file, SERVER_SLOT(header_secret_file),
                   RSRC_CONF, "HMAC key: adds Kmen-Signature"),
     AP_INIT_TAKE1("KmenEvidenceURL", kmen_set_server_string, SERVER_SLOT(evidence_url), RSRC_CONF,
@@ -359,45 +364,41 @@ static const command_rec kmen_cmds[] = {
                   RSRC_CONF,
                   "CAs whose TLS client certificates may deliver evidence (with "
                   "SSLVerifyClient optional_no_ca in the virtual host)"),
-    AP_INIT_ITERATE("KmenEvidenceCallbackCertificate", kmen_add_evidence_pin, NULL, RSRC_CONF,
+    AP_INIT_ITERATE("KmenEvidenceCallbackCertificate", kmen_add_evidence_pin,
+                    SERVER_SLOT(evidence_pins), RSRC_CONF,
                     "sha256/<base64> pins of the evidence service's certificate public "
                     "key; several for a rollover"),
-    AP_INIT_TAKE1("KmenNameIDFormat", kmen_set_nameid_format, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("KmenNameIDFormat", kmen_set_nameid_format, SERVER_SLOT(nameid_policy), RSRC_CONF,
                   "NameIDPolicy asked of NIA: persistent, transient or none (default persistent)"),
-    AP_INIT_TAKE1("KmenLoA", kmen_set_loa, NULL, OR_AUTHCFG,
+    AP_INIT_TAKE1("KmenLoA", kmen_set_loa, DIR_SLOT(min_loa), OR_AUTHCFG,
                   "minimum level of assurance: low, substantial or high (default substantial)"),
-    AP_INIT_ITERATE("KmenRequestedAttributes", kmen_add_requested_attribute, NULL, OR_AUTHCFG,
+    AP_INIT_ITERATE("KmenRequestedAttributes", kmen_add_requested_attribute, DIR_SLOT(requested),
+                    OR_AUTHCFG,
                     "eIDAS attributes to request: NAME[=VALUE][!]; ! marks a required one, "
                     "=VALUE the value asked about (isAgeOver=18)"),
-    AP_INIT_TAKE1("KmenSPType", kmen_set_sp_type, NULL, RSRC_CONF | OR_AUTHCFG,
+    AP_INIT_TAKE1("KmenSPType", kmen_set_sp_type, DIR_SLOT(sp_type), RSRC_CONF | OR_AUTHCFG,
                   "eIDAS SPType: public or private (default public)"),
     AP_INIT_TAKE1("KmenPendingTimeout", kmen_set_server_seconds, SERVER_SLOT(pending_timeout),
                   RSRC_CONF, "seconds a foreigner's pending verification waits (default 3600)"),
-    AP_INIT_TAKE1("KmenEidasPolicy", kmen_set_eidas_policy, NULL, OR_AUTHCFG,
+    AP_INIT_TAKE1("KmenEidasPolicy", kmen_set_eidas_policy, DIR_SLOT(eidas_accept), OR_AUTHCFG,
                   "accept the eIDAS minimal data set of a foreigner, or verify the person first "
                   "(default verify)"),
-    AP_INIT_TAKE1("KmenVerifyPath", kmen_set_verify_path, NULL, OR_AUTHCFG,
+    AP_INIT_TAKE1("KmenVerifyPath", kmen_set_verify_path, DIR_SLOT(verify_path), OR_AUTHCFG,
                   "the backend page that verifies pending foreigners"),
-    AP_INIT_FLAG("KmenAcceptContact", kmen_set_dir_flag,
-                 (void *)APR_OFFSETOF(kmen_dir_conf, accept_contact), OR_AUTHCFG,
+    AP_INIT_FLAG("KmenAcceptContact", kmen_set_dir_flag, DIR_SLOT(accept_contact), OR_AUTHCFG,
                  "honour the backend's Kmen-Potential-Contact here (default Off)"),
-    AP_INIT_FLAG("KmenAcceptLinkSystem", kmen_set_dir_flag,
-                 (void *)APR_OFFSETOF(kmen_dir_conf, accept_link_system), OR_AUTHCFG,
-                 "honour the backend's Kmen-Link-System here (default Off)"),
-    AP_INIT_FLAG("KmenAcceptEvidenceRequest", kmen_set_dir_flag,
-                 (void *)APR_OFFSETOF(kmen_dir_conf, accept_evidence_request), OR_AUTHCFG,
-                 "honour the backend's Kmen-Evidence-Request here (default Off)"),
-    AP_INIT_FLAG("KmenCacheControlPrivate", kmen_set_dir_flag,
-                 (void *)APR_OFFSETOF(kmen_dir_conf, cache_private), OR_AUTHCFG,
+    AP_INIT_FLAG("KmenAcceptLinkSystem", kmen_set_dir_flag, DIR_SLOT(accept_link_system),
+                 OR_AUTHCFG, "honour the backend's Kmen-Link-System here (default Off)"),
+    AP_INIT_FLAG("KmenAcceptEvidenceRequest", kmen_set_dir_flag, DIR_SLOT(accept_evidence_request),
+                 OR_AUTHCFG, "honour the backend's Kmen-Evidence-Request here (default Off)"),
+    AP_INIT_FLAG("KmenCacheControlPrivate", kmen_set_dir_flag, DIR_SLOT(cache_private), OR_AUTHCFG,
                  "mark responses to authenticated requests Cache-Control: private (default On)"),
-    AP_INIT_FLAG("KmenForceAuthn", kmen_set_dir_flag,
-                 (void *)APR_OFFSETOF(kmen_dir_conf, force_authn), OR_AUTHCFG,
+    AP_INIT_FLAG("KmenForceAuthn", kmen_set_dir_flag, DIR_SLOT(force_authn), OR_AUTHCFG,
                  "logins started for this location ask NIA to authenticate the person anew "
                  "(ForceAuthn, default Off)"),
-    AP_INIT_FLAG("KmenAllowLink", kmen_set_dir_flag,
-                 (void *)APR_OFFSETOF(kmen_dir_conf, allow_link), OR_AUTHCFG,
+    AP_INIT_FLAG("KmenAllowLink", kmen_set_dir_flag, DIR_SLOT(allow_link), OR_AUTHCFG,
                  "honour Kmen-Complete: link= here as well as at KmenVerifyPath (default Off)"),
-    AP_INIT_TAKE1("KmenAgenda", kmen_set_agenda, NULL, OR_AUTHCFG,
+    AP_INIT_TAKE1("KmenAgenda", kmen_set_agenda, DIR_SLOT(agenda), OR_AUTHCFG,
                   "this location serves agenda Annnn: Kmen-Aifo carries the client's AIFO in it"),
     {NULL}};
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The configuration's values with their defaults applied, and the URLs
- * derived from them: what every server adapter shares. */
+/* The configuration's life, what every server adapter shares: created with
+ * every field unset, merged over its parent, its defaults applied, all
+ * expanded from the field lists (conf_fields.h); and the URLs derived. */
 #include <string.h>
 #include <strings.h>
 
@@ -10,71 +11,87 @@
 #include "conf.h"
 #include "files.h"
 
+const char *const kmen_header_encoding_names[] = {"percent", "raw", "base64url", NULL};
+const char *const kmen_nameid_policy_names[] = {"persistent", "transient", "none", NULL};
+
+static const kmen_requested_attr eidas_minimal[] = {{KMEN_EIDAS_NP "PersonIdentifier", NULL, 1},
+                                                    {KMEN_EIDAS_NP "CurrentGivenName", NULL, 1},
+                                                    {KMEN_EIDAS_NP "CurrentFamilyName", NULL, 1},
+                                                    {KMEN_EIDAS_NP "DateOfBirth", NULL, 1}};
+const apr_array_header_t kmen_eidas_minimal_set = {NULL, sizeof(kmen_requested_attr), 4, 4,
+                                                   (char *)eidas_minimal};
+
+#define UNSET_FIELD(type, field, ...) c->field = KMEN_TYPE(type, UNSET);
+
+kmen_server_conf *kmen_server_conf_new(apr_pool_t *p)
+{
+    kmen_server_conf *c = apr_pcalloc(p, sizeof(*c));
+    KMEN_SERVER_FIELDS(UNSET_FIELD)
+    c->where = apr_table_make(p, 8);
+    return c;
+}
+
+kmen_dir_conf *kmen_dir_conf_new(apr_pool_t *p)
+{
+    kmen_dir_conf *c = apr_pcalloc(p, sizeof(*c));
+    KMEN_DIR_FIELDS(UNSET_FIELD)
+    return c;
+}
+
+/* A context whose own directives name a signing or an encryption key decrypts
+ * with its own keys only: the parent's encryption keys do not follow it. */
+static int has_own_keys(const kmen_server_conf *c)
+{
+    return c->sp_key_file || c->sp_enc_key_file || c->sp_enc_cert_file;
+}
+
+/* The MERGE column's rules, into m from add over base. */
+#define MERGE_OWN(type, field) m->field = KMEN_IS_SET(type, add->field) ? add->field : base->field;
+#define MERGE_WITH_KEY(type, field) m->field = add->sp_key_file ? add->field : base->field;
+#define MERGE_WITH_CERT(type, field) m->field = add->sp_cert_file ? add->field : base->field;
+#define MERGE_WITH_ENC(type, field) m->field = (has_own_keys(add) ? add : base)->field;
+#define MERGE_FIELD(type, field, default_value, merge, ...) MERGE_##merge(type, field)
+
+kmen_server_conf *kmen_server_conf_merge(apr_pool_t *p, const kmen_server_conf *base,
+                                         const kmen_server_conf *add)
+{
+    kmen_server_conf *m = apr_pcalloc(p, sizeof(*m));
+    KMEN_SERVER_FIELDS(MERGE_FIELD)
+    m->where = apr_table_overlay(p, add->where, base->where);
+    return m;
+}
+
+kmen_dir_conf *kmen_dir_conf_merge(apr_pool_t *p, const kmen_dir_conf *base,
+                                   const kmen_dir_conf *add)
+{
+    kmen_dir_conf *m = apr_pcalloc(p, sizeof(*m));
+    KMEN_DIR_FIELDS(MERGE_FIELD)
+    return m;
+}
+
 /* Defaults are applied once, after merging, so that an unset value in a
- * virtual host still inherits the main server's explicit one. */
+ * virtual host still inherits the main server's explicit one; in list order,
+ * so that a default may read the fields above it. */
+#define DEFAULT_FIELD(type, field, default_value, ...)                                             \
+    if (!KMEN_IS_SET(type, c->field))                                                              \
+        c->field = default_value;
+
+/* clang-format off: a macro's expansion, which clang-format takes for a call */
 void kmen_server_conf_defaults(kmen_server_conf *c)
 {
-#define DEFAULT_PTR(f, v) c->f = c->f ? c->f : v
-#define DEFAULT_INT(f, v) c->f = c->f != KMEN_UNSET ? c->f : v
-    DEFAULT_PTR(endpoint_path, "/kmen");
-    DEFAULT_INT(db_pool_size, 4);
-    DEFAULT_PTR(register_agenda, "A8566");
-    DEFAULT_PTR(login_agenda, "A8566");
-    DEFAULT_INT(translator_timeout, 5);
-    DEFAULT_INT(session_lifetime, 28800);
-    DEFAULT_INT(session_idle, 1800);
-    DEFAULT_INT(session_cache_ttl, 10);
-    DEFAULT_PTR(session_cache, "shmcb");
-    DEFAULT_INT(cookie_secure, 1);
-    /* __Host-: browsers take such a cookie only from this very host, so a
-     * sibling subdomain can plant neither a session nor a login state. */
-    DEFAULT_PTR(cookie_name, c->cookie_secure ? "__Host-kmen_session" : "kmen_session");
-    DEFAULT_INT(allow_http, 0);
-    /* NIA writes NotBefore = IssueInstant: a NIA clock a little ahead of
-     * ours refuses every login. 180 s as Shibboleth's default. */
-    DEFAULT_INT(clock_skew, 180);
-    DEFAULT_PTR(home_country, "CZ");
-    DEFAULT_PTR(header_prefix, "Kmen-");
-    DEFAULT_INT(header_encoding, KMEN_ENCODING_PERCENT);
-    DEFAULT_INT(nameid_policy, KMEN_NAMEID_PERSISTENT);
-    DEFAULT_INT(pending_timeout, 3600);
-    DEFAULT_INT(idp_metadata_refresh, 3600);
-    DEFAULT_INT(login_start_limit, 60);
-#undef DEFAULT_PTR
-#undef DEFAULT_INT
+    KMEN_SERVER_FIELDS(DEFAULT_FIELD)
 }
+/* clang-format on */
 
-int kmen_dir_min_loa(const kmen_dir_conf *d)
-{
-    return d->min_loa != KMEN_UNSET ? d->min_loa : KMEN_LOA_SUBSTANTIAL;
-}
+#define DIR_READER(type, field, default_value, ...)                                                \
+    KMEN_TYPE(type, READ) kmen_dir_##field(const kmen_dir_conf *d)                                 \
+    {                                                                                              \
+        return KMEN_IS_SET(type, d->field) ? d->field : default_value;                             \
+    }
 
-int kmen_dir_eidas_accept(const kmen_dir_conf *d)
-{
-    return d->eidas_accept == 1;
-}
-
-int kmen_dir_force_authn(const kmen_dir_conf *d)
-{
-    return d->force_authn == 1;
-}
-
-const char *kmen_dir_sp_type(const kmen_dir_conf *d)
-{
-    return d->sp_type ? d->sp_type : "public";
-}
-
-/* The eIDAS minimal data set, all of it required. */
-const apr_array_header_t *kmen_dir_requested(const kmen_dir_conf *d)
-{
-    static const kmen_requested_attr minimal[] = {{KMEN_EIDAS_NP "PersonIdentifier", NULL, 1},
-                                                  {KMEN_EIDAS_NP "CurrentGivenName", NULL, 1},
-                                                  {KMEN_EIDAS_NP "CurrentFamilyName", NULL, 1},
-                                                  {KMEN_EIDAS_NP "DateOfBirth", NULL, 1}};
-    static apr_array_header_t minimal_set = {NULL, sizeof(kmen_requested_attr), 4, 4,
-                                             (char *)minimal};
-    return d->requested ? d->requested : &minimal_set;
-}
+/* clang-format off: function definitions, not a call */
+KMEN_DIR_FIELDS(DIR_READER)
+/* clang-format on */
 
 int kmen_agenda_is_valid(const char *agenda)
 {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The configuration the core reads: one virtual host's settings and one
- * location's, as the server adapter (apache/config.c for httpd) fills and
- * merges them. No server header: what the directives are called and where
- * they were written stays with the adapter. */
+ * location's, their fields expanded from the lists of conf_fields.h. A
+ * server adapter (apache/config.c for httpd) fills them from its directives
+ * and calls the core to create, merge and default them. No server header:
+ * how a directive is parsed and where it was written stay with the adapter. */
 #ifndef KMEN_CONF_H
 #define KMEN_CONF_H
 
@@ -10,6 +11,7 @@
 
 #include "identifiers.h"
 #include "identity.h"
+#include "conf_fields.h"
 
 #define KMEN_UNSET -1
 #define KMEN_KEY_LEN 32
@@ -29,55 +31,40 @@ typedef enum {
 struct kmen_sp;
 struct kmen_store;
 
+/* The TYPE column of the field lists (conf_fields.h): each type's base, STR,
+ * INT or ARRAY, gives the C type, the value that means "not set" and the type
+ * the effective value is read as. */
+#define KMEN_BASE_STR STR
+#define KMEN_BASE_INT INT
+#define KMEN_BASE_FLAG INT
+#define KMEN_BASE_LOA INT      /* kmen_loa */
+#define KMEN_BASE_EIDAS INT    /* 1: accept, 0: verify */
+#define KMEN_BASE_ENCODING INT /* kmen_header_encoding */
+#define KMEN_BASE_NAMEID INT   /* kmen_nameid_policy */
+#define KMEN_BASE_PINS ARRAY   /* of KMEN_HASH_LEN bytes */
+#define KMEN_BASE_ATTRS ARRAY  /* of kmen_requested_attr */
+
+#define KMEN_CTYPE_STR const char *
+#define KMEN_CTYPE_INT int
+#define KMEN_CTYPE_ARRAY apr_array_header_t *
+#define KMEN_UNSET_STR NULL
+#define KMEN_UNSET_INT KMEN_UNSET
+#define KMEN_UNSET_ARRAY NULL
+#define KMEN_READ_STR const char *
+#define KMEN_READ_INT int
+#define KMEN_READ_ARRAY const apr_array_header_t *
+
+#define KMEN_BASE_OF_(base, what) KMEN_##what##_##base
+#define KMEN_BASE_OF(base, what) KMEN_BASE_OF_(base, what)
+/* KMEN_TYPE(FLAG, CTYPE) is int, KMEN_TYPE(STR, UNSET) NULL, ... */
+#define KMEN_TYPE(type, what) KMEN_BASE_OF(KMEN_BASE_##type, what)
+#define KMEN_IS_SET(type, value) ((value) != KMEN_TYPE(type, UNSET))
+
+#define KMEN_MEMBER(type, field, ...) KMEN_TYPE(type, CTYPE) field;
+
 typedef struct {
-    const char *sp_entity_id;
-    const char *acs_base_url;      /* KmenACSBaseURL, NULL: the entity ID's scheme://host[:port] */
-    const char *sp_key_file;       /* the first KmenSPPrivateKeyFile: signs and decrypts */
-    const char *sp_cert_file;      /* the first KmenSPCertificateFile */
-    const char *sp_next_key_file;  /* the second, while the key rolls over: decrypts */
-    const char *sp_next_cert_file; /* NULL without a second */
-    /* KmenSPEncryptionKeyFile and KmenSPEncryptionCertificateFile: when set,
-     * they alone decrypt, and the KmenSPPrivateKeyFile pairs only sign */
-    const char *sp_enc_key_file;
-    const char *sp_enc_cert_file;
-    const char *sp_next_enc_key_file; /* the second, while that key rolls over */
-    const char *sp_next_enc_cert_file;
-    const char *idp_metadata_file;
-    const char *idp_metadata_cert_file; /* the pinned certificate(s) signing that file */
-    const char *idp_metadata_url;       /* where one process fetches that file from */
-    int idp_metadata_refresh;           /* seconds between fetches */
-    const char *endpoint_path;
-    const char *db_conninfo;
-    int db_pool_size;
-    const char *register_agenda;
-    const char *login_agenda;
-    const char *register_key_file;
-    const char *translator_url;
-    const char *translator_cert_file;
-    const char *translator_key_file;
-    const char *translator_ca_file;
-    int translator_timeout;
-    int session_lifetime;
-    int session_idle;
-    int session_cache_ttl;
-    const char *session_cache;
-    const char *cookie_name;
-    int cookie_secure;
-    int allow_http;
-    int clock_skew;
-    const char *home_country;
-    const char *header_prefix;
-    int header_encoding; /* kmen_header_encoding or KMEN_UNSET */
-    const char *header_secret_file;
-    const char *evidence_url;
-    const char *error_document;
-    const char *evidence_secret_file;
-    const char *evidence_ca_file;
-    apr_array_header_t *evidence_pins; /* KmenEvidenceCallbackCertificate: SPKI SHA-256s */
-    int nameid_policy;                 /* kmen_nameid_policy or KMEN_UNSET */
-    int pending_timeout;
-    int login_start_limit; /* per minute and client address; 0: none */
-    apr_table_t *where;    /* directive name -> "file:line" where it was set */
+    KMEN_SERVER_FIELDS(KMEN_MEMBER)
+    apr_table_t *where; /* directive name -> "file:line" where it was set */
 
     /* Loaded at post_config, while httpd still runs as root. */
     unsigned char register_key[KMEN_KEY_LEN];
@@ -94,18 +81,7 @@ typedef struct {
 } kmen_server_conf;
 
 typedef struct {
-    int min_loa;                   /* kmen_loa or KMEN_UNSET */
-    apr_array_header_t *requested; /* of kmen_requested_attr, NULL = unset */
-    const char *sp_type;
-    const char *agenda; /* KmenAgenda: this location gets Kmen-Aifo in it */
-    int eidas_accept;   /* KmenEidasPolicy accept (1) / verify (0) or KMEN_UNSET */
-    const char *verify_path;
-    int accept_contact;          /* KmenAcceptContact, KMEN_UNSET = Off */
-    int allow_link;              /* KmenAllowLink, KMEN_UNSET = Off */
-    int accept_link_system;      /* KmenAcceptLinkSystem, KMEN_UNSET = Off */
-    int accept_evidence_request; /* KmenAcceptEvidenceRequest, KMEN_UNSET = Off */
-    int cache_private;           /* KmenCacheControlPrivate, KMEN_UNSET = On */
-    int force_authn;             /* KmenForceAuthn, KMEN_UNSET = Off */
+    KMEN_DIR_FIELDS(KMEN_MEMBER)
 } kmen_dir_conf;
 
 typedef struct {
@@ -114,12 +90,33 @@ typedef struct {
     int required;
 } kmen_requested_attr;
 
-/* The effective values, defaults applied. */
-int kmen_dir_min_loa(const kmen_dir_conf *d);
-const char *kmen_dir_sp_type(const kmen_dir_conf *d);
-const apr_array_header_t *kmen_dir_requested(const kmen_dir_conf *d);
-int kmen_dir_eidas_accept(const kmen_dir_conf *d);
-int kmen_dir_force_authn(const kmen_dir_conf *d);
+/* KmenRequestedAttributes' default: the eIDAS minimal data set, all of it required. */
+extern const apr_array_header_t kmen_eidas_minimal_set;
+
+/* The words of KmenHeaderEncoding and KmenNameIDFormat, by value; NULL-terminated. */
+extern const char *const kmen_header_encoding_names[];
+extern const char *const kmen_nameid_policy_names[];
+
+/* Every field unset, in pool P; the where table empty. */
+kmen_server_conf *kmen_server_conf_new(apr_pool_t *p);
+kmen_dir_conf *kmen_dir_conf_new(apr_pool_t *p);
+
+/* ADD (a virtual host's or a location's own settings) over BASE (its
+ * parent's), field by field as the lists' MERGE column says; defaults are
+ * not applied yet. */
+kmen_server_conf *kmen_server_conf_merge(apr_pool_t *p, const kmen_server_conf *base,
+                                         const kmen_server_conf *add);
+kmen_dir_conf *kmen_dir_conf_merge(apr_pool_t *p, const kmen_dir_conf *base,
+                                   const kmen_dir_conf *add);
+
+/* kmen_dir_FIELD(d) for every field of KMEN_DIR_FIELDS: its effective value,
+ * the default when unset (kmen_dir_min_loa, kmen_dir_requested, ...). A
+ * location's settings are merged per request: their defaults are read, not
+ * written. */
+#define KMEN_DIR_READER(type, field, ...)                                                          \
+    KMEN_TYPE(type, READ) kmen_dir_##field(const kmen_dir_conf *d);
+KMEN_DIR_FIELDS(KMEN_DIR_READER)
+#undef KMEN_DIR_READER
 
 /* Applies the defaults of every unset value (after merging). */
 void kmen_server_conf_defaults(kmen_server_conf *c);

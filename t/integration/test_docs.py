@@ -4,6 +4,11 @@
 - every directive in kmen_cmds[] (apache/mod_kmen.c) has a `### Name` section in
   docs/directives.md, no section documents a directive that does not exist, and every
   directive appears in the annotated conf/kmen.conf;
+- every directive in kmen_cmds[] sets the field of the configuration's lists
+  (core/conf_fields.h) that names it, and every directive of the lists is in kmen_cmds[];
+  the default docs/directives.md states for it (quick reference and section), the one its
+  help text states and the value conf/kmen.conf shows are the list's, as the core computes
+  it (t/unit/conf_defaults);
 - every log tag (KMEN_LOGNO, KMEN and four digits) used in core/*.c and apache/*.c is in the table of
   docs/operations.md and every tag of that table is used, no tag is used for two different
   messages, and no line takes a number of httpd's own AH namespace (APLOGNO);
@@ -18,6 +23,7 @@
 - no file tracked by git sends readers to notes outside the repository."""
 
 import ast
+import functools
 import json
 import re
 import subprocess
@@ -98,6 +104,125 @@ def test_every_directive_appears_in_kmen_conf():
     present = set(re.findall(r"^[ \t]*#?[ \t]*(Kmen[A-Za-z0-9]+)\b", conf, re.M))
     missing = sorted(set(directive_table()) - present)
     assert not missing, f"directives missing from conf/kmen.conf: {missing}"
+
+
+# --- (a2) directives and the configuration's field lists --------------------------------------
+
+def directive_entries():
+    """{name: (SERVER_SLOT or DIR_SLOT, field, help text)} of kmen_cmds[]; the field None
+    when cmd->info is not a SERVER_SLOT(field) or DIR_SLOT(field)."""
+    text = without_comments(source("mod_kmen.c").read_text())
+    body = re.search(r"command_rec\s+kmen_cmds\s*\[\s*\]\s*=\s*\{(.*?)\{\s*NULL\s*\}", text,
+                     re.S).group(1)
+    entries = {}
+    for entry in re.split(r"\bAP_INIT_[A-Z0-9_]+\s*\(", body)[1:]:
+        literals = re.findall(r'"((?:[^"\\]|\\.)*)"', entry)
+        slot = re.match(r'\s*"[^"]+"\s*,\s*\w+\s*,\s*(SERVER_SLOT|DIR_SLOT)\(\s*(\w+)\s*\)', entry)
+        entries[literals[0]] = (slot.group(1), slot.group(2)) if slot else (None, None)
+        entries[literals[0]] += ("".join(literals[1:]),)
+    return entries
+
+
+@functools.lru_cache(maxsize=None)
+def list_fields():
+    """{directive: (scope, field, default)} of t/unit/conf_defaults: the lists' fields that a
+    directive sets, scope "server" or "dir", the default as the docs spell it or None."""
+    subprocess.run(["make", "-s", "-C", str(REPO), "t/unit/conf_defaults"], check=True)
+    out = subprocess.run([str(REPO / "t" / "unit" / "conf_defaults")], capture_output=True,
+                         text=True, check=True).stdout
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert rows and all(len(row) == 4 for row in rows), out
+    return {directive: (scope, field, default or None) for scope, field, directive, default in rows}
+
+
+def states(text, default):
+    """Whether TEXT (a docs cell or line) states DEFAULT: it starts with `DEFAULT`; or, with
+    no default, with no `value` at all (none, required, a description)."""
+    first = re.match(r"`([^`]*)`", text.strip())
+    return first is None if default is None else bool(first) and first.group(1) == default
+
+
+def quick_reference_defaults():
+    """{directive: its default cell} of docs/directives.md's quick reference."""
+    return dict(re.findall(r"^\|\s*\[(Kmen\w+)\]\(#\w+\)\s*\|[^|]*\|\s*(.*?)\s*\|\s*$",
+                           DIRECTIVES_MD.read_text(), re.M))
+
+
+def section_defaults():
+    """{directive: the text after "**Default:**"} of docs/directives.md's ### sections."""
+    found = {}
+    for section in re.split(r"^### ", DIRECTIVES_MD.read_text(), flags=re.M)[1:]:
+        m = re.match(r"(Kmen\w+)\s*\n(?:.*\n)*?\* \*\*Default:\*\* (.*)", section)
+        if m:
+            found[m.group(1)] = m.group(2)
+    return found
+
+
+def test_the_field_lists_are_read():
+    fields = list_fields()
+    assert fields["KmenSPEntityID"] == ("server", "sp_entity_id", None)
+    assert fields["KmenClockSkew"] == ("server", "clock_skew", "180")
+    assert fields["KmenLoA"] == ("dir", "min_loa", "substantial")
+    assert fields["KmenCookieName"][2] == "__Host-kmen_session"
+    entries = directive_entries()
+    assert entries["KmenSPEntityID"][:2] == ("SERVER_SLOT", "sp_entity_id")
+    assert "(default 180)" in entries["KmenClockSkew"][2]
+    assert states("`180` (three minutes)", "180") and not states("`60`", "180")
+    assert states("none; required with `KmenSPEncryptionKeyFile`", None)
+    assert not states("`5`", None)
+
+
+def test_every_directive_sets_its_field_of_the_lists():
+    """cmd->info names the field the handler writes: it is the lists' field of that name."""
+    fields, bad = list_fields(), []
+    scopes = {"SERVER_SLOT": "server", "DIR_SLOT": "dir"}
+    for name, (slot, field, _) in directive_entries().items():
+        if slot is None:
+            bad.append(f"{name}: cmd->info is not SERVER_SLOT(field) or DIR_SLOT(field)")
+        elif name not in fields:
+            bad.append(f"{name}: no field of core/conf_fields.h names this directive")
+        elif fields[name][:2] != (scopes[slot], field):
+            bad.append(f"{name}: sets {scopes[slot]} {field}, the lists name "
+                       f"{fields[name][0]} {fields[name][1]}")
+    missing = sorted(set(fields) - set(directive_entries()))
+    assert not bad, "\n".join(bad)
+    assert not missing, f"directives of core/conf_fields.h missing from kmen_cmds[]: {missing}"
+
+
+def test_directives_md_states_the_lists_defaults():
+    fields, table, sections = list_fields(), quick_reference_defaults(), section_defaults()
+    bad = []
+    for name, (_, _, default) in sorted(fields.items()):
+        want = f"`{default}`" if default is not None else "no value (none, required, ...)"
+        for where, docs in (("quick reference", table), ("### section", sections)):
+            if name not in docs:
+                bad.append(f"{name}: no default in docs/directives.md's {where}")
+            elif not states(docs[name], default):
+                bad.append(f"{name}: docs/directives.md's {where} says {docs[name]!r}, "
+                           f"core/conf_fields.h {want}")
+    assert not bad, "\n".join(bad)
+
+
+def test_kmen_conf_shows_the_lists_defaults():
+    """conf/kmen.conf: "Values shown are the defaults unless marked example"; the directives
+    it sets (not commented out) to a value are, where the lists have a default, set to it."""
+    fields = list_fields()
+    shown = re.findall(r"^[ \t]*(Kmen\w+)[ \t]+(\S+)[ \t]*$", CONF.read_text(), re.M)
+    bad = [f"{name} {value}: core/conf_fields.h's default is {fields[name][2]}"
+           for name, value in shown
+           if fields.get(name, (None, None, None))[2] not in (None, value)]
+    assert len(shown) > 20
+    assert not bad, "conf/kmen.conf:\n" + "\n".join(bad)
+
+
+def test_directive_help_states_the_lists_default():
+    """What `httpd -L` prints: a "default X" in a directive's help is the list's."""
+    fields = list_fields()
+    bad = [f"{name}: help says default {said!r}, core/conf_fields.h {fields[name][2]!r}"
+           for name, (_, _, help_text) in directive_entries().items()
+           for said in re.findall(r"\bdefault ([^\s,;:)]+)", help_text)
+           if name in fields and said != fields[name][2]]
+    assert not bad, "\n".join(bad)
 
 
 # --- (b) log tags ----------------------------------------------------------------------------

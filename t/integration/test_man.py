@@ -2,7 +2,8 @@
 """The manual pages (no servers needed): they render without a single groff warning, as man
 shows them on an 80-column terminal; kmenctl(8) describes every command and every option that
 `kmenctl --help` and `kmenctl COMMAND --help` name; mod_kmen(8) lists every directive of
-kmen_cmds[] (apache/mod_kmen.c)."""
+kmen_cmds[] (apache/mod_kmen.c), each with the default of the configuration's field lists
+(core/conf_fields.h)."""
 
 import os
 import re
@@ -11,7 +12,7 @@ import subprocess
 
 import pytest
 
-from t.integration.test_docs import directive_table
+from t.integration.test_docs import directive_table, list_fields
 from t.lib import REPO
 from t.lib.stack import KMENCTL
 
@@ -98,3 +99,23 @@ def test_mod_kmen_page_lists_every_directive():
     assert not missing, f"mod_kmen.8 lacks {missing}"
     assert "/usr/share/doc/libapache2-mod-kmen/docs/directives.md" in \
         text_of(MAN / "mod_kmen.8")
+
+
+def directive_entries_of_the_page():
+    """{directive: the first line of its description} of mod_kmen(8)'s .TP entries."""
+    lines = text_of(MAN / "mod_kmen.8").splitlines()
+    entries = {}
+    for i, line in enumerate(lines[:-2]):
+        m = re.match(r'\.B[IR]?\s+"?(Kmen\w+)', lines[i + 1])
+        if line == ".TP" and m:
+            entries[m.group(1)] = lines[i + 2]
+    return entries
+
+
+def test_mod_kmen_page_states_the_lists_defaults():
+    entries, fields = directive_entries_of_the_page(), list_fields()
+    assert entries["KmenClockSkew"] == "default 180."
+    bad = [f"{name}: {entries.get(name)!r}, core/conf_fields.h's default is {default}"
+           for name, (_, _, default) in sorted(fields.items()) if default is not None
+           and not re.match(rf"default {re.escape(default)}([.\s]|$)", entries.get(name, ""))]
+    assert not bad, "mod_kmen.8:\n" + "\n".join(bad)

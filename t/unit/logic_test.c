@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The module's pure logic: levels of assurance, NIA/eIDAS attributes -> identity,
  * ReturnTo validation, header encoding and spoofing, the crypto helpers, and
- * configuration create/merge/defaults with the directive handlers behind them. */
+ * httpd's directive handlers (apache/config.c) that fill the configuration
+ * (its create, merge and defaults, core alone: t/unit/conf_test.c). */
 #include <check.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -662,116 +663,16 @@ START_TEST(equal_const_time_compares_all_bytes)
 }
 END_TEST
 
-/* ---- server configuration */
+/* ---- directive handlers (apache/config.c), on configurations the core creates */
 
 static kmen_server_conf *server_conf(void)
 {
-    return kmen_create_server_conf(pool, NULL);
+    return kmen_server_conf_new(pool);
 }
-
-START_TEST(server_merge_inherits_unset_and_overrides_set)
-{
-    kmen_server_conf *base = server_conf(), *vhost = server_conf();
-    base->sp_entity_id = "https://portal.example.cz/";
-    base->session_lifetime = 3600;
-    base->cookie_secure = 0;
-    base->cookie_name = "base_cookie";
-    vhost->session_lifetime = 600;
-    vhost->cookie_name = "vhost_cookie";
-    kmen_server_conf *m = kmen_merge_server_conf(pool, base, vhost);
-    ck_assert_str_eq(m->sp_entity_id, "https://portal.example.cz/");
-    ck_assert_int_eq(m->session_lifetime, 600);
-    ck_assert_int_eq(m->cookie_secure, 0);
-    ck_assert_str_eq(m->cookie_name, "vhost_cookie");
-    ck_assert_int_eq(m->session_idle, KMEN_UNSET);
-    ck_assert_ptr_null(m->header_prefix);
-}
-END_TEST
-
-/* Unset is not a mode of its own: it fails first logins (KMEN0694 says so);
- * "none" is, in any case, and inherits into virtual hosts like a URL. */
-START_TEST(translator_mode_tells_unset_none_and_gateway)
-{
-    kmen_server_conf *base = server_conf(), *vhost = server_conf();
-    ck_assert_int_eq(kmen_translator_mode_of(base), KMEN_TRANSLATOR_UNSET);
-    base->translator_url = "None";
-    ck_assert_int_eq(kmen_translator_mode_of(base), KMEN_TRANSLATOR_NONE);
-    ck_assert_int_eq(kmen_translator_mode_of(kmen_merge_server_conf(pool, base, vhost)),
-                     KMEN_TRANSLATOR_NONE);
-    vhost->translator_url = "https://gateway.example.cz/v1";
-    ck_assert_int_eq(kmen_translator_mode_of(kmen_merge_server_conf(pool, base, vhost)),
-                     KMEN_TRANSLATOR_GATEWAY);
-    base->translator_url = "https://none.example.cz";
-    ck_assert_int_eq(kmen_translator_mode_of(base), KMEN_TRANSLATOR_GATEWAY);
-}
-END_TEST
-
-START_TEST(server_defaults_fill_unset_values)
-{
-    kmen_server_conf *c = server_conf();
-    kmen_server_conf_defaults(c);
-    ck_assert_str_eq(c->endpoint_path, "/kmen");
-    ck_assert_int_eq(c->db_pool_size, 4);
-    ck_assert_int_eq(c->session_lifetime, 28800);
-    ck_assert_int_eq(c->session_idle, 1800);
-    ck_assert_str_eq(c->cookie_name, "__Host-kmen_session");
-    ck_assert_int_eq(c->cookie_secure, 1);
-    ck_assert_int_eq(c->clock_skew, 180);
-    ck_assert_str_eq(c->home_country, "CZ");
-    ck_assert_str_eq(c->header_prefix, "Kmen-");
-    ck_assert_int_eq(c->header_encoding, KMEN_ENCODING_PERCENT);
-    ck_assert_int_eq(c->nameid_policy, KMEN_NAMEID_PERSISTENT);
-}
-END_TEST
-
-START_TEST(server_defaults_cookie_without_secure_has_no_host_prefix)
-{
-    kmen_server_conf *c = server_conf();
-    c->cookie_secure = 0;
-    kmen_server_conf_defaults(c);
-    ck_assert_str_eq(c->cookie_name, "kmen_session");
-}
-END_TEST
-
-START_TEST(server_defaults_keep_explicit_values)
-{
-    kmen_server_conf *c = server_conf();
-    c->endpoint_path = "/login";
-    c->session_lifetime = 60;
-    c->cookie_secure = 0;
-    c->clock_skew = 0;
-    c->header_prefix = "X-Portal-";
-    c->header_encoding = KMEN_ENCODING_RAW;
-    kmen_server_conf_defaults(c);
-    ck_assert_str_eq(c->endpoint_path, "/login");
-    ck_assert_int_eq(c->session_lifetime, 60);
-    ck_assert_int_eq(c->cookie_secure, 0);
-    ck_assert_int_eq(c->clock_skew, 0);
-    ck_assert_str_eq(c->header_prefix, "X-Portal-");
-    ck_assert_int_eq(c->header_encoding, KMEN_ENCODING_RAW);
-}
-END_TEST
-
-/* Defaults after merging: a vhost that says nothing keeps the main server's
- * explicit value instead of falling back to the default. */
-START_TEST(server_vhost_inherits_explicit_base_over_default)
-{
-    kmen_server_conf *base = server_conf(), *vhost = server_conf();
-    base->cookie_secure = 0;
-    base->header_encoding = KMEN_ENCODING_BASE64URL;
-    kmen_server_conf *m = kmen_merge_server_conf(pool, base, vhost);
-    kmen_server_conf_defaults(m);
-    ck_assert_int_eq(m->cookie_secure, 0);
-    ck_assert_int_eq(m->header_encoding, KMEN_ENCODING_BASE64URL);
-    ck_assert_int_eq(m->session_idle, 1800);
-}
-END_TEST
-
-/* ---- directory configuration */
 
 static kmen_dir_conf *dir_conf(void)
 {
-    return kmen_create_dir_conf(pool, NULL);
+    return kmen_dir_conf_new(pool);
 }
 
 static cmd_parms *fake_cmd(void)
@@ -782,49 +683,21 @@ static cmd_parms *fake_cmd(void)
     return cmd;
 }
 
-START_TEST(dir_defaults_substantial_public_minimal_set)
+/* A directory directive's: cmd->info the offset of the field it sets. */
+static cmd_parms *dir_cmd(size_t offset)
 {
-    kmen_dir_conf *d = dir_conf();
-    static const char *const minimal[] = {"PersonIdentifier", "CurrentGivenName",
-                                          "CurrentFamilyName", "DateOfBirth"};
-    ck_assert_int_eq(kmen_dir_min_loa(d), KMEN_LOA_SUBSTANTIAL);
-    ck_assert_str_eq(kmen_dir_sp_type(d), "public");
-    const apr_array_header_t *req = kmen_dir_requested(d);
-    ck_assert_int_eq(req->nelts, 4);
-    for (int i = 0; i < 4; i++) {
-        const kmen_requested_attr *a = &APR_ARRAY_IDX(req, i, kmen_requested_attr);
-        ck_assert_str_eq(a->name, apr_pstrcat(pool, KMEN_EIDAS_NP, minimal[i], NULL));
-        ck_assert_int_eq(a->required, 1);
-    }
+    cmd_parms *cmd = fake_cmd();
+    cmd->info = (void *)offset;
+    return cmd;
 }
-END_TEST
 
-START_TEST(dir_merge_inherits_unset_and_overrides_set)
-{
-    kmen_dir_conf *base = dir_conf(), *sub = dir_conf();
-    base->min_loa = KMEN_LOA_HIGH;
-    base->sp_type = "private";
-    kmen_add_requested_attribute(fake_cmd(), base, "PlaceOfBirth");
-    kmen_dir_conf *m = kmen_merge_dir_conf(pool, base, sub);
-    ck_assert_int_eq(kmen_dir_min_loa(m), KMEN_LOA_HIGH);
-    ck_assert_str_eq(kmen_dir_sp_type(m), "private");
-    ck_assert_ptr_eq(m->requested, base->requested);
-
-    sub->min_loa = KMEN_LOA_LOW;
-    sub->sp_type = "public";
-    kmen_add_requested_attribute(fake_cmd(), sub, "DateOfBirth!");
-    m = kmen_merge_dir_conf(pool, base, sub);
-    ck_assert_int_eq(kmen_dir_min_loa(m), KMEN_LOA_LOW);
-    ck_assert_str_eq(kmen_dir_sp_type(m), "public");
-    ck_assert_ptr_eq(kmen_dir_requested(m), sub->requested);
-}
-END_TEST
+#define REQUESTED_CMD dir_cmd(offsetof(kmen_dir_conf, requested))
 
 START_TEST(requested_short_name_gets_eidas_namespace)
 {
     kmen_dir_conf *d = dir_conf();
-    ck_assert_ptr_null(kmen_add_requested_attribute(fake_cmd(), d, "DateOfBirth!"));
-    ck_assert_ptr_null(kmen_add_requested_attribute(fake_cmd(), d, "PlaceOfBirth"));
+    ck_assert_ptr_null(kmen_add_requested_attribute(REQUESTED_CMD, d, "DateOfBirth!"));
+    ck_assert_ptr_null(kmen_add_requested_attribute(REQUESTED_CMD, d, "PlaceOfBirth"));
     const apr_array_header_t *req = kmen_dir_requested(d);
     ck_assert_int_eq(req->nelts, 2);
     const kmen_requested_attr *a = (const kmen_requested_attr *)req->elts;
@@ -838,8 +711,8 @@ END_TEST
 START_TEST(requested_full_uri_passes_unchanged)
 {
     kmen_dir_conf *d = dir_conf();
-    kmen_add_requested_attribute(fake_cmd(), d, CZ2 "phonenumber");
-    kmen_add_requested_attribute(fake_cmd(), d, KMEN_STORK "eMail!");
+    kmen_add_requested_attribute(REQUESTED_CMD, d, CZ2 "phonenumber");
+    kmen_add_requested_attribute(REQUESTED_CMD, d, KMEN_STORK "eMail!");
     const kmen_requested_attr *a = (const kmen_requested_attr *)d->requested->elts;
     ck_assert_str_eq(a[0].name, CZ2 "phonenumber");
     ck_assert_int_eq(a[0].required, 0);
@@ -851,10 +724,10 @@ END_TEST
 START_TEST(requested_value_and_stork_czech_short_names)
 {
     kmen_dir_conf *d = dir_conf();
-    ck_assert_ptr_null(kmen_add_requested_attribute(fake_cmd(), d, "isAgeOver=18!"));
-    ck_assert_ptr_null(kmen_add_requested_attribute(fake_cmd(), d, "age"));
-    ck_assert_ptr_null(kmen_add_requested_attribute(fake_cmd(), d, "tradresaid"));
-    ck_assert_ptr_null(kmen_add_requested_attribute(fake_cmd(), d, CZ2 "idtype=x=y"));
+    ck_assert_ptr_null(kmen_add_requested_attribute(REQUESTED_CMD, d, "isAgeOver=18!"));
+    ck_assert_ptr_null(kmen_add_requested_attribute(REQUESTED_CMD, d, "age"));
+    ck_assert_ptr_null(kmen_add_requested_attribute(REQUESTED_CMD, d, "tradresaid"));
+    ck_assert_ptr_null(kmen_add_requested_attribute(REQUESTED_CMD, d, CZ2 "idtype=x=y"));
     const kmen_requested_attr *a = (const kmen_requested_attr *)d->requested->elts;
     ck_assert_str_eq(a[0].name, KMEN_STORK "isAgeOver");
     ck_assert_str_eq(a[0].value, "18");
@@ -865,9 +738,9 @@ START_TEST(requested_value_and_stork_czech_short_names)
     ck_assert_str_eq(a[2].name, CZ1 "tradresaid");
     ck_assert_str_eq(a[3].name, CZ2 "idtype"); /* the value is all after the first = */
     ck_assert_str_eq(a[3].value, "x=y");
-    ck_assert_ptr_nonnull(kmen_add_requested_attribute(fake_cmd(), d, "isAgeOver=!"));
-    ck_assert_ptr_nonnull(kmen_add_requested_attribute(fake_cmd(), d, "=18"));
-    ck_assert_ptr_nonnull(kmen_add_requested_attribute(fake_cmd(), d, "!"));
+    ck_assert_ptr_nonnull(kmen_add_requested_attribute(REQUESTED_CMD, d, "isAgeOver=!"));
+    ck_assert_ptr_nonnull(kmen_add_requested_attribute(REQUESTED_CMD, d, "=18"));
+    ck_assert_ptr_nonnull(kmen_add_requested_attribute(REQUESTED_CMD, d, "!"));
     ck_assert_int_eq(d->requested->nelts, 4);
 }
 END_TEST
@@ -941,12 +814,14 @@ END_TEST
 START_TEST(set_loa_and_sp_type_validate)
 {
     kmen_dir_conf *d = dir_conf();
-    ck_assert_ptr_null(kmen_set_loa(fake_cmd(), d, "High"));
+    cmd_parms *loa = dir_cmd(offsetof(kmen_dir_conf, min_loa));
+    cmd_parms *sp_type = dir_cmd(offsetof(kmen_dir_conf, sp_type));
+    ck_assert_ptr_null(kmen_set_loa(loa, d, "High"));
     ck_assert_int_eq(d->min_loa, KMEN_LOA_HIGH);
-    ck_assert_ptr_nonnull(kmen_set_loa(fake_cmd(), d, "medium"));
+    ck_assert_ptr_nonnull(kmen_set_loa(loa, d, "medium"));
     ck_assert_int_eq(d->min_loa, KMEN_LOA_HIGH);
-    ck_assert_ptr_null(kmen_set_sp_type(fake_cmd(), d, "private"));
-    ck_assert_ptr_nonnull(kmen_set_sp_type(fake_cmd(), d, "secret"));
+    ck_assert_ptr_null(kmen_set_sp_type(sp_type, d, "private"));
+    ck_assert_ptr_nonnull(kmen_set_sp_type(sp_type, d, "secret"));
     ck_assert_str_eq(kmen_dir_sp_type(d), "private");
 }
 END_TEST
@@ -1011,7 +886,8 @@ END_TEST
 START_TEST(set_header_encoding_names)
 {
     kmen_server_conf *c = server_conf();
-    cmd_parms *cmd = server_cmd(c, "KmenHeaderEncoding", 0);
+    cmd_parms *cmd =
+        server_cmd(c, "KmenHeaderEncoding", offsetof(kmen_server_conf, header_encoding));
     ck_assert_ptr_null(kmen_set_header_encoding(cmd, NULL, "Base64URL"));
     ck_assert_int_eq(c->header_encoding, KMEN_ENCODING_BASE64URL);
     ck_assert_ptr_null(kmen_set_header_encoding(cmd, NULL, "raw"));
@@ -1049,12 +925,12 @@ START_TEST(sp_key_files_first_second_and_no_third)
                      "KmenSPPrivateKeyFile given a third time: at most two, the pair in use and "
                      "the next one");
     ck_assert_str_eq(base->sp_next_key_file, "/etc/kmen/sp-next.key");
-    kmen_server_conf *inherited = kmen_merge_server_conf(pool, base, vhost);
+    kmen_server_conf *inherited = kmen_server_conf_merge(pool, base, vhost);
     ck_assert_str_eq(inherited->sp_next_key_file, "/etc/kmen/sp-next.key");
     ck_assert_ptr_null(kmen_set_sp_file(
         server_cmd(vhost, "KmenSPPrivateKeyFile", offsetof(kmen_server_conf, sp_key_file)), NULL,
         "/v/sp.key"));
-    kmen_server_conf *own = kmen_merge_server_conf(pool, base, vhost);
+    kmen_server_conf *own = kmen_server_conf_merge(pool, base, vhost);
     ck_assert_str_eq(own->sp_key_file, "/v/sp.key");
     ck_assert_ptr_null(own->sp_next_key_file);
 }
@@ -1077,12 +953,12 @@ START_TEST(sp_encryption_key_files_first_second_and_inherited_with_the_signing_k
     ck_assert_str_eq(kmen_set_sp_file(cmd, NULL, "/e/third.key"),
                      "KmenSPEncryptionKeyFile given a third time: at most two, the pair in use "
                      "and the next one");
-    kmen_server_conf *inherited = kmen_merge_server_conf(pool, base, vhost);
+    kmen_server_conf *inherited = kmen_server_conf_merge(pool, base, vhost);
     ck_assert_str_eq(inherited->sp_next_enc_key_file, "/e/enc-next.key");
     ck_assert_ptr_null(kmen_set_sp_file(
         server_cmd(vhost, "KmenSPPrivateKeyFile", offsetof(kmen_server_conf, sp_key_file)), NULL,
         "/v/sp.key"));
-    kmen_server_conf *own = kmen_merge_server_conf(pool, base, vhost);
+    kmen_server_conf *own = kmen_server_conf_merge(pool, base, vhost);
     ck_assert_ptr_null(own->sp_enc_key_file);
     ck_assert_ptr_null(own->sp_next_enc_key_file);
 }
@@ -1167,14 +1043,6 @@ static TCase *crypto_case(void)
 static TCase *config_case(void)
 {
     TCase *tc = tcase_create("config");
-    tcase_add_test(tc, server_merge_inherits_unset_and_overrides_set);
-    tcase_add_test(tc, server_defaults_fill_unset_values);
-    tcase_add_test(tc, server_defaults_cookie_without_secure_has_no_host_prefix);
-    tcase_add_test(tc, server_defaults_keep_explicit_values);
-    tcase_add_test(tc, server_vhost_inherits_explicit_base_over_default);
-    tcase_add_test(tc, translator_mode_tells_unset_none_and_gateway);
-    tcase_add_test(tc, dir_defaults_substantial_public_minimal_set);
-    tcase_add_test(tc, dir_merge_inherits_unset_and_overrides_set);
     tcase_add_test(tc, requested_short_name_gets_eidas_namespace);
     tcase_add_test(tc, requested_full_uri_passes_unchanged);
     tcase_add_test(tc, requested_value_and_stork_czech_short_names);
