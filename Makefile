@@ -26,7 +26,9 @@ WARN := -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Wno-unused-par
 DEPS_CFLAGS = $(shell pkg-config --cflags lasso xmlsec1-openssl glib-2.0 gobject-2.0 libxml-2.0 libpq jansson openssl libcurl zlib)
 DEPS_LIBS = $(shell pkg-config --libs lasso xmlsec1-openssl glib-2.0 gobject-2.0 libxml-2.0 libpq jansson openssl libcurl zlib)
 
-all: lasso-version $(MODULE) kmenctl/kmenctl
+# The nginx module too, where nginx-dev is installed (t/install-deps installs it).
+NGINX_SRC ?= /usr/share/nginx/src
+all: lasso-version $(MODULE) kmenctl/kmenctl $(if $(wildcard $(NGINX_SRC)),nginx)
 
 # lasso < 2.7.0 accepts unsigned assertions (CVE-2021-28091): refuse to build.
 lasso-version:
@@ -56,6 +58,39 @@ $(eval $(call core_library,build,$$(CC) $$(CPPFLAGS) $$(WARN) -O2 -g $$(CFLAGS))
 $(MODULE): $(APACHE_SRC) $(HDR) $(LIBKMEN) Makefile
 	$(APXS) -c -o apache/mod_kmen.la -Wc,"$(WARN) -Icore $(DEPS_CFLAGS)" -Wl,-Wl,-z,nodelete \
 	  $(APACHE_SRC) $(LIBKMEN) $(DEPS_LIBS)
+
+# --- nginx/: ngx_http_kmen_module.so for Debian's nginx, built as Debian builds
+# out-of-tree dynamic modules (nginx-dev, debhelper's nginx_mod build system): in
+# $(NGINX_SRC), nginx's own configure, whose auto/module reads nginx/config, with the
+# flags Debian's nginx was configured with (conf_flags, --with-compat among them, so that
+# it loads the module) and --builddir under build/, then `make modules` there. Our files
+# also get $(WARN), at compile time only: in configure's tests they would change what it
+# finds. The module links the core and the libraries mod_kmen.so links, -z nodelete for
+# the same reason (nginx loads it again on every reload).
+NGINX_BUILD := build/nginx
+NGINX_MODULE := $(NGINX_BUILD)/ngx_http_kmen_module.so
+NGINX_FILES := nginx/config $(wildcard nginx/*.c nginx/*.h)
+NGINX_CFLAGS = $(WARN) $(shell pkg-config --cflags apr-1)
+NGINX_INCS = $(abspath core) $(patsubst -I%,%,$(shell pkg-config --cflags-only-I apr-1))
+NGINX_LIBS = $(abspath $(LIBKMEN)) $(DEPS_LIBS) $(shell pkg-config --libs apr-1 apr-util-1) \
+             -Wl,-z,nodelete
+
+$(NGINX_BUILD)/Makefile: nginx/config Makefile
+	rm -rf $(NGINX_BUILD)
+	mkdir -p $(NGINX_BUILD)
+	cd $(NGINX_SRC) && KMEN_NGX_INCS="$(NGINX_INCS)" KMEN_NGX_LIBS="$(NGINX_LIBS)" \
+	  bash -c '. ./conf_flags && ./configure "$${NGX_CONF_FLAGS[@]}" "$$@"' configure \
+	  --with-cc-opt="$$(dpkg-buildflags --get CFLAGS) -fPIC $$(dpkg-buildflags --get CPPFLAGS)" \
+	  --with-ld-opt="$$(dpkg-buildflags --get LDFLAGS) -fPIC" \
+	  --add-dynamic-module=$(abspath nginx) --builddir=$(abspath $(NGINX_BUILD)) \
+	  > $(abspath $(NGINX_BUILD))/configure.log || { cat $(abspath $(NGINX_BUILD))/configure.log; exit 1; }
+
+$(NGINX_MODULE): $(NGINX_BUILD)/Makefile $(NGINX_FILES) $(LIBKMEN) $(CORE_HDR)
+	rm -f $@
+	$(MAKE) -C $(NGINX_SRC) -f $(abspath $(NGINX_BUILD))/Makefile modules \
+	  CFLAGS="$$(sed -n 's/^CFLAGS = *//p' $(NGINX_BUILD)/Makefile) $(NGINX_CFLAGS)"
+
+nginx: lasso-version $(NGINX_MODULE)
 
 # --- kmenctl: the operator CLI. It links the core's crypto.c and identifiers.c so that
 # it and the module compute the same blind indexes.
@@ -170,7 +205,7 @@ test-fresh:
 
 lint:
 	clang-format --dry-run --Werror core/*.c core/*.h apache/*.c apache/*.h t/unit/*.c \
-	  kmenctl/*.c kmenctl/*.h
+	  kmenctl/*.c kmenctl/*.h nginx/*.c nginx/*.h
 	t/lint/core-includes core
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --suppress=missingIncludeSystem -Icore core
@@ -178,6 +213,8 @@ lint:
 	  --suppress=missingIncludeSystem --include=t/lint/cppcheck.h -Icore -Iapache apache
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --suppress=missingIncludeSystem -Icore -Ikmenctl kmenctl
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --suppress=missingIncludeSystem -Icore -Inginx nginx
 
 # --- install (DESTDIR-aware; debian/rules uses it): the module where apxs
 # installs modules, kmenctl, the migrations where kmenctl migrate looks for
@@ -205,9 +242,10 @@ install: all
 
 clean:
 	rm -rf apache/*.o apache/*.lo apache/*.slo apache/*.la apache/.libs build/core $(UNIT_TESTS) \
+	  $(NGINX_BUILD) \
 	  t/unit/saml_differential t/unit/conf_defaults $(KMENCTL)
 
-.PHONY: all install install-deps lasso-version test test-unit test-integration demo lint clean \
+.PHONY: all install install-deps lasso-version test test-unit test-integration demo lint clean nginx \
         bench-import bench bench-10m test-fresh
 
 # --- hostile input: SAML Responses, fuzzing, sanitizers (t/hostile/, t/fuzz/) -----------

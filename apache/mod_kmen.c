@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mod_kmen: NIA (SAML 2.0, eIDAS profile) login and the authority's client
  * register for Apache httpd 2.4. Module record, hooks, directive table. */
-#include <string.h>
-
 #include "ap_mpm.h"
 #include "apr_hash.h"
 #include "apr_strings.h"
@@ -20,6 +18,7 @@
 #include "metadata_fetch.h"
 #include "saml.h"
 #include "session.h"
+#include "sp_setup.h"
 #include "status.h"
 #include "store_pg.h"
 #include "translate.h"
@@ -55,100 +54,6 @@ static void saml_library_once(server_rec *s)
     }
 }
 
-/* The SP's key pairs as C names them: the signing pairs, then any
- * encryption pairs, the first of each before its second. */
-static int sp_key_pairs(const kmen_server_conf *c, kmen_sp_key_pair *pairs)
-{
-    const int separate = c->sp_enc_key_file != NULL;
-    const struct {
-        const char *key_file, *cert_file;
-        kmen_sp_key_use use;
-    } all[] = {
-        {c->sp_key_file, c->sp_cert_file, separate ? KMEN_KEY_SIGNS : KMEN_KEY_SIGNS_AND_DECRYPTS},
-        {c->sp_next_key_file, c->sp_next_cert_file,
-         separate ? KMEN_KEY_SIGNS : KMEN_KEY_SIGNS_AND_DECRYPTS},
-        {c->sp_enc_key_file, c->sp_enc_cert_file, KMEN_KEY_DECRYPTS},
-        {c->sp_next_enc_key_file, c->sp_next_enc_cert_file, KMEN_KEY_DECRYPTS}};
-    int n = 0;
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-        if (!all[i].key_file)
-            continue;
-        memset(&pairs[n], 0, sizeof(pairs[n]));
-        pairs[n].key_file = all[i].key_file;
-        pairs[n].cert_file = all[i].cert_file;
-        pairs[n++].use = all[i].use;
-    }
-    return n;
-}
-
-/* The refusal of input WHICH (kmen_sp_input) of IN, read from C: a
- * directive given twice names the line of its second occurrence for the
- * second pair. */
-static const char *sp_input_problem(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
-                                    const kmen_sp_params *in, kmen_sp_input which,
-                                    const char *problem)
-{
-    if (which == KMEN_SP_IDP_METADATA)
-        return kmen_config_problem(p, s, c, "KmenIdPMetadataFile", c->idp_metadata_file, problem);
-    int i = KMEN_SP_PAIR_OF(which), cert = KMEN_SP_IS_CERT(which);
-    const char *directive = kmen_sp_pair_directive(&in->keys[i], cert);
-    const char *file = cert ? in->keys[i].cert_file : in->keys[i].key_file;
-    return kmen_sp_pair_is_second(in->keys, i)
-               ? kmen_config_problem_second(p, s, c, directive, file, problem)
-               : kmen_config_problem(p, s, c, directive, file, problem);
-}
-
-/* Reads every input file; NULL, or the refusal of the one that is not read. */
-static const char *read_sp_files(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
-                                 kmen_sp_params *in)
-{
-    const char *err = NULL;
-    in->key_count = sp_key_pairs(c, in->keys);
-    for (int i = 0; i < in->key_count * 2 && !err; i++) {
-        kmen_sp_key_pair *pair = &in->keys[KMEN_SP_PAIR_OF(i)];
-        err = KMEN_SP_IS_CERT(i) ? kmen_read_text_file(p, pair->cert_file, &pair->cert_pem)
-                                 : kmen_read_text_file(p, pair->key_file, &pair->key_pem);
-        if (err)
-            return sp_input_problem(p, s, c, in, i, err);
-    }
-    err = kmen_read_text_file(p, c->idp_metadata_file, &in->idp_metadata);
-    return err ? sp_input_problem(p, s, c, in, KMEN_SP_IDP_METADATA, err) : NULL;
-}
-
-static const char *read_sp_inputs(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
-                                  const char *sp_type, kmen_sp_params *in)
-{
-    memset(in, 0, sizeof(*in));
-    const char *err = read_sp_files(p, s, c, in);
-    if (err)
-        return err;
-    in->idp_metadata_file = c->idp_metadata_file;
-    in->entity_id = c->sp_entity_id;
-    in->acs_url = kmen_endpoint_url(p, c, "acs");
-    in->slo_url = kmen_endpoint_url(p, c, "slo");
-    in->nameid_policy = c->nameid_policy;
-    in->sp_type = sp_type;
-    return NULL;
-}
-
-/* KmenIdPMetadataCertificateFile's certificate(s), one of which must have
- * signed the IdP metadata (kmen_sp_create checks it); NULL without one. */
-static const char *read_pinned_certificates(apr_pool_t *p, const server_rec *s,
-                                            const kmen_server_conf *c, kmen_sp_params *in)
-{
-    static const char directive[] = "KmenIdPMetadataCertificateFile";
-    in->idp_metadata_cert_pem = NULL;
-    if (!c->idp_metadata_cert_file)
-        return NULL;
-    const char *err = kmen_read_text_file(p, c->idp_metadata_cert_file, &in->idp_metadata_cert_pem);
-    if (err)
-        return kmen_config_problem(p, s, c, directive, c->idp_metadata_cert_file, err);
-    return strstr(in->idp_metadata_cert_pem, "-----BEGIN CERTIFICATE-----")
-               ? NULL
-               : kmen_config_problem(p, s, c, directive, c->idp_metadata_cert_file,
-                                     "holds no PEM certificate");
-}
-
 /* Virtual hosts that inherit the same settings share one SP and one pool.
  * SP_TYPE: the server's own KmenSPType (outside any <Location>), which the
  * metadata publishes. */
@@ -171,13 +76,11 @@ static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, const ser
         c->store = twin->store;
         return NULL;
     }
-    kmen_sp_params in;
-    kmen_sp_input culprit = KMEN_SP_KEY_OF(0);
-    if ((err = read_sp_inputs(pconf, vs, c, sp_type, &in)) ||
-        (err = read_pinned_certificates(pconf, vs, c, &in)))
-        return err;
-    if ((err = kmen_sp_create(pconf, &in, &c->sp, &culprit)))
-        return sp_input_problem(pconf, vs, c, &in, culprit, err);
+    kmen_sp_culprit culprit;
+    if ((err = kmen_sp_setup(pconf, c, sp_type, &c->sp, &culprit)))
+        return culprit.second
+                   ? kmen_config_problem_second(pconf, vs, c, culprit.directive, culprit.file, err)
+                   : kmen_config_problem(pconf, vs, c, culprit.directive, culprit.file, err);
     c->store = kmen_store_create(pconf, c->db_conninfo, c->db_pool_size);
     apr_hash_set(shared, key, APR_HASH_KEY_STRING, c);
     return NULL;

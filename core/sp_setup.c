@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The SP's inputs read from the files a server's configuration names, and
+ * the SP made of them: the same for every server adapter, so that httpd and
+ * nginx refuse the same key or metadata with the same words. */
+#include <string.h>
+
+#include "sp_setup.h"
+
+/* The SP's key pairs as C names them: the signing pairs, then any
+ * encryption pairs, the first of each before its second. */
+static int sp_key_pairs(const kmen_server_conf *c, kmen_sp_key_pair *pairs)
+{
+    const int separate = c->sp_enc_key_file != NULL;
+    const struct {
+        const char *key_file, *cert_file;
+        kmen_sp_key_use use;
+    } all[] = {
+        {c->sp_key_file, c->sp_cert_file, separate ? KMEN_KEY_SIGNS : KMEN_KEY_SIGNS_AND_DECRYPTS},
+        {c->sp_next_key_file, c->sp_next_cert_file,
+         separate ? KMEN_KEY_SIGNS : KMEN_KEY_SIGNS_AND_DECRYPTS},
+        {c->sp_enc_key_file, c->sp_enc_cert_file, KMEN_KEY_DECRYPTS},
+        {c->sp_next_enc_key_file, c->sp_next_enc_cert_file, KMEN_KEY_DECRYPTS}};
+    int n = 0;
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        if (!all[i].key_file)
+            continue;
+        memset(&pairs[n], 0, sizeof(pairs[n]));
+        pairs[n].key_file = all[i].key_file;
+        pairs[n].cert_file = all[i].cert_file;
+        pairs[n++].use = all[i].use;
+    }
+    return n;
+}
+
+/* PROBLEM, about DIRECTIVE (SECOND: its second occurrence), which names FILE. */
+static const char *refuse(kmen_sp_culprit *out, const char *directive, int second, const char *file,
+                          const char *problem)
+{
+    out->directive = directive;
+    out->second = second;
+    out->file = file;
+    return problem;
+}
+
+/* PROBLEM, about input WHICH (kmen_sp_input) of IN, read from C: a directive
+ * given twice names its second occurrence for the second pair. */
+static const char *refuse_input(const kmen_server_conf *c, const kmen_sp_params *in,
+                                kmen_sp_input which, const char *problem, kmen_sp_culprit *out)
+{
+    if (which == KMEN_SP_IDP_METADATA)
+        return refuse(out, "KmenIdPMetadataFile", 0, c->idp_metadata_file, problem);
+    int i = KMEN_SP_PAIR_OF(which), cert = KMEN_SP_IS_CERT(which);
+    return refuse(out, kmen_sp_pair_directive(&in->keys[i], cert),
+                  kmen_sp_pair_is_second(in->keys, i),
+                  cert ? in->keys[i].cert_file : in->keys[i].key_file, problem);
+}
+
+/* Reads every input file; NULL, or the refusal of the one that is not read. */
+static const char *read_sp_files(apr_pool_t *p, const kmen_server_conf *c, kmen_sp_params *in,
+                                 kmen_sp_culprit *culprit)
+{
+    const char *err = NULL;
+    in->key_count = sp_key_pairs(c, in->keys);
+    for (int i = 0; i < in->key_count * 2 && !err; i++) {
+        kmen_sp_key_pair *pair = &in->keys[KMEN_SP_PAIR_OF(i)];
+        err = KMEN_SP_IS_CERT(i) ? kmen_read_text_file(p, pair->cert_file, &pair->cert_pem)
+                                 : kmen_read_text_file(p, pair->key_file, &pair->key_pem);
+        if (err)
+            return refuse_input(c, in, i, err, culprit);
+    }
+    err = kmen_read_text_file(p, c->idp_metadata_file, &in->idp_metadata);
+    return err ? refuse_input(c, in, KMEN_SP_IDP_METADATA, err, culprit) : NULL;
+}
+
+static const char *read_sp_inputs(apr_pool_t *p, const kmen_server_conf *c, const char *sp_type,
+                                  kmen_sp_params *in, kmen_sp_culprit *culprit)
+{
+    memset(in, 0, sizeof(*in));
+    const char *err = read_sp_files(p, c, in, culprit);
+    if (err)
+        return err;
+    in->idp_metadata_file = c->idp_metadata_file;
+    in->entity_id = c->sp_entity_id;
+    in->acs_url = kmen_endpoint_url(p, c, "acs");
+    in->slo_url = kmen_endpoint_url(p, c, "slo");
+    in->nameid_policy = c->nameid_policy;
+    in->sp_type = sp_type;
+    return NULL;
+}
+
+/* KmenIdPMetadataCertificateFile's certificate(s), one of which must have
+ * signed the IdP metadata (kmen_sp_create checks it); NULL without one. */
+static const char *read_pinned_certificates(apr_pool_t *p, const kmen_server_conf *c,
+                                            kmen_sp_params *in, kmen_sp_culprit *culprit)
+{
+    static const char directive[] = "KmenIdPMetadataCertificateFile";
+    in->idp_metadata_cert_pem = NULL;
+    if (!c->idp_metadata_cert_file)
+        return NULL;
+    const char *err = kmen_read_text_file(p, c->idp_metadata_cert_file, &in->idp_metadata_cert_pem);
+    if (!err && !strstr(in->idp_metadata_cert_pem, "-----BEGIN CERTIFICATE-----"))
+        err = "holds no PEM certificate";
+    return err ? refuse(culprit, directive, 0, c->idp_metadata_cert_file, err) : NULL;
+}
+
+const char *kmen_sp_setup(apr_pool_t *p, const kmen_server_conf *c, const char *sp_type,
+                          kmen_sp **sp, kmen_sp_culprit *culprit)
+{
+    kmen_sp_params in;
+    kmen_sp_input which = KMEN_SP_KEY_OF(0);
+    const char *err;
+    if ((err = read_sp_inputs(p, c, sp_type, &in, culprit)) ||
+        (err = read_pinned_certificates(p, c, &in, culprit)))
+        return err;
+    err = kmen_sp_create(p, &in, sp, &which);
+    return err ? refuse_input(c, &in, which, err, culprit) : NULL;
+}

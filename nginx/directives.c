@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The kmen directives' setters: each value checked as it is read, so that
+ * nginx names the file and line of a bad one itself ("kmen_sp_type"
+ * directive expects public or private in /etc/nginx/nginx.conf:12). */
+#include <string.h>
+#include <strings.h>
+
+#include "apr_strings.h"
+#include "apr_uri.h"
+
+#include "directives.h"
+
+static const char *argument(ngx_conf_t *cf, apr_pool_t *p)
+{
+    ngx_str_t *value = cf->args->elts;
+    return apr_pstrndup(p, (const char *)value[1].data, value[1].len);
+}
+
+static const char *httpd_name_of(const ngx_command_t *cmd)
+{
+    return ((const kmen_ngx_directive *)cmd->post)->httpd_name;
+}
+
+static const char **string_field(kmen_ngx_srv_conf *s, size_t offset)
+{
+    return (const char **)((char *)&s->core + offset);
+}
+
+const char *kmen_ngx_here(ngx_conf_t *cf, apr_pool_t *p)
+{
+    return apr_psprintf(p, "%.*s:%lu", (int)cf->conf_file->file.name.len,
+                        (const char *)cf->conf_file->file.name.data,
+                        (unsigned long)cf->conf_file->line);
+}
+
+/* VALUE into the field at OFFSET, its place under KEY in the where table. */
+static char *store(ngx_conf_t *cf, kmen_ngx_srv_conf *s, size_t offset, const char *key,
+                   const char *value)
+{
+    const char **field = string_field(s, offset);
+    if (*field)
+        return "is duplicate";
+    *field = value;
+    apr_table_set(s->core.where, key, kmen_ngx_here(cf, s->pool));
+    return NGX_CONF_OK;
+}
+
+char *kmen_ngx_set_string(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    kmen_ngx_srv_conf *s = conf;
+    return store(cf, s, cmd->offset, httpd_name_of(cmd), argument(cf, s->pool));
+}
+
+/* NIA posts to https only: whether http is allowed (kmen_allow_http) is
+ * known once the whole server{} is read. */
+char *kmen_ngx_set_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    kmen_ngx_srv_conf *s = conf;
+    const char *url = argument(cf, s->pool);
+    apr_uri_t uri;
+    if (apr_uri_parse(s->pool, url, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname ||
+        (strcasecmp(uri.scheme, "https") != 0 && strcasecmp(uri.scheme, "http") != 0))
+        return "expects an absolute https URL";
+    return store(cf, s, cmd->offset, httpd_name_of(cmd), url);
+}
+
+/* The argument as a path: relative ones to nginx's configuration directory. */
+static const char *full_path(ngx_conf_t *cf, apr_pool_t *p)
+{
+    ngx_str_t path = ((ngx_str_t *)cf->args->elts)[1];
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK)
+        return NULL;
+    return apr_pstrndup(p, (const char *)path.data, path.len);
+}
+
+char *kmen_ngx_set_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    kmen_ngx_srv_conf *s = conf;
+    const char *path = full_path(cf, s->pool);
+    return path ? store(cf, s, cmd->offset, httpd_name_of(cmd), path) : NGX_CONF_ERROR;
+}
+
+char *kmen_ngx_set_sp_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    kmen_ngx_srv_conf *s = conf;
+    const kmen_ngx_directive *d = cmd->post;
+    const char *path = full_path(cf, s->pool);
+    if (!path)
+        return NGX_CONF_ERROR;
+    if (*string_field(s, d->second))
+        return "is given a third time: at most two, the pair in use and the next one";
+    if (!*string_field(s, cmd->offset))
+        return store(cf, s, cmd->offset, d->httpd_name, path);
+    return store(cf, s, d->second, apr_pstrcat(s->pool, d->httpd_name, " (second)", NULL), path);
+}
+
+char *kmen_ngx_set_flag(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    kmen_ngx_srv_conf *s = conf;
+    int *field = (int *)((char *)&s->core + cmd->offset);
+    const char *value = argument(cf, s->pool);
+    if (*field != KMEN_UNSET)
+        return "is duplicate";
+    if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
+        return "expects on or off";
+    *field = strcmp(value, "on") == 0;
+    apr_table_set(s->core.where, httpd_name_of(cmd), kmen_ngx_here(cf, s->pool));
+    return NGX_CONF_OK;
+}
+
+char *kmen_ngx_set_endpoint_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    kmen_ngx_srv_conf *s = conf;
+    const char *path = argument(cf, s->pool);
+    size_t len = strlen(path);
+    if (path[0] != '/' || len < 2 || path[len - 1] == '/')
+        return "expects a path such as /kmen (leading /, no trailing /)";
+    return store(cf, s, cmd->offset, httpd_name_of(cmd), path);
+}
+
+char *kmen_ngx_set_sp_type(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    kmen_ngx_srv_conf *s = conf;
+    const char *type = argument(cf, s->pool);
+    if (s->sp_type)
+        return "is duplicate";
+    if (strcmp(type, "public") != 0 && strcmp(type, "private") != 0)
+        return "expects public or private";
+    s->sp_type = type;
+    return NGX_CONF_OK;
+}
+
+const char *kmen_ngx_name(const char *httpd_name)
+{
+    for (const ngx_command_t *cmd = ngx_http_kmen_module.commands; cmd->name.len; cmd++) {
+        if (cmd->post && strcmp(httpd_name_of(cmd), httpd_name) == 0)
+            return (const char *)cmd->name.data;
+    }
+    return httpd_name;
+}
+
+const char *kmen_ngx_problem(apr_pool_t *p, const kmen_server_conf *c, const char *httpd_name,
+                             int second, const char *value, const char *problem)
+{
+    const char *key = second ? apr_pstrcat(p, httpd_name, " (second)", NULL) : httpd_name;
+    const char *where = apr_table_get(c->where, key);
+    return apr_pstrcat(p, kmen_ngx_name(httpd_name), value ? " " : "", value ? value : "", ": ",
+                       problem, where ? " in " : "", where ? where : "", NULL);
+}

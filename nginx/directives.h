@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The kmen directives of nginx: a server{}'s settings (the core's
+ * kmen_server_conf, written in nginx's spelling), where each was written, and
+ * a refusal worded as nginx words its own. */
+#ifndef KMEN_NGX_DIRECTIVES_H
+#define KMEN_NGX_DIRECTIVES_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "apr_pools.h"
+#include "apr_tables.h"
+
+#include "conf.h"
+
+extern ngx_module_t ngx_http_kmen_module;
+
+/* A directive in httpd's terms (its ngx_command_t's post): httpd's name of
+ * it, by which the core names each setting (kmen_sp_culprit) and the where
+ * table keeps its place; for the SP's files, which may be given twice, the
+ * offset in kmen_server_conf of the second. */
+typedef struct {
+    const char *httpd_name;
+    size_t second;
+} kmen_ngx_directive;
+
+/* A location that serves the endpoints (kmen_endpoints). */
+typedef struct {
+    const char *name;
+    const char *where; /* file:line of its kmen_endpoints */
+} kmen_ngx_endpoints_at;
+
+typedef struct {
+    kmen_server_conf core;         /* ngx_command_t offsets are into it */
+    const char *sp_type;           /* kmen_sp_type: the eIDAS SPType the metadata publishes */
+    apr_pool_t *pool;              /* this server{}'s: destroyed with the configuration */
+    apr_array_header_t *endpoints; /* of kmen_ngx_endpoints_at */
+} kmen_ngx_srv_conf;
+
+/* The setters of server settings (http{} or server{}); cmd->offset is the
+ * field's offset in kmen_server_conf, cmd->post a kmen_ngx_directive. Each
+ * setting may be given once in a context, the SP's files twice. */
+char *kmen_ngx_set_string(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+/* an absolute http(s) URL */
+char *kmen_ngx_set_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+/* a file, relative to nginx's configuration directory unless absolute */
+char *kmen_ngx_set_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+/* the SP's key and certificate files: the first occurrence is the pair in
+ * use, a second the next (or previous) pair, a third an error */
+char *kmen_ngx_set_sp_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+/* on or off into an int */
+char *kmen_ngx_set_flag(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *kmen_ngx_set_endpoint_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *kmen_ngx_set_sp_type(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+/* "file:line" of the directive being read. */
+const char *kmen_ngx_here(ngx_conf_t *cf, apr_pool_t *p);
+
+/* nginx's name of the directive httpd calls HTTPD_NAME. */
+const char *kmen_ngx_name(const char *httpd_name);
+
+/* "DIRECTIVE VALUE: PROBLEM in file:line", a refusal as nginx words its own:
+ * the directive named as nginx names it (HTTPD_NAME: as httpd does), the
+ * place that of its occurrence (SECOND: of its second) in C's where table.
+ * VALUE NULL: none. */
+const char *kmen_ngx_problem(apr_pool_t *p, const kmen_server_conf *c, const char *httpd_name,
+                             int second, const char *value, const char *problem);
+
+#endif

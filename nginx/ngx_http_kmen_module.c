@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* ngx_http_kmen_module: NIA (SAML 2.0, eIDAS profile) login for nginx, on
+ * the core mod_kmen runs on. Module record and directive table: each
+ * directive is httpd's, in nginx's spelling (docs/nginx.md). */
+#include <stddef.h>
+
+#include "directives.h"
+#include "endpoints.h"
+#include "server.h"
+
+#define SERVER_TAKE1 (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1)
+#define SLOT(field) offsetof(kmen_server_conf, field)
+/* The directive's ngx_command_t post: httpd's name, the second's offset. */
+#define AS(httpd_name) (&(kmen_ngx_directive){httpd_name, 0})
+#define AS_TWICE(httpd_name, second) (&(kmen_ngx_directive){httpd_name, SLOT(second)})
+
+static ngx_command_t kmen_commands[] = {
+    {ngx_string("kmen_sp_entity_id"), SERVER_TAKE1, kmen_ngx_set_url, NGX_HTTP_SRV_CONF_OFFSET,
+     SLOT(sp_entity_id), AS("KmenSPEntityID")},
+    {ngx_string("kmen_acs_base_url"), SERVER_TAKE1, kmen_ngx_set_url, NGX_HTTP_SRV_CONF_OFFSET,
+     SLOT(acs_base_url), AS("KmenACSBaseURL")},
+    {ngx_string("kmen_allow_http"), SERVER_TAKE1, kmen_ngx_set_flag, NGX_HTTP_SRV_CONF_OFFSET,
+     SLOT(allow_http), AS("KmenAllowHTTP")},
+    {ngx_string("kmen_sp_private_key_file"), SERVER_TAKE1, kmen_ngx_set_sp_file,
+     NGX_HTTP_SRV_CONF_OFFSET, SLOT(sp_key_file),
+     AS_TWICE("KmenSPPrivateKeyFile", sp_next_key_file)},
+    {ngx_string("kmen_sp_certificate_file"), SERVER_TAKE1, kmen_ngx_set_sp_file,
+     NGX_HTTP_SRV_CONF_OFFSET, SLOT(sp_cert_file),
+     AS_TWICE("KmenSPCertificateFile", sp_next_cert_file)},
+    {ngx_string("kmen_sp_encryption_key_file"), SERVER_TAKE1, kmen_ngx_set_sp_file,
+     NGX_HTTP_SRV_CONF_OFFSET, SLOT(sp_enc_key_file),
+     AS_TWICE("KmenSPEncryptionKeyFile", sp_next_enc_key_file)},
+    {ngx_string("kmen_sp_encryption_certificate_file"), SERVER_TAKE1, kmen_ngx_set_sp_file,
+     NGX_HTTP_SRV_CONF_OFFSET, SLOT(sp_enc_cert_file),
+     AS_TWICE("KmenSPEncryptionCertificateFile", sp_next_enc_cert_file)},
+    {ngx_string("kmen_idp_metadata_file"), SERVER_TAKE1, kmen_ngx_set_file,
+     NGX_HTTP_SRV_CONF_OFFSET, SLOT(idp_metadata_file), AS("KmenIdPMetadataFile")},
+    {ngx_string("kmen_idp_metadata_certificate_file"), SERVER_TAKE1, kmen_ngx_set_file,
+     NGX_HTTP_SRV_CONF_OFFSET, SLOT(idp_metadata_cert_file), AS("KmenIdPMetadataCertificateFile")},
+    {ngx_string("kmen_endpoint_path"), SERVER_TAKE1, kmen_ngx_set_endpoint_path,
+     NGX_HTTP_SRV_CONF_OFFSET, SLOT(endpoint_path), AS("KmenEndpointPath")},
+    {ngx_string("kmen_sp_type"), SERVER_TAKE1, kmen_ngx_set_sp_type, NGX_HTTP_SRV_CONF_OFFSET, 0,
+     AS("KmenSPType")},
+    {ngx_string("kmen_endpoints"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, kmen_ngx_set_endpoints,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+    ngx_null_command};
+
+static ngx_http_module_t kmen_module_ctx = {
+    NULL, /* preconfiguration */
+    NULL, /* postconfiguration */
+    NULL, /* create main configuration */
+    NULL, /* init main configuration */
+    kmen_ngx_create_srv_conf,
+    kmen_ngx_merge_srv_conf,
+    NULL, /* create location configuration */
+    NULL, /* merge location configuration */
+};
+
+ngx_module_t ngx_http_kmen_module = {NGX_MODULE_V1,
+                                     &kmen_module_ctx,
+                                     kmen_commands,
+                                     NGX_HTTP_MODULE,
+                                     NULL, /* init master */
+                                     NULL, /* init module */
+                                     NULL, /* init process */
+                                     NULL, /* init thread */
+                                     NULL, /* exit thread */
+                                     NULL, /* exit process */
+                                     NULL, /* exit master */
+                                     NGX_MODULE_V1_PADDING};

@@ -1,0 +1,255 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The nginx module's first step: it loads into Debian's nginx, makes the SP with the same core
+as httpd's mod_kmen while nginx reads its configuration (nginx -t refuses a bad key or IdP
+metadata with httpd's words and the directive's file:line), and serves /kmen/metadata, equal to
+httpd's for the same keys and settings, before and after nginx -s reload."""
+
+import re
+import signal
+
+import pytest
+import requests
+
+from t.lib import REPO, poll
+from t.lib.keys import self_signed
+from t.lib.nginx import NGINX_MODULE_SO, Nginx, config_text, unavailable
+
+MD = "urn:oasis:names:tc:SAML:2.0:metadata"
+
+
+@pytest.fixture(scope="module")
+def nginx_module():
+    why = unavailable()
+    if why:
+        pytest.skip(why)
+    if not NGINX_MODULE_SO.exists():
+        pytest.fail(f"{NGINX_MODULE_SO} is missing: build it first (make nginx)", pytrace=False)
+
+
+@pytest.fixture
+def nginx(stack, nginx_module):
+    """nginx(replace=None, **config_text keywords): a written, not started, Nginx of the stack's
+    site (same entity ID, keys and IdP metadata as its httpd); REPLACE: text substitutions."""
+    made = []
+
+    def make(replace=None, **kw):
+        n = Nginx(parent=stack.dir)
+        text = config_text(n.dir, n.port, stack.site(), **kw)
+        for old, new in (replace or {}).items():
+            assert old in text, old
+            text = text.replace(old, new)
+        made.append(n.write_config(text))
+        return n
+
+    yield make
+    for n in made:
+        n.cleanup()
+
+
+def line_of(n, directive):
+    """" in <nginx.conf>:<line>": where nginx's messages say DIRECTIVE stands in N's config."""
+    return f" in {n.conf}:{lines_of(n, directive)[0]}"
+
+
+def lines_of(n, directive):
+    """The numbers of the lines of N's config that give DIRECTIVE."""
+    return [i for i, line in enumerate(n.conf.read_text().splitlines(), 1)
+            if re.match(re.escape(directive) + "[ ;]", line.strip())]
+
+
+def refused(out, message):
+    """MESSAGE is one whole line of nginx's refusal (nginx: [emerg] ...)."""
+    return re.search(r"^nginx: \[emerg\] " + re.escape(message) + "$", out, re.M)
+
+
+def metadata(url):
+    r = requests.get(url + "/kmen/metadata", timeout=10)
+    assert r.status_code == 200, r.text
+    return r
+
+
+# --- nginx -t ---------------------------------------------------------------------------
+def test_a_correct_configuration_passes(nginx):
+    rc, out = nginx().configtest()
+    assert rc == 0 and "test is successful" in out, out
+
+
+def test_an_unreadable_key_is_named(stack, nginx):
+    n = nginx(replace={f"{stack.keys.dir}/sp-key.pem": "/nonexistent/sp-key.pem"})
+    rc, out = n.configtest()
+    assert rc != 0 and refused(out, "kmen_sp_private_key_file /nonexistent/sp-key.pem: cannot "
+                               "read: No such file or directory"
+                               + line_of(n, "kmen_sp_private_key_file")), out
+
+
+def test_a_key_that_does_not_match_the_certificate(stack, nginx):
+    """The problem in httpd's words (the core's), the place in nginx's."""
+    n = nginx(replace={f"{stack.keys.dir}/sp-key.pem": str(stack.keys.wrong_key)})
+    rc, out = n.configtest()
+    assert rc != 0 and refused(out, f"kmen_sp_private_key_file {stack.keys.wrong_key}: does not "
+                               "belong to KmenSPCertificateFile"
+                               + line_of(n, "kmen_sp_private_key_file")), out
+
+
+def test_missing_idp_metadata_is_named(stack, nginx):
+    missing = stack.dir / "no-such-metadata.xml"
+    n = nginx(replace={str(stack.idp_metadata): str(missing)})
+    rc, out = n.configtest()
+    assert rc != 0 and refused(out, f"kmen_idp_metadata_file {missing}: cannot read: No such "
+                               "file or directory" + line_of(n, "kmen_idp_metadata_file")), out
+
+
+def test_metadata_the_pinned_certificate_did_not_sign(stack, nginx):
+    """kmen_idp_metadata_certificate_file pins NIA's seal: another certificate refuses the
+    metadata, as KmenIdPMetadataCertificateFile does."""
+    n = nginx(replace={str(stack.keys.seal_cert): str(stack.keys.wrong_cert)})
+    rc, out = n.configtest()
+    assert rc != 0 and re.search(r"^nginx: \[emerg\] kmen_idp_metadata_file "
+                                 + re.escape(f"{stack.idp_metadata}: ") + ".+"
+                                 + re.escape(line_of(n, "kmen_idp_metadata_file")) + "$",
+                                 out, re.M), out
+
+
+def test_a_missing_directive_is_named(stack, nginx):
+    n = nginx(replace={f"kmen_idp_metadata_file {stack.idp_metadata};": ""})
+    rc, out = n.configtest()
+    assert rc != 0 and refused(out, f"kmen_sp_entity_id {stack.entity_id}: needs "
+                               "kmen_idp_metadata_file" + line_of(n, "kmen_sp_entity_id")), out
+
+
+def test_http_entity_id_needs_the_demo_switch(stack, nginx):
+    n = nginx(replace={"kmen_allow_http on;": ""})
+    rc, out = n.configtest()
+    assert rc != 0 and refused(out, f"kmen_sp_entity_id {stack.entity_id}: NIA logins need "
+                               "https (kmen_allow_http on only for a demo)"
+                               + line_of(n, "kmen_sp_entity_id")), out
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("kmen_sp_type municipal;", "expects public or private"),
+    ("kmen_endpoint_path /kmen/;", "expects a path such as /kmen (leading /, no trailing /)"),
+    ("kmen_acs_base_url portal.example.cz;", "expects an absolute https URL"),
+    ("kmen_allow_http yes;", "expects on or off"),
+])
+def test_a_bad_value_is_refused_by_nginx_where_it_stands(nginx, line, problem):
+    n = nginx(server=line)
+    rc, out = n.configtest()
+    directive = line.split()[0]
+    assert rc != 0 and refused(out, f'"{directive}" directive {problem} '
+                               f"in {n.conf}:{lines_of(n, directive)[-1]}"), out
+
+
+def test_a_third_key_is_refused(stack, nginx):
+    key = f"kmen_sp_private_key_file {stack.keys.dir}/sp-key.pem;"
+    n = nginx(replace={key: "\n".join([key] * 3)})
+    rc, out = n.configtest()
+    third = lines_of(n, "kmen_sp_private_key_file")[2]
+    assert rc != 0 and refused(out, '"kmen_sp_private_key_file" directive is given a third '
+                               "time: at most two, the pair in use and the next one"
+                               f" in {n.conf}:{third}"), out
+
+
+def test_the_endpoints_need_an_sp(stack, nginx):
+    n = nginx(replace={f"kmen_sp_entity_id {stack.entity_id};": ""})
+    rc, out = n.configtest()
+    assert rc != 0 and refused(out, "kmen_endpoints: the server has no kmen_sp_entity_id"
+                               + line_of(n, "kmen_endpoints")), out
+
+
+def test_the_endpoints_location_must_be_the_endpoint_path(nginx):
+    n = nginx(replace={"location /kmen/ {": "location /sso/ {"})
+    rc, out = n.configtest()
+    assert rc != 0 and refused(out, "kmen_endpoints: location /sso/ is not below "
+                               "kmen_endpoint_path /kmen" + line_of(n, "kmen_endpoints")), out
+
+
+# --- serving ----------------------------------------------------------------------------
+def same_response(a, b):
+    assert a.content == b.content
+    for header in ("Content-Type", "Cache-Control"):
+        assert a.headers.get(header) == b.headers.get(header), header
+
+
+def test_metadata_equals_httpds(stack, nginx):
+    n = nginx().start()
+    r = metadata(n.base_url)
+    same_response(r, metadata(stack.base_url))
+    assert r.headers["Content-Type"] == "application/samlmetadata+xml"
+    assert f'entityID="{stack.entity_id}"'.encode() in r.content
+
+
+def test_metadata_with_two_key_pairs_equals_httpds(stack, nginx):
+    """The key files given twice (a rollover): both certificates published, in order."""
+    key, cert = stack.dir / "nginx-next-key.pem", stack.dir / "nginx-next-cert.pem"
+    if not key.exists():
+        self_signed(key, cert, "localhost")
+        key.chmod(0o644)  # test keys: httpd's children read them
+    node = stack.new_httpd(extra=f"KmenSPPrivateKeyFile {key}\nKmenSPCertificateFile {cert}")
+    first = f"kmen_sp_certificate_file {stack.keys.dir}/sp-cert.pem;"
+    n = nginx(replace={first: f"{first}\n    kmen_sp_private_key_file {key};"
+                              f"\n    kmen_sp_certificate_file {cert};"}).start()
+    r = metadata(n.base_url)
+    same_response(r, metadata(node.base_url))
+    assert r.content.count(b"<ds:X509Certificate>") == 4, r.text  # 2 pairs x signing, encryption
+
+
+def test_other_methods_and_names(nginx):
+    n = nginx().start()
+    r = requests.post(n.base_url + "/kmen/metadata", data="x", timeout=10)
+    assert r.status_code == 405 and r.headers.get("Allow") == "GET, HEAD", r.headers
+    assert requests.head(n.base_url + "/kmen/metadata", timeout=10).status_code == 200
+    assert requests.get(n.base_url + "/kmen/nothing", timeout=10).status_code == 404
+
+
+def sp_type(response):
+    return re.search(rb"<eidas:SPType[^>]*>(\w+)<", response.content)[1].decode()
+
+
+def test_a_reload_keeps_serving_with_the_new_configuration(nginx):
+    """nginx -s reload reads the configuration again in the running master: the module is
+    not initialised twice, and the new configuration's SP serves (kmen_sp_type private)."""
+    n = nginx().start()
+    assert sp_type(metadata(n.base_url)) == "public"
+    master = n.proc.pid
+    n.write_config(n.conf.read_text().replace("kmen_allow_http on;",
+                                              "kmen_allow_http on;\n    kmen_sp_type private;"))
+    rc, out = n.reload()
+    assert rc == 0, out
+    assert poll(lambda: sp_type(metadata(n.base_url)) == "private"), n.read_error_log()
+    assert n.proc.poll() is None and n.proc.pid == master
+    assert "[emerg]" not in n.read_error_log()
+
+
+def test_a_refused_reload_leaves_the_running_configuration_serving(stack, nginx):
+    """nginx -s reload reads the configuration itself first and refuses a bad key without
+    signalling; a SIGHUP makes the running master read it: it refuses it and goes on serving
+    with the configuration it has."""
+    n = nginx().start()
+    before = metadata(n.base_url).content
+    n.write_config(n.conf.read_text().replace(f"{stack.keys.dir}/sp-key.pem",
+                                              "/nonexistent/sp-key.pem"))
+    refusal = "/nonexistent/sp-key.pem: cannot read"
+    rc, out = n.reload()
+    assert rc != 0 and refusal in out, out
+    refusals = n.read_error_log().count(refusal)  # nginx -s reload's own, in the same log
+    n.proc.send_signal(signal.SIGHUP)
+    assert poll(lambda: n.read_error_log().count(refusal) > refusals), n.read_error_log()
+    assert metadata(n.base_url).content == before
+    assert n.proc.poll() is None
+
+
+# --- the directive table and docs/nginx.md ------------------------------------------------
+def directive_pairs():
+    """{nginx name: httpd name} of the module's directive table (None: nginx's own)."""
+    text = (REPO / "nginx" / "ngx_http_kmen_module.c").read_text()
+    entries = re.findall(r'ngx_string\("(\w+)"\)(.*?)(?=ngx_string|ngx_null_command)', text, re.S)
+    assert len(entries) > 10, entries
+    return {name: (re.findall(r'AS(?:_TWICE)?\("(\w+)"', rest) or [None])[0]
+            for name, rest in entries}
+
+
+def test_every_directive_is_documented_beside_httpds():
+    rows = re.findall(r"^\| (?:\[(\w+)\]\([^)]*\)|[^|]*?) \| `(\w+)`",
+                      (REPO / "docs" / "nginx.md").read_text(), re.M)
+    documented = {nginx_name: httpd_name or None for httpd_name, nginx_name in rows}
+    assert documented == directive_pairs()
