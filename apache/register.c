@@ -10,16 +10,13 @@
 #include "httpd.h"
 #include "apr_lib.h"
 #include "apr_strings.h"
-#include "http_log.h"
 
 #include "config.h"
 #include "identifiers.h"
-#include "log.h"
 #include "register.h"
+#include "request.h"
 #include "store_pg.h"
 #include "translate.h"
-
-APLOG_USE_MODULE(kmen);
 
 static void take(kmen_identity *id, const kmen_resolved *res)
 {
@@ -44,8 +41,10 @@ static const char *date_or_null(const char *s)
 
 static int gateway_failed(request_rec *r, const char *why)
 {
-    kmen_log_request(APLOG_ERR, r, KMEN_LOGNO(0661) "first login not resolved: %s", why);
-    kmen_store_audit(r, kmen_server_conf_get(r->server)->store, "resolve", "gateway_failed", why);
+    kmen_log(kmen_request_ctx(r), KMEN_LOG_ERR, KMEN_LOGNO(0661) "first login not resolved: %s",
+             why);
+    kmen_store_audit(kmen_request_ctx(r), kmen_server_conf_get(r->server)->store, "resolve",
+                     "gateway_failed", why);
     return HTTP_SERVICE_UNAVAILABLE;
 }
 
@@ -63,9 +62,11 @@ static kmen_translate_status translate_to_register(request_rec *r, const char *b
 {
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
     const char *login_aifo = NULL;
-    kmen_translate_status st = kmen_translate_bsi(r, bsi, c->login_agenda, &login_aifo);
+    kmen_translate_status st =
+        kmen_translate_bsi(kmen_request_ctx(r), bsi, c->login_agenda, &login_aifo);
     if (st == KMEN_TRANSLATE_OK && strcmp(c->login_agenda, c->register_agenda) != 0)
-        st = kmen_translate_aifo(r, login_aifo, c->login_agenda, c->register_agenda, aifo);
+        st = kmen_translate_aifo(kmen_request_ctx(r), login_aifo, c->login_agenda,
+                                 c->register_agenda, aifo);
     else
         *aifo = login_aifo;
     return st;
@@ -110,7 +111,7 @@ static int resolve_first(request_rec *r, kmen_identity *id, const unsigned char 
     kmen_first_login in;
     kmen_resolved res = {0};
     if (!nia_login(r, id, bsi_index, aifo, aifo_index, &in) ||
-        kmen_store_resolve_first(r, c->store, &in, &res) != KMEN_STORE_OK)
+        kmen_store_resolve_first(kmen_request_ctx(r), c->store, &in, &res) != KMEN_STORE_OK)
         return HTTP_SERVICE_UNAVAILABLE;
     take(id, &res);
     return OK;
@@ -123,8 +124,8 @@ static int resolve_bsi_only(request_rec *r, kmen_identity *id, const unsigned ch
     kmen_first_login in;
     kmen_resolved res = {0};
     nia_login(r, id, bsi_index, NULL, NULL, &in);
-    if (kmen_store_resolve_bsi_only(r, kmen_server_conf_get(r->server)->store, &in, &res) !=
-        KMEN_STORE_OK)
+    if (kmen_store_resolve_bsi_only(kmen_request_ctx(r), kmen_server_conf_get(r->server)->store,
+                                    &in, &res) != KMEN_STORE_OK)
         return HTTP_SERVICE_UNAVAILABLE;
     take(id, &res);
     return OK;
@@ -134,12 +135,12 @@ static int resolve_bsi_only(request_rec *r, kmen_identity *id, const unsigned ch
  * client's next login. */
 static void upgrade_failed(request_rec *r, const kmen_identity *id, const char *why)
 {
-    kmen_log_request(APLOG_WARNING, r,
-                     KMEN_LOGNO(0664) "client %s, known by BSI alone, has no AIFO yet: %s; "
-                                      "its next login tries again",
-                     id->client_id, why);
-    kmen_store_audit_client(r, kmen_server_conf_get(r->server)->store, "upgrade", "gateway_failed",
-                            why, id->client_id);
+    kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING,
+             KMEN_LOGNO(0664) "client %s, known by BSI alone, has no AIFO yet: %s; "
+                              "its next login tries again",
+             id->client_id, why);
+    kmen_store_audit_client(kmen_request_ctx(r), kmen_server_conf_get(r->server)->store, "upgrade",
+                            "gateway_failed", why, id->client_id);
 }
 
 /* A returning client known by BSI alone (made while KmenTranslatorURL was
@@ -160,13 +161,14 @@ static void upgrade_bsi_only(request_rec *r, kmen_identity *id, const unsigned c
     kmen_first_login in;
     kmen_resolved res = {0};
     if (!nia_login(r, id, bsi_index, aifo, aifo_index, &in) ||
-        kmen_store_attach_aifo(r, c->store, &in, &res, &outcome) != KMEN_STORE_OK) {
+        kmen_store_attach_aifo(kmen_request_ctx(r), c->store, &in, &res, &outcome) !=
+            KMEN_STORE_OK) {
         upgrade_failed(r, id, "the register could not store the AIFO");
         return;
     }
-    kmen_log_request(APLOG_INFO, r,
-                     KMEN_LOGNO(0665) "client %s, known by BSI alone: %s (now client %s)",
-                     id->client_id, outcome, res.client_id);
+    kmen_log(kmen_request_ctx(r), KMEN_LOG_INFO,
+             KMEN_LOGNO(0665) "client %s, known by BSI alone: %s (now client %s)", id->client_id,
+             outcome, res.client_id);
     take(id, &res);
 }
 
@@ -179,12 +181,13 @@ static int resolve_foreigner(request_rec *r, kmen_identity *id, int eidas_accept
     unsigned char index[KMEN_HASH_LEN];
     kmen_id_index(r->pool, &c->id_keys, KMEN_ID_PSEUDONYM, NULL, id->pseudonym, index);
     kmen_resolved res = {0};
-    kmen_store_status st = kmen_store_resolve_pseudonym(r, c->store, index, &res);
+    kmen_store_status st = kmen_store_resolve_pseudonym(kmen_request_ctx(r), c->store, index, &res);
     kmen_foreigner in = {index, id->given_name, id->family_name, date_or_null(id->birth_date)};
     if (st == KMEN_STORE_NOT_FOUND && eidas_accept)
-        st = kmen_store_foreigner_accept(r, c->store, &in, &res);
+        st = kmen_store_foreigner_accept(kmen_request_ctx(r), c->store, &in, &res);
     else if (st == KMEN_STORE_NOT_FOUND) {
-        st = kmen_store_pending_create(r, c->store, &in, c->pending_timeout, pending_id);
+        st = kmen_store_pending_create(kmen_request_ctx(r), c->store, &in, c->pending_timeout,
+                                       pending_id);
         res.client_id = res.systems = NULL;
         res.status = "pending";
     }
@@ -203,7 +206,7 @@ int kmen_register_resolve(request_rec *r, kmen_identity *id, int eidas_accept,
     unsigned char bsi_index[KMEN_HASH_LEN];
     kmen_id_index(r->pool, &c->id_keys, KMEN_ID_BSI, NULL, id->pseudonym, bsi_index);
     kmen_resolved res = {0};
-    switch (kmen_store_resolve_bsi(r, c->store, bsi_index, &res)) {
+    switch (kmen_store_resolve_bsi(kmen_request_ctx(r), c->store, bsi_index, &res)) {
     case KMEN_STORE_OK:
         take(id, &res);
         if (res.bsi_only && kmen_translator_mode_of(c) == KMEN_TRANSLATOR_GATEWAY)
@@ -222,8 +225,8 @@ int kmen_register_complete(request_rec *r, const char *pending_id, const char *l
                            kmen_identity *id, const char **outcome)
 {
     kmen_resolved res = {0};
-    if (kmen_store_pending_complete(r, kmen_server_conf_get(r->server)->store, pending_id, link,
-                                    outcome, &res) != KMEN_STORE_OK)
+    if (kmen_store_pending_complete(kmen_request_ctx(r), kmen_server_conf_get(r->server)->store,
+                                    pending_id, link, outcome, &res) != KMEN_STORE_OK)
         return HTTP_SERVICE_UNAVAILABLE;
     if (res.client_id)
         take(id, &res);
@@ -237,14 +240,14 @@ static kmen_store_status stored_aifo(request_rec *r, const char *client_id, cons
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
     const unsigned char *sealed = NULL;
     apr_size_t len = 0;
-    kmen_store_status st = kmen_store_agenda_aifo(r, c->store, client_id, agenda, &sealed, &len);
+    kmen_store_status st =
+        kmen_store_agenda_aifo(kmen_request_ctx(r), c->store, client_id, agenda, &sealed, &len);
     if (st != KMEN_STORE_OK)
         return st;
     *aifo = kmen_id_open(r->pool, &c->id_keys, KMEN_ID_AIFO, agenda, sealed, len);
     if (!*aifo) {
-        kmen_log_request(
-            APLOG_ERR, r,
-            KMEN_LOGNO(0663) "a stored AIFO does not open: wrong KmenRegisterKeyFile?");
+        kmen_log(kmen_request_ctx(r), KMEN_LOG_ERR,
+                 KMEN_LOGNO(0663) "a stored AIFO does not open: wrong KmenRegisterKeyFile?");
         return KMEN_STORE_DOWN;
     }
     return KMEN_STORE_OK;
@@ -264,14 +267,14 @@ int kmen_register_agenda_aifo(request_rec *r, const char *client_id, const char 
     if (st != KMEN_STORE_OK)
         return HTTP_SERVICE_UNAVAILABLE;
     if (kmen_translator_mode_of(c) != KMEN_TRANSLATOR_GATEWAY ||
-        kmen_translate_aifo(r, register_aifo, c->register_agenda, agenda, aifo) !=
+        kmen_translate_aifo(kmen_request_ctx(r), register_aifo, c->register_agenda, agenda, aifo) !=
             KMEN_TRANSLATE_OK)
         return gateway_failed(r, "no AIFO in the location's agenda");
     unsigned char index[KMEN_HASH_LEN];
     apr_size_t len = 0;
     unsigned char *sealed = protect_aifo(r, agenda, *aifo, index, &len);
-    if (!sealed || kmen_store_agenda_aifo_store(r, c->store, client_id, agenda, index, sealed,
-                                                len) != KMEN_STORE_OK)
+    if (!sealed || kmen_store_agenda_aifo_store(kmen_request_ctx(r), c->store, client_id, agenda,
+                                                index, sealed, len) != KMEN_STORE_OK)
         return HTTP_SERVICE_UNAVAILABLE;
     return OK;
 }
@@ -286,12 +289,12 @@ static int valid_system_name(const char *s)
 int kmen_register_link_system(request_rec *r, const char *client_id, const char *system)
 {
     if (!valid_system_name(system)) {
-        kmen_log_request(APLOG_WARNING, r,
-                         KMEN_LOGNO(0662) "Kmen-Link-System ignored: not a system name");
+        kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING,
+                 KMEN_LOGNO(0662) "Kmen-Link-System ignored: not a system name");
         return HTTP_BAD_REQUEST;
     }
-    if (kmen_store_link_system(r, kmen_server_conf_get(r->server)->store, client_id, system) !=
-        KMEN_STORE_OK)
+    if (kmen_store_link_system(kmen_request_ctx(r), kmen_server_conf_get(r->server)->store,
+                               client_id, system) != KMEN_STORE_OK)
         return HTTP_SERVICE_UNAVAILABLE;
     return OK;
 }
@@ -334,7 +337,8 @@ int kmen_register_potential(request_rec *r, const char *const values[3], const c
     }
     if (!contact.index[0] && !contact.index[1])
         return HTTP_BAD_REQUEST; /* a name alone identifies nobody */
-    return kmen_store_potential_create(r, c->store, &contact, client_id) == KMEN_STORE_OK
+    return kmen_store_potential_create(kmen_request_ctx(r), c->store, &contact, client_id) ==
+                   KMEN_STORE_OK
                ? OK
                : HTTP_SERVICE_UNAVAILABLE;
 }
@@ -343,8 +347,8 @@ int kmen_register_link_potential(request_rec *r, const char *current, const char
                                  kmen_identity *id, const char **outcome)
 {
     kmen_resolved res = {0};
-    if (kmen_store_link_potential(r, kmen_server_conf_get(r->server)->store, current, potential,
-                                  outcome, &res) != KMEN_STORE_OK)
+    if (kmen_store_link_potential(kmen_request_ctx(r), kmen_server_conf_get(r->server)->store,
+                                  current, potential, outcome, &res) != KMEN_STORE_OK)
         return HTTP_SERVICE_UNAVAILABLE;
     if (res.client_id)
         take(id, &res);
