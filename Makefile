@@ -14,7 +14,7 @@ CORE_SRC := $(sort $(wildcard core/*.c))
 CORE_HDR := $(wildcard core/*.h)
 APACHE_SRC := apache/mod_kmen.c apache/config.c apache/configcheck.c apache/request.c apache/session.c \
               apache/memo.c apache/headers.c apache/page.c apache/log.c apache/logout_state.c \
-              apache/login_state.c apache/handlers.c apache/auth.c apache/register.c \
+              apache/login_state.c apache/handlers.c apache/auth.c \
               apache/backend.c apache/evidence.c apache/status.c apache/health.c apache/metadata_fetch.c
 HDR := $(CORE_HDR) $(wildcard apache/*.h)
 LIBKMEN := build/libkmen.a

@@ -116,7 +116,8 @@ int kmen_fixups(request_rec *r)
     const char *evidence = NULL;
     /* A foreigner has no AIFO in any agenda: no Kmen-Aifo for them. */
     if ((agenda && s->identity.client_id && s->identity.origin == KMEN_ORIGIN_NIA &&
-         kmen_register_agenda_aifo(r, s->identity.client_id, agenda, &aifo) != OK) ||
+         kmen_register_agenda_aifo(kmen_request_ctx(r), s->identity.client_id, agenda, &aifo) !=
+             KMEN_REGISTER_OK) ||
         kmen_evidence_states(r, s, &evidence) != OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     const kmen_header_set *set =

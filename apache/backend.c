@@ -62,7 +62,7 @@ static void link_systems(request_rec *r, const char *client_id, apr_array_header
     for (int i = 0; i < values->nelts; i++) {
         char *list = apr_pstrdup(r->pool, APR_ARRAY_IDX(values, i, const char *)), *last = NULL;
         for (char *s = apr_strtok(list, ",", &last); s; s = apr_strtok(NULL, ",", &last))
-            kmen_register_link_system(r, client_id, kmen_trim(s));
+            kmen_register_link_system(kmen_request_ctx(r), client_id, kmen_trim(s));
     }
 }
 
@@ -105,7 +105,8 @@ static int complete_pending(request_rec *r, const kmen_session *s, const char *l
     const char *outcome = NULL;
     if (!kmen_path_is_under(r->uri, kmen_dir_conf_get(r)->verify_path))
         return complete_ignored(r, "not sent from KmenVerifyPath");
-    if (kmen_register_complete(r, s->pending_id, link, &id, &outcome) != OK)
+    if (kmen_register_complete(kmen_request_ctx(r), s->pending_id, link, &id, &outcome) !=
+        KMEN_REGISTER_OK)
         return HTTP_SERVICE_UNAVAILABLE;
     /* A warning when the person sees the 409 page. */
     kmen_log(kmen_request_ctx(r), id.client_id ? KMEN_LOG_INFO : KMEN_LOG_WARNING,
@@ -124,7 +125,8 @@ static int complete_potential(request_rec *r, const kmen_session *s, const char 
         return complete_ignored(r, "link= not sent from KmenVerifyPath or a KmenAllowLink place");
     if (!s->identity.client_id)
         return complete_ignored(r, "the login has no client to link");
-    if (kmen_register_link_potential(r, s->identity.client_id, link, &id, &outcome) != OK)
+    if (kmen_register_link_potential(kmen_request_ctx(r), s->identity.client_id, link, &id,
+                                     &outcome) != KMEN_REGISTER_OK)
         return HTTP_SERVICE_UNAVAILABLE;
     int linked = strcmp(outcome, "linked") == 0;
     kmen_log(kmen_request_ctx(r), linked ? KMEN_LOG_INFO : KMEN_LOG_WARNING,
@@ -167,10 +169,11 @@ static void record_contact(request_rec *r, apr_array_header_t *values)
                 found[i] = kmen_trim(item + strlen(keys[i]));
         }
     }
-    int status = kmen_register_potential(r, found, &client_id);
-    kmen_log(kmen_request_ctx(r), status == OK ? KMEN_LOG_INFO : KMEN_LOG_WARNING,
+    kmen_register_status status = kmen_register_potential(kmen_request_ctx(r), found, &client_id);
+    kmen_log(kmen_request_ctx(r), status == KMEN_REGISTER_OK ? KMEN_LOG_INFO : KMEN_LOG_WARNING,
              KMEN_LOGNO(0676) "potential client from a contact: %s",
-             status == OK ? client_id : "refused (no e-mail or phone, or database down)");
+             status == KMEN_REGISTER_OK ? client_id
+                                        : "refused (no e-mail or phone, or database down)");
 }
 
 /* A header that changes the register counts only where the location opted

@@ -290,7 +290,8 @@ static void acs_login(request_rec *r, const char *request_id, const char *previo
         return;
     else if ((int)id.loa < consumed.min_loa)
         loa_too_low(r, id.loa, &consumed, answer);
-    else if (kmen_register_resolve(r, &id, consumed.eidas_accept, &pending_id) == OK &&
+    else if (kmen_register_resolve(kmen_request_ctx(r), &id, consumed.eidas_accept, &pending_id) ==
+                 KMEN_REGISTER_OK &&
              kmen_session_create(r, &id, &a->ref, pending_id, previous, &answer->session) ==
                  KMEN_STORE_OK) {
         answer->who = apr_psprintf(r->pool, "origin %s, LoA %s", kmen_origin_name(id.origin),
