@@ -97,7 +97,7 @@ bench: all
 # --- unit tests (libcheck): pure logic, and the response checks on NIA's own Response
 UNIT_CFLAGS = $(WARN) -g $(DEPS_CFLAGS) $(shell pkg-config --cflags check apr-1 apr-util-1) -Icore
 UNIT_LIBS = $(LIBKMEN) $(DEPS_LIBS) $(shell pkg-config --libs check apr-1 apr-util-1)
-UNIT_TESTS := t/unit/saml_test t/unit/logic_test
+UNIT_TESTS := t/unit/saml_test t/unit/logic_test t/unit/context_test
 # logic_test still reads apache/config.c's directive handlers (httpd's include dir)
 LOGIC_CFLAGS = $(UNIT_CFLAGS) -I$(shell $(APXS) -q INCLUDEDIR) -Iapache
 LOGIC_SRC := apache/config.c
@@ -113,6 +113,10 @@ t/unit/saml_test: t/unit/saml_test.c $(LASSO_REFERENCE) $(LIBKMEN) $(CORE_HDR)
 t/unit/saml_differential: t/unit/saml_differential.c $(LASSO_REFERENCE) $(LIBKMEN) $(CORE_HDR)
 	$(CC) $(UNIT_CFLAGS) -It/unit -o $@ t/unit/saml_differential.c t/unit/lasso_reference.c \
 	  $(UNIT_LIBS)
+
+# the core's request context, store and translator with no server around them
+t/unit/context_test: t/unit/context_test.c $(LIBKMEN) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/context_test.c $(UNIT_LIBS)
 
 t/unit/logic_test: t/unit/logic_test.c $(LOGIC_SRC) $(LIBKMEN) $(HDR)
 	$(CC) $(LOGIC_CFLAGS) -o $@ t/unit/logic_test.c $(LOGIC_SRC) $(UNIT_LIBS)
