@@ -12,9 +12,9 @@ LASSO_MIN := 2.7.0
 # apache/: httpd's adapter, mod_kmen.so.
 CORE_SRC := $(sort $(wildcard core/*.c))
 CORE_HDR := $(wildcard core/*.h)
-APACHE_SRC := apache/mod_kmen.c apache/config.c apache/configcheck.c apache/store_pg.c apache/session.c \
+APACHE_SRC := apache/mod_kmen.c apache/config.c apache/configcheck.c apache/request.c apache/session.c \
               apache/memo.c apache/headers.c apache/page.c apache/log.c apache/logout_state.c \
-              apache/login_state.c apache/handlers.c apache/auth.c apache/register.c apache/translate.c \
+              apache/login_state.c apache/handlers.c apache/auth.c \
               apache/backend.c apache/evidence.c apache/status.c apache/health.c apache/metadata_fetch.c
 HDR := $(CORE_HDR) $(wildcard apache/*.h)
 LIBKMEN := build/libkmen.a
@@ -141,7 +141,7 @@ bench: all
 # --- unit tests (libcheck): pure logic, and the response checks on NIA's own Response
 UNIT_CFLAGS = $(WARN) -g $(DEPS_CFLAGS) $(shell pkg-config --cflags check apr-1 apr-util-1) -Icore
 UNIT_LIBS = $(LIBKMEN) $(DEPS_LIBS) $(shell pkg-config --libs check apr-1 apr-util-1)
-UNIT_TESTS := t/unit/saml_test t/unit/conf_test t/unit/logic_test
+UNIT_TESTS := t/unit/saml_test t/unit/conf_test t/unit/logic_test t/unit/context_test
 # logic_test reads apache/config.c's directive handlers (httpd's include dir); conf_test
 # and conf_defaults, the configuration's create, merge and defaults, link the core alone.
 LOGIC_CFLAGS = $(UNIT_CFLAGS) -I$(shell $(APXS) -q INCLUDEDIR) -Iapache
@@ -165,6 +165,10 @@ t/unit/conf_test: t/unit/conf_test.c $(LIBKMEN) $(CORE_HDR)
 # the directives of the field lists with their defaults, for t/integration/test_docs.py
 t/unit/conf_defaults: t/unit/conf_defaults.c $(LIBKMEN) $(CORE_HDR)
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/conf_defaults.c $(UNIT_LIBS)
+
+# the core's request context, store and translator with no server around them
+t/unit/context_test: t/unit/context_test.c $(LIBKMEN) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/context_test.c $(UNIT_LIBS)
 
 t/unit/logic_test: t/unit/logic_test.c $(LOGIC_SRC) $(LIBKMEN) $(HDR)
 	$(CC) $(LOGIC_CFLAGS) -o $@ t/unit/logic_test.c $(LOGIC_SRC) $(UNIT_LIBS)

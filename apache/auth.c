@@ -8,32 +8,16 @@
 #include "apr_escape.h"
 #include "apr_strings.h"
 #include "http_core.h"
-#include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
 
 #include "handlers.h"
 #include "evidence.h"
 #include "headers.h"
-#include "log.h"
 #include "page.h"
 #include "redirect.h"
 #include "register.h"
-
-APLOG_USE_MODULE(kmen);
-extern module AP_MODULE_DECLARE_DATA kmen_module;
-
-/* The session authenticated for this request, its main request (subrequests)
- * or the request it was internally redirected from. */
-const kmen_session *kmen_request_session(const request_rec *r)
-{
-    for (; r; r = r->main ? r->main : r->prev) {
-        const kmen_session *s = ap_get_module_config(r->request_config, &kmen_module);
-        if (s)
-            return s;
-    }
-    return NULL;
-}
+#include "request.h"
 
 static const char *return_to_of(request_rec *r)
 {
@@ -50,9 +34,9 @@ static int unauthenticated(request_rec *r)
         return HTTP_UNAUTHORIZED;
     if (r->method_number == M_GET)
         return kmen_login_start(r, kmen_dir_conf_get(r), return_to_of(r));
-    kmen_log_request(APLOG_INFO, r,
-                     KMEN_LOGNO(0634) "login needed: a %s without a session cannot go through NIA",
-                     r->method);
+    kmen_log(kmen_request_ctx(r), KMEN_LOG_INFO,
+             KMEN_LOGNO(0634) "login needed: a %s without a session cannot go through NIA",
+             r->method);
     return kmen_page_send(r, KMEN_PAGE_LOGIN_NEEDED, kmen_login_url(r, return_to_of(r)));
 }
 
@@ -65,16 +49,15 @@ static int pending_elsewhere(request_rec *r, const kmen_dir_conf *dir)
     if (kmen_path_is_under(r->uri, verify_path))
         return OK;
     if (!verify_path) {
-        kmen_log_request(APLOG_WARNING, r,
-                         KMEN_LOGNO(0632) "a pending foreigner at %s, which has no KmenVerifyPath",
-                         r->uri);
+        kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING,
+                 KMEN_LOGNO(0632) "a pending foreigner at %s, which has no KmenVerifyPath", r->uri);
         return kmen_page_send(r, KMEN_PAGE_NOT_VERIFIED, NULL);
     }
     if (r->main || r->method_number != M_GET) {
-        kmen_log_request(APLOG_INFO, r,
-                         KMEN_LOGNO(0635) "a pending foreigner at %s: a %s is not sent on to "
-                                          "KmenVerifyPath",
-                         r->uri, r->method);
+        kmen_log(kmen_request_ctx(r), KMEN_LOG_INFO,
+                 KMEN_LOGNO(0635) "a pending foreigner at %s: a %s is not sent on to "
+                                  "KmenVerifyPath",
+                 r->uri, r->method);
         return kmen_page_send(r, KMEN_PAGE_NOT_VERIFIED, NULL);
     }
     const char *back = return_to_of(r);
@@ -90,8 +73,8 @@ int kmen_check_authn(request_rec *r)
         return DECLINED;
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
     if (!c->sp) {
-        kmen_log_request(APLOG_ERR, r,
-                         KMEN_LOGNO(0631) "AuthType Kmen here, but KmenSPEntityID is not set");
+        kmen_log(kmen_request_ctx(r), KMEN_LOG_ERR,
+                 KMEN_LOGNO(0631) "AuthType Kmen here, but KmenSPEntityID is not set");
         return kmen_page_send(r, KMEN_PAGE_INTERNAL_ERROR, NULL);
     }
     const kmen_session *s = kmen_request_session(r);
@@ -113,7 +96,7 @@ int kmen_check_authn(request_rec *r)
         if (status != OK)
             return status;
     }
-    ap_set_module_config(r->request_config, &kmen_module, (void *)s);
+    kmen_request_set_session(r, s);
     /* The public client identifier; a login the register does not hold
      * (a foreigner, for now) is named by a handle of its session, which says
      * nothing about the person. */
@@ -134,7 +117,8 @@ int kmen_fixups(request_rec *r)
     const char *evidence = NULL;
     /* A foreigner has no AIFO in any agenda: no Kmen-Aifo for them. */
     if ((agenda && s->identity.client_id && s->identity.origin == KMEN_ORIGIN_NIA &&
-         kmen_register_agenda_aifo(r, s->identity.client_id, agenda, &aifo) != OK) ||
+         kmen_register_agenda_aifo(kmen_request_ctx(r), s->identity.client_id, agenda, &aifo) !=
+             KMEN_REGISTER_OK) ||
         kmen_evidence_states(r, s, &evidence) != OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     const kmen_header_set *set =

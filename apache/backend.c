@@ -8,7 +8,6 @@
 
 #include "httpd.h"
 #include "apr_strings.h"
-#include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
 
@@ -17,14 +16,11 @@
 #include "handlers.h"
 #include "headers_encode.h"
 #include "evidence.h"
-#include "log.h"
 #include "page.h"
 #include "pairs.h"
 #include "redirect.h"
 #include "register.h"
-
-APLOG_USE_MODULE(kmen);
-extern module AP_MODULE_DECLARE_DATA kmen_module;
+#include "request.h"
 
 typedef struct {
     apr_pool_t *pool;
@@ -66,13 +62,14 @@ static void link_systems(request_rec *r, const char *client_id, apr_array_header
     for (int i = 0; i < values->nelts; i++) {
         char *list = apr_pstrdup(r->pool, APR_ARRAY_IDX(values, i, const char *)), *last = NULL;
         for (char *s = apr_strtok(list, ",", &last); s; s = apr_strtok(NULL, ",", &last))
-            kmen_register_link_system(r, client_id, kmen_trim(s));
+            kmen_register_link_system(kmen_request_ctx(r), client_id, kmen_trim(s));
     }
 }
 
 static int complete_ignored(request_rec *r, const char *why)
 {
-    kmen_log_request(APLOG_WARNING, r, KMEN_LOGNO(0672) "Kmen-Complete ignored: %s", why);
+    kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING, KMEN_LOGNO(0672) "Kmen-Complete ignored: %s",
+             why);
     return OK;
 }
 
@@ -97,7 +94,7 @@ static int upgrade_session(request_rec *r, const kmen_session *s, const kmen_ide
     if (kmen_session_update(r, upgraded) != KMEN_STORE_OK)
         return HTTP_SERVICE_UNAVAILABLE;
     /* the rest of this response (Kmen-Link-System) is about the new client */
-    ap_set_module_config(r->request_config, &kmen_module, upgraded);
+    kmen_request_set_session(r, upgraded);
     return OK;
 }
 
@@ -108,11 +105,12 @@ static int complete_pending(request_rec *r, const kmen_session *s, const char *l
     const char *outcome = NULL;
     if (!kmen_path_is_under(r->uri, kmen_dir_verify_path(kmen_dir_conf_get(r))))
         return complete_ignored(r, "not sent from KmenVerifyPath");
-    if (kmen_register_complete(r, s->pending_id, link, &id, &outcome) != OK)
+    if (kmen_register_complete(kmen_request_ctx(r), s->pending_id, link, &id, &outcome) !=
+        KMEN_REGISTER_OK)
         return HTTP_SERVICE_UNAVAILABLE;
     /* A warning when the person sees the 409 page. */
-    kmen_log_request(id.client_id ? APLOG_INFO : APLOG_WARNING, r,
-                     KMEN_LOGNO(0673) "verification completed: %s", outcome);
+    kmen_log(kmen_request_ctx(r), id.client_id ? KMEN_LOG_INFO : KMEN_LOG_WARNING,
+             KMEN_LOGNO(0673) "verification completed: %s", outcome);
     return id.client_id ? upgrade_session(r, s, &id) : HTTP_CONFLICT;
 }
 
@@ -127,11 +125,12 @@ static int complete_potential(request_rec *r, const kmen_session *s, const char 
         return complete_ignored(r, "link= not sent from KmenVerifyPath or a KmenAllowLink place");
     if (!s->identity.client_id)
         return complete_ignored(r, "the login has no client to link");
-    if (kmen_register_link_potential(r, s->identity.client_id, link, &id, &outcome) != OK)
+    if (kmen_register_link_potential(kmen_request_ctx(r), s->identity.client_id, link, &id,
+                                     &outcome) != KMEN_REGISTER_OK)
         return HTTP_SERVICE_UNAVAILABLE;
     int linked = strcmp(outcome, "linked") == 0;
-    kmen_log_request(linked ? APLOG_INFO : APLOG_WARNING, r,
-                     KMEN_LOGNO(0674) "potential client link: %s", outcome);
+    kmen_log(kmen_request_ctx(r), linked ? KMEN_LOG_INFO : KMEN_LOG_WARNING,
+             KMEN_LOGNO(0674) "potential client link: %s", outcome);
     return linked ? upgrade_session(r, s, &id) : HTTP_CONFLICT;
 }
 
@@ -158,9 +157,8 @@ static void record_contact(request_rec *r, apr_array_header_t *values)
     if (!values->nelts)
         return;
     if (!kmen_dir_accept_contact(kmen_dir_conf_get(r))) {
-        kmen_log_request(
-            APLOG_WARNING, r,
-            KMEN_LOGNO(0675) "Kmen-Potential-Contact ignored: KmenAcceptContact is Off");
+        kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING,
+                 KMEN_LOGNO(0675) "Kmen-Potential-Contact ignored: KmenAcceptContact is Off");
         return;
     }
     char *list = apr_pstrdup(r->pool, APR_ARRAY_IDX(values, 0, const char *)), *last = NULL;
@@ -171,10 +169,11 @@ static void record_contact(request_rec *r, apr_array_header_t *values)
                 found[i] = kmen_trim(item + strlen(keys[i]));
         }
     }
-    int status = kmen_register_potential(r, found, &client_id);
-    kmen_log_request(status == OK ? APLOG_INFO : APLOG_WARNING, r,
-                     KMEN_LOGNO(0676) "potential client from a contact: %s",
-                     status == OK ? client_id : "refused (no e-mail or phone, or database down)");
+    kmen_register_status status = kmen_register_potential(kmen_request_ctx(r), found, &client_id);
+    kmen_log(kmen_request_ctx(r), status == KMEN_REGISTER_OK ? KMEN_LOG_INFO : KMEN_LOG_WARNING,
+             KMEN_LOGNO(0676) "potential client from a contact: %s",
+             status == KMEN_REGISTER_OK ? client_id
+                                        : "refused (no e-mail or phone, or database down)");
 }
 
 /* A header that changes the register counts only where the location opted
@@ -183,8 +182,8 @@ static int opted_in(request_rec *r, int flag, const char *header, const char *di
 {
     if (flag)
         return 1;
-    kmen_log_request(APLOG_WARNING, r, KMEN_LOGNO(0690) "%s ignored: %s is Off for %s", header,
-                     directive, r->uri);
+    kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING, KMEN_LOGNO(0690) "%s ignored: %s is Off for %s",
+             header, directive, r->uri);
     return 0;
 }
 
@@ -196,8 +195,8 @@ static void act_on_links(request_rec *r, const kmen_session *s, apr_array_header
     if (s && s->identity.client_id)
         link_systems(r, s->identity.client_id, links);
     else
-        kmen_log_request(APLOG_INFO, r,
-                         KMEN_LOGNO(0671) "Kmen-Link-System without a registered client, ignored");
+        kmen_log(kmen_request_ctx(r), KMEN_LOG_INFO,
+                 KMEN_LOGNO(0671) "Kmen-Link-System without a registered client, ignored");
 }
 
 /* Replaces whatever the backend sent: mod_kmen's page for a status, or a

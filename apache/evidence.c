@@ -14,19 +14,16 @@
 #include "apr_escape.h"
 #include "apr_lib.h"
 #include "apr_strings.h"
-#include "http_log.h"
 #include "http_protocol.h"
 #include "http_ssl.h"
 
 #include "config.h"
 #include "crypto.h"
 #include "evidence.h"
-#include "log.h"
 #include "page.h"
 #include "pairs.h"
+#include "request.h"
 #include "store_pg.h"
-
-APLOG_USE_MODULE(kmen);
 
 #define CALLBACK_BODY_LIMIT (10 * 1024 * 1024)
 #define CHUNKED_FIRST_BUFFER (64 * 1024)
@@ -64,14 +61,15 @@ const char *kmen_evidence_request(request_rec *r, const kmen_session *s, const c
     const char *type, *country, *id = NULL;
     if (!c->evidence_url || !s || !s->identity.client_id ||
         !parse_request(r, value, &type, &country)) {
-        kmen_log_request(APLOG_WARNING, r, KMEN_LOGNO(0681) "Kmen-Evidence-Request ignored: %s",
-                         !c->evidence_url               ? "no KmenEvidenceURL"
-                         : !s || !s->identity.client_id ? "no registered client"
-                                                        : "expected type=<type>; country=<CC>");
+        kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING,
+                 KMEN_LOGNO(0681) "Kmen-Evidence-Request ignored: %s",
+                 !c->evidence_url               ? "no KmenEvidenceURL"
+                 : !s || !s->identity.client_id ? "no registered client"
+                                                : "expected type=<type>; country=<CC>");
         return NULL;
     }
-    if (kmen_store_evidence_request(r, c->store, s->identity.client_id, type, country, &id) !=
-        KMEN_STORE_OK)
+    if (kmen_store_evidence_request(kmen_request_ctx(r), c->store, s->identity.client_id, type,
+                                    country, &id) != KMEN_STORE_OK)
         return NULL;
     return apr_pstrcat(r->pool, c->evidence_url, strchr(c->evidence_url, '?') ? "&" : "?",
                        "request=", id, "&type=", apr_pescape_urlencoded(r->pool, type),
@@ -84,8 +82,8 @@ int kmen_evidence_states(request_rec *r, const kmen_session *s, const char **sta
     *states = NULL;
     if (!s->evidence || !s->identity.client_id)
         return OK;
-    kmen_store_status st = kmen_store_evidence_states(r, kmen_server_conf_get(r->server)->store,
-                                                      s->identity.client_id, states);
+    kmen_store_status st = kmen_store_evidence_states(
+        kmen_request_ctx(r), kmen_server_conf_get(r->server)->store, s->identity.client_id, states);
     return st == KMEN_STORE_DOWN ? HTTP_SERVICE_UNAVAILABLE : OK;
 }
 
@@ -206,10 +204,10 @@ static int client_certificate_valid(request_rec *r, const kmen_server_conf *c)
     const char *refusal =
         kmen_client_certificate_refusal(c->evidence_ca_store, pem, c->evidence_pins);
     if (refusal)
-        kmen_log_request(APLOG_WARNING, r,
-                         KMEN_LOGNO(0685) "evidence callback: client certificate \"%s\" refused: "
-                                          "%s",
-                         ap_escape_logitem(r->pool, ssl_var(r, "SSL_CLIENT_S_DN")), refusal);
+        kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING,
+                 KMEN_LOGNO(0685) "evidence callback: client certificate \"%s\" refused: "
+                                  "%s",
+                 ap_escape_logitem(r->pool, ssl_var(r, "SSL_CLIENT_S_DN")), refusal);
     return !refusal;
 }
 
@@ -276,10 +274,10 @@ static int document_type_allowed(request_rec *r, delivery *d)
         return 1;
     int i = document_type_index(r->pool, d->content_type);
     if (i < 0) {
-        kmen_log_request(APLOG_WARNING, r,
-                         KMEN_LOGNO(0684) "evidence callback refused: document type \"%s\" is not "
-                                          "allowed",
-                         ap_escape_logitem(r->pool, d->content_type));
+        kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING,
+                 KMEN_LOGNO(0684) "evidence callback refused: document type \"%s\" is not "
+                                  "allowed",
+                 ap_escape_logitem(r->pool, d->content_type));
         return 0;
     }
     d->content_type = document_types[i].type;
@@ -297,8 +295,8 @@ static int deliver(request_rec *r, const kmen_server_conf *c, const delivery *d)
             kmen_seal(r->pool, c->id_keys.seal, aad, strlen(aad), d->document, d->len, &sealed_len);
     }
     const char *outcome = NULL;
-    if (kmen_store_evidence_deliver(r, c->store, d->id, d->state, d->content_type, sealed,
-                                    sealed_len, &outcome) != KMEN_STORE_OK)
+    if (kmen_store_evidence_deliver(kmen_request_ctx(r), c->store, d->id, d->state, d->content_type,
+                                    sealed, sealed_len, &outcome) != KMEN_STORE_OK)
         return HTTP_SERVICE_UNAVAILABLE;
     if (strcmp(outcome, "unknown") == 0)
         return HTTP_NOT_FOUND;
@@ -317,8 +315,8 @@ static int accept_delivery(request_rec *r, const kmen_server_conf *c, const body
 
 static int answer_callback(request_rec *r, int status)
 {
-    kmen_log_request(status == HTTP_NO_CONTENT ? APLOG_INFO : APLOG_WARNING, r,
-                     KMEN_LOGNO(0682) "evidence callback answered %d", status);
+    kmen_log(kmen_request_ctx(r), status == HTTP_NO_CONTENT ? KMEN_LOG_INFO : KMEN_LOG_WARNING,
+             KMEN_LOGNO(0682) "evidence callback answered %d", status);
     if (status == HTTP_NO_CONTENT) {
         r->status = status;
         return DONE;
@@ -378,8 +376,8 @@ int kmen_evidence_document(request_rec *r, const kmen_session *s, const char *id
     apr_size_t len = 0;
     if (!s || !s->identity.client_id || !is_uuid(id))
         return kmen_page_send(r, KMEN_PAGE_NOT_FOUND, NULL);
-    kmen_store_status st =
-        kmen_store_evidence_document(r, c->store, id, s->identity.client_id, &type, &sealed, &len);
+    kmen_store_status st = kmen_store_evidence_document(
+        kmen_request_ctx(r), c->store, id, s->identity.client_id, &type, &sealed, &len);
     if (st == KMEN_STORE_DOWN)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     char aad[64];

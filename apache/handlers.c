@@ -5,7 +5,6 @@
 #include "httpd.h"
 #include "apr_escape.h"
 #include "apr_strings.h"
-#include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
 #include "util_script.h"
@@ -14,17 +13,15 @@
 #include "address.h"
 #include "evidence.h"
 #include "health.h"
-#include "log.h"
 #include "login_state.h"
 #include "logout_state.h"
 #include "page.h"
 #include "pairs.h"
 #include "redirect.h"
 #include "register.h"
+#include "request.h"
 #include "saml.h"
 #include "store_pg.h"
-
-APLOG_USE_MODULE(kmen);
 
 #define ACS_BODY_LIMIT (512 * 1024) /* NIA's Responses are ~20 KiB */
 #define SLO_BODY_LIMIT (64 * 1024)  /* NIA's LogoutResponses are under 4 KiB */
@@ -37,16 +34,15 @@ static void idp_refresh(request_rec *r, const kmen_server_conf *c)
     const char *err = NULL;
     switch (kmen_sp_idp_refresh(c->sp, r->pool, &err)) {
     case KMEN_IDP_RELOADED:
-        kmen_log_request(
-            APLOG_NOTICE, r,
-            KMEN_LOGNO(0645) "KmenIdPMetadataFile %s changed: this process uses it now",
-            c->idp_metadata_file);
+        kmen_log(kmen_request_ctx(r), KMEN_LOG_NOTICE,
+                 KMEN_LOGNO(0645) "KmenIdPMetadataFile %s changed: this process uses it now",
+                 c->idp_metadata_file);
         break;
     case KMEN_IDP_REFUSED:
-        kmen_log_request(APLOG_ERR, r,
-                         KMEN_LOGNO(0646) "KmenIdPMetadataFile %s changed but is refused, the "
-                                          "previous metadata stays in use: %s",
-                         c->idp_metadata_file, err);
+        kmen_log(kmen_request_ctx(r), KMEN_LOG_ERR,
+                 KMEN_LOGNO(0646) "KmenIdPMetadataFile %s changed but is refused, the "
+                                  "previous metadata stays in use: %s",
+                 c->idp_metadata_file, err);
         break;
     case KMEN_IDP_UNCHANGED:
         break;
@@ -61,7 +57,8 @@ const char *kmen_login_url(request_rec *r, const char *return_to)
 
 static void audit(request_rec *r, const char *event, const char *outcome, const char *detail)
 {
-    kmen_store_audit(r, kmen_server_conf_get(r->server)->store, event, outcome, detail);
+    kmen_store_audit(kmen_request_ctx(r), kmen_server_conf_get(r->server)->store, event, outcome,
+                     detail);
 }
 
 /* KmenLoginStartLimit, counted in the session cache rather than in
@@ -83,10 +80,11 @@ static int login_start_refused(request_rec *r, const kmen_server_conf *c)
     int count = kmen_cache_count(r, key, LOGIN_START_WINDOW, &resets_in);
     if (count <= c->login_start_limit)
         return 0;
-    kmen_log_request(count == c->login_start_limit + 1 ? APLOG_WARNING : APLOG_INFO, r,
-                     KMEN_LOGNO(0629) "login start limit of %d a minute reached by client %s: "
-                                      "its login starts answer 429 for %d s",
-                     c->login_start_limit, r->useragent_ip, resets_in);
+    kmen_log(kmen_request_ctx(r),
+             count == c->login_start_limit + 1 ? KMEN_LOG_WARNING : KMEN_LOG_INFO,
+             KMEN_LOGNO(0629) "login start limit of %d a minute reached by client %s: "
+                              "its login starts answer 429 for %d s",
+             c->login_start_limit, r->useragent_ip, resets_in);
     apr_table_setn(r->err_headers_out, "Retry-After", apr_itoa(r->pool, resets_in));
     return 1;
 }
@@ -103,8 +101,9 @@ static kmen_store_status issue_request(request_rec *r, const kmen_server_conf *c
     if (!state)
         return KMEN_STORE_DOWN;
     kmen_sha256(state, strlen(state), state_hash);
-    kmen_store_status st = kmen_store_request_issue(r, c->store, request_id, state_hash, return_to,
-                                                    min_loa, KMEN_LOGIN_STATE_TTL, eidas_accept);
+    kmen_store_status st =
+        kmen_store_request_issue(kmen_request_ctx(r), c->store, request_id, state_hash, return_to,
+                                 min_loa, KMEN_LOGIN_STATE_TTL, eidas_accept);
     if (st == KMEN_STORE_OK)
         kmen_login_state_set(r, request_id, state);
     return st;
@@ -121,20 +120,21 @@ int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *retur
     params.requested = kmen_dir_requested(dir);
     params.force_authn = kmen_dir_force_authn(dir);
     const char *url = NULL, *request_id = NULL;
-    request_rec *previous = kmen_log_serving(r);
+    kmen_ctx *previous = kmen_log_serving(kmen_request_ctx(r));
     idp_refresh(r, c);
     const char *err = kmen_saml_authn_request(c->sp, r->pool, &params, &url, &request_id);
     kmen_log_serving(previous);
     if (err) {
-        kmen_log_request(APLOG_ERR, r, KMEN_LOGNO(0621) "cannot build the AuthnRequest: %s", err);
+        kmen_log(kmen_request_ctx(r), KMEN_LOG_ERR,
+                 KMEN_LOGNO(0621) "cannot build the AuthnRequest: %s", err);
         return kmen_page_send(r, KMEN_PAGE_INTERNAL_ERROR, NULL);
     }
     if (issue_request(r, c, request_id, return_to, params.min_loa, kmen_dir_eidas_accept(dir)) !=
         KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    kmen_log_request(APLOG_DEBUG, r, KMEN_LOGNO(0622) "login started, request %s, LoA %s%s",
-                     request_id, kmen_loa_name(params.min_loa),
-                     params.force_authn ? ", ForceAuthn" : "");
+    kmen_log(kmen_request_ctx(r), KMEN_LOG_DEBUG,
+             KMEN_LOGNO(0622) "login started, request %s, LoA %s%s", request_id,
+             kmen_loa_name(params.min_loa), params.force_authn ? ", ForceAuthn" : "");
     return kmen_page_redirect(r, url);
 }
 
@@ -154,14 +154,15 @@ static const char *query_param(request_rec *r, const char *name)
 /* A request to an endpoint in none of the forms it takes. */
 static int bad_request(request_rec *r, const char *why)
 {
-    kmen_log_request(APLOG_WARNING, r, KMEN_LOGNO(0636) "%s %s refused: %s", r->method, r->uri,
-                     why);
+    kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING, KMEN_LOGNO(0636) "%s %s refused: %s", r->method,
+             r->uri, why);
     return kmen_page_send(r, KMEN_PAGE_BAD_REQUEST, NULL);
 }
 
 static int refuse_return_to(request_rec *r)
 {
-    kmen_log_request(APLOG_WARNING, r, KMEN_LOGNO(0623) "ReturnTo is not a local path, refused");
+    kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING,
+             KMEN_LOGNO(0623) "ReturnTo is not a local path, refused");
     return kmen_page_send(r, KMEN_PAGE_BAD_REQUEST, NULL);
 }
 
@@ -200,7 +201,8 @@ static const char *form_field(request_rec *r, apr_array_header_t *pairs, const c
 /* A refused Response, logged and audited. */
 static void refusal(request_rec *r, const char *why, kmen_page page)
 {
-    kmen_log_request(APLOG_WARNING, r, KMEN_LOGNO(0624) "SAML response refused: %s", why);
+    kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING, KMEN_LOGNO(0624) "SAML response refused: %s",
+             why);
     audit(r, "login", page == KMEN_PAGE_LOGIN_FAILED ? "failed" : "refused", why);
 }
 
@@ -239,9 +241,9 @@ static void acs_refused(request_rec *r, const char *why, kmen_page page, acs_ans
 static void loa_too_low(request_rec *r, kmen_loa loa, const kmen_login_consumed *consumed,
                         acs_answer *answer)
 {
-    kmen_log_request(APLOG_WARNING, r,
-                     KMEN_LOGNO(0633) "login at LoA %s, below the %s its location asks for",
-                     kmen_loa_name(loa), kmen_loa_name((kmen_loa)consumed->min_loa));
+    kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING,
+             KMEN_LOGNO(0633) "login at LoA %s, below the %s its location asks for",
+             kmen_loa_name(loa), kmen_loa_name((kmen_loa)consumed->min_loa));
     audit(r, "login", "loa_too_low", kmen_loa_name(loa));
     answer_page(answer, KMEN_PAGE_LOA_TOO_LOW, kmen_login_url(r, consumed->return_to));
 }
@@ -278,7 +280,7 @@ static void acs_login(request_rec *r, const char *request_id, const char *previo
     kmen_login_consumed consumed;
     kmen_identity id = {0};
     const char *pending_id = NULL;
-    if (kmen_store_login_consume(r, c->store, request_id, a->assertion_id,
+    if (kmen_store_login_consume(kmen_request_ctx(r), c->store, request_id, a->assertion_id,
                                  a->not_on_or_after + apr_time_from_sec(c->clock_skew),
                                  &consumed) != KMEN_STORE_OK)
         return;
@@ -288,7 +290,8 @@ static void acs_login(request_rec *r, const char *request_id, const char *previo
         return;
     else if ((int)id.loa < consumed.min_loa)
         loa_too_low(r, id.loa, &consumed, answer);
-    else if (kmen_register_resolve(r, &id, consumed.eidas_accept, &pending_id) == OK &&
+    else if (kmen_register_resolve(kmen_request_ctx(r), &id, consumed.eidas_accept, &pending_id) ==
+                 KMEN_REGISTER_OK &&
              kmen_session_create(r, &id, &a->ref, pending_id, previous, &answer->session) ==
                  KMEN_STORE_OK) {
         answer->who = apr_psprintf(r->pool, "origin %s, LoA %s", kmen_origin_name(id.origin),
@@ -308,15 +311,15 @@ static int acs_complete(request_rec *r, const char *request_id, const char *prev
 {
     kmen_server_conf *c = kmen_server_conf_get(r->server);
     acs_answer answer = {KMEN_PAGE_UNAVAILABLE, NULL, NULL, {0}};
-    if (kmen_store_begin(r, c->store) != KMEN_STORE_OK)
+    if (kmen_store_begin(kmen_request_ctx(r), c->store) != KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     acs_login(r, request_id, previous, a, &answer);
-    if (kmen_store_commit(r, c->store) != KMEN_STORE_OK)
+    if (kmen_store_commit(kmen_request_ctx(r), c->store) != KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     if (!answer.who)
         return kmen_page_send(r, answer.page, answer.url);
     kmen_session_issue(r, &answer.session);
-    kmen_log_request(APLOG_INFO, r, KMEN_LOGNO(0625) "login: %s", answer.who);
+    kmen_log(kmen_request_ctx(r), KMEN_LOG_INFO, KMEN_LOGNO(0625) "login: %s", answer.who);
     return kmen_page_redirect(r, answer.url);
 }
 
@@ -327,7 +330,8 @@ static int outstanding_request(request_rec *r, const kmen_server_conf *c, const 
 {
     unsigned char state_hash[KMEN_HASH_LEN];
     kmen_sha256(state, strlen(state), state_hash);
-    kmen_store_status st = kmen_store_request_by_state(r, c->store, state_hash, request_id);
+    kmen_store_status st =
+        kmen_store_request_by_state(kmen_request_ctx(r), c->store, state_hash, request_id);
     if (st == KMEN_STORE_DOWN)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     if (st == KMEN_STORE_NOT_FOUND)
@@ -382,10 +386,10 @@ static int handle_acs(request_rec *r)
     case KMEN_RESPONSE_OK:
         /* during a key rollover, which certificate NIA encrypts to tells
          * when the old key can go */
-        kmen_log_request(APLOG_INFO, r, KMEN_LOGNO(0630) "assertion decrypted with %s key %s",
-                         kmen_sp_pair_is_second(keys, a.decryption_key) ? "the second"
-                                                                        : "the first",
-                         keys[a.decryption_key].key_file);
+        kmen_log(kmen_request_ctx(r), KMEN_LOG_INFO,
+                 KMEN_LOGNO(0630) "assertion decrypted with %s key %s",
+                 kmen_sp_pair_is_second(keys, a.decryption_key) ? "the second" : "the first",
+                 keys[a.decryption_key].key_file);
         return acs_complete(r, request_id, previous, &a);
     case KMEN_RESPONSE_FAILED:
         return acs_refuse(r, reason, KMEN_PAGE_LOGIN_FAILED);
@@ -420,8 +424,8 @@ static int log_out(request_rec *r, kmen_server_conf *c, const kmen_session *s,
         kmen_logout_state_set(r, request_id, return_to);
         return kmen_page_redirect(r, url);
     }
-    kmen_log_request(APLOG_WARNING, r,
-                     KMEN_LOGNO(0626) "session ended here; no LogoutRequest to the IdP: %s", err);
+    kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING,
+             KMEN_LOGNO(0626) "session ended here; no LogoutRequest to the IdP: %s", err);
     return kmen_page_redirect(r, return_to);
 }
 
@@ -446,7 +450,8 @@ static int handle_logout(request_rec *r)
         return kmen_page_redirect(r, return_to);
     if (logout_asked_by_person(r, s, form ? form_field(r, form, "token") : NULL))
         return log_out(r, c, s, return_to);
-    kmen_log_request(APLOG_INFO, r, KMEN_LOGNO(0691) "logout from another site: asked to confirm");
+    kmen_log(kmen_request_ctx(r), KMEN_LOG_INFO,
+             KMEN_LOGNO(0691) "logout from another site: asked to confirm");
     return kmen_page_send_logout_confirm(r, apr_pstrcat(r->pool, c->endpoint_path, "/logout", NULL),
                                          kmen_session_logout_token(r, s), return_to);
 }
@@ -456,7 +461,8 @@ static int handle_logout(request_rec *r)
  * started; ReturnTo belongs to the matched answer only). */
 static int slo_response_refused(request_rec *r, const char *why)
 {
-    kmen_log_request(APLOG_WARNING, r, KMEN_LOGNO(0627) "LogoutResponse refused: %s", why);
+    kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING, KMEN_LOGNO(0627) "LogoutResponse refused: %s",
+             why);
     return kmen_page_redirect(r, "/");
 }
 
@@ -476,13 +482,13 @@ static int slo_response(request_rec *r, kmen_server_conf *c, const char *query,
     if (st != KMEN_STORE_OK)
         return slo_response_refused(r, why);
     if (!answer.success) {
-        kmen_log_request(APLOG_WARNING, r,
-                         KMEN_LOGNO(0637) "logout not confirmed by the IdP: status %s; the "
-                                          "session here has ended",
-                         ap_escape_logitem(r->pool, answer.status));
+        kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING,
+                 KMEN_LOGNO(0637) "logout not confirmed by the IdP: status %s; the "
+                                  "session here has ended",
+                 ap_escape_logitem(r->pool, answer.status));
         return kmen_page_send(r, KMEN_PAGE_LOGOUT_INCOMPLETE, NULL);
     }
-    kmen_log_request(APLOG_INFO, r, KMEN_LOGNO(0638) "logout completed at the IdP");
+    kmen_log(kmen_request_ctx(r), KMEN_LOG_INFO, KMEN_LOGNO(0638) "logout completed at the IdP");
     return kmen_page_redirect(r, kmen_return_to_is_local(return_to) ? return_to : "/");
 }
 
@@ -496,13 +502,15 @@ static int slo_request(request_rec *r, kmen_server_conf *c)
         kmen_saml_logout_request_consume(c->sp, r->pool, r->args, &expect, &ref, &msg, &url);
     kmen_store_status seen =
         err ? KMEN_STORE_OK
-            : kmen_store_message_first_seen(r, c->store, "logout", msg.id, msg.replayable_until);
+            : kmen_store_message_first_seen(kmen_request_ctx(r), c->store, "logout", msg.id,
+                                            msg.replayable_until);
     if (seen == KMEN_STORE_DOWN)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     if (seen == KMEN_STORE_NOT_FOUND)
         err = "the LogoutRequest was carried out before (a replay)";
     if (err) {
-        kmen_log_request(APLOG_WARNING, r, KMEN_LOGNO(0628) "LogoutRequest refused: %s", err);
+        kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING,
+                 KMEN_LOGNO(0628) "LogoutRequest refused: %s", err);
         return kmen_page_send(r, KMEN_PAGE_BAD_REQUEST, NULL);
     }
     if (kmen_session_destroy_login(r, &ref) != KMEN_STORE_OK)
@@ -525,9 +533,9 @@ static int slo_bare(request_rec *r)
         if (kmen_session_destroy(r, s) != KMEN_STORE_OK)
             return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
         audit(r, "logout", "ok", "local");
-        kmen_log_request(APLOG_INFO, r,
-                         KMEN_LOGNO(0639) "GET /slo without a SAML message: "
-                                          "the session here has ended");
+        kmen_log(kmen_request_ctx(r), KMEN_LOG_INFO,
+                 KMEN_LOGNO(0639) "GET /slo without a SAML message: "
+                                  "the session here has ended");
     }
     return kmen_page_redirect(r, "/");
 }
@@ -620,7 +628,7 @@ int kmen_endpoint_handler(request_rec *r, int lookup)
             r->allowed = endpoints[i].methods;
             return HTTP_METHOD_NOT_ALLOWED;
         }
-        request_rec *previous = kmen_log_serving(r);
+        kmen_ctx *previous = kmen_log_serving(kmen_request_ctx(r));
         idp_refresh(r, c);
         int status = endpoints[i].handle(r);
         kmen_log_serving(previous);

@@ -25,7 +25,6 @@ int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *retur
 /* auth.c */
 int kmen_check_authn(request_rec *r);
 int kmen_fixups(request_rec *r);
-const kmen_session *kmen_request_session(const request_rec *r);
 extern const authz_provider kmen_authz_loa_provider;
 extern const authz_provider kmen_authz_origin_provider;
 extern const authz_provider kmen_authz_status_provider;

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "health.h"
 #include "page.h"
+#include "request.h"
 #include "store_pg.h"
 
 #define DAY apr_time_from_sec(86400)
@@ -134,7 +135,7 @@ static const char *health_translator(const kmen_server_conf *c)
 int kmen_health_handler(request_rec *r)
 {
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
-    int db_ok = kmen_store_ping(r, c->store) == KMEN_STORE_OK;
+    int db_ok = kmen_store_ping(kmen_request_ctx(r), c->store) == KMEN_STORE_OK;
     kmen_idp_health idp;
     kmen_idp_health_get(r->pool, c, apr_time_now(), &idp);
     int up = db_ok && idp.usable;

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "logout_state.h"
+#include "request.h"
 #include "session.h"
 
 #define LOGOUT_STATE_TTL 600 /* seconds NIA may take to answer a LogoutRequest */
@@ -81,8 +82,8 @@ kmen_store_status kmen_logout_state_take(request_rec *r, const char *in_response
     kmen_cookie_set(r, cookie_name(r), "", -1, 1);
     if (*why)
         return KMEN_STORE_NOT_FOUND;
-    kmen_store_status st =
-        kmen_store_message_first_seen(r, c->store, "logout-response", request_id, expires);
+    kmen_store_status st = kmen_store_message_first_seen(kmen_request_ctx(r), c->store,
+                                                         "logout-response", request_id, expires);
     if (st == KMEN_STORE_NOT_FOUND)
         *why = "the logout was answered before (a replay)";
     return st;

@@ -31,13 +31,13 @@ static server_rec *main_server;
 /* While a request is served, lasso's lines carry its ID like every other. */
 static void lasso_log(const char *domain, int level, const char *msg)
 {
-    static const int levels[] = {APLOG_ERR, APLOG_DEBUG, APLOG_TRACE1};
-    request_rec *r = kmen_log_served();
-    if (r)
-        kmen_log_request(levels[level], r, KMEN_LOGNO(0641) "%s: %s", domain, msg);
+    static const kmen_log_level levels[] = {KMEN_LOG_ERR, KMEN_LOG_DEBUG, KMEN_LOG_TRACE1};
+    kmen_ctx *ctx = kmen_log_served();
+    if (ctx)
+        kmen_log(ctx, levels[level], KMEN_LOGNO(0641) "%s: %s", domain, msg);
     else
-        ap_log_error(APLOG_MARK, levels[level], 0, main_server, KMEN_LOGNO(0641) "%s: %s", domain,
-                     msg);
+        ap_log_error(APLOG_MARK, kmen_log_httpd_level(levels[level]), 0, main_server,
+                     KMEN_LOGNO(0641) "%s: %s", domain, msg);
 }
 
 /* lasso_init() must run once per process, and httpd loads this module
@@ -146,7 +146,7 @@ static void kmen_child_init(apr_pool_t *pchild, server_rec *s)
         if (!c->sp || kmen_sp_child_ready(c->sp))
             continue;
         const char *err = kmen_sp_child_init(c->sp, pchild, threads);
-        if (!err && kmen_store_child_init(c->store, pchild, vs) != APR_SUCCESS)
+        if (!err && kmen_store_child_init(c->store, pchild) != APR_SUCCESS)
             err = "cannot create the database connection pool";
         if (err)
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, vs, KMEN_LOGNO(0644) "mod_kmen: %s (server %s)",

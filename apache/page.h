@@ -22,7 +22,7 @@ typedef enum {
 } kmen_page;
 
 /* An identifier the person can quote and the operator can find in the log
- * (every line kmen_log_request writes ends with it), one per request the
+ * (every line the core logs about the request ends with it), one per request the
  * person made: its subrequests and internal redirects share it. */
 const char *kmen_request_id(request_rec *r);
 

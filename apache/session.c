@@ -13,9 +13,9 @@
 
 #include "config.h"
 #include "identifiers.h"
-#include "log.h"
 #include "memo.h"
 #include "pairs.h"
+#include "request.h"
 #include "session.h"
 
 APLOG_USE_MODULE(kmen);
@@ -231,8 +231,8 @@ const char *kmen_cookie_get(request_rec *r, const char *name)
     const char *value = kmen_pair_single_value(r->pool, apr_table_get(r->headers_in, "Cookie"), ';',
                                                name, &conflict);
     if (conflict)
-        kmen_log_request(APLOG_WARNING, r,
-                         KMEN_LOGNO(0683) "two different %s cookies: both ignored", name);
+        kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING,
+                 KMEN_LOGNO(0683) "two different %s cookies: both ignored", name);
     return value;
 }
 
@@ -399,8 +399,8 @@ static kmen_store_status session_read(request_rec *r, const kmen_server_conf *c,
     if (sealed && session_open(r, sealed, len, s))
         return KMEN_STORE_OK;
     int remaining = 0;
-    kmen_store_status st = kmen_store_session_fetch(r, c->store, s->id_hash, c->session_idle,
-                                                    &sealed, &len, &remaining);
+    kmen_store_status st = kmen_store_session_fetch(kmen_request_ctx(r), c->store, s->id_hash,
+                                                    c->session_idle, &sealed, &len, &remaining);
     if (st != KMEN_STORE_OK)
         return st;
     if (!session_open(r, sealed, len, s))
@@ -468,7 +468,7 @@ static kmen_store_status forget(request_rec *r, const kmen_server_conf *c,
                                 const unsigned char *id_hash)
 {
     cache_remove(r, id_hash);
-    return kmen_store_session_delete(r, c->store, id_hash);
+    return kmen_store_session_delete(kmen_request_ctx(r), c->store, id_hash);
 }
 
 const char *kmen_session_login_state(request_rec *r, const char *state)
@@ -531,8 +531,8 @@ kmen_store_status kmen_session_create(request_rec *r, const kmen_identity *ident
         return KMEN_STORE_DOWN;
     out->cache_until = cache_until(c, s.expires);
     kmen_store_status st =
-        kmen_store_session_create(r, c->store, s.id_hash, subject, ref->session_index, out->sealed,
-                                  out->len, c->session_lifetime);
+        kmen_store_session_create(kmen_request_ctx(r), c->store, s.id_hash, subject,
+                                  ref->session_index, out->sealed, out->len, c->session_lifetime);
     return st == KMEN_STORE_OK ? end_previous(r, c, previous) : st;
 }
 
@@ -549,7 +549,8 @@ kmen_store_status kmen_session_update(request_rec *r, const kmen_session *sessio
     unsigned char *sealed = session_seal(r, c, session, &len);
     if (!sealed)
         return KMEN_STORE_DOWN;
-    kmen_store_status st = kmen_store_session_update(r, c->store, session->id_hash, sealed, len);
+    kmen_store_status st =
+        kmen_store_session_update(kmen_request_ctx(r), c->store, session->id_hash, sealed, len);
     if (st == KMEN_STORE_OK) {
         kmen_memo_invalidate(); /* other children hold the session as it was */
         cache_store(r, session->id_hash, sealed, len, cache_until(c, session->expires));
@@ -584,8 +585,8 @@ kmen_store_status kmen_session_destroy_login(request_rec *r, const kmen_login_re
     unsigned char subject[KMEN_HASH_LEN];
     apr_array_header_t *hashes = NULL;
     kmen_id_index(r->pool, &c->id_keys, KMEN_ID_NAMEID, NULL, ref->name_id, subject);
-    kmen_store_status st =
-        kmen_store_session_delete_subject(r, c->store, subject, ref->session_index, &hashes);
+    kmen_store_status st = kmen_store_session_delete_subject(kmen_request_ctx(r), c->store, subject,
+                                                             ref->session_index, &hashes);
     for (int i = 0; st == KMEN_STORE_OK && i < hashes->nelts; i++)
         cache_remove(r, APR_ARRAY_IDX(hashes, i, const unsigned char *));
     return st;

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "health.h"
 #include "page.h"
+#include "request.h"
 #include "status.h"
 #include "store_pg.h"
 #include "translate.h"
@@ -84,7 +85,8 @@ int kmen_status_handler(request_rec *r)
         return DECLINED;
     if (!c->store)
         return HTTP_NOT_FOUND;
-    if (kmen_store_audit_summary(r, c->store, SUMMARY_HOURS, &f.audit) != KMEN_STORE_OK)
+    if (kmen_store_audit_summary(kmen_request_ctx(r), c->store, SUMMARY_HOURS, &f.audit) !=
+        KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     kmen_store_pool_use(c->store, &f.pool_in_use, &f.pool_size);
     kmen_translate_stats_get(&f.gateway);

@@ -19,7 +19,7 @@
 - docs/first-portal.md's commands are valid shell and name nothing site-specific but its
   three placeholders;
 - docs/gateway.md documents exactly the endpoints (and request members) that
-  apache/translate.c calls and t/sim/gateway.py serves;
+  core/translate.c calls and t/sim/gateway.py serves;
 - no file tracked by git sends readers to notes outside the repository."""
 
 import ast
@@ -488,12 +488,12 @@ def test_first_portal_uses_only_the_placeholders_for_site_values():
 # --- (f) docs/gateway.md and the two sides of the translation gateway -----------------------
 
 def gateway_calls_of_the_module():
-    """{path: request members} of every gateway POST in apache/translate.c (httpd) and in
+    """{path: request members} of every gateway POST in core/translate.c (the module) and in
     kmenctl/gateway_calls.c (kmenctl)."""
     text = without_comments(source("translate.c").read_text())
-    calls = re.findall(r'\bcall\s*\(\s*r\s*,\s*"(/[^"]*)"\s*,\s*json_pack\s*\(\s*"[^"]*"\s*,'
+    calls = re.findall(r'\bcall\s*\(\s*ctx\s*,\s*"(/[^"]*)"\s*,\s*json_pack\s*\(\s*"[^"]*"\s*,'
                        r'(.*?)\)\s*,', text, re.S)
-    assert calls, "no call(r, \"/path\", json_pack(…)) in apache/translate.c"
+    assert calls, "no call(ctx, \"/path\", json_pack(…)) in core/translate.c"
     text = without_comments((REPO / "kmenctl" / "gateway_calls.c").read_text())
     kmenctl = re.findall(r'\bkmenctl_gateway_post\s*\(\s*"(/[^"]*)"\s*,\s*json_pack\s*\(\s*'
                          r'"[^"]*"\s*,(.*?)\)\s*[,)]', text, re.S)

@@ -4,7 +4,7 @@
 #ifndef KMEN_TRANSLATE_H
 #define KMEN_TRANSLATE_H
 
-#include "httpd.h"
+#include "context.h"
 
 typedef enum {
     KMEN_TRANSLATE_OK = 0,
@@ -22,11 +22,11 @@ typedef struct {
 void kmen_translate_stats_get(kmen_translate_stats *out);
 
 /* BSI -> AIFO in agenda, under role CR102729: a citizen's first login. */
-kmen_translate_status kmen_translate_bsi(request_rec *r, const char *bsi, const char *agenda,
+kmen_translate_status kmen_translate_bsi(kmen_ctx *ctx, const char *bsi, const char *agenda,
                                          const char **aifo);
 /* AIFO in one agenda -> the same person's AIFO in another: the register's
  * agenda, or a KmenAgenda location's. */
-kmen_translate_status kmen_translate_aifo(request_rec *r, const char *aifo, const char *from,
+kmen_translate_status kmen_translate_aifo(kmen_ctx *ctx, const char *aifo, const char *from,
                                           const char *to, const char **out);
 
 #endif

@@ -4,9 +4,18 @@
 #ifndef KMEN_REGISTER_H
 #define KMEN_REGISTER_H
 
-#include "httpd.h"
-
+#include "context.h"
 #include "identity.h"
+
+/* What a register call came to, in the core's terms: the server adapter
+ * answers it (httpd: the request goes on, or the 503 page). */
+typedef enum {
+    KMEN_REGISTER_OK = 0,
+    /* the backend's values are unusable (no e-mail or phone, not a system
+     * name): nothing written */
+    KMEN_REGISTER_REFUSED,
+    KMEN_REGISTER_UNAVAILABLE /* the database or the gateway failed: nothing written */
+} kmen_register_status;
 
 /* Finds or creates the client of a verified login and fills
  * id->client_id, client_status and systems:
@@ -24,37 +33,40 @@
  *   a foreigner's first login - unknown pseudonym: a new client when
  *   eidas_accept, else a pending verification (status pending, *pending_id
  *   set, no client yet).
- * Returns OK, or HTTP_SERVICE_UNAVAILABLE when the database or gateway
+ * Returns KMEN_REGISTER_OK, or UNAVAILABLE when the database or gateway
  * failed; then nothing was written. */
-int kmen_register_resolve(request_rec *r, kmen_identity *id, int eidas_accept,
-                          const char **pending_id);
+kmen_register_status kmen_register_resolve(kmen_ctx *ctx, kmen_identity *id, int eidas_accept,
+                                           const char **pending_id);
 
 /* Kmen-Complete for a pending verification: link NULL makes a new client,
  * else links the pseudonym to that existing client. On success fills
  * id->client_id/status/systems; *outcome says what happened (new, linked,
- * returning, expired, unknown_client, already_linked). OK, or
- * HTTP_SERVICE_UNAVAILABLE. */
-int kmen_register_complete(request_rec *r, const char *pending_id, const char *link,
-                           kmen_identity *id, const char **outcome);
+ * returning, expired, unknown_client, already_linked). KMEN_REGISTER_OK, or
+ * UNAVAILABLE. */
+kmen_register_status kmen_register_complete(kmen_ctx *ctx, const char *pending_id, const char *link,
+                                            kmen_identity *id, const char **outcome);
 
 /* Kmen-Potential-Contact: a potential client from an unofficial contact
  * (values: e-mail, phone, name as given; e-mail or phone required), or the one
- * already known by them. OK, HTTP_BAD_REQUEST or HTTP_SERVICE_UNAVAILABLE. */
-int kmen_register_potential(request_rec *r, const char *const values[3], const char **client_id);
+ * already known by them. KMEN_REGISTER_OK, REFUSED or UNAVAILABLE. */
+kmen_register_status kmen_register_potential(kmen_ctx *ctx, const char *const values[3],
+                                             const char **client_id);
 
 /* Kmen-Complete: link=<potential> for a verified login: the login's client
  * merges into the potential one, which keeps its identifier. *outcome:
  * linked, unknown_client, not_potential, conflict. */
-int kmen_register_link_potential(request_rec *r, const char *current, const char *potential,
-                                 kmen_identity *id, const char **outcome);
+kmen_register_status kmen_register_link_potential(kmen_ctx *ctx, const char *current,
+                                                  const char *potential, kmen_identity *id,
+                                                  const char **outcome);
 
 /* KmenAgenda, when the client first uses a service of that agenda: the
  * client's AIFO in agenda, translated from the register's agenda once and
- * stored; OK or HTTP_SERVICE_UNAVAILABLE. */
-int kmen_register_agenda_aifo(request_rec *r, const char *client_id, const char *agenda,
-                              const char **aifo);
+ * stored; KMEN_REGISTER_OK or UNAVAILABLE. */
+kmen_register_status kmen_register_agenda_aifo(kmen_ctx *ctx, const char *client_id,
+                                               const char *agenda, const char **aifo);
 
 /* A backend's Kmen-Link-System: the system now holds data about the client. */
-int kmen_register_link_system(request_rec *r, const char *client_id, const char *system);
+kmen_register_status kmen_register_link_system(kmen_ctx *ctx, const char *client_id,
+                                               const char *system);
 
 #endif

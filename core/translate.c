@@ -6,16 +6,12 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "httpd.h"
 #include "apr_atomic.h"
 #include "apr_strings.h"
-#include "http_log.h"
+#include "apr_time.h"
 
-#include "config.h"
-#include "log.h"
+#include "context.h"
 #include "translate.h"
-
-APLOG_USE_MODULE(kmen);
 
 #define ROLE "CR102729"
 #define ANSWER_LIMIT 65536
@@ -50,7 +46,7 @@ void kmen_translate_library_init(void)
 }
 
 typedef struct {
-    request_rec *r;
+    apr_pool_t *pool;
     char *data;
     apr_size_t len;
 } answer_buf;
@@ -61,7 +57,7 @@ static size_t collect(char *chunk, size_t size, size_t n, void *userdata)
     size_t add = size * n;
     if (b->len + add > ANSWER_LIMIT)
         return 0; /* makes curl fail the call: no gateway answers this much */
-    char *grown = apr_palloc(b->r->pool, b->len + add + 1);
+    char *grown = apr_palloc(b->pool, b->len + add + 1);
     if (b->len)
         memcpy(grown, b->data, b->len);
     memcpy(grown + b->len, chunk, add);
@@ -92,7 +88,7 @@ static void configure(CURL *curl, const kmen_server_conf *c, const char *url, co
         curl_easy_setopt(curl, CURLOPT_CAINFO, c->translator_ca_file);
 }
 
-static kmen_translate_status read_answer(request_rec *r, long status, const answer_buf *answer,
+static kmen_translate_status read_answer(kmen_ctx *ctx, long status, const answer_buf *answer,
                                          const char *path, const char **aifo)
 {
     if (status == 404)
@@ -100,30 +96,30 @@ static kmen_translate_status read_answer(request_rec *r, long status, const answ
     json_t *doc = status == 200 && answer->data ? json_loads(answer->data, 0, NULL) : NULL;
     const char *value = json_string_value(json_object_get(doc, "aifo"));
     if (value && *value)
-        *aifo = apr_pstrdup(r->pool, value);
+        *aifo = apr_pstrdup(ctx->pool, value);
     json_decref(doc);
     if (*aifo)
         return KMEN_TRANSLATE_OK;
-    kmen_log_request(APLOG_ERR, r,
-                     KMEN_LOGNO(0651) "translation gateway %s answered %ld without an AIFO", path,
-                     status);
+    kmen_log(ctx, KMEN_LOG_ERR,
+             KMEN_LOGNO(0651) "translation gateway %s answered %ld without an AIFO", path, status);
     return KMEN_TRANSLATE_FAILED;
 }
 
 /* One POST of a JSON document; the answer's "aifo" on 200. */
-static kmen_translate_status call(request_rec *r, const char *path, json_t *request,
+static kmen_translate_status call(kmen_ctx *ctx, const char *path, json_t *request,
                                   const char **aifo)
 {
-    const kmen_server_conf *c = kmen_server_conf_get(r->server);
+    const kmen_server_conf *c = ctx->conf;
     char *body = json_dumps(request, JSON_COMPACT);
     json_decref(request);
-    answer_buf answer = {r, NULL, 0};
+    answer_buf answer = {ctx->pool, NULL, 0};
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
     CURL *curl = curl_easy_init();
     long status = 0;
     apr_time_t started = apr_time_now();
     *aifo = NULL;
-    configure(curl, c, apr_pstrcat(r->pool, c->translator_url, path, NULL), body, headers, &answer);
+    configure(curl, c, apr_pstrcat(ctx->pool, c->translator_url, path, NULL), body, headers,
+              &answer);
     CURLcode rc = curl_easy_perform(curl);
     if (rc == CURLE_OK)
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -132,23 +128,23 @@ static kmen_translate_status call(request_rec *r, const char *path, json_t *requ
     curl_slist_free_all(headers);
     free(body);
     if (rc != CURLE_OK) {
-        kmen_log_request(APLOG_ERR, r, KMEN_LOGNO(0652) "translation gateway %s failed: %s", path,
-                         curl_easy_strerror(rc));
+        kmen_log(ctx, KMEN_LOG_ERR, KMEN_LOGNO(0652) "translation gateway %s failed: %s", path,
+                 curl_easy_strerror(rc));
         return KMEN_TRANSLATE_FAILED;
     }
-    return read_answer(r, status, &answer, path, aifo);
+    return read_answer(ctx, status, &answer, path, aifo);
 }
 
-kmen_translate_status kmen_translate_bsi(request_rec *r, const char *bsi, const char *agenda,
+kmen_translate_status kmen_translate_bsi(kmen_ctx *ctx, const char *bsi, const char *agenda,
                                          const char **aifo)
 {
-    return call(r, "/bsi-to-aifo",
+    return call(ctx, "/bsi-to-aifo",
                 json_pack("{s:s, s:s, s:s}", "bsi", bsi, "agenda", agenda, "role", ROLE), aifo);
 }
 
-kmen_translate_status kmen_translate_aifo(request_rec *r, const char *aifo, const char *from,
+kmen_translate_status kmen_translate_aifo(kmen_ctx *ctx, const char *aifo, const char *from,
                                           const char *to, const char **out)
 {
-    return call(r, "/aifo-to-aifo",
+    return call(ctx, "/aifo-to-aifo",
                 json_pack("{s:s, s:s, s:s}", "aifo", aifo, "from", from, "to", to), out);
 }

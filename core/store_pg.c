@@ -16,23 +16,17 @@
 
 #include <libpq-fe.h>
 
-#include "httpd.h"
 #include "apr_lib.h"
 #include "apr_reslist.h"
 #include "apr_strings.h"
-#include "http_log.h"
 
+#include "context.h"
 #include "crypto.h"
-#include "log.h"
-#include "page.h"
 #include "store_pg.h"
-
-APLOG_USE_MODULE(kmen);
 
 struct kmen_store {
     const char *conninfo;
     int pool_size;
-    server_rec *server;
     apr_reslist_t *conns;
 };
 
@@ -255,9 +249,8 @@ kmen_store *kmen_store_create(apr_pool_t *p, const char *conninfo, int pool_size
     return store;
 }
 
-apr_status_t kmen_store_child_init(kmen_store *store, apr_pool_t *pchild, server_rec *s)
+apr_status_t kmen_store_child_init(kmen_store *store, apr_pool_t *pchild)
 {
-    store->server = s;
     apr_status_t rv = apr_reslist_create(&store->conns, 0, store->pool_size, store->pool_size, 0,
                                          connection_open, connection_close, store, pchild);
     if (rv == APR_SUCCESS)
@@ -273,21 +266,21 @@ static apr_status_t result_clear(void *res)
 
 /* A connection of the pool ready for the statements, or NULL (logged):
  * none free in time, or a new one that did not open. */
-static connection *connection_acquire(request_rec *r, kmen_store *store)
+static connection *connection_acquire(kmen_ctx *ctx, kmen_store *store)
 {
     connection *conn = NULL;
     if (apr_reslist_acquire(store->conns, (void **)&conn) != APR_SUCCESS) {
-        kmen_log_request(APLOG_ERR, r,
-                         KMEN_LOGNO(0603) "no database connection free within %d s "
-                                          "(KmenDatabasePoolSize %d)",
-                         POOL_WAIT, store->pool_size);
+        kmen_log(ctx, KMEN_LOG_ERR,
+                 KMEN_LOGNO(0603) "no database connection free within %d s "
+                                  "(KmenDatabasePoolSize %d)",
+                 POOL_WAIT, store->pool_size);
         return NULL;
     }
     if (conn->ready)
         return conn;
     /* Not the conninfo: it may hold a password. */
-    kmen_log_request(APLOG_ERR, r, KMEN_LOGNO(0601) "database connection failed: %s",
-                     libpq_message(r->pool, PQerrorMessage(conn->pg)));
+    kmen_log(ctx, KMEN_LOG_ERR, KMEN_LOGNO(0601) "database connection failed: %s",
+             libpq_message(ctx->pool, PQerrorMessage(conn->pg)));
     apr_reslist_invalidate(store->conns, conn);
     return NULL;
 }
@@ -301,10 +294,10 @@ typedef struct {
 
 #define TRANSACTION_KEY "kmen_store_transaction"
 
-static transaction *transaction_of(request_rec *r, const kmen_store *store)
+static transaction *transaction_of(kmen_ctx *ctx, const kmen_store *store)
 {
     void *data = NULL;
-    apr_pool_userdata_get(&data, TRANSACTION_KEY, r->pool);
+    apr_pool_userdata_get(&data, TRANSACTION_KEY, ctx->pool);
     transaction *tx = data;
     return tx && tx->store == store && tx->conn ? tx : NULL;
 }
@@ -312,13 +305,13 @@ static transaction *transaction_of(request_rec *r, const kmen_store *store)
 /* One statement on CONN; NULL (logged) when it failed, and *broken when the
  * connection itself failed (or reached a read-only server), so a retry on a
  * new one may succeed. */
-static PGresult *run(request_rec *r, connection *conn, statement_id id, int n,
+static PGresult *run(kmen_ctx *ctx, connection *conn, statement_id id, int n,
                      const char *const *values, const int *lengths, const int *formats, int *broken)
 {
     PGresult *res = PQexecPrepared(conn->pg, statements[id].name, n, values, lengths, formats, 0);
     ExecStatusType es = PQresultStatus(res);
     if (es == PGRES_TUPLES_OK || es == PGRES_COMMAND_OK) {
-        apr_pool_cleanup_register(r->pool, res, result_clear, apr_pool_cleanup_null);
+        apr_pool_cleanup_register(ctx->pool, res, result_clear, apr_pool_cleanup_null);
         return res;
     }
     /* A read-only server (SQLSTATE 25006) counts as broken too: with a
@@ -328,8 +321,8 @@ static PGresult *run(request_rec *r, connection *conn, statement_id id, int n,
      * back. Dropping it makes the retry connect afresh, hosts in order. */
     const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     *broken = PQstatus(conn->pg) != CONNECTION_OK || (sqlstate && strcmp(sqlstate, "25006") == 0);
-    kmen_log_request(APLOG_ERR, r, KMEN_LOGNO(0602) "database call %s failed: %s",
-                     statements[id].name, libpq_message(r->pool, PQresultErrorMessage(res)));
+    kmen_log(ctx, KMEN_LOG_ERR, KMEN_LOGNO(0602) "database call %s failed: %s", statements[id].name,
+             libpq_message(ctx->pool, PQresultErrorMessage(res)));
     PQclear(res);
     return NULL;
 }
@@ -347,18 +340,18 @@ static void connection_return(kmen_store *store, connection *conn, int broken)
  * dead: each broken one is dropped and the call tried again, at most once
  * per pooled connection and once more on a fresh one. *pin: the connection
  * of a call that succeeded stays the caller's, out of the pool. */
-static PGresult *call_pooled(request_rec *r, kmen_store *store, statement_id id, int n,
+static PGresult *call_pooled(kmen_ctx *ctx, kmen_store *store, statement_id id, int n,
                              const char *const *values, const int *lengths, const int *formats,
                              connection **pin)
 {
     int broken = 1;
     PGresult *res = NULL;
     for (int attempt = 0; !res && broken && attempt <= store->pool_size; attempt++) {
-        connection *conn = connection_acquire(r, store);
+        connection *conn = connection_acquire(ctx, store);
         if (!conn)
             return NULL;
         broken = 0;
-        res = run(r, conn, id, n, values, lengths, formats, &broken);
+        res = run(ctx, conn, id, n, values, lengths, formats, &broken);
         if (res && pin)
             *pin = conn;
         else
@@ -369,14 +362,15 @@ static PGresult *call_pooled(request_rec *r, kmen_store *store, statement_id id,
 
 /* In a transaction, on its connection, once: after a failure the
  * transaction is aborted and every further call fails without a round trip. */
-static PGresult *call(request_rec *r, kmen_store *store, statement_id id, int n,
+static PGresult *call(kmen_ctx *ctx, kmen_store *store, statement_id id, int n,
                       const char *const *values, const int *lengths, const int *formats)
 {
-    transaction *tx = transaction_of(r, store);
+    transaction *tx = transaction_of(ctx, store);
     if (!tx)
-        return call_pooled(r, store, id, n, values, lengths, formats, NULL);
+        return call_pooled(ctx, store, id, n, values, lengths, formats, NULL);
     int broken = 0;
-    PGresult *res = tx->failed ? NULL : run(r, tx->conn, id, n, values, lengths, formats, &broken);
+    PGresult *res =
+        tx->failed ? NULL : run(ctx, tx->conn, id, n, values, lengths, formats, &broken);
     tx->failed = !res;
     return res;
 }
@@ -393,23 +387,23 @@ static apr_status_t transaction_abandon(void *data)
     return APR_SUCCESS;
 }
 
-kmen_store_status kmen_store_begin(request_rec *r, kmen_store *store)
+kmen_store_status kmen_store_begin(kmen_ctx *ctx, kmen_store *store)
 {
-    transaction *tx = apr_pcalloc(r->pool, sizeof(*tx));
+    transaction *tx = apr_pcalloc(ctx->pool, sizeof(*tx));
     tx->store = store;
-    if (!call_pooled(r, store, ST_BEGIN, 0, NULL, NULL, NULL, &tx->conn))
+    if (!call_pooled(ctx, store, ST_BEGIN, 0, NULL, NULL, NULL, &tx->conn))
         return KMEN_STORE_DOWN;
-    apr_pool_userdata_setn(tx, TRANSACTION_KEY, NULL, r->pool);
-    apr_pool_cleanup_register(r->pool, tx, transaction_abandon, apr_pool_cleanup_null);
+    apr_pool_userdata_setn(tx, TRANSACTION_KEY, NULL, ctx->pool);
+    apr_pool_cleanup_register(ctx->pool, tx, transaction_abandon, apr_pool_cleanup_null);
     return KMEN_STORE_OK;
 }
 
-kmen_store_status kmen_store_commit(request_rec *r, kmen_store *store)
+kmen_store_status kmen_store_commit(kmen_ctx *ctx, kmen_store *store)
 {
-    transaction *tx = transaction_of(r, store);
+    transaction *tx = transaction_of(ctx, store);
     int broken = 0, failed = tx->failed;
     PGresult *res =
-        run(r, tx->conn, failed ? ST_ROLLBACK : ST_COMMIT, 0, NULL, NULL, NULL, &broken);
+        run(ctx, tx->conn, failed ? ST_ROLLBACK : ST_COMMIT, 0, NULL, NULL, NULL, &broken);
     /* a connection whose transaction did not end cleanly is not reused */
     connection_return(store, tx->conn, broken || !res);
     tx->conn = NULL;
@@ -420,7 +414,7 @@ kmen_store_status kmen_store_commit(request_rec *r, kmen_store *store)
 #define BIN(len) (len), 1
 #define TXT 0, 0
 
-static PGresult *call_params(request_rec *r, kmen_store *store, statement_id id, int n,
+static PGresult *call_params(kmen_ctx *ctx, kmen_store *store, statement_id id, int n,
                              const char *const *values, const int *spec)
 {
     int lengths[8], formats[8];
@@ -428,199 +422,200 @@ static PGresult *call_params(request_rec *r, kmen_store *store, statement_id id,
         lengths[i] = spec[2 * i];
         formats[i] = spec[2 * i + 1];
     }
-    return call(r, store, id, n, values, lengths, formats);
+    return call(ctx, store, id, n, values, lengths, formats);
 }
 
-/* A bytea column, decoded into r->pool. */
-static kmen_store_status bytea_value(request_rec *r, PGresult *res, int row, int col,
+/* A bytea column, decoded into ctx->pool. */
+static kmen_store_status bytea_value(kmen_ctx *ctx, PGresult *res, int row, int col,
                                      const unsigned char **out, apr_size_t *len)
 {
     size_t n = 0;
     unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, row, col), &n);
     if (!bytes)
         return KMEN_STORE_DOWN;
-    *out = apr_pmemdup(r->pool, bytes, n);
+    *out = apr_pmemdup(ctx->pool, bytes, n);
     *len = n;
     PQfreemem(bytes);
     return KMEN_STORE_OK;
 }
 
-kmen_store_status kmen_store_ping(request_rec *r, kmen_store *store)
+kmen_store_status kmen_store_ping(kmen_ctx *ctx, kmen_store *store)
 {
-    PGresult *res = call(r, store, ST_PING, 0, NULL, NULL, NULL);
+    PGresult *res = call(ctx, store, ST_PING, 0, NULL, NULL, NULL);
     return res && PQntuples(res) == 1 ? KMEN_STORE_OK : KMEN_STORE_DOWN;
 }
 
-kmen_store_status kmen_store_request_issue(request_rec *r, kmen_store *store, const char *id,
+kmen_store_status kmen_store_request_issue(kmen_ctx *ctx, kmen_store *store, const char *id,
                                            const unsigned char *state_hash, const char *return_to,
                                            int min_loa, int ttl, int eidas_accept)
 {
     const char *v[] = {id,
                        (const char *)state_hash,
                        return_to,
-                       apr_itoa(r->pool, min_loa),
-                       apr_itoa(r->pool, ttl),
+                       apr_itoa(ctx->pool, min_loa),
+                       apr_itoa(ctx->pool, ttl),
                        eidas_accept ? "true" : "false"};
     const int spec[] = {TXT, BIN(KMEN_HASH_LEN), TXT, TXT, TXT, TXT};
-    return call_params(r, store, ST_REQUEST_ISSUE, 6, v, spec) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
+    return call_params(ctx, store, ST_REQUEST_ISSUE, 6, v, spec) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
 }
 
-kmen_store_status kmen_store_request_by_state(request_rec *r, kmen_store *store,
+kmen_store_status kmen_store_request_by_state(kmen_ctx *ctx, kmen_store *store,
                                               const unsigned char *state_hash, const char **id)
 {
     const char *v[] = {(const char *)state_hash};
     const int spec[] = {BIN(KMEN_HASH_LEN)};
-    PGresult *res = call_params(r, store, ST_REQUEST_BY_STATE, 1, v, spec);
+    PGresult *res = call_params(ctx, store, ST_REQUEST_BY_STATE, 1, v, spec);
     if (!res || PQntuples(res) != 1)
         return KMEN_STORE_DOWN;
     if (PQgetisnull(res, 0, 0))
         return KMEN_STORE_NOT_FOUND;
-    *id = apr_pstrdup(r->pool, PQgetvalue(res, 0, 0));
+    *id = apr_pstrdup(ctx->pool, PQgetvalue(res, 0, 0));
     return KMEN_STORE_OK;
 }
 
-kmen_store_status kmen_store_message_first_seen(request_rec *r, kmen_store *store, const char *kind,
+kmen_store_status kmen_store_message_first_seen(kmen_ctx *ctx, kmen_store *store, const char *kind,
                                                 const char *id, apr_time_t until)
 {
-    const char *v[] = {kind, id, apr_psprintf(r->pool, "%" APR_TIME_T_FMT, apr_time_sec(until))};
-    PGresult *res = call(r, store, ST_MESSAGE_FIRST_SEEN, 3, v, NULL, NULL);
+    const char *v[] = {kind, id, apr_psprintf(ctx->pool, "%" APR_TIME_T_FMT, apr_time_sec(until))};
+    PGresult *res = call(ctx, store, ST_MESSAGE_FIRST_SEEN, 3, v, NULL, NULL);
     if (!res || PQntuples(res) != 1)
         return KMEN_STORE_DOWN;
     return PQgetvalue(res, 0, 0)[0] == 't' ? KMEN_STORE_OK : KMEN_STORE_NOT_FOUND;
 }
 
-kmen_store_status kmen_store_login_consume(request_rec *r, kmen_store *store,
-                                           const char *request_id, const char *assertion_id,
-                                           apr_time_t assertion_expires, kmen_login_consumed *out)
+kmen_store_status kmen_store_login_consume(kmen_ctx *ctx, kmen_store *store, const char *request_id,
+                                           const char *assertion_id, apr_time_t assertion_expires,
+                                           kmen_login_consumed *out)
 {
-    const char *v[] = {request_id, assertion_id,
-                       apr_psprintf(r->pool, "%" APR_TIME_T_FMT, apr_time_sec(assertion_expires))};
-    PGresult *res = call(r, store, ST_LOGIN_CONSUME, 3, v, NULL, NULL);
+    const char *v[] = {
+        request_id, assertion_id,
+        apr_psprintf(ctx->pool, "%" APR_TIME_T_FMT, apr_time_sec(assertion_expires))};
+    PGresult *res = call(ctx, store, ST_LOGIN_CONSUME, 3, v, NULL, NULL);
     if (!res || PQntuples(res) != 1)
         return KMEN_STORE_DOWN;
-    out->outcome = apr_pstrdup(r->pool, PQgetvalue(res, 0, 0));
-    out->return_to = PQgetisnull(res, 0, 1) ? NULL : apr_pstrdup(r->pool, PQgetvalue(res, 0, 1));
+    out->outcome = apr_pstrdup(ctx->pool, PQgetvalue(res, 0, 0));
+    out->return_to = PQgetisnull(res, 0, 1) ? NULL : apr_pstrdup(ctx->pool, PQgetvalue(res, 0, 1));
     out->min_loa = PQgetisnull(res, 0, 2) ? 0 : atoi(PQgetvalue(res, 0, 2));
     out->eidas_accept = !PQgetisnull(res, 0, 3) && PQgetvalue(res, 0, 3)[0] == 't';
     return KMEN_STORE_OK;
 }
 
-kmen_store_status kmen_store_session_create(request_rec *r, kmen_store *store,
+kmen_store_status kmen_store_session_create(kmen_ctx *ctx, kmen_store *store,
                                             const unsigned char *id_hash,
                                             const unsigned char *subject, const char *session_index,
                                             const void *payload, apr_size_t payload_len,
                                             int lifetime)
 {
     const char *v[] = {(const char *)id_hash, (const char *)subject, session_index, payload,
-                       apr_itoa(r->pool, lifetime)};
+                       apr_itoa(ctx->pool, lifetime)};
     const int spec[] = {BIN(KMEN_HASH_LEN), BIN(KMEN_HASH_LEN), TXT, BIN((int)payload_len), TXT};
-    return call_params(r, store, ST_SESSION_CREATE, 5, v, spec) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
+    return call_params(ctx, store, ST_SESSION_CREATE, 5, v, spec) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
 }
 
-kmen_store_status kmen_store_session_fetch(request_rec *r, kmen_store *store,
+kmen_store_status kmen_store_session_fetch(kmen_ctx *ctx, kmen_store *store,
                                            const unsigned char *id_hash, int idle,
                                            const unsigned char **payload, apr_size_t *len,
                                            int *remaining)
 {
-    const char *v[] = {(const char *)id_hash, apr_itoa(r->pool, idle)};
+    const char *v[] = {(const char *)id_hash, apr_itoa(ctx->pool, idle)};
     const int spec[] = {BIN(KMEN_HASH_LEN), TXT};
-    PGresult *res = call_params(r, store, ST_SESSION_FETCH, 2, v, spec);
+    PGresult *res = call_params(ctx, store, ST_SESSION_FETCH, 2, v, spec);
     if (!res || PQntuples(res) > 1)
         return KMEN_STORE_DOWN;
     if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0))
         return KMEN_STORE_NOT_FOUND;
     *remaining = atoi(PQgetvalue(res, 0, 1));
-    return bytea_value(r, res, 0, 0, payload, len);
+    return bytea_value(ctx, res, 0, 0, payload, len);
 }
 
-kmen_store_status kmen_store_session_delete(request_rec *r, kmen_store *store,
+kmen_store_status kmen_store_session_delete(kmen_ctx *ctx, kmen_store *store,
                                             const unsigned char *id_hash)
 {
     const char *v[] = {(const char *)id_hash};
     const int spec[] = {BIN(KMEN_HASH_LEN)};
-    return call_params(r, store, ST_SESSION_DELETE, 1, v, spec) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
+    return call_params(ctx, store, ST_SESSION_DELETE, 1, v, spec) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
 }
 
-kmen_store_status kmen_store_session_delete_subject(request_rec *r, kmen_store *store,
+kmen_store_status kmen_store_session_delete_subject(kmen_ctx *ctx, kmen_store *store,
                                                     const unsigned char *subject,
                                                     const char *session_index,
                                                     apr_array_header_t **hashes)
 {
     const char *v[] = {(const char *)subject, session_index};
     const int spec[] = {BIN(KMEN_HASH_LEN), TXT};
-    PGresult *res = call_params(r, store, ST_SESSION_DELETE_SUBJECT, 2, v, spec);
+    PGresult *res = call_params(ctx, store, ST_SESSION_DELETE_SUBJECT, 2, v, spec);
     if (!res)
         return KMEN_STORE_DOWN;
-    *hashes = apr_array_make(r->pool, PQntuples(res) + 1, sizeof(unsigned char *));
+    *hashes = apr_array_make(ctx->pool, PQntuples(res) + 1, sizeof(unsigned char *));
     for (int i = 0; i < PQntuples(res); i++) {
         const unsigned char *hash = NULL;
         apr_size_t n = 0;
-        if (bytea_value(r, res, i, 0, &hash, &n) == KMEN_STORE_OK && n == KMEN_HASH_LEN)
+        if (bytea_value(ctx, res, i, 0, &hash, &n) == KMEN_STORE_OK && n == KMEN_HASH_LEN)
             APR_ARRAY_PUSH(*hashes, const unsigned char *) = hash;
     }
     return KMEN_STORE_OK;
 }
 
-kmen_store_status kmen_store_audit(request_rec *r, kmen_store *store, const char *event,
+kmen_store_status kmen_store_audit(kmen_ctx *ctx, kmen_store *store, const char *event,
                                    const char *outcome, const char *detail)
 {
-    const char *v[] = {event, outcome, detail, kmen_request_id(r)};
-    return call(r, store, ST_AUDIT, 4, v, NULL, NULL) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
+    const char *v[] = {event, outcome, detail, kmen_ctx_request_id(ctx)};
+    return call(ctx, store, ST_AUDIT, 4, v, NULL, NULL) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
 }
 
-kmen_store_status kmen_store_audit_client(request_rec *r, kmen_store *store, const char *event,
+kmen_store_status kmen_store_audit_client(kmen_ctx *ctx, kmen_store *store, const char *event,
                                           const char *outcome, const char *detail,
                                           const char *client_id)
 {
-    const char *v[] = {event, outcome, detail, client_id, kmen_request_id(r)};
-    return call(r, store, ST_AUDIT_CLIENT, 5, v, NULL, NULL) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
+    const char *v[] = {event, outcome, detail, client_id, kmen_ctx_request_id(ctx)};
+    return call(ctx, store, ST_AUDIT_CLIENT, 5, v, NULL, NULL) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
 }
 
-static const char *value_or_null(request_rec *r, PGresult *res, int col)
+static const char *value_or_null(kmen_ctx *ctx, PGresult *res, int col)
 {
-    return PQgetisnull(res, 0, col) ? NULL : apr_pstrdup(r->pool, PQgetvalue(res, 0, col));
+    return PQgetisnull(res, 0, col) ? NULL : apr_pstrdup(ctx->pool, PQgetvalue(res, 0, col));
 }
 
 /* A returning login: one client by the blind index of its BSI or eIDAS
  * pseudonym. */
-static kmen_store_status resolve_by_index(request_rec *r, kmen_store *store, statement_id id,
+static kmen_store_status resolve_by_index(kmen_ctx *ctx, kmen_store *store, statement_id id,
                                           const unsigned char *index, kmen_resolved *out)
 {
-    const char *v[] = {(const char *)index, kmen_request_id(r)};
+    const char *v[] = {(const char *)index, kmen_ctx_request_id(ctx)};
     const int spec[] = {BIN(KMEN_HASH_LEN), TXT};
-    PGresult *res = call_params(r, store, id, 2, v, spec);
+    PGresult *res = call_params(ctx, store, id, 2, v, spec);
     if (!res || PQntuples(res) != 1)
         return KMEN_STORE_DOWN;
-    out->client_id = value_or_null(r, res, 0);
+    out->client_id = value_or_null(ctx, res, 0);
     out->status = "returning";
-    out->systems = value_or_null(r, res, 1);
-    out->merged_from = value_or_null(r, res, 2);
+    out->systems = value_or_null(ctx, res, 1);
+    out->merged_from = value_or_null(ctx, res, 2);
     out->has_evidence = !PQgetisnull(res, 0, 3) && PQgetvalue(res, 0, 3)[0] == 't';
     out->bsi_only = !PQgetisnull(res, 0, 4) && PQgetvalue(res, 0, 4)[0] == 't';
     return out->client_id ? KMEN_STORE_OK : KMEN_STORE_NOT_FOUND;
 }
 
 /* A resolution's row: client_id, status, systems, merged_from, has_evidence. */
-static kmen_store_status resolved_row(request_rec *r, PGresult *res, kmen_resolved *out)
+static kmen_store_status resolved_row(kmen_ctx *ctx, PGresult *res, kmen_resolved *out)
 {
     if (!res || PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
         return KMEN_STORE_DOWN;
-    out->client_id = value_or_null(r, res, 0);
-    out->status = value_or_null(r, res, 1);
-    out->systems = value_or_null(r, res, 2);
-    out->merged_from = value_or_null(r, res, 3);
+    out->client_id = value_or_null(ctx, res, 0);
+    out->status = value_or_null(ctx, res, 1);
+    out->systems = value_or_null(ctx, res, 2);
+    out->merged_from = value_or_null(ctx, res, 3);
     out->has_evidence = !PQgetisnull(res, 0, 4) && PQgetvalue(res, 0, 4)[0] == 't';
     out->bsi_only = 0;
     return KMEN_STORE_OK;
 }
 
-kmen_store_status kmen_store_resolve_bsi(request_rec *r, kmen_store *store,
+kmen_store_status kmen_store_resolve_bsi(kmen_ctx *ctx, kmen_store *store,
                                          const unsigned char *bsi_index, kmen_resolved *out)
 {
-    return resolve_by_index(r, store, ST_RESOLVE_BSI, bsi_index, out);
+    return resolve_by_index(ctx, store, ST_RESOLVE_BSI, bsi_index, out);
 }
 
-kmen_store_status kmen_store_resolve_first(request_rec *r, kmen_store *store,
+kmen_store_status kmen_store_resolve_first(kmen_ctx *ctx, kmen_store *store,
                                            const kmen_first_login *in, kmen_resolved *out)
 {
     const char *v[] = {(const char *)in->bsi_index,
@@ -630,7 +625,7 @@ kmen_store_status kmen_store_resolve_first(request_rec *r, kmen_store *store,
                        in->given_name,
                        in->family_name,
                        in->birth_date,
-                       kmen_request_id(r)};
+                       kmen_ctx_request_id(ctx)};
     const int spec[] = {BIN(KMEN_HASH_LEN),
                         TXT,
                         BIN(KMEN_HASH_LEN),
@@ -639,178 +634,175 @@ kmen_store_status kmen_store_resolve_first(request_rec *r, kmen_store *store,
                         TXT,
                         TXT,
                         TXT};
-    return resolved_row(r, call_params(r, store, ST_RESOLVE_FIRST, 8, v, spec), out);
+    return resolved_row(ctx, call_params(ctx, store, ST_RESOLVE_FIRST, 8, v, spec), out);
 }
 
-kmen_store_status kmen_store_resolve_bsi_only(request_rec *r, kmen_store *store,
+kmen_store_status kmen_store_resolve_bsi_only(kmen_ctx *ctx, kmen_store *store,
                                               const kmen_first_login *in, kmen_resolved *out)
 {
     const char *v[] = {(const char *)in->bsi_index, in->given_name, in->family_name, in->birth_date,
-                       kmen_request_id(r)};
+                       kmen_ctx_request_id(ctx)};
     const int spec[] = {BIN(KMEN_HASH_LEN), TXT, TXT, TXT, TXT};
-    return resolved_row(r, call_params(r, store, ST_RESOLVE_BSI_ONLY, 5, v, spec), out);
+    return resolved_row(ctx, call_params(ctx, store, ST_RESOLVE_BSI_ONLY, 5, v, spec), out);
 }
 
-kmen_store_status kmen_store_attach_aifo(request_rec *r, kmen_store *store,
+kmen_store_status kmen_store_attach_aifo(kmen_ctx *ctx, kmen_store *store,
                                          const kmen_first_login *in, kmen_resolved *out,
                                          const char **outcome)
 {
     const char *v[] = {(const char *)in->bsi_index, in->agenda, (const char *)in->aifo_index,
-                       (const char *)in->aifo_sealed, kmen_request_id(r)};
+                       (const char *)in->aifo_sealed, kmen_ctx_request_id(ctx)};
     const int spec[] = {BIN(KMEN_HASH_LEN), TXT, BIN(KMEN_HASH_LEN), BIN((int)in->aifo_sealed_len),
                         TXT};
-    PGresult *res = call_params(r, store, ST_ATTACH_AIFO, 5, v, spec);
-    kmen_store_status st = resolved_row(r, res, out);
+    PGresult *res = call_params(ctx, store, ST_ATTACH_AIFO, 5, v, spec);
+    kmen_store_status st = resolved_row(ctx, res, out);
     if (st == KMEN_STORE_OK)
-        *outcome = value_or_null(r, res, 5);
+        *outcome = value_or_null(ctx, res, 5);
     return st;
 }
 
-kmen_store_status kmen_store_link_system(request_rec *r, kmen_store *store, const char *client_id,
+kmen_store_status kmen_store_link_system(kmen_ctx *ctx, kmen_store *store, const char *client_id,
                                          const char *system)
 {
-    const char *v[] = {client_id, system, kmen_request_id(r)};
-    return call(r, store, ST_LINK_SYSTEM, 3, v, NULL, NULL) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
+    const char *v[] = {client_id, system, kmen_ctx_request_id(ctx)};
+    return call(ctx, store, ST_LINK_SYSTEM, 3, v, NULL, NULL) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
 }
 
-kmen_store_status kmen_store_agenda_aifo(request_rec *r, kmen_store *store, const char *client_id,
+kmen_store_status kmen_store_agenda_aifo(kmen_ctx *ctx, kmen_store *store, const char *client_id,
                                          const char *agenda, const unsigned char **sealed,
                                          apr_size_t *len)
 {
     const char *v[] = {client_id, agenda};
-    PGresult *res = call(r, store, ST_AGENDA_AIFO, 2, v, NULL, NULL);
+    PGresult *res = call(ctx, store, ST_AGENDA_AIFO, 2, v, NULL, NULL);
     if (!res || PQntuples(res) != 1)
         return KMEN_STORE_DOWN;
     if (PQgetisnull(res, 0, 0))
         return KMEN_STORE_NOT_FOUND;
-    return bytea_value(r, res, 0, 0, sealed, len);
+    return bytea_value(ctx, res, 0, 0, sealed, len);
 }
 
-kmen_store_status kmen_store_agenda_aifo_store(request_rec *r, kmen_store *store,
+kmen_store_status kmen_store_agenda_aifo_store(kmen_ctx *ctx, kmen_store *store,
                                                const char *client_id, const char *agenda,
                                                const unsigned char *index,
                                                const unsigned char *sealed, apr_size_t len)
 {
     const char *v[] = {client_id, agenda, (const char *)index, (const char *)sealed};
     const int spec[] = {TXT, TXT, BIN(KMEN_HASH_LEN), BIN((int)len)};
-    return call_params(r, store, ST_AGENDA_AIFO_STORE, 4, v, spec) ? KMEN_STORE_OK
-                                                                   : KMEN_STORE_DOWN;
+    return call_params(ctx, store, ST_AGENDA_AIFO_STORE, 4, v, spec) ? KMEN_STORE_OK
+                                                                     : KMEN_STORE_DOWN;
 }
 
-kmen_store_status kmen_store_resolve_pseudonym(request_rec *r, kmen_store *store,
+kmen_store_status kmen_store_resolve_pseudonym(kmen_ctx *ctx, kmen_store *store,
                                                const unsigned char *pseudonym_index,
                                                kmen_resolved *out)
 {
-    return resolve_by_index(r, store, ST_RESOLVE_PSEUDONYM, pseudonym_index, out);
+    return resolve_by_index(ctx, store, ST_RESOLVE_PSEUDONYM, pseudonym_index, out);
 }
 
-kmen_store_status kmen_store_foreigner_accept(request_rec *r, kmen_store *store,
+kmen_store_status kmen_store_foreigner_accept(kmen_ctx *ctx, kmen_store *store,
                                               const kmen_foreigner *in, kmen_resolved *out)
 {
     const char *v[] = {(const char *)in->pseudonym_index, in->given_name, in->family_name,
-                       in->birth_date, kmen_request_id(r)};
+                       in->birth_date, kmen_ctx_request_id(ctx)};
     const int spec[] = {BIN(KMEN_HASH_LEN), TXT, TXT, TXT, TXT};
-    PGresult *res = call_params(r, store, ST_FOREIGNER_ACCEPT, 5, v, spec);
+    PGresult *res = call_params(ctx, store, ST_FOREIGNER_ACCEPT, 5, v, spec);
     if (!res || PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
         return KMEN_STORE_DOWN;
-    out->client_id = value_or_null(r, res, 0);
-    out->status = value_or_null(r, res, 1);
+    out->client_id = value_or_null(ctx, res, 0);
+    out->status = value_or_null(ctx, res, 1);
     out->systems = out->merged_from = NULL;
     return KMEN_STORE_OK;
 }
 
-kmen_store_status kmen_store_pending_create(request_rec *r, kmen_store *store,
+kmen_store_status kmen_store_pending_create(kmen_ctx *ctx, kmen_store *store,
                                             const kmen_foreigner *in, int ttl,
                                             const char **pending_id)
 {
-    const char *v[] = {(const char *)in->pseudonym_index,
-                       in->given_name,
-                       in->family_name,
-                       in->birth_date,
-                       apr_itoa(r->pool, ttl),
-                       kmen_request_id(r)};
+    const char *v[] = {
+        (const char *)in->pseudonym_index, in->given_name,          in->family_name, in->birth_date,
+        apr_itoa(ctx->pool, ttl),          kmen_ctx_request_id(ctx)};
     const int spec[] = {BIN(KMEN_HASH_LEN), TXT, TXT, TXT, TXT, TXT};
-    PGresult *res = call_params(r, store, ST_PENDING_CREATE, 6, v, spec);
+    PGresult *res = call_params(ctx, store, ST_PENDING_CREATE, 6, v, spec);
     if (!res || PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
         return KMEN_STORE_DOWN;
-    *pending_id = value_or_null(r, res, 0);
+    *pending_id = value_or_null(ctx, res, 0);
     return KMEN_STORE_OK;
 }
 
-kmen_store_status kmen_store_pending_complete(request_rec *r, kmen_store *store,
+kmen_store_status kmen_store_pending_complete(kmen_ctx *ctx, kmen_store *store,
                                               const char *pending_id, const char *link,
                                               const char **outcome, kmen_resolved *out)
 {
-    const char *v[] = {pending_id, link, kmen_request_id(r)};
-    PGresult *res = call(r, store, ST_PENDING_COMPLETE, 3, v, NULL, NULL);
+    const char *v[] = {pending_id, link, kmen_ctx_request_id(ctx)};
+    PGresult *res = call(ctx, store, ST_PENDING_COMPLETE, 3, v, NULL, NULL);
     if (!res || PQntuples(res) != 1)
         return KMEN_STORE_DOWN;
-    *outcome = value_or_null(r, res, 0);
-    out->client_id = value_or_null(r, res, 1);
+    *outcome = value_or_null(ctx, res, 0);
+    out->client_id = value_or_null(ctx, res, 1);
     out->status = *outcome;
-    out->systems = value_or_null(r, res, 2);
+    out->systems = value_or_null(ctx, res, 2);
     out->merged_from = NULL;
     return KMEN_STORE_OK;
 }
 
-kmen_store_status kmen_store_session_update(request_rec *r, kmen_store *store,
+kmen_store_status kmen_store_session_update(kmen_ctx *ctx, kmen_store *store,
                                             const unsigned char *id_hash, const void *payload,
                                             apr_size_t payload_len)
 {
     const char *v[] = {(const char *)id_hash, payload};
     const int spec[] = {BIN(KMEN_HASH_LEN), BIN((int)payload_len)};
-    return call_params(r, store, ST_SESSION_UPDATE, 2, v, spec) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
+    return call_params(ctx, store, ST_SESSION_UPDATE, 2, v, spec) ? KMEN_STORE_OK : KMEN_STORE_DOWN;
 }
 
 /* The single text column of a one-row answer (NULL when SQL NULL). */
-static kmen_store_status single_value(request_rec *r, PGresult *res, const char **out)
+static kmen_store_status single_value(kmen_ctx *ctx, PGresult *res, const char **out)
 {
     if (!res || PQntuples(res) != 1)
         return KMEN_STORE_DOWN;
-    *out = value_or_null(r, res, 0);
+    *out = value_or_null(ctx, res, 0);
     return *out ? KMEN_STORE_OK : KMEN_STORE_NOT_FOUND;
 }
 
-kmen_store_status kmen_store_evidence_request(request_rec *r, kmen_store *store,
+kmen_store_status kmen_store_evidence_request(kmen_ctx *ctx, kmen_store *store,
                                               const char *client_id, const char *type,
                                               const char *country, const char **id)
 {
-    const char *v[] = {client_id, type, country, kmen_request_id(r)};
-    return single_value(r, call(r, store, ST_EVIDENCE_REQUEST, 4, v, NULL, NULL), id);
+    const char *v[] = {client_id, type, country, kmen_ctx_request_id(ctx)};
+    return single_value(ctx, call(ctx, store, ST_EVIDENCE_REQUEST, 4, v, NULL, NULL), id);
 }
 
-kmen_store_status kmen_store_evidence_deliver(request_rec *r, kmen_store *store, const char *id,
+kmen_store_status kmen_store_evidence_deliver(kmen_ctx *ctx, kmen_store *store, const char *id,
                                               const char *state, const char *content_type,
                                               const unsigned char *document, apr_size_t len,
                                               const char **outcome)
 {
-    const char *v[] = {id, state, content_type, (const char *)document, kmen_request_id(r)};
+    const char *v[] = {id, state, content_type, (const char *)document, kmen_ctx_request_id(ctx)};
     const int spec[] = {TXT, TXT, TXT, BIN((int)len), TXT};
-    return single_value(r, call_params(r, store, ST_EVIDENCE_DELIVER, 5, v, spec), outcome);
+    return single_value(ctx, call_params(ctx, store, ST_EVIDENCE_DELIVER, 5, v, spec), outcome);
 }
 
-kmen_store_status kmen_store_evidence_states(request_rec *r, kmen_store *store,
+kmen_store_status kmen_store_evidence_states(kmen_ctx *ctx, kmen_store *store,
                                              const char *client_id, const char **states)
 {
     const char *v[] = {client_id};
-    return single_value(r, call(r, store, ST_EVIDENCE_STATES, 1, v, NULL, NULL), states);
+    return single_value(ctx, call(ctx, store, ST_EVIDENCE_STATES, 1, v, NULL, NULL), states);
 }
 
-kmen_store_status kmen_store_evidence_document(request_rec *r, kmen_store *store, const char *id,
+kmen_store_status kmen_store_evidence_document(kmen_ctx *ctx, kmen_store *store, const char *id,
                                                const char *client_id, const char **content_type,
                                                const unsigned char **document, apr_size_t *len)
 {
     const char *v[] = {id, client_id};
-    PGresult *res = call(r, store, ST_EVIDENCE_DOCUMENT, 2, v, NULL, NULL);
+    PGresult *res = call(ctx, store, ST_EVIDENCE_DOCUMENT, 2, v, NULL, NULL);
     if (!res || PQntuples(res) > 1)
         return KMEN_STORE_DOWN;
     if (PQntuples(res) == 0 || PQgetisnull(res, 0, 1))
         return KMEN_STORE_NOT_FOUND;
-    *content_type = value_or_null(r, res, 0);
-    return bytea_value(r, res, 0, 1, document, len);
+    *content_type = value_or_null(ctx, res, 0);
+    return bytea_value(ctx, res, 0, 1, document, len);
 }
 
-kmen_store_status kmen_store_potential_create(request_rec *r, kmen_store *store,
+kmen_store_status kmen_store_potential_create(kmen_ctx *ctx, kmen_store *store,
                                               const kmen_contact *contact, const char **client_id)
 {
     const char *v[7];
@@ -823,40 +815,40 @@ kmen_store_status kmen_store_potential_create(request_rec *r, kmen_store *store,
         spec[4 * i + 2] = (int)contact->sealed_len[i];
         spec[4 * i + 3] = 1;
     }
-    v[6] = kmen_request_id(r);
+    v[6] = kmen_ctx_request_id(ctx);
     spec[12] = 0;
     spec[13] = 0;
-    return single_value(r, call_params(r, store, ST_POTENTIAL_CREATE, 7, v, spec), client_id);
+    return single_value(ctx, call_params(ctx, store, ST_POTENTIAL_CREATE, 7, v, spec), client_id);
 }
 
-kmen_store_status kmen_store_link_potential(request_rec *r, kmen_store *store, const char *current,
+kmen_store_status kmen_store_link_potential(kmen_ctx *ctx, kmen_store *store, const char *current,
                                             const char *potential, const char **outcome,
                                             kmen_resolved *out)
 {
-    const char *v[] = {current, potential, kmen_request_id(r)};
-    PGresult *res = call(r, store, ST_LINK_POTENTIAL, 3, v, NULL, NULL);
+    const char *v[] = {current, potential, kmen_ctx_request_id(ctx)};
+    PGresult *res = call(ctx, store, ST_LINK_POTENTIAL, 3, v, NULL, NULL);
     if (!res || PQntuples(res) != 1)
         return KMEN_STORE_DOWN;
-    *outcome = value_or_null(r, res, 0);
-    out->client_id = value_or_null(r, res, 1);
+    *outcome = value_or_null(ctx, res, 0);
+    out->client_id = value_or_null(ctx, res, 1);
     out->status = "linked";
-    out->systems = value_or_null(r, res, 2);
+    out->systems = value_or_null(ctx, res, 2);
     out->merged_from = NULL;
     return KMEN_STORE_OK;
 }
 
-kmen_store_status kmen_store_audit_summary(request_rec *r, kmen_store *store, int hours,
+kmen_store_status kmen_store_audit_summary(kmen_ctx *ctx, kmen_store *store, int hours,
                                            apr_array_header_t **rows)
 {
-    const char *v[] = {apr_itoa(r->pool, hours)};
-    PGresult *res = call(r, store, ST_AUDIT_SUMMARY, 1, v, NULL, NULL);
+    const char *v[] = {apr_itoa(ctx->pool, hours)};
+    PGresult *res = call(ctx, store, ST_AUDIT_SUMMARY, 1, v, NULL, NULL);
     if (!res)
         return KMEN_STORE_DOWN;
-    *rows = apr_array_make(r->pool, PQntuples(res) + 1, sizeof(kmen_audit_count));
+    *rows = apr_array_make(ctx->pool, PQntuples(res) + 1, sizeof(kmen_audit_count));
     for (int i = 0; i < PQntuples(res); i++) {
         kmen_audit_count *row = apr_array_push(*rows);
-        row->event = apr_pstrdup(r->pool, PQgetvalue(res, i, 0));
-        row->outcome = apr_pstrdup(r->pool, PQgetvalue(res, i, 1));
+        row->event = apr_pstrdup(ctx->pool, PQgetvalue(res, i, 0));
+        row->outcome = apr_pstrdup(ctx->pool, PQgetvalue(res, i, 1));
         row->count = apr_atoi64(PQgetvalue(res, i, 2));
     }
     return KMEN_STORE_OK;
