@@ -17,22 +17,6 @@
 #define SLOT(field) offsetof(kmen_server_conf, field)
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-/* What a server{} takes from http{} when it does not set it itself. */
-static const size_t one_by_one[] = {SLOT(sp_entity_id), SLOT(acs_base_url), SLOT(idp_metadata_file),
-                                    SLOT(idp_metadata_cert_file), SLOT(endpoint_path)};
-/* The SP's key and certificate files go together: a server{} that names
- * one of them takes none of http{}'s, so that its own key is not followed
- * by another's second or paired with another's encryption key. */
-static const size_t key_files[] = {SLOT(sp_key_file),          SLOT(sp_cert_file),
-                                   SLOT(sp_next_key_file),     SLOT(sp_next_cert_file),
-                                   SLOT(sp_enc_key_file),      SLOT(sp_enc_cert_file),
-                                   SLOT(sp_next_enc_key_file), SLOT(sp_next_enc_cert_file)};
-
-static const char **field(kmen_server_conf *c, size_t slot)
-{
-    return (const char **)((char *)c + slot);
-}
-
 /* lasso's messages, while nginx reads its configuration or serves. */
 static void lasso_log(const char *domain, int level, const char *msg)
 {
@@ -59,17 +43,6 @@ static void destroy_pool(void *pool)
     apr_pool_destroy(pool);
 }
 
-/* Every number unset, so that kmen_server_conf_defaults gives each its
- * default; the core's field list will make this (apache/config.c's
- * kmen_create_server_conf does the same for httpd). */
-static void unset_numbers(kmen_server_conf *c)
-{
-    c->db_pool_size = c->translator_timeout = c->session_lifetime = c->session_idle =
-        c->session_cache_ttl = c->cookie_secure = c->clock_skew = c->header_encoding =
-            c->nameid_policy = c->pending_timeout = c->allow_http = c->login_start_limit =
-                c->idp_metadata_refresh = KMEN_UNSET;
-}
-
 /* Each server{}'s settings live in an APR pool of their own, destroyed with
  * nginx's configuration: a reload that fails leaves the running one alone. */
 void *kmen_ngx_create_srv_conf(ngx_conf_t *cf)
@@ -81,39 +54,18 @@ void *kmen_ngx_create_srv_conf(ngx_conf_t *cf)
         return NULL;
     cleanup->handler = destroy_pool;
     cleanup->data = s->pool;
-    s->core.where = apr_table_make(s->pool, 8);
+    s->core = *kmen_server_conf_new(s->pool);
     s->endpoints = apr_array_make(s->pool, 1, sizeof(kmen_ngx_endpoints_at));
-    unset_numbers(&s->core);
     return s;
 }
 
-static void inherit(kmen_server_conf *c, kmen_server_conf *from, const size_t *slots, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (!*field(c, slots[i]))
-            *field(c, slots[i]) = *field(from, slots[i]);
-    }
-}
-
-static int any_set(kmen_server_conf *c, const size_t *slots, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (*field(c, slots[i]))
-            return 1;
-    }
-    return 0;
-}
-
+/* The server{}'s own settings over http{}'s, by the core's rules, which are
+ * httpd's for a <VirtualHost> (core/conf_fields.h). */
 static void merge(kmen_ngx_srv_conf *s, kmen_ngx_srv_conf *parent)
 {
-    kmen_server_conf *c = &s->core, *from = &parent->core;
-    inherit(c, from, one_by_one, COUNT(one_by_one));
-    if (!any_set(c, key_files, COUNT(key_files)))
-        inherit(c, from, key_files, COUNT(key_files));
-    c->allow_http = c->allow_http != KMEN_UNSET ? c->allow_http : from->allow_http;
-    c->where = apr_table_overlay(s->pool, c->where, from->where);
+    s->core = *kmen_server_conf_merge(s->pool, &parent->core, &s->core);
     s->sp_type = s->sp_type ? s->sp_type : parent->sp_type;
-    kmen_server_conf_defaults(c);
+    kmen_server_conf_defaults(&s->core);
 }
 
 static const char *value_at(const kmen_server_conf *c, size_t slot)
