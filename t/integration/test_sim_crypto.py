@@ -59,11 +59,16 @@ def test_signed_by_xmlsec1_and_in_process_alike(keys):
 
 
 def test_encrypted_in_process_decrypts_with_xmlsec1(keys):
+    """Twice with one backend, which keeps its keys manager: each time a new session key
+    (the two differ), and each decrypts."""
     cert_b64 = read_cert_from_file(str(keys.sp_cert), "pem")
     wrapped = f'<EncryptedAssertion xmlns="{SAML}">{assertion()}</EncryptedAssertion>'
-    encrypted = InProcessXmlSec(get_xmlsec_binary()).encrypt_assertion(
+    backend = InProcessXmlSec(get_xmlsec_binary())
+    encrypted = [backend.encrypt_assertion(
         wrapped, str(keys.sp_cert), encryption_template(cert_b64, RSA_OAEP_MGF1P), "aes-256",
-        "/*/*[@ID='_a1']")
-    assert "Novák" not in encrypted and "EncryptedData" in encrypted
-    plain = CryptoBackendXmlSec1(get_xmlsec_binary()).decrypt(encrypted, str(keys.sp_key))
-    assert "<saml:NameID>Jiří Novák</saml:NameID>" in plain
+        "/*/*[@ID='_a1']") for _ in range(2)]
+    assert encrypted[0] != encrypted[1]
+    for text in encrypted:
+        assert "Novák" not in text and "EncryptedData" in text
+        plain = CryptoBackendXmlSec1(get_xmlsec_binary()).decrypt(text, str(keys.sp_key))
+        assert "<saml:NameID>Jiří Novák</saml:NameID>" in plain
