@@ -48,6 +48,7 @@ KEEP=1 keeps the run directory (configs, logs, callgrind profiles).
 import argparse
 import concurrent.futures
 import datetime
+import http.client
 import os
 import pickle
 import platform
@@ -55,16 +56,17 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
 
-import requests
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+import browser  # noqa: E402
 import measure  # noqa: E402
 from goals import (GOAL_ACS, GOAL_AUTH, GOAL_REGISTER_P99_MS, GOAL_REGISTER_READ,  # noqa: E402
                    GOAL_REGISTER_WRITE, GOAL_SOAK, GOAL_SWEEP, record_separate, summary,
@@ -157,7 +159,7 @@ class Bench:
                 try:
                     self.servers[kind].login()
                     break
-                except requests.RequestException:
+                except (OSError, http.client.HTTPException):  # requests' errors are OSErrors
                     if attempt == 2:
                         raise
         log("plain, mod_kmen, mod_auth_mellon and Shibboleth running; one session each")
@@ -316,16 +318,27 @@ class Bench:
 
     # --- 2: logins --------------------------------------------------------------------
     def pregenerate(self, srv, n):
+        """N logins begun at SRV and answered by the simulator, from 4 threads, each with
+        its own browser (keep-alive connections); (logins, wall seconds)."""
+        browsers, mine = [], threading.local()
+
         def one(_):
-            for attempt in range(3):  # the simulator (Python) may drop a connection under load
-                try:
-                    return srv.begin_login(requests.Session())
-                except (requests.RequestException, AssertionError):
+            if not hasattr(mine, "browser"):
+                mine.browser = browser.Browser()
+                browsers.append(mine.browser)
+            for attempt in range(3):  # the simulator (Python) may drop a connection under load,
+                try:                  # httpd one idle for KeepAliveTimeout
+                    return srv.begin_login(mine.browser)
+                except (OSError, http.client.HTTPException, AssertionError):
                     if attempt == 2:
                         raise
         t = time.monotonic()
-        with concurrent.futures.ThreadPoolExecutor(4) as ex:
-            logins = list(ex.map(one, range(n)))
+        try:
+            with concurrent.futures.ThreadPoolExecutor(4) as ex:
+                logins = list(ex.map(one, range(n)))
+        finally:
+            for b in browsers:
+                b.close()
         return logins, time.monotonic() - t
 
     def acs(self, kind, n_seq, n_conc, perf_name):

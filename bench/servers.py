@@ -19,6 +19,7 @@ from pathlib import Path
 
 import requests
 
+import browser
 import shib_sp
 from t.lib import PYTHON
 from t.lib import flow
@@ -187,34 +188,42 @@ class Server:
         return [self.httpd.proc.pid, *self.children()]
 
     # --- a browser's login -------------------------------------------------------------
-    def begin_login(self, s):
-        """Follow the SP's redirects to the simulator and answer its picker; (acs_url,
-        fields, cookie) with the Cookie header the browser would send to the ACS. The
-        IdP's whole work happens here, so a later POST of the fields times the ACS alone.
-        Cookies are kept by hand: mellon sets Domain=localhost, which requests refuses."""
+    def begin_login(self, browser):
+        """Follow the SP's redirects to the simulator and answer its picker, with BROWSER
+        (browser.Browser); (acs_url, fields, cookie) with the Cookie header the browser
+        would send to the ACS. The IdP's whole work happens here, so a later POST of the
+        fields times the ACS alone. Cookies are kept by hand, per login: mellon sets
+        Domain=localhost, which a cookie jar for 127.0.0.1 would refuse."""
         jar = {}
         loc = self.base_url + FILE_PATH
         for _ in range(4):
-            r = s.get(loc, allow_redirects=False,
-                      headers={"Cookie": cookie_header(jar)} if jar else {})
-            keep_cookies(jar, r)
-            loc = flow.location(r)
+            r = browser.get(loc, cookie_header(jar))
+            keep_cookies(jar, r.set_cookies)
+            loc = r.redirect()
             if loc.startswith(self.sim_sso):
                 break
         else:
             raise RuntimeError(f"{self.kind}: never sent to the IdP ({loc})")
-        ticket, _ = flow.idp_page(s, loc)
-        acs, fields = flow.respond(s, ticket, identity="cz-jiri", loa="substantial")
+        page = browser.get(loc)
+        assert page.status == 200, f"sim answered {page.status}: {page.text[:500]}"
+        answer = browser.post(flow.origin(loc) + "/respond", {
+            "ticket": flow.picker_ticket(page.text), "identity": "cz-jiri",
+            "loa": "substantial", "action": "login", "fault": ""})
+        assert answer.status == 200, f"sim /respond answered {answer.status}: {answer.text[:500]}"
+        acs, fields = flow.page_form(answer.text, answer.url)
         return acs, fields, cookie_header(jar)
 
     def login(self):
         """Log in once; keeps the session cookie for wrk."""
-        s = requests.Session()
-        acs, fields, cookie = self.begin_login(s)
+        b = browser.Browser()
+        try:
+            acs, fields, cookie = self.begin_login(b)
+        finally:
+            b.close()
         r = requests.post(acs, data=fields, headers={"Cookie": cookie}, allow_redirects=False)
         if r.status_code not in flow.REDIRECTS:
             raise RuntimeError(f"{self.kind} ACS answered {r.status_code}: {r.text[:400]}")
-        jar = keep_cookies({}, r)
+        jar = keep_cookies({}, flow.set_cookies(r))
         prefix = SESSION_COOKIES[self.kind]
         name = next((k for k in jar if k.startswith(prefix)), None)
         if name is None:
@@ -228,9 +237,10 @@ class Server:
         return self.cookie
 
 
-def keep_cookies(jar, r):
-    """Set-Cookie headers of R into JAR (name -> value); an emptied cookie is dropped."""
-    for header in flow.set_cookies(r):
+def keep_cookies(jar, set_cookies):
+    """SET_COOKIES (Set-Cookie header values) into JAR (name -> value); an emptied cookie is
+    dropped."""
+    for header in set_cookies:
         name, _, value = header.split(";", 1)[0].strip().partition("=")
         if value:
             jar[name] = value

@@ -11,11 +11,12 @@ import pytest
 from lxml import etree
 from saml2.sigver import (RSA_OAEP_MGF1P, CryptoBackendXmlSec1, SignatureError,
                           get_xmlsec_binary, pre_signature_part, read_cert_from_file)
+from saml2.xmldsig import DIGEST_SHA1, DIGEST_SHA256, SIG_RSA_SHA1, SIG_RSA_SHA256
 
 from t.lib.keys import make_keys
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sim"))
-from nia_idp import encryption_template  # noqa: E402
+from nia_idp import encryption_template, signature_template  # noqa: E402
 from xmlsec_inprocess import InProcessXmlSec  # noqa: E402
 
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
@@ -59,11 +60,29 @@ def test_signed_by_xmlsec1_and_in_process_alike(keys):
 
 
 def test_encrypted_in_process_decrypts_with_xmlsec1(keys):
+    """Twice with one backend, which keeps its keys manager: each time a new session key
+    (the two differ), and each decrypts."""
     cert_b64 = read_cert_from_file(str(keys.sp_cert), "pem")
     wrapped = f'<EncryptedAssertion xmlns="{SAML}">{assertion()}</EncryptedAssertion>'
-    encrypted = InProcessXmlSec(get_xmlsec_binary()).encrypt_assertion(
+    backend = InProcessXmlSec(get_xmlsec_binary())
+    encrypted = [backend.encrypt_assertion(
         wrapped, str(keys.sp_cert), encryption_template(cert_b64, RSA_OAEP_MGF1P), "aes-256",
-        "/*/*[@ID='_a1']")
-    assert "Novák" not in encrypted and "EncryptedData" in encrypted
-    plain = CryptoBackendXmlSec1(get_xmlsec_binary()).decrypt(encrypted, str(keys.sp_key))
-    assert "<saml:NameID>Jiří Novák</saml:NameID>" in plain
+        "/*/*[@ID='_a1']") for _ in range(2)]
+    assert encrypted[0] != encrypted[1]
+    for text in encrypted:
+        assert "Novák" not in text and "EncryptedData" in text
+        plain = CryptoBackendXmlSec1(get_xmlsec_binary()).decrypt(text, str(keys.sp_key))
+        assert "<saml:NameID>Jiří Novák</saml:NameID>" in plain
+
+
+@pytest.mark.parametrize("algs", [(DIGEST_SHA256, SIG_RSA_SHA256), (DIGEST_SHA1, SIG_RSA_SHA1)])
+def test_signature_template_is_pysaml2s(keys, algs):
+    """The simulator makes pysaml2's signature template once per certificate and copies it:
+    each copy is what pre_signature_part gives for its ID, and the first copy's ID is not
+    left in the next."""
+    cert = read_cert_from_file(str(keys.idp_cert), "pem")
+    for ident in ("_first", "_second"):
+        expected = etree.fromstring(str(pre_signature_part(ident, cert, digest_alg=algs[0],
+                                                           sign_alg=algs[1])).encode())
+        assert (etree.tostring(signature_template(ident, cert, *algs))
+                == etree.tostring(expected))

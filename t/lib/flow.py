@@ -56,11 +56,15 @@ def idp_page(s, loc):
     """GET the sim's SSO URL; (ticket, html) of its identity picker."""
     r = s.get(loc, allow_redirects=False)
     assert r.status_code == 200, f"sim answered {r.status_code}: {r.text[:500]}"
-    doc = lxml.html.fromstring(r.text)
-    form = doc.xpath('//form[@method="post" and @action="/respond"]')
-    assert form, f"no picker form on the sim's page:\n{r.text[:1000]}"
     s.kmen_sim_url = origin(r.url)  # respond() posts back to the same sim
-    return form[0].xpath('.//input[@name="ticket"]/@value')[0], r.text
+    return picker_ticket(r.text), r.text
+
+
+def picker_ticket(page):
+    """The ticket of the sim's identity picker PAGE (HTML)."""
+    form = lxml.html.fromstring(page).xpath('//form[@method="post" and @action="/respond"]')
+    assert form, f"no picker form on the sim's page:\n{page[:1000]}"
+    return form[0].xpath('.//input[@name="ticket"]/@value')[0]
 
 
 def respond(s, ticket, identity="cz-jiri", loa="substantial", action="login", fault="",
@@ -76,11 +80,16 @@ def respond(s, ticket, identity="cz-jiri", loa="substantial", action="login", fa
 
 def auto_post_form(r):
     """(action URL, hidden fields) of the sim's page that posts a SAML message on."""
-    form = lxml.html.fromstring(r.text).xpath('//form[@id="samlform"]')
-    assert form, f"no samlform on the sim's answer:\n{r.text[:1000]}"
+    return page_form(r.text, r.url)
+
+
+def page_form(page, url):
+    """(action URL, hidden fields) of the auto-posting form of PAGE (HTML) got from URL."""
+    form = lxml.html.fromstring(page).xpath('//form[@id="samlform"]')
+    assert form, f"no samlform on the sim's answer:\n{page[:1000]}"
     fields = {i.get("name"): i.get("value") or ""
               for i in form[0].xpath('.//input[@type="hidden"]') if i.get("name")}
-    return urljoin(r.url, form[0].get("action")), fields
+    return urljoin(url, form[0].get("action")), fields
 
 
 def post_acs(s, acs_url, fields):

@@ -42,7 +42,9 @@ Endpoints:
 
 import argparse
 import base64
+import copy
 import datetime
+import functools
 import html
 import json
 import os
@@ -300,8 +302,16 @@ def raw_query(query):
     return params
 
 
+@functools.lru_cache(maxsize=64)
+def certificate(cert_b64):
+    """A certificate (base64 DER) parsed once: the SP's are used at every message, and
+    parsing one, its public key most, costs more than checking a signature with it."""
+    cert = x509.load_der_x509_certificate(base64.b64decode(cert_b64))
+    return cert, cert.public_key()
+
+
 def serial_of(cert_b64):
-    return str(x509.load_der_x509_certificate(base64.b64decode(cert_b64)).serial_number)
+    return str(certificate(cert_b64)[0].serial_number)
 
 
 def verify_query_signature(raw, kind, certs):
@@ -316,7 +326,7 @@ def verify_query_signature(raw, kind, certs):
     signed = "&".join(f"{n}={raw[n]}" for n in (kind, "RelayState", "SigAlg") if n in raw)
     signature = base64.b64decode(unquote_plus(raw["Signature"]))
     for cert in certs:
-        key = x509.load_der_x509_certificate(base64.b64decode(cert)).public_key()
+        key = certificate(cert)[1]
         try:
             key.verify(signature, signed.encode(), PKCS1v15(), SHA256())
             return sig_alg, serial_of(cert)
@@ -561,6 +571,22 @@ def with_assertions(response, assertions):
     return parse_xml((text[:end] + "".join(assertions) + text[end:]).encode())
 
 
+@functools.lru_cache(maxsize=16)
+def _signature_template(cert, digest_alg, sign_alg):
+    # pysaml2 builds it through its own object tree and ElementTree: made each time, it
+    # cost more CPU than the two RSA signatures of a Response together.
+    return parse_xml(str(pre_signature_part("", cert, digest_alg=digest_alg,
+                                            sign_alg=sign_alg)).encode())
+
+
+def signature_template(ident, cert, digest_alg, sign_alg):
+    """pysaml2's ds:Signature template (exc-c14n, CERT in its KeyInfo) for the element with
+    ID IDENT, as a new element: a copy of the one made once per certificate and algorithms."""
+    template = copy.deepcopy(_signature_template(cert, digest_alg, sign_alg))
+    template.find("ds:SignedInfo/ds:Reference", NS).set("URI", "#" + ident)
+    return template
+
+
 def dotnet_name(name):
     """A distinguished name as .NET (and so NIA) writes it: most specific part first,
     ", " between parts, values with special characters in double quotes."""
@@ -574,10 +600,11 @@ def dotnet_name(name):
     return ", ".join(parts)
 
 
+@functools.lru_cache(maxsize=64)
 def encryption_template(cert_b64, key_transport):
     """NIA's EncryptedData: the key reference is a WS-Security SecurityTokenReference to
     the SP's encryption certificate by issuer and serial number."""
-    cert = x509.load_der_x509_certificate(base64.b64decode(cert_b64))
+    cert = certificate(cert_b64)[0]
     digest = (f'<DigestMethod Algorithm="{DIGEST_SHA1}"/>' if key_transport == RSA_OAEP_MGF1P
               else "")
     return (
@@ -670,8 +697,7 @@ class Idp:
         root = parse_xml(text.encode())
         sign_alg, digest = ((SIG_RSA_SHA1, DIGEST_SHA1) if fault == "sha1"
                             else (SIG_RSA_SHA256, DIGEST_SHA256))
-        template = pre_signature_part(root.get("ID"), cert, digest_alg=digest, sign_alg=sign_alg)
-        root.insert(0, parse_xml(str(template).encode()))
+        root.insert(0, signature_template(root.get("ID"), cert, digest, sign_alg))
         signed = self.xmlsec.sign_statement(to_bytes(root).decode(), node_name(root), key_file,
                                             root.get("ID"))
         if fault == "tampered":
@@ -684,9 +710,8 @@ class Idp:
                           else self.active_key()[:2])
         sig_alg, digest = ((SIG_RSA_SHA1, DIGEST_SHA1) if "sha1" in faults
                            else (SIG_RSA_SHA256, DIGEST_SHA256))
-        template = pre_signature_part(element.get("ID"), cert, digest_alg=digest,
-                                      sign_alg=sig_alg)
-        element.find("saml:Issuer", NS).addnext(parse_xml(str(template).encode()))
+        element.find("saml:Issuer", NS).addnext(
+            signature_template(element.get("ID"), cert, digest, sig_alg))
         signed = self.xmlsec.sign_statement(to_bytes(element).decode(), node_name(element),
                                             key_file, element.get("ID"))
         return parse_xml(signed.encode())
@@ -847,28 +872,31 @@ def requested_minimum(loas):
     return min(levels, key=LOA_LEVELS.index, default="substantial")
 
 
+# The picker's lists of people and faults, the same on every page: made once.
+PEOPLE_INPUTS = "\n".join(
+    f'<label><input type="radio" name="identity" value="{html.escape(k)}"'
+    f'{" checked" * (i == 0)}> {html.escape(p.display_name)} ({html.escape(p.country)})'
+    f'</label><br>' for i, (k, p) in enumerate(IDENTITIES.items()))
+FAULT_OPTIONS = "".join(f'<option value="{f}">{f}</option>' for f in sorted(FAULTS))
+
+
 def picker_page(token, ticket):
     e = html.escape
     request = ticket.request
-    people = "\n".join(
-        f'<label><input type="radio" name="identity" value="{e(k)}"{" checked" * (i == 0)}> '
-        f'{e(p.display_name)} ({e(p.country)})</label><br>'
-        for i, (k, p) in enumerate(IDENTITIES.items()))
     chosen = requested_minimum(request["loa"])
     names = {"low": "nízká / low", "substantial": "značná / substantial", "high": "vysoká / high"}
     loas = "".join(f'<option value="{v}"{" selected" * (v == chosen)}>{names[v]}</option>'
                    for v in LOA_LEVELS)
-    faults = "".join(f'<option value="{f}">{f}</option>' for f in sorted(FAULTS))
     return page("Přihlášení – NIA (simulátor) / Sign-in – NIA (simulator)", f"""\
 <h1>Národní identitní autorita – simulátor / National identity authority – simulator</h1>
 <p>Služba / Service: <code>{e(request["issuer"] or "")}</code></p>
 <form method="post" action="/respond">
 <input type="hidden" name="ticket" value="{e(token)}">
 <fieldset><legend>Osoba / Person</legend>
-{people}
+{PEOPLE_INPUTS}
 </fieldset>
 <p><label>Úroveň záruky / Level of assurance: <select name="loa">{loas}</select></label></p>
-<p><label>test fault: <select name="fault"><option value="" selected>–</option>{faults}\
+<p><label>test fault: <select name="fault"><option value="" selected>–</option>{FAULT_OPTIONS}\
 </select></label></p>
 <p><button type="submit" name="action" value="login" id="login">Přihlásit / Log in</button>
 <button type="submit" name="action" value="cancel" id="cancel">Zrušit / Cancel</button></p>

@@ -4,7 +4,8 @@
 
 pysaml2's CryptoBackendXmlSec1 starts xmlsec1 for each signature and each encryption:
 three processes per Response, tens of milliseconds, which makes the simulator, not the SP,
-the limit of `make bench`'s ten thousand logins. This backend gives the same results for
+the limit of `make bench`'s ten thousand logins. Keys, and the keys manager an encryption
+needs, are made once per file and kept. This backend gives the same results for
 the two operations the simulator's Responses need (sign_statement, encrypt_assertion);
 checking signatures stays with xmlsec1. The simulator uses it when KMEN_SIM_CRYPTO is
 "in-process" (bench/run.py sets it); the test suite keeps the xmlsec1 program."""
@@ -25,7 +26,7 @@ def _serialize(tree):
 class InProcessXmlSec(CryptoBackendXmlSec1):
     def __init__(self, xmlsec_binary):
         super().__init__(xmlsec_binary)
-        self._keys, self._lock = {}, threading.Lock()
+        self._keys, self._managers, self._lock = {}, {}, threading.Lock()
 
     def _key(self, path, fmt):
         """A key file read once; SignatureContext and KeysManager take copies of it."""
@@ -33,6 +34,19 @@ class InProcessXmlSec(CryptoBackendXmlSec1):
             if (path, fmt) not in self._keys:
                 self._keys[path, fmt] = xmlsec.Key.from_file(path, fmt)
             return self._keys[path, fmt]
+
+    def _manager(self, cert_file):
+        """A keys manager holding the certificate's key, made once per certificate: making
+        one loads the system's CA certificates into its X.509 store (20 ms of CPU, more
+        than the rest of a Response). Its lock serialises encryptions with it, as xmlsec
+        does not promise that a keys manager may be used by two threads at once."""
+        key = self._key(cert_file, xmlsec.constants.KeyDataFormatCertPem)
+        with self._lock:
+            if cert_file not in self._managers:
+                manager = xmlsec.KeysManager()
+                manager.add_key(key)
+                self._managers[cert_file] = manager, threading.Lock()
+            return self._managers[cert_file]
 
     def sign_statement(self, statement, node_name, key_file, node_id):
         """As `xmlsec1 --sign --privkey-pem KEY --id-attr:ID NODE --node-id ID`: the first
@@ -56,10 +70,10 @@ class InProcessXmlSec(CryptoBackendXmlSec1):
             raise ValueError(f"session key {key_type}: only aes-256 is done in process")
         root = etree.fromstring(statement.encode(), _PARSER)
         node = root.xpath(node_xpath)[0]
-        manager = xmlsec.KeysManager()
-        manager.add_key(self._key(enc_key, xmlsec.constants.KeyDataFormatCertPem))
-        ctx = xmlsec.EncryptionContext(manager)
-        ctx.key = xmlsec.Key.generate(xmlsec.constants.KeyDataAes, 256,
-                                      xmlsec.constants.KeyDataTypeSession)
-        ctx.encrypt_xml(etree.fromstring(str(template).encode(), _PARSER), node)
+        manager, lock = self._manager(enc_key)
+        with lock:
+            ctx = xmlsec.EncryptionContext(manager)
+            ctx.key = xmlsec.Key.generate(xmlsec.constants.KeyDataAes, 256,
+                                          xmlsec.constants.KeyDataTypeSession)
+            ctx.encrypt_xml(etree.fromstring(str(template).encode(), _PARSER), node)
         return _serialize(root)
