@@ -77,9 +77,17 @@ $(KMENCTL): $(KMENCTL_SRC) $(KMENCTL_HDR) $(LIBKMEN) Makefile debian/changelog
 	  $(KMENCTL_LIBS)
 
 # 1,000,000-row import into a throwaway PostgreSQL; updates bench/RESULTS.md.
-# KMEN_BENCH_ROWS=10000000: the 10,000,000-row goal (under 4 minutes), printed only.
 bench-import: $(KMENCTL)
 	$(PYTHON) bench/import_essl.py
+
+# The goals at 10,000,000 clients, too long for make bench: the import (under 4 minutes), then
+# the register section on a register of that size alone (p99 resolution under 2 ms); each
+# writes its section of bench/RESULTS.md and keeps its figure in bench/figures-10m.json, which
+# make bench's goals table shows. About 15 minutes.
+bench-10m: all
+	./t/install-deps bench
+	KMEN_BENCH_ROWS=10000000 $(PYTHON) bench/import_essl.py
+	$(PYTHON) bench/run.py --register-clients 10000000
 
 # kmenctl against the gateway simulator: 100,000 rows identified, subscribed, and a
 # 100,000-event change feed applied; updates its section of bench/RESULTS.md.
@@ -88,8 +96,8 @@ bench-sync: $(KMENCTL)
 
 # plain httpd vs mod_kmen vs mod_auth_mellon and Shibboleth SP 3: authenticated request, logins, the register,
 # callgrind, RSS, concurrency (bench/run.py, under 20 minutes); updates its part of
-# bench/RESULTS.md and bench/concurrency.png. Not part of `make test`. BENCH_CLIENTS=10000000:
-# the register section's large register has 10,000,000 clients (the goal's size).
+# bench/RESULTS.md and bench/concurrency.png. Not part of `make test`. The 10,000,000-client
+# goals: make bench-10m.
 bench: all
 	./t/install-deps bench
 	$(PYTHON) bench/run.py
@@ -191,7 +199,7 @@ clean:
 	  t/unit/saml_differential $(KMENCTL)
 
 .PHONY: all install install-deps lasso-version test test-unit test-integration demo lint clean \
-        bench-import bench test-fresh
+        bench-import bench bench-10m test-fresh
 
 # --- hostile input: SAML Responses, fuzzing, sanitizers (t/hostile/, t/fuzz/) -----------
 # make test-hostile: every hostile SAML Response case and every injected fault (database,

@@ -8,7 +8,15 @@ in r["register"]: register_write_ratio (a returning login's database work agains
 `pgbench -N`, 8 connections), register_read_ratio (the resolution alone against
 `pgbench -S`, 8 connections), register_p99_ms_10m (p99 resolution latency on the
 10,000,000-client register, 8 connections) and, if a run measures the import,
-register_import_seconds_10m."""
+register_import_seconds_10m.
+
+The two 10,000,000-client figures take longer than `make bench` may: `make bench-10m` measures
+them (the import, then section 3 on that register alone) and keeps them in
+bench/figures-10m.json, which the table reads when its own run did not measure them."""
+
+import datetime
+import json
+from pathlib import Path
 
 import memory
 
@@ -39,9 +47,24 @@ def worst_point(r, kind):
     return c, sweep_ratio(r, kind, c)
 
 
+SEPARATE = Path(__file__).resolve().parent / "figures-10m.json"
+
+
+def record_separate(name, value):
+    """Keeps NAME's figure, measured by `make bench-10m`, for the goals table of later runs."""
+    kept = json.loads(SEPARATE.read_text()) if SEPARATE.exists() else {}
+    kept[name] = {"value": value, "date": datetime.date.today().isoformat()}
+    SEPARATE.write_text(json.dumps(kept, indent=1, sort_keys=True) + "\n")
+
+
 def register_figure(r, name):
+    """(value, where it comes from: "" for this run) or (None, "")."""
     reg = r.get("register")
-    return r.get(name, reg.get(name) if isinstance(reg, dict) else None)
+    v = r.get(name, reg.get(name) if isinstance(reg, dict) else None)
+    if v is not None or not SEPARATE.exists():
+        return v, ""
+    kept = json.loads(SEPARATE.read_text()).get(name)
+    return (kept["value"], f" (`make bench-10m`, {kept['date']})") if kept else (None, "")
 
 
 def verdict(met):
@@ -106,10 +129,10 @@ def register_rows(r):
              "(8 connections)", "register_p99_ms_10m", "{:.2f} ms",
              lambda v: v < GOAL_REGISTER_P99_MS),
             (f"3. Import of 10,000,000 clients < {GOAL_IMPORT_SECONDS // 60} min "
-             "(`make bench-import`)", "register_import_seconds_10m", "{:.0f} s",
+             "(`make bench-10m`)", "register_import_seconds_10m", "{:.0f} s",
              lambda v: v < GOAL_IMPORT_SECONDS)):
-        v = register_figure(r, name)
-        out.append(row(goal, {"kmen": fmt.format(v) if v is not None else None},
+        v, source = register_figure(r, name)
+        out.append(row(goal, {"kmen": fmt.format(v) + source if v is not None else None},
                        None if v is None else ok(v)))
     return out
 

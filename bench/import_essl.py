@@ -6,8 +6,9 @@ throwaway PostgreSQL, then the same file again (idempotent re-import).
 Prints seconds and rows/s and writes the section "kmenctl import-essl" of
 bench/RESULTS.md. Goals, on the 2-core machine: the first import of 1,000,000 rows
 under 30 s, of 10,000,000 rows under 4 minutes. Run with `make bench-import`
-(KMEN_BENCH_ROWS=N for another size, which does not touch RESULTS.md; with
-KMEN_BENCH_ROWS=10000000 it prints the verdict of the 10,000,000-row goal)."""
+(KMEN_BENCH_ROWS=N for another size, which does not touch RESULTS.md). `make bench-10m`
+runs it with KMEN_BENCH_ROWS=10000000: the first import only, its own section of
+RESULTS.md, and its figure kept for make bench's goals table (bench/goals.py)."""
 
 import datetime
 import os
@@ -23,6 +24,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+sys.path.insert(0, str(REPO / "bench"))
+
+from goals import record_separate  # noqa: E402
 from t.lib.pg import PG_BIN, Postgres, as_postgres  # noqa: E402
 
 KMENCTL = REPO / "kmenctl" / "kmenctl"
@@ -30,7 +34,12 @@ RESULTS = REPO / "bench" / "RESULTS.md"
 SECTION = "## kmenctl import-essl"
 GOAL_SECONDS = 30
 FULL_ROWS = 1_000_000
-GOALS = {FULL_ROWS: GOAL_SECONDS, 10_000_000: 240}  # rows: seconds of the first import
+BIG_ROWS = 10_000_000
+SECTION_BIG = "## kmenctl import-essl, 10,000,000 rows (make bench-10m)"
+GOALS = {FULL_ROWS: GOAL_SECONDS, BIG_ROWS: 240}  # rows: seconds of the first import
+RUNS = (("first import, superuser (empty register)", "postgres"),
+        ("same file again (idempotent)", "postgres"),
+        ("first import, owner role kmen_operator", None))
 
 FAMILY = ["Novák", "Svoboda", "Novotný", "Dvořák", "Černý", "Procházka", "Kučera", "Veselý",
           "Horák", "Němec", "Pokorný", "Pospíšil", "Hájek", "Jelínek", "Růžička", "Beneš",
@@ -120,9 +129,34 @@ def write_results_section(section, text):
     RESULTS.write_text(new)
 
 
+def table(rows, runs):
+    return "\n".join(f"| {name} | {t:.1f} | {rows / t:,.0f} | `{out}` |"
+                     for name, (t, out) in runs)
+
+
+def report_big(rows, m, runs, db_size):
+    """The 10,000,000-row goal's section: the first import alone (the other runs repeat
+    what the 1,000,000-row section shows, at ten times the wait)."""
+    seconds = runs[0][1][0]
+    verdict = "met" if seconds < GOALS[BIG_ROWS] else "MISSED"
+    return f"""{SECTION_BIG}
+
+`make bench-10m` (bench/import_essl.py with KMEN_BENCH_ROWS={rows}): the generated register
+of the section above at {rows:,} rows, the first import only, as superuser. Machine:
+{m['cores']} cores ({m['cpu']}), {m['ram']} RAM, {m['date']}; PostgreSQL
+{m['server_version']}, fsync {m['fsync']}, shared_buffers {m['shared_buffers']},
+max_wal_size {m['max_wal_size']}.
+
+| run | seconds | rows/s | kmenctl says |
+|---|---|---|---|
+{table(rows, runs)}
+
+Goal: {rows:,} rows in under {GOALS[BIG_ROWS] // 60} minutes: **{verdict}** ({seconds:.0f} s).
+Database size after the import: {db_size}.
+"""
+
+
 def report(rows, m, runs, db_size):
-    table = "\n".join(f"| {name} | {t:.1f} | {rows / t:,.0f} | `{out}` |"
-                      for name, (t, out) in runs)
     first = runs[0][1][0]
     verdict = "meets" if first < GOAL_SECONDS else "MISSES"
     return f"""{SECTION}
@@ -138,7 +172,7 @@ shared_buffers {m['shared_buffers']}, max_wal_size {m['max_wal_size']}.
 
 | run | seconds | rows/s | kmenctl says |
 |---|---|---|---|
-{table}
+{table(rows, runs)}
 
 Goal: {rows:,} rows in under {GOAL_SECONDS} s — the first import {verdict} it. As superuser,
 kmenctl skips the foreign-key checks of the rows that reference the clients it has just
@@ -163,9 +197,7 @@ def main():
               f"in {time.monotonic() - t:.1f} s", flush=True)
         pg.setup()
         runs = []
-        for name, user in (("first import, superuser (empty register)", "postgres"),
-                           ("same file again (idempotent)", "postgres"),
-                           ("first import, owner role kmen_operator", None)):
+        for name, user in RUNS[:1] if rows == BIG_ROWS else RUNS:
             seconds, said = import_once(pg, csv, key, user or as_operator(pg))
             print(f"{name}: {seconds:.1f} s, {rows / seconds:,.0f} rows/s ({said})", flush=True)
             runs.append((name, (seconds, said)))
@@ -174,6 +206,10 @@ def main():
         if rows == FULL_ROWS:
             write_results(report(rows, machine(pg), runs, size))
             print(f"updated {RESULTS.relative_to(REPO)}")
+        elif rows == BIG_ROWS:
+            write_results_section(SECTION_BIG, report_big(rows, machine(pg), runs, size))
+            record_separate("register_import_seconds_10m", runs[0][1][0])
+            print(f"updated {RESULTS.relative_to(REPO)} and bench/figures-10m.json")
         goal = GOALS.get(rows)
         if goal:
             met = runs[0][1][0] < goal

@@ -33,11 +33,15 @@ Meant to take under 20 minutes on a quiet machine; the report gives the time of 
 
   /usr/bin/python3 bench/run.py [--quick] [--no-write] [--sections 1,5,2,4,3]
   /usr/bin/python3 bench/run.py --report-from /tmp/kmen-bench-last.pickle
+  /usr/bin/python3 bench/run.py --register-clients 10000000
 
 --quick: short runs and small batches, to try the script (RESULTS.md is not touched).
 BENCH_SOAK_LOGINS=N: the login soak of goal 5 (default 10,000 at mod_kmen, a tenth of it at
 Shibboleth).
---sections: run only some sections (RESULTS.md is not touched). Each run saves its raw
+--sections: run only some sections (RESULTS.md is not touched).
+--register-clients N: section 3 on one register of N clients alone, written to its own part of
+RESULTS.md; `make bench-10m` runs it with 10,000,000 after the 10,000,000-row import, and keeps
+the p99 figure for the goals table of later runs (bench/goals.py). Each run saves its raw
 results in /tmp/kmen-bench-last.pickle; --report-from writes the report again from them.
 KEEP=1 keeps the run directory (configs, logs, callgrind profiles).
 """
@@ -64,11 +68,12 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import measure  # noqa: E402
 from goals import (GOAL_ACS, GOAL_AUTH, GOAL_REGISTER_P99_MS, GOAL_REGISTER_READ,  # noqa: E402
-                   GOAL_REGISTER_WRITE, GOAL_SOAK, GOAL_SWEEP, summary, sweep_ratio, worst_point)
+                   GOAL_REGISTER_WRITE, GOAL_SOAK, GOAL_SWEEP, record_separate, summary,
+                   sweep_ratio, worst_point)
 import memory  # noqa: E402
 import register_bench  # noqa: E402
 import servers  # noqa: E402
-from import_essl import DurablePostgres  # noqa: E402
+from import_essl import DurablePostgres, write_results_section  # noqa: E402
 from t.lib.keys import make_keys  # noqa: E402
 from t.lib.stack import KMENCTL, Stack  # noqa: E402
 from t.lib.httpd import MODULE_SO  # noqa: E402
@@ -110,6 +115,7 @@ class Bench:
         self.soak_logins = {"kmen": logins, "shib": max(3, logins // 10)}
         self.big_register = int(os.environ.get("BENCH_CLIENTS", 0)) or \
             (50_000 if quick else 1_000_000)
+        self.register_sizes = (10_000, self.big_register)
         self.stack = Stack()  # KEEP=1 in the environment keeps its directory
         # the simulators sign and encrypt in their own process (t/sim/xmlsec_inprocess.py):
         # one xmlsec1 process per operation would make them the limit of the login soak
@@ -520,7 +526,8 @@ class Bench:
         pg = self.stack.pg
         out = {}
         big = self.big_register
-        for n, scale in ((10_000, 1), (big, max(1, big // 100_000))):
+        for n in self.register_sizes:
+            scale = max(1, n // 100_000)
             reg = register_bench.create_register(pg, f"kmen_bench_{n}", n, scale, log)
             out[n] = {"register": reg}
             for clients in (1, 8):
@@ -1014,7 +1021,7 @@ def section3(b):
           f"{'met' if p99[4] < GOAL_REGISTER_P99_MS else 'MISSED'}** — read part {p99[4]:.2f} ms "
           f"(the whole login transaction, with its durable commit: {p99[5]:.2f} ms)."
           + ("" if big >= 10_000_000 else
-             " The goal's register has 10,000,000 clients: `BENCH_CLIENTS=10000000`."), ""]
+             " The goal's register has 10,000,000 clients: `make bench-10m`."), ""]
     missing = sum(x[6] for x in rows)
     if missing:
         L += [f"Warning: {missing} login transactions found no outstanding request "
@@ -1144,6 +1151,35 @@ def write_results(text):
     RESULTS.write_text(new)
 
 
+REGISTER_SECTION = "## The register at {n:,} clients (make bench-10m)"
+
+
+def main_register(clients):
+    """Section 3 on one register of CLIENTS clients alone (PostgreSQL only, no server)."""
+    log(f"the register at {clients:,} clients, load {measure.loadavg()}")
+    b = Bench(quick=False)
+    b.big_register, b.register_sizes = clients, (clients,)
+    t = time.monotonic()
+    try:
+        b.stack.pg = DurablePostgres(b.stack.dir).setup()
+        b.section_register()
+    except Exception as e:
+        b.error("section 3", e)
+    finally:
+        b.stack.stop()
+    heading = REGISTER_SECTION.format(n=clients)
+    text = [heading, "", f"`make bench-10m` (bench/run.py --register-clients {clients}), "
+            f"{datetime.date.today().isoformat()}, {(time.monotonic() - t) / 60:.1f} min: "
+            "section 3 of `make bench` on this register alone."] + section3(b)[1:]
+    if b.r["errors"]:
+        text += [f"Failed: {what}: `{err}`" for what, err in b.r["errors"]] + [""]
+    write_results_section(heading, "\n".join(text) + "\n")
+    if "register_p99_ms_10m" in b.r:
+        record_separate("register_p99_ms_10m", b.r["register_p99_ms_10m"])
+    log(f"wrote {RESULTS.relative_to(REPO)}")
+    return 1 if b.r["errors"] else 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true")
@@ -1152,7 +1188,11 @@ def main():
                    help="write the report again from a run's saved results (no measuring)")
     p.add_argument("--sections", default="1,5,2,4,3",
                    help="comma-separated subset to run (a partial run does not write)")
+    p.add_argument("--register-clients", type=int, metavar="N",
+                   help="section 3 on one register of N clients alone (make bench-10m)")
     args = p.parse_args()
+    if args.register_clients:
+        return main_register(args.register_clients)
     for tool in ("wrk", "valgrind", "callgrind_annotate", "openssl", "perf"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} is missing: run `t/install-deps bench` as root")
