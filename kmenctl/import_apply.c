@@ -193,15 +193,22 @@ static const char *insert_other_systems_sql(apr_pool_t *p, const char *agenda, i
                        "ORDER BY 1, 2 ON CONFLICT DO NOTHING", NULL);
 }
 
-/* After a lost race some clients of essl_new are gone again: then every
- * line's systems take the second, always correct, way. */
-static int add_systems(apr_pool_t *p, kmenctl_essl_import *im, const char *agenda)
+/* A new client's systems. After a lost race some clients of essl_new are
+ * gone again: then every line's systems take add_other_systems' way. */
+static int add_new_systems(kmenctl_essl_import *im)
+{
+    if (im->added == 0 || im->raced)
+        return 0;
+    if (unchecked(im, 1) || kmenctl_exec(im->conn, "insert systems", insert_new_systems))
+        return -1;
+    return unchecked(im, 0);
+}
+
+/* The other lines' systems: ON CONFLICT needs client_system's primary key,
+ * so on an empty register this comes after kmenctl_essl_bulk_end. */
+static int add_other_systems(apr_pool_t *p, kmenctl_essl_import *im, const char *agenda)
 {
     int some_new = im->added > 0 && !im->raced;
-    if (some_new &&
-        (unchecked(im, 1) || kmenctl_exec(im->conn, "insert systems", insert_new_systems) ||
-         unchecked(im, 0)))
-        return -1;
     if (some_new && im->good == im->added)
         return 0; /* every line made a new client */
     return kmenctl_exec(im->conn, "insert systems", insert_other_systems_sql(p, agenda, some_new));
@@ -293,9 +300,15 @@ int kmenctl_essl_apply(kmenctl_essl_import *im)
     kmenctl_progress_status(&im->progress, "import-essl: writing the register...");
     int rc = report_duplicates(im);
     if (!rc)
+        rc = kmenctl_essl_bulk_begin(im);
+    if (!rc)
         rc = add_clients(p, im, agenda);
     if (!rc)
-        rc = add_systems(p, im, agenda);
+        rc = add_new_systems(im);
+    if (!rc)
+        rc = kmenctl_essl_bulk_end(im);
+    if (!rc)
+        rc = add_other_systems(p, im, agenda);
     if (!rc)
         rc = add_potentials(p, im, agenda);
     if (!rc)
