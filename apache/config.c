@@ -660,4 +660,3 @@ const char *kmen_config_problem_second(apr_pool_t *p, const server_rec *s,
 {
     return problem_at(p, s, c, directive, second_of(p, directive), value, problem);
 }
-
