@@ -97,7 +97,8 @@ nginx: lasso-version $(NGINX_MODULE)
 KMENCTL := kmenctl/kmenctl
 KMENCTL_SRC := kmenctl/kmenctl.c kmenctl/args.c kmenctl/keyfile.c kmenctl/keygen.c kmenctl/file.c kmenctl/db.c \
                kmenctl/progress.c kmenctl/csv.c kmenctl/validate.c kmenctl/essl_row.c \
-               kmenctl/import.c kmenctl/import_apply.c kmenctl/notify.c kmenctl/notify_events.c \
+               kmenctl/import.c kmenctl/import_apply.c kmenctl/import_bulk.c \
+               kmenctl/notify.c kmenctl/notify_events.c \
                kmenctl/stats.c kmenctl/purge.c kmenctl/migrate.c kmenctl/merge.c \
                kmenctl/contact.c kmenctl/potential.c kmenctl/gateway.c kmenctl/gateway_calls.c \
                kmenctl/subscribe.c kmenctl/sync.c

@@ -20,6 +20,7 @@ typedef struct {
     long rejected;
     long added;
     int raced; /* concurrent first logins took some of the new AIFO */
+    int bulk;  /* an empty register: indexes dropped, built after the rows (import_bulk.c) */
     kmenctl_progress progress;
 } kmenctl_essl_import;
 
@@ -37,5 +38,11 @@ int kmenctl_essl_stage_open(kmenctl_essl_import *im);
 /* After the COPY: reports in-file duplicates, adds the new clients and every
  * row's systems, writes one audit row and commits. */
 int kmenctl_essl_apply(kmenctl_essl_import *im);
+/* import_bulk.c: on an empty register, locks the tables the import fills and
+ * drops their indexes, saving the definitions (im->bulk); 0 also when the
+ * register is not empty (nothing done), -1 on an error. */
+int kmenctl_essl_bulk_begin(kmenctl_essl_import *im);
+/* Builds again what kmenctl_essl_bulk_begin dropped; 0 when it dropped nothing. */
+int kmenctl_essl_bulk_end(kmenctl_essl_import *im);
 
 #endif

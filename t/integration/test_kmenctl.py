@@ -5,6 +5,7 @@ purge, the key file, and that no AIFO leaks into its output or a dump of the dat
 The blind index and the ciphertext are recomputed here from the key file, independently of
 core/crypto.c and identifiers.c, to pin their format down."""
 
+import concurrent.futures
 import hashlib
 import hmac
 import itertools
@@ -12,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -490,6 +492,144 @@ def test_import_progress_on_a_terminal(db, key, tmp_path):
     assert p.wait(timeout=60) == 1
     assert p.stdout.read() == b"added 4, matched 1, rejected 9\n"
     assert b"100%" in screen and b"line 6: birth_date" in screen
+
+
+
+# --- import-essl into an empty register: indexes built after the rows (import_bulk.c) ----
+
+BULK_NOTE = "empty register: indexes built after the rows"
+FILLED = "('kmen.client'::regclass, 'kmen.client_aifo'::regclass, 'kmen.client_system'::regclass)"
+
+
+def definitions(db):
+    """Every index and constraint of the register's schema, as the catalog defines them, and
+    the tables' grants (the module's role among them)."""
+    return (sorted(db.query("SELECT indexname, indexdef FROM pg_indexes "
+                            "WHERE schemaname = 'kmen'")),
+            sorted(db.query("SELECT conrelid::regclass::text, conname, "
+                            "pg_get_constraintdef(oid) FROM pg_constraint "
+                            "WHERE connamespace = 'kmen'::regnamespace")),
+            sorted(db.query("SELECT relname, relacl::text FROM pg_class "
+                            "WHERE relnamespace = 'kmen'::regnamespace")))
+
+
+def index_oids(db):
+    """{index: oid} of the tables import-essl fills: a rebuilt index has a new oid."""
+    return dict(db.query(f"SELECT indexrelid::regclass::text, indexrelid::oid FROM pg_index "
+                         f"WHERE indrelid IN {FILLED}"))
+
+
+def register_rows(db):
+    return [db.one(f"SELECT count(*) FROM {t}")
+            for t in ("kmen.client", "kmen.client_aifo", "kmen.client_system")]
+
+
+def owner_role(db):
+    db.query("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'kmen_operator') "
+             "THEN CREATE ROLE kmen_operator LOGIN IN ROLE kmen_owner; END IF; END $$")
+    return db.conninfo.replace("user=postgres", "user=kmen_operator")
+
+
+@pytest.mark.parametrize("owner", [False, True], ids=["superuser", "owner-role"])
+def test_import_into_an_empty_register_rebuilds_its_indexes(db, key, tmp_path, owner):
+    """On an empty register the indexes are dropped and built again after the rows: each
+    has a new oid (but kmen.client's primary key, which foreign keys depend on), and the
+    definitions, the grants and the imported register are what the row-by-row way gives."""
+    conninfo = owner_role(db) if owner else db.conninfo
+    before, oids = definitions(db), index_oids(db)
+    csv = tmp_path / "essl.csv"
+    csv.write_bytes(ESSL_CSV)
+    r = kmenctl("import-essl", conninfo, csv, "--key-file", key)
+    assert (r.returncode, r.stdout) == (1, "added 4, matched 1, rejected 9\n"), r.stderr
+    assert BULK_NOTE in r.stderr
+    assert reported_lines(r.stderr)[15] == "duplicate of line 2, counted as matched"
+    assert definitions(db) == before
+    rebuilt = {name for name, oid in index_oids(db).items() if oids[name] != oid}
+    assert rebuilt == set(oids) - {"kmen.client_pkey"}
+    master = key.read_bytes()
+    for aifo, (family, given, born, systems) in GOOD.items():
+        cid, source, fam, giv, birth, _, _, _ = client_of(db, master, aifo)
+        assert (source, fam, giv, birth, systems_of(db, cid)) == \
+            ("essl", family, given, born, systems)
+    assert register_rows(db) == [4, 4, 5]
+
+    oids = index_oids(db)
+    again = kmenctl("import-essl", conninfo, csv, "--key-file", key)  # not empty any more
+    assert again.stdout == "added 0, matched 5, rejected 9\n", again.stderr
+    assert BULK_NOTE not in again.stderr
+    assert (index_oids(db), definitions(db), register_rows(db)) == (oids, before, [4, 4, 5])
+
+
+def test_import_into_a_populated_register_keeps_its_indexes(db, key, tmp_path):
+    add_nia_client(db, key.read_bytes(), KNOWN)
+    oids = index_oids(db)
+    csv = tmp_path / "essl.csv"
+    csv.write_bytes(ESSL_CSV)
+    r = kmenctl("import-essl", db.conninfo, csv, "--key-file", key)
+    assert r.stdout == "added 3, matched 2, rejected 9\n", r.stderr
+    assert BULK_NOTE not in r.stderr
+    assert index_oids(db) == oids
+
+
+def stall_the_audit(db, body):
+    """A trigger on the import's audit row, its last write before the commit: BODY runs
+    once the indexes have been dropped and built again."""
+    db.query(f"CREATE FUNCTION public.stall() RETURNS trigger LANGUAGE plpgsql AS "
+             f"$$BEGIN {body}; RETURN NEW; END$$")
+    db.query("CREATE TRIGGER stall BEFORE INSERT ON kmen.audit FOR EACH ROW "
+             "WHEN (NEW.event = 'import_essl') EXECUTE FUNCTION public.stall()")
+
+
+def wait_for(what, probe, seconds=60):
+    deadline = time.monotonic() + seconds
+    while not (found := probe()):
+        assert time.monotonic() < deadline, f"no {what} after {seconds} s"
+        time.sleep(0.05)
+    return found
+
+
+def fail_by_error(db, run):
+    stall_the_audit(db, "RAISE EXCEPTION 'the audit refuses'")
+    r = run()
+    assert "the audit refuses" in r.stderr
+    return r
+
+
+def fail_by_killed_connection(db, run):
+    """The import's server process ended while it writes its audit row; meanwhile the
+    tables are locked: a login (here a read of kmen.client) waits."""
+    import psycopg2
+    stall_the_audit(db, "PERFORM pg_sleep(120)")
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        running = pool.submit(run)
+        pid = wait_for("stalled import", lambda: db.query(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND wait_event = 'PgSleep' "
+            "AND query LIKE 'INSERT INTO kmen.audit%%'", (db.name,)))[0][0]
+        with pytest.raises(psycopg2.errors.LockNotAvailable):
+            db.query("SET lock_timeout = '100ms'; SELECT count(*) FROM kmen.client")
+        assert db.one("SELECT pg_terminate_backend(%s)", (pid,))
+        r = running.result()
+    wait_for("end of the import's server process", lambda: not db.query(
+        "SELECT FROM pg_stat_activity WHERE pid = %s", (pid,)))
+    return r
+
+
+@pytest.mark.parametrize("fail", [fail_by_error, fail_by_killed_connection],
+                         ids=["error", "killed"])
+def test_a_failed_import_into_an_empty_register_changes_nothing(db, key, tmp_path, fail):
+    """A failure after the indexes were dropped and built again rolls everything back: the
+    same indexes (same oids), no row; the next run imports as the first would have."""
+    before, oids = definitions(db), index_oids(db)
+    csv = tmp_path / "essl.csv"
+    csv.write_bytes(ESSL_CSV)
+    r = fail(db, lambda: kmenctl("import-essl", db.conninfo, csv, "--key-file", key))
+    assert r.returncode == 1 and r.stdout == ""
+    assert BULK_NOTE in r.stderr
+    assert (definitions(db), index_oids(db), register_rows(db)) == (before, oids, [0, 0, 0])
+    db.query("DROP TRIGGER stall ON kmen.audit")
+    r = kmenctl("import-essl", db.conninfo, csv, "--key-file", key)
+    assert (r.stdout, register_rows(db)) == ("added 4, matched 1, rejected 9\n", [4, 4, 5])
+    assert definitions(db) == before
 
 
 # --- notify ----------------------------------------------------------------------------
