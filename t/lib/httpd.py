@@ -157,24 +157,22 @@ DocumentRoot {dir}/htdocs
 """
 
 
-class Httpd:
-    def __init__(self, parent=None, port=None, wrapper=(), single_process=False,
-                 start_timeout=15.0, stop_timeout=15.0):
-        """WRAPPER: a command httpd runs under (e.g. valgrind and its options);
-        SINGLE_PROCESS: httpd -X, one process that serves every request itself (what a
-        memory checker can follow). START_/STOP_TIMEOUT: seconds to wait for the port and
-        for the exit after SIGTERM (a wrapper like valgrind needs far more than 15)."""
-        self.wrapper = list(wrapper)
-        self.single_process = single_process
+class WebServer:
+    """A web server of the tests (httpd, nginx) in a directory of its own, run in the
+    foreground on a free port and stopped by its PID. A subclass names itself (NAME, the
+    config file CONF_NAME) and says how to run it: command(*args), the arguments that
+    serve (serve_args()) and its environment (environment())."""
+    NAME = CONF_NAME = None
+
+    def __init__(self, parent=None, port=None, start_timeout=15.0, stop_timeout=15.0):
+        """START_/STOP_TIMEOUT: seconds to wait for the port and for the exit after SIGTERM
+        (a wrapper like valgrind needs far more than 15)."""
         self.start_timeout, self.stop_timeout = start_timeout, stop_timeout
-        self.dir = Path(tempfile.mkdtemp(prefix="httpd-", dir=parent))
+        self.dir = Path(tempfile.mkdtemp(prefix=f"{self.NAME}-", dir=parent))
         os.chmod(self.dir, 0o755)
-        (self.dir / "htdocs").mkdir(mode=0o755)
-        (self.dir / "htdocs" / "static.txt").write_text("static file\n")
         self.port = port or free_port()
-        self.conf = self.dir / "httpd.conf"
+        self.conf = self.dir / self.CONF_NAME
         self.error_log = self.dir / "error.log"
-        self.access_log = self.dir / "access.log"
         self.proc = None
 
     @property
@@ -185,35 +183,27 @@ class Httpd:
         self.conf.write_text(text)
         return self
 
-    def command(self, *args):
-        return [APACHE, "-d", str(self.dir), "-f", str(self.conf), *args]
-
     @staticmethod
     def environment():
-        """httpd's environment: KMEN_HTTPD_PRELOAD becomes its LD_PRELOAD (a sanitizer
-        runtime that a module built with -fsanitize=address needs loaded first)."""
-        preload = os.environ.get("KMEN_HTTPD_PRELOAD")
-        return {**os.environ, "LD_PRELOAD": preload} if preload else None
+        return None
 
     def configtest(self, timeout=60):
-        """(exit code, stdout + stderr) of httpd -t; a configtest that waits for input
-        (a passphrase prompt) fails with TimeoutExpired after TIMEOUT seconds."""
+        """(exit code, stdout + stderr) of the server's -t; a configtest that waits for
+        input (a passphrase prompt) fails with TimeoutExpired after TIMEOUT seconds."""
         r = subprocess.run(self.command("-t"), capture_output=True, text=True,
                            stdin=subprocess.DEVNULL, timeout=timeout, env=self.environment())
         return r.returncode, r.stdout + r.stderr
 
     def start(self, timeout=None):
         timeout = self.start_timeout if timeout is None else timeout
-        args = self.command("-X") if self.single_process else self.command("-DFOREGROUND")
         out = open(self.dir / "stderr.log", "wb")
-        self.proc = subprocess.Popen([*self.wrapper, *args], stdout=out,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     env=self.environment())
+        self.proc = subprocess.Popen(self.serve_args(), stdout=out, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=self.environment())
         out.close()
         alive = lambda: self.proc.poll() is None
         if not (wait_for_port(self.port, timeout, alive) and alive()):
             self.stop()
-            raise RuntimeError(f"httpd did not start on port {self.port}:\n"
+            raise RuntimeError(f"{self.NAME} did not start on port {self.port}:\n"
                                f"{self.read_stderr()}\n{self.read_error_log()}")
         return self
 
@@ -234,9 +224,39 @@ class Httpd:
     def read_error_log(self):
         return self.error_log.read_text(errors="replace") if self.error_log.exists() else ""
 
-    def read_access_log(self):
-        return self.access_log.read_text(errors="replace") if self.access_log.exists() else ""
-
     def read_stderr(self):
         p = self.dir / "stderr.log"
         return p.read_text(errors="replace") if p.exists() else ""
+
+
+class Httpd(WebServer):
+    NAME, CONF_NAME = "httpd", "httpd.conf"
+
+    def __init__(self, parent=None, port=None, wrapper=(), single_process=False,
+                 start_timeout=15.0, stop_timeout=15.0):
+        """WRAPPER: a command httpd runs under (e.g. valgrind and its options);
+        SINGLE_PROCESS: httpd -X, one process that serves every request itself (what a
+        memory checker can follow)."""
+        super().__init__(parent, port, start_timeout, stop_timeout)
+        self.wrapper = list(wrapper)
+        self.single_process = single_process
+        (self.dir / "htdocs").mkdir(mode=0o755)
+        (self.dir / "htdocs" / "static.txt").write_text("static file\n")
+        self.access_log = self.dir / "access.log"
+
+    def command(self, *args):
+        return [APACHE, "-d", str(self.dir), "-f", str(self.conf), *args]
+
+    def serve_args(self):
+        return [*self.wrapper,
+                *self.command("-X" if self.single_process else "-DFOREGROUND")]
+
+    @staticmethod
+    def environment():
+        """httpd's environment: KMEN_HTTPD_PRELOAD becomes its LD_PRELOAD (a sanitizer
+        runtime that a module built with -fsanitize=address needs loaded first)."""
+        preload = os.environ.get("KMEN_HTTPD_PRELOAD")
+        return {**os.environ, "LD_PRELOAD": preload} if preload else None
+
+    def read_access_log(self):
+        return self.access_log.read_text(errors="replace") if self.access_log.exists() else ""

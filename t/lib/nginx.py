@@ -3,14 +3,11 @@
 logs and port, run in the foreground and stopped by its PID."""
 
 import os
-import shutil
-import signal
 import subprocess
-import tempfile
 from pathlib import Path
 
 from . import REPO
-from .httpd import free_port, wait_for_port
+from .httpd import WebServer
 
 NGINX = "/usr/sbin/nginx"
 # What Debian's nginx-dev ships to build modules for its nginx (make nginx).
@@ -72,24 +69,12 @@ http {{
 """
 
 
-class Nginx:
+class Nginx(WebServer):
+    NAME, CONF_NAME = "nginx", "nginx.conf"
+
     def __init__(self, parent=None, port=None, start_timeout=15.0, stop_timeout=15.0):
-        self.start_timeout, self.stop_timeout = start_timeout, stop_timeout
-        self.dir = Path(tempfile.mkdtemp(prefix="nginx-", dir=parent))
-        os.chmod(self.dir, 0o755)
+        super().__init__(parent, port, start_timeout, stop_timeout)
         (self.dir / "temp").mkdir(mode=0o755)
-        self.port = port or free_port()
-        self.conf = self.dir / "nginx.conf"
-        self.error_log = self.dir / "error.log"
-        self.proc = None
-
-    @property
-    def base_url(self):
-        return f"http://localhost:{self.port}"
-
-    def write_config(self, text):
-        self.conf.write_text(text)
-        return self
 
     def command(self, *args):
         """nginx with this prefix and config; -e: its messages before the config's error_log
@@ -97,48 +82,11 @@ class Nginx:
         return [NGINX, "-p", str(self.dir), "-c", str(self.conf), "-e", str(self.error_log),
                 *args]
 
-    def configtest(self, timeout=60):
-        """(exit code, stdout + stderr) of nginx -t."""
-        r = subprocess.run(self.command("-t"), capture_output=True, text=True,
-                           stdin=subprocess.DEVNULL, timeout=timeout)
-        return r.returncode, r.stdout + r.stderr
-
-    def start(self, timeout=None):
-        timeout = self.start_timeout if timeout is None else timeout
-        out = open(self.dir / "stderr.log", "wb")
-        self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
-        out.close()
-        alive = lambda: self.proc.poll() is None
-        if not (wait_for_port(self.port, timeout, alive) and alive()):
-            self.stop()
-            raise RuntimeError(f"nginx did not start on port {self.port}:\n"
-                               f"{self.read_stderr()}\n{self.read_error_log()}")
-        return self
+    def serve_args(self):
+        return self.command()
 
     def reload(self, timeout=60):
         """nginx -s reload: the master reads the config again; (exit code, output)."""
         r = subprocess.run(self.command("-s", "reload"), capture_output=True, text=True,
                            stdin=subprocess.DEVNULL, timeout=timeout)
         return r.returncode, r.stdout + r.stderr
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(self.stop_timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def cleanup(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def read_error_log(self):
-        return self.error_log.read_text(errors="replace") if self.error_log.exists() else ""
-
-    def read_stderr(self):
-        p = self.dir / "stderr.log"
-        return p.read_text(errors="replace") if p.exists() else ""
