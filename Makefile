@@ -12,8 +12,8 @@ LASSO_MIN := 2.7.0
 # apache/: httpd's adapter, mod_kmen.so.
 CORE_SRC := $(sort $(wildcard core/*.c))
 CORE_HDR := $(wildcard core/*.h)
-APACHE_SRC := apache/mod_kmen.c apache/config.c apache/configcheck.c apache/request.c apache/session.c \
-              apache/memo.c apache/headers.c apache/page.c apache/log.c apache/logout_state.c \
+APACHE_SRC := apache/mod_kmen.c apache/config.c apache/configcheck.c apache/request.c apache/session_cookie.c \
+              apache/socache.c apache/memo.c apache/headers.c apache/page.c apache/log.c apache/logout_state.c \
               apache/login_state.c apache/handlers.c apache/auth.c \
               apache/backend.c apache/evidence.c apache/status.c apache/health.c apache/metadata_fetch.c
 HDR := $(CORE_HDR) $(wildcard apache/*.h)
@@ -142,7 +142,7 @@ bench: all
 # --- unit tests (libcheck): pure logic, and the response checks on NIA's own Response
 UNIT_CFLAGS = $(WARN) -g $(DEPS_CFLAGS) $(shell pkg-config --cflags check apr-1 apr-util-1) -Icore
 UNIT_LIBS = $(LIBKMEN) $(DEPS_LIBS) $(shell pkg-config --libs check apr-1 apr-util-1)
-UNIT_TESTS := t/unit/saml_test t/unit/conf_test t/unit/logic_test t/unit/context_test
+UNIT_TESTS := t/unit/saml_test t/unit/conf_test t/unit/logic_test t/unit/context_test t/unit/session_test
 # logic_test reads apache/config.c's directive handlers (httpd's include dir); conf_test
 # and conf_defaults, the configuration's create, merge and defaults, link the core alone.
 LOGIC_CFLAGS = $(UNIT_CFLAGS) -I$(shell $(APXS) -q INCLUDEDIR) -Iapache
@@ -170,6 +170,10 @@ t/unit/conf_defaults: t/unit/conf_defaults.c $(LIBKMEN) $(CORE_HDR)
 # the core's request context, store and translator with no server around them
 t/unit/context_test: t/unit/context_test.c $(LIBKMEN) $(CORE_HDR)
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/context_test.c $(UNIT_LIBS)
+
+# the core's session operations over the reference cache in the test itself, no server
+t/unit/session_test: t/unit/session_test.c $(LIBKMEN) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/session_test.c $(UNIT_LIBS)
 
 t/unit/logic_test: t/unit/logic_test.c $(LOGIC_SRC) $(LIBKMEN) $(HDR)
 	$(CC) $(LOGIC_CFLAGS) -o $@ t/unit/logic_test.c $(LOGIC_SRC) $(UNIT_LIBS)

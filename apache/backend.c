@@ -21,6 +21,7 @@
 #include "redirect.h"
 #include "register.h"
 #include "request.h"
+#include "socache.h"
 
 typedef struct {
     apr_pool_t *pool;
@@ -91,7 +92,7 @@ static int upgrade_session(request_rec *r, const kmen_session *s, const kmen_ide
     upgraded->identity = *id;
     upgraded->pending_id = NULL;
     upgraded->headers = NULL; /* they were another identity's */
-    if (kmen_session_update(r, upgraded) != KMEN_STORE_OK)
+    if (kmen_session_update(kmen_request_ctx(r), kmen_session_cache(), upgraded) != KMEN_STORE_OK)
         return HTTP_SERVICE_UNAVAILABLE;
     /* the rest of this response (Kmen-Link-System) is about the new client */
     kmen_request_set_session(r, upgraded);
@@ -232,7 +233,9 @@ static const char *request_evidence(request_rec *r, const kmen_session *s, const
         return url;
     kmen_session *marked = apr_pmemdup(r->pool, s, sizeof(*s));
     marked->evidence = 1;
-    return kmen_session_update(r, marked) == KMEN_STORE_OK ? url : NULL;
+    return kmen_session_update(kmen_request_ctx(r), kmen_session_cache(), marked) == KMEN_STORE_OK
+               ? url
+               : NULL;
 }
 
 /* Cache-Control without the directives that let a shared cache keep it. */

@@ -16,7 +16,7 @@
 
 #include "configcheck.h"
 #include "log.h"
-#include "session.h"
+#include "socache.h"
 #include "store_pg.h"
 
 APLOG_USE_MODULE(kmen);

@@ -21,6 +21,7 @@
 #include "register.h"
 #include "request.h"
 #include "saml.h"
+#include "socache.h"
 #include "store_pg.h"
 
 #define ACS_BODY_LIMIT (512 * 1024) /* NIA's Responses are ~20 KiB */
@@ -77,7 +78,8 @@ static int login_start_refused(request_rec *r, const kmen_server_conf *c)
         return 0;
     const char *name = apr_pstrcat(r->pool, "kmen-login-start ", r->useragent_ip, NULL);
     kmen_sha256(name, strlen(name), key);
-    int count = kmen_cache_count(r, key, LOGIN_START_WINDOW, &resets_in);
+    int count = kmen_cache_count(kmen_request_ctx(r), kmen_session_cache(), key, LOGIN_START_WINDOW,
+                                 &resets_in);
     if (count <= c->login_start_limit)
         return 0;
     kmen_log(kmen_request_ctx(r),
@@ -292,8 +294,8 @@ static void acs_login(request_rec *r, const char *request_id, const char *previo
         loa_too_low(r, id.loa, &consumed, answer);
     else if (kmen_register_resolve(kmen_request_ctx(r), &id, consumed.eidas_accept, &pending_id) ==
                  KMEN_REGISTER_OK &&
-             kmen_session_create(r, &id, &a->ref, pending_id, previous, &answer->session) ==
-                 KMEN_STORE_OK) {
+             kmen_session_create(kmen_request_ctx(r), kmen_session_cache(), &id, &a->ref,
+                                 pending_id, previous, &answer->session) == KMEN_STORE_OK) {
         answer->who = apr_psprintf(r->pool, "origin %s, LoA %s", kmen_origin_name(id.origin),
                                    kmen_loa_name(id.loa));
         answer->url = consumed.return_to;
@@ -318,7 +320,7 @@ static int acs_complete(request_rec *r, const char *request_id, const char *prev
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     if (!answer.who)
         return kmen_page_send(r, answer.page, answer.url);
-    kmen_session_issue(r, &answer.session);
+    kmen_session_hand_out(r, &answer.session);
     kmen_log(kmen_request_ctx(r), KMEN_LOG_INFO, KMEN_LOGNO(0625) "login: %s", answer.who);
     return kmen_page_redirect(r, answer.url);
 }
@@ -406,7 +408,8 @@ static int logout_asked_by_person(request_rec *r, const kmen_session *s, const c
 {
     if (r->method_number == M_POST)
         return token && strlen(token) == 2 * KMEN_HASH_LEN &&
-               kmen_equal_const_time(token, kmen_session_logout_token(r, s), 2 * KMEN_HASH_LEN);
+               kmen_equal_const_time(token, kmen_session_logout_token(kmen_request_ctx(r), s),
+                                     2 * KMEN_HASH_LEN);
     const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
     return !site || strcmp(site, "same-origin") == 0 || strcmp(site, "none") == 0;
 }
@@ -415,7 +418,7 @@ static int logout_asked_by_person(request_rec *r, const kmen_session *s, const c
 static int log_out(request_rec *r, kmen_server_conf *c, const kmen_session *s,
                    const char *return_to)
 {
-    if (kmen_session_destroy(r, s) != KMEN_STORE_OK)
+    if (kmen_session_end(r, s) != KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     audit(r, "logout", "ok", "sp-initiated");
     const char *url = NULL, *request_id = NULL;
@@ -453,7 +456,8 @@ static int handle_logout(request_rec *r)
     kmen_log(kmen_request_ctx(r), KMEN_LOG_INFO,
              KMEN_LOGNO(0691) "logout from another site: asked to confirm");
     return kmen_page_send_logout_confirm(r, apr_pstrcat(r->pool, c->endpoint_path, "/logout", NULL),
-                                         kmen_session_logout_token(r, s), return_to);
+                                         kmen_session_logout_token(kmen_request_ctx(r), s),
+                                         return_to);
 }
 
 /* A LogoutResponse that answers no logout of this browser, or that is not
@@ -513,7 +517,8 @@ static int slo_request(request_rec *r, kmen_server_conf *c)
                  KMEN_LOGNO(0628) "LogoutRequest refused: %s", err);
         return kmen_page_send(r, KMEN_PAGE_BAD_REQUEST, NULL);
     }
-    if (kmen_session_destroy_login(r, &ref) != KMEN_STORE_OK)
+    if (kmen_session_destroy_login(kmen_request_ctx(r), kmen_session_cache(), &ref) !=
+        KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     kmen_cookie_set(r, c->cookie_name, "", -1, 0);
     audit(r, "logout", "ok", "idp-initiated");
@@ -530,7 +535,7 @@ static int slo_bare(request_rec *r)
     if (st == KMEN_STORE_DOWN)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     if (st == KMEN_STORE_OK && logout_asked_by_person(r, s, NULL)) {
-        if (kmen_session_destroy(r, s) != KMEN_STORE_OK)
+        if (kmen_session_end(r, s) != KMEN_STORE_OK)
             return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
         audit(r, "logout", "ok", "local");
         kmen_log(kmen_request_ctx(r), KMEN_LOG_INFO,

@@ -7,7 +7,7 @@
 #include "mod_auth.h"
 
 #include "config.h"
-#include "session.h"
+#include "session_cookie.h"
 
 /* quick_handler: serves /kmen/... before any access control runs, so the
  * endpoints work wherever the webmaster puts AuthType Kmen. */

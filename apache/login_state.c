@@ -16,7 +16,8 @@
 #include "config.h"
 #include "crypto.h"
 #include "login_state.h"
-#include "session.h"
+#include "request.h"
+#include "session_cookie.h"
 
 #define TAG_HEX 8
 
@@ -57,7 +58,8 @@ void kmen_login_state_set(request_rec *r, const char *request_id, const char *st
     apr_array_header_t *held = held_names(r);
     for (int i = 0; i <= held->nelts - KMEN_LOGIN_STATE_MAX; i++)
         kmen_cookie_set(r, APR_ARRAY_IDX(held, i, char *), "", -1, 1);
-    kmen_cookie_set(r, cookie_name_for(r, request_id), kmen_session_login_state(r, state),
+    kmen_cookie_set(r, cookie_name_for(r, request_id),
+                    kmen_session_login_state(kmen_request_ctx(r), state, kmen_session_cookie(r)),
                     KMEN_LOGIN_STATE_TTL, 1);
 }
 
@@ -67,5 +69,5 @@ const char *kmen_login_state_take(request_rec *r, const char *in_response_to, co
     const char *cookie = kmen_cookie_get(r, name);
     if (cookie)
         kmen_cookie_set(r, name, "", -1, 1);
-    return kmen_session_login_state_of(r, cookie, previous);
+    return kmen_session_login_state_of(kmen_request_ctx(r), cookie, previous);
 }

@@ -16,7 +16,7 @@
 #include "crypto.h"
 #include "logout_state.h"
 #include "request.h"
-#include "session.h"
+#include "session_cookie.h"
 
 #define LOGOUT_STATE_TTL 600 /* seconds NIA may take to answer a LogoutRequest */
 

@@ -17,7 +17,7 @@
 #include "log.h"
 #include "metadata_fetch.h"
 #include "saml.h"
-#include "session.h"
+#include "socache.h"
 #include "sp_setup.h"
 #include "status.h"
 #include "store_pg.h"
@@ -88,7 +88,7 @@ static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, const ser
 
 static int kmen_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
-    kmen_session_pre_config(pconf);
+    kmen_session_cache_pre_config(pconf);
     return OK;
 }
 
@@ -140,7 +140,7 @@ static void kmen_child_init(apr_pool_t *pchild, server_rec *s)
     int threads = 1;
     ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
     threads = threads > 0 ? threads : 1;
-    kmen_session_child_init(pchild, s);
+    kmen_session_cache_child_init(pchild, s);
     for (server_rec *vs = s; vs; vs = vs->next) {
         kmen_server_conf *c = kmen_server_conf_get(vs);
         if (!c->sp || kmen_sp_child_ready(c->sp))

@@ -4,6 +4,7 @@
  * directive is httpd's, in nginx's spelling (docs/nginx.md). */
 #include <stddef.h>
 
+#include "cache_shm.h"
 #include "directives.h"
 #include "endpoints.h"
 #include "server.h"
@@ -41,6 +42,8 @@ static ngx_command_t kmen_commands[] = {
      NGX_HTTP_SRV_CONF_OFFSET, SLOT(endpoint_path), AS("KmenEndpointPath")},
     {ngx_string("kmen_sp_type"), SERVER_TAKE1, kmen_ngx_set_sp_type, NGX_HTTP_SRV_CONF_OFFSET, 0,
      AS("KmenSPType")},
+    {ngx_string("kmen_session_zone"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2,
+     kmen_ngx_set_session_zone, NGX_HTTP_MAIN_CONF_OFFSET, 0, AS("KmenSessionCache")},
     {ngx_string("kmen_endpoints"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, kmen_ngx_set_endpoints,
      NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
     ngx_null_command};
@@ -48,7 +51,7 @@ static ngx_command_t kmen_commands[] = {
 static ngx_http_module_t kmen_module_ctx = {
     NULL, /* preconfiguration */
     NULL, /* postconfiguration */
-    NULL, /* create main configuration */
+    kmen_ngx_create_main_conf,
     NULL, /* init main configuration */
     kmen_ngx_create_srv_conf,
     kmen_ngx_merge_srv_conf,

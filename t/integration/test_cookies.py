@@ -2,7 +2,7 @@
 """Hostile cookies: session fixation, cookie attributes, oversized and garbage Cookie
 headers, duplicated session cookies, names that differ in case, quotes and whitespace.
 
-mod_kmen's cookies (apache/session.c, handlers.c; docs/security.md):
+mod_kmen's cookies (apache/session_cookie.c, handlers.c; docs/security.md):
   kmen_session        the session id: 43 base64url characters (32 random bytes); the
                       database keeps only its SHA-256 (kmen.session.id_hash)
   kmen_session_state_<8 hex>  one per outstanding login, named by the SHA-256 of its
@@ -381,7 +381,7 @@ def test_two_hundred_cookies_with_the_session_among_them(stack, victim, where):
 # A browser holds one kmen_session (mod_kmen sets it host-only, Path=/), so two in one
 # Cookie header mean one was planted beside it ("cookie tossing": a sibling subdomain's
 # Domain cookie, or a longer Path, which browsers send first). The defined outcome: two
-# different values are no session at all (apache/session.c kmen_cookie_get). Taking
+# different values are no session at all (apache/session_cookie.c kmen_cookie_get). Taking
 # the first would let whoever planted a cookie choose the session the request runs in,
 # their own included; refusing both only means logging in again.
 def test_duplicate_session_cookies_with_a_forged_value(stack, victim):

@@ -88,7 +88,7 @@ def test_database_down(stack, s):
     with stack.postgres_down():
         assert_unavailable(requests.get(stack.base_url + "/app/", allow_redirects=False))
         assert_unavailable(flow.post_acs(waiting, acs, fields))
-        # The session cache stands in front of the database (apache/session.c): a valid
+        # The session cache stands in front of the database (core/session.c): a valid
         # session may still be served; if not, the answer is 503, never an error page.
         r = s.get(stack.base_url + "/app/", allow_redirects=False)
         if r.status_code != 200:

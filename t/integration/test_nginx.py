@@ -163,6 +163,39 @@ def test_the_endpoints_location_must_be_the_endpoint_path(nginx):
                                "kmen_endpoint_path /kmen" + line_of(n, "kmen_endpoints")), out
 
 
+# --- kmen_session_zone: the session cache's shared-memory zone ----------------------------
+def in_http(*lines):
+    """config_text's replace: LINES at the top of http{}."""
+    return {"http {\n": "http {\n" + "".join(f"    {line}\n" for line in lines)}
+
+
+def test_a_session_zone_is_made_and_kept_across_a_reload(nginx):
+    """nginx -t accepts it; nginx maps the zone (its init would stop nginx if it failed) and
+    serves; a reload with the same zone takes it over."""
+    n = nginx(replace=in_http("kmen_session_zone kmen_sessions 1m;"))
+    rc, out = n.configtest()
+    assert rc == 0 and "test is successful" in out, out
+    n.start()
+    assert metadata(n.base_url).status_code == 200
+    rc, out = n.reload()
+    assert rc == 0, out
+    assert metadata(n.base_url).status_code == 200
+    log = n.read_error_log()
+    assert "[emerg]" not in log and "[alert]" not in log and "kmen_session_zone" not in log, log
+
+
+@pytest.mark.parametrize("lines, problem", [
+    (["kmen_session_zone kmen_sessions lots;"], "expects a size such as 10m"),
+    (["kmen_session_zone kmen_sessions 16k;"], "expects a size of at least 32k"),
+    (["kmen_session_zone kmen_sessions 1m;", "kmen_session_zone other 1m;"], "is duplicate"),
+])
+def test_a_bad_session_zone_is_refused_where_it_stands(nginx, lines, problem):
+    n = nginx(replace=in_http(*lines))
+    rc, out = n.configtest()
+    assert rc != 0 and refused(out, f'"kmen_session_zone" directive {problem} '
+                               f"in {n.conf}:{lines_of(n, 'kmen_session_zone')[-1]}"), out
+
+
 # --- serving ----------------------------------------------------------------------------
 def same_response(a, b):
     assert a.content == b.content
