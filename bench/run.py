@@ -265,11 +265,13 @@ class Bench:
 
     # --- 5: concurrency -------------------------------------------------------------------
     def section_sweep(self):
-        sweep = {}
-        for kind, srv in self.servers.items():
+        for kind in self.servers:
             self.warm_up(kind)
-            self.quiet(f"sweep {kind}")
-            sweep[kind] = {c: self.sweep_point(srv, c) for c in SWEEP_POINTS}
+        sweep = {kind: {} for kind in self.servers}
+        for c in SWEEP_POINTS:
+            self.quiet(f"sweep c={c}")
+            for kind, r in self.sweep_point(c).items():
+                sweep[kind][c] = r
         self.r["sweep"] = sweep
         for kind in self.servers:
             self.checkpoint("requests", kind, "after the sweep")
@@ -278,14 +280,23 @@ class Bench:
         # soak to 1,000,000 would take Shibboleth alone 4 minutes of the run
         self.r["soak"] = {kind: self.soak_requests_run(kind) for kind in SOAKED}
 
-    def sweep_point(self, srv, c):
-        """The median of the runs at concurrency C (1 thread at c=1, else 2)."""
-        runs = [self.wrk_figure(srv, servers.FILE_PATH, min(2, c), c, self.d_sweep,
-                                f"sweep {srv.kind} c={c}") for _ in range(self.sweep_runs)]
+    def sweep_point(self, c):
+        """{kind: the median of its runs at concurrency C} (1 thread at c=1, else 2). The
+        servers take turns, run by run, so that a slow spell of the machine falls on all of
+        them and not on one server's points: the ratios are what the goal reads."""
+        runs = {kind: [] for kind in self.servers}
+        for _ in range(self.sweep_runs):
+            for kind, srv in self.servers.items():
+                runs[kind].append(self.wrk_figure(srv, servers.FILE_PATH, min(2, c), c,
+                                                  self.d_sweep, f"sweep {kind} c={c}"))
+        return {kind: self.median_run(kind, c, x) for kind, x in runs.items()}
+
+    @staticmethod
+    def median_run(kind, c, runs):
         r = sorted(runs, key=lambda x: x["rps"])[len(runs) // 2]
         r["runs"] = [x["rps"] for x in runs]
         r["foreign_max"] = max(x["foreign"] for x in runs)
-        log(f"sweep {srv.kind} c={c}: {r['rps']:,.0f} req/s (runs "
+        log(f"sweep {kind} c={c}: {r['rps']:,.0f} req/s (runs "
             + ", ".join(f"{x:,.0f}" for x in r["runs"]) + f"; statuses {r['statuses']})")
         return r
 
@@ -392,11 +403,16 @@ class Bench:
     def soak_logins_run(self, kind, n):
         """Goal 5: N more genuine logins (each from its own AuthnRequest, answered by the
         simulator), in three parts with a checkpoint after each; responses generated
-        part by part, posted over 8 connections."""
-        srv, t, ok = self.servers[kind], time.monotonic(), 0
-        gen = 0.0
+        part by part, posted over 8 connections. N/3 logins before them end the warm-up: each
+        of httpd's threads fills glibc's per-thread caches by the logins it happens to serve
+        (about 2 KB a login at first, 0.2 KB after 1,750 in one thread), and section 2's
+        400 logins leave most threads short of that."""
+        srv = self.servers[kind]
         self.checkpoint("logins", kind, "before the soak")
+        self.post(srv, self.pregenerate(srv, n // 3)[0], 8)
+        self.checkpoint("logins", kind, f"after {n // 3:,} more, untimed")
         self.r["memory"]["logins"][kind].mark_warm()
+        t, ok, gen = time.monotonic(), 0, 0.0
         m = self.meter.start()
         for part in range(3):
             logins, secs = self.pregenerate(srv, n // 3 + (part < n % 3))
@@ -1133,8 +1149,10 @@ def memory_section(b):
          "peers' memory is shown over the requests sections 1 and 5 gave them (bringing "
          "Shibboleth to a million would take four minutes of the run). Logins: the warm-up is "
          "section 2's logins (16 untimed, then the timed batches); then, at mod_kmen, the "
-         "soak: genuine logins each from its own AuthnRequest, answered by the simulator, in "
-         f"three parts, {b.soak_logins['kmen']:,} in all. The peers' memory is shown over "
+         "soak: genuine logins each from its own AuthnRequest, answered by the simulator, "
+         f"{b.soak_logins['kmen'] // 3:,} more to end the warm-up (httpd's threads fill "
+         "glibc's per-thread caches by the logins they serve), then three parts, "
+         f"{b.soak_logins['kmen']:,} in all. The peers' memory is shown over "
          "section 2's logins.", "",
          f"*Flat* means, for every process: less than {memory.GROWTH_LIMIT_KIB:,} KiB growth "
          "from the checkpoint after the warm-up to the last one, and not more than "
@@ -1168,8 +1186,9 @@ def section5(b):
         return L + ["(not measured: see failures)", ""]
     pts = sorted(r["sweep"]["plain"])
     L += [f"wrk -d{b.d_sweep}s, {b.sweep_runs} runs per point, the median shown (all runs in "
-          "the second table); 1 thread at concurrency 1, else 2; the same file and sessions "
-          "as section 1. This VM's scheduling makes single points swing (a wake-up on the "
+          "the second table); the servers take turns run by run, so a slow spell of the "
+          "machine falls on all of them; 1 thread at concurrency 1, else 2; the same file and "
+          "sessions as section 1. This VM's scheduling makes single points swing (a wake-up on the "
           "other vCPU costs tens of µs), hence the repeats.", "",
           "![requests/s vs concurrency](concurrency.png)", "",
           "| server | " + " | ".join(f"c={c}" for c in pts) + " | lowest ratio |",
