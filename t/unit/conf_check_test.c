@@ -11,6 +11,7 @@
 #include "apr_strings.h"
 
 #include "conf_check.h"
+#include "sp_setup.h"
 
 static apr_pool_t *pool;
 
@@ -207,6 +208,21 @@ START_TEST(an_evidence_ca_needs_its_pin)
 }
 END_TEST
 
+START_TEST(an_unreadable_sp_key_is_kmen_sp_setups_culprit)
+{
+    kmen_server_conf *c = good();
+    c->sp_key_file = "/nonexistent/sp.key";
+    kmen_server_conf_defaults(c);
+    kmen_sp *sp = NULL;
+    const kmen_conf_culprit *bad = kmen_sp_setup(pool, c, "public", &sp);
+    ck_assert_ptr_nonnull(bad);
+    ck_assert_int_eq(bad->field, KMEN_FIELD_sp_key_file);
+    ck_assert_int_eq(bad->second, 0);
+    ck_assert_str_eq(bad->value, "/nonexistent/sp.key");
+    ck_assert_msg(strncmp(bad->problem, "cannot read: ", 13) == 0, "%s", bad->problem);
+}
+END_TEST
+
 START_TEST(text_spells_references_and_keeps_other_braces)
 {
     ck_assert_str_eq(
@@ -262,6 +278,7 @@ static TCase *checks_case(void)
     tcase_add_test(tc, a_malformed_connection_string_is_not_repeated);
     tcase_add_test(tc, a_gateway_without_https);
     tcase_add_test(tc, an_evidence_ca_needs_its_pin);
+    tcase_add_test(tc, an_unreadable_sp_key_is_kmen_sp_setups_culprit);
     return tc;
 }
 
