@@ -142,7 +142,8 @@ bench: all
 # --- unit tests (libcheck): pure logic, and the response checks on NIA's own Response
 UNIT_CFLAGS = $(WARN) -g $(DEPS_CFLAGS) $(shell pkg-config --cflags check apr-1 apr-util-1) -Icore
 UNIT_LIBS = $(LIBKMEN) $(DEPS_LIBS) $(shell pkg-config --libs check apr-1 apr-util-1)
-UNIT_TESTS := t/unit/saml_test t/unit/conf_test t/unit/logic_test t/unit/context_test t/unit/session_test
+UNIT_TESTS := t/unit/saml_test t/unit/conf_test t/unit/conf_check_test t/unit/logic_test \
+              t/unit/context_test t/unit/session_test
 # logic_test reads apache/config.c's directive handlers (httpd's include dir); conf_test
 # and conf_defaults, the configuration's create, merge and defaults, link the core alone.
 LOGIC_CFLAGS = $(UNIT_CFLAGS) -I$(shell $(APXS) -q INCLUDEDIR) -Iapache
@@ -162,6 +163,10 @@ t/unit/saml_differential: t/unit/saml_differential.c $(LASSO_REFERENCE) $(LIBKME
 
 t/unit/conf_test: t/unit/conf_test.c $(LIBKMEN) $(CORE_HDR)
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/conf_test.c $(UNIT_LIBS)
+
+# the core's configuration checks, each culprit in both servers' spellings
+t/unit/conf_check_test: t/unit/conf_check_test.c $(LIBKMEN) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/conf_check_test.c $(UNIT_LIBS)
 
 # the directives of the field lists with their defaults, for t/integration/test_docs.py
 t/unit/conf_defaults: t/unit/conf_defaults.c $(LIBKMEN) $(CORE_HDR)

@@ -7,7 +7,6 @@
 #include "apr_base64.h"
 #include "apr_lib.h"
 #include "apr_strings.h"
-#include "apr_uri.h"
 #include "http_log.h"
 
 #include "config.h"
@@ -65,12 +64,6 @@ static void *dir_field(cmd_parms *cmd, void *dir)
     return (char *)dir + (size_t)cmd->info;
 }
 
-/* The key of the where table for the second occurrence of DIRECTIVE. */
-static const char *second_of(apr_pool_t *p, const char *directive)
-{
-    return apr_pstrcat(p, directive, " (second)", NULL);
-}
-
 /* Where a directive stands, under KEY, for the startup checks' messages. */
 static void record_where_as(cmd_parms *cmd, const char *key)
 {
@@ -120,7 +113,7 @@ static const char *set_first_or_second(cmd_parms *cmd, const char *arg, const ch
                            NULL);
     if (*first) {
         *second = path;
-        record_where_as(cmd, second_of(cmd->pool, cmd->cmd->name));
+        record_where_as(cmd, kmen_conf_where_key(cmd->pool, cmd->cmd->name, 1));
     } else {
         *first = path;
         record_where(cmd);
@@ -371,54 +364,6 @@ static const char *read_file(apr_pool_t *p, const server_rec *s, const kmen_serv
     return err ? kmen_config_problem(p, s, c, directive, path, err) : NULL;
 }
 
-/* A directive that is missing has no line: the virtual host is named. */
-static const char *check_required(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
-{
-    const char *const pairs[][2] = {
-        {c->sp_entity_id, "KmenSPEntityID"},        {c->sp_key_file, "KmenSPPrivateKeyFile"},
-        {c->sp_cert_file, "KmenSPCertificateFile"}, {c->idp_metadata_file, "KmenIdPMetadataFile"},
-        {c->db_conninfo, "KmenDatabase"},           {c->register_key_file, "KmenRegisterKeyFile"}};
-    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
-        if (!pairs[i][0])
-            return apr_pstrcat(p, pairs[i][1], " is required",
-                               kmen_directive_where(p, s, c, pairs[i][1]), NULL);
-    }
-    return NULL;
-}
-
-/* A key without its certificate, or the reverse: mod_kmen would publish a
- * certificate whose key it does not hold, or hold a key NIA is never told
- * of. KEY and CERT: the directives' first files, NEXT_KEY and NEXT_CERT
- * their second. */
-static const char *check_pair(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
-                              const char *const directives[2], const char *const files[4])
-{
-    static const char *const needs[] = {"needs a %s, its certificate", "needs a %s, its key",
-                                        "a second key needs a second %s, its certificate",
-                                        "a second certificate needs a second %s, its key"};
-    for (int i = 0; i < 4; i++) {
-        if (!files[i] || files[i ^ 1])
-            continue;
-        const char *problem = apr_psprintf(p, needs[i], directives[(i & 1) ^ 1]);
-        return i < 2 ? kmen_config_problem(p, s, c, directives[i & 1], files[i], problem)
-                     : kmen_config_problem_second(p, s, c, directives[i & 1], files[i], problem);
-    }
-    return NULL;
-}
-
-static const char *check_pairs(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
-{
-    static const char *const signing[] = {"KmenSPPrivateKeyFile", "KmenSPCertificateFile"};
-    static const char *const encryption[] = {"KmenSPEncryptionKeyFile",
-                                             "KmenSPEncryptionCertificateFile"};
-    const char *const signing_files[] = {c->sp_key_file, c->sp_cert_file, c->sp_next_key_file,
-                                         c->sp_next_cert_file};
-    const char *const encryption_files[] = {c->sp_enc_key_file, c->sp_enc_cert_file,
-                                            c->sp_next_enc_key_file, c->sp_next_enc_cert_file};
-    const char *err = check_pair(p, s, c, signing, signing_files);
-    return err ? err : check_pair(p, s, c, encryption, encryption_files);
-}
-
 static const char *load_register_key(apr_pool_t *p, const server_rec *s, kmen_server_conf *c)
 {
     char *data;
@@ -456,52 +401,10 @@ static const char *load_secret(apr_pool_t *p, const server_rec *s, const kmen_se
     return err;
 }
 
-/* KmenSPEntityID and KmenACSBaseURL: NIA posts to https only. A base URL is
- * only a prefix of the endpoints' URLs: no query, fragment or user. */
-static const char *check_https_url(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
-                                   const char *directive, const char *url, int is_base)
-{
-    apr_uri_t uri;
-    const char *problem = NULL;
-    if (apr_uri_parse(p, url, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname ||
-        (strcasecmp(uri.scheme, "https") != 0 && strcasecmp(uri.scheme, "http") != 0))
-        problem = "expected an absolute https URL";
-    else if (is_base && (uri.query || uri.fragment || uri.user))
-        problem = "expected https://host[:port][/prefix], without query, fragment or user";
-    else if (strcasecmp(uri.scheme, "http") == 0 && !c->allow_http)
-        problem = "NIA logins need https (KmenAllowHTTP On only for a demo)";
-    return problem ? kmen_config_problem(p, s, c, directive, url, problem) : NULL;
-}
-
-static const char *check_urls(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
-{
-    const char *err = check_https_url(p, s, c, "KmenSPEntityID", c->sp_entity_id, 0);
-    if (!err && c->acs_base_url)
-        err = check_https_url(p, s, c, "KmenACSBaseURL", c->acs_base_url, 1);
-    return err;
-}
-
-/* Browsers drop a __Host- cookie that is not Secure: every login would fail. */
-static const char *check_cookie_name(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
-{
-    if (!c->cookie_secure && strncmp(c->cookie_name, "__Host-", 7) == 0)
-        return kmen_config_problem(p, s, c, "KmenCookieName", c->cookie_name,
-                                   "a __Host- cookie needs KmenCookieSecure On");
-    return NULL;
-}
-
-/* Any certificate of a CA is too many: the CA may certify others than the
- * evidence service. */
+/* The evidence service's CA, whose pin kmen_conf_check requires. */
 static const char *load_evidence_ca(apr_pool_t *p, const server_rec *s, kmen_server_conf *c)
 {
     const char *err = NULL;
-    if (c->evidence_ca_file && !c->evidence_pins)
-        return kmen_config_problem(p, s, c, "KmenEvidenceCallbackCAFile", c->evidence_ca_file,
-                                   "needs KmenEvidenceCallbackCertificate sha256/<base64>, the "
-                                   "pin of the evidence service's certificate");
-    if (c->evidence_pins && !c->evidence_ca_file)
-        return kmen_config_problem(p, s, c, "KmenEvidenceCallbackCertificate", NULL,
-                                   "needs KmenEvidenceCallbackCAFile");
     if (c->evidence_ca_file &&
         !(c->evidence_ca_store = kmen_ca_store_load(p, c->evidence_ca_file, &err)))
         return kmen_config_problem(p, s, c, "KmenEvidenceCallbackCAFile", c->evidence_ca_file, err);
@@ -510,10 +413,11 @@ static const char *load_evidence_ca(apr_pool_t *p, const server_rec *s, kmen_ser
 
 const char *kmen_server_conf_load(apr_pool_t *p, const server_rec *s, kmen_server_conf *c)
 {
+    const kmen_conf_culprit *bad = kmen_conf_check(p, c, KMEN_CONF_SP | KMEN_CONF_LOGIN);
     const char *err;
-    if ((err = check_required(p, s, c)) || (err = check_pairs(p, s, c)) ||
-        (err = check_urls(p, s, c)) || (err = check_cookie_name(p, s, c)) ||
-        (err = load_register_key(p, s, c)) ||
+    if (bad)
+        return kmen_config_culprit(p, s, c, bad);
+    if ((err = load_register_key(p, s, c)) ||
         (err = load_secret(p, s, c, "KmenHeaderSecretFile", c->header_secret_file,
                            &c->header_secret, &c->header_secret_len)) ||
         (err = load_secret(p, s, c, "KmenEvidenceSecretFile", c->evidence_secret_file,
@@ -558,9 +462,15 @@ const char *kmen_config_problem(apr_pool_t *p, const server_rec *s, const kmen_s
     return problem_at(p, s, c, directive, directive, value, problem);
 }
 
-const char *kmen_config_problem_second(apr_pool_t *p, const server_rec *s,
-                                       const kmen_server_conf *c, const char *directive,
-                                       const char *value, const char *problem)
+/* A missing directive has no line: only the virtual host is named. */
+const char *kmen_config_culprit(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
+                                const kmen_conf_culprit *culprit)
 {
-    return problem_at(p, s, c, directive, second_of(p, directive), value, problem);
+    const char *directive = kmen_conf_field_name(culprit->field, KMEN_SPELL_HTTPD);
+    const char *problem = kmen_conf_problem_text(p, culprit->problem, KMEN_SPELL_HTTPD);
+    if (culprit->missing)
+        return apr_pstrcat(p, directive, " ", problem, kmen_directive_where(p, s, c, directive),
+                           NULL);
+    return problem_at(p, s, c, directive, kmen_conf_where_key(p, directive, culprit->second),
+                      culprit->value, problem);
 }

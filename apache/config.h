@@ -8,7 +8,7 @@
 #include "http_config.h"
 #include "apr_tables.h"
 
-#include "conf.h"
+#include "conf_check.h"
 
 void *kmen_create_server_conf(apr_pool_t *p, server_rec *s);
 void *kmen_merge_server_conf(apr_pool_t *p, void *base, void *add);
@@ -63,14 +63,16 @@ const char *kmen_directive_where(apr_pool_t *p, const server_rec *s, const kmen_
  * and where, as far as httpd tells. VALUE NULL: none (it may hold a secret). */
 const char *kmen_config_problem(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
                                 const char *directive, const char *value, const char *problem);
-/* The same for the second occurrence of a directive given twice: the line
- * named is that one's. */
-const char *kmen_config_problem_second(apr_pool_t *p, const server_rec *s,
-                                       const kmen_server_conf *c, const char *directive,
-                                       const char *value, const char *problem);
+/* The same for a culprit of the core's checks (kmen_conf_check,
+ * kmen_sp_setup), the directive in httpd's spelling and, for its second
+ * occurrence, that one's line; "DIRECTIVE is required (virtual host
+ * name:port)" for a missing one. */
+const char *kmen_config_culprit(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
+                                const kmen_conf_culprit *culprit);
 
-/* Validates the configuration of the (virtual) server S and reads its key
- * material (as root); NULL, or the refusal (kmen_config_problem's form). */
+/* Validates the configuration of the (virtual) server S with the core's
+ * checks (kmen_conf_check) and reads its key material (as root); NULL, or
+ * the refusal (kmen_config_problem's form). */
 const char *kmen_server_conf_load(apr_pool_t *p, const server_rec *s, kmen_server_conf *c);
 
 #endif

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Startup checks of values httpd takes as plain text and mod_kmen would only
- * trip over later: at the next graceful restart, or at every login. They run
- * in check_config, so `apachectl configtest` refuses them; each message names
- * the directive, its value and where it was set. */
+ * trip over later: at the next graceful restart, or at every login, that
+ * need httpd itself (its socache providers, its children's user); those that
+ * need no server are the core's (conf_check.c, run by kmen_server_conf_load).
+ * They run in check_config, so `apachectl configtest` refuses them; each
+ * message names the directive, its value and where it was set. */
 #include <errno.h>
 #include <grp.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include "httpd.h"
@@ -17,7 +18,6 @@
 #include "configcheck.h"
 #include "log.h"
 #include "socache.h"
-#include "store_pg.h"
 
 APLOG_USE_MODULE(kmen);
 
@@ -26,46 +26,6 @@ static const char *check_session_cache(apr_pool_t *p, const server_rec *s,
 {
     const char *err = kmen_session_cache_check(p, c->session_cache);
     return err ? kmen_config_problem(p, s, c, "KmenSessionCache", c->session_cache, err) : NULL;
-}
-
-/* The connection string is not repeated: it may hold a password. */
-static const char *check_conninfo(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
-{
-    const char *err = kmen_store_conninfo_check(p, c->db_conninfo);
-    if (!err)
-        return NULL;
-    return kmen_config_problem(
-        p, s, c, "KmenDatabase", NULL,
-        apr_pstrcat(p, "libpq cannot parse the connection string: ", err, NULL));
-}
-
-/* The gateway is sent the person's BSI and answers the AIFO: both secret. */
-static const char *check_translator_url(apr_pool_t *p, const server_rec *s,
-                                        const kmen_server_conf *c)
-{
-    if (kmen_translator_mode_of(c) != KMEN_TRANSLATOR_GATEWAY ||
-        strncasecmp(c->translator_url, "https://", 8) == 0)
-        return NULL;
-    return kmen_config_problem(p, s, c, "KmenTranslatorURL", c->translator_url,
-                               "the translation gateway needs an https:// URL");
-}
-
-/* A fetched copy of the metadata names the keys every login is checked
- * against: it is used only when NIA's pinned certificate signed it, and
- * fetched over https (http only for a demo, with KmenAllowHTTP On). */
-static const char *check_metadata_url(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
-{
-    const char *url = c->idp_metadata_url;
-    if (url && c->idp_metadata_refresh < 1)
-        return kmen_config_problem(p, s, c, "KmenIdPMetadataRefresh",
-                                   apr_itoa(p, c->idp_metadata_refresh), "must be 1 or more");
-    const char *why = !url                         ? NULL
-                      : !c->idp_metadata_cert_file ? "needs KmenIdPMetadataCertificateFile"
-                      : strncasecmp(url, "https://", 8) == 0 ? NULL
-                      : c->allow_http && strncasecmp(url, "http://", 7) == 0
-                          ? NULL
-                          : "needs an https:// URL (http:// only with KmenAllowHTTP On)";
-    return why ? kmen_config_problem(p, s, c, "KmenIdPMetadataURL", url, why) : NULL;
 }
 
 /* Whether httpd's children are in group GID: their primary group (Group), or
@@ -99,7 +59,10 @@ static int children_can_read(const struct stat *st)
 }
 
 /* curl opens the translator's files in the children, at every call: one they
- * cannot read would fail every first login (KMEN0652), not the start. */
+ * cannot read would fail every first login (KMEN0652), not the start. This
+ * check stays httpd's, not the core's (conf_check.c): who the children run
+ * as (User, Group) is httpd's to tell, and nginx's workers are another user
+ * with another directive. */
 static const char *check_child_readable(apr_pool_t *p, const server_rec *s,
                                         const kmen_server_conf *c, const char *directive,
                                         const char *path)
@@ -174,8 +137,7 @@ static void warn_transient_nameid(apr_pool_t *p, const server_rec *s, const kmen
 const char *kmen_server_conf_check(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c)
 {
     const char *err;
-    if ((err = check_session_cache(p, s, c)) || (err = check_conninfo(p, s, c)) ||
-        (err = check_translator_url(p, s, c)) || (err = check_metadata_url(p, s, c)) ||
+    if ((err = check_session_cache(p, s, c)) ||
         (err = check_child_readable(p, s, c, "KmenTranslatorCertificateFile",
                                     c->translator_cert_file)) ||
         (err = check_child_readable(p, s, c, "KmenTranslatorKeyFile", c->translator_key_file)) ||

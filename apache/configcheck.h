@@ -8,10 +8,10 @@
 #include "config.h"
 
 /* NULL, or the one line saying which directive of S is wrong: a socache
- * provider httpd has not loaded, a connection string libpq cannot parse, a
- * translation gateway not on https, a translator file httpd's children
- * cannot read. Logs warnings for a register key every user can read and for
- * KmenAllowHTTP On. Connects to nothing. */
+ * provider httpd has not loaded, a translator file httpd's children cannot
+ * read (the checks without httpd are the core's: kmen_conf_check). Logs
+ * warnings for a register key every user can read and for KmenAllowHTTP On.
+ * Connects to nothing. */
 const char *kmen_server_conf_check(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c);
 
 #endif

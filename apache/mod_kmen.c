@@ -76,11 +76,9 @@ static const char *setup_server(apr_pool_t *pconf, apr_hash_t *shared, const ser
         c->store = twin->store;
         return NULL;
     }
-    kmen_sp_culprit culprit;
-    if ((err = kmen_sp_setup(pconf, c, sp_type, &c->sp, &culprit)))
-        return culprit.second
-                   ? kmen_config_problem_second(pconf, vs, c, culprit.directive, culprit.file, err)
-                   : kmen_config_problem(pconf, vs, c, culprit.directive, culprit.file, err);
+    const kmen_conf_culprit *bad = kmen_sp_setup(pconf, c, sp_type, &c->sp);
+    if (bad)
+        return kmen_config_culprit(pconf, vs, c, bad);
     c->store = kmen_store_create(pconf, c->db_conninfo, c->db_pool_size);
     apr_hash_set(shared, key, APR_HASH_KEY_STRING, c);
     return NULL;

@@ -112,11 +112,11 @@ static apr_status_t server_destruct(void *resource, void *params, apr_pool_t *p)
     return APR_SUCCESS;
 }
 
-const char *kmen_sp_pair_directive(const kmen_sp_key_pair *pair, int cert)
+kmen_conf_field kmen_sp_pair_field(const kmen_sp_key_pair *pair, int cert)
 {
     if (pair->use == KMEN_KEY_DECRYPTS)
-        return cert ? "KmenSPEncryptionCertificateFile" : "KmenSPEncryptionKeyFile";
-    return cert ? "KmenSPCertificateFile" : "KmenSPPrivateKeyFile";
+        return cert ? KMEN_FIELD_sp_enc_cert_file : KMEN_FIELD_sp_enc_key_file;
+    return cert ? KMEN_FIELD_sp_cert_file : KMEN_FIELD_sp_key_file;
 }
 
 int kmen_sp_pair_is_second(const kmen_sp_key_pair *keys, int i)
@@ -143,7 +143,7 @@ static const char *check_key_pair(apr_pool_t *p, EVP_PKEY *key, const kmen_sp_pa
         : X509_check_private_key(cert, key) != 1
             ? apr_pstrcat(p, "does not belong to ",
                           kmen_sp_pair_is_second(params->keys, i) ? "the second " : "",
-                          kmen_sp_pair_directive(&params->keys[i], 1), NULL)
+                          kmen_conf_field_ref(p, kmen_sp_pair_field(&params->keys[i], 1)), NULL)
             : NULL;
     X509_free(cert);
     BIO_free(cert_bio);
@@ -167,7 +167,7 @@ static const char *load_key_pair(apr_pool_t *p, kmen_sp *sp, int i, kmen_sp_inpu
     if (i == 0)
         sp->signing_key = key;
     k->key_file = pair->key_file;
-    k->cert_directive = kmen_sp_pair_directive(pair, 1);
+    k->cert_directive = kmen_conf_field_name(kmen_sp_pair_field(pair, 1), KMEN_SPELL_HTTPD);
     *culprit = KMEN_SP_CERT_OF(i);
     return kmen_sp_certificate_name(p, pair->cert_pem, k);
 }

@@ -8,6 +8,7 @@
 #include "apr_tables.h"
 #include "apr_time.h"
 
+#include "conf_check.h"
 #include "identity.h"
 
 typedef struct kmen_sp kmen_sp;
@@ -112,8 +113,8 @@ typedef int kmen_sp_input;
 #define KMEN_SP_PAIR_OF(input) ((input) / 2)
 #define KMEN_SP_IS_CERT(input) ((input) % 2)
 
-/* The directive of pair's key, or (CERT) of its certificate. */
-const char *kmen_sp_pair_directive(const kmen_sp_key_pair *pair, int cert);
+/* The setting of PAIR's key, or (CERT) of its certificate. */
+kmen_conf_field kmen_sp_pair_field(const kmen_sp_key_pair *pair, int cert);
 /* Pair I of KEYS (kmen_sp_params.keys) is the second of its directives: the
  * next key. */
 int kmen_sp_pair_is_second(const kmen_sp_key_pair *keys, int i);

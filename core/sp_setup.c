@@ -32,32 +32,24 @@ static int sp_key_pairs(const kmen_server_conf *c, kmen_sp_key_pair *pairs)
     return n;
 }
 
-/* PROBLEM, about DIRECTIVE (SECOND: its second occurrence), which names FILE. */
-static const char *refuse(kmen_sp_culprit *out, const char *directive, int second, const char *file,
-                          const char *problem)
-{
-    out->directive = directive;
-    out->second = second;
-    out->file = file;
-    return problem;
-}
-
 /* PROBLEM, about input WHICH (kmen_sp_input) of IN, read from C: a directive
  * given twice names its second occurrence for the second pair. */
-static const char *refuse_input(const kmen_server_conf *c, const kmen_sp_params *in,
-                                kmen_sp_input which, const char *problem, kmen_sp_culprit *out)
+static const kmen_conf_culprit *refuse_input(apr_pool_t *p, const kmen_server_conf *c,
+                                             const kmen_sp_params *in, kmen_sp_input which,
+                                             const char *problem)
 {
     if (which == KMEN_SP_IDP_METADATA)
-        return refuse(out, "KmenIdPMetadataFile", 0, c->idp_metadata_file, problem);
+        return kmen_conf_culprit_make(p, KMEN_FIELD_idp_metadata_file, 0, c->idp_metadata_file,
+                                      problem);
     int i = KMEN_SP_PAIR_OF(which), cert = KMEN_SP_IS_CERT(which);
-    return refuse(out, kmen_sp_pair_directive(&in->keys[i], cert),
-                  kmen_sp_pair_is_second(in->keys, i),
-                  cert ? in->keys[i].cert_file : in->keys[i].key_file, problem);
+    return kmen_conf_culprit_make(p, kmen_sp_pair_field(&in->keys[i], cert),
+                                  kmen_sp_pair_is_second(in->keys, i),
+                                  cert ? in->keys[i].cert_file : in->keys[i].key_file, problem);
 }
 
 /* Reads every input file; NULL, or the refusal of the one that is not read. */
-static const char *read_sp_files(apr_pool_t *p, const kmen_server_conf *c, kmen_sp_params *in,
-                                 kmen_sp_culprit *culprit)
+static const kmen_conf_culprit *read_sp_files(apr_pool_t *p, const kmen_server_conf *c,
+                                              kmen_sp_params *in)
 {
     const char *err = NULL;
     in->key_count = sp_key_pairs(c, in->keys);
@@ -66,19 +58,19 @@ static const char *read_sp_files(apr_pool_t *p, const kmen_server_conf *c, kmen_
         err = KMEN_SP_IS_CERT(i) ? kmen_read_text_file(p, pair->cert_file, &pair->cert_pem)
                                  : kmen_read_text_file(p, pair->key_file, &pair->key_pem);
         if (err)
-            return refuse_input(c, in, i, err, culprit);
+            return refuse_input(p, c, in, i, err);
     }
     err = kmen_read_text_file(p, c->idp_metadata_file, &in->idp_metadata);
-    return err ? refuse_input(c, in, KMEN_SP_IDP_METADATA, err, culprit) : NULL;
+    return err ? refuse_input(p, c, in, KMEN_SP_IDP_METADATA, err) : NULL;
 }
 
-static const char *read_sp_inputs(apr_pool_t *p, const kmen_server_conf *c, const char *sp_type,
-                                  kmen_sp_params *in, kmen_sp_culprit *culprit)
+static const kmen_conf_culprit *read_sp_inputs(apr_pool_t *p, const kmen_server_conf *c,
+                                               const char *sp_type, kmen_sp_params *in)
 {
     memset(in, 0, sizeof(*in));
-    const char *err = read_sp_files(p, c, in, culprit);
-    if (err)
-        return err;
+    const kmen_conf_culprit *bad = read_sp_files(p, c, in);
+    if (bad)
+        return bad;
     in->idp_metadata_file = c->idp_metadata_file;
     in->entity_id = c->sp_entity_id;
     in->acs_url = kmen_endpoint_url(p, c, "acs");
@@ -90,28 +82,28 @@ static const char *read_sp_inputs(apr_pool_t *p, const kmen_server_conf *c, cons
 
 /* KmenIdPMetadataCertificateFile's certificate(s), one of which must have
  * signed the IdP metadata (kmen_sp_create checks it); NULL without one. */
-static const char *read_pinned_certificates(apr_pool_t *p, const kmen_server_conf *c,
-                                            kmen_sp_params *in, kmen_sp_culprit *culprit)
+static const kmen_conf_culprit *read_pinned_certificates(apr_pool_t *p, const kmen_server_conf *c,
+                                                         kmen_sp_params *in)
 {
-    static const char directive[] = "KmenIdPMetadataCertificateFile";
     in->idp_metadata_cert_pem = NULL;
     if (!c->idp_metadata_cert_file)
         return NULL;
     const char *err = kmen_read_text_file(p, c->idp_metadata_cert_file, &in->idp_metadata_cert_pem);
     if (!err && !strstr(in->idp_metadata_cert_pem, "-----BEGIN CERTIFICATE-----"))
         err = "holds no PEM certificate";
-    return err ? refuse(culprit, directive, 0, c->idp_metadata_cert_file, err) : NULL;
+    return err ? kmen_conf_culprit_make(p, KMEN_FIELD_idp_metadata_cert_file, 0,
+                                        c->idp_metadata_cert_file, err)
+               : NULL;
 }
 
-const char *kmen_sp_setup(apr_pool_t *p, const kmen_server_conf *c, const char *sp_type,
-                          kmen_sp **sp, kmen_sp_culprit *culprit)
+const kmen_conf_culprit *kmen_sp_setup(apr_pool_t *p, const kmen_server_conf *c,
+                                       const char *sp_type, kmen_sp **sp)
 {
     kmen_sp_params in;
     kmen_sp_input which = KMEN_SP_KEY_OF(0);
-    const char *err;
-    if ((err = read_sp_inputs(p, c, sp_type, &in, culprit)) ||
-        (err = read_pinned_certificates(p, c, &in, culprit)))
-        return err;
-    err = kmen_sp_create(p, &in, sp, &which);
-    return err ? refuse_input(c, &in, which, err, culprit) : NULL;
+    const kmen_conf_culprit *bad;
+    if ((bad = read_sp_inputs(p, c, sp_type, &in)) || (bad = read_pinned_certificates(p, c, &in)))
+        return bad;
+    const char *err = kmen_sp_create(p, &in, sp, &which);
+    return err ? refuse_input(p, c, &in, which, err) : NULL;
 }

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The kmen directives' setters: each value checked as it is read, so that
- * nginx names the file and line of a bad one itself ("kmen_sp_type"
- * directive expects public or private in /etc/nginx/nginx.conf:12). */
+/* The kmen directives' setters: a value that can be judged on its own line
+ * is checked as it is read, so that nginx names the file and line of a bad
+ * one itself ("kmen_sp_type" directive expects public or private in
+ * /etc/nginx/nginx.conf:12); the rest, once the server{} is read, by the
+ * core's checks (kmen_conf_check), refused with kmen_ngx_culprit. */
 #include <string.h>
-#include <strings.h>
 
 #include "apr_strings.h"
-#include "apr_uri.h"
 
 #include "directives.h"
 
@@ -51,19 +51,6 @@ char *kmen_ngx_set_string(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     return store(cf, s, cmd->offset, httpd_name_of(cmd), argument(cf, s->pool));
 }
 
-/* NIA posts to https only: whether http is allowed (kmen_allow_http) is
- * known once the whole server{} is read. */
-char *kmen_ngx_set_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    kmen_ngx_srv_conf *s = conf;
-    const char *url = argument(cf, s->pool);
-    apr_uri_t uri;
-    if (apr_uri_parse(s->pool, url, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname ||
-        (strcasecmp(uri.scheme, "https") != 0 && strcasecmp(uri.scheme, "http") != 0))
-        return "expects an absolute https URL";
-    return store(cf, s, cmd->offset, httpd_name_of(cmd), url);
-}
-
 /* The argument as a path: relative ones to nginx's configuration directory. */
 static const char *full_path(ngx_conf_t *cf, apr_pool_t *p)
 {
@@ -91,7 +78,7 @@ char *kmen_ngx_set_sp_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is given a third time: at most two, the pair in use and the next one";
     if (!*string_field(s, cmd->offset))
         return store(cf, s, cmd->offset, d->httpd_name, path);
-    return store(cf, s, d->second, apr_pstrcat(s->pool, d->httpd_name, " (second)", NULL), path);
+    return store(cf, s, d->second, kmen_conf_where_key(s->pool, d->httpd_name, 1), path);
 }
 
 char *kmen_ngx_set_flag(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -130,20 +117,19 @@ char *kmen_ngx_set_sp_type(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     return NGX_CONF_OK;
 }
 
-const char *kmen_ngx_name(const char *httpd_name)
+const char *kmen_ngx_culprit(apr_pool_t *p, const kmen_server_conf *c,
+                             const kmen_conf_culprit *culprit)
 {
-    for (const ngx_command_t *cmd = ngx_http_kmen_module.commands; cmd->name.len; cmd++) {
-        if (cmd->post && strcmp(httpd_name_of(cmd), httpd_name) == 0)
-            return (const char *)cmd->name.data;
+    const char *name = kmen_conf_field_name(culprit->field, KMEN_SPELL_NGINX);
+    const char *problem = kmen_conf_problem_text(p, culprit->problem, KMEN_SPELL_NGINX);
+    const char *where = kmen_conf_where(p, c, culprit->field, culprit->second);
+    if (culprit->missing) {
+        where = kmen_conf_where(p, c, KMEN_FIELD_sp_entity_id, 0);
+        problem =
+            apr_pstrcat(p, problem, " by ",
+                        kmen_conf_field_name(KMEN_FIELD_sp_entity_id, KMEN_SPELL_NGINX), NULL);
     }
-    return httpd_name;
-}
-
-const char *kmen_ngx_problem(apr_pool_t *p, const kmen_server_conf *c, const char *httpd_name,
-                             int second, const char *value, const char *problem)
-{
-    const char *key = second ? apr_pstrcat(p, httpd_name, " (second)", NULL) : httpd_name;
-    const char *where = apr_table_get(c->where, key);
-    return apr_pstrcat(p, kmen_ngx_name(httpd_name), value ? " " : "", value ? value : "", ": ",
-                       problem, where ? " in " : "", where ? where : "", NULL);
+    return apr_pstrcat(p, name, culprit->value ? " " : "", culprit->value ? culprit->value : "",
+                       culprit->missing ? " " : ": ", problem, where ? " in " : "",
+                       where ? where : "", NULL);
 }

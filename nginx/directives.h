@@ -12,14 +12,14 @@
 #include "apr_pools.h"
 #include "apr_tables.h"
 
-#include "conf.h"
+#include "conf_check.h"
 
 extern ngx_module_t ngx_http_kmen_module;
 
 /* A directive in httpd's terms (its ngx_command_t's post): httpd's name of
- * it, by which the core names each setting (kmen_sp_culprit) and the where
- * table keeps its place; for the SP's files, which may be given twice, the
- * offset in kmen_server_conf of the second. */
+ * it, under which the where table keeps its place in both servers
+ * (conf_fields.h); for the SP's files, which may be given twice, the offset
+ * in kmen_server_conf of the second. */
 typedef struct {
     const char *httpd_name;
     size_t second;
@@ -42,8 +42,6 @@ typedef struct {
  * field's offset in kmen_server_conf, cmd->post a kmen_ngx_directive. Each
  * setting may be given once in a context, the SP's files twice. */
 char *kmen_ngx_set_string(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-/* an absolute http(s) URL */
-char *kmen_ngx_set_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 /* a file, relative to nginx's configuration directory unless absolute */
 char *kmen_ngx_set_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 /* the SP's key and certificate files: the first occurrence is the pair in
@@ -57,14 +55,13 @@ char *kmen_ngx_set_sp_type(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 /* "file:line" of the directive being read. */
 const char *kmen_ngx_here(ngx_conf_t *cf, apr_pool_t *p);
 
-/* nginx's name of the directive httpd calls HTTPD_NAME. */
-const char *kmen_ngx_name(const char *httpd_name);
-
-/* "DIRECTIVE VALUE: PROBLEM in file:line", a refusal as nginx words its own:
- * the directive named as nginx names it (HTTPD_NAME: as httpd does), the
- * place that of its occurrence (SECOND: of its second) in C's where table.
- * VALUE NULL: none. */
-const char *kmen_ngx_problem(apr_pool_t *p, const kmen_server_conf *c, const char *httpd_name,
-                             int second, const char *value, const char *problem);
+/* CULPRIT (kmen_conf_check's, kmen_sp_setup's) as nginx words its own
+ * refusals: "DIRECTIVE VALUE: PROBLEM in file:line", the directives in
+ * nginx's spelling, the place that of its occurrence (its second for the
+ * next key pair) in C's where table; a missing directive, which has no line,
+ * "DIRECTIVE is required by kmen_sp_entity_id in file:line", the line of the
+ * entity ID of the server{} that needs it. */
+const char *kmen_ngx_culprit(apr_pool_t *p, const kmen_server_conf *c,
+                             const kmen_conf_culprit *culprit);
 
 #endif

@@ -16,9 +16,9 @@
 #define AS_TWICE(httpd_name, second) (&(kmen_ngx_directive){httpd_name, SLOT(second)})
 
 static ngx_command_t kmen_commands[] = {
-    {ngx_string("kmen_sp_entity_id"), SERVER_TAKE1, kmen_ngx_set_url, NGX_HTTP_SRV_CONF_OFFSET,
+    {ngx_string("kmen_sp_entity_id"), SERVER_TAKE1, kmen_ngx_set_string, NGX_HTTP_SRV_CONF_OFFSET,
      SLOT(sp_entity_id), AS("KmenSPEntityID")},
-    {ngx_string("kmen_acs_base_url"), SERVER_TAKE1, kmen_ngx_set_url, NGX_HTTP_SRV_CONF_OFFSET,
+    {ngx_string("kmen_acs_base_url"), SERVER_TAKE1, kmen_ngx_set_string, NGX_HTTP_SRV_CONF_OFFSET,
      SLOT(acs_base_url), AS("KmenACSBaseURL")},
     {ngx_string("kmen_allow_http"), SERVER_TAKE1, kmen_ngx_set_flag, NGX_HTTP_SRV_CONF_OFFSET,
      SLOT(allow_http), AS("KmenAllowHTTP")},

@@ -1,21 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A server{}'s kmen settings: created unset, merged over http{}'s, the
- * defaults applied (kmen_server_conf_defaults), checked, and its SP made
- * with the core (kmen_sp_setup) while nginx reads its configuration. */
-#include <stddef.h>
-#include <string.h>
-#include <strings.h>
-
+ * defaults applied (kmen_server_conf_defaults), checked (kmen_conf_check),
+ * and its SP made with the core (kmen_sp_setup) while nginx reads its
+ * configuration. */
 #include "apr_general.h"
-#include "apr_strings.h"
 
 #include "endpoints.h"
 #include "saml.h"
 #include "server.h"
 #include "sp_setup.h"
-
-#define SLOT(field) offsetof(kmen_server_conf, field)
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* lasso's messages, while nginx reads its configuration or serves. */
 static void lasso_log(const char *domain, int level, const char *msg)
@@ -68,85 +61,17 @@ static void merge(kmen_ngx_srv_conf *s, kmen_ngx_srv_conf *parent)
     kmen_server_conf_defaults(&s->core);
 }
 
-static const char *value_at(const kmen_server_conf *c, size_t slot)
-{
-    return *(const char *const *)((const char *)c + slot);
-}
-
-/* What an SP needs beside its entity ID (a certificate: see check_pairs). */
-static const char *check_required(apr_pool_t *p, const kmen_server_conf *c)
-{
-    static const struct {
-        size_t slot;
-        const char *httpd_name;
-    } needed[] = {{SLOT(sp_key_file), "KmenSPPrivateKeyFile"},
-                  {SLOT(idp_metadata_file), "KmenIdPMetadataFile"}};
-    for (size_t i = 0; i < COUNT(needed); i++) {
-        if (!value_at(c, needed[i].slot))
-            return kmen_ngx_problem(
-                p, c, "KmenSPEntityID", 0, c->sp_entity_id,
-                apr_pstrcat(p, "needs ", kmen_ngx_name(needed[i].httpd_name), NULL));
-    }
-    return NULL;
-}
-
-/* A key without its certificate, or the reverse: the SP would publish a
- * certificate whose key it does not hold, or hold a key NIA is never told of. */
-static const char *check_pairs(apr_pool_t *p, const kmen_server_conf *c)
-{
-    static const struct {
-        size_t key, cert;
-        const char *key_name, *cert_name;
-        int second;
-    } pairs[] = {
-        {SLOT(sp_key_file), SLOT(sp_cert_file), "KmenSPPrivateKeyFile", "KmenSPCertificateFile", 0},
-        {SLOT(sp_next_key_file), SLOT(sp_next_cert_file), "KmenSPPrivateKeyFile",
-         "KmenSPCertificateFile", 1},
-        {SLOT(sp_enc_key_file), SLOT(sp_enc_cert_file), "KmenSPEncryptionKeyFile",
-         "KmenSPEncryptionCertificateFile", 0},
-        {SLOT(sp_next_enc_key_file), SLOT(sp_next_enc_cert_file), "KmenSPEncryptionKeyFile",
-         "KmenSPEncryptionCertificateFile", 1}};
-    for (size_t i = 0; i < COUNT(pairs); i++) {
-        const char *key = value_at(c, pairs[i].key), *cert = value_at(c, pairs[i].cert);
-        if (!key == !cert)
-            continue;
-        return kmen_ngx_problem(
-            p, c, key ? pairs[i].key_name : pairs[i].cert_name, pairs[i].second, key ? key : cert,
-            apr_pstrcat(p, "needs ", pairs[i].second ? "a second " : "",
-                        kmen_ngx_name(key ? pairs[i].cert_name : pairs[i].key_name), NULL));
-    }
-    return NULL;
-}
-
-/* NIA posts to https only. */
-static const char *check_https(apr_pool_t *p, const kmen_server_conf *c)
-{
-    const char *const urls[][2] = {{c->sp_entity_id, "KmenSPEntityID"},
-                                   {c->acs_base_url, "KmenACSBaseURL"}};
-    for (size_t i = 0; i < COUNT(urls); i++) {
-        if (urls[i][0] && strncasecmp(urls[i][0], "http:", 5) == 0 && c->allow_http != 1)
-            return kmen_ngx_problem(p, c, urls[i][1], 0, urls[i][0],
-                                    apr_pstrcat(p, "NIA logins need https (",
-                                                kmen_ngx_name("KmenAllowHTTP"),
-                                                " on only for a demo)", NULL));
-    }
-    return NULL;
-}
-
-/* The server{}'s SP. Its metadata publishes the server{}'s own kmen_sp_type,
- * as httpd's publishes KmenSPType outside any <Location>. */
+/* The server{}'s SP, after the core's checks of its settings (those of the
+ * SP: nginx has no register yet). Its metadata publishes the server{}'s own
+ * kmen_sp_type, as httpd's publishes KmenSPType outside any <Location>. */
 static const char *make_sp(kmen_ngx_srv_conf *s)
 {
     kmen_server_conf *c = &s->core;
     const kmen_dir_conf server_wide = {.sp_type = s->sp_type};
-    kmen_sp_culprit culprit;
-    const char *err;
-    if ((err = check_required(s->pool, c)) || (err = check_pairs(s->pool, c)) ||
-        (err = check_https(s->pool, c)))
-        return err;
-    err = kmen_sp_setup(s->pool, c, kmen_dir_sp_type(&server_wide), &c->sp, &culprit);
-    return err ? kmen_ngx_problem(s->pool, c, culprit.directive, culprit.second, culprit.file, err)
-               : NULL;
+    const kmen_conf_culprit *bad = kmen_conf_check(s->pool, c, KMEN_CONF_SP);
+    if (!bad)
+        bad = kmen_sp_setup(s->pool, c, kmen_dir_sp_type(&server_wide), &c->sp);
+    return bad ? kmen_ngx_culprit(s->pool, c, bad) : NULL;
 }
 
 char *kmen_ngx_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The nginx module's first step: it loads into Debian's nginx, makes the SP with the same core
 as httpd's mod_kmen while nginx reads its configuration (nginx -t refuses a bad key or IdP
-metadata with httpd's words and the directive's file:line), and serves /kmen/metadata, equal to
+metadata with the core's words in nginx's spelling and the directive's file:line; the core's
+configuration checks: test_conf_check.py), and serves /kmen/metadata, equal to
 httpd's for the same keys and settings, before and after nginx -s reload."""
 
 import re
@@ -83,11 +84,11 @@ def test_an_unreadable_key_is_named(stack, nginx):
 
 
 def test_a_key_that_does_not_match_the_certificate(stack, nginx):
-    """The problem in httpd's words (the core's), the place in nginx's."""
+    """The problem in the core's words, every directive and the place in nginx's."""
     n = nginx(replace={f"{stack.keys.dir}/sp-key.pem": str(stack.keys.wrong_key)})
     rc, out = n.configtest()
     assert rc != 0 and refused(out, f"kmen_sp_private_key_file {stack.keys.wrong_key}: does not "
-                               "belong to KmenSPCertificateFile"
+                               "belong to kmen_sp_certificate_file"
                                + line_of(n, "kmen_sp_private_key_file")), out
 
 
@@ -111,10 +112,11 @@ def test_metadata_the_pinned_certificate_did_not_sign(stack, nginx):
 
 
 def test_a_missing_directive_is_named(stack, nginx):
+    """It has no line: the line named is that of the entity ID whose server{} needs it."""
     n = nginx(replace={f"kmen_idp_metadata_file {stack.idp_metadata};": ""})
     rc, out = n.configtest()
-    assert rc != 0 and refused(out, f"kmen_sp_entity_id {stack.entity_id}: needs "
-                               "kmen_idp_metadata_file" + line_of(n, "kmen_sp_entity_id")), out
+    assert rc != 0 and refused(out, "kmen_idp_metadata_file is required by kmen_sp_entity_id"
+                               + line_of(n, "kmen_sp_entity_id")), out
 
 
 def test_http_entity_id_needs_the_demo_switch(stack, nginx):
@@ -128,7 +130,6 @@ def test_http_entity_id_needs_the_demo_switch(stack, nginx):
 @pytest.mark.parametrize("line, problem", [
     ("kmen_sp_type municipal;", "expects public or private"),
     ("kmen_endpoint_path /kmen/;", "expects a path such as /kmen (leading /, no trailing /)"),
-    ("kmen_acs_base_url portal.example.cz;", "expects an absolute https URL"),
     ("kmen_allow_http yes;", "expects on or off"),
 ])
 def test_a_bad_value_is_refused_by_nginx_where_it_stands(nginx, line, problem):

@@ -87,9 +87,9 @@ static void print_field(const char *scope, const char *field, const char *direct
 }
 
 #define SPELL(type, value) (KMEN_IS_SET(type, value) ? spell_##type(value) : NULL)
-#define SERVER_FIELD(type, field, default_value, merge, directive)                                 \
+#define SERVER_FIELD(type, field, default_value, merge, directive, ...)                            \
     print_field("server", #field, directive, SPELL(type, c->field));
-#define DIR_FIELD(type, field, default_value, merge, directive)                                    \
+#define DIR_FIELD(type, field, default_value, merge, directive, ...)                               \
     print_field("dir", #field, directive, SPELL(type, kmen_dir_##field(d)));
 
 int main(void)

@@ -747,7 +747,7 @@ START_TEST(second_key_not_of_its_certificate_refused)
     kmen_sp *sp = NULL;
     kmen_sp_input culprit = KMEN_SP_KEY_OF(0);
     ck_assert_str_eq(sp_create(&response1, idp_metadata(), keys, 2, &sp, &culprit),
-                     "does not belong to the second KmenSPCertificateFile");
+                     "does not belong to the second {sp_cert_file}"); /* kmen_conf_problem_text */
     ck_assert_int_eq(culprit, KMEN_SP_KEY_OF(1));
 }
 END_TEST
