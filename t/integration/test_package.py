@@ -1,16 +1,24 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""The Debian package: built with dpkg-buildpackage from a clean copy of the tree, installed on
-this machine's stock apache2, enabled (apache2ctl configtest must still pass: the shipped
-kmen.conf keeps its example directives inside <IfDefine KMEN_CONFIGURED>), disabled and
-purged again, leaving /etc/apache2, /var/lib/apache2, /etc/cron.d, /etc/default and the set
-of installed packages as they were. Installed, it also brings the documents (README.md with
-docs/ beside it, uncompressed), the manual pages, kmenctl keygen, a daily kmenctl purge and a
-kmenctl sync every 15 minutes (a systemd timer, or cron without systemd), both doing nothing
-until /etc/default/mod-kmen is configured.
+"""The Debian packages, both built by one dpkg-buildpackage from a clean copy of the tree.
 
-The build takes about 10 s, so this runs with every `make test`. It needs root and touches the
-system's apache2 configuration for a few seconds: KMEN_TEST_PACKAGE=0 skips it, and it skips
-itself where libapache2-mod-kmen, or any file it ships, is already installed."""
+libapache2-mod-kmen is installed on this machine's stock apache2, enabled (apache2ctl
+configtest must still pass: the shipped kmen.conf keeps its example directives inside
+<IfDefine KMEN_CONFIGURED>), disabled and purged again, leaving /etc/apache2,
+/var/lib/apache2, /etc/cron.d, /etc/default and the set of installed packages as they were.
+Installed, it also brings the documents (README.md with docs/ beside it, uncompressed), the
+manual pages, kmenctl keygen, a daily kmenctl purge and a kmenctl sync every 15 minutes (a
+systemd timer, or cron without systemd), both doing nothing until /etc/default/mod-kmen is
+configured.
+
+libnginx-mod-http-kmen, installed on this machine's nginx, is enabled as Debian's own
+libnginx-mod-* packages are (/etc/nginx/modules-enabled), so that nginx loads the module and
+accepts its directives; removed and purged, it leaves /etc/nginx as it was.
+
+The build takes about a minute of CPU time (the same before the nginx package: make all
+already built the nginx module), so this runs with every `make test`. It needs root and
+touches the system's apache2 and nginx configurations for a few seconds: KMEN_TEST_PACKAGE=0
+skips it, and an install test skips itself where its package, or any file it ships, is
+already installed."""
 
 import contextlib
 import fcntl
@@ -28,6 +36,7 @@ import pytest
 from t.lib import REPO
 
 PACKAGE = "libapache2-mod-kmen"
+NGINX_PACKAGE = "libnginx-mod-http-kmen"
 MODULE = Path("/usr/lib/apache2/modules/mod_kmen.so")
 LOAD = Path("/etc/apache2/mods-available/kmen.load")
 CONF = Path("/etc/apache2/mods-available/kmen.conf")
@@ -40,15 +49,22 @@ UNITS = [Path("/lib/systemd/system/mod-kmen-sync.service"),
          Path("/lib/systemd/system/mod-kmen-sync.timer")]
 MAN_PAGES = [Path("/usr/share/man/man8/kmenctl.8.gz"), Path("/usr/share/man/man8/mod_kmen.8.gz")]
 SHIPPED = [MODULE, LOAD, CONF, KMENCTL, SQL.parent, CRON, DEFAULT, DOC, *MAN_PAGES, *UNITS]
+NGINX_MODULE = Path("/usr/lib/nginx/modules/ngx_http_kmen_module.so")
+NGINX_AVAILABLE = Path("/usr/share/nginx/modules-available/mod-http-kmen.conf")
+NGINX_ENABLED = Path("/etc/nginx/modules-enabled/50-mod-http-kmen.conf")
+NGINX_DOC = Path("/usr/share/doc/libnginx-mod-http-kmen")
+NGINX_SHIPPED = [NGINX_MODULE, NGINX_AVAILABLE, NGINX_DOC]
+# The nginx ABI that Debian's nginx-dev builds modules for; dh_nginx makes it a dependency.
+NGINX_ABI = Path("/usr/share/nginx/src/debian/libnginx-mod.abisubstvars")
 # Parts of the source tree that the documents link to but the package does not ship:
 # the test and benchmark reports, the code, the migrations (shipped elsewhere, in SQL).
 SOURCE_ONLY = {"t", "bench", "core", "apache", "kmenctl", "sql", "debian", "man"}
 # What installing and purging may change only for the moment.
 WATCHED = [Path("/etc/apache2"), Path("/var/lib/apache2"), Path("/etc/cron.d"),
-           Path("/etc/default")]
+           Path("/etc/default"), Path("/etc/nginx")]
 CACHE_DISABLED_RECORD = Path("/var/lib/apache2/module/disabled_by_maint/socache_shmcb")
-TOOLS = ["dpkg-buildpackage", "dpkg-checkbuilddeps", "dh", "dh_apache2", "dpkg", "dpkg-deb",
-         "apache2ctl", "a2enmod", "a2dismod", "a2query"]
+TOOLS = ["dpkg-buildpackage", "dpkg-checkbuilddeps", "dh", "dh_apache2", "dh_nginx", "dpkg",
+         "dpkg-deb", "apache2ctl", "a2enmod", "a2dismod", "a2query", "nginx", "objdump"]
 ENV = dict(os.environ, LC_ALL="C.UTF-8", DEBIAN_FRONTEND="noninteractive")
 
 
@@ -88,7 +104,9 @@ def snapshot():
     return state
 
 
-def skip_unless_allowed():
+def skip_unless_allowed(package=PACKAGE, shipped=SHIPPED):
+    """Skips unless this may build and install packages here and PACKAGE (None: any) is not
+    installed, nor any of the paths SHIPPED it would install."""
     if os.environ.get("KMEN_TEST_PACKAGE") == "0":
         pytest.skip("KMEN_TEST_PACKAGE=0")
     if os.geteuid() != 0:
@@ -96,16 +114,18 @@ def skip_unless_allowed():
     missing = [t for t in TOOLS if not shutil.which(t)]
     if missing:
         pytest.skip(f"missing {', '.join(missing)}: run ./t/install-deps as root")
-    if package_status():
-        pytest.skip(f"{PACKAGE} is installed here ({package_status()}): not touching it")
-    present = [str(p) for p in SHIPPED if os.path.lexists(p)]
+    if package and package_status(package):
+        pytest.skip(f"{package} is installed here ({package_status(package)}): not touching it")
+    present = [str(p) for p in shipped if os.path.lexists(p)]
     if present:
         pytest.skip(f"{', '.join(present)} already exist(s): not overwriting")
 
 
 @contextlib.contextmanager
-def apache2_config_lock():
-    """Serialises concurrent runs of this test; a directory lock leaves no file behind."""
+def install_lock():
+    """Serialises concurrent runs of this file's install tests (each compares the installed
+    packages and the watched directories before and after); a directory lock leaves no file
+    behind."""
     fd = os.open("/etc/apache2", os.O_RDONLY | os.O_DIRECTORY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -134,7 +154,8 @@ def copy_source(dest):
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    skip_unless_allowed()
+    """{package: its .deb}, and the source tree they were built from."""
+    skip_unless_allowed(package=None, shipped=[])
     top = tmp_path_factory.mktemp("package")
     src = top / "mod-kmen"
     copy_source(src)
@@ -146,26 +167,41 @@ def built(tmp_path_factory):
     assert r.returncode == 0, f"dpkg-buildpackage failed after {took:.0f} s:\n" + \
         "\n".join((r.stdout + r.stderr).splitlines()[-40:])
     print(f"dpkg-buildpackage -b took {took:.1f} s")
-    debs = sorted(top.glob(f"{PACKAGE}_*.deb"))
-    assert len(debs) == 1, debs
-    return debs[0], src
+    debs = {}
+    for package in (PACKAGE, NGINX_PACKAGE):
+        found = sorted(top.glob(f"{package}_*.deb"))
+        assert len(found) == 1, (package, found)
+        debs[package] = found[0]
+    return debs, src
+
+
+def deb_entries(deb):
+    """{path: (mode, owner)} of the files, directories and links DEB holds."""
+    entries = {}
+    for line in run("dpkg-deb", "-c", deb).stdout.splitlines():
+        mode, owner, _size, _date, _time, name = line.split(None, 5)
+        entries[name.split(" -> ")[0].lstrip(".").rstrip("/") or "/"] = (mode, owner)
+    return entries
+
+
+def shipped_documents(src):
+    """The documents both packages ship, relative to their documentation directory."""
+    return ["README.md", "conf/kmen.conf",
+            *(f"docs/{p.name}" for p in sorted((src / "docs").glob("*.md")))]
 
 
 def test_package_contents(built):
-    deb, src = built
-    listing = run("dpkg-deb", "-c", deb).stdout
-    entries = {}  # path -> (mode, owner)
-    for line in listing.splitlines():
-        mode, owner, _size, _date, _time, name = line.split(None, 5)
-        entries[name.split(" -> ")[0].lstrip(".").rstrip("/") or "/"] = (mode, owner)
+    debs, src = built
+    deb = debs[PACKAGE]
+    entries = deb_entries(deb)
+    listing = "\n".join(sorted(entries))
     expected = {str(MODULE): "-rw-r--r--", str(LOAD): "-rw-r--r--", str(CONF): "-rw-r--r--",
                 str(KMENCTL): "-rwxr-xr-x", str(CRON): "-rw-r--r--", str(DEFAULT): "-rw-r--r--"}
     migrations = sorted(p.name for p in (src / "sql").glob("*.sql"))
     assert migrations
     expected.update({f"{SQL}/{name}": "-rw-r--r--" for name in migrations})
     # the documents uncompressed, where their relative links expect each other
-    documents = ["README.md", "conf/kmen.conf",
-                 *(f"docs/{p.name}" for p in sorted((src / "docs").glob("*.md")))]
+    documents = shipped_documents(src)
     expected.update({f"{DOC}/{name}": "-rw-r--r--" for name in documents})
     expected.update({str(page): "-rw-r--r--" for page in MAN_PAGES})
     expected.update({str(unit): "-rw-r--r--" for unit in UNITS})
@@ -176,7 +212,9 @@ def test_package_contents(built):
     assert sorted(p for p in entries if p.startswith(f"{DOC}/docs/")) == \
         sorted(f"{DOC}/{name}" for name in documents if name.startswith("docs/"))
     assert not [p for p in entries if p.endswith(".la")], "libtool archive shipped"
-    assert_links_resolve(src, documents, entries)
+    assert not [p for p in entries if p.startswith(("/usr/lib/nginx", "/usr/share/nginx"))], \
+        "the nginx module is the other package's"
+    assert_links_resolve(src, documents, entries, DOC)
 
     info = run("dpkg-deb", "-I", deb, "conffiles").stdout.split()
     assert sorted(info) == sorted(map(str, [CONF, LOAD, CRON, DEFAULT]))
@@ -185,9 +223,9 @@ def test_package_contents(built):
     assert "liblasso3 (>= 2.7.0)" in depends  # CVE-2021-28091
 
 
-def assert_links_resolve(src, documents, entries):
+def assert_links_resolve(src, documents, entries, doc):
     """Every relative link of a shipped Markdown document leads to something the package
-    ships beside it, but for links into parts of the source tree it does not ship."""
+    ships beside it in DOC, but for links into parts of the source tree it does not ship."""
     checked = 0
     for name in documents:
         if not name.endswith(".md"):
@@ -200,7 +238,7 @@ def assert_links_resolve(src, documents, entries):
             assert not inside.startswith(".."), f"{name} links out of the tree: {target}"
             if inside.split("/")[0] in SOURCE_ONLY:
                 continue
-            assert f"{DOC}/{inside}" in entries, f"{name}: {target} is not shipped"
+            assert f"{doc}/{inside}" in entries, f"{name}: {target} is not shipped"
             checked += 1
     assert checked >= 10  # README -> docs/*.md, docs -> each other and ../conf/kmen.conf
 
@@ -300,10 +338,11 @@ def check_sync_units():
 
 
 def test_install_enable_configtest_remove(built, tmp_path):
-    deb, src = built
+    debs, src = built
+    deb = debs[PACKAGE]
     repo_modules = [p for p in (REPO / "apache/.libs/mod_kmen.so",
                                 src / "apache/.libs/mod_kmen.so") if p.exists()]
-    with apache2_config_lock():
+    with install_lock():
         skip_unless_allowed()  # again: another run may have installed it meanwhile
         r = run("apache2ctl", "configtest", ok=False)
         if r.returncode != 0:
@@ -372,8 +411,128 @@ def test_install_enable_configtest_remove(built, tmp_path):
 
         assert package_status() == ""
         assert [str(p) for p in SHIPPED if os.path.lexists(p)] == []
-        after = snapshot()
-        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
-        assert changed == [], f"left behind or lost: {changed}"
-        assert installed_packages() == packages_before
+        assert_as_before(before, packages_before)
         run("apache2ctl", "configtest")
+
+
+def assert_as_before(before, packages_before):
+    """The watched directories as in the snapshot BEFORE, the same packages installed."""
+    after = snapshot()
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert changed == [], f"left behind or lost: {changed}"
+    assert installed_packages() == packages_before
+
+
+# --- libnginx-mod-http-kmen ----------------------------------------------------------------
+def nginx_abi():
+    """nginx-abi-<version>, what nginx-dev's modules are built for and depend on."""
+    return re.search(r"^nginx:abi=(\S+)$", NGINX_ABI.read_text(), re.M).group(1)
+
+
+def library_packages(lib):
+    """The packages that hold the shared library LIB (a DT_NEEDED name). The file the loader
+    finds is often ldconfig's link, which no package ships: its target's name is asked."""
+    found = re.search(r"^\s*" + re.escape(lib) + r" \(.*\) => (\S+)$",
+                      run("ldconfig", "-p").stdout, re.M)
+    assert found, f"the loader does not find {lib}"
+    name = os.path.basename(os.path.realpath(found.group(1)))
+    out = run("dpkg", "-S", f"*/{name}", ok=False).stdout
+    return {package.split(":")[0] for line in out.splitlines() if line.endswith(f"/{name}")
+            for package in line.rsplit(": ", 1)[0].split(", ")}
+
+
+def test_nginx_package_contents(built, tmp_path):
+    debs, src = built
+    deb = debs[NGINX_PACKAGE]
+    entries = deb_entries(deb)
+    documents = shipped_documents(src)
+    # the module, its load file and the documents; kmenctl and the rest are the other package's
+    files = {str(NGINX_MODULE), str(NGINX_AVAILABLE), f"{NGINX_DOC}/copyright",
+             f"{NGINX_DOC}/changelog.gz", *(f"{NGINX_DOC}/{name}" for name in documents)}
+    assert {p for p, (mode, _owner) in entries.items() if not mode.startswith("d")} == files
+    for path in files:
+        assert entries[path] == ("-rw-r--r--", "root/root"), path
+    assert_links_resolve(src, documents, entries, NGINX_DOC)
+
+    root, control = tmp_path / "root", tmp_path / "control"
+    run("dpkg-deb", "-x", deb, root)
+    run("dpkg-deb", "-e", deb, control)
+    # the load_module line of Debian's own modules: relative to nginx's prefix
+    assert (root / str(NGINX_AVAILABLE).lstrip("/")).read_text() == \
+        "load_module modules/ngx_http_kmen_module.so;\n"
+    assert not (control / "conffiles").exists()
+
+    depends = {alternative.strip().split()[0]: alternative.strip()
+               for dep in run("dpkg-deb", "-f", deb, "Depends").stdout.split(",")
+               for alternative in dep.split("|")}
+    assert nginx_abi() in depends
+    assert depends["liblasso3"] == "liblasso3 (>= 2.7.0)"  # CVE-2021-28091
+    # ${shlibs:Depends}: the package of every library the module links
+    module = root / str(NGINX_MODULE).lstrip("/")
+    needed = re.findall(r"^\s*NEEDED\s+(\S+)$", run("objdump", "-p", module).stdout, re.M)
+    assert "liblasso.so.3" in needed
+    for lib in needed:
+        assert library_packages(lib) & depends.keys(), (lib, library_packages(lib), depends)
+
+
+# A configuration with the system's modules, as /etc/nginx/nginx.conf loads them, and kmen
+# directives of the server level, which need no keys.
+KMEN_CONF = """include /etc/nginx/modules-enabled/*.conf;
+error_log stderr;
+events {{}}
+http {{
+    access_log off;
+    kmen_sp_type {sp_type};
+    kmen_endpoint_path /sso;
+}}
+"""
+NO_MODULE = 'unknown directive "kmen_sp_type"'
+
+
+def nginx_t(conf):
+    """nginx -t of the configuration file CONF: (exit status, what nginx said)."""
+    r = run("nginx", "-t", "-e", "stderr", "-c", conf, ok=False)
+    return r.returncode, r.stdout + r.stderr
+
+
+def test_nginx_install_load_remove(built, tmp_path):
+    debs, _src = built
+    accepted, refused = tmp_path / "accepted.conf", tmp_path / "refused.conf"
+    accepted.write_text(KMEN_CONF.format(sp_type="private"))
+    refused.write_text(KMEN_CONF.format(sp_type="municipal"))
+    with install_lock():
+        skip_unless_allowed(NGINX_PACKAGE, NGINX_SHIPPED)
+        rc, out = nginx_t(accepted)
+        assert rc != 0 and NO_MODULE in out, out
+        stock_passes = nginx_t("/etc/nginx/nginx.conf")[0] == 0
+        before, packages_before = snapshot(), installed_packages()
+        try:
+            run("dpkg", "-i", debs[NGINX_PACKAGE], timeout=300)
+            assert package_status(NGINX_PACKAGE) == "install ok installed"
+            r = run("dpkg", "--verify", NGINX_PACKAGE)
+            assert r.stdout == "", r.stdout  # every file as packaged
+
+            # enabled on installation, as Debian's own modules are; the load_module line,
+            # relative to nginx's prefix (/usr/share/nginx), names the packaged module
+            assert NGINX_ENABLED.is_symlink() and NGINX_ENABLED.resolve() == NGINX_AVAILABLE
+            assert Path("/usr/share/nginx/modules", NGINX_MODULE.name).resolve() == NGINX_MODULE
+            rc, out = nginx_t(accepted)
+            assert rc == 0 and "test is successful" in out, out
+            # ...and it is the module that reads them
+            rc, out = nginx_t(refused)
+            assert rc != 0 and '"kmen_sp_type" directive expects public or private' in out, out
+            if stock_passes:  # the system's nginx, with the module loaded and unconfigured
+                rc, out = nginx_t("/etc/nginx/nginx.conf")
+                assert rc == 0, out
+
+            run("dpkg", "--remove", NGINX_PACKAGE, timeout=300)
+            assert not os.path.lexists(NGINX_ENABLED)
+            rc, out = nginx_t(accepted)
+            assert rc != 0 and NO_MODULE in out, out
+        finally:
+            if package_status(NGINX_PACKAGE):
+                run("dpkg", "--purge", NGINX_PACKAGE, timeout=300)
+
+        assert package_status(NGINX_PACKAGE) == ""
+        assert [str(p) for p in NGINX_SHIPPED if os.path.lexists(p)] == []
+        assert_as_before(before, packages_before)
