@@ -88,7 +88,7 @@
     /* sessions and logins */                                                                      \
     X(INT, session_lifetime, 28800, OWN, "KmenSessionLifetime", "kmen_session_lifetime")           \
     X(INT, session_idle, 1800, OWN, "KmenSessionIdleTimeout", "kmen_session_idle_timeout")         \
-    X(STR, session_cache, "shmcb", OWN, "KmenSessionCache", "kmen_session_cache")                  \
+    X(STR, session_cache, "shmcb", OWN, "KmenSessionCache", "kmen_session_zone")                   \
     X(INT, session_cache_ttl, 10, OWN, "KmenSessionCacheTTL", "kmen_session_cache_ttl")            \
     /* per minute and client address; 0: none */                                                   \
     X(INT, login_start_limit, 60, OWN, "KmenLoginStartLimit", "kmen_login_start_limit")            \
