@@ -9,9 +9,7 @@
  * a complete, verified copy. A fetch that fails or does not verify leaves
  * the last good copy in place. The outcome goes to FILE.fetch, which the
  * children read for /kmen/health and the status page. */
-#include <curl/curl.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "httpd.h"
@@ -24,6 +22,7 @@
 #include "http_log.h"
 
 #include "files.h"
+#include "http_client.h"
 #include "log.h"
 #include "metadata_fetch.h"
 #include "saml.h"
@@ -42,56 +41,20 @@ typedef struct {
     int stop;
 } fetcher;
 
-typedef struct {
-    char *data;
-    size_t len;
-} body_buf;
-
-static size_t collect(char *chunk, size_t size, size_t n, void *userdata)
-{
-    body_buf *b = userdata;
-    size_t add = size * n;
-    if (b->len + add > MAX_METADATA)
-        return 0;
-    char *grown = realloc(b->data, b->len + add + 1);
-    if (!grown)
-        return 0;
-    memcpy(grown + b->len, chunk, add);
-    b->data = grown;
-    b->len += add;
-    b->data[b->len] = '\0';
-    return add;
-}
-
 /* The body of a 200 answer at C's URL (in P), or NULL and *ERR. */
 static const char *download(apr_pool_t *p, const kmen_server_conf *c, const char **err)
 {
-    CURL *curl = curl_easy_init();
-    body_buf b = {NULL, 0};
-    long status = 0;
-    const char *protocols = c->allow_http ? "https,http" : "https";
-    if (!curl) {
-        *err = "libcurl cannot start";
-        return NULL;
-    }
-    curl_easy_setopt(curl, CURLOPT_URL, c->idp_metadata_url);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, protocols);
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, protocols);
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 3L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, FETCH_TIMEOUT);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-    CURLcode rc = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(curl);
-    const char *out = rc == CURLE_OK && status == 200 && b.data ? apr_pstrdup(p, b.data) : NULL;
-    *err = rc != CURLE_OK ? apr_pstrdup(p, curl_easy_strerror(rc))
-           : !out         ? apr_psprintf(p, "HTTP status %ld", status)
-                          : NULL;
-    free(b.data);
-    return out;
+    kmen_http_request req = {.url = c->idp_metadata_url,
+                             .timeout_ms = FETCH_TIMEOUT * 1000L,
+                             .max_bytes = MAX_METADATA,
+                             .allow_http = c->allow_http,
+                             .max_redirects = 3};
+    kmen_http_response answer;
+    kmen_http_call(p, &req, &answer);
+    *err = answer.outcome != KMEN_HTTP_OK ? answer.reason
+           : answer.status != 200         ? apr_psprintf(p, "HTTP status %ld", answer.status)
+                                          : NULL;
+    return *err ? NULL : answer.body;
 }
 
 /* TEXT written to a new file beside PATH (mode 0644) and renamed over it:
@@ -185,16 +148,17 @@ static void fetch_and_log(fetcher *f)
         return;
     pthread_mutex_lock(&fetching);
     const char *err = fetch_once(p, f->c, &changed);
+    const char *url = kmen_http_url_for_log(p, f->c->idp_metadata_url);
     record(p, f->c, err);
     if (err)
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, f->s,
                      KMEN_LOGNO(0647) "mod_kmen: KmenIdPMetadataURL %s: %s; the last good copy "
                                       "in %s stays in use",
-                     f->c->idp_metadata_url, err, f->c->idp_metadata_file);
+                     url, err, f->c->idp_metadata_file);
     else
         ap_log_error(APLOG_MARK, changed ? APLOG_NOTICE : APLOG_INFO, 0, f->s,
-                     KMEN_LOGNO(0648) "mod_kmen: KmenIdPMetadataURL %s: verified, %s",
-                     f->c->idp_metadata_url, changed ? "new metadata written" : "unchanged");
+                     KMEN_LOGNO(0648) "mod_kmen: KmenIdPMetadataURL %s: verified, %s", url,
+                     changed ? "new metadata written" : "unchanged");
     pthread_mutex_unlock(&fetching);
     apr_pool_destroy(p);
 }

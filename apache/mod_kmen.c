@@ -14,6 +14,7 @@
 #include "configcheck.h"
 #include "handlers.h"
 #include "headers.h"
+#include "http_client.h"
 #include "log.h"
 #include "metadata_fetch.h"
 #include "saml.h"
@@ -21,7 +22,6 @@
 #include "sp_setup.h"
 #include "status.h"
 #include "store_pg.h"
-#include "translate.h"
 
 module AP_MODULE_DECLARE_DATA kmen_module;
 APLOG_USE_MODULE(kmen);
@@ -49,7 +49,7 @@ static void saml_library_once(server_rec *s)
     apr_pool_userdata_get(&done, key, s->process->pool);
     if (!done) {
         kmen_saml_library_init(lasso_log);
-        kmen_translate_library_init();
+        kmen_http_library_init();
         apr_pool_userdata_set((void *)1, key, apr_pool_cleanup_null, s->process->pool);
     }
 }

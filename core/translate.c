@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Translation-gateway client on libcurl and jansson. */
+/* Translation-gateway client: JSON (jansson) over the core's HTTP client. */
 #include <stdlib.h>
-#include <string.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "apr_atomic.h"
@@ -11,6 +9,7 @@
 #include "apr_time.h"
 
 #include "context.h"
+#include "http_client.h"
 #include "translate.h"
 
 #define ROLE "CR102729"
@@ -40,60 +39,12 @@ static void record_call(apr_time_t started, int failed)
     }
 }
 
-void kmen_translate_library_init(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-typedef struct {
-    apr_pool_t *pool;
-    char *data;
-    apr_size_t len;
-} answer_buf;
-
-static size_t collect(char *chunk, size_t size, size_t n, void *userdata)
-{
-    answer_buf *b = userdata;
-    size_t add = size * n;
-    if (b->len + add > ANSWER_LIMIT)
-        return 0; /* makes curl fail the call: no gateway answers this much */
-    char *grown = apr_palloc(b->pool, b->len + add + 1);
-    if (b->len)
-        memcpy(grown, b->data, b->len);
-    memcpy(grown + b->len, chunk, add);
-    b->len += add;
-    grown[b->len] = '\0';
-    b->data = grown;
-    return add;
-}
-
-static void configure(CURL *curl, const kmen_server_conf *c, const char *url, const char *body,
-                      struct curl_slist *headers, answer_buf *answer)
-{
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    /* 0 would mean no limit to curl: a hung gateway must not hold a worker. */
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
-                     (long)(c->translator_timeout > 0 ? c->translator_timeout : 1) * 1000L);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer);
-    if (c->translator_cert_file)
-        curl_easy_setopt(curl, CURLOPT_SSLCERT, c->translator_cert_file);
-    if (c->translator_key_file)
-        curl_easy_setopt(curl, CURLOPT_SSLKEY, c->translator_key_file);
-    if (c->translator_ca_file)
-        curl_easy_setopt(curl, CURLOPT_CAINFO, c->translator_ca_file);
-}
-
-static kmen_translate_status read_answer(kmen_ctx *ctx, long status, const answer_buf *answer,
+static kmen_translate_status read_answer(kmen_ctx *ctx, const kmen_http_response *answer,
                                          const char *path, const char **aifo)
 {
-    if (status == 404)
+    if (answer->status == 404)
         return KMEN_TRANSLATE_NOT_FOUND;
-    json_t *doc = status == 200 && answer->data ? json_loads(answer->data, 0, NULL) : NULL;
+    json_t *doc = answer->status == 200 ? json_loads(answer->body, 0, NULL) : NULL;
     const char *value = json_string_value(json_object_get(doc, "aifo"));
     if (value && *value)
         *aifo = apr_pstrdup(ctx->pool, value);
@@ -101,38 +52,41 @@ static kmen_translate_status read_answer(kmen_ctx *ctx, long status, const answe
     if (*aifo)
         return KMEN_TRANSLATE_OK;
     kmen_log(ctx, KMEN_LOG_ERR,
-             KMEN_LOGNO(0651) "translation gateway %s answered %ld without an AIFO", path, status);
+             KMEN_LOGNO(0651) "translation gateway %s answered %ld without an AIFO", path,
+             answer->status);
     return KMEN_TRANSLATE_FAILED;
 }
 
-/* One POST of a JSON document; the answer's "aifo" on 200. */
+/* One POST of a JSON document, on a connection of its own (a worker's
+ * calls are minutes apart); the answer's "aifo" on 200. */
 static kmen_translate_status call(kmen_ctx *ctx, const char *path, json_t *request,
                                   const char **aifo)
 {
     const kmen_server_conf *c = ctx->conf;
     char *body = json_dumps(request, JSON_COMPACT);
     json_decref(request);
-    answer_buf answer = {ctx->pool, NULL, 0};
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-    CURL *curl = curl_easy_init();
-    long status = 0;
+    kmen_http_request req = {
+        .url = apr_pstrcat(ctx->pool, c->translator_url, path, NULL),
+        .body = body,
+        .content_type = "application/json",
+        /* never 0: a hung gateway must not hold a worker */
+        .timeout_ms = (long)(c->translator_timeout > 0 ? c->translator_timeout : 1) * 1000L,
+        .max_bytes = ANSWER_LIMIT, /* no gateway answers this much */
+        .ca_file = c->translator_ca_file,
+        .cert_file = c->translator_cert_file,
+        .key_file = c->translator_key_file};
+    kmen_http_response answer;
     apr_time_t started = apr_time_now();
     *aifo = NULL;
-    configure(curl, c, apr_pstrcat(ctx->pool, c->translator_url, path, NULL), body, headers,
-              &answer);
-    CURLcode rc = curl_easy_perform(curl);
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    record_call(started, rc != CURLE_OK || (status != 200 && status != 404));
-    curl_easy_cleanup(curl);
-    curl_slist_free_all(headers);
+    kmen_http_call(ctx->pool, &req, &answer);
     free(body);
-    if (rc != CURLE_OK) {
+    record_call(started, answer.status != 200 && answer.status != 404);
+    if (!answer.status) {
         kmen_log(ctx, KMEN_LOG_ERR, KMEN_LOGNO(0652) "translation gateway %s failed: %s", path,
-                 curl_easy_strerror(rc));
+                 answer.reason);
         return KMEN_TRANSLATE_FAILED;
     }
-    return read_answer(ctx, status, &answer, path, aifo);
+    return read_answer(ctx, &answer, path, aifo);
 }
 
 kmen_translate_status kmen_translate_bsi(kmen_ctx *ctx, const char *bsi, const char *agenda,

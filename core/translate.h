@@ -12,9 +12,6 @@ typedef enum {
     KMEN_TRANSLATE_FAILED     /* anything else, or nothing within the timeout */
 } kmen_translate_status;
 
-/* Once per process, before threads start. */
-void kmen_translate_library_init(void);
-
 /* This process's calls of the gateway, for the status page. */
 typedef struct {
     apr_uint32_t calls, failures, total_ms, max_ms;

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "http_client.h"
 #include "kmenctl.h"
 
 #define KMENCTL_GATEWAY_PARALLEL 8
@@ -17,15 +18,12 @@
 typedef struct kmenctl_gateway kmenctl_gateway;
 
 /* One call: path (with its query for a GET), the JSON body of a POST (NULL:
- * a GET); after kmenctl_gateway_run, the status (0: no answer, error says
- * why) and the answer's body. */
+ * a GET); after kmenctl_gateway_run, the answer: its status (0: none, its
+ * error says why) and body. */
 typedef struct {
     const char *path;
-    char *body;
-    long status;
-    char *answer; /* NUL-terminated; freed by kmenctl_gateway_call_clear */
-    size_t answer_len;
-    char error[256];
+    char *body; /* freed by kmenctl_gateway_call_clear */
+    kmen_http_response answer;
 } kmenctl_gateway_call;
 
 /* The options --gateway, --gateway-cert, --gateway-key, --gateway-ca: NULL
@@ -33,10 +31,11 @@ typedef struct {
 kmenctl_gateway *kmenctl_gateway_open(apr_pool_t *p, const char *command, const kmenctl_args *args,
                                       int *usage);
 /* Runs the n calls, at most KMENCTL_GATEWAY_PARALLEL at a time, reusing
- * connections. Each call's own outcome is in its status. */
-void kmenctl_gateway_run(kmenctl_gateway *gw, kmenctl_gateway_call *calls, int n);
+ * connections; their answers from p. Each call's own outcome is in its answer. */
+void kmenctl_gateway_run(kmenctl_gateway *gw, apr_pool_t *p, kmenctl_gateway_call *calls, int n);
 void kmenctl_gateway_call_clear(kmenctl_gateway_call *call);
-/* "/path answered 503" or "/path failed: reason", for an error message. */
+/* "gateway /path answered 503" or "gateway /path failed: URL: reason", for an error
+ * message. */
 const char *kmenctl_gateway_failure(apr_pool_t *p, const kmenctl_gateway_call *call);
 void kmenctl_gateway_close(kmenctl_gateway *gw);
 

@@ -28,7 +28,7 @@ kmenctl_gateway_call kmenctl_identify_call(const char *agenda, const kmenctl_per
 /* The answer's member "aifo" when it is a non-empty string, from p. */
 static const char *aifo_of(apr_pool_t *p, const kmenctl_gateway_call *call)
 {
-    json_t *doc = call->answer ? json_loadb(call->answer, call->answer_len, 0, NULL) : NULL;
+    json_t *doc = json_loadb(call->answer.body, call->answer.len, 0, NULL);
     const char *aifo = json_string_value(json_object_get(doc, "aifo"));
     const char *copy = aifo && *aifo ? apr_pstrdup(p, aifo) : NULL;
     json_decref(doc);
@@ -38,11 +38,11 @@ static const char *aifo_of(apr_pool_t *p, const kmenctl_gateway_call *call)
 kmenctl_identity kmenctl_identified(apr_pool_t *p, const kmenctl_gateway_call *call,
                                     const char **aifo)
 {
-    if (call->status == 404)
+    if (call->answer.status == 404)
         return KMENCTL_NOT_FOUND;
-    if (call->status == 409)
+    if (call->answer.status == 409)
         return KMENCTL_AMBIGUOUS;
-    if (call->status == 200 && (*aifo = aifo_of(p, call)))
+    if (call->answer.status == 200 && (*aifo = aifo_of(p, call)))
         return KMENCTL_IDENTIFIED;
     return KMENCTL_OUTAGE;
 }

@@ -202,7 +202,7 @@ static int identify_pending(essl_reader *rd)
         kmenctl_person person = person_of(rd, &rd->pending[i].rec);
         calls[i] = kmenctl_identify_call(rd->im->agenda, &person);
     }
-    kmenctl_gateway_run(rd->im->gateway, calls, rd->npending);
+    kmenctl_gateway_run(rd->im->gateway, rd->pending_pool, calls, rd->npending);
     for (int i = 0; i < rd->npending; i++) {
         if (!rc)
             rc = take_identity(rd, &rd->pending[i], &calls[i]);

@@ -73,11 +73,11 @@ static int take_answers(kmenctl_sync_run *s, apr_pool_t *p, kmenctl_gateway_call
 {
     const char *failure = NULL;
     for (int i = 0; i < n; i++) {
-        if (calls[i].status == 204 || calls[i].status == 200) {
+        if (calls[i].answer.status == 204 || calls[i].answer.status == 200) {
             if (mark_subscribed(s, index[i], index_len[i]))
                 return -1;
             s->subscribed++;
-        } else if (calls[i].status == 404) {
+        } else if (calls[i].answer.status == 404) {
             s->not_known++;
         } else if (!failure) {
             failure = kmenctl_gateway_failure(p, &calls[i]);
@@ -97,7 +97,7 @@ static int subscribe_batch(kmenctl_sync_run *s, apr_pool_t *p, const PGresult *r
     unsigned char **index = apr_pcalloc(p, sizeof(*index) * (size_t)n);
     size_t *index_len = apr_pcalloc(p, sizeof(*index_len) * (size_t)n);
     if (!prepare_calls(s, p, res, calls, index, index_len)) {
-        kmenctl_gateway_run(s->gateway, calls, n);
+        kmenctl_gateway_run(s->gateway, p, calls, n);
         rc = kmenctl_exec(s->n.conn, "subscriptions", "BEGIN");
         int answers = rc ? -1 : take_answers(s, p, calls, n, index, index_len);
         if (!rc)

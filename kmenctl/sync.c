@@ -172,9 +172,10 @@ static int follow_feed(kmenctl_sync_run *s, apr_pool_t *page_pool, apr_pool_t *e
 {
     for (int taken = 1; taken > 0; apr_pool_clear(page_pool)) {
         kmenctl_gateway_call call = kmenctl_changes_call(page_pool, s->n.agenda, s->cursor);
-        kmenctl_gateway_run(s->gateway, &call, 1);
-        json_t *page =
-            call.status == 200 ? json_loadb(call.answer, call.answer_len, 0, NULL) : NULL;
+        kmenctl_gateway_run(s->gateway, page_pool, &call, 1);
+        json_t *page = call.answer.status == 200
+                           ? json_loadb(call.answer.body, call.answer.len, 0, NULL)
+                           : NULL;
         if (!page)
             s->failure = apr_pstrdup(s->pool, kmenctl_gateway_failure(page_pool, &call));
         taken = page ? take_page(s, page, event_pool) : -1;

@@ -6,6 +6,7 @@
 #include "apr_general.h"
 
 #include "endpoints.h"
+#include "http_client.h"
 #include "saml.h"
 #include "server.h"
 #include "sp_setup.h"
@@ -17,7 +18,7 @@ static void lasso_log(const char *domain, int level, const char *msg)
     ngx_log_error(levels[level], ngx_cycle->log, 0, "kmen: %s: %s", domain, msg);
 }
 
-/* APR and lasso once per process: nginx reads its configuration again on
+/* APR, lasso and libcurl once per process: nginx reads its configuration again on
  * every reload, and the module stays loaded (-z nodelete). */
 static ngx_int_t libraries_once(void)
 {
@@ -26,6 +27,7 @@ static ngx_int_t libraries_once(void)
         if (apr_initialize() != APR_SUCCESS)
             return NGX_ERROR;
         kmen_saml_library_init(lasso_log);
+        kmen_http_library_init();
         done = 1;
     }
     return NGX_OK;

@@ -10,6 +10,7 @@
 #include "apr_strings.h"
 
 #include "context.h"
+#include "http_client.h"
 #include "store_pg.h"
 #include "translate.h"
 
@@ -175,7 +176,7 @@ int main(void)
 {
     apr_initialize();
     apr_pool_create(&pool, NULL);
-    kmen_translate_library_init();
+    kmen_http_library_init();
     SRunner *sr = srunner_create(suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
