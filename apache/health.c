@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "health.h"
+#include "http_client.h"
 #include "page.h"
 #include "request.h"
 #include "store_pg.h"
@@ -71,8 +72,8 @@ static const char *fetch_json(apr_pool_t *p, const kmen_server_conf *c, const km
         return "null";
     return apr_psprintf(
         p, "{\"url\":\"%s\",\"last_attempt\":%s,\"last_success\":%s,\"result\":%s}",
-        apr_pescape_echo(p, c->idp_metadata_url, 1), json_date(p, h->fetch.attempted),
-        json_date(p, h->fetch.succeeded),
+        apr_pescape_echo(p, kmen_http_url_for_log(p, c->idp_metadata_url), 1),
+        json_date(p, h->fetch.attempted), json_date(p, h->fetch.succeeded),
         h->fetch.result ? apr_pstrcat(p, "\"", apr_pescape_echo(p, h->fetch.result, 1), "\"", NULL)
                         : "null");
 }
@@ -97,7 +98,7 @@ const char *kmen_idp_health_html(apr_pool_t *p, const kmen_server_conf *c, const
     const char *fetch =
         c->idp_metadata_url
             ? apr_psprintf(p, "<tr><th>last fetch of %s</th><td>%s</td></tr>\n",
-                           apr_pescape_entity(p, c->idp_metadata_url, 0),
+                           apr_pescape_entity(p, kmen_http_url_for_log(p, c->idp_metadata_url), 0),
                            apr_pescape_entity(p, h->fetch.result ? h->fetch.result : "none yet", 0))
             : "";
     return apr_psprintf(p,

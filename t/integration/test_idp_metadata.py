@@ -287,6 +287,19 @@ def fetch_result(h):
     return fetch_doc(h)["result"]
 
 
+def test_health_shows_the_metadata_url_without_its_credentials_or_query(stack, node_with):
+    """A URL carrying a password or a token in its query is fetched with them, but
+    /kmen/health and the status page, which monitoring may read, name it without them."""
+    scheme, rest = stack.sim_url.split("://", 1)
+    _, h = fetching_node(stack, node_with, "fetched-secret.xml",
+                         url=f"{scheme}://op:s3cret@{rest}/metadata?token=t0ken")
+    assert poll(lambda: fetch_result(h) == "ok"), health(h)
+    assert fetch_doc(h)["url"] == stack.sim_url + "/metadata", fetch_doc(h)
+    page = requests.get(h.base_url + "/kmen-status", timeout=10)
+    assert stack.sim_url + "/metadata" in page.text
+    assert "s3cret" not in page.text + str(health(h)) and "t0ken" not in page.text, page.text
+
+
 def logout_accepted(stack, h):
     """A LogoutRequest NIA signs now, sent to H: accepted (303 back to NIA)?"""
     r = requests.get(logout_request_to(stack, h.base_url), allow_redirects=False, timeout=10)
