@@ -9,6 +9,7 @@ import requests
 
 from t.hostile import crashwatch, report
 
+from t.lib.nginx import NGINX_MODULE_SO, unavailable
 from t.lib.stack import stack_fixture
 
 
@@ -55,3 +56,14 @@ def no_crash(stack):
     yield
     found = crashwatch.crashes(stack, since)
     assert not found, "\n".join(found)
+
+
+@pytest.fixture(scope="module")
+def nginx_module():
+    """The built nginx module, for the tests that load it: skipped where nginx is not
+    installed (t/lib/nginx.py says why)."""
+    why = unavailable()
+    if why:
+        pytest.skip(why)
+    if not NGINX_MODULE_SO.exists():
+        pytest.fail(f"{NGINX_MODULE_SO} is missing: build it first (make nginx)", pytrace=False)

@@ -11,7 +11,7 @@ import pytest
 
 from t.lib import REPO
 from t.lib.httpd import Httpd, config_text as httpd_config_text
-from t.lib.nginx import NGINX_MODULE_SO, Nginx, config_text as nginx_config_text, unavailable
+from t.lib.nginx import Nginx, config_text as nginx_config_text
 
 # Each directive as (httpd, nginx) spell it.
 ENTITY_ID = ("KmenSPEntityID", "kmen_sp_entity_id")
@@ -51,15 +51,6 @@ CASES = {
     "missing-certificate": (
         ("drop", CERT, None), CERT, 0, "", "is required", "is required"),
 }
-
-
-@pytest.fixture(scope="module")
-def nginx_module():
-    why = unavailable()
-    if why:
-        pytest.skip(why)
-    if not NGINX_MODULE_SO.exists():
-        pytest.fail(f"{NGINX_MODULE_SO} is missing: build it first (make nginx)", pytrace=False)
 
 
 def edited(text, edit, server):

@@ -13,18 +13,9 @@ import requests
 
 from t.lib import REPO, poll
 from t.lib.keys import self_signed
-from t.lib.nginx import NGINX_MODULE_SO, Nginx, config_text, unavailable
+from t.lib.nginx import Nginx, config_text
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
-
-
-@pytest.fixture(scope="module")
-def nginx_module():
-    why = unavailable()
-    if why:
-        pytest.skip(why)
-    if not NGINX_MODULE_SO.exists():
-        pytest.fail(f"{NGINX_MODULE_SO} is missing: build it first (make nginx)", pytrace=False)
 
 
 @pytest.fixture
