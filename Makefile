@@ -184,13 +184,17 @@ t/unit/session_test: t/unit/session_test.c $(LIBKMEN) $(CORE_HDR)
 t/unit/http_test: t/unit/http_test.c $(LIBKMEN) $(CORE_HDR)
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/http_test.c $(UNIT_LIBS)
 
+# the core's login sequence against a PostgreSQL that t/integration/test_login_core.py starts
+t/unit/login_test: t/unit/login_test.c $(LIBKMEN) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/login_test.c $(UNIT_LIBS)
+
 t/unit/logic_test: t/unit/logic_test.c $(LOGIC_SRC) $(LIBKMEN) $(HDR)
 	$(CC) $(LOGIC_CFLAGS) -o $@ t/unit/logic_test.c $(LOGIC_SRC) $(UNIT_LIBS)
 
 test-unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
 
-test-integration: all t/unit/saml_differential t/unit/conf_defaults
+test-integration: all t/unit/saml_differential t/unit/conf_defaults t/unit/login_test
 	$(PYTHON) -m pytest -q
 
 # make test: unit, integration (the hostile SAML suite among it) and every fuzz target for
@@ -261,7 +265,7 @@ install: all
 clean:
 	rm -rf apache/*.o apache/*.lo apache/*.slo apache/*.la apache/.libs build/core $(UNIT_TESTS) \
 	  $(NGINX_BUILD) \
-	  t/unit/saml_differential t/unit/conf_defaults $(KMENCTL)
+	  t/unit/saml_differential t/unit/conf_defaults t/unit/login_test $(KMENCTL)
 
 .PHONY: all install install-deps lasso-version test test-unit test-integration demo lint clean nginx \
         bench-import bench bench-10m test-fresh

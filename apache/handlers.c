@@ -10,15 +10,14 @@
 #include "util_script.h"
 
 #include "handlers.h"
-#include "address.h"
 #include "evidence.h"
 #include "health.h"
+#include "login.h"
 #include "login_state.h"
 #include "logout_state.h"
 #include "page.h"
 #include "pairs.h"
 #include "redirect.h"
-#include "register.h"
 #include "request.h"
 #include "saml.h"
 #include "socache.h"
@@ -200,129 +199,44 @@ static const char *form_field(request_rec *r, apr_array_header_t *pairs, const c
     return NULL;
 }
 
-/* A refused Response, logged and audited. */
-static void refusal(request_rec *r, const char *why, kmen_page page)
+/* The page of a refused login, and the link on it to log in again. */
+static int refusal_page(request_rec *r, kmen_login_outcome outcome)
 {
-    kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING, KMEN_LOGNO(0624) "SAML response refused: %s",
-             why);
-    audit(r, "login", page == KMEN_PAGE_LOGIN_FAILED ? "failed" : "refused", why);
+    return kmen_page_send(
+        r, outcome == KMEN_LOGIN_FAILED ? KMEN_PAGE_LOGIN_FAILED : KMEN_PAGE_LOGIN_INVALID,
+        kmen_login_url(r, "/"));
 }
 
-static int acs_refuse(request_rec *r, const char *why, kmen_page page)
+/* A Response refused before the login's transaction. */
+static int acs_refuse(request_rec *r, const char *why, kmen_login_outcome outcome)
 {
-    refusal(r, why, page);
-    return kmen_page_send(r, page, kmen_login_url(r, "/"));
+    kmen_login_refused(kmen_request_ctx(r), why, outcome);
+    return refusal_page(r, outcome);
 }
 
-/* What the ACS answers, once the login's transaction has ended: a page (503
- * unless the login decided another), or, when a session was made, a
+/* After every cryptographic check: the login sequence (core/login.c), whose
+ * transaction has ended when it returns; then its answer, a page (503 unless
+ * the login decided another), or, when a session was made, its cookie and a
  * redirect to where the login started. */
-typedef struct {
-    kmen_page page;
-    const char *url; /* the page's retry link, or the redirect's target */
-    const char *who; /* the session's origin and LoA: a login succeeded */
-    kmen_new_session session;
-} acs_answer;
-
-static void answer_page(acs_answer *answer, kmen_page page, const char *url)
-{
-    answer->page = page;
-    answer->url = url;
-}
-
-/* Refused after the request was consumed: the refusal is kept with the
- * consumption, and the same Response cannot be tried again. */
-static void acs_refused(request_rec *r, const char *why, kmen_page page, acs_answer *answer)
-{
-    refusal(r, why, page);
-    answer_page(answer, page, kmen_login_url(r, "/"));
-}
-
-/* The person logged in at NIA, but weaker than the location asked: the page
- * offers a login again, at the level asked for. */
-static void loa_too_low(request_rec *r, kmen_loa loa, const kmen_login_consumed *consumed,
-                        acs_answer *answer)
-{
-    kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING,
-             KMEN_LOGNO(0633) "login at LoA %s, below the %s its location asks for",
-             kmen_loa_name(loa), kmen_loa_name((kmen_loa)consumed->min_loa));
-    audit(r, "login", "loa_too_low", kmen_loa_name(loa));
-    answer_page(answer, KMEN_PAGE_LOA_TOO_LOW, kmen_login_url(r, consumed->return_to));
-}
-
-/* The person the assertion names: 1, or 0 with the refusal in *answer. */
-static int assertion_identity(request_rec *r, const kmen_server_conf *c, const kmen_assertion *a,
-                              kmen_identity *id, acs_answer *answer)
-{
-    int failed = 0;
-    const char *why =
-        kmen_identity_from_attributes(r->pool, a->attrs, c->home_country, id, &failed);
-    if (failed)
-        acs_refused(r, "NIA reports AuthnFailed inside the assertion", KMEN_PAGE_LOGIN_FAILED,
-                    answer);
-    else if (why)
-        acs_refused(r, why, KMEN_PAGE_LOGIN_INVALID, answer);
-    if (failed || why)
-        return 0;
-    kmen_identity_add_address(r->pool, id);
-    id->loa = a->loa;
-    id->auth_instant = a->authn_instant;
-    return 1;
-}
-
-/* The login's database work, in the ACS's transaction: the outstanding
- * request consumed and the assertion ID remembered, the LoA compared with
- * what the location asked for, the client resolved (a first login asks the
- * gateway only after the consumption, whose rows no other login touches, and
- * before the register's rows are locked), the session stored, the audit row. */
-static void acs_login(request_rec *r, const char *request_id, const char *previous,
-                      kmen_assertion *a, acs_answer *answer)
-{
-    kmen_server_conf *c = kmen_server_conf_get(r->server);
-    kmen_login_consumed consumed;
-    kmen_identity id = {0};
-    const char *pending_id = NULL;
-    if (kmen_store_login_consume(kmen_request_ctx(r), c->store, request_id, a->assertion_id,
-                                 a->not_on_or_after + apr_time_from_sec(c->clock_skew),
-                                 &consumed) != KMEN_STORE_OK)
-        return;
-    if (strcmp(consumed.outcome, "ok") != 0)
-        acs_refused(r, consumed.outcome, KMEN_PAGE_LOGIN_INVALID, answer);
-    else if (!assertion_identity(r, c, a, &id, answer))
-        return;
-    else if ((int)id.loa < consumed.min_loa)
-        loa_too_low(r, id.loa, &consumed, answer);
-    else if (kmen_register_resolve(kmen_request_ctx(r), &id, consumed.eidas_accept, &pending_id) ==
-                 KMEN_REGISTER_OK &&
-             kmen_session_create(kmen_request_ctx(r), kmen_session_cache(), &id, &a->ref,
-                                 pending_id, previous, &answer->session) == KMEN_STORE_OK) {
-        answer->who = apr_psprintf(r->pool, "origin %s, LoA %s", kmen_origin_name(id.origin),
-                                   kmen_loa_name(id.loa));
-        answer->url = consumed.return_to;
-        audit(r, "login", "ok",
-              apr_pstrcat(r->pool, kmen_origin_name(id.origin), " ", kmen_loa_name(id.loa), NULL));
-    }
-}
-
-/* After every cryptographic check: the login's database work in one
- * transaction, whose end comes before any answer, so that no cookie or page
- * tells of a login the database did not keep. A refused login is committed
- * too (the request stays consumed); a database failure rolls it all back. */
 static int acs_complete(request_rec *r, const char *request_id, const char *previous,
-                        kmen_assertion *a)
+                        const kmen_assertion *a)
 {
-    kmen_server_conf *c = kmen_server_conf_get(r->server);
-    acs_answer answer = {KMEN_PAGE_UNAVAILABLE, NULL, NULL, {0}};
-    if (kmen_store_begin(kmen_request_ctx(r), c->store) != KMEN_STORE_OK)
+    kmen_login_result login;
+    kmen_login_outcome outcome = kmen_login_complete(kmen_request_ctx(r), kmen_session_cache(),
+                                                     request_id, previous, a, &login);
+    switch (outcome) {
+    case KMEN_LOGIN_OK:
+        kmen_session_hand_out(r, &login.session);
+        kmen_log(kmen_request_ctx(r), KMEN_LOG_INFO, KMEN_LOGNO(0625) "login: %s", login.who);
+        return kmen_page_redirect(r, login.return_to);
+    case KMEN_LOGIN_LOA_TOO_LOW:
+        return kmen_page_send(r, KMEN_PAGE_LOA_TOO_LOW, kmen_login_url(r, login.return_to));
+    case KMEN_LOGIN_INVALID:
+    case KMEN_LOGIN_FAILED:
+        return refusal_page(r, outcome);
+    default:
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    acs_login(r, request_id, previous, a, &answer);
-    if (kmen_store_commit(kmen_request_ctx(r), c->store) != KMEN_STORE_OK)
-        return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    if (!answer.who)
-        return kmen_page_send(r, answer.page, answer.url);
-    kmen_session_hand_out(r, &answer.session);
-    kmen_log(kmen_request_ctx(r), KMEN_LOG_INFO, KMEN_LOGNO(0625) "login: %s", answer.who);
-    return kmen_page_redirect(r, answer.url);
+    }
 }
 
 /* The request this browser's login state belongs to, looked up before the
@@ -340,7 +254,7 @@ static int outstanding_request(request_rec *r, const kmen_server_conf *c, const 
         return acs_refuse(r,
                           "no outstanding login for this browser (expired, already used, or "
                           "started in another browser)",
-                          KMEN_PAGE_LOGIN_INVALID);
+                          KMEN_LOGIN_INVALID);
     return OK;
 }
 
@@ -352,15 +266,15 @@ static int login_state_of_response(request_rec *r, const char *b64, const char *
     const char *in_response_to = NULL;
     const char *why = kmen_saml_response_in_response_to(r->pool, b64, &in_response_to);
     if (why)
-        return acs_refuse(r, why, KMEN_PAGE_LOGIN_INVALID);
+        return acs_refuse(r, why, KMEN_LOGIN_INVALID);
     if (!in_response_to)
-        return acs_refuse(r, "unsolicited Response (no InResponseTo)", KMEN_PAGE_LOGIN_INVALID);
+        return acs_refuse(r, "unsolicited Response (no InResponseTo)", KMEN_LOGIN_INVALID);
     *state = kmen_login_state_take(r, in_response_to, previous);
     if (!*state)
         return acs_refuse(r,
                           "no pre-login state cookie for the request the Response answers "
                           "(unsolicited, or another browser)",
-                          KMEN_PAGE_LOGIN_INVALID);
+                          KMEN_LOGIN_INVALID);
     return OK;
 }
 
@@ -370,11 +284,11 @@ static int handle_acs(request_rec *r)
     kmen_server_conf *c = kmen_server_conf_get(r->server);
     apr_array_header_t *pairs = NULL;
     if (ap_parse_form_data(r, NULL, &pairs, 16, ACS_BODY_LIMIT) != OK)
-        return acs_refuse(r, "unreadable or oversized form body", KMEN_PAGE_LOGIN_INVALID);
+        return acs_refuse(r, "unreadable or oversized form body", KMEN_LOGIN_INVALID);
     const char *b64 = form_field(r, pairs, "SAMLResponse");
     const char *state = NULL, *previous = NULL, *request_id = NULL;
     if (!b64)
-        return acs_refuse(r, "no SAMLResponse", KMEN_PAGE_LOGIN_INVALID);
+        return acs_refuse(r, "no SAMLResponse", KMEN_LOGIN_INVALID);
     int status = login_state_of_response(r, b64, &state, &previous);
     if (status == OK)
         status = outstanding_request(r, c, state, &request_id);
@@ -394,9 +308,9 @@ static int handle_acs(request_rec *r)
                  keys[a.decryption_key].key_file);
         return acs_complete(r, request_id, previous, &a);
     case KMEN_RESPONSE_FAILED:
-        return acs_refuse(r, reason, KMEN_PAGE_LOGIN_FAILED);
+        return acs_refuse(r, reason, KMEN_LOGIN_FAILED);
     default:
-        return acs_refuse(r, reason, KMEN_PAGE_LOGIN_INVALID);
+        return acs_refuse(r, reason, KMEN_LOGIN_INVALID);
     }
 }
 
