@@ -77,8 +77,8 @@ const char *kmen_conf_where(apr_pool_t *p, const kmen_server_conf *c, kmen_conf_
     return directive ? apr_table_get(c->where, kmen_conf_where_key(p, directive, second)) : NULL;
 }
 
-static kmen_conf_culprit *culprit_new(apr_pool_t *p, kmen_conf_field field, int second,
-                                      const char *value, const char *problem)
+kmen_conf_culprit *kmen_conf_culprit_make(apr_pool_t *p, kmen_conf_field field, int second,
+                                          const char *value, const char *problem)
 {
     kmen_conf_culprit *out = apr_pcalloc(p, sizeof(*out));
     out->field = field;
@@ -86,12 +86,6 @@ static kmen_conf_culprit *culprit_new(apr_pool_t *p, kmen_conf_field field, int 
     out->value = value;
     out->problem = problem;
     return out;
-}
-
-const kmen_conf_culprit *kmen_conf_culprit_make(apr_pool_t *p, kmen_conf_field field, int second,
-                                                const char *value, const char *problem)
-{
-    return culprit_new(p, field, second, value, problem);
 }
 
 /* A missing setting has no value and no line: a server names the context
@@ -110,7 +104,8 @@ static const kmen_conf_culprit *check_required(apr_pool_t *p, const kmen_server_
                   {KMEN_CONF_LOGIN, KMEN_FIELD_register_key_file, c->register_key_file != NULL}};
     for (size_t i = 0; i < COUNT(needed); i++) {
         if ((parts & needed[i].part) && !needed[i].set) {
-            kmen_conf_culprit *out = culprit_new(p, needed[i].field, 0, NULL, "is required");
+            kmen_conf_culprit *out =
+                kmen_conf_culprit_make(p, needed[i].field, 0, NULL, "is required");
             out->missing = 1;
             return out;
         }
@@ -131,8 +126,9 @@ static const kmen_conf_culprit *check_pair(apr_pool_t *p, const kmen_conf_field 
     for (int i = 0; i < 4; i++) {
         if (!files[i] || files[i ^ 1])
             continue;
-        return culprit_new(p, fields[i & 1], i >= 2, files[i],
-                           apr_psprintf(p, needs[i], kmen_conf_field_ref(p, fields[(i & 1) ^ 1])));
+        return kmen_conf_culprit_make(
+            p, fields[i & 1], i >= 2, files[i],
+            apr_psprintf(p, needs[i], kmen_conf_field_ref(p, fields[(i & 1) ^ 1])));
     }
     return NULL;
 }
@@ -164,7 +160,7 @@ static const kmen_conf_culprit *check_https_url(apr_pool_t *p, const kmen_server
         problem = "expected https://host[:port][/prefix], without query, fragment or user";
     else if (strcasecmp(uri.scheme, "http") == 0 && !c->allow_http)
         problem = "NIA logins need https ({allow_http:on} only for a demo)";
-    return problem ? culprit_new(p, field, 0, url, problem) : NULL;
+    return problem ? kmen_conf_culprit_make(p, field, 0, url, problem) : NULL;
 }
 
 static const kmen_conf_culprit *check_urls(apr_pool_t *p, const kmen_server_conf *c)
@@ -183,23 +179,23 @@ static const kmen_conf_culprit *check_metadata_url(apr_pool_t *p, const kmen_ser
 {
     const char *url = c->idp_metadata_url;
     if (url && c->idp_metadata_refresh < 1)
-        return culprit_new(p, KMEN_FIELD_idp_metadata_refresh, 0,
-                           apr_itoa(p, c->idp_metadata_refresh), "must be 1 or more");
+        return kmen_conf_culprit_make(p, KMEN_FIELD_idp_metadata_refresh, 0,
+                                      apr_itoa(p, c->idp_metadata_refresh), "must be 1 or more");
     const char *why = !url                                   ? NULL
                       : !c->idp_metadata_cert_file           ? "needs {idp_metadata_cert_file}"
                       : strncasecmp(url, "https://", 8) == 0 ? NULL
                       : c->allow_http && strncasecmp(url, "http://", 7) == 0
                           ? NULL
                           : "needs an https:// URL (http:// only with {allow_http:on})";
-    return why ? culprit_new(p, KMEN_FIELD_idp_metadata_url, 0, url, why) : NULL;
+    return why ? kmen_conf_culprit_make(p, KMEN_FIELD_idp_metadata_url, 0, url, why) : NULL;
 }
 
 /* Browsers drop a __Host- cookie that is not Secure: every login would fail. */
 static const kmen_conf_culprit *check_cookie_name(apr_pool_t *p, const kmen_server_conf *c)
 {
     if (!c->cookie_secure && strncmp(c->cookie_name, "__Host-", 7) == 0)
-        return culprit_new(p, KMEN_FIELD_cookie_name, 0, c->cookie_name,
-                           "a __Host- cookie needs {cookie_secure:on}");
+        return kmen_conf_culprit_make(p, KMEN_FIELD_cookie_name, 0, c->cookie_name,
+                                      "a __Host- cookie needs {cookie_secure:on}");
     return NULL;
 }
 
@@ -207,7 +203,7 @@ static const kmen_conf_culprit *check_cookie_name(apr_pool_t *p, const kmen_serv
 static const kmen_conf_culprit *check_conninfo(apr_pool_t *p, const kmen_server_conf *c)
 {
     const char *err = kmen_store_conninfo_check(p, c->db_conninfo);
-    return err ? culprit_new(
+    return err ? kmen_conf_culprit_make(
                      p, KMEN_FIELD_db_conninfo, 0, NULL,
                      apr_pstrcat(p, "libpq cannot parse the connection string: ", err, NULL))
                : NULL;
@@ -219,8 +215,8 @@ static const kmen_conf_culprit *check_translator_url(apr_pool_t *p, const kmen_s
     if (kmen_translator_mode_of(c) != KMEN_TRANSLATOR_GATEWAY ||
         strncasecmp(c->translator_url, "https://", 8) == 0)
         return NULL;
-    return culprit_new(p, KMEN_FIELD_translator_url, 0, c->translator_url,
-                       "the translation gateway needs an https:// URL");
+    return kmen_conf_culprit_make(p, KMEN_FIELD_translator_url, 0, c->translator_url,
+                                  "the translation gateway needs an https:// URL");
 }
 
 /* Any certificate of a CA is too many: the CA may certify others than the
@@ -228,11 +224,13 @@ static const kmen_conf_culprit *check_translator_url(apr_pool_t *p, const kmen_s
 static const kmen_conf_culprit *check_evidence_pins(apr_pool_t *p, const kmen_server_conf *c)
 {
     if (c->evidence_ca_file && !c->evidence_pins)
-        return culprit_new(p, KMEN_FIELD_evidence_ca_file, 0, c->evidence_ca_file,
-                           "needs {evidence_pins} sha256/<base64>, the pin of the evidence "
-                           "service's certificate");
+        return kmen_conf_culprit_make(
+            p, KMEN_FIELD_evidence_ca_file, 0, c->evidence_ca_file,
+            "needs {evidence_pins} sha256/<base64>, the pin of the evidence "
+            "service's certificate");
     if (c->evidence_pins && !c->evidence_ca_file)
-        return culprit_new(p, KMEN_FIELD_evidence_pins, 0, NULL, "needs {evidence_ca_file}");
+        return kmen_conf_culprit_make(p, KMEN_FIELD_evidence_pins, 0, NULL,
+                                      "needs {evidence_ca_file}");
     return NULL;
 }
 

@@ -47,8 +47,8 @@ typedef enum {
 const kmen_conf_culprit *kmen_conf_check(apr_pool_t *p, const kmen_server_conf *c, int parts);
 
 /* A culprit about FIELD (SECOND: its second occurrence), VALUE, PROBLEM. */
-const kmen_conf_culprit *kmen_conf_culprit_make(apr_pool_t *p, kmen_conf_field field, int second,
-                                                const char *value, const char *problem);
+kmen_conf_culprit *kmen_conf_culprit_make(apr_pool_t *p, kmen_conf_field field, int second,
+                                          const char *value, const char *problem);
 
 /* The directive that sets FIELD, as SPELLING writes it; its C name (as
  * PROBLEM references write it) for a field no directive of SPELLING sets. */
