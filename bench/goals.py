@@ -38,7 +38,12 @@ def best(r, kind):
 
 
 def sweep_ratio(r, kind, c):
-    return r["sweep"][kind][c]["rps"] / r["sweep"]["plain"][c]["rps"]
+    """The median of KIND's paired ratios to plain httpd at C (bench/run.py's sweep_point);
+    the ratio of the medians for a run saved before the sweep paired its runs."""
+    point = r["sweep"][kind][c]
+    if "paired" in point:
+        return point["paired"]
+    return point["rps"] / r["sweep"]["plain"][c]["rps"]
 
 
 def worst_point(r, kind):

@@ -10,6 +10,7 @@ under 30 s, of 10,000,000 rows under 4 minutes. Run with `make bench-import`
 runs it with KMEN_BENCH_ROWS=10000000: the first import only, its own section of
 RESULTS.md, and its figure kept for make bench's goals table (bench/goals.py)."""
 
+import collections
 import datetime
 import os
 import random
@@ -18,8 +19,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+
+import psycopg2
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -96,14 +100,108 @@ def machine(pg):
             "date": datetime.date.today().isoformat(), **setting}
 
 
-def import_once(pg, csv, key, user="postgres"):
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of process PID so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def phase_of(state, query):
+    """What kmenctl's session is doing, from pg_stat_activity: its statement's first words
+    (the COPY, each INSERT, each CREATE INDEX or ADD CONSTRAINT, ANALYZE), or "kmenctl"
+    while the server waits for the client between statements."""
+    if state != "active":
+        return "kmenctl between statements"
+    words = re.sub(r"\s+", " ", query).strip()
+    m = re.match(r"(ALTER TABLE \S+ ADD CONSTRAINT \S+|CREATE (UNIQUE )?INDEX \S+ ON \S+"
+                 r"|CREATE (TEMP )?TABLE \S+"
+                 r"|INSERT INTO \S+|WITH \w+ AS \(INSERT INTO \S+|COPY \S+|\w+ \S+)", words)
+    return m.group(0) if m else words[:40]
+
+
+class ImportProfile(threading.Thread):
+    """Where an import's time goes: pg_stat_activity sampled every INTERVAL seconds for
+    kmenctl's session (what it runs, what it waits for), with the CPU kmenctl and that
+    backend used between samples. Sampling, not tracing: a phase under a second or two may
+    be missed, and each figure is good to about one interval."""
+
+    INTERVAL = 0.5
+    # the index being built, when the statement builds indexes (kmenctl/import_bulk.c runs
+    # the builds of an empty register's import as one DO block, whose text names none)
+    ACTIVITY = ("SELECT a.pid, a.state, coalesce(a.wait_event, 'CPU'), a.query, "
+                "coalesce(nullif(p.index_relid, 0)::regclass::text, "
+                "'on ' || p.relid::regclass::text) FROM pg_stat_activity a "
+                "LEFT JOIN pg_stat_progress_create_index p ON p.pid = a.pid "
+                "WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid() "
+                "AND a.datname = current_database()")
+
+    def __init__(self, pg, kmenctl_pid):
+        super().__init__(daemon=True)
+        self.pg, self.kmenctl = pg, kmenctl_pid
+        self.stop = threading.Event()
+        self.phases = collections.OrderedDict()
+
+    def run(self):
+        conn = psycopg2.connect(self.pg.conninfo("postgres"))
+        conn.autocommit = True
+        last = time.monotonic()
+        cpu = {}
+        try:
+            while not self.stop.wait(self.INTERVAL):
+                with conn.cursor() as cur:
+                    cur.execute(self.ACTIVITY)
+                    rows = cur.fetchall()
+                now = time.monotonic()
+                for pid, state, wait, query, building in rows[:1]:
+                    phase = f"index build {building}" if building else phase_of(state, query)
+                    self.add(phase, wait, now - last, cpu, pid)
+                last = now
+        finally:
+            conn.close()
+
+    def add(self, phase, wait, seconds, cpu, backend):
+        p = self.phases.setdefault(phase, {"seconds": 0.0, "client": 0.0, "server": 0.0,
+                                           "waits": collections.Counter()})
+        p["seconds"] += seconds
+        p["waits"][wait] += seconds
+        for who, pid in (("client", self.kmenctl), ("server", backend)):
+            now = cpu_seconds(pid)
+            p[who] += max(0.0, now - cpu.get(pid, 0.0))  # both start with the import
+            cpu[pid] = now
+
+    def table(self):
+        rows = ["| phase (kmenctl's statement) | seconds | kmenctl CPU s | PostgreSQL CPU s "
+                "| waits (s) |", "|---|---|---|---|---|"]
+        for name, p in self.phases.items():
+            waits = ", ".join(f"{w} {s:.0f}" for w, s in p["waits"].most_common(3))
+            rows.append(f"| `{name}` | {p['seconds']:.1f} | {p['client']:.1f} "
+                        f"| {p['server']:.1f} | {waits} |")
+        return "\n".join(rows)
+
+
+def import_once(pg, csv, key, user="postgres", profile=False):
+    """(seconds, what kmenctl said, its ImportProfile or None) of one import of CSV."""
     start = time.monotonic()
-    r = subprocess.run([str(KMENCTL), "import-essl", pg.conninfo(user), str(csv),
-                        "--key-file", str(key)], capture_output=True, text=True)
+    proc = subprocess.Popen([str(KMENCTL), "import-essl", pg.conninfo(user), str(csv),
+                             "--key-file", str(key)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    sampler = ImportProfile(pg, proc.pid) if profile else None
+    if sampler:
+        sampler.start()
+    out, err = proc.communicate()
     seconds = time.monotonic() - start
-    if r.returncode:
-        raise SystemExit(f"kmenctl failed ({r.returncode}):\n{r.stderr}")
-    return seconds, r.stdout.strip()
+    if sampler:
+        sampler.stop.set()
+        sampler.join()
+    if proc.returncode:
+        raise SystemExit(f"kmenctl failed ({proc.returncode}):\n{err}")
+    return seconds, out.strip(), sampler
 
 
 def as_operator(pg):
@@ -124,9 +222,10 @@ def write_results_section(section, text):
     TEXT, or appends it."""
     old = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
     pattern = re.compile(rf"^{re.escape(section)}\n.*?(?=^## |\Z)", re.S | re.M)
+    text = text.rstrip("\n") + "\n\n"  # a blank line before the next section's heading
     new = pattern.sub(lambda _: text, old) if pattern.search(old) else \
         old.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(new)
+    RESULTS.write_text(new.rstrip("\n") + "\n")
 
 
 def table(rows, runs):
@@ -134,7 +233,18 @@ def table(rows, runs):
                      for name, (t, out) in runs)
 
 
-def report_big(rows, m, runs, db_size):
+def profile_text(profile):
+    return f"""Where the first import's time goes: kmenctl's session in pg_stat_activity, sampled
+every {ImportProfile.INTERVAL} s (its statement, or kmenctl's own work between statements, and
+what the server waited for: CPU when nothing), with the CPU seconds kmenctl and its
+PostgreSQL backend used meanwhile. A sample, not a trace: each figure is good to about one
+interval.
+
+{profile.table()}
+"""
+
+
+def report_big(rows, m, runs, db_size, profile):
     """The 10,000,000-row goal's section: the first import alone (the other runs repeat
     what the 1,000,000-row section shows, at ten times the wait)."""
     seconds = runs[0][1][0]
@@ -153,10 +263,11 @@ max_wal_size {m['max_wal_size']}.
 
 Goal: {rows:,} rows in under {GOALS[BIG_ROWS] // 60} minutes: **{verdict}** ({seconds:.0f} s).
 Database size after the import: {db_size}.
-"""
+
+{profile_text(profile)}"""
 
 
-def report(rows, m, runs, db_size):
+def report(rows, m, runs, db_size, profile):
     first = runs[0][1][0]
     verdict = "meets" if first < GOAL_SECONDS else "MISSES"
     return f"""{SECTION}
@@ -179,7 +290,8 @@ kmenctl skips the foreign-key checks of the rows that reference the clients it h
 created (they cannot fail; see kmenctl/import_apply.c); a login role that merely owns the
 register (member of kmen_owner) keeps them, which costs the difference between the first and
 the last row. Database size after the import: {db_size}.
-"""
+
+{profile_text(profile)}"""
 
 
 def main():
@@ -196,18 +308,21 @@ def main():
         print(f"generated {rows:,} rows ({csv.stat().st_size / 1e6:.0f} MB) "
               f"in {time.monotonic() - t:.1f} s", flush=True)
         pg.setup()
-        runs = []
+        runs, profile = [], None
         for name, user in RUNS[:1] if rows == BIG_ROWS else RUNS:
-            seconds, said = import_once(pg, csv, key, user or as_operator(pg))
+            seconds, said, sampled = import_once(pg, csv, key, user or as_operator(pg),
+                                                 profile=not runs)
             print(f"{name}: {seconds:.1f} s, {rows / seconds:,.0f} rows/s ({said})", flush=True)
             runs.append((name, (seconds, said)))
+            profile = profile or sampled
+        print(profile.table(), flush=True)
         size = pg.query("SELECT pg_size_pretty(pg_database_size(current_database()))")[0][0]
         print(f"database size {size}", flush=True)
         if rows == FULL_ROWS:
-            write_results(report(rows, machine(pg), runs, size))
+            write_results(report(rows, machine(pg), runs, size, profile))
             print(f"updated {RESULTS.relative_to(REPO)}")
         elif rows == BIG_ROWS:
-            write_results_section(SECTION_BIG, report_big(rows, machine(pg), runs, size))
+            write_results_section(SECTION_BIG, report_big(rows, machine(pg), runs, size, profile))
             record_separate("register_import_seconds_10m", runs[0][1][0])
             print(f"updated {RESULTS.relative_to(REPO)} and bench/figures-10m.json")
         goal = GOALS.get(rows)
