@@ -230,7 +230,8 @@ def measure(pg, reg, dir, clients, seconds):
         "read": logged_run(pg, reg["db"], "kmen_module", dir, f"log_read_{tag}", common,
                            "-f", str(read)),
         "read_bare": pgbench(pg, reg["db"], "postgres", *common, "-f", str(bare)),
-        "select_only": pgbench(pg, reg["db"], "kmen_module", *common, "-S"),
+        "select_only": logged_run(pg, reg["db"], "kmen_module", dir, f"log_sel_{tag}",
+                                  common, "-S"),
     }
 
 
