@@ -591,6 +591,51 @@ START_TEST(seal_twice_differs)
 }
 END_TEST
 
+static int compare_nonces(const void *a, const void *b)
+{
+    return memcmp(*(const unsigned char *const *)a, *(const unsigned char *const *)b, 12);
+}
+
+/* More seals than one batch of nonces holds (crypto.c draws 256 at a time):
+ * no nonce comes twice. */
+START_TEST(seal_nonces_never_repeat)
+{
+    enum { SEALS = 1000 };
+    unsigned char *nonce[SEALS];
+    apr_size_t len;
+    for (int i = 0; i < SEALS; i++)
+        nonce[i] = seal(&len);
+    qsort(nonce, SEALS, sizeof(nonce[0]), compare_nonces);
+    for (int i = 1; i < SEALS; i++)
+        ck_assert_int_ne(memcmp(nonce[i - 1], nonce[i], 12), 0);
+}
+END_TEST
+
+/* A child forked while its parent holds a batch of nonces draws its own: the
+ * parent's next nonce and the child's first differ. */
+START_TEST(seal_forked_child_draws_its_own_nonces)
+{
+    apr_size_t len;
+    int fds[2];
+    unsigned char child_nonce[12];
+    seal(&len);
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        ssize_t n = write(fds[1], seal(&len), 12);
+        _exit(n == 12 ? 0 : 1);
+    }
+    unsigned char *parent_nonce = seal(&len);
+    ck_assert_int_eq(read(fds[0], child_nonce, 12), 12);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_int_ne(memcmp(parent_nonce, child_nonce, 12), 0);
+    close(fds[0]);
+    close(fds[1]);
+}
+END_TEST
+
 START_TEST(base64url_rfc4648_vectors)
 {
     static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
@@ -1030,6 +1075,8 @@ static TCase *crypto_case(void)
     tcase_add_test(tc, open_of_flipped_byte_fails);
     tcase_add_test(tc, open_of_truncated_input_fails);
     tcase_add_test(tc, seal_twice_differs);
+    tcase_add_test(tc, seal_nonces_never_repeat);
+    tcase_add_test(tc, seal_forked_child_draws_its_own_nonces);
     tcase_add_test(tc, base64url_rfc4648_vectors);
     tcase_add_test(tc, hex_is_lowercase_two_digits_per_byte);
     tcase_add_test(tc, sha256_fips180_abc);
