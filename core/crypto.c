@@ -49,30 +49,33 @@ int kmen_random(unsigned char *buf, apr_size_t len)
     return RAND_bytes(buf, (int)len) == 1;
 }
 
-/* GCM nonces, drawn from OpenSSL's generator a batch at a time: one call to
- * it costs about 1.8 µs whatever it returns (locks, and a getpid() of its
- * own fork check), as much as the rest of sealing a short value, and an
- * import seals ten million. A nonce is public but must never repeat under a
- * key: the batch is the calling thread's own, and a process forked while
- * holding one draws a fresh batch instead of its parent's leftovers. */
-#define NONCE_BATCH (GCM_NONCE_LEN * 256)
+/* Random bytes that need not stay secret, drawn from OpenSSL's generator a
+ * batch at a time: one call to it costs about 1.8 µs whatever it returns
+ * (locks, and a getpid() of its own fork check), as much as the rest of
+ * sealing a short value, and an import seals ten million and names as many
+ * clients. The batch is the calling thread's own, and a process forked while
+ * holding one draws a fresh batch instead of its parent's leftovers: two
+ * processes never hand out the same bytes. */
+#define PUBLIC_BATCH 3072
 static __thread struct {
-    unsigned char bytes[NONCE_BATCH];
+    unsigned char bytes[PUBLIC_BATCH];
     apr_size_t used;
     pid_t pid;
-} nonces = {.used = NONCE_BATCH};
+} batch = {.used = PUBLIC_BATCH};
 
-static int next_nonce(unsigned char out[GCM_NONCE_LEN])
+int kmen_random_public(unsigned char *buf, apr_size_t len)
 {
     pid_t pid = getpid();
-    if (nonces.used == NONCE_BATCH || nonces.pid != pid) {
-        if (!kmen_random(nonces.bytes, NONCE_BATCH))
+    if (len > PUBLIC_BATCH)
+        return kmen_random(buf, len);
+    if (PUBLIC_BATCH - batch.used < len || batch.pid != pid) {
+        if (!kmen_random(batch.bytes, PUBLIC_BATCH))
             return 0;
-        nonces.used = 0;
-        nonces.pid = pid;
+        batch.used = 0;
+        batch.pid = pid;
     }
-    memcpy(out, nonces.bytes + nonces.used, GCM_NONCE_LEN);
-    nonces.used += GCM_NONCE_LEN;
+    memcpy(buf, batch.bytes + batch.used, len);
+    batch.used += len;
     return 1;
 }
 
@@ -170,7 +173,7 @@ unsigned char *kmen_seal(apr_pool_t *p, const unsigned char key[KMEN_HASH_LEN], 
     unsigned char *body = out + GCM_NONCE_LEN;
     EVP_CIPHER_CTX *ctx = NULL;
     int n = 0, fin = 0,
-        ok = next_nonce(out) && gcm_init(&ctx, 1, key, out, aad, aad_len) &&
+        ok = kmen_random_public(out, GCM_NONCE_LEN) && gcm_init(&ctx, 1, key, out, aad, aad_len) &&
              EVP_EncryptUpdate(ctx, body, &n, plain, (int)plain_len) == 1 &&
              EVP_EncryptFinal_ex(ctx, body + n, &fin) == 1 &&
              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, GCM_TAG_LEN, body + plain_len) == 1;

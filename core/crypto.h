@@ -17,6 +17,9 @@ typedef enum {
 } kmen_key_purpose;
 
 int kmen_random(unsigned char *buf, apr_size_t len);
+/* The same for bytes that may become known (a nonce, a public identifier),
+ * never for a key or a token: cheaper, from a batch (crypto.c). */
+int kmen_random_public(unsigned char *buf, apr_size_t len);
 /* A random identifier: len random bytes as unpadded base64url. */
 const char *kmen_random_token(apr_pool_t *p, apr_size_t len);
 

@@ -27,7 +27,8 @@ static const char *const session_settings =
 static const char *const create_stage =
     "CREATE TEMP TABLE essl_stage (line integer NOT NULL, aifo_index bytea, "
     "aifo_sealed bytea, family_name text NOT NULL, given_name text NOT NULL, "
-    "birth_date date NOT NULL, systems text[] NOT NULL, source_id text) ON COMMIT DROP";
+    "birth_date date NOT NULL, systems text[] NOT NULL, source_id text, "
+    "client_id uuid NOT NULL) ON COMMIT DROP";
 
 apr_hash_t *kmenctl_essl_known_sources(apr_pool_t *p, kmenctl_essl_import *im)
 {
@@ -107,7 +108,7 @@ static const char *new_clients_sql(apr_pool_t *p, const char *agenda)
                        "CREATE TEMP TABLE essl_new ON COMMIT DROP AS "
                        "SELECT nextval('kmen.client_id_seq') AS id, n.* FROM (SELECT s.line, "
                        "s.aifo_index, s.aifo_sealed, s.family_name, s.given_name, s.birth_date, "
-                       "s.systems FROM essl_stage s "
+                       "s.systems, s.client_id FROM essl_stage s "
                        "WHERE s.aifo_index IS NOT NULL "
                        "AND NOT EXISTS (SELECT FROM essl_duplicate d WHERE d.line = s.line) "
                        "AND NOT EXISTS (SELECT FROM kmen.client_aifo a WHERE a.agenda = ",
@@ -115,8 +116,8 @@ static const char *new_clients_sql(apr_pool_t *p, const char *agenda)
 }
 
 static const char *const insert_clients =
-    "INSERT INTO kmen.client (id, source, family_name, given_name, birth_date) "
-    "SELECT id, 'essl', family_name, given_name, birth_date FROM essl_new";
+    "INSERT INTO kmen.client (id, client_id, source, family_name, given_name, birth_date) "
+    "SELECT id, client_id, 'essl', family_name, given_name, birth_date FROM essl_new";
 
 /* ON CONFLICT: a first NIA login of the same person may have created the
  * AIFO since essl_new was built; that client wins and ours is removed. */
@@ -221,19 +222,20 @@ static int add_other_systems(apr_pool_t *p, kmenctl_essl_import *im, const char 
 
 static const char *new_potentials_sql(apr_pool_t *p, const char *agenda)
 {
-    return apr_pstrcat(p,
-                       "CREATE TEMP TABLE essl_potential ON COMMIT DROP AS "
-                       "SELECT nextval('kmen.client_id_seq') AS id, n.* FROM (SELECT DISTINCT ON "
-                       "(s.source_id) s.source_id, s.family_name, s.given_name, s.birth_date "
-                       "FROM essl_stage s WHERE s.aifo_index IS NULL AND NOT EXISTS (SELECT "
-                       "FROM kmen.essl_source e WHERE e.agenda = ",
-                       agenda, " AND e.source_id = s.source_id) ORDER BY s.source_id, s.line) n",
-                       NULL);
+    return apr_pstrcat(
+        p,
+        "CREATE TEMP TABLE essl_potential ON COMMIT DROP AS "
+        "SELECT nextval('kmen.client_id_seq') AS id, n.* FROM (SELECT DISTINCT ON "
+        "(s.source_id) s.source_id, s.family_name, s.given_name, s.birth_date, s.client_id "
+        "FROM essl_stage s WHERE s.aifo_index IS NULL AND NOT EXISTS (SELECT "
+        "FROM kmen.essl_source e WHERE e.agenda = ",
+        agenda, " AND e.source_id = s.source_id) ORDER BY s.source_id, s.line) n", NULL);
 }
 
 static const char *const insert_potentials =
-    "INSERT INTO kmen.client (id, source, potential, family_name, given_name, birth_date) "
-    "SELECT id, 'essl', true, family_name, given_name, birth_date FROM essl_potential ORDER BY id";
+    "INSERT INTO kmen.client (id, client_id, source, potential, family_name, given_name, "
+    "birth_date) SELECT id, client_id, 'essl', true, family_name, given_name, birth_date "
+    "FROM essl_potential ORDER BY id";
 
 static const char *record_sources_sql(apr_pool_t *p, const char *agenda)
 {

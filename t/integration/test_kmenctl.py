@@ -418,6 +418,13 @@ def import_and_check(db, conninfo, key, tmp_path):
     assert client_of(db, master, KNOWN)[1] == "nia"
     assert systems_of(db, known) == {"spisovka"}
     assert db.one("SELECT count(*) FROM kmen.client") == 4
+    # the new clients' public identifiers, drawn by kmenctl: random UUIDs (version 4, RFC
+    # 4122 variant), each its own
+    ids = [row[0] for row in db.query("SELECT client_id::text FROM kmen.client "
+                                      "WHERE source = 'essl'")]
+    assert len(ids) == len(set(ids)) == 3
+    assert all(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
+                            r"[0-9a-f]{12}", i) for i in ids), ids
     assert db.query("SELECT outcome, detail FROM kmen.audit WHERE event = 'import_essl'") == \
         [("ok", "added 3, matched 2, rejected 9")]
     return r, csv
