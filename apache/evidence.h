@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Evidence requested across borders through the single digital gateway. */
+/* Evidence requested across borders through the single digital gateway:
+ * httpd's side. What the callback checks, stores and opens is the core's
+ * (evidence_delivery.h). */
 #ifndef KMEN_EVIDENCE_H
 #define KMEN_EVIDENCE_H
 
