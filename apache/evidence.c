@@ -1,14 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Cross-border evidence, httpd's side: a backend's Kmen-Evidence-Request
- * and the Kmen-Evidence states, the evidence service's callback
+/* Cross-border evidence, httpd's side: the evidence service's callback
  * (POST /kmen/evidence, HMAC-signed or with a TLS client certificate) read
  * and answered, and the document handed out as a download. What is checked,
  * stored and opened is the core's (evidence_delivery.h). */
 #include <string.h>
 
 #include "httpd.h"
-#include "apr_escape.h"
-#include "apr_lib.h"
 #include "apr_strings.h"
 #include "http_protocol.h"
 #include "http_ssl.h"
@@ -19,69 +16,9 @@
 #include "evidence.h"
 #include "evidence_delivery.h"
 #include "page.h"
-#include "pairs.h"
 #include "request.h"
-#include "store_pg.h"
 
 #define CHUNKED_FIRST_BUFFER (64 * 1024)
-
-/* "type=<t>; country=<CC>": false unless both are well formed. */
-static int parse_request(request_rec *r, const char *value, const char **type, const char **country)
-{
-    char *copy = apr_pstrdup(r->pool, value), *last = NULL;
-    *type = *country = NULL;
-    for (char *item = apr_strtok(copy, ";", &last); item; item = apr_strtok(NULL, ";", &last)) {
-        item = kmen_trim(item);
-        if (strncmp(item, "type=", 5) == 0)
-            *type = item + 5;
-        else if (strncmp(item, "country=", 8) == 0)
-            *country = item + 8;
-    }
-    size_t type_len = *type ? strlen(*type) : 0;
-    return type_len >= 1 && type_len <= 64 &&
-           strspn(*type, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") ==
-               type_len &&
-           *country && strlen(*country) == 2 && apr_isupper((*country)[0]) &&
-           apr_isupper((*country)[1]);
-}
-
-static const char *absolute_url_of(request_rec *r)
-{
-    const kmen_server_conf *c = kmen_server_conf_get(r->server);
-    return apr_pstrcat(r->pool, kmen_sp_base_url(r->pool, c), r->unparsed_uri, NULL);
-}
-
-const char *kmen_evidence_request(request_rec *r, const kmen_session *s, const char *value)
-{
-    const kmen_server_conf *c = kmen_server_conf_get(r->server);
-    const char *type, *country, *id = NULL;
-    if (!c->evidence_url || !s || !s->identity.client_id ||
-        !parse_request(r, value, &type, &country)) {
-        kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING,
-                 KMEN_LOGNO(0681) "Kmen-Evidence-Request ignored: %s",
-                 !c->evidence_url               ? "no KmenEvidenceURL"
-                 : !s || !s->identity.client_id ? "no registered client"
-                                                : "expected type=<type>; country=<CC>");
-        return NULL;
-    }
-    if (kmen_store_evidence_request(kmen_request_ctx(r), c->store, s->identity.client_id, type,
-                                    country, &id) != KMEN_STORE_OK)
-        return NULL;
-    return apr_pstrcat(r->pool, c->evidence_url, strchr(c->evidence_url, '?') ? "&" : "?",
-                       "request=", id, "&type=", apr_pescape_urlencoded(r->pool, type),
-                       "&country=", country,
-                       "&return=", apr_pescape_urlencoded(r->pool, absolute_url_of(r)), NULL);
-}
-
-int kmen_evidence_states(request_rec *r, const kmen_session *s, const char **states)
-{
-    *states = NULL;
-    if (!s->evidence || !s->identity.client_id)
-        return OK;
-    kmen_store_status st = kmen_store_evidence_states(
-        kmen_request_ctx(r), kmen_server_conf_get(r->server)->store, s->identity.client_id, states);
-    return st == KMEN_STORE_DOWN ? HTTP_SERVICE_UNAVAILABLE : OK;
-}
 
 /* A declared length over the limit is refused before anything is read (and
  * before 100 Continue is sent); a chunked body as soon as it passes it. The
