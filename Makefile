@@ -15,7 +15,7 @@ CORE_HDR := $(wildcard core/*.h)
 APACHE_SRC := apache/mod_kmen.c apache/config.c apache/configcheck.c apache/request.c apache/session_cookie.c \
               apache/socache.c apache/memo.c apache/headers.c apache/page.c apache/log.c apache/logout_state.c \
               apache/login_state.c apache/handlers.c apache/auth.c \
-              apache/backend.c apache/evidence.c apache/status.c apache/health.c apache/metadata_fetch.c
+              apache/backend_filter.c apache/evidence.c apache/status.c apache/health.c apache/metadata_fetch.c
 HDR := $(CORE_HDR) $(wildcard apache/*.h)
 LIBKMEN := build/libkmen.a
 MODULE := apache/.libs/mod_kmen.so
@@ -143,7 +143,8 @@ bench: all
 UNIT_CFLAGS = $(WARN) -g $(DEPS_CFLAGS) $(shell pkg-config --cflags check apr-1 apr-util-1) -Icore
 UNIT_LIBS = $(LIBKMEN) $(DEPS_LIBS) $(shell pkg-config --libs check apr-1 apr-util-1)
 UNIT_TESTS := t/unit/saml_test t/unit/conf_test t/unit/conf_check_test t/unit/logic_test \
-              t/unit/context_test t/unit/session_test t/unit/http_test
+              t/unit/context_test t/unit/session_test t/unit/http_test t/unit/evidence_test \
+              t/unit/backend_test
 # logic_test reads apache/config.c's directive handlers (httpd's include dir); conf_test
 # and conf_defaults, the configuration's create, merge and defaults, link the core alone.
 LOGIC_CFLAGS = $(UNIT_CFLAGS) -I$(shell $(APXS) -q INCLUDEDIR) -Iapache
@@ -179,6 +180,14 @@ t/unit/context_test: t/unit/context_test.c $(LIBKMEN) $(CORE_HDR)
 # the core's session operations over the reference cache in the test itself, no server
 t/unit/session_test: t/unit/session_test.c $(LIBKMEN) $(CORE_HDR)
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/session_test.c $(UNIT_LIBS)
+
+# a backend's response commands, parsed and decided, no server, no database
+t/unit/backend_test: t/unit/backend_test.c $(LIBKMEN) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/backend_test.c $(UNIT_LIBS)
+
+# the evidence callback's checks and the body buffer, no server, no database
+t/unit/evidence_test: t/unit/evidence_test.c $(LIBKMEN) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/evidence_test.c $(UNIT_LIBS)
 
 # the core's HTTP client against a local HTTP and HTTPS server it starts (t/unit/http_server.py)
 t/unit/http_test: t/unit/http_test.c $(LIBKMEN) $(CORE_HDR)

@@ -12,7 +12,7 @@
 #include "http_request.h"
 
 #include "handlers.h"
-#include "evidence.h"
+#include "evidence_request.h"
 #include "headers.h"
 #include "page.h"
 #include "redirect.h"
@@ -119,7 +119,7 @@ int kmen_fixups(request_rec *r)
     if ((agenda && s->identity.client_id && s->identity.origin == KMEN_ORIGIN_NIA &&
          kmen_register_agenda_aifo(kmen_request_ctx(r), s->identity.client_id, agenda, &aifo) !=
              KMEN_REGISTER_OK) ||
-        kmen_evidence_states(r, s, &evidence) != OK)
+        kmen_evidence_states(kmen_request_ctx(r), s, &evidence) != KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     const kmen_header_set *set =
         s->headers ? s->headers

@@ -1,19 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Evidence requested across borders through the single digital gateway. */
+/* Cross-border evidence through the single digital gateway: httpd's
+ * endpoints. A backend's Kmen-Evidence-Request and Kmen-Evidence are the
+ * core's (evidence_request.h). */
 #ifndef KMEN_EVIDENCE_H
 #define KMEN_EVIDENCE_H
 
 #include "httpd.h"
 
 #include "session.h"
-
-/* A backend's Kmen-Evidence-Request "type=<t>; country=<CC>": records it and
- * returns where to send the person (KmenEvidenceURL with request, type,
- * country and return), or NULL when it is ignored. */
-const char *kmen_evidence_request(request_rec *r, const kmen_session *s, const char *value);
-
-/* Kmen-Evidence for a session that asked for evidence: "<id>=<state>, …". */
-int kmen_evidence_states(request_rec *r, const kmen_session *s, const char **states);
 
 /* POST /kmen/evidence: the evidence service's signed callback. */
 int kmen_evidence_callback(request_rec *r);

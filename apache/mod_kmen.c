@@ -9,7 +9,7 @@
 #include "http_protocol.h"
 #include "http_request.h"
 
-#include "backend.h"
+#include "backend_filter.h"
 #include "config.h"
 #include "configcheck.h"
 #include "handlers.h"

@@ -7,6 +7,7 @@
 
 #include "apr_strings.h"
 
+#include "body_buffer.h"
 #include "http_client.h"
 
 struct kmen_http_client {
@@ -19,8 +20,7 @@ typedef struct {
     apr_pool_t *pool;
     const kmen_http_request *req;
     kmen_http_response *resp;
-    char *data; /* the body so far, in a buffer of size bytes */
-    apr_size_t len, size;
+    kmen_body_buffer body; /* so far */
     int too_large;
     struct curl_slist *headers;
     char error[CURL_ERROR_SIZE]; /* libcurl's detailed message */
@@ -31,30 +31,14 @@ int kmen_http_library_init(void)
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
-/* Appends to a pool buffer that doubles: a large answer arrives in many
- * chunks, each is not copied again with all the ones before it. */
 static size_t collect(char *chunk, size_t size, size_t n, void *userdata)
 {
     transfer *t = userdata;
-    apr_size_t add = size * n;
-    if (add > t->req->max_bytes - t->len) {
+    if (kmen_body_buffer_append(&t->body, chunk, size * n) != 0) {
         t->too_large = 1;
         return 0; /* fails the transfer */
     }
-    if (t->len + add + 1 > t->size) {
-        apr_size_t want = t->size ? t->size : 4096;
-        while (want < t->len + add + 1)
-            want *= 2;
-        char *grown = apr_palloc(t->pool, want);
-        if (t->len)
-            memcpy(grown, t->data, t->len);
-        t->data = grown;
-        t->size = want;
-    }
-    memcpy(t->data + t->len, chunk, add);
-    t->len += add;
-    t->data[t->len] = '\0';
-    return add;
+    return size * n;
 }
 
 static void set_tls(CURL *curl, const kmen_http_request *req)
@@ -154,8 +138,8 @@ static void settle(transfer *t, CURLcode rc, long status)
     kmen_http_response *resp = t->resp;
     resp->status = rc == CURLE_OK ? status : 0;
     resp->outcome = outcome_of(t, rc, resp->status);
-    resp->body = rc == CURLE_OK && t->data ? t->data : "";
-    resp->len = rc == CURLE_OK ? t->len : 0;
+    resp->body = rc == CURLE_OK ? t->body.data : "";
+    resp->len = rc == CURLE_OK ? t->body.len : 0;
     resp->reason = reason_of(t, rc);
     /* libcurl's own message says more (which certificate problem, which
      * address); a too large answer is ours to explain. */
@@ -175,6 +159,7 @@ static transfer *transfer_make(apr_pool_t *p, const kmen_http_request *req,
     t->pool = p;
     t->req = req;
     t->resp = resp;
+    kmen_body_buffer_init(&t->body, p, 4096, req->max_bytes);
     return t;
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Backend -> module response headers (docs/headers.md): consumed, never reach the browser. */
-#ifndef KMEN_BACKEND_H
-#define KMEN_BACKEND_H
+#ifndef KMEN_BACKEND_FILTER_H
+#define KMEN_BACKEND_FILTER_H
 
 #include "httpd.h"
 #include "util_filter.h"

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The evidence callback's checks in the core, with no server around them:
+ * the signature, the delivery refused before the store, the allowlist of
+ * document types, and the answer when the database cannot be reached (the
+ * store here is one that never connects). The body buffer the callback and
+ * the HTTP client read into, too. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apr_strings.h"
+
+#include "body_buffer.h"
+#include "evidence_delivery.h"
+
+static apr_pool_t *pool;
+
+/* ---- a context whose log lines are kept, a database that cannot be reached */
+
+static kmen_server_conf conf;
+static apr_array_header_t *lines;
+
+static void keep_line(void *baton, const char *file, int line, kmen_log_level level,
+                      const char *message)
+{
+    APR_ARRAY_PUSH(lines, const char *) = apr_pstrdup(pool, message);
+}
+
+static const char *request_id(void *baton)
+{
+    return "req-evidence-test";
+}
+
+static kmen_ctx ctx = {NULL, &conf, keep_line, request_id, NULL, KMEN_LOG_INFO, NULL};
+
+static void setup(void)
+{
+    memset(&conf, 0, sizeof(conf));
+    conf.store = kmen_store_create(pool, "host=/nonexistent/kmen-evidence-test dbname=kmen", 1);
+    ck_assert_int_eq(kmen_store_child_init(conf.store, pool), APR_SUCCESS);
+    ctx.pool = pool;
+    lines = apr_array_make(pool, 4, sizeof(const char *));
+}
+
+/* The one log line, which must contain WANT. */
+static void logged_once(const char *want)
+{
+    ck_assert_int_eq(lines->nelts, 1);
+    ck_assert_msg(strstr(APR_ARRAY_IDX(lines, 0, const char *), want), "logged \"%s\", not \"%s\"",
+                  APR_ARRAY_IDX(lines, 0, const char *), want);
+}
+
+/* ---- the evidence callback */
+
+START_TEST(signature_header_is_checked_for_form_and_age)
+{
+    static const unsigned char secret[] = "evidence-secret";
+    const char *mac = "eb0cb19dbe22b0ff2c6d3583d6b6172a94626680dd5b9662ef96d9e294a553fc";
+    const char *header = apr_pstrcat(pool, "t=1700000000, v1=", mac, NULL);
+    kmen_evidence_signature sig;
+    ck_assert(!kmen_evidence_signature_fresh(&conf, header, 1700000000, &sig)); /* no secret */
+    conf.evidence_secret = secret;
+    conf.evidence_secret_len = sizeof(secret) - 1;
+    ck_assert(!kmen_evidence_signature_fresh(&conf, NULL, 1700000000, &sig));
+    ck_assert(!kmen_evidence_signature_fresh(&conf, "t=1700000000, v1=abc", 1700000000, &sig));
+    ck_assert(!kmen_evidence_signature_fresh(&conf, header, 1700000301, &sig));
+    ck_assert(!kmen_evidence_signature_fresh(&conf, header, 1699999699, &sig));
+    ck_assert(kmen_evidence_signature_fresh(&conf, header, 1700000300, &sig));
+    ck_assert(kmen_evidence_signature_matches(pool, &conf, &sig, "{\"request\":\"x\"}", 15));
+    ck_assert(!kmen_evidence_signature_matches(pool, &conf, &sig, "{\"request\":\"y\"}", 15));
+    sig.t++;
+    ck_assert(!kmen_evidence_signature_matches(pool, &conf, &sig, "{\"request\":\"x\"}", 15));
+}
+END_TEST
+
+static kmen_evidence_answer delivered(const char *json)
+{
+    return kmen_evidence_deliver(&ctx, json, strlen(json));
+}
+
+START_TEST(delivery_is_refused_before_the_store_when_malformed_or_of_another_type)
+{
+    const char *id = "0a1b2c3d-0000-4000-8000-00000000abcd";
+    ck_assert_int_eq(delivered("not json"), KMEN_EVIDENCE_MALFORMED);
+    ck_assert_int_eq(delivered("{\"request\":\"nope\",\"state\":\"refused\"}"),
+                     KMEN_EVIDENCE_MALFORMED);
+    ck_assert_int_eq(delivered(apr_psprintf(pool, "{\"request\":\"%s\",\"state\":\"lost\"}", id)),
+                     KMEN_EVIDENCE_MALFORMED);
+    ck_assert_int_eq(delivered(apr_psprintf(pool,
+                                            "{\"request\":\"%s\",\"state\":\"received\","
+                                            "\"content_type\":\"application/pdf\"}",
+                                            id)),
+                     KMEN_EVIDENCE_MALFORMED);
+    ck_assert_int_eq(lines->nelts, 0);
+    ck_assert_int_eq(delivered(apr_psprintf(pool,
+                                            "{\"request\":\"%s\",\"state\":\"received\","
+                                            "\"content_type\":\"text/html\\\"\\n\","
+                                            "\"document\":\"PGgxPg==\"}",
+                                            id)),
+                     KMEN_EVIDENCE_TYPE_REFUSED);
+    logged_once("KMEN0684: evidence callback refused: document type \"text/html\\\"\\n\" is not "
+                "allowed");
+    ck_assert_int_eq(
+        delivered(apr_psprintf(pool, "{\"request\":\"%s\",\"state\":\"refused\"}", id)),
+        KMEN_EVIDENCE_UNAVAILABLE);
+}
+END_TEST
+
+START_TEST(document_types_are_an_allowlist)
+{
+    const char *ext = "none";
+    ck_assert_str_eq(kmen_evidence_document_type(pool, " Application/PDF ; charset=x", &ext),
+                     "application/pdf");
+    ck_assert_str_eq(ext, "pdf");
+    ck_assert_str_eq(kmen_evidence_document_type(pool, "text/xml", &ext), "text/xml");
+    ck_assert_str_eq(ext, "xml");
+    ext = "bin";
+    ck_assert_ptr_null(kmen_evidence_document_type(pool, "text/html", &ext));
+    ck_assert_ptr_null(kmen_evidence_document_type(pool, NULL, &ext));
+    ck_assert_str_eq(ext, "bin");
+    ck_assert(kmen_evidence_id_is_valid("0a1b2c3d-0000-4000-8000-00000000abcd"));
+    ck_assert(!kmen_evidence_id_is_valid("0A1B2C3D-0000-4000-8000-00000000ABCD"));
+    ck_assert(!kmen_evidence_id_is_valid(NULL));
+}
+END_TEST
+
+/* ---- the body buffer */
+
+START_TEST(appended_body_stops_at_its_limit)
+{
+    kmen_body_buffer b;
+    kmen_body_buffer_init(&b, pool, 4, 10);
+    ck_assert_str_eq(b.data, "");
+    ck_assert_int_eq(kmen_body_buffer_append(&b, "hello", 5), 0);
+    ck_assert_int_eq(kmen_body_buffer_append(&b, "world", 5), 0);
+    ck_assert_str_eq(b.data, "helloworld");
+    ck_assert_int_eq(kmen_body_buffer_append(&b, "!", 1), -1);
+    ck_assert_uint_eq(b.len, 10);
+    ck_assert_str_eq(b.data, "helloworld");
+}
+END_TEST
+
+START_TEST(a_reader_sees_a_body_one_byte_over_the_limit)
+{
+    kmen_body_buffer b;
+    apr_size_t room;
+    kmen_body_buffer_init(&b, pool, 2, 5);
+    while (b.len <= 5) {
+        char *at = kmen_body_buffer_room(&b, &room);
+        ck_assert_uint_ge(room, 1);
+        memset(at, 'x', room);
+        kmen_body_buffer_filled(&b, room);
+    }
+    ck_assert_uint_eq(b.len, 6);
+    ck_assert_uint_le(b.cap, 7);
+    ck_assert_str_eq(b.data, "xxxxxx");
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("evidence");
+    TCase *tc = tcase_create("callback");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, signature_header_is_checked_for_form_and_age);
+    tcase_add_test(tc, delivery_is_refused_before_the_store_when_malformed_or_of_another_type);
+    tcase_add_test(tc, document_types_are_an_allowlist);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("body buffer");
+    tcase_add_test(tc, appended_body_stops_at_its_limit);
+    tcase_add_test(tc, a_reader_sees_a_body_one_byte_over_the_limit);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
