@@ -5,15 +5,13 @@
  * and in nginx's spelling. t/integration/test_conf_check.py feeds the same
  * configurations to both servers. */
 #include <check.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "apr_strings.h"
 
+#include "check_main.h"
 #include "conf_check.h"
 #include "sp_setup.h"
-
-static apr_pool_t *pool;
 
 /* A configuration both parts accept, not yet defaulted: the files are only
  * named (kmen_conf_check reads none). */
@@ -308,16 +306,10 @@ static TCase *spelling_case(void)
     return tc;
 }
 
-int main(void)
+Suite *unit_suite(void)
 {
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
     Suite *s = suite_create("conf_check");
     suite_add_tcase(s, checks_case());
     suite_add_tcase(s, spelling_case());
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

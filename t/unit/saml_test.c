@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 #include <zlib.h>
 
+#include "check_main.h"
 #include "conf.h"
 #include "lasso_reference.h"
 #include "saml.h"
@@ -44,8 +45,6 @@ static const fixture response2 = {
     "_EC4U.pASZbyim6prNJtsgOJW5BQUYug_vL-dVUzF-2C8Soni4zLm6GuAfvPZ8M2",
     "CZ/CZ/1cd49592-b9ba-42ed-91ac-80d07ac9faf2",
     "2019-09-18T11:10:53.417Z"};
-
-static apr_pool_t *pool;
 
 static const char *fixture_dir(void)
 {
@@ -766,8 +765,9 @@ START_TEST(other_sigtrap_still_ends_the_process)
 }
 END_TEST
 
-static Suite *suite(void)
+Suite *unit_suite(void)
 {
+    kmen_saml_library_init(NULL);
     Suite *s = suite_create("saml");
     TCase *tc = tcase_create("nia-test-2019");
     tcase_set_timeout(tc, 30);
@@ -799,16 +799,4 @@ static Suite *suite(void)
     tcase_add_test_raise_signal(tc, other_sigtrap_still_ends_the_process, SIGTRAP);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    kmen_saml_library_init(NULL);
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
