@@ -59,12 +59,13 @@ typedef struct {
  * and how an EncryptedKey names its certificate. A signing-only pair is
  * there too, so that an assertion encrypted to it is refused by name. */
 typedef struct {
-    xmlSecKey *key;             /* NULL: the pair only signs */
-    const char *serial;         /* the certificate's serial number, decimal */
-    const char *cert_b64;       /* the certificate's DER, base64 without blanks */
-    const char *cert_directive; /* KmenSPCertificateFile or KmenSPEncryptionCertificateFile */
-    const char *key_file;       /* for the refusal of a signing-only pair */
-    kmen_spelling spelling;     /* the server's, for the directives refusals name */
+    xmlSecKey *key;       /* NULL: the pair only signs */
+    const char *serial;   /* the certificate's serial number, decimal */
+    const char *cert_b64; /* the certificate's DER, base64 without blanks */
+    /* KmenSPCertificateFile or KmenSPEncryptionCertificateFile, as SPELLING writes it */
+    const char *cert_directive;
+    const char *key_file;   /* for the refusal of a signing-only pair */
+    kmen_spelling spelling; /* the server's, for the directives refusals name */
 } kmen_sp_decryption_key;
 
 /* What an EncryptedKey's ds:KeyInfo says of the key it was made for: NIA
