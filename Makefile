@@ -142,6 +142,9 @@ bench: all
 # --- unit tests (libcheck): pure logic, and the response checks on NIA's own Response
 UNIT_CFLAGS = $(WARN) -g $(DEPS_CFLAGS) $(shell pkg-config --cflags check apr-1 apr-util-1) -Icore
 UNIT_LIBS = $(LIBKMEN) $(DEPS_LIBS) $(shell pkg-config --libs check apr-1 apr-util-1)
+# CHECK_MAIN: the one main() every libcheck test links; each test file gives its suite.
+CHECK_MAIN := t/unit/check_main.c
+CHECK_MAIN_DEPS := $(CHECK_MAIN) t/unit/check_main.h
 UNIT_TESTS := t/unit/saml_test t/unit/conf_test t/unit/conf_check_test t/unit/logic_test \
               t/unit/context_test t/unit/session_test t/unit/http_test t/unit/evidence_test \
               t/unit/backend_test
@@ -154,32 +157,33 @@ LOGIC_SRC := apache/config.c
 # hold NIA's captured Responses and every hostile case to it and to the module's.
 LASSO_REFERENCE := t/unit/lasso_reference.c t/unit/lasso_reference.h
 
-t/unit/saml_test: t/unit/saml_test.c $(LASSO_REFERENCE) $(LIBKMEN) $(CORE_HDR)
-	$(CC) $(UNIT_CFLAGS) -It/unit -o $@ t/unit/saml_test.c t/unit/lasso_reference.c $(UNIT_LIBS)
+t/unit/saml_test: t/unit/saml_test.c $(LASSO_REFERENCE) $(CHECK_MAIN_DEPS) $(LIBKMEN) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) -It/unit -o $@ t/unit/saml_test.c t/unit/lasso_reference.c \
+	  $(CHECK_MAIN) $(UNIT_LIBS)
 
 # t/integration/test_hostile.py runs it on every hostile case's Response
 t/unit/saml_differential: t/unit/saml_differential.c $(LASSO_REFERENCE) $(LIBKMEN) $(CORE_HDR)
 	$(CC) $(UNIT_CFLAGS) -It/unit -o $@ t/unit/saml_differential.c t/unit/lasso_reference.c \
 	  $(UNIT_LIBS)
 
-t/unit/conf_test: t/unit/conf_test.c $(LIBKMEN) $(CORE_HDR)
-	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/conf_test.c $(UNIT_LIBS)
+t/unit/conf_test: t/unit/conf_test.c $(CHECK_MAIN_DEPS) $(LIBKMEN) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/conf_test.c $(CHECK_MAIN) $(UNIT_LIBS)
 
 # the core's configuration checks, each culprit in both servers' spellings
-t/unit/conf_check_test: t/unit/conf_check_test.c $(LIBKMEN) $(CORE_HDR)
-	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/conf_check_test.c $(UNIT_LIBS)
+t/unit/conf_check_test: t/unit/conf_check_test.c $(CHECK_MAIN_DEPS) $(LIBKMEN) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/conf_check_test.c $(CHECK_MAIN) $(UNIT_LIBS)
 
 # the directives of the field lists with their defaults, for t/integration/test_docs.py
 t/unit/conf_defaults: t/unit/conf_defaults.c $(LIBKMEN) $(CORE_HDR)
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/conf_defaults.c $(UNIT_LIBS)
 
 # the core's request context, store and translator with no server around them
-t/unit/context_test: t/unit/context_test.c $(LIBKMEN) $(CORE_HDR)
-	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/context_test.c $(UNIT_LIBS)
+t/unit/context_test: t/unit/context_test.c $(CHECK_MAIN_DEPS) $(LIBKMEN) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/context_test.c $(CHECK_MAIN) $(UNIT_LIBS)
 
 # the core's session operations over the reference cache in the test itself, no server
-t/unit/session_test: t/unit/session_test.c $(LIBKMEN) $(CORE_HDR)
-	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/session_test.c $(UNIT_LIBS)
+t/unit/session_test: t/unit/session_test.c $(CHECK_MAIN_DEPS) $(LIBKMEN) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/session_test.c $(CHECK_MAIN) $(UNIT_LIBS)
 
 # a backend's response commands, parsed and decided, no server, no database
 t/unit/backend_test: t/unit/backend_test.c $(LIBKMEN) $(CORE_HDR)
@@ -190,15 +194,15 @@ t/unit/evidence_test: t/unit/evidence_test.c $(LIBKMEN) $(CORE_HDR)
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/evidence_test.c $(UNIT_LIBS)
 
 # the core's HTTP client against a local HTTP and HTTPS server it starts (t/unit/http_server.py)
-t/unit/http_test: t/unit/http_test.c $(LIBKMEN) $(CORE_HDR)
-	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/http_test.c $(UNIT_LIBS)
+t/unit/http_test: t/unit/http_test.c $(CHECK_MAIN_DEPS) $(LIBKMEN) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/http_test.c $(CHECK_MAIN) $(UNIT_LIBS)
 
 # the core's login sequence against a PostgreSQL that t/integration/test_login_core.py starts
-t/unit/login_test: t/unit/login_test.c $(LIBKMEN) $(CORE_HDR)
-	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/login_test.c $(UNIT_LIBS)
+t/unit/login_test: t/unit/login_test.c $(CHECK_MAIN_DEPS) $(LIBKMEN) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/login_test.c $(CHECK_MAIN) $(UNIT_LIBS)
 
-t/unit/logic_test: t/unit/logic_test.c $(LOGIC_SRC) $(LIBKMEN) $(HDR)
-	$(CC) $(LOGIC_CFLAGS) -o $@ t/unit/logic_test.c $(LOGIC_SRC) $(UNIT_LIBS)
+t/unit/logic_test: t/unit/logic_test.c $(LOGIC_SRC) $(CHECK_MAIN_DEPS) $(LIBKMEN) $(HDR)
+	$(CC) $(LOGIC_CFLAGS) -o $@ t/unit/logic_test.c $(LOGIC_SRC) $(CHECK_MAIN) $(UNIT_LIBS)
 
 test-unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done

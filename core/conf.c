@@ -58,6 +58,7 @@ kmen_server_conf *kmen_server_conf_merge(apr_pool_t *p, const kmen_server_conf *
     kmen_server_conf *m = apr_pcalloc(p, sizeof(*m));
     KMEN_SERVER_FIELDS(MERGE_FIELD)
     m->where = apr_table_overlay(p, add->where, base->where);
+    m->spelling = add->spelling;
     return m;
 }
 

@@ -62,9 +62,15 @@ struct kmen_store;
 
 #define KMEN_MEMBER(type, field, ...) KMEN_TYPE(type, CTYPE) field;
 
+/* Whose directive names: the directive and nginx columns of conf_fields.h. */
+typedef enum { KMEN_SPELL_HTTPD, KMEN_SPELL_NGINX } kmen_spelling;
+
 typedef struct {
     KMEN_SERVER_FIELDS(KMEN_MEMBER)
     apr_table_t *where; /* directive name -> "file:line" where it was set */
+    /* the server's, which the core's texts name settings in: set once by
+     * the adapter (nginx), httpd's unless it does */
+    kmen_spelling spelling;
 
     /* Loaded at post_config, while httpd still runs as root. */
     unsigned char register_key[KMEN_KEY_LEN];
@@ -97,7 +103,7 @@ extern const apr_array_header_t kmen_eidas_minimal_set;
 extern const char *const kmen_header_encoding_names[];
 extern const char *const kmen_nameid_policy_names[];
 
-/* Every field unset, in pool P; the where table empty. */
+/* Every field unset, in pool P; the where table empty; httpd's spelling. */
 kmen_server_conf *kmen_server_conf_new(apr_pool_t *p);
 kmen_dir_conf *kmen_dir_conf_new(apr_pool_t *p);
 

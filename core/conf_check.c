@@ -27,6 +27,11 @@ const char *kmen_conf_field_name(kmen_conf_field field, kmen_spelling spelling)
     return name ? name : names[field].id;
 }
 
+const char *kmen_conf_spelling(const kmen_server_conf *c, kmen_conf_field field)
+{
+    return kmen_conf_field_name(field, c ? c->spelling : KMEN_SPELL_HTTPD);
+}
+
 const char *kmen_conf_field_ref(apr_pool_t *p, kmen_conf_field field)
 {
     return apr_pstrcat(p, "{", names[field].id, "}", NULL);

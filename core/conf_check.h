@@ -16,9 +16,6 @@
 typedef enum { KMEN_SERVER_FIELDS(KMEN_FIELD_ENUM) KMEN_FIELD_COUNT } kmen_conf_field;
 #undef KMEN_FIELD_ENUM
 
-/* Whose directive names: the directive and nginx columns of conf_fields.h. */
-typedef enum { KMEN_SPELL_HTTPD, KMEN_SPELL_NGINX } kmen_spelling;
-
 /* What is wrong with a configuration, and which setting to fix. PROBLEM
  * names other settings as {field}, or {field:on} for "that switch on"
  * (kmen_conf_problem_text spells them); everything else in it is plain. */
@@ -53,6 +50,10 @@ kmen_conf_culprit *kmen_conf_culprit_make(apr_pool_t *p, kmen_conf_field field, 
 /* The directive that sets FIELD, as SPELLING writes it; its C name (as
  * PROBLEM references write it) for a field no directive of SPELLING sets. */
 const char *kmen_conf_field_name(kmen_conf_field field, kmen_spelling spelling);
+/* The directive that sets FIELD as C's server writes it (C's spelling), for
+ * the texts the core makes while serving; httpd's for a NULL C (a context
+ * outside any server: the unit tests, kmenctl). */
+const char *kmen_conf_spelling(const kmen_server_conf *c, kmen_conf_field field);
 /* "{field}": PROBLEM's reference to FIELD. */
 const char *kmen_conf_field_ref(apr_pool_t *p, kmen_conf_field field);
 

@@ -10,6 +10,7 @@
 #include "apr_lib.h"
 #include "apr_strings.h"
 
+#include "conf_check.h"
 #include "context.h"
 #include "identifiers.h"
 #include "register.h"
@@ -97,7 +98,9 @@ static kmen_register_status resolve_first(kmen_ctx *ctx, kmen_identity *id,
 {
     const kmen_server_conf *c = ctx->conf;
     if (kmen_translator_mode_of(c) == KMEN_TRANSLATOR_UNSET)
-        return gateway_failed(ctx, "no KmenTranslatorURL configured");
+        return gateway_failed(ctx, apr_pstrcat(ctx->pool, "no ",
+                                               kmen_conf_spelling(c, KMEN_FIELD_translator_url),
+                                               " configured", NULL));
     const char *aifo = NULL;
     kmen_translate_status st = translate_to_register(ctx, id->pseudonym, &aifo);
     if (st != KMEN_TRANSLATE_OK)
@@ -237,8 +240,8 @@ static kmen_store_status stored_aifo(kmen_ctx *ctx, const char *client_id, const
         return st;
     *aifo = kmen_id_open(ctx->pool, &c->id_keys, KMEN_ID_AIFO, agenda, sealed, len);
     if (!*aifo) {
-        kmen_log(ctx, KMEN_LOG_ERR,
-                 KMEN_LOGNO(0663) "a stored AIFO does not open: wrong KmenRegisterKeyFile?");
+        kmen_log(ctx, KMEN_LOG_ERR, KMEN_LOGNO(0663) "a stored AIFO does not open: wrong %s?",
+                 kmen_conf_spelling(c, KMEN_FIELD_register_key_file));
         return KMEN_STORE_DOWN;
     }
     return KMEN_STORE_OK;

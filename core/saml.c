@@ -167,7 +167,8 @@ static const char *load_key_pair(apr_pool_t *p, kmen_sp *sp, int i, kmen_sp_inpu
     if (i == 0)
         sp->signing_key = key;
     k->key_file = pair->key_file;
-    k->cert_directive = kmen_conf_field_name(kmen_sp_pair_field(pair, 1), KMEN_SPELL_HTTPD);
+    k->spelling = sp->params.spelling;
+    k->cert_directive = kmen_conf_field_name(kmen_sp_pair_field(pair, 1), k->spelling);
     *culprit = KMEN_SP_CERT_OF(i);
     return kmen_sp_certificate_name(p, pair->cert_pem, k);
 }
@@ -202,7 +203,7 @@ const char *kmen_idp_load(apr_pool_t *p, const kmen_sp *sp, const char *xml, kme
 {
     const char *pinned = sp->params.idp_metadata_cert_pem;
     *culprit = KMEN_SP_IDP_METADATA;
-    const char *err = pinned ? kmen_idp_metadata_verify(p, xml, pinned) : NULL;
+    const char *err = pinned ? kmen_idp_metadata_verify(p, xml, pinned, sp->params.spelling) : NULL;
     if (err || (err = kmen_idp_metadata_read(p, xml, out)) || (err = check_idp_validity(p, out)))
         return err;
     LassoServer *probe = server_build(sp, xml, &err, culprit);

@@ -57,6 +57,7 @@ typedef struct {
     const char *idp_metadata_file;     /* where idp_metadata came from: children re-read it */
     const char *idp_metadata_cert_pem; /* the pinned certificate(s) that sign it, or NULL */
     int nameid_policy;                 /* kmen_nameid_policy */
+    kmen_spelling spelling;            /* the server's: its refusals name settings so */
 } kmen_sp_params;
 
 /* What a logout needs to name the login at the IdP. NameID is the BSI for

@@ -217,9 +217,10 @@ static const char *named_serial(const kmen_key_reference *ref)
  * metadata that published K's certificate for encryption too. */
 static const char *signing_only_refusal(apr_pool_t *p, const kmen_sp_decryption_key *k)
 {
-    return apr_pstrcat(p, "the EncryptedKey is for the signing-only KmenSPPrivateKeyFile ",
-                       k->key_file, " (serial number ", k->serial,
-                       "), not a KmenSPEncryptionCertificateFile", NULL);
+    return apr_pstrcat(p, "the EncryptedKey is for the signing-only ",
+                       kmen_conf_field_name(KMEN_FIELD_sp_key_file, k->spelling), " ", k->key_file,
+                       " (serial number ", k->serial, "), not a ",
+                       kmen_conf_field_name(KMEN_FIELD_sp_enc_cert_file, k->spelling), NULL);
 }
 
 const char *kmen_encrypted_assertion_decrypt(apr_pool_t *p, xmlNode *encrypted_assertion,

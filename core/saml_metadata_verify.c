@@ -41,7 +41,8 @@ static int any_pinned_key_verifies(const char *pinned, xmlNode *signature, const
     return 0;
 }
 
-const char *kmen_idp_metadata_verify(apr_pool_t *p, const char *xml, const char *pinned_pem)
+const char *kmen_idp_metadata_verify(apr_pool_t *p, const char *xml, const char *pinned_pem,
+                                     kmen_spelling spelling)
 {
     xmlDoc *doc = xmlReadMemory(xml, (int)strlen(xml), "idp-metadata.xml", NULL,
                                 XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR);
@@ -50,14 +51,15 @@ const char *kmen_idp_metadata_verify(apr_pool_t *p, const char *xml, const char 
     xmlNode *signature = root ? kmen_xml_only_child(root, KMEN_NS_DSIG, "Signature") : NULL;
     /* A DOCTYPE lies outside the signed root element, yet could declare IDs
      * or default attributes that change what the signature is taken to cover. */
-    const char *err = !root ? "is not well-formed XML"
-                      : doc->intSubset || doc->extSubset
-                          ? "has a DOCTYPE, which its signature does not cover"
-                      : !signature ? "is not signed (one ds:Signature in its root element)"
-                      : !id        ? "has no ID on its root element for the signature to name"
-                      : !any_pinned_key_verifies(pinned_pem, signature, id)
-                          ? "is not signed by KmenIdPMetadataCertificateFile"
-                          : NULL;
+    const char *err =
+        !root                              ? "is not well-formed XML"
+        : doc->intSubset || doc->extSubset ? "has a DOCTYPE, which its signature does not cover"
+        : !signature                       ? "is not signed (one ds:Signature in its root element)"
+        : !id ? "has no ID on its root element for the signature to name"
+        : !any_pinned_key_verifies(pinned_pem, signature, id)
+            ? apr_pstrcat(p, "is not signed by ",
+                          kmen_conf_field_name(KMEN_FIELD_idp_metadata_cert_file, spelling), NULL)
+            : NULL;
     xmlFreeDoc(doc);
     return err;
 }

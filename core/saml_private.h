@@ -59,11 +59,13 @@ typedef struct {
  * and how an EncryptedKey names its certificate. A signing-only pair is
  * there too, so that an assertion encrypted to it is refused by name. */
 typedef struct {
-    xmlSecKey *key;             /* NULL: the pair only signs */
-    const char *serial;         /* the certificate's serial number, decimal */
-    const char *cert_b64;       /* the certificate's DER, base64 without blanks */
-    const char *cert_directive; /* KmenSPCertificateFile or KmenSPEncryptionCertificateFile */
-    const char *key_file;       /* for the refusal of a signing-only pair */
+    xmlSecKey *key;       /* NULL: the pair only signs */
+    const char *serial;   /* the certificate's serial number, decimal */
+    const char *cert_b64; /* the certificate's DER, base64 without blanks */
+    /* KmenSPCertificateFile or KmenSPEncryptionCertificateFile, as SPELLING writes it */
+    const char *cert_directive;
+    const char *key_file;   /* for the refusal of a signing-only pair */
+    kmen_spelling spelling; /* the server's, for the directives refusals name */
 } kmen_sp_decryption_key;
 
 /* What an EncryptedKey's ds:KeyInfo says of the key it was made for: NIA
@@ -196,8 +198,10 @@ const char *kmen_idp_metadata_read(apr_pool_t *p, const char *xml, kmen_idp_fact
 /* NULL if the IdP metadata XML carries one enveloped XML-DSig signature over
  * its whole root element by one of the PEM certificates in PINNED_PEM (a
  * rollover pins two), within the algorithm policy; else why not ("is not
- * signed by ..."). The signature's own KeyInfo is never trusted. */
-const char *kmen_idp_metadata_verify(apr_pool_t *p, const char *xml, const char *pinned_pem);
+ * signed by" the pin's directive, spelt SPELLING). The signature's own
+ * KeyInfo is never trusted. */
+const char *kmen_idp_metadata_verify(apr_pool_t *p, const char *xml, const char *pinned_pem,
+                                     kmen_spelling spelling);
 
 /* ELEMENT's ID attribute (a copy in P), declared as an ID of its document so
  * that a Reference "#ID" finds ELEMENT; NULL if it has none, or another

@@ -77,6 +77,7 @@ static const kmen_conf_culprit *read_sp_inputs(apr_pool_t *p, const kmen_server_
     in->slo_url = kmen_endpoint_url(p, c, "slo");
     in->nameid_policy = c->nameid_policy;
     in->sp_type = sp_type;
+    in->spelling = c->spelling;
     return NULL;
 }
 

@@ -20,6 +20,7 @@
 #include "apr_reslist.h"
 #include "apr_strings.h"
 
+#include "conf_check.h"
 #include "context.h"
 #include "crypto.h"
 #include "store_pg.h"
@@ -271,9 +272,8 @@ static connection *connection_acquire(kmen_ctx *ctx, kmen_store *store)
     connection *conn = NULL;
     if (apr_reslist_acquire(store->conns, (void **)&conn) != APR_SUCCESS) {
         kmen_log(ctx, KMEN_LOG_ERR,
-                 KMEN_LOGNO(0603) "no database connection free within %d s "
-                                  "(KmenDatabasePoolSize %d)",
-                 POOL_WAIT, store->pool_size);
+                 KMEN_LOGNO(0603) "no database connection free within %d s (%s %d)", POOL_WAIT,
+                 kmen_conf_spelling(ctx->conf, KMEN_FIELD_db_pool_size), store->pool_size);
         return NULL;
     }
     if (conn->ready)

@@ -50,6 +50,7 @@ void *kmen_ngx_create_srv_conf(ngx_conf_t *cf)
     cleanup->handler = destroy_pool;
     cleanup->data = s->pool;
     s->core = *kmen_server_conf_new(s->pool);
+    s->core.spelling = KMEN_SPELL_NGINX;
     s->endpoints = apr_array_make(s->pool, 1, sizeof(kmen_ngx_endpoints_at));
     return s;
 }

@@ -5,15 +5,13 @@
  * and in nginx's spelling. t/integration/test_conf_check.py feeds the same
  * configurations to both servers. */
 #include <check.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "apr_strings.h"
 
+#include "check_main.h"
 #include "conf_check.h"
 #include "sp_setup.h"
-
-static apr_pool_t *pool;
 
 /* A configuration both parts accept, not yet defaulted: the files are only
  * named (kmen_conf_check reads none). */
@@ -262,6 +260,22 @@ START_TEST(every_directive_has_an_nginx_spelling)
 }
 END_TEST
 
+/* The core's texts name a setting as the server C belongs to spells it:
+ * httpd's unless the adapter chose nginx's, which a merge keeps; a context
+ * without a server reads httpd's. */
+START_TEST(a_setting_is_named_in_its_servers_spelling)
+{
+    kmen_server_conf *c = kmen_server_conf_new(pool);
+    ck_assert_str_eq(kmen_conf_spelling(c, KMEN_FIELD_translator_url), "KmenTranslatorURL");
+    c->spelling = KMEN_SPELL_NGINX;
+    ck_assert_str_eq(kmen_conf_spelling(c, KMEN_FIELD_translator_url), "kmen_translator_url");
+    const kmen_server_conf *merged = kmen_server_conf_merge(pool, kmen_server_conf_new(pool), c);
+    ck_assert_str_eq(kmen_conf_spelling(merged, KMEN_FIELD_db_pool_size),
+                     "kmen_database_pool_size");
+    ck_assert_str_eq(kmen_conf_spelling(NULL, KMEN_FIELD_db_pool_size), "KmenDatabasePoolSize");
+}
+END_TEST
+
 static TCase *checks_case(void)
 {
     TCase *tc = tcase_create("checks");
@@ -288,19 +302,14 @@ static TCase *spelling_case(void)
     tcase_add_test(tc, text_spells_references_and_keeps_other_braces);
     tcase_add_test(tc, where_finds_the_second_occurrence_under_its_own_key);
     tcase_add_test(tc, every_directive_has_an_nginx_spelling);
+    tcase_add_test(tc, a_setting_is_named_in_its_servers_spelling);
     return tc;
 }
 
-int main(void)
+Suite *unit_suite(void)
 {
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
     Suite *s = suite_create("conf_check");
     suite_add_tcase(s, checks_case());
     suite_add_tcase(s, spelling_case());
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

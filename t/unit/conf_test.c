@@ -5,14 +5,12 @@
  * pairs travel together, and the defaults fill what is left. The directive
  * handlers that fill the structs are httpd's: t/unit/logic_test.c. */
 #include <check.h>
-#include <stdlib.h>
 
 #include "apr_strings.h"
 #include "apr_tables.h"
 
+#include "check_main.h"
 #include "conf.h"
-
-static apr_pool_t *pool;
 
 /* A value of each base type (KMEN_TYPE) that tells TAG's conf apart. */
 #define KMEN_SAMPLE_STR apr_itoa(pool, tag)
@@ -356,16 +354,10 @@ static TCase *values_case(void)
     return tc;
 }
 
-int main(void)
+Suite *unit_suite(void)
 {
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
     Suite *s = suite_create("conf");
     suite_add_tcase(s, lists_case());
     suite_add_tcase(s, values_case());
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

@@ -4,17 +4,15 @@
  * made once; and the store and the translator log through the context when
  * the database or the gateway cannot be reached. */
 #include <check.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "apr_strings.h"
 
+#include "check_main.h"
 #include "context.h"
 #include "http_client.h"
 #include "store_pg.h"
 #include "translate.h"
-
-static apr_pool_t *pool;
 
 /* ---- a sink that keeps what it is given */
 
@@ -156,8 +154,9 @@ START_TEST(translator_unreachable_fails_and_logs_no_bsi)
 }
 END_TEST
 
-static Suite *suite(void)
+Suite *unit_suite(void)
 {
+    kmen_http_library_init();
     Suite *s = suite_create("context");
     TCase *tc = tcase_create("log");
     tcase_add_test(tc, log_hands_a_logged_level_to_the_sink_formatted);
@@ -170,16 +169,4 @@ static Suite *suite(void)
     tcase_add_test(tc, translator_unreachable_fails_and_logs_no_bsi);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    kmen_http_library_init();
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -13,9 +13,9 @@
 
 #include "apr_strings.h"
 
+#include "check_main.h"
 #include "http_client.h"
 
-static apr_pool_t *pool;
 static pid_t server;
 static int http_port, https_port;
 static char cert[4096];
@@ -46,13 +46,15 @@ static int server_start(const char *program)
     return read == 3 ? 0 : -1;
 }
 
-static void server_stop(void)
+static apr_status_t server_stop(void *unused)
 {
+    (void)unused;
     kill(server, SIGTERM);
     waitpid(server, NULL, 0);
     unlink(cert);
     unlink(apr_pstrcat(pool, dir, "/key.pem", NULL));
     rmdir(dir);
+    return APR_SUCCESS;
 }
 
 /* A GET of PATH at the plain HTTP port, with limits no test reaches unless it means to. */
@@ -261,8 +263,17 @@ START_TEST(a_client_keeps_its_connection_between_runs)
 }
 END_TEST
 
-static Suite *suite(void)
+/* The local server, for the whole run: stopped when the run's pool goes. */
+Suite *unit_suite(void)
 {
+    kmen_http_library_init();
+    if (server_start(unit_program) != 0) {
+        if (server > 0)
+            server_stop(NULL);
+        fprintf(stderr, "http_test: the local server (http_server.py) did not start\n");
+        return NULL;
+    }
+    apr_pool_cleanup_register(pool, NULL, server_stop, apr_pool_cleanup_null);
     Suite *s = suite_create("http_client");
     TCase *tc = tcase_create("answers");
     tcase_set_timeout(tc, 30);
@@ -282,23 +293,4 @@ static Suite *suite(void)
     tcase_add_test(tc, a_client_keeps_its_connection_between_runs);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(int argc, char **argv)
-{
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    kmen_http_library_init();
-    if (server_start(argv[0]) != 0) {
-        if (server > 0)
-            server_stop();
-        fprintf(stderr, "http_test: the local server (http_server.py) did not start\n");
-        return EXIT_FAILURE;
-    }
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    server_stop();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -5,7 +5,6 @@
  * (its create, merge and defaults, core alone: t/unit/conf_test.c). */
 #include <check.h>
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "apr_base64.h"
@@ -13,6 +12,7 @@
 #include "apr_tables.h"
 
 #include "address.h"
+#include "check_main.h"
 #include "config.h"
 #include "crypto.h"
 #include "headers_encode.h"
@@ -25,8 +25,6 @@
 #define STATUS "urn:oasis:names:tc:SAML:2.0:status:"
 #define BSI "CZ/CZ/ff70c9dd-6a05-4068-aaa2-b57be4f328e9"
 #define NELTS(a) (sizeof(a) / sizeof((a)[0]))
-
-static apr_pool_t *pool;
 
 /* ---- stand-ins for the httpd runtime config.c links against: the module
  * record (only its index is read) and the server root resolution. */
@@ -1107,7 +1105,7 @@ static TCase *config_case(void)
     return tc;
 }
 
-static Suite *suite(void)
+Suite *unit_suite(void)
 {
     Suite *s = suite_create("logic");
     suite_add_tcase(s, loa_case());
@@ -1117,15 +1115,4 @@ static Suite *suite(void)
     suite_add_tcase(s, crypto_case());
     suite_add_tcase(s, config_case());
     return s;
-}
-
-int main(void)
-{
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -14,10 +14,10 @@
 #include "apr_strings.h"
 #include "libpq-fe.h"
 
+#include "check_main.h"
 #include "identity.h"
 #include "login.h"
 
-static apr_pool_t *pool;
 static kmen_server_conf conf;
 
 /* ---- the log, and a cache that must not be used */
@@ -281,15 +281,13 @@ START_TEST(database_down_is_unavailable)
 }
 END_TEST
 
-int main(void)
+Suite *unit_suite(void)
 {
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
     if (!getenv("KMEN_TEST_PG") || !getenv("KMEN_TEST_PG_ADMIN")) {
         fputs("login_test: run by t/integration/test_login_core.py, which starts the "
               "database\n",
               stderr);
-        return EXIT_FAILURE;
+        return NULL;
     }
     Suite *suite = suite_create("login");
     TCase *tc = tcase_create("outcomes");
@@ -301,9 +299,5 @@ int main(void)
     tcase_add_test(tc, authn_failed_inside_the_assertion_is_failed);
     tcase_add_test(tc, database_down_is_unavailable);
     suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return suite;
 }

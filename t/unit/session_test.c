@@ -7,16 +7,14 @@
  * reached, so every operation that gets past the cache answers DOWN: a
  * session refused from the cache shows as DOWN, one opened from it as OK. */
 #include <check.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "apr_hash.h"
 #include "apr_strings.h"
 
 #include "cache.h"
+#include "check_main.h"
 #include "session.h"
-
-static apr_pool_t *pool;
 
 /* ---- the reference cache */
 
@@ -387,7 +385,7 @@ START_TEST(counter_starts_again_after_its_window_or_on_garbage)
 }
 END_TEST
 
-static Suite *suite(void)
+Suite *unit_suite(void)
 {
     Suite *s = suite_create("session");
     TCase *tc = tcase_create("sessions");
@@ -411,15 +409,4 @@ static Suite *suite(void)
     tcase_add_test(tc, counter_starts_again_after_its_window_or_on_garbage);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
