@@ -186,12 +186,12 @@ t/unit/session_test: t/unit/session_test.c $(CHECK_MAIN_DEPS) $(LIBKMEN) $(CORE_
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/session_test.c $(CHECK_MAIN) $(UNIT_LIBS)
 
 # a backend's response commands, parsed and decided, no server, no database
-t/unit/backend_test: t/unit/backend_test.c $(LIBKMEN) $(CORE_HDR)
-	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/backend_test.c $(UNIT_LIBS)
+t/unit/backend_test: t/unit/backend_test.c $(CHECK_MAIN_DEPS) $(LIBKMEN) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/backend_test.c $(CHECK_MAIN) $(UNIT_LIBS)
 
 # the evidence callback's checks and the body buffer, no server, no database
-t/unit/evidence_test: t/unit/evidence_test.c $(LIBKMEN) $(CORE_HDR)
-	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/evidence_test.c $(UNIT_LIBS)
+t/unit/evidence_test: t/unit/evidence_test.c $(CHECK_MAIN_DEPS) $(LIBKMEN) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/evidence_test.c $(CHECK_MAIN) $(UNIT_LIBS)
 
 # the core's HTTP client against a local HTTP and HTTPS server it starts (t/unit/http_server.py)
 t/unit/http_test: t/unit/http_test.c $(CHECK_MAIN_DEPS) $(LIBKMEN) $(CORE_HDR)

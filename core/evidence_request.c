@@ -7,6 +7,7 @@
 #include "apr_lib.h"
 #include "apr_strings.h"
 
+#include "conf_check.h"
 #include "evidence_request.h"
 #include "pairs.h"
 
@@ -38,7 +39,9 @@ const char *kmen_evidence_request(kmen_ctx *ctx, const kmen_session *s, const ch
     if (!c->evidence_url || !s || !s->identity.client_id ||
         !kmen_evidence_request_parse(ctx->pool, value, &type, &country)) {
         kmen_log(ctx, KMEN_LOG_WARNING, KMEN_LOGNO(0681) "Kmen-Evidence-Request ignored: %s",
-                 !c->evidence_url               ? "no KmenEvidenceURL"
+                 !c->evidence_url
+                     ? apr_pstrcat(ctx->pool, "no ", kmen_conf_spelling(c, KMEN_FIELD_evidence_url),
+                                   NULL)
                  : !s || !s->identity.client_id ? "no registered client"
                                                 : "expected type=<type>; country=<CC>");
         return NULL;

@@ -4,15 +4,14 @@
  * and the answers when the database cannot be reached (the store here is
  * one that never connects). */
 #include <check.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "apr_strings.h"
 
+#include "check_main.h"
+
 #include "backend.h"
 #include "evidence_request.h"
-
-static apr_pool_t *pool;
 
 /* ---- a context whose log lines are kept, a database that cannot be reached */
 
@@ -368,7 +367,7 @@ START_TEST(evidence_request_is_ignored_unless_it_can_be_served)
 }
 END_TEST
 
-static Suite *suite(void)
+Suite *unit_suite(void)
 {
     Suite *s = suite_create("backend");
     TCase *tc = tcase_create("parse");
@@ -397,15 +396,4 @@ static Suite *suite(void)
     tcase_add_test(tc, evidence_request_is_ignored_unless_it_can_be_served);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -5,15 +5,14 @@
  * store here is one that never connects). The body buffer the callback and
  * the HTTP client read into, too. */
 #include <check.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "apr_strings.h"
 
+#include "check_main.h"
+
 #include "body_buffer.h"
 #include "evidence_delivery.h"
-
-static apr_pool_t *pool;
 
 /* ---- a context whose log lines are kept, a database that cannot be reached */
 
@@ -157,7 +156,7 @@ START_TEST(a_reader_sees_a_body_one_byte_over_the_limit)
 }
 END_TEST
 
-static Suite *suite(void)
+Suite *unit_suite(void)
 {
     Suite *s = suite_create("evidence");
     TCase *tc = tcase_create("callback");
@@ -171,15 +170,4 @@ static Suite *suite(void)
     tcase_add_test(tc, a_reader_sees_a_body_one_byte_over_the_limit);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
