@@ -6,6 +6,7 @@
 #include "apr_strings.h"
 
 #include "backend.h"
+#include "conf_check.h"
 #include "evidence_request.h"
 #include "pairs.h"
 #include "redirect.h"
@@ -110,7 +111,9 @@ static kmen_backend_outcome complete_pending(kmen_ctx *ctx, const kmen_cache *ca
     kmen_identity id = s->identity;
     const char *outcome = NULL;
     if (!kmen_path_is_under(resp->uri, kmen_dir_verify_path(resp->dir)))
-        return complete_ignored(ctx, "not sent from KmenVerifyPath");
+        return complete_ignored(
+            ctx, apr_pstrcat(ctx->pool, "not sent from ",
+                             kmen_dir_spelling(ctx->conf, KMEN_DIR_FIELD_verify_path), NULL));
     if (kmen_register_complete(ctx, s->pending_id, link, &id, &outcome) != KMEN_REGISTER_OK)
         return KMEN_BACKEND_UNAVAILABLE;
     /* A warning when the person sees the 409 page. */
@@ -129,7 +132,11 @@ static kmen_backend_outcome complete_potential(kmen_ctx *ctx, const kmen_cache *
     const char *outcome = NULL;
     if (!kmen_path_is_under(resp->uri, kmen_dir_verify_path(resp->dir)) &&
         !kmen_dir_allow_link(resp->dir))
-        return complete_ignored(ctx, "link= not sent from KmenVerifyPath or a KmenAllowLink place");
+        return complete_ignored(
+            ctx,
+            apr_pstrcat(ctx->pool, "link= not sent from ",
+                        kmen_dir_spelling(ctx->conf, KMEN_DIR_FIELD_verify_path), " or a ",
+                        kmen_dir_spelling(ctx->conf, KMEN_DIR_FIELD_allow_link), " place", NULL));
     if (!s->identity.client_id)
         return complete_ignored(ctx, "the login has no client to link");
     if (kmen_register_link_potential(ctx, s->identity.client_id, link, &id, &outcome) !=
@@ -162,12 +169,12 @@ static kmen_backend_outcome complete(kmen_ctx *ctx, const kmen_cache *cache,
 /* A header that changes the register counts only where the location opted
  * in (FLAG On): a response proxied from another service is no instruction. */
 static int opted_in(kmen_ctx *ctx, const kmen_backend_response *resp, int flag, const char *header,
-                    const char *directive)
+                    kmen_dir_field directive)
 {
     if (flag)
         return 1;
-    kmen_log(ctx, KMEN_LOG_WARNING, KMEN_LOGNO(0690) "%s ignored: %s is Off for %s", header,
-             directive, resp->uri);
+    kmen_log(ctx, KMEN_LOG_WARNING, KMEN_LOGNO(0690) "%s ignored: %s for %s", header,
+             kmen_dir_switched_off(ctx->pool, ctx->conf, directive), resp->uri);
     return 0;
 }
 
@@ -175,7 +182,7 @@ static void link_systems(kmen_ctx *ctx, const kmen_backend_commands *cmds,
                          const kmen_backend_response *resp)
 {
     if (!cmds->links_sent || !opted_in(ctx, resp, kmen_dir_accept_link_system(resp->dir),
-                                       "Kmen-Link-System", "KmenAcceptLinkSystem"))
+                                       "Kmen-Link-System", KMEN_DIR_FIELD_accept_link_system))
         return;
     if (!resp->session || !resp->session->identity.client_id) {
         kmen_log(ctx, KMEN_LOG_INFO,
@@ -195,8 +202,8 @@ static void record_contact(kmen_ctx *ctx, const kmen_backend_commands *cmds,
     if (!cmds->contact_sent)
         return;
     if (!kmen_dir_accept_contact(resp->dir)) {
-        kmen_log(ctx, KMEN_LOG_WARNING,
-                 KMEN_LOGNO(0675) "Kmen-Potential-Contact ignored: KmenAcceptContact is Off");
+        kmen_log(ctx, KMEN_LOG_WARNING, KMEN_LOGNO(0675) "Kmen-Potential-Contact ignored: %s",
+                 kmen_dir_switched_off(ctx->pool, ctx->conf, KMEN_DIR_FIELD_accept_contact));
         return;
     }
     kmen_register_status status = kmen_register_potential(ctx, cmds->contact, &client_id);
@@ -213,7 +220,7 @@ static const char *request_evidence(kmen_ctx *ctx, const kmen_cache *cache, cons
                                     const kmen_backend_response *resp, const kmen_session *s)
 {
     if (!value || !opted_in(ctx, resp, kmen_dir_accept_evidence_request(resp->dir),
-                            "Kmen-Evidence-Request", "KmenAcceptEvidenceRequest"))
+                            "Kmen-Evidence-Request", KMEN_DIR_FIELD_accept_evidence_request))
         return NULL;
     const char *url = kmen_evidence_request(ctx, s, value, resp->return_url);
     if (!url || s->evidence)

@@ -18,7 +18,7 @@
 #define FIELD_NAMES(type, field, default_value, merge, directive, nginx) {#field, directive, nginx},
 static const struct {
     const char *id, *httpd, *nginx;
-} names[] = {KMEN_SERVER_FIELDS(FIELD_NAMES)};
+} names[] = {KMEN_SERVER_FIELDS(FIELD_NAMES)}, dir_names[] = {KMEN_DIR_FIELDS(FIELD_NAMES)};
 #undef FIELD_NAMES
 
 const char *kmen_conf_field_name(kmen_conf_field field, kmen_spelling spelling)
@@ -30,6 +30,19 @@ const char *kmen_conf_field_name(kmen_conf_field field, kmen_spelling spelling)
 const char *kmen_conf_spelling(const kmen_server_conf *c, kmen_conf_field field)
 {
     return kmen_conf_field_name(field, c ? c->spelling : KMEN_SPELL_HTTPD);
+}
+
+const char *kmen_dir_spelling(const kmen_server_conf *c, kmen_dir_field field)
+{
+    int nginx = c && c->spelling == KMEN_SPELL_NGINX;
+    const char *name = nginx ? dir_names[field].nginx : dir_names[field].httpd;
+    return name ? name : dir_names[field].id;
+}
+
+const char *kmen_dir_switched_off(apr_pool_t *p, const kmen_server_conf *c, kmen_dir_field field)
+{
+    int nginx = c && c->spelling == KMEN_SPELL_NGINX;
+    return apr_pstrcat(p, kmen_dir_spelling(c, field), nginx ? " is off" : " is Off", NULL);
 }
 
 const char *kmen_conf_field_ref(apr_pool_t *p, kmen_conf_field field)

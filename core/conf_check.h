@@ -16,6 +16,11 @@
 typedef enum { KMEN_SERVER_FIELDS(KMEN_FIELD_ENUM) KMEN_FIELD_COUNT } kmen_conf_field;
 #undef KMEN_FIELD_ENUM
 
+/* A location setting's identity: KMEN_DIR_FIELD_min_loa, ... */
+#define KMEN_DIR_FIELD_ENUM(type, field, ...) KMEN_DIR_FIELD_##field,
+typedef enum { KMEN_DIR_FIELDS(KMEN_DIR_FIELD_ENUM) KMEN_DIR_FIELD_COUNT } kmen_dir_field;
+#undef KMEN_DIR_FIELD_ENUM
+
 /* What is wrong with a configuration, and which setting to fix. PROBLEM
  * names other settings as {field}, or {field:on} for "that switch on"
  * (kmen_conf_problem_text spells them); everything else in it is plain. */
@@ -54,6 +59,10 @@ const char *kmen_conf_field_name(kmen_conf_field field, kmen_spelling spelling);
  * the texts the core makes while serving; httpd's for a NULL C (a context
  * outside any server: the unit tests, kmenctl). */
 const char *kmen_conf_spelling(const kmen_server_conf *c, kmen_conf_field field);
+/* The same for a location setting: "KmenVerifyPath" or "kmen_verify_path". */
+const char *kmen_dir_spelling(const kmen_server_conf *c, kmen_dir_field field);
+/* "<the switch FIELD> is Off" as C's server writes it ("... is off" on nginx). */
+const char *kmen_dir_switched_off(apr_pool_t *p, const kmen_server_conf *c, kmen_dir_field field);
 /* "{field}": PROBLEM's reference to FIELD. */
 const char *kmen_conf_field_ref(apr_pool_t *p, kmen_conf_field field);
 

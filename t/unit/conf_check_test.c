@@ -276,6 +276,20 @@ START_TEST(a_setting_is_named_in_its_servers_spelling)
 }
 END_TEST
 
+START_TEST(a_location_setting_is_named_in_its_servers_spelling)
+{
+    kmen_server_conf *c = kmen_server_conf_new(pool);
+    ck_assert_str_eq(kmen_dir_spelling(c, KMEN_DIR_FIELD_verify_path), "KmenVerifyPath");
+    ck_assert_str_eq(kmen_dir_switched_off(pool, c, KMEN_DIR_FIELD_accept_contact),
+                     "KmenAcceptContact is Off");
+    c->spelling = KMEN_SPELL_NGINX;
+    ck_assert_str_eq(kmen_dir_spelling(c, KMEN_DIR_FIELD_verify_path), "kmen_verify_path");
+    ck_assert_str_eq(kmen_dir_switched_off(pool, c, KMEN_DIR_FIELD_accept_contact),
+                     "kmen_accept_contact is off");
+    ck_assert_str_eq(kmen_dir_spelling(NULL, KMEN_DIR_FIELD_allow_link), "KmenAllowLink");
+}
+END_TEST
+
 static TCase *checks_case(void)
 {
     TCase *tc = tcase_create("checks");
@@ -303,6 +317,7 @@ static TCase *spelling_case(void)
     tcase_add_test(tc, where_finds_the_second_occurrence_under_its_own_key);
     tcase_add_test(tc, every_directive_has_an_nginx_spelling);
     tcase_add_test(tc, a_setting_is_named_in_its_servers_spelling);
+    tcase_add_test(tc, a_location_setting_is_named_in_its_servers_spelling);
     return tc;
 }
 
