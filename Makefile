@@ -242,6 +242,7 @@ lint:
 	clang-format --dry-run --Werror core/*.c core/*.h apache/*.c apache/*.h t/unit/*.c \
 	  kmenctl/*.c kmenctl/*.h nginx/*.c nginx/*.h
 	t/lint/core-includes core
+	t/lint/core-spelling core
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --suppress=missingIncludeSystem -Icore core
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
