@@ -6,6 +6,7 @@
 #include "apr_strings.h"
 
 #include "config.h"
+#include "cookie.h"
 #include "memo.h"
 #include "pairs.h"
 #include "request.h"
@@ -38,15 +39,9 @@ const char *kmen_cookie_get(request_rec *r, const char *name)
 void kmen_cookie_set(request_rec *r, const char *name, const char *value, int max_age,
                      int cross_site)
 {
-    const kmen_server_conf *c = kmen_server_conf_get(r->server);
-    const char *same_site =
-        cross_site ? (c->cookie_secure ? "; SameSite=None" : "") : "; SameSite=Lax";
-    const char *age = max_age < 0   ? "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
-                      : max_age > 0 ? apr_psprintf(r->pool, "; Max-Age=%d", max_age)
-                                    : "";
     apr_table_add(r->err_headers_out, "Set-Cookie",
-                  apr_pstrcat(r->pool, name, "=", max_age < 0 ? "" : value, "; Path=/; HttpOnly",
-                              c->cookie_secure ? "; Secure" : "", same_site, age, NULL));
+                  kmen_cookie_header(r->pool, kmen_server_conf_get(r->server), name, value, max_age,
+                                     cross_site));
 }
 
 const char *kmen_session_cookie(request_rec *r)
