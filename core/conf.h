@@ -127,6 +127,11 @@ int kmen_agenda_is_valid(const char *agenda);
 /* The text of the file PATH; NULL, or why not ("cannot read: ..."). */
 const char *kmen_read_text_file(apr_pool_t *p, const char *path, const char **text);
 
+/* KmenRegisterKeyFile's 32 bytes into C, and the keys derived from them
+ * (identifiers at rest, the session seal); NULL, or why not, for a message
+ * that names the file first. */
+const char *kmen_register_key_load(apr_pool_t *p, kmen_server_conf *c);
+
 /* Where browsers reach this server's root: KmenACSBaseURL, else scheme://host[:port] of
  * the entity ID. The SP's endpoints live under it. */
 const char *kmen_sp_base_url(apr_pool_t *p, const kmen_server_conf *c);

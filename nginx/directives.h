@@ -23,6 +23,8 @@ extern ngx_module_t ngx_http_kmen_module;
 typedef struct {
     const char *httpd_name;
     size_t second;
+    int least, most;   /* a number's range */
+    const char *usage; /* what nginx says of a number out of it: "expects ..." */
 } kmen_ngx_directive;
 
 /* A location that serves the endpoints (kmen_endpoints). */
@@ -49,6 +51,8 @@ char *kmen_ngx_set_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *kmen_ngx_set_sp_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 /* on or off into an int */
 char *kmen_ngx_set_flag(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+/* a whole number from least to most into an int */
+char *kmen_ngx_set_number(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *kmen_ngx_set_endpoint_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *kmen_ngx_set_sp_type(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 

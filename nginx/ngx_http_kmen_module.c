@@ -11,9 +11,14 @@
 
 #define SERVER_TAKE1 (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1)
 #define SLOT(field) offsetof(kmen_server_conf, field)
-/* The directive's ngx_command_t post: httpd's name, the second's offset. */
-#define AS(httpd_name) (&(kmen_ngx_directive){httpd_name, 0})
-#define AS_TWICE(httpd_name, second) (&(kmen_ngx_directive){httpd_name, SLOT(second)})
+/* The directive's ngx_command_t post: httpd's name, the second's offset, a
+ * number's range. */
+#define AS(name) (&(kmen_ngx_directive){.httpd_name = name})
+#define AS_TWICE(name, second_) (&(kmen_ngx_directive){.httpd_name = name, .second = SLOT(second_)})
+#define AS_NUMBER(name, least_, most_, usage_)                                                     \
+    (&(kmen_ngx_directive){.httpd_name = name, .least = least_, .most = most_, .usage = usage_})
+#define SECONDS "expects a number of seconds"
+#define YEAR 31536000
 
 static ngx_command_t kmen_commands[] = {
     {ngx_string("kmen_sp_entity_id"), SERVER_TAKE1, kmen_ngx_set_string, NGX_HTTP_SRV_CONF_OFFSET,
@@ -42,6 +47,26 @@ static ngx_command_t kmen_commands[] = {
      NGX_HTTP_SRV_CONF_OFFSET, SLOT(endpoint_path), AS("KmenEndpointPath")},
     {ngx_string("kmen_sp_type"), SERVER_TAKE1, kmen_ngx_set_sp_type, NGX_HTTP_SRV_CONF_OFFSET, 0,
      AS("KmenSPType")},
+    {ngx_string("kmen_database"), SERVER_TAKE1, kmen_ngx_set_string, NGX_HTTP_SRV_CONF_OFFSET,
+     SLOT(db_conninfo), AS("KmenDatabase")},
+    {ngx_string("kmen_database_pool_size"), SERVER_TAKE1, kmen_ngx_set_number,
+     NGX_HTTP_SRV_CONF_OFFSET, SLOT(db_pool_size),
+     AS_NUMBER("KmenDatabasePoolSize", 1, 1024, "expects 1 to 1024 connections")},
+    {ngx_string("kmen_register_key_file"), SERVER_TAKE1, kmen_ngx_set_file,
+     NGX_HTTP_SRV_CONF_OFFSET, SLOT(register_key_file), AS("KmenRegisterKeyFile")},
+    {ngx_string("kmen_session_lifetime"), SERVER_TAKE1, kmen_ngx_set_number,
+     NGX_HTTP_SRV_CONF_OFFSET, SLOT(session_lifetime),
+     AS_NUMBER("KmenSessionLifetime", 0, YEAR, SECONDS)},
+    {ngx_string("kmen_session_idle_timeout"), SERVER_TAKE1, kmen_ngx_set_number,
+     NGX_HTTP_SRV_CONF_OFFSET, SLOT(session_idle),
+     AS_NUMBER("KmenSessionIdleTimeout", 0, YEAR, SECONDS)},
+    {ngx_string("kmen_session_cache_ttl"), SERVER_TAKE1, kmen_ngx_set_number,
+     NGX_HTTP_SRV_CONF_OFFSET, SLOT(session_cache_ttl),
+     AS_NUMBER("KmenSessionCacheTTL", 0, YEAR, SECONDS)},
+    {ngx_string("kmen_cookie_name"), SERVER_TAKE1, kmen_ngx_set_string, NGX_HTTP_SRV_CONF_OFFSET,
+     SLOT(cookie_name), AS("KmenCookieName")},
+    {ngx_string("kmen_cookie_secure"), SERVER_TAKE1, kmen_ngx_set_flag, NGX_HTTP_SRV_CONF_OFFSET,
+     SLOT(cookie_secure), AS("KmenCookieSecure")},
     {ngx_string("kmen_session_zone"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2,
      kmen_ngx_set_session_zone, NGX_HTTP_MAIN_CONF_OFFSET, 0, AS("KmenSessionCache")},
     {ngx_string("kmen_endpoints"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, kmen_ngx_set_endpoints,
@@ -65,9 +90,9 @@ ngx_module_t ngx_http_kmen_module = {NGX_MODULE_V1,
                                      NGX_HTTP_MODULE,
                                      NULL, /* init master */
                                      NULL, /* init module */
-                                     NULL, /* init process */
+                                     kmen_ngx_init_process,
                                      NULL, /* init thread */
                                      NULL, /* exit thread */
-                                     NULL, /* exit process */
+                                     kmen_ngx_exit_process,
                                      NULL, /* exit master */
                                      NGX_MODULE_V1_PADDING};

@@ -122,6 +122,8 @@ def test_http_entity_id_needs_the_demo_switch(stack, nginx):
     ("kmen_sp_type municipal;", "expects public or private"),
     ("kmen_endpoint_path /kmen/;", "expects a path such as /kmen (leading /, no trailing /)"),
     ("kmen_allow_http yes;", "expects on or off"),
+    ("kmen_database_pool_size 0;", "expects 1 to 1024 connections"),
+    ("kmen_session_idle_timeout soon;", "expects a number of seconds"),
 ])
 def test_a_bad_value_is_refused_by_nginx_where_it_stands(nginx, line, problem):
     n = nginx(server=line)
@@ -129,6 +131,25 @@ def test_a_bad_value_is_refused_by_nginx_where_it_stands(nginx, line, problem):
     directive = line.split()[0]
     assert rc != 0 and refused(out, f'"{directive}" directive {problem} '
                                f"in {n.conf}:{lines_of(n, directive)[-1]}"), out
+
+
+def test_a_register_key_of_the_wrong_size_is_refused(stack, nginx):
+    """The register's key is read while nginx reads its configuration, as httpd reads it at
+    startup: its identifiers and the session seal are derived from it."""
+    short = stack.dir / "nginx-short-register.key"
+    short.write_bytes(b"0" * 31)
+    n = nginx(replace={f"{stack.keys.dir}/register.key": str(short)})
+    rc, out = n.configtest()
+    assert rc != 0 and refused(out, f"kmen_register_key_file {short}: must hold exactly 32 "
+                               "random bytes (head -c 32 /dev/urandom), has 31"
+                               + line_of(n, "kmen_register_key_file")), out
+
+
+def test_a_database_needs_the_register_key(stack, nginx):
+    n = nginx(replace={f"kmen_register_key_file {stack.keys.dir}/register.key;": ""})
+    rc, out = n.configtest()
+    assert rc != 0 and refused(out, "kmen_register_key_file is required by kmen_sp_entity_id"
+                               + line_of(n, "kmen_sp_entity_id")), out
 
 
 def test_a_third_key_is_refused(stack, nginx):
@@ -269,7 +290,7 @@ def directive_pairs():
     text = (REPO / "nginx" / "ngx_http_kmen_module.c").read_text()
     entries = re.findall(r'ngx_string\("(\w+)"\)(.*?)(?=ngx_string|ngx_null_command)', text, re.S)
     assert len(entries) > 10, entries
-    return {name: (re.findall(r'AS(?:_TWICE)?\("(\w+)"', rest) or [None])[0]
+    return {name: (re.findall(r'AS(?:_[A-Z]+)?\("(\w+)"', rest) or [None])[0]
             for name, rest in entries}
 
 
