@@ -91,17 +91,10 @@ int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *retur
     return kmen_page_redirect(r, started.url);
 }
 
-/* The decoded value of a query parameter; "" for a value that would decode
- * to an embedded NUL or does not decode, which no caller accepts. */
+/* The decoded value of a query parameter (kmen_query_value). */
 static const char *query_param(request_rec *r, const char *name)
 {
-    const char *raw = kmen_pair_value(r->pool, r->args, '&', name);
-    if (!raw)
-        return NULL;
-    char *value = apr_pstrdup(r->pool, raw);
-    if (ap_strcasestr(value, "%00") || ap_unescape_urlencoded(value) != OK)
-        return "";
-    return value;
+    return kmen_query_value(r->pool, r->args, name);
 }
 
 /* A request to an endpoint in none of the forms it takes. */

@@ -8,7 +8,6 @@
 #include "config.h"
 #include "cookie.h"
 #include "memo.h"
-#include "pairs.h"
 #include "request.h"
 #include "session_cookie.h"
 #include "socache.h"
@@ -19,21 +18,9 @@
  * redis) within this. */
 #define MEMO_SECONDS 1
 
-/* NULL when NAME is absent, or present twice with different values. mod_kmen
- * sets each of its cookies host-only with Path=/, so a browser holds one; a
- * second was planted beside it (a sibling subdomain's Domain cookie, or a
- * longer Path, which browsers send first). Taking the first would let
- * whoever planted it pick the session or login state of the request, their
- * own included; with neither, the person only logs in again. */
 const char *kmen_cookie_get(request_rec *r, const char *name)
 {
-    int conflict = 0;
-    const char *value = kmen_pair_single_value(r->pool, apr_table_get(r->headers_in, "Cookie"), ';',
-                                               name, &conflict);
-    if (conflict)
-        kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING,
-                 KMEN_LOGNO(0683) "two different %s cookies: both ignored", name);
-    return value;
+    return kmen_cookie_value(kmen_request_ctx(r), apr_table_get(r->headers_in, "Cookie"), name);
 }
 
 void kmen_cookie_set(request_rec *r, const char *name, const char *value, int max_age,

@@ -6,6 +6,7 @@
 
 #include "cookie.h"
 #include "crypto.h"
+#include "pairs.h"
 
 #define TAG_HEX 8
 
@@ -19,6 +20,16 @@ const char *kmen_cookie_header(apr_pool_t *p, const kmen_server_conf *c, const c
                                     : "";
     return apr_pstrcat(p, name, "=", max_age < 0 ? "" : value, "; Path=/; HttpOnly",
                        c->cookie_secure ? "; Secure" : "", same_site, age, NULL);
+}
+
+const char *kmen_cookie_value(kmen_ctx *ctx, const char *cookie_header, const char *name)
+{
+    int conflict = 0;
+    const char *value = kmen_pair_single_value(ctx->pool, cookie_header, ';', name, &conflict);
+    if (conflict)
+        kmen_log(ctx, KMEN_LOG_WARNING, KMEN_LOGNO(0683) "two different %s cookies: both ignored",
+                 name);
+    return value;
 }
 
 static const char *name_prefix(apr_pool_t *p, const kmen_server_conf *c)

@@ -14,6 +14,7 @@
 #include "apr_tables.h"
 
 #include "conf.h"
+#include "context.h"
 
 #define KMEN_LOGIN_STATE_TTL 600 /* seconds a started login may take at the IdP */
 #define KMEN_LOGIN_STATE_MAX 4   /* outstanding logins a browser keeps; the oldest go */
@@ -24,6 +25,16 @@
  * (SameSite=None, which browsers take only with Secure), else SameSite=Lax. */
 const char *kmen_cookie_header(apr_pool_t *p, const kmen_server_conf *c, const char *name,
                                const char *value, int max_age, int cross_site);
+
+/* The value of cookie NAME in COOKIE_HEADER (the browser's Cookie header,
+ * or NULL): NULL when NAME is absent, or present twice with different
+ * values (logged). mod_kmen sets each of its cookies host-only with Path=/,
+ * so a browser holds one; a second was planted beside it (a sibling
+ * subdomain's Domain cookie, or a longer Path, which browsers send first).
+ * Taking the first would let whoever planted it pick the session or login
+ * state of the request, their own included; with neither, the person only
+ * logs in again. */
+const char *kmen_cookie_value(kmen_ctx *ctx, const char *cookie_header, const char *name);
 
 /* The name of the login-state cookie of the login whose AuthnRequest has
  * the ID REQUEST_ID. */

@@ -7,11 +7,12 @@ httpd's for the same keys and settings, before and after nginx -s reload."""
 
 import re
 import signal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
-from t.lib import REPO, poll
+from t.lib import REPO, flow, poll
 from t.lib.keys import self_signed
 from t.lib.nginx import Nginx, config_text
 
@@ -282,6 +283,62 @@ def test_a_refused_reload_leaves_the_running_configuration_serving(stack, nginx)
     assert poll(lambda: n.read_error_log().count(refusal) > refusals), n.read_error_log()
     assert metadata(n.base_url).content == before
     assert n.proc.poll() is None
+
+
+# --- logins: /kmen/login and /kmen/acs over the core's login sequence -------------------
+def login_start(s, n, return_to="/app/"):
+    """GET N's /kmen/login?ReturnTo=RETURN_TO as a browser: the response."""
+    r = s.get(n.base_url + "/kmen/login", params={"ReturnTo": return_to},
+              allow_redirects=False)
+    flow.browser_cookies(s)
+    return r
+
+
+def nia_answer(s, stack, n, **respond):
+    """A login started on N, answered at the NIA simulator: the form fields it posts."""
+    r = login_start(s, n)
+    assert r.status_code == 303 and flow.location(r).startswith(stack.sso_url + "?"), r.text
+    ticket, _ = flow.idp_page(s, flow.location(r))
+    _, fields = flow.respond(s, ticket, **respond)
+    return fields
+
+
+def no_session_cookie(r):
+    c = flow.cookie_attrs(r, "kmen_session")
+    return not (c and c["value"])
+
+
+def test_login_start_is_httpds(stack, nginx, s):
+    """A signed AuthnRequest by HTTP-Redirect to NIA, the outstanding request stored, and the
+    login-state cookie of the same name and attributes as httpd's for its request."""
+    n = nginx().start()
+    requests_before = stack.count("authn_request")
+    r = login_start(s, n)
+    assert r.status_code == 303 and r.headers["Cache-Control"] == "no-store", r.text
+    loc = flow.location(r)
+    assert loc.startswith(stack.sso_url + "?")
+    assert {"SAMLRequest", "SigAlg", "Signature"} <= set(parse_qs(urlsplit(loc).query))
+    assert flow.redirect_message(loc).get("ID")
+    assert stack.count("authn_request") == requests_before + 1
+    name, attrs = flow.state_cookie(r)
+    with requests.Session() as other:
+        httpd_name, httpd_attrs = flow.state_cookie(login_start(other, stack))
+    assert attrs and attrs["value"] and httpd_attrs["value"] != attrs["value"]
+    assert {k: v for k, v in attrs.items() if k != "value"} == \
+        {k: v for k, v in httpd_attrs.items() if k != "value"}
+    assert name.startswith("kmen_session_state_") and httpd_name.startswith(name[:-8])
+
+
+@pytest.mark.parametrize("return_to", ["//evil.example/", "http://evil.example/", "/\\evil",
+                                       "/app/../../x"])
+def test_a_return_url_that_is_not_local_is_not_followed(stack, nginx, s, return_to):
+    n = nginx().start()
+    requests_before = stack.count("authn_request")
+    r = login_start(s, n, return_to)
+    assert r.status_code == 400 and "Location" not in r.headers, r.headers
+    assert not flow.set_cookies(r)
+    assert stack.count("authn_request") == requests_before
+    assert "KMEN0623" in n.read_error_log()
 
 
 # --- the directive table and docs/nginx.md ------------------------------------------------
