@@ -43,6 +43,8 @@ ngx_int_t kmen_ngx_send(ngx_http_request_t *r, ngx_uint_t status, const char *ty
     ngx_int_t rc = ngx_http_send_header(r);
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only)
         return rc;
+    if (len == 0) /* nginx's writer refuses an empty buffer */
+        return ngx_http_send_special(r, NGX_HTTP_LAST);
     b->pos = (u_char *)body;
     b->last = b->pos + len;
     b->memory = 1;

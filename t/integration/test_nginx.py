@@ -341,6 +341,84 @@ def test_a_return_url_that_is_not_local_is_not_followed(stack, nginx, s, return_
     assert "KMEN0623" in n.read_error_log()
 
 
+def no_person_data_in(log, stack, identity):
+    """Neither the person's BSI nor any AIFO the register holds for them is in LOG."""
+    bsi = stack.bsi(identity)
+    assert bsi.rsplit("/", 1)[-1] not in log
+    agendas = [r[0] for r in stack.query("SELECT DISTINCT agenda FROM kmen.client_aifo")]
+    for agenda in agendas:
+        assert stack.gateway.aifo(bsi, agenda) not in log, agenda
+
+
+@pytest.mark.parametrize("finished_by", ["nginx", "httpd"])
+def test_a_login_on_nginx_makes_a_session_httpd_accepts(stack, nginx, s, rows, finished_by):
+    """Started on nginx, NIA's Response posted to nginx's ACS (or, the login state being the
+    same cookie in the same database, to httpd's): the session cookie, a session row, 303 back
+    to where the login started; httpd's node then serves the session, headers and all."""
+    n = nginx().start()
+    fields = nia_answer(s, stack, n)
+    before = rows("session")
+    acs = (n.base_url if finished_by == "nginx" else stack.base_url) + "/kmen/acs"
+    r = flow.post_acs(s, acs, fields)
+    assert r.status_code == 303 and urlsplit(flow.location(r)).path == "/app/", n.read_error_log()
+    cookie = flow.cookie_attrs(r, "kmen_session")
+    assert cookie["value"] and "httponly" in cookie and cookie["samesite"] == "Lax", cookie
+    assert cookie["path"] == "/" and "max-age" not in cookie, cookie
+    assert rows("session") == before + 1
+    flow.browser_cookies(s)
+    h = flow.headers_of(s, stack.base_url + "/app/headers.json")
+    assert flow.header(h, "Kmen-Given-Name") == "Ji%C5%99%C3%AD"
+    no_person_data_in(n.read_error_log(), stack, "cz-jiri")
+
+
+def test_a_replayed_response_is_refused_and_writes_no_session(stack, nginx, s, rows):
+    n = nginx().start()
+    fields = nia_answer(s, stack, n)
+    state = flow.held_states(s)
+    assert flow.post_acs(s, n.base_url + "/kmen/acs", fields).status_code == 303
+    before = rows("session")
+    again = flow.post_acs(s, n.base_url + "/kmen/acs", fields)
+    assert again.status_code == 400 and no_session_cookie(again), again.text
+    with requests.Session() as other:  # with the login state the first post was given
+        r = other.post(n.base_url + "/kmen/acs", data=fields, allow_redirects=False,
+                       headers={"Cookie": "; ".join(f"{k}={v}" for k, v in state.items())})
+        assert r.status_code == 400 and no_session_cookie(r), r.text
+    assert rows("session") == before
+    assert "SAML response refused" in n.read_error_log()
+
+
+@pytest.mark.parametrize("fault", ["tampered_assertion", "tampered_response", "wrong_key"])
+def test_a_tampered_response_is_refused(stack, nginx, s, rows, fault):
+    n = nginx().start()
+    fields = nia_answer(s, stack, n, fault=fault)
+    before = rows("session")
+    r = flow.post_acs(s, n.base_url + "/kmen/acs", fields)
+    assert r.status_code == 400 and no_session_cookie(r), r.text
+    assert rows("session") == before
+    no_person_data_in(n.read_error_log(), stack, "cz-jiri")
+
+
+@pytest.mark.parametrize("respond, status", [({"action": "cancel"}, 401),
+                                             ({"loa": "low"}, 403)])
+def test_the_other_outcomes_answer_httpds_status(stack, nginx, s, rows, respond, status):
+    """A cancelled login, and one below the LoA asked for (substantial, the default)."""
+    n = nginx().start()
+    fields = nia_answer(s, stack, n, **respond)
+    before = rows("session")
+    r = flow.post_acs(s, n.base_url + "/kmen/acs", fields)
+    assert r.status_code == status and no_session_cookie(r), r.text
+    assert rows("session") == before
+
+
+def test_a_form_without_a_response_is_refused(nginx, s):
+    n = nginx().start()
+    r = s.post(n.base_url + "/kmen/acs", data={"RelayState": "x"}, allow_redirects=False)
+    assert r.status_code == 400 and no_session_cookie(r), r.text
+    assert "no SAMLResponse" in n.read_error_log()
+    r = s.get(n.base_url + "/kmen/acs", allow_redirects=False)
+    assert r.status_code == 405 and r.headers.get("Allow") == "POST"
+
+
 # --- the directive table and docs/nginx.md ------------------------------------------------
 def directive_pairs():
     """{nginx name: httpd name} of the module's directive table (None: nginx's own)."""

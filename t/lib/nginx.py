@@ -37,6 +37,11 @@ def kmen_lines(site, sp_type=None):
              "kmen_allow_http on;"]  # the test site is plain HTTP on loopback
     if site.idp_metadata_cert:
         lines.append(f"kmen_idp_metadata_certificate_file {site.idp_metadata_cert};")
+    if site.translator_url:
+        lines += [f"kmen_translator_url {site.translator_url};",
+                  f"kmen_translator_certificate_file {k}/client-cert.pem;",
+                  f"kmen_translator_key_file {k}/client-key.pem;",
+                  f"kmen_translator_ca_file {k}/ca-cert.pem;"]
     if sp_type:
         lines.append(f"kmen_sp_type {sp_type};")
     return "\n    ".join(lines)
