@@ -181,8 +181,10 @@ static void acs_body_read(ngx_http_request_t *r)
 ngx_int_t kmen_ngx_acs(ngx_http_request_t *r, const kmen_server_conf *c)
 {
     if (r->headers_in.content_length_n > ACS_BODY_LIMIT) {
+        /* discarded, not read: on a kept-alive connection it would be taken
+         * for the next request */
         kmen_ctx *ctx = kmen_ngx_request_ctx(r);
-        if (!ctx)
+        if (!ctx || ngx_http_discard_request_body(r) != NGX_OK)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         return acs_refuse(r, ctx, "unreadable or oversized form body");
     }
