@@ -127,6 +127,8 @@ def test_http_entity_id_needs_the_demo_switch(stack, nginx):
     ("kmen_allow_http yes;", "expects on or off"),
     ("kmen_database_pool_size 0;", "expects 1 to 1024 connections"),
     ("kmen_session_idle_timeout soon;", "expects a number of seconds"),
+    ("kmen_header_encoding utf8;", "expects percent, raw or base64url"),
+    ("kmen_loa medium;", "expects low, substantial or high"),
 ])
 def test_a_bad_value_is_refused_by_nginx_where_it_stands(nginx, line, problem):
     n = nginx(server=line)
@@ -368,6 +370,17 @@ def test_an_apache_session_opens_on_nginx_with_the_same_headers(stack, nginx, ap
         assert status == 200, (received, n.read_error_log())
         assert "FORGED" not in json.dumps(received), received
         assert kmen_headers(received) == genuine
+
+
+def test_a_session_below_the_locations_loa_logs_in_again(stack, nginx, apache_login):
+    """kmen_loa high: the substantial session opens, but is not enough here (KmenLoA)."""
+    cookie, _ = apache_login
+    n = nginx(server=proxied(stack, "/app/") + "\nlocation /high/ { kmen_auth on; "
+              f"kmen_loa high; proxy_pass http://127.0.0.1:{stack.portal_port}; }}").start()
+    status, _, received = get_json(n.port, "/app/headers.json", cookie=cookie)
+    assert status == 200 and kmen_headers(received)["kmen-loa"] == "substantial", received
+    status, headers, _ = get_json(n.port, "/high/headers.json", cookie=cookie)
+    assert status == 302 and returns_to(urlsplit(headers["Location"])) == "/high/headers.json"
 
 
 def test_forged_headers_never_reach_an_upstream(stack, nginx):
