@@ -51,8 +51,7 @@ static void idp_refresh(request_rec *r, const kmen_server_conf *c)
 
 const char *kmen_login_url(request_rec *r, const char *return_to)
 {
-    return apr_pstrcat(r->pool, kmen_server_conf_get(r->server)->endpoint_path,
-                       "/login?ReturnTo=", apr_pescape_urlencoded(r->pool, return_to), NULL);
+    return kmen_login_path(r->pool, kmen_server_conf_get(r->server), return_to);
 }
 
 static void audit(request_rec *r, const char *event, const char *outcome, const char *detail)

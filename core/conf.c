@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "apr_escape.h"
 #include "apr_strings.h"
 #include "apr_uri.h"
 
@@ -144,6 +145,12 @@ const char *kmen_sp_base_url(apr_pool_t *p, const kmen_server_conf *c)
 const char *kmen_endpoint_url(apr_pool_t *p, const kmen_server_conf *c, const char *name)
 {
     return apr_pstrcat(p, kmen_sp_base_url(p, c), c->endpoint_path, "/", name, NULL);
+}
+
+const char *kmen_login_path(apr_pool_t *p, const kmen_server_conf *c, const char *return_to)
+{
+    return apr_pstrcat(p, c->endpoint_path,
+                       "/login?ReturnTo=", apr_pescape_urlencoded(p, return_to), NULL);
 }
 
 kmen_translator_mode kmen_translator_mode_of(const kmen_server_conf *c)

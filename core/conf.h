@@ -136,6 +136,9 @@ const char *kmen_register_key_load(apr_pool_t *p, kmen_server_conf *c);
  * the entity ID. The SP's endpoints live under it. */
 const char *kmen_sp_base_url(apr_pool_t *p, const kmen_server_conf *c);
 const char *kmen_endpoint_url(apr_pool_t *p, const kmen_server_conf *c, const char *name);
+/* The login endpoint that brings the browser back to RETURN_TO (a local
+ * path), as a page's link or a redirect writes it: "/kmen/login?ReturnTo=...". */
+const char *kmen_login_path(apr_pool_t *p, const kmen_server_conf *c, const char *return_to);
 
 /* KmenTranslatorURL: a gateway's URL; "none", a register that keeps Czech
  * clients by BSI alone until it gets one; or unset, a site that cannot

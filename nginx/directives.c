@@ -118,6 +118,19 @@ char *kmen_ngx_set_number(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     return store_int(cf, cmd, conf, (int)n);
 }
 
+char *kmen_ngx_set_choice(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    const kmen_ngx_directive *d = cmd->post;
+    const char *value = argument(cf, ((kmen_ngx_srv_conf *)conf)->pool);
+    if (*int_field(conf, cmd->offset) != KMEN_UNSET)
+        return "is duplicate";
+    for (int i = 0; d->choices[i]; i++) {
+        if (strcmp(value, d->choices[i]) == 0)
+            return store_int(cf, cmd, conf, i);
+    }
+    return (char *)d->usage;
+}
+
 char *kmen_ngx_set_endpoint_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     kmen_ngx_srv_conf *s = conf;

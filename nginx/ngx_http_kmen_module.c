@@ -4,6 +4,7 @@
  * directive is httpd's, in nginx's spelling (docs/nginx.md). */
 #include <stddef.h>
 
+#include "access.h"
 #include "cache_shm.h"
 #include "directives.h"
 #include "endpoints.h"
@@ -17,6 +18,9 @@
 #define AS_TWICE(name, second_) (&(kmen_ngx_directive){.httpd_name = name, .second = SLOT(second_)})
 #define AS_NUMBER(name, least_, most_, usage_)                                                     \
     (&(kmen_ngx_directive){.httpd_name = name, .least = least_, .most = most_, .usage = usage_})
+#define AS_CHOICE(name, choices_, usage_)                                                          \
+    (&(kmen_ngx_directive){.httpd_name = name, .choices = choices_, .usage = usage_})
+#define LOCATION (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF)
 #define SECONDS "expects a number of seconds"
 #define YEAR 31536000
 
@@ -75,6 +79,16 @@ static ngx_command_t kmen_commands[] = {
      SLOT(cookie_name), AS("KmenCookieName")},
     {ngx_string("kmen_cookie_secure"), SERVER_TAKE1, kmen_ngx_set_flag, NGX_HTTP_SRV_CONF_OFFSET,
      SLOT(cookie_secure), AS("KmenCookieSecure")},
+    {ngx_string("kmen_header_prefix"), SERVER_TAKE1, kmen_ngx_set_string, NGX_HTTP_SRV_CONF_OFFSET,
+     SLOT(header_prefix), AS("KmenHeaderPrefix")},
+    {ngx_string("kmen_header_encoding"), SERVER_TAKE1, kmen_ngx_set_choice,
+     NGX_HTTP_SRV_CONF_OFFSET, SLOT(header_encoding),
+     AS_CHOICE("KmenHeaderEncoding", kmen_header_encoding_names,
+               "expects percent, raw or base64url")},
+    {ngx_string("kmen_auth"), LOCATION | NGX_CONF_FLAG, kmen_ngx_set_auth, NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(kmen_ngx_loc_conf, auth), NULL},
+    {ngx_string("kmen_loa"), LOCATION | NGX_CONF_TAKE1, kmen_ngx_set_loa, NGX_HTTP_LOC_CONF_OFFSET,
+     0, AS("KmenLoA")},
     {ngx_string("kmen_session_zone"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2,
      kmen_ngx_set_session_zone, NGX_HTTP_MAIN_CONF_OFFSET, 0, AS("KmenSessionCache")},
     {ngx_string("kmen_endpoints"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, kmen_ngx_set_endpoints,
@@ -83,13 +97,13 @@ static ngx_command_t kmen_commands[] = {
 
 static ngx_http_module_t kmen_module_ctx = {
     NULL, /* preconfiguration */
-    NULL, /* postconfiguration */
+    kmen_ngx_access_init,
     kmen_ngx_create_main_conf,
     NULL, /* init main configuration */
     kmen_ngx_create_srv_conf,
     kmen_ngx_merge_srv_conf,
-    NULL, /* create location configuration */
-    NULL, /* merge location configuration */
+    kmen_ngx_create_loc_conf,
+    kmen_ngx_merge_loc_conf,
 };
 
 ngx_module_t ngx_http_kmen_module = {NGX_MODULE_V1,

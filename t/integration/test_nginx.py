@@ -5,6 +5,7 @@ metadata with the core's words in nginx's spelling and the directive's file:line
 configuration checks: test_conf_check.py), and serves /kmen/metadata, equal to
 httpd's for the same keys and settings, before and after nginx -s reload."""
 
+import json
 import re
 import signal
 from urllib.parse import parse_qs, urlsplit
@@ -15,6 +16,7 @@ import requests
 from t.lib import REPO, flow, poll
 from t.lib.keys import self_signed
 from t.lib.nginx import Nginx, config_text
+from t.lib.register import spellings
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 
@@ -125,6 +127,8 @@ def test_http_entity_id_needs_the_demo_switch(stack, nginx):
     ("kmen_allow_http yes;", "expects on or off"),
     ("kmen_database_pool_size 0;", "expects 1 to 1024 connections"),
     ("kmen_session_idle_timeout soon;", "expects a number of seconds"),
+    ("kmen_header_encoding utf8;", "expects percent, raw or base64url"),
+    ("kmen_loa medium;", "expects low, substantial or high"),
 ])
 def test_a_bad_value_is_refused_by_nginx_where_it_stands(nginx, line, problem):
     n = nginx(server=line)
@@ -441,3 +445,159 @@ def test_every_directive_is_documented_beside_httpds():
                       (REPO / "docs" / "nginx.md").read_text(), re.M)
     documented = {nginx_name: httpd_name or None for httpd_name, nginx_name in rows}
     assert documented == directive_pairs()
+
+
+# --- protected locations: kmen_auth, the identity headers for upstreams --------------------
+FORGED = [("Kmen-Client-Id", "FORGED-client-id"),
+          ("KMEN-GIVEN-NAME", "FORGED-given-name"),
+          ("kMeN-oRiGiN", "FORGED-origin"),
+          ("Kmen-Aifo", "FORGED-aifo"),
+          ("Kmen-Signature", "FORGED-signature")]
+
+
+def proxied(stack, *locations, protected=("/app/",)):
+    """config_text's SERVER: each of LOCATIONS proxied to the stack's portal (whose
+    …headers.json answers the headers it got), those in PROTECTED with kmen_auth on."""
+    return "\n".join(f"location {loc} {{ {'kmen_auth on; ' if loc in protected else ''}"
+                     f"proxy_pass http://127.0.0.1:{stack.portal_port}; }}"
+                     for loc in locations)
+
+
+def get_json(port, path, forged=(), cookie=None, method="GET"):
+    """(status, response headers, the portal's JSON of the headers it got, or the body)."""
+    lines = [f"{name}: {value}" for name, value in forged]
+    if cookie:
+        lines.append(f"Cookie: {cookie}")
+    status, headers, body = flow.send_raw(port, path, lines, method=method)
+    return status, dict(headers), json.loads(body) if status == 200 else body
+
+
+def kmen_headers(received):
+    """{lower-case name: value} of the Kmen-* headers the portal got."""
+    return {n.lower(): v for n, v in received.items() if n.lower().startswith("kmen-")}
+
+
+@pytest.fixture(scope="module")
+def apache_login(stack):
+    """A session made by a login on the Apache node: (its Cookie header, the Kmen-* headers
+    the portal got from httpd for it)."""
+    with requests.Session() as s:
+        flow.login(s, stack, identity="cz-jiri")
+        genuine = kmen_headers(flow.headers_of(s, stack.base_url + "/app/headers.json"))
+        return "; ".join(f"{c.name}={c.value}" for c in s.cookies), genuine
+
+
+def test_kmen_auth_needs_the_register(stack, nginx):
+    n = nginx(server="location /app/ { kmen_auth on; }",
+              replace={f"kmen_database '{stack.site().conninfo}';": "",
+                       f"kmen_register_key_file {stack.keys.dir}/register.key;": ""})
+    rc, out = n.configtest()
+    assert rc != 0 and refused(out, "kmen_auth: the server has no kmen_sp_entity_id with "
+                               "kmen_database" + line_of(n, "location /app/ { kmen_auth")), out
+
+
+@pytest.mark.parametrize("zone", [False, True], ids=["database", "session zone"])
+def test_an_apache_session_opens_on_nginx_with_the_same_headers(stack, nginx, apache_login,
+                                                                zone):
+    """The session httpd made opens on nginx (same database, register key, cookie): the
+    upstream gets the Kmen-* headers httpd's backend got, names and values, and none of the
+    forged ones; twice, so that with a zone the second comes from it."""
+    cookie, genuine = apache_login
+    assert genuine["kmen-origin"] == "nia" and genuine["kmen-client-id"], genuine
+    n = nginx(server=proxied(stack, "/app/"),
+              replace=in_http("kmen_session_zone kmen_sessions 1m;") if zone else None).start()
+    for _ in range(2):
+        status, _, received = get_json(n.port, "/app/headers.json", FORGED, cookie)
+        assert status == 200, (received, n.read_error_log())
+        assert "FORGED" not in json.dumps(received), received
+        assert kmen_headers(received) == genuine
+
+
+def test_a_session_below_the_locations_loa_logs_in_again(stack, nginx, apache_login):
+    """kmen_loa high: the substantial session opens, but is not enough here (KmenLoA)."""
+    cookie, _ = apache_login
+    n = nginx(server=proxied(stack, "/app/") + "\nlocation /high/ { kmen_auth on; "
+              f"kmen_loa high; proxy_pass http://127.0.0.1:{stack.portal_port}; }}").start()
+    status, _, received = get_json(n.port, "/app/headers.json", cookie=cookie)
+    assert status == 200 and kmen_headers(received)["kmen-loa"] == "substantial", received
+    status, headers, _ = get_json(n.port, "/high/headers.json", cookie=cookie)
+    assert status == 302 and returns_to(urlsplit(headers["Location"])) == "/high/headers.json"
+
+
+def test_forged_headers_never_reach_an_upstream(stack, nginx):
+    """Without a session: not through an unprotected location of a server{} with an SP (as
+    httpd strips them on every request), and a protected one sends the browser to log in."""
+    n = nginx(server=proxied(stack, "/app/", "/public/")).start()
+    status, _, received = get_json(n.port, "/public/headers.json", FORGED)
+    assert status == 200 and not kmen_headers(received), received
+    status, headers, _ = get_json(n.port, "/app/headers.json", FORGED)
+    assert status == 302, headers
+
+
+def test_no_session_get_goes_to_the_login_endpoint(stack, nginx):
+    """The URL httpd's login links carry: <kmen_endpoint_path>/login?ReturnTo=<the URL>."""
+    n = nginx(server=proxied(stack, "/app/")).start()
+    status, headers, _ = get_json(n.port, "/app/headers.json?a=1&b=%C5%99")
+    location = urlsplit(headers["Location"])
+    assert status == 302 and location.path == "/kmen/login", headers
+    assert returns_to(location) == "/app/headers.json?a=1&b=%C5%99", headers
+    status, headers, _ = get_json(n.port, "/app/", cookie="kmen_session=" + "A" * 43)
+    assert status == 302 and returns_to(urlsplit(headers["Location"])) == "/app/", headers
+
+
+def returns_to(location):
+    """The ReturnTo of a login URL (split), its one parameter."""
+    query = parse_qs(location.query)
+    assert list(query) == ["ReturnTo"] and len(query["ReturnTo"]) == 1, location
+    return query["ReturnTo"][0]
+
+
+def test_no_session_post_is_refused(stack, nginx):
+    n = nginx(server=proxied(stack, "/app/")).start()
+    status, headers, body = get_json(n.port, "/app/form", method="POST")
+    assert status == 401 and "Location" not in headers, (headers, body)
+    assert "login needed: a POST without a session cannot go through NIA" in n.read_error_log()
+
+
+def test_database_down_is_503_and_the_error_log_holds_no_identifier(stack, nginx, apache_login):
+    """Without a zone every request asks the database: stopped, 503 with Retry-After, and
+    nginx keeps serving once it is back. Nothing of the person's BSI in nginx's log."""
+    cookie, genuine = apache_login
+    n = nginx(server=proxied(stack, "/app/")).start()
+    with stack.postgres_down():
+        status, headers, body = get_json(n.port, "/app/headers.json", cookie=cookie)
+        assert status == 503 and headers.get("Retry-After") == "30", (headers, body)
+    status, _, received = poll_ok(n.port, cookie)
+    assert status == 200 and kmen_headers(received) == genuine
+    log = n.read_error_log()
+    assert "[alert]" not in log and "[emerg]" not in log and "signal" not in log, log
+    secret = stack.bsi("cz-jiri").rsplit("/", 1)[-1]
+    assert not any(spelling in log for spelling in spellings(secret)), "the BSI in nginx's log"
+
+
+def poll_ok(port, cookie):
+    """The first 200 for the session, once the database is back."""
+    answer = []
+    poll(lambda: answer.append(get_json(port, "/app/headers.json", cookie=cookie))
+         or answer[-1][0] == 200, timeout=30)
+    return answer[-1]
+
+
+def test_a_login_entirely_on_nginx(stack, nginx, s, rows):
+    """A protected location without a session, nginx's login endpoint, NIA, nginx's ACS, then
+    the location again: the upstream gets the identity's headers."""
+    n = nginx(server=proxied(stack, "/app/")).start()
+    to_login = flow.start(s, n.base_url + "/app/headers.json")
+    assert urlsplit(to_login).path == "/kmen/login", to_login
+    to_nia = flow.start(s, to_login)
+    assert to_nia.startswith(stack.sso_url + "?"), to_nia
+    ticket, _ = flow.idp_page(s, to_nia)
+    _, fields = flow.respond(s, ticket)
+    before = rows("session")
+    r = flow.post_acs(s, n.base_url + "/kmen/acs", fields)
+    assert r.status_code == 303, n.read_error_log()
+    assert urlsplit(flow.location(r)).path == "/app/headers.json"
+    assert rows("session") == before + 1
+    h = flow.headers_of(s, n.base_url + "/app/headers.json")
+    assert flow.header(h, "Kmen-Given-Name") == "Ji%C5%99%C3%AD"
+    no_person_data_in(n.read_error_log(), stack, "cz-jiri")
