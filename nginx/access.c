@@ -10,11 +10,12 @@
 #include "apr_strings.h"
 
 #include "access.h"
+#include "cookies.h"
 #include "header_set.h"
 #include "headers.h"
-#include "pairs.h"
 #include "redirect.h"
 #include "request.h"
+#include "response.h"
 #include "session.h"
 
 #define RETRY_AFTER "30" /* seconds, as httpd's 503 pages say */
@@ -22,53 +23,6 @@
 static kmen_ngx_srv_conf *server_of(ngx_http_request_t *r)
 {
     return ngx_http_get_module_srv_conf(r, ngx_http_kmen_module);
-}
-
-static ngx_int_t add_header_out(ngx_http_request_t *r, const char *name, const char *value,
-                                ngx_table_elt_t **out)
-{
-    ngx_table_elt_t *h = ngx_list_push(&r->headers_out.headers);
-    if (!h)
-        return NGX_ERROR;
-    ngx_memzero(h, sizeof(*h));
-    h->hash = 1;
-    h->key.len = strlen(name);
-    h->key.data = (u_char *)name;
-    h->value.len = strlen(value);
-    h->value.data = (u_char *)value;
-    *out = h;
-    return NGX_OK;
-}
-
-/* Every Cookie header's pairs, as one list: HTTP/2 sends each cookie in a
- * header of its own. */
-static const char *cookie_header(ngx_http_request_t *r, apr_pool_t *p)
-{
-    const char *all = NULL;
-    for (ngx_list_part_t *part = &r->headers_in.headers.part; part; part = part->next) {
-        const ngx_table_elt_t *h = part->elts;
-        for (ngx_uint_t i = 0; i < part->nelts; i++) {
-            if (h[i].key.len != 6 || ngx_strncasecmp(h[i].key.data, (u_char *)"Cookie", 6) != 0)
-                continue;
-            const char *value = apr_pstrmemdup(p, (const char *)h[i].value.data, h[i].value.len);
-            all = all ? apr_pstrcat(p, all, "; ", value, NULL) : value;
-        }
-    }
-    return all;
-}
-
-/* The session cookie's value; NULL when absent, or twice with different
- * values (one planted beside ours: apache/session_cookie.c). */
-static const char *session_cookie(ngx_http_request_t *r, kmen_ctx *ctx)
-{
-    int conflict = 0;
-    const char *name = ctx->conf->cookie_name;
-    const char *value =
-        kmen_pair_single_value(ctx->pool, cookie_header(r, ctx->pool), ';', name, &conflict);
-    if (conflict)
-        kmen_log(ctx, KMEN_LOG_WARNING, KMEN_LOGNO(0683) "two different %s cookies: both ignored",
-                 name);
-    return value;
 }
 
 /* No usable session: a GET (or HEAD) goes to the login endpoint, which
@@ -86,18 +40,15 @@ static ngx_int_t unauthenticated(ngx_http_request_t *r, kmen_ctx *ctx)
         apr_pstrmemdup(ctx->pool, (const char *)r->unparsed_uri.data, r->unparsed_uri.len);
     const char *url =
         kmen_login_path(ctx->pool, ctx->conf, kmen_return_to_is_local(uri) ? uri : "/");
-    ngx_table_elt_t *location;
-    if (add_header_out(r, "Location", url, &location) != NGX_OK)
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     ngx_http_clear_location(r);
-    r->headers_out.location = location;
+    if (kmen_ngx_set_location(r, url) != NGX_OK)
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     return NGX_HTTP_MOVED_TEMPORARILY;
 }
 
 static ngx_int_t unavailable(ngx_http_request_t *r)
 {
-    ngx_table_elt_t *h;
-    return add_header_out(r, "Retry-After", RETRY_AFTER, &h) == NGX_OK
+    return kmen_ngx_add_header(r, "Retry-After", RETRY_AFTER) == NGX_OK
                ? NGX_HTTP_SERVICE_UNAVAILABLE
                : NGX_HTTP_INTERNAL_SERVER_ERROR;
 }
@@ -126,7 +77,8 @@ static ngx_int_t access_handler(ngx_http_request_t *r)
     kmen_session *s = NULL;
     apr_time_t until = 0;
     kmen_store_status st =
-        kmen_session_open(ctx, kmen_ngx_session_cache(r), session_cookie(r, ctx), &s, &until);
+        kmen_session_open(ctx, kmen_ngx_session_cache(r),
+                          kmen_ngx_cookie_get(r, ctx, ctx->conf->cookie_name), &s, &until);
     if (st == KMEN_STORE_DOWN)
         return unavailable(r);
     /* none, or one weaker than this location wants: log in again, stronger */

@@ -67,11 +67,15 @@ ngx_int_t kmen_ngx_send_page(ngx_http_request_t *r, ngx_uint_t status, const cha
                                      "</code></p></body></html>\n", NULL));
 }
 
+ngx_int_t kmen_ngx_set_location(ngx_http_request_t *r, const char *url)
+{
+    r->headers_out.location = push_header(r, "Location", url);
+    return r->headers_out.location ? NGX_OK : NGX_ERROR;
+}
+
 ngx_int_t kmen_ngx_redirect(ngx_http_request_t *r, const char *url)
 {
-    /* nginx's header filter makes a local path absolute, as it does its own */
-    r->headers_out.location = push_header(r, "Location", url);
-    if (!r->headers_out.location)
+    if (kmen_ngx_set_location(r, url) != NGX_OK)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     return kmen_ngx_send(r, NGX_HTTP_SEE_OTHER, "text/plain", "");
 }

@@ -16,6 +16,10 @@ ngx_int_t kmen_ngx_add_header(ngx_http_request_t *r, const char *name, const cha
 ngx_int_t kmen_ngx_send(ngx_http_request_t *r, ngx_uint_t status, const char *type,
                         const char *body);
 
+/* Location: URL in R's response, where nginx's header filter makes a local
+ * path absolute as it does its own. */
+ngx_int_t kmen_ngx_set_location(ngx_http_request_t *r, const char *url);
+
 /* A short HTML page of STATUS: its title and the request ID a person can
  * quote (as httpd's pages end). */
 ngx_int_t kmen_ngx_send_page(ngx_http_request_t *r, ngx_uint_t status, const char *title);
