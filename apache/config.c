@@ -366,22 +366,9 @@ static const char *read_file(apr_pool_t *p, const server_rec *s, const kmen_serv
 
 static const char *load_register_key(apr_pool_t *p, const server_rec *s, kmen_server_conf *c)
 {
-    char *data;
-    apr_size_t len;
-    const char *err = read_file(p, s, c, "KmenRegisterKeyFile", c->register_key_file, &data, &len);
-    if (err)
-        return err;
-    if (len != KMEN_KEY_LEN)
-        return kmen_config_problem(p, s, c, "KmenRegisterKeyFile", c->register_key_file,
-                                   apr_psprintf(p,
-                                                "must hold exactly %d random bytes (head -c 32 "
-                                                "/dev/urandom), has %" APR_SIZE_T_FMT,
-                                                KMEN_KEY_LEN, len));
-    memcpy(c->register_key, data, KMEN_KEY_LEN);
-    c->register_key_loaded = 1;
-    kmen_id_keys_derive(c->register_key, &c->id_keys);
-    kmen_derive_key(c->register_key, KMEN_KEY_SESSION_SEAL, c->session_key);
-    return NULL;
+    const char *err = kmen_register_key_load(p, c);
+    return err ? kmen_config_problem(p, s, c, "KmenRegisterKeyFile", c->register_key_file, err)
+               : NULL;
 }
 
 /* An HMAC key file: at least 16 bytes. */

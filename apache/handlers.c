@@ -13,6 +13,7 @@
 #include "evidence.h"
 #include "health.h"
 #include "login.h"
+#include "login_start.h"
 #include "login_state.h"
 #include "logout_state.h"
 #include "page.h"
@@ -25,7 +26,6 @@
 
 #define ACS_BODY_LIMIT (512 * 1024) /* NIA's Responses are ~20 KiB */
 #define SLO_BODY_LIMIT (64 * 1024)  /* NIA's LogoutResponses are under 4 KiB */
-#define LOGIN_START_WINDOW 60       /* seconds KmenLoginStartLimit counts over */
 
 /* Before a request uses the IdP metadata: a changed KmenIdPMetadataFile is
  * picked up (kmen_sp_idp_refresh), once per child, and said so. */
@@ -51,8 +51,7 @@ static void idp_refresh(request_rec *r, const kmen_server_conf *c)
 
 const char *kmen_login_url(request_rec *r, const char *return_to)
 {
-    return apr_pstrcat(r->pool, kmen_server_conf_get(r->server)->endpoint_path,
-                       "/login?ReturnTo=", apr_pescape_urlencoded(r->pool, return_to), NULL);
+    return kmen_login_path(r->pool, kmen_server_conf_get(r->server), return_to);
 }
 
 static void audit(request_rec *r, const char *event, const char *outcome, const char *detail)
@@ -61,95 +60,40 @@ static void audit(request_rec *r, const char *event, const char *outcome, const 
                      detail);
 }
 
-/* KmenLoginStartLimit, counted in the session cache rather than in
- * PostgreSQL: a refused start then costs no database round trip and writes
- * no WAL, which is the load the limit is there to keep off the database.
- * Every child of a node shares the count (every node, with a shared socache
- * provider). A cache that cannot count lets the start through: the limit
- * guards the database, it must not lock people out. One warning per client
- * and minute, at the first refusal, so a flood does not flood the log too;
- * the further refusals are logged at info, each with its page's request ID. */
-static int login_start_refused(request_rec *r, const kmen_server_conf *c)
+/* KmenLoginStartLimit (core/login_start.h): 1 when this client's start is
+ * refused, its Retry-After set. */
+static int login_start_refused(request_rec *r)
 {
-    unsigned char key[KMEN_HASH_LEN];
-    int resets_in = 0;
-    if (c->login_start_limit == 0)
+    int retry_after = 0;
+    if (!kmen_login_start_limited(kmen_request_ctx(r), kmen_session_cache(), r->useragent_ip,
+                                  &retry_after))
         return 0;
-    const char *name = apr_pstrcat(r->pool, "kmen-login-start ", r->useragent_ip, NULL);
-    kmen_sha256(name, strlen(name), key);
-    int count = kmen_cache_count(kmen_request_ctx(r), kmen_session_cache(), key, LOGIN_START_WINDOW,
-                                 &resets_in);
-    if (count <= c->login_start_limit)
-        return 0;
-    kmen_log(kmen_request_ctx(r),
-             count == c->login_start_limit + 1 ? KMEN_LOG_WARNING : KMEN_LOG_INFO,
-             KMEN_LOGNO(0629) "login start limit of %d a minute reached by client %s: "
-                              "its login starts answer 429 for %d s",
-             c->login_start_limit, r->useragent_ip, resets_in);
-    apr_table_setn(r->err_headers_out, "Retry-After", apr_itoa(r->pool, resets_in));
+    apr_table_setn(r->err_headers_out, "Retry-After", apr_itoa(r->pool, retry_after));
     return 1;
-}
-
-/* The outstanding request, and the browser's login state that finds it
- * again: 256 random bits of its own, not the request ID, which travels in
- * the URL to NIA and back. */
-static kmen_store_status issue_request(request_rec *r, const kmen_server_conf *c,
-                                       const char *request_id, const char *return_to, int min_loa,
-                                       int eidas_accept)
-{
-    const char *state = kmen_random_token(r->pool, 32);
-    unsigned char state_hash[KMEN_HASH_LEN];
-    if (!state)
-        return KMEN_STORE_DOWN;
-    kmen_sha256(state, strlen(state), state_hash);
-    kmen_store_status st =
-        kmen_store_request_issue(kmen_request_ctx(r), c->store, request_id, state_hash, return_to,
-                                 min_loa, KMEN_LOGIN_STATE_TTL, eidas_accept);
-    if (st == KMEN_STORE_OK)
-        kmen_login_state_set(r, request_id, state);
-    return st;
 }
 
 int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *return_to)
 {
-    kmen_server_conf *c = kmen_server_conf_get(r->server);
-    if (login_start_refused(r, c))
+    kmen_login_started started;
+    if (login_start_refused(r))
         return kmen_page_send(r, KMEN_PAGE_TOO_MANY_LOGINS, NULL);
-    kmen_authn_params params;
-    params.min_loa = (kmen_loa)kmen_dir_min_loa(dir);
-    params.sp_type = kmen_dir_sp_type(dir);
-    params.requested = kmen_dir_requested(dir);
-    params.force_authn = kmen_dir_force_authn(dir);
-    const char *url = NULL, *request_id = NULL;
-    kmen_ctx *previous = kmen_log_serving(kmen_request_ctx(r));
-    idp_refresh(r, c);
-    const char *err = kmen_saml_authn_request(c->sp, r->pool, &params, &url, &request_id);
-    kmen_log_serving(previous);
-    if (err) {
-        kmen_log(kmen_request_ctx(r), KMEN_LOG_ERR,
-                 KMEN_LOGNO(0621) "cannot build the AuthnRequest: %s", err);
+    idp_refresh(r, kmen_server_conf_get(r->server));
+    switch (kmen_login_begin(kmen_request_ctx(r), dir, return_to, &started)) {
+    case KMEN_LOGIN_START_ERROR:
         return kmen_page_send(r, KMEN_PAGE_INTERNAL_ERROR, NULL);
-    }
-    if (issue_request(r, c, request_id, return_to, params.min_loa, kmen_dir_eidas_accept(dir)) !=
-        KMEN_STORE_OK)
+    case KMEN_LOGIN_START_UNAVAILABLE:
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    kmen_log(kmen_request_ctx(r), KMEN_LOG_DEBUG,
-             KMEN_LOGNO(0622) "login started, request %s, LoA %s%s", request_id,
-             kmen_loa_name(params.min_loa), params.force_authn ? ", ForceAuthn" : "");
-    return kmen_page_redirect(r, url);
+    case KMEN_LOGIN_START_OK:
+        break;
+    }
+    kmen_login_state_set(r, started.request_id, started.state);
+    return kmen_page_redirect(r, started.url);
 }
 
-/* The decoded value of a query parameter; "" for a value that would decode
- * to an embedded NUL or does not decode, which no caller accepts. */
+/* The decoded value of a query parameter (kmen_query_value). */
 static const char *query_param(request_rec *r, const char *name)
 {
-    const char *raw = kmen_pair_value(r->pool, r->args, '&', name);
-    if (!raw)
-        return NULL;
-    char *value = apr_pstrdup(r->pool, raw);
-    if (ap_strcasestr(value, "%00") || ap_unescape_urlencoded(value) != OK)
-        return "";
-    return value;
+    return kmen_query_value(r->pool, r->args, name);
 }
 
 /* A request to an endpoint in none of the forms it takes. */
@@ -207,23 +151,22 @@ static int refusal_page(request_rec *r, kmen_login_outcome outcome)
         kmen_login_url(r, "/"));
 }
 
-/* A Response refused before the login's transaction. */
+/* A form that carries no Response. */
 static int acs_refuse(request_rec *r, const char *why, kmen_login_outcome outcome)
 {
     kmen_login_refused(kmen_request_ctx(r), why, outcome);
     return refusal_page(r, outcome);
 }
 
-/* After every cryptographic check: the login sequence (core/login.c), whose
+/* The login sequence from NIA's Response on (core/login.c), whose
  * transaction has ended when it returns; then its answer, a page (503 unless
  * the login decided another), or, when a session was made, its cookie and a
  * redirect to where the login started. */
-static int acs_complete(request_rec *r, const char *request_id, const char *previous,
-                        const kmen_assertion *a)
+static int acs_answer(request_rec *r, const char *b64)
 {
     kmen_login_result login;
-    kmen_login_outcome outcome = kmen_login_complete(kmen_request_ctx(r), kmen_session_cache(),
-                                                     request_id, previous, a, &login);
+    kmen_login_outcome outcome = kmen_login_response(kmen_request_ctx(r), kmen_session_cache(), b64,
+                                                     kmen_login_state_take, r, &login);
     switch (outcome) {
     case KMEN_LOGIN_OK:
         kmen_session_hand_out(r, &login.session);
@@ -239,79 +182,16 @@ static int acs_complete(request_rec *r, const char *request_id, const char *prev
     }
 }
 
-/* The request this browser's login state belongs to, looked up before the
- * Response costs any cryptography: OK, or the page already sent. */
-static int outstanding_request(request_rec *r, const kmen_server_conf *c, const char *state,
-                               const char **request_id)
-{
-    unsigned char state_hash[KMEN_HASH_LEN];
-    kmen_sha256(state, strlen(state), state_hash);
-    kmen_store_status st =
-        kmen_store_request_by_state(kmen_request_ctx(r), c->store, state_hash, request_id);
-    if (st == KMEN_STORE_DOWN)
-        return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    if (st == KMEN_STORE_NOT_FOUND)
-        return acs_refuse(r,
-                          "no outstanding login for this browser (expired, already used, or "
-                          "started in another browser)",
-                          KMEN_LOGIN_INVALID);
-    return OK;
-}
-
-/* The login state of the login the Response answers, from the browser's
- * cookie for its InResponseTo: OK, or the page already sent. */
-static int login_state_of_response(request_rec *r, const char *b64, const char **state,
-                                   const char **previous)
-{
-    const char *in_response_to = NULL;
-    const char *why = kmen_saml_response_in_response_to(r->pool, b64, &in_response_to);
-    if (why)
-        return acs_refuse(r, why, KMEN_LOGIN_INVALID);
-    if (!in_response_to)
-        return acs_refuse(r, "unsolicited Response (no InResponseTo)", KMEN_LOGIN_INVALID);
-    *state = kmen_login_state_take(r, in_response_to, previous);
-    if (!*state)
-        return acs_refuse(r,
-                          "no pre-login state cookie for the request the Response answers "
-                          "(unsolicited, or another browser)",
-                          KMEN_LOGIN_INVALID);
-    return OK;
-}
-
 /* POST /acs: the IdP's Response, by HTTP-POST. */
 static int handle_acs(request_rec *r)
 {
-    kmen_server_conf *c = kmen_server_conf_get(r->server);
     apr_array_header_t *pairs = NULL;
     if (ap_parse_form_data(r, NULL, &pairs, 16, ACS_BODY_LIMIT) != OK)
         return acs_refuse(r, "unreadable or oversized form body", KMEN_LOGIN_INVALID);
     const char *b64 = form_field(r, pairs, "SAMLResponse");
-    const char *state = NULL, *previous = NULL, *request_id = NULL;
     if (!b64)
         return acs_refuse(r, "no SAMLResponse", KMEN_LOGIN_INVALID);
-    int status = login_state_of_response(r, b64, &state, &previous);
-    if (status == OK)
-        status = outstanding_request(r, c, state, &request_id);
-    if (status != OK)
-        return status;
-    kmen_response_expect expect = {apr_time_now(), apr_time_from_sec(c->clock_skew), request_id};
-    kmen_assertion a;
-    const char *reason = NULL;
-    const kmen_sp_key_pair *keys = kmen_sp_pairs(c->sp);
-    switch (kmen_saml_verify_response(c->sp, r->pool, b64, &expect, &a, &reason)) {
-    case KMEN_RESPONSE_OK:
-        /* during a key rollover, which certificate NIA encrypts to tells
-         * when the old key can go */
-        kmen_log(kmen_request_ctx(r), KMEN_LOG_INFO,
-                 KMEN_LOGNO(0630) "assertion decrypted with %s key %s",
-                 kmen_sp_pair_is_second(keys, a.decryption_key) ? "the second" : "the first",
-                 keys[a.decryption_key].key_file);
-        return acs_complete(r, request_id, previous, &a);
-    case KMEN_RESPONSE_FAILED:
-        return acs_refuse(r, reason, KMEN_LOGIN_FAILED);
-    default:
-        return acs_refuse(r, reason, KMEN_LOGIN_INVALID);
-    }
+    return acs_answer(r, b64);
 }
 
 /* The person asked for this logout: a POST from the confirmation page with

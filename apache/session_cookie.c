@@ -6,8 +6,8 @@
 #include "apr_strings.h"
 
 #include "config.h"
+#include "cookie.h"
 #include "memo.h"
-#include "pairs.h"
 #include "request.h"
 #include "session_cookie.h"
 #include "socache.h"
@@ -18,35 +18,17 @@
  * redis) within this. */
 #define MEMO_SECONDS 1
 
-/* NULL when NAME is absent, or present twice with different values. mod_kmen
- * sets each of its cookies host-only with Path=/, so a browser holds one; a
- * second was planted beside it (a sibling subdomain's Domain cookie, or a
- * longer Path, which browsers send first). Taking the first would let
- * whoever planted it pick the session or login state of the request, their
- * own included; with neither, the person only logs in again. */
 const char *kmen_cookie_get(request_rec *r, const char *name)
 {
-    int conflict = 0;
-    const char *value = kmen_pair_single_value(r->pool, apr_table_get(r->headers_in, "Cookie"), ';',
-                                               name, &conflict);
-    if (conflict)
-        kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING,
-                 KMEN_LOGNO(0683) "two different %s cookies: both ignored", name);
-    return value;
+    return kmen_cookie_value(kmen_request_ctx(r), apr_table_get(r->headers_in, "Cookie"), name);
 }
 
 void kmen_cookie_set(request_rec *r, const char *name, const char *value, int max_age,
                      int cross_site)
 {
-    const kmen_server_conf *c = kmen_server_conf_get(r->server);
-    const char *same_site =
-        cross_site ? (c->cookie_secure ? "; SameSite=None" : "") : "; SameSite=Lax";
-    const char *age = max_age < 0   ? "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
-                      : max_age > 0 ? apr_psprintf(r->pool, "; Max-Age=%d", max_age)
-                                    : "";
     apr_table_add(r->err_headers_out, "Set-Cookie",
-                  apr_pstrcat(r->pool, name, "=", max_age < 0 ? "" : value, "; Path=/; HttpOnly",
-                              c->cookie_secure ? "; Secure" : "", same_site, age, NULL));
+                  kmen_cookie_header(r->pool, kmen_server_conf_get(r->server), name, value, max_age,
+                                     cross_site));
 }
 
 const char *kmen_session_cookie(request_rec *r)

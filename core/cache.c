@@ -50,3 +50,26 @@ int kmen_cache_count(kmen_ctx *ctx, const kmen_cache *cache, const unsigned char
     *resets_in = (int)apr_time_sec(c.start + c.window - apr_time_now() + APR_USEC_PER_SEC - 1);
     return c.count;
 }
+
+/* ---- the cache that holds nothing */
+
+static int none_fetch(void *handle, kmen_ctx *ctx, const unsigned char *key, unsigned char **value,
+                      apr_size_t *len)
+{
+    return 0;
+}
+
+static void none_store(void *handle, kmen_ctx *ctx, const unsigned char *key,
+                       const unsigned char *value, apr_size_t len, apr_time_t until)
+{
+}
+
+static void none_remove(void *handle, kmen_ctx *ctx, const unsigned char *key) {}
+
+static int none_update(void *handle, kmen_ctx *ctx, const unsigned char *key,
+                       kmen_cache_change *change, void *baton)
+{
+    return 0;
+}
+
+const kmen_cache kmen_cache_none = {NULL, none_fetch, none_store, none_remove, none_update};

@@ -44,6 +44,10 @@ typedef struct {
                   void *baton);
 } kmen_cache;
 
+/* A cache that holds nothing: every fetch misses, every update is refused,
+ * and the session store asks the database (a server with no cache set up). */
+extern const kmen_cache kmen_cache_none;
+
 /* One more event under KEY (distinct from any session's) in the current
  * window of WINDOW_SEC seconds, counted in CACHE so that every process
  * sharing it sees it: the count with this one, and in *resets_in the

@@ -5,10 +5,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "apr_escape.h"
 #include "apr_strings.h"
 #include "apr_uri.h"
 
 #include "conf.h"
+#include "crypto.h"
 #include "files.h"
 
 const char *const kmen_header_encoding_names[] = {"percent", "raw", "base64url", NULL};
@@ -109,6 +111,25 @@ const char *kmen_read_text_file(apr_pool_t *p, const char *path, const char **te
     return err;
 }
 
+const char *kmen_register_key_load(apr_pool_t *p, kmen_server_conf *c)
+{
+    char *data;
+    apr_size_t len;
+    const char *err = kmen_file_read(p, c->register_key_file, &data, &len);
+    if (err)
+        return err;
+    if (len != KMEN_KEY_LEN)
+        return apr_psprintf(p,
+                            "must hold exactly %d random bytes (head -c 32 /dev/urandom), "
+                            "has %" APR_SIZE_T_FMT,
+                            KMEN_KEY_LEN, len);
+    memcpy(c->register_key, data, KMEN_KEY_LEN);
+    c->register_key_loaded = 1;
+    kmen_id_keys_derive(c->register_key, &c->id_keys);
+    kmen_derive_key(c->register_key, KMEN_KEY_SESSION_SEAL, c->session_key);
+    return NULL;
+}
+
 const char *kmen_sp_base_url(apr_pool_t *p, const kmen_server_conf *c)
 {
     apr_uri_t uri;
@@ -125,6 +146,12 @@ const char *kmen_sp_base_url(apr_pool_t *p, const kmen_server_conf *c)
 const char *kmen_endpoint_url(apr_pool_t *p, const kmen_server_conf *c, const char *name)
 {
     return apr_pstrcat(p, kmen_sp_base_url(p, c), c->endpoint_path, "/", name, NULL);
+}
+
+const char *kmen_login_path(apr_pool_t *p, const kmen_server_conf *c, const char *return_to)
+{
+    return apr_pstrcat(p, c->endpoint_path,
+                       "/login?ReturnTo=", apr_pescape_urlencoded(p, return_to), NULL);
 }
 
 kmen_translator_mode kmen_translator_mode_of(const kmen_server_conf *c)

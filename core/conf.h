@@ -133,10 +133,18 @@ int kmen_agenda_is_valid(const char *agenda);
 /* The text of the file PATH; NULL, or why not ("cannot read: ..."). */
 const char *kmen_read_text_file(apr_pool_t *p, const char *path, const char **text);
 
+/* KmenRegisterKeyFile's 32 bytes into C, and the keys derived from them
+ * (identifiers at rest, the session seal); NULL, or why not, for a message
+ * that names the file first. */
+const char *kmen_register_key_load(apr_pool_t *p, kmen_server_conf *c);
+
 /* Where browsers reach this server's root: KmenACSBaseURL, else scheme://host[:port] of
  * the entity ID. The SP's endpoints live under it. */
 const char *kmen_sp_base_url(apr_pool_t *p, const kmen_server_conf *c);
 const char *kmen_endpoint_url(apr_pool_t *p, const kmen_server_conf *c, const char *name);
+/* The login endpoint that brings the browser back to RETURN_TO (a local
+ * path), as a page's link or a redirect writes it: "/kmen/login?ReturnTo=...". */
+const char *kmen_login_path(apr_pool_t *p, const kmen_server_conf *c, const char *return_to);
 
 /* KmenTranslatorURL: a gateway's URL; "none", a register that keeps Czech
  * clients by BSI alone until it gets one; or unset, a site that cannot

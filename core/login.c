@@ -5,6 +5,8 @@
 #include "apr_strings.h"
 
 #include "address.h"
+#include "cookie.h"
+#include "crypto.h"
 #include "identity.h"
 #include "login.h"
 #include "register.h"
@@ -108,4 +110,87 @@ kmen_login_outcome kmen_login_complete(kmen_ctx *ctx, const kmen_cache *cache,
     if (kmen_store_commit(ctx, ctx->conf->store) != KMEN_STORE_OK)
         return KMEN_LOGIN_UNAVAILABLE;
     return outcome;
+}
+
+/* The request this browser's login state belongs to: OK and *request_id,
+ * INVALID (refused) or UNAVAILABLE. */
+static kmen_login_outcome outstanding_request(kmen_ctx *ctx, const char *state,
+                                              const char **request_id)
+{
+    unsigned char state_hash[KMEN_HASH_LEN];
+    kmen_sha256(state, strlen(state), state_hash);
+    kmen_store_status st =
+        kmen_store_request_by_state(ctx, ctx->conf->store, state_hash, request_id);
+    if (st == KMEN_STORE_DOWN)
+        return KMEN_LOGIN_UNAVAILABLE;
+    if (st == KMEN_STORE_NOT_FOUND)
+        return refused(ctx,
+                       "no outstanding login for this browser (expired, already used, or "
+                       "started in another browser)",
+                       KMEN_LOGIN_INVALID);
+    return KMEN_LOGIN_OK;
+}
+
+/* The login state of the login the Response B64 answers, from the
+ * browser's cookie for its InResponseTo: OK and *state, or refused. */
+static kmen_login_outcome login_state_of_response(kmen_ctx *ctx, const char *b64,
+                                                  kmen_login_state_taker *take, void *baton,
+                                                  const char **state, const char **previous)
+{
+    const char *in_response_to = NULL;
+    const char *why = kmen_saml_response_in_response_to(ctx->pool, b64, &in_response_to);
+    if (why)
+        return refused(ctx, why, KMEN_LOGIN_INVALID);
+    if (!in_response_to)
+        return refused(ctx, "unsolicited Response (no InResponseTo)", KMEN_LOGIN_INVALID);
+    const char *cookie =
+        take(baton, kmen_login_state_cookie_name(ctx->pool, ctx->conf, in_response_to));
+    *state = kmen_session_login_state_of(ctx, cookie, previous);
+    if (!*state)
+        return refused(ctx,
+                       "no pre-login state cookie for the request the Response answers "
+                       "(unsolicited, or another browser)",
+                       KMEN_LOGIN_INVALID);
+    return KMEN_LOGIN_OK;
+}
+
+/* Every cryptographic check of B64, which must answer REQUEST_ID. */
+static kmen_login_outcome verified_assertion(kmen_ctx *ctx, const char *b64, const char *request_id,
+                                             kmen_assertion *a)
+{
+    const kmen_server_conf *c = ctx->conf;
+    kmen_response_expect expect = {apr_time_now(), apr_time_from_sec(c->clock_skew), request_id};
+    const kmen_sp_key_pair *keys = kmen_sp_pairs(c->sp);
+    const char *reason = NULL;
+    switch (kmen_saml_verify_response(c->sp, ctx->pool, b64, &expect, a, &reason)) {
+    case KMEN_RESPONSE_OK:
+        /* during a key rollover, which certificate NIA encrypts to tells
+         * when the old key can go */
+        kmen_log(ctx, KMEN_LOG_INFO, KMEN_LOGNO(0630) "assertion decrypted with %s key %s",
+                 kmen_sp_pair_is_second(keys, a->decryption_key) ? "the second" : "the first",
+                 keys[a->decryption_key].key_file);
+        return KMEN_LOGIN_OK;
+    case KMEN_RESPONSE_FAILED:
+        return refused(ctx, reason, KMEN_LOGIN_FAILED);
+    default:
+        return refused(ctx, reason, KMEN_LOGIN_INVALID);
+    }
+}
+
+kmen_login_outcome kmen_login_response(kmen_ctx *ctx, const kmen_cache *cache,
+                                       const char *saml_response, kmen_login_state_taker *take,
+                                       void *baton, kmen_login_result *out)
+{
+    const char *state = NULL, *previous = NULL, *request_id = NULL;
+    kmen_assertion a;
+    memset(out, 0, sizeof(*out));
+    kmen_login_outcome outcome =
+        login_state_of_response(ctx, saml_response, take, baton, &state, &previous);
+    if (outcome == KMEN_LOGIN_OK)
+        outcome = outstanding_request(ctx, state, &request_id);
+    if (outcome == KMEN_LOGIN_OK)
+        outcome = verified_assertion(ctx, saml_response, request_id, &a);
+    if (outcome != KMEN_LOGIN_OK)
+        return outcome;
+    return kmen_login_complete(ctx, cache, request_id, previous, &a, out);
 }

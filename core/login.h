@@ -41,8 +41,21 @@ kmen_login_outcome kmen_login_complete(kmen_ctx *ctx, const kmen_cache *cache,
                                        const char *request_id, const char *previous,
                                        const kmen_assertion *a, kmen_login_result *out);
 
+/* The login-state cookie NAME of this browser: its value, or NULL; the
+ * adapter also removes the cookie (a login state is used once). */
+typedef const char *kmen_login_state_taker(void *baton, const char *name);
+
+/* NIA's Response SAML_RESPONSE (base64, from the ACS's form) from start to
+ * end, as every server runs it: the login state of the request it answers
+ * (TAKE), looked up in the database before the Response costs any
+ * cryptography; every check of the Response; then kmen_login_complete. A
+ * refusal is logged and audited; UNAVAILABLE writes nothing. */
+kmen_login_outcome kmen_login_response(kmen_ctx *ctx, const kmen_cache *cache,
+                                       const char *saml_response, kmen_login_state_taker *take,
+                                       void *baton, kmen_login_result *out);
+
 /* A refused Response (OUTCOME INVALID or FAILED), logged and audited: by
- * kmen_login_complete, and by the adapter for the refusals before it. */
+ * the core, and by the adapter for a body it cannot read. */
 void kmen_login_refused(kmen_ctx *ctx, const char *why, kmen_login_outcome outcome);
 
 #endif

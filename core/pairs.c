@@ -2,6 +2,7 @@
 /* name=value lists: the Cookie header and query strings. */
 #include <string.h>
 
+#include "apr_escape.h"
 #include "apr_strings.h"
 
 #include "pairs.h"
@@ -56,4 +57,13 @@ char *kmen_trim(char *s)
     while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
         s[--len] = '\0';
     return s;
+}
+
+const char *kmen_query_value(apr_pool_t *p, const char *query, const char *name)
+{
+    const char *raw = kmen_pair_value(p, query, '&', name);
+    if (!raw)
+        return NULL;
+    const char *value = strstr(raw, "%00") ? NULL : apr_punescape_url(p, raw, NULL, NULL, 1);
+    return value ? value : "";
 }

@@ -15,6 +15,12 @@ const char *kmen_pair_value(apr_pool_t *p, const char *list, char sep, const cha
 const char *kmen_pair_single_value(apr_pool_t *p, const char *list, char sep, const char *name,
                                    int *conflict);
 
+/* The decoded value of NAME in QUERY (a query string or an
+ * application/x-www-form-urlencoded body: '+' is a space); NULL when
+ * absent; "" for a value that does not decode or would decode to an
+ * embedded NUL, which no caller accepts. */
+const char *kmen_query_value(apr_pool_t *p, const char *query, const char *name);
+
 /* s without leading and trailing blanks (in place). */
 char *kmen_trim(char *s);
 

@@ -81,18 +81,54 @@ char *kmen_ngx_set_sp_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     return store(cf, s, d->second, kmen_conf_where_key(s->pool, d->httpd_name, 1), path);
 }
 
+static int *int_field(kmen_ngx_srv_conf *s, size_t offset)
+{
+    return (int *)((char *)&s->core + offset);
+}
+
+/* N into the int field of CMD (unset: the callers said which is duplicate
+ * before which is a bad value), its place in the where table. */
+static char *store_int(ngx_conf_t *cf, ngx_command_t *cmd, kmen_ngx_srv_conf *s, int n)
+{
+    *int_field(s, cmd->offset) = n;
+    apr_table_set(s->core.where, httpd_name_of(cmd), kmen_ngx_here(cf, s->pool));
+    return NGX_CONF_OK;
+}
+
 char *kmen_ngx_set_flag(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     kmen_ngx_srv_conf *s = conf;
-    int *field = (int *)((char *)&s->core + cmd->offset);
     const char *value = argument(cf, s->pool);
-    if (*field != KMEN_UNSET)
+    if (*int_field(s, cmd->offset) != KMEN_UNSET)
         return "is duplicate";
     if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
         return "expects on or off";
-    *field = strcmp(value, "on") == 0;
-    apr_table_set(s->core.where, httpd_name_of(cmd), kmen_ngx_here(cf, s->pool));
-    return NGX_CONF_OK;
+    return store_int(cf, cmd, s, strcmp(value, "on") == 0);
+}
+
+char *kmen_ngx_set_number(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    const kmen_ngx_directive *d = cmd->post;
+    ngx_str_t *value = cf->args->elts;
+    ngx_int_t n = ngx_atoi(value[1].data, value[1].len);
+    if (*int_field(conf, cmd->offset) != KMEN_UNSET)
+        return "is duplicate";
+    if (n == NGX_ERROR || n < d->least || n > d->most)
+        return (char *)d->usage;
+    return store_int(cf, cmd, conf, (int)n);
+}
+
+char *kmen_ngx_set_choice(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    const kmen_ngx_directive *d = cmd->post;
+    const char *value = argument(cf, ((kmen_ngx_srv_conf *)conf)->pool);
+    if (*int_field(conf, cmd->offset) != KMEN_UNSET)
+        return "is duplicate";
+    for (int i = 0; d->choices[i]; i++) {
+        if (strcmp(value, d->choices[i]) == 0)
+            return store_int(cf, cmd, conf, i);
+    }
+    return (char *)d->usage;
 }
 
 char *kmen_ngx_set_endpoint_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)

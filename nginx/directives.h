@@ -23,6 +23,9 @@ extern ngx_module_t ngx_http_kmen_module;
 typedef struct {
     const char *httpd_name;
     size_t second;
+    int least, most;            /* a number's range */
+    const char *const *choices; /* a word's: NULL-terminated, stored as its index */
+    const char *usage;          /* what nginx says of another value: "expects ..." */
 } kmen_ngx_directive;
 
 /* A location that serves the endpoints (kmen_endpoints). */
@@ -49,6 +52,10 @@ char *kmen_ngx_set_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *kmen_ngx_set_sp_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 /* on or off into an int */
 char *kmen_ngx_set_flag(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+/* a whole number from least to most into an int */
+char *kmen_ngx_set_number(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+/* one of the words of choices into an int, as its index */
+char *kmen_ngx_set_choice(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *kmen_ngx_set_endpoint_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *kmen_ngx_set_sp_type(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 

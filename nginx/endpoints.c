@@ -1,62 +1,30 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The endpoints under kmen_endpoint_path, as httpd's mod_kmen answers them:
- * so far the SP's metadata. */
+ * the login start, the ACS and the SP's metadata. */
 #include <string.h>
 
 #include "apr_strings.h"
 
 #include "endpoints.h"
+#include "login_endpoints.h"
+#include "response.h"
 #include "saml.h"
-
-static ngx_int_t add_header(ngx_http_request_t *r, const char *name, const char *value)
-{
-    ngx_table_elt_t *h = ngx_list_push(&r->headers_out.headers);
-    if (!h)
-        return NGX_ERROR;
-    ngx_memzero(h, sizeof(*h));
-    h->hash = 1;
-    h->key.len = strlen(name);
-    h->key.data = (u_char *)name;
-    h->value.len = strlen(value);
-    h->value.data = (u_char *)value;
-    return NGX_OK;
-}
-
-/* 200 with BODY of TYPE, never cached (as apache/page.c's kmen_page_send_body). */
-static ngx_int_t send_body(ngx_http_request_t *r, const char *type, const char *body)
-{
-    size_t len = strlen(body);
-    ngx_buf_t *b = ngx_calloc_buf(r->pool);
-    if (!b || add_header(r, "Cache-Control", "no-store") != NGX_OK)
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_type.len = r->headers_out.content_type_len = strlen(type);
-    r->headers_out.content_type.data = (u_char *)type;
-    r->headers_out.content_length_n = (off_t)len;
-    ngx_int_t rc = ngx_http_send_header(r);
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only)
-        return rc;
-    b->pos = (u_char *)body;
-    b->last = b->pos + len;
-    b->memory = 1;
-    b->last_buf = r == r->main;
-    b->last_in_chain = 1;
-    ngx_chain_t out = {b, NULL};
-    return ngx_http_output_filter(r, &out);
-}
 
 static ngx_int_t send_metadata(ngx_http_request_t *r, const kmen_server_conf *c)
 {
-    return send_body(r, "application/samlmetadata+xml", kmen_sp_metadata(c->sp));
+    return kmen_ngx_send(r, NGX_HTTP_OK, "application/samlmetadata+xml", kmen_sp_metadata(c->sp));
 }
 
 static const struct {
     const char *name;
     ngx_uint_t methods;
     const char *allow; /* the methods, for a 405's Allow */
+    int reads_body;    /* 0: the body is discarded before HANDLE */
     ngx_int_t (*handle)(ngx_http_request_t *r, const kmen_server_conf *c);
 } endpoints[] = {
-    {"metadata", NGX_HTTP_GET | NGX_HTTP_HEAD, "GET, HEAD", send_metadata},
+    {"login", NGX_HTTP_GET | NGX_HTTP_HEAD, "GET, HEAD", 0, kmen_ngx_login},
+    {"acs", NGX_HTTP_POST, "POST", 1, kmen_ngx_acs},
+    {"metadata", NGX_HTTP_GET | NGX_HTTP_HEAD, "GET, HEAD", 0, send_metadata},
 };
 
 /* The endpoint NAME (the URI below kmen_endpoint_path/) names. */
@@ -67,9 +35,11 @@ static ngx_int_t serve(ngx_http_request_t *r, const kmen_server_conf *c, const n
             ngx_strncmp(name->data, endpoints[i].name, name->len) != 0)
             continue;
         if (!(r->method & endpoints[i].methods))
-            return add_header(r, "Allow", endpoints[i].allow) == NGX_OK
+            return kmen_ngx_add_header(r, "Allow", endpoints[i].allow) == NGX_OK
                        ? NGX_HTTP_NOT_ALLOWED
                        : NGX_HTTP_INTERNAL_SERVER_ERROR;
+        if (endpoints[i].reads_body)
+            return endpoints[i].handle(r, c);
         ngx_int_t rc = ngx_http_discard_request_body(r);
         return rc == NGX_OK ? endpoints[i].handle(r, c) : rc;
     }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A server{}'s kmen settings: created unset, merged over http{}'s, the
  * defaults applied (kmen_server_conf_defaults), checked (kmen_conf_check),
- * and its SP made with the core (kmen_sp_setup) while nginx reads its
- * configuration. */
+ * and its SP and register made with the core (kmen_sp_setup,
+ * kmen_store_create) while nginx reads its configuration; each worker then
+ * readies them for itself, as each httpd child does. */
 #include "apr_general.h"
 
 #include "endpoints.h"
@@ -10,6 +11,7 @@
 #include "saml.h"
 #include "server.h"
 #include "sp_setup.h"
+#include "store_pg.h"
 
 /* lasso's messages, while nginx reads its configuration or serves. */
 static void lasso_log(const char *domain, int level, const char *msg)
@@ -64,14 +66,32 @@ static void merge(kmen_ngx_srv_conf *s, kmen_ngx_srv_conf *parent)
     kmen_server_conf_defaults(&s->core);
 }
 
-/* The server{}'s SP, after the core's checks of its settings (those of the
- * SP: nginx has no register yet). Its metadata publishes the server{}'s own
+/* The register's key and the store (its connections opened in each
+ * worker), as httpd makes them at startup. */
+static const kmen_conf_culprit *make_register(kmen_ngx_srv_conf *s)
+{
+    kmen_server_conf *c = &s->core;
+    const char *err = kmen_register_key_load(s->pool, c);
+    if (err)
+        return kmen_conf_culprit_make(s->pool, KMEN_FIELD_register_key_file, 0,
+                                      c->register_key_file, err);
+    c->store = kmen_store_create(s->pool, c->db_conninfo, c->db_pool_size);
+    return NULL;
+}
+
+/* The server{}'s SP and register, after the core's checks of their
+ * settings: the register's once the server{} names a database or a key
+ * (the other then required). Its metadata publishes the server{}'s own
  * kmen_sp_type, as httpd's publishes KmenSPType outside any <Location>. */
 static const char *make_sp(kmen_ngx_srv_conf *s)
 {
     kmen_server_conf *c = &s->core;
     const kmen_dir_conf server_wide = {.sp_type = s->sp_type};
-    const kmen_conf_culprit *bad = kmen_conf_check(s->pool, c, KMEN_CONF_SP);
+    int register_too = c->db_conninfo || c->register_key_file;
+    const kmen_conf_culprit *bad =
+        kmen_conf_check(s->pool, c, KMEN_CONF_SP | (register_too ? KMEN_CONF_LOGIN : 0));
+    if (!bad && register_too)
+        bad = make_register(s);
     if (!bad)
         bad = kmen_sp_setup(s->pool, c, kmen_dir_sp_type(&server_wide), &c->sp);
     return bad ? kmen_ngx_culprit(s->pool, c, bad) : NULL;
@@ -88,4 +108,44 @@ char *kmen_ngx_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_OK;
     ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "%s", err);
     return NGX_CONF_ERROR;
+}
+
+/* The worker's own: the SPs' lasso servers, the database connections. */
+static apr_pool_t *worker_pool;
+
+/* Each server{}'s SP and store in this worker; one that cannot be readied
+ * is logged, and its requests fail, as in an httpd child. */
+static void ready_server(ngx_cycle_t *cycle, const ngx_http_core_srv_conf_t *cscf)
+{
+    const kmen_ngx_srv_conf *s = cscf->ctx->srv_conf[ngx_http_kmen_module.ctx_index];
+    const kmen_server_conf *c = &s->core;
+    if (!c->sp || kmen_sp_child_ready(c->sp))
+        return;
+    /* an nginx worker serves one request at a time: one lasso server */
+    const char *err = kmen_sp_child_init(c->sp, worker_pool, 1);
+    if (!err && c->store && kmen_store_child_init(c->store, worker_pool) != APR_SUCCESS)
+        err = "cannot create the database connection pool";
+    if (err)
+        ngx_log_error(NGX_LOG_CRIT, cycle->log, 0, "kmen: %s (server %V)", err, &cscf->server_name);
+}
+
+ngx_int_t kmen_ngx_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_core_main_conf_t *cmcf =
+        ngx_http_cycle_get_module_main_conf(cycle, ngx_http_core_module);
+    if (!cmcf)
+        return NGX_OK;
+    if (apr_pool_create(&worker_pool, NULL) != APR_SUCCESS)
+        return NGX_ERROR;
+    ngx_http_core_srv_conf_t **servers = cmcf->servers.elts;
+    for (ngx_uint_t i = 0; i < cmcf->servers.nelts; i++)
+        ready_server(cycle, servers[i]);
+    return NGX_OK;
+}
+
+void kmen_ngx_exit_process(ngx_cycle_t *cycle)
+{
+    if (worker_pool)
+        apr_pool_destroy(worker_pool);
+    worker_pool = NULL;
 }

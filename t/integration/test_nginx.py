@@ -5,15 +5,18 @@ metadata with the core's words in nginx's spelling and the directive's file:line
 configuration checks: test_conf_check.py), and serves /kmen/metadata, equal to
 httpd's for the same keys and settings, before and after nginx -s reload."""
 
+import json
 import re
 import signal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
-from t.lib import REPO, poll
+from t.lib import REPO, flow, poll
 from t.lib.keys import self_signed
 from t.lib.nginx import Nginx, config_text
+from t.lib.register import spellings
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 
@@ -122,6 +125,10 @@ def test_http_entity_id_needs_the_demo_switch(stack, nginx):
     ("kmen_sp_type municipal;", "expects public or private"),
     ("kmen_endpoint_path /kmen/;", "expects a path such as /kmen (leading /, no trailing /)"),
     ("kmen_allow_http yes;", "expects on or off"),
+    ("kmen_database_pool_size 0;", "expects 1 to 1024 connections"),
+    ("kmen_session_idle_timeout soon;", "expects a number of seconds"),
+    ("kmen_header_encoding utf8;", "expects percent, raw or base64url"),
+    ("kmen_loa medium;", "expects low, substantial or high"),
 ])
 def test_a_bad_value_is_refused_by_nginx_where_it_stands(nginx, line, problem):
     n = nginx(server=line)
@@ -129,6 +136,25 @@ def test_a_bad_value_is_refused_by_nginx_where_it_stands(nginx, line, problem):
     directive = line.split()[0]
     assert rc != 0 and refused(out, f'"{directive}" directive {problem} '
                                f"in {n.conf}:{lines_of(n, directive)[-1]}"), out
+
+
+def test_a_register_key_of_the_wrong_size_is_refused(stack, nginx):
+    """The register's key is read while nginx reads its configuration, as httpd reads it at
+    startup: its identifiers and the session seal are derived from it."""
+    short = stack.dir / "nginx-short-register.key"
+    short.write_bytes(b"0" * 31)
+    n = nginx(replace={f"{stack.keys.dir}/register.key": str(short)})
+    rc, out = n.configtest()
+    assert rc != 0 and refused(out, f"kmen_register_key_file {short}: must hold exactly 32 "
+                               "random bytes (head -c 32 /dev/urandom), has 31"
+                               + line_of(n, "kmen_register_key_file")), out
+
+
+def test_a_database_needs_the_register_key(stack, nginx):
+    n = nginx(replace={f"kmen_register_key_file {stack.keys.dir}/register.key;": ""})
+    rc, out = n.configtest()
+    assert rc != 0 and refused(out, "kmen_register_key_file is required by kmen_sp_entity_id"
+                               + line_of(n, "kmen_sp_entity_id")), out
 
 
 def test_a_third_key_is_refused(stack, nginx):
@@ -263,13 +289,154 @@ def test_a_refused_reload_leaves_the_running_configuration_serving(stack, nginx)
     assert n.proc.poll() is None
 
 
+# --- logins: /kmen/login and /kmen/acs over the core's login sequence -------------------
+def login_start(s, n, return_to="/app/"):
+    """GET N's /kmen/login?ReturnTo=RETURN_TO as a browser: the response."""
+    r = s.get(n.base_url + "/kmen/login", params={"ReturnTo": return_to},
+              allow_redirects=False)
+    flow.browser_cookies(s)
+    return r
+
+
+def nia_answer(s, stack, n, **respond):
+    """A login started on N, answered at the NIA simulator: the form fields it posts."""
+    r = login_start(s, n)
+    assert r.status_code == 303 and flow.location(r).startswith(stack.sso_url + "?"), r.text
+    ticket, _ = flow.idp_page(s, flow.location(r))
+    _, fields = flow.respond(s, ticket, **respond)
+    return fields
+
+
+def no_session_cookie(r):
+    c = flow.cookie_attrs(r, "kmen_session")
+    return not (c and c["value"])
+
+
+def test_login_start_is_httpds(stack, nginx, s):
+    """A signed AuthnRequest by HTTP-Redirect to NIA, the outstanding request stored, and the
+    login-state cookie of the same name and attributes as httpd's for its request."""
+    n = nginx().start()
+    requests_before = stack.count("authn_request")
+    r = login_start(s, n)
+    assert r.status_code == 303 and r.headers["Cache-Control"] == "no-store", r.text
+    loc = flow.location(r)
+    assert loc.startswith(stack.sso_url + "?")
+    assert {"SAMLRequest", "SigAlg", "Signature"} <= set(parse_qs(urlsplit(loc).query))
+    assert flow.redirect_message(loc).get("ID")
+    assert stack.count("authn_request") == requests_before + 1
+    name, attrs = flow.state_cookie(r)
+    with requests.Session() as other:
+        httpd_name, httpd_attrs = flow.state_cookie(login_start(other, stack))
+    assert attrs and attrs["value"] and httpd_attrs["value"] != attrs["value"]
+    assert {k: v for k, v in attrs.items() if k != "value"} == \
+        {k: v for k, v in httpd_attrs.items() if k != "value"}
+    assert name.startswith("kmen_session_state_") and httpd_name.startswith(name[:-8])
+
+
+@pytest.mark.parametrize("return_to", ["//evil.example/", "http://evil.example/", "/\\evil",
+                                       "/app/../../x"])
+def test_a_return_url_that_is_not_local_is_not_followed(stack, nginx, s, return_to):
+    n = nginx().start()
+    requests_before = stack.count("authn_request")
+    r = login_start(s, n, return_to)
+    assert r.status_code == 400 and "Location" not in r.headers, r.headers
+    assert not flow.set_cookies(r)
+    assert stack.count("authn_request") == requests_before
+    assert "KMEN0623" in n.read_error_log()
+
+
+def no_person_data_in(log, stack, identity):
+    """Neither the person's BSI nor any AIFO the register holds for them is in LOG."""
+    bsi = stack.bsi(identity)
+    assert bsi.rsplit("/", 1)[-1] not in log
+    agendas = [r[0] for r in stack.query("SELECT DISTINCT agenda FROM kmen.client_aifo")]
+    for agenda in agendas:
+        assert stack.gateway.aifo(bsi, agenda) not in log, agenda
+
+
+@pytest.mark.parametrize("finished_by", ["nginx", "httpd"])
+def test_a_login_on_nginx_makes_a_session_httpd_accepts(stack, nginx, s, rows, finished_by):
+    """Started on nginx, NIA's Response posted to nginx's ACS (or, the login state being the
+    same cookie in the same database, to httpd's): the session cookie, a session row, 303 back
+    to where the login started; httpd's node then serves the session, headers and all."""
+    n = nginx().start()
+    fields = nia_answer(s, stack, n)
+    before = rows("session")
+    acs = (n.base_url if finished_by == "nginx" else stack.base_url) + "/kmen/acs"
+    r = flow.post_acs(s, acs, fields)
+    assert r.status_code == 303 and urlsplit(flow.location(r)).path == "/app/", n.read_error_log()
+    cookie = flow.cookie_attrs(r, "kmen_session")
+    assert cookie["value"] and "httponly" in cookie and cookie["samesite"] == "Lax", cookie
+    assert cookie["path"] == "/" and "max-age" not in cookie, cookie
+    assert rows("session") == before + 1
+    flow.browser_cookies(s)
+    h = flow.headers_of(s, stack.base_url + "/app/headers.json")
+    assert flow.header(h, "Kmen-Given-Name") == "Ji%C5%99%C3%AD"
+    no_person_data_in(n.read_error_log(), stack, "cz-jiri")
+
+
+def test_a_replayed_response_is_refused_and_writes_no_session(stack, nginx, s, rows):
+    n = nginx().start()
+    fields = nia_answer(s, stack, n)
+    state = flow.held_states(s)
+    assert flow.post_acs(s, n.base_url + "/kmen/acs", fields).status_code == 303
+    before = rows("session")
+    again = flow.post_acs(s, n.base_url + "/kmen/acs", fields)
+    assert again.status_code == 400 and no_session_cookie(again), again.text
+    with requests.Session() as other:  # with the login state the first post was given
+        r = other.post(n.base_url + "/kmen/acs", data=fields, allow_redirects=False,
+                       headers={"Cookie": "; ".join(f"{k}={v}" for k, v in state.items())})
+        assert r.status_code == 400 and no_session_cookie(r), r.text
+    assert rows("session") == before
+    assert "SAML response refused" in n.read_error_log()
+
+
+@pytest.mark.parametrize("fault", ["tampered_assertion", "tampered_response", "wrong_key"])
+def test_a_tampered_response_is_refused(stack, nginx, s, rows, fault):
+    n = nginx().start()
+    fields = nia_answer(s, stack, n, fault=fault)
+    before = rows("session")
+    r = flow.post_acs(s, n.base_url + "/kmen/acs", fields)
+    assert r.status_code == 400 and no_session_cookie(r), r.text
+    assert rows("session") == before
+    no_person_data_in(n.read_error_log(), stack, "cz-jiri")
+
+
+@pytest.mark.parametrize("respond, status", [({"action": "cancel"}, 401),
+                                             ({"loa": "low"}, 403)])
+def test_the_other_outcomes_answer_httpds_status(stack, nginx, s, rows, respond, status):
+    """A cancelled login, and one below the LoA asked for (substantial, the default)."""
+    n = nginx().start()
+    fields = nia_answer(s, stack, n, **respond)
+    before = rows("session")
+    r = flow.post_acs(s, n.base_url + "/kmen/acs", fields)
+    assert r.status_code == status and no_session_cookie(r), r.text
+    assert rows("session") == before
+
+
+def test_a_form_without_a_response_is_refused(nginx, s):
+    """Nor one above httpd's limit of 512 KiB, whose body is not read; the connection then
+    serves its next request."""
+    n = nginx(replace=in_http("client_max_body_size 2m;")).start()
+    r = s.post(n.base_url + "/kmen/acs", data={"SAMLResponse": "A" * (600 * 1024)},
+               allow_redirects=False)
+    assert r.status_code == 400 and no_session_cookie(r), r.text
+    assert "unreadable or oversized form body" in n.read_error_log()
+    assert s.get(n.base_url + "/kmen/metadata").status_code == 200
+    r = s.post(n.base_url + "/kmen/acs", data={"RelayState": "x"}, allow_redirects=False)
+    assert r.status_code == 400 and no_session_cookie(r), r.text
+    assert "no SAMLResponse" in n.read_error_log()
+    r = s.get(n.base_url + "/kmen/acs", allow_redirects=False)
+    assert r.status_code == 405 and r.headers.get("Allow") == "POST"
+
+
 # --- the directive table and docs/nginx.md ------------------------------------------------
 def directive_pairs():
     """{nginx name: httpd name} of the module's directive table (None: nginx's own)."""
     text = (REPO / "nginx" / "ngx_http_kmen_module.c").read_text()
     entries = re.findall(r'ngx_string\("(\w+)"\)(.*?)(?=ngx_string|ngx_null_command)', text, re.S)
     assert len(entries) > 10, entries
-    return {name: (re.findall(r'AS(?:_TWICE)?\("(\w+)"', rest) or [None])[0]
+    return {name: (re.findall(r'AS(?:_[A-Z]+)?\("(\w+)"', rest) or [None])[0]
             for name, rest in entries}
 
 
@@ -278,3 +445,159 @@ def test_every_directive_is_documented_beside_httpds():
                       (REPO / "docs" / "nginx.md").read_text(), re.M)
     documented = {nginx_name: httpd_name or None for httpd_name, nginx_name in rows}
     assert documented == directive_pairs()
+
+
+# --- protected locations: kmen_auth, the identity headers for upstreams --------------------
+FORGED = [("Kmen-Client-Id", "FORGED-client-id"),
+          ("KMEN-GIVEN-NAME", "FORGED-given-name"),
+          ("kMeN-oRiGiN", "FORGED-origin"),
+          ("Kmen-Aifo", "FORGED-aifo"),
+          ("Kmen-Signature", "FORGED-signature")]
+
+
+def proxied(stack, *locations, protected=("/app/",)):
+    """config_text's SERVER: each of LOCATIONS proxied to the stack's portal (whose
+    …headers.json answers the headers it got), those in PROTECTED with kmen_auth on."""
+    return "\n".join(f"location {loc} {{ {'kmen_auth on; ' if loc in protected else ''}"
+                     f"proxy_pass http://127.0.0.1:{stack.portal_port}; }}"
+                     for loc in locations)
+
+
+def get_json(port, path, forged=(), cookie=None, method="GET"):
+    """(status, response headers, the portal's JSON of the headers it got, or the body)."""
+    lines = [f"{name}: {value}" for name, value in forged]
+    if cookie:
+        lines.append(f"Cookie: {cookie}")
+    status, headers, body = flow.send_raw(port, path, lines, method=method)
+    return status, dict(headers), json.loads(body) if status == 200 else body
+
+
+def kmen_headers(received):
+    """{lower-case name: value} of the Kmen-* headers the portal got."""
+    return {n.lower(): v for n, v in received.items() if n.lower().startswith("kmen-")}
+
+
+@pytest.fixture(scope="module")
+def apache_login(stack):
+    """A session made by a login on the Apache node: (its Cookie header, the Kmen-* headers
+    the portal got from httpd for it)."""
+    with requests.Session() as s:
+        flow.login(s, stack, identity="cz-jiri")
+        genuine = kmen_headers(flow.headers_of(s, stack.base_url + "/app/headers.json"))
+        return "; ".join(f"{c.name}={c.value}" for c in s.cookies), genuine
+
+
+def test_kmen_auth_needs_the_register(stack, nginx):
+    n = nginx(server="location /app/ { kmen_auth on; }",
+              replace={f"kmen_database '{stack.site().conninfo}';": "",
+                       f"kmen_register_key_file {stack.keys.dir}/register.key;": ""})
+    rc, out = n.configtest()
+    assert rc != 0 and refused(out, "kmen_auth: the server has no kmen_sp_entity_id with "
+                               "kmen_database" + line_of(n, "location /app/ { kmen_auth")), out
+
+
+@pytest.mark.parametrize("zone", [False, True], ids=["database", "session zone"])
+def test_an_apache_session_opens_on_nginx_with_the_same_headers(stack, nginx, apache_login,
+                                                                zone):
+    """The session httpd made opens on nginx (same database, register key, cookie): the
+    upstream gets the Kmen-* headers httpd's backend got, names and values, and none of the
+    forged ones; twice, so that with a zone the second comes from it."""
+    cookie, genuine = apache_login
+    assert genuine["kmen-origin"] == "nia" and genuine["kmen-client-id"], genuine
+    n = nginx(server=proxied(stack, "/app/"),
+              replace=in_http("kmen_session_zone kmen_sessions 1m;") if zone else None).start()
+    for _ in range(2):
+        status, _, received = get_json(n.port, "/app/headers.json", FORGED, cookie)
+        assert status == 200, (received, n.read_error_log())
+        assert "FORGED" not in json.dumps(received), received
+        assert kmen_headers(received) == genuine
+
+
+def test_a_session_below_the_locations_loa_logs_in_again(stack, nginx, apache_login):
+    """kmen_loa high: the substantial session opens, but is not enough here (KmenLoA)."""
+    cookie, _ = apache_login
+    n = nginx(server=proxied(stack, "/app/") + "\nlocation /high/ { kmen_auth on; "
+              f"kmen_loa high; proxy_pass http://127.0.0.1:{stack.portal_port}; }}").start()
+    status, _, received = get_json(n.port, "/app/headers.json", cookie=cookie)
+    assert status == 200 and kmen_headers(received)["kmen-loa"] == "substantial", received
+    status, headers, _ = get_json(n.port, "/high/headers.json", cookie=cookie)
+    assert status == 302 and returns_to(urlsplit(headers["Location"])) == "/high/headers.json"
+
+
+def test_forged_headers_never_reach_an_upstream(stack, nginx):
+    """Without a session: not through an unprotected location of a server{} with an SP (as
+    httpd strips them on every request), and a protected one sends the browser to log in."""
+    n = nginx(server=proxied(stack, "/app/", "/public/")).start()
+    status, _, received = get_json(n.port, "/public/headers.json", FORGED)
+    assert status == 200 and not kmen_headers(received), received
+    status, headers, _ = get_json(n.port, "/app/headers.json", FORGED)
+    assert status == 302, headers
+
+
+def test_no_session_get_goes_to_the_login_endpoint(stack, nginx):
+    """The URL httpd's login links carry: <kmen_endpoint_path>/login?ReturnTo=<the URL>."""
+    n = nginx(server=proxied(stack, "/app/")).start()
+    status, headers, _ = get_json(n.port, "/app/headers.json?a=1&b=%C5%99")
+    location = urlsplit(headers["Location"])
+    assert status == 302 and location.path == "/kmen/login", headers
+    assert returns_to(location) == "/app/headers.json?a=1&b=%C5%99", headers
+    status, headers, _ = get_json(n.port, "/app/", cookie="kmen_session=" + "A" * 43)
+    assert status == 302 and returns_to(urlsplit(headers["Location"])) == "/app/", headers
+
+
+def returns_to(location):
+    """The ReturnTo of a login URL (split), its one parameter."""
+    query = parse_qs(location.query)
+    assert list(query) == ["ReturnTo"] and len(query["ReturnTo"]) == 1, location
+    return query["ReturnTo"][0]
+
+
+def test_no_session_post_is_refused(stack, nginx):
+    n = nginx(server=proxied(stack, "/app/")).start()
+    status, headers, body = get_json(n.port, "/app/form", method="POST")
+    assert status == 401 and "Location" not in headers, (headers, body)
+    assert "login needed: a POST without a session cannot go through NIA" in n.read_error_log()
+
+
+def test_database_down_is_503_and_the_error_log_holds_no_identifier(stack, nginx, apache_login):
+    """Without a zone every request asks the database: stopped, 503 with Retry-After, and
+    nginx keeps serving once it is back. Nothing of the person's BSI in nginx's log."""
+    cookie, genuine = apache_login
+    n = nginx(server=proxied(stack, "/app/")).start()
+    with stack.postgres_down():
+        status, headers, body = get_json(n.port, "/app/headers.json", cookie=cookie)
+        assert status == 503 and headers.get("Retry-After") == "30", (headers, body)
+    status, _, received = poll_ok(n.port, cookie)
+    assert status == 200 and kmen_headers(received) == genuine
+    log = n.read_error_log()
+    assert "[alert]" not in log and "[emerg]" not in log and "signal" not in log, log
+    secret = stack.bsi("cz-jiri").rsplit("/", 1)[-1]
+    assert not any(spelling in log for spelling in spellings(secret)), "the BSI in nginx's log"
+
+
+def poll_ok(port, cookie):
+    """The first 200 for the session, once the database is back."""
+    answer = []
+    poll(lambda: answer.append(get_json(port, "/app/headers.json", cookie=cookie))
+         or answer[-1][0] == 200, timeout=30)
+    return answer[-1]
+
+
+def test_a_login_entirely_on_nginx(stack, nginx, s, rows):
+    """A protected location without a session, nginx's login endpoint, NIA, nginx's ACS, then
+    the location again: the upstream gets the identity's headers."""
+    n = nginx(server=proxied(stack, "/app/")).start()
+    to_login = flow.start(s, n.base_url + "/app/headers.json")
+    assert urlsplit(to_login).path == "/kmen/login", to_login
+    to_nia = flow.start(s, to_login)
+    assert to_nia.startswith(stack.sso_url + "?"), to_nia
+    ticket, _ = flow.idp_page(s, to_nia)
+    _, fields = flow.respond(s, ticket)
+    before = rows("session")
+    r = flow.post_acs(s, n.base_url + "/kmen/acs", fields)
+    assert r.status_code == 303, n.read_error_log()
+    assert urlsplit(flow.location(r)).path == "/app/headers.json"
+    assert rows("session") == before + 1
+    h = flow.headers_of(s, n.base_url + "/app/headers.json")
+    assert flow.header(h, "Kmen-Given-Name") == "Ji%C5%99%C3%AD"
+    no_person_data_in(n.read_error_log(), stack, "cz-jiri")

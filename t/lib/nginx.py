@@ -31,9 +31,17 @@ def kmen_lines(site, sp_type=None):
              f"kmen_sp_private_key_file {k}/sp-key.pem;",
              f"kmen_sp_certificate_file {k}/sp-cert.pem;",
              f"kmen_idp_metadata_file {site.idp_metadata};",
+             f"kmen_database '{site.conninfo}';",
+             f"kmen_register_key_file {k}/register.key;",
+             "kmen_cookie_secure off;",
              "kmen_allow_http on;"]  # the test site is plain HTTP on loopback
     if site.idp_metadata_cert:
         lines.append(f"kmen_idp_metadata_certificate_file {site.idp_metadata_cert};")
+    if site.translator_url:
+        lines += [f"kmen_translator_url {site.translator_url};",
+                  f"kmen_translator_certificate_file {k}/client-cert.pem;",
+                  f"kmen_translator_key_file {k}/client-key.pem;",
+                  f"kmen_translator_ca_file {k}/ca-cert.pem;"]
     if sp_type:
         lines.append(f"kmen_sp_type {sp_type};")
     return "\n    ".join(lines)

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* A protected location on nginx, as httpd's AuthType Kmen (apache/auth.c):
+ * the session cookie opened against the session zone and the database; a
+ * valid session's identity set in the request headers for the upstream; no
+ * session, a GET sent to the login endpoint and anything else 401; the
+ * database down, 503. The work runs in the worker: a database call blocks
+ * it (docs/nginx.md). */
+#include <string.h>
+
+#include "apr_strings.h"
+
+#include "access.h"
+#include "cookies.h"
+#include "header_set.h"
+#include "headers.h"
+#include "redirect.h"
+#include "request.h"
+#include "response.h"
+#include "session.h"
+
+#define RETRY_AFTER "30" /* seconds, as httpd's 503 pages say */
+
+static kmen_ngx_srv_conf *server_of(ngx_http_request_t *r)
+{
+    return ngx_http_get_module_srv_conf(r, ngx_http_kmen_module);
+}
+
+/* No usable session: a GET (or HEAD) goes to the login endpoint, which
+ * returns to this URL; anything else cannot survive the round trip through
+ * NIA. */
+static ngx_int_t unauthenticated(ngx_http_request_t *r, kmen_ctx *ctx)
+{
+    if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))) {
+        kmen_log(ctx, KMEN_LOG_INFO,
+                 KMEN_LOGNO(0634) "login needed: a %s without a session cannot go through NIA",
+                 apr_pstrmemdup(ctx->pool, (const char *)r->method_name.data, r->method_name.len));
+        return NGX_HTTP_UNAUTHORIZED;
+    }
+    const char *uri =
+        apr_pstrmemdup(ctx->pool, (const char *)r->unparsed_uri.data, r->unparsed_uri.len);
+    const char *url =
+        kmen_login_path(ctx->pool, ctx->conf, kmen_return_to_is_local(uri) ? uri : "/");
+    ngx_http_clear_location(r);
+    if (kmen_ngx_set_location(r, url) != NGX_OK)
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return NGX_HTTP_MOVED_TEMPORARILY;
+}
+
+static ngx_int_t unavailable(ngx_http_request_t *r)
+{
+    return kmen_ngx_add_header(r, "Retry-After", RETRY_AFTER) == NGX_OK
+               ? NGX_HTTP_SERVICE_UNAVAILABLE
+               : NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/* The identity's headers, as httpd's fixups set them (no KmenAgenda nor
+ * evidence on nginx yet: no Kmen-Aifo, no Kmen-Evidence). */
+static ngx_int_t set_identity(ngx_http_request_t *r, kmen_ctx *ctx, const kmen_session *s)
+{
+    const kmen_header_set *set =
+        s->headers ? s->headers : kmen_headers_prepare(ctx->pool, ctx->conf, &s->identity);
+    const apr_array_header_t *all = kmen_headers_of_request(ctx->pool, ctx->conf, set, NULL, NULL,
+                                                            apr_time_from_sec(r->start_sec));
+    return kmen_ngx_headers_add(r, all) == NGX_OK ? NGX_OK : NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/* Runs again after an internal redirect, which keeps the headers: the strip
+ * also drops the ones an earlier pass set. */
+static ngx_int_t access_handler(ngx_http_request_t *r)
+{
+    const kmen_ngx_loc_conf *l = ngx_http_get_module_loc_conf(r, ngx_http_kmen_module);
+    if (!l->auth)
+        return NGX_DECLINED;
+    kmen_ctx *ctx = kmen_ngx_request_ctx(r);
+    if (!ctx || kmen_ngx_headers_strip(r, ctx->conf->header_prefix) != NGX_OK)
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    kmen_session *s = NULL;
+    apr_time_t until = 0;
+    kmen_store_status st =
+        kmen_session_open(ctx, kmen_ngx_session_cache(r),
+                          kmen_ngx_cookie_get(r, ctx, ctx->conf->cookie_name), &s, &until);
+    if (st == KMEN_STORE_DOWN)
+        return unavailable(r);
+    /* none, or one weaker than this location wants: log in again, stronger */
+    if (st != KMEN_STORE_OK || (int)s->identity.loa < kmen_dir_min_loa(l->dir))
+        return unauthenticated(r, ctx);
+    /* a foreigner not verified yet: nginx has no kmen_verify_path to send
+     * them to, and the minimal data set is not enough here */
+    if (s->pending_id && !kmen_dir_eidas_accept(l->dir)) {
+        kmen_log(ctx, KMEN_LOG_WARNING,
+                 KMEN_LOGNO(0632) "a pending foreigner at %s, which has no KmenVerifyPath",
+                 apr_pstrmemdup(ctx->pool, (const char *)r->uri.data, r->uri.len));
+        return NGX_HTTP_FORBIDDEN;
+    }
+    return set_identity(r, ctx, s);
+}
+
+/* Every request of a server{} with an SP, before any module reads its
+ * headers; not the endpoints', whose callers' headers are theirs. */
+static ngx_int_t strip_handler(ngx_http_request_t *r)
+{
+    const kmen_server_conf *c = &server_of(r)->core;
+    size_t len = c->sp ? strlen(c->endpoint_path) : 0;
+    if (!c->sp || (r->uri.len >= len && ngx_strncmp(r->uri.data, c->endpoint_path, len) == 0 &&
+                   (r->uri.len == len || r->uri.data[len] == '/')))
+        return NGX_DECLINED;
+    return kmen_ngx_headers_strip(r, c->header_prefix) == NGX_OK ? NGX_DECLINED
+                                                                 : NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+ngx_int_t kmen_ngx_access_init(ngx_conf_t *cf)
+{
+    ngx_http_core_main_conf_t *cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    ngx_http_handler_pt *strip = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
+    ngx_http_handler_pt *access = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (!strip || !access)
+        return NGX_ERROR;
+    *strip = strip_handler;
+    *access = access_handler;
+    return NGX_OK;
+}
+
+/* ---- the location's settings */
+
+/* Their APR pool: the server{}'s, destroyed with the configuration. */
+static apr_pool_t *conf_pool(ngx_conf_t *cf)
+{
+    return ((kmen_ngx_srv_conf *)ngx_http_conf_get_module_srv_conf(cf, ngx_http_kmen_module))->pool;
+}
+
+void *kmen_ngx_create_loc_conf(ngx_conf_t *cf)
+{
+    kmen_ngx_loc_conf *l = ngx_pcalloc(cf->pool, sizeof(*l));
+    if (l)
+        l->auth = NGX_CONF_UNSET;
+    return l;
+}
+
+/* D, or a location's settings all unset: made when a directive or the merge
+ * needs them, since nginx creates the http{} level's before its cf->ctx
+ * finds the server{} settings that hold the pool. */
+static kmen_dir_conf *dir_of(apr_pool_t *p, kmen_dir_conf *d)
+{
+    return d ? d : kmen_dir_conf_new(p);
+}
+
+char *kmen_ngx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    const kmen_ngx_loc_conf *prev = parent;
+    kmen_ngx_loc_conf *l = child;
+    const kmen_ngx_srv_conf *s = ngx_http_conf_get_module_srv_conf(cf, ngx_http_kmen_module);
+    ngx_conf_merge_value(l->auth, prev->auth, 0);
+    if (!l->auth_where)
+        l->auth_where = prev->auth_where;
+    l->dir = kmen_dir_conf_merge(s->pool, dir_of(s->pool, prev->dir), dir_of(s->pool, l->dir));
+    if (!l->auth || s->core.store)
+        return NGX_CONF_OK;
+    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                  "kmen_auth: the server has no kmen_sp_entity_id with kmen_database in %s",
+                  l->auth_where);
+    return NGX_CONF_ERROR;
+}
+
+char *kmen_ngx_set_auth(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    kmen_ngx_loc_conf *l = conf;
+    char *rv = ngx_conf_set_flag_slot(cf, cmd, conf);
+    if (rv == NGX_CONF_OK)
+        l->auth_where = kmen_ngx_here(cf, conf_pool(cf));
+    return rv;
+}
+
+char *kmen_ngx_set_loa(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    kmen_ngx_loc_conf *l = conf;
+    ngx_str_t *value = cf->args->elts;
+    l->dir = dir_of(conf_pool(cf), l->dir);
+    if (l->dir->min_loa != KMEN_UNSET)
+        return "is duplicate";
+    l->dir->min_loa = kmen_loa_from_name(
+        apr_pstrmemdup(conf_pool(cf), (const char *)value[1].data, value[1].len));
+    if (l->dir->min_loa == KMEN_LOA_NONE) {
+        l->dir->min_loa = KMEN_UNSET;
+        return "expects low, substantial or high";
+    }
+    return NGX_CONF_OK;
+}

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The login endpoints on nginx (login_endpoints.h). The sequence is the core's
+ * (core/login_start.h, core/login.h); here only nginx's request, cookies and
+ * answers. The settings of the location a login returns to do not reach it
+ * yet: a login asks for the server{}'s kmen_sp_type and the defaults. */
+#include <string.h>
+
+#include "apr_strings.h"
+
+#include "cookie.h"
+#include "cookies.h"
+#include "login.h"
+#include "login_endpoints.h"
+#include "login_start.h"
+#include "pairs.h"
+#include "redirect.h"
+#include "request.h"
+#include "response.h"
+
+#define ACS_BODY_LIMIT (512 * 1024) /* as httpd's: NIA's Responses are ~20 KiB */
+
+/* The login-state cookie of the login just started, the oldest of this
+ * browser's others beyond KMEN_LOGIN_STATE_MAX - 1 removed. */
+static ngx_int_t set_login_state(ngx_http_request_t *r, kmen_ctx *ctx,
+                                 const kmen_login_started *started)
+{
+    const kmen_server_conf *c = ctx->conf;
+    const char *header = kmen_ngx_cookie_header(r, ctx);
+    apr_array_header_t *drop = kmen_login_state_cookies_to_drop(ctx->pool, c, header);
+    for (int i = 0; i < drop->nelts; i++)
+        if (kmen_ngx_cookie_set(r, ctx, APR_ARRAY_IDX(drop, i, char *), "", -1, 1) != NGX_OK)
+            return NGX_ERROR;
+    const char *state = kmen_session_login_state(ctx, started->state,
+                                                 kmen_cookie_value(ctx, header, c->cookie_name));
+    return kmen_ngx_cookie_set(r, ctx,
+                               kmen_login_state_cookie_name(ctx->pool, c, started->request_id),
+                               state, KMEN_LOGIN_STATE_TTL, 1);
+}
+
+/* kmen_login_start_limit: 1 when this client's start is refused, its
+ * Retry-After set. */
+static int login_start_refused(ngx_http_request_t *r, kmen_ctx *ctx)
+{
+    int retry_after = 0;
+    const char *client = apr_pstrndup(ctx->pool, (const char *)r->connection->addr_text.data,
+                                      r->connection->addr_text.len);
+    if (!kmen_login_start_limited(ctx, kmen_ngx_session_cache(r), client, &retry_after))
+        return 0;
+    kmen_ngx_add_header(r, "Retry-After", apr_itoa(ctx->pool, retry_after));
+    return 1;
+}
+
+static ngx_int_t login_start(ngx_http_request_t *r, kmen_ctx *ctx, const char *return_to)
+{
+    const kmen_ngx_srv_conf *s = ngx_http_get_module_srv_conf(r, ngx_http_kmen_module);
+    kmen_dir_conf *dir = kmen_dir_conf_new(ctx->pool);
+    kmen_login_started started;
+    if (login_start_refused(r, ctx))
+        return kmen_ngx_send_page(r, NGX_HTTP_TOO_MANY_REQUESTS, "Too many logins");
+    dir->sp_type = s->sp_type;
+    switch (kmen_login_begin(ctx, dir, return_to, &started)) {
+    case KMEN_LOGIN_START_ERROR:
+        return kmen_ngx_send_page(r, NGX_HTTP_INTERNAL_SERVER_ERROR, "Server error");
+    case KMEN_LOGIN_START_UNAVAILABLE:
+        return kmen_ngx_send_page(r, NGX_HTTP_SERVICE_UNAVAILABLE, "Temporarily unavailable");
+    case KMEN_LOGIN_START_OK:
+        break;
+    }
+    if (set_login_state(r, ctx, &started) != NGX_OK)
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return kmen_ngx_redirect(r, started.url);
+}
+
+ngx_int_t kmen_ngx_login(ngx_http_request_t *r, const kmen_server_conf *c)
+{
+    kmen_ctx *ctx = kmen_ngx_request_ctx(r);
+    if (!ctx)
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    const char *args = apr_pstrndup(ctx->pool, (const char *)r->args.data, r->args.len);
+    const char *return_to = kmen_query_value(ctx->pool, args, "ReturnTo");
+    if (!return_to)
+        return_to = "/";
+    if (!kmen_return_to_is_local(return_to)) {
+        kmen_log(ctx, KMEN_LOG_WARNING, KMEN_LOGNO(0623) "ReturnTo is not a local path, refused");
+        return kmen_ngx_send_page(r, NGX_HTTP_BAD_REQUEST, "Invalid request");
+    }
+    return login_start(r, ctx, return_to);
+}
+
+/* The request body, from memory or nginx's temporary file (a body above
+ * client_body_buffer_size is written there); NULL when it is larger than
+ * ACS_BODY_LIMIT or cannot be read. */
+static const char *body_text(ngx_http_request_t *r, apr_pool_t *p)
+{
+    size_t len = 0;
+    ngx_chain_t *bufs = r->request_body ? r->request_body->bufs : NULL;
+    for (ngx_chain_t *cl = bufs; cl; cl = cl->next)
+        len += ngx_buf_size(cl->buf);
+    if (len > ACS_BODY_LIMIT)
+        return NULL;
+    char *text = apr_palloc(p, len + 1), *at = text;
+    for (ngx_chain_t *cl = bufs; cl; cl = cl->next) {
+        ngx_buf_t *b = cl->buf;
+        size_t n = ngx_buf_size(b);
+        if (ngx_buf_in_memory(b))
+            ngx_memcpy(at, b->pos, n);
+        else if (ngx_read_file(b->file, (u_char *)at, n, b->file_pos) != (ssize_t)n)
+            return NULL;
+        at += n;
+    }
+    *at = '\0';
+    return text;
+}
+
+/* kmen_login_state_taker: the cookie read, and removed from the browser. */
+static const char *take_login_state(void *request, const char *name)
+{
+    ngx_http_request_t *r = request;
+    kmen_ctx *ctx = kmen_ngx_request_ctx(r);
+    const char *cookie = kmen_ngx_cookie_get(r, ctx, name);
+    if (cookie)
+        kmen_ngx_cookie_set(r, ctx, name, "", -1, 1);
+    return cookie;
+}
+
+/* The answer to the login's OUTCOME, as httpd's: the session's cookie and a
+ * redirect to where the login started, or the outcome's page. */
+static ngx_int_t login_answer(ngx_http_request_t *r, kmen_ctx *ctx, kmen_login_outcome outcome,
+                              const kmen_login_result *login)
+{
+    switch (outcome) {
+    case KMEN_LOGIN_OK:
+        kmen_session_issue(ctx, kmen_ngx_session_cache(r), &login->session);
+        if (kmen_ngx_cookie_set(r, ctx, ctx->conf->cookie_name, login->session.cookie, 0, 0) !=
+            NGX_OK)
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        kmen_log(ctx, KMEN_LOG_INFO, KMEN_LOGNO(0625) "login: %s", login->who);
+        return kmen_ngx_redirect(r, login->return_to);
+    case KMEN_LOGIN_LOA_TOO_LOW:
+        return kmen_ngx_send_page(r, NGX_HTTP_FORBIDDEN, "A stronger login is needed");
+    case KMEN_LOGIN_INVALID:
+        return kmen_ngx_send_page(r, NGX_HTTP_BAD_REQUEST, "Login failed");
+    case KMEN_LOGIN_FAILED:
+        return kmen_ngx_send_page(r, NGX_HTTP_UNAUTHORIZED, "Login cancelled or failed");
+    default:
+        return kmen_ngx_send_page(r, NGX_HTTP_SERVICE_UNAVAILABLE, "Temporarily unavailable");
+    }
+}
+
+/* A form that carries no Response. */
+static ngx_int_t acs_refuse(ngx_http_request_t *r, kmen_ctx *ctx, const char *why)
+{
+    kmen_login_refused(ctx, why, KMEN_LOGIN_INVALID);
+    return login_answer(r, ctx, KMEN_LOGIN_INVALID, NULL);
+}
+
+static ngx_int_t acs_answer(ngx_http_request_t *r)
+{
+    kmen_ctx *ctx = kmen_ngx_request_ctx(r);
+    kmen_login_result login;
+    if (!ctx)
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    const char *body = body_text(r, ctx->pool);
+    if (!body)
+        return acs_refuse(r, ctx, "unreadable or oversized form body");
+    const char *b64 = kmen_query_value(ctx->pool, body, "SAMLResponse");
+    if (!b64)
+        return acs_refuse(r, ctx, "no SAMLResponse");
+    kmen_ctx *previous = kmen_log_serving(ctx);
+    kmen_login_outcome outcome =
+        kmen_login_response(ctx, kmen_ngx_session_cache(r), b64, take_login_state, r, &login);
+    kmen_log_serving(previous);
+    return login_answer(r, ctx, outcome, &login);
+}
+
+static void acs_body_read(ngx_http_request_t *r)
+{
+    ngx_http_finalize_request(r, acs_answer(r));
+}
+
+ngx_int_t kmen_ngx_acs(ngx_http_request_t *r, const kmen_server_conf *c)
+{
+    if (r->headers_in.content_length_n > ACS_BODY_LIMIT) {
+        /* discarded, not read: on a kept-alive connection it would be taken
+         * for the next request */
+        kmen_ctx *ctx = kmen_ngx_request_ctx(r);
+        if (!ctx || ngx_http_discard_request_body(r) != NGX_OK)
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return acs_refuse(r, ctx, "unreadable or oversized form body");
+    }
+    ngx_int_t rc = ngx_http_read_client_request_body(r, acs_body_read);
+    return rc >= NGX_HTTP_SPECIAL_RESPONSE ? rc : NGX_DONE;
+}

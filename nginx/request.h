@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What the module keeps about one request (its request ctx): the core's
+ * context for it, and the session cache its core calls go through. */
+#ifndef KMEN_NGX_REQUEST_H
+#define KMEN_NGX_REQUEST_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "cache.h"
+#include "context.h"
+
+/* The core's context for R: made on first use and kept in the module's
+ * request ctx; ctx->pool an APR pool destroyed with R's pool (an ngx pool
+ * cleanup), ctx->conf the server{}'s kmen_server_conf, a log sink writing
+ * to R's connection log with " [req ID]" as httpd's lines end, the request
+ * ID made on first use (nginx's $request_id, as httpd's mod_kmen takes
+ * httpd's own ID), max_level from the log's level. One context for a
+ * request, its subrequests and its internal redirects (which share its
+ * pool): one request ID for what the person asked. NULL only when memory
+ * ran out. */
+kmen_ctx *kmen_ngx_request_ctx(ngx_http_request_t *r);
+
+/* The session cache (the kmen_session_zone's cache, or one that answers
+ * nothing when no zone is configured: the store falls through to the
+ * database). Never NULL. */
+const kmen_cache *kmen_ngx_session_cache(ngx_http_request_t *r);
+
+#endif

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What the endpoints answer (response.h). The module sends its pages
+ * itself rather than returning a status for nginx's error pages, which
+ * would drop the cookies set beside them. */
+#include <string.h>
+
+#include "apr_escape.h"
+#include "apr_strings.h"
+
+#include "request.h"
+#include "response.h"
+
+static ngx_table_elt_t *push_header(ngx_http_request_t *r, const char *name, const char *value)
+{
+    ngx_table_elt_t *h = ngx_list_push(&r->headers_out.headers);
+    if (!h)
+        return NULL;
+    ngx_memzero(h, sizeof(*h));
+    h->hash = 1;
+    h->key.len = strlen(name);
+    h->key.data = (u_char *)name;
+    h->value.len = strlen(value);
+    h->value.data = (u_char *)value;
+    return h;
+}
+
+ngx_int_t kmen_ngx_add_header(ngx_http_request_t *r, const char *name, const char *value)
+{
+    return push_header(r, name, value) ? NGX_OK : NGX_ERROR;
+}
+
+ngx_int_t kmen_ngx_send(ngx_http_request_t *r, ngx_uint_t status, const char *type,
+                        const char *body)
+{
+    size_t len = strlen(body);
+    ngx_buf_t *b = ngx_calloc_buf(r->pool);
+    if (!b || kmen_ngx_add_header(r, "Cache-Control", "no-store") != NGX_OK)
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    r->headers_out.status = status;
+    r->headers_out.content_type.len = r->headers_out.content_type_len = strlen(type);
+    r->headers_out.content_type.data = (u_char *)type;
+    r->headers_out.content_length_n = (off_t)len;
+    ngx_int_t rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only)
+        return rc;
+    if (len == 0) /* nginx's writer refuses an empty buffer */
+        return ngx_http_send_special(r, NGX_HTTP_LAST);
+    b->pos = (u_char *)body;
+    b->last = b->pos + len;
+    b->memory = 1;
+    b->last_buf = r == r->main;
+    b->last_in_chain = 1;
+    ngx_chain_t out = {b, NULL};
+    return ngx_http_output_filter(r, &out);
+}
+
+ngx_int_t kmen_ngx_send_page(ngx_http_request_t *r, ngx_uint_t status, const char *title)
+{
+    kmen_ctx *ctx = kmen_ngx_request_ctx(r);
+    if (!ctx)
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    const char *id = apr_pescape_entity(ctx->pool, kmen_ctx_request_id(ctx), 1);
+    return kmen_ngx_send(r, status, "text/html; charset=utf-8",
+                         apr_pstrcat(ctx->pool, "<!DOCTYPE html>\n<html><head><title>", title,
+                                     "</title></head>\n<body><h1>", title,
+                                     "</h1>\n<p>Request ID: <code>", id,
+                                     "</code></p></body></html>\n", NULL));
+}
+
+ngx_int_t kmen_ngx_set_location(ngx_http_request_t *r, const char *url)
+{
+    r->headers_out.location = push_header(r, "Location", url);
+    return r->headers_out.location ? NGX_OK : NGX_ERROR;
+}
+
+ngx_int_t kmen_ngx_redirect(ngx_http_request_t *r, const char *url)
+{
+    if (kmen_ngx_set_location(r, url) != NGX_OK)
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return kmen_ngx_send(r, NGX_HTTP_SEE_OTHER, "text/plain", "");
+}

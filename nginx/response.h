@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What the endpoints answer: a body, a short page, a redirect, each never
+ * cached, and the headers beside them (cookies). */
+#ifndef KMEN_NGX_RESPONSE_H
+#define KMEN_NGX_RESPONSE_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+/* NAME: VALUE among R's response headers; both live as long as R. */
+ngx_int_t kmen_ngx_add_header(ngx_http_request_t *r, const char *name, const char *value);
+
+/* STATUS with BODY of TYPE, never cached (as apache/page.c's
+ * kmen_page_send_body): what a content handler returns. */
+ngx_int_t kmen_ngx_send(ngx_http_request_t *r, ngx_uint_t status, const char *type,
+                        const char *body);
+
+/* Location: URL in R's response, where nginx's header filter makes a local
+ * path absolute as it does its own. */
+ngx_int_t kmen_ngx_set_location(ngx_http_request_t *r, const char *url);
+
+/* A short HTML page of STATUS: its title and the request ID a person can
+ * quote (as httpd's pages end). */
+ngx_int_t kmen_ngx_send_page(ngx_http_request_t *r, ngx_uint_t status, const char *title);
+
+/* 303 to URL (a local path or NIA's), never cached, as httpd's redirects. */
+ngx_int_t kmen_ngx_redirect(ngx_http_request_t *r, const char *url);
+
+#endif
