@@ -357,13 +357,6 @@ const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir, const char *
 
 /* ---- loading: runs in post_config, as root */
 
-static const char *read_file(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
-                             const char *directive, const char *path, char **data, apr_size_t *len)
-{
-    const char *err = kmen_file_read(p, path, data, len);
-    return err ? kmen_config_problem(p, s, c, directive, path, err) : NULL;
-}
-
 static const char *load_register_key(apr_pool_t *p, const server_rec *s, kmen_server_conf *c)
 {
     const char *err = kmen_register_key_load(p, c);
@@ -371,21 +364,13 @@ static const char *load_register_key(apr_pool_t *p, const server_rec *s, kmen_se
                : NULL;
 }
 
-/* An HMAC key file: at least 16 bytes. */
+/* An HMAC key file, when PATH is set (kmen_secret_load). */
 static const char *load_secret(apr_pool_t *p, const server_rec *s, const kmen_server_conf *c,
                                const char *directive, const char *path,
                                const unsigned char **secret, apr_size_t *secret_len)
 {
-    char *data;
-    apr_size_t len;
-    if (!path)
-        return NULL;
-    const char *err = read_file(p, s, c, directive, path, &data, &len);
-    if (!err && len < 16)
-        err = kmen_config_problem(p, s, c, directive, path, "the key must hold at least 16 bytes");
-    *secret = (const unsigned char *)data;
-    *secret_len = len;
-    return err;
+    const char *err = path ? kmen_secret_load(p, path, secret, secret_len) : NULL;
+    return err ? kmen_config_problem(p, s, c, directive, path, err) : NULL;
 }
 
 /* The evidence service's CA, whose pin kmen_conf_check requires. */

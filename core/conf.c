@@ -130,6 +130,19 @@ const char *kmen_register_key_load(apr_pool_t *p, kmen_server_conf *c)
     return NULL;
 }
 
+const char *kmen_secret_load(apr_pool_t *p, const char *path, const unsigned char **secret,
+                             apr_size_t *secret_len)
+{
+    char *data = NULL;
+    apr_size_t len = 0;
+    const char *err = kmen_file_read(p, path, &data, &len);
+    if (!err && len < 16)
+        err = "the key must hold at least 16 bytes";
+    *secret = (const unsigned char *)data;
+    *secret_len = len;
+    return err;
+}
+
 const char *kmen_sp_base_url(apr_pool_t *p, const kmen_server_conf *c)
 {
     apr_uri_t uri;

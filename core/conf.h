@@ -138,6 +138,12 @@ const char *kmen_read_text_file(apr_pool_t *p, const char *path, const char **te
  * that names the file first. */
 const char *kmen_register_key_load(apr_pool_t *p, kmen_server_conf *c);
 
+/* An HMAC key file (KmenHeaderSecretFile, KmenEvidenceSecretFile) into
+ * *SECRET, *SECRET_LEN: at least 16 bytes. NULL, or why not, for a message
+ * that names the file first. */
+const char *kmen_secret_load(apr_pool_t *p, const char *path, const unsigned char **secret,
+                             apr_size_t *secret_len);
+
 /* Where browsers reach this server's root: KmenACSBaseURL, else scheme://host[:port] of
  * the entity ID. The SP's endpoints live under it. */
 const char *kmen_sp_base_url(apr_pool_t *p, const kmen_server_conf *c);
