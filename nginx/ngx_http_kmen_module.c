@@ -85,6 +85,8 @@ static ngx_command_t kmen_commands[] = {
      NGX_HTTP_SRV_CONF_OFFSET, SLOT(header_encoding),
      AS_CHOICE("KmenHeaderEncoding", kmen_header_encoding_names,
                "expects percent, raw or base64url")},
+    {ngx_string("kmen_header_secret_file"), SERVER_TAKE1, kmen_ngx_set_file,
+     NGX_HTTP_SRV_CONF_OFFSET, SLOT(header_secret_file), AS("KmenHeaderSecretFile")},
     {ngx_string("kmen_auth"), LOCATION | NGX_CONF_FLAG, kmen_ngx_set_auth, NGX_HTTP_LOC_CONF_OFFSET,
      offsetof(kmen_ngx_loc_conf, auth), NULL},
     {ngx_string("kmen_loa"), LOCATION | NGX_CONF_TAKE1, kmen_ngx_set_loa, NGX_HTTP_LOC_CONF_OFFSET,

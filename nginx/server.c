@@ -79,6 +79,19 @@ static const kmen_conf_culprit *make_register(kmen_ngx_srv_conf *s)
     return NULL;
 }
 
+/* KmenHeaderSecretFile's key, when set: Kmen-Signature. */
+static const kmen_conf_culprit *load_header_secret(kmen_ngx_srv_conf *s)
+{
+    kmen_server_conf *c = &s->core;
+    const char *err = c->header_secret_file
+                          ? kmen_secret_load(s->pool, c->header_secret_file, &c->header_secret,
+                                             &c->header_secret_len)
+                          : NULL;
+    return err ? kmen_conf_culprit_make(s->pool, KMEN_FIELD_header_secret_file, 0,
+                                        c->header_secret_file, err)
+               : NULL;
+}
+
 /* The server{}'s SP and register, after the core's checks of their
  * settings: the register's once the server{} names a database or a key
  * (the other then required). Its metadata publishes the server{}'s own
@@ -92,6 +105,8 @@ static const char *make_sp(kmen_ngx_srv_conf *s)
         kmen_conf_check(s->pool, c, KMEN_CONF_SP | (register_too ? KMEN_CONF_LOGIN : 0));
     if (!bad && register_too)
         bad = make_register(s);
+    if (!bad)
+        bad = load_header_secret(s);
     if (!bad)
         bad = kmen_sp_setup(s->pool, c, kmen_dir_sp_type(&server_wide), &c->sp);
     return bad ? kmen_ngx_culprit(s->pool, c, bad) : NULL;

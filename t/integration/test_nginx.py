@@ -5,6 +5,8 @@ metadata with the core's words in nginx's spelling and the directive's file:line
 configuration checks: test_conf_check.py), and serves /kmen/metadata, equal to
 httpd's for the same keys and settings, before and after nginx -s reload."""
 
+import hashlib
+import hmac
 import json
 import re
 import signal
@@ -511,6 +513,22 @@ def test_an_apache_session_opens_on_nginx_with_the_same_headers(stack, nginx, ap
         assert status == 200, (received, n.read_error_log())
         assert "FORGED" not in json.dumps(received), received
         assert kmen_headers(received) == genuine
+
+
+def test_signed_headers(stack, nginx, apache_login):
+    """kmen_header_secret_file: Kmen-Signature over the other Kmen-* headers, as
+    KmenHeaderSecretFile signs them (t/integration/test_attributes.py)."""
+    cookie, genuine = apache_login
+    n = nginx(server=proxied(stack, "/app/")
+              + f"\nkmen_header_secret_file {stack.keys.header_secret};").start()
+    status, _, received = get_json(n.port, "/app/headers.json", cookie=cookie)
+    assert status == 200, received
+    mine = kmen_headers(received)
+    t, mac = re.fullmatch(r"t=(\d+), v1=([0-9a-f]{64})", mine.pop("kmen-signature")).groups()
+    assert mine == genuine
+    text = f"t={t}\n" + "".join(sorted(f"{name}:{value}\n" for name, value in mine.items()))
+    key = stack.keys.header_secret.read_bytes()
+    assert hmac.compare_digest(hmac.new(key, text.encode(), hashlib.sha256).hexdigest(), mac)
 
 
 def test_a_session_below_the_locations_loa_logs_in_again(stack, nginx, apache_login):
