@@ -32,8 +32,9 @@ typedef struct {
     const char *problem; /* "is required" when missing */
 } kmen_conf_culprit;
 
-/* The parts of mod_kmen a server runs, whose settings it checks: nginx runs
- * the SP alone so far, httpd both. */
+/* The parts of mod_kmen a server runs, whose settings it checks: httpd both,
+ * nginx the SP and, once a server{} names a database or a register key, the
+ * other part too. */
 typedef enum {
     KMEN_CONF_SP = 1,   /* the SAML SP: its names, keys, NIA's metadata */
     KMEN_CONF_LOGIN = 2 /* the register, the gateway, sessions, evidence */

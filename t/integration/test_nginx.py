@@ -574,7 +574,9 @@ def test_no_session_post_is_refused(stack, nginx):
     n = nginx(server=proxied(stack, "/app/")).start()
     status, headers, body = get_json(n.port, "/app/form", method="POST")
     assert status == 401 and "Location" not in headers, (headers, body)
-    assert "login needed: a POST without a session cannot go through NIA" in n.read_error_log()
+    # the core's line, ending as httpd's with the request ID (nginx's $request_id)
+    assert re.search(r"\[info\] .*login needed: a POST without a session cannot go through NIA "
+                     r"\[req [0-9a-f]{32}\], client: ", n.read_error_log()), n.read_error_log()
 
 
 def test_database_down_is_503_and_the_error_log_holds_no_identifier(stack, nginx, apache_login):
