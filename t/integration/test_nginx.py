@@ -515,6 +515,19 @@ def test_an_apache_session_opens_on_nginx_with_the_same_headers(stack, nginx, ap
         assert kmen_headers(received) == genuine
 
 
+def test_an_internal_redirect_sets_the_headers_once(stack, nginx, apache_login):
+    """nginx runs the access phase again in the location an internal redirect (here
+    try_files to a named location) lands in: the headers of the first pass are not kept
+    beside the second's."""
+    cookie, genuine = apache_login
+    n = nginx(server="location /a/ { kmen_auth on; try_files /nonexistent @app; }\n"
+              f"location @app {{ kmen_auth on; proxy_pass http://127.0.0.1:{stack.portal_port}; }}"
+              ).start()
+    status, _, received = get_json(n.port, "/a/headers.json", FORGED, cookie)
+    assert status == 200, received
+    assert kmen_headers(received) == genuine
+
+
 def test_signed_headers(stack, nginx, apache_login):
     """kmen_header_secret_file: Kmen-Signature over the other Kmen-* headers, as
     KmenHeaderSecretFile signs them (t/integration/test_attributes.py)."""
