@@ -498,21 +498,35 @@ def test_kmen_auth_needs_the_register(stack, nginx):
                                "kmen_database" + line_of(n, "location /app/ { kmen_auth")), out
 
 
-@pytest.mark.parametrize("zone", [False, True], ids=["database", "session zone"])
-def test_an_apache_session_opens_on_nginx_with_the_same_headers(stack, nginx, apache_login,
-                                                                zone):
+def test_an_apache_session_opens_on_nginx_with_the_same_headers(stack, nginx, apache_login):
     """The session httpd made opens on nginx (same database, register key, cookie): the
     upstream gets the Kmen-* headers httpd's backend got, names and values, and none of the
-    forged ones; twice, so that with a zone the second comes from it."""
+    forged ones."""
     cookie, genuine = apache_login
     assert genuine["kmen-origin"] == "nia" and genuine["kmen-client-id"], genuine
+    n = nginx(server=proxied(stack, "/app/")).start()
+    status, _, received = get_json(n.port, "/app/headers.json", FORGED, cookie)
+    assert status == 200, (received, n.read_error_log())
+    assert "FORGED" not in json.dumps(received), received
+    assert kmen_headers(received) == genuine
+
+
+def test_the_session_zone_answers_while_the_database_is_down(stack, nginx, apache_login):
+    """A session opened once is in kmen_session_zone, which nginx trusts for
+    kmen_session_cache_ttl: with the database stopped it still opens, whichever of the two
+    workers (which share the zone's memory) answers."""
+    cookie, genuine = apache_login
     n = nginx(server=proxied(stack, "/app/"),
-              replace=in_http("kmen_session_zone kmen_sessions 1m;") if zone else None).start()
-    for _ in range(2):
-        status, _, received = get_json(n.port, "/app/headers.json", FORGED, cookie)
-        assert status == 200, (received, n.read_error_log())
-        assert "FORGED" not in json.dumps(received), received
-        assert kmen_headers(received) == genuine
+              replace={**in_http("kmen_session_zone kmen_sessions 1m;",
+                                 "kmen_session_cache_ttl 600;"),
+                       "worker_processes 1;": "worker_processes 2;"}).start()
+    status, _, received = get_json(n.port, "/app/headers.json", cookie=cookie)
+    assert status == 200 and kmen_headers(received) == genuine, received
+    with stack.postgres_down():
+        for _ in range(4):
+            status, _, received = get_json(n.port, "/app/headers.json", FORGED, cookie)
+            assert status == 200, (received, n.read_error_log())
+            assert kmen_headers(received) == genuine
 
 
 def test_an_internal_redirect_sets_the_headers_once(stack, nginx, apache_login):
