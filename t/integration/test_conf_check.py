@@ -141,7 +141,10 @@ def test_nginx_names_its_directives_as_the_field_list_does():
     column = dict(re.findall(r'X\(\w+,\s*\w+,[^()]*?,\s*\w+,\s*"(\w+)",\s*"(\w+)"\)', fields))
     assert len(column) > 40, column
     table = (REPO / "nginx" / "ngx_http_kmen_module.c").read_text()
-    entries = re.findall(r'ngx_string\("(\w+)"\).*?AS(?:_TWICE)?\("(\w+)"', table, re.S)
+    # each entry up to the next: kmen_auth and kmen_endpoints name no httpd directive
+    entries = [(name, httpd[0]) for name, rest in
+               re.findall(r'ngx_string\("(\w+)"\)(.*?)(?=ngx_string|ngx_null_command)', table, re.S)
+               for httpd in [re.findall(r'AS(?:_[A-Z]+)?\("(\w+)"', rest)] if httpd]
     assert len(entries) > 10, entries
     assert {httpd: column[httpd] for _, httpd in entries} == {
         httpd: nginx for nginx, httpd in entries}
