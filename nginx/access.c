@@ -2,9 +2,9 @@
 /* A protected location on nginx, as httpd's AuthType Kmen (apache/auth.c):
  * the session cookie opened against the session zone and the database; a
  * valid session's identity set in the request headers for the upstream; no
- * session, a GET sent to the login endpoint and anything else 401; the
- * database down, 503. The work runs in the worker: a database call blocks
- * it (docs/nginx.md). */
+ * session, a GET starts the login at the location's settings and anything
+ * else 401; the database down, 503. The work runs in the worker: a
+ * database call blocks it (docs/nginx.md). */
 #include <string.h>
 
 #include "apr_strings.h"
@@ -13,6 +13,7 @@
 #include "cookies.h"
 #include "header_set.h"
 #include "headers.h"
+#include "login_endpoints.h"
 #include "redirect.h"
 #include "request.h"
 #include "response.h"
@@ -25,10 +26,12 @@ static kmen_ngx_srv_conf *server_of(ngx_http_request_t *r)
     return ngx_http_get_module_srv_conf(r, ngx_http_kmen_module);
 }
 
-/* No usable session: a GET (or HEAD) goes to the login endpoint, which
- * returns to this URL; anything else cannot survive the round trip through
- * NIA. */
-static ngx_int_t unauthenticated(ngx_http_request_t *r, kmen_ctx *ctx)
+/* No usable session: a GET (or HEAD) starts the login itself, at what this
+ * location asks for (its kmen_loa, its server{}'s kmen_sp_type), as httpd's
+ * check_authn does, rather than sending the browser to the login endpoint,
+ * which cannot look the location up; anything else cannot survive the round
+ * trip through NIA. */
+static ngx_int_t unauthenticated(ngx_http_request_t *r, kmen_ctx *ctx, const kmen_dir_conf *dir)
 {
     if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))) {
         kmen_log(ctx, KMEN_LOG_INFO,
@@ -36,14 +39,18 @@ static ngx_int_t unauthenticated(ngx_http_request_t *r, kmen_ctx *ctx)
                  apr_pstrmemdup(ctx->pool, (const char *)r->method_name.data, r->method_name.len));
         return NGX_HTTP_UNAUTHORIZED;
     }
+    /* as the endpoint's: a body left unread would be taken for the next
+     * request on a kept-alive connection */
+    ngx_int_t rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK)
+        return rc;
     const char *uri =
         apr_pstrmemdup(ctx->pool, (const char *)r->unparsed_uri.data, r->unparsed_uri.len);
-    const char *url =
-        kmen_login_path(ctx->pool, ctx->conf, kmen_return_to_is_local(uri) ? uri : "/");
-    ngx_http_clear_location(r);
-    if (kmen_ngx_set_location(r, url) != NGX_OK)
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    return NGX_HTTP_MOVED_TEMPORARILY;
+    /* the response is sent: finalized here, since the access phase would
+     * take the NGX_OK of a sent response for access granted */
+    ngx_http_finalize_request(
+        r, kmen_ngx_login_start(r, ctx, dir, kmen_return_to_is_local(uri) ? uri : "/"));
+    return NGX_DONE;
 }
 
 static ngx_int_t unavailable(ngx_http_request_t *r)
@@ -83,7 +90,7 @@ static ngx_int_t access_handler(ngx_http_request_t *r)
         return unavailable(r);
     /* none, or one weaker than this location wants: log in again, stronger */
     if (st != KMEN_STORE_OK || (int)s->identity.loa < kmen_dir_min_loa(l->dir))
-        return unauthenticated(r, ctx);
+        return unauthenticated(r, ctx, l->dir);
     /* a foreigner not verified yet: nginx has no kmen_verify_path to send
      * them to, and the minimal data set is not enough here */
     if (s->pending_id && !kmen_dir_eidas_accept(l->dir)) {
@@ -153,6 +160,9 @@ char *kmen_ngx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (!l->auth_where)
         l->auth_where = prev->auth_where;
     l->dir = kmen_dir_conf_merge(s->pool, dir_of(s->pool, prev->dir), dir_of(s->pool, l->dir));
+    /* kmen_sp_type is a server{}'s on nginx: the SPType its locations'
+     * logins ask for */
+    l->dir->sp_type = s->sp_type;
     if (!l->auth || s->core.store)
         return NGX_CONF_OK;
     ngx_log_error(NGX_LOG_EMERG, cf->log, 0,

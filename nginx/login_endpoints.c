@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The login endpoints on nginx (login_endpoints.h). The sequence is the core's
  * (core/login_start.h, core/login.h); here only nginx's request, cookies and
- * answers. The settings of the location a login returns to do not reach it
- * yet: a login asks for the server{}'s kmen_sp_type and the defaults. */
+ * answers. */
 #include <string.h>
 
 #include "apr_strings.h"
 
+#include "access.h"
 #include "cookie.h"
 #include "cookies.h"
 #include "login.h"
@@ -50,14 +50,12 @@ static int login_start_refused(ngx_http_request_t *r, kmen_ctx *ctx)
     return 1;
 }
 
-static ngx_int_t login_start(ngx_http_request_t *r, kmen_ctx *ctx, const char *return_to)
+ngx_int_t kmen_ngx_login_start(ngx_http_request_t *r, kmen_ctx *ctx, const kmen_dir_conf *dir,
+                               const char *return_to)
 {
-    const kmen_ngx_srv_conf *s = ngx_http_get_module_srv_conf(r, ngx_http_kmen_module);
-    kmen_dir_conf *dir = kmen_dir_conf_new(ctx->pool);
     kmen_login_started started;
     if (login_start_refused(r, ctx))
         return kmen_ngx_send_page(r, NGX_HTTP_TOO_MANY_REQUESTS, "Too many logins");
-    dir->sp_type = s->sp_type;
     switch (kmen_login_begin(ctx, dir, return_to, &started)) {
     case KMEN_LOGIN_START_ERROR:
         return kmen_ngx_send_page(r, NGX_HTTP_INTERNAL_SERVER_ERROR, "Server error");
@@ -84,7 +82,8 @@ ngx_int_t kmen_ngx_login(ngx_http_request_t *r, const kmen_server_conf *c)
         kmen_log(ctx, KMEN_LOG_WARNING, KMEN_LOGNO(0623) "ReturnTo is not a local path, refused");
         return kmen_ngx_send_page(r, NGX_HTTP_BAD_REQUEST, "Invalid request");
     }
-    return login_start(r, ctx, return_to);
+    const kmen_ngx_loc_conf *l = ngx_http_get_module_loc_conf(r, ngx_http_kmen_module);
+    return kmen_ngx_login_start(r, ctx, l->dir, return_to);
 }
 
 /* The request body, from memory or nginx's temporary file (a body above

@@ -4,10 +4,22 @@
 #ifndef KMEN_NGX_LOGIN_ENDPOINTS_H
 #define KMEN_NGX_LOGIN_ENDPOINTS_H
 
+#include "context.h"
 #include "directives.h"
 
-/* GET <kmen_endpoint_path>/login?ReturnTo=/local/path: the AuthnRequest,
- * the login-state cookie, 302 to NIA. */
+/* A login that returns to RETURN_TO (a local path), at what DIR asks for
+ * (kmen_login_begin): the login-start limit (429), the outstanding request
+ * stored, the login-state cookie and a 303 to NIA with the AuthnRequest, or
+ * the page of a failure. Sends the response itself, as a content handler
+ * does: what it returns is for ngx_http_finalize_request. The login
+ * endpoint's and a protected location's access phase's. */
+ngx_int_t kmen_ngx_login_start(ngx_http_request_t *r, kmen_ctx *ctx, const kmen_dir_conf *dir,
+                               const char *return_to);
+
+/* GET <kmen_endpoint_path>/login?ReturnTo=/local/path, for links: a login
+ * at the settings of the location that serves the endpoints (the server{}'s
+ * kmen_sp_type and kmen_loa), not of the one ReturnTo names, which nginx
+ * cannot look up as httpd does; a protected location starts its own. */
 ngx_int_t kmen_ngx_login(ngx_http_request_t *r, const kmen_server_conf *c);
 
 /* POST <kmen_endpoint_path>/acs: NIA's Response, the body read without

@@ -21,6 +21,8 @@ from t.lib.nginx import Nginx, config_text
 from t.lib.register import spellings
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
+LOA = "http://eidas.europa.eu/LoA/"
+SAML_NS = {**flow.NS, "eidas": "http://eidas.europa.eu/saml-extensions"}
 
 
 @pytest.fixture
@@ -558,15 +560,39 @@ def test_signed_headers(stack, nginx, apache_login):
     assert hmac.compare_digest(hmac.new(key, text.encode(), hashlib.sha256).hexdigest(), mac)
 
 
-def test_a_session_below_the_locations_loa_logs_in_again(stack, nginx, apache_login):
-    """kmen_loa high: the substantial session opens, but is not enough here (KmenLoA)."""
+def high_location(stack):
+    """config_text's SERVER: location /high/, protected at kmen_loa high, proxied to the
+    stack's portal."""
+    return (f"location /high/ {{ kmen_auth on; kmen_loa high; "
+            f"proxy_pass http://127.0.0.1:{stack.portal_port}; }}")
+
+
+def login_asked(stack, status, headers):
+    """A response (STATUS, HEADERS) that starts a login, as httpd's: a 303 to NIA with the
+    AuthnRequest, whose outstanding request is stored. (the LoAs it asks for, its SPType,
+    where the stored request returns to, the LoA it stored: 1 low ... 3 high)."""
+    location = headers["Location"]
+    assert status == 303 and location.startswith(stack.sso_url + "?"), (status, headers)
+    req = flow.redirect_message(location)
+    stored = stack.query("SELECT return_to, min_loa FROM kmen.authn_request WHERE id = %s",
+                         (req.get("ID"),))
+    assert len(stored) == 1, req.get("ID")
+    loas = [c.text.strip() for c in
+            req.iterfind("samlp:RequestedAuthnContext/saml:AuthnContextClassRef", SAML_NS)]
+    return loas, req.findtext("samlp:Extensions/eidas:SPType", namespaces=SAML_NS), *stored[0]
+
+
+def test_a_session_below_the_locations_loa_logs_in_again_at_its_loa(stack, nginx,
+                                                                     apache_login):
+    """kmen_loa high: the substantial session opens, but is not enough here (KmenLoA): the
+    access phase sends it to NIA asking for high, not to a login at the default again."""
     cookie, _ = apache_login
-    n = nginx(server=proxied(stack, "/app/") + "\nlocation /high/ { kmen_auth on; "
-              f"kmen_loa high; proxy_pass http://127.0.0.1:{stack.portal_port}; }}").start()
+    n = nginx(server=proxied(stack, "/app/") + "\n" + high_location(stack)).start()
     status, _, received = get_json(n.port, "/app/headers.json", cookie=cookie)
     assert status == 200 and kmen_headers(received)["kmen-loa"] == "substantial", received
     status, headers, _ = get_json(n.port, "/high/headers.json", cookie=cookie)
-    assert status == 302 and returns_to(urlsplit(headers["Location"])) == "/high/headers.json"
+    assert login_asked(stack, status, headers) == \
+        ([LOA + "high"], "public", "/high/headers.json", 3), n.read_error_log()
 
 
 def test_forged_headers_never_reach_an_upstream(stack, nginx):
@@ -576,25 +602,33 @@ def test_forged_headers_never_reach_an_upstream(stack, nginx):
     status, _, received = get_json(n.port, "/public/headers.json", FORGED)
     assert status == 200 and not kmen_headers(received), received
     status, headers, _ = get_json(n.port, "/app/headers.json", FORGED)
-    assert status == 302, headers
+    assert status == 303 and headers["Location"].startswith(stack.sso_url + "?"), headers
 
 
-def test_no_session_get_goes_to_the_login_endpoint(stack, nginx):
-    """The URL httpd's login links carry: <kmen_endpoint_path>/login?ReturnTo=<the URL>."""
-    n = nginx(server=proxied(stack, "/app/")).start()
+def test_no_session_get_starts_the_login_at_the_locations_settings(stack, nginx):
+    """A GET or HEAD without a session (or with a cookie that opens none) starts the login
+    itself, as httpd's check_authn: the AuthnRequest to NIA at the location's settings (the
+    default LoA here, the server{}'s kmen_sp_type), the outstanding request stored to return
+    to the URL asked for, the login-state cookie."""
+    n = nginx(sp_type="private", server=proxied(stack, "/app/")).start()
     status, headers, _ = get_json(n.port, "/app/headers.json?a=1&b=%C5%99")
-    location = urlsplit(headers["Location"])
-    assert status == 302 and location.path == "/kmen/login", headers
-    assert returns_to(location) == "/app/headers.json?a=1&b=%C5%99", headers
-    status, headers, _ = get_json(n.port, "/app/", cookie="kmen_session=" + "A" * 43)
-    assert status == 302 and returns_to(urlsplit(headers["Location"])) == "/app/", headers
+    assert login_asked(stack, status, headers) == \
+        ([LOA + "substantial"], "private", "/app/headers.json?a=1&b=%C5%99", 2)
+    assert headers["Set-Cookie"].startswith("kmen_session_state_"), headers
+    assert headers["Cache-Control"] == "no-store", headers
+    for method in ("GET", "HEAD"):
+        status, headers, _ = get_json(n.port, "/app/", cookie="kmen_session=" + "A" * 43,
+                                      method=method)
+        assert login_asked(stack, status, headers)[2] == "/app/", (method, headers)
 
 
-def returns_to(location):
-    """The ReturnTo of a login URL (split), its one parameter."""
-    query = parse_qs(location.query)
-    assert list(query) == ["ReturnTo"] and len(query["ReturnTo"]) == 1, location
-    return query["ReturnTo"][0]
+def test_a_login_link_asks_for_the_servers_settings(stack, nginx, s):
+    """<kmen_endpoint_path>/login?ReturnTo= (a page's link) cannot look up the location
+    ReturnTo names: it asks for what the server{} says (kmen_loa, kmen_sp_type)."""
+    n = nginx(sp_type="private", server="kmen_loa high;").start()
+    r = login_start(s, n, "/anywhere/")
+    assert login_asked(stack, r.status_code, r.headers) == \
+        ([LOA + "high"], "private", "/anywhere/", 3)
 
 
 def test_no_session_post_is_refused(stack, nginx):
@@ -631,12 +665,10 @@ def poll_ok(port, cookie):
 
 
 def test_a_login_entirely_on_nginx(stack, nginx, s, rows):
-    """A protected location without a session, nginx's login endpoint, NIA, nginx's ACS, then
-    the location again: the upstream gets the identity's headers."""
+    """A protected location without a session sends the browser to NIA, nginx's ACS takes
+    the Response, then the location again: the upstream gets the identity's headers."""
     n = nginx(server=proxied(stack, "/app/")).start()
-    to_login = flow.start(s, n.base_url + "/app/headers.json")
-    assert urlsplit(to_login).path == "/kmen/login", to_login
-    to_nia = flow.start(s, to_login)
+    to_nia = flow.start(s, n.base_url + "/app/headers.json")
     assert to_nia.startswith(stack.sso_url + "?"), to_nia
     ticket, _ = flow.idp_page(s, to_nia)
     _, fields = flow.respond(s, ticket)
@@ -648,3 +680,22 @@ def test_a_login_entirely_on_nginx(stack, nginx, s, rows):
     h = flow.headers_of(s, n.base_url + "/app/headers.json")
     assert flow.header(h, "Kmen-Given-Name") == "Ji%C5%99%C3%AD"
     no_person_data_in(n.read_error_log(), stack, "cz-jiri")
+
+
+def test_a_login_at_a_high_location(stack, nginx, s):
+    """kmen_loa high without a session: the AuthnRequest asks NIA for high; a login at high
+    lands back on the location, whose upstream gets the identity, at high."""
+    n = nginx(server=high_location(stack)).start()
+    r = s.get(n.base_url + "/high/headers.json", allow_redirects=False)
+    flow.browser_cookies(s)
+    assert login_asked(stack, r.status_code, r.headers) == \
+        ([LOA + "high"], "public", "/high/headers.json", 3)
+    ticket, _ = flow.idp_page(s, flow.location(r))
+    _, fields = flow.respond(s, ticket, loa="high")
+    r = flow.post_acs(s, n.base_url + "/kmen/acs", fields)
+    assert r.status_code == 303, n.read_error_log()
+    assert urlsplit(flow.location(r)).path == "/high/headers.json"
+    flow.browser_cookies(s)
+    h = flow.headers_of(s, n.base_url + "/high/headers.json")
+    assert flow.header(h, "Kmen-LoA") == "high"
+    assert flow.header(h, "Kmen-Given-Name") == "Ji%C5%99%C3%AD"
