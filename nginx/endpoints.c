@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The endpoints under kmen_endpoint_path, as httpd's mod_kmen answers them:
- * the login start, the ACS and the SP's metadata. */
+ * the login start, the ACS, the SP's metadata and the health check. */
 #include <string.h>
 
 #include "apr_strings.h"
 
 #include "endpoints.h"
+#include "health.h"
 #include "login_endpoints.h"
 #include "response.h"
 #include "saml.h"
@@ -25,6 +26,7 @@ static const struct {
     {"login", NGX_HTTP_GET | NGX_HTTP_HEAD, "GET, HEAD", 0, kmen_ngx_login},
     {"acs", NGX_HTTP_POST, "POST", 1, kmen_ngx_acs},
     {"metadata", NGX_HTTP_GET | NGX_HTTP_HEAD, "GET, HEAD", 0, send_metadata},
+    {"health", NGX_HTTP_GET | NGX_HTTP_HEAD, "GET, HEAD", 0, kmen_ngx_health},
 };
 
 /* The endpoint NAME (the URI below kmen_endpoint_path/) names. */

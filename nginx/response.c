@@ -34,7 +34,9 @@ ngx_int_t kmen_ngx_send(ngx_http_request_t *r, ngx_uint_t status, const char *ty
 {
     size_t len = strlen(body);
     ngx_buf_t *b = ngx_calloc_buf(r->pool);
-    if (!b || kmen_ngx_add_header(r, "Cache-Control", "no-store") != NGX_OK)
+    if (!b || kmen_ngx_add_header(r, "Cache-Control", "no-store") != NGX_OK ||
+        (status == NGX_HTTP_SERVICE_UNAVAILABLE &&
+         kmen_ngx_add_header(r, "Retry-After", KMEN_NGX_RETRY_AFTER) != NGX_OK))
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     r->headers_out.status = status;
     r->headers_out.content_type.len = r->headers_out.content_type_len = strlen(type);

@@ -8,11 +8,15 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+/* Every 503 says when to come back, to browsers and load balancers alike
+ * (seconds, as httpd's). */
+#define KMEN_NGX_RETRY_AFTER "30"
+
 /* NAME: VALUE among R's response headers; both live as long as R. */
 ngx_int_t kmen_ngx_add_header(ngx_http_request_t *r, const char *name, const char *value);
 
-/* STATUS with BODY of TYPE, never cached (as apache/page.c's
- * kmen_page_send_body): what a content handler returns. */
+/* STATUS with BODY of TYPE, never cached, a 503 with Retry-After (as
+ * apache/page.c's kmen_page_send_body): what a content handler returns. */
 ngx_int_t kmen_ngx_send(ngx_http_request_t *r, ngx_uint_t status, const char *type,
                         const char *body);
 

@@ -648,3 +648,37 @@ def test_a_login_entirely_on_nginx(stack, nginx, s, rows):
     h = flow.headers_of(s, n.base_url + "/app/headers.json")
     assert flow.header(h, "Kmen-Given-Name") == "Ji%C5%99%C3%AD"
     no_person_data_in(n.read_error_log(), stack, "cz-jiri")
+
+
+# --- /kmen/health -------------------------------------------------------------------------
+def health_of(url):
+    """(status, the JSON, Retry-After) of URL's /kmen/health, its age_seconds dropped (it
+    counts the seconds since the metadata file changed: one more between two requests)."""
+    r = requests.get(url + "/kmen/health", timeout=10)
+    assert r.headers.get("Content-Type") == "application/json", r.headers
+    assert r.headers.get("Cache-Control") == "no-store", r.headers
+    doc = r.json()
+    assert isinstance(doc["idp_metadata"].pop("age_seconds"), int), doc
+    return r.status_code, doc, r.headers.get("Retry-After")
+
+
+def test_health_is_httpds_and_follows_the_database(stack, nginx):
+    """The same report as httpd's for the same site (the core's), "fetch": null as httpd's
+    without KmenIdPMetadataURL; 503 "unavailable" with Retry-After, as httpd's, with the
+    database stopped; 200 once it is back."""
+    n = nginx().start()
+    answer = health_of(n.base_url)
+    status, doc, _ = answer
+    assert status == 200 and doc["database"] == "ok" and doc["status"] != "unavailable", doc
+    assert doc["idp_metadata"]["fetch"] is None and doc["idp_metadata"]["valid"] is True, doc
+    assert answer == health_of(stack.base_url)
+    with stack.postgres_down():
+        answer = health_of(n.base_url)
+        status, doc, retry_after = answer
+        assert status == 503 and doc["status"] == "unavailable" and retry_after == "30", answer
+        assert doc["database"] == "down" and doc["reason"] == "the database does not answer", doc
+        assert answer == health_of(stack.base_url)
+    assert poll(lambda: health_of(n.base_url)[0] == 200), n.read_error_log()
+    assert requests.head(n.base_url + "/kmen/health", timeout=10).status_code == 200
+    r = requests.post(n.base_url + "/kmen/health", data="x", timeout=10)
+    assert r.status_code == 405 and r.headers.get("Allow") == "GET, HEAD", r.headers
