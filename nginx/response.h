@@ -28,6 +28,10 @@ ngx_int_t kmen_ngx_set_location(ngx_http_request_t *r, const char *url);
  * quote (as httpd's pages end). */
 ngx_int_t kmen_ngx_send_page(ngx_http_request_t *r, ngx_uint_t status, const char *title);
 
+/* The same page with HTML (a form, say) between its title and the ID. */
+ngx_int_t kmen_ngx_send_page_with(ngx_http_request_t *r, ngx_uint_t status, const char *title,
+                                  const char *html);
+
 /* 303 to URL (a local path or NIA's), never cached, as httpd's redirects. */
 ngx_int_t kmen_ngx_redirect(ngx_http_request_t *r, const char *url);
 
