@@ -15,7 +15,7 @@
 #include "login.h"
 #include "login_start.h"
 #include "login_state.h"
-#include "logout_state.h"
+#include "logout.h"
 #include "page.h"
 #include "pairs.h"
 #include "redirect.h"
@@ -52,12 +52,6 @@ static void idp_refresh(request_rec *r, const kmen_server_conf *c)
 const char *kmen_login_url(request_rec *r, const char *return_to)
 {
     return kmen_login_path(r->pool, kmen_server_conf_get(r->server), return_to);
-}
-
-static void audit(request_rec *r, const char *event, const char *outcome, const char *detail)
-{
-    kmen_store_audit(kmen_request_ctx(r), kmen_server_conf_get(r->server)->store, event, outcome,
-                     detail);
 }
 
 /* KmenLoginStartLimit (core/login_start.h): 1 when this client's start is
@@ -194,36 +188,26 @@ static int handle_acs(request_rec *r)
     return acs_answer(r, b64);
 }
 
-/* The person asked for this logout: a POST from the confirmation page with
- * the session's token, or a GET that the browser says came from this site or
- * from no site (typed, a bookmark). Browsers that send Sec-Fetch-Site send it
- * on every cross-site request; one without it is an old browser or a script. */
+/* The person asked for this logout (kmen_logout_asked_by_person). */
 static int logout_asked_by_person(request_rec *r, const kmen_session *s, const char *token)
 {
-    if (r->method_number == M_POST)
-        return token && strlen(token) == 2 * KMEN_HASH_LEN &&
-               kmen_equal_const_time(token, kmen_session_logout_token(kmen_request_ctx(r), s),
-                                     2 * KMEN_HASH_LEN);
-    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
-    return !site || strcmp(site, "same-origin") == 0 || strcmp(site, "none") == 0;
+    return kmen_logout_asked_by_person(kmen_request_ctx(r), s, r->method_number == M_POST, token,
+                                       apr_table_get(r->headers_in, "Sec-Fetch-Site"));
 }
 
 /* Ends the session here, then at NIA. */
 static int log_out(request_rec *r, kmen_server_conf *c, const kmen_session *s,
                    const char *return_to)
 {
-    if (kmen_session_end(r, s) != KMEN_STORE_OK)
+    kmen_logout_started started;
+    kmen_session_cookie_clear(r);
+    if (kmen_logout_begin(kmen_request_ctx(r), kmen_session_cache(), s, return_to, &started) !=
+        KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    audit(r, "logout", "ok", "sp-initiated");
-    const char *url = NULL, *request_id = NULL;
-    const char *err = kmen_saml_logout_request(c->sp, r->pool, &s->ref, &url, &request_id);
-    if (!err) {
-        kmen_logout_state_set(r, request_id, return_to);
-        return kmen_page_redirect(r, url);
-    }
-    kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING,
-             KMEN_LOGNO(0626) "session ended here; no LogoutRequest to the IdP: %s", err);
-    return kmen_page_redirect(r, return_to);
+    if (started.state)
+        kmen_cookie_set(r, kmen_logout_state_cookie_name(r->pool, c), started.state,
+                        KMEN_LOGOUT_STATE_TTL, 1);
+    return kmen_page_redirect(r, started.url);
 }
 
 /* GET /logout?ReturnTo=, or POST /logout (token, ReturnTo) from the page that
@@ -254,69 +238,41 @@ static int handle_logout(request_rec *r)
                                          return_to);
 }
 
-/* A LogoutResponse that answers no logout of this browser, or that is not
- * NIA's: the person goes home (the local session ended when the logout
- * started; ReturnTo belongs to the matched answer only). */
-static int slo_response_refused(request_rec *r, const char *why)
-{
-    kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING, KMEN_LOGNO(0627) "LogoutResponse refused: %s",
-             why);
-    return kmen_page_redirect(r, "/");
-}
-
 /* NIA's answer to the logout this browser started: by HTTP-Redirect (QUERY)
- * or HTTP-POST (POST_B64), signed or not; see saml_logout.c. */
+ * or HTTP-POST (POST_B64), signed or not; see core/logout.h. */
 static int slo_response(request_rec *r, kmen_server_conf *c, const char *query,
                         const char *post_b64)
 {
-    kmen_logout_answer answer;
-    const char *return_to = NULL;
-    const char *why = kmen_saml_logout_response_read(c->sp, r->pool, query, post_b64, &answer);
-    if (why)
-        return slo_response_refused(r, why);
-    kmen_store_status st = kmen_logout_state_take(r, answer.in_response_to, &return_to, &why);
-    if (st == KMEN_STORE_DOWN)
-        return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    if (st != KMEN_STORE_OK)
-        return slo_response_refused(r, why);
-    if (!answer.success) {
-        kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING,
-                 KMEN_LOGNO(0637) "logout not confirmed by the IdP: status %s; the "
-                                  "session here has ended",
-                 ap_escape_logitem(r->pool, answer.status));
+    const char *state_cookie = kmen_logout_state_cookie_name(r->pool, c), *to = NULL;
+    int clear_state = 0;
+    kmen_logout_outcome outcome = kmen_logout_response(
+        kmen_request_ctx(r), query, post_b64, kmen_cookie_get(r, state_cookie), &to, &clear_state);
+    if (clear_state)
+        kmen_cookie_set(r, state_cookie, "", -1, 1);
+    switch (outcome) {
+    case KMEN_LOGOUT_DONE:
+    case KMEN_LOGOUT_REFUSED:
+        return kmen_page_redirect(r, to);
+    case KMEN_LOGOUT_INCOMPLETE:
         return kmen_page_send(r, KMEN_PAGE_LOGOUT_INCOMPLETE, NULL);
+    default:
+        return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     }
-    kmen_log(kmen_request_ctx(r), KMEN_LOG_INFO, KMEN_LOGNO(0638) "logout completed at the IdP");
-    return kmen_page_redirect(r, kmen_return_to_is_local(return_to) ? return_to : "/");
 }
 
-static int slo_request(request_rec *r, kmen_server_conf *c)
+/* GET /slo with NIA's LogoutRequest: every session of that login ended. */
+static int slo_request(request_rec *r)
 {
-    kmen_login_ref ref;
-    kmen_message_ref msg = {NULL, 0};
     const char *url = NULL;
-    kmen_response_expect expect = {apr_time_now(), apr_time_from_sec(c->clock_skew), NULL};
-    const char *err =
-        kmen_saml_logout_request_consume(c->sp, r->pool, r->args, &expect, &ref, &msg, &url);
-    kmen_store_status seen =
-        err ? KMEN_STORE_OK
-            : kmen_store_message_first_seen(kmen_request_ctx(r), c->store, "logout", msg.id,
-                                            msg.replayable_until);
-    if (seen == KMEN_STORE_DOWN)
-        return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    if (seen == KMEN_STORE_NOT_FOUND)
-        err = "the LogoutRequest was carried out before (a replay)";
-    if (err) {
-        kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING,
-                 KMEN_LOGNO(0628) "LogoutRequest refused: %s", err);
+    switch (kmen_logout_idp_request(kmen_request_ctx(r), kmen_session_cache(), r->args, &url)) {
+    case KMEN_STORE_OK:
+        kmen_session_cookie_clear(r);
+        return kmen_page_redirect(r, url);
+    case KMEN_STORE_NOT_FOUND:
         return kmen_page_send(r, KMEN_PAGE_BAD_REQUEST, NULL);
-    }
-    if (kmen_session_destroy_login(kmen_request_ctx(r), kmen_session_cache(), &ref) !=
-        KMEN_STORE_OK)
+    default:
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-    kmen_cookie_set(r, c->cookie_name, "", -1, 0);
-    audit(r, "logout", "ok", "idp-initiated");
-    return kmen_page_redirect(r, url);
+    }
 }
 
 /* GET /slo with no SAML message: the local session ends, if this site or
@@ -329,12 +285,9 @@ static int slo_bare(request_rec *r)
     if (st == KMEN_STORE_DOWN)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     if (st == KMEN_STORE_OK && logout_asked_by_person(r, s, NULL)) {
-        if (kmen_session_end(r, s) != KMEN_STORE_OK)
+        kmen_session_cookie_clear(r);
+        if (kmen_logout_local(kmen_request_ctx(r), kmen_session_cache(), s) != KMEN_STORE_OK)
             return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
-        audit(r, "logout", "ok", "local");
-        kmen_log(kmen_request_ctx(r), KMEN_LOG_INFO,
-                 KMEN_LOGNO(0639) "GET /slo without a SAML message: "
-                                  "the session here has ended");
     }
     return kmen_page_redirect(r, "/");
 }
@@ -343,8 +296,10 @@ static int slo_bare(request_rec *r)
 static int slo_post(request_rec *r, kmen_server_conf *c)
 {
     apr_array_header_t *pairs = NULL;
-    if (ap_parse_form_data(r, NULL, &pairs, 4, SLO_BODY_LIMIT) != OK)
-        return slo_response_refused(r, "unreadable or oversized form body");
+    if (ap_parse_form_data(r, NULL, &pairs, 4, SLO_BODY_LIMIT) != OK) {
+        kmen_logout_response_refused(kmen_request_ctx(r), "unreadable or oversized form body");
+        return kmen_page_redirect(r, "/");
+    }
     const char *b64 = form_field(r, pairs, "SAMLResponse");
     if (!b64)
         return bad_request(r, "no SAMLResponse (LogoutRequests come by HTTP-Redirect)");
@@ -359,7 +314,7 @@ static int handle_slo(request_rec *r)
     if (r->method_number == M_POST)
         return slo_post(r, c);
     if (query_param(r, "SAMLRequest"))
-        return slo_request(r, c);
+        return slo_request(r);
     if (query_param(r, "SAMLResponse"))
         return slo_response(r, c, r->args, NULL);
     return slo_bare(r);

@@ -7,6 +7,7 @@
 #include "httpd.h"
 
 #include "config.h"
+#include "health_report.h"
 
 /* In httpd's parent process, at post_config of a real start (not the first
  * configuration pass): one thread per KmenIdPMetadataURL, fetching at once
@@ -16,12 +17,6 @@ void kmen_metadata_fetchers_start(apr_pool_t *pconf, server_rec *s);
 
 /* What the last fetch of C's metadata did, as the fetcher wrote it beside
  * the file: for /kmen/health and the status page. */
-typedef struct {
-    apr_time_t attempted; /* 0: no fetch yet */
-    apr_time_t succeeded; /* the last fetch that verified; 0: none */
-    const char *result;   /* "ok", or why the last one failed */
-} kmen_fetch_state;
-
 void kmen_metadata_fetch_state(apr_pool_t *p, const kmen_server_conf *c, kmen_fetch_state *out);
 
 #endif

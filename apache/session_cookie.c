@@ -82,8 +82,7 @@ void kmen_session_hand_out(request_rec *r, const kmen_new_session *session)
     kmen_cookie_set(r, kmen_server_conf_get(r->server)->cookie_name, session->cookie, 0, 0);
 }
 
-kmen_store_status kmen_session_end(request_rec *r, const kmen_session *session)
+void kmen_session_cookie_clear(request_rec *r)
 {
     kmen_cookie_set(r, kmen_server_conf_get(r->server)->cookie_name, "", -1, 0);
-    return kmen_session_destroy(kmen_request_ctx(r), kmen_session_cache(), session);
 }

@@ -15,8 +15,8 @@ kmen_store_status kmen_session_load(request_rec *r, const kmen_session **out);
 /* The stored session into the cache and its cookie set: only once the
  * login's transaction has committed. */
 void kmen_session_hand_out(request_rec *r, const kmen_new_session *session);
-/* The session removed everywhere and its cookie cleared. */
-kmen_store_status kmen_session_end(request_rec *r, const kmen_session *session);
+/* The session cookie cleared: a logout, the session ended (core/logout.h). */
+void kmen_session_cookie_clear(request_rec *r);
 /* This browser's session cookie's value, or NULL. */
 const char *kmen_session_cookie(request_rec *r);
 

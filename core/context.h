@@ -65,6 +65,12 @@ const char *kmen_ctx_request_id(kmen_ctx *ctx);
 void kmen_log_write(const kmen_ctx *ctx, const char *file, int line, kmen_log_level level,
                     const char *fmt, ...) KMEN_PRINTF(5, 6);
 
+/* TEXT (not NULL) fit for a log line, escaped as httpd's ap_escape_logitem
+ * does: a quote and a backslash after a backslash, \b \n \r \t \v by name,
+ * any other control character or byte beyond ASCII as \xhh. For what a
+ * message from outside says (a status, a content type). */
+const char *kmen_log_item(apr_pool_t *p, const char *text);
+
 /* Like httpd's ap_log_rerror, a macro that evaluates and formats nothing
  * but CTX and LEVEL when LEVEL is not logged: a line at debug level costs a
  * request served at info one comparison. */

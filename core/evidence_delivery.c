@@ -2,7 +2,6 @@
 /* The evidence service calls back, HMAC-signed (or with a TLS client
  * certificate the adapter checks); the document is stored sealed to its
  * request and opened only for its own client. */
-#include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -109,27 +108,6 @@ const char *kmen_evidence_document_type(apr_pool_t *p, const char *type, const c
     return NULL;
 }
 
-/* TEXT fit for a log line, escaped as httpd's ap_escape_logitem does: a
- * quote and a backslash after a backslash, \b \n \r \t \v by name, any other
- * control character or byte beyond ASCII as \xhh. */
-static const char *log_item(apr_pool_t *p, const char *text)
-{
-    /* pairs: the character, then the letter after its backslash */
-    static const char named[] = "\bb\nn\rr\tt\vv\"\"\\\\";
-    char *out = apr_palloc(p, 4 * strlen(text) + 1), *o = out;
-    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
-        const char *name = strchr(named, *c);
-        if (name && (name - named) % 2 == 0)
-            o += sprintf(o, "\\%c", name[1]);
-        else if (!apr_isprint(*c))
-            o += sprintf(o, "\\x%02x", *c);
-        else
-            *o++ = (char)*c;
-    }
-    *o = '\0';
-    return out;
-}
-
 /* A received document of another type is refused whole: nothing is stored,
  * so a text/html page cannot reach the portal's origin later. */
 static int document_type_allowed(kmen_ctx *ctx, delivery *d)
@@ -142,7 +120,7 @@ static int document_type_allowed(kmen_ctx *ctx, delivery *d)
         kmen_log(ctx, KMEN_LOG_WARNING,
                  KMEN_LOGNO(0684) "evidence callback refused: document type \"%s\" is not "
                                   "allowed",
-                 log_item(ctx->pool, d->content_type));
+                 kmen_log_item(ctx->pool, d->content_type));
         return 0;
     }
     d->content_type = type;

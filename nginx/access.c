@@ -19,8 +19,6 @@
 #include "response.h"
 #include "session.h"
 
-#define RETRY_AFTER "30" /* seconds, as httpd's 503 pages say */
-
 static kmen_ngx_srv_conf *server_of(ngx_http_request_t *r)
 {
     return ngx_http_get_module_srv_conf(r, ngx_http_kmen_module);
@@ -55,7 +53,7 @@ static ngx_int_t unauthenticated(ngx_http_request_t *r, kmen_ctx *ctx, const kme
 
 static ngx_int_t unavailable(ngx_http_request_t *r)
 {
-    return kmen_ngx_add_header(r, "Retry-After", RETRY_AFTER) == NGX_OK
+    return kmen_ngx_add_header(r, "Retry-After", KMEN_NGX_RETRY_AFTER) == NGX_OK
                ? NGX_HTTP_SERVICE_UNAVAILABLE
                : NGX_HTTP_INTERNAL_SERVER_ERROR;
 }

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The endpoints under kmen_endpoint_path, as httpd's mod_kmen answers them:
- * the login start, the ACS and the SP's metadata. */
+ * login, ACS, logout, SLO, the SP's metadata and the health check. */
 #include <string.h>
 
 #include "apr_strings.h"
 
 #include "endpoints.h"
+#include "health.h"
+#include "logout_endpoints.h"
 #include "login_endpoints.h"
 #include "response.h"
 #include "saml.h"
@@ -24,7 +26,10 @@ static const struct {
 } endpoints[] = {
     {"login", NGX_HTTP_GET | NGX_HTTP_HEAD, "GET, HEAD", 0, kmen_ngx_login},
     {"acs", NGX_HTTP_POST, "POST", 1, kmen_ngx_acs},
+    {"logout", NGX_HTTP_GET | NGX_HTTP_HEAD | NGX_HTTP_POST, "GET, HEAD, POST", 1, kmen_ngx_logout},
+    {"slo", NGX_HTTP_GET | NGX_HTTP_HEAD | NGX_HTTP_POST, "GET, HEAD, POST", 1, kmen_ngx_slo},
     {"metadata", NGX_HTTP_GET | NGX_HTTP_HEAD, "GET, HEAD", 0, send_metadata},
+    {"health", NGX_HTTP_GET | NGX_HTTP_HEAD, "GET, HEAD", 0, kmen_ngx_health},
 };
 
 /* The endpoint NAME (the URI below kmen_endpoint_path/) names. */

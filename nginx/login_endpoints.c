@@ -7,6 +7,7 @@
 #include "apr_strings.h"
 
 #include "access.h"
+#include "body.h"
 #include "cookie.h"
 #include "cookies.h"
 #include "login.h"
@@ -86,31 +87,6 @@ ngx_int_t kmen_ngx_login(ngx_http_request_t *r, const kmen_server_conf *c)
     return kmen_ngx_login_start(r, ctx, l->dir, return_to);
 }
 
-/* The request body, from memory or nginx's temporary file (a body above
- * client_body_buffer_size is written there); NULL when it is larger than
- * ACS_BODY_LIMIT or cannot be read. */
-static const char *body_text(ngx_http_request_t *r, apr_pool_t *p)
-{
-    size_t len = 0;
-    ngx_chain_t *bufs = r->request_body ? r->request_body->bufs : NULL;
-    for (ngx_chain_t *cl = bufs; cl; cl = cl->next)
-        len += ngx_buf_size(cl->buf);
-    if (len > ACS_BODY_LIMIT)
-        return NULL;
-    char *text = apr_palloc(p, len + 1), *at = text;
-    for (ngx_chain_t *cl = bufs; cl; cl = cl->next) {
-        ngx_buf_t *b = cl->buf;
-        size_t n = ngx_buf_size(b);
-        if (ngx_buf_in_memory(b))
-            ngx_memcpy(at, b->pos, n);
-        else if (ngx_read_file(b->file, (u_char *)at, n, b->file_pos) != (ssize_t)n)
-            return NULL;
-        at += n;
-    }
-    *at = '\0';
-    return text;
-}
-
 /* kmen_login_state_taker: the cookie read, and removed from the browser. */
 static const char *take_login_state(void *request, const char *name)
 {
@@ -159,7 +135,7 @@ static ngx_int_t acs_answer(ngx_http_request_t *r)
     kmen_login_result login;
     if (!ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    const char *body = body_text(r, ctx->pool);
+    const char *body = kmen_ngx_body_text(r, ctx->pool, ACS_BODY_LIMIT);
     if (!body)
         return acs_refuse(r, ctx, "unreadable or oversized form body");
     const char *b64 = kmen_query_value(ctx->pool, body, "SAMLResponse");
@@ -179,14 +155,5 @@ static void acs_body_read(ngx_http_request_t *r)
 
 ngx_int_t kmen_ngx_acs(ngx_http_request_t *r, const kmen_server_conf *c)
 {
-    if (r->headers_in.content_length_n > ACS_BODY_LIMIT) {
-        /* discarded, not read: on a kept-alive connection it would be taken
-         * for the next request */
-        kmen_ctx *ctx = kmen_ngx_request_ctx(r);
-        if (!ctx || ngx_http_discard_request_body(r) != NGX_OK)
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        return acs_refuse(r, ctx, "unreadable or oversized form body");
-    }
-    ngx_int_t rc = ngx_http_read_client_request_body(r, acs_body_read);
-    return rc >= NGX_HTTP_SPECIAL_RESPONSE ? rc : NGX_DONE;
+    return kmen_ngx_body_then(r, ACS_BODY_LIMIT, acs_body_read, acs_answer);
 }

@@ -34,7 +34,9 @@ ngx_int_t kmen_ngx_send(ngx_http_request_t *r, ngx_uint_t status, const char *ty
 {
     size_t len = strlen(body);
     ngx_buf_t *b = ngx_calloc_buf(r->pool);
-    if (!b || kmen_ngx_add_header(r, "Cache-Control", "no-store") != NGX_OK)
+    if (!b || kmen_ngx_add_header(r, "Cache-Control", "no-store") != NGX_OK ||
+        (status == NGX_HTTP_SERVICE_UNAVAILABLE &&
+         kmen_ngx_add_header(r, "Retry-After", KMEN_NGX_RETRY_AFTER) != NGX_OK))
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     r->headers_out.status = status;
     r->headers_out.content_type.len = r->headers_out.content_type_len = strlen(type);
@@ -54,7 +56,8 @@ ngx_int_t kmen_ngx_send(ngx_http_request_t *r, ngx_uint_t status, const char *ty
     return ngx_http_output_filter(r, &out);
 }
 
-ngx_int_t kmen_ngx_send_page(ngx_http_request_t *r, ngx_uint_t status, const char *title)
+ngx_int_t kmen_ngx_send_page_with(ngx_http_request_t *r, ngx_uint_t status, const char *title,
+                                  const char *html)
 {
     kmen_ctx *ctx = kmen_ngx_request_ctx(r);
     if (!ctx)
@@ -62,9 +65,14 @@ ngx_int_t kmen_ngx_send_page(ngx_http_request_t *r, ngx_uint_t status, const cha
     const char *id = apr_pescape_entity(ctx->pool, kmen_ctx_request_id(ctx), 1);
     return kmen_ngx_send(r, status, "text/html; charset=utf-8",
                          apr_pstrcat(ctx->pool, "<!DOCTYPE html>\n<html><head><title>", title,
-                                     "</title></head>\n<body><h1>", title,
-                                     "</h1>\n<p>Request ID: <code>", id,
-                                     "</code></p></body></html>\n", NULL));
+                                     "</title></head>\n<body><h1>", title, "</h1>\n", html,
+                                     "<p>Request ID: <code>", id, "</code></p></body></html>\n",
+                                     NULL));
+}
+
+ngx_int_t kmen_ngx_send_page(ngx_http_request_t *r, ngx_uint_t status, const char *title)
+{
+    return kmen_ngx_send_page_with(r, status, title, "");
 }
 
 ngx_int_t kmen_ngx_set_location(ngx_http_request_t *r, const char *url)

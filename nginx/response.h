@@ -8,11 +8,15 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+/* Every 503 says when to come back, to browsers and load balancers alike
+ * (seconds, as httpd's). */
+#define KMEN_NGX_RETRY_AFTER "30"
+
 /* NAME: VALUE among R's response headers; both live as long as R. */
 ngx_int_t kmen_ngx_add_header(ngx_http_request_t *r, const char *name, const char *value);
 
-/* STATUS with BODY of TYPE, never cached (as apache/page.c's
- * kmen_page_send_body): what a content handler returns. */
+/* STATUS with BODY of TYPE, never cached, a 503 with Retry-After (as
+ * apache/page.c's kmen_page_send_body): what a content handler returns. */
 ngx_int_t kmen_ngx_send(ngx_http_request_t *r, ngx_uint_t status, const char *type,
                         const char *body);
 
@@ -23,6 +27,10 @@ ngx_int_t kmen_ngx_set_location(ngx_http_request_t *r, const char *url);
 /* A short HTML page of STATUS: its title and the request ID a person can
  * quote (as httpd's pages end). */
 ngx_int_t kmen_ngx_send_page(ngx_http_request_t *r, ngx_uint_t status, const char *title);
+
+/* The same page with HTML (a form, say) between its title and the ID. */
+ngx_int_t kmen_ngx_send_page_with(ngx_http_request_t *r, ngx_uint_t status, const char *title,
+                                  const char *html);
 
 /* 303 to URL (a local path or NIA's), never cached, as httpd's redirects. */
 ngx_int_t kmen_ngx_redirect(ngx_http_request_t *r, const char *url);

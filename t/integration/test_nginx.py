@@ -5,11 +5,14 @@ metadata with the core's words in nginx's spelling and the directive's file:line
 configuration checks: test_conf_check.py), and serves /kmen/metadata, equal to
 httpd's for the same keys and settings, before and after nginx -s reload."""
 
+import base64
 import hashlib
 import hmac
 import json
 import re
 import signal
+import time
+import uuid
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -699,3 +702,183 @@ def test_a_login_at_a_high_location(stack, nginx, s):
     h = flow.headers_of(s, n.base_url + "/high/headers.json")
     assert flow.header(h, "Kmen-LoA") == "high"
     assert flow.header(h, "Kmen-Given-Name") == "Ji%C5%99%C3%AD"
+
+
+# --- /kmen/health -------------------------------------------------------------------------
+def health_of(url):
+    """(status, the JSON, Retry-After) of URL's /kmen/health, its age_seconds dropped (it
+    counts the seconds since the metadata file changed: one more between two requests)."""
+    r = requests.get(url + "/kmen/health", timeout=10)
+    assert r.headers.get("Content-Type") == "application/json", r.headers
+    assert r.headers.get("Cache-Control") == "no-store", r.headers
+    doc = r.json()
+    assert isinstance(doc["idp_metadata"].pop("age_seconds"), int), doc
+    return r.status_code, doc, r.headers.get("Retry-After")
+
+
+def test_health_is_httpds_and_follows_the_database(stack, nginx):
+    """The same report as httpd's for the same site (the core's), "fetch": null as httpd's
+    without KmenIdPMetadataURL; 503 "unavailable" with Retry-After, as httpd's, with the
+    database stopped; 200 once it is back."""
+    n = nginx().start()
+    answer = health_of(n.base_url)
+    status, doc, _ = answer
+    assert status == 200 and doc["database"] == "ok" and doc["status"] != "unavailable", doc
+    assert doc["idp_metadata"]["fetch"] is None and doc["idp_metadata"]["valid"] is True, doc
+    assert answer == health_of(stack.base_url)
+    with stack.postgres_down():
+        answer = health_of(n.base_url)
+        status, doc, retry_after = answer
+        assert status == 503 and doc["status"] == "unavailable" and retry_after == "30", answer
+        assert doc["database"] == "down" and doc["reason"] == "the database does not answer", doc
+        assert answer == health_of(stack.base_url)
+    assert poll(lambda: health_of(n.base_url)[0] == 200), n.read_error_log()
+    assert requests.head(n.base_url + "/kmen/health", timeout=10).status_code == 200
+    r = requests.post(n.base_url + "/kmen/health", data="x", timeout=10)
+    assert r.status_code == 405 and r.headers.get("Allow") == "GET, HEAD", r.headers
+
+
+# --- logout: /kmen/logout, /kmen/slo --------------------------------------------------------
+SLO_COOKIE = "kmen_session_logout"
+
+
+def opens(port, cookie):
+    """The status of a protected location on nginx (PORT) for the session COOKIE."""
+    return get_json(port, "/app/headers.json", cookie=f"kmen_session={cookie}")[0]
+
+
+@pytest.fixture(scope="module")
+def uncached_node(stack):
+    """An Apache node that asks the database for every request (KmenSessionCacheTTL 0): a
+    node that opened a session trusts its own cached copy for KmenSessionCacheTTL, whichever
+    node ended it."""
+    return stack.new_httpd(extra="KmenSessionCacheTTL 0")
+
+
+def opens_on_apache(node, cookie):
+    r = requests.get(node.base_url + "/app/headers.json", cookies={"kmen_session": cookie},
+                     allow_redirects=False, timeout=10)
+    return r.status_code
+
+
+def logout_on_nginx(s, stack, n, return_to="/public/"):
+    """GET nginx's /kmen/logout?ReturnTo=RETURN_TO, then the sim answers the LogoutRequest
+    as NIA does (an unsigned LogoutResponse in a form the browser posts): its fields."""
+    r = s.get(n.base_url + "/kmen/logout", params={"ReturnTo": return_to},
+              allow_redirects=False)
+    assert r.status_code == 303, (r.status_code, n.read_error_log())
+    to_idp = flow.location(r)
+    assert to_idp.startswith(stack.sso_url) and "SAMLRequest" in to_idp, to_idp
+    assert flow.cookie_attrs(r, "kmen_session")["max-age"] == "0"
+    assert s.cookies.get(SLO_COOKIE), r.headers
+    flow.browser_cookies(s)
+    url, fields = flow.auto_post_form(s.get(to_idp, allow_redirects=False))
+    assert url == stack.base_url + "/kmen/slo" and "SAMLResponse" in fields, url
+    return fields
+
+
+@pytest.mark.parametrize("logged_in_on", ["nginx", "apache"])
+def test_a_logout_through_nginx_ends_the_session_everywhere(stack, nginx, s, rows, uncached_node,
+                                                            logged_in_on):
+    """A session made on nginx or on the Apache node, logged out through nginx's /kmen/logout;
+    NIA's unsigned LogoutResponse posted to nginx's /kmen/slo lands on ReturnTo: the cookie
+    opens nothing on either server any more, and its row is gone."""
+    n = nginx(server=proxied(stack, "/app/")).start()
+    before = rows("session")
+    if logged_in_on == "apache":
+        flow.login(s, stack, identity="cz-jiri")
+    else:
+        ticket, _ = flow.idp_page(s, flow.start(s, n.base_url + "/kmen/login?ReturnTo=/app/"))
+        _, fields = flow.respond(s, ticket)
+        assert flow.post_acs(s, n.base_url + "/kmen/acs", fields).status_code == 303
+    cookie = s.cookies.get("kmen_session")
+    assert opens(n.port, cookie) == 200 and opens_on_apache(uncached_node, cookie) == 200
+    assert rows("session") == before + 1
+    fields = logout_on_nginx(s, stack, n)
+    assert rows("session") == before, "the session row outlived the logout's start"
+    r = flow.post_acs(s, n.base_url + "/kmen/slo", fields)
+    assert r.status_code == 303 and urlsplit(flow.location(r)).path == "/public/", r.headers
+    assert flow.cookie_attrs(r, SLO_COOKIE)["max-age"] == "0"
+    assert opens(n.port, cookie) == 302 and opens_on_apache(uncached_node, cookie) == 303
+    log = n.read_error_log()
+    assert "KMEN0638: logout completed at the IdP" in log, log
+    no_person_data_in(log, stack, "cz-jiri")
+
+
+def unsolicited_logout_response(stack, in_response_to):
+    """An unsigned LogoutResponse as NIA sends it, answering IN_RESPONSE_TO."""
+    issued = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    xml = (f'<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+           f'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_{uuid.uuid4().hex}" '
+           f'Version="2.0" IssueInstant="{issued}" Destination="{stack.base_url}/kmen/slo" '
+           f'InResponseTo="{in_response_to}"><saml:Issuer>urn:microsoft:cgg2010:fpsts'
+           f'</saml:Issuer><samlp:Status><samlp:StatusCode '
+           f'Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>'
+           f'</samlp:LogoutResponse>')
+    return {"SAMLResponse": base64.b64encode(xml.encode()).decode()}
+
+
+def test_a_forged_or_replayed_logout_response_changes_nothing(stack, nginx, s, rows):
+    """At nginx's /kmen/slo: a LogoutResponse that answers no logout of this browser (none
+    started, or another browser's) sends the person home and ends no session; NIA's own,
+    once honoured, is refused when replayed with its logout-state cookie restored."""
+    n = nginx(server=proxied(stack, "/app/")).start()
+    with requests.Session() as victim:
+        flow.login(victim, stack, identity="cz-marie")
+        cookie = victim.cookies.get("kmen_session")
+        before = rows("session")
+        r = flow.post_acs(victim, n.base_url + "/kmen/slo",
+                          unsolicited_logout_response(stack, "_" + "A" * 43))
+        assert r.status_code == 303 and urlsplit(flow.location(r)).path == "/", r.headers
+        flow.login(s, stack, identity="cz-jiri")
+        fields = logout_on_nginx(s, stack, n)
+        state = s.cookies.get(SLO_COOKIE)
+        r = flow.post_acs(victim, n.base_url + "/kmen/slo", fields)  # another browser's
+        assert urlsplit(flow.location(r)).path == "/", r.headers
+        assert opens(n.port, cookie) == 200 and rows("session") == before
+    assert urlsplit(flow.location(flow.post_acs(s, n.base_url + "/kmen/slo", fields))).path \
+        == "/public/"
+    s.cookies.set(SLO_COOKIE, state)
+    assert urlsplit(flow.location(flow.post_acs(s, n.base_url + "/kmen/slo", fields))).path \
+        == "/"
+    log = n.read_error_log()
+    assert "LogoutResponse refused: no logout-state cookie" in log, log
+    assert "LogoutResponse refused: the logout was answered before (a replay)" in log, log
+
+
+def test_nias_logout_request_at_nginx_ends_the_session(stack, nginx, s, rows, uncached_node):
+    """NIA's own LogoutRequest brought to nginx's /kmen/slo: the login's session ends on
+    both servers, NIA gets its signed LogoutResponse; the same request again is a 400."""
+    n = nginx(server=proxied(stack, "/app/")).start()
+    login = flow.login(s, stack, identity="cz-zofie")
+    index = flow.session_index(login.kmen_fields, stack.keys.sp_key)
+    cookie = s.cookies.get("kmen_session")
+    before = rows("session")
+    r = s.get(stack.sim_url + "/admin/idp-logout", allow_redirects=False,
+              params={"identity": "cz-zofie", "session_index": index})
+    to_sp = flow.location(r).replace(stack.base_url, n.base_url)
+    r = s.get(to_sp, allow_redirects=False)
+    assert r.status_code == 303 and flow.location(r).startswith(stack.sso_url), r.headers
+    assert flow.redirect_message(flow.location(r), "SAMLResponse").tag.endswith("}LogoutResponse")
+    assert rows("session") == before - 1
+    assert opens(n.port, cookie) == 302 and opens_on_apache(uncached_node, cookie) == 303
+    assert requests.get(to_sp, allow_redirects=False, timeout=10).status_code == 400
+
+
+def test_a_logout_from_another_site_asks_first_on_nginx(stack, nginx, s):
+    """A cross-site GET of nginx's /kmen/logout ends nothing: a page whose form posts the
+    session's token, which then logs out."""
+    n = nginx(server=proxied(stack, "/app/")).start()
+    flow.login(s, stack, identity="cz-jiri")
+    cookie = s.cookies.get("kmen_session")
+    r = s.get(n.base_url + "/kmen/logout?ReturnTo=/public/",
+              headers={"Sec-Fetch-Site": "cross-site"}, allow_redirects=False)
+    assert r.status_code == 200 and opens(n.port, cookie) == 200, r.text
+    token = re.search(r'name="token" value="([0-9a-f]{64})"', r.text)[1]
+    r = s.post(n.base_url + "/kmen/logout", data={"token": "0" * 64, "ReturnTo": "/public/"},
+               allow_redirects=False)
+    assert r.status_code == 200 and opens(n.port, cookie) == 200, r.text
+    r = s.post(n.base_url + "/kmen/logout", data={"token": token, "ReturnTo": "/public/"},
+               allow_redirects=False)
+    assert r.status_code == 303 and flow.location(r).startswith(stack.sso_url), r.headers
+    assert opens(n.port, cookie) == 302

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The body of a POST to an endpoint (body.h). */
+#include "body.h"
+
+ngx_int_t kmen_ngx_body_then(ngx_http_request_t *r, size_t limit,
+                             ngx_http_client_body_handler_pt read,
+                             ngx_int_t (*answer)(ngx_http_request_t *r))
+{
+    if (r->method != NGX_HTTP_POST || r->headers_in.content_length_n > (off_t)limit) {
+        ngx_int_t rc = ngx_http_discard_request_body(r);
+        return rc == NGX_OK ? answer(r) : rc;
+    }
+    ngx_int_t rc = ngx_http_read_client_request_body(r, read);
+    return rc >= NGX_HTTP_SPECIAL_RESPONSE ? rc : NGX_DONE;
+}
+
+const char *kmen_ngx_body_text(ngx_http_request_t *r, apr_pool_t *p, size_t limit)
+{
+    size_t len = 0;
+    ngx_chain_t *bufs = r->request_body ? r->request_body->bufs : NULL;
+    if (r->headers_in.content_length_n > (off_t)limit)
+        return NULL;
+    for (ngx_chain_t *cl = bufs; cl; cl = cl->next)
+        len += ngx_buf_size(cl->buf);
+    if (len > limit)
+        return NULL;
+    char *text = apr_palloc(p, len + 1), *at = text;
+    for (ngx_chain_t *cl = bufs; cl; cl = cl->next) {
+        ngx_buf_t *b = cl->buf;
+        size_t n = ngx_buf_size(b);
+        if (ngx_buf_in_memory(b))
+            ngx_memcpy(at, b->pos, n);
+        else if (ngx_read_file(b->file, (u_char *)at, n, b->file_pos) != (ssize_t)n)
+            return NULL;
+        at += n;
+    }
+    *at = '\0';
+    return text;
+}
