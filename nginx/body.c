@@ -17,9 +17,9 @@ ngx_int_t kmen_ngx_body_then(ngx_http_request_t *r, size_t limit,
 const char *kmen_ngx_body_text(ngx_http_request_t *r, apr_pool_t *p, size_t limit)
 {
     size_t len = 0;
-    ngx_chain_t *bufs = r->request_body ? r->request_body->bufs : NULL;
-    if (r->headers_in.content_length_n > (off_t)limit)
+    if (!r->request_body || r->headers_in.content_length_n > (off_t)limit)
         return NULL;
+    ngx_chain_t *bufs = r->request_body->bufs;
     for (ngx_chain_t *cl = bufs; cl; cl = cl->next)
         len += ngx_buf_size(cl->buf);
     if (len > limit)

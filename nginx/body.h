@@ -21,7 +21,9 @@ ngx_int_t kmen_ngx_body_then(ngx_http_request_t *r, size_t limit,
 
 /* R's body in P, from memory or nginx's temporary file (a body above
  * client_body_buffer_size is written there); NULL when it is larger than
- * LIMIT or cannot be read, "" when there is none. */
+ * LIMIT, was discarded unread (kmen_ngx_body_then's oversized body: nginx
+ * zeroes its Content-Length once it has thrown the bytes away) or cannot be
+ * read, "" when there is none. */
 const char *kmen_ngx_body_text(ngx_http_request_t *r, apr_pool_t *p, size_t limit);
 
 #endif

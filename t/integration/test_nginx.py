@@ -799,7 +799,7 @@ def test_a_logout_through_nginx_ends_the_session_everywhere(stack, nginx, s, row
     r = flow.post_acs(s, n.base_url + "/kmen/slo", fields)
     assert r.status_code == 303 and urlsplit(flow.location(r)).path == "/public/", r.headers
     assert flow.cookie_attrs(r, SLO_COOKIE)["max-age"] == "0"
-    assert opens(n.port, cookie) == 302 and opens_on_apache(uncached_node, cookie) == 303
+    assert opens(n.port, cookie) == 303 and opens_on_apache(uncached_node, cookie) == 303
     log = n.read_error_log()
     assert "KMEN0638: logout completed at the IdP" in log, log
     no_person_data_in(log, stack, "cz-jiri")
@@ -861,7 +861,7 @@ def test_nias_logout_request_at_nginx_ends_the_session(stack, nginx, s, rows, un
     assert r.status_code == 303 and flow.location(r).startswith(stack.sso_url), r.headers
     assert flow.redirect_message(flow.location(r), "SAMLResponse").tag.endswith("}LogoutResponse")
     assert rows("session") == before - 1
-    assert opens(n.port, cookie) == 302 and opens_on_apache(uncached_node, cookie) == 303
+    assert opens(n.port, cookie) == 303 and opens_on_apache(uncached_node, cookie) == 303
     assert requests.get(to_sp, allow_redirects=False, timeout=10).status_code == 400
 
 
@@ -881,4 +881,4 @@ def test_a_logout_from_another_site_asks_first_on_nginx(stack, nginx, s):
     r = s.post(n.base_url + "/kmen/logout", data={"token": token, "ReturnTo": "/public/"},
                allow_redirects=False)
     assert r.status_code == 303 and flow.location(r).startswith(stack.sso_url), r.headers
-    assert opens(n.port, cookie) == 302
+    assert opens(n.port, cookie) == 303
