@@ -11,6 +11,7 @@
 
 #include "access.h"
 #include "cookies.h"
+#include "evidence_request.h"
 #include "header_set.h"
 #include "headers.h"
 #include "login_endpoints.h"
@@ -58,14 +59,18 @@ static ngx_int_t unavailable(ngx_http_request_t *r)
                : NGX_HTTP_INTERNAL_SERVER_ERROR;
 }
 
-/* The identity's headers, as httpd's fixups set them (no KmenAgenda nor
- * evidence on nginx yet: no Kmen-Aifo, no Kmen-Evidence). */
+/* The identity's headers, as httpd's fixups set them, Kmen-Evidence among
+ * them for a session that asked for evidence (no KmenAgenda on nginx yet: no
+ * Kmen-Aifo). */
 static ngx_int_t set_identity(ngx_http_request_t *r, kmen_ctx *ctx, const kmen_session *s)
 {
+    const char *evidence = NULL;
+    if (kmen_evidence_states(ctx, s, &evidence) != KMEN_STORE_OK)
+        return unavailable(r);
     const kmen_header_set *set =
         s->headers ? s->headers : kmen_headers_prepare(ctx->pool, ctx->conf, &s->identity);
-    const apr_array_header_t *all = kmen_headers_of_request(ctx->pool, ctx->conf, set, NULL, NULL,
-                                                            apr_time_from_sec(r->start_sec));
+    const apr_array_header_t *all = kmen_headers_of_request(
+        ctx->pool, ctx->conf, set, NULL, evidence, apr_time_from_sec(r->start_sec));
     return kmen_ngx_headers_add(r, all) == NGX_OK ? NGX_OK : NGX_HTTP_INTERNAL_SERVER_ERROR;
 }
 
