@@ -145,6 +145,8 @@ UNIT_LIBS = $(LIBKMEN) $(DEPS_LIBS) $(shell pkg-config --libs check apr-1 apr-ut
 # CHECK_MAIN: the one main() every libcheck test links; each test file gives its suite.
 CHECK_MAIN := t/unit/check_main.c
 CHECK_MAIN_DEPS := $(CHECK_MAIN) t/unit/check_main.h
+# a core context whose log lines are kept, for the tests of code that logs
+LOGGED_CTX := t/unit/logged_ctx.c t/unit/logged_ctx.h
 UNIT_TESTS := t/unit/saml_test t/unit/conf_test t/unit/conf_check_test t/unit/logic_test \
               t/unit/context_test t/unit/session_test t/unit/http_test t/unit/evidence_test \
               t/unit/backend_test
@@ -186,12 +188,14 @@ t/unit/session_test: t/unit/session_test.c $(CHECK_MAIN_DEPS) $(LIBKMEN) $(CORE_
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/session_test.c $(CHECK_MAIN) $(UNIT_LIBS)
 
 # a backend's response commands, parsed and decided, no server, no database
-t/unit/backend_test: t/unit/backend_test.c $(CHECK_MAIN_DEPS) $(LIBKMEN) $(CORE_HDR)
-	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/backend_test.c $(CHECK_MAIN) $(UNIT_LIBS)
+t/unit/backend_test: t/unit/backend_test.c $(LOGGED_CTX) $(CHECK_MAIN_DEPS) $(LIBKMEN) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) -It/unit -o $@ t/unit/backend_test.c t/unit/logged_ctx.c $(CHECK_MAIN) \
+	  $(UNIT_LIBS)
 
 # the evidence callback's checks and the body buffer, no server, no database
-t/unit/evidence_test: t/unit/evidence_test.c $(CHECK_MAIN_DEPS) $(LIBKMEN) $(CORE_HDR)
-	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/evidence_test.c $(CHECK_MAIN) $(UNIT_LIBS)
+t/unit/evidence_test: t/unit/evidence_test.c $(LOGGED_CTX) $(CHECK_MAIN_DEPS) $(LIBKMEN) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) -It/unit -o $@ t/unit/evidence_test.c t/unit/logged_ctx.c $(CHECK_MAIN) \
+	  $(UNIT_LIBS)
 
 # the core's HTTP client against a local HTTP and HTTPS server it starts (t/unit/http_server.py)
 t/unit/http_test: t/unit/http_test.c $(CHECK_MAIN_DEPS) $(LIBKMEN) $(CORE_HDR)

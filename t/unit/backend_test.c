@@ -9,47 +9,18 @@
 #include "apr_strings.h"
 
 #include "check_main.h"
+#include "logged_ctx.h"
 
 #include "backend.h"
 #include "evidence_request.h"
-
-/* ---- a context whose log lines are kept, a database that cannot be reached */
-
-static kmen_server_conf conf;
-static apr_array_header_t *lines;
-
-static void keep_line(void *baton, const char *file, int line, kmen_log_level level,
-                      const char *message)
-{
-    APR_ARRAY_PUSH(lines, const char *) = apr_pstrdup(pool, message);
-}
-
-static const char *request_id(void *baton)
-{
-    return "req-backend-test";
-}
-
-static kmen_ctx ctx = {NULL, &conf, keep_line, request_id, NULL, KMEN_LOG_INFO, NULL};
 
 /* The session cache is never reached by the cases here: no operation. */
 static const kmen_cache no_cache = {NULL, NULL, NULL, NULL, NULL};
 
 static void setup(void)
 {
-    memset(&conf, 0, sizeof(conf));
-    conf.header_prefix = "Kmen-";
-    conf.store = kmen_store_create(pool, "host=/nonexistent/kmen-backend-test dbname=kmen", 1);
-    ck_assert_int_eq(kmen_store_child_init(conf.store, pool), APR_SUCCESS);
-    ctx.pool = pool;
-    lines = apr_array_make(pool, 4, sizeof(const char *));
-}
-
-/* The one log line, which must contain WANT. */
-static void logged_once(const char *want)
-{
-    ck_assert_int_eq(lines->nelts, 1);
-    ck_assert_msg(strstr(APR_ARRAY_IDX(lines, 0, const char *), want), "logged \"%s\", not \"%s\"",
-                  APR_ARRAY_IDX(lines, 0, const char *), want);
+    logged_ctx_setup("kmen-backend-test");
+    logged_conf.header_prefix = "Kmen-";
 }
 
 static kmen_backend_commands parsed(const char *const *pairs)
@@ -244,7 +215,7 @@ static kmen_session *session_of(const char *client_id, const char *pending_id)
 static kmen_backend_outcome applied(const char *const *pairs, kmen_backend_response *resp)
 {
     kmen_backend_commands cmds = parsed(pairs);
-    return kmen_backend_apply(&ctx, &no_cache, &cmds, resp);
+    return kmen_backend_apply(&logged_ctx, &no_cache, &cmds, resp);
 }
 
 static void setup_dir(void)
@@ -297,9 +268,9 @@ START_TEST(a_completion_the_database_cannot_take_is_unavailable)
     kmen_backend_response resp = at("/verify/step", s);
     dir->accept_link_system = 1;
     ck_assert_int_eq(applied(pairs, &resp), KMEN_BACKEND_UNAVAILABLE);
-    ck_assert_ptr_eq(resp.session, s);     /* not upgraded */
-    for (int i = 0; i < lines->nelts; i++) /* nothing after the refusal */
-        ck_assert_ptr_null(strstr(APR_ARRAY_IDX(lines, i, const char *), "Link-System"));
+    ck_assert_ptr_eq(resp.session, s);            /* not upgraded */
+    for (int i = 0; i < logged_lines->nelts; i++) /* nothing after the refusal */
+        ck_assert_ptr_null(strstr(APR_ARRAY_IDX(logged_lines, i, const char *), "Link-System"));
 }
 END_TEST
 
@@ -311,7 +282,7 @@ START_TEST(a_link_elsewhere_needs_allow_link)
     ck_assert_int_eq(applied(pairs, &resp), KMEN_BACKEND_PASS);
     logged_once("link= not sent from KmenVerifyPath or a KmenAllowLink place");
     dir->allow_link = 1;
-    lines->nelts = 0;
+    logged_lines->nelts = 0;
     resp = at("/app/x", session_of(NULL, NULL));
     ck_assert_int_eq(applied(pairs, &resp), KMEN_BACKEND_PASS);
     logged_once("Kmen-Complete ignored: the login has no client to link");
@@ -325,7 +296,7 @@ START_TEST(link_system_counts_only_where_opted_in)
     ck_assert_int_eq(applied(pairs, &resp), KMEN_BACKEND_PASS);
     logged_once("KMEN0690: Kmen-Link-System ignored: KmenAcceptLinkSystem is Off for /app/x");
     dir->accept_link_system = 1;
-    lines->nelts = 0;
+    logged_lines->nelts = 0;
     resp = at("/app/x", session_of(NULL, NULL));
     ck_assert_int_eq(applied(pairs, &resp), KMEN_BACKEND_PASS);
     logged_once("KMEN0671: Kmen-Link-System without a registered client, ignored");
@@ -349,15 +320,15 @@ START_TEST(evidence_request_is_ignored_unless_it_can_be_served)
     ck_assert_int_eq(applied(pairs, &resp), KMEN_BACKEND_PASS);
     logged_once("Kmen-Evidence-Request ignored: KmenAcceptEvidenceRequest is Off for /account");
     dir->accept_evidence_request = 1;
-    lines->nelts = 0;
+    logged_lines->nelts = 0;
     ck_assert_int_eq(applied(pairs, &resp), KMEN_BACKEND_PASS);
     logged_once("KMEN0681: Kmen-Evidence-Request ignored: no KmenEvidenceURL");
-    conf.evidence_url = "https://evidence.example/start";
-    lines->nelts = 0;
+    logged_conf.evidence_url = "https://evidence.example/start";
+    logged_lines->nelts = 0;
     resp = at("/account", session_of(NULL, NULL));
     ck_assert_int_eq(applied(pairs, &resp), KMEN_BACKEND_PASS);
     logged_once("Kmen-Evidence-Request ignored: no registered client");
-    lines->nelts = 0;
+    logged_lines->nelts = 0;
     resp = at("/account", session_of("c-1", NULL));
     ck_assert_int_eq(applied(bad, &resp), KMEN_BACKEND_PASS);
     logged_once("Kmen-Evidence-Request ignored: expected type=<type>; country=<CC>");

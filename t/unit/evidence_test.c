@@ -10,43 +10,14 @@
 #include "apr_strings.h"
 
 #include "check_main.h"
+#include "logged_ctx.h"
 
 #include "body_buffer.h"
 #include "evidence_delivery.h"
 
-/* ---- a context whose log lines are kept, a database that cannot be reached */
-
-static kmen_server_conf conf;
-static apr_array_header_t *lines;
-
-static void keep_line(void *baton, const char *file, int line, kmen_log_level level,
-                      const char *message)
-{
-    APR_ARRAY_PUSH(lines, const char *) = apr_pstrdup(pool, message);
-}
-
-static const char *request_id(void *baton)
-{
-    return "req-evidence-test";
-}
-
-static kmen_ctx ctx = {NULL, &conf, keep_line, request_id, NULL, KMEN_LOG_INFO, NULL};
-
 static void setup(void)
 {
-    memset(&conf, 0, sizeof(conf));
-    conf.store = kmen_store_create(pool, "host=/nonexistent/kmen-evidence-test dbname=kmen", 1);
-    ck_assert_int_eq(kmen_store_child_init(conf.store, pool), APR_SUCCESS);
-    ctx.pool = pool;
-    lines = apr_array_make(pool, 4, sizeof(const char *));
-}
-
-/* The one log line, which must contain WANT. */
-static void logged_once(const char *want)
-{
-    ck_assert_int_eq(lines->nelts, 1);
-    ck_assert_msg(strstr(APR_ARRAY_IDX(lines, 0, const char *), want), "logged \"%s\", not \"%s\"",
-                  APR_ARRAY_IDX(lines, 0, const char *), want);
+    logged_ctx_setup("kmen-evidence-test");
 }
 
 /* ---- the evidence callback */
@@ -57,24 +28,28 @@ START_TEST(signature_header_is_checked_for_form_and_age)
     const char *mac = "eb0cb19dbe22b0ff2c6d3583d6b6172a94626680dd5b9662ef96d9e294a553fc";
     const char *header = apr_pstrcat(pool, "t=1700000000, v1=", mac, NULL);
     kmen_evidence_signature sig;
-    ck_assert(!kmen_evidence_signature_fresh(&conf, header, 1700000000, &sig)); /* no secret */
-    conf.evidence_secret = secret;
-    conf.evidence_secret_len = sizeof(secret) - 1;
-    ck_assert(!kmen_evidence_signature_fresh(&conf, NULL, 1700000000, &sig));
-    ck_assert(!kmen_evidence_signature_fresh(&conf, "t=1700000000, v1=abc", 1700000000, &sig));
-    ck_assert(!kmen_evidence_signature_fresh(&conf, header, 1700000301, &sig));
-    ck_assert(!kmen_evidence_signature_fresh(&conf, header, 1699999699, &sig));
-    ck_assert(kmen_evidence_signature_fresh(&conf, header, 1700000300, &sig));
-    ck_assert(kmen_evidence_signature_matches(pool, &conf, &sig, "{\"request\":\"x\"}", 15));
-    ck_assert(!kmen_evidence_signature_matches(pool, &conf, &sig, "{\"request\":\"y\"}", 15));
+    ck_assert(
+        !kmen_evidence_signature_fresh(&logged_conf, header, 1700000000, &sig)); /* no secret */
+    logged_conf.evidence_secret = secret;
+    logged_conf.evidence_secret_len = sizeof(secret) - 1;
+    ck_assert(!kmen_evidence_signature_fresh(&logged_conf, NULL, 1700000000, &sig));
+    ck_assert(
+        !kmen_evidence_signature_fresh(&logged_conf, "t=1700000000, v1=abc", 1700000000, &sig));
+    ck_assert(!kmen_evidence_signature_fresh(&logged_conf, header, 1700000301, &sig));
+    ck_assert(!kmen_evidence_signature_fresh(&logged_conf, header, 1699999699, &sig));
+    ck_assert(kmen_evidence_signature_fresh(&logged_conf, header, 1700000300, &sig));
+    ck_assert(kmen_evidence_signature_matches(pool, &logged_conf, &sig, "{\"request\":\"x\"}", 15));
+    ck_assert(
+        !kmen_evidence_signature_matches(pool, &logged_conf, &sig, "{\"request\":\"y\"}", 15));
     sig.t++;
-    ck_assert(!kmen_evidence_signature_matches(pool, &conf, &sig, "{\"request\":\"x\"}", 15));
+    ck_assert(
+        !kmen_evidence_signature_matches(pool, &logged_conf, &sig, "{\"request\":\"x\"}", 15));
 }
 END_TEST
 
 static kmen_evidence_answer delivered(const char *json)
 {
-    return kmen_evidence_deliver(&ctx, json, strlen(json));
+    return kmen_evidence_deliver(&logged_ctx, json, strlen(json));
 }
 
 START_TEST(delivery_is_refused_before_the_store_when_malformed_or_of_another_type)
@@ -90,7 +65,7 @@ START_TEST(delivery_is_refused_before_the_store_when_malformed_or_of_another_typ
                                             "\"content_type\":\"application/pdf\"}",
                                             id)),
                      KMEN_EVIDENCE_MALFORMED);
-    ck_assert_int_eq(lines->nelts, 0);
+    ck_assert_int_eq(logged_lines->nelts, 0);
     ck_assert_int_eq(delivered(apr_psprintf(pool,
                                             "{\"request\":\"%s\",\"state\":\"received\","
                                             "\"content_type\":\"text/html\\\"\\n\","
