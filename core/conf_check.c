@@ -15,34 +15,46 @@
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Each field's C name (how a problem references it) and its two spellings. */
-#define FIELD_NAMES(type, field, default_value, merge, directive, nginx) {#field, directive, nginx},
-static const struct {
+typedef struct {
     const char *id, *httpd, *nginx;
-} names[] = {KMEN_SERVER_FIELDS(FIELD_NAMES)}, dir_names[] = {KMEN_DIR_FIELDS(FIELD_NAMES)};
+} field_names;
+#define FIELD_NAMES(type, field, default_value, merge, directive, nginx) {#field, directive, nginx},
+static const field_names names[] = {KMEN_SERVER_FIELDS(FIELD_NAMES)},
+                         dir_names[] = {KMEN_DIR_FIELDS(FIELD_NAMES)};
 #undef FIELD_NAMES
+
+/* N's directive as SPELLING writes it; its C name where SPELLING has none. */
+static const char *spelt(const field_names *n, kmen_spelling spelling)
+{
+    const char *name = spelling == KMEN_SPELL_NGINX ? n->nginx : n->httpd;
+    return name ? name : n->id;
+}
+
+/* C's server's spelling; httpd's outside any server (a NULL C). */
+static kmen_spelling spelling_of(const kmen_server_conf *c)
+{
+    return c ? c->spelling : KMEN_SPELL_HTTPD;
+}
 
 const char *kmen_conf_field_name(kmen_conf_field field, kmen_spelling spelling)
 {
-    const char *name = spelling == KMEN_SPELL_NGINX ? names[field].nginx : names[field].httpd;
-    return name ? name : names[field].id;
+    return spelt(&names[field], spelling);
 }
 
 const char *kmen_conf_spelling(const kmen_server_conf *c, kmen_conf_field field)
 {
-    return kmen_conf_field_name(field, c ? c->spelling : KMEN_SPELL_HTTPD);
+    return spelt(&names[field], spelling_of(c));
 }
 
 const char *kmen_dir_spelling(const kmen_server_conf *c, kmen_dir_field field)
 {
-    int nginx = c && c->spelling == KMEN_SPELL_NGINX;
-    const char *name = nginx ? dir_names[field].nginx : dir_names[field].httpd;
-    return name ? name : dir_names[field].id;
+    return spelt(&dir_names[field], spelling_of(c));
 }
 
 const char *kmen_dir_switched_off(apr_pool_t *p, const kmen_server_conf *c, kmen_dir_field field)
 {
-    int nginx = c && c->spelling == KMEN_SPELL_NGINX;
-    return apr_pstrcat(p, kmen_dir_spelling(c, field), nginx ? " is off" : " is Off", NULL);
+    const char *off = spelling_of(c) == KMEN_SPELL_NGINX ? " is off" : " is Off";
+    return apr_pstrcat(p, kmen_dir_spelling(c, field), off, NULL);
 }
 
 const char *kmen_conf_field_ref(apr_pool_t *p, kmen_conf_field field)
