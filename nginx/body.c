@@ -2,15 +2,21 @@
 /* The body of a POST to an endpoint (body.h). */
 #include "body.h"
 
-ngx_int_t kmen_ngx_body_then(ngx_http_request_t *r, size_t limit,
-                             ngx_http_client_body_handler_pt read,
-                             ngx_int_t (*answer)(ngx_http_request_t *r))
+/* nginx's body handler for every endpoint: the answer the request kept. */
+static void body_read(ngx_http_request_t *r)
+{
+    ngx_http_finalize_request(r, kmen_ngx_request_answer(r)(r));
+}
+
+ngx_int_t kmen_ngx_body_then(ngx_http_request_t *r, size_t limit, kmen_ngx_answer *answer)
 {
     if (r->method != NGX_HTTP_POST || r->headers_in.content_length_n > (off_t)limit) {
         ngx_int_t rc = ngx_http_discard_request_body(r);
         return rc == NGX_OK ? answer(r) : rc;
     }
-    ngx_int_t rc = ngx_http_read_client_request_body(r, read);
+    if (!kmen_ngx_request_keep_answer(r, answer))
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    ngx_int_t rc = ngx_http_read_client_request_body(r, body_read);
     return rc >= NGX_HTTP_SPECIAL_RESPONSE ? rc : NGX_DONE;
 }
 

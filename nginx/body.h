@@ -10,14 +10,14 @@
 
 #include "apr_pools.h"
 
+#include "request.h"
+
 /* What an endpoint's handler returns: ANSWER(R) once R's body is read
- * (READ, which calls ngx_http_finalize_request(r, ANSWER(r)), when it
- * arrives later), or at once with the body discarded, not read, when R is
- * not a POST or announces more than LIMIT bytes (on a kept-alive
- * connection it would be taken for the next request). */
-ngx_int_t kmen_ngx_body_then(ngx_http_request_t *r, size_t limit,
-                             ngx_http_client_body_handler_pt read,
-                             ngx_int_t (*answer)(ngx_http_request_t *r));
+ * (the request finalized with it, when the body arrives later), or at once
+ * with the body discarded, not read, when R is not a POST or announces more
+ * than LIMIT bytes (on a kept-alive connection it would be taken for the
+ * next request). */
+ngx_int_t kmen_ngx_body_then(ngx_http_request_t *r, size_t limit, kmen_ngx_answer *answer);
 
 /* R's body in P, from memory or nginx's temporary file (a body above
  * client_body_buffer_size is written there); NULL when it is larger than

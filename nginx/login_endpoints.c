@@ -148,12 +148,7 @@ static ngx_int_t acs_answer(ngx_http_request_t *r)
     return login_answer(r, ctx, outcome, &login);
 }
 
-static void acs_body_read(ngx_http_request_t *r)
-{
-    ngx_http_finalize_request(r, acs_answer(r));
-}
-
 ngx_int_t kmen_ngx_acs(ngx_http_request_t *r, const kmen_server_conf *c)
 {
-    return kmen_ngx_body_then(r, ACS_BODY_LIMIT, acs_body_read, acs_answer);
+    return kmen_ngx_body_then(r, ACS_BODY_LIMIT, acs_answer);
 }

@@ -147,14 +147,9 @@ static ngx_int_t logout_answer(ngx_http_request_t *r)
     return served(r, logout_reply);
 }
 
-static void logout_body_read(ngx_http_request_t *r)
-{
-    ngx_http_finalize_request(r, logout_answer(r));
-}
-
 ngx_int_t kmen_ngx_logout(ngx_http_request_t *r, const kmen_server_conf *c)
 {
-    return kmen_ngx_body_then(r, LOGOUT_FORM_LIMIT, logout_body_read, logout_answer);
+    return kmen_ngx_body_then(r, LOGOUT_FORM_LIMIT, logout_answer);
 }
 
 /* NIA's answer to the logout this browser started: by HTTP-Redirect (QUERY)
@@ -243,12 +238,7 @@ static ngx_int_t slo_answer(ngx_http_request_t *r)
     return served(r, slo_reply);
 }
 
-static void slo_body_read(ngx_http_request_t *r)
-{
-    ngx_http_finalize_request(r, slo_answer(r));
-}
-
 ngx_int_t kmen_ngx_slo(ngx_http_request_t *r, const kmen_server_conf *c)
 {
-    return kmen_ngx_body_then(r, SLO_BODY_LIMIT, slo_body_read, slo_answer);
+    return kmen_ngx_body_then(r, SLO_BODY_LIMIT, slo_answer);
 }

@@ -19,6 +19,7 @@ typedef char kmen_ngx_log_levels_are_syslogs[ONE_APART ? 1 : -1];
 
 typedef struct {
     kmen_ctx ctx;
+    kmen_ngx_answer *answer; /* once the body is read (body.c) */
 } request_record;
 
 /* The record's pool cleanup: also how a record is found again after an
@@ -104,6 +105,20 @@ kmen_ctx *kmen_ngx_request_ctx(ngx_http_request_t *r)
      * after a context may have been made: the level that applies now. */
     rec->ctx.max_level = request_level(r);
     return &rec->ctx;
+}
+
+int kmen_ngx_request_keep_answer(ngx_http_request_t *r, kmen_ngx_answer *answer)
+{
+    request_record *rec = record_of(r);
+    if (!rec && !(rec = record_new(r)))
+        return 0;
+    rec->answer = answer;
+    return 1;
+}
+
+kmen_ngx_answer *kmen_ngx_request_answer(ngx_http_request_t *r)
+{
+    return record_of(r)->answer;
 }
 
 const kmen_cache *kmen_ngx_session_cache(ngx_http_request_t *r)

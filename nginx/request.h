@@ -22,6 +22,14 @@
  * ran out. */
 kmen_ctx *kmen_ngx_request_ctx(ngx_http_request_t *r);
 
+/* What answers a request once its body is read (nginx/body.c): a body
+ * handler is called with the request alone, so the request keeps it. */
+typedef ngx_int_t kmen_ngx_answer(ngx_http_request_t *r);
+/* Keeps ANSWER for R; 0 when memory ran out. */
+int kmen_ngx_request_keep_answer(ngx_http_request_t *r, kmen_ngx_answer *answer);
+/* What kmen_ngx_request_keep_answer kept for R. */
+kmen_ngx_answer *kmen_ngx_request_answer(ngx_http_request_t *r);
+
 /* The session cache (the kmen_session_zone's cache, or one that answers
  * nothing when no zone is configured: the store falls through to the
  * database). Never NULL. */
