@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""The four httpd set-ups `make bench` compares, and how a browser logs in to each.
+"""The servers `make bench` compares, four httpd set-ups and two nginx ones, and how a
+browser logs in to each.
 
 plain  - httpd serving a 1 KiB static file, no authentication module;
 kmen   - the same with mod_kmen: AuthType Kmen over /bench;
@@ -9,13 +10,21 @@ shib   - the same with Debian's Shibboleth SP 3 (mod_shib and a shibd of its own
          configuration written here, not the system's /etc/shibboleth): AuthType
          shibboleth over /bench, an SP of another instance of the NIA simulator.
 
-Every server has the same MPM and settings (event, 2 children x 32 threads, unlimited
+Every httpd has the same MPM and settings (event, 2 children x 32 threads, unlimited
 keep-alive requests, access log on, LogLevel warn); only the authentication differs.
+
+nginx       - Debian's nginx serving the same file, as near httpd's settings as nginx has
+              (NGINX_SETTINGS);
+nginx_kmen  - the same with the kmen module (build/nginx/ngx_http_kmen_module.so):
+              kmen_auth on over /bench, in a server{} that is mod_kmen's SP (the same entity
+              ID and keys, which the simulator knows by the kmen httpd's metadata) on the same
+              register database, with a session zone of the size of httpd's session cache.
 """
 
 import html
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -25,6 +34,8 @@ from t.lib import PYTHON
 from t.lib import flow
 from t.lib.httpd import MODULES, MODULE_SO, Httpd, KmenSite, free_port, kmen_lines
 from t.lib.keys import cert_base64
+from t.lib.nginx import NGINX, NGINX_MODULE_SO, Nginx, temp_paths
+from t.lib.nginx import kmen_lines as nginx_kmen_lines
 from t.lib.stack import SIM, Child
 
 FILE_PATH = "/bench/1k.html"
@@ -33,13 +44,19 @@ MELLON_SO = MODULES / "mod_auth_mellon.so"
 SHIB_SO = MODULES / "mod_shib.so"
 SHIBD = "/usr/sbin/shibd"
 LOA = "http://eidas.europa.eu/LoA/substantial"
-KINDS = ("plain", "kmen", "mellon", "shib")
+HTTPD_KINDS = ("plain", "kmen", "mellon", "shib")
+NGINX_KINDS = ("nginx", "nginx_kmen")
+KINDS = HTTPD_KINDS + NGINX_KINDS
 PEERS = ("mellon", "shib")
-# The session cookie of each kind; Shibboleth's is this prefix followed by a hash of the
-# application (login() finds the whole name).
-SESSION_COOKIES = {"kmen": "kmen_session", "mellon": "mellon-cookie", "shib": "_shibsession_"}
+# The plain server each kind's requests/s are divided by: the same server without
+# authentication.
+REFERENCE = {**{k: "plain" for k in HTTPD_KINDS}, **{k: "nginx" for k in NGINX_KINDS}}
+# The session cookie of each kind that logs in; Shibboleth's is this prefix followed by a
+# hash of the application (login() finds the whole name).
+SESSION_COOKIES = {"kmen": "kmen_session", "mellon": "mellon-cookie", "shib": "_shibsession_",
+                   "nginx_kmen": "kmen_session"}
 
-# One set of httpd settings for all four servers. Fixed children: the RSS figures follow
+# One set of httpd settings for all four httpd servers. Fixed children: the RSS figures follow
 # the same two processes from start to end (no child is recycled or added).
 SETTINGS = """StartServers 2
 ServerLimit 2
@@ -54,6 +71,23 @@ KeepAliveTimeout 5
 Timeout 60"""
 
 BASE_MODULES = ["mpm_event", "authz_core", "authn_core", "authz_user", "socache_shmcb"]
+
+# nginx's nearest to SETTINGS: its 2 worker processes serve every connection from an event
+# loop each (nginx has no threads per connection to set); keep-alive requests without a
+# limit a run can reach (nginx has no unlimited), the same 5 s keep-alive timeout; the same
+# access log fields as httpd's common format; sendfile off, httpd's EnableSendfile default.
+NGINX_SETTINGS = """user www-data;
+worker_processes 2;
+events {
+    worker_connections 1024;
+}"""
+NGINX_HTTP_SETTINGS = """keepalive_timeout 5s;
+    keepalive_requests 1000000000;
+    sendfile off;
+    log_format common '$remote_addr $remote_user [$time_local] '
+                      '"$request" $status $body_bytes_sent';"""
+# httpd's KmenSessionCache in t/lib/httpd.py: shmcb of 1,024,000 bytes
+NGINX_SESSION_ZONE = "kmen_session_zone kmen_sessions 1000k;"
 
 
 def one_kib():
@@ -142,11 +176,48 @@ def sp_metadata(entity_id, acs_url, slo_url, cert):
 """
 
 
-class Server:
-    """One of the three httpds: KIND, its Httpd, URLs and (after login()) a session cookie."""
+def nginx_config(dir, port, kmen=""):
+    """nginx.conf of plain nginx on PORT, serving DIR/htdocs; KMEN: the kmen module's lines of
+    its server{} (the module is loaded, and its session zone made, only then)."""
+    load = f"load_module {NGINX_MODULE_SO};" if kmen else ""
+    return f"""# written by bench/servers.py
+{load}
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+{NGINX_SETTINGS}
+http {{
+    {NGINX_HTTP_SETTINGS}
+    access_log {dir}/access.log common;
+    {temp_paths(dir)}
+    {NGINX_SESSION_ZONE if kmen else ""}
+    server {{
+        listen 127.0.0.1:{port};
+        server_name localhost;
+        root {dir}/htdocs;
+        {kmen}
+    }}
+}}
+"""
 
-    def __init__(self, kind, httpd):
-        self.kind, self.httpd = kind, httpd
+
+def nginx_kmen_block(site):
+    """SITE's SP in a server{}: its endpoints, and kmen_auth over the file."""
+    return f"""{nginx_kmen_lines(site)}
+        location /kmen/ {{
+            kmen_endpoints;
+        }}
+        location /bench/ {{
+            kmen_auth on;
+        }}"""
+
+
+class Server:
+    """One of the servers: KIND, its web server (t/lib's Httpd or Nginx), URLs and (after
+    login()) a session cookie."""
+
+    def __init__(self, kind, web):
+        self.kind, self.web = kind, web
         self.cookie = None           # "name=value" of a logged-in session
         self.sim_sso = None          # the simulator this SP logs in at
         self.session_cookie_name = SESSION_COOKIES.get(kind)
@@ -154,7 +225,12 @@ class Server:
 
     @property
     def port(self):
-        return self.httpd.port
+        return self.web.port
+
+    @property
+    def access_log(self):
+        """Where the configurations written here, httpd's and nginx's, log each request."""
+        return self.web.dir / "access.log"
 
     @property
     def base_url(self):
@@ -172,8 +248,8 @@ class Server:
         return h
 
     def children(self):
-        """PIDs of the httpd children (the worker processes)."""
-        parent = self.httpd.proc.pid
+        """PIDs of the children of httpd or of nginx's master (the worker processes)."""
+        parent = self.web.proc.pid
         out = []
         for p in Path("/proc").iterdir():
             if p.name.isdigit():
@@ -185,7 +261,7 @@ class Server:
         return sorted(out)
 
     def pids(self):
-        return [self.httpd.proc.pid, *self.children()]
+        return [self.web.proc.pid, *self.children()]
 
     # --- a browser's login -------------------------------------------------------------
     def begin_login(self, browser):
@@ -214,13 +290,16 @@ class Server:
         return acs, fields, cookie_header(jar)
 
     def login(self):
-        """Log in once; keeps the session cookie for wrk."""
+        """Log in once; keeps the session cookie for wrk. The Response goes to this server's
+        own ACS: nginx's kmen takes the one the simulator addresses to the kmen httpd, as any
+        node of one SP may (measure.post_all posts likewise)."""
         b = browser.Browser()
         try:
             acs, fields, cookie = self.begin_login(b)
         finally:
             b.close()
-        r = requests.post(acs, data=fields, headers={"Cookie": cookie}, allow_redirects=False)
+        r = requests.post(self.base_url + urlsplit(acs).path, data=fields,
+                          headers={"Cookie": cookie}, allow_redirects=False)
         if r.status_code not in flow.REDIRECTS:
             raise RuntimeError(f"{self.kind} ACS answered {r.status_code}: {r.text[:400]}")
         jar = keep_cookies({}, flow.set_cookies(r))
@@ -253,9 +332,11 @@ def cookie_header(jar):
     return "; ".join(f"{k}={v}" for k, v in jar.items())
 
 
-def write_htdocs(httpd):
-    (httpd.dir / "htdocs" / "bench").mkdir(mode=0o755)
-    (httpd.dir / "htdocs" / "bench" / "1k.html").write_text(one_kib())
+def write_htdocs(web):
+    """The file under WEB's document root (httpd's Httpd has made the root, nginx's not)."""
+    (web.dir / "htdocs").mkdir(mode=0o755, exist_ok=True)
+    (web.dir / "htdocs" / "bench").mkdir(mode=0o755)
+    (web.dir / "htdocs" / "bench" / "1k.html").write_text(one_kib())
 
 
 def new_httpd(parent, port=None):
@@ -285,6 +366,21 @@ def start_kmen(stack):
     h = new_httpd(stack.dir, port=stack.http_port)
     h.write_config(kmen_config(stack, h)).start()
     srv = Server("kmen", h)
+    srv.sim_sso = stack.sso_url
+    return srv
+
+
+def start_nginx(parent, kind="nginx", kmen=""):
+    n = Nginx(parent=parent)
+    write_htdocs(n)
+    n.write_config(nginx_config(n.dir, n.port, kmen)).start()
+    return Server(kind, n)
+
+
+def start_nginx_kmen(stack):
+    """nginx's kmen as mod_kmen's SP, on its register; after the simulator's start, whose
+    metadata nginx reads at its own."""
+    srv = start_nginx(stack.dir, "nginx_kmen", nginx_kmen_block(kmen_site(stack)))
     srv.sim_sso = stack.sso_url
     return srv
 
@@ -402,6 +498,7 @@ def versions():
     apache = run("/usr/sbin/apache2", "-v").splitlines()[0].split(":", 1)[-1].strip()
     return {
         "httpd": apache,
+        "nginx": run(NGINX, "-v").split(":", 1)[-1].strip(),
         "mod_auth_mellon": deb("libapache2-mod-auth-mellon"),
         "Shibboleth SP": deb("libapache2-mod-shib"),
         "lasso": run("pkg-config", "--modversion", "lasso"),

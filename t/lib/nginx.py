@@ -47,11 +47,16 @@ def kmen_lines(site, sp_type=None):
     return "\n    ".join(lines)
 
 
+def temp_paths(dir):
+    """http{} lines that keep nginx's temporary files in DIR/temp (Nginx makes it): Debian's
+    nginx would put them under /var/lib/nginx, the system's."""
+    return "\n    ".join(f"{kind}_temp_path {dir}/temp/{kind};"
+                         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+
+
 def config_text(dir, port, site, module=NGINX_MODULE_SO, sp_type=None, server=""):
     """nginx.conf of a test site: SITE's kmen directives in http{}, one server{} on PORT
     serving the endpoints under location /kmen/; SERVER: more lines in that server{}."""
-    temp = "\n    ".join(f"{kind}_temp_path {dir}/temp/{kind};"
-                         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     return f"""# written by t/lib/nginx.py
 load_module {module};
 daemon off;
@@ -63,7 +68,7 @@ events {{
 }}
 http {{
     access_log {dir}/access.log;
-    {temp}
+    {temp_paths(dir)}
     {kmen_lines(site, sp_type)}
     server {{
         listen 127.0.0.1:{port};
