@@ -90,9 +90,9 @@ END = "<!-- make bench: end -->"
 # next "## " heading, stops before them.
 HEADING = "## make bench: authentication, login, register (bench/run.py)"
 SWEEP_POINTS = (1, 2, 4, 8, 16, 32, 64)
-# The sweep takes 5.7 of a run's 16.8 minutes (2026-12-06) for the four httpd servers; the two
-# nginx ones would add nearly 3 more, past the 20 a run must stay under: nginx is measured in
-# section 1 alone.
+# The sweep took 5.7 of a run's 16.8 minutes (2026-12-06), its 140 runs for the four httpd
+# servers 2.1 s each: the two nginx servers' 70 would add 2.5 minutes to the 0.9 they add to
+# section 1, past the 20 a run must stay under. nginx is measured in section 1 alone.
 SWEPT = servers.HTTPD_KINDS
 SOAKED = ("plain", "kmen")
 # section 3's pgbench connections: its goals are at 8 (both sides saturate the machine);
