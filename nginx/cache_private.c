@@ -61,7 +61,9 @@ static ngx_int_t private_header_filter(ngx_http_request_t *r)
 {
     const kmen_ngx_loc_conf *l = ngx_http_get_module_loc_conf(r, ngx_http_kmen_module);
     kmen_ctx *ctx;
-    if (r != r->main || !kmen_dir_cache_private(l->dir) || !kmen_ngx_request_is_authenticated(r) ||
+    /* a response of nginx's own before any location was found (a 400, say)
+     * was let through for no session: the location is looked at after that */
+    if (r != r->main || !kmen_ngx_request_is_authenticated(r) || !kmen_dir_cache_private(l->dir) ||
         !(ctx = kmen_ngx_request_ctx(r)))
         return next_header_filter(r);
     return keep_private(r, ctx->pool) == NGX_OK ? next_header_filter(r) : NGX_ERROR;
