@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* AuthType Kmen (check_authn), headers at fixups, and the authz providers
- * kmen-loa and kmen-origin. */
+ * kmen-loa, kmen-origin and kmen-status. */
 #include <string.h>
 #include <strings.h>
 
 #include "httpd.h"
-#include "apr_escape.h"
 #include "apr_strings.h"
 #include "http_core.h"
 #include "http_protocol.h"
 #include "http_request.h"
 
+#include "authz.h"
 #include "handlers.h"
 #include "evidence_request.h"
 #include "headers.h"
@@ -45,25 +45,16 @@ static int unauthenticated(request_rec *r)
  * else; where the policy is accept the minimal data set suffices. */
 static int pending_elsewhere(request_rec *r, const kmen_dir_conf *dir)
 {
-    const char *verify_path = kmen_dir_verify_path(dir);
-    if (kmen_path_is_under(r->uri, verify_path))
+    const char *location = NULL;
+    switch (kmen_pending_route(kmen_request_ctx(r), dir, r->uri, r->method,
+                               !r->main && r->method_number == M_GET, return_to_of(r), &location)) {
+    case KMEN_PENDING_PASS:
         return OK;
-    if (!verify_path) {
-        kmen_log(kmen_request_ctx(r), KMEN_LOG_WARNING,
-                 KMEN_LOGNO(0632) "a pending foreigner at %s, which has no KmenVerifyPath", r->uri);
+    case KMEN_PENDING_REDIRECT:
+        return kmen_page_redirect(r, location);
+    default:
         return kmen_page_send(r, KMEN_PAGE_NOT_VERIFIED, NULL);
     }
-    if (r->main || r->method_number != M_GET) {
-        kmen_log(kmen_request_ctx(r), KMEN_LOG_INFO,
-                 KMEN_LOGNO(0635) "a pending foreigner at %s: a %s is not sent on to "
-                                  "KmenVerifyPath",
-                 r->uri, r->method);
-        return kmen_page_send(r, KMEN_PAGE_NOT_VERIFIED, NULL);
-    }
-    const char *back = return_to_of(r);
-    return kmen_page_redirect(
-        r, apr_pstrcat(r->pool, verify_path, strchr(verify_path, '?') ? "&" : "?",
-                       "ReturnTo=", apr_pescape_urlencoded(r->pool, back), NULL));
 }
 
 int kmen_check_authn(request_rec *r)
@@ -110,15 +101,13 @@ int kmen_check_authn(request_rec *r)
 int kmen_fixups(request_rec *r)
 {
     const kmen_session *s = kmen_request_session(r);
-    const char *agenda = kmen_dir_agenda(kmen_dir_conf_get(r)), *aifo = NULL;
+    const char *aifo = NULL, *evidence = NULL;
     if (!s)
         return DECLINED;
     /* KmenAgenda: only here, the client's AIFO in the location's agenda. */
-    const char *evidence = NULL;
-    /* A foreigner has no AIFO in any agenda: no Kmen-Aifo for them. */
-    if ((agenda && s->identity.client_id && s->identity.origin == KMEN_ORIGIN_NIA &&
-         kmen_register_agenda_aifo(kmen_request_ctx(r), s->identity.client_id, agenda, &aifo) !=
-             KMEN_REGISTER_OK) ||
+    if (kmen_register_location_aifo(kmen_request_ctx(r), &s->identity,
+                                    kmen_dir_agenda(kmen_dir_conf_get(r)),
+                                    &aifo) != KMEN_REGISTER_OK ||
         kmen_evidence_states(kmen_request_ctx(r), s, &evidence) != KMEN_STORE_OK)
         return kmen_page_send(r, KMEN_PAGE_UNAVAILABLE, NULL);
     const kmen_header_set *set =
@@ -149,60 +138,46 @@ static const char *loa_parse(cmd_parms *cmd, const char *line, const void **pars
     return NULL;
 }
 
-/* Require kmen-origin nia|eidas …, Require kmen-status new|linked|returning|pending … */
-static authz_status one_of(request_rec *r, const char *line, const char *value)
+/* Require kmen-origin nia|eidas …, Require kmen-status new|linked|returning|pending …:
+ * the words are the core's (authz.h), nginx's kmen_require's too. */
+static authz_status words_check(request_rec *r, kmen_require_kind kind, const char *line)
 {
-    for (const char *word; value && *(word = ap_getword_white(r->pool, &line));) {
-        if (strcasecmp(word, value) == 0)
-            return AUTHZ_GRANTED;
-    }
-    return AUTHZ_DENIED;
+    const kmen_session *s = kmen_request_session(r);
+    if (!r->user || !s)
+        return AUTHZ_DENIED_NO_USER;
+    return kmen_require_met(r->pool, kind, line, &s->identity) ? AUTHZ_GRANTED : AUTHZ_DENIED;
 }
 
-static const char *check_words(cmd_parms *cmd, const char *line, const char *const *allowed,
-                               const char *usage)
+static const char *words_parse(cmd_parms *cmd, kmen_require_kind kind, const char *line)
 {
-    for (const char *word; *(word = ap_getword_white(cmd->temp_pool, &line));) {
-        const char *const *a = allowed;
-        while (*a && strcasecmp(word, *a) != 0)
-            a++;
-        if (!*a)
-            return usage;
-    }
-    return NULL;
+    const char *usage = kmen_require_words_check(cmd->temp_pool, kind, line);
+    return usage ? apr_pstrcat(cmd->pool, "Require kmen-", kmen_require_name(kind), ": expected ",
+                               usage, NULL)
+                 : NULL;
 }
 
 static authz_status origin_check(request_rec *r, const char *line, const void *parsed)
 {
-    const kmen_session *s = kmen_request_session(r);
     (void)parsed;
-    if (!r->user || !s)
-        return AUTHZ_DENIED_NO_USER;
-    return one_of(r, line, kmen_origin_name(s->identity.origin));
+    return words_check(r, KMEN_REQUIRE_ORIGIN, line);
 }
 
 static const char *origin_parse(cmd_parms *cmd, const char *line, const void **parsed)
 {
-    static const char *const origins[] = {"nia", "eidas", NULL};
     (void)parsed;
-    return check_words(cmd, line, origins, "Require kmen-origin: expected nia and/or eidas");
+    return words_parse(cmd, KMEN_REQUIRE_ORIGIN, line);
 }
 
 static authz_status status_check(request_rec *r, const char *line, const void *parsed)
 {
-    const kmen_session *s = kmen_request_session(r);
     (void)parsed;
-    if (!r->user || !s)
-        return AUTHZ_DENIED_NO_USER;
-    return one_of(r, line, s->identity.client_status);
+    return words_check(r, KMEN_REQUIRE_STATUS, line);
 }
 
 static const char *status_parse(cmd_parms *cmd, const char *line, const void **parsed)
 {
-    static const char *const statuses[] = {"new", "linked", "returning", "pending", NULL};
     (void)parsed;
-    return check_words(cmd, line, statuses,
-                       "Require kmen-status: expected new, linked, returning and/or pending");
+    return words_parse(cmd, KMEN_REQUIRE_STATUS, line);
 }
 
 const authz_provider kmen_authz_loa_provider = {loa_check, loa_parse};

@@ -4,7 +4,6 @@
  * sends them), acted upon for the authenticated client, always removed. */
 #include <stddef.h> /* before APR: its brigade macros use offsetof */
 #include <string.h>
-#include <strings.h>
 
 #include "httpd.h"
 #include "apr_strings.h"
@@ -16,7 +15,6 @@
 #include "config.h"
 #include "headers_encode.h"
 #include "page.h"
-#include "pairs.h"
 #include "request.h"
 #include "socache.h"
 
@@ -88,31 +86,17 @@ static kmen_backend_outcome apply_commands(request_rec *r, const char *prefix,
     return outcome;
 }
 
-/* Cache-Control without the directives that let a shared cache keep it. */
-static const char *private_directives(request_rec *r, const char *cc)
-{
-    const char *out = "private";
-    char *list = apr_pstrdup(r->pool, cc), *last = NULL;
-    for (char *d = apr_strtok(list, ",", &last); d; d = apr_strtok(NULL, ",", &last)) {
-        d = kmen_trim(d);
-        if (*d && strcasecmp(d, "public") != 0 && strncasecmp(d, "s-maxage", 8) != 0)
-            out = apr_pstrcat(r->pool, out, ", ", d, NULL);
-    }
-    return out;
-}
-
-/* A response to an authenticated request is one person's page: a shared
- * cache (mod_cache, a proxy in front) must not hand it to anyone else. Kept
- * as it is where the backend said private or no-store itself, or where the
- * location says KmenCacheControlPrivate Off. */
+/* A response to an authenticated request is one person's page
+ * (kmen_cache_control_private), unless the location says
+ * KmenCacheControlPrivate Off. */
 static void keep_private(request_rec *r)
 {
     if (!kmen_request_session(r) || !kmen_dir_cache_private(kmen_dir_conf_get(r)))
         return;
-    const char *cc = apr_table_get(r->headers_out, "Cache-Control");
-    if (cc && (ap_strcasestr(cc, "private") || ap_strcasestr(cc, "no-store")))
-        return;
-    apr_table_setn(r->headers_out, "Cache-Control", cc ? private_directives(r, cc) : "private");
+    const char *cc =
+        kmen_cache_control_private(r->pool, apr_table_get(r->headers_out, "Cache-Control"));
+    if (cc)
+        apr_table_setn(r->headers_out, "Cache-Control", cc);
 }
 
 apr_status_t kmen_backend_filter(ap_filter_t *f, apr_bucket_brigade *bb)

@@ -241,7 +241,7 @@ const char *kmen_set_loa(cmd_parms *cmd, void *dir, const char *arg)
 
 const char *kmen_set_sp_type(cmd_parms *cmd, void *dir, const char *arg)
 {
-    if (strcmp(arg, "public") != 0 && strcmp(arg, "private") != 0)
+    if (!kmen_sp_type_is_valid(arg))
         return "KmenSPType: expected public or private";
     *(const char **)dir_field(cmd, dir) = arg;
     return NULL;
@@ -312,46 +312,13 @@ const char *kmen_add_evidence_pin(cmd_parms *cmd, void *dir, const char *arg)
     return NULL;
 }
 
-/* The namespace of a name given without one: NIA's STORK and Czech claims by
- * their own names, everything else from the eIDAS natural-person set. */
-static const char *attribute_uri(apr_pool_t *p, const char *name)
-{
-    static const char *const stork[] = {"eMail", "age", "isAgeOver", "countryCodeOfBirth", NULL};
-    static const char *const moris[] = {"phonenumber", "tradresaid", "idtype", "idnumber", NULL};
-    if (strchr(name, ':'))
-        return name;
-    for (int i = 0; stork[i]; i++) {
-        if (strcmp(name, stork[i]) == 0)
-            return apr_pstrcat(p, KMEN_STORK, name, NULL);
-    }
-    for (int i = 0; moris[i]; i++) {
-        if (strcmp(name, moris[i]) == 0)
-            return apr_pstrcat(p, KMEN_MORIS, name, NULL);
-    }
-    return apr_pstrcat(p, KMEN_EIDAS_NP, name, NULL);
-}
-
-/* NAME[=VALUE][!]: "!" marks it required, VALUE (everything after the first
- * "=") is sent as the requested attribute's value, as isAgeOver=18 asks
- * about the age 18; "DateOfBirth!" or "isAgeOver=18!" is enough in httpd.conf. */
 const char *kmen_add_requested_attribute(cmd_parms *cmd, void *dir, const char *arg)
 {
-    size_t len = strlen(arg);
-    int required = len > 0 && arg[len - 1] == '!';
-    char *name = apr_pstrndup(cmd->pool, arg, len - (size_t)required);
-    char *value = strchr(name, '=');
-    if (value)
-        *value++ = '\0';
-    if (!*name)
-        return apr_pstrcat(cmd->pool, "KmenRequestedAttributes: empty attribute name in ", arg,
-                           NULL);
-    if (value && !*value)
-        return apr_pstrcat(cmd->pool, "KmenRequestedAttributes: empty value after = in ", arg,
-                           NULL);
-    kmen_requested_attr *a = push_onto(cmd->pool, dir_field(cmd, dir), sizeof(*a));
-    a->name = attribute_uri(cmd->pool, name);
-    a->value = value;
-    a->required = required;
+    kmen_requested_attr a;
+    const char *err = kmen_requested_attr_parse(cmd->pool, arg, &a);
+    if (err)
+        return apr_pstrcat(cmd->pool, "KmenRequestedAttributes: ", err, NULL);
+    *(kmen_requested_attr *)push_onto(cmd->pool, dir_field(cmd, dir), sizeof(a)) = a;
     return NULL;
 }
 

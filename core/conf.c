@@ -102,6 +102,48 @@ int kmen_agenda_is_valid(const char *agenda)
     return agenda[0] == 'A' && len >= 2 && len <= 7 && strspn(agenda + 1, "0123456789") == len - 1;
 }
 
+int kmen_sp_type_is_valid(const char *sp_type)
+{
+    return strcmp(sp_type, "public") == 0 || strcmp(sp_type, "private") == 0;
+}
+
+/* The namespace of a name given without one: NIA's STORK and Czech claims by
+ * their own names, everything else from the eIDAS natural-person set. */
+static const char *attribute_uri(apr_pool_t *p, const char *name)
+{
+    static const char *const stork[] = {"eMail", "age", "isAgeOver", "countryCodeOfBirth", NULL};
+    static const char *const moris[] = {"phonenumber", "tradresaid", "idtype", "idnumber", NULL};
+    if (strchr(name, ':'))
+        return name;
+    for (int i = 0; stork[i]; i++) {
+        if (strcmp(name, stork[i]) == 0)
+            return apr_pstrcat(p, KMEN_STORK, name, NULL);
+    }
+    for (int i = 0; moris[i]; i++) {
+        if (strcmp(name, moris[i]) == 0)
+            return apr_pstrcat(p, KMEN_MORIS, name, NULL);
+    }
+    return apr_pstrcat(p, KMEN_EIDAS_NP, name, NULL);
+}
+
+const char *kmen_requested_attr_parse(apr_pool_t *p, const char *arg, kmen_requested_attr *out)
+{
+    size_t len = strlen(arg);
+    int required = len > 0 && arg[len - 1] == '!';
+    char *name = apr_pstrndup(p, arg, len - (size_t)required);
+    char *value = strchr(name, '=');
+    if (value)
+        *value++ = '\0';
+    if (!*name)
+        return apr_pstrcat(p, "empty attribute name in ", arg, NULL);
+    if (value && !*value)
+        return apr_pstrcat(p, "empty value after = in ", arg, NULL);
+    out->name = attribute_uri(p, name);
+    out->value = value;
+    out->required = required;
+    return NULL;
+}
+
 const char *kmen_read_text_file(apr_pool_t *p, const char *path, const char **text)
 {
     char *data = NULL;

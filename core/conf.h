@@ -130,6 +130,17 @@ void kmen_server_conf_defaults(kmen_server_conf *c);
 /* An agenda code: A followed by 1 to 6 digits. */
 int kmen_agenda_is_valid(const char *agenda);
 
+/* An eIDAS SPType: public or private. */
+int kmen_sp_type_is_valid(const char *sp_type);
+
+/* One requested attribute as KmenRequestedAttributes and
+ * kmen_requested_attributes write it, NAME[=VALUE][!], into *OUT: "!" marks
+ * it required, VALUE (everything after the first "=") is sent as the
+ * requested attribute's value, as isAgeOver=18 asks about the age 18; a NAME
+ * without a namespace is NIA's STORK or Czech claim of that name, else the
+ * eIDAS natural person's. NULL, or what is wrong with ARG. */
+const char *kmen_requested_attr_parse(apr_pool_t *p, const char *arg, kmen_requested_attr *out);
+
 /* The text of the file PATH; NULL, or why not ("cannot read: ..."). */
 const char *kmen_read_text_file(apr_pool_t *p, const char *path, const char **text);
 

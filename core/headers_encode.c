@@ -9,6 +9,7 @@
 #include "conf.h"
 #include "crypto.h"
 #include "headers_encode.h"
+#include "pairs.h"
 
 static const char *percent_encode(apr_pool_t *p, const char *value)
 {
@@ -74,4 +75,29 @@ int kmen_header_table_has_prefix(const apr_table_t *t, const char *prefix)
             return 1;
     }
     return 0;
+}
+
+/* Does TEXT hold WORD, case aside? */
+static int holds(const char *text, const char *word)
+{
+    size_t len = strlen(word);
+    for (; *text; text++) {
+        if (strncasecmp(text, word, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+const char *kmen_cache_control_private(apr_pool_t *p, const char *cc)
+{
+    if (cc && (holds(cc, "private") || holds(cc, "no-store")))
+        return NULL;
+    const char *out = "private";
+    char *list = apr_pstrdup(p, cc ? cc : ""), *last = NULL;
+    for (char *d = apr_strtok(list, ",", &last); d; d = apr_strtok(NULL, ",", &last)) {
+        d = kmen_trim(d);
+        if (*d && strcasecmp(d, "public") != 0 && strncasecmp(d, "s-maxage", 8) != 0)
+            out = apr_pstrcat(p, out, ", ", d, NULL);
+    }
+    return out;
 }

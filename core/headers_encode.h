@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Header names and values: pure functions, shared by headers.c and the tests. */
+/* Header names and values: pure functions, shared by both servers and the tests. */
 #ifndef KMEN_HEADERS_ENCODE_H
 #define KMEN_HEADERS_ENCODE_H
 
@@ -19,5 +19,12 @@ int kmen_header_is_spoofable(const char *name, const char *prefix);
 /* Has T a name starting with PREFIX (case folded)? One pass, so that the
  * many requests with none skip the per-name lookups. */
 int kmen_header_table_has_prefix(const apr_table_t *t, const char *prefix);
+
+/* The Cache-Control of a response to an authenticated request, one
+ * person's page, which a shared cache (mod_cache, nginx's proxy_cache, a
+ * proxy in front) must not hand to anyone else: NULL when CC (NULL: the
+ * response has none) says private or no-store itself and stays, else
+ * "private" followed by CC's directives but public and s-maxage. */
+const char *kmen_cache_control_private(apr_pool_t *p, const char *cc);
 
 #endif

@@ -273,6 +273,15 @@ kmen_register_status kmen_register_agenda_aifo(kmen_ctx *ctx, const char *client
     return KMEN_REGISTER_OK;
 }
 
+kmen_register_status kmen_register_location_aifo(kmen_ctx *ctx, const kmen_identity *id,
+                                                 const char *agenda, const char **aifo)
+{
+    *aifo = NULL;
+    if (!agenda || !id->client_id || id->origin != KMEN_ORIGIN_NIA)
+        return KMEN_REGISTER_OK;
+    return kmen_register_agenda_aifo(ctx, id->client_id, agenda, aifo);
+}
+
 static int valid_system_name(const char *s)
 {
     size_t len = strlen(s);

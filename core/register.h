@@ -65,6 +65,14 @@ kmen_register_status kmen_register_link_potential(kmen_ctx *ctx, const char *cur
 kmen_register_status kmen_register_agenda_aifo(kmen_ctx *ctx, const char *client_id,
                                                const char *agenda, const char **aifo);
 
+/* Kmen-Aifo of a location whose agenda is AGENDA (KmenAgenda; NULL: none)
+ * for the login ID: *aifo the client's AIFO in it (kmen_register_agenda_aifo),
+ * or NULL without an agenda, or for a login that has no AIFO in any agenda (a
+ * foreigner, or one the register does not hold). Never logged, in either
+ * server. KMEN_REGISTER_OK or UNAVAILABLE (the 503 of both servers). */
+kmen_register_status kmen_register_location_aifo(kmen_ctx *ctx, const kmen_identity *id,
+                                                 const char *agenda, const char **aifo);
+
 /* A backend's Kmen-Link-System: the system now holds data about the client. */
 kmen_register_status kmen_register_link_system(kmen_ctx *ctx, const char *client_id,
                                                const char *system);

@@ -3,19 +3,22 @@
  * the session cookie opened against the session zone and the database; a
  * valid session's identity set in the request headers for the upstream; no
  * session, a GET starts the login at the location's settings and anything
- * else 401; the database down, 503. The work runs in the worker: a
+ * else 401; a foreigner not verified yet sent to kmen_verify_path; a
+ * session kmen_require does not grant, 403; the database down, 503. The work runs in the worker: a
  * database call blocks it (docs/nginx.md). */
 #include <string.h>
 
 #include "apr_strings.h"
 
 #include "access.h"
+#include "authz.h"
 #include "cookies.h"
 #include "evidence_request.h"
 #include "header_set.h"
 #include "headers.h"
 #include "login_endpoints.h"
 #include "redirect.h"
+#include "register.h"
 #include "request.h"
 #include "response.h"
 #include "session.h"
@@ -25,8 +28,31 @@ static kmen_ngx_srv_conf *server_of(ngx_http_request_t *r)
     return ngx_http_get_module_srv_conf(r, ngx_http_kmen_module);
 }
 
+/* The access phase answers itself with SEND's response (RC): a body left
+ * unread would be taken for the next request on a kept-alive connection;
+ * the response is finalized here, since the access phase would take the
+ * NGX_OK of a sent response for access granted. */
+static ngx_int_t answer_here(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_finalize_request(r, rc);
+    return NGX_DONE;
+}
+
+static const char *return_to_of(ngx_http_request_t *r, kmen_ctx *ctx)
+{
+    const char *uri =
+        apr_pstrmemdup(ctx->pool, (const char *)r->unparsed_uri.data, r->unparsed_uri.len);
+    return kmen_return_to_is_local(uri) ? uri : "/";
+}
+
+static const char *method_of(ngx_http_request_t *r, kmen_ctx *ctx)
+{
+    return apr_pstrmemdup(ctx->pool, (const char *)r->method_name.data, r->method_name.len);
+}
+
 /* No usable session: a GET (or HEAD) starts the login itself, at what this
- * location asks for (its kmen_loa, its server{}'s kmen_sp_type), as httpd's
+ * location asks for (its kmen_loa, kmen_requested_attributes,
+ * kmen_force_authn, kmen_sp_type, kmen_eidas_policy), as httpd's
  * check_authn does, rather than sending the browser to the login endpoint,
  * which cannot look the location up; anything else cannot survive the round
  * trip through NIA. */
@@ -35,21 +61,47 @@ static ngx_int_t unauthenticated(ngx_http_request_t *r, kmen_ctx *ctx, const kme
     if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))) {
         kmen_log(ctx, KMEN_LOG_INFO,
                  KMEN_LOGNO(0634) "login needed: a %s without a session cannot go through NIA",
-                 apr_pstrmemdup(ctx->pool, (const char *)r->method_name.data, r->method_name.len));
+                 method_of(r, ctx));
         return NGX_HTTP_UNAUTHORIZED;
     }
-    /* as the endpoint's: a body left unread would be taken for the next
-     * request on a kept-alive connection */
     ngx_int_t rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK)
         return rc;
-    const char *uri =
-        apr_pstrmemdup(ctx->pool, (const char *)r->unparsed_uri.data, r->unparsed_uri.len);
-    /* the response is sent: finalized here, since the access phase would
-     * take the NGX_OK of a sent response for access granted */
-    ngx_http_finalize_request(
-        r, kmen_ngx_login_start(r, ctx, dir, kmen_return_to_is_local(uri) ? uri : "/"));
-    return NGX_DONE;
+    return answer_here(r, kmen_ngx_login_start(r, ctx, dir, return_to_of(r, ctx)));
+}
+
+/* kmen_eidas_policy verify: a foreigner not verified yet goes to the
+ * location's kmen_verify_path and nowhere else (kmen_pending_route, as
+ * httpd's); NGX_OK at that path. */
+static ngx_int_t pending(ngx_http_request_t *r, kmen_ctx *ctx, const kmen_dir_conf *dir)
+{
+    const char *location = NULL;
+    const char *uri = apr_pstrmemdup(ctx->pool, (const char *)r->uri.data, r->uri.len);
+    int get = (r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD)) && r == r->main;
+    kmen_pending_outcome outcome =
+        kmen_pending_route(ctx, dir, uri, method_of(r, ctx), get, return_to_of(r, ctx), &location);
+    if (outcome == KMEN_PENDING_PASS)
+        return NGX_OK;
+    ngx_int_t rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK)
+        return rc;
+    return answer_here(r, outcome == KMEN_PENDING_REDIRECT
+                              ? kmen_ngx_redirect(r, location)
+                              : kmen_ngx_send_page(r, NGX_HTTP_FORBIDDEN, "Verification needed"));
+}
+
+/* kmen_require: one of the location's lines met (httpd's several Require
+ * lines grant as one of them does); none, any session. */
+static int required(kmen_ctx *ctx, const kmen_ngx_loc_conf *l, const kmen_session *s)
+{
+    if (!l->require)
+        return 1;
+    for (int i = 0; i < l->require->nelts; i++) {
+        const kmen_ngx_requirement *q = &APR_ARRAY_IDX(l->require, i, kmen_ngx_requirement);
+        if (kmen_require_met(ctx->pool, q->kind, q->words, &s->identity))
+            return 1;
+    }
+    return 0;
 }
 
 static ngx_int_t unavailable(ngx_http_request_t *r)
@@ -59,19 +111,24 @@ static ngx_int_t unavailable(ngx_http_request_t *r)
                : NGX_HTTP_INTERNAL_SERVER_ERROR;
 }
 
-/* The identity's headers, as httpd's fixups set them, Kmen-Evidence among
- * them for a session that asked for evidence (no KmenAgenda on nginx yet: no
- * Kmen-Aifo). */
-static ngx_int_t set_identity(ngx_http_request_t *r, kmen_ctx *ctx, const kmen_session *s)
+/* The identity's headers, as httpd's fixups set them: Kmen-Aifo on a
+ * kmen_agenda location, Kmen-Evidence for a session that asked for
+ * evidence; the register or the gateway down, 503. */
+static ngx_int_t set_identity(ngx_http_request_t *r, kmen_ctx *ctx, const kmen_session *s,
+                              const kmen_dir_conf *dir)
 {
-    const char *evidence = NULL;
-    if (kmen_evidence_states(ctx, s, &evidence) != KMEN_STORE_OK)
+    const char *aifo = NULL, *evidence = NULL;
+    if (kmen_register_location_aifo(ctx, &s->identity, kmen_dir_agenda(dir), &aifo) !=
+            KMEN_REGISTER_OK ||
+        kmen_evidence_states(ctx, s, &evidence) != KMEN_STORE_OK)
         return unavailable(r);
     const kmen_header_set *set =
         s->headers ? s->headers : kmen_headers_prepare(ctx->pool, ctx->conf, &s->identity);
     const apr_array_header_t *all = kmen_headers_of_request(
-        ctx->pool, ctx->conf, set, NULL, evidence, apr_time_from_sec(r->start_sec));
-    return kmen_ngx_headers_add(r, all) == NGX_OK ? NGX_OK : NGX_HTTP_INTERNAL_SERVER_ERROR;
+        ctx->pool, ctx->conf, set, aifo, evidence, apr_time_from_sec(r->start_sec));
+    if (kmen_ngx_headers_add(r, all) != NGX_OK || !kmen_ngx_request_authenticated(r))
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return NGX_OK;
 }
 
 /* Runs again after an internal redirect, which keeps the headers: the strip
@@ -94,15 +151,14 @@ static ngx_int_t access_handler(ngx_http_request_t *r)
     /* none, or one weaker than this location wants: log in again, stronger */
     if (st != KMEN_STORE_OK || (int)s->identity.loa < kmen_dir_min_loa(l->dir))
         return unauthenticated(r, ctx, l->dir);
-    /* a foreigner not verified yet: nginx has no kmen_verify_path to send
-     * them to, and the minimal data set is not enough here */
-    if (s->pending_id && !kmen_dir_eidas_accept(l->dir)) {
-        kmen_log(ctx, KMEN_LOG_WARNING,
-                 KMEN_LOGNO(0632) "a pending foreigner at %s, which has no KmenVerifyPath",
-                 apr_pstrmemdup(ctx->pool, (const char *)r->uri.data, r->uri.len));
+    ngx_int_t rc =
+        s->pending_id && !kmen_dir_eidas_accept(l->dir) ? pending(r, ctx, l->dir) : NGX_OK;
+    if (rc != NGX_OK)
+        return rc;
+    /* as httpd's mod_authz_core with AuthzSendForbiddenOnFailure On */
+    if (!required(ctx, l, s))
         return NGX_HTTP_FORBIDDEN;
-    }
-    return set_identity(r, ctx, s);
+    return set_identity(r, ctx, s, l->dir);
 }
 
 /* Every request of a server{} with an SP, before any module reads its
@@ -128,73 +184,4 @@ ngx_int_t kmen_ngx_access_init(ngx_conf_t *cf)
     *strip = strip_handler;
     *access = access_handler;
     return NGX_OK;
-}
-
-/* ---- the location's settings */
-
-/* Their APR pool: the server{}'s, destroyed with the configuration. */
-static apr_pool_t *conf_pool(ngx_conf_t *cf)
-{
-    return ((kmen_ngx_srv_conf *)ngx_http_conf_get_module_srv_conf(cf, ngx_http_kmen_module))->pool;
-}
-
-void *kmen_ngx_create_loc_conf(ngx_conf_t *cf)
-{
-    kmen_ngx_loc_conf *l = ngx_pcalloc(cf->pool, sizeof(*l));
-    if (l)
-        l->auth = NGX_CONF_UNSET;
-    return l;
-}
-
-/* D, or a location's settings all unset: made when a directive or the merge
- * needs them, since nginx creates the http{} level's before its cf->ctx
- * finds the server{} settings that hold the pool. */
-static kmen_dir_conf *dir_of(apr_pool_t *p, kmen_dir_conf *d)
-{
-    return d ? d : kmen_dir_conf_new(p);
-}
-
-char *kmen_ngx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
-{
-    const kmen_ngx_loc_conf *prev = parent;
-    kmen_ngx_loc_conf *l = child;
-    const kmen_ngx_srv_conf *s = ngx_http_conf_get_module_srv_conf(cf, ngx_http_kmen_module);
-    ngx_conf_merge_value(l->auth, prev->auth, 0);
-    if (!l->auth_where)
-        l->auth_where = prev->auth_where;
-    l->dir = kmen_dir_conf_merge(s->pool, dir_of(s->pool, prev->dir), dir_of(s->pool, l->dir));
-    /* kmen_sp_type is a server{}'s on nginx: the SPType its locations'
-     * logins ask for */
-    l->dir->sp_type = s->sp_type;
-    if (!l->auth || s->core.store)
-        return NGX_CONF_OK;
-    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                  "kmen_auth: the server has no kmen_sp_entity_id with kmen_database in %s",
-                  l->auth_where);
-    return NGX_CONF_ERROR;
-}
-
-char *kmen_ngx_set_auth(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    kmen_ngx_loc_conf *l = conf;
-    char *rv = ngx_conf_set_flag_slot(cf, cmd, conf);
-    if (rv == NGX_CONF_OK)
-        l->auth_where = kmen_ngx_here(cf, conf_pool(cf));
-    return rv;
-}
-
-char *kmen_ngx_set_loa(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    kmen_ngx_loc_conf *l = conf;
-    ngx_str_t *value = cf->args->elts;
-    l->dir = dir_of(conf_pool(cf), l->dir);
-    if (l->dir->min_loa != KMEN_UNSET)
-        return "is duplicate";
-    l->dir->min_loa = kmen_loa_from_name(
-        apr_pstrmemdup(conf_pool(cf), (const char *)value[1].data, value[1].len));
-    if (l->dir->min_loa == KMEN_LOA_NONE) {
-        l->dir->min_loa = KMEN_UNSET;
-        return "expects low, substantial or high";
-    }
-    return NGX_CONF_OK;
 }

@@ -5,9 +5,11 @@
 #include <stddef.h>
 
 #include "access.h"
+#include "cache_private.h"
 #include "cache_shm.h"
 #include "directives.h"
 #include "endpoints.h"
+#include "location.h"
 #include "server.h"
 
 #define SERVER_TAKE1 (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1)
@@ -89,17 +91,25 @@ static ngx_command_t kmen_commands[] = {
      NGX_HTTP_SRV_CONF_OFFSET, SLOT(header_secret_file), AS("KmenHeaderSecretFile")},
     {ngx_string("kmen_auth"), LOCATION | NGX_CONF_FLAG, kmen_ngx_set_auth, NGX_HTTP_LOC_CONF_OFFSET,
      offsetof(kmen_ngx_loc_conf, auth), NULL},
-    {ngx_string("kmen_loa"), LOCATION | NGX_CONF_TAKE1, kmen_ngx_set_loa, NGX_HTTP_LOC_CONF_OFFSET,
-     0, AS("KmenLoA")},
+    {ngx_string("kmen_require"), LOCATION | NGX_CONF_2MORE, kmen_ngx_add_require,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
     {ngx_string("kmen_session_zone"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2,
      kmen_ngx_set_session_zone, NGX_HTTP_MAIN_CONF_OFFSET, 0, AS("KmenSessionCache")},
     {ngx_string("kmen_endpoints"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, kmen_ngx_set_endpoints,
      NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
-    ngx_null_command};
+    /* the location settings of the field list (core/conf_fields.h), after
+     * the server{} rows: kmen_sp_type is also the server{}'s (location.h) */
+    KMEN_NGX_LOCATION_COMMANDS ngx_null_command};
+
+/* The access phase's handlers, and the header filter after them. */
+static ngx_int_t postconfiguration(ngx_conf_t *cf)
+{
+    return kmen_ngx_access_init(cf) == NGX_OK ? kmen_ngx_cache_private_init(cf) : NGX_ERROR;
+}
 
 static ngx_http_module_t kmen_module_ctx = {
     NULL, /* preconfiguration */
-    kmen_ngx_access_init,
+    postconfiguration,
     kmen_ngx_create_main_conf,
     NULL, /* init main configuration */
     kmen_ngx_create_srv_conf,

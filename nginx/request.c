@@ -20,6 +20,7 @@ typedef char kmen_ngx_log_levels_are_syslogs[ONE_APART ? 1 : -1];
 typedef struct {
     kmen_ctx ctx;
     kmen_ngx_answer *answer; /* once the body is read (body.c) */
+    int authenticated;       /* the access phase let it through for a session */
 } request_record;
 
 /* The record's pool cleanup: also how a record is found again after an
@@ -119,6 +120,21 @@ int kmen_ngx_request_keep_answer(ngx_http_request_t *r, kmen_ngx_answer *answer)
 kmen_ngx_answer *kmen_ngx_request_answer(ngx_http_request_t *r)
 {
     return record_of(r)->answer;
+}
+
+int kmen_ngx_request_authenticated(ngx_http_request_t *r)
+{
+    request_record *rec = record_of(r);
+    if (!rec && !(rec = record_new(r)))
+        return 0;
+    rec->authenticated = 1;
+    return 1;
+}
+
+int kmen_ngx_request_is_authenticated(ngx_http_request_t *r)
+{
+    const request_record *rec = record_of(r);
+    return rec && rec->authenticated;
 }
 
 const kmen_cache *kmen_ngx_session_cache(ngx_http_request_t *r)

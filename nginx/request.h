@@ -30,6 +30,13 @@ int kmen_ngx_request_keep_answer(ngx_http_request_t *r, kmen_ngx_answer *answer)
 /* What kmen_ngx_request_keep_answer kept for R. */
 kmen_ngx_answer *kmen_ngx_request_answer(ngx_http_request_t *r);
 
+/* Marks R (and the requests it is redirected to) as let through for a
+ * session by the access phase: its answer is one person's
+ * (nginx/cache_private.h). 0 when memory ran out. */
+int kmen_ngx_request_authenticated(ngx_http_request_t *r);
+/* Was R, or a request it was redirected from, let through for a session? */
+int kmen_ngx_request_is_authenticated(ngx_http_request_t *r);
+
 /* The session cache (the kmen_session_zone's cache, or one that answers
  * nothing when no zone is configured: the store falls through to the
  * database). Never NULL. */

@@ -136,6 +136,22 @@ def test_http_entity_id_needs_the_demo_switch(stack, nginx):
     ("kmen_session_idle_timeout soon;", "expects a number of seconds"),
     ("kmen_header_encoding utf8;", "expects percent, raw or base64url"),
     ("kmen_loa medium;", "expects low, substantial or high"),
+    ("kmen_agenda 9145;", "expects an agenda code such as A9145"),
+    ("kmen_eidas_policy trust;", "expects verify or accept"),
+    ("kmen_verify_path verify/;", "expects a local path such as /verify/"),
+    ("kmen_requested_attributes DateOfBirth! isAgeOver=!;",
+     "expects NAME[=VALUE][!]: empty value after = in isAgeOver=!"),
+    ("kmen_force_authn yes;", "expects on or off"),
+    ("kmen_cache_control_private yes;", "expects on or off"),
+    ("kmen_require origin czech;", "expects origin nia and/or eidas"),
+    ("kmen_require status new old;", "expects status new, linked, returning and/or pending"),
+    ("kmen_require country CZ;", "expects origin or status, then the words either takes"),
+    # the backend's commands: httpd acts on them in its output filter, nginx not yet
+    ("kmen_accept_contact on;", "is not supported on nginx yet: nginx does not act on the "
+                                "backend's response headers (Kmen-Complete, Kmen-Link-System, "
+                                "...)"),
+    ("kmen_allow_link off;", "is not supported on nginx yet: nginx does not act on the "
+                             "backend's response headers (Kmen-Complete, Kmen-Link-System, ...)"),
 ])
 def test_a_bad_value_is_refused_by_nginx_where_it_stands(nginx, line, problem):
     n = nginx(server=line)
@@ -439,12 +455,20 @@ def test_a_form_without_a_response_is_refused(nginx, s):
 
 # --- the directive table and docs/nginx.md ------------------------------------------------
 def directive_pairs():
-    """{nginx name: httpd name} of the module's directive table (None: nginx's own)."""
+    """{nginx name: httpd name} of the module's directive table (None: nginx's own), with
+    the location directives it expands from core/conf_fields.h's KMEN_DIR_FIELDS."""
     text = (REPO / "nginx" / "ngx_http_kmen_module.c").read_text()
-    entries = re.findall(r'ngx_string\("(\w+)"\)(.*?)(?=ngx_string|ngx_null_command)', text, re.S)
+    entries = re.findall(r'ngx_string\("(\w+)"\)(.*?)(?=ngx_string|ngx_null_command|KMEN_NGX)',
+                         text, re.S)
     assert len(entries) > 10, entries
-    return {name: (re.findall(r'AS(?:_[A-Z]+)?\("(\w+)"', rest) or [None])[0]
-            for name, rest in entries}
+    pairs = {name: (re.findall(r'AS(?:_[A-Z]+)?\("(\w+)"', rest) or [None])[0]
+             for name, rest in entries}
+    assert "KMEN_NGX_LOCATION_COMMANDS" in text
+    fields = (REPO / "core" / "conf_fields.h").read_text().split("define KMEN_DIR_FIELDS")[1]
+    location = re.findall(r'"(Kmen\w+)",[\s\\]*"(kmen_\w+)"\)', fields)
+    assert len(location) == fields.count("X("), location
+    pairs.update((nginx_name, httpd_name) for httpd_name, nginx_name in location)
+    return pairs
 
 
 def test_every_directive_is_documented_beside_httpds():
@@ -889,3 +913,203 @@ def test_a_logout_from_another_site_asks_first_on_nginx(stack, nginx, s):
                allow_redirects=False)
     assert r.status_code == 303 and flow.location(r).startswith(stack.sso_url), r.headers
     assert opens(n.port, cookie) == 303
+
+
+# --- a location's settings: kmen_agenda, kmen_eidas_policy and kmen_verify_path, ------------
+# --- kmen_requested_attributes, kmen_force_authn, kmen_cache_control_private, kmen_require ---
+def location(stack, path, *lines, upstream=True):
+    """config_text's SERVER: location PATH protected (kmen_auth on) with LINES, proxied to
+    the stack's portal unless UPSTREAM is False."""
+    proxy = f"proxy_pass http://127.0.0.1:{stack.portal_port};" if upstream else ""
+    return f"location {path} {{ kmen_auth on; {' '.join(lines)} {proxy} }}"
+
+
+def agenda_node(stack, agenda):
+    """An Apache node whose /filing has KmenAgenda AGENDA."""
+    return stack.new_httpd(locations=f"""<Location /filing>
+    AuthType Kmen
+    Require valid-user
+    KmenAgenda {agenda}
+    ProxyPass http://127.0.0.1:{stack.portal_port}/filing
+</Location>""")
+
+
+def test_an_agenda_location_gets_that_agendas_aifo_as_on_httpd(stack, nginx, apache_login):
+    """kmen_agenda: Kmen-Aifo, the client's AIFO in that agenda, translated once at the
+    gateway and stored (httpd's node then finds it stored), the same header as httpd's
+    KmenAgenda gives; none where the location has no agenda; never in nginx's log."""
+    cookie, genuine = apache_login
+    n = nginx(server=location(stack, "/filing/", "kmen_agenda A9147;") + "\n"
+              + proxied(stack, "/app/")).start()
+    calls = stack.gateway.count()
+    status, _, received = get_json(n.port, "/filing/headers.json", FORGED, cookie)
+    assert status == 200, (received, n.read_error_log())
+    mine = kmen_headers(received)
+    assert mine.pop("kmen-aifo") == stack.gateway.aifo(stack.bsi("cz-jiri"), "A9147")
+    assert mine == genuine
+    assert stack.gateway.count() == calls + 1  # aifo-to-aifo from the register's agenda
+    assert get_json(n.port, "/filing/headers.json", cookie=cookie)[2] == received
+    assert stack.gateway.count() == calls + 1  # stored: no second translation
+    assert "kmen-aifo" not in kmen_headers(get_json(n.port, "/app/headers.json",
+                                                    cookie=cookie)[2])
+    on_httpd = requests.get(agenda_node(stack, "A9147").base_url + "/filing/headers.json",
+                            headers={"Cookie": cookie}, allow_redirects=False, timeout=10)
+    assert on_httpd.status_code == 200 and kmen_headers(on_httpd.json()) == \
+        kmen_headers(received)
+    no_person_data_in(n.read_error_log(), stack, "cz-jiri")
+
+
+def test_an_agenda_location_answers_503_while_the_gateway_is_down(stack, nginx, apache_login):
+    """An agenda the client has no AIFO in yet needs the gateway: down, 503 with Retry-After
+    as httpd's; back, the AIFO."""
+    cookie, _ = apache_login
+    n = nginx(server=location(stack, "/filing/", "kmen_agenda A9148;")).start()
+    stack.gateway.mode = "down"
+    try:
+        status, headers, body = get_json(n.port, "/filing/headers.json", cookie=cookie)
+        assert status == 503 and headers.get("Retry-After") == "30", (headers, body)
+    finally:
+        stack.gateway.heal()
+    status, _, received = get_json(n.port, "/filing/headers.json", cookie=cookie)
+    assert status == 200 and kmen_headers(received)["kmen-aifo"] == \
+        stack.gateway.aifo(stack.bsi("cz-jiri"), "A9148")
+    no_person_data_in(n.read_error_log(), stack, "cz-jiri")
+
+
+@pytest.fixture(scope="module")
+def pending_login(stack):
+    """A foreigner's session whose verification is pending (logged in at the Apache node's
+    /app/, KmenEidasPolicy verify): its Cookie header."""
+    with requests.Session() as s:
+        flow.login(s, stack, identity="es-garcia")
+        return "; ".join(f"{c.name}={c.value}" for c in s.cookies)
+
+
+def local(url):
+    """The path and query of URL: nginx writes a Location of its own absolute, httpd as it
+    was given (a local path); a browser goes to the same place."""
+    parts = urlsplit(url or "")
+    return f"{parts.path}?{parts.query}"
+
+
+def httpd_answer(stack, path, cookie, method="GET"):
+    """(status, local(Location)) of the Apache node's answer to PATH for the session
+    COOKIE."""
+    r = requests.request(method, stack.base_url + path, headers={"Cookie": cookie},
+                         allow_redirects=False, timeout=10)
+    return r.status_code, local(r.headers.get("Location"))
+
+
+def test_a_pending_foreigner_goes_where_httpd_sends_them(stack, nginx, pending_login):
+    """kmen_eidas_policy verify (the default) with kmen_verify_path: a GET is sent there to
+    come back, a POST refused (403), the verification page itself served with the pending
+    identity; kmen_eidas_policy accept takes the minimal data set; a verify location
+    without kmen_verify_path refuses, and says why in nginx's spelling. httpd's answers,
+    for the same session, are the same."""
+    cookie = pending_login
+    n = nginx(server="\n".join([location(stack, "/app/", "kmen_verify_path /app/verify/;"),
+                                location(stack, "/info/", "kmen_eidas_policy accept;"),
+                                location(stack, "/noverify/")])).start()
+    status, headers, _ = get_json(n.port, "/app/somewhere?x=1", cookie=cookie)
+    assert (status, local(headers.get("Location"))) == \
+        httpd_answer(stack, "/app/somewhere?x=1", cookie) == \
+        (303, "/app/verify/?ReturnTo=%2fapp%2fsomewhere%3fx%3d1"), headers
+    assert get_json(n.port, "/app/", cookie=cookie, method="POST")[0] == 403 == \
+        httpd_answer(stack, "/app/", cookie, "POST")[0]
+    for path in ("/app/verify/headers.json", "/info/headers.json"):
+        status, _, received = get_json(n.port, path, FORGED, cookie)
+        assert status == 200, (path, received)
+        assert kmen_headers(received)["kmen-client-status"] == "pending"
+        on_httpd = requests.get(stack.base_url + path, headers={"Cookie": cookie}, timeout=10)
+        assert kmen_headers(received) == kmen_headers(on_httpd.json())
+    status, _, body = get_json(n.port, "/noverify/headers.json", cookie=cookie)
+    assert status == 403 and b"Verification needed" in body, body
+    log = n.read_error_log()
+    assert "KMEN0632: a pending foreigner at /noverify/headers.json, which has no " \
+        "kmen_verify_path" in log
+    assert "KMEN0635: a pending foreigner at /app/: a POST is not sent on to " \
+        "kmen_verify_path" in log
+
+
+ATTRIBUTES = ["kmen_requested_attributes PersonIdentifier! CurrentGivenName! "
+              "CurrentFamilyName! DateOfBirth!;",
+              "kmen_requested_attributes isAgeOver=40! age http://www.stork.gov.eu/1.0/eMail;",
+              "kmen_requested_attributes phonenumber tradresaid CurrentAddress BirthName;"]
+
+
+def asked_of_nia(s, stack, url):
+    """What the AuthnRequest of the login URL starts asks NIA for, as the sim received it:
+    (its requested attributes, ForceAuthn)."""
+    r = s.get(url, allow_redirects=False)
+    assert r.status_code == 303 and flow.location(r).startswith(stack.sso_url), r.headers
+    flow.idp_page(s, flow.location(r))
+    request = flow.sim_json(s, stack, "/last-request")
+    return request["requested_attributes"], request["force_authn"]
+
+
+def test_a_locations_login_asks_for_its_attributes_and_force_authn(stack, nginx, s):
+    """kmen_requested_attributes and kmen_force_authn: the login a location starts asks NIA
+    for them, as httpd's for KmenRequestedAttributes (/attrs) and KmenForceAuthn On
+    (/app/sign); a nested location inherits its parent's attributes."""
+    n = nginx(server=location(stack, "/attrs/", *ATTRIBUTES) + "\n"
+              + location(stack, "/app/", "kmen_requested_attributes DateOfBirth! PlaceOfBirth;",
+                         "location /app/sign/ { kmen_force_authn on; }")).start()
+    attrs = asked_of_nia(s, stack, n.base_url + "/attrs/")
+    assert attrs == asked_of_nia(s, stack, stack.base_url + "/attrs/")
+    assert attrs[1] is False and len(attrs[0]) == 11, attrs
+    default, force = (asked_of_nia(s, stack, n.base_url + path) for path in ("/app/", "/app/sign/"))
+    assert default[1] is False and force[1] is True
+    assert default[0] == force[0] and [a["name"].rsplit("/", 1)[-1] for a in force[0]] == \
+        ["DateOfBirth", "PlaceOfBirth"], force
+    assert asked_of_nia(s, stack, stack.base_url + "/app/sign/")[1] is True
+
+
+def cache_control(port, path, cookie=None):
+    """The Cache-Control of nginx's answer to PATH (None: none)."""
+    status, headers, body = flow.send_raw(port, path, [f"Cookie: {cookie}"] if cookie else [])
+    assert status == 200, (status, body)
+    return dict(headers).get("Cache-Control")
+
+
+def test_authenticated_answers_are_private(stack, nginx, apache_login):
+    """kmen_cache_control_private, on by default: as httpd's, Cache-Control private on an
+    authenticated answer, public and s-maxage dropped, private or no-store of the backend's
+    kept; off, the backend's as it is; an anonymous answer as the backend gave it."""
+    cookie, _ = apache_login
+    n = nginx(server=proxied(stack, "/app/", "/public/") + "\n"
+              + location(stack, "/shared/", "kmen_cache_control_private off;")).start()
+    public = "?cc=public,%20max-age=600,%20s-maxage=600"
+    assert cache_control(n.port, "/app/cacheable?cc=", cookie) == "private"
+    assert cache_control(n.port, "/app/cacheable" + public, cookie) == "private, max-age=600"
+    assert cache_control(n.port, "/app/cacheable?cc=no-store", cookie) == "no-store"
+    assert cache_control(n.port, "/shared/cacheable" + public, cookie) == \
+        "public, max-age=600, s-maxage=600"
+    assert cache_control(n.port, "/public/cacheable" + public) == \
+        "public, max-age=600, s-maxage=600"
+
+
+def test_kmen_require_answers_as_httpds_require(stack, nginx, apache_login, pending_login):
+    """kmen_require origin and status: httpd's Require kmen-origin and kmen-status, the same
+    words checked by the same code: a session they do not grant gets 403 (httpd's answer
+    with AuthzSendForbiddenOnFailure On), one they do the upstream; of several lines, one
+    granting is enough, as of several Require lines."""
+    czech, genuine = apache_login
+    foreign = pending_login
+    mine = genuine["kmen-client-status"]  # new at the first login, returning after
+    others = " ".join({"new", "linked", "returning"} - {mine})
+    n = nginx(server="\n".join([
+        location(stack, "/eidas-only/", "kmen_require origin eidas;",
+                 "kmen_eidas_policy accept;"),
+        location(stack, "/returning/", f"kmen_require status {others} {mine.upper()};"),
+        location(stack, "/others/", f"kmen_require status {others};"),
+        location(stack, "/either/", f"kmen_require status {others};", "kmen_require origin NIA;",
+                 "kmen_eidas_policy accept;")])
+    ).start()
+    assert get_json(n.port, "/eidas-only/headers.json", cookie=czech)[0] == 403 == \
+        httpd_answer(stack, "/eidas-only/", czech)[0]
+    assert get_json(n.port, "/eidas-only/headers.json", cookie=foreign)[0] == 200 == \
+        httpd_answer(stack, "/eidas-only/", foreign)[0]
+    assert get_json(n.port, "/returning/headers.json", cookie=czech)[0] == 200
+    assert get_json(n.port, "/others/headers.json", cookie=czech)[0] == 403
+    assert get_json(n.port, "/either/headers.json", cookie=czech)[0] == 200
+    assert get_json(n.port, "/either/headers.json", cookie=foreign)[0] == 403
