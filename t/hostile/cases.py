@@ -98,7 +98,8 @@ class Genuine:
 
 
 class Context:
-    """What cases need: the stack, the forge, fresh genuine answers, a second node."""
+    """What cases need: the stack, the forge, fresh genuine answers, a second node. STACK:
+    a Stack, or a Portal (t/lib/portal.py) whose server's ACS takes every case."""
 
     def __init__(self, stack, canary_url=""):
         self.stack = stack
@@ -112,7 +113,7 @@ class Context:
         return self._node_b
 
     def nodes(self):
-        return [self.stack.httpd] + ([self._node_b] if self._node_b else [])
+        return [self.stack.node] + ([self._node_b] if self._node_b else [])
 
     def genuine(self, identity="cz-jiri", loa="substantial"):
         s = requests.Session()
@@ -120,6 +121,7 @@ class Context:
         state = "; ".join(f"{k}={v}" for k, v in flow.held_states(s).items())
         ticket, _ = flow.idp_page(s, loc)
         acs, fields = flow.respond(s, ticket, identity=identity, loa=loa)
+        acs = self.stack.url(acs)
         response = strip_decl(base64.b64decode(fields["SAMLResponse"]))
         root = parse(response)
         enc = root.find("saml:EncryptedAssertion", NS)

@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Crashed httpd children logged by any node of a stack since a point: what the fixtures
-no_crash and no_crash_in_module (t/integration/conftest.py) check. A test module asks for
-them with pytestmark = pytest.mark.usefixtures("no_crash_in_module", "no_crash")."""
+"""Crashed httpd children and nginx workers logged by any node of a stack since a point:
+what the fixtures no_crash and no_crash_in_module (t/integration/conftest.py) check. A test
+module asks for them with pytestmark = pytest.mark.usefixtures("no_crash_in_module",
+"no_crash")."""
 
 from t.hostile.runner import crash_lines
 
 
 def nodes(stack):
-    return [stack.httpd, *stack.more_httpd]
+    return [stack.httpd, *stack.more_httpd, *([stack.nginx] if stack.nginx else [])]
 
 
 def log_sizes(stack):

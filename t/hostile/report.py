@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """t/hostile/RESULTS.md, gathered while the tests run and written when the pytest session
 ends (t/integration/conftest.py), if KMEN_HOSTILE_RESULTS names the file (make
-test-hostile does): the hostile SAML Responses (t/integration/test_hostile.py) and the
-faults survived (test_faults.py, test_socache.py, test_register.py's gateway faults) with
-their figures."""
+test-hostile does): the hostile SAML Responses on each server
+(t/integration/test_hostile.py) and the faults survived (test_faults.py, test_socache.py,
+test_register.py's gateway faults) with their figures."""
 
 import time
 from dataclasses import dataclass
@@ -11,8 +11,10 @@ from pathlib import Path
 
 from t.hostile.cases import CASES
 from t.hostile.runner import md_cell, results_markdown
+from t.lib.portal import SERVERS
 
-OUTCOMES = {"cases": [], "controls": [], "module": None, "started": None, "seconds": 0.0}
+# server ("httpd", "nginx") -> what its run of the hostile cases gathered
+OUTCOMES = {}
 FAULTS = []
 
 
@@ -28,14 +30,22 @@ class Fault:
     duplicated: int    # people with more than one client (must be 0)
 
 
-def hostile_started(module):
-    OUTCOMES["module"] = module
-    OUTCOMES["started"] = time.monotonic()
+def outcomes(server):
+    """What the hostile cases run on SERVER gathered: cases, controls, module, seconds."""
+    return OUTCOMES.setdefault(server, {"cases": [], "controls": [], "module": None,
+                                        "started": None, "seconds": 0.0})
 
 
-def hostile_ended():
-    if OUTCOMES["started"] is not None:
-        OUTCOMES["seconds"] = time.monotonic() - OUTCOMES["started"]
+def hostile_started(server, module):
+    run = outcomes(server)
+    run["module"] = module
+    run["started"] = time.monotonic()
+
+
+def hostile_ended(server):
+    run = outcomes(server)
+    if run["started"] is not None:
+        run["seconds"] = time.monotonic() - run["started"]
 
 
 def record_fault(**figures):
@@ -63,12 +73,12 @@ def faults_markdown(faults):
 
 
 def write(path):
-    """RESULTS.md, if the hostile cases ran in this session (a partial run writes nothing)."""
-    if not OUTCOMES["cases"]:
-        return
+    """RESULTS.md, if the hostile cases ran in this session (a partial run writes nothing):
+    a section for each server they ran on."""
     order = {c.name: i for i, c in enumerate(CASES)}
-    results = sorted(OUTCOMES["cases"], key=lambda r: order[r.name])
-    text = results_markdown(results, OUTCOMES["controls"], OUTCOMES["module"],
-                            OUTCOMES["seconds"])
-    Path(path).write_text(text + faults_markdown(FAULTS))
-
+    sections = [(server, sorted(run["cases"], key=lambda r: order[r.name]), run["controls"],
+                 run["module"], run["seconds"])
+                for server, run in sorted(OUTCOMES.items(), key=lambda kv: SERVERS.index(kv[0]))
+                if run["cases"]]
+    if sections:
+        Path(path).write_text(results_markdown(sections) + faults_markdown(FAULTS))

@@ -24,8 +24,10 @@ from t.lib import flow
 
 from .cases import SAME_PERSON
 
-CRASH_MARKERS = ("Segmentation fault", "exit signal", "AH00052", "AddressSanitizer",
-                 "runtime error:", "double free", "stack smashing")
+# httpd's parent logs a child's death with AH00052 "exit signal", nginx's master a worker's
+# with "exited on signal"
+CRASH_MARKERS = ("Segmentation fault", "exit signal", "AH00052", "exited on signal",
+                 "AddressSanitizer", "runtime error:", "double free", "stack smashing")
 REFUSAL_RE = re.compile(r"(?:SAML response refused|LogoutResponse refused): (.*?) (?:\[vhost [^]]*\] )?\[req")
 WATCHED_TABLES = ("session", "client")
 
@@ -327,39 +329,49 @@ def md_cell(text):
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def results_markdown(results, controls, module, seconds):
-    tried = len(results)
-    accepted = sum(r.accepted for r in results)
-    crashes = sum(r.crashed or bool(r.error) for r in results)
-    failed = [r for r in results if not r.ok]
-    ctrl_ok = sum(c.ok for c in controls)
+def results_markdown(sections):
+    """RESULTS.md's hostile part: SECTIONS is [(server, results, controls, module, seconds)],
+    one for each server the cases ran on."""
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     out = [
         "<!-- SPDX-License-Identifier: GPL-2.0-or-later -->",
         "# Hostile SAML Responses: results",
         "",
-        f"Written by `make test-hostile` (t/integration/test_hostile.py), {when}, module "
-        f"`{module}`, {seconds:.1f} s.",
+        f"Written by `make test-hostile` (t/integration/test_hostile.py), {when}, on "
+        f"{' and '.join(s[0] for s in sections)}: every case posted to the server's "
+        "/kmen/acs, in a section of its own.",
         "Every case starts from the NIA simulator's genuine signed and encrypted answer to a "
         "login started at /app/ (t/hostile/cases.py says what each one changes). Expected: "
-        "a 4xx, no session cookie, no new kmen.session or kmen.client row, no crashed child, "
-        f"nothing fetched. \"{SAME_PERSON}\": the change keeps the IdP's signature valid "
-        "(exclusive c14n reads the text the same), so logging in the person the IdP signed "
-        "for is correct too; any other person would be a failure. \"got\" shows the status "
-        "and the reason from the error log.",
-        "",
-        "| case | expected | got | session? | rows? |",
-        "|---|---|---|---|---|",
+        "a 4xx, no session cookie, no new kmen.session or kmen.client row, no crashed child "
+        f"or worker, nothing fetched. \"{SAME_PERSON}\": the change keeps the IdP's signature "
+        "valid (exclusive c14n reads the text the same), so logging in the person the IdP "
+        "signed for is correct too; any other person would be a failure. \"got\" shows the "
+        "status and the reason from the error log.",
     ]
+    for section in sections:
+        out += server_section(*section)
+    return "\n".join(out) + "\n"
+
+
+def server_section(server, results, controls, module, seconds):
+    """The lines of one server's cases and controls."""
+    tried = len(results)
+    accepted = sum(r.accepted for r in results)
+    crashes = sum(r.crashed or bool(r.error) for r in results)
+    failed = [r for r in results if not r.ok]
+    ctrl_ok = sum(c.ok for c in controls)
+    out = ["", f"## {server}: `{module}`, {seconds:.1f} s", "",
+           "| case | expected | got | session? | rows? |",
+           "|---|---|---|---|---|"]
     for r in results:
         out.append(f"| `{r.name}` ({r.category}): {md_cell(r.what)} | {md_cell(r.expected)} | "
                    f"{md_cell(r.got())} | {'yes' if r.session else 'no'} | "
                    f"{r.rows_text()} |")
-    out += ["", f"**{tried} tried, {accepted} accepted, {crashes} crashes**"
+    out += ["", f"**{server}: {tried} tried, {accepted} accepted, {crashes} crashes**"
                 f"{'' if not failed else f' ({len(failed)} not as expected)'}", "",
             "Controls (the generator's own, correctly signed output must be accepted, so the "
             f"refusals above are the defect's doing): {ctrl_ok} of {len(controls)} accepted.",
             "", "| control | expected | got |", "|---|---|---|"]
     for c in controls:
         out.append(f"| `{c.name}`: {md_cell(c.what)} | 303 + session | {md_cell(c.got())} |")
-    return "\n".join(out) + "\n"
+    return out

@@ -10,6 +10,7 @@ import requests
 from t.hostile import crashwatch, report
 
 from t.lib.nginx import NGINX_MODULE_SO, unavailable
+from t.lib.portal import SERVERS
 from t.lib.stack import stack_fixture
 
 
@@ -67,3 +68,22 @@ def nginx_module():
         pytest.skip(why)
     if not NGINX_MODULE_SO.exists():
         pytest.fail(f"{NGINX_MODULE_SO} is missing: build it first (make nginx)", pytrace=False)
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def server(request):
+    """The server of the portal (t/lib/portal.py): a test that asks for `portal` runs on
+    httpd and on nginx. Module-scoped, so that a module's fixtures built on a portal (a
+    logged-in person, the hostile runner) are made once per server."""
+    if request.param == "nginx":
+        request.getfixturevalue("nginx_module")
+    return request.param
+
+
+@pytest.fixture
+def portal(request, stack, server):
+    """The stack's site on SERVER; a test marked needs_nginx(feature) is skipped on nginx."""
+    waits = request.node.get_closest_marker("needs_nginx")
+    if server == "nginx" and waits:
+        pytest.skip(f"not on nginx yet: {waits.args[0]}")
+    return stack.on(server)

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Hostile cookies: session fixation, cookie attributes, oversized and garbage Cookie
 headers, duplicated session cookies, names that differ in case, quotes and whitespace.
+Fixation, the login-state cookies and parallel logins run on httpd and on nginx (the
+`portal` fixture).
 
 mod_kmen's cookies (apache/session_cookie.c, handlers.c; docs/security.md):
   kmen_session        the session id: 43 base64url characters (32 random bytes); the
@@ -100,7 +102,7 @@ def secure_node(stack):
 
 
 # --- session fixation ------------------------------------------------------------------
-def test_fixated_cookies_are_never_promoted(stack, s, rows):
+def test_fixated_cookies_are_never_promoted(portal, s, rows):
     """Cookie values an attacker planted before the login (a session-id-shaped
     kmen_session and a login-state cookie) are replaced by fresh ones during the login, the
     session is stored under the fresh value only, and the planted value still opens
@@ -110,31 +112,31 @@ def test_fixated_cookies_are_never_promoted(stack, s, rows):
     s.cookies.set(SESSION, planted, domain="localhost.local", path="/")
     s.cookies.set(planted_name, planted_state, domain="localhost.local", path="/")
     before = rows("session")
-    r = s.get(stack.base_url + "/app/", allow_redirects=False)
+    r = s.get(portal.base_url + "/app/", allow_redirects=False)
     sent = r.request.headers["Cookie"]
     assert f"{SESSION}={planted}" in sent and f"{planted_name}={planted_state}" in sent, sent
-    assert flow.location(r).startswith(stack.sso_url), "the planted cookie opened a session"
+    assert flow.location(r).startswith(portal.sso_url), "the planted cookie opened a session"
     _, state = flow.state_cookie(r)
     assert state and state["value"] and state["value"] != planted_state
     flow.browser_cookies(s)
     ticket, _ = flow.idp_page(s, flow.location(r))
     acs, fields = flow.respond(s, ticket)
-    done = flow.post_acs(s, acs, fields)
+    done = flow.post_acs(s, portal.url(acs), fields)
     assert done.status_code == 303, done.text[:300]
     fresh = flow.cookie_attrs(done, SESSION)
     assert fresh and ID_RE.fullmatch(fresh["value"]) and fresh["value"] != planted
     assert s.cookies.get(SESSION) == fresh["value"]
-    assert flow.headers_of(s, stack.base_url + "/app/headers.json")
+    assert flow.headers_of(s, portal.base_url + "/app/headers.json")
     assert rows("session") == before + 1
-    assert session_rows(stack, fresh["value"]) == 1
-    assert session_rows(stack, planted) == 0
-    assert visit(stack, [f"{SESSION}={planted}"]) == ("login", None)
+    assert session_rows(portal, fresh["value"]) == 1
+    assert session_rows(portal, planted) == 0
+    assert visit(portal, [f"{SESSION}={planted}"]) == ("login", None)
 
 
-def answered_login(s, stack):
+def answered_login(s, portal):
     """A login started at /app/ and answered by the IdP, not yet posted: (the state cookie's
     name, its value, the form body the browser would post to the ACS)."""
-    r = s.get(stack.base_url + "/app/", allow_redirects=False)
+    r = s.get(portal.base_url + "/app/", allow_redirects=False)
     name, attrs = flow.state_cookie(r)
     fresh = attrs["value"]
     flow.browser_cookies(s)
@@ -144,72 +146,72 @@ def answered_login(s, stack):
     return name, fresh, body.encode()
 
 
-def test_planted_state_cookie_cannot_complete_a_login(stack, s):
+def test_planted_state_cookie_cannot_complete_a_login(portal, s):
     """At the ACS, the Response must answer the request named by the browser's own state
     cookie: with an attacker's state value instead, the genuine Response is refused and no
     session cookie is set; with the fresh value the same Response logs in."""
-    name, fresh, body = answered_login(s, stack)
-    status, headers, _ = send(stack.http_port, "/kmen/acs", [f"Cookie: {name}=_planted"],
+    name, fresh, body = answered_login(s, portal)
+    status, headers, _ = send(portal.http_port, "/kmen/acs", [f"Cookie: {name}=_planted"],
                               method="POST", body=body)
     assert status == 400
     assert not new_session(headers), headers
-    status, headers, _ = send(stack.http_port, "/kmen/acs", [f"Cookie: {name}={fresh}"],
+    status, headers, _ = send(portal.http_port, "/kmen/acs", [f"Cookie: {name}={fresh}"],
                               method="POST", body=body)
     assert status == 303
     assert new_session(headers), headers
 
 
-def test_state_is_a_secret_of_its_own(stack, s):
+def test_state_is_a_secret_of_its_own(portal, s):
     """The state cookie is 256 random bits of its own, never the AuthnRequest's ID (which
     travels in the URL to NIA and back), and the ID is 256 random bits too; an unknown state
     is refused at the ACS before the Response is looked at."""
-    r = s.get(stack.base_url + "/app/", allow_redirects=False)
+    r = s.get(portal.base_url + "/app/", allow_redirects=False)
     state = flow.state_cookie(r)[1]["value"]
     request_id = flow.redirect_message(flow.location(r)).get("ID")
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", state), state
     assert re.fullmatch(r"_[A-Za-z0-9_-]{43}", request_id), request_id
     assert state not in flow.location(r) and state != request_id[1:]
-    name, _, body = answered_login(s, stack)
-    status, _, _ = send(stack.http_port, "/kmen/acs", [f"Cookie: {name}={request_id}"],
+    name, _, body = answered_login(s, portal)
+    status, _, _ = send(portal.http_port, "/kmen/acs", [f"Cookie: {name}={request_id}"],
                         method="POST", body=body)
     assert status == 400
     assert "SAML response refused: no outstanding login for this browser" in \
-        stack.httpd.read_error_log()
+        portal.log()
 
 
-def test_session_id_shaped_guess_opens_nothing(stack, rows):
+def test_session_id_shaped_guess_opens_nothing(portal, rows):
     """An attacker-chosen 43-character base64url value is no session: a GET is sent to log
     in, a POST gets 401, an unprotected page sees no identity, and no kmen.session row
     appears for it."""
     value = guess()
     before = rows("session")
-    assert visit(stack, [f"{SESSION}={value}"]) == ("login", None)
-    assert visit(stack, [f"{SESSION}={value}"], method="POST") == ("401", None)
-    status, _, body = send(stack.http_port, "/public/headers.json", [f"Cookie: {SESSION}={value}"])
+    assert visit(portal, [f"{SESSION}={value}"]) == ("login", None)
+    assert visit(portal, [f"{SESSION}={value}"], method="POST") == ("401", None)
+    status, _, body = send(portal.http_port, "/public/headers.json", [f"Cookie: {SESSION}={value}"])
     assert status == 200 and b"Kmen-" not in body
     assert rows("session") == before
-    assert session_rows(stack, value) == 0
+    assert session_rows(portal, value) == 0
 
 
 # --- parallel logins -------------------------------------------------------------------
-def started(s, stack, path):
+def started(s, portal, path):
     """A login started at PATH and answered by the IdP: (state cookie name, ACS, fields)."""
-    r = s.get(stack.base_url + path, allow_redirects=False)
+    r = s.get(portal.base_url + path, allow_redirects=False)
     name, attrs = flow.state_cookie(r)
     assert attrs and attrs["value"], flow.set_cookies(r)
     flow.browser_cookies(s)
     ticket, _ = flow.idp_page(s, flow.location(r))
     acs, fields = flow.respond(s, ticket)
-    return name, acs, fields
+    return name, portal.url(acs), fields
 
 
-def test_parallel_logins_complete_in_either_order(stack, s, rows):
+def test_parallel_logins_complete_in_either_order(portal, s, rows):
     """Two logins started in two tabs of one browser each get a state cookie of their own;
     answered in reverse order, both land on their own ReturnTo, each ACS clearing only its
     own cookie."""
     before = rows("session")
-    first, acs, first_fields = started(s, stack, "/app/")
-    second, _, second_fields = started(s, stack, "/app/headers.json")
+    first, acs, first_fields = started(s, portal, "/app/")
+    second, _, second_fields = started(s, portal, "/app/headers.json")
     assert first != second and set(flow.held_states(s)) == {first, second}
     done = flow.post_acs(s, acs, second_fields)
     assert done.status_code == 303 and flow.location(done).endswith("/app/headers.json")
@@ -220,14 +222,14 @@ def test_parallel_logins_complete_in_either_order(stack, s, rows):
     assert done.status_code == 303 and flow.location(done).endswith("/app/"), done.text[:300]
     assert flow.held_states(s) == {}
     assert rows("session") == before + 2
-    assert flow.headers_of(s, stack.base_url + "/app/headers.json")
+    assert flow.headers_of(s, portal.base_url + "/app/headers.json")
 
 
-def test_outstanding_logins_are_bounded(stack, s, rows):
+def test_outstanding_logins_are_bounded(portal, s, rows):
     """A browser keeps at most 4 outstanding logins: the fifth start clears the oldest state
     cookie (and only it), whose Response is then refused; the others still complete."""
-    logins = [started(s, stack, "/app/") for _ in range(4)]
-    r = s.get(stack.base_url + "/app/", allow_redirects=False)
+    logins = [started(s, portal, "/app/") for _ in range(4)]
+    r = s.get(portal.base_url + "/app/", allow_redirects=False)
     fifth, _ = flow.state_cookie(r)
     cleared = [a for a in flow.set_cookies(r) if "Max-Age=0" in a]
     assert [a.split("=", 1)[0] for a in cleared] == [logins[0][0]], flow.set_cookies(r)
@@ -238,7 +240,7 @@ def test_outstanding_logins_are_bounded(stack, s, rows):
     assert refused.status_code == 400
     assert not new_session([("set-cookie", v) for v in flow.set_cookies(refused)])
     assert "no pre-login state cookie for the request the Response answers" in \
-        stack.httpd.read_error_log()
+        portal.log()
     assert rows("session") == before
     _, acs, fields = logins[3]
     assert flow.post_acs(s, acs, fields).status_code == 303

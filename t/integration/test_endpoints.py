@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""The /kmen endpoints: metadata, health, ReturnTo checking; behaviour without a database."""
+"""The /kmen endpoints: metadata, health, ReturnTo checking; behaviour without a database.
+Health, ReturnTo and the database's absence on httpd and on nginx (the `portal` fixture)."""
 
 from urllib.parse import urlsplit
 
@@ -58,20 +59,20 @@ def test_metadata_publishes_the_servers_sp_type(stack, s):
 
 
 # --- health --------------------------------------------------------------------------
-def health(stack):
-    r = requests.get(stack.base_url + "/kmen/health", timeout=10)
+def health(portal):
+    r = requests.get(portal.base_url + "/kmen/health", timeout=10)
     assert r.headers.get("Content-Type", "").startswith("application/json"), r.headers
     return r.status_code, r.json()
 
 
-def test_health_follows_the_database(stack):
-    status, doc = health(stack)
+def test_health_follows_the_database(portal):
+    status, doc = health(portal)
     assert status == 200 and doc["database"] == "ok", doc
-    with stack.postgres_down():
-        status, doc = health(stack)
+    with portal.postgres_down():
+        status, doc = health(portal)
         assert status == 503 and doc["database"] != "ok", doc
-    assert poll(lambda: health(stack)[0] == 200), "httpd did not reconnect within 10 s"
-    assert health(stack)[1]["database"] == "ok"
+    assert poll(lambda: health(portal)[0] == 200), "the server did not reconnect within 10 s"
+    assert health(portal)[1]["database"] == "ok"
 
 
 # --- without the database ------------------------------------------------------------
@@ -80,20 +81,21 @@ def assert_unavailable(r):
     assert r.headers.get("Retry-After"), r.headers
 
 
-def test_database_down(stack, s):
-    flow.login(s, stack, identity="cz-jiri")
+def test_database_down(portal, s):
+    flow.login(s, portal, identity="cz-jiri")
     waiting = requests.Session()  # a browser at NIA's page while the database goes away
-    ticket, _ = flow.idp_page(waiting, flow.start(waiting, stack.base_url + "/app/"))
+    ticket, _ = flow.idp_page(waiting, flow.start(waiting, portal.base_url + "/app/"))
     acs, fields = flow.respond(waiting, ticket)
-    with stack.postgres_down():
-        assert_unavailable(requests.get(stack.base_url + "/app/", allow_redirects=False))
+    acs = portal.url(acs)
+    with portal.postgres_down():
+        assert_unavailable(requests.get(portal.base_url + "/app/", allow_redirects=False))
         assert_unavailable(flow.post_acs(waiting, acs, fields))
         # The session cache stands in front of the database (core/session.c): a valid
         # session may still be served; if not, the answer is 503, never an error page.
-        r = s.get(stack.base_url + "/app/", allow_redirects=False)
+        r = s.get(portal.base_url + "/app/", allow_redirects=False)
         if r.status_code != 200:
             assert_unavailable(r)
-    assert poll(lambda: health(stack)[0] == 200), "httpd did not reconnect within 10 s"
+    assert poll(lambda: health(portal)[0] == 200), "the server did not reconnect within 10 s"
 
 
 # --- ReturnTo: local paths only --------------------------------------------------------
@@ -116,24 +118,24 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize("value", HOSTILE)
-def test_hostile_return_to_is_refused(stack, s, value):
-    r = s.get(f"{stack.base_url}/kmen/login?ReturnTo={value}", allow_redirects=False)
+def test_hostile_return_to_is_refused(portal, s, value):
+    r = s.get(f"{portal.base_url}/kmen/login?ReturnTo={value}", allow_redirects=False)
     assert r.status_code == 400, f"{value!r}: {r.status_code} {r.headers.get('Location')}"
     assert "Location" not in r.headers
 
 
-def test_local_return_to_survives_the_login(stack, s):
-    r = s.get(f"{stack.base_url}/kmen/login?ReturnTo=%2Fapp%2Fx%3Fy%3D1", allow_redirects=False)
+def test_local_return_to_survives_the_login(portal, s):
+    r = s.get(portal.url("/kmen/login?ReturnTo=%2Fapp%2Fx%3Fy%3D1"), allow_redirects=False)
     assert r.status_code == 303
     loc = flow.location(r)
-    assert loc.startswith(stack.sso_url)
+    assert loc.startswith(portal.sso_url)
     flow.browser_cookies(s)
     ticket, _ = flow.idp_page(s, loc)
     acs, fields = flow.respond(s, ticket)
-    back = flow.post_acs(s, acs, fields)
+    back = flow.post_acs(s, portal.url(acs), fields)
     assert back.status_code == 303
     target = urlsplit(flow.location(back))
-    assert (target.netloc, target.path, target.query) == (f"localhost:{stack.http_port}",
+    assert (target.netloc, target.path, target.query) == (f"localhost:{portal.http_port}",
                                                           "/app/x", "y=1")
 
 

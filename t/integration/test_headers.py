@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Headers a client forges never reach the backend; the module's own do, once."""
+"""Headers a client forges never reach the backend; the module's own do, once: on httpd and
+on nginx (the `portal` fixture)."""
 
 import http.client
 import json
@@ -7,6 +8,7 @@ import json
 import requests
 
 from t.lib import flow
+from t.lib.portal import needs_nginx
 
 FORGED = [("Kmen-Client-Id", "FORGED-client-id"),
           ("kmen-client-id", "FORGED-lower-client-id"),
@@ -18,13 +20,13 @@ FORGED = [("Kmen-Client-Id", "FORGED-client-id"),
           ("Kmen-Signature", "FORGED-signature")]
 
 
-def raw_get(stack, path, headers, cookie=None):
+def raw_get(portal, path, headers, cookie=None):
     """GET with exactly these header lines (requests would merge names that differ in
     case only); (status, JSON the portal answered)."""
-    conn = http.client.HTTPConnection("127.0.0.1", stack.http_port, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", portal.http_port, timeout=10)
     try:
         conn.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
-        conn.putheader("Host", f"localhost:{stack.http_port}")
+        conn.putheader("Host", f"localhost:{portal.http_port}")
         for name, value in headers:
             conn.putheader(name, value)
         if cookie:
@@ -46,18 +48,18 @@ def assert_nothing_forged(received):
     assert "FORGED" not in text, received
 
 
-def test_forged_headers_stripped_on_public_path(stack):
-    status, received = raw_get(stack, "/public/headers.json", FORGED)
+def test_forged_headers_stripped_on_public_path(portal):
+    status, received = raw_get(portal, "/public/headers.json", FORGED)
     assert status == 200
     assert_nothing_forged(received)
     assert not [n for n in received if kmen_like(n)], received
 
 
-def test_forged_headers_replaced_on_protected_path(stack, s):
-    flow.login(s, stack, identity="cz-jiri")
-    genuine = flow.headers_of(s, stack.base_url + "/app/headers.json")
+def test_forged_headers_replaced_on_protected_path(portal, s):
+    flow.login(s, portal, identity="cz-jiri")
+    genuine = flow.headers_of(s, portal.base_url + "/app/headers.json")
     cookie = "; ".join(f"{c.name}={c.value}" for c in s.cookies)
-    status, received = raw_get(stack, "/app/headers.json", FORGED, cookie)
+    status, received = raw_get(portal, "/app/headers.json", FORGED, cookie)
     assert status == 200
     assert_nothing_forged(received)
     mine = {n: v for n, v in received.items() if kmen_like(n)}
@@ -73,17 +75,18 @@ def test_forged_headers_replaced_on_protected_path(stack, s):
 
 
 # --- shared caches ------------------------------------------------------------------------
-def test_authenticated_responses_are_private(stack, s):
+@needs_nginx("kmen_cache_control_private")
+def test_authenticated_responses_are_private(portal, s):
     """One person's page is never left to a shared cache: Cache-Control private on every
     response to an authenticated request; what a backend marked public loses public and
     s-maxage and keeps the rest; an anonymous response is left as it was."""
-    flow.login(s, stack)
-    cacheable = stack.base_url + "/app/cacheable"
+    flow.login(s, portal)
+    cacheable = portal.base_url + "/app/cacheable"
     assert s.get(cacheable, params={"cc": ""}).headers.get("Cache-Control") == "private"
     r = s.get(cacheable, params={"cc": "public, max-age=600, s-maxage=600"})
     assert r.status_code == 200
     assert r.headers.get("Cache-Control") == "private, max-age=600"
     assert s.get(cacheable, params={"cc": "no-store"}).headers.get("Cache-Control") == \
         "no-store"
-    anonymous = requests.get(stack.base_url + "/kmen/metadata")
+    anonymous = requests.get(portal.base_url + "/kmen/metadata")
     assert "private" not in anonymous.headers.get("Cache-Control", "")

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Login through the NIA simulator: success, the AuthnRequest, every refusal, LoA, logout."""
+"""Login through the NIA simulator: success, the AuthnRequest, every refusal, LoA, logout;
+on httpd and on nginx (the `portal` fixture)."""
 
 import base64
 import re
@@ -11,20 +12,21 @@ import pytest
 import requests
 
 from t.lib import flow, poll
+from t.lib.portal import needs_nginx
 
 LOA = "http://eidas.europa.eu/LoA/"
 ISO_8601 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$")
 
 
 # --- helpers -------------------------------------------------------------------------
-def begin(s, stack, path="/app/"):
+def begin(s, portal, path="/app/"):
     """Start a login at PATH and open the sim's picker; the ticket."""
-    ticket, _ = flow.idp_page(s, flow.start(s, stack.base_url + path))
+    ticket, _ = flow.idp_page(s, flow.start(s, portal.base_url + path))
     return ticket
 
 
-def sends_to_idp(r, stack):
-    return r.status_code in flow.REDIRECTS and flow.location(r).startswith(stack.sso_url)
+def sends_to_idp(r, portal):
+    return r.status_code in flow.REDIRECTS and flow.location(r).startswith(portal.sso_url)
 
 
 def session_cookie_set(r):
@@ -33,36 +35,36 @@ def session_cookie_set(r):
     return bool(c and c["value"] and c.get("max-age") != "0")
 
 
-def assert_refused(s, stack, r, status, sessions_before):
+def assert_refused(s, portal, r, status, sessions_before):
     assert r.status_code == status, f"{r.status_code}: {r.text[:300]}"
     assert not session_cookie_set(r), flow.set_cookies(r)
-    assert stack.count("session") == sessions_before, "a session row was written"
-    assert sends_to_idp(s.get(stack.base_url + "/app/", allow_redirects=False), stack)
+    assert portal.count("session") == sessions_before, "a session row was written"
+    assert sends_to_idp(s.get(portal.base_url + "/app/", allow_redirects=False), portal)
 
 
-def assert_session_dead(stack, cookie_value):
-    r = requests.get(stack.base_url + "/app/", allow_redirects=False,
+def assert_session_dead(portal, cookie_value):
+    r = requests.get(portal.base_url + "/app/", allow_redirects=False,
                      headers={"Cookie": f"kmen_session={cookie_value}"})
-    assert sends_to_idp(r, stack), f"old session still works: {r.status_code}"
+    assert sends_to_idp(r, portal), f"old session still works: {r.status_code}"
 
 
-def bsi_tail(stack, identity):
+def bsi_tail(portal, identity):
     """The distinctive part of the BSI (after CC/CC/): absent from everything we see."""
-    return stack.bsi(identity).rsplit("/", 1)[-1]
+    return portal.bsi(identity).rsplit("/", 1)[-1]
 
 
 # --- successful logins ---------------------------------------------------------------
-def test_czech_login(stack, s):
-    r = s.get(stack.base_url + "/app/", allow_redirects=False)
+def test_czech_login(portal, s):
+    r = s.get(portal.base_url + "/app/", allow_redirects=False)
     assert r.status_code == 303
     loc = flow.location(r)
-    assert loc.startswith(stack.sso_url + "?") and "SAMLRequest" in parse_qs(urlsplit(loc).query)
+    assert loc.startswith(portal.sso_url + "?") and "SAMLRequest" in parse_qs(urlsplit(loc).query)
     flow.browser_cookies(s)
     ticket, _ = flow.idp_page(s, loc)
-    requested = flow.sim_json(s, stack, "/last-request")["requested_attributes"]
+    requested = flow.sim_json(s, portal, "/last-request")["requested_attributes"]
     acs, fields = flow.respond(s, ticket, identity="cz-jiri", loa="substantial")
-    assert acs == stack.acs_url
-    acs_r = flow.post_acs(s, acs, fields)
+    assert portal.url(acs) == portal.acs_url
+    acs_r = flow.post_acs(s, portal.url(acs), fields)
     assert acs_r.status_code == 303, acs_r.text[:300]
     assert urlsplit(flow.location(acs_r)).path == "/app/"
     c = flow.cookie_attrs(acs_r, "kmen_session")
@@ -70,7 +72,7 @@ def test_czech_login(stack, s):
     assert "httponly" in c and c.get("samesite", "").lower() == "lax"
     assert "secure" not in c  # KmenCookieSecure Off
 
-    h = flow.headers_of(s, stack.base_url + "/app/headers.json")
+    h = flow.headers_of(s, portal.base_url + "/app/headers.json")
     expect = {"Kmen-Given-Name": "Ji%C5%99%C3%AD", "Kmen-Family-Name": "Dvo%C5%99%C3%A1k",
               "Kmen-Birth-Date": "1980-05-17", "Kmen-Origin": "nia",
               "Kmen-LoA": "substantial", "Kmen-Country": "CZ"}
@@ -82,35 +84,36 @@ def test_czech_login(stack, s):
     else:
         assert flow.header(h, "Kmen-Email") is None, h
 
-    page = s.get(stack.base_url + "/app/")
+    page = s.get(portal.base_url + "/app/")
     assert page.status_code == 200
-    secret = bsi_tail(stack, "cz-jiri")
+    secret = bsi_tail(portal, "cz-jiri")
     seen = [str(acs_r.headers), acs_r.text, str(h), str(page.headers), page.text]
     assert not any(secret in text for text in seen), "the BSI reached the browser or backend"
-    assert secret not in stack.httpd.read_error_log()
-    assert secret not in stack.httpd.read_access_log()
+    assert secret not in portal.log()
+    assert secret not in portal.node.read_access_log()
 
 
-def test_foreign_login(stack, s):
-    flow.login(s, stack, identity="sk-kovac", path="/info/")  # KmenEidasPolicy accept
-    h = flow.headers_of(s, stack.base_url + "/info/headers.json")
+@needs_nginx("kmen_eidas_policy")
+def test_foreign_login(portal, s):
+    flow.login(s, portal, identity="sk-kovac", path="/info/")  # KmenEidasPolicy accept
+    h = flow.headers_of(s, portal.base_url + "/info/headers.json")
     assert flow.header(h, "Kmen-Origin") == "eidas"
     assert flow.header(h, "Kmen-Country") == "SK"
     assert flow.header(h, "Kmen-Given-Name") == "%C4%BDubom%C3%ADr"
     assert flow.header(h, "Kmen-Client-Status") in ("new", "returning")
-    assert bsi_tail(stack, "sk-kovac") not in str(h)
+    assert bsi_tail(portal, "sk-kovac") not in str(h)
 
 
-def test_stronger_loa_than_required_is_accepted(stack, s):
-    flow.login(s, stack, identity="cz-marie", loa="high")
-    h = flow.headers_of(s, stack.base_url + "/app/headers.json")
+def test_stronger_loa_than_required_is_accepted(portal, s):
+    flow.login(s, portal, identity="cz-marie", loa="high")
+    h = flow.headers_of(s, portal.base_url + "/app/headers.json")
     assert flow.header(h, "Kmen-LoA") == "high"
 
 
-def test_unsigned_assertion_in_signed_response_is_accepted(stack, s):
-    ticket = begin(s, stack)
+def test_unsigned_assertion_in_signed_response_is_accepted(portal, s):
+    ticket = begin(s, portal)
     acs, fields = flow.respond(s, ticket, fault="unsigned_assertion_only")
-    r = flow.post_acs(s, acs, fields)
+    r = flow.post_acs(s, portal.url(acs), fields)
     assert r.status_code == 303, r.text[:300]
 
 
@@ -122,51 +125,52 @@ def test_session_from_one_node_is_valid_on_another(stack, s):
 
 
 # --- the AuthnRequest ----------------------------------------------------------------
-def test_force_authn_per_location(stack, s, rows):
+@needs_nginx("kmen_force_authn")
+def test_force_authn_per_location(portal, s, rows):
     """KmenForceAuthn On (/app/sign): the AuthnRequest of a login started for that location
     carries ForceAuthn="true" (the sim records it), one for /app/ "false". A session
     that exists is used there as anywhere (as mellon and Shibboleth do); /kmen/login with
     ReturnTo=/app/sign/ authenticates anew at NIA even with a session, and the new session
     replaces the old one."""
-    loc = flow.start(s, stack.base_url + "/app/")
+    loc = flow.start(s, portal.base_url + "/app/")
     assert flow.redirect_message(loc).get("ForceAuthn") == "false"
     flow.idp_page(s, loc)
-    assert flow.sim_json(s, stack, "/last-request")["force_authn"] is False
-    loc = flow.start(s, stack.base_url + "/app/sign/headers.json")
+    assert flow.sim_json(s, portal, "/last-request")["force_authn"] is False
+    loc = flow.start(s, portal.base_url + "/app/sign/headers.json")
     assert flow.redirect_message(loc).get("ForceAuthn") == "true"
     ticket, _ = flow.idp_page(s, loc)
-    assert flow.sim_json(s, stack, "/last-request")["force_authn"] is True
+    assert flow.sim_json(s, portal, "/last-request")["force_authn"] is True
     acs, fields = flow.respond(s, ticket)
-    assert flow.post_acs(s, acs, fields).status_code == 303
+    assert flow.post_acs(s, portal.url(acs), fields).status_code == 303
     first = s.cookies.get("kmen_session")
-    assert flow.headers_of(s, stack.base_url + "/app/sign/headers.json")
+    assert flow.headers_of(s, portal.base_url + "/app/sign/headers.json")
     before = rows("session")
-    again = s.get(stack.base_url + "/kmen/login?ReturnTo=/app/sign/headers.json",
+    again = s.get(portal.base_url + "/kmen/login?ReturnTo=/app/sign/headers.json",
                   allow_redirects=False)
     loc = flow.location(again)
-    assert loc.startswith(stack.sso_url) and flow.redirect_message(loc).get("ForceAuthn") == "true"
+    assert loc.startswith(portal.sso_url) and flow.redirect_message(loc).get("ForceAuthn") == "true"
     flow.browser_cookies(s)
     ticket, _ = flow.idp_page(s, loc)
     acs, fields = flow.respond(s, ticket)
-    done = flow.post_acs(s, acs, fields)
+    done = flow.post_acs(s, portal.url(acs), fields)
     assert done.status_code == 303 and flow.location(done).endswith("/app/sign/headers.json")
     assert s.cookies.get("kmen_session") != first and rows("session") == before
-    assert flow.headers_of(s, stack.base_url + "/app/sign/headers.json")
+    assert flow.headers_of(s, portal.base_url + "/app/sign/headers.json")
 
 
 @pytest.mark.parametrize("path,loa", [("/app/", "substantial"), ("/high/", "high")])
-def test_authn_request(stack, s, path, loa):
-    begin(s, stack, path)
-    req = flow.sim_json(s, stack, "/last-request")
+def test_authn_request(portal, s, path, loa):
+    begin(s, portal, path)
+    req = flow.sim_json(s, portal, "/last-request")
     assert req["signature_verified"] is True
     assert req["sig_alg"].endswith("rsa-sha256")
     assert req["comparison"] == "minimum"
     assert req["loa"] == [LOA + loa]
     assert req["sp_type"] == "public"
     assert req["nameid_format"].endswith(":nameid-format:persistent")
-    assert req["issuer"] == stack.entity_id
-    assert req["acs_url"] == stack.acs_url
-    assert req["destination"] == stack.sso_url
+    assert req["issuer"] == portal.entity_id
+    assert req["acs_url"] == portal.stack.acs_url  # the SP's, whichever server asks
+    assert req["destination"] == portal.sso_url
     names = {a["name"].rsplit("/", 1)[-1] for a in req["requested_attributes"]}
     assert {"PersonIdentifier", "CurrentGivenName", "CurrentFamilyName",
             "DateOfBirth"} <= names
@@ -180,10 +184,10 @@ FORGED = ["expired", "future", "wrong_audience", "wrong_destination", "wrong_rec
 
 
 @pytest.mark.parametrize("fault", FORGED)
-def test_invalid_response_is_refused(stack, s, rows, fault):
+def test_invalid_response_is_refused(portal, s, rows, fault):
     before = rows("session")
-    acs, fields = flow.respond(s, begin(s, stack), fault=fault)
-    assert_refused(s, stack, flow.post_acs(s, acs, fields), 400, before)
+    acs, fields = flow.respond(s, begin(s, portal), fault=fault)
+    assert_refused(s, portal, flow.post_acs(s, portal.url(acs), fields), 400, before)
 
 
 def test_transient_nameid_format_gets_nias_persistent_answer(stack, rows):
@@ -204,37 +208,50 @@ def test_transient_nameid_format_gets_nias_persistent_answer(stack, rows):
     assert "KMEN0696" in node.read_error_log()
 
 
-def test_default_clock_skew_is_180_seconds(stack, s, rows):
+def test_default_clock_skew_is_180_seconds(portal, s, rows):
     """NIA writes NotBefore = IssueInstant: with NIA's clock 150 s ahead the login still
     works (KmenClockSkew 180 by default, as Shibboleth's); 240 s ahead it is refused."""
     before = rows("session")
-    acs, fields = flow.respond(s, begin(s, stack), fault="clock_ahead_150s")
-    assert flow.post_acs(s, acs, fields).status_code == 303
+    acs, fields = flow.respond(s, begin(s, portal), fault="clock_ahead_150s")
+    assert flow.post_acs(s, portal.url(acs), fields).status_code == 303
     assert rows("session") == before + 1
     with requests.Session() as other:
-        acs, fields = flow.respond(other, begin(other, stack), fault="clock_ahead_240s")
-        assert_refused(other, stack, flow.post_acs(other, acs, fields), 400, before + 1)
-    assert "not yet valid (NotBefore)" in stack.httpd.read_error_log()
+        acs, fields = flow.respond(other, begin(other, portal), fault="clock_ahead_240s")
+        r = flow.post_acs(other, portal.url(acs), fields)
+        assert_refused(other, portal, r, 400, before + 1)
+    assert "not yet valid (NotBefore)" in portal.log()
 
 
 @pytest.mark.parametrize("action,fault", [("cancel", ""), ("login", "authn_failed_quirk")])
-def test_cancelled_or_failed_login(stack, s, rows, action, fault):
+def test_cancelled_or_failed_login(portal, s, rows, action, fault):
     before = rows("session")
-    acs, fields = flow.respond(s, begin(s, stack), action=action, fault=fault)
-    assert_refused(s, stack, flow.post_acs(s, acs, fields), 401, before)
+    acs, fields = flow.respond(s, begin(s, portal), action=action, fault=fault)
+    assert_refused(s, portal, flow.post_acs(s, portal.url(acs), fields), 401, before)
 
 
-def test_loa_below_location_minimum(stack, s, rows):
+def loa_below_location_minimum(portal, s, rows):
+    """The answer to a login at low where the location asks for substantial: refused."""
     before = rows("session")
-    acs, fields = flow.respond(s, begin(s, stack), loa="low")
-    r = flow.post_acs(s, acs, fields)
-    assert_refused(s, stack, r, 403, before)
+    acs, fields = flow.respond(s, begin(s, portal), loa="low")
+    r = flow.post_acs(s, portal.url(acs), fields)
+    assert_refused(s, portal, r, 403, before)
+    return r
+
+
+def test_loa_below_location_minimum(portal, s, rows):
+    loa_below_location_minimum(portal, s, rows)
+
+
+@needs_nginx("the stronger-login page's link to /kmen/login")
+def test_loa_below_location_minimum_offers_a_stronger_login(portal, s, rows):
+    r = loa_below_location_minimum(portal, s, rows)
     links = lxml.html.fromstring(r.text).xpath("//a/@href")
     assert any("/kmen/login" in href for href in links), r.text
 
 
-def test_replayed_response(stack, s, rows):
-    acs, fields = flow.respond(s, begin(s, stack))
+def test_replayed_response(portal, s, rows):
+    acs, fields = flow.respond(s, begin(s, portal))
+    acs = portal.url(acs)
     flow.browser_cookies(s)
     state = {c.name: c.value for c in s.cookies}
     assert flow.post_acs(s, acs, fields).status_code == 303
@@ -248,134 +265,136 @@ def test_replayed_response(stack, s, rows):
     assert rows("session") == before
 
 
-def test_response_without_state_cookie(stack, s, rows):
-    acs, fields = flow.respond(s, begin(s, stack))
+def test_response_without_state_cookie(portal, s, rows):
+    acs, fields = flow.respond(s, begin(s, portal))
     before = rows("session")
     with requests.Session() as other:
-        r = other.post(acs, data=fields, allow_redirects=False)
+        r = other.post(portal.url(acs), data=fields, allow_redirects=False)
         assert r.status_code == 400
         assert not session_cookie_set(r)
     assert rows("session") == before
 
 
-def test_unauthenticated_post_gets_401(stack, s):
-    r = s.post(stack.base_url + "/app/", data={"x": "1"}, allow_redirects=False)
+def test_unauthenticated_post_gets_401(portal, s):
+    r = s.post(portal.base_url + "/app/", data={"x": "1"}, allow_redirects=False)
     assert r.status_code == 401
     assert "Location" not in r.headers
 
 
 # --- LoA step-up and authorization ---------------------------------------------------
-def test_step_up_to_high(stack, s):
-    flow.login(s, stack, identity="cz-jiri", loa="substantial")
-    r = s.get(stack.base_url + "/high/", allow_redirects=False)
-    assert sends_to_idp(r, stack), r.status_code
+def test_step_up_to_high(portal, s):
+    flow.login(s, portal, identity="cz-jiri", loa="substantial")
+    r = s.get(portal.base_url + "/high/", allow_redirects=False)
+    assert sends_to_idp(r, portal), r.status_code
     ticket, _ = flow.idp_page(s, flow.location(r))
-    assert flow.sim_json(s, stack, "/last-request")["loa"] == [LOA + "high"]
+    assert flow.sim_json(s, portal, "/last-request")["loa"] == [LOA + "high"]
     acs, fields = flow.respond(s, ticket, identity="cz-jiri", loa="high")
-    r = flow.post_acs(s, acs, fields)
+    r = flow.post_acs(s, portal.url(acs), fields)
     assert r.status_code == 303 and urlsplit(flow.location(r)).path == "/high/"
-    h = flow.headers_of(s, stack.base_url + "/high/headers.json")
+    h = flow.headers_of(s, portal.base_url + "/high/headers.json")
     assert flow.header(h, "Kmen-LoA") == "high"
 
 
-def test_eidas_only_refuses_czech_session(stack, s):
-    flow.login(s, stack, identity="cz-zofie")
-    assert s.get(stack.base_url + "/eidas-only/", allow_redirects=False).status_code == 403
+@needs_nginx("kmen_require")
+def test_eidas_only_refuses_czech_session(portal, s):
+    flow.login(s, portal, identity="cz-zofie")
+    assert s.get(portal.base_url + "/eidas-only/", allow_redirects=False).status_code == 403
 
 
-def test_eidas_only_admits_foreign_session(stack, s):
-    flow.login(s, stack, identity="es-garcia")  # pending at /app/; /eidas-only/ accepts
-    assert s.get(stack.base_url + "/eidas-only/", allow_redirects=False).status_code == 200
+@needs_nginx("kmen_require")
+def test_eidas_only_admits_foreign_session(portal, s):
+    flow.login(s, portal, identity="es-garcia")  # pending at /app/; /eidas-only/ accepts
+    assert s.get(portal.base_url + "/eidas-only/", allow_redirects=False).status_code == 200
 
 
 # --- logout --------------------------------------------------------------------------
-def test_logout_started_by_the_portal(stack, s, rows):
-    login = flow.login(s, stack, identity="cz-jiri")
-    index = flow.session_index(login.kmen_fields, stack.keys.sp_key)
+def test_logout_started_by_the_portal(portal, s, rows):
+    login = flow.login(s, portal, identity="cz-jiri")
+    index = flow.session_index(login.kmen_fields, portal.keys.sp_key)
     cookie = s.cookies.get("kmen_session")
     before = rows("session")
 
-    answer = flow.logout_at_sim(s, stack, "/public/")
+    answer = flow.logout_at_sim(s, portal, "/public/")
     back, fields = flow.auto_post_form(answer)  # NIA posts its LogoutResponse, unsigned
-    assert back == stack.base_url + "/kmen/slo"
-    logout = flow.sim_json(s, stack, "/last-logout")
-    assert logout["name_id"] == stack.bsi("cz-jiri")
+    assert back == portal.stack.base_url + "/kmen/slo"  # the SP's, whichever server asked
+    logout = flow.sim_json(s, portal, "/last-logout")
+    assert logout["name_id"] == portal.bsi("cz-jiri")
     assert logout["session_index"] == index
     assert logout["signature_verified"] is True
 
-    r = flow.post_acs(s, back, fields)
+    r = flow.post_acs(s, portal.url(back), fields)
     assert urlsplit(flow.location(r)).path == "/public/"
-    assert_session_dead(stack, cookie)
+    assert_session_dead(portal, cookie)
     assert rows("session") == before - 1
 
 
-def test_logout_started_by_nia(stack, s, rows):
-    login = flow.login(s, stack, identity="cz-zofie")
-    index = flow.session_index(login.kmen_fields, stack.keys.sp_key)
+def test_logout_started_by_nia(portal, s, rows):
+    login = flow.login(s, portal, identity="cz-zofie")
+    index = flow.session_index(login.kmen_fields, portal.keys.sp_key)
     cookie = s.cookies.get("kmen_session")
     before = rows("session")
     kept = requests.Session()  # another connection, kept alive: its child holds the session
     kept.headers["Cookie"] = f"kmen_session={cookie}"
     for _ in range(3):
-        assert kept.get(stack.base_url + "/app/", allow_redirects=False).status_code == 200
+        assert kept.get(portal.base_url + "/app/", allow_redirects=False).status_code == 200
 
-    r = s.get(stack.sim_url + "/admin/idp-logout", allow_redirects=False,
+    r = s.get(portal.sim_url + "/admin/idp-logout", allow_redirects=False,
               params={"identity": "cz-zofie", "session_index": index})
     to_sp = flow.location(r)
-    assert to_sp.startswith(stack.base_url + "/kmen/slo")
-    r = s.get(to_sp, allow_redirects=False)
+    assert to_sp.startswith(portal.stack.base_url + "/kmen/slo")  # the SP's
+    r = s.get(portal.url(to_sp), allow_redirects=False)
     to_idp = flow.location(r)
-    assert to_idp.startswith(stack.sso_url)
+    assert to_idp.startswith(portal.sso_url)
     assert flow.redirect_message(to_idp, "SAMLResponse").tag.endswith("}LogoutResponse")
     assert s.get(to_idp, allow_redirects=False).status_code == 200
-    answer = flow.sim_json(s, stack, "/last-logout-response")
+    answer = flow.sim_json(s, portal, "/last-logout-response")
     assert answer["signature_verified"] is True
     assert answer["status"].endswith(":status:Success")
-    assert_session_dead(stack, cookie)
-    assert poll(lambda: sends_to_idp(kept.get(stack.base_url + "/app/", allow_redirects=False),
-                                     stack), timeout=30), "the kept-alive connection still gets in"
+    assert_session_dead(portal, cookie)
+    assert poll(lambda: sends_to_idp(kept.get(portal.base_url + "/app/", allow_redirects=False),
+                                     portal), timeout=30), "the kept-alive connection still gets in"
     assert rows("session") == before - 1
 
 
-def test_logout_request_from_nia_is_carried_out_once(stack, s, rows):
+def test_logout_request_from_nia_is_carried_out_once(portal, s, rows):
     """A LogoutRequest is carried out once (its ID in the replay cache, on every node), and
     only while it is recent (its IssueInstant at most 5 minutes and the clock skew ago): a
     captured copy replayed later ends nothing."""
-    login = flow.login(s, stack, identity="cz-zofie")
-    index = flow.session_index(login.kmen_fields, stack.keys.sp_key)
-    r = s.get(stack.sim_url + "/admin/idp-logout", allow_redirects=False,
+    login = flow.login(s, portal, identity="cz-zofie")
+    index = flow.session_index(login.kmen_fields, portal.keys.sp_key)
+    r = s.get(portal.sim_url + "/admin/idp-logout", allow_redirects=False,
               params={"identity": "cz-zofie", "session_index": index})
-    to_sp = flow.location(r)
+    to_sp = portal.url(flow.location(r))
     assert s.get(to_sp, allow_redirects=False).status_code == 303
     replayed = requests.get(to_sp, allow_redirects=False)
     assert replayed.status_code == 400
     assert "LogoutRequest refused: the LogoutRequest was carried out before (a replay)" in \
-        stack.httpd.read_error_log()
+        portal.log()
 
-    login = flow.login(s, stack, identity="cz-zofie")
-    index = flow.session_index(login.kmen_fields, stack.keys.sp_key)
+    login = flow.login(s, portal, identity="cz-zofie")
+    index = flow.session_index(login.kmen_fields, portal.keys.sp_key)
     before = rows("session")
-    r = s.get(stack.sim_url + "/admin/idp-logout", allow_redirects=False,
+    r = s.get(portal.sim_url + "/admin/idp-logout", allow_redirects=False,
               params={"identity": "cz-zofie", "session_index": index, "age": 3600})
-    assert s.get(flow.location(r), allow_redirects=False).status_code == 400
+    assert s.get(portal.url(flow.location(r)), allow_redirects=False).status_code == 400
     assert rows("session") == before
-    assert "the LogoutRequest's IssueInstant is not recent" in stack.httpd.read_error_log()
+    assert "the LogoutRequest's IssueInstant is not recent" in portal.log()
 
 
-def test_logout_request_for_another_destination_ends_nothing(stack, s, rows):
+def test_logout_request_for_another_destination_ends_nothing(portal, s, rows):
     """NIA signs every portal's LogoutRequests with one key: one addressed to another
     portal's logout URL is refused here, however well signed."""
-    login = flow.login(s, stack, identity="cz-zofie")
-    index = flow.session_index(login.kmen_fields, stack.keys.sp_key)
+    login = flow.login(s, portal, identity="cz-zofie")
+    index = flow.session_index(login.kmen_fields, portal.keys.sp_key)
     before = rows("session")
-    r = s.get(stack.sim_url + "/admin/idp-logout", allow_redirects=False,
+    r = s.get(portal.sim_url + "/admin/idp-logout", allow_redirects=False,
               params={"identity": "cz-zofie", "session_index": index,
                       "destination": "https://other.example.cz/kmen/slo"})
-    assert s.get(flow.location(r), allow_redirects=False).status_code == 400
+    assert s.get(portal.url(flow.location(r)), allow_redirects=False).status_code == 400
     assert rows("session") == before
-    assert s.get(stack.base_url + "/app/", allow_redirects=False).status_code == 200
+    assert s.get(portal.base_url + "/app/", allow_redirects=False).status_code == 200
     assert "LogoutRequest refused: its Destination is not this SP's logout URL" in \
-        stack.httpd.read_error_log()
+        portal.log()
 
 
 # --- forged logout requests -------------------------------------------------------------
@@ -404,17 +423,17 @@ def _flipped_signature(query):
 
 @pytest.mark.parametrize("forge", [_unsigned, _tampered, _flipped_signature],
                          ids=["unsigned", "tampered", "signature_altered"])
-def test_forged_logout_request_is_refused(stack, s, rows, forge):
+def test_forged_logout_request_is_refused(portal, s, rows, forge):
     """A LogoutRequest at /kmen/slo that NIA did not sign as it stands (no signature, a
     signed request edited, a signature altered) logs nobody out: 400, session alive."""
-    login = flow.login(s, stack, identity="cz-eva")
-    index = flow.session_index(login.kmen_fields, stack.keys.sp_key)
+    login = flow.login(s, portal, identity="cz-eva")
+    index = flow.session_index(login.kmen_fields, portal.keys.sp_key)
     before = rows("session")
-    r = s.get(stack.sim_url + "/admin/idp-logout", allow_redirects=False,
+    r = s.get(portal.sim_url + "/admin/idp-logout", allow_redirects=False,
               params={"identity": "cz-eva", "session_index": index})
-    to_sp = urlsplit(flow.location(r))
+    to_sp = urlsplit(portal.url(flow.location(r)))
     forged = f"{to_sp.scheme}://{to_sp.netloc}{to_sp.path}?{forge(to_sp.query)}"
     r = s.get(forged, allow_redirects=False)
     assert r.status_code == 400, (r.status_code, r.headers.get("Location"))
     assert rows("session") == before
-    assert s.get(stack.base_url + "/app/", allow_redirects=False).status_code == 200
+    assert s.get(portal.base_url + "/app/", allow_redirects=False).status_code == 200

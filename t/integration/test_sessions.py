@@ -2,7 +2,9 @@
 """Sessions across nodes and over time, env vars, Kmen-Signature, the kmen-loa provider.
 
 Second httpd nodes share the database and the session cookie (cookies ignore the port),
-so a login on the primary node is a session on every node."""
+so a login on the primary node is a session on every node. Logout, its CSRF guard, NIA's
+answers at /kmen/slo and the step-up's new session run on httpd and on nginx (the `portal`
+fixture)."""
 
 import base64
 import hashlib
@@ -16,6 +18,7 @@ import pytest
 import requests
 
 from t.lib import flow, poll
+from t.lib.portal import needs_nginx
 from t.lib.stack import Stack
 
 
@@ -220,59 +223,59 @@ def test_session_lifetime_ends_an_active_session(short_lived, s):
 
 
 # --- logout from another site (CSRF) ------------------------------------------------------
-def alive(stack, s):
-    return s.get(stack.base_url + "/app/headers.json", allow_redirects=False).status_code == 200
+def alive(portal, s):
+    return s.get(portal.base_url + "/app/headers.json", allow_redirects=False).status_code == 200
 
 
-def test_logout_from_another_site_asks_first(stack, s):
+def test_logout_from_another_site_asks_first(portal, s):
     """A cross-site GET /kmen/logout (an image or a link on someone else's page) ends
     nothing: the person sees a page whose button posts the session's token. Only that
     token logs out; this site's own links (Sec-Fetch-Site same-origin) log out at once."""
-    flow.login(s, stack)
-    logout = stack.base_url + "/kmen/logout"
+    flow.login(s, portal)
+    logout = portal.base_url + "/kmen/logout"
     r = s.get(logout, params={"ReturnTo": "/public/"}, headers={"Sec-Fetch-Site": "cross-site"},
               allow_redirects=False)
     assert r.status_code == 200 and '<form method="post" action="/kmen/logout">' in r.text
-    assert alive(stack, s)
+    assert alive(portal, s)
     token = re.search(r'name="token" value="([0-9a-f]{64})"', r.text).group(1)
     assert 'name="ReturnTo" value="/public/"' in r.text
     forged = s.post(logout, data={"token": "0" * 64, "ReturnTo": "/public/"},
                     allow_redirects=False)
-    assert forged.status_code == 200 and alive(stack, s)
+    assert forged.status_code == 200 and alive(portal, s)
     with requests.Session() as other:  # another person's token is no use either
-        flow.login(other, stack, identity="cz-marie")
+        flow.login(other, portal, identity="cz-marie")
         theirs = other.get(logout, headers={"Sec-Fetch-Site": "cross-site"}).text
         other_token = re.search(r'name="token" value="([0-9a-f]{64})"', theirs).group(1)
     assert other_token != token
     assert s.post(logout, data={"token": other_token}, allow_redirects=False).status_code == 200
-    assert alive(stack, s)
+    assert alive(portal, s)
     r = s.post(logout, data={"token": token, "ReturnTo": "/public/"}, allow_redirects=False)
-    assert r.status_code == 303 and r.headers["Location"].startswith(stack.sso_url)
-    assert not alive(stack, s)
+    assert r.status_code == 303 and r.headers["Location"].startswith(portal.sso_url)
+    assert not alive(portal, s)
 
-    flow.login(s, stack)
+    flow.login(s, portal)
     r = s.get(logout, params={"ReturnTo": "/public/"},
               headers={"Sec-Fetch-Site": "same-origin"}, allow_redirects=False)
-    assert r.status_code == 303 and not alive(stack, s)
+    assert r.status_code == 303 and not alive(portal, s)
 
 
 # --- a new login replaces the session the browser held ------------------------------------
-def test_step_up_login_ends_the_weaker_session(stack, s, rows):
+def test_step_up_login_ends_the_weaker_session(portal, s, rows):
     """A login started by a browser that holds a session (a step-up to a higher LoA, or
     another person on a shared computer) ends that session once it completes: its cookie,
     wherever it was copied, opens nothing any more. NIA's POST is cross-site and carries no
     Lax cookie: the login-state cookie names the session to end."""
-    flow.login(s, stack)  # substantial
+    flow.login(s, portal)  # substantial
     weaker = s.cookies.get("kmen_session")
     before = rows("session")
-    flow.login(s, stack, loa="high", path="/high/")
+    flow.login(s, portal, loa="high", path="/high/")
     stronger = s.cookies.get("kmen_session")
     assert stronger != weaker
     assert rows("session") == before
-    copy = requests.get(stack.base_url + "/app/headers.json", cookies={"kmen_session": weaker},
+    copy = requests.get(portal.base_url + "/app/headers.json", cookies={"kmen_session": weaker},
                         allow_redirects=False)
-    assert copy.status_code == 303 and copy.headers["Location"].startswith(stack.sso_url)
-    assert alive(stack, s)
+    assert copy.status_code == 303 and copy.headers["Location"].startswith(portal.sso_url)
+    assert alive(portal, s)
 
 
 def test_a_session_opens_only_for_its_own_sp(stack, s):
@@ -294,25 +297,26 @@ SLO_COOKIE = "kmen_session_logout"
 SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 
 
-def logout_answer(stack, s, binding="post", signed=False, status="Success"):
+def logout_answer(portal, s, binding="post", signed=False, status="Success"):
     """Log in, log out to /public/ and let the sim answer as told: (the session cookie the
-    logout ended, the URL of /kmen/slo the answer goes to, its form fields or None)."""
-    flow.login(s, stack, identity="cz-jiri")
+    logout ended, the URL of the portal's /kmen/slo the answer goes to, its form fields or
+    None)."""
+    flow.login(s, portal, identity="cz-jiri")
     cookie = s.cookies.get("kmen_session")
-    s.get(stack.sim_url + "/admin/logout-answer", params={
+    s.get(portal.sim_url + "/admin/logout-answer", params={
         "binding": binding, "signed": int(signed), "status": status}).raise_for_status()
-    r = flow.logout_at_sim(s, stack, "/public/")
-    assert not alive(stack, s), "the local session outlived the logout's start"
+    r = flow.logout_at_sim(s, portal, "/public/")
+    assert not alive(portal, s), "the local session outlived the logout's start"
     if binding == "post":
         url, fields = flow.auto_post_form(r)
-        return cookie, url, fields
-    return cookie, flow.location(r), None
+        return cookie, portal.url(url), fields
+    return cookie, portal.url(flow.location(r)), None
 
 
-def assert_session_dead(stack, cookie):
-    r = requests.get(stack.base_url + "/app/headers.json", cookies={"kmen_session": cookie},
+def assert_session_dead(portal, cookie):
+    r = requests.get(portal.base_url + "/app/headers.json", cookies={"kmen_session": cookie},
                      allow_redirects=False)
-    assert r.status_code == 303 and r.headers["Location"].startswith(stack.sso_url), r.status_code
+    assert r.status_code == 303 and r.headers["Location"].startswith(portal.sso_url), r.status_code
 
 
 def deliver(s, url, fields):
@@ -327,14 +331,15 @@ def landed(r):
     return urlsplit(flow.location(r)).path
 
 
-def logout_response_xml(stack, in_response_to, destination=None, status=SUCCESS,
+def logout_response_xml(portal, in_response_to, destination=None, status=SUCCESS,
                         issuer="urn:microsoft:cgg2010:fpsts"):
-    """An unsigned LogoutResponse as NIA sends it, with the values given."""
+    """An unsigned LogoutResponse as NIA sends it, with the values given (by default to the
+    SP's logout URL, whichever server takes it)."""
     issued = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return (f'<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
             f'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_{uuid.uuid4().hex}" '
             f'Version="2.0" IssueInstant="{issued}" '
-            f'Destination="{destination or stack.base_url + "/kmen/slo"}" '
+            f'Destination="{destination or portal.stack.base_url + "/kmen/slo"}" '
             f'InResponseTo="{in_response_to}"><saml:Issuer>{issuer}</saml:Issuer>'
             f'<samlp:Status><samlp:StatusCode Value="{status}"/></samlp:Status>'
             f'</samlp:LogoutResponse>')
@@ -344,88 +349,88 @@ def posted(xml):
     return {"SAMLResponse": base64.b64encode(xml.encode()).decode()}
 
 
-def test_nia_unsigned_post_logout_response_ends_on_return_to(stack, s):
+def test_nia_unsigned_post_logout_response_ends_on_return_to(portal, s):
     """NIA answers the LogoutRequest as it does in production: an unsigned LogoutResponse
     that the browser posts to /kmen/slo. It names this browser's logout, so the person lands
     on the logout's ReturnTo, and the logout state is used up."""
-    cookie, url, fields = logout_answer(stack, s)
+    cookie, url, fields = logout_answer(portal, s)
     xml = base64.b64decode(fields["SAMLResponse"])
     assert b"Signature" not in xml and b"LogoutResponse" in xml
-    assert url == stack.base_url + "/kmen/slo"
+    assert url == portal.base_url + "/kmen/slo"
     assert s.cookies.get(SLO_COOKIE)
     r = deliver(s, url, fields)
     assert landed(r) == "/public/"
     assert flow.cookie_attrs(r, SLO_COOKIE)["max-age"] == "0"
-    assert_session_dead(stack, cookie)
-    assert "KMEN0638: logout completed at the IdP" in stack.httpd.read_error_log()
+    assert_session_dead(portal, cookie)
+    assert "KMEN0638: logout completed at the IdP" in portal.log()
 
 
 @pytest.mark.parametrize("binding,signed", [("post", True), ("redirect", False),
                                             ("redirect", True)])
-def test_every_binding_of_the_logout_response_ends_on_return_to(stack, s, binding, signed):
-    cookie, url, fields = logout_answer(stack, s, binding=binding, signed=signed)
+def test_every_binding_of_the_logout_response_ends_on_return_to(portal, s, binding, signed):
+    cookie, url, fields = logout_answer(portal, s, binding=binding, signed=signed)
     if binding == "redirect":
         assert ("Signature=" in url) == signed
     assert landed(deliver(s, url, fields)) == "/public/"
-    assert_session_dead(stack, cookie)
+    assert_session_dead(portal, cookie)
 
 
-def test_logout_response_is_honoured_once(stack, s):
+def test_logout_response_is_honoured_once(portal, s):
     """A replayed LogoutResponse, with the logout-state cookie it came with restored, is
     refused on every node (the replay cache): the person goes home, not to ReturnTo."""
-    _, url, fields = logout_answer(stack, s)
+    _, url, fields = logout_answer(portal, s)
     state = s.cookies.get(SLO_COOKIE)
     assert landed(deliver(s, url, fields)) == "/public/"
     s.cookies.set(SLO_COOKIE, state)
     assert landed(deliver(s, url, fields)) == "/"
     assert "LogoutResponse refused: the logout was answered before (a replay)" in \
-        stack.httpd.read_error_log()
+        portal.log()
     assert landed(deliver(s, url, fields)) == "/"  # and without the cookie, nothing either
 
 
-def test_another_browsers_logout_response_is_refused(stack, s):
-    _, url, fields = logout_answer(stack, s)
+def test_another_browsers_logout_response_is_refused(portal, s):
+    _, url, fields = logout_answer(portal, s)
     with requests.Session() as other:
-        flow.login(other, stack, identity="cz-marie")
+        flow.login(other, portal, identity="cz-marie")
         assert landed(deliver(other, url, fields)) == "/"
-        assert alive(stack, other), "someone else's LogoutResponse ended a session"
-    assert "LogoutResponse refused: no logout-state cookie" in stack.httpd.read_error_log()
+        assert alive(portal, other), "someone else's LogoutResponse ended a session"
+    assert "LogoutResponse refused: no logout-state cookie" in portal.log()
     assert landed(deliver(s, url, fields)) == "/public/"  # its own browser still may
 
 
 @pytest.mark.parametrize("case", ["login_request_id", "wrong_destination", "wrong_issuer",
                                   "forged_cookie"])
-def test_unsigned_logout_response_must_answer_this_browsers_logout(stack, s, case):
+def test_unsigned_logout_response_must_answer_this_browsers_logout(portal, s, case):
     """Refused, the person going home: InResponseTo naming this browser's login request
     instead of its logout; another Destination or Issuer; a logout-state cookie edited to
     name another request. The right answer still works afterwards."""
-    _, url, fields = logout_answer(stack, s)
-    logout_id = flow.sim_json(s, stack, "/last-logout")["id"]
+    _, url, fields = logout_answer(portal, s)
+    logout_id = flow.sim_json(s, portal, "/last-logout")["id"]
     expected = "InResponseTo names no logout this browser started"
     if case == "login_request_id":
-        xml = logout_response_xml(stack, flow.sim_json(s, stack, "/last-request")["id"])
+        xml = logout_response_xml(portal, flow.sim_json(s, portal, "/last-request")["id"])
     elif case == "wrong_destination":
-        xml = logout_response_xml(stack, logout_id, destination=stack.base_url + "/kmen/acs")
+        xml = logout_response_xml(portal, logout_id, destination=portal.base_url + "/kmen/acs")
         expected = "Destination is not this SP's logout URL"
     elif case == "wrong_issuer":
-        xml = logout_response_xml(stack, logout_id, issuer="urn:example:falesna-nia")
+        xml = logout_response_xml(portal, logout_id, issuer="urn:example:falesna-nia")
         expected = "Issuer is not the IdP"
     else:
         jar = next(c for c in s.cookies if c.name == SLO_COOKIE)
         jar.value = jar.value.replace(logout_id, "_" + "A" * 43)
-        xml = logout_response_xml(stack, "_" + "A" * 43)
+        xml = logout_response_xml(portal, "_" + "A" * 43)
         expected = "the logout-state cookie is not this server's"
     assert landed(deliver(s, url, posted(xml))) == "/"
-    assert f"LogoutResponse refused: {expected}" in stack.httpd.read_error_log()
+    assert f"LogoutResponse refused: {expected}" in portal.log()
     if case != "forged_cookie":
         assert landed(deliver(s, url, fields)) == "/public/"
 
 
 @pytest.mark.parametrize("binding", ["post", "redirect"])
-def test_logout_response_with_a_bad_signature_is_refused(stack, s, binding):
+def test_logout_response_with_a_bad_signature_is_refused(portal, s, binding):
     """A signature it carries must be the IdP's: a signed answer edited after signing is
     refused (and does not use up the logout: NIA's own answer still ends on ReturnTo)."""
-    _, url, fields = logout_answer(stack, s, binding=binding, signed=True)
+    _, url, fields = logout_answer(portal, s, binding=binding, signed=True)
     if binding == "post":
         xml = base64.b64decode(fields["SAMLResponse"]).replace(b'Version="2.0"',
                                                                b'Version="2.0" Consent="x"')
@@ -435,29 +440,40 @@ def test_logout_response_with_a_bad_signature_is_refused(stack, s, binding):
         forged_url, forged = url.replace("Signature=", "Signature=AAAA"), None
         why = "the HTTP-Redirect signature is not the IdP's"
     assert landed(deliver(s, forged_url, forged)) == "/"
-    assert f"LogoutResponse refused: {why}" in stack.httpd.read_error_log()
+    assert f"LogoutResponse refused: {why}" in portal.log()
     assert landed(deliver(s, url, fields)) == "/public/"
 
 
-def test_logout_not_confirmed_by_nia_says_so(stack, s):
-    """NIA answers with a status other than Success: the session here has ended, and the
-    page says the logout at NIA may not be complete."""
-    cookie, url, fields = logout_answer(stack, s, status="Responder")
+def logout_not_confirmed(portal, s):
+    """NIA answers with a status other than Success: 502, and the session here has ended.
+    The answer."""
+    cookie, url, fields = logout_answer(portal, s, status="Responder")
     r = deliver(s, url, fields)
     assert r.status_code == 502
-    assert "Odhlášení nemusí být dokončeno" in r.text and "may not be complete" in r.text
-    assert_session_dead(stack, cookie)
+    assert_session_dead(portal, cookie)
     assert "logout not confirmed by the IdP: status urn:oasis:names:tc:SAML:2.0:status:" \
-        "Responder" in stack.httpd.read_error_log()
+        "Responder" in portal.log()
+    return r
 
 
-def test_bare_slo_ends_the_local_session_and_goes_home(stack, s):
+def test_logout_not_confirmed_by_nia_ends_the_session(portal, s):
+    logout_not_confirmed(portal, s)
+
+
+@needs_nginx("httpd's pages in Czech and English")
+def test_logout_not_confirmed_by_nia_says_so(portal, s):
+    """The page says, in both languages, that the logout at NIA may not be complete."""
+    r = logout_not_confirmed(portal, s)
+    assert "Odhlášení nemusí být dokončeno" in r.text and "may not be complete" in r.text
+
+
+def test_bare_slo_ends_the_local_session_and_goes_home(portal, s):
     """GET /kmen/slo without a SAML message: home, and the session ends when this site or
     the person asked (another site's link ends nothing: no logout CSRF)."""
-    flow.login(s, stack)
-    r = s.get(stack.base_url + "/kmen/slo", headers={"Sec-Fetch-Site": "cross-site"},
+    flow.login(s, portal)
+    r = s.get(portal.base_url + "/kmen/slo", headers={"Sec-Fetch-Site": "cross-site"},
               allow_redirects=False)
-    assert landed(r) == "/" and alive(stack, s)
-    r = s.get(stack.base_url + "/kmen/slo", allow_redirects=False)
-    assert landed(r) == "/" and not alive(stack, s)
-    assert landed(requests.get(stack.base_url + "/kmen/slo", allow_redirects=False)) == "/"
+    assert landed(r) == "/" and alive(portal, s)
+    r = s.get(portal.base_url + "/kmen/slo", allow_redirects=False)
+    assert landed(r) == "/" and not alive(portal, s)
+    assert landed(requests.get(portal.base_url + "/kmen/slo", allow_redirects=False)) == "/"

@@ -110,9 +110,20 @@ def nothing_forged(data):
 @pytest.fixture(scope="module")
 def person(stack):
     """A logged-in citizen: (session cookie value, the Kmen-* headers /app gives them)."""
+    return logged_in(stack)
+
+
+@pytest.fixture(scope="module")
+def person_on(stack, server):
+    """The citizen logged in on SERVER's portal: (the portal, cookie, Kmen-* headers)."""
+    portal = stack.on(server)
+    return portal, *logged_in(portal)
+
+
+def logged_in(site):
     with requests.Session() as b:
-        flow.login(b, stack, identity="cz-jiri")
-        genuine = kmen_part(flow.headers_of(b, stack.base_url + "/app/headers.json"))
+        flow.login(b, site, identity="cz-jiri")
+        genuine = kmen_part(flow.headers_of(b, site.base_url + "/app/headers.json"))
         return b.cookies.get("kmen_session"), genuine
 
 
@@ -191,12 +202,12 @@ def test_the_contract_is_read_whole():
 
 # --- (1) protected path ------------------------------------------------------------------
 @pytest.mark.parametrize("spelling", list(SPELLINGS))
-def test_protected_path_sees_only_the_modules_values(stack, person, spelling):
+def test_protected_path_sees_only_the_modules_values(person_on, spelling):
     """Every contract header forged in this spelling, with a valid session, at a protected
     proxied path: the backend gets exactly the Kmen-* headers it gets without them, each
-    once, with mod_kmen's values and names (no underscore twin)."""
-    cookie, genuine = person
-    got = echo(stack.http_port, "/app/headers.json", forged_lines(spelling), cookie)
+    once, with mod_kmen's values and names (no underscore twin). On httpd and nginx."""
+    portal, cookie, genuine = person_on
+    got = echo(portal.http_port, "/app/headers.json", forged_lines(spelling), cookie)
     assert kmen_part(got) == genuine
     assert nothing_forged(got), got
     folded = [k.lower().replace("_", "-") for k in kmen_part(got)]
@@ -205,11 +216,12 @@ def test_protected_path_sees_only_the_modules_values(stack, person, spelling):
 
 # --- (2) unprotected path ----------------------------------------------------------------
 @pytest.mark.parametrize("spelling", list(SPELLINGS))
-def test_unprotected_path_sees_none(stack, person, spelling):
+def test_unprotected_path_sees_none(person_on, spelling):
     """The same forged headers at /public (proxied, no AuthType Kmen), from a browser that
-    is logged in: the backend gets no Kmen-* header at all, neither forged nor genuine."""
-    cookie, _ = person
-    got = echo(stack.http_port, "/public/headers.json", forged_lines(spelling), cookie)
+    is logged in: the backend gets no Kmen-* header at all, neither forged nor genuine. On
+    httpd and nginx."""
+    portal, cookie, _ = person_on
+    got = echo(portal.http_port, "/public/headers.json", forged_lines(spelling), cookie)
     assert kmen_part(got) == {}, got
     assert nothing_forged(got), got
 

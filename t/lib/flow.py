@@ -100,13 +100,14 @@ def post_acs(s, acs_url, fields):
 
 
 def login(s, stack, identity="cz-jiri", loa="substantial", path="/app/"):
-    """The whole login; asserts the ACS's 303 back to PATH and returns that response.
+    """The whole login at STACK (a Stack, or a Portal of t/lib/portal.py: its ACS takes
+    NIA's answer); asserts the ACS's 303 back to PATH and returns that response.
     The response's .kmen_fields holds what the sim posted (for decrypt_assertion)."""
     loc = start(s, stack.base_url + path)
     assert loc.startswith(stack.sso_url), f"not sent to the IdP: {loc}"
     ticket, _ = idp_page(s, loc)
     acs, fields = respond(s, ticket, identity=identity, loa=loa)
-    r = post_acs(s, acs, fields)
+    r = post_acs(s, stack.url(acs), fields)
     assert r.status_code == 303, f"ACS answered {r.status_code}: {r.text[:500]}"
     assert urlsplit(location(r)).path == urlsplit(path).path, r.headers["Location"]
     r.kmen_fields = fields

@@ -173,6 +173,7 @@ class WebServer:
         self.port = port or free_port()
         self.conf = self.dir / self.CONF_NAME
         self.error_log = self.dir / "error.log"
+        self.access_log = self.dir / "access.log"
         self.proc = None
 
     @property
@@ -224,6 +225,9 @@ class WebServer:
     def read_error_log(self):
         return self.error_log.read_text(errors="replace") if self.error_log.exists() else ""
 
+    def read_access_log(self):
+        return self.access_log.read_text(errors="replace") if self.access_log.exists() else ""
+
     def read_stderr(self):
         p = self.dir / "stderr.log"
         return p.read_text(errors="replace") if p.exists() else ""
@@ -242,7 +246,6 @@ class Httpd(WebServer):
         self.single_process = single_process
         (self.dir / "htdocs").mkdir(mode=0o755)
         (self.dir / "htdocs" / "static.txt").write_text("static file\n")
-        self.access_log = self.dir / "access.log"
 
     def command(self, *args):
         return [APACHE, "-d", str(self.dir), "-f", str(self.conf), *args]
@@ -257,6 +260,3 @@ class Httpd(WebServer):
         runtime that a module built with -fsanitize=address needs loaded first)."""
         preload = os.environ.get("KMEN_HTTPD_PRELOAD")
         return {**os.environ, "LD_PRELOAD": preload} if preload else None
-
-    def read_access_log(self):
-        return self.access_log.read_text(errors="replace") if self.access_log.exists() else ""

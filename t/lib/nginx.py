@@ -54,6 +54,17 @@ def temp_paths(dir):
                          for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
 
 
+def portal_server(portal_port):
+    """config_text's SERVER for the test site's portal (t/lib/stack.py's Stack.on("nginx")):
+    the locations of t/lib/httpd.py's protected_locations that nginx can serve today, each
+    proxied to the portal simulator; the ACS takes bodies up to the module's own limit."""
+    backend = f"proxy_pass http://127.0.0.1:{portal_port};"
+    return f"""client_max_body_size 2m;
+        location /app {{ kmen_auth on; {backend} }}
+        location /high {{ kmen_auth on; kmen_loa high; {backend} }}
+        location /public {{ {backend} }}"""
+
+
 def config_text(dir, port, site, module=NGINX_MODULE_SO, sp_type=None, server=""):
     """nginx.conf of a test site: SITE's kmen directives in http{}, one server{} on PORT
     serving the endpoints under location /kmen/; SERVER: more lines in that server{}."""

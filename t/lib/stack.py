@@ -22,7 +22,10 @@ from pathlib import Path
 from . import PYTHON, REPO
 from .httpd import MODULE_SO, Httpd, KmenSite, config_text, free_port, wait_for_port
 from .keys import make_keys
+from .nginx import Nginx, portal_server
+from .nginx import config_text as nginx_config_text
 from .pg import Postgres
+from .portal import Portal
 from ..sim.gateway import Translator
 
 SIM = REPO / "t" / "sim" / "nia_idp.py"
@@ -100,6 +103,7 @@ class Stack:
         self.keys = self.pg = self.translator = self.sim = self.portal = self.httpd = None
         self.evidence = None
         self.more_httpd = []
+        self.nginx = None  # the nginx portal's node, started by the first on("nginx")
         self._sim_module = None
 
     # --- addresses -------------------------------------------------------------
@@ -110,6 +114,15 @@ class Stack:
     @property
     def entity_id(self):
         return f"http://localhost:{self.http_port}/"
+
+    @property
+    def node(self):
+        """The server the stack's URLs reach: the primary httpd (a Portal's: its own)."""
+        return self.httpd
+
+    def url(self, where):
+        """WHERE on the primary httpd: a path ("/app/"), or a URL as it is."""
+        return self.base_url + where if where.startswith("/") else where
 
     @property
     def acs_url(self):
@@ -213,9 +226,21 @@ class Stack:
             self.more_httpd.append(h)
         return h
 
+    def on(self, server):
+        """The portal as SERVER serves it ("httpd" or "nginx"; t/lib/portal.py): the primary
+        httpd, or an nginx node of the same site, started at the first call and kept."""
+        if server == "httpd":
+            return Portal(self, server, self.httpd)
+        if self.nginx is None:
+            n = Nginx(parent=self.dir)
+            n.write_config(nginx_config_text(n.dir, n.port, self.site(),
+                                             server=portal_server(self.portal_port)))
+            self.nginx = n.start()
+        return Portal(self, server, self.nginx)
+
     def stop(self):
-        for part in [*reversed(self.more_httpd), self.httpd, self.evidence, self.portal,
-                     self.sim, self.translator, self.pg]:
+        for part in [self.nginx, *reversed(self.more_httpd), self.httpd, self.evidence,
+                     self.portal, self.sim, self.translator, self.pg]:
             if part is not None:
                 try:
                     part.stop()
