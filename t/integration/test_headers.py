@@ -75,7 +75,6 @@ def test_forged_headers_replaced_on_protected_path(portal, s):
 
 
 # --- shared caches ------------------------------------------------------------------------
-@needs_nginx("kmen_cache_control_private")
 def test_authenticated_responses_are_private(portal, s):
     """One person's page is never left to a shared cache: Cache-Control private on every
     response to an authenticated request; what a backend marked public loses public and

@@ -93,7 +93,6 @@ def test_czech_login(portal, s):
     assert secret not in portal.node.read_access_log()
 
 
-@needs_nginx("kmen_eidas_policy")
 def test_foreign_login(portal, s):
     flow.login(s, portal, identity="sk-kovac", path="/info/")  # KmenEidasPolicy accept
     h = flow.headers_of(s, portal.base_url + "/info/headers.json")
@@ -125,13 +124,10 @@ def test_session_from_one_node_is_valid_on_another(stack, s):
 
 
 # --- the AuthnRequest ----------------------------------------------------------------
-@needs_nginx("kmen_force_authn")
-def test_force_authn_per_location(portal, s, rows):
+def test_force_authn_per_location(portal, s):
     """KmenForceAuthn On (/app/sign): the AuthnRequest of a login started for that location
     carries ForceAuthn="true" (the sim records it), one for /app/ "false". A session
-    that exists is used there as anywhere (as mellon and Shibboleth do); /kmen/login with
-    ReturnTo=/app/sign/ authenticates anew at NIA even with a session, and the new session
-    replaces the old one."""
+    that exists is used there as anywhere (as mellon and Shibboleth do)."""
     loc = flow.start(s, portal.base_url + "/app/")
     assert flow.redirect_message(loc).get("ForceAuthn") == "false"
     flow.idp_page(s, loc)
@@ -144,6 +140,15 @@ def test_force_authn_per_location(portal, s, rows):
     assert flow.post_acs(s, portal.url(acs), fields).status_code == 303
     first = s.cookies.get("kmen_session")
     assert flow.headers_of(s, portal.base_url + "/app/sign/headers.json")
+
+
+@needs_nginx("/kmen/login reading ReturnTo's location settings")
+def test_login_link_forces_authn_of_its_location(portal, s, rows):
+    """/kmen/login with ReturnTo=/app/sign/ (KmenForceAuthn On) authenticates anew at NIA
+    even with a session, and the new session replaces the old one."""
+    flow.login(s, portal, identity="cz-jiri", path="/app/sign/")
+    first = s.cookies.get("kmen_session")
+    assert first and flow.headers_of(s, portal.base_url + "/app/sign/headers.json")
     before = rows("session")
     again = s.get(portal.base_url + "/kmen/login?ReturnTo=/app/sign/headers.json",
                   allow_redirects=False)
@@ -295,13 +300,11 @@ def test_step_up_to_high(portal, s):
     assert flow.header(h, "Kmen-LoA") == "high"
 
 
-@needs_nginx("kmen_require")
 def test_eidas_only_refuses_czech_session(portal, s):
     flow.login(s, portal, identity="cz-zofie")
     assert s.get(portal.base_url + "/eidas-only/", allow_redirects=False).status_code == 403
 
 
-@needs_nginx("kmen_require")
 def test_eidas_only_admits_foreign_session(portal, s):
     flow.login(s, portal, identity="es-garcia")  # pending at /app/; /eidas-only/ accepts
     assert s.get(portal.base_url + "/eidas-only/", allow_redirects=False).status_code == 200

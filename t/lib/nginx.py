@@ -56,12 +56,34 @@ def temp_paths(dir):
 
 def portal_server(portal_port):
     """config_text's SERVER for the test site's portal (t/lib/stack.py's Stack.on("nginx")):
-    the locations of t/lib/httpd.py's protected_locations that nginx can serve today, each
-    proxied to the portal simulator; the ACS takes bodies up to the module's own limit."""
+    t/lib/httpd.py's protected_locations in nginx's spelling (but the backend's commands:
+    nginx does not act on them yet), each proxied to the portal simulator; the ACS takes bodies up to the module's own limit."""
     backend = f"proxy_pass http://127.0.0.1:{portal_port};"
+    protect = "kmen_auth on;\n            "
+    app_attrs = ("kmen_requested_attributes PersonIdentifier! CurrentGivenName! "
+                 "CurrentFamilyName! DateOfBirth!;\n            "
+                 "kmen_requested_attributes PlaceOfBirth CurrentAddress "
+                 "http://www.stork.gov.eu/1.0/eMail;")
+    attrs = ("kmen_requested_attributes PersonIdentifier! CurrentGivenName! "
+             "CurrentFamilyName! DateOfBirth!;\n            "
+             "kmen_requested_attributes isAgeOver=40! age http://www.stork.gov.eu/1.0/eMail;"
+             "\n            kmen_requested_attributes phonenumber tradresaid CurrentAddress "
+             "BirthName;")
     return f"""client_max_body_size 2m;
-        location /app {{ kmen_auth on; {backend} }}
-        location /high {{ kmen_auth on; kmen_loa high; {backend} }}
+        location /app {{
+            {protect}{app_attrs}
+            kmen_verify_path /app/verify/;
+            {backend}
+            location /app/sign {{ kmen_force_authn on; {backend} }}
+        }}
+        location /info {{ {protect}kmen_eidas_policy accept; {backend} }}
+        location /attrs {{ {protect}{attrs} {backend} }}
+        location /high {{ {protect}kmen_loa high; {backend} }}
+        location /eidas-only {{
+            {protect}kmen_require origin eidas;
+            kmen_eidas_policy accept;
+            {backend}
+        }}
         location /public {{ {backend} }}"""
 
 
