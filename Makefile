@@ -337,7 +337,8 @@ fuzz: fuzz-build
 # run directories are kept (KEEP=1) until their error logs have been searched for crashes,
 # then it is removed. Any report or crash fails the target.
 # ASAN_PYTEST_ARGS picks tests (default: all but the Debian package test, which does not
-# load this build).
+# load this build). The portal tests run on httpd alone (KMEN_TEST_SERVERS): the nginx module
+# is not built with the sanitizers, and test_nginx.py covers it with ASan's httpd beside it.
 ASAN_CC ?= clang
 ASAN_DIR := build/asan
 ASAN_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
@@ -369,7 +370,7 @@ test-asan: $(ASAN_MODULE) $(ASAN_KMENCTL) kmenctl/kmenctl
 	mkdir -p $(ASAN_DIR)/reports
 	@status=0; run=$$(mktemp -d -t kmen-asan-XXXXXX) || exit 1; \
 	chmod 0755 $$run; mkdir -m 0755 $$run/tmp; mkdir -m 1777 $$run/reports; \
-	KEEP=1 TMPDIR=$$run/tmp KMEN_TEST_PACKAGE=0 \
+	KEEP=1 TMPDIR=$$run/tmp KMEN_TEST_PACKAGE=0 KMEN_TEST_SERVERS=httpd \
 	KMEN_MODULE=$(abspath $(ASAN_MODULE)) KMEN_KMENCTL=$(abspath $(ASAN_KMENCTL)) \
 	KMEN_HTTPD_PRELOAD=$(ASAN_RUNTIME) \
 	ASAN_OPTIONS=detect_leaks=0:log_path=$$run/reports/asan \

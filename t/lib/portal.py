@@ -4,11 +4,15 @@ node, mod_kmen) or "nginx" (an nginx node of the same site, the kmen module). A 
 asks for t/integration/conftest.py's `portal` fixture runs once on each; one that needs what
 the nginx module does not do yet says so with needs_nginx(feature) and runs on httpd only."""
 
+import os
+
 import pytest
 
 from .nginx import NGINX_MODULE_SO
 
-SERVERS = ("httpd", "nginx")
+# KMEN_TEST_SERVERS=httpd: the portal tests on httpd alone (make test-asan, whose sanitised
+# build is mod_kmen's: the nginx module it would load is the normal one)
+SERVERS = tuple(os.environ.get("KMEN_TEST_SERVERS", "httpd,nginx").split(","))
 
 
 def needs_nginx(feature):
