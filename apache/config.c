@@ -5,7 +5,6 @@
 
 #include "httpd.h"
 #include "apr_base64.h"
-#include "apr_lib.h"
 #include "apr_strings.h"
 #include "http_log.h"
 
@@ -171,8 +170,7 @@ const char *kmen_set_error_document(cmd_parms *cmd, void *dir, const char *arg)
 
 const char *kmen_set_endpoint_path(cmd_parms *cmd, void *dir, const char *arg)
 {
-    size_t len = strlen(arg);
-    if (arg[0] != '/' || len < 2 || arg[len - 1] == '/')
+    if (!kmen_endpoint_path_is_valid(arg))
         return "KmenEndpointPath: expected a path such as /kmen (leading /, no trailing /)";
     return kmen_set_server_string(cmd, dir, arg);
 }
@@ -225,7 +223,7 @@ const char *kmen_set_nameid_format(cmd_parms *cmd, void *dir, const char *arg)
 
 const char *kmen_set_home_country(cmd_parms *cmd, void *dir, const char *arg)
 {
-    if (strlen(arg) != 2 || !apr_isalpha(arg[0]) || !apr_isalpha(arg[1]))
+    if (!kmen_country_is_valid(arg))
         return "KmenHomeCountry: expected a two-letter country code such as CZ";
     return kmen_set_server_string(cmd, dir, arg);
 }

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "apr_escape.h"
+#include "apr_lib.h"
 #include "apr_strings.h"
 #include "apr_uri.h"
 
@@ -100,6 +101,17 @@ int kmen_agenda_is_valid(const char *agenda)
 {
     size_t len = strlen(agenda);
     return agenda[0] == 'A' && len >= 2 && len <= 7 && strspn(agenda + 1, "0123456789") == len - 1;
+}
+
+int kmen_endpoint_path_is_valid(const char *path)
+{
+    size_t len = strlen(path);
+    return path[0] == '/' && len >= 2 && path[len - 1] != '/';
+}
+
+int kmen_country_is_valid(const char *country)
+{
+    return strlen(country) == 2 && apr_isalpha(country[0]) && apr_isalpha(country[1]);
 }
 
 const char *kmen_read_text_file(apr_pool_t *p, const char *path, const char **text)

@@ -35,6 +35,7 @@ struct kmen_store;
  * INT or ARRAY, gives the C type, the value that means "not set" and the type
  * the effective value is read as. */
 #define KMEN_BASE_STR STR
+#define KMEN_BASE_FILE STR /* a path, made absolute by the adapter's directive */
 #define KMEN_BASE_INT INT
 #define KMEN_BASE_FLAG INT
 #define KMEN_BASE_LOA INT      /* kmen_loa */
@@ -129,6 +130,12 @@ void kmen_server_conf_defaults(kmen_server_conf *c);
 
 /* An agenda code: A followed by 1 to 6 digits. */
 int kmen_agenda_is_valid(const char *agenda);
+
+/* KmenEndpointPath's form: a leading /, something after it, no trailing /. */
+int kmen_endpoint_path_is_valid(const char *path);
+
+/* KmenHomeCountry's form: a two-letter country code. */
+int kmen_country_is_valid(const char *country);
 
 /* The text of the file PATH; NULL, or why not ("cannot read: ..."). */
 const char *kmen_read_text_file(apr_pool_t *p, const char *path, const char **text);

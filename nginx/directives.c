@@ -48,7 +48,11 @@ static char *store(ngx_conf_t *cf, kmen_ngx_srv_conf *s, size_t offset, const ch
 char *kmen_ngx_set_string(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     kmen_ngx_srv_conf *s = conf;
-    return store(cf, s, cmd->offset, httpd_name_of(cmd), argument(cf, s->pool));
+    const kmen_ngx_directive *d = cmd->post;
+    const char *value = argument(cf, s->pool);
+    if (d->valid && !d->valid(value))
+        return (char *)d->usage;
+    return store(cf, s, cmd->offset, d->httpd_name, value);
 }
 
 /* The argument as a path: relative ones to nginx's configuration directory. */
@@ -131,16 +135,6 @@ char *kmen_ngx_set_choice(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     return (char *)d->usage;
 }
 
-char *kmen_ngx_set_endpoint_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    kmen_ngx_srv_conf *s = conf;
-    const char *path = argument(cf, s->pool);
-    size_t len = strlen(path);
-    if (path[0] != '/' || len < 2 || path[len - 1] == '/')
-        return "expects a path such as /kmen (leading /, no trailing /)";
-    return store(cf, s, cmd->offset, httpd_name_of(cmd), path);
-}
-
 char *kmen_ngx_set_sp_type(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     kmen_ngx_srv_conf *s = conf;
@@ -151,6 +145,11 @@ char *kmen_ngx_set_sp_type(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "expects public or private";
     s->sp_type = type;
     return NGX_CONF_OK;
+}
+
+char *kmen_ngx_set_not_yet(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    return "is not on nginx yet (docs/nginx.md)";
 }
 
 const char *kmen_ngx_culprit(apr_pool_t *p, const kmen_server_conf *c,

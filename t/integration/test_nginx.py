@@ -20,7 +20,7 @@ import requests
 
 from t.lib import REPO, flow, poll
 from t.lib.keys import self_signed
-from t.lib.nginx import Nginx, config_text
+from t.lib.nginx import NGINX_MODULE_SO, Nginx, config_text
 from t.lib.register import spellings
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
@@ -136,6 +136,12 @@ def test_http_entity_id_needs_the_demo_switch(stack, nginx):
     ("kmen_session_idle_timeout soon;", "expects a number of seconds"),
     ("kmen_header_encoding utf8;", "expects percent, raw or base64url"),
     ("kmen_loa medium;", "expects low, substantial or high"),
+    ("kmen_login_start_limit -1;", "expects login starts per minute and client address, "
+                                   "0 to 1000000 (0: no limit)"),
+    ("kmen_home_country CZE;", "expects a two-letter country code such as CZ"),
+    ("kmen_register_agenda 8566;", "expects an agenda code such as A8566"),
+    ("kmen_nameid_format email;", "expects persistent, transient or none"),
+    ("kmen_clock_skew 1y;", "expects a number of seconds"),
 ])
 def test_a_bad_value_is_refused_by_nginx_where_it_stands(nginx, line, problem):
     n = nginx(server=line)
@@ -340,6 +346,21 @@ def test_login_start_is_httpds(stack, nginx, s):
     assert name.startswith("kmen_session_state_") and httpd_name.startswith(name[:-8])
 
 
+def test_the_login_start_limit_is_the_servers(stack, nginx):
+    """kmen_login_start_limit 2: a client's third login start within the minute answers 429
+    with Retry-After and starts nothing, at the login endpoint and at a protected location
+    alike (the default, 60, would start them all)."""
+    n = nginx(replace=in_http("kmen_session_zone kmen_sessions 1m;"),
+              server="kmen_login_start_limit 2;\n" + proxied(stack, "/app/")).start()
+    before = stack.count("authn_request")
+    starts = [get_json(n.port, path)[:2] for path in ("/kmen/login?ReturnTo=/app/", "/app/",
+                                                      "/app/", "/kmen/login?ReturnTo=/app/")]
+    assert [status for status, _ in starts] == [303, 303, 429, 429], starts
+    assert all(1 <= int(headers["Retry-After"]) <= 60 for _, headers in starts[2:]), starts
+    assert stack.count("authn_request") == before + 2
+    assert "login start limit of 2 a minute reached by client 127.0.0.1" in n.read_error_log()
+
+
 @pytest.mark.parametrize("return_to", ["//evil.example/", "http://evil.example/", "/\\evil",
                                        "/app/../../x"])
 def test_a_return_url_that_is_not_local_is_not_followed(stack, nginx, s, return_to):
@@ -438,20 +459,70 @@ def test_a_form_without_a_response_is_refused(nginx, s):
 
 
 # --- the directive table and docs/nginx.md ------------------------------------------------
-def directive_pairs():
-    """{nginx name: httpd name} of the module's directive table (None: nginx's own)."""
-    text = (REPO / "nginx" / "ngx_http_kmen_module.c").read_text()
-    entries = re.findall(r'ngx_string\("(\w+)"\)(.*?)(?=ngx_string|ngx_null_command)', text, re.S)
-    assert len(entries) > 10, entries
-    return {name: (re.findall(r'AS(?:_[A-Z]+)?\("(\w+)"', rest) or [None])[0]
-            for name, rest in entries}
+def server_fields():
+    """{nginx name: (httpd name, TYPE)} of the server settings of core/conf_fields.h
+    (KMEN_SERVER_FIELDS) that nginx names: the rows nginx's table is expanded from."""
+    text = (REPO / "core" / "conf_fields.h").read_text().replace("\\\n", " ")
+    server = text[:text.index("#define KMEN_DIR_FIELDS")]
+    rows = re.findall(r'X\((\w+),\s*\w+,[^()]*?,\s*\w+,\s*"(\w+)",\s*"(\w+)"\)', server)
+    assert len(rows) > 40, rows
+    return {nginx: (httpd, kind) for kind, httpd, nginx in rows}
 
 
-def test_every_directive_is_documented_beside_httpds():
-    rows = re.findall(r"^\| (?:\[(\w+)\]\([^)]*\)|[^|]*?) \| `(\w+)`",
+def documented_directives():
+    """{nginx name: (httpd name or None, the rest of its cell)} of docs/nginx.md's table."""
+    rows = re.findall(r"^\| (?:\[(\w+)\]\([^)]*\)|[^|]*?) \| `(\w+)`([^|]*)\|",
                       (REPO / "docs" / "nginx.md").read_text(), re.M)
-    documented = {nginx_name: httpd_name or None for httpd_name, nginx_name in rows}
-    assert documented == directive_pairs()
+    return {nginx: (httpd or None, rest) for httpd, nginx, rest in rows}
+
+
+def a_value(nginx_name, kind):
+    """A value the directive takes: one of its TYPE's, or of its own form."""
+    own = {"kmen_session_zone": "kmen_test 1m", "kmen_error_document": "/error.html",
+           "kmen_endpoint_path": "/sso", "kmen_home_country": "SK",
+           "kmen_register_agenda": "A1234", "kmen_login_agenda": "A1234",
+           "kmen_database_pool_size": "2",
+           "kmen_evidence_callback_certificate": "sha256/" + "A" * 43 + "="}
+    by_type = {"STR": "https://portal.example.cz/", "FILE": "/etc/kmen/some.pem", "INT": "5",
+               "FLAG": "on", "ENCODING": "raw", "NAMEID": "transient"}
+    return own.get(nginx_name) or by_type[kind]
+
+
+def nginx_t(make, line):
+    """nginx -t of a configuration whose http{} holds LINE alone (no SP is made)."""
+    n = make()
+    n.conf.write_text(f"load_module {NGINX_MODULE_SO};\nevents {{\n}}\n"
+                      f"http {{\n    {line}\n}}\n")
+    return n.configtest()
+
+
+def test_every_server_setting_is_a_directive_nginx_takes(nginx):
+    """Each server field nginx names is one of its directives: nginx -t takes it with a value
+    of its type, but those docs/nginx.md says nginx refuses (not on nginx yet), which it
+    refuses where they stand, with that reason."""
+    documented = documented_directives()
+    bad = []
+    for name, (_, kind) in sorted(server_fields().items()):
+        rc, out = nginx_t(nginx, f"{name} {a_value(name, kind)};")
+        not_yet = "not on nginx yet" in documented.get(name, (None, ""))[1]
+        if not_yet and not (rc != 0 and f'"{name}" directive is not on nginx yet (docs/nginx.md)'
+                            in out):
+            bad.append(f"{name}: docs/nginx.md says refused, nginx -t says {out!r}")
+        elif not not_yet and rc != 0:
+            bad.append(f"{name}: {out!r}")
+    assert not bad, "\n".join(bad)
+
+
+def test_every_server_setting_is_documented_beside_httpds(nginx):
+    """docs/nginx.md's table has a row for each server field nginx names, beside httpd's
+    name; every directive it documents is one nginx knows."""
+    documented = documented_directives()
+    fields = server_fields()
+    assert {name: documented.get(name, (None,))[0] for name in fields} == \
+        {name: httpd for name, (httpd, _) in fields.items()}
+    unknown = [name for name in documented
+               if 'unknown directive "' + name + '"' in nginx_t(nginx, f"{name} x;")[1]]
+    assert not unknown, unknown
 
 
 # --- protected locations: kmen_auth, the identity headers for upstreams --------------------
@@ -889,3 +960,4 @@ def test_a_logout_from_another_site_asks_first_on_nginx(stack, nginx, s):
                allow_redirects=False)
     assert r.status_code == 303 and flow.location(r).startswith(stack.sso_url), r.headers
     assert opens(n.port, cookie) == 303
+
