@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The logout endpoints on nginx (logout_endpoints.h). The sequence is the
  * core's (core/logout.h); here only nginx's request, cookies and answers. */
-#include <string.h>
-
 #include "apr_escape.h"
 #include "apr_strings.h"
 
@@ -37,32 +35,11 @@ static const char *query_of(ngx_http_request_t *r, kmen_ctx *ctx)
     return apr_pstrmemdup(ctx->pool, (const char *)r->args.data, r->args.len);
 }
 
-/* The value of request header NAME (the first), or NULL. */
-static const char *header_in(ngx_http_request_t *r, kmen_ctx *ctx, const char *name)
-{
-    for (ngx_list_part_t *part = &r->headers_in.headers.part; part; part = part->next) {
-        ngx_table_elt_t *h = part->elts;
-        for (ngx_uint_t i = 0; i < part->nelts; i++)
-            if (h[i].key.len == strlen(name) &&
-                ngx_strncasecmp(h[i].key.data, (u_char *)name, h[i].key.len) == 0)
-                return apr_pstrmemdup(ctx->pool, (const char *)h[i].value.data, h[i].value.len);
-    }
-    return NULL;
-}
-
-/* The session this browser's cookie names (kmen_session_open). */
-static kmen_store_status session_of(ngx_http_request_t *r, kmen_ctx *ctx, kmen_session **s)
-{
-    apr_time_t until = 0;
-    return kmen_session_open(ctx, kmen_ngx_session_cache(r),
-                             kmen_ngx_cookie_get(r, ctx, ctx->conf->cookie_name), s, &until);
-}
-
 static int asked_by_person(ngx_http_request_t *r, kmen_ctx *ctx, const kmen_session *s,
                            const char *token)
 {
     return kmen_logout_asked_by_person(ctx, s, r->method == NGX_HTTP_POST, token,
-                                       header_in(r, ctx, "Sec-Fetch-Site"));
+                                       kmen_ngx_header_in(r, ctx, "Sec-Fetch-Site"));
 }
 
 static ngx_int_t clear_session_cookie(ngx_http_request_t *r, kmen_ctx *ctx)
@@ -134,7 +111,7 @@ static ngx_int_t logout_reply(ngx_http_request_t *r, kmen_ctx *ctx)
         kmen_log(ctx, KMEN_LOG_WARNING, KMEN_LOGNO(0623) "ReturnTo is not a local path, refused");
         return kmen_ngx_send_page(r, NGX_HTTP_BAD_REQUEST, "Invalid request");
     }
-    kmen_store_status st = session_of(r, ctx, &s);
+    kmen_store_status st = kmen_ngx_session_of(r, ctx, &s);
     if (st != KMEN_STORE_OK)
         return st == KMEN_STORE_DOWN ? unavailable(r) : kmen_ngx_redirect(r, return_to);
     if (asked_by_person(r, ctx, s, is_post ? kmen_query_value(ctx->pool, form, "token") : NULL))
@@ -195,7 +172,7 @@ static ngx_int_t slo_request(ngx_http_request_t *r, kmen_ctx *ctx, const char *q
 static ngx_int_t slo_bare(ngx_http_request_t *r, kmen_ctx *ctx)
 {
     kmen_session *s = NULL;
-    kmen_store_status st = session_of(r, ctx, &s);
+    kmen_store_status st = kmen_ngx_session_of(r, ctx, &s);
     if (st == KMEN_STORE_DOWN)
         return unavailable(r);
     if (st == KMEN_STORE_OK && asked_by_person(r, ctx, s, NULL)) {

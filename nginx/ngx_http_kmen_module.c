@@ -118,7 +118,6 @@
 #define ROW_idp_metadata_url ~, NOT_YET_ROW
 #define ROW_idp_metadata_refresh ~, NOT_YET_ROW
 #define ROW_evidence_url ~, NOT_YET_ROW
-#define ROW_evidence_secret_file ~, NOT_YET_ROW
 #define ROW_evidence_ca_file ~, NOT_YET_ROW
 #define ROW_evidence_pins ~, NOT_YET_ROW
 #define ROW_error_document ~, NOT_YET_ROW

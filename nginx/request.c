@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The core's context for a request on nginx, made on first use: a request
  * the module has nothing to do with costs nothing. */
+#include <string.h>
+
 #include "apr_pools.h"
 #include "apr_strings.h"
 
@@ -125,4 +127,16 @@ const kmen_cache *kmen_ngx_session_cache(ngx_http_request_t *r)
 {
     const kmen_ngx_main_conf *m = ngx_http_get_module_main_conf(r, ngx_http_kmen_module);
     return m->zone ? &m->cache : &kmen_cache_none;
+}
+
+const char *kmen_ngx_header_in(ngx_http_request_t *r, kmen_ctx *ctx, const char *name)
+{
+    for (ngx_list_part_t *part = &r->headers_in.headers.part; part; part = part->next) {
+        ngx_table_elt_t *h = part->elts;
+        for (ngx_uint_t i = 0; i < part->nelts; i++)
+            if (h[i].key.len == strlen(name) &&
+                ngx_strncasecmp(h[i].key.data, (u_char *)name, h[i].key.len) == 0)
+                return apr_pstrmemdup(ctx->pool, (const char *)h[i].value.data, h[i].value.len);
+    }
+    return NULL;
 }

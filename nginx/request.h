@@ -35,4 +35,8 @@ kmen_ngx_answer *kmen_ngx_request_answer(ngx_http_request_t *r);
  * database). Never NULL. */
 const kmen_cache *kmen_ngx_session_cache(ngx_http_request_t *r);
 
+/* The value of R's request header NAME (the first), in CTX's pool; NULL
+ * when R has none. */
+const char *kmen_ngx_header_in(ngx_http_request_t *r, kmen_ctx *ctx, const char *name);
+
 #endif

@@ -32,7 +32,12 @@ ngx_int_t kmen_ngx_add_header(ngx_http_request_t *r, const char *name, const cha
 ngx_int_t kmen_ngx_send(ngx_http_request_t *r, ngx_uint_t status, const char *type,
                         const char *body)
 {
-    size_t len = strlen(body);
+    return kmen_ngx_send_bytes(r, status, type, body, strlen(body));
+}
+
+ngx_int_t kmen_ngx_send_bytes(ngx_http_request_t *r, ngx_uint_t status, const char *type,
+                              const char *body, size_t len)
+{
     ngx_buf_t *b = ngx_calloc_buf(r->pool);
     if (!b || kmen_ngx_add_header(r, "Cache-Control", "no-store") != NGX_OK ||
         (status == NGX_HTTP_SERVICE_UNAVAILABLE &&

@@ -19,6 +19,9 @@ ngx_int_t kmen_ngx_add_header(ngx_http_request_t *r, const char *name, const cha
  * apache/page.c's kmen_page_send_body): what a content handler returns. */
 ngx_int_t kmen_ngx_send(ngx_http_request_t *r, ngx_uint_t status, const char *type,
                         const char *body);
+/* The same with LEN bytes of BODY, which may hold any byte (a document). */
+ngx_int_t kmen_ngx_send_bytes(ngx_http_request_t *r, ngx_uint_t status, const char *type,
+                              const char *body, size_t len);
 
 /* Location: URL in R's response, where nginx's header filter makes a local
  * path absolute as it does its own. */

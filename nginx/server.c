@@ -79,17 +79,15 @@ static const kmen_conf_culprit *make_register(kmen_ngx_srv_conf *s)
     return NULL;
 }
 
-/* KmenHeaderSecretFile's key, when set: Kmen-Signature. */
-static const kmen_conf_culprit *load_header_secret(kmen_ngx_srv_conf *s)
+/* An HMAC key file of FIELD, at PATH when set, into *SECRET, *LEN:
+ * kmen_header_secret_file's (Kmen-Signature), kmen_evidence_secret_file's
+ * (the evidence callback's signature). */
+static const kmen_conf_culprit *load_secret(kmen_ngx_srv_conf *s, kmen_conf_field field,
+                                            const char *path, const unsigned char **secret,
+                                            apr_size_t *len)
 {
-    kmen_server_conf *c = &s->core;
-    const char *err = c->header_secret_file
-                          ? kmen_secret_load(s->pool, c->header_secret_file, &c->header_secret,
-                                             &c->header_secret_len)
-                          : NULL;
-    return err ? kmen_conf_culprit_make(s->pool, KMEN_FIELD_header_secret_file, 0,
-                                        c->header_secret_file, err)
-               : NULL;
+    const char *err = path ? kmen_secret_load(s->pool, path, secret, len) : NULL;
+    return err ? kmen_conf_culprit_make(s->pool, field, 0, path, err) : NULL;
 }
 
 /* The server{}'s SP and register, after the core's checks of their
@@ -106,7 +104,11 @@ static const char *make_sp(kmen_ngx_srv_conf *s)
     if (!bad && register_too)
         bad = make_register(s);
     if (!bad)
-        bad = load_header_secret(s);
+        bad = load_secret(s, KMEN_FIELD_header_secret_file, c->header_secret_file,
+                          &c->header_secret, &c->header_secret_len);
+    if (!bad)
+        bad = load_secret(s, KMEN_FIELD_evidence_secret_file, c->evidence_secret_file,
+                          &c->evidence_secret, &c->evidence_secret_len);
     if (!bad)
         bad = kmen_sp_setup(s->pool, c, kmen_dir_sp_type(&server_wide), &c->sp);
     return bad ? kmen_ngx_culprit(s->pool, c, bad) : NULL;

@@ -18,10 +18,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from t.integration.test_evidence import PDF, ask, check_download, page, received, row_of
 from t.lib import REPO, flow, poll
 from t.lib.keys import self_signed
 from t.lib.nginx import NGINX_MODULE_SO, Nginx, config_text
 from t.lib.register import spellings
+from t.sim import evidence as evsim
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 LOA = "http://eidas.europa.eu/LoA/"
@@ -961,3 +963,44 @@ def test_a_logout_from_another_site_asks_first_on_nginx(stack, nginx, s):
     assert r.status_code == 303 and flow.location(r).startswith(stack.sso_url), r.headers
     assert opens(n.port, cookie) == 303
 
+
+# --- cross-border evidence: the callback and the documents ------------------------------
+def evidence_node(stack, nginx):
+    """nginx with the site's kmen_evidence_secret_file, started."""
+    return nginx(server=f"kmen_evidence_secret_file {stack.keys.dir}/evidence.secret;").start()
+
+
+def nginx_callback(n, stack, body, secret=None):
+    """The evidence service's callback, BODY (a dict) signed with the site's secret or
+    SECRET, posted to N."""
+    raw = json.dumps(body).encode()
+    return requests.post(n.base_url + "/kmen/evidence", data=raw, timeout=20, headers={
+        "Content-Type": "application/json",
+        "Kmen-Evidence-Signature": evsim.sign(secret or stack.evidence_secret, raw, None)})
+
+
+def test_evidence_is_delivered_to_nginx_and_served_to_its_client(stack, nginx, s):
+    """A request a person made through httpd, answered by the evidence service's callback at
+    nginx (the same row, the same sealed document), the document served by nginx to that
+    client's session only, as a sandboxed download; a callback signed with another key
+    stores nothing."""
+    n = evidence_node(stack, nginx)
+    flow.login(s, stack, identity="cz-zofie")
+    request, _ = ask(s, stack, page("birth-certificate", "IT", uuid.uuid4().hex[:8]))
+    data = b"%PDF-1.4\n% delivered at nginx\n%%EOF\n"
+    assert nginx_callback(n, stack, received(request, data),
+                          secret=b"not the evidence secret!").status_code == 401
+    assert row_of(stack, request)[0][0] == "requested"
+    r = nginx_callback(n, stack, received(request, data))
+    assert r.status_code == 204, (r.text, n.read_error_log()[-2000:])
+    assert nginx_callback(n, stack, received(request, data)).status_code == 409
+    cookie = {"kmen_session": s.cookies.get("kmen_session")}
+    check_download(requests.get(f"{n.base_url}/kmen/evidence/{request}", cookies=cookie,
+                                timeout=20), data, PDF, f"evidence-{request}.pdf")
+    with requests.Session() as other:
+        flow.login(other, stack, identity="cz-jiri")
+        r = requests.get(f"{n.base_url}/kmen/evidence/{request}", timeout=20,
+                         cookies={"kmen_session": other.cookies.get("kmen_session")})
+        assert r.status_code == 404 and data not in r.content
+    assert requests.get(f"{n.base_url}/kmen/evidence/{request}", timeout=20).status_code == 404
+    assert "evidence callback answered 204" in n.read_error_log()
