@@ -9,9 +9,11 @@
 #include "endpoints.h"
 #include "evidence.h"
 #include "health.h"
+#include "idp_metadata.h"
 #include "logout_endpoints.h"
 #include "login_endpoints.h"
 #include "response.h"
+#include "request.h"
 #include "saml.h"
 
 static ngx_int_t send_metadata(ngx_http_request_t *r, const kmen_server_conf *c)
@@ -73,6 +75,10 @@ static ngx_int_t endpoint_handler(ngx_http_request_t *r)
         r->uri.data[len] != '/')
         return NGX_HTTP_NOT_FOUND;
     ngx_str_t name = {r->uri.len - len - 1, r->uri.data + len + 1};
+    kmen_ctx *ctx = kmen_ngx_request_ctx(r);
+    if (!ctx)
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    kmen_idp_refresh(ctx); /* the fetcher's new metadata, or yours */
     return serve(r, &s->core, &name);
 }
 

@@ -10,6 +10,7 @@
 #include "body.h"
 #include "cookie.h"
 #include "cookies.h"
+#include "idp_metadata.h"
 #include "login.h"
 #include "login_endpoints.h"
 #include "login_start.h"
@@ -57,6 +58,7 @@ ngx_int_t kmen_ngx_login_start(ngx_http_request_t *r, kmen_ctx *ctx, const kmen_
     kmen_login_started started;
     if (login_start_refused(r, ctx))
         return kmen_ngx_send_page(r, NGX_HTTP_TOO_MANY_REQUESTS, "Too many logins");
+    kmen_idp_refresh(ctx); /* a protected location's login is no endpoint's */
     switch (kmen_login_begin(ctx, dir, return_to, &started)) {
     case KMEN_LOGIN_START_ERROR:
         return kmen_ngx_send_page(r, NGX_HTTP_INTERNAL_SERVER_ERROR, "Server error");

@@ -115,8 +115,6 @@
 #define SESSION_ZONE_ROW(type, field, directive, nginx)                                            \
     COMMAND(nginx, NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2, kmen_ngx_set_session_zone,                 \
             NGX_HTTP_MAIN_CONF_OFFSET, 0, AS(directive))
-#define ROW_idp_metadata_url ~, NOT_YET_ROW
-#define ROW_idp_metadata_refresh ~, NOT_YET_ROW
 #define ROW_evidence_url ~, NOT_YET_ROW
 #define ROW_evidence_ca_file ~, NOT_YET_ROW
 #define ROW_evidence_pins ~, NOT_YET_ROW

@@ -3,10 +3,12 @@
  * defaults applied (kmen_server_conf_defaults), checked (kmen_conf_check),
  * and its SP and register made with the core (kmen_sp_setup,
  * kmen_store_create) while nginx reads its configuration; each worker then
- * readies them for itself, as each httpd child does. */
+ * readies them for itself, as each httpd child does, and the first keeps
+ * the metadata of kmen_idp_metadata_url current. */
 #include "apr_general.h"
 
 #include "endpoints.h"
+#include "idp_fetch.h"
 #include "http_client.h"
 #include "saml.h"
 #include "server.h"
@@ -130,12 +132,16 @@ char *kmen_ngx_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 /* The worker's own: the SPs' lasso servers, the database connections. */
 static apr_pool_t *worker_pool;
 
+static const kmen_server_conf *server_conf_of(const ngx_http_core_srv_conf_t *cscf)
+{
+    return &((kmen_ngx_srv_conf *)cscf->ctx->srv_conf[ngx_http_kmen_module.ctx_index])->core;
+}
+
 /* Each server{}'s SP and store in this worker; one that cannot be readied
  * is logged, and its requests fail, as in an httpd child. */
 static void ready_server(ngx_cycle_t *cycle, const ngx_http_core_srv_conf_t *cscf)
 {
-    const kmen_ngx_srv_conf *s = cscf->ctx->srv_conf[ngx_http_kmen_module.ctx_index];
-    const kmen_server_conf *c = &s->core;
+    const kmen_server_conf *c = server_conf_of(cscf);
     if (!c->sp || kmen_sp_child_ready(c->sp))
         return;
     /* an nginx worker serves one request at a time: one lasso server */
@@ -154,9 +160,12 @@ ngx_int_t kmen_ngx_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     if (apr_pool_create(&worker_pool, NULL) != APR_SUCCESS)
         return NGX_ERROR;
+    apr_hash_t *fetched = apr_hash_make(worker_pool);
     ngx_http_core_srv_conf_t **servers = cmcf->servers.elts;
-    for (ngx_uint_t i = 0; i < cmcf->servers.nelts; i++)
+    for (ngx_uint_t i = 0; i < cmcf->servers.nelts; i++) {
         ready_server(cycle, servers[i]);
+        kmen_ngx_idp_fetcher_start(cycle, worker_pool, fetched, server_conf_of(servers[i]));
+    }
     return NGX_OK;
 }
 
