@@ -163,7 +163,7 @@ const char *kmen_set_server_seconds(cmd_parms *cmd, void *dir, const char *arg)
 
 const char *kmen_set_error_document(cmd_parms *cmd, void *dir, const char *arg)
 {
-    if (arg[0] != '/')
+    if (!kmen_error_document_is_valid(arg))
         return "KmenErrorDocument: expected a local URL path such as /errors/login.html";
     return kmen_set_server_string(cmd, dir, arg);
 }

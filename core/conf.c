@@ -109,6 +109,11 @@ int kmen_endpoint_path_is_valid(const char *path)
     return path[0] == '/' && len >= 2 && path[len - 1] != '/';
 }
 
+int kmen_error_document_is_valid(const char *path)
+{
+    return path[0] == '/';
+}
+
 int kmen_country_is_valid(const char *country)
 {
     return strlen(country) == 2 && apr_isalpha(country[0]) && apr_isalpha(country[1]);

@@ -134,6 +134,9 @@ int kmen_agenda_is_valid(const char *agenda);
 /* KmenEndpointPath's form: a leading /, something after it, no trailing /. */
 int kmen_endpoint_path_is_valid(const char *path);
 
+/* KmenErrorDocument's form: a local URL path, starting with /. */
+int kmen_error_document_is_valid(const char *path);
+
 /* KmenHomeCountry's form: a two-letter country code. */
 int kmen_country_is_valid(const char *country);
 

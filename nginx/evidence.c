@@ -93,8 +93,8 @@ ngx_int_t kmen_ngx_evidence_document(ngx_http_request_t *r, const kmen_server_co
     case KMEN_STORE_OK:
         return send_document(r, ctx, id, type, doc, len);
     case KMEN_STORE_DOWN:
-        return kmen_ngx_send_page(r, NGX_HTTP_SERVICE_UNAVAILABLE, "Temporarily unavailable");
+        return kmen_ngx_send_page(r, KMEN_PAGE_UNAVAILABLE);
     default:
-        return kmen_ngx_send_page(r, NGX_HTTP_NOT_FOUND, "Not found");
+        return kmen_ngx_send_page(r, KMEN_PAGE_NOT_FOUND);
     }
 }

@@ -22,12 +22,12 @@ static ngx_int_t bad_request(ngx_http_request_t *r, kmen_ctx *ctx, const char *w
     kmen_log(ctx, KMEN_LOG_WARNING, KMEN_LOGNO(0636) "%s %s refused: %s",
              apr_pstrmemdup(ctx->pool, (const char *)r->method_name.data, r->method_name.len),
              apr_pstrmemdup(ctx->pool, (const char *)r->uri.data, r->uri.len), why);
-    return kmen_ngx_send_page(r, NGX_HTTP_BAD_REQUEST, "Invalid request");
+    return kmen_ngx_send_page(r, KMEN_PAGE_BAD_REQUEST);
 }
 
 static ngx_int_t unavailable(ngx_http_request_t *r)
 {
-    return kmen_ngx_send_page(r, NGX_HTTP_SERVICE_UNAVAILABLE, "Temporarily unavailable");
+    return kmen_ngx_send_page(r, KMEN_PAGE_UNAVAILABLE);
 }
 
 static const char *query_of(ngx_http_request_t *r, kmen_ctx *ctx)
@@ -77,7 +77,7 @@ static ngx_int_t confirm_logout(ngx_http_request_t *r, kmen_ctx *ctx, const kmen
         "\">\n<input type=\"hidden\" name=\"ReturnTo\" value=\"",
         apr_pescape_entity(p, return_to, 0),
         "\">\n<p><button type=\"submit\">Log out</button></p>\n</form>\n", NULL);
-    return kmen_ngx_send_page_with(r, NGX_HTTP_OK, "Log out?", form);
+    return kmen_ngx_send_page_with(r, KMEN_PAGE_LOGOUT_CONFIRM, form);
 }
 
 /* REPLY to R, lasso's log lines meanwhile (it reads and makes the messages)
@@ -109,7 +109,7 @@ static ngx_int_t logout_reply(ngx_http_request_t *r, kmen_ctx *ctx)
         return_to = "/";
     if (!kmen_return_to_is_local(return_to)) {
         kmen_log(ctx, KMEN_LOG_WARNING, KMEN_LOGNO(0623) "ReturnTo is not a local path, refused");
-        return kmen_ngx_send_page(r, NGX_HTTP_BAD_REQUEST, "Invalid request");
+        return kmen_ngx_send_page(r, KMEN_PAGE_BAD_REQUEST);
     }
     kmen_store_status st = kmen_ngx_session_of(r, ctx, &s);
     if (st != KMEN_STORE_OK)
@@ -145,7 +145,7 @@ static ngx_int_t slo_response(ngx_http_request_t *r, kmen_ctx *ctx, const char *
     case KMEN_LOGOUT_REFUSED:
         return kmen_ngx_redirect(r, to);
     case KMEN_LOGOUT_INCOMPLETE:
-        return kmen_ngx_send_page(r, NGX_HTTP_BAD_GATEWAY, "The logout may not be complete");
+        return kmen_ngx_send_page(r, KMEN_PAGE_LOGOUT_INCOMPLETE);
     default:
         return unavailable(r);
     }
@@ -161,7 +161,7 @@ static ngx_int_t slo_request(ngx_http_request_t *r, kmen_ctx *ctx, const char *q
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         return kmen_ngx_redirect(r, url);
     case KMEN_STORE_NOT_FOUND:
-        return kmen_ngx_send_page(r, NGX_HTTP_BAD_REQUEST, "Invalid request");
+        return kmen_ngx_send_page(r, KMEN_PAGE_BAD_REQUEST);
     default:
         return unavailable(r);
     }

@@ -9,6 +9,7 @@
 #include "cache_shm.h"
 #include "directives.h"
 #include "endpoints.h"
+#include "request.h"
 #include "server.h"
 
 #define SERVER_CONTEXT (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF)
@@ -87,6 +88,10 @@
 #define POST_register_agenda ~, AGENDA
 #define POST_login_agenda ~, AGENDA
 #define AGENDA(name) AS_FORM(name, kmen_agenda_is_valid, "expects an agenda code such as A8566")
+#define POST_error_document ~, LOCAL_PATH
+#define LOCAL_PATH(name)                                                                           \
+    AS_FORM(name, kmen_error_document_is_valid,                                                    \
+            "expects a local URL path such as /errors/login.html")
 #define POST_home_country ~, COUNTRY
 #define COUNTRY(name)                                                                              \
     AS_FORM(name, kmen_country_is_valid, "expects a two-letter country code such as CZ")
@@ -118,7 +123,6 @@
 #define ROW_evidence_url ~, NOT_YET_ROW
 #define ROW_evidence_ca_file ~, NOT_YET_ROW
 #define ROW_evidence_pins ~, NOT_YET_ROW
-#define ROW_error_document ~, NOT_YET_ROW
 #define NOT_YET_ROW(type, field, directive, nginx)                                                 \
     COMMAND(nginx, SERVER_CONTEXT | NGX_CONF_1MORE, kmen_ngx_set_not_yet, 0, 0, AS(directive))
 
@@ -139,13 +143,9 @@ static ngx_command_t kmen_commands[] = {
 /* clang-format on */
 
 static ngx_http_module_t kmen_module_ctx = {
-    NULL, /* preconfiguration */
-    kmen_ngx_access_init,
-    kmen_ngx_create_main_conf,
-    NULL, /* init main configuration */
-    kmen_ngx_create_srv_conf,
-    kmen_ngx_merge_srv_conf,
-    kmen_ngx_create_loc_conf,
+    kmen_ngx_request_variables,                                  /* $kmen_error */
+    kmen_ngx_access_init,       kmen_ngx_create_main_conf, NULL, /* init main configuration */
+    kmen_ngx_create_srv_conf,   kmen_ngx_merge_srv_conf,   kmen_ngx_create_loc_conf,
     kmen_ngx_merge_loc_conf,
 };
 

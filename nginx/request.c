@@ -22,6 +22,7 @@ typedef char kmen_ngx_log_levels_are_syslogs[ONE_APART ? 1 : -1];
 typedef struct {
     kmen_ctx ctx;
     kmen_ngx_answer *answer; /* once the body is read (body.c) */
+    const char *error;       /* the page kmen_error_document stands for */
 } request_record;
 
 /* The record's pool cleanup: also how a record is found again after an
@@ -121,6 +122,37 @@ int kmen_ngx_request_keep_answer(ngx_http_request_t *r, kmen_ngx_answer *answer)
 kmen_ngx_answer *kmen_ngx_request_answer(ngx_http_request_t *r)
 {
     return record_of(r)->answer;
+}
+
+int kmen_ngx_request_keep_error(ngx_http_request_t *r, const char *name)
+{
+    request_record *rec = record_of(r);
+    if (!rec && !(rec = record_new(r)))
+        return 0;
+    rec->error = name;
+    return 1;
+}
+
+static ngx_int_t error_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data)
+{
+    const request_record *rec = record_of(r);
+    const char *name = rec && rec->error ? rec->error : "";
+    v->data = (u_char *)name;
+    v->len = strlen(name);
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    return NGX_OK;
+}
+
+ngx_int_t kmen_ngx_request_variables(ngx_conf_t *cf)
+{
+    static ngx_str_t name = ngx_string("kmen_error");
+    ngx_http_variable_t *var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
+    if (!var)
+        return NGX_ERROR;
+    var->get_handler = error_variable;
+    return NGX_OK;
 }
 
 const kmen_cache *kmen_ngx_session_cache(ngx_http_request_t *r)

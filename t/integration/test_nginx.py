@@ -145,6 +145,7 @@ def test_http_entity_id_needs_the_demo_switch(stack, nginx):
     ("kmen_register_agenda 8566;", "expects an agenda code such as A8566"),
     ("kmen_nameid_format email;", "expects persistent, transient or none"),
     ("kmen_clock_skew 1y;", "expects a number of seconds"),
+    ("kmen_error_document errors.html;", "expects a local URL path such as /errors/login.html"),
 ])
 def test_a_bad_value_is_refused_by_nginx_where_it_stands(nginx, line, problem):
     n = nginx(server=line)
@@ -1037,3 +1038,25 @@ def test_the_metadata_url_is_fetched_verified_and_used_without_a_reload(stack, n
     assert "KMEN0648: kmen_idp_metadata_url" in log and "new metadata written" in log, log
     assert f"KMEN0645: kmen_idp_metadata_file {copy} changed: this process uses it now" in log
     assert not logout_accepted(stack, stack.httpd)  # the primary still has the old file
+
+
+# --- kmen_error_document: the portal's own error page ---------------------------------------
+def test_the_error_document_answers_for_the_pages(stack, nginx, s):
+    """Where nginx would send one of its pages, kmen_error_document answers instead (an
+    internal redirect, as httpd's KmenErrorDocument): with the page's status and the headers
+    set beside it (a 429's Retry-After), $kmen_error naming the page as httpd's
+    REDIRECT_KMEN_ERROR does, and $request_id the ID the error log gives."""
+    n = nginx(replace=in_http("kmen_session_zone kmen_sessions 1m;"),
+              server="kmen_error_document /errors/kmen.html;\n"
+                     "kmen_login_start_limit 1;\n"
+                     "location = /errors/kmen.html "
+                     '{ return 200 "error=$kmen_error id=$request_id\\n"; }').start()
+    r = s.get(n.base_url + "/kmen/login", params={"ReturnTo": "//evil.example/"},
+              allow_redirects=False)
+    answered = re.fullmatch(r"error=bad_request id=([0-9a-f]{32})\n", r.text)
+    assert r.status_code == 400 and answered, (r.status_code, r.text)
+    assert f"ReturnTo is not a local path, refused [req {answered[1]}]" in n.read_error_log()
+    assert login_start(s, n).status_code == 303
+    r = login_start(s, n)
+    assert r.status_code == 429 and 1 <= int(r.headers["Retry-After"]) <= 60, r.headers
+    assert r.text.startswith("error=too_many_logins id="), r.text
