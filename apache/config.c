@@ -4,7 +4,6 @@
 #include <strings.h>
 
 #include "httpd.h"
-#include "apr_base64.h"
 #include "apr_strings.h"
 #include "http_log.h"
 
@@ -292,15 +291,11 @@ static void *push_onto(apr_pool_t *p, apr_array_header_t **array, int element_si
     return apr_array_push(*array);
 }
 
-/* A pin of the public key, not of the certificate: it survives the renewal
- * of a certificate for the same key. Several pins allow a rollover. */
+/* Several pins allow a rollover. */
 const char *kmen_add_evidence_pin(cmd_parms *cmd, void *dir, const char *arg)
 {
-    static const char prefix[] = "sha256/";
-    unsigned char hash[KMEN_HASH_LEN + 2]; /* 44 base64 characters: at most 33 bytes */
-    if (strncmp(arg, prefix, strlen(prefix)) != 0 || strlen(arg + strlen(prefix)) != 44 ||
-        !kmen_base64_is_valid(arg + strlen(prefix)) ||
-        apr_base64_decode_binary(hash, arg + strlen(prefix)) != KMEN_HASH_LEN)
+    unsigned char hash[KMEN_HASH_LEN];
+    if (!kmen_pin_parse(arg, hash))
         return apr_pstrcat(cmd->pool,
                            "KmenEvidenceCallbackCertificate: expected sha256/<base64 of the "
                            "SHA-256 of the certificate's public key>, got ",

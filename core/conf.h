@@ -137,6 +137,11 @@ int kmen_endpoint_path_is_valid(const char *path);
 /* KmenErrorDocument's form: a local URL path, starting with /. */
 int kmen_error_document_is_valid(const char *path);
 
+/* A pin of KmenEvidenceCallbackCertificate, "sha256/<base64 of the
+ * SHA-256 of a certificate's public key>", into HASH (KMEN_HASH_LEN bytes);
+ * 0 when TEXT is not one. */
+int kmen_pin_parse(const char *text, unsigned char *hash);
+
 /* KmenHomeCountry's form: a two-letter country code. */
 int kmen_country_is_valid(const char *country);
 

@@ -8,6 +8,7 @@
 
 #include "apr_strings.h"
 
+#include "crypto.h"
 #include "directives.h"
 
 static const char *argument(ngx_conf_t *cf, apr_pool_t *p)
@@ -133,6 +134,23 @@ char *kmen_ngx_set_choice(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return store_int(cf, cmd, conf, i);
     }
     return (char *)d->usage;
+}
+
+char *kmen_ngx_set_pins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    kmen_ngx_srv_conf *s = conf;
+    apr_array_header_t **pins = (apr_array_header_t **)((char *)&s->core + cmd->offset);
+    ngx_str_t *value = cf->args->elts;
+    if (*pins)
+        return "is duplicate";
+    *pins = apr_array_make(s->pool, (int)cf->args->nelts - 1, KMEN_HASH_LEN);
+    for (ngx_uint_t i = 1; i < cf->args->nelts; i++) {
+        const char *pin = apr_pstrndup(s->pool, (const char *)value[i].data, value[i].len);
+        if (!kmen_pin_parse(pin, apr_array_push(*pins)))
+            return (char *)((const kmen_ngx_directive *)cmd->post)->usage;
+    }
+    apr_table_set(s->core.where, httpd_name_of(cmd), kmen_ngx_here(cf, s->pool));
+    return NGX_CONF_OK;
 }
 
 char *kmen_ngx_set_sp_type(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)

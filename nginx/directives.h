@@ -58,6 +58,8 @@ char *kmen_ngx_set_sp_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *kmen_ngx_set_flag(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 /* a whole number from least to most into an int */
 char *kmen_ngx_set_number(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+/* one or more pins (kmen_pin_parse) into an array of their hashes */
+char *kmen_ngx_set_pins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 /* one of the words of choices into an int, as its index */
 char *kmen_ngx_set_choice(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *kmen_ngx_set_sp_type(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

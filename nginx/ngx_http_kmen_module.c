@@ -29,8 +29,8 @@
 
 /* ---- the server settings' rows, expanded from the field list
  * (KMEN_SERVER_FIELDS, core/conf_fields.h): one directive for each field,
- * named by its nginx column, set by its TYPE's setter and post (SET_type,
- * POST_type), except where a directive really differs: ROW_field defined as
+ * named by its nginx column, set by its TYPE's setter, arguments and post
+ * (SET_type, ARGS_type, POST_type), except where a directive really differs: ROW_field defined as
  * "~, MACRO" makes MACRO(type, field, directive, nginx) its whole row (or
  * none), POST_field as "~, MACRO" makes MACRO(directive) its post. A field
  * with no nginx name (NULL) and no row of its own does not compile ("" NULL).
@@ -56,12 +56,22 @@
 #define SET_FLAG kmen_ngx_set_flag
 #define SET_ENCODING kmen_ngx_set_choice
 #define SET_NAMEID kmen_ngx_set_choice
+#define SET_PINS kmen_ngx_set_pins
+#define ARGS_STR NGX_CONF_TAKE1
+#define ARGS_FILE NGX_CONF_TAKE1
+#define ARGS_INT NGX_CONF_TAKE1
+#define ARGS_FLAG NGX_CONF_TAKE1
+#define ARGS_ENCODING NGX_CONF_TAKE1
+#define ARGS_NAMEID NGX_CONF_TAKE1
+#define ARGS_PINS NGX_CONF_1MORE /* several for a rollover */
 #define POST_STR AS
 #define POST_FILE AS
 #define POST_FLAG AS
 #define POST_INT(name) AS_NUMBER(name, 0, YEAR, "expects a number of seconds")
 #define POST_ENCODING(name)                                                                        \
     AS_CHOICE(name, kmen_header_encoding_names, "expects percent, raw or base64url")
+#define POST_PINS(name)                                                                            \
+    AS_FORM(name, NULL, "expects sha256/<base64 of the SHA-256 of the certificate's public key>")
 #define POST_NAMEID(name)                                                                          \
     AS_CHOICE(name, kmen_nameid_policy_names, "expects persistent, transient or none")
 
@@ -69,7 +79,7 @@
 #define COMMAND(name, type_, set, conf_, offset_, post_)                                           \
     {ngx_string(name), type_, set, conf_, offset_, post_},
 #define TYPE_ROW(type, field, directive, nginx)                                                    \
-    COMMAND("" nginx, SERVER_CONTEXT | NGX_CONF_TAKE1, SET_##type, NGX_HTTP_SRV_CONF_OFFSET,       \
+    COMMAND("" nginx, SERVER_CONTEXT | ARGS_##type, SET_##type, NGX_HTTP_SRV_CONF_OFFSET,          \
             SLOT(field), PICK_POST(POST_##field, POST_##type)(directive))
 #define SERVER_ROW(type, field, default_value, merge, directive, nginx)                            \
     PICK(ROW_##field, TYPE_ROW)(type, field, directive, nginx)
@@ -121,8 +131,6 @@
     COMMAND(nginx, NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2, kmen_ngx_set_session_zone,                 \
             NGX_HTTP_MAIN_CONF_OFFSET, 0, AS(directive))
 #define ROW_evidence_url ~, NOT_YET_ROW
-#define ROW_evidence_ca_file ~, NOT_YET_ROW
-#define ROW_evidence_pins ~, NOT_YET_ROW
 #define NOT_YET_ROW(type, field, directive, nginx)                                                 \
     COMMAND(nginx, SERVER_CONTEXT | NGX_CONF_1MORE, kmen_ngx_set_not_yet, 0, 0, AS(directive))
 

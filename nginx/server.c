@@ -7,6 +7,7 @@
  * the metadata of kmen_idp_metadata_url current. */
 #include "apr_general.h"
 
+#include "crypto.h"
 #include "endpoints.h"
 #include "idp_fetch.h"
 #include "http_client.h"
@@ -92,6 +93,19 @@ static const kmen_conf_culprit *load_secret(kmen_ngx_srv_conf *s, kmen_conf_fiel
     return err ? kmen_conf_culprit_make(s->pool, field, 0, path, err) : NULL;
 }
 
+/* kmen_evidence_callback_ca_file's CAs, when set: the evidence service's
+ * TLS client certificate (its pin kmen_conf_check requires). */
+static const kmen_conf_culprit *load_evidence_ca(kmen_ngx_srv_conf *s)
+{
+    kmen_server_conf *c = &s->core;
+    const char *err = NULL;
+    if (c->evidence_ca_file &&
+        !(c->evidence_ca_store = kmen_ca_store_load(s->pool, c->evidence_ca_file, &err)))
+        return kmen_conf_culprit_make(s->pool, KMEN_FIELD_evidence_ca_file, 0, c->evidence_ca_file,
+                                      err);
+    return NULL;
+}
+
 /* The server{}'s SP and register, after the core's checks of their
  * settings: the register's once the server{} names a database or a key
  * (the other then required). Its metadata publishes the server{}'s own
@@ -111,6 +125,8 @@ static const char *make_sp(kmen_ngx_srv_conf *s)
     if (!bad)
         bad = load_secret(s, KMEN_FIELD_evidence_secret_file, c->evidence_secret_file,
                           &c->evidence_secret, &c->evidence_secret_len);
+    if (!bad)
+        bad = load_evidence_ca(s);
     if (!bad)
         bad = kmen_sp_setup(s->pool, c, kmen_dir_sp_type(&server_wide), &c->sp);
     return bad ? kmen_ngx_culprit(s->pool, c, bad) : NULL;
