@@ -4,8 +4,6 @@
 #include <strings.h>
 
 #include "httpd.h"
-#include "apr_base64.h"
-#include "apr_lib.h"
 #include "apr_strings.h"
 #include "http_log.h"
 
@@ -164,15 +162,14 @@ const char *kmen_set_server_seconds(cmd_parms *cmd, void *dir, const char *arg)
 
 const char *kmen_set_error_document(cmd_parms *cmd, void *dir, const char *arg)
 {
-    if (arg[0] != '/')
+    if (!kmen_error_document_is_valid(arg))
         return "KmenErrorDocument: expected a local URL path such as /errors/login.html";
     return kmen_set_server_string(cmd, dir, arg);
 }
 
 const char *kmen_set_endpoint_path(cmd_parms *cmd, void *dir, const char *arg)
 {
-    size_t len = strlen(arg);
-    if (arg[0] != '/' || len < 2 || arg[len - 1] == '/')
+    if (!kmen_endpoint_path_is_valid(arg))
         return "KmenEndpointPath: expected a path such as /kmen (leading /, no trailing /)";
     return kmen_set_server_string(cmd, dir, arg);
 }
@@ -225,7 +222,7 @@ const char *kmen_set_nameid_format(cmd_parms *cmd, void *dir, const char *arg)
 
 const char *kmen_set_home_country(cmd_parms *cmd, void *dir, const char *arg)
 {
-    if (strlen(arg) != 2 || !apr_isalpha(arg[0]) || !apr_isalpha(arg[1]))
+    if (!kmen_country_is_valid(arg))
         return "KmenHomeCountry: expected a two-letter country code such as CZ";
     return kmen_set_server_string(cmd, dir, arg);
 }
@@ -294,15 +291,11 @@ static void *push_onto(apr_pool_t *p, apr_array_header_t **array, int element_si
     return apr_array_push(*array);
 }
 
-/* A pin of the public key, not of the certificate: it survives the renewal
- * of a certificate for the same key. Several pins allow a rollover. */
+/* Several pins allow a rollover. */
 const char *kmen_add_evidence_pin(cmd_parms *cmd, void *dir, const char *arg)
 {
-    static const char prefix[] = "sha256/";
-    unsigned char hash[KMEN_HASH_LEN + 2]; /* 44 base64 characters: at most 33 bytes */
-    if (strncmp(arg, prefix, strlen(prefix)) != 0 || strlen(arg + strlen(prefix)) != 44 ||
-        !kmen_base64_is_valid(arg + strlen(prefix)) ||
-        apr_base64_decode_binary(hash, arg + strlen(prefix)) != KMEN_HASH_LEN)
+    unsigned char hash[KMEN_HASH_LEN];
+    if (!kmen_pin_parse(arg, hash))
         return apr_pstrcat(cmd->pool,
                            "KmenEvidenceCallbackCertificate: expected sha256/<base64 of the "
                            "SHA-256 of the certificate's public key>, got ",

@@ -12,6 +12,7 @@
 #include "handlers.h"
 #include "evidence.h"
 #include "health.h"
+#include "idp_metadata.h"
 #include "login.h"
 #include "login_start.h"
 #include "login_state.h"
@@ -26,28 +27,6 @@
 
 #define ACS_BODY_LIMIT (512 * 1024) /* NIA's Responses are ~20 KiB */
 #define SLO_BODY_LIMIT (64 * 1024)  /* NIA's LogoutResponses are under 4 KiB */
-
-/* Before a request uses the IdP metadata: a changed KmenIdPMetadataFile is
- * picked up (kmen_sp_idp_refresh), once per child, and said so. */
-static void idp_refresh(request_rec *r, const kmen_server_conf *c)
-{
-    const char *err = NULL;
-    switch (kmen_sp_idp_refresh(c->sp, r->pool, &err)) {
-    case KMEN_IDP_RELOADED:
-        kmen_log(kmen_request_ctx(r), KMEN_LOG_NOTICE,
-                 KMEN_LOGNO(0645) "KmenIdPMetadataFile %s changed: this process uses it now",
-                 c->idp_metadata_file);
-        break;
-    case KMEN_IDP_REFUSED:
-        kmen_log(kmen_request_ctx(r), KMEN_LOG_ERR,
-                 KMEN_LOGNO(0646) "KmenIdPMetadataFile %s changed but is refused, the "
-                                  "previous metadata stays in use: %s",
-                 c->idp_metadata_file, err);
-        break;
-    case KMEN_IDP_UNCHANGED:
-        break;
-    }
-}
 
 const char *kmen_login_url(request_rec *r, const char *return_to)
 {
@@ -71,7 +50,7 @@ int kmen_login_start(request_rec *r, const kmen_dir_conf *dir, const char *retur
     kmen_login_started started;
     if (login_start_refused(r))
         return kmen_page_send(r, KMEN_PAGE_TOO_MANY_LOGINS, NULL);
-    idp_refresh(r, kmen_server_conf_get(r->server));
+    kmen_idp_refresh(kmen_request_ctx(r));
     switch (kmen_login_begin(kmen_request_ctx(r), dir, return_to, &started)) {
     case KMEN_LOGIN_START_ERROR:
         return kmen_page_send(r, KMEN_PAGE_INTERNAL_ERROR, NULL);
@@ -383,7 +362,7 @@ int kmen_endpoint_handler(request_rec *r, int lookup)
             return HTTP_METHOD_NOT_ALLOWED;
         }
         kmen_ctx *previous = kmen_log_serving(kmen_request_ctx(r));
-        idp_refresh(r, c);
+        kmen_idp_refresh(kmen_request_ctx(r));
         int status = endpoints[i].handle(r);
         kmen_log_serving(previous);
         return status;

@@ -3,17 +3,12 @@
  *
  * One thread in httpd's parent process (root, like the start that read the
  * file first) per URL: the children need no network access, no write access
- * to the file's directory, and do not fetch N times. Each fetch is verified
- * against KmenIdPMetadataCertificateFile and loaded as at startup; only then
- * is it written beside the file and renamed over it, so the file is always
- * a complete, verified copy. A fetch that fails or does not verify leaves
- * the last good copy in place. The outcome goes to FILE.fetch, which the
- * children read for /kmen/health and the status page. */
+ * to the file's directory, and do not fetch N times. What a fetch does is
+ * the core's (idp_metadata.h): verified, written over the file, its outcome
+ * recorded beside it for the children's /kmen/health and status page. */
 #include <pthread.h>
-#include <string.h>
 
 #include "httpd.h"
-#include "apr_file_io.h"
 #include "apr_hash.h"
 #include "http_core.h"
 #include "apr_strings.h"
@@ -21,16 +16,11 @@
 #include "apr_thread_proc.h"
 #include "http_log.h"
 
-#include "files.h"
 #include "http_client.h"
 #include "log.h"
 #include "metadata_fetch.h"
-#include "saml.h"
 
 APLOG_USE_MODULE(kmen);
-
-#define MAX_METADATA (4 * 1024 * 1024) /* NIA's is ~40 KiB */
-#define FETCH_TIMEOUT 30L              /* seconds; a restart waits for it at most */
 
 typedef struct {
     server_rec *s;
@@ -41,86 +31,10 @@ typedef struct {
     int stop;
 } fetcher;
 
-/* The body of a 200 answer at C's URL (in P), or NULL and *ERR. */
-static const char *download(apr_pool_t *p, const kmen_server_conf *c, const char **err)
-{
-    kmen_http_request req = {.url = c->idp_metadata_url,
-                             .timeout_ms = FETCH_TIMEOUT * 1000L,
-                             .max_bytes = MAX_METADATA,
-                             .allow_http = c->allow_http,
-                             .max_redirects = 3};
-    kmen_http_response answer;
-    kmen_http_call(p, &req, &answer);
-    *err = answer.outcome != KMEN_HTTP_OK ? answer.reason
-           : answer.status != 200         ? apr_psprintf(p, "HTTP status %ld", answer.status)
-                                          : NULL;
-    return *err ? NULL : answer.body;
-}
-
-/* TEXT written to a new file beside PATH (mode 0644) and renamed over it:
- * a reader sees the old file or the new one, never a part. */
-static const char *write_atomically(apr_pool_t *p, const char *path, const char *text)
-{
-    char *tmp = apr_pstrcat(p, path, ".XXXXXX", NULL);
-    apr_file_t *f;
-    apr_size_t len = strlen(text);
-    apr_status_t rv =
-        apr_file_mktemp(&f, tmp, APR_FOPEN_CREATE | APR_FOPEN_WRITE | APR_FOPEN_EXCL, p);
-    if (rv != APR_SUCCESS)
-        return apr_psprintf(p, "cannot create a file beside %s", path);
-    rv = apr_file_write_full(f, text, len, NULL);
-    apr_file_close(f);
-    if (rv == APR_SUCCESS)
-        rv = apr_file_perms_set(tmp, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD |
-                                         APR_FPROT_WREAD);
-    if (rv == APR_SUCCESS)
-        rv = apr_file_rename(tmp, path, p);
-    if (rv != APR_SUCCESS) {
-        apr_file_remove(tmp, p);
-        return apr_psprintf(p, "cannot write %s", path);
-    }
-    return NULL;
-}
-
-static const char *state_path(apr_pool_t *p, const kmen_server_conf *c)
-{
-    return apr_pstrcat(p, c->idp_metadata_file, ".fetch", NULL);
-}
-
-/* One fetch: downloaded, checked as the children will check it (against the
- * certificates pinned at startup), and written if it is new. */
-static const char *fetch_once(apr_pool_t *p, const kmen_server_conf *c, int *changed)
-{
-    const char *err = NULL;
-    char *current = NULL;
-    apr_size_t len;
-    const char *xml = download(p, c, &err);
-    *changed = 0;
-    if (!xml)
-        return err;
-    if ((err = kmen_sp_idp_check(c->sp, p, xml)))
-        return apr_pstrcat(p, "the fetched metadata ", err, NULL);
-    if (!kmen_file_read(p, c->idp_metadata_file, &current, &len) && strcmp(current, xml) == 0)
-        return NULL;
-    *changed = 1;
-    return write_atomically(p, c->idp_metadata_file, xml);
-}
-
-/* FILE.fetch: the attempt's time, the last success's, and the result. */
-static void record(apr_pool_t *p, const kmen_server_conf *c, const char *err)
-{
-    kmen_fetch_state before;
-    kmen_metadata_fetch_state(p, c, &before);
-    apr_time_t now = apr_time_now();
-    write_atomically(p, state_path(p, c),
-                     apr_psprintf(p, "%" APR_TIME_T_FMT "\n%" APR_TIME_T_FMT "\n%s\n", now,
-                                  err ? before.succeeded : now, err ? err : "ok"));
-}
-
 /* httpd's parent forks its children while a fetcher may be inside libcurl,
  * OpenSSL, libxml2, xmlsec or lasso: a child forked while the fetcher holds
  * one of their locks would wait on it forever. fork() waits until no fetch
- * is under way (at most FETCH_TIMEOUT, once an hour). The handlers are
+ * is under way (at most a fetch's 30 s timeout, once an hour). The handlers are
  * registered once per process; the module stays loaded (-z nodelete). */
 static pthread_mutex_t fetching = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t fork_guard_once = PTHREAD_ONCE_INIT;
@@ -147,9 +61,8 @@ static void fetch_and_log(fetcher *f)
     if (apr_pool_create(&p, NULL) != APR_SUCCESS)
         return;
     pthread_mutex_lock(&fetching);
-    const char *err = fetch_once(p, f->c, &changed);
+    const char *err = kmen_metadata_fetch(p, f->c, &changed);
     const char *url = kmen_http_url_for_log(p, f->c->idp_metadata_url);
-    record(p, f->c, err);
     if (err)
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, f->s,
                      KMEN_LOGNO(0647) "mod_kmen: KmenIdPMetadataURL %s: %s; the last good copy "
@@ -222,18 +135,4 @@ void kmen_metadata_fetchers_start(apr_pool_t *pconf, server_rec *s)
         apr_hash_set(started, c->idp_metadata_file, APR_HASH_KEY_STRING, c);
         fetcher_start(pconf, vs, c);
     }
-}
-
-void kmen_metadata_fetch_state(apr_pool_t *p, const kmen_server_conf *c, kmen_fetch_state *out)
-{
-    char *text = NULL;
-    apr_size_t len;
-    char *rest;
-    memset(out, 0, sizeof(*out));
-    if (!c->idp_metadata_url || kmen_file_read(p, state_path(p, c), &text, &len) != NULL)
-        return;
-    out->attempted = (apr_time_t)apr_strtoi64(text, &rest, 10);
-    out->succeeded = (apr_time_t)apr_strtoi64(rest, &rest, 10);
-    out->result = apr_pstrdup(p, rest + strspn(rest, "\n"));
-    out->result = apr_pstrndup(p, out->result, strcspn(out->result, "\n"));
 }

@@ -15,56 +15,6 @@
 
 #define RETRY_AFTER "30"
 
-static const struct {
-    int status;
-    const char *title_cs, *text_cs, *title_en, *text_en;
-} pages[] = {
-    {HTTP_BAD_REQUEST, "Neplatný požadavek", "Požadavek nelze zpracovat.", "Invalid request",
-     "The request cannot be processed."},
-    {HTTP_BAD_REQUEST, "Přihlášení se nezdařilo",
-     "Přihlášení nelze dokončit. Začněte prosím znovu.", "Login failed",
-     "The login cannot be completed. Please start again."},
-    {HTTP_UNAUTHORIZED, "Přihlášení bylo zrušeno nebo se nezdařilo",
-     "Identitní prostor přihlášení nepotvrdil.", "Login cancelled or failed",
-     "The identity provider did not confirm the login."},
-    {HTTP_FORBIDDEN, "Je potřeba silnější přihlášení",
-     "Tato část vyžaduje přihlášení s vyšší úrovní záruky.", "A stronger login is needed",
-     "This part requires a login with a higher level of assurance."},
-    {HTTP_SERVICE_UNAVAILABLE, "Služba je dočasně nedostupná", "Zkuste to prosím za chvíli znovu.",
-     "Temporarily unavailable", "Please try again in a moment."},
-    {HTTP_NOT_FOUND, "Stránka nenalezena", "Tato adresa neexistuje.", "Not found",
-     "There is nothing at this address."},
-    {HTTP_CONFLICT, "Ověření nelze dokončit",
-     "Ověření totožnosti nebylo možné zapsat. Začněte prosím znovu.",
-     "The verification cannot be completed",
-     "The verification could not be recorded. Please start again."},
-    {HTTP_FORBIDDEN, "Je potřeba ověření totožnosti",
-     "Tato část je přístupná až po ověření vaší totožnosti.", "Verification needed",
-     "This part is open only after your identity has been verified."},
-    {HTTP_TOO_MANY_REQUESTS, "Příliš mnoho přihlášení",
-     "Z této adresy začalo příliš mnoho přihlášení. Zkuste to prosím za minutu znovu.",
-     "Too many logins",
-     "Too many logins were started from this address. Please try again in a "
-     "minute."},
-    {HTTP_OK, "Odhlásit se?", "Odhlášení nepřišlo ze stránek tohoto portálu. Potvrďte ho prosím.",
-     "Log out?", "The logout did not come from this portal's pages. Please confirm it."},
-    {HTTP_UNAUTHORIZED, "Je potřeba se přihlásit",
-     "Tento požadavek lze vyřídit až po přihlášení. Přihlaste se prosím a opakujte ho.",
-     "Login needed",
-     "This request can be carried out only after a login. Please log in and repeat it."},
-    {HTTP_INTERNAL_SERVER_ERROR, "Chyba serveru",
-     "Požadavek nelze vyřídit kvůli chybě na serveru. Sdělte prosím správci identifikátor níže.",
-     "Server error",
-     "The request cannot be carried out because of an error on the server. Please tell the "
-     "administrator the request ID below."},
-    {HTTP_BAD_GATEWAY, "Odhlášení nemusí být dokončeno",
-     "Z tohoto portálu jste odhlášeni, ale Národní identitní autorita odhlášení nepotvrdila. "
-     "Pokud jste na sdíleném počítači, zavřete prosím prohlížeč.",
-     "The logout may not be complete",
-     "You are logged out of this portal, but the national identity authority did not confirm "
-     "the logout. On a shared computer, please close the browser."},
-};
-
 const char *kmen_request_id(request_rec *r)
 {
     /* One ID for what the person asked: the subrequests and internal
@@ -102,7 +52,7 @@ int kmen_page_send_body(request_rec *r, int status, const char *type, const char
 
 int kmen_page_status(kmen_page page)
 {
-    return pages[page].status;
+    return kmen_page_of(page)->status;
 }
 
 /* The page with ACTION (HTML: a link or a form) under its Czech text. */
@@ -116,9 +66,9 @@ static const char *page_html(request_rec *r, kmen_page page, const char *action)
         "<section lang=\"en\">\n<h2>%s</h2>\n<p>%s</p>\n</section>\n"
         "<p><small>Identifikátor požadavku / Request ID: <code>%s</code></small></p>\n"
         "</main>\n</body>\n</html>\n",
-        pages[page].title_cs, pages[page].title_en, pages[page].title_cs, pages[page].text_cs,
-        action, pages[page].title_en, pages[page].text_en,
-        apr_pescape_entity(r->pool, kmen_request_id(r), 0));
+        kmen_page_of(page)->title_cs, kmen_page_of(page)->title_en, kmen_page_of(page)->title_cs,
+        kmen_page_of(page)->text_cs, action, kmen_page_of(page)->title_en,
+        kmen_page_of(page)->text_en, apr_pescape_entity(r->pool, kmen_request_id(r), 0));
 }
 
 const char *kmen_page_html(request_rec *r, kmen_page page, const char *retry_url)
@@ -144,20 +94,15 @@ int kmen_page_send_logout_confirm(request_rec *r, const char *url, const char *t
                                page_html(r, KMEN_PAGE_LOGOUT_CONFIRM, form));
 }
 
-static const char *const page_names[] = {
-    "bad_request",  "login_invalid",  "login_failed",     "loa_too_low",     "unavailable",
-    "not_found",    "verify_refused", "not_verified",     "too_many_logins", "logout_confirm",
-    "login_needed", "internal_error", "logout_incomplete"};
-
 /* KmenErrorDocument: httpd's own ErrorDocument machinery serves the portal's
  * page with the original status; it learns why from KMEN_ERROR. */
 static int send_error_document(request_rec *r, const char *document, kmen_page page)
 {
-    apr_table_setn(r->subprocess_env, "KMEN_ERROR", page_names[page]);
+    apr_table_setn(r->subprocess_env, "KMEN_ERROR", kmen_page_of(page)->name);
     apr_table_setn(r->subprocess_env, "KMEN_REQUEST_ID", kmen_request_id(r));
-    retry_later(r, pages[page].status);
-    ap_custom_response(r, pages[page].status, document);
-    return pages[page].status;
+    retry_later(r, kmen_page_of(page)->status);
+    ap_custom_response(r, kmen_page_of(page)->status, document);
+    return kmen_page_of(page)->status;
 }
 
 int kmen_page_send(request_rec *r, kmen_page page, const char *retry_url)
@@ -165,7 +110,7 @@ int kmen_page_send(request_rec *r, kmen_page page, const char *retry_url)
     const kmen_server_conf *c = kmen_server_conf_get(r->server);
     if (c->error_document)
         return send_error_document(r, c->error_document, page);
-    return kmen_page_send_body(r, pages[page].status, "text/html; charset=utf-8",
+    return kmen_page_send_body(r, kmen_page_of(page)->status, "text/html; charset=utf-8",
                                kmen_page_html(r, page, retry_url));
 }
 

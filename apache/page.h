@@ -5,21 +5,7 @@
 
 #include "httpd.h"
 
-typedef enum {
-    KMEN_PAGE_BAD_REQUEST = 0,  /* 400: a malformed request to an endpoint */
-    KMEN_PAGE_LOGIN_INVALID,    /* 400: invalid/forged/expired/replayed response */
-    KMEN_PAGE_LOGIN_FAILED,     /* 401: NIA says failed or cancelled */
-    KMEN_PAGE_LOA_TOO_LOW,      /* 403: a stronger login is needed */
-    KMEN_PAGE_UNAVAILABLE,      /* 503: database or translation gateway down */
-    KMEN_PAGE_NOT_FOUND,        /* 404: no such endpoint */
-    KMEN_PAGE_VERIFY_REFUSED,   /* 409: Kmen-Complete could not be carried out */
-    KMEN_PAGE_NOT_VERIFIED,     /* 403: a pending foreigner, and no KmenVerifyPath here */
-    KMEN_PAGE_TOO_MANY_LOGINS,  /* 429: KmenLoginStartLimit reached by this client address */
-    KMEN_PAGE_LOGOUT_CONFIRM,   /* 200: a logout from elsewhere, to be confirmed */
-    KMEN_PAGE_LOGIN_NEEDED,     /* 401: no session, and a request a login cannot resume */
-    KMEN_PAGE_INTERNAL_ERROR,   /* 500: this server cannot serve AuthType Kmen */
-    KMEN_PAGE_LOGOUT_INCOMPLETE /* 502: ended here, but NIA did not confirm the logout */
-} kmen_page;
+#include "page_kinds.h"
 
 /* An identifier the person can quote and the operator can find in the log
  * (every line the core logs about the request ends with it), one per request the

@@ -5,7 +5,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "apr_base64.h"
 #include "apr_escape.h"
+#include "apr_lib.h"
 #include "apr_strings.h"
 #include "apr_uri.h"
 
@@ -142,6 +144,36 @@ const char *kmen_requested_attr_parse(apr_pool_t *p, const char *arg, kmen_reque
     out->value = value;
     out->required = required;
     return NULL;
+}
+
+int kmen_endpoint_path_is_valid(const char *path)
+{
+    size_t len = strlen(path);
+    return path[0] == '/' && len >= 2 && path[len - 1] != '/';
+}
+
+int kmen_error_document_is_valid(const char *path)
+{
+    return path[0] == '/';
+}
+
+/* A pin of the public key, not of the certificate: it survives the renewal
+ * of a certificate for the same key. */
+int kmen_pin_parse(const char *text, unsigned char *hash)
+{
+    static const char prefix[] = "sha256/";
+    unsigned char decoded[KMEN_HASH_LEN + 2]; /* 44 base64 characters: at most 33 bytes */
+    const char *b64 = text + strlen(prefix);
+    if (strncmp(text, prefix, strlen(prefix)) != 0 || strlen(b64) != 44 ||
+        !kmen_base64_is_valid(b64) || apr_base64_decode_binary(decoded, b64) != KMEN_HASH_LEN)
+        return 0;
+    memcpy(hash, decoded, KMEN_HASH_LEN);
+    return 1;
+}
+
+int kmen_country_is_valid(const char *country)
+{
+    return strlen(country) == 2 && apr_isalpha(country[0]) && apr_isalpha(country[1]);
 }
 
 const char *kmen_read_text_file(apr_pool_t *p, const char *path, const char **text)

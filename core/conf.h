@@ -35,6 +35,7 @@ struct kmen_store;
  * INT or ARRAY, gives the C type, the value that means "not set" and the type
  * the effective value is read as. */
 #define KMEN_BASE_STR STR
+#define KMEN_BASE_FILE STR /* a path, made absolute by the adapter's directive */
 #define KMEN_BASE_INT INT
 #define KMEN_BASE_FLAG INT
 #define KMEN_BASE_LOA INT      /* kmen_loa */
@@ -140,6 +141,20 @@ int kmen_sp_type_is_valid(const char *sp_type);
  * without a namespace is NIA's STORK or Czech claim of that name, else the
  * eIDAS natural person's. NULL, or what is wrong with ARG. */
 const char *kmen_requested_attr_parse(apr_pool_t *p, const char *arg, kmen_requested_attr *out);
+
+/* KmenEndpointPath's form: a leading /, something after it, no trailing /. */
+int kmen_endpoint_path_is_valid(const char *path);
+
+/* KmenErrorDocument's form: a local URL path, starting with /. */
+int kmen_error_document_is_valid(const char *path);
+
+/* A pin of KmenEvidenceCallbackCertificate, "sha256/<base64 of the
+ * SHA-256 of a certificate's public key>", into HASH (KMEN_HASH_LEN bytes);
+ * 0 when TEXT is not one. */
+int kmen_pin_parse(const char *text, unsigned char *hash);
+
+/* KmenHomeCountry's form: a two-letter country code. */
+int kmen_country_is_valid(const char *country);
 
 /* The text of the file PATH; NULL, or why not ("cannot read: ..."). */
 const char *kmen_read_text_file(apr_pool_t *p, const char *path, const char **text);

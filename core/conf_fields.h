@@ -8,7 +8,9 @@
  *
  * X(TYPE, field, default, MERGE, directive, nginx):
  *   TYPE      the field's C type and how its value is spelled (KMEN_BASE_*,
- *             conf.h): STR, INT (a number), FLAG (On/Off), LOA, EIDAS
+ *             conf.h): STR, FILE (a path; a relative one is taken from httpd's
+ *             ServerRoot, nginx's configuration directory), INT (a number),
+ *             FLAG (On/Off), LOA, EIDAS
  *             (verify/accept), ENCODING and NAMEID (kmen_*_names), PINS and
  *             ATTRS (arrays). Unset is NULL for pointers, KMEN_UNSET else.
  *   default   what an unset field counts as, or NULL for none; a server
@@ -21,8 +23,9 @@
  *             apache/mod_kmen.c); NULL for the second key pair's fields,
  *             which a directive's second occurrence sets. It is also the
  *             key of the where table, in both servers.
- *   nginx     nginx's name of it (nginx/ngx_http_kmen_module.c for those it
- *             has so far, docs/nginx.md): a table, not a rule, since no rule
+ *   nginx     nginx's name of it (docs/nginx.md; nginx's directive table is
+ *             expanded from this column, nginx/ngx_http_kmen_module.c): a
+ *             table, not a rule, since no rule
  *             turns KmenIdPMetadataFile and KmenSPEntityID into
  *             kmen_idp_metadata_file and kmen_sp_entity_id alike.
  * A setting's identity is its field (kmen_conf_field, conf_check.h); the
@@ -40,23 +43,23 @@
     X(STR, acs_base_url, NULL, OWN, "KmenACSBaseURL", "kmen_acs_base_url")                         \
     X(FLAG, allow_http, 0, OWN, "KmenAllowHTTP", "kmen_allow_http")                                \
     /* the first KmenSPPrivateKeyFile and KmenSPCertificateFile: sign and decrypt */               \
-    X(STR, sp_key_file, NULL, OWN, "KmenSPPrivateKeyFile", "kmen_sp_private_key_file")             \
-    X(STR, sp_cert_file, NULL, OWN, "KmenSPCertificateFile", "kmen_sp_certificate_file")           \
+    X(FILE, sp_key_file, NULL, OWN, "KmenSPPrivateKeyFile", "kmen_sp_private_key_file")            \
+    X(FILE, sp_cert_file, NULL, OWN, "KmenSPCertificateFile", "kmen_sp_certificate_file")          \
     /* the second, while the key rolls over: decrypts; a context's pairs go together, so a         \
      * virtual host's one key is not followed by the main server's second */                       \
-    X(STR, sp_next_key_file, NULL, WITH_KEY, NULL, NULL)                                           \
-    X(STR, sp_next_cert_file, NULL, WITH_CERT, NULL, NULL)                                         \
+    X(FILE, sp_next_key_file, NULL, WITH_KEY, NULL, NULL)                                          \
+    X(FILE, sp_next_cert_file, NULL, WITH_CERT, NULL, NULL)                                        \
     /* when set, these alone decrypt and the pairs above only sign; a virtual host's own           \
      * signing key is not paired with the main server's encryption keys */                         \
-    X(STR, sp_enc_key_file, NULL, WITH_ENC, "KmenSPEncryptionKeyFile",                             \
+    X(FILE, sp_enc_key_file, NULL, WITH_ENC, "KmenSPEncryptionKeyFile",                            \
       "kmen_sp_encryption_key_file")                                                               \
-    X(STR, sp_enc_cert_file, NULL, WITH_ENC, "KmenSPEncryptionCertificateFile",                    \
+    X(FILE, sp_enc_cert_file, NULL, WITH_ENC, "KmenSPEncryptionCertificateFile",                   \
       "kmen_sp_encryption_certificate_file")                                                       \
-    X(STR, sp_next_enc_key_file, NULL, WITH_ENC, NULL, NULL)                                       \
-    X(STR, sp_next_enc_cert_file, NULL, WITH_ENC, NULL, NULL)                                      \
-    X(STR, idp_metadata_file, NULL, OWN, "KmenIdPMetadataFile", "kmen_idp_metadata_file")          \
+    X(FILE, sp_next_enc_key_file, NULL, WITH_ENC, NULL, NULL)                                      \
+    X(FILE, sp_next_enc_cert_file, NULL, WITH_ENC, NULL, NULL)                                     \
+    X(FILE, idp_metadata_file, NULL, OWN, "KmenIdPMetadataFile", "kmen_idp_metadata_file")         \
     /* the pinned certificate(s) signing that file */                                              \
-    X(STR, idp_metadata_cert_file, NULL, OWN, "KmenIdPMetadataCertificateFile",                    \
+    X(FILE, idp_metadata_cert_file, NULL, OWN, "KmenIdPMetadataCertificateFile",                   \
       "kmen_idp_metadata_certificate_file")                                                        \
     /* where one process fetches that file from, every idp_metadata_refresh seconds */             \
     X(STR, idp_metadata_url, NULL, OWN, "KmenIdPMetadataURL", "kmen_idp_metadata_url")             \
@@ -67,20 +70,21 @@
     /* the register */                                                                             \
     X(STR, db_conninfo, NULL, OWN, "KmenDatabase", "kmen_database")                                \
     X(INT, db_pool_size, 4, OWN, "KmenDatabasePoolSize", "kmen_database_pool_size")                \
-    X(STR, register_key_file, NULL, OWN, "KmenRegisterKeyFile", "kmen_register_key_file")          \
+    X(FILE, register_key_file, NULL, OWN, "KmenRegisterKeyFile", "kmen_register_key_file")         \
     X(STR, register_agenda, "A8566", OWN, "KmenRegisterAgenda", "kmen_register_agenda")            \
     X(STR, login_agenda, "A8566", OWN, "KmenLoginAgenda", "kmen_login_agenda")                     \
     /* the services mod_kmen calls or is called by: the translation gateway ... */                 \
     X(STR, translator_url, NULL, OWN, "KmenTranslatorURL", "kmen_translator_url")                  \
-    X(STR, translator_cert_file, NULL, OWN, "KmenTranslatorCertificateFile",                       \
+    X(FILE, translator_cert_file, NULL, OWN, "KmenTranslatorCertificateFile",                      \
       "kmen_translator_certificate_file")                                                          \
-    X(STR, translator_key_file, NULL, OWN, "KmenTranslatorKeyFile", "kmen_translator_key_file")    \
-    X(STR, translator_ca_file, NULL, OWN, "KmenTranslatorCAFile", "kmen_translator_ca_file")       \
+    X(FILE, translator_key_file, NULL, OWN, "KmenTranslatorKeyFile", "kmen_translator_key_file")   \
+    X(FILE, translator_ca_file, NULL, OWN, "KmenTranslatorCAFile", "kmen_translator_ca_file")      \
     X(INT, translator_timeout, 5, OWN, "KmenTranslatorTimeout", "kmen_translator_timeout")         \
     /* ... and the evidence service */                                                             \
     X(STR, evidence_url, NULL, OWN, "KmenEvidenceURL", "kmen_evidence_url")                        \
-    X(STR, evidence_secret_file, NULL, OWN, "KmenEvidenceSecretFile", "kmen_evidence_secret_file") \
-    X(STR, evidence_ca_file, NULL, OWN, "KmenEvidenceCallbackCAFile",                              \
+    X(FILE, evidence_secret_file, NULL, OWN, "KmenEvidenceSecretFile",                             \
+      "kmen_evidence_secret_file")                                                                 \
+    X(FILE, evidence_ca_file, NULL, OWN, "KmenEvidenceCallbackCAFile",                             \
       "kmen_evidence_callback_ca_file")                                                            \
     /* SPKI SHA-256s of the evidence service's certificate */                                      \
     X(PINS, evidence_pins, NULL, OWN, "KmenEvidenceCallbackCertificate",                           \
@@ -107,7 +111,7 @@
     X(STR, header_prefix, "Kmen-", OWN, "KmenHeaderPrefix", "kmen_header_prefix")                  \
     X(ENCODING, header_encoding, KMEN_ENCODING_PERCENT, OWN, "KmenHeaderEncoding",                 \
       "kmen_header_encoding")                                                                      \
-    X(STR, header_secret_file, NULL, OWN, "KmenHeaderSecretFile", "kmen_header_secret_file")
+    X(FILE, header_secret_file, NULL, OWN, "KmenHeaderSecretFile", "kmen_header_secret_file")
 
 #define KMEN_DIR_FIELDS(X)                                                                         \
     X(LOA, min_loa, KMEN_LOA_SUBSTANTIAL, OWN, "KmenLoA", "kmen_loa")                              \

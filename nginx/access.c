@@ -87,7 +87,7 @@ static ngx_int_t pending(ngx_http_request_t *r, kmen_ctx *ctx, const kmen_dir_co
         return rc;
     return answer_here(r, outcome == KMEN_PENDING_REDIRECT
                               ? kmen_ngx_redirect(r, location)
-                              : kmen_ngx_send_page(r, NGX_HTTP_FORBIDDEN, "Verification needed"));
+                              : kmen_ngx_send_page(r, KMEN_PAGE_NOT_VERIFIED));
 }
 
 /* kmen_require: one of the location's lines met (httpd's several Require

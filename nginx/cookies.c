@@ -4,6 +4,7 @@
 
 #include "cookies.h"
 #include "cookie.h"
+#include "request.h"
 #include "response.h"
 
 /* nginx 1.22 keeps each Cookie header apart (headers_in.cookies); a
@@ -30,4 +31,11 @@ ngx_int_t kmen_ngx_cookie_set(ngx_http_request_t *r, kmen_ctx *ctx, const char *
     return kmen_ngx_add_header(
         r, "Set-Cookie",
         kmen_cookie_header(ctx->pool, ctx->conf, name, value, max_age, cross_site));
+}
+
+kmen_store_status kmen_ngx_session_of(ngx_http_request_t *r, kmen_ctx *ctx, kmen_session **s)
+{
+    apr_time_t until = 0;
+    return kmen_session_open(ctx, kmen_ngx_session_cache(r),
+                             kmen_ngx_cookie_get(r, ctx, ctx->conf->cookie_name), s, &until);
 }

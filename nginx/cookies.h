@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "context.h"
+#include "session.h"
 
 /* R's Cookie headers as one "a=1; b=2" list in CTX's pool ("" for none). */
 const char *kmen_ngx_cookie_header(ngx_http_request_t *r, kmen_ctx *ctx);
@@ -19,5 +20,9 @@ const char *kmen_ngx_cookie_get(ngx_http_request_t *r, kmen_ctx *ctx, const char
 /* Sets it in R's response (kmen_cookie_header's MAX_AGE and CROSS_SITE). */
 ngx_int_t kmen_ngx_cookie_set(ngx_http_request_t *r, kmen_ctx *ctx, const char *name,
                               const char *value, int max_age, int cross_site);
+
+/* The session R's session cookie names (kmen_session_open), through the
+ * session zone. */
+kmen_store_status kmen_ngx_session_of(ngx_http_request_t *r, kmen_ctx *ctx, kmen_session **s);
 
 #endif

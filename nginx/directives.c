@@ -8,6 +8,7 @@
 
 #include "apr_strings.h"
 
+#include "crypto.h"
 #include "directives.h"
 
 static const char *argument(ngx_conf_t *cf, apr_pool_t *p)
@@ -48,7 +49,11 @@ static char *store(ngx_conf_t *cf, kmen_ngx_srv_conf *s, size_t offset, const ch
 char *kmen_ngx_set_string(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     kmen_ngx_srv_conf *s = conf;
-    return store(cf, s, cmd->offset, httpd_name_of(cmd), argument(cf, s->pool));
+    const kmen_ngx_directive *d = cmd->post;
+    const char *value = argument(cf, s->pool);
+    if (d->valid && !d->valid(value))
+        return (char *)d->usage;
+    return store(cf, s, cmd->offset, d->httpd_name, value);
 }
 
 /* The argument as a path: relative ones to nginx's configuration directory. */
@@ -131,14 +136,21 @@ char *kmen_ngx_set_choice(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     return (char *)d->usage;
 }
 
-char *kmen_ngx_set_endpoint_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+char *kmen_ngx_set_pins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     kmen_ngx_srv_conf *s = conf;
-    const char *path = argument(cf, s->pool);
-    size_t len = strlen(path);
-    if (path[0] != '/' || len < 2 || path[len - 1] == '/')
-        return "expects a path such as /kmen (leading /, no trailing /)";
-    return store(cf, s, cmd->offset, httpd_name_of(cmd), path);
+    apr_array_header_t **pins = (apr_array_header_t **)((char *)&s->core + cmd->offset);
+    ngx_str_t *value = cf->args->elts;
+    if (*pins)
+        return "is duplicate";
+    *pins = apr_array_make(s->pool, (int)cf->args->nelts - 1, KMEN_HASH_LEN);
+    for (ngx_uint_t i = 1; i < cf->args->nelts; i++) {
+        const char *pin = apr_pstrndup(s->pool, (const char *)value[i].data, value[i].len);
+        if (!kmen_pin_parse(pin, apr_array_push(*pins)))
+            return (char *)((const kmen_ngx_directive *)cmd->post)->usage;
+    }
+    apr_table_set(s->core.where, httpd_name_of(cmd), kmen_ngx_here(cf, s->pool));
+    return NGX_CONF_OK;
 }
 
 char *kmen_ngx_set_sp_type(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -147,10 +159,15 @@ char *kmen_ngx_set_sp_type(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     const char *type = argument(cf, s->pool);
     if (s->sp_type)
         return "is duplicate";
-    if (strcmp(type, "public") != 0 && strcmp(type, "private") != 0)
+    if (!kmen_sp_type_is_valid(type))
         return "expects public or private";
     s->sp_type = type;
     return NGX_CONF_OK;
+}
+
+char *kmen_ngx_set_not_yet(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    return "is not on nginx yet (docs/nginx.md)";
 }
 
 const char *kmen_ngx_culprit(apr_pool_t *p, const kmen_server_conf *c,

@@ -23,9 +23,10 @@ extern ngx_module_t ngx_http_kmen_module;
 typedef struct {
     const char *httpd_name;
     size_t second;
-    int least, most;            /* a number's range */
-    const char *const *choices; /* a word's: NULL-terminated, stored as its index */
-    const char *usage;          /* what nginx says of another value: "expects ..." */
+    int least, most;                 /* a number's range */
+    const char *const *choices;      /* a word's: NULL-terminated, stored as its index */
+    int (*valid)(const char *value); /* a string's form, when it has one */
+    const char *usage;               /* what nginx says of another value: "expects ..." */
 } kmen_ngx_directive;
 
 /* A location that serves the endpoints (kmen_endpoints). */
@@ -41,9 +42,12 @@ typedef struct {
     apr_array_header_t *endpoints; /* of kmen_ngx_endpoints_at */
 } kmen_ngx_srv_conf;
 
-/* The setters of server settings (http{} or server{}); cmd->offset is the
- * field's offset in kmen_server_conf, cmd->post a kmen_ngx_directive. Each
- * setting may be given once in a context, the SP's files twice. */
+/* The setters of server settings (http{} or server{}), one for each TYPE of
+ * the field list (core/conf_fields.h; the table: ngx_http_kmen_module.c);
+ * cmd->offset is the field's offset in kmen_server_conf, cmd->post a
+ * kmen_ngx_directive. Each setting may be given once in a context, the SP's
+ * files twice. */
+/* a string, of the form valid() accepts when the directive has one */
 char *kmen_ngx_set_string(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 /* a file, relative to nginx's configuration directory unless absolute */
 char *kmen_ngx_set_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -54,10 +58,14 @@ char *kmen_ngx_set_sp_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *kmen_ngx_set_flag(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 /* a whole number from least to most into an int */
 char *kmen_ngx_set_number(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+/* one or more pins (kmen_pin_parse) into an array of their hashes */
+char *kmen_ngx_set_pins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 /* one of the words of choices into an int, as its index */
 char *kmen_ngx_set_choice(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-char *kmen_ngx_set_endpoint_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *kmen_ngx_set_sp_type(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+/* a setting whose behaviour nginx does not have yet: refused rather than
+ * read and ignored */
+char *kmen_ngx_set_not_yet(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 /* "file:line" of the directive being read. */
 const char *kmen_ngx_here(ngx_conf_t *cf, apr_pool_t *p);

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The endpoints under kmen_endpoint_path, as httpd's mod_kmen answers them:
- * login, ACS, logout, SLO, the SP's metadata and the health check. */
+ * login, ACS, logout, SLO, the SP's metadata, the health check and the
+ * evidence service's callback and documents. */
 #include <string.h>
 
 #include "apr_strings.h"
 
 #include "endpoints.h"
+#include "evidence.h"
 #include "health.h"
+#include "idp_metadata.h"
 #include "logout_endpoints.h"
 #include "login_endpoints.h"
 #include "response.h"
+#include "request.h"
 #include "saml.h"
 
 static ngx_int_t send_metadata(ngx_http_request_t *r, const kmen_server_conf *c)
@@ -30,14 +34,26 @@ static const struct {
     {"slo", NGX_HTTP_GET | NGX_HTTP_HEAD | NGX_HTTP_POST, "GET, HEAD, POST", 1, kmen_ngx_slo},
     {"metadata", NGX_HTTP_GET | NGX_HTTP_HEAD, "GET, HEAD", 0, send_metadata},
     {"health", NGX_HTTP_GET | NGX_HTTP_HEAD, "GET, HEAD", 0, kmen_ngx_health},
+    {"evidence", NGX_HTTP_POST, "POST", 1, kmen_ngx_evidence_callback},
+    {"evidence/", NGX_HTTP_GET | NGX_HTTP_HEAD, "GET, HEAD", 0, kmen_ngx_evidence_document},
 };
+
+/* NAME is PATTERN, or for a PATTERN ending in '/' (a prefix: evidence/<id>)
+ * one more segment below it, as httpd's endpoints match. */
+static int endpoint_matches(const ngx_str_t *name, const char *pattern)
+{
+    size_t len = strlen(pattern);
+    if (pattern[len - 1] != '/')
+        return name->len == len && ngx_strncmp(name->data, pattern, len) == 0;
+    return name->len > len && ngx_strncmp(name->data, pattern, len) == 0 &&
+           !memchr(name->data + len, '/', name->len - len);
+}
 
 /* The endpoint NAME (the URI below kmen_endpoint_path/) names. */
 static ngx_int_t serve(ngx_http_request_t *r, const kmen_server_conf *c, const ngx_str_t *name)
 {
     for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
-        if (name->len != strlen(endpoints[i].name) ||
-            ngx_strncmp(name->data, endpoints[i].name, name->len) != 0)
+        if (!endpoint_matches(name, endpoints[i].name))
             continue;
         if (!(r->method & endpoints[i].methods))
             return kmen_ngx_add_header(r, "Allow", endpoints[i].allow) == NGX_OK
@@ -59,6 +75,10 @@ static ngx_int_t endpoint_handler(ngx_http_request_t *r)
         r->uri.data[len] != '/')
         return NGX_HTTP_NOT_FOUND;
     ngx_str_t name = {r->uri.len - len - 1, r->uri.data + len + 1};
+    kmen_ctx *ctx = kmen_ngx_request_ctx(r);
+    if (!ctx)
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    kmen_idp_refresh(ctx); /* the fetcher's new metadata, or yours */
     return serve(r, &s->core, &name);
 }
 

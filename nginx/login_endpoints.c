@@ -10,6 +10,7 @@
 #include "body.h"
 #include "cookie.h"
 #include "cookies.h"
+#include "idp_metadata.h"
 #include "login.h"
 #include "login_endpoints.h"
 #include "login_start.h"
@@ -56,12 +57,13 @@ ngx_int_t kmen_ngx_login_start(ngx_http_request_t *r, kmen_ctx *ctx, const kmen_
 {
     kmen_login_started started;
     if (login_start_refused(r, ctx))
-        return kmen_ngx_send_page(r, NGX_HTTP_TOO_MANY_REQUESTS, "Too many logins");
+        return kmen_ngx_send_page(r, KMEN_PAGE_TOO_MANY_LOGINS);
+    kmen_idp_refresh(ctx); /* a protected location's login is no endpoint's */
     switch (kmen_login_begin(ctx, dir, return_to, &started)) {
     case KMEN_LOGIN_START_ERROR:
-        return kmen_ngx_send_page(r, NGX_HTTP_INTERNAL_SERVER_ERROR, "Server error");
+        return kmen_ngx_send_page(r, KMEN_PAGE_INTERNAL_ERROR);
     case KMEN_LOGIN_START_UNAVAILABLE:
-        return kmen_ngx_send_page(r, NGX_HTTP_SERVICE_UNAVAILABLE, "Temporarily unavailable");
+        return kmen_ngx_send_page(r, KMEN_PAGE_UNAVAILABLE);
     case KMEN_LOGIN_START_OK:
         break;
     }
@@ -81,7 +83,7 @@ ngx_int_t kmen_ngx_login(ngx_http_request_t *r, const kmen_server_conf *c)
         return_to = "/";
     if (!kmen_return_to_is_local(return_to)) {
         kmen_log(ctx, KMEN_LOG_WARNING, KMEN_LOGNO(0623) "ReturnTo is not a local path, refused");
-        return kmen_ngx_send_page(r, NGX_HTTP_BAD_REQUEST, "Invalid request");
+        return kmen_ngx_send_page(r, KMEN_PAGE_BAD_REQUEST);
     }
     const kmen_ngx_loc_conf *l = ngx_http_get_module_loc_conf(r, ngx_http_kmen_module);
     return kmen_ngx_login_start(r, ctx, l->dir, return_to);
@@ -112,13 +114,13 @@ static ngx_int_t login_answer(ngx_http_request_t *r, kmen_ctx *ctx, kmen_login_o
         kmen_log(ctx, KMEN_LOG_INFO, KMEN_LOGNO(0625) "login: %s", login->who);
         return kmen_ngx_redirect(r, login->return_to);
     case KMEN_LOGIN_LOA_TOO_LOW:
-        return kmen_ngx_send_page(r, NGX_HTTP_FORBIDDEN, "A stronger login is needed");
+        return kmen_ngx_send_page(r, KMEN_PAGE_LOA_TOO_LOW);
     case KMEN_LOGIN_INVALID:
-        return kmen_ngx_send_page(r, NGX_HTTP_BAD_REQUEST, "Login failed");
+        return kmen_ngx_send_page(r, KMEN_PAGE_LOGIN_INVALID);
     case KMEN_LOGIN_FAILED:
-        return kmen_ngx_send_page(r, NGX_HTTP_UNAUTHORIZED, "Login cancelled or failed");
+        return kmen_ngx_send_page(r, KMEN_PAGE_LOGIN_FAILED);
     default:
-        return kmen_ngx_send_page(r, NGX_HTTP_SERVICE_UNAVAILABLE, "Temporarily unavailable");
+        return kmen_ngx_send_page(r, KMEN_PAGE_UNAVAILABLE);
     }
 }
 

@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The logout endpoints on nginx (logout_endpoints.h). The sequence is the
  * core's (core/logout.h); here only nginx's request, cookies and answers. */
-#include <string.h>
-
 #include "apr_escape.h"
 #include "apr_strings.h"
 
@@ -24,12 +22,12 @@ static ngx_int_t bad_request(ngx_http_request_t *r, kmen_ctx *ctx, const char *w
     kmen_log(ctx, KMEN_LOG_WARNING, KMEN_LOGNO(0636) "%s %s refused: %s",
              apr_pstrmemdup(ctx->pool, (const char *)r->method_name.data, r->method_name.len),
              apr_pstrmemdup(ctx->pool, (const char *)r->uri.data, r->uri.len), why);
-    return kmen_ngx_send_page(r, NGX_HTTP_BAD_REQUEST, "Invalid request");
+    return kmen_ngx_send_page(r, KMEN_PAGE_BAD_REQUEST);
 }
 
 static ngx_int_t unavailable(ngx_http_request_t *r)
 {
-    return kmen_ngx_send_page(r, NGX_HTTP_SERVICE_UNAVAILABLE, "Temporarily unavailable");
+    return kmen_ngx_send_page(r, KMEN_PAGE_UNAVAILABLE);
 }
 
 static const char *query_of(ngx_http_request_t *r, kmen_ctx *ctx)
@@ -37,32 +35,11 @@ static const char *query_of(ngx_http_request_t *r, kmen_ctx *ctx)
     return apr_pstrmemdup(ctx->pool, (const char *)r->args.data, r->args.len);
 }
 
-/* The value of request header NAME (the first), or NULL. */
-static const char *header_in(ngx_http_request_t *r, kmen_ctx *ctx, const char *name)
-{
-    for (ngx_list_part_t *part = &r->headers_in.headers.part; part; part = part->next) {
-        ngx_table_elt_t *h = part->elts;
-        for (ngx_uint_t i = 0; i < part->nelts; i++)
-            if (h[i].key.len == strlen(name) &&
-                ngx_strncasecmp(h[i].key.data, (u_char *)name, h[i].key.len) == 0)
-                return apr_pstrmemdup(ctx->pool, (const char *)h[i].value.data, h[i].value.len);
-    }
-    return NULL;
-}
-
-/* The session this browser's cookie names (kmen_session_open). */
-static kmen_store_status session_of(ngx_http_request_t *r, kmen_ctx *ctx, kmen_session **s)
-{
-    apr_time_t until = 0;
-    return kmen_session_open(ctx, kmen_ngx_session_cache(r),
-                             kmen_ngx_cookie_get(r, ctx, ctx->conf->cookie_name), s, &until);
-}
-
 static int asked_by_person(ngx_http_request_t *r, kmen_ctx *ctx, const kmen_session *s,
                            const char *token)
 {
     return kmen_logout_asked_by_person(ctx, s, r->method == NGX_HTTP_POST, token,
-                                       header_in(r, ctx, "Sec-Fetch-Site"));
+                                       kmen_ngx_header_in(r, ctx, "Sec-Fetch-Site"));
 }
 
 static ngx_int_t clear_session_cookie(ngx_http_request_t *r, kmen_ctx *ctx)
@@ -100,7 +77,7 @@ static ngx_int_t confirm_logout(ngx_http_request_t *r, kmen_ctx *ctx, const kmen
         "\">\n<input type=\"hidden\" name=\"ReturnTo\" value=\"",
         apr_pescape_entity(p, return_to, 0),
         "\">\n<p><button type=\"submit\">Log out</button></p>\n</form>\n", NULL);
-    return kmen_ngx_send_page_with(r, NGX_HTTP_OK, "Log out?", form);
+    return kmen_ngx_send_page_with(r, KMEN_PAGE_LOGOUT_CONFIRM, form);
 }
 
 /* REPLY to R, lasso's log lines meanwhile (it reads and makes the messages)
@@ -132,9 +109,9 @@ static ngx_int_t logout_reply(ngx_http_request_t *r, kmen_ctx *ctx)
         return_to = "/";
     if (!kmen_return_to_is_local(return_to)) {
         kmen_log(ctx, KMEN_LOG_WARNING, KMEN_LOGNO(0623) "ReturnTo is not a local path, refused");
-        return kmen_ngx_send_page(r, NGX_HTTP_BAD_REQUEST, "Invalid request");
+        return kmen_ngx_send_page(r, KMEN_PAGE_BAD_REQUEST);
     }
-    kmen_store_status st = session_of(r, ctx, &s);
+    kmen_store_status st = kmen_ngx_session_of(r, ctx, &s);
     if (st != KMEN_STORE_OK)
         return st == KMEN_STORE_DOWN ? unavailable(r) : kmen_ngx_redirect(r, return_to);
     if (asked_by_person(r, ctx, s, is_post ? kmen_query_value(ctx->pool, form, "token") : NULL))
@@ -168,7 +145,7 @@ static ngx_int_t slo_response(ngx_http_request_t *r, kmen_ctx *ctx, const char *
     case KMEN_LOGOUT_REFUSED:
         return kmen_ngx_redirect(r, to);
     case KMEN_LOGOUT_INCOMPLETE:
-        return kmen_ngx_send_page(r, NGX_HTTP_BAD_GATEWAY, "The logout may not be complete");
+        return kmen_ngx_send_page(r, KMEN_PAGE_LOGOUT_INCOMPLETE);
     default:
         return unavailable(r);
     }
@@ -184,7 +161,7 @@ static ngx_int_t slo_request(ngx_http_request_t *r, kmen_ctx *ctx, const char *q
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         return kmen_ngx_redirect(r, url);
     case KMEN_STORE_NOT_FOUND:
-        return kmen_ngx_send_page(r, NGX_HTTP_BAD_REQUEST, "Invalid request");
+        return kmen_ngx_send_page(r, KMEN_PAGE_BAD_REQUEST);
     default:
         return unavailable(r);
     }
@@ -195,7 +172,7 @@ static ngx_int_t slo_request(ngx_http_request_t *r, kmen_ctx *ctx, const char *q
 static ngx_int_t slo_bare(ngx_http_request_t *r, kmen_ctx *ctx)
 {
     kmen_session *s = NULL;
-    kmen_store_status st = session_of(r, ctx, &s);
+    kmen_store_status st = kmen_ngx_session_of(r, ctx, &s);
     if (st == KMEN_STORE_DOWN)
         return unavailable(r);
     if (st == KMEN_STORE_OK && asked_by_person(r, ctx, s, NULL)) {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ngx_http_kmen_module: NIA (SAML 2.0, eIDAS profile) login for nginx, on
  * the core mod_kmen runs on. Module record and directive table: each
- * directive is httpd's, in nginx's spelling (docs/nginx.md). */
+ * directive is httpd's, in nginx's spelling (docs/nginx.md), the server
+ * settings' expanded from the field list that spells them. */
 #include <stddef.h>
 
 #include "access.h"
@@ -10,96 +11,148 @@
 #include "directives.h"
 #include "endpoints.h"
 #include "location.h"
+#include "request.h"
 #include "server.h"
 
-#define SERVER_TAKE1 (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1)
+#define SERVER_CONTEXT (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF)
 #define SLOT(field) offsetof(kmen_server_conf, field)
 /* The directive's ngx_command_t post: httpd's name, the second's offset, a
- * number's range. */
+ * number's range, a word's choices, a string's form. */
 #define AS(name) (&(kmen_ngx_directive){.httpd_name = name})
 #define AS_TWICE(name, second_) (&(kmen_ngx_directive){.httpd_name = name, .second = SLOT(second_)})
 #define AS_NUMBER(name, least_, most_, usage_)                                                     \
     (&(kmen_ngx_directive){.httpd_name = name, .least = least_, .most = most_, .usage = usage_})
 #define AS_CHOICE(name, choices_, usage_)                                                          \
     (&(kmen_ngx_directive){.httpd_name = name, .choices = choices_, .usage = usage_})
+#define AS_FORM(name, valid_, usage_)                                                              \
+    (&(kmen_ngx_directive){.httpd_name = name, .valid = valid_, .usage = usage_})
 #define LOCATION (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF)
-#define SECONDS "expects a number of seconds"
 #define YEAR 31536000
 
+/* ---- the server settings' rows, expanded from the field list
+ * (KMEN_SERVER_FIELDS, core/conf_fields.h): one directive for each field,
+ * named by its nginx column, set by its TYPE's setter, arguments and post
+ * (SET_type, ARGS_type, POST_type), except where a directive really differs: ROW_field defined as
+ * "~, MACRO" makes MACRO(type, field, directive, nginx) its whole row (or
+ * none), POST_field as "~, MACRO" makes MACRO(directive) its post. A field
+ * with no nginx name (NULL) and no row of its own does not compile ("" NULL).
+ * The location settings (KMEN_DIR_FIELDS) can join the same way: a
+ * LOCATION_ROW with their context, NGX_HTTP_LOC_CONF_OFFSET, and setters of
+ * the location's struct by TYPE (LOA, EIDAS, ATTRS besides these). */
+#define SECOND_(first, second, ...) second
+#define SECOND(...) SECOND_(__VA_ARGS__)
+/* PICK(maybe, default): the MACRO a defined maybe names, else default (an
+ * undefined maybe stays one token, which SECOND skips). Variadic, since a
+ * preprocessor may expand a defined maybe before it counts the arguments
+ * (cppcheck's does); the post's choice
+ * has macros of its own, since it is made inside the row's (TYPE_ROW), and
+ * a macro is not expanded again inside its own expansion. */
+#define PICK(...) SECOND(__VA_ARGS__, ~)
+#define POST_SECOND_(first, second, ...) second
+#define POST_SECOND(...) POST_SECOND_(__VA_ARGS__)
+#define PICK_POST(...) POST_SECOND(__VA_ARGS__, ~)
+
+#define SET_STR kmen_ngx_set_string
+#define SET_FILE kmen_ngx_set_file
+#define SET_INT kmen_ngx_set_number
+#define SET_FLAG kmen_ngx_set_flag
+#define SET_ENCODING kmen_ngx_set_choice
+#define SET_NAMEID kmen_ngx_set_choice
+#define SET_PINS kmen_ngx_set_pins
+#define ARGS_STR NGX_CONF_TAKE1
+#define ARGS_FILE NGX_CONF_TAKE1
+#define ARGS_INT NGX_CONF_TAKE1
+#define ARGS_FLAG NGX_CONF_TAKE1
+#define ARGS_ENCODING NGX_CONF_TAKE1
+#define ARGS_NAMEID NGX_CONF_TAKE1
+#define ARGS_PINS NGX_CONF_1MORE /* several for a rollover */
+#define POST_STR AS
+#define POST_FILE AS
+#define POST_FLAG AS
+#define POST_INT(name) AS_NUMBER(name, 0, YEAR, "expects a number of seconds")
+#define POST_ENCODING(name)                                                                        \
+    AS_CHOICE(name, kmen_header_encoding_names, "expects percent, raw or base64url")
+#define POST_PINS(name)                                                                            \
+    AS_FORM(name, NULL, "expects sha256/<base64 of the SHA-256 of the certificate's public key>")
+#define POST_NAMEID(name)                                                                          \
+    AS_CHOICE(name, kmen_nameid_policy_names, "expects persistent, transient or none")
+
+/* one row of the table */
+#define COMMAND(name, type_, set, conf_, offset_, post_)                                           \
+    {ngx_string(name), type_, set, conf_, offset_, post_},
+#define TYPE_ROW(type, field, directive, nginx)                                                    \
+    COMMAND("" nginx, SERVER_CONTEXT | ARGS_##type, SET_##type, NGX_HTTP_SRV_CONF_OFFSET,          \
+            SLOT(field), PICK_POST(POST_##field, POST_##type)(directive))
+#define SERVER_ROW(type, field, default_value, merge, directive, nginx)                            \
+    PICK(ROW_##field, TYPE_ROW)(type, field, directive, nginx)
+
+/* the posts that differ from their type's: a number's range, a string's form */
+#define POST_db_pool_size ~, POOL_SIZE
+#define POOL_SIZE(name) AS_NUMBER(name, 1, 1024, "expects 1 to 1024 connections")
+#define POST_login_start_limit ~, STARTS_A_MINUTE
+#define STARTS_A_MINUTE(name)                                                                      \
+    AS_NUMBER(name, 0, 1000000,                                                                    \
+              "expects login starts per minute and client address, 0 to 1000000 (0: no limit)")
+#define POST_endpoint_path ~, ENDPOINT_PATH
+#define ENDPOINT_PATH(name)                                                                        \
+    AS_FORM(name, kmen_endpoint_path_is_valid,                                                     \
+            "expects a path such as /kmen (leading /, no trailing /)")
+#define POST_register_agenda ~, AGENDA
+#define POST_login_agenda ~, AGENDA
+#define AGENDA(name) AS_FORM(name, kmen_agenda_is_valid, "expects an agenda code such as A8566")
+#define POST_error_document ~, LOCAL_PATH
+#define LOCAL_PATH(name)                                                                           \
+    AS_FORM(name, kmen_error_document_is_valid,                                                    \
+            "expects a local URL path such as /errors/login.html")
+#define POST_home_country ~, COUNTRY
+#define COUNTRY(name)                                                                              \
+    AS_FORM(name, kmen_country_is_valid, "expects a two-letter country code such as CZ")
+
+/* the rows that differ: the SP's key pairs, whose second occurrence sets
+ * the next pair (which has no directive of its own); the session cache, a
+ * shared-memory zone of http{}; the settings whose behaviour nginx does not
+ * have yet, refused */
+#define ROW_sp_key_file ~, KEY_PAIR_ROW
+#define ROW_sp_cert_file ~, KEY_PAIR_ROW
+#define ROW_sp_enc_key_file ~, KEY_PAIR_ROW
+#define ROW_sp_enc_cert_file ~, KEY_PAIR_ROW
+#define NEXT_OF_sp_key_file sp_next_key_file
+#define NEXT_OF_sp_cert_file sp_next_cert_file
+#define NEXT_OF_sp_enc_key_file sp_next_enc_key_file
+#define NEXT_OF_sp_enc_cert_file sp_next_enc_cert_file
+#define KEY_PAIR_ROW(type, field, directive, nginx)                                                \
+    COMMAND(nginx, SERVER_CONTEXT | NGX_CONF_TAKE1, kmen_ngx_set_sp_file,                          \
+            NGX_HTTP_SRV_CONF_OFFSET, SLOT(field), AS_TWICE(directive, NEXT_OF_##field))
+#define ROW_sp_next_key_file ~, NO_ROW
+#define ROW_sp_next_cert_file ~, NO_ROW
+#define ROW_sp_next_enc_key_file ~, NO_ROW
+#define ROW_sp_next_enc_cert_file ~, NO_ROW
+#define NO_ROW(type, field, directive, nginx)
+#define ROW_session_cache ~, SESSION_ZONE_ROW
+#define SESSION_ZONE_ROW(type, field, directive, nginx)                                            \
+    COMMAND(nginx, NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2, kmen_ngx_set_session_zone,                 \
+            NGX_HTTP_MAIN_CONF_OFFSET, 0, AS(directive))
+#define ROW_evidence_url ~, NOT_YET_ROW
+#define NOT_YET_ROW(type, field, directive, nginx)                                                 \
+    COMMAND(nginx, SERVER_CONTEXT | NGX_CONF_1MORE, kmen_ngx_set_not_yet, 0, 0, AS(directive))
+
+/* The server settings' rows (clang-format would take the expansion for a
+ * call), then the others. */
+/* clang-format off */
 static ngx_command_t kmen_commands[] = {
-    {ngx_string("kmen_sp_entity_id"), SERVER_TAKE1, kmen_ngx_set_string, NGX_HTTP_SRV_CONF_OFFSET,
-     SLOT(sp_entity_id), AS("KmenSPEntityID")},
-    {ngx_string("kmen_acs_base_url"), SERVER_TAKE1, kmen_ngx_set_string, NGX_HTTP_SRV_CONF_OFFSET,
-     SLOT(acs_base_url), AS("KmenACSBaseURL")},
-    {ngx_string("kmen_allow_http"), SERVER_TAKE1, kmen_ngx_set_flag, NGX_HTTP_SRV_CONF_OFFSET,
-     SLOT(allow_http), AS("KmenAllowHTTP")},
-    {ngx_string("kmen_sp_private_key_file"), SERVER_TAKE1, kmen_ngx_set_sp_file,
-     NGX_HTTP_SRV_CONF_OFFSET, SLOT(sp_key_file),
-     AS_TWICE("KmenSPPrivateKeyFile", sp_next_key_file)},
-    {ngx_string("kmen_sp_certificate_file"), SERVER_TAKE1, kmen_ngx_set_sp_file,
-     NGX_HTTP_SRV_CONF_OFFSET, SLOT(sp_cert_file),
-     AS_TWICE("KmenSPCertificateFile", sp_next_cert_file)},
-    {ngx_string("kmen_sp_encryption_key_file"), SERVER_TAKE1, kmen_ngx_set_sp_file,
-     NGX_HTTP_SRV_CONF_OFFSET, SLOT(sp_enc_key_file),
-     AS_TWICE("KmenSPEncryptionKeyFile", sp_next_enc_key_file)},
-    {ngx_string("kmen_sp_encryption_certificate_file"), SERVER_TAKE1, kmen_ngx_set_sp_file,
-     NGX_HTTP_SRV_CONF_OFFSET, SLOT(sp_enc_cert_file),
-     AS_TWICE("KmenSPEncryptionCertificateFile", sp_next_enc_cert_file)},
-    {ngx_string("kmen_idp_metadata_file"), SERVER_TAKE1, kmen_ngx_set_file,
-     NGX_HTTP_SRV_CONF_OFFSET, SLOT(idp_metadata_file), AS("KmenIdPMetadataFile")},
-    {ngx_string("kmen_idp_metadata_certificate_file"), SERVER_TAKE1, kmen_ngx_set_file,
-     NGX_HTTP_SRV_CONF_OFFSET, SLOT(idp_metadata_cert_file), AS("KmenIdPMetadataCertificateFile")},
-    {ngx_string("kmen_endpoint_path"), SERVER_TAKE1, kmen_ngx_set_endpoint_path,
-     NGX_HTTP_SRV_CONF_OFFSET, SLOT(endpoint_path), AS("KmenEndpointPath")},
-    {ngx_string("kmen_sp_type"), SERVER_TAKE1, kmen_ngx_set_sp_type, NGX_HTTP_SRV_CONF_OFFSET, 0,
-     AS("KmenSPType")},
-    {ngx_string("kmen_database"), SERVER_TAKE1, kmen_ngx_set_string, NGX_HTTP_SRV_CONF_OFFSET,
-     SLOT(db_conninfo), AS("KmenDatabase")},
-    {ngx_string("kmen_database_pool_size"), SERVER_TAKE1, kmen_ngx_set_number,
-     NGX_HTTP_SRV_CONF_OFFSET, SLOT(db_pool_size),
-     AS_NUMBER("KmenDatabasePoolSize", 1, 1024, "expects 1 to 1024 connections")},
-    {ngx_string("kmen_register_key_file"), SERVER_TAKE1, kmen_ngx_set_file,
-     NGX_HTTP_SRV_CONF_OFFSET, SLOT(register_key_file), AS("KmenRegisterKeyFile")},
-    {ngx_string("kmen_translator_url"), SERVER_TAKE1, kmen_ngx_set_string, NGX_HTTP_SRV_CONF_OFFSET,
-     SLOT(translator_url), AS("KmenTranslatorURL")},
-    {ngx_string("kmen_translator_certificate_file"), SERVER_TAKE1, kmen_ngx_set_file,
-     NGX_HTTP_SRV_CONF_OFFSET, SLOT(translator_cert_file), AS("KmenTranslatorCertificateFile")},
-    {ngx_string("kmen_translator_key_file"), SERVER_TAKE1, kmen_ngx_set_file,
-     NGX_HTTP_SRV_CONF_OFFSET, SLOT(translator_key_file), AS("KmenTranslatorKeyFile")},
-    {ngx_string("kmen_translator_ca_file"), SERVER_TAKE1, kmen_ngx_set_file,
-     NGX_HTTP_SRV_CONF_OFFSET, SLOT(translator_ca_file), AS("KmenTranslatorCAFile")},
-    {ngx_string("kmen_session_lifetime"), SERVER_TAKE1, kmen_ngx_set_number,
-     NGX_HTTP_SRV_CONF_OFFSET, SLOT(session_lifetime),
-     AS_NUMBER("KmenSessionLifetime", 0, YEAR, SECONDS)},
-    {ngx_string("kmen_session_idle_timeout"), SERVER_TAKE1, kmen_ngx_set_number,
-     NGX_HTTP_SRV_CONF_OFFSET, SLOT(session_idle),
-     AS_NUMBER("KmenSessionIdleTimeout", 0, YEAR, SECONDS)},
-    {ngx_string("kmen_session_cache_ttl"), SERVER_TAKE1, kmen_ngx_set_number,
-     NGX_HTTP_SRV_CONF_OFFSET, SLOT(session_cache_ttl),
-     AS_NUMBER("KmenSessionCacheTTL", 0, YEAR, SECONDS)},
-    {ngx_string("kmen_cookie_name"), SERVER_TAKE1, kmen_ngx_set_string, NGX_HTTP_SRV_CONF_OFFSET,
-     SLOT(cookie_name), AS("KmenCookieName")},
-    {ngx_string("kmen_cookie_secure"), SERVER_TAKE1, kmen_ngx_set_flag, NGX_HTTP_SRV_CONF_OFFSET,
-     SLOT(cookie_secure), AS("KmenCookieSecure")},
-    {ngx_string("kmen_header_prefix"), SERVER_TAKE1, kmen_ngx_set_string, NGX_HTTP_SRV_CONF_OFFSET,
-     SLOT(header_prefix), AS("KmenHeaderPrefix")},
-    {ngx_string("kmen_header_encoding"), SERVER_TAKE1, kmen_ngx_set_choice,
-     NGX_HTTP_SRV_CONF_OFFSET, SLOT(header_encoding),
-     AS_CHOICE("KmenHeaderEncoding", kmen_header_encoding_names,
-               "expects percent, raw or base64url")},
-    {ngx_string("kmen_header_secret_file"), SERVER_TAKE1, kmen_ngx_set_file,
-     NGX_HTTP_SRV_CONF_OFFSET, SLOT(header_secret_file), AS("KmenHeaderSecretFile")},
+    KMEN_SERVER_FIELDS(SERVER_ROW)
+    {ngx_string("kmen_sp_type"), SERVER_CONTEXT | NGX_CONF_TAKE1, kmen_ngx_set_sp_type,
+     NGX_HTTP_SRV_CONF_OFFSET, 0, AS("KmenSPType")},
     {ngx_string("kmen_auth"), LOCATION | NGX_CONF_FLAG, kmen_ngx_set_auth, NGX_HTTP_LOC_CONF_OFFSET,
      offsetof(kmen_ngx_loc_conf, auth), NULL},
     {ngx_string("kmen_require"), LOCATION | NGX_CONF_2MORE, kmen_ngx_add_require,
      NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
-    {ngx_string("kmen_session_zone"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2,
-     kmen_ngx_set_session_zone, NGX_HTTP_MAIN_CONF_OFFSET, 0, AS("KmenSessionCache")},
     {ngx_string("kmen_endpoints"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, kmen_ngx_set_endpoints,
      NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
     /* the location settings of the field list (core/conf_fields.h), after
      * the server{} rows: kmen_sp_type is also the server{}'s (location.h) */
     KMEN_NGX_LOCATION_COMMANDS ngx_null_command};
+/* clang-format on */
 
 /* The access phase's handlers, and the header filter after them. */
 static ngx_int_t postconfiguration(ngx_conf_t *cf)
@@ -108,13 +161,9 @@ static ngx_int_t postconfiguration(ngx_conf_t *cf)
 }
 
 static ngx_http_module_t kmen_module_ctx = {
-    NULL, /* preconfiguration */
-    postconfiguration,
-    kmen_ngx_create_main_conf,
-    NULL, /* init main configuration */
-    kmen_ngx_create_srv_conf,
-    kmen_ngx_merge_srv_conf,
-    kmen_ngx_create_loc_conf,
+    kmen_ngx_request_variables,                                  /* $kmen_error */
+    postconfiguration,          kmen_ngx_create_main_conf, NULL, /* init main configuration */
+    kmen_ngx_create_srv_conf,   kmen_ngx_merge_srv_conf,   kmen_ngx_create_loc_conf,
     kmen_ngx_merge_loc_conf,
 };
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The core's context for a request on nginx, made on first use: a request
  * the module has nothing to do with costs nothing. */
+#include <string.h>
+
 #include "apr_pools.h"
 #include "apr_strings.h"
 
@@ -21,6 +23,7 @@ typedef struct {
     kmen_ctx ctx;
     kmen_ngx_answer *answer; /* once the body is read (body.c) */
     int authenticated;       /* the access phase let it through for a session */
+    const char *error;       /* the page kmen_error_document stands for */
 } request_record;
 
 /* The record's pool cleanup: also how a record is found again after an
@@ -97,10 +100,17 @@ static request_record *record_new(ngx_http_request_t *r)
     return rec;
 }
 
-kmen_ctx *kmen_ngx_request_ctx(ngx_http_request_t *r)
+/* R's record, made on first use. */
+static request_record *record_made(ngx_http_request_t *r)
 {
     request_record *rec = record_of(r);
-    if (!rec && !(rec = record_new(r)))
+    return rec ? rec : record_new(r);
+}
+
+kmen_ctx *kmen_ngx_request_ctx(ngx_http_request_t *r)
+{
+    request_record *rec = record_made(r);
+    if (!rec)
         return NULL;
     /* A location's error_log applies once nginx has found the location,
      * after a context may have been made: the level that applies now. */
@@ -110,8 +120,8 @@ kmen_ctx *kmen_ngx_request_ctx(ngx_http_request_t *r)
 
 int kmen_ngx_request_keep_answer(ngx_http_request_t *r, kmen_ngx_answer *answer)
 {
-    request_record *rec = record_of(r);
-    if (!rec && !(rec = record_new(r)))
+    request_record *rec = record_made(r);
+    if (!rec)
         return 0;
     rec->answer = answer;
     return 1;
@@ -124,8 +134,8 @@ kmen_ngx_answer *kmen_ngx_request_answer(ngx_http_request_t *r)
 
 int kmen_ngx_request_authenticated(ngx_http_request_t *r)
 {
-    request_record *rec = record_of(r);
-    if (!rec && !(rec = record_new(r)))
+    request_record *rec = record_made(r);
+    if (!rec)
         return 0;
     rec->authenticated = 1;
     return 1;
@@ -137,8 +147,51 @@ int kmen_ngx_request_is_authenticated(ngx_http_request_t *r)
     return rec && rec->authenticated;
 }
 
+int kmen_ngx_request_keep_error(ngx_http_request_t *r, const char *name)
+{
+    request_record *rec = record_made(r);
+    if (!rec)
+        return 0;
+    rec->error = name;
+    return 1;
+}
+
+static ngx_int_t error_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data)
+{
+    const request_record *rec = record_of(r);
+    const char *name = rec && rec->error ? rec->error : "";
+    v->data = (u_char *)name;
+    v->len = strlen(name);
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    return NGX_OK;
+}
+
+ngx_int_t kmen_ngx_request_variables(ngx_conf_t *cf)
+{
+    static ngx_str_t name = ngx_string("kmen_error");
+    ngx_http_variable_t *var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
+    if (!var)
+        return NGX_ERROR;
+    var->get_handler = error_variable;
+    return NGX_OK;
+}
+
 const kmen_cache *kmen_ngx_session_cache(ngx_http_request_t *r)
 {
     const kmen_ngx_main_conf *m = ngx_http_get_module_main_conf(r, ngx_http_kmen_module);
     return m->zone ? &m->cache : &kmen_cache_none;
+}
+
+const char *kmen_ngx_header_in(ngx_http_request_t *r, kmen_ctx *ctx, const char *name)
+{
+    for (ngx_list_part_t *part = &r->headers_in.headers.part; part; part = part->next) {
+        ngx_table_elt_t *h = part->elts;
+        for (ngx_uint_t i = 0; i < part->nelts; i++)
+            if (h[i].key.len == strlen(name) &&
+                ngx_strncasecmp(h[i].key.data, (u_char *)name, h[i].key.len) == 0)
+                return apr_pstrmemdup(ctx->pool, (const char *)h[i].value.data, h[i].value.len);
+    }
+    return NULL;
 }

@@ -42,4 +42,16 @@ int kmen_ngx_request_is_authenticated(ngx_http_request_t *r);
  * database). Never NULL. */
 const kmen_cache *kmen_ngx_session_cache(ngx_http_request_t *r);
 
+/* The name of the page R was answered with by kmen_error_document (the
+ * internal redirect keeps the record), for $kmen_error; 0 when memory ran
+ * out. */
+int kmen_ngx_request_keep_error(ngx_http_request_t *r, const char *name);
+
+/* preconfiguration: the variable $kmen_error, that name ("" elsewhere). */
+ngx_int_t kmen_ngx_request_variables(ngx_conf_t *cf);
+
+/* The value of R's request header NAME (the first), in CTX's pool; NULL
+ * when R has none. */
+const char *kmen_ngx_header_in(ngx_http_request_t *r, kmen_ctx *ctx, const char *name);
+
 #endif

@@ -32,7 +32,12 @@ ngx_int_t kmen_ngx_add_header(ngx_http_request_t *r, const char *name, const cha
 ngx_int_t kmen_ngx_send(ngx_http_request_t *r, ngx_uint_t status, const char *type,
                         const char *body)
 {
-    size_t len = strlen(body);
+    return kmen_ngx_send_bytes(r, status, type, body, strlen(body));
+}
+
+ngx_int_t kmen_ngx_send_bytes(ngx_http_request_t *r, ngx_uint_t status, const char *type,
+                              const char *body, size_t len)
+{
     ngx_buf_t *b = ngx_calloc_buf(r->pool);
     if (!b || kmen_ngx_add_header(r, "Cache-Control", "no-store") != NGX_OK ||
         (status == NGX_HTTP_SERVICE_UNAVAILABLE &&
@@ -56,23 +61,43 @@ ngx_int_t kmen_ngx_send(ngx_http_request_t *r, ngx_uint_t status, const char *ty
     return ngx_http_output_filter(r, &out);
 }
 
-ngx_int_t kmen_ngx_send_page_with(ngx_http_request_t *r, ngx_uint_t status, const char *title,
-                                  const char *html)
+/* kmen_error_document instead of PAGE: nginx's internal redirect, as its
+ * error_page does, the status kept (err_status) and $kmen_error set. */
+static ngx_int_t send_error_document(ngx_http_request_t *r, const char *document,
+                                     const kmen_page_text *page)
 {
+    ngx_str_t uri = {strlen(document), (u_char *)document}, args = ngx_null_string;
+    if (!kmen_ngx_request_keep_error(r, page->name) ||
+        (page->status == NGX_HTTP_SERVICE_UNAVAILABLE &&
+         kmen_ngx_add_header(r, "Retry-After", KMEN_NGX_RETRY_AFTER) != NGX_OK))
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    r->err_status = (ngx_uint_t)page->status;
+    if (r->method != NGX_HTTP_HEAD) {
+        r->method = NGX_HTTP_GET;
+        r->method_name = ngx_http_core_get_method;
+    }
+    return ngx_http_internal_redirect(r, &uri, &args);
+}
+
+ngx_int_t kmen_ngx_send_page_with(ngx_http_request_t *r, kmen_page page, const char *html)
+{
+    const kmen_page_text *text = kmen_page_of(page);
     kmen_ctx *ctx = kmen_ngx_request_ctx(r);
     if (!ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (ctx->conf->error_document && text->status >= NGX_HTTP_BAD_REQUEST)
+        return send_error_document(r, ctx->conf->error_document, text);
     const char *id = apr_pescape_entity(ctx->pool, kmen_ctx_request_id(ctx), 1);
-    return kmen_ngx_send(r, status, "text/html; charset=utf-8",
-                         apr_pstrcat(ctx->pool, "<!DOCTYPE html>\n<html><head><title>", title,
-                                     "</title></head>\n<body><h1>", title, "</h1>\n", html,
-                                     "<p>Request ID: <code>", id, "</code></p></body></html>\n",
-                                     NULL));
+    return kmen_ngx_send(r, (ngx_uint_t)text->status, "text/html; charset=utf-8",
+                         apr_pstrcat(ctx->pool, "<!DOCTYPE html>\n<html><head><title>",
+                                     text->title_en, "</title></head>\n<body><h1>", text->title_en,
+                                     "</h1>\n", html, "<p>Request ID: <code>", id,
+                                     "</code></p></body></html>\n", NULL));
 }
 
-ngx_int_t kmen_ngx_send_page(ngx_http_request_t *r, ngx_uint_t status, const char *title)
+ngx_int_t kmen_ngx_send_page(ngx_http_request_t *r, kmen_page page)
 {
-    return kmen_ngx_send_page_with(r, status, title, "");
+    return kmen_ngx_send_page_with(r, page, "");
 }
 
 ngx_int_t kmen_ngx_set_location(ngx_http_request_t *r, const char *url)

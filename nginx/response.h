@@ -8,6 +8,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "page_kinds.h"
+
 /* Every 503 says when to come back, to browsers and load balancers alike
  * (seconds, as httpd's). */
 #define KMEN_NGX_RETRY_AFTER "30"
@@ -19,18 +21,22 @@ ngx_int_t kmen_ngx_add_header(ngx_http_request_t *r, const char *name, const cha
  * apache/page.c's kmen_page_send_body): what a content handler returns. */
 ngx_int_t kmen_ngx_send(ngx_http_request_t *r, ngx_uint_t status, const char *type,
                         const char *body);
+/* The same with LEN bytes of BODY, which may hold any byte (a document). */
+ngx_int_t kmen_ngx_send_bytes(ngx_http_request_t *r, ngx_uint_t status, const char *type,
+                              const char *body, size_t len);
 
 /* Location: URL in R's response, where nginx's header filter makes a local
  * path absolute as it does its own. */
 ngx_int_t kmen_ngx_set_location(ngx_http_request_t *r, const char *url);
 
-/* A short HTML page of STATUS: its title and the request ID a person can
- * quote (as httpd's pages end). */
-ngx_int_t kmen_ngx_send_page(ngx_http_request_t *r, ngx_uint_t status, const char *title);
+/* PAGE's short HTML page, with its status: its English title and the request
+ * ID a person can quote (as httpd's pages end); or, with kmen_error_document
+ * and an error's status, that document (an internal redirect, which keeps
+ * the status and the headers set so far), $kmen_error PAGE's name. */
+ngx_int_t kmen_ngx_send_page(ngx_http_request_t *r, kmen_page page);
 
 /* The same page with HTML (a form, say) between its title and the ID. */
-ngx_int_t kmen_ngx_send_page_with(ngx_http_request_t *r, ngx_uint_t status, const char *title,
-                                  const char *html);
+ngx_int_t kmen_ngx_send_page_with(ngx_http_request_t *r, kmen_page page, const char *html);
 
 /* 303 to URL (a local path or NIA's), never cached, as httpd's redirects. */
 ngx_int_t kmen_ngx_redirect(ngx_http_request_t *r, const char *url);

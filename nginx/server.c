@@ -3,10 +3,13 @@
  * defaults applied (kmen_server_conf_defaults), checked (kmen_conf_check),
  * and its SP and register made with the core (kmen_sp_setup,
  * kmen_store_create) while nginx reads its configuration; each worker then
- * readies them for itself, as each httpd child does. */
+ * readies them for itself, as each httpd child does, and the first keeps
+ * the metadata of kmen_idp_metadata_url current. */
 #include "apr_general.h"
 
+#include "crypto.h"
 #include "endpoints.h"
+#include "idp_fetch.h"
 #include "http_client.h"
 #include "saml.h"
 #include "server.h"
@@ -79,17 +82,28 @@ static const kmen_conf_culprit *make_register(kmen_ngx_srv_conf *s)
     return NULL;
 }
 
-/* KmenHeaderSecretFile's key, when set: Kmen-Signature. */
-static const kmen_conf_culprit *load_header_secret(kmen_ngx_srv_conf *s)
+/* An HMAC key file of FIELD, at PATH when set, into *SECRET, *LEN:
+ * kmen_header_secret_file's (Kmen-Signature), kmen_evidence_secret_file's
+ * (the evidence callback's signature). */
+static const kmen_conf_culprit *load_secret(kmen_ngx_srv_conf *s, kmen_conf_field field,
+                                            const char *path, const unsigned char **secret,
+                                            apr_size_t *len)
+{
+    const char *err = path ? kmen_secret_load(s->pool, path, secret, len) : NULL;
+    return err ? kmen_conf_culprit_make(s->pool, field, 0, path, err) : NULL;
+}
+
+/* kmen_evidence_callback_ca_file's CAs, when set: the evidence service's
+ * TLS client certificate (its pin kmen_conf_check requires). */
+static const kmen_conf_culprit *load_evidence_ca(kmen_ngx_srv_conf *s)
 {
     kmen_server_conf *c = &s->core;
-    const char *err = c->header_secret_file
-                          ? kmen_secret_load(s->pool, c->header_secret_file, &c->header_secret,
-                                             &c->header_secret_len)
-                          : NULL;
-    return err ? kmen_conf_culprit_make(s->pool, KMEN_FIELD_header_secret_file, 0,
-                                        c->header_secret_file, err)
-               : NULL;
+    const char *err = NULL;
+    if (c->evidence_ca_file &&
+        !(c->evidence_ca_store = kmen_ca_store_load(s->pool, c->evidence_ca_file, &err)))
+        return kmen_conf_culprit_make(s->pool, KMEN_FIELD_evidence_ca_file, 0, c->evidence_ca_file,
+                                      err);
+    return NULL;
 }
 
 /* The server{}'s SP and register, after the core's checks of their
@@ -106,7 +120,13 @@ static const char *make_sp(kmen_ngx_srv_conf *s)
     if (!bad && register_too)
         bad = make_register(s);
     if (!bad)
-        bad = load_header_secret(s);
+        bad = load_secret(s, KMEN_FIELD_header_secret_file, c->header_secret_file,
+                          &c->header_secret, &c->header_secret_len);
+    if (!bad)
+        bad = load_secret(s, KMEN_FIELD_evidence_secret_file, c->evidence_secret_file,
+                          &c->evidence_secret, &c->evidence_secret_len);
+    if (!bad)
+        bad = load_evidence_ca(s);
     if (!bad)
         bad = kmen_sp_setup(s->pool, c, kmen_dir_sp_type(&server_wide), &c->sp);
     return bad ? kmen_ngx_culprit(s->pool, c, bad) : NULL;
@@ -128,12 +148,16 @@ char *kmen_ngx_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 /* The worker's own: the SPs' lasso servers, the database connections. */
 static apr_pool_t *worker_pool;
 
+static const kmen_server_conf *server_conf_of(const ngx_http_core_srv_conf_t *cscf)
+{
+    return &((kmen_ngx_srv_conf *)cscf->ctx->srv_conf[ngx_http_kmen_module.ctx_index])->core;
+}
+
 /* Each server{}'s SP and store in this worker; one that cannot be readied
  * is logged, and its requests fail, as in an httpd child. */
 static void ready_server(ngx_cycle_t *cycle, const ngx_http_core_srv_conf_t *cscf)
 {
-    const kmen_ngx_srv_conf *s = cscf->ctx->srv_conf[ngx_http_kmen_module.ctx_index];
-    const kmen_server_conf *c = &s->core;
+    const kmen_server_conf *c = server_conf_of(cscf);
     if (!c->sp || kmen_sp_child_ready(c->sp))
         return;
     /* an nginx worker serves one request at a time: one lasso server */
@@ -152,9 +176,12 @@ ngx_int_t kmen_ngx_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     if (apr_pool_create(&worker_pool, NULL) != APR_SUCCESS)
         return NGX_ERROR;
+    apr_hash_t *fetched = apr_hash_make(worker_pool);
     ngx_http_core_srv_conf_t **servers = cmcf->servers.elts;
-    for (ngx_uint_t i = 0; i < cmcf->servers.nelts; i++)
+    for (ngx_uint_t i = 0; i < cmcf->servers.nelts; i++) {
         ready_server(cycle, servers[i]);
+        kmen_ngx_idp_fetcher_start(cycle, worker_pool, fetched, server_conf_of(servers[i]));
+    }
     return NGX_OK;
 }
 

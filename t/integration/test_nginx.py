@@ -18,10 +18,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from t.integration.test_evidence import PDF, ask, check_download, page, received, row_of
+from t.integration.test_idp_metadata import logout_accepted, rollover  # noqa: F401 (fixture)
 from t.lib import REPO, flow, poll
-from t.lib.keys import self_signed
-from t.lib.nginx import Nginx, config_text
+from t.lib.keys import cert_base64, self_signed, spki_pin
+from t.lib.nginx import NGINX_MODULE_SO, Nginx, config_text
 from t.lib.register import spellings
+from t.sim import evidence as evsim
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 LOA = "http://eidas.europa.eu/LoA/"
@@ -152,6 +155,15 @@ def test_http_entity_id_needs_the_demo_switch(stack, nginx):
                                 "...)"),
     ("kmen_allow_link off;", "is not supported on nginx yet: nginx does not act on the "
                              "backend's response headers (Kmen-Complete, Kmen-Link-System, ...)"),
+    ("kmen_login_start_limit -1;", "expects login starts per minute and client address, "
+                                   "0 to 1000000 (0: no limit)"),
+    ("kmen_home_country CZE;", "expects a two-letter country code such as CZ"),
+    ("kmen_register_agenda 8566;", "expects an agenda code such as A8566"),
+    ("kmen_nameid_format email;", "expects persistent, transient or none"),
+    ("kmen_clock_skew 1y;", "expects a number of seconds"),
+    ("kmen_error_document errors.html;", "expects a local URL path such as /errors/login.html"),
+    ("kmen_evidence_callback_certificate sha256/short;",
+     "expects sha256/<base64 of the SHA-256 of the certificate's public key>"),
 ])
 def test_a_bad_value_is_refused_by_nginx_where_it_stands(nginx, line, problem):
     n = nginx(server=line)
@@ -356,6 +368,21 @@ def test_login_start_is_httpds(stack, nginx, s):
     assert name.startswith("kmen_session_state_") and httpd_name.startswith(name[:-8])
 
 
+def test_the_login_start_limit_is_the_servers(stack, nginx):
+    """kmen_login_start_limit 2: a client's third login start within the minute answers 429
+    with Retry-After and starts nothing, at the login endpoint and at a protected location
+    alike (the default, 60, would start them all)."""
+    n = nginx(replace=in_http("kmen_session_zone kmen_sessions 1m;"),
+              server="kmen_login_start_limit 2;\n" + proxied(stack, "/app/")).start()
+    before = stack.count("authn_request")
+    starts = [get_json(n.port, path)[:2] for path in ("/kmen/login?ReturnTo=/app/", "/app/",
+                                                      "/app/", "/kmen/login?ReturnTo=/app/")]
+    assert [status for status, _ in starts] == [303, 303, 429, 429], starts
+    assert all(1 <= int(headers["Retry-After"]) <= 60 for _, headers in starts[2:]), starts
+    assert stack.count("authn_request") == before + 2
+    assert "login start limit of 2 a minute reached by client 127.0.0.1" in n.read_error_log()
+
+
 @pytest.mark.parametrize("return_to", ["//evil.example/", "http://evil.example/", "/\\evil",
                                        "/app/../../x"])
 def test_a_return_url_that_is_not_local_is_not_followed(stack, nginx, s, return_to):
@@ -454,28 +481,86 @@ def test_a_form_without_a_response_is_refused(nginx, s):
 
 
 # --- the directive table and docs/nginx.md ------------------------------------------------
-def directive_pairs():
-    """{nginx name: httpd name} of the module's directive table (None: nginx's own), with
-    the location directives it expands from core/conf_fields.h's KMEN_DIR_FIELDS."""
-    text = (REPO / "nginx" / "ngx_http_kmen_module.c").read_text()
-    entries = re.findall(r'ngx_string\("(\w+)"\)(.*?)(?=ngx_string|ngx_null_command|KMEN_NGX)',
-                         text, re.S)
-    assert len(entries) > 10, entries
-    pairs = {name: (re.findall(r'AS(?:_[A-Z]+)?\("(\w+)"', rest) or [None])[0]
-             for name, rest in entries}
-    assert "KMEN_NGX_LOCATION_COMMANDS" in text
-    fields = (REPO / "core" / "conf_fields.h").read_text().split("define KMEN_DIR_FIELDS")[1]
-    location = re.findall(r'"(Kmen\w+)",[\s\\]*"(kmen_\w+)"\)', fields)
-    assert len(location) == fields.count("X("), location
-    pairs.update((nginx_name, httpd_name) for httpd_name, nginx_name in location)
-    return pairs
+def server_fields():
+    """{nginx name: (httpd name, TYPE)} of the server settings of core/conf_fields.h
+    (KMEN_SERVER_FIELDS) that nginx names: the rows nginx's table is expanded from."""
+    text = (REPO / "core" / "conf_fields.h").read_text().replace("\\\n", " ")
+    server = text[:text.index("#define KMEN_DIR_FIELDS")]
+    rows = re.findall(r'X\((\w+),\s*\w+,[^()]*?,\s*\w+,\s*"(\w+)",\s*"(\w+)"\)', server)
+    assert len(rows) > 40, rows
+    return {nginx: (httpd, kind) for kind, httpd, nginx in rows}
 
 
-def test_every_directive_is_documented_beside_httpds():
-    rows = re.findall(r"^\| (?:\[(\w+)\]\([^)]*\)|[^|]*?) \| `(\w+)`",
+def location_fields():
+    """{nginx name: httpd name} of the location settings (KMEN_DIR_FIELDS), which nginx's
+    table expands as its location directives (KMEN_NGX_LOCATION_COMMANDS)."""
+    text = (REPO / "core" / "conf_fields.h").read_text().replace("\\\n", " ")
+    rows = re.findall(r'"(Kmen\w+)",\s*"(kmen_\w+)"\)', text.split("define KMEN_DIR_FIELDS")[1])
+    assert len(rows) > 10, rows
+    return {nginx: httpd for httpd, nginx in rows}
+
+
+def documented_directives():
+    """{nginx name: (httpd name or None, the rest of its cell)} of docs/nginx.md's table."""
+    rows = re.findall(r"^\| (?:\[(\w+)\]\([^)]*\)|[^|]*?) \| `(\w+)`([^|]*)\|",
                       (REPO / "docs" / "nginx.md").read_text(), re.M)
-    documented = {nginx_name: httpd_name or None for httpd_name, nginx_name in rows}
-    assert documented == directive_pairs()
+    return {nginx: (httpd or None, rest) for httpd, nginx, rest in rows}
+
+
+def a_value(nginx_name, kind):
+    """A value the directive takes: one of its TYPE's, or of its own form."""
+    own = {"kmen_session_zone": "kmen_test 1m", "kmen_error_document": "/error.html",
+           "kmen_endpoint_path": "/sso", "kmen_home_country": "SK",
+           "kmen_register_agenda": "A1234", "kmen_login_agenda": "A1234",
+           "kmen_database_pool_size": "2",
+           "kmen_evidence_callback_certificate": "sha256/" + "A" * 43 + "="}
+    by_type = {"STR": "https://portal.example.cz/", "FILE": "/etc/kmen/some.pem", "INT": "5",
+               "FLAG": "on", "ENCODING": "raw", "NAMEID": "transient"}
+    return own.get(nginx_name) or by_type[kind]
+
+
+def nginx_t(make, line):
+    """nginx -t of a configuration whose http{} holds LINE alone (no SP is made)."""
+    n = make()
+    n.conf.write_text(f"load_module {NGINX_MODULE_SO};\nevents {{\n}}\n"
+                      f"http {{\n    {line}\n}}\n")
+    return n.configtest()
+
+
+def test_every_server_setting_is_a_directive_nginx_takes(nginx):
+    """Each server field nginx names is one of its directives: nginx -t takes it with a value
+    of its type, but those docs/nginx.md says nginx refuses (not on nginx yet), which it
+    refuses where they stand, with that reason."""
+    documented = documented_directives()
+    bad = []
+    for name, (_, kind) in sorted(server_fields().items()):
+        rc, out = nginx_t(nginx, f"{name} {a_value(name, kind)};")
+        not_yet = "not on nginx yet" in documented.get(name, (None, ""))[1]
+        if not_yet and not (rc != 0 and f'"{name}" directive is not on nginx yet (docs/nginx.md)'
+                            in out):
+            bad.append(f"{name}: docs/nginx.md says refused, nginx -t says {out!r}")
+        elif not not_yet and rc != 0:
+            bad.append(f"{name}: {out!r}")
+    assert not bad, "\n".join(bad)
+
+
+def test_every_server_setting_is_documented_beside_httpds(nginx):
+    """docs/nginx.md's table has a row for each server field nginx names, beside httpd's
+    name; every directive it documents is one nginx knows."""
+    documented = documented_directives()
+    fields = server_fields()
+    assert {name: documented.get(name, (None,))[0] for name in fields} == \
+        {name: httpd for name, (httpd, _) in fields.items()}
+    unknown = [name for name in documented
+               if 'unknown directive "' + name + '"' in nginx_t(nginx, f"{name} x;")[1]]
+    assert not unknown, unknown
+
+
+def test_every_location_setting_is_documented_beside_httpds():
+    """docs/nginx.md's table has a row for each location field, beside httpd's name."""
+    documented = documented_directives()
+    fields = location_fields()
+    assert {name: documented.get(name, (None,))[0] for name in fields} == fields
 
 
 # --- protected locations: kmen_auth, the identity headers for upstreams --------------------
@@ -1113,3 +1198,135 @@ def test_kmen_require_answers_as_httpds_require(stack, nginx, apache_login, pend
     assert get_json(n.port, "/others/headers.json", cookie=czech)[0] == 403
     assert get_json(n.port, "/either/headers.json", cookie=czech)[0] == 200
     assert get_json(n.port, "/either/headers.json", cookie=foreign)[0] == 403
+
+
+# --- cross-border evidence: the callback and the documents ------------------------------
+def evidence_node(stack, nginx):
+    """nginx with the site's kmen_evidence_secret_file, started."""
+    return nginx(server=f"kmen_evidence_secret_file {stack.keys.dir}/evidence.secret;").start()
+
+
+def nginx_callback(n, stack, body, secret=None):
+    """The evidence service's callback, BODY (a dict) signed with the site's secret or
+    SECRET, posted to N."""
+    raw = json.dumps(body).encode()
+    return requests.post(n.base_url + "/kmen/evidence", data=raw, timeout=20, headers={
+        "Content-Type": "application/json",
+        "Kmen-Evidence-Signature": evsim.sign(secret or stack.evidence_secret, raw, None)})
+
+
+def test_evidence_is_delivered_to_nginx_and_served_to_its_client(stack, nginx, s):
+    """A request a person made through httpd, answered by the evidence service's callback at
+    nginx (the same row, the same sealed document), the document served by nginx to that
+    client's session only, as a sandboxed download; a callback signed with another key
+    stores nothing."""
+    n = evidence_node(stack, nginx)
+    flow.login(s, stack, identity="cz-zofie")
+    request, _ = ask(s, stack, page("birth-certificate", "IT", uuid.uuid4().hex[:8]))
+    data = b"%PDF-1.4\n% delivered at nginx\n%%EOF\n"
+    assert nginx_callback(n, stack, received(request, data),
+                          secret=b"not the evidence secret!").status_code == 401
+    assert row_of(stack, request)[0][0] == "requested"
+    r = nginx_callback(n, stack, received(request, data))
+    assert r.status_code == 204, (r.text, n.read_error_log()[-2000:])
+    assert nginx_callback(n, stack, received(request, data)).status_code == 409
+    cookie = {"kmen_session": s.cookies.get("kmen_session")}
+    check_download(requests.get(f"{n.base_url}/kmen/evidence/{request}", cookies=cookie,
+                                timeout=20), data, PDF, f"evidence-{request}.pdf")
+    with requests.Session() as other:
+        flow.login(other, stack, identity="cz-jiri")
+        r = requests.get(f"{n.base_url}/kmen/evidence/{request}", timeout=20,
+                         cookies={"kmen_session": other.cookies.get("kmen_session")})
+        assert r.status_code == 404 and data not in r.content
+    assert requests.get(f"{n.base_url}/kmen/evidence/{request}", timeout=20).status_code == 404
+    assert "evidence callback answered 204" in n.read_error_log()
+
+
+# --- kmen_idp_metadata_url: NIA's metadata kept current -------------------------------------
+def test_the_metadata_url_is_fetched_verified_and_used_without_a_reload(stack, nginx, rollover):
+    """The first worker fetches NIA's metadata every kmen_idp_metadata_refresh seconds,
+    verifies it against the pinned certificate and writes it over kmen_idp_metadata_file (in
+    a directory the workers' user may write); /kmen/health reports the fetch; NIA's new
+    signing key, once its metadata announces it, is taken by every worker without a reload."""
+    workdir = stack.dir / f"nginx-fetched-{uuid.uuid4().hex[:8]}"
+    workdir.mkdir()
+    workdir.chmod(0o777)  # nginx's workers run as nobody
+    copy = workdir / "nia-metadata.xml"
+    copy.write_bytes(stack.idp_metadata.read_bytes())
+    copy.chmod(0o644)
+    n = nginx(replace={f"kmen_idp_metadata_file {stack.idp_metadata};":
+                       f"kmen_idp_metadata_file {copy};\n"
+                       f"    kmen_idp_metadata_url {stack.sim_url}/metadata;\n"
+                       "    kmen_idp_metadata_refresh 1;"}).start()
+    fetch = lambda: health_of(n.base_url)[1]["idp_metadata"]["fetch"] or {}  # noqa: E731
+    assert poll(lambda: fetch().get("result") == "ok", timeout=30), (fetch(), n.read_error_log())
+    assert fetch()["url"] == stack.sim_url + "/metadata" and fetch()["last_success"], fetch()
+    next_cert = cert_base64(stack.keys.next_cert)
+    assert next_cert not in copy.read_text(encoding="utf-8-sig")
+    rollover("announced")
+    assert poll(lambda: next_cert in copy.read_text(encoding="utf-8-sig"), timeout=30), \
+        n.read_error_log()
+    rollover("switched")
+    assert poll(lambda: logout_accepted(stack, n), timeout=30), n.read_error_log()
+    log = n.read_error_log()
+    assert "KMEN0648: kmen_idp_metadata_url" in log and "new metadata written" in log, log
+    assert f"KMEN0645: kmen_idp_metadata_file {copy} changed: this process uses it now" in log
+    assert not logout_accepted(stack, stack.httpd)  # the primary still has the old file
+
+
+# --- kmen_error_document: the portal's own error page ---------------------------------------
+def test_the_error_document_answers_for_the_pages(stack, nginx, s):
+    """Where nginx would send one of its pages, kmen_error_document answers instead (an
+    internal redirect, as httpd's KmenErrorDocument): with the page's status and the headers
+    set beside it (a 429's Retry-After), $kmen_error naming the page as httpd's
+    REDIRECT_KMEN_ERROR does, and $request_id the ID the error log gives."""
+    n = nginx(replace=in_http("kmen_session_zone kmen_sessions 1m;"),
+              server="kmen_error_document /errors/kmen.html;\n"
+                     "kmen_login_start_limit 1;\n"
+                     "location = /errors/kmen.html "
+                     '{ return 200 "error=$kmen_error id=$request_id\\n"; }').start()
+    r = s.get(n.base_url + "/kmen/login", params={"ReturnTo": "//evil.example/"},
+              allow_redirects=False)
+    answered = re.fullmatch(r"error=bad_request id=([0-9a-f]{32})\n", r.text)
+    assert r.status_code == 400 and answered, (r.status_code, r.text)
+    assert f"ReturnTo is not a local path, refused [req {answered[1]}]" in n.read_error_log()
+    assert login_start(s, n).status_code == 303
+    r = login_start(s, n)
+    assert r.status_code == 429 and 1 <= int(r.headers["Retry-After"]) <= 60, r.headers
+    assert r.text.startswith("error=too_many_logins id="), r.text
+
+
+def test_evidence_callback_by_client_certificate(stack, nginx, s):
+    """kmen_evidence_callback_ca_file and kmen_evidence_callback_certificate, as httpd's: a
+    callback over TLS whose client certificate is of the CA, for clientAuth and pinned is
+    taken without a signature; one of another CA, or of the CA but not pinned (KMEN0685
+    says why), or none, is refused (401) and stores nothing."""
+    k = stack.keys
+    pins = " ".join(spki_pin(c) for c in (k.client_cert, k.noeku_cert))
+    n = nginx(server=f"ssl_certificate {k.translator_cert};\n"
+                     f"ssl_certificate_key {k.translator_key};\n"
+                     "ssl_verify_client optional_no_ca;\n"
+                     f"kmen_evidence_callback_ca_file {k.ca_cert};\n"
+                     f"kmen_evidence_callback_certificate {pins};")
+    n.conf.write_text(n.conf.read_text().replace(f"listen 127.0.0.1:{n.port};",
+                                                 f"listen 127.0.0.1:{n.port} ssl;"))
+    n.start()
+    flow.login(s, stack, identity="cz-zofie")
+    request, _ = ask(s, stack, page("school-report", "AT", uuid.uuid4().hex[:8]))
+
+    def post(cert):
+        return requests.post(f"https://127.0.0.1:{n.port}/kmen/evidence", timeout=20,
+                             data=json.dumps(received(request)).encode(), cert=cert,
+                             headers={"Content-Type": "application/json"},
+                             verify=str(k.ca_cert), allow_redirects=False)
+
+    assert post(None).status_code == 401
+    assert post((str(k.sp_cert), str(k.sp_key))).status_code == 401  # not of the CA
+    assert post((str(k.stranger_cert), str(k.stranger_key))).status_code == 401
+    assert re.search(r'KMEN0685: evidence callback: client certificate "[^"]*CN=another '
+                     r'service[^"]*" refused: its key is not pinned', n.read_error_log()), \
+        n.read_error_log()[-2000:]
+    assert row_of(stack, request)[0][0] == "requested"
+    r = post((str(k.client_cert), str(k.client_key)))
+    assert r.status_code == 204, n.read_error_log()[-2000:]
+    assert row_of(stack, request)[0][0] == "received"

@@ -22,6 +22,8 @@ static const char *spell_STR(const char *value)
     return value;
 }
 
+#define spell_FILE spell_STR /* a path as written */
+
 static const char *spell_INT(int value)
 {
     return apr_itoa(pool, value);
