@@ -6,6 +6,7 @@
  * readies them for itself, as each httpd child does. */
 #include "apr_general.h"
 
+#include "cache_shm.h"
 #include "endpoints.h"
 #include "http_client.h"
 #include "saml.h"
@@ -152,6 +153,7 @@ ngx_int_t kmen_ngx_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     if (apr_pool_create(&worker_pool, NULL) != APR_SUCCESS)
         return NGX_ERROR;
+    kmen_ngx_session_memo_init(cycle, worker_pool);
     ngx_http_core_srv_conf_t **servers = cmcf->servers.elts;
     for (ngx_uint_t i = 0; i < cmcf->servers.nelts; i++)
         ready_server(cycle, servers[i]);
