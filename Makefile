@@ -13,7 +13,7 @@ LASSO_MIN := 2.7.0
 CORE_SRC := $(sort $(wildcard core/*.c))
 CORE_HDR := $(wildcard core/*.h)
 APACHE_SRC := apache/mod_kmen.c apache/config.c apache/configcheck.c apache/request.c apache/session_cookie.c \
-              apache/socache.c apache/memo.c apache/headers.c apache/page.c apache/log.c \
+              apache/socache.c apache/headers.c apache/page.c apache/log.c \
               apache/login_state.c apache/handlers.c apache/auth.c \
               apache/backend_filter.c apache/evidence.c apache/status.c apache/health.c apache/metadata_fetch.c
 HDR := $(CORE_HDR) $(wildcard apache/*.h)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The core's cache over a mod_socache provider. Each child's memo of the
- * sessions it opened (memo.c) is a copy of what this cache held: it is made
- * with the cache, and every removal drops it in every child of the node. */
+ * sessions it opened (core/memo.h) is a copy of what this cache held: it is
+ * made with the cache, and every removal drops it in every child of the
+ * node. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,9 +11,10 @@
 #include "ap_socache.h"
 #include "apr_strings.h"
 #include "http_log.h"
+#include "ap_mpm.h"
+#include "apr_shm.h"
 #include "util_mutex.h"
 
-#include "memo.h"
 #include "socache.h"
 
 APLOG_USE_MODULE(kmen);
@@ -24,6 +26,10 @@ APLOG_USE_MODULE(kmen);
 static ap_socache_provider_t *cache_provider;
 static ap_socache_instance_t *cache;
 static apr_global_mutex_t *cache_mutex;
+/* The node's memo generation, in shared memory every child inherits, and
+ * this child's memo over it. */
+static kmen_memo_counter *memo_generation;
+static kmen_memo *memo;
 
 void kmen_session_cache_pre_config(apr_pool_t *pconf)
 {
@@ -85,6 +91,17 @@ const char *kmen_session_cache_check(apr_pool_t *p, const char *spec)
     return err;
 }
 
+/* Without it (no shared memory) no child keeps what it opened. */
+static void memo_generation_create(apr_pool_t *pconf)
+{
+    apr_shm_t *shm = NULL;
+    memo_generation = NULL;
+    if (apr_shm_create(&shm, sizeof(*memo_generation), NULL, pconf) == APR_SUCCESS) {
+        memo_generation = apr_shm_baseaddr_get(shm);
+        *memo_generation = 0;
+    }
+}
+
 const char *kmen_session_cache_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                                     const char *spec)
 {
@@ -101,7 +118,7 @@ const char *kmen_session_cache_init(apr_pool_t *pconf, apr_pool_t *ptemp, server
     if (cache_provider->init(cache, "kmen-session", &hints, s, pconf) != APR_SUCCESS)
         return "cannot initialise the cache";
     apr_pool_cleanup_register(pconf, NULL, cache_destroy, apr_pool_cleanup_null);
-    kmen_memo_post_config(pconf);
+    memo_generation_create(pconf);
     return NULL;
 }
 
@@ -112,7 +129,14 @@ void kmen_session_cache_child_init(apr_pool_t *pchild, server_rec *s)
             APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      KMEN_LOGNO(0611) "cannot attach to the session cache mutex");
-    kmen_memo_child_init(pchild);
+    int threaded = 0;
+    ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded);
+    memo = kmen_memo_create(pchild, memo_generation, threaded != AP_MPMQ_NOT_SUPPORTED);
+}
+
+kmen_memo *kmen_session_memo(void)
+{
+    return memo;
 }
 
 /* ---- the interface. Providers not safe across processes (shmcb) are used
@@ -177,7 +201,7 @@ static void socache_remove(void *handle, kmen_ctx *ctx, const unsigned char *key
 {
     request_rec *r = ctx->baton;
     (void)handle;
-    kmen_memo_invalidate();
+    kmen_memo_invalidate(memo_generation);
     if (!cache_lock())
         return;
     cache_provider->remove(cache, r->server, key, KMEN_CACHE_KEY_LEN, ctx->pool);

@@ -8,6 +8,7 @@
 #include "httpd.h"
 
 #include "cache.h"
+#include "memo.h"
 
 void kmen_session_cache_pre_config(apr_pool_t *pconf);
 /* NULL, or why KmenSessionCache's provider[:args] names no loaded provider. */
@@ -21,5 +22,9 @@ void kmen_session_cache_child_init(apr_pool_t *pchild, server_rec *s);
  * the request_rec (apache/request.c). It answers nothing, and keeps
  * nothing, until kmen_session_cache_init has succeeded. */
 const kmen_cache *kmen_session_cache(void);
+/* This child's memo of the sessions it opened (core/memo.h), dropped in
+ * every child when the cache removes one; NULL (keeps nothing) before
+ * child_init or without shared memory. */
+kmen_memo *kmen_session_memo(void);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "cache.h"
 #include "context.h"
+#include "memo.h"
 #include "session_record.h"
 #include "store_pg.h"
 
@@ -25,6 +26,14 @@ int kmen_session_cookie_is_well_formed(const char *cookie);
  * idle, not sealed by this server for this SP) or DOWN. */
 kmen_store_status kmen_session_open(kmen_ctx *ctx, const kmen_cache *cache, const char *cookie,
                                     kmen_session **out, apr_time_t *until);
+
+/* As kmen_session_open, through this process's MEMO of the sessions it
+ * opened (core/session_kept.c): one opened here within the last second, and
+ * no longer than the cache may be trusted (kmen_session_cache_ttl), costs no
+ * cache lookup, no decryption, no hashing. *out, with its identity headers
+ * encoded for ctx->conf, stays valid until ctx->pool is destroyed. */
+kmen_store_status kmen_session_open_kept(kmen_ctx *ctx, const kmen_cache *cache, kmen_memo *memo,
+                                         const char *cookie, const kmen_session **out);
 
 /* A session stored in the database and not yet handed out. */
 typedef struct {

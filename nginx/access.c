@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A protected location on nginx, as httpd's AuthType Kmen (apache/auth.c):
- * the session cookie opened against the session zone and the database; a
+ * the session cookie opened against the session zone and the database (and
+ * kept a moment in the worker, as in an httpd child: core/session_kept.c); a
  * valid session's identity set in the request headers for the upstream; no
  * session, a GET starts the login at the location's settings and anything
  * else 401; a foreigner not verified yet sent to kmen_verify_path; a
- * session kmen_require does not grant, 403; the database down, 503. The work runs in the worker: a
- * database call blocks it (docs/nginx.md). */
+ * session kmen_require does not grant, 403; the database down, 503. The
+ * work runs in the worker: a database call blocks it (docs/nginx.md). */
 #include <string.h>
 
 #include "apr_strings.h"
 
 #include "access.h"
 #include "authz.h"
+#include "cache_shm.h"
 #include "cookies.h"
 #include "evidence_request.h"
 #include "header_set.h"
@@ -141,11 +143,10 @@ static ngx_int_t access_handler(ngx_http_request_t *r)
     kmen_ctx *ctx = kmen_ngx_request_ctx(r);
     if (!ctx || kmen_ngx_headers_strip(r, ctx->conf->header_prefix) != NGX_OK)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    kmen_session *s = NULL;
-    apr_time_t until = 0;
+    const kmen_session *s = NULL;
     kmen_store_status st =
-        kmen_session_open(ctx, kmen_ngx_session_cache(r),
-                          kmen_ngx_cookie_get(r, ctx, ctx->conf->cookie_name), &s, &until);
+        kmen_session_open_kept(ctx, kmen_ngx_session_cache(r), kmen_ngx_session_memo(),
+                               kmen_ngx_cookie_get(r, ctx, ctx->conf->cookie_name), &s);
     if (st == KMEN_STORE_DOWN)
         return unavailable(r);
     /* none, or one weaker than this location wants: log in again, stronger */

@@ -4,7 +4,10 @@
  * by the key's first bytes (a SHA-256: evenly spread), then by the whole
  * key. An entry past its deadline is dropped when a lookup meets it, and
  * every such entry when the zone has no room for a new one; a zone full of
- * live entries keeps no more, and the session store asks the database. */
+ * live entries keeps no more, and the session store asks the database.
+ * Beside the tree, the node's memo generation: each worker's memo of the
+ * sessions it opened (core/memo.h) is a copy of what the zone held, and
+ * every removal drops it in every worker. */
 #include <string.h>
 
 #include "apr_strings.h"
@@ -16,7 +19,10 @@ extern ngx_module_t ngx_http_kmen_module;
 typedef struct {
     ngx_rbtree_t rbtree;
     ngx_rbtree_node_t sentinel;
+    kmen_memo_counter generation; /* every worker's memo's */
 } shm_tree;
+
+static kmen_memo *worker_memo;
 
 typedef struct {
     ngx_rbtree_node_t node; /* first: a tree node is its entry */
@@ -155,8 +161,10 @@ static void shm_store(void *handle, kmen_ctx *ctx, const unsigned char *key,
     ngx_shmtx_unlock(&zone_pool(handle)->mutex);
 }
 
+/* Every worker of this node forgets what it opened too. */
 static void shm_remove(void *handle, kmen_ctx *ctx, const unsigned char *key)
 {
+    kmen_memo_invalidate(&zone_tree(handle)->generation);
     ngx_shmtx_lock(&zone_pool(handle)->mutex);
     shm_entry *e = entry_find(handle, key);
     if (e)
@@ -197,6 +205,7 @@ static ngx_int_t zone_init(ngx_shm_zone_t *zone, void *data)
         return NGX_ERROR;
     ngx_sprintf(pool->log_ctx, " in kmen_session_zone \"%V\"%Z", &zone->shm.name);
     ngx_rbtree_init(&t->rbtree, &t->sentinel, entry_insert);
+    t->generation = 0;
     pool->data = t;
     zone->data = t;
     return NGX_OK;
@@ -228,4 +237,16 @@ char *kmen_ngx_set_session_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     m->zone->init = zone_init;
     m->cache = (kmen_cache){m->zone, shm_fetch, shm_store, shm_remove, shm_update};
     return NGX_CONF_OK;
+}
+
+void kmen_ngx_session_memo_init(ngx_cycle_t *cycle, apr_pool_t *p)
+{
+    const kmen_ngx_main_conf *m = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_kmen_module);
+    /* a worker serves its requests on one thread: no lock */
+    worker_memo = kmen_memo_create(p, m && m->zone ? &zone_tree(m->zone)->generation : NULL, 0);
+}
+
+kmen_memo *kmen_ngx_session_memo(void)
+{
+    return worker_memo;
 }

@@ -10,6 +10,7 @@
 #include <ngx_http.h>
 
 #include "cache.h"
+#include "memo.h"
 
 /* The module's http{} settings: the zone, and the cache over it. */
 typedef struct {
@@ -21,5 +22,13 @@ void *kmen_ngx_create_main_conf(ngx_conf_t *cf);
 /* kmen_session_zone NAME SIZE: SIZE as nginx reads one (10m), at least the
  * eight memory pages nginx's slab allocator needs. */
 char *kmen_ngx_set_session_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+/* In init_process: this worker's memo of the sessions it opened, in P, over
+ * the zone's generation, which every removal from the zone bumps: a logout
+ * on any worker drops every worker's entries at once. Without a zone the
+ * worker keeps nothing. */
+void kmen_ngx_session_memo_init(ngx_cycle_t *cycle, apr_pool_t *p);
+/* The memo kmen_ngx_session_memo_init made (NULL: keeps nothing). */
+kmen_memo *kmen_ngx_session_memo(void);
 
 #endif

@@ -8,6 +8,7 @@
 #include "apr_general.h"
 
 #include "crypto.h"
+#include "cache_shm.h"
 #include "endpoints.h"
 #include "idp_fetch.h"
 #include "http_client.h"
@@ -176,6 +177,7 @@ ngx_int_t kmen_ngx_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     if (apr_pool_create(&worker_pool, NULL) != APR_SUCCESS)
         return NGX_ERROR;
+    kmen_ngx_session_memo_init(cycle, worker_pool);
     apr_hash_t *fetched = apr_hash_make(worker_pool);
     ngx_http_core_srv_conf_t **servers = cmcf->servers.elts;
     for (ngx_uint_t i = 0; i < cmcf->servers.nelts; i++) {

@@ -1330,3 +1330,81 @@ def test_evidence_callback_by_client_certificate(stack, nginx, s):
     r = post((str(k.client_cert), str(k.client_key)))
     assert r.status_code == 204, n.read_error_log()[-2000:]
     assert row_of(stack, request)[0][0] == "received"
+
+
+# --- what a worker keeps of the sessions it opened (core/session_kept.c) --------------------
+WORKER = "X-Nginx-Worker"
+
+
+def kept_workers(nginx, stack, ttl):
+    """A written Nginx with two workers sharing kmen_session_zone with kmen_session_cache_ttl
+    TTL, each connection given to either (reuseport), the upstream told which worker serves
+    it; /app/ protected."""
+    n = nginx(server=proxied(stack, "/app/"),
+              replace={**in_http("kmen_session_zone kmen_sessions 1m;",
+                                 f"kmen_session_cache_ttl {ttl};"),
+                       "worker_processes 1;": "worker_processes 2;",
+                       "kmen_auth on; ": f"kmen_auth on; proxy_set_header {WORKER} $pid; "})
+    n.conf.write_text(re.sub(r"(listen 127\.0\.0\.1:\d+)", r"\1 reuseport",
+                             n.conf.read_text()))
+    return n
+
+
+def connection_to_each_worker(n, cookie):
+    """Kept-alive connections to N holding the session COOKIE, at least one served by each of
+    its two workers, each having opened the session (and kept it): {worker's pid: session}."""
+    found = {}
+    for _ in range(40):
+        other = requests.Session()
+        other.headers["Cookie"] = f"kmen_session={cookie}"
+        r = other.get(n.base_url + "/app/headers.json", allow_redirects=False, timeout=10)
+        assert r.status_code == 200, (r.status_code, n.read_error_log())
+        found.setdefault({k.lower(): v for k, v in r.json().items()}[WORKER.lower()], other)
+        if len(found) == 2:
+            return found
+    raise AssertionError(f"one worker took every connection: {list(found)}")
+
+
+def starts_a_login(other, n, stack):
+    r = other.get(n.base_url + "/app/headers.json", allow_redirects=False, timeout=10)
+    return r.status_code == 303 and flow.location(r).startswith(stack.sso_url)
+
+
+def test_a_logout_on_one_worker_ends_the_session_in_every_worker_at_once(stack, nginx, s):
+    """Each worker reuses a session it opened for a moment, as each httpd child does; a
+    logout through any worker drops every worker's copy at once (the zone's generation): the
+    old cookie starts a login on every connection the next time, whichever worker serves it."""
+    n = kept_workers(nginx, stack, 600).start()
+    flow.login(s, stack, identity="cz-jiri")
+    others = connection_to_each_worker(n, s.cookies.get("kmen_session"))
+    for other in others.values():  # kept again, should a copy have lapsed meanwhile
+        assert other.get(n.base_url + "/app/headers.json", allow_redirects=False,
+                         timeout=10).status_code == 200
+    logout_on_nginx(s, stack, n)
+    for worker, other in others.items():
+        assert starts_a_login(other, n, stack), f"worker {worker} still opens the session"
+
+
+@pytest.mark.parametrize("ttl", [0, 2])
+def test_a_session_ended_on_another_node_lasts_no_longer_than_the_cache_ttl(
+        stack, nginx, s, uncached_node, ttl):
+    """A session ended on another node (the Apache one: the same database, not the same
+    zone): nginx trusts what it opened for kmen_session_cache_ttl, as an Apache node trusts its
+    cache for KmenSessionCacheTTL, and a worker's copy no longer than that: with 0 the next
+    request is refused; with 2 it is served a while longer, then refused however often it is
+    asked meanwhile (using a copy does not extend it)."""
+    n = kept_workers(nginx, stack, ttl).start()
+    flow.login(s, stack, identity="cz-petr")
+    other = requests.Session()
+    other.headers["Cookie"] = f"kmen_session={s.cookies.get('kmen_session')}"
+    for _ in range(3):
+        assert other.get(n.base_url + "/app/headers.json", allow_redirects=False,
+                         timeout=10).status_code == 200
+    r = s.get(uncached_node.base_url + "/kmen/logout?ReturnTo=/public/", allow_redirects=False)
+    assert r.status_code == 303, r.text
+    if ttl == 0:
+        assert starts_a_login(other, n, stack), "served after it ended"
+        return
+    assert not starts_a_login(other, n, stack), "not served from the zone"
+    assert poll(lambda: starts_a_login(other, n, stack), timeout=30, every=0.1), \
+        "served longer than kmen_session_cache_ttl"

@@ -385,6 +385,74 @@ START_TEST(counter_starts_again_after_its_window_or_on_garbage)
 }
 END_TEST
 
+/* ---- a process's memo of the sessions it opened (session_kept.c) */
+
+static kmen_memo_counter generation;
+
+static kmen_memo *memo_new(void)
+{
+    generation = 0;
+    conf.header_prefix = "Kmen-";
+    kmen_memo *m = kmen_memo_create(pool, &generation, 1);
+    ck_assert_ptr_nonnull(m);
+    return m;
+}
+
+START_TEST(kept_session_opens_without_the_cache_until_invalidated)
+{
+    kmen_memo *m = memo_new();
+    const char *cookie = new_cookie();
+    kmen_session s = issued(cookie, in_an_hour());
+    const kmen_session *opened = NULL, *again = NULL;
+    ck_assert_int_eq(kmen_session_open_kept(&ctx, &cache, m, cookie, &opened), KMEN_STORE_OK);
+    ck_assert_ptr_nonnull(opened->headers); /* encoded once, kept with it */
+    cache.remove(cache.handle, &ctx, s.id_hash);
+    ck_assert_int_eq(kmen_session_open_kept(&ctx, &cache, m, cookie, &again), KMEN_STORE_OK);
+    ck_assert_ptr_eq(again, opened);
+    ck_assert_int_eq(log_lines, 0); /* the database was not asked */
+    kmen_memo_invalidate(&generation);
+    /* neither the cache nor the unreachable database has it now */
+    ck_assert_int_eq(kmen_session_open_kept(&ctx, &cache, m, cookie, &again), KMEN_STORE_DOWN);
+}
+END_TEST
+
+START_TEST(no_counter_no_memo)
+{
+    const char *cookie = new_cookie();
+    kmen_session s = issued(cookie, in_an_hour());
+    const kmen_session *opened = NULL;
+    ck_assert_ptr_null(kmen_memo_create(pool, NULL, 1));
+    ck_assert_int_eq(kmen_session_open_kept(&ctx, &cache, NULL, cookie, &opened), KMEN_STORE_OK);
+    ck_assert_ptr_null(opened->headers);
+    cache.remove(cache.handle, &ctx, s.id_hash);
+    ck_assert_int_eq(kmen_session_open_kept(&ctx, &cache, NULL, cookie, &opened), KMEN_STORE_DOWN);
+}
+END_TEST
+
+static const void *keep_string(apr_pool_t *p, const void *source)
+{
+    return apr_pstrdup(p, source);
+}
+
+START_TEST(memo_answers_only_its_owner_and_generation)
+{
+    kmen_memo *m = memo_new();
+    static const char key[] = "key-1", other[] = "key-2";
+    apr_time_t until = in_an_hour();
+    apr_uint32_t gen = kmen_memo_generation(m);
+    ck_assert_str_eq(kmen_memo_put(m, pool, &conf, key, 5, gen, until, keep_string, "v"), "v");
+    ck_assert_str_eq(kmen_memo_get(m, pool, &conf, key, 5), "v");
+    ck_assert_ptr_null(kmen_memo_get(m, pool, &ctx, key, 5));
+    ck_assert_ptr_null(kmen_memo_get(m, pool, &conf, other, 5));
+    kmen_memo_invalidate(&generation);
+    ck_assert_ptr_null(kmen_memo_get(m, pool, &conf, key, 5));
+    /* read before an invalidation: what it was built from may be stale */
+    ck_assert_ptr_null(kmen_memo_put(m, pool, &conf, key, 5, gen, until, keep_string, "v"));
+    ck_assert_ptr_null(
+        kmen_memo_put(m, pool, &conf, key, 5, gen + 1, apr_time_now(), keep_string, "v"));
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
     Suite *s = suite_create("session");
@@ -407,6 +475,12 @@ Suite *unit_suite(void)
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, counter_counts_each_key_within_its_window);
     tcase_add_test(tc, counter_starts_again_after_its_window_or_on_garbage);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("kept");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, kept_session_opens_without_the_cache_until_invalidated);
+    tcase_add_test(tc, no_counter_no_memo);
+    tcase_add_test(tc, memo_answers_only_its_owner_and_generation);
     suite_add_tcase(s, tc);
     return s;
 }
