@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "access.h"
+#include "backend_commands.h"
 #include "cache_private.h"
 #include "cache_shm.h"
 #include "directives.h"
@@ -101,10 +102,14 @@ static ngx_command_t kmen_commands[] = {
      * the server{} rows: kmen_sp_type is also the server{}'s (location.h) */
     KMEN_NGX_LOCATION_COMMANDS ngx_null_command};
 
-/* The access phase's handlers, and the header filter after them. */
+/* The access phase's handlers, and the filters after them: the backend's
+ * commands' last, so that they run first and Cache-Control private sees
+ * the answer they leave. */
 static ngx_int_t postconfiguration(ngx_conf_t *cf)
 {
-    return kmen_ngx_access_init(cf) == NGX_OK ? kmen_ngx_cache_private_init(cf) : NGX_ERROR;
+    if (kmen_ngx_access_init(cf) != NGX_OK || kmen_ngx_cache_private_init(cf) != NGX_OK)
+        return NGX_ERROR;
+    return kmen_ngx_backend_commands_init(cf);
 }
 
 static ngx_http_module_t kmen_module_ctx = {
