@@ -1118,10 +1118,11 @@ def sent_kmen_headers(headers):
     return [name for name in headers if name.lower().startswith("kmen-")]
 
 
-def command(port, path, cookie=None):
+def command(port, path, cookie=None, method="GET"):
     """(status, response headers, body) of nginx's answer to PATH, which the portal answers
     with a command; asserts that the browser got none of them, whatever the answer."""
-    status, headers, body = flow.send_raw(port, path, [f"Cookie: {cookie}"] if cookie else [])
+    status, headers, body = flow.send_raw(port, path, [f"Cookie: {cookie}"] if cookie else [],
+                                          method=method)
     assert not sent_kmen_headers(dict(headers)), headers
     return status, dict(headers), body
 
@@ -1130,7 +1131,8 @@ def test_the_backends_commands_act_as_on_httpd(stack, nginx, apache_login):
     """Kmen-Link-System where kmen_accept_link_system is on links the system to the session's
     client; Kmen-Potential-Contact where kmen_accept_contact is on (no login needed) records a
     potential client; Kmen-Complete: link= where kmen_allow_link is on asks the register, which
-    refuses an unknown client (409, the backend's page replaced); Kmen-Evidence-Request where
+    refuses an unknown client (409, the backend's page replaced, also unbuffered (proxy_buffering
+    off) and to a HEAD); Kmen-Evidence-Request where
     kmen_accept_evidence_request is on, without an evidence service, is ignored as on httpd.
     The same commands in a location without the switch, or to no session, change nothing.
     No command reaches the browser, acted on or not."""
@@ -1140,6 +1142,7 @@ def test_the_backends_commands_act_as_on_httpd(stack, nginx, apache_login):
         location(stack, "/app/", "kmen_accept_link_system on;", "kmen_allow_link on;",
                  "kmen_accept_evidence_request on;"),
         location(stack, "/plain/"),
+        location(stack, "/unbuffered/", "kmen_allow_link on;", "proxy_buffering off;"),
         f"location /desk/ {{ kmen_accept_contact on; "
         f"proxy_pass http://127.0.0.1:{stack.portal_port}; }}",
         proxied(stack, "/public/", protected=())])).start()
@@ -1161,12 +1164,18 @@ def test_the_backends_commands_act_as_on_httpd(stack, nginx, apache_login):
     status, headers, body = command(n.port, f"/app/complete?value=link={unknown}", cookie)
     assert status == 409 and b"The verification cannot be completed" in body, (status, body)
     assert b"Verified" not in body and headers.get("Content-Length") == str(len(body))
+    status, _, unbuffered = command(n.port, f"/unbuffered/complete?value=link={unknown}", cookie)
+    assert status == 409 and unbuffered.split(b"Request ID")[0] == body.split(b"Request ID")[0]
+    status, headers, nothing = command(n.port, f"/app/complete?value=link={unknown}", cookie,
+                                       method="HEAD")
+    assert status == 409 and nothing == b"", (headers, nothing)
     assert command(n.port, f"/plain/complete?value=link={unknown}", cookie)[0] == 200
     assert command(n.port, "/app/evidence-request?type=birth-certificate&country=DE",
                    cookie)[0] == 200
     assert command(n.port, "/plain/evidence-request?type=birth-certificate&country=DE",
                    cookie)[0] == 200
     log = n.read_error_log()
+    assert "[alert]" not in log and "[crit]" not in log and "[error]" not in log, log
     for line in ["Kmen-Link-System ignored: kmen_accept_link_system is off for /plain/link",
                  "KMEN0675: Kmen-Potential-Contact ignored: kmen_accept_contact is off",
                  "KMEN0674: potential client link: ",
