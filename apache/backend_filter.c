@@ -68,7 +68,7 @@ static apr_status_t answer_instead(ap_filter_t *f, apr_bucket_brigade *bb, const
     return ap_pass_brigade(f->next, bb);
 }
 
-/* The core decides; the evidence service returns to this very URL. */
+/* The core decides. */
 static kmen_backend_outcome apply_commands(request_rec *r, const char *prefix,
                                            kmen_backend_response *resp)
 {
@@ -77,8 +77,7 @@ static kmen_backend_outcome apply_commands(request_rec *r, const char *prefix,
     kmen_backend_parse(r->pool, prefix, take_commands(r, prefix), &cmds);
     resp->dir = kmen_dir_conf_get(r);
     resp->uri = r->uri;
-    resp->return_url =
-        apr_pstrcat(r->pool, kmen_sp_base_url(r->pool, ctx->conf), r->unparsed_uri, NULL);
+    resp->request_uri = r->unparsed_uri;
     resp->session = kmen_request_session(r);
     kmen_backend_outcome outcome = kmen_backend_apply(ctx, kmen_session_cache(), &cmds, resp);
     if (resp->session != kmen_request_session(r))

@@ -222,7 +222,7 @@ static const char *request_evidence(kmen_ctx *ctx, const kmen_cache *cache, cons
     if (!value || !opted_in(ctx, resp, kmen_dir_accept_evidence_request(resp->dir),
                             "Kmen-Evidence-Request", KMEN_DIR_FIELD_accept_evidence_request))
         return NULL;
-    const char *url = kmen_evidence_request(ctx, s, value, resp->return_url);
+    const char *url = kmen_evidence_request(ctx, s, value, resp->request_uri);
     if (!url || s->evidence)
         return url;
     kmen_session *marked = apr_pmemdup(ctx->pool, s, sizeof(*s));

@@ -65,7 +65,9 @@ typedef enum {
 typedef struct {
     const kmen_dir_conf *dir; /* the location's settings */
     const char *uri;          /* its path, decoded: compared with KmenVerifyPath */
-    const char *return_url;   /* the absolute URL the evidence service returns to */
+    /* the path and query asked for, undecoded: the evidence service returns
+     * to this very page, under the SP's base URL */
+    const char *request_uri;
     /* the authenticated session, or NULL; a completed verification puts the
      * upgraded one here, for the adapter to keep for the rest of the request */
     const kmen_session *session;

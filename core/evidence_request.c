@@ -32,7 +32,7 @@ int kmen_evidence_request_parse(apr_pool_t *p, const char *value, const char **t
 }
 
 const char *kmen_evidence_request(kmen_ctx *ctx, const kmen_session *s, const char *value,
-                                  const char *return_url)
+                                  const char *request_uri)
 {
     const kmen_server_conf *c = ctx->conf;
     const char *type, *country, *id = NULL;
@@ -49,6 +49,8 @@ const char *kmen_evidence_request(kmen_ctx *ctx, const kmen_session *s, const ch
     if (kmen_store_evidence_request(ctx, c->store, s->identity.client_id, type, country, &id) !=
         KMEN_STORE_OK)
         return NULL;
+    const char *return_url =
+        apr_pstrcat(ctx->pool, kmen_sp_base_url(ctx->pool, c), request_uri, NULL);
     return apr_pstrcat(ctx->pool, c->evidence_url, strchr(c->evidence_url, '?') ? "&" : "?",
                        "request=", id, "&type=", apr_pescape_urlencoded(ctx->pool, type),
                        "&country=", country,

@@ -13,10 +13,11 @@ int kmen_evidence_request_parse(apr_pool_t *p, const char *value, const char **t
                                 const char **country);
 
 /* Records the request VALUE of session S (or NULL) and returns where to
- * send the person (KmenEvidenceURL with request, type, country and
- * RETURN_URL), or NULL when it is ignored (logged) or the store failed. */
+ * send the person (KmenEvidenceURL with request, type, country and the
+ * page to return to: REQUEST_URI, the path and query asked for, under the
+ * SP's base URL), or NULL when it is ignored (logged) or the store failed. */
 const char *kmen_evidence_request(kmen_ctx *ctx, const kmen_session *s, const char *value,
-                                  const char *return_url);
+                                  const char *request_uri);
 
 /* Kmen-Evidence for a session that asked for evidence: "<id>=<state>, …" in
  * *states, NULL for any other; DOWN when the store failed. */

@@ -128,7 +128,7 @@ static ngx_int_t set_identity(ngx_http_request_t *r, kmen_ctx *ctx, const kmen_s
         s->headers ? s->headers : kmen_headers_prepare(ctx->pool, ctx->conf, &s->identity);
     const apr_array_header_t *all = kmen_headers_of_request(
         ctx->pool, ctx->conf, set, aifo, evidence, apr_time_from_sec(r->start_sec));
-    if (kmen_ngx_headers_add(r, all) != NGX_OK || !kmen_ngx_request_authenticated(r))
+    if (kmen_ngx_headers_add(r, all) != NGX_OK || !kmen_ngx_request_authenticated(r, s))
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     return NGX_OK;
 }

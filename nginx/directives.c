@@ -165,11 +165,6 @@ char *kmen_ngx_set_sp_type(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     return NGX_CONF_OK;
 }
 
-char *kmen_ngx_set_not_yet(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    return "is not on nginx yet (docs/nginx.md)";
-}
-
 const char *kmen_ngx_culprit(apr_pool_t *p, const kmen_server_conf *c,
                              const kmen_conf_culprit *culprit)
 {

@@ -63,9 +63,6 @@ char *kmen_ngx_set_pins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 /* one of the words of choices into an int, as its index */
 char *kmen_ngx_set_choice(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *kmen_ngx_set_sp_type(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-/* a setting whose behaviour nginx does not have yet: refused rather than
- * read and ignored */
-char *kmen_ngx_set_not_yet(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 /* "file:line" of the directive being read. */
 const char *kmen_ngx_here(ngx_conf_t *cf, apr_pool_t *p);

@@ -134,17 +134,6 @@ char *kmen_ngx_set_dir_string(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     return NGX_CONF_OK;
 }
 
-/* The switches that let a backend's response headers act (Kmen-Complete
- * elsewhere than at kmen_verify_path, Kmen-Link-System, Kmen-Potential-
- * Contact, Kmen-Evidence-Request): httpd acts on them in an output filter,
- * which nginx has no twin of yet. A switch that would be ignored is refused. */
-static int needs_backend_commands(kmen_dir_field field)
-{
-    return field == KMEN_DIR_FIELD_accept_contact || field == KMEN_DIR_FIELD_allow_link ||
-           field == KMEN_DIR_FIELD_accept_link_system ||
-           field == KMEN_DIR_FIELD_accept_evidence_request;
-}
-
 /* VALUE's index among WORDS (NULL-terminated) into the int *FIELD. */
 static char *set_word(int *field, const char *value, const char *const *words, const char *usage)
 {
@@ -162,9 +151,6 @@ static char *set_word(int *field, const char *value, const char *const *words, c
 char *kmen_ngx_set_dir_flag(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     static const char *const off_on[] = {"off", "on", NULL};
-    if (needs_backend_commands(field_of(cmd)))
-        return "is not supported on nginx yet: nginx does not act on the backend's response "
-               "headers (Kmen-Complete, Kmen-Link-System, ...)";
     return set_word(dir_field(cf, cmd, conf), argument_at(cf, 1), off_on, "expects on or off");
 }
 

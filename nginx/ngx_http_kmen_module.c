@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "access.h"
+#include "backend_commands.h"
 #include "cache_private.h"
 #include "cache_shm.h"
 #include "directives.h"
@@ -132,9 +133,6 @@
 #define SESSION_ZONE_ROW(type, field, directive, nginx)                                            \
     COMMAND(nginx, NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2, kmen_ngx_set_session_zone,                 \
             NGX_HTTP_MAIN_CONF_OFFSET, 0, AS(directive))
-#define ROW_evidence_url ~, NOT_YET_ROW
-#define NOT_YET_ROW(type, field, directive, nginx)                                                 \
-    COMMAND(nginx, SERVER_CONTEXT | NGX_CONF_1MORE, kmen_ngx_set_not_yet, 0, 0, AS(directive))
 
 /* The server settings' rows (clang-format would take the expansion for a
  * call), then the others. */
@@ -154,10 +152,14 @@ static ngx_command_t kmen_commands[] = {
     KMEN_NGX_LOCATION_COMMANDS ngx_null_command};
 /* clang-format on */
 
-/* The access phase's handlers, and the header filter after them. */
+/* The access phase's handlers, and the filters after them: the backend's
+ * commands' last, so that they run first and Cache-Control private sees
+ * the answer they leave. */
 static ngx_int_t postconfiguration(ngx_conf_t *cf)
 {
-    return kmen_ngx_access_init(cf) == NGX_OK ? kmen_ngx_cache_private_init(cf) : NGX_ERROR;
+    if (kmen_ngx_access_init(cf) != NGX_OK || kmen_ngx_cache_private_init(cf) != NGX_OK)
+        return NGX_ERROR;
+    return kmen_ngx_backend_commands_init(cf);
 }
 
 static ngx_http_module_t kmen_module_ctx = {

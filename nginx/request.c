@@ -22,8 +22,10 @@ typedef char kmen_ngx_log_levels_are_syslogs[ONE_APART ? 1 : -1];
 typedef struct {
     kmen_ctx ctx;
     kmen_ngx_answer *answer; /* once the body is read (body.c) */
-    int authenticated;       /* the access phase let it through for a session */
-    const char *error;       /* the page kmen_error_document stands for */
+    /* the session the access phase let it through for, or NULL */
+    const kmen_session *session;
+    int replaced;      /* the backend's answer is replaced (nginx/backend_commands.h) */
+    const char *error; /* the page kmen_error_document stands for */
 } request_record;
 
 /* The record's pool cleanup: also how a record is found again after an
@@ -132,19 +134,40 @@ kmen_ngx_answer *kmen_ngx_request_answer(ngx_http_request_t *r)
     return record_of(r)->answer;
 }
 
-int kmen_ngx_request_authenticated(ngx_http_request_t *r)
+int kmen_ngx_request_authenticated(ngx_http_request_t *r, const kmen_session *s)
 {
     request_record *rec = record_made(r);
     if (!rec)
         return 0;
-    rec->authenticated = 1;
+    rec->session = s;
     return 1;
 }
 
 int kmen_ngx_request_is_authenticated(ngx_http_request_t *r)
 {
+    return kmen_ngx_request_session(r) != NULL;
+}
+
+const kmen_session *kmen_ngx_request_session(ngx_http_request_t *r)
+{
     const request_record *rec = record_of(r);
-    return rec && rec->authenticated;
+    return rec ? rec->session : NULL;
+}
+
+void kmen_ngx_request_replaced(ngx_http_request_t *r)
+{
+    request_record *rec = record_of(r);
+    if (rec)
+        rec->replaced = 1;
+}
+
+/* The request ctx alone, without record_of's search: the body filter asks
+ * for every buffer of every response, and a response is replaced in its
+ * own request, whose ctx the replacement made. */
+int kmen_ngx_request_is_replaced(ngx_http_request_t *r)
+{
+    const request_record *rec = ngx_http_get_module_ctx(r, ngx_http_kmen_module);
+    return rec && rec->replaced;
 }
 
 int kmen_ngx_request_keep_error(ngx_http_request_t *r, const char *name)

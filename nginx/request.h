@@ -10,6 +10,7 @@
 
 #include "cache.h"
 #include "context.h"
+#include "session.h"
 
 /* The core's context for R: made on first use and kept in the module's
  * request ctx; ctx->pool an APR pool destroyed with R's pool (an ngx pool
@@ -30,12 +31,20 @@ int kmen_ngx_request_keep_answer(ngx_http_request_t *r, kmen_ngx_answer *answer)
 /* What kmen_ngx_request_keep_answer kept for R. */
 kmen_ngx_answer *kmen_ngx_request_answer(ngx_http_request_t *r);
 
-/* Marks R (and the requests it is redirected to) as let through for a
- * session by the access phase: its answer is one person's
- * (nginx/cache_private.h). 0 when memory ran out. */
-int kmen_ngx_request_authenticated(ngx_http_request_t *r);
+/* Marks R (and the requests it is redirected to) as let through for the
+ * session S by the access phase: its answer is one person's
+ * (nginx/cache_private.h), the one the backend's commands are for
+ * (nginx/backend_commands.h). 0 when memory ran out. */
+int kmen_ngx_request_authenticated(ngx_http_request_t *r, const kmen_session *s);
 /* Was R, or a request it was redirected from, let through for a session? */
 int kmen_ngx_request_is_authenticated(ngx_http_request_t *r);
+/* That session, or NULL. */
+const kmen_session *kmen_ngx_request_session(ngx_http_request_t *r);
+
+/* Marks R's answer as replaced by the module's (nginx/backend_commands.h):
+ * what the backend sends of its body is dropped. R has a context. */
+void kmen_ngx_request_replaced(ngx_http_request_t *r);
+int kmen_ngx_request_is_replaced(ngx_http_request_t *r);
 
 /* The session cache (the kmen_session_zone's cache, or one that answers
  * nothing when no zone is configured: the store falls through to the

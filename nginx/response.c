@@ -29,6 +29,42 @@ ngx_int_t kmen_ngx_add_header(ngx_http_request_t *r, const char *name, const cha
     return push_header(r, name, value) ? NGX_OK : NGX_ERROR;
 }
 
+ngx_int_t kmen_ngx_set_answer_headers(ngx_http_request_t *r, ngx_uint_t status, const char *type,
+                                      size_t len)
+{
+    if (kmen_ngx_add_header(r, "Cache-Control", "no-store") != NGX_OK ||
+        (status == NGX_HTTP_SERVICE_UNAVAILABLE &&
+         kmen_ngx_add_header(r, "Retry-After", KMEN_NGX_RETRY_AFTER) != NGX_OK))
+        return NGX_ERROR;
+    r->headers_out.status = status;
+    ngx_str_null(&r->headers_out.status_line); /* an upstream's ("200 OK") would win */
+    r->headers_out.content_type.len = r->headers_out.content_type_len = strlen(type);
+    r->headers_out.content_type.data = (u_char *)type;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.charset.len = 0;
+    r->headers_out.content_length_n = (off_t)len;
+    return NGX_OK;
+}
+
+ngx_chain_t *kmen_ngx_body(ngx_http_request_t *r, const char *body, size_t len)
+{
+    ngx_buf_t *b = ngx_calloc_buf(r->pool);
+    ngx_chain_t *out = ngx_alloc_chain_link(r->pool);
+    if (!b || !out)
+        return NULL;
+    /* an empty one is nginx's "special" buffer (ngx_http_send_special's):
+     * its writer refuses an empty buffer in memory */
+    b->pos = (u_char *)body;
+    b->last = b->pos + len;
+    b->memory = len > 0;
+    b->last_buf = r == r->main;
+    b->sync = len == 0 && r != r->main;
+    b->last_in_chain = 1;
+    out->buf = b;
+    out->next = NULL;
+    return out;
+}
+
 ngx_int_t kmen_ngx_send(ngx_http_request_t *r, ngx_uint_t status, const char *type,
                         const char *body)
 {
@@ -38,27 +74,25 @@ ngx_int_t kmen_ngx_send(ngx_http_request_t *r, ngx_uint_t status, const char *ty
 ngx_int_t kmen_ngx_send_bytes(ngx_http_request_t *r, ngx_uint_t status, const char *type,
                               const char *body, size_t len)
 {
-    ngx_buf_t *b = ngx_calloc_buf(r->pool);
-    if (!b || kmen_ngx_add_header(r, "Cache-Control", "no-store") != NGX_OK ||
-        (status == NGX_HTTP_SERVICE_UNAVAILABLE &&
-         kmen_ngx_add_header(r, "Retry-After", KMEN_NGX_RETRY_AFTER) != NGX_OK))
+    if (kmen_ngx_set_answer_headers(r, status, type, len) != NGX_OK)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    r->headers_out.status = status;
-    r->headers_out.content_type.len = r->headers_out.content_type_len = strlen(type);
-    r->headers_out.content_type.data = (u_char *)type;
-    r->headers_out.content_length_n = (off_t)len;
     ngx_int_t rc = ngx_http_send_header(r);
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only)
         return rc;
-    if (len == 0) /* nginx's writer refuses an empty buffer */
-        return ngx_http_send_special(r, NGX_HTTP_LAST);
-    b->pos = (u_char *)body;
-    b->last = b->pos + len;
-    b->memory = 1;
-    b->last_buf = r == r->main;
-    b->last_in_chain = 1;
-    ngx_chain_t out = {b, NULL};
-    return ngx_http_output_filter(r, &out);
+    ngx_chain_t *out = kmen_ngx_body(r, body, len);
+    return out ? ngx_http_output_filter(r, out) : NGX_ERROR;
+}
+
+const char *kmen_ngx_page_html(ngx_http_request_t *r, kmen_page page, const char *html)
+{
+    kmen_ctx *ctx = kmen_ngx_request_ctx(r);
+    if (!ctx)
+        return NULL;
+    const char *title = kmen_page_of(page)->title_en;
+    const char *id = apr_pescape_entity(ctx->pool, kmen_ctx_request_id(ctx), 1);
+    return apr_pstrcat(ctx->pool, "<!DOCTYPE html>\n<html><head><title>", title,
+                       "</title></head>\n<body><h1>", title, "</h1>\n", html,
+                       "<p>Request ID: <code>", id, "</code></p></body></html>\n", NULL);
 }
 
 /* kmen_error_document instead of PAGE: nginx's internal redirect, as its
@@ -87,12 +121,9 @@ ngx_int_t kmen_ngx_send_page_with(ngx_http_request_t *r, kmen_page page, const c
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     if (ctx->conf->error_document && text->status >= NGX_HTTP_BAD_REQUEST)
         return send_error_document(r, ctx->conf->error_document, text);
-    const char *id = apr_pescape_entity(ctx->pool, kmen_ctx_request_id(ctx), 1);
-    return kmen_ngx_send(r, (ngx_uint_t)text->status, "text/html; charset=utf-8",
-                         apr_pstrcat(ctx->pool, "<!DOCTYPE html>\n<html><head><title>",
-                                     text->title_en, "</title></head>\n<body><h1>", text->title_en,
-                                     "</h1>\n", html, "<p>Request ID: <code>", id,
-                                     "</code></p></body></html>\n", NULL));
+    const char *body = kmen_ngx_page_html(r, page, html);
+    return body ? kmen_ngx_send(r, (ngx_uint_t)text->status, "text/html; charset=utf-8", body)
+                : NGX_HTTP_INTERNAL_SERVER_ERROR;
 }
 
 ngx_int_t kmen_ngx_send_page(ngx_http_request_t *r, kmen_page page)

@@ -25,6 +25,19 @@ ngx_int_t kmen_ngx_send(ngx_http_request_t *r, ngx_uint_t status, const char *ty
 ngx_int_t kmen_ngx_send_bytes(ngx_http_request_t *r, ngx_uint_t status, const char *type,
                               const char *body, size_t len);
 
+/* R's response headers for STATUS with a body of LEN bytes of TYPE, never
+ * cached, a 503 with Retry-After: what kmen_ngx_send sends, and a filter
+ * that replaces a backend's answer (nginx/backend_commands.c). */
+ngx_int_t kmen_ngx_set_answer_headers(ngx_http_request_t *r, ngx_uint_t status, const char *type,
+                                      size_t len);
+/* BODY (LEN bytes, 0: none; it lives as long as R) as the whole of R's
+ * body, for the body filters; NULL when memory ran out. */
+ngx_chain_t *kmen_ngx_body(ngx_http_request_t *r, const char *body, size_t len);
+
+/* The short page kmen_ngx_send_page_with sends: PAGE's title, HTML and the
+ * request ID; NULL when memory ran out. */
+const char *kmen_ngx_page_html(ngx_http_request_t *r, kmen_page page, const char *html);
+
 /* Location: URL in R's response, where nginx's header filter makes a local
  * path absolute as it does its own. */
 ngx_int_t kmen_ngx_set_location(ngx_http_request_t *r, const char *url);

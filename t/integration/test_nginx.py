@@ -21,6 +21,7 @@ import requests
 from t.integration.test_evidence import PDF, ask, check_download, page, received, row_of
 from t.integration.test_idp_metadata import logout_accepted, rollover  # noqa: F401 (fixture)
 from t.lib import REPO, flow, poll
+from t.lib import register as kmen
 from t.lib.keys import cert_base64, self_signed, spki_pin
 from t.lib.nginx import NGINX_MODULE_SO, Nginx, config_text
 from t.lib.register import spellings
@@ -149,12 +150,6 @@ def test_http_entity_id_needs_the_demo_switch(stack, nginx):
     ("kmen_require origin czech;", "expects origin nia and/or eidas"),
     ("kmen_require status new old;", "expects status new, linked, returning and/or pending"),
     ("kmen_require country CZ;", "expects origin or status, then the words either takes"),
-    # the backend's commands: httpd acts on them in its output filter, nginx not yet
-    ("kmen_accept_contact on;", "is not supported on nginx yet: nginx does not act on the "
-                                "backend's response headers (Kmen-Complete, Kmen-Link-System, "
-                                "...)"),
-    ("kmen_allow_link off;", "is not supported on nginx yet: nginx does not act on the "
-                             "backend's response headers (Kmen-Complete, Kmen-Link-System, ...)"),
     ("kmen_login_start_limit -1;", "expects login starts per minute and client address, "
                                    "0 to 1000000 (0: no limit)"),
     ("kmen_home_country CZE;", "expects a two-letter country code such as CZ"),
@@ -164,6 +159,7 @@ def test_http_entity_id_needs_the_demo_switch(stack, nginx):
     ("kmen_error_document errors.html;", "expects a local URL path such as /errors/login.html"),
     ("kmen_evidence_callback_certificate sha256/short;",
      "expects sha256/<base64 of the SHA-256 of the certificate's public key>"),
+    ("kmen_accept_contact yes;", "expects on or off"),
 ])
 def test_a_bad_value_is_refused_by_nginx_where_it_stands(nginx, line, problem):
     n = nginx(server=line)
@@ -1408,3 +1404,146 @@ def test_a_session_ended_on_another_node_lasts_no_longer_than_the_cache_ttl(
     assert not starts_a_login(other, n, stack), "not served from the zone"
     assert poll(lambda: starts_a_login(other, n, stack), timeout=30, every=0.1), \
         "served longer than kmen_session_cache_ttl"
+
+
+# --- the backend's commands: Kmen-Link-System, Kmen-Potential-Contact, Kmen-Complete, --------
+# --- Kmen-Evidence-Request, acted on as httpd's output filter acts on them -------------------
+def sent_kmen_headers(headers):
+    """The names of the Kmen-* headers among an answer's HEADERS (the browser's view)."""
+    return [name for name in headers if name.lower().startswith("kmen-")]
+
+
+def command(port, path, cookie=None, method="GET"):
+    """(status, response headers, body) of nginx's answer to PATH, which the portal answers
+    with a command; asserts that the browser got none of them, whatever the answer."""
+    status, headers, body = flow.send_raw(port, path, [f"Cookie: {cookie}"] if cookie else [],
+                                          method=method)
+    assert not sent_kmen_headers(dict(headers)), headers
+    return status, dict(headers), body
+
+
+def test_the_backends_commands_act_as_on_httpd(stack, nginx, apache_login):
+    """Kmen-Link-System where kmen_accept_link_system is on links the system to the session's
+    client; Kmen-Potential-Contact where kmen_accept_contact is on (no login needed) records a
+    potential client; Kmen-Complete: link= where kmen_allow_link is on asks the register, which
+    refuses an unknown client (409, the backend's page replaced, also unbuffered (proxy_buffering
+    off) and to a HEAD); Kmen-Evidence-Request where
+    kmen_accept_evidence_request is on, without an evidence service, is ignored as on httpd.
+    The same commands in a location without the switch, or to no session, change nothing.
+    No command reaches the browser, acted on or not."""
+    cookie, genuine = apache_login
+    cid = genuine["kmen-client-id"]
+    n = nginx(server="\n".join([
+        location(stack, "/app/", "kmen_accept_link_system on;", "kmen_allow_link on;",
+                 "kmen_accept_evidence_request on;"),
+        location(stack, "/plain/"),
+        location(stack, "/unbuffered/", "kmen_allow_link on;", "proxy_buffering off;"),
+        f"location /desk/ {{ kmen_accept_contact on; "
+        f"proxy_pass http://127.0.0.1:{stack.portal_port}; }}",
+        proxied(stack, "/public/", protected=())])).start()
+    clients = stack.count("client")
+    assert command(n.port, "/app/link?system=ngx-linked", cookie)[0] == 200
+    assert command(n.port, "/plain/link?system=ngx-plain", cookie)[0] == 200
+    assert command(n.port, "/public/link?system=ngx-public")[0] == 200
+    systems = kmen.systems(stack, cid)
+    assert "ngx-linked" in systems and not {"ngx-plain", "ngx-public"} & set(systems), systems
+    status, _, body = command(n.port, "/desk/contact?email=ngx.desk%40example.cz&name=Desk")
+    assert status == 200 and b'id="contact"' in body, body
+    assert command(n.port, "/public/contact?email=ngx.public%40example.cz")[0] == 200
+    potential = re.findall(r"KMEN0676: potential client from a contact: ([0-9a-f-]{36})",
+                           n.read_error_log())
+    assert len(potential) == 1 and stack.count("client") == clients + 1, potential
+    assert stack.query("SELECT potential FROM kmen.client WHERE client_id = %s",
+                       potential) == [(True,)]
+    unknown = uuid.uuid4()
+    status, headers, body = command(n.port, f"/app/complete?value=link={unknown}", cookie)
+    assert status == 409 and b"The verification cannot be completed" in body, (status, body)
+    assert b"Verified" not in body and headers.get("Content-Length") == str(len(body))
+    status, _, unbuffered = command(n.port, f"/unbuffered/complete?value=link={unknown}", cookie)
+    assert status == 409 and unbuffered.split(b"Request ID")[0] == body.split(b"Request ID")[0]
+    status, headers, nothing = command(n.port, f"/app/complete?value=link={unknown}", cookie,
+                                       method="HEAD")
+    assert status == 409 and nothing == b"", (headers, nothing)
+    assert command(n.port, f"/plain/complete?value=link={unknown}", cookie)[0] == 200
+    assert command(n.port, "/app/evidence-request?type=birth-certificate&country=DE",
+                   cookie)[0] == 200
+    assert command(n.port, "/plain/evidence-request?type=birth-certificate&country=DE",
+                   cookie)[0] == 200
+    log = n.read_error_log()
+    assert "[alert]" not in log and "[crit]" not in log and "[error]" not in log, log
+    for line in ["Kmen-Link-System ignored: kmen_accept_link_system is off for /plain/link",
+                 "KMEN0675: Kmen-Potential-Contact ignored: kmen_accept_contact is off",
+                 "KMEN0674: potential client link: ",
+                 "Kmen-Complete ignored: link= not sent from kmen_verify_path or a "
+                 "kmen_allow_link place",
+                 "KMEN0681: Kmen-Evidence-Request ignored: no kmen_evidence_url",
+                 "Kmen-Evidence-Request ignored: kmen_accept_evidence_request is off for "
+                 "/plain/evidence-request"]:
+        assert line in log, (line, log)
+    assert kmen_headers(get_json(n.port, "/app/headers.json", cookie=cookie)[2]) == genuine
+    no_person_data_in(log, stack, "cz-jiri")
+
+
+def test_an_evidence_request_sends_the_person_to_the_evidence_service(stack, nginx,
+                                                                      apache_login):
+    """Kmen-Evidence-Request where kmen_accept_evidence_request is on and the server{} has
+    kmen_evidence_url: the request recorded and the backend's answer replaced by a 303 to the
+    evidence service, with the request's id, type, country and the page to return to, as
+    httpd sends it (command(): the command never reaches the browser)."""
+    cookie, _ = apache_login
+    n = nginx(server=location(stack, "/app/", "kmen_accept_evidence_request on;")
+              + f"\nkmen_evidence_url {stack.evidence_url};").start()
+    before = stack.count("evidence")
+    status, headers, body = command(n.port, "/app/evidence-request?type=birth-certificate"
+                                    "&country=DE", cookie)
+    assert status == 303 and body == b"", (status, headers, body)
+    p = urlsplit(headers["Location"])
+    assert f"{p.scheme}://{p.netloc}{p.path}" == stack.evidence_url, headers
+    q = {k: v[0] for k, v in parse_qs(p.query).items()}
+    assert set(q) == {"request", "type", "country", "return"} and q["country"] == "DE", q
+    assert urlsplit(q["return"]).path == "/app/evidence-request", q
+    assert stack.count("evidence") == before + 1
+
+
+def test_a_foreigners_verification_completes_on_nginx(stack, nginx, rows):
+    """Kmen-Complete from kmen_verify_path for a pending foreigner: the database down, 503 with
+    Retry-After and still pending; an unknown client to link, 409 and still pending; new, the
+    backend's page passes, the register has the new client (its audit row as httpd writes
+    it) and the session is upgraded at once on nginx, and on httpd's node once its cache
+    lets go of the pending one."""
+    with requests.Session() as s:
+        flow.login(s, stack, identity="hu-nagy")
+        cookie = "; ".join(f"{c.name}={c.value}" for c in s.cookies)
+    n = nginx(server=location(stack, "/app/", "kmen_verify_path /app/verify/;"),
+              replace=in_http("kmen_session_zone kmen_sessions 1m;",
+                              "kmen_session_cache_ttl 600;")).start()
+
+    def status_of():
+        return kmen_headers(get_json(n.port, "/app/verify/headers.json", cookie=cookie)[2])
+
+    assert status_of()["kmen-client-status"] == "pending"
+    links = rows("client_pseudonym")
+    with stack.postgres_down():
+        status, headers, body = command(n.port, "/app/verify/complete?value=new", cookie)
+        assert status == 503 and headers.get("Retry-After") == "30", (headers, body)
+        assert b"Temporarily unavailable" in body and b"Verified" not in body
+    answers = []
+    poll(lambda: answers.append(command(n.port, f"/app/verify/complete?value=link="
+                                        f"{uuid.uuid4()}", cookie)) or answers[-1][0] != 503,
+         timeout=30)
+    assert answers[-1][0] == 409 and b"The verification cannot be completed" in answers[-1][2]
+    assert status_of()["kmen-client-status"] == "pending" and rows("client_pseudonym") == links
+    status, _, body = command(n.port, "/app/verify/complete?value=new", cookie)
+    assert status == 200 and b'id="verified"' in body, body
+    mine = kmen_headers(get_json(n.port, "/app/headers.json", cookie=cookie)[2])
+    assert mine["kmen-client-status"] == "new" and mine["kmen-client-id"], mine
+    assert rows("client_pseudonym") == links + 1
+    assert stack.query("SELECT outcome FROM kmen.audit WHERE event = 'complete' "
+                       "AND client_id = %s", (mine["kmen-client-id"],)) == [("new",)]
+
+    def on_httpd():  # once its session cache's copy (KmenSessionCacheTTL) has expired
+        r = requests.get(stack.base_url + "/app/headers.json", headers={"Cookie": cookie},
+                         allow_redirects=False, timeout=10)
+        return r.status_code == 200 and kmen_headers(r.json())
+
+    assert poll(lambda: on_httpd() == mine, timeout=30), on_httpd()

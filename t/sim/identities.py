@@ -110,6 +110,8 @@ IDENTITIES = {
     "fr-martin": Person(country="FR", given="Élodie", family="Martin", birth_date="1979-12-24"),
     "it-rossi": Person(country="IT", given="Giulia", family="Rossi", birth_date="1995-06-01"),
     "es-garcia": Person(country="ES", given="José", family="García", birth_date="1970-02-14"),
+    # A foreigner whose verification nginx completes (t/integration/test_nginx.py).
+    "hu-nagy": Person(country="HU", given="Zsófia", family="Nagy", birth_date="1983-03-15"),
 }
 
 

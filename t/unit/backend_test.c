@@ -200,7 +200,7 @@ static kmen_dir_conf *dir;
 
 static kmen_backend_response at(const char *uri, const kmen_session *s)
 {
-    kmen_backend_response resp = {dir, uri, "https://portal.example/app/x?y=1", s, NULL};
+    kmen_backend_response resp = {dir, uri, "/app/x?y=1", s, NULL};
     return resp;
 }
 
