@@ -56,8 +56,8 @@ def temp_paths(dir):
 
 def portal_server(portal_port):
     """config_text's SERVER for the test site's portal (t/lib/stack.py's Stack.on("nginx")):
-    t/lib/httpd.py's protected_locations in nginx's spelling (but the backend's commands:
-    nginx does not act on them yet), each proxied to the portal simulator; the ACS takes bodies up to the module's own limit."""
+    t/lib/httpd.py's protected_locations in nginx's spelling, each proxied to the portal
+    simulator; the ACS takes bodies up to the module's own limit."""
     backend = f"proxy_pass http://127.0.0.1:{portal_port};"
     protect = "kmen_auth on;\n            "
     app_attrs = ("kmen_requested_attributes PersonIdentifier! CurrentGivenName! "
@@ -73,10 +73,16 @@ def portal_server(portal_port):
         location /app {{
             {protect}{app_attrs}
             kmen_verify_path /app/verify/;
+            kmen_accept_link_system on;
+            kmen_accept_evidence_request on;
             {backend}
             location /app/sign {{ kmen_force_authn on; {backend} }}
         }}
-        location /info {{ {protect}kmen_eidas_policy accept; {backend} }}
+        location /info {{
+            {protect}kmen_eidas_policy accept;
+            kmen_accept_evidence_request on;
+            {backend}
+        }}
         location /attrs {{ {protect}{attrs} {backend} }}
         location /high {{ {protect}kmen_loa high; {backend} }}
         location /eidas-only {{
