@@ -100,15 +100,24 @@ static char *store_int(ngx_conf_t *cf, ngx_command_t *cmd, kmen_ngx_srv_conf *s,
     return NGX_CONF_OK;
 }
 
+const char *const kmen_ngx_off_on[] = {"off", "on", NULL};
+
+int kmen_ngx_word_index(const char *value, const char *const *words)
+{
+    for (int i = 0; words[i]; i++) {
+        if (strcmp(value, words[i]) == 0)
+            return i;
+    }
+    return -1;
+}
+
 char *kmen_ngx_set_flag(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     kmen_ngx_srv_conf *s = conf;
-    const char *value = argument(cf, s->pool);
+    int flag = kmen_ngx_word_index(argument(cf, s->pool), kmen_ngx_off_on);
     if (*int_field(s, cmd->offset) != KMEN_UNSET)
         return "is duplicate";
-    if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
-        return "expects on or off";
-    return store_int(cf, cmd, s, strcmp(value, "on") == 0);
+    return flag < 0 ? "expects on or off" : store_int(cf, cmd, s, flag);
 }
 
 char *kmen_ngx_set_number(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -127,13 +136,10 @@ char *kmen_ngx_set_choice(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     const kmen_ngx_directive *d = cmd->post;
     const char *value = argument(cf, ((kmen_ngx_srv_conf *)conf)->pool);
+    int i = kmen_ngx_word_index(value, d->choices);
     if (*int_field(conf, cmd->offset) != KMEN_UNSET)
         return "is duplicate";
-    for (int i = 0; d->choices[i]; i++) {
-        if (strcmp(value, d->choices[i]) == 0)
-            return store_int(cf, cmd, conf, i);
-    }
-    return (char *)d->usage;
+    return i < 0 ? (char *)d->usage : store_int(cf, cmd, conf, i);
 }
 
 char *kmen_ngx_set_pins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)

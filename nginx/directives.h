@@ -64,6 +64,11 @@ char *kmen_ngx_set_pins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *kmen_ngx_set_choice(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *kmen_ngx_set_sp_type(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
+/* VALUE's index among WORDS (NULL-terminated), or -1; kmen_ngx_off_on:
+ * off 0, on 1, as a FLAG field holds them. */
+int kmen_ngx_word_index(const char *value, const char *const *words);
+extern const char *const kmen_ngx_off_on[];
+
 /* "file:line" of the directive being read. */
 const char *kmen_ngx_here(ngx_conf_t *cf, apr_pool_t *p);
 

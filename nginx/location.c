@@ -137,21 +137,19 @@ char *kmen_ngx_set_dir_string(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 /* VALUE's index among WORDS (NULL-terminated) into the int *FIELD. */
 static char *set_word(int *field, const char *value, const char *const *words, const char *usage)
 {
+    int i = kmen_ngx_word_index(value, words);
     if (*field != KMEN_UNSET)
         return "is duplicate";
-    for (int i = 0; words[i]; i++) {
-        if (strcmp(value, words[i]) == 0) {
-            *field = i;
-            return NGX_CONF_OK;
-        }
-    }
-    return (char *)usage;
+    if (i < 0)
+        return (char *)usage;
+    *field = i;
+    return NGX_CONF_OK;
 }
 
 char *kmen_ngx_set_dir_flag(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    static const char *const off_on[] = {"off", "on", NULL};
-    return set_word(dir_field(cf, cmd, conf), argument_at(cf, 1), off_on, "expects on or off");
+    return set_word(dir_field(cf, cmd, conf), argument_at(cf, 1), kmen_ngx_off_on,
+                    "expects on or off");
 }
 
 char *kmen_ngx_set_dir_eidas(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
