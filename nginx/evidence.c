@@ -77,7 +77,9 @@ static int client_certificate_valid(ngx_http_request_t *r, kmen_ctx *ctx)
 
 /* A certificate that authenticates the service, or else a signature that
  * can be right, before the body is read; neither: refused, and the
- * connection closed rather than the body read to keep it. */
+ * connection closed rather than the body read to keep it. Not discarded
+ * either: nginx's discarding first answers a client's Expect: 100-continue,
+ * asking it for the very body refused. */
 ngx_int_t kmen_ngx_evidence_callback(ngx_http_request_t *r, const kmen_server_conf *c)
 {
     kmen_ctx *ctx = kmen_ngx_request_ctx(r);
@@ -89,8 +91,7 @@ ngx_int_t kmen_ngx_evidence_callback(ngx_http_request_t *r, const kmen_server_co
     if (!kmen_evidence_signature_fresh(c, kmen_ngx_header_in(r, ctx, "Kmen-Evidence-Signature"),
                                        (long long)r->start_sec, &sig)) {
         r->keepalive = 0;
-        ngx_int_t rc = ngx_http_discard_request_body(r);
-        return rc == NGX_OK ? answer_callback(r, ctx, NGX_HTTP_UNAUTHORIZED) : rc;
+        return answer_callback(r, ctx, NGX_HTTP_UNAUTHORIZED);
     }
     return kmen_ngx_body_then(r, KMEN_EVIDENCE_BODY_LIMIT, signed_answer);
 }

@@ -7,7 +7,10 @@ simulator t/sim/evidence.py — with request, type, country and return. There th
 approves or refuses; the service calls back POST /kmen/evidence (JSON, signed with
 Kmen-Evidence-Signature: HMAC-SHA256 under KmenEvidenceSecretFile) and sends the person back.
 Later requests of that client carry Kmen-Evidence: <id>=<state>, …; a received document is
-served at /kmen/evidence/<id> to the client's own sessions only.
+served at /kmen/evidence/<id> to the client's own sessions only. On httpd and on nginx (the
+`portal` fixture; kmen_evidence_url and kmen_evidence_secret_file there): the evidence
+service calls back the SP's primary node, httpd, as NIA does, while the callbacks a test
+crafts go to the portal's own node.
 
 The sample portal asks once per client and page (path and query): coming back to the page
 that asked shows the request instead of asking again. Each test therefore asks from a page of
@@ -31,6 +34,8 @@ import requests
 from t.lib import flow
 from t.lib.httpd import Httpd, config_text
 from t.lib.keys import spki_pin
+from t.lib.nginx import Nginx
+from t.lib.nginx import config_text as nginx_config_text
 from t.sim import evidence as evsim
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -43,10 +48,10 @@ def page(type, country, case):
     return f"/app/evidence-request?type={type}&country={country}&case={case}"
 
 
-def states(s, stack, base="/app"):
+def states(s, portal, base="/app"):
     """{request id: state} from the Kmen-Evidence header the backend received ({} if none);
     like every Kmen-* value it travels percent-encoded (KmenHeaderEncoding percent)."""
-    h = flow.headers_of(s, f"{stack.base_url}{base}/headers.json")
+    h = flow.headers_of(s, f"{portal.base_url}{base}/headers.json")
     return evidence_ids(flow.header(h, "Kmen-Evidence"))
 
 
@@ -60,17 +65,17 @@ def evidence_ids(value):
     return found
 
 
-def ask(s, stack, path):
+def ask(s, portal, path):
     """GET the portal page PATH, which asks for evidence; check mod_kmen's 303 to the
     evidence service and return (request id, the Location's query as a dict); the
     Location itself is kept in that dict's "location" attribute for preview()."""
-    r = s.get(stack.base_url + path, allow_redirects=False)
+    r = s.get(portal.base_url + path, allow_redirects=False)
     assert r.status_code == 303, (f"GET {path}: expected 303 to the evidence service, got "
-                                  f"{r.status_code}: {r.text[:300]}\n{error_tail(stack)}")
+                                  f"{r.status_code}: {r.text[:300]}\n{error_tail(portal)}")
     assert not any(k.lower() == "kmen-evidence-request" for k in r.headers), r.headers
     loc = r.headers["Location"]
     p = urlsplit(loc)
-    assert f"{p.scheme}://{p.netloc}{p.path}" == stack.evidence_url, loc
+    assert f"{p.scheme}://{p.netloc}{p.path}" == portal.evidence_url, loc
     q = {k: v[0] for k, v in parse_qs(p.query, keep_blank_values=True).items()}
     assert set(q) == {"request", "type", "country", "return"}, loc
     assert UUID.match(q["request"]), loc
@@ -83,7 +88,7 @@ class Query(dict):
         self.location = location
 
 
-def preview(s, stack, request, q):
+def preview(s, portal, request, q):
     """GET the evidence service's preview as the browser would (the Location of ask());
     the form's fields."""
     r = s.get(q.location, allow_redirects=False)
@@ -103,40 +108,46 @@ def preview(s, stack, request, q):
     return fields
 
 
-def decide(s, stack, fields, decision):
+def decide(s, portal, fields, decision):
     """POST the preview's form with DECISION; the sim calls back, then 303s to return.
     The sim's record of that callback."""
-    r = s.post(f"{stack.evidence_sim_url}/decide", data={**fields, "decision": decision},
+    r = s.post(f"{portal.evidence_sim_url}/decide", data={**fields, "decision": decision},
                allow_redirects=False)
     assert r.status_code == 303, f"/decide: {r.status_code} {r.text[:300]}"
     assert r.headers["Location"] == fields["return"]
-    last = requests.get(f"{stack.evidence_sim_url}/last-callback").json()
+    last = requests.get(f"{portal.evidence_sim_url}/last-callback").json()
     assert last["request"] == fields["request"], last
     return last
 
 
-def through(s, stack, path, decision):
+def through(s, portal, path, decision):
     """The whole round: ask, preview, decide. (request id, ask's query, callback record)."""
-    request, q = ask(s, stack, path)
-    last = decide(s, stack, preview(s, stack, request, q), decision)
+    request, q = ask(s, portal, path)
+    last = decide(s, portal, preview(s, portal, request, q), decision)
     return request, q, last
 
 
-def document(s, stack, request):
-    return s.get(f"{stack.base_url}/kmen/evidence/{request}", allow_redirects=False)
+def sp_url(portal, path):
+    """The page PATH as the evidence service is told to return to it: at the SP's base URL
+    (its entity ID's, the primary httpd's), whichever node served the page that asked."""
+    return portal.stack.base_url + path
 
 
-def callback(stack, body, signature=True, t=None, secret=None):
+def document(s, portal, request):
+    return s.get(f"{portal.base_url}/kmen/evidence/{request}", allow_redirects=False)
+
+
+def callback(portal, body, signature=True, t=None, secret=None):
     """POST a crafted callback to /kmen/evidence. BODY: a dict (sent as JSON) or bytes.
     SIGNATURE: True (sign with the site's secret, or SECRET, at T), False (no header) or the
     header value itself."""
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     headers = {"Content-Type": "application/json"}
     if signature is True:
-        headers["Kmen-Evidence-Signature"] = evsim.sign(secret or stack.evidence_secret, raw, t)
+        headers["Kmen-Evidence-Signature"] = evsim.sign(secret or portal.evidence_secret, raw, t)
     elif signature:
         headers["Kmen-Evidence-Signature"] = signature
-    return requests.post(f"{stack.base_url}/kmen/evidence", data=raw, headers=headers,
+    return requests.post(f"{portal.base_url}/kmen/evidence", data=raw, headers=headers,
                          allow_redirects=False)
 
 
@@ -156,31 +167,31 @@ def check_download(r, data, content_type, filename):
     assert "no-store" in r.headers.get("Cache-Control", ""), r.headers
 
 
-def row_of(stack, request):
-    return stack.query("SELECT state, content_type, document FROM kmen.evidence WHERE id = %s",
+def row_of(portal, request):
+    return portal.query("SELECT state, content_type, document FROM kmen.evidence WHERE id = %s",
                        (request,))
 
 
-def error_tail(stack):
-    return "--- httpd error log (tail):\n" + stack.httpd.read_error_log()[-3000:]
+def error_tail(portal):
+    return f"--- {portal.server} error log (tail):\n" + portal.log()[-3000:]
 
 
-def login(stack, identity, path="/app/"):
+def login(portal, identity, path="/app/"):
     s = requests.Session()
-    flow.login(s, stack, identity=identity, path=path)
+    flow.login(s, portal, identity=identity, path=path)
     return s
 
 
 # --- the person's round trip ---------------------------------------------------------------
-def test_approve(stack, s):
-    flow.login(s, stack, identity="cz-jiri")
-    path = "/app/evidence-request?type=birth-certificate&country=DE"
-    request, q = ask(s, stack, path)
+def test_approve(portal, s):
+    flow.login(s, portal, identity="cz-jiri")
+    path = f"/app/evidence-request?type=birth-certificate&country=DE&case={portal.server}"
+    request, q = ask(s, portal, path)
     assert (q["type"], q["country"]) == ("birth-certificate", "DE")
-    assert q["return"] == stack.base_url + path
-    assert states(s, stack).get(request) == "requested", error_tail(stack)
+    assert q["return"] == sp_url(portal, path)
+    assert states(s, portal).get(request) == "requested", error_tail(portal)
 
-    last = decide(s, stack, preview(s, stack, request, q), "approve")
+    last = decide(s, portal, preview(s, portal, request, q), "approve")
     assert (last["state"], last["status"]) == ("received", 204), last
     assert last["content_type"] == PDF
     sent = base64.b64decode(last["document"])
@@ -188,95 +199,98 @@ def test_approve(stack, s):
 
     # A spoofed Kmen-Evidence from the browser never reaches the backend.
     fake = str(uuid.uuid4())
-    h = s.get(stack.base_url + "/app/headers.json",
+    h = s.get(portal.base_url + "/app/headers.json",
               headers={"Kmen-Evidence": f"{fake}=received"}).json()
     seen = evidence_ids(flow.header(h, "Kmen-Evidence"))
     assert seen.get(request) == "received", h
     assert fake not in seen
 
-    r = document(s, stack, request)
-    assert r.status_code == 200, f"{r.status_code} {r.text[:300]}\n{error_tail(stack)}"
+    r = document(s, portal, request)
+    assert r.status_code == 200, f"{r.status_code} {r.text[:300]}\n{error_tail(portal)}"
     check_download(r, sent, PDF, f"evidence-{request}.pdf")
 
     # Back on the page that asked: the portal shows the answer, nobody is sent away again.
-    back = s.get(q["return"], allow_redirects=False)
+    back = s.get(portal.url(q["return"]), allow_redirects=False)
     assert back.status_code == 200, back.headers
     item = lxml.html.fromstring(back.text).xpath(f'//li[@data-request="{request}"]')
     assert item and item[0].xpath('string(.//span[@class="state"])') == "received"
 
 
-def test_refuse(stack, s):
-    flow.login(s, stack, identity="cz-jiri")
-    request, _, last = through(s, stack, page("diploma", "AT", "refuse"), "refuse")
+def test_refuse(portal, s):
+    flow.login(s, portal, identity="cz-jiri")
+    path = page("diploma", "AT", f"refuse-{portal.server}")
+    request, _, last = through(s, portal, path, "refuse")
     assert (last["state"], last["status"]) == ("refused", 204), last
     assert last["document"] is None
-    assert states(s, stack).get(request) == "refused"
-    assert document(s, stack, request).status_code == 404
+    assert states(s, portal).get(request) == "refused"
+    assert document(s, portal, request).status_code == 404
 
 
-def test_foreigner_accepted_at_info(stack, s):
+def test_foreigner_accepted_at_info(portal, s):
     """A foreigner whose minimal data set the site accepts (/info/) has a client identifier
     and so can ask for evidence from home."""
-    flow.login(s, stack, identity="sk-kovac", path="/info/")
-    path = "/info/evidence-request?type=residence&country=SK&case=foreigner"
-    request, q, last = through(s, stack, path, "approve")
-    assert q["return"] == stack.base_url + path
+    flow.login(s, portal, identity="sk-kovac", path="/info/")
+    path = f"/info/evidence-request?type=residence&country=SK&case=foreigner-{portal.server}"
+    request, q, last = through(s, portal, path, "approve")
+    assert q["return"] == sp_url(portal, path)
     assert (last["state"], last["status"]) == ("received", 204), last
-    assert states(s, stack, base="/info").get(request) == "received"
-    r = document(s, stack, request)
+    assert states(s, portal, base="/info").get(request) == "received"
+    r = document(s, portal, request)
     assert r.status_code == 200 and r.content == base64.b64decode(last["document"])
 
 
 # --- who may read a document ------------------------------------------------------------------
-def test_document_only_for_its_client(stack, s):
-    flow.login(s, stack, identity="cz-jiri")
-    request, _, last = through(s, stack, page("birth-certificate", "FR", "owner"), "approve")
+def test_document_only_for_its_client(portal, s):
+    flow.login(s, portal, identity="cz-jiri")
+    path = page("birth-certificate", "FR", f"owner-{portal.server}")
+    request, _, last = through(s, portal, path, "approve")
     assert last["status"] == 204, last
-    assert document(s, stack, request).status_code == 200
+    assert document(s, portal, request).status_code == 200
 
     # Another session of the same client (a new login) sees it too.
-    with login(stack, "cz-jiri") as again:
-        assert states(again, stack).get(request) == "received"
-        r = document(again, stack, request)
+    with login(portal, "cz-jiri") as again:
+        assert states(again, portal).get(request) == "received"
+        r = document(again, portal, request)
         assert r.status_code == 200 and r.content == base64.b64decode(last["document"])
 
-    with login(stack, "cz-zofie") as other:
-        r = document(other, stack, request)
+    with login(portal, "cz-zofie") as other:
+        r = document(other, portal, request)
         assert r.status_code == 404, f"another client read it: {r.status_code}"
         assert base64.b64decode(last["document"]) not in r.content
-        assert request not in states(other, stack)
+        assert request not in states(other, portal)
 
     with requests.Session() as nobody:
-        r = document(nobody, stack, request)
+        r = document(nobody, portal, request)
         assert r.status_code == 404, f"no session: {r.status_code} {r.headers}"
         assert base64.b64decode(last["document"]) not in r.content
 
-    assert document(s, stack, str(uuid.uuid4())).status_code == 404
-    assert document(s, stack, "not-a-request-id").status_code in (400, 404)
+    assert document(s, portal, str(uuid.uuid4())).status_code == 404
+    assert document(s, portal, "not-a-request-id").status_code in (400, 404)
 
 
-def test_requested_document_is_404(stack, s):
-    flow.login(s, stack, identity="cz-zofie")
-    request, _ = ask(s, stack, page("diploma", "PL", "pending"))
-    assert states(s, stack).get(request) == "requested"
-    assert document(s, stack, request).status_code == 404
+def test_requested_document_is_404(portal, s):
+    flow.login(s, portal, identity="cz-zofie")
+    request, _ = ask(s, portal, page("diploma", "PL", f"pending-{portal.server}"))
+    assert states(s, portal).get(request) == "requested"
+    assert document(s, portal, request).status_code == 404
 
 
-def test_document_not_stored_in_clear(stack, s):
-    flow.login(s, stack, identity="cz-zofie")
-    request, _, last = through(s, stack, page("residence", "DE", "at-rest"), "approve")
+def test_document_not_stored_in_clear(portal, s):
+    flow.login(s, portal, identity="cz-zofie")
+    path = page("residence", "DE", f"at-rest-{portal.server}")
+    request, _, last = through(s, portal, path, "approve")
     sent = base64.b64decode(last["document"])
-    rows = stack.query("SELECT document FROM kmen.evidence WHERE id = %s", (request,))
+    rows = portal.query("SELECT document FROM kmen.evidence WHERE id = %s", (request,))
     assert len(rows) == 1 and rows[0][0] is not None
     assert bytes(rows[0][0]) != sent and sent[:64] not in bytes(rows[0][0])
 
 
 # --- callbacks crafted by the test ------------------------------------------------------------
 @pytest.fixture
-def open_request(stack, s):
+def open_request(portal, s):
     """A request of cz-zofie in state requested (the person never reached the service)."""
-    flow.login(s, stack, identity="cz-zofie")
-    request, _ = ask(s, stack, page("birth-certificate", "IT", uuid.uuid4().hex[:8]))
+    flow.login(s, portal, identity="cz-zofie")
+    request, _ = ask(s, portal, page("birth-certificate", "IT", uuid.uuid4().hex[:8]))
     return request
 
 
@@ -293,26 +307,26 @@ REFUSED_SIGNATURES = {
 
 
 @pytest.mark.parametrize("case", REFUSED_SIGNATURES)
-def test_callback_signature_refused(stack, s, open_request, case):
+def test_callback_signature_refused(portal, s, open_request, case):
     raw = json.dumps(received(open_request)).encode()
-    sig = REFUSED_SIGNATURES[case](stack, raw)
+    sig = REFUSED_SIGNATURES[case](portal, raw)
     if sig == "":  # an empty header, sent as such
-        r = requests.post(f"{stack.base_url}/kmen/evidence", data=raw,
+        r = requests.post(f"{portal.base_url}/kmen/evidence", data=raw,
                           headers={"Content-Type": "application/json",
                                    "Kmen-Evidence-Signature": ""})
     else:
-        r = callback(stack, raw, signature=sig)
+        r = callback(portal, raw, signature=sig)
     assert r.status_code == 401, f"{case}: {r.status_code} {r.text[:300]}"
-    assert states(s, stack).get(open_request) == "requested"
-    assert document(s, stack, open_request).status_code == 404
+    assert states(s, portal).get(open_request) == "requested"
+    assert document(s, portal, open_request).status_code == 404
 
 
-def test_callback_unknown_request(stack, s, open_request):
-    before = stack.count("evidence")
-    r = callback(stack, received(str(uuid.uuid4())))
+def test_callback_unknown_request(portal, s, open_request):
+    before = portal.count("evidence")
+    r = callback(portal, received(str(uuid.uuid4())))
     assert r.status_code == 404, f"{r.status_code} {r.text[:300]}"
-    assert stack.count("evidence") == before
-    assert states(s, stack).get(open_request) == "requested"
+    assert portal.count("evidence") == before
+    assert states(s, portal).get(open_request) == "requested"
 
 
 MALFORMED = {
@@ -333,52 +347,52 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize("case", MALFORMED)
-def test_callback_malformed(stack, s, open_request, case):
+def test_callback_malformed(portal, s, open_request, case):
     body = MALFORMED[case](open_request)
-    r = callback(stack, body)
+    r = callback(portal, body)
     # A request id that is no UUID may count as malformed or as unknown.
     allowed = (400, 404) if case == "request not a uuid" else (400,)
     assert r.status_code in allowed, f"{case}: {r.status_code} {r.text[:300]}"
-    assert states(s, stack).get(open_request) == "requested"
+    assert states(s, portal).get(open_request) == "requested"
 
 
-def test_callback_replayed(stack, s, open_request):
+def test_callback_replayed(portal, s, open_request):
     data = b"%PDF-1.4\n% the first and only delivery\n%%EOF\n"
     raw = json.dumps(received(open_request, data)).encode()
-    sig = evsim.sign(stack.evidence_secret, raw)
-    first = callback(stack, raw, signature=sig)
+    sig = evsim.sign(portal.evidence_secret, raw)
+    first = callback(portal, raw, signature=sig)
     assert first.status_code == 204, f"{first.status_code} {first.text[:300]}\n" + \
-        error_tail(stack)
-    again = callback(stack, raw, signature=sig)
+        error_tail(portal)
+    again = callback(portal, raw, signature=sig)
     assert again.status_code == 409, f"replay: {again.status_code} {again.text[:300]}"
     # A later, freshly signed answer for the same request changes nothing either.
-    refused = callback(stack, {"request": open_request, "state": "refused"})
+    refused = callback(portal, {"request": open_request, "state": "refused"})
     assert refused.status_code == 409
-    other = callback(stack, received(open_request, b"%PDF-1.4\n% a second document\n"))
+    other = callback(portal, received(open_request, b"%PDF-1.4\n% a second document\n"))
     assert other.status_code == 409
-    assert states(s, stack).get(open_request) == "received"
-    r = document(s, stack, open_request)
+    assert states(s, portal).get(open_request) == "received"
+    r = document(s, portal, open_request)
     assert r.status_code == 200 and r.content == data
 
 
-def test_refused_then_replayed(stack, s, open_request):
-    assert callback(stack, {"request": open_request, "state": "refused"}).status_code == 204
-    assert callback(stack, received(open_request)).status_code == 409
-    assert states(s, stack).get(open_request) == "refused"
-    assert document(s, stack, open_request).status_code == 404
+def test_refused_then_replayed(portal, s, open_request):
+    assert callback(portal, {"request": open_request, "state": "refused"}).status_code == 204
+    assert callback(portal, received(open_request)).status_code == 409
+    assert states(s, portal).get(open_request) == "refused"
+    assert document(s, portal, open_request).status_code == 404
 
 
 # --- what is read before the callback is authenticated -------------------------------------
 LIMIT = 10 * 1024 * 1024  # the largest callback body
 
 
-def raw_callback(stack, headers, pieces=(), timeout=10):
+def raw_callback(portal, headers, pieces=(), timeout=10):
     """POST /kmen/evidence over a raw socket: the request line and HEADERS, then PIECES of
     the body until mod_kmen answers (the rest is never sent). The answer's status line and
     headers; a socket.timeout here means mod_kmen waited for a body it should not read."""
     head = "POST /kmen/evidence HTTP/1.1\r\nHost: localhost\r\n" + \
         "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
-    with socket.create_connection(("127.0.0.1", stack.http_port), timeout=timeout) as sock:
+    with socket.create_connection(("127.0.0.1", portal.http_port), timeout=timeout) as sock:
         sock.sendall(head.encode())
         for piece in pieces:
             if select.select([sock], [], [], 0)[0]:
@@ -410,50 +424,50 @@ UNREAD_SIGNATURES = {
 
 
 @pytest.mark.parametrize("case", UNREAD_SIGNATURES)
-def test_callback_without_a_fresh_signature_is_refused_unread(stack, case):
+def test_callback_without_a_fresh_signature_is_refused_unread(portal, case):
     """The signature header is checked before the body: the body declared here is never
     sent, and mod_kmen answers 401 at once instead of waiting for it."""
     headers = {"Content-Type": "application/json", "Content-Length": "1000",
                "Expect": "100-continue"}
     if UNREAD_SIGNATURES[case]:
-        headers["Kmen-Evidence-Signature"] = UNREAD_SIGNATURES[case](stack)
-    head = raw_callback(stack, headers)
+        headers["Kmen-Evidence-Signature"] = UNREAD_SIGNATURES[case](portal)
+    head = raw_callback(portal, headers)
     assert status_of(head) == 401, f"{case}: {head}"
     assert "connection: close" in head.lower(), head
 
 
-def test_callback_over_the_limit_by_content_length_is_refused_unread(stack):
+def test_callback_over_the_limit_by_content_length_is_refused_unread(portal):
     """A declared length over 10 MiB is refused (413) before anything is read: no
     100 Continue, no waiting for the body."""
     headers = {"Content-Type": "application/json", "Content-Length": str(LIMIT + 1),
                "Expect": "100-continue",
-               "Kmen-Evidence-Signature": evsim.sign(stack.evidence_secret, b"{}")}
-    assert status_of(raw_callback(stack, headers)) == 413
+               "Kmen-Evidence-Signature": evsim.sign(portal.evidence_secret, b"{}")}
+    assert status_of(raw_callback(portal, headers)) == 413
     headers["Content-Length"] = str(40 * 1024 * 1024 * 1024)
-    assert status_of(raw_callback(stack, headers)) == 413
+    assert status_of(raw_callback(portal, headers)) == 413
 
 
-def test_chunked_callback_stops_at_the_limit(stack):
+def test_chunked_callback_stops_at_the_limit(portal):
     """A chunked body is read only up to the limit: mod_kmen answers 413 as soon as it has
     more than 10 MiB, although the body has not ended (its last chunk is never sent)."""
     headers = {"Content-Type": "application/json", "Transfer-Encoding": "chunked",
-               "Kmen-Evidence-Signature": evsim.sign(stack.evidence_secret, b"{}")}
+               "Kmen-Evidence-Signature": evsim.sign(portal.evidence_secret, b"{}")}
     piece = 64 * 1024
     chunk = f"{piece:x}\r\n".encode() + b"a" * piece + b"\r\n"
-    head = raw_callback(stack, headers, [chunk] * (LIMIT // piece + 4), timeout=20)
+    head = raw_callback(portal, headers, [chunk] * (LIMIT // piece + 4), timeout=20)
     assert status_of(head) == 413, head
 
 
-def test_chunked_callback_within_the_limit(stack, s, open_request):
+def test_chunked_callback_within_the_limit(portal, s, open_request):
     """A chunked body larger than the first buffer is read whole and delivered."""
     data = b"%PDF-1.4\n" + os.urandom(300 * 1024) + b"\n%%EOF\n"
     raw = json.dumps(received(open_request, data)).encode()
     headers = {"Content-Type": "application/json",
-               "Kmen-Evidence-Signature": evsim.sign(stack.evidence_secret, raw)}
+               "Kmen-Evidence-Signature": evsim.sign(portal.evidence_secret, raw)}
     pieces = (raw[i:i + 50000] for i in range(0, len(raw), 50000))  # sent chunked
-    r = requests.post(f"{stack.base_url}/kmen/evidence", data=pieces, headers=headers)
-    assert r.status_code == 204, f"{r.status_code} {r.text[:300]}\n{error_tail(stack)}"
-    check_download(document(s, stack, open_request), data, PDF,
+    r = requests.post(f"{portal.base_url}/kmen/evidence", data=pieces, headers=headers)
+    assert r.status_code == 204, f"{r.status_code} {r.text[:300]}\n{error_tail(portal)}"
+    check_download(document(s, portal, open_request), data, PDF,
                    f"evidence-{open_request}.pdf")
 
 
@@ -464,18 +478,18 @@ REFUSED_TYPES = ["text/html", "text/html; charset=utf-8", "image/svg+xml",
 
 
 @pytest.mark.parametrize("content_type", REFUSED_TYPES)
-def test_callback_refuses_a_document_type(stack, s, open_request, content_type):
+def test_callback_refuses_a_document_type(portal, s, open_request, content_type):
     """Only the allowlisted types are stored: a page a browser would render is refused whole
     (415, KMEN0684), the request stays open."""
     body = {**received(open_request, b"<html><script>alert(document.cookie)</script></html>"),
             "content_type": content_type}
-    r = callback(stack, body)
+    r = callback(portal, body)
     assert r.status_code == 415, f"{content_type!r}: {r.status_code} {r.text[:300]}"
-    assert row_of(stack, open_request) == [("requested", None, None)]
-    assert states(s, stack).get(open_request) == "requested"
-    assert document(s, stack, open_request).status_code == 404
+    assert row_of(portal, open_request) == [("requested", None, None)]
+    assert states(s, portal).get(open_request) == "requested"
+    assert document(s, portal, open_request).status_code == 404
     line = f'KMEN0684: evidence callback refused: document type "{content_type}" is not allowed'
-    assert line in stack.httpd.read_error_log(), error_tail(stack)
+    assert line in portal.log(), error_tail(portal)
 
 
 ALLOWED_TYPES = {  # as sent: (as stored and served, file name extension)
@@ -490,23 +504,23 @@ ALLOWED_TYPES = {  # as sent: (as stored and served, file name extension)
 
 
 @pytest.mark.parametrize("sent", ALLOWED_TYPES)
-def test_document_is_a_sandboxed_download(stack, s, open_request, sent):
+def test_document_is_a_sandboxed_download(portal, s, open_request, sent):
     content_type, extension = ALLOWED_TYPES[sent]
     data = b"<?xml version='1.0'?><doc>evidence of " + sent.encode() + b"</doc>"
-    r = callback(stack, {**received(open_request, data), "content_type": sent})
+    r = callback(portal, {**received(open_request, data), "content_type": sent})
     assert r.status_code == 204, f"{sent}: {r.status_code} {r.text[:300]}"
-    assert row_of(stack, open_request)[0][1] == content_type
-    check_download(document(s, stack, open_request), data, content_type,
+    assert row_of(portal, open_request)[0][1] == content_type
+    check_download(document(s, portal, open_request), data, content_type,
                    f"evidence-{open_request}.{extension}")
 
 
-def test_document_of_a_type_stored_before_the_allowlist(stack, s, open_request):
+def test_document_of_a_type_stored_before_the_allowlist(portal, s, open_request):
     """A row an older mod_kmen stored as text/html is served as a binary download."""
     data = b"<html><script>alert(document.cookie)</script></html>"
-    assert callback(stack, received(open_request, data)).status_code == 204
-    stack.query("UPDATE kmen.evidence SET content_type = 'text/html' WHERE id = %s",
+    assert callback(portal, received(open_request, data)).status_code == 204
+    portal.query("UPDATE kmen.evidence SET content_type = 'text/html' WHERE id = %s",
                 (open_request,))
-    check_download(document(s, stack, open_request), data, "application/octet-stream",
+    check_download(document(s, portal, open_request), data, "application/octet-stream",
                    f"evidence-{open_request}.bin")
 
 
@@ -525,79 +539,82 @@ BAD_ASKS = {
 
 
 @pytest.mark.parametrize("case", BAD_ASKS)
-def test_invalid_request_header_passes(stack, s, case):
-    flow.login(s, stack, identity="cz-jiri")
-    before, rows = states(s, stack), stack.count("evidence")
+def test_invalid_request_header_passes(portal, s, case):
+    flow.login(s, portal, identity="cz-jiri")
+    before, rows = states(s, portal), portal.count("evidence")
     path = f"/app/evidence-request?{BAD_ASKS[case]}"
-    r = s.get(stack.base_url + path, allow_redirects=False)
+    r = s.get(portal.base_url + path, allow_redirects=False)
     assert r.status_code == 200, f"{case}: {r.status_code} {r.headers.get('Location')}"
     assert "Location" not in r.headers
     assert not any(k.lower() == "kmen-evidence-request" for k in r.headers), r.headers
     assert "Žádost o doklad" in r.text  # the backend's own page
-    assert states(s, stack) == before and stack.count("evidence") == rows
+    assert states(s, portal) == before and portal.count("evidence") == rows
 
 
-def test_longest_valid_type_is_asked(stack, s):
-    flow.login(s, stack, identity="cz-jiri")
+def test_longest_valid_type_is_asked(portal, s):
+    flow.login(s, portal, identity="cz-jiri")
     type = "a.B_c:9-" * 8  # 64 characters of every allowed kind
-    request, q = ask(s, stack, f"/app/evidence-request?type={type}&country=LU")
+    request, q = ask(s, portal, page(type, "LU", f"longest-{portal.server}"))
     assert q["type"] == type and q["country"] == "LU"
-    assert states(s, stack).get(request) == "requested"
+    assert states(s, portal).get(request) == "requested"
 
 
-def test_no_client_identifier_passes(stack, s):
+def test_no_client_identifier_passes(portal, s):
     """A foreigner awaiting verification has no client identifier: nothing to ask for."""
-    flow.login(s, stack, identity="es-garcia")  # pending at /app/
-    rows = stack.count("evidence")
+    flow.login(s, portal, identity="es-garcia")  # pending at /app/
+    rows = portal.count("evidence")
     path = "/app/verify/evidence-request?type=birth-certificate&country=ES"
-    r = s.get(stack.base_url + path, allow_redirects=False)
+    r = s.get(portal.base_url + path, allow_redirects=False)
     assert r.status_code == 200, f"{r.status_code} {r.headers.get('Location')}"
     assert not any(k.lower() == "kmen-evidence-request" for k in r.headers), r.headers
-    assert stack.count("evidence") == rows
+    assert portal.count("evidence") == rows
 
 
 # --- in a real browser ---------------------------------------------------------------------------
 @pytest.fixture
-def chromium(stack):
+def chromium(portal):
     tb = pytest.importorskip("t.integration.test_browser")  # skips without python3-selenium
     for path in (tb.CHROMIUM, tb.CHROMEDRIVER):
         if not os.access(path, os.X_OK):
             pytest.skip(f"{path} is missing (apt-get install chromium chromium-driver)")
-    b = tb.Browser(stack)
+    b = tb.Browser(portal.stack)
     try:
         yield tb, b
     finally:
         b.quit()
 
 
-def test_browser_approve(stack, chromium):
+def test_browser_approve(portal, chromium):
     tb, b = chromium
     from selenium.webdriver.common.by import By
-    tb.log_in(b, stack, "cz-zofie")
-    path = page("marriage-certificate", "DE", "browser")
-    b.driver.get(stack.base_url + path)
-    b.wait_for_url(stack.evidence_url)
+    # NIA posts to the primary httpd's ACS, so the login ends there; the session cookie is
+    # the host's (cookies know no port), and the portal's node takes it as the same site's.
+    tb.log_in(b, portal.stack, "cz-zofie")
+    path = page("marriage-certificate", "DE", f"browser-{portal.server}")
+    b.driver.get(portal.base_url + path)
+    b.wait_for_url(portal.evidence_url)
     b.check(b.find("html").get_attribute("lang") == "cs", "the preview page is not lang=cs")
     b.check("Náhled dokladu" in b.find("h1").text, f"the heading reads {b.find('h1').text!r}")
     b.check(b.find("#type").text == "marriage-certificate", "the preview shows another type")
     b.check(b.find("#country").text == "DE", "the preview shows another country")
     request = parse_qs(urlsplit(b.driver.current_url).query)["request"][0]
     tb.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    b.driver.save_screenshot(str(tb.SCREENSHOTS / "evidence-preview.png"))
+    b.driver.save_screenshot(str(tb.SCREENSHOTS / f"evidence-preview-{portal.server}.png"))
 
     b.find("button#approve").click()
-    b.wait_for_url(stack.base_url + "/app/evidence-request")
-    b.check(b.status_of(stack.base_url + "/app/evidence-request") == 200,
+    back = sp_url(portal, "/app/evidence-request")
+    b.wait_for_url(back)
+    b.check(b.status_of(back) == 200,
             "the page that asked did not answer 200 on the way back")
     shown = tb.portal_headers(b)
     b.check(f"{request}=received" in shown.get("Kmen-Evidence", ""),
             f"Kmen-Evidence does not show {request}=received: {shown}")
     items = b.driver.find_elements(By.CSS_SELECTOR, f'li[data-request="{request}"] .state')
     b.check(items and items[0].text == "received", "the portal does not list the request")
-    shot = tb.SCREENSHOTS / "evidence.png"
+    shot = tb.SCREENSHOTS / f"evidence-{portal.server}.png"
     b.check(b.driver.save_screenshot(str(shot)), f"no screenshot written to {shot}")
     b.check(shot.stat().st_size > 1000, f"{shot} is (nearly) empty")
-    last = requests.get(f"{stack.evidence_sim_url}/last-callback").json()
+    last = requests.get(f"{portal.evidence_sim_url}/last-callback").json()
     b.check(last["request"] == request and last["status"] == 204, f"the callback: {last}")
 
 
@@ -621,17 +638,36 @@ KmenEvidenceCallbackCAFile {k.ca_cert}
     return text
 
 
-@pytest.fixture(scope="module")
-def tls_node(stack):
-    """mod_kmen's client certificate stands in for the evidence service's. The certificate
-    without EKU is pinned too, so that only its missing key usage refuses it. (A certificate
-    for serverAuth only, such as the gateway's, mod_ssl itself refuses in the handshake.)"""
+def nginx_tls_config(stack, n, pins):
+    """tls_config in nginx's spelling: nginx asks for the certificate, the module checks it."""
     k = stack.keys
-    h = Httpd(parent=stack.dir)
-    h.write_config(tls_config(stack, h, [k.client_cert, k.noeku_cert]))
-    h.start()
-    yield h
-    h.stop()
+    text = nginx_config_text(
+        n.dir, n.port, stack.site(),
+        server=f"ssl_certificate {k.translator_cert};\n"
+               f"ssl_certificate_key {k.translator_key};\n"
+               "ssl_verify_client optional_no_ca;\n"
+               f"kmen_evidence_callback_ca_file {k.ca_cert};\n"
+               f"kmen_evidence_callback_certificate {' '.join(spki_pin(c) for c in pins)};")
+    return text.replace(f"listen 127.0.0.1:{n.port};", f"listen 127.0.0.1:{n.port} ssl;")
+
+
+@pytest.fixture(scope="module")
+def tls_node(stack, server):
+    """The kmen module's client certificate stands in for the evidence service's, on a node
+    of SERVER. The certificate without EKU is pinned too, so that only its missing key usage
+    refuses it. (A certificate for serverAuth only, such as the gateway's, the TLS library
+    itself refuses in the handshake.)"""
+    k = stack.keys
+    pins = [k.client_cert, k.noeku_cert]
+    if server == "httpd":
+        node = Httpd(parent=stack.dir)
+        node.write_config(tls_config(stack, node, pins))
+    else:
+        node = Nginx(parent=stack.dir)
+        node.write_config(nginx_tls_config(stack, node, pins))
+    node.start()
+    yield node
+    node.stop()
 
 
 def tls_callback(stack, node, body, cert):
@@ -641,18 +677,18 @@ def tls_callback(stack, node, body, cert):
                          cert=cert, verify=str(stack.keys.ca_cert), allow_redirects=False)
 
 
-def test_client_certificate_authenticates_the_callback(stack, s, tls_node):
-    flow.login(s, stack, identity="cz-zofie")
-    request, _ = ask(s, stack, page("school-report", "AT", "tls"))
-    k = stack.keys
-    assert tls_callback(stack, tls_node, received(request), None).status_code == 401
+def test_client_certificate_authenticates_the_callback(portal, s, tls_node):
+    flow.login(s, portal, identity="cz-zofie")
+    request, _ = ask(s, portal, page("school-report", "AT", f"tls-{portal.server}"))
+    k = portal.keys
+    assert tls_callback(portal, tls_node, received(request), None).status_code == 401
     wrong = (str(k.sp_cert), str(k.sp_key))  # self-signed: not of the configured CA
-    assert tls_callback(stack, tls_node, received(request), wrong).status_code == 401
-    assert states(s, stack).get(request) == "requested"
+    assert tls_callback(portal, tls_node, received(request), wrong).status_code == 401
+    assert states(s, portal).get(request) == "requested"
     good = (str(k.client_cert), str(k.client_key))
-    r = tls_callback(stack, tls_node, received(request), good)
-    assert r.status_code == 204, error_tail(stack)
-    assert states(s, stack).get(request) == "received"
+    r = tls_callback(portal, tls_node, received(request), good)
+    assert r.status_code == 204, tls_node.read_error_log()[-3000:]
+    assert states(s, portal).get(request) == "received"
 
 
 REFUSED_CERTIFICATES = {  # which certificate: what KMEN0685 says
@@ -662,22 +698,23 @@ REFUSED_CERTIFICATES = {  # which certificate: what KMEN0685 says
 
 
 @pytest.mark.parametrize("which", REFUSED_CERTIFICATES)
-def test_client_certificate_of_the_ca_refused(stack, s, tls_node, which):
+def test_client_certificate_of_the_ca_refused(portal, s, tls_node, which):
     """Of the right CA is not enough: the key must be pinned (KmenEvidenceCallbackCertificate)
     and the certificate issued for clientAuth."""
-    flow.login(s, stack, identity="cz-zofie")
-    request, _ = ask(s, stack, page("school-report", "AT", f"tls-{which}"))
-    k = stack.keys
+    flow.login(s, portal, identity="cz-zofie")
+    request, _ = ask(s, portal, page("school-report", "AT", f"tls-{which}-{portal.server}"))
+    k = portal.keys
     cert = (str(getattr(k, f"{which}_cert")), str(getattr(k, f"{which}_key")))
-    r = tls_callback(stack, tls_node, received(request), cert)
+    r = tls_callback(portal, tls_node, received(request), cert)
     assert r.status_code == 401, f"{which}: {r.status_code} {r.text[:200]}"
-    assert states(s, stack).get(request) == "requested"
+    assert states(s, portal).get(request) == "requested"
     reason, cn = REFUSED_CERTIFICATES[which]
     log = tls_node.read_error_log()
     assert re.search(rf'KMEN0685: evidence callback: client certificate "[^"]*CN={re.escape(cn)}'
                      rf'[^"]*" refused: {reason}', log), log[-2000:]
 
 
+# Apache's directive syntax (nginx's is test_nginx's, with its other directives' values)
 def test_ca_file_without_a_pin_is_a_configuration_error(stack):
     h = Httpd(parent=stack.dir)
     text = tls_config(stack, h, [])

@@ -22,7 +22,7 @@ from t.integration.test_evidence import PDF, ask, check_download, page, received
 from t.integration.test_idp_metadata import logout_accepted, rollover  # noqa: F401 (fixture)
 from t.lib import REPO, flow, poll
 from t.lib import register as kmen
-from t.lib.keys import cert_base64, self_signed, spki_pin
+from t.lib.keys import cert_base64, self_signed
 from t.lib.nginx import NGINX_MODULE_SO, Nginx, config_text
 from t.lib.register import spellings
 from t.sim import evidence as evsim
@@ -1290,42 +1290,6 @@ def test_the_error_document_answers_for_the_pages(stack, nginx, s):
     r = login_start(s, n)
     assert r.status_code == 429 and 1 <= int(r.headers["Retry-After"]) <= 60, r.headers
     assert r.text.startswith("error=too_many_logins id="), r.text
-
-
-def test_evidence_callback_by_client_certificate(stack, nginx, s):
-    """kmen_evidence_callback_ca_file and kmen_evidence_callback_certificate, as httpd's: a
-    callback over TLS whose client certificate is of the CA, for clientAuth and pinned is
-    taken without a signature; one of another CA, or of the CA but not pinned (KMEN0685
-    says why), or none, is refused (401) and stores nothing."""
-    k = stack.keys
-    pins = " ".join(spki_pin(c) for c in (k.client_cert, k.noeku_cert))
-    n = nginx(server=f"ssl_certificate {k.translator_cert};\n"
-                     f"ssl_certificate_key {k.translator_key};\n"
-                     "ssl_verify_client optional_no_ca;\n"
-                     f"kmen_evidence_callback_ca_file {k.ca_cert};\n"
-                     f"kmen_evidence_callback_certificate {pins};")
-    n.conf.write_text(n.conf.read_text().replace(f"listen 127.0.0.1:{n.port};",
-                                                 f"listen 127.0.0.1:{n.port} ssl;"))
-    n.start()
-    flow.login(s, stack, identity="cz-zofie")
-    request, _ = ask(s, stack, page("school-report", "AT", uuid.uuid4().hex[:8]))
-
-    def post(cert):
-        return requests.post(f"https://127.0.0.1:{n.port}/kmen/evidence", timeout=20,
-                             data=json.dumps(received(request)).encode(), cert=cert,
-                             headers={"Content-Type": "application/json"},
-                             verify=str(k.ca_cert), allow_redirects=False)
-
-    assert post(None).status_code == 401
-    assert post((str(k.sp_cert), str(k.sp_key))).status_code == 401  # not of the CA
-    assert post((str(k.stranger_cert), str(k.stranger_key))).status_code == 401
-    assert re.search(r'KMEN0685: evidence callback: client certificate "[^"]*CN=another '
-                     r'service[^"]*" refused: its key is not pinned', n.read_error_log()), \
-        n.read_error_log()[-2000:]
-    assert row_of(stack, request)[0][0] == "requested"
-    r = post((str(k.client_cert), str(k.client_key)))
-    assert r.status_code == 204, n.read_error_log()[-2000:]
-    assert row_of(stack, request)[0][0] == "received"
 
 
 # --- what a worker keeps of the sessions it opened (core/session_kept.c) --------------------

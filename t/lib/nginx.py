@@ -54,10 +54,12 @@ def temp_paths(dir):
                          for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
 
 
-def portal_server(portal_port):
+def portal_server(portal_port, site):
     """config_text's SERVER for the test site's portal (t/lib/stack.py's Stack.on("nginx")):
     t/lib/httpd.py's protected_locations in nginx's spelling, each proxied to the portal
-    simulator; the ACS takes bodies up to the module's own limit."""
+    simulator; the ACS takes bodies up to the module's own limit. SITE's evidence service
+    as httpd's kmen_lines has it (here, not in kmen_lines: the other nginx tests' servers
+    have none unless they say so)."""
     backend = f"proxy_pass http://127.0.0.1:{portal_port};"
     protect = "kmen_auth on;\n            "
     app_attrs = ("kmen_requested_attributes PersonIdentifier! CurrentGivenName! "
@@ -69,7 +71,12 @@ def portal_server(portal_port):
              "kmen_requested_attributes isAgeOver=40! age http://www.stork.gov.eu/1.0/eMail;"
              "\n            kmen_requested_attributes phonenumber tradresaid CurrentAddress "
              "BirthName;")
-    return f"""client_max_body_size 2m;
+    # the callback's body is up to 10 MiB, more than nginx's own limit (docs/nginx.md)
+    evidence = (f"kmen_evidence_url {site.evidence_url};\n        "
+                f"kmen_evidence_secret_file {site.keys_dir}/evidence.secret;\n        "
+                "location = /kmen/evidence { kmen_endpoints; client_max_body_size 10m; }\n        "
+                if site.evidence_url else "")
+    return f"""{evidence}client_max_body_size 2m;
         location /app {{
             {protect}{app_attrs}
             kmen_verify_path /app/verify/;

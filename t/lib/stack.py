@@ -233,8 +233,9 @@ class Stack:
             return Portal(self, server, self.httpd)
         if self.nginx is None:
             n = Nginx(parent=self.dir)
-            n.write_config(nginx_config_text(n.dir, n.port, self.site(),
-                                             server=portal_server(self.portal_port)))
+            site = self.site()
+            n.write_config(nginx_config_text(n.dir, n.port, site,
+                                             server=portal_server(self.portal_port, site)))
             self.nginx = n.start()
         return Portal(self, server, self.nginx)
 
