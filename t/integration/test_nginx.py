@@ -19,10 +19,9 @@ import pytest
 import requests
 
 from t.integration.test_evidence import PDF, ask, check_download, page, received, row_of
-from t.integration.test_idp_metadata import logout_accepted, rollover  # noqa: F401 (fixture)
 from t.lib import REPO, flow, poll
 from t.lib import register as kmen
-from t.lib.keys import cert_base64, self_signed
+from t.lib.keys import self_signed
 from t.lib.nginx import NGINX_MODULE_SO, Nginx, config_text
 from t.lib.register import spellings
 from t.sim import evidence as evsim
@@ -1236,38 +1235,6 @@ def test_evidence_is_delivered_to_nginx_and_served_to_its_client(stack, nginx, s
         assert r.status_code == 404 and data not in r.content
     assert requests.get(f"{n.base_url}/kmen/evidence/{request}", timeout=20).status_code == 404
     assert "evidence callback answered 204" in n.read_error_log()
-
-
-# --- kmen_idp_metadata_url: NIA's metadata kept current -------------------------------------
-def test_the_metadata_url_is_fetched_verified_and_used_without_a_reload(stack, nginx, rollover):
-    """The first worker fetches NIA's metadata every kmen_idp_metadata_refresh seconds,
-    verifies it against the pinned certificate and writes it over kmen_idp_metadata_file (in
-    a directory the workers' user may write); /kmen/health reports the fetch; NIA's new
-    signing key, once its metadata announces it, is taken by every worker without a reload."""
-    workdir = stack.dir / f"nginx-fetched-{uuid.uuid4().hex[:8]}"
-    workdir.mkdir()
-    workdir.chmod(0o777)  # nginx's workers run as nobody
-    copy = workdir / "nia-metadata.xml"
-    copy.write_bytes(stack.idp_metadata.read_bytes())
-    copy.chmod(0o644)
-    n = nginx(replace={f"kmen_idp_metadata_file {stack.idp_metadata};":
-                       f"kmen_idp_metadata_file {copy};\n"
-                       f"    kmen_idp_metadata_url {stack.sim_url}/metadata;\n"
-                       "    kmen_idp_metadata_refresh 1;"}).start()
-    fetch = lambda: health_of(n.base_url)[1]["idp_metadata"]["fetch"] or {}  # noqa: E731
-    assert poll(lambda: fetch().get("result") == "ok", timeout=30), (fetch(), n.read_error_log())
-    assert fetch()["url"] == stack.sim_url + "/metadata" and fetch()["last_success"], fetch()
-    next_cert = cert_base64(stack.keys.next_cert)
-    assert next_cert not in copy.read_text(encoding="utf-8-sig")
-    rollover("announced")
-    assert poll(lambda: next_cert in copy.read_text(encoding="utf-8-sig"), timeout=30), \
-        n.read_error_log()
-    rollover("switched")
-    assert poll(lambda: logout_accepted(stack, n), timeout=30), n.read_error_log()
-    log = n.read_error_log()
-    assert "KMEN0648: kmen_idp_metadata_url" in log and "new metadata written" in log, log
-    assert f"KMEN0645: kmen_idp_metadata_file {copy} changed: this process uses it now" in log
-    assert not logout_accepted(stack, stack.httpd)  # the primary still has the old file
 
 
 # --- kmen_error_document: the portal's own error page ---------------------------------------

@@ -3,6 +3,7 @@
 logs and port, run in the foreground and stopped by its PID."""
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -15,6 +16,13 @@ NGINX_DEV_SRC = Path("/usr/share/nginx/src")
 # KMEN_NGINX_MODULE: another build of the module.
 NGINX_MODULE_SO = Path(os.environ.get("KMEN_NGINX_MODULE")
                        or REPO / "build" / "nginx" / "ngx_http_kmen_module.so")
+
+
+def directive_names():
+    """{httpd name: nginx name} of every directive core/conf_fields.h names on both servers
+    (the names the core's messages use on each)."""
+    text = (REPO / "core" / "conf_fields.h").read_text().replace("\\\n", " ")
+    return dict(re.findall(r'"(Kmen\w+)",\s*"(kmen_\w+)"\)', text))
 
 
 def unavailable():

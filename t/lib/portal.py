@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from .nginx import NGINX_MODULE_SO
+from .nginx import NGINX_MODULE_SO, directive_names
 
 # KMEN_TEST_SERVERS=httpd: the portal tests on httpd alone (make test-asan, whose sanitised
 # build is mod_kmen's: the nginx module it would load is the normal one)
@@ -75,6 +75,11 @@ class Portal:
         if where == home or where.startswith(home + "/") or where.startswith(home + "?"):
             return self.base_url + where[len(home):]
         return where
+
+    def directive(self, name):
+        """The directive NAME (httpd's spelling) as the portal's server spells it, as the
+        module's messages name it there."""
+        return name if self.server == "httpd" else directive_names()[name]
 
     def log(self):
         """The error log of the portal's server."""
