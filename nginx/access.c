@@ -9,6 +9,7 @@
  * work runs in the worker: a database call blocks it (docs/nginx.md). */
 #include <string.h>
 
+#include "apr_escape.h"
 #include "apr_strings.h"
 
 #include "access.h"
@@ -52,6 +53,20 @@ static const char *method_of(ngx_http_request_t *r, kmen_ctx *ctx)
     return apr_pstrmemdup(ctx->pool, (const char *)r->method_name.data, r->method_name.len);
 }
 
+/* A request a login cannot resume: the module's page (with its request ID),
+ * which offers a login that returns to the same URL, as httpd's. */
+static ngx_int_t login_needed(ngx_http_request_t *r, kmen_ctx *ctx)
+{
+    kmen_log(ctx, KMEN_LOG_INFO,
+             KMEN_LOGNO(0634) "login needed: a %s without a session cannot go through NIA",
+             method_of(r, ctx));
+    const char *url = kmen_login_path(ctx->pool, ctx->conf, return_to_of(r, ctx));
+    return kmen_ngx_send_page_with(r, KMEN_PAGE_LOGIN_NEEDED,
+                                   apr_pstrcat(ctx->pool, "<p><a href=\"",
+                                               apr_pescape_entity(ctx->pool, url, 0),
+                                               "\">Log in</a></p>\n", NULL));
+}
+
 /* No usable session: a GET (or HEAD) starts the login itself, at what this
  * location asks for (its kmen_loa, kmen_requested_attributes,
  * kmen_force_authn, kmen_sp_type, kmen_eidas_policy), as httpd's
@@ -60,15 +75,11 @@ static const char *method_of(ngx_http_request_t *r, kmen_ctx *ctx)
  * trip through NIA. */
 static ngx_int_t unauthenticated(ngx_http_request_t *r, kmen_ctx *ctx, const kmen_dir_conf *dir)
 {
-    if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))) {
-        kmen_log(ctx, KMEN_LOG_INFO,
-                 KMEN_LOGNO(0634) "login needed: a %s without a session cannot go through NIA",
-                 method_of(r, ctx));
-        return NGX_HTTP_UNAUTHORIZED;
-    }
     ngx_int_t rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK)
         return rc;
+    if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD)))
+        return answer_here(r, login_needed(r, ctx));
     return answer_here(r, kmen_ngx_login_start(r, ctx, dir, return_to_of(r, ctx)));
 }
 

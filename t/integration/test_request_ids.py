@@ -10,6 +10,11 @@ looks for the line that ends with it. Lines logged while serving a request end w
 messages"; httpd itself adds ", referer: …" after that when the browser sent a Referer); each
 log entry is one line, libpq's messages included.
 
+On httpd and on nginx (the `portal` fixture) where the portal's own locations make the page;
+nginx's error log has its own shape (NGINX_LINE): its lines end with "[req ID]" too, and
+nginx adds the client, server{} and request after it. The pages that need a node of their own
+(no KmenVerifyPath, no gateway, a login-start limit, no SP) are httpd's.
+
 The module runs a site of its own: its foreigner must still await verification (on the shared
 site another module accepts or verifies them), and its error log holds this module's lines."""
 
@@ -31,6 +36,12 @@ LINE = re.compile(r"^\[[^]]+\] \[kmen:(?P<level>\w+)\] \[pid [^]]+\] (?:\S+\(\d+
 SUFFIX = re.compile(r" (?:\[vhost (?P<vhost>[^]]+)\] )?\[req (?P<id>[^]]+)\]"
                     r"(?:, referer: .*)?$")
 SEVERE = {"emerg", "alert", "crit", "error", "warn"}
+# nginx's: time [level] pid#tid: *connection message, [while what it did,] client: …,
+# server: NAME, request: …
+NGINX_LINE = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(?P<level>\w+)\] \d+#\d+: \*\d+ "
+                        r"(?P<message>KMEN\d{4}: .*)$")
+NGINX_SUFFIX = re.compile(r" \[req (?P<id>[^]]+)\](?: while [^,]+)?, client: [^,]+, "
+                          r"server: (?P<vhost>[^,]+), request: .*$")
 
 
 def page_id(r):
@@ -41,15 +52,18 @@ def page_id(r):
 
 
 def lines_with(node, request_id):
-    """(level, message) of every mod_kmen line of NODE's error log that ends with REQUEST_ID;
-    each message checked for the suffix of its level."""
+    """(level, message) of every module line of NODE's error log that ends with REQUEST_ID;
+    each message checked for the suffix of its level (nginx names its server{} on every
+    line)."""
     found = []
+    nginx = node.NAME == "nginx"
     for line in node.read_error_log().splitlines():
-        m = LINE.match(line)
-        suffix = SUFFIX.search(line)
+        m = (NGINX_LINE if nginx else LINE).match(line)
+        suffix = (NGINX_SUFFIX if nginx else SUFFIX).search(line)
         if not (m and suffix and suffix["id"] == request_id):
             continue
-        vhost = f"localhost:{node.port}" if m["level"] in SEVERE else None
+        vhost = "localhost" if nginx else \
+            f"localhost:{node.port}" if m["level"] in SEVERE else None
         assert suffix["vhost"] == vhost, f"expected vhost {vhost}: {line}"
         found.append((m["level"], m["message"][:suffix.start() - m.start("message")]))
     return found
@@ -95,34 +109,34 @@ def nodes(stack):
     return {"plain": plain, "limited": stack.new_httpd(extra="KmenLoginStartLimit 1")}
 
 
-def test_refused_response(stack, s):
-    r = s.post(stack.base_url + "/kmen/acs", data={"SAMLResponse": "garbage"})
+def test_refused_response(portal, s):
+    r = s.post(portal.base_url + "/kmen/acs", data={"SAMLResponse": "garbage"})
     assert r.status_code == 400
-    assert logged(stack.httpd, page_id(r), "KMEN0624", "warn").startswith(
+    assert logged(portal.node, page_id(r), "KMEN0624", "warn").startswith(
         "KMEN0624: SAML response refused: ")
 
 
-def test_endpoint_request_in_no_form(stack, s):
-    r = s.post(stack.base_url + "/kmen/slo", data={"SAMLRequest": "x"})
+def test_endpoint_request_in_no_form(portal, s):
+    r = s.post(portal.base_url + "/kmen/slo", data={"SAMLRequest": "x"})
     assert r.status_code == 400
-    assert logged(stack.httpd, page_id(r), "KMEN0636", "warn") == \
+    assert logged(portal.node, page_id(r), "KMEN0636", "warn") == \
         "KMEN0636: POST /kmen/slo refused: no SAMLResponse (LogoutRequests come by HTTP-Redirect)"
 
 
-def test_login_below_the_locations_loa(stack, s):
-    ticket, _ = flow.idp_page(s, flow.start(s, stack.base_url + "/app/"))
+def test_login_below_the_locations_loa(portal, s):
+    ticket, _ = flow.idp_page(s, flow.start(s, portal.base_url + "/app/"))
     acs, fields = flow.respond(s, ticket, identity="cz-jiri", loa="low")
-    r = flow.post_acs(s, acs, fields)
+    r = flow.post_acs(s, portal.url(acs), fields)
     assert r.status_code == 403
-    assert logged(stack.httpd, page_id(r), "KMEN0633", "warn") == \
+    assert logged(portal.node, page_id(r), "KMEN0633", "warn") == \
         "KMEN0633: login at LoA low, below the substantial its location asks for"
 
 
-def test_post_without_a_session(stack, s):
-    r = s.post(stack.base_url + "/app/form", data={"x": "1"}, allow_redirects=False)
+def test_post_without_a_session(portal, s):
+    r = s.post(portal.base_url + "/app/form", data={"x": "1"}, allow_redirects=False)
     assert r.status_code == 401 and "Login needed" in r.text
     assert "/kmen/login?returnto=%2fapp%2fform" in r.text.lower()
-    assert logged(stack.httpd, page_id(r), "KMEN0634", "info") == \
+    assert logged(portal.node, page_id(r), "KMEN0634", "info") == \
         "KMEN0634: login needed: a POST without a session cannot go through NIA"
 
 
@@ -139,12 +153,12 @@ def test_pending_foreigner_without_a_verify_path(stack, nodes, s):
         "KMEN0635: a pending foreigner at /app/: a POST is not sent on to KmenVerifyPath"
 
 
-def test_refused_verification(stack, s):
-    flow.login(s, stack, identity="sk-kovac")
-    r = s.post(stack.base_url + "/app/verify/?ReturnTo=/app/",
+def test_refused_verification(portal, s):
+    flow.login(s, portal, identity="sk-kovac")
+    r = s.post(portal.base_url + "/app/verify/?ReturnTo=/app/",
                data={"action": "link", "client": str(uuid.uuid4())}, allow_redirects=False)
     assert r.status_code == 409
-    assert logged(stack.httpd, page_id(r), "KMEN0673", "warn") == \
+    assert logged(portal.node, page_id(r), "KMEN0673", "warn") == \
         "KMEN0673: verification completed: unknown_client"
 
 
@@ -158,12 +172,12 @@ def test_login_start_limit(nodes):
     assert "reached by client 127.0.0.1" in logged(node, page_id(again), "KMEN0629", "info")
 
 
-def test_database_down(stack, s):
-    with stack.postgres_down():
-        r = s.get(stack.base_url + "/app/", allow_redirects=False)
+def test_database_down(portal, s):
+    with portal.postgres_down():
+        r = s.get(portal.base_url + "/app/", allow_redirects=False)
     assert r.status_code == 503 and r.headers.get("Retry-After")
     request_id = page_id(r)
-    messages = [msg for _, msg in lines_with(stack.httpd, request_id)]
+    messages = [msg for _, msg in lines_with(portal.node, request_id)]
     assert any(re.match(r"KMEN060[12]: database (connection|call \w+) failed: \S", msg)
                for msg in messages), messages
     # libpq's messages end in a newline and span lines ("…failed: …\n\tIs the server running
@@ -197,12 +211,21 @@ def test_authtype_kmen_where_mod_kmen_is_not_configured(stack):
         h.stop()
 
 
-def test_every_line_of_a_request_ends_with_its_id(stack, s):
-    """Whatever the tests so far made the primary node log, and a login: a mod_kmen line about
-    a client ends with the request ID, and from warn up with the virtual host too. lasso's
-    lines (KMEN0641, through GLib) are among them: every NIA attribute makes one at debug."""
-    flow.login(s, stack, identity="cz-jiri")
-    lines = [line for line in stack.httpd.read_error_log().splitlines()
+def test_every_line_of_a_request_ends_with_its_id(portal, s):
+    """Whatever the tests so far made the portal's node log, and a login: a module line about
+    a client ends with the request ID, on httpd from warn up with the virtual host too.
+    lasso's lines (KMEN0641, through GLib) are among them on httpd, whose module logs at
+    debug: every NIA attribute makes one. (The test site's nginx logs from info, and nginx
+    names the client and its server{} on every line it logs for a request.)"""
+    flow.login(s, portal, identity="cz-jiri")
+    if portal.server == "nginx":
+        lines = [line for line in portal.log().splitlines()
+                 if NGINX_LINE.match(line) and ", client: " in line]
+        assert any("KMEN0625: login: " in line for line in lines), lines[-20:]
+        for line in lines:
+            assert NGINX_SUFFIX.search(line), f"no [req ID] at the end: {line}"
+        return
+    lines = [line for line in portal.log().splitlines()
              if "[kmen:" in line and "[client " in line]
     assert any("KMEN0641: " in line for line in lines), lines[-20:]
     for line in lines:
