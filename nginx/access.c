@@ -117,11 +117,12 @@ static int required(kmen_ctx *ctx, const kmen_ngx_loc_conf *l, const kmen_sessio
     return 0;
 }
 
+/* The database, the register or the gateway down: the module's page, with
+ * Retry-After and the request ID its log line ends with, as httpd's. */
 static ngx_int_t unavailable(ngx_http_request_t *r)
 {
-    return kmen_ngx_add_header(r, "Retry-After", KMEN_NGX_RETRY_AFTER) == NGX_OK
-               ? NGX_HTTP_SERVICE_UNAVAILABLE
-               : NGX_HTTP_INTERNAL_SERVER_ERROR;
+    ngx_int_t rc = ngx_http_discard_request_body(r);
+    return rc == NGX_OK ? answer_here(r, kmen_ngx_send_page(r, KMEN_PAGE_UNAVAILABLE)) : rc;
 }
 
 /* The identity's headers, as httpd's fixups set them: Kmen-Aifo on a

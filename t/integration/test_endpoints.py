@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The /kmen endpoints: metadata, health, ReturnTo checking; behaviour without a database.
-Health, ReturnTo and the database's absence on httpd and on nginx (the `portal` fixture)."""
+The metadata, health, ReturnTo and the database's absence on httpd and on nginx (the `portal`
+fixture); KmenSPType and the status page, httpd's (test_nginx has kmen_sp_type; nginx has
+no status page)."""
 
 from urllib.parse import urlsplit
 
@@ -17,16 +19,18 @@ BINDING = "urn:oasis:names:tc:SAML:2.0:bindings:"
 
 
 # --- metadata ------------------------------------------------------------------------
-def test_sp_metadata(stack, s):
-    r = s.get(stack.base_url + "/kmen/metadata")
+def test_sp_metadata(portal, s):
+    """The SP's metadata, as either server serves it: it names the SP's URLs (its entity
+    ID's, the primary httpd's), whichever node serves it."""
+    r = s.get(portal.base_url + "/kmen/metadata")
     assert r.status_code == 200
     root = etree.fromstring(r.content)
     assert root.tag == f"{{{MD}}}EntityDescriptor"
-    assert root.get("entityID") == stack.entity_id
+    assert root.get("entityID") == portal.entity_id
     sp = root.find(f"{{{MD}}}SPSSODescriptor")
     assert sp.get("AuthnRequestsSigned") == "true"
     assert sp.get("WantAssertionsSigned") == "true"
-    cert = cert_base64(stack.keys.sp_cert)
+    cert = cert_base64(portal.keys.sp_cert)
     for use in ("signing", "encryption"):
         kd = sp.xpath("md:KeyDescriptor[@use=$use]", namespaces={"md": MD}, use=use)
         assert kd, f"no KeyDescriptor use={use}"
@@ -34,11 +38,11 @@ def test_sp_metadata(stack, s):
         assert "".join(x509.split()) == cert
     acs = sp.find(f"{{{MD}}}AssertionConsumerService")
     assert acs.get("Binding") == BINDING + "HTTP-POST"
-    assert acs.get("Location") == stack.acs_url
+    assert acs.get("Location") == portal.stack.acs_url
     for binding in ("HTTP-Redirect", "HTTP-POST"):  # NIA posts its LogoutResponse
         slo = sp.xpath("md:SingleLogoutService[@Binding=$b]", namespaces={"md": MD},
                        b=BINDING + binding)
-        assert slo and slo[0].get("Location") == stack.base_url + "/kmen/slo", binding
+        assert slo and slo[0].get("Location") == portal.stack.base_url + "/kmen/slo", binding
     assert sp_type(root) == "public"
 
 

@@ -26,6 +26,8 @@ import requests
 
 from t.lib import flow
 from t.lib.httpd import MODULE_SO, Httpd, config_text
+from t.lib.nginx import Nginx
+from t.lib.nginx import config_text as nginx_config_text
 from t.lib.stack import stack_fixture
 
 PAGE_ID = re.compile(r"Request ID: <code>([^<]+)</code>")
@@ -84,15 +86,17 @@ def stack():
 
 
 @pytest.fixture(scope="module")
-def nodes(stack):
-    """Two more nodes of the test site: one with a location that asks for verification but
-    names no KmenVerifyPath, and a KmenAgenda location on a node without a translation
+def nodes(stack, server):
+    """Two more nodes of the test site, of SERVER: one with a location that asks for
+    verification but names no verify path, and an agenda location, without a translation
     gateway; one that allows a single login start a minute per client address."""
     backend = f"http://127.0.0.1:{stack.portal_port}"
     site = stack.site()
     site.translator_url = ""
-    plain = Httpd(parent=stack.dir)
-    plain.write_config(config_text(plain.dir, plain.port, stack.portal_port, site, locations=f"""
+    if server == "httpd":
+        plain = Httpd(parent=stack.dir)
+        plain.write_config(config_text(plain.dir, plain.port, stack.portal_port, site,
+                                       locations=f"""
 <Location /noverify>
     AuthType Kmen
     Require valid-user
@@ -104,9 +108,28 @@ def nodes(stack):
     KmenAgenda A999001
     ProxyPass {backend}/app
 </Location>"""))
-    plain.start()
-    stack.more_httpd.append(plain)
-    return {"plain": plain, "limited": stack.new_httpd(extra="KmenLoginStartLimit 1")}
+        plain.start()
+        stack.more_httpd.append(plain)
+        yield {"plain": plain, "limited": stack.new_httpd(extra="KmenLoginStartLimit 1")}
+        return
+    made = [Nginx(parent=stack.dir), Nginx(parent=stack.dir)]
+    plain, limited = made
+    plain.write_config(nginx_config_text(
+        plain.dir, plain.port, site,
+        server=f"location /noverify {{ kmen_auth on; proxy_pass {backend}/app; }}\n"
+               f"location /agenda {{ kmen_auth on; kmen_agenda A999001; "
+               f"proxy_pass {backend}/app; }}"))
+    # the login starts are counted in the session zone (httpd's: KmenSessionCache)
+    limited.write_config(nginx_config_text(
+        limited.dir, limited.port, stack.site(),
+        server=f"kmen_login_start_limit 1;\n"
+               f"location /app {{ kmen_auth on; proxy_pass {backend}; }}").replace(
+        "http {\n", "http {\n    kmen_session_zone kmen_sessions 1m;\n"))
+    for n in made:
+        n.start()
+    yield {"plain": plain, "limited": limited}
+    for n in made:
+        n.stop()
 
 
 def test_refused_response(portal, s):
@@ -140,17 +163,19 @@ def test_post_without_a_session(portal, s):
         "KMEN0634: login needed: a POST without a session cannot go through NIA"
 
 
-def test_pending_foreigner_without_a_verify_path(stack, nodes, s):
-    flow.login(s, stack, identity="sk-kovac")  # /app/: KmenEidasPolicy verify
+def test_pending_foreigner_without_a_verify_path(portal, nodes, s):
+    flow.login(s, portal, identity="sk-kovac")  # /app/: KmenEidasPolicy verify
     node = nodes["plain"]
     r = s.get(node.base_url + "/noverify/", allow_redirects=False)
     assert r.status_code == 403 and "Verification needed" in r.text
     assert logged(node, page_id(r), "KMEN0632", "warn") == \
-        "KMEN0632: a pending foreigner at /noverify/, which has no KmenVerifyPath"
-    r = s.post(stack.base_url + "/app/", allow_redirects=False)
+        "KMEN0632: a pending foreigner at /noverify/, which has no " + \
+        portal.directive("KmenVerifyPath")
+    r = s.post(portal.base_url + "/app/", allow_redirects=False)
     assert r.status_code == 403 and "Verification needed" in r.text
-    assert logged(stack.httpd, page_id(r), "KMEN0635", "info") == \
-        "KMEN0635: a pending foreigner at /app/: a POST is not sent on to KmenVerifyPath"
+    assert logged(portal.node, page_id(r), "KMEN0635", "info") == \
+        "KMEN0635: a pending foreigner at /app/: a POST is not sent on to " + \
+        portal.directive("KmenVerifyPath")
 
 
 def test_refused_verification(portal, s):
@@ -162,7 +187,7 @@ def test_refused_verification(portal, s):
         "KMEN0673: verification completed: unknown_client"
 
 
-def test_login_start_limit(nodes):
+def test_login_start_limit(portal, nodes):
     node = nodes["limited"]
     with requests.Session() as s:
         assert s.get(node.base_url + "/app/", allow_redirects=False).status_code == 303
@@ -186,8 +211,8 @@ def test_database_down(portal, s):
         assert not re.search(r"\\[nt]|\s$", msg), msg
 
 
-def test_translation_gateway_missing(stack, nodes, s):
-    flow.login(s, stack, identity="cz-jiri")
+def test_translation_gateway_missing(portal, nodes, s):
+    flow.login(s, portal, identity="cz-jiri")
     node = nodes["plain"]
     r = s.get(node.base_url + "/agenda/", allow_redirects=False)
     assert r.status_code == 503 and r.headers.get("Retry-After")
@@ -195,6 +220,8 @@ def test_translation_gateway_missing(stack, nodes, s):
         "KMEN0661: first login not resolved: no AIFO in the location's agenda"
 
 
+# httpd only: nginx refuses a kmen_auth without an SP when it reads its configuration
+# (test_nginx), so no request can find the module unconfigured there
 def test_authtype_kmen_where_mod_kmen_is_not_configured(stack):
     h = Httpd(parent=stack.dir)
     h.write_config(config_text(
