@@ -20,6 +20,8 @@ import pytest
 import requests
 
 from t.lib import REPO, flow, source
+from t.lib.nginx import Nginx
+from t.lib.nginx import config_text as nginx_config_text
 
 MODULES = "/usr/lib/apache2/modules"
 
@@ -422,13 +424,38 @@ def register_state(stack, client_id, potential):
     }
 
 
-def test_backend_response_headers_sent_by_a_client_do_nothing(stack, node):
+@pytest.fixture(scope="module")
+def commands_node(request, stack, server):
+    """A node of SERVER with a place that obeys every backend command (/account: link,
+    contact, link system, evidence request) and an unprotected one that takes contacts
+    (/desk): on httpd `node`, on nginx one of its own."""
+    if server == "httpd":
+        yield request.getfixturevalue("node")
+        return
+    backend = f"proxy_pass http://127.0.0.1:{stack.portal_port};"
+    site = stack.site()
+    n = Nginx(parent=stack.dir)
+    n.write_config(nginx_config_text(n.dir, n.port, site, server=f"""
+        kmen_evidence_url {site.evidence_url};
+        kmen_evidence_secret_file {site.keys_dir}/evidence.secret;
+        location /account {{
+            kmen_auth on; kmen_allow_link on; kmen_accept_contact on;
+            kmen_accept_link_system on; kmen_accept_evidence_request on;
+            {backend}
+        }}
+        location /desk {{ kmen_accept_contact on; {backend} }}"""))
+    yield n.start()
+    n.stop()
+
+
+def test_backend_response_headers_sent_by_a_client_do_nothing(stack, server, commands_node):
     """Kmen-Link-System, Kmen-Complete (link= to a real potential client), Kmen-Potential-
     Contact and Kmen-Evidence-Request are obeyed only as a backend's response headers. Sent
     by a client, in every spelling, where each would be honoured (KmenAllowLink,
     KmenAcceptContact, KmenAcceptLinkSystem, KmenAcceptEvidenceRequest, KmenEvidenceURL set): the page passes unchanged, the backend never
     sees them, the register and the session are as they were. A control shows the same
-    place does act on the backend's own Kmen-Link-System."""
+    place does act on the backend's own Kmen-Link-System. On httpd and on nginx."""
+    node, portal = commands_node, stack.on(server)
     mark = uuid.uuid4().hex[:10]
     potential = stack.kmenctl("add-potential", stack.conninfo(), "--key-file",
                               stack.keys.register_key, "--email",
@@ -447,7 +474,7 @@ def test_backend_response_headers_sent_by_a_client_do_nothing(stack, node):
         lines = [f"{spell('Kmen-' + k)}: {v}" for k, v in values.items()]
         for port, path in ((node.port, "/account/headers.json"),
                            (node.port, "/desk/headers.json"),
-                           (stack.http_port, "/app/headers.json")):
+                           (portal.http_port, "/app/headers.json")):
             status, headers, body = send(port, path, lines, cookie=cookie)
             assert status == 200, (spelling, path, status, body[:300])
             got = json.loads(body)
