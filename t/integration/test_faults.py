@@ -3,15 +3,17 @@
 log in and use their sessions; PostgreSQL failing over to a promoted streaming standby; and
 a multi-host KmenDatabase whose pooled connections land on a read-only standby.
 
-Real PostgreSQL clusters, real httpd loading the built module, the NIA and gateway
-simulators; nothing is mocked. Each test runs its own site (module-scoped), so the shared
-session-scoped stack is not disturbed. What must hold across a fault:
-  - every answer of httpd is the normal flow (2xx/3xx) or 503 with Retry-After: never a 500,
+Real PostgreSQL clusters, real httpd (and nginx) loading the built module, the NIA and
+gateway simulators; nothing is mocked. Each test runs on httpd and on nginx (the `server`
+fixture: the nginx module on the same core's pool), each with a site of its own
+(module-scoped), so the shared session-scoped stack is not disturbed. What must hold across
+a fault:
+  - every answer of the server is the normal flow (2xx/3xx) or 503 with Retry-After: never a 500,
     another error status, a reset connection or a crashed child;
   - every person ends up as exactly one client of kmen.client (none lost for a login that
     succeeded, no duplicate);
   - sessions made before the fault still work, and logins work again, without restarting
-    httpd.
+    the server.
 The load is bounded (a few threads for a few seconds on loopback); nothing here asserts
 timing: waits are generous deadlines for a loaded machine.
 """
@@ -30,6 +32,8 @@ from t.hostile.runner import crash_lines
 from t.lib import flow, poll
 from t.lib import register as kmen
 from t.lib.httpd import MODULE_SO
+from t.lib.nginx import Nginx, portal_server
+from t.lib.nginx import config_text as nginx_config_text
 from t.lib.pg import Standby, multi_host_conninfo
 from t.lib.stack import Stack
 
@@ -283,7 +287,7 @@ def must_login(st, identity, timeout=30):
     reconnecting); (browser, client id, status)."""
     rec = Recorder()
     got = poll(lambda: attempt_login(st, identity, rec), timeout=timeout, every=0.5)
-    assert got, f"no login of {identity} works:\n{rec.bad[-5:]}\n{errors(st.httpd)}"
+    assert got, f"no login of {identity} works:\n{rec.bad[-5:]}\n{errors(st.node)}"
     return got
 
 
@@ -309,24 +313,40 @@ def fresh_starts(st, n=12):
 
 # --- 1. PostgreSQL stopped and started again under load -----------------------------------
 @pytest.fixture(scope="module")
-def outage_site():
-    """A site of its own whose PostgreSQL is stopped and started under load."""
+def outage_site(server):
+    """A site of its own, one for each server, whose PostgreSQL is stopped and started under
+    load: its portal on SERVER."""
     with new_stack() as st:
-        yield st
+        yield st.on(server)
 
 
-def test_postgres_restart_under_load(outage_site):
+@pytest.fixture(scope="module")
+def uncached(outage_site):
+    """A second node of the outage site's server that trusts no cached session, so that its
+    session requests need the database: httpd with KmenSessionCacheTTL 0; an nginx as the
+    portal's, which keeps sessions in a kmen_session_zone only, and the test site's nginx
+    has none (so there both nodes are uncached)."""
+    st = outage_site
+    if st.server == "httpd":
+        yield st.new_httpd(extra="KmenSessionCacheTTL 0")
+        return
+    n = Nginx(parent=st.dir)
+    n.write_config(nginx_config_text(n.dir, n.port, st.site(),
+                                     server=portal_server(st.portal_port, st.site())))
+    yield n.start()
+    n.stop()
+
+
+def test_postgres_restart_under_load(outage_site, uncached):
     """PostgreSQL stopped for a few seconds and started again while two browsers log
     people in (first and returning logins, citizens and foreigners) and two others keep
-    using sessions made before, on the primary node and on a node that caches no session:
-    every answer is the normal flow or 503 with Retry-After (no 500, no reset connection,
-    no crashed child); during the outage a login start and an uncached session get 503;
-    afterwards every session made before works, logins work and return the same client,
-    and every person is exactly one client in kmen.client."""
+    using sessions made before, on the portal's node and on a node that caches no session
+    (httpd's, or nginx's): every answer is the normal flow or 503 with Retry-After (no 500,
+    no reset connection, no crashed child); during the outage a login start and an
+    uncached session get 503; afterwards every session made before works, logins work and
+    return the same client, and every person is exactly one client in kmen.client."""
     st = outage_site
-    # A second node that trusts no cached session: its session requests need the database.
-    uncached = st.new_httpd(extra="KmenSessionCacheTTL 0")
-    pid, pid2 = st.httpd.proc.pid, uncached.proc.pid
+    pid, pid2 = st.node.proc.pid, uncached.proc.pid
     people = CZECH + FOREIGN
 
     # Sessions made before the outage (these people's first logins).
@@ -380,15 +400,15 @@ def test_postgres_restart_under_load(outage_site):
     logins = rec.logins_since(0)
     assert [x for x in logins if x[0] < down_at], "no login got through before the outage"
     assert rec.logins_since(up_at), \
-        f"no login of the load got through after the restart:\n{errors(st.httpd)}"
+        f"no login of the load got through after the restart:\n{errors(st.node)}"
     # Recovered at once (store_pg.c drops a dead pooled connection and retries): nothing
     # sent once PostgreSQL accepts connections again is refused.
     assert rec.refused_since(up_at) == [], \
-        f"503 after the restart: {rec.refused_since(up_at)[:10]}\n{errors(st.httpd)}"
+        f"503 after the restart: {rec.refused_since(up_at)[:10]}\n{errors(st.node)}"
 
     # Afterwards: every session made before is valid, on both nodes.
     for b, identity, cid in before:
-        for node in (st.httpd, uncached):
+        for node in (st.node, uncached):
             r = b.get(node.base_url + page(identity), allow_redirects=False)
             assert r.status_code == 200, \
                 f"{identity}'s session on {node.base_url}: {r.status_code}\n{errors(node)}"
@@ -403,9 +423,10 @@ def test_postgres_restart_under_load(outage_site):
         if seen.get(identity):
             assert status == "returning", f"{identity}: {status} after earlier logins"
         seen[identity].add(cid)
-    record("postgres_restart_under_load", "PostgreSQL stopped for a few seconds, started again "
+    record("postgres_restart_under_load" + ("" if st.server == "httpd" else " (nginx)"),
+           "PostgreSQL stopped for a few seconds, started again "
            "under 2 login and 2 session threads, on two nodes", st, rec, people,
-           (st.httpd, uncached))
+           (st.node, uncached))
     problems = one_client_each(st, people, seen)
     assert problems == [], "\n".join(problems)
     assert st.count("client") == len(people), "clients nobody logged in as"
@@ -413,13 +434,13 @@ def test_postgres_restart_under_load(outage_site):
     for _ in range(3):
         starts = fresh_starts(st)
         assert starts == [303] * len(starts), \
-            f"login starts after the restart: {starts}\n{errors(st.httpd)}"
+            f"login starts after the restart: {starts}\n{errors(st.node)}"
 
     for b, _, _ in before:
         b.close()
-    assert crashes(st.httpd, uncached) == []
-    assert bad_statuses(st.httpd, uncached) == []
-    assert st.httpd.proc.poll() is None and st.httpd.proc.pid == pid
+    assert crashes(st.node, uncached) == []
+    assert bad_statuses(st.node, uncached) == []
+    assert st.node.proc.poll() is None and st.node.proc.pid == pid
     assert uncached.proc.poll() is None and uncached.proc.pid == pid2
 
 
@@ -465,21 +486,23 @@ class FailoverStack(Stack):
 
 
 @pytest.fixture(scope="module")
-def failover_site():
-    """A site whose primary PostgreSQL fails over to its standby."""
+def failover_site(server):
+    """A site of its own, one for each server, whose primary PostgreSQL fails over to its
+    standby: its portal on SERVER."""
     with new_stack(FailoverStack) as st:
-        yield st
+        yield st.on(server)
 
 
 def test_failover_to_promoted_standby(failover_site):
     """The primary PostgreSQL stopped (fast shutdown) under a login and a session load,
-    the streaming standby promoted: without restarting httpd, logins resume on the new
+    the streaming standby promoted: without restarting the server, logins resume on the new
     primary (returning people get their client, a new person gets a new one), sessions
     made before work, every child's pool reconnects (a burst of login starts all succeed),
     every client created before the failover is there (count and by BSI / pseudonym, no
-    duplicate), and during the switch httpd answered only the normal flow or 503."""
+    duplicate), and during the switch the server answered only the normal flow or 503. On
+    httpd and on nginx."""
     st = failover_site
-    pid = st.httpd.proc.pid
+    pid = st.node.proc.pid
     assert st.standby.in_recovery(), "the standby is not a standby"
 
     rec = Recorder()
@@ -508,7 +531,7 @@ def test_failover_to_promoted_standby(failover_site):
             gap = b.get(st.base_url + "/app/", allow_redirects=False)
         poll(lambda: rec.count(503) > 0, timeout=30, every=0.2)  # the load meets the gap
         st.standby.promote()
-        st.db = st.standby
+        st.stack.db = st.standby  # the site's own queries: to the new primary
         promoted_at = time.monotonic()
         assert not st.standby.in_recovery()
         poll(lambda: len(rec.logins_since(promoted_at)) >= 3, timeout=40, every=0.5)
@@ -521,9 +544,9 @@ def test_failover_to_promoted_standby(failover_site):
     assert rec.bad == [], "answers outside the contract:\n" + "\n".join(rec.bad[:20])
     assert rec.count(503) > 0, f"the load never met the failover: {dict(rec.statuses)}"
     assert rec.logins_since(promoted_at), \
-        f"no login got through after the promotion:\n{errors(st.httpd)}"
+        f"no login got through after the promotion:\n{errors(st.node)}"
     assert rec.refused_since(promoted_at) == [], \
-        f"503 after the promotion: {rec.refused_since(promoted_at)[:10]}\n{errors(st.httpd)}"
+        f"503 after the promotion: {rec.refused_since(promoted_at)[:10]}\n{errors(st.node)}"
 
     # Everything committed before the switch is on the new primary.
     logins = rec.logins_since(0)
@@ -552,18 +575,19 @@ def test_failover_to_promoted_standby(failover_site):
     for _ in range(3):
         starts = fresh_starts(st)
         assert starts == [303] * len(starts), \
-            f"login starts after the failover: {starts}\n{errors(st.httpd)}"
+            f"login starts after the failover: {starts}\n{errors(st.node)}"
 
     everyone = sorted(seen)
-    record("failover_to_promoted_standby", "primary stopped under a login and a session "
-           "thread, streaming standby promoted; multi-host KmenDatabase, no httpd restart",
-           st, rec, everyone, (st.httpd,))
+    record("failover_to_promoted_standby" + ("" if st.server == "httpd" else " (nginx)"),
+           "primary stopped under a login and a session thread, streaming standby "
+           "promoted; multi-host KmenDatabase, no restart of the server",
+           st, rec, everyone, (st.node,))
     problems = one_client_each(st, everyone, seen)
     assert problems == [], "\n".join(problems)
     assert st.count("client") == len(everyone), "clients nobody logged in as"
-    assert crashes(st.httpd) == []
-    assert bad_statuses(st.httpd) == []
-    assert st.httpd.proc.poll() is None and st.httpd.proc.pid == pid, "httpd was restarted"
+    assert crashes(st.node) == []
+    assert bad_statuses(st.node) == []
+    assert st.node.proc.poll() is None and st.node.proc.pid == pid, "the server was restarted"
 
 
 # --- 3. a pooled connection that lands on a read-only standby ----------------------------------
