@@ -7,6 +7,7 @@
 #include "apr_escape.h"
 #include "apr_strings.h"
 
+#include "headers.h"
 #include "request.h"
 #include "response.h"
 
@@ -96,12 +97,19 @@ const char *kmen_ngx_page_html(ngx_http_request_t *r, kmen_page page, const char
 }
 
 /* kmen_error_document instead of PAGE: nginx's internal redirect, as its
- * error_page does, the status kept (err_status) and $kmen_error set. */
-static ngx_int_t send_error_document(ngx_http_request_t *r, const char *document,
+ * error_page does, the status kept (err_status) and $kmen_error set. The
+ * request's Kmen-* headers go first, as httpd strips a redirected request
+ * again: an endpoint's, which keep the client's, would otherwise reach the
+ * document's upstream (a redirected request does not pass the post-read
+ * phase, where the strip is, again; a kmen_auth location sets the
+ * identity's anew). */
+static ngx_int_t send_error_document(ngx_http_request_t *r, const kmen_server_conf *c,
                                      const kmen_page_text *page)
 {
-    ngx_str_t uri = {strlen(document), (u_char *)document}, args = ngx_null_string;
-    if (!kmen_ngx_request_keep_error(r, page->name) ||
+    ngx_str_t uri = {strlen(c->error_document), (u_char *)c->error_document};
+    ngx_str_t args = ngx_null_string;
+    if (kmen_ngx_headers_strip(r, c->header_prefix) != NGX_OK ||
+        !kmen_ngx_request_keep_error(r, page->name) ||
         (page->status == NGX_HTTP_SERVICE_UNAVAILABLE &&
          kmen_ngx_add_header(r, "Retry-After", KMEN_NGX_RETRY_AFTER) != NGX_OK))
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -120,7 +128,7 @@ ngx_int_t kmen_ngx_send_page_with(ngx_http_request_t *r, kmen_page page, const c
     if (!ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     if (ctx->conf->error_document && text->status >= NGX_HTTP_BAD_REQUEST)
-        return send_error_document(r, ctx->conf->error_document, text);
+        return send_error_document(r, ctx->conf, text);
     const char *body = kmen_ngx_page_html(r, page, html);
     return body ? kmen_ngx_send(r, (ngx_uint_t)text->status, "text/html; charset=utf-8", body)
                 : NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -390,10 +390,29 @@ def test_endpoint_paths_reflect_nothing(person_on):
                        else NGINX_REACHED)
 
 
-def test_error_document_redirect_carries_nothing_forged(stack, node, person):
-    """With KmenErrorDocument on a proxied backend page, mod_kmen's error answers under
+@pytest.fixture(scope="module")
+def error_document_node(request, stack, server):
+    """A node of SERVER whose error document is a proxied backend page: on httpd `node`
+    (KmenErrorDocument), on nginx one with kmen_error_document."""
+    if server == "httpd":
+        yield request.getfixturevalue("node")
+        return
+    backend = f"proxy_pass http://127.0.0.1:{stack.portal_port};"
+    n = Nginx(parent=stack.dir)
+    n.write_config(nginx_config_text(n.dir, n.port, stack.site(), server=f"""
+        kmen_error_document /public/kmen-error/headers.json;
+        location /app {{ kmen_auth on; {backend} }}
+        location /public {{ {backend} }}"""))
+    yield n.start()
+    n.stop()
+
+
+def test_error_document_redirect_carries_nothing_forged(error_document_node, person):
+    """With KmenErrorDocument on a proxied backend page, the module's error answers under
     /kmen/ become internal redirects to that backend: the redirected request is stripped
-    (httpd runs post_read_request again), so the backend gets no Kmen-* header."""
+    (httpd runs post_read_request again; the nginx module strips it before redirecting), so
+    the backend gets no Kmen-* header of the client's."""
+    node = error_document_node
     cookie, _ = person
     reached = 0
     for what, status, headers, body in endpoint_answers(node.port, cookie):
