@@ -1,8 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The /kmen endpoints: metadata, health, ReturnTo checking; behaviour without a database.
 The metadata, health, ReturnTo and the database's absence on httpd and on nginx (the `portal`
-fixture); KmenSPType and the status page, httpd's (test_nginx has kmen_sp_type; nginx has
-no status page)."""
+fixture), KmenSPType's too; the status page is httpd's (nginx has none)."""
 
 from urllib.parse import urlsplit
 
@@ -12,6 +11,8 @@ from lxml import etree
 
 from t.lib import flow, poll
 from t.lib.keys import cert_base64
+from t.lib.nginx import Nginx
+from t.lib.nginx import config_text as nginx_config_text
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -53,11 +54,22 @@ def sp_type(metadata_root):
     return metadata_root.findtext(f"{{{MD}}}Extensions/{{{EIDAS}}}SPType")
 
 
-def test_metadata_publishes_the_servers_sp_type(stack, s):
+@pytest.fixture
+def private_node(stack, server):
+    """A node of SERVER whose whole server is a private body's (KmenSPType private)."""
+    if server == "httpd":
+        yield stack.new_httpd(extra="KmenSPType private")
+        return
+    n = Nginx(parent=stack.dir)
+    n.write_config(nginx_config_text(n.dir, n.port, stack.site(), sp_type="private"))
+    yield n.start()
+    n.stop()
+
+
+def test_metadata_publishes_the_servers_sp_type(private_node, s):
     """A private body (SPUU) sets KmenSPType private for the whole server: the metadata
     says so too, not only its AuthnRequests."""
-    node = stack.new_httpd(extra="KmenSPType private")
-    r = s.get(f"http://localhost:{node.port}/kmen/metadata")
+    r = s.get(f"http://localhost:{private_node.port}/kmen/metadata")
     assert r.status_code == 200
     assert sp_type(etree.fromstring(r.content)) == "private"
 

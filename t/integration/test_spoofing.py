@@ -284,6 +284,7 @@ def test_odd_whitespace_and_shapes(person_on, case):
 
 
 # --- (3) environment variables -----------------------------------------------------------
+# httpd only: nginx hands a backend no environment (no CGI, no subprocess_env)
 def cgi_env(node, path, lines, cookie):
     status, _, body = send(node.port, path, lines, cookie=cookie)
     assert status == 200, (status, body[:300])
