@@ -113,12 +113,12 @@ static ngx_int_t login_answer(ngx_http_request_t *r, kmen_ctx *ctx, kmen_login_o
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         kmen_log(ctx, KMEN_LOG_INFO, KMEN_LOGNO(0625) "login: %s", login->who);
         return kmen_ngx_redirect(r, login->return_to);
-    case KMEN_LOGIN_LOA_TOO_LOW:
-        return kmen_ngx_send_page(r, KMEN_PAGE_LOA_TOO_LOW);
+    case KMEN_LOGIN_LOA_TOO_LOW: /* a stronger login, back to where this one started */
+        return kmen_ngx_send_page_login_again(r, KMEN_PAGE_LOA_TOO_LOW, login->return_to);
     case KMEN_LOGIN_INVALID:
-        return kmen_ngx_send_page(r, KMEN_PAGE_LOGIN_INVALID);
+        return kmen_ngx_send_page_login_again(r, KMEN_PAGE_LOGIN_INVALID, "/");
     case KMEN_LOGIN_FAILED:
-        return kmen_ngx_send_page(r, KMEN_PAGE_LOGIN_FAILED);
+        return kmen_ngx_send_page_login_again(r, KMEN_PAGE_LOGIN_FAILED, "/");
     default:
         return kmen_ngx_send_page(r, KMEN_PAGE_UNAVAILABLE);
     }

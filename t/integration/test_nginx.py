@@ -280,7 +280,8 @@ def test_other_methods_and_names(nginx):
     r = requests.post(n.base_url + "/kmen/metadata", data="x", timeout=10)
     assert r.status_code == 405 and r.headers.get("Allow") == "GET, HEAD", r.headers
     assert requests.head(n.base_url + "/kmen/metadata", timeout=10).status_code == 200
-    assert requests.get(n.base_url + "/kmen/nothing", timeout=10).status_code == 404
+    r = requests.get(n.base_url + "/kmen/nothing", timeout=10)
+    assert r.status_code == 404 and "Stránka nenalezena" in r.text, r.text  # httpd's page
 
 
 def sp_type(response):
@@ -763,6 +764,7 @@ def test_database_down_is_503_and_the_error_log_holds_no_identifier(stack, nginx
     with stack.postgres_down():
         status, headers, body = get_json(n.port, "/app/headers.json", cookie=cookie)
         assert status == 503 and headers.get("Retry-After") == "30", (headers, body)
+        assert "Služba je dočasně nedostupná".encode() in body, body  # httpd's page
     status, _, received = poll_ok(n.port, cookie)
     assert status == 200 and kmen_headers(received) == genuine
     log = n.read_error_log()
