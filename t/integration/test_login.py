@@ -12,7 +12,6 @@ import pytest
 import requests
 
 from t.lib import flow, poll
-from t.lib.portal import needs_nginx
 
 LOA = "http://eidas.europa.eu/LoA/"
 ISO_8601 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$")
@@ -142,7 +141,6 @@ def test_force_authn_per_location(portal, s):
     assert flow.headers_of(s, portal.base_url + "/app/sign/headers.json")
 
 
-@needs_nginx("/kmen/login reading ReturnTo's location settings")
 def test_login_link_forces_authn_of_its_location(portal, s, rows):
     """/kmen/login with ReturnTo=/app/sign/ (KmenForceAuthn On) authenticates anew at NIA
     even with a session, and the new session replaces the old one."""
