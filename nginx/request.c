@@ -26,6 +26,9 @@ typedef struct {
     const kmen_session *session;
     int replaced;      /* the backend's answer is replaced (nginx/backend_commands.h) */
     const char *error; /* the page kmen_error_document stands for */
+    /* the ReturnTo of the login kmen_ngx_login redirected it to start at
+     * the location it lands in, until that location takes it */
+    const char *login_return_to;
 } request_record;
 
 /* The record's pool cleanup: also how a record is found again after an
@@ -177,6 +180,26 @@ int kmen_ngx_request_keep_error(ngx_http_request_t *r, const char *name)
         return 0;
     rec->error = name;
     return 1;
+}
+
+int kmen_ngx_request_login_at(ngx_http_request_t *r, const char *return_to)
+{
+    request_record *rec = record_made(r);
+    if (!rec)
+        return 0;
+    rec->login_return_to = return_to;
+    return 1;
+}
+
+/* Only a request redirected internally can hold the mark: the others never
+ * search the pool's cleanups for a record. */
+const char *kmen_ngx_request_take_login(ngx_http_request_t *r)
+{
+    request_record *rec = r->internal ? record_of(r) : NULL;
+    const char *return_to = rec ? rec->login_return_to : NULL;
+    if (rec)
+        rec->login_return_to = NULL;
+    return return_to;
 }
 
 static ngx_int_t error_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data)

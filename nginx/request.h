@@ -56,6 +56,14 @@ const kmen_cache *kmen_ngx_session_cache(ngx_http_request_t *r);
  * out. */
 int kmen_ngx_request_keep_error(ngx_http_request_t *r, const char *name);
 
+/* Marks R to start, at the location its internal redirect to RETURN_TO
+ * lands in, the login that returns to RETURN_TO (kmen_ngx_login); 0 when
+ * memory ran out. */
+int kmen_ngx_request_login_at(ngx_http_request_t *r, const char *return_to);
+/* That mark's RETURN_TO, the mark removed (a further internal redirect, to
+ * kmen_error_document, starts nothing); NULL when R has none. */
+const char *kmen_ngx_request_take_login(ngx_http_request_t *r);
+
 /* preconfiguration: the variable $kmen_error, that name ("" elsewhere). */
 ngx_int_t kmen_ngx_request_variables(ngx_conf_t *cf);
 
