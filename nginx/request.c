@@ -74,6 +74,12 @@ static void log_to_connection(void *baton, const char *file, int line, kmen_log_
                   kmen_ctx_request_id(&record_of(r)->ctx));
 }
 
+void kmen_ngx_log_to_cycle(void *baton, const char *file, int line, kmen_log_level level,
+                           const char *message)
+{
+    ngx_log_error(ngx_level(level), (ngx_log_t *)baton, 0, "%s", message);
+}
+
 /* nginx's $request_id, which an access log or an upstream can be given too;
  * a token of our own when the variable is missing. */
 static const char *request_id_of(void *baton)

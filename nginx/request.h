@@ -23,6 +23,11 @@
  * ran out. */
 kmen_ctx *kmen_ngx_request_ctx(ngx_http_request_t *r);
 
+/* The sink of a context outside any request (the metadata fetcher's):
+ * BATON is the ngx_log_t the lines go to, the cycle's. */
+void kmen_ngx_log_to_cycle(void *baton, const char *file, int line, kmen_log_level level,
+                           const char *message);
+
 /* What answers a request once its body is read (nginx/body.c): a body
  * handler is called with the request alone, so the request keeps it. */
 typedef ngx_int_t kmen_ngx_answer(ngx_http_request_t *r);

@@ -490,7 +490,7 @@ def server_fields():
 
 def location_fields():
     """{nginx name: httpd name} of the location settings (KMEN_DIR_FIELDS), which nginx's
-    table expands as its location directives (KMEN_NGX_LOCATION_COMMANDS)."""
+    table expands as its location directives, by the server settings' row (FIELD_ROW)."""
     text = (REPO / "core" / "conf_fields.h").read_text().replace("\\\n", " ")
     rows = re.findall(r'"(Kmen\w+)",\s*"(kmen_\w+)"\)', text.split("define KMEN_DIR_FIELDS")[1])
     assert len(rows) > 10, rows
