@@ -33,12 +33,12 @@ guide and this script change together.
 
 import argparse
 import re
-from dataclasses import dataclass
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -185,7 +185,7 @@ def guide_section(guide, server):
 
 def guide_parts(guide):
     """The guide up to its test login, and from there: the person logs in between the two."""
-    m = re.search(r"^(## |\*\*)\S*.*test login", guide, flags=re.M)
+    m = re.search(r"^(## |\*\*).*test login", guide, flags=re.M)
     if not m:
         raise SystemExit("the guide has no section on the test login: change this script too")
     return sh_blocks(guide[:m.start()]), sh_blocks(guide[m.start():])
