@@ -235,8 +235,9 @@ install-deps:
 # make test-fresh (root): proof that a stranger's clone works on a fresh Debian 12 machine.
 # mmdebstrap builds a minimal Debian 12 root, the committed HEAD is cloned into its /root,
 # and inside it t/install-deps, make demo DEMO_ARGS=--check and make test run, each fuzz
-# target FRESH_FUZZ_SECONDS there; then the package is built, installed and set up by its
-# installed docs/first-portal.md (t/fresh/webmaster.py); the root is deleted afterwards.
+# target FRESH_FUZZ_SECONDS there; then the packages are built, the nginx ones installed and
+# set up by the installed docs/nginx.md, then the httpd ones by docs/first-portal.md
+# (t/fresh/webmaster.py); the root is deleted afterwards.
 FRESH_FUZZ_SECONDS ?= 10
 test-fresh:
 	./t/install-deps fresh

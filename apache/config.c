@@ -162,7 +162,7 @@ const char *kmen_set_server_seconds(cmd_parms *cmd, void *dir, const char *arg)
 
 const char *kmen_set_error_document(cmd_parms *cmd, void *dir, const char *arg)
 {
-    if (!kmen_error_document_is_valid(arg))
+    if (!kmen_local_path_is_valid(arg))
         return "KmenErrorDocument: expected a local URL path such as /errors/login.html";
     return kmen_set_server_string(cmd, dir, arg);
 }
@@ -276,7 +276,7 @@ const char *kmen_set_dir_flag(cmd_parms *cmd, void *dir, int on)
 
 const char *kmen_set_verify_path(cmd_parms *cmd, void *dir, const char *arg)
 {
-    if (arg[0] != '/')
+    if (!kmen_local_path_is_valid(arg))
         return "KmenVerifyPath: expected a local path such as /verify/";
     *(const char **)dir_field(cmd, dir) = arg;
     return NULL;

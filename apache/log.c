@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The core's log lines about a request, written to httpd's error log with
- * the suffix every line mod_kmen logs while serving a request ends with. */
+/* The core's log lines, written to httpd's error log: a request's with the
+ * suffix every line mod_kmen logs while serving a request ends with. */
 #include "httpd.h"
 #include "apr_strings.h"
 #include "http_log.h"
@@ -44,6 +44,13 @@ void kmen_log_to_request(void *baton, const char *file, int line, kmen_log_level
     request_rec *r = baton;
     ap_log_rerror_(file, line, APLOG_MODULE_INDEX, kmen_log_httpd_level(level), 0, r, "%s%s",
                    message, log_suffix(r, level));
+}
+
+void kmen_log_to_server(void *baton, const char *file, int line, kmen_log_level level,
+                        const char *message)
+{
+    ap_log_error_(file, line, APLOG_MODULE_INDEX, kmen_log_httpd_level(level), 0, baton, "%s",
+                  message);
 }
 
 kmen_log_level kmen_log_request_level(const request_rec *r)

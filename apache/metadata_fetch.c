@@ -16,7 +16,6 @@
 #include "apr_thread_proc.h"
 #include "http_log.h"
 
-#include "http_client.h"
 #include "log.h"
 #include "metadata_fetch.h"
 
@@ -56,24 +55,15 @@ static void fork_guard(void)
 
 static void fetch_and_log(fetcher *f)
 {
-    apr_pool_t *p;
-    int changed = 0;
-    if (apr_pool_create(&p, NULL) != APR_SUCCESS)
+    /* every level the core logs it at: httpd decides what its LogLevel writes */
+    kmen_ctx ctx = {
+        .conf = f->c, .sink = kmen_log_to_server, .baton = f->s, .max_level = KMEN_LOG_INFO};
+    if (apr_pool_create(&ctx.pool, NULL) != APR_SUCCESS)
         return;
     pthread_mutex_lock(&fetching);
-    const char *err = kmen_metadata_fetch(p, f->c, &changed);
-    const char *url = kmen_http_url_for_log(p, f->c->idp_metadata_url);
-    if (err)
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, f->s,
-                     KMEN_LOGNO(0647) "mod_kmen: KmenIdPMetadataURL %s: %s; the last good copy "
-                                      "in %s stays in use",
-                     url, err, f->c->idp_metadata_file);
-    else
-        ap_log_error(APLOG_MARK, changed ? APLOG_NOTICE : APLOG_INFO, 0, f->s,
-                     KMEN_LOGNO(0648) "mod_kmen: KmenIdPMetadataURL %s: verified, %s", url,
-                     changed ? "new metadata written" : "unchanged");
+    kmen_metadata_fetch(&ctx);
     pthread_mutex_unlock(&fetching);
-    apr_pool_destroy(p);
+    apr_pool_destroy(ctx.pool);
 }
 
 static void *APR_THREAD_FUNC fetcher_run(apr_thread_t *thread, void *data)

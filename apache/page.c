@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "httpd.h"
-#include "apr_escape.h"
 #include "apr_strings.h"
 #include "http_core.h"
 #include "http_protocol.h"
@@ -55,43 +54,20 @@ int kmen_page_status(kmen_page page)
     return kmen_page_of(page)->status;
 }
 
-/* The page with ACTION (HTML: a link or a form) under its Czech text. */
-static const char *page_html(request_rec *r, kmen_page page, const char *action)
-{
-    return apr_psprintf(
-        r->pool,
-        "<!DOCTYPE html>\n<html lang=\"cs\">\n<head><meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        "<title>%s / %s</title></head>\n<body>\n<main>\n<h1>%s</h1>\n<p>%s</p>\n%s"
-        "<section lang=\"en\">\n<h2>%s</h2>\n<p>%s</p>\n</section>\n"
-        "<p><small>Identifikátor požadavku / Request ID: <code>%s</code></small></p>\n"
-        "</main>\n</body>\n</html>\n",
-        kmen_page_of(page)->title_cs, kmen_page_of(page)->title_en, kmen_page_of(page)->title_cs,
-        kmen_page_of(page)->text_cs, action, kmen_page_of(page)->title_en,
-        kmen_page_of(page)->text_en, apr_pescape_entity(r->pool, kmen_request_id(r), 0));
-}
-
 const char *kmen_page_html(request_rec *r, kmen_page page, const char *retry_url)
 {
-    const char *href = retry_url ? apr_pescape_entity(r->pool, retry_url, 0) : NULL;
-    return page_html(r, page,
-                     href ? apr_pstrcat(r->pool, "<p><a href=\"", href,
-                                        "\">Přihlásit se znovu</a> / <a href=\"", href,
-                                        "\" lang=\"en\">Log in again</a></p>\n", NULL)
-                          : "");
+    return kmen_page_render(r->pool, page, kmen_page_retry_link(r->pool, retry_url),
+                            kmen_request_id(r));
 }
 
 int kmen_page_send_logout_confirm(request_rec *r, const char *url, const char *token,
                                   const char *return_to)
 {
-    const char *form = apr_pstrcat(
-        r->pool, "<form method=\"post\" action=\"", apr_pescape_entity(r->pool, url, 0),
-        "\">\n<input type=\"hidden\" name=\"token\" value=\"", token,
-        "\">\n<input type=\"hidden\" name=\"ReturnTo\" value=\"",
-        apr_pescape_entity(r->pool, return_to, 0),
-        "\">\n<p><button type=\"submit\">Odhlásit se / Log out</button></p>\n</form>\n", NULL);
-    return kmen_page_send_body(r, HTTP_OK, "text/html; charset=utf-8",
-                               page_html(r, KMEN_PAGE_LOGOUT_CONFIRM, form));
+    return kmen_page_send_body(
+        r, HTTP_OK, "text/html; charset=utf-8",
+        kmen_page_render(r->pool, KMEN_PAGE_LOGOUT_CONFIRM,
+                         kmen_page_logout_form(r->pool, url, token, return_to),
+                         kmen_request_id(r)));
 }
 
 /* KmenErrorDocument: httpd's own ErrorDocument machinery serves the portal's

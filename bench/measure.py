@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -217,10 +218,11 @@ class Posted:
                 self.bad += 1
 
 
-def post_all(server, logins, concurrency, session_cookie):
+def post_all(server, logins, concurrency, session_cookie, per_connection=None):
     """POST every pre-generated login (acs_url, fields, cookie) to SERVER's ACS over
-    CONCURRENCY keep-alive connections; (wall seconds, Posted). A login counts as done
-    when the ACS redirects and sets SESSION_COOKIE."""
+    CONCURRENCY keep-alive connections, each opened anew after PER_CONNECTION logins if
+    given; (wall seconds, Posted). A login counts as done when the ACS redirects and sets
+    SESSION_COOKIE."""
     done = Posted()
     slices = [logins[i::concurrency] for i in range(concurrency)]
     start = threading.Barrier(concurrency + 1)
@@ -228,7 +230,9 @@ def post_all(server, logins, concurrency, session_cookie):
     def worker(items):
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
         start.wait()
-        for acs, fields, cookie in items:
+        for i, (acs, fields, cookie) in enumerate(items):
+            if per_connection and i and i % per_connection == 0:
+                conn.close()
             body = urlencode(fields)
             headers = {"Host": f"localhost:{server.port}", "Cookie": cookie,
                        "Content-Type": "application/x-www-form-urlencoded"}
@@ -273,11 +277,38 @@ def get_many(port, path, headers, count):
 
 # --- callgrind ---------------------------------------------------------------------------
 
-def _callgrind_once(httpd_dir, conf, port, path, headers, count, tag, action=None):
-    """Run a single-process httpd (-X) under callgrind, send COUNT GETs of PATH (or call
-    ACTION()), stop it. (profile file, statuses or what ACTION returned)."""
+def single_process(web):
+    """(argv of WEB, a t/lib Httpd or Nginx, as one process serving every request, its
+    directory): httpd -X, nginx without its master."""
+    if web.NAME == "nginx":
+        return web.command("-g", "master_process off;"), web.dir
+    return ["/usr/sbin/apache2", "-X", "-d", str(web.dir), "-f", str(web.conf)], web.dir
+
+
+def _stop_profiled(proc, port):
+    """SIGTERM, so that callgrind writes the profile. A single-process nginx that took the
+    signal outside its event loop notices it only when an event wakes the loop: a connection
+    is that event. SIGKILL (no profile) only if neither ends it."""
+    proc.send_signal(signal.SIGTERM)
+    for _ in range(2):
+        try:
+            proc.wait(90)
+            return
+        except subprocess.TimeoutExpired:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=5).close()
+            except OSError:
+                pass
+    proc.kill()
+    proc.wait()
+
+
+def _callgrind_once(web, path, headers, count, tag, action=None):
+    """Run WEB as a single process (single_process) under callgrind, send COUNT GETs of
+    PATH (or call ACTION()), stop it. (profile file, statuses or what ACTION returned)."""
     from t.lib.httpd import wait_for_port
-    out_dir = Path(httpd_dir) / "callgrind"
+    argv, web_dir = single_process(web)
+    out_dir = Path(web_dir) / "callgrind"
     out_dir.mkdir(exist_ok=True)
     os.chmod(out_dir, 0o777)  # httpd -X writes the profile after switching to www-data
     out = out_dir / f"callgrind.{tag}"
@@ -286,22 +317,16 @@ def _callgrind_once(httpd_dir, conf, port, path, headers, count, tag, action=Non
     out.write_bytes(b"")
     os.chmod(out, 0o666)
     with open(log, "wb") as err:
-        proc = subprocess.Popen(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-             "/usr/sbin/apache2", "-X", "-d", str(httpd_dir), "-f", str(conf)],
-            stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                                 *argv],
+                                stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL)
     try:
-        if not wait_for_port(port, 180, lambda: proc.poll() is None):
-            raise RuntimeError("httpd -X under callgrind did not start: "
+        if not wait_for_port(web.port, 180, lambda: proc.poll() is None):
+            raise RuntimeError(f"{argv[0]} under callgrind did not start: "
                                + log.read_text(errors="replace")[-2000:])
-        seen = action() if action else get_many(port, path, headers, count)
+        seen = action() if action else get_many(web.port, path, headers, count)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(180)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop_profiled(proc, web.port)
     if not out.stat().st_size:
         raise RuntimeError(f"callgrind wrote no profile: {log.read_text(errors='replace')[-1500:]}")
     return out, seen
@@ -332,13 +357,13 @@ def _functions(profile, inclusive=False):
     return total, funcs
 
 
-def callgrind_per_request(httpd_dir, conf, port, path, headers, warmup, count):
-    """Instructions per request of a single-process httpd (-X) under callgrind, as the
+def callgrind_per_request(web, path, headers, warmup, count):
+    """Instructions per request of WEB as a single process under callgrind, as the
     difference of two runs (WARMUP requests, then WARMUP + COUNT): start-up and shutdown
     cancel out. (Ir per request, statuses of the long run, [(Ir per request, function,
     object)] exclusive, the same inclusive), costliest first."""
-    short, _ = _callgrind_once(httpd_dir, conf, port, path, headers, warmup, "short")
-    long_, seen = _callgrind_once(httpd_dir, conf, port, path, headers, warmup + count, "long")
+    short, _ = _callgrind_once(web, path, headers, warmup, "short")
+    long_, seen = _callgrind_once(web, path, headers, warmup + count, "long")
     t_short, f_short = _functions(short)
     t_long, f_long = _functions(long_)
     per_request = (t_long - t_short) / count
@@ -346,12 +371,12 @@ def callgrind_per_request(httpd_dir, conf, port, path, headers, warmup, count):
         _diff(_functions(long_, True)[1], _functions(short, True)[1], count)
 
 
-def callgrind_posts(httpd_dir, conf, port, main_port, logins, session_cookie, tag):
-    """POST pre-generated LOGINS one by one to the ACS of a httpd -X under callgrind (Host:
+def callgrind_posts(web, main_port, logins, session_cookie, tag):
+    """POST pre-generated LOGINS one by one to the ACS of WEB (httpd -X) under callgrind (Host:
     the main node, whose AuthnRequests they answer). (total Ir, {function: Ir} exclusive,
     the same inclusive, logins that succeeded)."""
     def action():
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        conn = http.client.HTTPConnection("127.0.0.1", web.port, timeout=300)
         ok = 0
         for acs, fields, cookie in logins:
             conn.request("POST", urlsplit(acs).path, body=urlencode(fields), headers={
@@ -363,7 +388,7 @@ def callgrind_posts(httpd_dir, conf, port, main_port, logins, session_cookie, ta
             ok += resp.status in (302, 303) and f"{session_cookie}=" in cookies
         conn.close()
         return ok
-    profile, ok = _callgrind_once(httpd_dir, conf, port, None, None, 0, tag, action)
+    profile, ok = _callgrind_once(web, None, None, 0, tag, action)
     total, excl = _functions(profile)
     return total, excl, _functions(profile, True)[1], ok
 

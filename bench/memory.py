@@ -31,6 +31,16 @@ def sample(pid):
     return out
 
 
+def cpu_ticks(pid):
+    """User plus system CPU time of PID in clock ticks (/proc/PID/stat), or 0 if it has gone:
+    how much work a server process has done, whichever connections brought it."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
 class Track:
     """Checkpoints of one server along one kind of work (requests or logins): each a label,
     the work done so far, and {process name: sample}. The verdict counts from the

@@ -370,18 +370,21 @@ def start_kmen(stack):
     return srv
 
 
-def start_nginx(parent, kind="nginx", kmen=""):
-    n = Nginx(parent=parent)
+def new_nginx(stack, kind):
+    """An nginx of KIND ("nginx" or "nginx_kmen": the kmen module as mod_kmen's SP, on its
+    register) with its configuration written, not started."""
+    n = Nginx(parent=stack.dir)
     write_htdocs(n)
-    n.write_config(nginx_config(n.dir, n.port, kmen)).start()
-    return Server(kind, n)
+    kmen = nginx_kmen_block(kmen_site(stack)) if kind == "nginx_kmen" else ""
+    return n.write_config(nginx_config(n.dir, n.port, kmen))
 
 
-def start_nginx_kmen(stack):
-    """nginx's kmen as mod_kmen's SP, on its register; after the simulator's start, whose
-    metadata nginx reads at its own."""
-    srv = start_nginx(stack.dir, "nginx_kmen", nginx_kmen_block(kmen_site(stack)))
-    srv.sim_sso = stack.sso_url
+def start_nginx(stack, kind):
+    """KIND's nginx (new_nginx) started; nginx + kmen after the simulator's start, whose
+    metadata it reads at its own."""
+    srv = Server(kind, new_nginx(stack, kind).start())
+    if kind == "nginx_kmen":
+        srv.sim_sso = stack.sso_url
     return srv
 
 

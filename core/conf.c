@@ -152,7 +152,7 @@ int kmen_endpoint_path_is_valid(const char *path)
     return path[0] == '/' && len >= 2 && path[len - 1] != '/';
 }
 
-int kmen_error_document_is_valid(const char *path)
+int kmen_local_path_is_valid(const char *path)
 {
     return path[0] == '/';
 }

@@ -145,8 +145,9 @@ const char *kmen_requested_attr_parse(apr_pool_t *p, const char *arg, kmen_reque
 /* KmenEndpointPath's form: a leading /, something after it, no trailing /. */
 int kmen_endpoint_path_is_valid(const char *path);
 
-/* KmenErrorDocument's form: a local URL path, starting with /. */
-int kmen_error_document_is_valid(const char *path);
+/* KmenErrorDocument's and KmenVerifyPath's form: a local URL path, starting
+ * with /. */
+int kmen_local_path_is_valid(const char *path);
 
 /* A pin of KmenEvidenceCallbackCertificate, "sha256/<base64 of the
  * SHA-256 of a certificate's public key>", into HASH (KMEN_HASH_LEN bytes);

@@ -22,21 +22,31 @@ struct kmen_header_set {
     apr_array_header_t *headers; /* prepared_header */
 };
 
+static char *lower_case(apr_pool_t *p, const char *s)
+{
+    char *lower = apr_pstrdup(p, s);
+    for (char *c = lower; *c; c++)
+        *c = (char)apr_tolower(*c);
+    return lower;
+}
+
+/* NAME: VALUE (encoded) with ENV: RAW, measured. */
+static kmen_header header_of(apr_pool_t *p, const char *name, const char *value, const char *env,
+                             const char *raw)
+{
+    return (kmen_header){name, value, env, raw, strlen(name), strlen(value), lower_case(p, name)};
+}
+
 static void prepare_one(apr_pool_t *p, const kmen_server_conf *conf, kmen_header_set *set,
                         const char *suffix, const char *env, const char *value)
 {
     prepared_header *h = apr_array_push(set->headers);
-    h->header.name = apr_pstrcat(p, conf->header_prefix, suffix, NULL);
-    h->header.value = kmen_header_encode(p, value, conf->header_encoding);
-    h->header.env = env;
-    h->header.env_value = kmen_header_encode(p, value, KMEN_ENCODING_RAW);
-    h->signed_line = NULL;
-    if (!conf->header_secret)
-        return;
-    char *line = apr_pstrcat(p, h->header.name, ":", h->header.value, NULL);
-    for (char *c = line; *c != ':'; c++)
-        *c = (char)apr_tolower(*c);
-    h->signed_line = line;
+    h->header = header_of(p, apr_pstrcat(p, conf->header_prefix, suffix, NULL),
+                          kmen_header_encode(p, value, conf->header_encoding), env,
+                          kmen_header_encode(p, value, KMEN_ENCODING_RAW));
+    h->signed_line = conf->header_secret
+                         ? apr_pstrcat(p, h->header.name_lower, ":", h->header.value, NULL)
+                         : NULL;
 }
 
 /* Kmen-Attr-<name> and KMEN_ATTR_<NAME>: the attributes nothing above maps. */
@@ -86,8 +96,8 @@ static kmen_header signature(apr_pool_t *p, const kmen_server_conf *conf,
     unsigned char mac[KMEN_HASH_LEN];
     kmen_hmac_sha256(conf->header_secret, conf->header_secret_len, text, strlen(text), mac);
     const char *value = apr_pstrcat(p, "t=", t, ", v1=", kmen_hex(p, mac, KMEN_HASH_LEN), NULL);
-    return (kmen_header){apr_pstrcat(p, conf->header_prefix, "Signature", NULL), value,
-                         "KMEN_SIGNATURE", value};
+    return header_of(p, apr_pstrcat(p, conf->header_prefix, "Signature", NULL), value,
+                     "KMEN_SIGNATURE", value);
 }
 
 /* SET's headers onto OUT, and their lines onto SIGNED_LINES (NULL: none). */

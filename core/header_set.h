@@ -16,6 +16,10 @@
 typedef struct {
     const char *name, *value;    /* the header, its value encoded */
     const char *env, *env_value; /* its environment twin (KMEN_*), the value raw */
+    /* measured once with the set, for a server whose header tables take lengths and the
+     * lower-case name (nginx): not per request */
+    apr_size_t name_len, value_len;
+    const char *name_lower;
 } kmen_header;
 
 /* The identity's headers encoded once in P: an opened session keeps them

@@ -92,11 +92,29 @@ static void record(apr_pool_t *p, const kmen_server_conf *c, const char *err)
                                   err ? before.succeeded : now, err ? err : "ok"));
 }
 
-const char *kmen_metadata_fetch(apr_pool_t *p, const kmen_server_conf *c, int *changed)
+/* httpd's lines about a server rather than a request say whose they are
+ * (as its KMEN0644 and KMEN0649, apache/mod_kmen.c); nginx's do not. */
+static const char *server_line_prefix(const kmen_server_conf *c)
 {
-    const char *err = fetch_once(p, c, changed);
-    record(p, c, err);
-    return err;
+    return c->spelling == KMEN_SPELL_HTTPD ? "mod_kmen: " : "";
+}
+
+void kmen_metadata_fetch(kmen_ctx *ctx)
+{
+    const kmen_server_conf *c = ctx->conf;
+    int changed = 0;
+    const char *err = fetch_once(ctx->pool, c, &changed);
+    const char *url = kmen_http_url_for_log(ctx->pool, c->idp_metadata_url);
+    const char *directive = kmen_conf_spelling(c, KMEN_FIELD_idp_metadata_url);
+    record(ctx->pool, c, err);
+    if (err)
+        kmen_log(ctx, KMEN_LOG_ERR,
+                 KMEN_LOGNO(0647) "%s%s %s: %s; the last good copy in %s stays in use",
+                 server_line_prefix(c), directive, url, err, c->idp_metadata_file);
+    else
+        kmen_log(ctx, changed ? KMEN_LOG_NOTICE : KMEN_LOG_INFO,
+                 KMEN_LOGNO(0648) "%s%s %s: verified, %s", server_line_prefix(c), directive, url,
+                 changed ? "new metadata written" : "unchanged");
 }
 
 void kmen_metadata_fetch_state(apr_pool_t *p, const kmen_server_conf *c, kmen_fetch_state *out)

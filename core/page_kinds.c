@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The pages a person sees when something goes wrong (page_kinds.h). */
+#include "apr_escape.h"
+#include "apr_strings.h"
+
 #include "page_kinds.h"
 
 static const kmen_page_text pages[] = {
@@ -53,4 +56,40 @@ static const kmen_page_text pages[] = {
 const kmen_page_text *kmen_page_of(kmen_page page)
 {
     return &pages[page];
+}
+
+const char *kmen_page_render(apr_pool_t *p, kmen_page page, const char *action,
+                             const char *request_id)
+{
+    const kmen_page_text *t = kmen_page_of(page);
+    return apr_psprintf(
+        p,
+        "<!DOCTYPE html>\n<html lang=\"cs\">\n<head><meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        "<title>%s / %s</title></head>\n<body>\n<main>\n<h1>%s</h1>\n<p>%s</p>\n%s"
+        "<section lang=\"en\">\n<h2>%s</h2>\n<p>%s</p>\n</section>\n"
+        "<p><small>Identifikátor požadavku / Request ID: <code>%s</code></small></p>\n"
+        "</main>\n</body>\n</html>\n",
+        t->title_cs, t->title_en, t->title_cs, t->text_cs, action, t->title_en, t->text_en,
+        apr_pescape_entity(p, request_id, 0));
+}
+
+const char *kmen_page_retry_link(apr_pool_t *p, const char *retry_url)
+{
+    if (!retry_url)
+        return "";
+    const char *href = apr_pescape_entity(p, retry_url, 0);
+    return apr_pstrcat(p, "<p><a href=\"", href, "\">Přihlásit se znovu</a> / <a href=\"", href,
+                       "\" lang=\"en\">Log in again</a></p>\n", NULL);
+}
+
+const char *kmen_page_logout_form(apr_pool_t *p, const char *url, const char *token,
+                                  const char *return_to)
+{
+    return apr_pstrcat(
+        p, "<form method=\"post\" action=\"", apr_pescape_entity(p, url, 0),
+        "\">\n<input type=\"hidden\" name=\"token\" value=\"", token,
+        "\">\n<input type=\"hidden\" name=\"ReturnTo\" value=\"",
+        apr_pescape_entity(p, return_to, 0),
+        "\">\n<p><button type=\"submit\">Odhlásit se / Log out</button></p>\n</form>\n", NULL);
 }

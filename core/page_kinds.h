@@ -5,6 +5,8 @@
 #ifndef KMEN_PAGE_KINDS_H
 #define KMEN_PAGE_KINDS_H
 
+#include "apr_pools.h"
+
 typedef enum {
     KMEN_PAGE_BAD_REQUEST = 0,  /* 400: a malformed request to an endpoint */
     KMEN_PAGE_LOGIN_INVALID,    /* 400: invalid/forged/expired/replayed response */
@@ -28,5 +30,20 @@ typedef struct {
 } kmen_page_text;
 
 const kmen_page_text *kmen_page_of(kmen_page page);
+
+/* PAGE's HTML as either server sends it, in P: its Czech title and text,
+ * ACTION (HTML: kmen_page_retry_link's link, a form, or ""), its English
+ * title and text, and REQUEST_ID, which the person can quote. */
+const char *kmen_page_render(apr_pool_t *p, kmen_page page, const char *action,
+                             const char *request_id);
+
+/* The ACTION "log in again", a link to RETRY_URL (kmen_login_path's); ""
+ * when RETRY_URL is NULL. */
+const char *kmen_page_retry_link(apr_pool_t *p, const char *retry_url);
+
+/* The ACTION of KMEN_PAGE_LOGOUT_CONFIRM: a form whose button posts TOKEN
+ * and RETURN_TO to URL (the logout endpoint). */
+const char *kmen_page_logout_form(apr_pool_t *p, const char *url, const char *token,
+                                  const char *return_to);
 
 #endif

@@ -9,7 +9,6 @@
  * work runs in the worker: a database call blocks it (docs/nginx.md). */
 #include <string.h>
 
-#include "apr_escape.h"
 #include "apr_strings.h"
 
 #include "access.h"
@@ -53,34 +52,24 @@ static const char *method_of(ngx_http_request_t *r, kmen_ctx *ctx)
     return apr_pstrmemdup(ctx->pool, (const char *)r->method_name.data, r->method_name.len);
 }
 
-/* A request a login cannot resume: the module's page (with its request ID),
- * which offers a login that returns to the same URL, as httpd's. */
-static ngx_int_t login_needed(ngx_http_request_t *r, kmen_ctx *ctx)
-{
-    kmen_log(ctx, KMEN_LOG_INFO,
-             KMEN_LOGNO(0634) "login needed: a %s without a session cannot go through NIA",
-             method_of(r, ctx));
-    const char *url = kmen_login_path(ctx->pool, ctx->conf, return_to_of(r, ctx));
-    return kmen_ngx_send_page_with(r, KMEN_PAGE_LOGIN_NEEDED,
-                                   apr_pstrcat(ctx->pool, "<p><a href=\"",
-                                               apr_pescape_entity(ctx->pool, url, 0),
-                                               "\">Log in</a></p>\n", NULL));
-}
-
 /* No usable session: a GET (or HEAD) starts the login itself, at what this
  * location asks for (its kmen_loa, kmen_requested_attributes,
  * kmen_force_authn, kmen_sp_type, kmen_eidas_policy), as httpd's
- * check_authn does, rather than sending the browser to the login endpoint,
- * which cannot look the location up; anything else cannot survive the round
- * trip through NIA. */
+ * check_authn does, rather than sending the browser to the login endpoint;
+ * anything else cannot survive the round trip through NIA, and its page
+ * (httpd's) offers a login that returns to the same URL. */
 static ngx_int_t unauthenticated(ngx_http_request_t *r, kmen_ctx *ctx, const kmen_dir_conf *dir)
 {
     ngx_int_t rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK)
         return rc;
-    if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD)))
-        return answer_here(r, login_needed(r, ctx));
-    return answer_here(r, kmen_ngx_login_start(r, ctx, dir, return_to_of(r, ctx)));
+    if (r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))
+        return answer_here(r, kmen_ngx_login_start(r, ctx, dir, return_to_of(r, ctx)));
+    kmen_log(ctx, KMEN_LOG_INFO,
+             KMEN_LOGNO(0634) "login needed: a %s without a session cannot go through NIA",
+             method_of(r, ctx));
+    return answer_here(
+        r, kmen_ngx_send_page_login_again(r, KMEN_PAGE_LOGIN_NEEDED, return_to_of(r, ctx)));
 }
 
 /* kmen_eidas_policy verify: a foreigner not verified yet goes to the
@@ -117,8 +106,7 @@ static int required(kmen_ctx *ctx, const kmen_ngx_loc_conf *l, const kmen_sessio
     return 0;
 }
 
-/* The database, the register or the gateway down: the module's page, with
- * Retry-After and the request ID its log line ends with, as httpd's. */
+/* The database or the gateway down: httpd's page, 503 with Retry-After. */
 static ngx_int_t unavailable(ngx_http_request_t *r)
 {
     ngx_int_t rc = ngx_http_discard_request_body(r);
@@ -174,6 +162,26 @@ static ngx_int_t access_handler(ngx_http_request_t *r)
     return set_identity(r, ctx, s, l->dir);
 }
 
+/* The login kmen_ngx_login redirected this request to start (its mark, the
+ * login's ReturnTo): at this location's settings, kmen_auth on or not, as
+ * httpd's /login takes those of ReturnTo's <Location> whatever its AuthType;
+ * where none are set, the server{}'s. A session the person has does not
+ * matter, as on httpd: the link asks for a login. The rewrite phase, the
+ * first after nginx finds the location, and this module's handler there
+ * runs before the rewrite module's: a location's return or rewrite does not
+ * take the login's request, which serves nothing of the location. */
+static ngx_int_t login_here_handler(ngx_http_request_t *r)
+{
+    const char *return_to = kmen_ngx_request_take_login(r);
+    if (!return_to)
+        return NGX_DECLINED;
+    kmen_ctx *ctx = kmen_ngx_request_ctx(r);
+    const kmen_ngx_loc_conf *l = ngx_http_get_module_loc_conf(r, ngx_http_kmen_module);
+    if (!ctx)
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return answer_here(r, kmen_ngx_login_start(r, ctx, l->dir, return_to));
+}
+
 /* Every request of a server{} with an SP, before any module reads its
  * headers; not the endpoints', whose callers' headers are theirs. */
 static ngx_int_t strip_handler(ngx_http_request_t *r)
@@ -191,10 +199,12 @@ ngx_int_t kmen_ngx_access_init(ngx_conf_t *cf)
 {
     ngx_http_core_main_conf_t *cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
     ngx_http_handler_pt *strip = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
+    ngx_http_handler_pt *login = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
     ngx_http_handler_pt *access = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
-    if (!strip || !access)
+    if (!strip || !login || !access)
         return NGX_ERROR;
     *strip = strip_handler;
+    *login = login_here_handler;
     *access = access_handler;
     return NGX_OK;
 }

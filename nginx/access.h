@@ -10,8 +10,9 @@
 #include "location.h"
 
 /* postconfiguration: the handlers of the post-read phase (spoofed headers
- * removed in every server{} with an SP, as httpd's post_read_request) and
- * of the access phase. */
+ * removed in every server{} with an SP, as httpd's post_read_request), of
+ * the rewrite phase (the login kmen_ngx_login redirects to a location,
+ * started there: login_here_handler) and of the access phase. */
 ngx_int_t kmen_ngx_access_init(ngx_conf_t *cf);
 
 #endif

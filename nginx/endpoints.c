@@ -49,6 +49,13 @@ static int endpoint_matches(const ngx_str_t *name, const char *pattern)
            !memchr(name->data + len, '/', name->len - len);
 }
 
+/* No endpoint of that name: httpd's page. */
+static ngx_int_t not_found(ngx_http_request_t *r)
+{
+    ngx_int_t rc = ngx_http_discard_request_body(r);
+    return rc == NGX_OK ? kmen_ngx_send_page(r, KMEN_PAGE_NOT_FOUND) : rc;
+}
+
 /* The endpoint NAME (the URI below kmen_endpoint_path/) names. */
 static ngx_int_t serve(ngx_http_request_t *r, const kmen_server_conf *c, const ngx_str_t *name)
 {
@@ -64,7 +71,7 @@ static ngx_int_t serve(ngx_http_request_t *r, const kmen_server_conf *c, const n
         ngx_int_t rc = ngx_http_discard_request_body(r);
         return rc == NGX_OK ? endpoints[i].handle(r, c) : rc;
     }
-    return NGX_HTTP_NOT_FOUND;
+    return not_found(r);
 }
 
 static ngx_int_t endpoint_handler(ngx_http_request_t *r)
@@ -73,7 +80,7 @@ static ngx_int_t endpoint_handler(ngx_http_request_t *r)
     size_t len = strlen(s->core.endpoint_path);
     if (r->uri.len <= len + 1 || ngx_strncmp(r->uri.data, s->core.endpoint_path, len) != 0 ||
         r->uri.data[len] != '/')
-        return NGX_HTTP_NOT_FOUND;
+        return not_found(r);
     ngx_str_t name = {r->uri.len - len - 1, r->uri.data + len + 1};
     kmen_ctx *ctx = kmen_ngx_request_ctx(r);
     if (!ctx)

@@ -81,14 +81,14 @@ ngx_int_t kmen_ngx_headers_add(ngx_http_request_t *r, const apr_array_header_t *
         if (!h)
             return NGX_ERROR;
         ngx_memzero(h, sizeof(*h));
-        h->key.len = strlen(k->name);
+        h->key.len = k->name_len;
         h->key.data = (u_char *)k->name;
-        h->value.len = strlen(k->value);
+        h->value.len = k->value_len;
         h->value.data = (u_char *)k->value;
-        /* what proxy_set_header's table and fastcgi's HTTP_ names are looked up by */
-        if (!(h->lowcase_key = ngx_pnalloc(r->pool, h->key.len)))
-            return NGX_ERROR;
-        h->hash = ngx_hash_strlow(h->lowcase_key, h->key.data, h->key.len);
+        /* what proxy_set_header's table and fastcgi's HTTP_ names are looked up by;
+         * nothing writes to it, though nginx's type says it may */
+        h->lowcase_key = (u_char *)k->name_lower;
+        h->hash = ngx_hash_key(h->lowcase_key, h->key.len);
     }
     return NGX_OK;
 }

@@ -7,9 +7,9 @@
 
 #include "apr_strings.h"
 
-#include "http_client.h"
 #include "idp_fetch.h"
 #include "idp_metadata.h"
+#include "request.h"
 
 typedef struct {
     ngx_event_t timer; /* first: the timer's event is its fetcher */
@@ -23,23 +23,12 @@ static ngx_connection_t no_connection = {.fd = (ngx_socket_t)-1};
 static void fetch_and_log(ngx_event_t *ev)
 {
     const kmen_server_conf *c = ((fetcher *)ev)->c;
-    apr_pool_t *p;
-    int changed = 0;
-    if (apr_pool_create(&p, NULL) == APR_SUCCESS) {
-        const char *err = kmen_metadata_fetch(p, c, &changed);
-        const char *url = kmen_http_url_for_log(p, c->idp_metadata_url);
-        ngx_uint_t level = err ? NGX_LOG_ERR : changed ? NGX_LOG_NOTICE : NGX_LOG_INFO;
-        if (err) {
-            ngx_log_error(level, ev->log, 0,
-                          KMEN_LOGNO(0647) "kmen_idp_metadata_url %s: %s; the last good copy in "
-                                           "%s stays in use",
-                          url, err, c->idp_metadata_file);
-        } else {
-            ngx_log_error(level, ev->log, 0,
-                          KMEN_LOGNO(0648) "kmen_idp_metadata_url %s: verified, %s", url,
-                          changed ? "new metadata written" : "unchanged");
-        }
-        apr_pool_destroy(p);
+    /* every level the core logs it at: nginx decides what its error_log writes */
+    kmen_ctx ctx = {
+        .conf = c, .sink = kmen_ngx_log_to_cycle, .baton = ev->log, .max_level = KMEN_LOG_INFO};
+    if (apr_pool_create(&ctx.pool, NULL) == APR_SUCCESS) {
+        kmen_metadata_fetch(&ctx);
+        apr_pool_destroy(ctx.pool);
     }
     ngx_add_timer(ev, (ngx_msec_t)c->idp_metadata_refresh * 1000);
 }

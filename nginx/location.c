@@ -101,35 +101,15 @@ static void *dir_field(ngx_conf_t *cf, ngx_command_t *cmd, kmen_ngx_loc_conf *l)
     return (char *)l->dir + cmd->offset;
 }
 
-static kmen_dir_field field_of(const ngx_command_t *cmd)
-{
-    return ((const kmen_ngx_dir_directive *)cmd->post)->field;
-}
-
-/* What a string setting takes, when VALUE is not that. */
-static const char *string_usage(kmen_dir_field field, const char *value)
-{
-    switch (field) {
-    case KMEN_DIR_FIELD_agenda:
-        return kmen_agenda_is_valid(value) ? NULL : "expects an agenda code such as A9145";
-    case KMEN_DIR_FIELD_verify_path:
-        return value[0] == '/' ? NULL : "expects a local path such as /verify/";
-    case KMEN_DIR_FIELD_sp_type:
-        return kmen_sp_type_is_valid(value) ? NULL : "expects public or private";
-    default:
-        return NULL;
-    }
-}
-
 char *kmen_ngx_set_dir_string(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    const kmen_ngx_directive *d = cmd->post;
     const char **field = dir_field(cf, cmd, conf);
     const char *value = argument_at(cf, 1);
-    const char *usage = string_usage(field_of(cmd), value);
     if (*field)
         return "is duplicate";
-    if (usage)
-        return (char *)usage;
+    if (d->valid && !d->valid(value))
+        return (char *)d->usage;
     *field = value;
     return NGX_CONF_OK;
 }

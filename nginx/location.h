@@ -26,12 +26,6 @@ typedef struct {
     apr_array_header_t *require;
 } kmen_ngx_loc_conf;
 
-/* A location directive of the field list (its ngx_command_t's post). */
-typedef struct {
-    const char *httpd_name;
-    kmen_dir_field field;
-} kmen_ngx_dir_directive;
-
 void *kmen_ngx_create_loc_conf(ngx_conf_t *cf);
 /* Refuses kmen_auth on in a server{} without an SP and a register. */
 char *kmen_ngx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child);
@@ -40,8 +34,9 @@ char *kmen_ngx_set_auth(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
  * kmen-status, checked by the core's words (core/authz.h). */
 char *kmen_ngx_add_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
-/* The setters of the field list's types (its TYPE column): cmd->offset is
- * the field's offset in kmen_dir_conf, cmd->post a kmen_ngx_dir_directive.
+/* The setters of the field list's types (its TYPE column; the table:
+ * ngx_http_kmen_module.c): cmd->offset is the field's offset in
+ * kmen_dir_conf, cmd->post a kmen_ngx_directive (a string's form).
  * Each may be given once in a context, kmen_requested_attributes as often
  * as wanted (each adds to the list, as KmenRequestedAttributes does). */
 char *kmen_ngx_set_dir_string(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -49,32 +44,5 @@ char *kmen_ngx_set_dir_flag(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *kmen_ngx_set_dir_loa(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *kmen_ngx_set_dir_eidas(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *kmen_ngx_add_dir_attributes(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-
-/* The TYPE column's setter and its arguments. */
-#define KMEN_NGX_DIR_SETTER_STR kmen_ngx_set_dir_string
-#define KMEN_NGX_DIR_SETTER_FLAG kmen_ngx_set_dir_flag
-#define KMEN_NGX_DIR_SETTER_LOA kmen_ngx_set_dir_loa
-#define KMEN_NGX_DIR_SETTER_EIDAS kmen_ngx_set_dir_eidas
-#define KMEN_NGX_DIR_SETTER_ATTRS kmen_ngx_add_dir_attributes
-#define KMEN_NGX_DIR_ARGS_STR NGX_CONF_TAKE1
-#define KMEN_NGX_DIR_ARGS_FLAG NGX_CONF_FLAG
-#define KMEN_NGX_DIR_ARGS_LOA NGX_CONF_TAKE1
-#define KMEN_NGX_DIR_ARGS_EIDAS NGX_CONF_TAKE1
-#define KMEN_NGX_DIR_ARGS_ATTRS NGX_CONF_1MORE
-
-/* One location directive of the field list. */
-#define KMEN_NGX_DIR_COMMAND(type, field, default_value, merge, directive, nginx)                  \
-    {ngx_string(nginx),                                                                            \
-     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | KMEN_NGX_DIR_ARGS_##type,        \
-     KMEN_NGX_DIR_SETTER_##type,                                                                   \
-     NGX_HTTP_LOC_CONF_OFFSET,                                                                     \
-     offsetof(kmen_dir_conf, field),                                                               \
-     &(kmen_ngx_dir_directive){directive, KMEN_DIR_FIELD_##field}},
-
-/* Every location directive of the field list, for the module's table. A
- * name the table gives before them for http{} and server{} (kmen_sp_type,
- * the server{}'s, which its metadata publishes) keeps those levels: nginx
- * takes the first entry of a name that is allowed where it stands. */
-#define KMEN_NGX_LOCATION_COMMANDS KMEN_DIR_FIELDS(KMEN_NGX_DIR_COMMAND)
 
 #endif

@@ -72,6 +72,21 @@ ngx_int_t kmen_ngx_login_start(ngx_http_request_t *r, kmen_ctx *ctx, const kmen_
     return kmen_ngx_redirect(r, started.url);
 }
 
+static ngx_int_t refuse_return_to(ngx_http_request_t *r, kmen_ctx *ctx)
+{
+    kmen_log(ctx, KMEN_LOG_WARNING, KMEN_LOGNO(0623) "ReturnTo is not a local path, refused");
+    return kmen_ngx_send_page(r, KMEN_PAGE_BAD_REQUEST);
+}
+
+/* httpd's /login finds ReturnTo's settings by a lookup subrequest; nginx has
+ * no call that finds a URI's location, so the request is redirected
+ * internally to ReturnTo, whose location starts the login at its own
+ * settings (login_here_handler, nginx/access.c). What sends it there is a
+ * mark in the module's request record, which an internal redirect keeps
+ * and nothing from outside can set, as a request header could be. The URI
+ * is ReturnTo's as nginx's X-Accel-Redirect takes one
+ * (ngx_http_parse_unsafe_uri: decoded, its query split off, a ".." or a
+ * NUL refused), so ReturnTo names the location a GET of it would reach. */
 ngx_int_t kmen_ngx_login(ngx_http_request_t *r, const kmen_server_conf *c)
 {
     kmen_ctx *ctx = kmen_ngx_request_ctx(r);
@@ -81,12 +96,14 @@ ngx_int_t kmen_ngx_login(ngx_http_request_t *r, const kmen_server_conf *c)
     const char *return_to = kmen_query_value(ctx->pool, args, "ReturnTo");
     if (!return_to)
         return_to = "/";
-    if (!kmen_return_to_is_local(return_to)) {
-        kmen_log(ctx, KMEN_LOG_WARNING, KMEN_LOGNO(0623) "ReturnTo is not a local path, refused");
-        return kmen_ngx_send_page(r, KMEN_PAGE_BAD_REQUEST);
-    }
-    const kmen_ngx_loc_conf *l = ngx_http_get_module_loc_conf(r, ngx_http_kmen_module);
-    return kmen_ngx_login_start(r, ctx, l->dir, return_to);
+    ngx_str_t uri = {strlen(return_to), (u_char *)return_to}, query = ngx_null_string;
+    ngx_uint_t flags = 0;
+    if (!kmen_return_to_is_local(return_to) ||
+        ngx_http_parse_unsafe_uri(r, &uri, &query, &flags) != NGX_OK)
+        return refuse_return_to(r, ctx);
+    if (!kmen_ngx_request_login_at(r, return_to))
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return ngx_http_internal_redirect(r, &uri, &query);
 }
 
 /* kmen_login_state_taker: the cookie read, and removed from the browser. */
@@ -113,12 +130,12 @@ static ngx_int_t login_answer(ngx_http_request_t *r, kmen_ctx *ctx, kmen_login_o
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         kmen_log(ctx, KMEN_LOG_INFO, KMEN_LOGNO(0625) "login: %s", login->who);
         return kmen_ngx_redirect(r, login->return_to);
-    case KMEN_LOGIN_LOA_TOO_LOW:
-        return kmen_ngx_send_page(r, KMEN_PAGE_LOA_TOO_LOW);
+    case KMEN_LOGIN_LOA_TOO_LOW: /* a stronger login, back to where this one started */
+        return kmen_ngx_send_page_login_again(r, KMEN_PAGE_LOA_TOO_LOW, login->return_to);
     case KMEN_LOGIN_INVALID:
-        return kmen_ngx_send_page(r, KMEN_PAGE_LOGIN_INVALID);
+        return kmen_ngx_send_page_login_again(r, KMEN_PAGE_LOGIN_INVALID, "/");
     case KMEN_LOGIN_FAILED:
-        return kmen_ngx_send_page(r, KMEN_PAGE_LOGIN_FAILED);
+        return kmen_ngx_send_page_login_again(r, KMEN_PAGE_LOGIN_FAILED, "/");
     default:
         return kmen_ngx_send_page(r, KMEN_PAGE_UNAVAILABLE);
     }

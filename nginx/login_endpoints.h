@@ -17,9 +17,9 @@ ngx_int_t kmen_ngx_login_start(ngx_http_request_t *r, kmen_ctx *ctx, const kmen_
                                const char *return_to);
 
 /* GET <kmen_endpoint_path>/login?ReturnTo=/local/path, for links: a login
- * at the settings of the location that serves the endpoints (the server{}'s
- * kmen_sp_type and kmen_loa), not of the one ReturnTo names, which nginx
- * cannot look up as httpd does; a protected location starts its own. */
+ * at the settings of the location ReturnTo names (its kmen_loa,
+ * kmen_force_authn, ...; the server{}'s where it sets none), as httpd's,
+ * started there after an internal redirect (nginx/access.c). */
 ngx_int_t kmen_ngx_login(ngx_http_request_t *r, const kmen_server_conf *c);
 
 /* POST <kmen_endpoint_path>/acs: NIA's Response, the body read without

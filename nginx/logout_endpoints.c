@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The logout endpoints on nginx (logout_endpoints.h). The sequence is the
  * core's (core/logout.h); here only nginx's request, cookies and answers. */
-#include "apr_escape.h"
 #include "apr_strings.h"
 
 #include "body.h"
@@ -71,12 +70,7 @@ static ngx_int_t confirm_logout(ngx_http_request_t *r, kmen_ctx *ctx, const kmen
     apr_pool_t *p = ctx->pool;
     kmen_log(ctx, KMEN_LOG_INFO, KMEN_LOGNO(0691) "logout from another site: asked to confirm");
     const char *url = apr_pstrcat(p, ctx->conf->endpoint_path, "/logout", NULL);
-    const char *form = apr_pstrcat(
-        p, "<form method=\"post\" action=\"", apr_pescape_entity(p, url, 0),
-        "\">\n<input type=\"hidden\" name=\"token\" value=\"", kmen_session_logout_token(ctx, s),
-        "\">\n<input type=\"hidden\" name=\"ReturnTo\" value=\"",
-        apr_pescape_entity(p, return_to, 0),
-        "\">\n<p><button type=\"submit\">Log out</button></p>\n</form>\n", NULL);
+    const char *form = kmen_page_logout_form(p, url, kmen_session_logout_token(ctx, s), return_to);
     return kmen_ngx_send_page_with(r, KMEN_PAGE_LOGOUT_CONFIRM, form);
 }
 

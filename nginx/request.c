@@ -26,6 +26,9 @@ typedef struct {
     const kmen_session *session;
     int replaced;      /* the backend's answer is replaced (nginx/backend_commands.h) */
     const char *error; /* the page kmen_error_document stands for */
+    /* the ReturnTo of the login kmen_ngx_login redirected it to start at
+     * the location it lands in, until that location takes it */
+    const char *login_return_to;
 } request_record;
 
 /* The record's pool cleanup: also how a record is found again after an
@@ -69,6 +72,12 @@ static void log_to_connection(void *baton, const char *file, int line, kmen_log_
     ngx_http_request_t *r = baton;
     ngx_log_error(ngx_level(level), r->connection->log, 0, "%s [req %s]", message,
                   kmen_ctx_request_id(&record_of(r)->ctx));
+}
+
+void kmen_ngx_log_to_cycle(void *baton, const char *file, int line, kmen_log_level level,
+                           const char *message)
+{
+    ngx_log_error(ngx_level(level), (ngx_log_t *)baton, 0, "%s", message);
 }
 
 /* nginx's $request_id, which an access log or an upstream can be given too;
@@ -177,6 +186,26 @@ int kmen_ngx_request_keep_error(ngx_http_request_t *r, const char *name)
         return 0;
     rec->error = name;
     return 1;
+}
+
+int kmen_ngx_request_login_at(ngx_http_request_t *r, const char *return_to)
+{
+    request_record *rec = record_made(r);
+    if (!rec)
+        return 0;
+    rec->login_return_to = return_to;
+    return 1;
+}
+
+/* Only a request redirected internally can hold the mark: the others never
+ * search the pool's cleanups for a record. */
+const char *kmen_ngx_request_take_login(ngx_http_request_t *r)
+{
+    request_record *rec = r->internal ? record_of(r) : NULL;
+    const char *return_to = rec ? rec->login_return_to : NULL;
+    if (rec)
+        rec->login_return_to = NULL;
+    return return_to;
 }
 
 static ngx_int_t error_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data)

@@ -23,6 +23,11 @@
  * ran out. */
 kmen_ctx *kmen_ngx_request_ctx(ngx_http_request_t *r);
 
+/* The sink of a context outside any request (the metadata fetcher's):
+ * BATON is the ngx_log_t the lines go to, the cycle's. */
+void kmen_ngx_log_to_cycle(void *baton, const char *file, int line, kmen_log_level level,
+                           const char *message);
+
 /* What answers a request once its body is read (nginx/body.c): a body
  * handler is called with the request alone, so the request keeps it. */
 typedef ngx_int_t kmen_ngx_answer(ngx_http_request_t *r);
@@ -55,6 +60,14 @@ const kmen_cache *kmen_ngx_session_cache(ngx_http_request_t *r);
  * internal redirect keeps the record), for $kmen_error; 0 when memory ran
  * out. */
 int kmen_ngx_request_keep_error(ngx_http_request_t *r, const char *name);
+
+/* Marks R to start, at the location its internal redirect to RETURN_TO
+ * lands in, the login that returns to RETURN_TO (kmen_ngx_login); 0 when
+ * memory ran out. */
+int kmen_ngx_request_login_at(ngx_http_request_t *r, const char *return_to);
+/* That mark's RETURN_TO, the mark removed (a further internal redirect, to
+ * kmen_error_document, starts nothing); NULL when R has none. */
+const char *kmen_ngx_request_take_login(ngx_http_request_t *r);
 
 /* preconfiguration: the variable $kmen_error, that name ("" elsewhere). */
 ngx_int_t kmen_ngx_request_variables(ngx_conf_t *cf);

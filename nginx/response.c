@@ -4,7 +4,6 @@
  * would drop the cookies set beside them. */
 #include <string.h>
 
-#include "apr_escape.h"
 #include "apr_strings.h"
 
 #include "headers.h"
@@ -87,13 +86,7 @@ ngx_int_t kmen_ngx_send_bytes(ngx_http_request_t *r, ngx_uint_t status, const ch
 const char *kmen_ngx_page_html(ngx_http_request_t *r, kmen_page page, const char *html)
 {
     kmen_ctx *ctx = kmen_ngx_request_ctx(r);
-    if (!ctx)
-        return NULL;
-    const char *title = kmen_page_of(page)->title_en;
-    const char *id = apr_pescape_entity(ctx->pool, kmen_ctx_request_id(ctx), 1);
-    return apr_pstrcat(ctx->pool, "<!DOCTYPE html>\n<html><head><title>", title,
-                       "</title></head>\n<body><h1>", title, "</h1>\n", html,
-                       "<p>Request ID: <code>", id, "</code></p></body></html>\n", NULL);
+    return ctx ? kmen_page_render(ctx->pool, page, html, kmen_ctx_request_id(ctx)) : NULL;
 }
 
 /* kmen_error_document instead of PAGE: nginx's internal redirect, as its
@@ -137,6 +130,16 @@ ngx_int_t kmen_ngx_send_page_with(ngx_http_request_t *r, kmen_page page, const c
 ngx_int_t kmen_ngx_send_page(ngx_http_request_t *r, kmen_page page)
 {
     return kmen_ngx_send_page_with(r, page, "");
+}
+
+ngx_int_t kmen_ngx_send_page_login_again(ngx_http_request_t *r, kmen_page page,
+                                         const char *return_to)
+{
+    kmen_ctx *ctx = kmen_ngx_request_ctx(r);
+    if (!ctx)
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    const char *url = kmen_login_path(ctx->pool, ctx->conf, return_to);
+    return kmen_ngx_send_page_with(r, page, kmen_page_retry_link(ctx->pool, url));
 }
 
 ngx_int_t kmen_ngx_set_location(ngx_http_request_t *r, const char *url)

@@ -34,22 +34,28 @@ ngx_int_t kmen_ngx_set_answer_headers(ngx_http_request_t *r, ngx_uint_t status, 
  * body, for the body filters; NULL when memory ran out. */
 ngx_chain_t *kmen_ngx_body(ngx_http_request_t *r, const char *body, size_t len);
 
-/* The short page kmen_ngx_send_page_with sends: PAGE's title, HTML and the
- * request ID; NULL when memory ran out. */
+/* The page kmen_ngx_send_page_with sends, httpd's (kmen_page_render): PAGE's
+ * Czech words, HTML, its English words and the request ID; NULL when memory
+ * ran out. */
 const char *kmen_ngx_page_html(ngx_http_request_t *r, kmen_page page, const char *html);
 
 /* Location: URL in R's response, where nginx's header filter makes a local
  * path absolute as it does its own. */
 ngx_int_t kmen_ngx_set_location(ngx_http_request_t *r, const char *url);
 
-/* PAGE's short HTML page, with its status: its English title and the request
- * ID a person can quote (as httpd's pages end); or, with kmen_error_document
+/* PAGE's HTML page, with its status: httpd's page (kmen_ngx_page_html), in
+ * Czech and English, ending with the request ID a person can quote; or, with kmen_error_document
  * and an error's status, that document (an internal redirect, which keeps
  * the status and the headers set so far), $kmen_error PAGE's name. */
 ngx_int_t kmen_ngx_send_page(ngx_http_request_t *r, kmen_page page);
 
 /* The same page with HTML (a form, say) between its title and the ID. */
 ngx_int_t kmen_ngx_send_page_with(ngx_http_request_t *r, kmen_page page, const char *html);
+
+/* The same page with the link to log in again (kmen_page_retry_link) at
+ * <kmen_endpoint_path>/login?ReturnTo=RETURN_TO, where httpd's has it. */
+ngx_int_t kmen_ngx_send_page_login_again(ngx_http_request_t *r, kmen_page page,
+                                         const char *return_to);
 
 /* 303 to URL (a local path or NIA's), never cached, as httpd's redirects. */
 ngx_int_t kmen_ngx_redirect(ngx_http_request_t *r, const char *url);

@@ -8,7 +8,8 @@ from t.hostile.runner import crash_lines
 
 
 def nodes(stack):
-    return [stack.httpd, *stack.more_httpd, *([stack.nginx] if stack.nginx else [])]
+    return [stack.httpd, *stack.more_httpd, *([stack.nginx] if stack.nginx else []),
+            *stack.more_nginx]
 
 
 def log_sizes(stack):

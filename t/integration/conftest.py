@@ -81,9 +81,6 @@ def server(request):
 
 
 @pytest.fixture
-def portal(request, stack, server):
-    """The stack's site on SERVER; a test marked needs_nginx(feature) is skipped on nginx."""
-    waits = request.node.get_closest_marker("needs_nginx")
-    if server == "nginx" and waits:
-        pytest.skip(f"not on nginx yet: {waits.args[0]}")
+def portal(stack, server):
+    """The stack's site on SERVER."""
     return stack.on(server)

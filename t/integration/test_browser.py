@@ -9,9 +9,13 @@ With KmenCookieSecure Off the pre-login state cookie has no SameSite attribute, 
 treats it as Lax and sends it on the sim's cross-site POST to the ACS only while it is less
 than two minutes old (its Lax+POST allowance): each login here takes about a second.
 
+On httpd and on nginx (the `server` parameter). The browser uses the site's address, the
+entity ID's, where NIA sends it back; on nginx chromium's resolver takes that address to
+an nginx node, as a load balancer would, so that every request of the login reaches nginx.
+
 Chromium's DevTools network log is recorded: failures quote the page, the requests with
-their statuses, every cookie chromium refused to store or send (and why), and httpd's
-error log.
+their statuses, every cookie chromium refused to store or send (and why), and the portal
+server's error log.
 """
 
 import json
@@ -26,6 +30,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from t.lib import REPO, flow
+from t.lib.portal import Portal
+from t.sim.identities import IDENTITIES, first_login
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -58,16 +64,21 @@ def _pids_using(marker):
 
 
 class Browser:
-    """A chromium of its own (fresh profile) and what a failing step should quote."""
+    """A chromium of its own (fresh profile) on PORTAL and what a failing step should
+    quote."""
 
-    def __init__(self, stack):
-        self.stack = stack
+    def __init__(self, portal):
+        self.portal = portal
+        self.home = portal.stack.base_url  # the site's address
         self.profile = tempfile.mkdtemp(prefix="kmen-chromium-")
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
         for flag in FLAGS:
             options.add_argument(flag)
         options.add_argument(f"--user-data-dir={self.profile}")
+        if portal.base_url != self.home:
+            options.add_argument(f"--host-resolver-rules=MAP {urlsplit(self.home).netloc} "
+                                 f"127.0.0.1:{portal.http_port}")
         options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
         self.events = []
         try:
@@ -76,6 +87,10 @@ class Browser:
             self._reap()
             raise
         self.driver.set_page_load_timeout(WAIT)
+
+    def url(self, path):
+        """PATH at the site's address (which reaches the portal's node)."""
+        return self.home + path
 
     def quit(self):
         try:
@@ -151,7 +166,7 @@ class Browser:
         refused = "\n".join(f"  {c}" for c in self.refused_cookies()) or "  none"
         return (f"{what}\n--- at {url}\n--- page source:\n{source}\n"
                 f"--- documents loaded:\n{docs}\n--- cookies chromium refused:\n{refused}\n"
-                f"--- httpd error log (tail):\n{self.stack.httpd.read_error_log()[-6000:]}")
+                f"--- {self.portal.server} error log (tail):\n{self.portal.log()[-6000:]}")
 
     def wait_for(self, what, condition, timeout=WAIT):
         try:
@@ -177,12 +192,23 @@ class Browser:
         return found[0]
 
 
+@pytest.fixture(scope="module")
+def site_portal(stack, server):
+    """The portal the browser reaches at the site's address: on httpd the primary node,
+    whose address it is; on nginx a node behind that address as behind a load balancer,
+    with absolute_redirect off as nginx behind a proxy needs (else nginx would make the
+    module's Location a URL of its own port, which the browser would then use)."""
+    if server == "httpd":
+        return stack.on(server)
+    return Portal(stack, server, stack.new_nginx(server="absolute_redirect off;"))
+
+
 @pytest.fixture
-def browser(stack):
+def browser(site_portal):
     for path in (CHROMIUM, CHROMEDRIVER):
         if not os.access(path, os.X_OK):
             pytest.skip(f"{path} is missing (apt-get install chromium chromium-driver)")
-    b = Browser(stack)
+    b = Browser(site_portal)
     try:
         yield b
     finally:
@@ -190,10 +216,10 @@ def browser(stack):
 
 
 # --- the steps a person takes ------------------------------------------------------------
-def open_picker(b, stack, path="/app/"):
+def open_picker(b, path="/app/"):
     """Open PATH on the portal; the browser must end on the sim's identity picker."""
-    b.driver.get(stack.base_url + path)
-    b.wait_for_url(stack.sso_url)
+    b.driver.get(b.url(path))
+    b.wait_for_url(b.portal.sso_url)
     html = b.find("html")
     b.check(html.get_attribute("lang") == "cs", "the sim's picker is not lang=cs")
     radios = b.driver.find_elements(By.CSS_SELECTOR, 'input[type="radio"][name="identity"]')
@@ -201,15 +227,18 @@ def open_picker(b, stack, path="/app/"):
     return radios
 
 
-def log_in(b, stack, identity):
+def log_in(b, identity):
     """The whole login as a person does it; returns {header: shown value} of the portal."""
-    open_picker(b, stack)
+    served = len(b.portal.node.read_access_log())
+    open_picker(b)
     b.find(f'input[name="identity"][value="{identity}"]').click()
     b.find("button#login").click()
     # The sim's page posts itself to the ACS, which sends the browser back to /app/.
-    b.wait_for_url(stack.base_url + "/app/")
-    b.check(b.status_of(stack.acs_url) == 303, f"the ACS did not answer 303 for {identity}")
-    b.check(b.status_of(stack.base_url + "/app/") == 200, "/app/ did not answer 200")
+    b.wait_for_url(b.url("/app/"))
+    b.check(b.status_of(b.url("/kmen/acs")) == 303, f"the ACS did not answer 303 for {identity}")
+    b.check(b.status_of(b.url("/app/")) == 200, "/app/ did not answer 200")
+    b.check("POST /kmen/acs " in b.portal.node.read_access_log()[served:],
+            f"the login did not reach {b.portal.server}'s ACS")
     b.check(not [c for c in b.driver.get_cookies() if flow.STATE_RE.fullmatch(c["name"])],
             "the pre-login state cookie outlived the login")
     b.check(b.driver.get_cookie("kmen_session") is not None, "no kmen_session after the login")
@@ -228,27 +257,27 @@ def expect_headers(b, shown, expected):
                 f"{name}: portal shows {shown.get(name)!r}, expected {value!r}; all: {shown}")
 
 
-def no_bsi(b, stack, identity):
-    bsi = stack.bsi(identity)
+def no_bsi(b, identity):
+    bsi = b.portal.bsi(identity)
     tail = bsi.rsplit("/", 1)[-1]
     source = b.driver.page_source
     b.check(bsi not in source and tail not in source, f"the BSI of {identity} is on the page")
 
 
 # --- tests -------------------------------------------------------------------------------
-def test_czech_login_portal_and_logout(stack, browser):
+def test_czech_login_portal_and_logout(browser):
     b = browser
     t0 = time.monotonic()
-    shown = log_in(b, stack, "cz-zofie")
+    shown = log_in(b, "cz-zofie")
     expect_headers(b, shown, {"Kmen-Given-Name": "ŽOFIE",
                               "Kmen-Family-Name": "ČERNÁ-NOVÁKOVÁ",
                               "Kmen-Origin": "nia", "Kmen-LoA": "substantial"})
-    no_bsi(b, stack, "cz-zofie")
+    no_bsi(b, "cz-zofie")
     b.check(b.find("html").get_attribute("lang") == "cs", "the portal page is not lang=cs")
     b.check(not b.refused_cookies(), "chromium refused a cookie during the login")
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shot = SCREENSHOTS / "portal.png"
+    shot = SCREENSHOTS / f"portal-{b.portal.server}.png"
     b.check(b.driver.save_screenshot(str(shot)), f"no screenshot written to {shot}")
     b.check(shot.stat().st_size > 1000, f"{shot} is (nearly) empty")
 
@@ -257,58 +286,62 @@ def test_czech_login_portal_and_logout(stack, browser):
     logout = b.find("a#logout")
     b.check("Odhlásit" in logout.text, f"the logout link reads {logout.text!r}")
     logout.click()
-    b.wait_for_url(stack.base_url + "/public/")
+    b.wait_for_url(b.url("/public/"))
     docs = [u for u, _ in b.documents()]
-    b.check(any(u.startswith(stack.sso_url) and "SAMLRequest=" in u for u in docs),
+    b.check(any(u.startswith(b.portal.sso_url) and "SAMLRequest=" in u for u in docs),
             "the logout did not go through the sim's single logout")
     posts = [p["request"]["url"] for m, p in b.network()
              if m == "Network.requestWillBeSent" and p["request"]["method"] == "POST"]
     b.check(any(urlsplit(u).path == "/kmen/slo" for u in posts),
             "the sim's LogoutResponse was not posted to /kmen/slo")
-    b.check(b.status_of(stack.base_url + "/kmen/slo") == 303, "/kmen/slo did not answer 303")
+    b.check(b.status_of(b.url("/kmen/slo")) == 303, "/kmen/slo did not answer 303")
     b.check(not b.refused_cookies(), "chromium refused a cookie during the logout")
-    b.check(b.status_of(stack.base_url + "/public/") == 200, "/public/ did not answer 200")
+    b.check(b.status_of(b.url("/public/")) == 200, "/public/ did not answer 200")
     b.check(portal_headers(b) == {}, "the portal still gets Kmen-* headers after logout")
     b.check(b.driver.get_cookie("kmen_session") is None, "kmen_session survives the logout")
 
     # The session is gone: the portal sends the person to NIA again.
-    open_picker(b, stack)
+    open_picker(b)
     print(f"czech login + logout in the browser: {time.monotonic() - t0:.2f} s")
 
 
-def test_foreign_login_through_verification(stack, browser):
+def test_foreign_login_through_verification(browser):
     """KmenEidasPolicy verify: a foreigner at the first login is sent to the portal's
     verification page, the portal completes it, and only then is there a client identifier."""
     b = browser
-    open_picker(b, stack)
-    b.find('input[name="identity"][value="de-mueller"]').click()
+    foreigner = first_login("de-mueller", b.portal.server)
+    person = IDENTITIES[foreigner]
+    open_picker(b)
+    b.find(f'input[name="identity"][value="{foreigner}"]').click()
     b.find("button#login").click()
-    b.wait_for_url(stack.base_url + "/app/verify/")
+    b.wait_for_url(b.url("/app/verify/"))
     shown = portal_headers(b)
     expect_headers(b, shown, {"Kmen-Origin": "eidas", "Kmen-Country": "DE",
-                              "Kmen-Given-Name": "Jürgen", "Kmen-Family-Name": "Müller",
+                              "Kmen-Given-Name": person.given,
+                              "Kmen-Family-Name": person.family,
                               "Kmen-Client-Status": "pending"})
     b.check("Kmen-Client-Id" not in shown, "a pending foreigner already has a client id")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    b.driver.save_screenshot(str(SCREENSHOTS / "verify.png"))
+    b.driver.save_screenshot(str(SCREENSHOTS / f"verify-{b.portal.server}.png"))
     b.find("input#document").send_keys("P1234567")
     b.find("button#verify-new").click()
     b.wait_for("the verified page", lambda d: d.find_elements(By.CSS_SELECTOR, "#verified"))
     b.find("a#continue").click()
-    b.wait_for_url(stack.base_url + "/app/")
+    b.wait_for_url(b.url("/app/"))
     shown = portal_headers(b)
     expect_headers(b, shown, {"Kmen-Origin": "eidas", "Kmen-Client-Status": "new"})
     b.check(len(shown.get("Kmen-Client-Id", "")) == 36, f"no client id after it: {shown}")
-    no_bsi(b, stack, "de-mueller")
+    no_bsi(b, foreigner)
 
 
-def test_cancelled_login(stack, browser):
+def test_cancelled_login(browser):
     b = browser
-    open_picker(b, stack)
+    acs = b.url("/kmen/acs")
+    open_picker(b)
     b.find("button#cancel").click()
-    b.wait_for_url(stack.acs_url)
-    b.check(b.status_of(stack.acs_url) == 401,
-            f"the ACS answered {b.status_of(stack.acs_url)} to a cancelled login, not 401")
+    b.wait_for_url(acs)
+    b.check(b.status_of(acs) == 401,
+            f"the ACS answered {b.status_of(acs)} to a cancelled login, not 401")
     b.check(b.find("html").get_attribute("lang") == "cs", "the error page is not lang=cs")
     heading = b.find("h1").text
     b.check("Přihlášení bylo zrušeno" in heading, f"the Czech heading reads {heading!r}")
@@ -320,17 +353,17 @@ def test_cancelled_login(stack, browser):
     b.check(b.driver.get_cookie("kmen_session") is None, "a cancelled login left a session")
 
 
-def test_parallel_logins_in_two_tabs(stack, browser):
+def test_parallel_logins_in_two_tabs(browser):
     """Two logins started in two tabs, answered at NIA in reverse order: both tabs land on
     the page they started from (each login has a state cookie of its own), and no state
     cookie outlives them."""
     b = browser
-    open_picker(b, stack, "/app/?tab=1")
+    open_picker(b, "/app/?tab=1")
     first = b.driver.current_window_handle
     b.driver.switch_to.new_window("tab")
     for tab, identity in (("tab=2", "cz-zofie"), ("tab=1", "cz-jiri")):
         if tab == "tab=2":
-            open_picker(b, stack, "/app/?tab=2")
+            open_picker(b, "/app/?tab=2")
         else:
             b.driver.switch_to.window(first)
         held = b.driver.execute_cdp_cmd("Network.getAllCookies", {})["cookies"]
@@ -338,7 +371,7 @@ def test_parallel_logins_in_two_tabs(stack, browser):
                 == (2 if tab == "tab=2" else 1), "not one state cookie per outstanding login")
         b.find(f'input[name="identity"][value="{identity}"]').click()
         b.find("button#login").click()
-        b.wait_for_url(stack.base_url + "/app/")
+        b.wait_for_url(b.url("/app/"))
         b.check(urlsplit(b.driver.current_url).query == tab,
                 f"the login of {tab} ended on {b.driver.current_url}")
     expect_headers(b, portal_headers(b), {"Kmen-Given-Name": "Jiří", "Kmen-Origin": "nia"})

@@ -16,8 +16,8 @@
 - every httpd snippet of README.md and docs/*.md survives copy-paste (no comment after a
   directive, no LoadModule of a module Debian enables with a2enmod), and every relative link
   and #anchor between them resolves;
-- docs/first-portal.md's commands are valid shell and name nothing site-specific but its
-  three placeholders;
+- the commands of docs/first-portal.md and of docs/nginx.md's "Your first portal on nginx"
+  are valid shell and name nothing site-specific but their three placeholders;
 - docs/gateway.md documents exactly the endpoints (and request members) that
   core/translate.c calls and t/sim/gateway.py serves;
 - no file tracked by git sends readers to notes outside the repository."""
@@ -300,6 +300,8 @@ def test_every_identity_header_is_in_headers_md(suffix, env):
 
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 FIRST_PORTAL = REPO / "docs" / "first-portal.md"
+NGINX_MD = REPO / "docs" / "nginx.md"
+NGINX_PORTAL = "## Your first portal on nginx"
 GATEWAY_MD = REPO / "docs" / "gateway.md"
 MODS_AVAILABLE = Path("/etc/apache2/mods-available")
 # The three site-specific values of docs/first-portal.md; the guide is also run by a test
@@ -442,46 +444,67 @@ def test_every_relative_link_and_anchor_resolves():
     assert not bad, "\n".join(bad)
 
 
-# --- (e) docs/first-portal.md, which a test also runs in a fresh Debian 12 root ------------
+# --- (e) the two first-portal guides, which a test also runs in a fresh Debian 12 root --------
 
-def first_portal_sh_blocks():
-    blocks = [(line, body) for lang, line, body in fenced_blocks(FIRST_PORTAL.read_text())
-              if lang == "sh"]
-    assert len(blocks) > 10
+GUIDES = ["docs/first-portal.md", "docs/nginx.md"]
+
+
+def guide_text(guide):
+    """(lines before it in its file, text) of GUIDE: all of docs/first-portal.md, and
+    docs/nginx.md's section "Your first portal on nginx"."""
+    if guide == "docs/first-portal.md":
+        return 0, FIRST_PORTAL.read_text()
+    text = NGINX_MD.read_text()
+    start = text.index(f"\n{NGINX_PORTAL}\n") + 1
+    end = text.find("\n## ", start)
+    return text[:start].count("\n"), text[start:end if end >= 0 else len(text)]
+
+
+def guide_sh_blocks(guide):
+    """(line in the file, body) of the ```sh blocks of GUIDE."""
+    offset, text = guide_text(guide)
+    blocks = [(offset + line, body) for lang, line, body in fenced_blocks(text) if lang == "sh"]
+    assert len(blocks) > 5
     return blocks
 
 
-def test_first_portal_sh_blocks_are_valid_shell():
-    for line, body in first_portal_sh_blocks():
+@pytest.mark.parametrize("guide", GUIDES)
+def test_first_portal_sh_blocks_are_valid_shell(guide):
+    for line, body in guide_sh_blocks(guide):
         r = subprocess.run(["sh", "-n"], input=body, capture_output=True, text=True)
-        assert r.returncode == 0, f"docs/first-portal.md:{line}: {r.stderr}\n{body}"
+        assert r.returncode == 0, f"{guide}:{line}: {r.stderr}\n{body}"
 
 
-def test_first_portal_names_its_placeholders_at_the_top():
-    top = FIRST_PORTAL.read_text().split("\n## ", 1)[0]
+@pytest.mark.parametrize("guide", GUIDES)
+def test_first_portal_names_its_placeholders_at_the_top(guide):
+    # up to the first step: a heading of its own, or a paragraph starting "**1. "
+    top = re.split(r"\n(?:## |\*\*1\. )", guide_text(guide)[1], maxsplit=1)[0]
     for value in (PORTAL_HOST, NIA_METADATA_URL, GATEWAY_URL):
-        assert f"`{value}`" in top, f"the top of docs/first-portal.md does not name {value}"
-    commands = "\n".join(body for _, body in first_portal_sh_blocks())
+        assert f"`{value}`" in top, f"the top of {guide} does not name {value}"
+    commands = "\n".join(body for _, body in guide_sh_blocks(guide))
     for value in (PORTAL_HOST, NIA_METADATA_URL, GATEWAY_URL):
-        assert value in commands, f"no command of docs/first-portal.md uses {value}"
+        assert value in commands, f"no command of {guide} uses {value}"
 
 
-def test_first_portal_uses_only_the_placeholders_for_site_values():
+@pytest.mark.parametrize("guide", GUIDES)
+def test_first_portal_uses_only_the_placeholders_for_site_values(guide):
     """A URL or a host name in a command is one of the three placeholders (or built from
-    them), so that replacing those three strings adapts every command to a site."""
+    them), or this machine's loopback, so that replacing those three strings adapts every
+    command to a site."""
     allowed_url = re.compile(rf"{re.escape(NIA_METADATA_URL)}\Z|https://{re.escape(PORTAL_HOST)}"
-                             rf"(/\S*)?\Z|{re.escape(GATEWAY_URL)}(/\S*)?\Z")
+                             rf"(/\S*)?\Z|{re.escape(GATEWAY_URL)}(/\S*)?\Z|"
+                             r"http://127\.0\.0\.1(:\d+)?(/\S*)?\Z")
     bad = []
-    for line, body in first_portal_sh_blocks():
-        for url in re.findall(r"[a-z][a-z0-9+.-]*://[^\s'\"<>)]+", body):
+    for line, body in guide_sh_blocks(guide):
+        for url in re.findall(r"[a-z][a-z0-9+.-]*://[^\s'\"<>);]+", body):
             if not allowed_url.match(url):
-                bad.append(f"docs/first-portal.md:{line}: {url}")
+                bad.append(f"{guide}:{line}: {url}")
         rest = body.replace(NIA_METADATA_URL, "").replace(GATEWAY_URL, "")
         rest = rest.replace(PORTAL_HOST, "")
         for token in re.findall(r"\b(?:[a-z0-9-]+\.)+(?:cz|sk|eu|com|org|net|example|test|"
                                 r"invalid|local|gov)\b|<[a-z][a-z0-9 _-]*>|\bYOUR\w*|"
                                 r"\bCHANGEME\b|\bexample\b", rest, re.I):
-            bad.append(f"docs/first-portal.md:{line}: {token}")
+            bad.append(f"{guide}:{line}: {token}")
     assert not bad, "site-specific values other than the three placeholders:\n" + "\n".join(bad)
 
 

@@ -8,7 +8,6 @@ import json
 import requests
 
 from t.lib import flow
-from t.lib.portal import needs_nginx
 
 FORGED = [("Kmen-Client-Id", "FORGED-client-id"),
           ("kmen-client-id", "FORGED-lower-client-id"),

@@ -24,7 +24,6 @@ from t.lib.httpd import Httpd, config_text, free_port
 from t.lib.keys import cert_base64
 from t.lib.nginx import Nginx
 from t.lib.nginx import config_text as nginx_config_text
-from t.lib.portal import needs_nginx
 
 STATUS_LOCATION = """<Location /kmen-status>
     SetHandler kmen-status
@@ -136,9 +135,16 @@ def test_every_certificate_expired_is_unavailable(portal, node_with):
     assert doc["idp_metadata"]["signing_certificate_days_left"] == -3, doc
 
 
-@needs_nginx("a status page (httpd's SetHandler kmen-status)")
-def test_the_status_page_shows_the_certificate_days(portal, node_with):
-    h = node_with(metadata_with_certificates(portal, "status.xml", 10))
+def test_the_status_page_shows_the_certificate_days(stack):
+    """httpd only: the status page is httpd's (SetHandler kmen-status); nginx has none."""
+    site = stack.site()
+    site.idp_metadata = metadata_with_certificates(stack, "status.xml", 10)
+    site.idp_metadata_cert = None
+    h = Httpd(parent=stack.dir)
+    h.write_config(config_text(h.dir, h.port, stack.portal_port, site,
+                               locations=STATUS_LOCATION))
+    h.start()
+    stack.more_httpd.append(h)
     doc = requests.get(h.base_url + "/kmen-status?json", timeout=10).json()
     assert doc["idp_metadata"]["signing_certificate_days_left"] == 10, doc
     page = requests.get(h.base_url + "/kmen-status", timeout=10).text

@@ -279,7 +279,8 @@ def test_other_methods_and_names(nginx):
     r = requests.post(n.base_url + "/kmen/metadata", data="x", timeout=10)
     assert r.status_code == 405 and r.headers.get("Allow") == "GET, HEAD", r.headers
     assert requests.head(n.base_url + "/kmen/metadata", timeout=10).status_code == 200
-    assert requests.get(n.base_url + "/kmen/nothing", timeout=10).status_code == 404
+    r = requests.get(n.base_url + "/kmen/nothing", timeout=10)
+    assert r.status_code == 404 and "Stránka nenalezena" in r.text, r.text  # httpd's page
 
 
 def sp_type(response):
@@ -488,7 +489,7 @@ def server_fields():
 
 def location_fields():
     """{nginx name: httpd name} of the location settings (KMEN_DIR_FIELDS), which nginx's
-    table expands as its location directives (KMEN_NGX_LOCATION_COMMANDS)."""
+    table expands as its location directives, by the server settings' row (FIELD_ROW)."""
     text = (REPO / "core" / "conf_fields.h").read_text().replace("\\\n", " ")
     rows = re.findall(r'"(Kmen\w+)",\s*"(kmen_\w+)"\)', text.split("define KMEN_DIR_FIELDS")[1])
     assert len(rows) > 10, rows
@@ -736,13 +737,20 @@ def test_no_session_get_starts_the_login_at_the_locations_settings(stack, nginx)
         assert login_asked(stack, status, headers)[2] == "/app/", (method, headers)
 
 
-def test_a_login_link_asks_for_the_servers_settings(stack, nginx, s):
-    """<kmen_endpoint_path>/login?ReturnTo= (a page's link) cannot look up the location
-    ReturnTo names: it asks for what the server{} says (kmen_loa, kmen_sp_type)."""
-    n = nginx(sp_type="private", server="kmen_loa high;").start()
-    r = login_start(s, n, "/anywhere/")
-    assert login_asked(stack, r.status_code, r.headers) == \
-        ([LOA + "high"], "private", "/anywhere/", 3)
+def test_a_login_link_asks_for_what_returntos_location_says(stack, nginx):
+    """<kmen_endpoint_path>/login?ReturnTo= (a page's link) asks for what the location
+    ReturnTo names says, with kmen_auth or without, as httpd's lookup finds it: its own
+    kmen_loa and kmen_sp_type, or the server{}'s where it sets none or no location takes
+    ReturnTo. A location's return does not answer the login's request instead."""
+    n = nginx(sp_type="private", server="kmen_loa high;\n"
+              "location /low/ { kmen_loa low; kmen_sp_type public; return 302 /public/; }\n"
+              + proxied(stack, "/plain/", protected=())).start()
+    for return_to, asked in [("/anywhere/", ([LOA + "high"], "private", "/anywhere/", 3)),
+                             ("/plain/x?a=1", ([LOA + "high"], "private", "/plain/x?a=1", 3)),
+                             ("/low/%78?a=1", ([LOA + "low"], "public", "/low/%78?a=1", 1))]:
+        with requests.Session() as s:
+            r = login_start(s, n, return_to)
+            assert login_asked(stack, r.status_code, r.headers) == asked, return_to
 
 
 def test_no_session_post_is_refused(stack, nginx):
@@ -762,6 +770,7 @@ def test_database_down_is_503_and_the_error_log_holds_no_identifier(stack, nginx
     with stack.postgres_down():
         status, headers, body = get_json(n.port, "/app/headers.json", cookie=cookie)
         assert status == 503 and headers.get("Retry-After") == "30", (headers, body)
+        assert "Služba je dočasně nedostupná".encode() in body, body  # httpd's page
     status, _, received = poll_ok(n.port, cookie)
     assert status == 200 and kmen_headers(received) == genuine
     log = n.read_error_log()

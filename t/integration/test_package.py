@@ -1,18 +1,23 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""The Debian packages, both built by one dpkg-buildpackage from a clean copy of the tree.
+"""The Debian packages, all three built by one dpkg-buildpackage from a clean copy of the tree.
 
-libapache2-mod-kmen is installed on this machine's stock apache2, enabled (apache2ctl
-configtest must still pass: the shipped kmen.conf keeps its example directives inside
-<IfDefine KMEN_CONFIGURED>), disabled and purged again, leaving /etc/apache2,
-/var/lib/apache2, /etc/cron.d, /etc/default and the set of installed packages as they were.
-Installed, it also brings the documents (README.md with docs/ beside it, uncompressed), the
-manual pages, kmenctl keygen, a daily kmenctl purge and a kmenctl sync every 15 minutes (a
-systemd timer, or cron without systemd), both doing nothing until /etc/default/mod-kmen is
-configured.
+mod-kmen-common holds what both modules need and no Apache: kmenctl, the documents (README.md
+with docs/ beside it, uncompressed), kmenctl(8), the migrations, a daily kmenctl purge and a
+kmenctl sync every 15 minutes (a systemd timer, or cron without systemd), both doing nothing
+until /etc/default/mod-kmen is configured. It takes these over from libapache2-mod-kmen
+before 0.2.0 (Breaks/Replaces); each module package depends on it at its own version and
+links its documentation directory to it.
 
-libnginx-mod-http-kmen, installed on this machine's nginx, is enabled as Debian's own
-libnginx-mod-* packages are (/etc/nginx/modules-enabled), so that nginx loads the module and
-accepts its directives; removed and purged, it leaves /etc/nginx as it was.
+libapache2-mod-kmen, with mod-kmen-common, is installed on this machine's stock apache2,
+enabled (apache2ctl configtest must still pass: the shipped kmen.conf keeps its example
+directives inside <IfDefine KMEN_CONFIGURED>), disabled and purged again, leaving
+/etc/apache2, /var/lib/apache2, /etc/cron.d, /etc/default and the set of installed packages
+as they were; installed, mod-kmen-common's files work as they should.
+
+libnginx-mod-http-kmen, with mod-kmen-common and without libapache2-mod-kmen, installed on
+this machine's nginx, is enabled as Debian's own libnginx-mod-* packages are
+(/etc/nginx/modules-enabled), so that nginx loads the module and accepts its directives, and
+kmenctl is there; removed and purged, they leave /etc/nginx as it was.
 
 The build takes about a minute of CPU time (the same before the nginx package: make all
 already built the nginx module), so this runs with every `make test`. It needs root and
@@ -37,6 +42,9 @@ from t.lib import REPO
 
 PACKAGE = "libapache2-mod-kmen"
 NGINX_PACKAGE = "libnginx-mod-http-kmen"
+COMMON_PACKAGE = "mod-kmen-common"
+# The version whose mod-kmen-common took kmenctl and the rest over from libapache2-mod-kmen.
+MOVED_TO_COMMON = "0.2.0~"
 MODULE = Path("/usr/lib/apache2/modules/mod_kmen.so")
 LOAD = Path("/etc/apache2/mods-available/kmen.load")
 CONF = Path("/etc/apache2/mods-available/kmen.conf")
@@ -44,16 +52,19 @@ KMENCTL = Path("/usr/bin/kmenctl")
 SQL = Path("/usr/share/mod-kmen/sql")
 CRON = Path("/etc/cron.d/mod-kmen")
 DEFAULT = Path("/etc/default/mod-kmen")
-DOC = Path("/usr/share/doc/libapache2-mod-kmen")
+DOC = Path("/usr/share/doc/mod-kmen-common")
+APACHE_DOC = Path("/usr/share/doc/libapache2-mod-kmen")  # links to DOC
 UNITS = [Path("/lib/systemd/system/mod-kmen-sync.service"),
          Path("/lib/systemd/system/mod-kmen-sync.timer")]
-MAN_PAGES = [Path("/usr/share/man/man8/kmenctl.8.gz"), Path("/usr/share/man/man8/mod_kmen.8.gz")]
-SHIPPED = [MODULE, LOAD, CONF, KMENCTL, SQL.parent, CRON, DEFAULT, DOC, *MAN_PAGES, *UNITS]
+KMENCTL_MAN = Path("/usr/share/man/man8/kmenctl.8.gz")
+MODULE_MAN = Path("/usr/share/man/man8/mod_kmen.8.gz")
+COMMON_SHIPPED = [KMENCTL, SQL.parent, CRON, DEFAULT, DOC, KMENCTL_MAN, *UNITS]
+SHIPPED = [MODULE, LOAD, CONF, APACHE_DOC, MODULE_MAN, *COMMON_SHIPPED]
 NGINX_MODULE = Path("/usr/lib/nginx/modules/ngx_http_kmen_module.so")
 NGINX_AVAILABLE = Path("/usr/share/nginx/modules-available/mod-http-kmen.conf")
 NGINX_ENABLED = Path("/etc/nginx/modules-enabled/50-mod-http-kmen.conf")
-NGINX_DOC = Path("/usr/share/doc/libnginx-mod-http-kmen")
-NGINX_SHIPPED = [NGINX_MODULE, NGINX_AVAILABLE, NGINX_DOC]
+NGINX_DOC = Path("/usr/share/doc/libnginx-mod-http-kmen")  # links to DOC
+NGINX_SHIPPED = [NGINX_MODULE, NGINX_AVAILABLE, NGINX_DOC, *COMMON_SHIPPED]
 # The nginx ABI that Debian's nginx-dev builds modules for; dh_nginx makes it a dependency.
 NGINX_ABI = Path("/usr/share/nginx/src/debian/libnginx-mod.abisubstvars")
 # Parts of the source tree that the documents link to but the package does not ship:
@@ -105,8 +116,8 @@ def snapshot():
 
 
 def skip_unless_allowed(package=PACKAGE, shipped=SHIPPED):
-    """Skips unless this may build and install packages here and PACKAGE (None: any) is not
-    installed, nor any of the paths SHIPPED it would install."""
+    """Skips unless this may build and install packages here and neither PACKAGE (None: any)
+    nor mod-kmen-common is installed, nor any of the paths SHIPPED they would install."""
     if os.environ.get("KMEN_TEST_PACKAGE") == "0":
         pytest.skip("KMEN_TEST_PACKAGE=0")
     if os.geteuid() != 0:
@@ -114,8 +125,9 @@ def skip_unless_allowed(package=PACKAGE, shipped=SHIPPED):
     missing = [t for t in TOOLS if not shutil.which(t)]
     if missing:
         pytest.skip(f"missing {', '.join(missing)}: run ./t/install-deps as root")
-    if package and package_status(package):
-        pytest.skip(f"{package} is installed here ({package_status(package)}): not touching it")
+    for name in (package, COMMON_PACKAGE) if package else ():
+        if package_status(name):
+            pytest.skip(f"{name} is installed here ({package_status(name)}): not touching it")
     present = [str(p) for p in shipped if os.path.lexists(p)]
     if present:
         pytest.skip(f"{', '.join(present)} already exist(s): not overwriting")
@@ -168,59 +180,112 @@ def built(tmp_path_factory):
         "\n".join((r.stdout + r.stderr).splitlines()[-40:])
     print(f"dpkg-buildpackage -b took {took:.1f} s")
     debs = {}
-    for package in (PACKAGE, NGINX_PACKAGE):
+    for package in (PACKAGE, NGINX_PACKAGE, COMMON_PACKAGE):
         found = sorted(top.glob(f"{package}_*.deb"))
         assert len(found) == 1, (package, found)
         debs[package] = found[0]
     return debs, src
 
 
-def deb_entries(deb):
-    """{path: (mode, owner)} of the files, directories and links DEB holds."""
-    entries = {}
+def deb_listing(deb):
+    """(path, mode, owner, link target or None) of each file, directory and link DEB holds."""
     for line in run("dpkg-deb", "-c", deb).stdout.splitlines():
         mode, owner, _size, _date, _time, name = line.split(None, 5)
-        entries[name.split(" -> ")[0].lstrip(".").rstrip("/") or "/"] = (mode, owner)
-    return entries
+        name, _, target = name.partition(" -> ")
+        yield name.lstrip(".").rstrip("/") or "/", mode, owner, target or None
+
+
+def deb_entries(deb):
+    """{path: (mode, owner)} of the files, directories and links DEB holds."""
+    return {path: (mode, owner) for path, mode, owner, _target in deb_listing(deb)}
+
+
+def deb_links(deb):
+    """{path: target} of the symbolic links DEB holds."""
+    return {path: target for path, _mode, _owner, target in deb_listing(deb) if target}
+
+
+def deb_field(deb, field):
+    return run("dpkg-deb", "-f", deb, field).stdout.strip()
+
+
+def relations(deb, field):
+    """{package: the relation as written} of a relation field of DEB (alternatives apart)."""
+    return {alternative.strip().split()[0]: alternative.strip()
+            for dep in deb_field(deb, field).split(",") if dep.strip()
+            for alternative in dep.split("|")}
+
+
+def documentation_link(deb, package):
+    """PACKAGE's documentation directory in DEB: a link to mod-kmen-common's, and nothing
+    in it of its own."""
+    entries = deb_entries(deb)
+    doc = f"/usr/share/doc/{package}"
+    assert deb_links(deb).get(doc) == COMMON_PACKAGE, deb_links(deb)
+    assert entries[doc][0].startswith("l")
+    assert not [p for p in entries if p.startswith(doc + "/")]
 
 
 def shipped_documents(src):
-    """The documents both packages ship, relative to their documentation directory."""
+    """The documents mod-kmen-common ships, relative to its documentation directory."""
     return ["README.md", "conf/kmen.conf",
             *(f"docs/{p.name}" for p in sorted((src / "docs").glob("*.md")))]
 
 
-def test_package_contents(built):
+def test_common_package_contents(built):
     debs, src = built
-    deb = debs[PACKAGE]
+    deb = debs[COMMON_PACKAGE]
     entries = deb_entries(deb)
     listing = "\n".join(sorted(entries))
-    expected = {str(MODULE): "-rw-r--r--", str(LOAD): "-rw-r--r--", str(CONF): "-rw-r--r--",
-                str(KMENCTL): "-rwxr-xr-x", str(CRON): "-rw-r--r--", str(DEFAULT): "-rw-r--r--"}
+    expected = {str(KMENCTL): "-rwxr-xr-x", str(CRON): "-rw-r--r--", str(DEFAULT): "-rw-r--r--",
+                str(KMENCTL_MAN): "-rw-r--r--", f"{DOC}/copyright": "-rw-r--r--",
+                f"{DOC}/changelog.gz": "-rw-r--r--"}
     migrations = sorted(p.name for p in (src / "sql").glob("*.sql"))
     assert migrations
     expected.update({f"{SQL}/{name}": "-rw-r--r--" for name in migrations})
     # the documents uncompressed, where their relative links expect each other
     documents = shipped_documents(src)
     expected.update({f"{DOC}/{name}": "-rw-r--r--" for name in documents})
-    expected.update({str(page): "-rw-r--r--" for page in MAN_PAGES})
     expected.update({str(unit): "-rw-r--r--" for unit in UNITS})
+    # exactly these: the modules and everything of httpd's or nginx's are theirs
+    assert {p for p, (mode, _owner) in entries.items() if not mode.startswith("d")} == \
+        set(expected), listing
     for path, mode in expected.items():
-        assert path in entries, f"{path} is not in {deb.name}:\n{listing}"
         assert entries[path] == (mode, "root/root"), path
-    assert sorted(p.rsplit("/", 1)[1] for p in entries if p.startswith(f"{SQL}/")) == migrations
-    assert sorted(p for p in entries if p.startswith(f"{DOC}/docs/")) == \
-        sorted(f"{DOC}/{name}" for name in documents if name.startswith("docs/"))
-    assert not [p for p in entries if p.endswith(".la")], "libtool archive shipped"
-    assert not [p for p in entries if p.startswith(("/usr/lib/nginx", "/usr/share/nginx"))], \
-        "the nginx module is the other package's"
     assert_links_resolve(src, documents, entries, DOC)
 
     info = run("dpkg-deb", "-I", deb, "conffiles").stdout.split()
-    assert sorted(info) == sorted(map(str, [CONF, LOAD, CRON, DEFAULT]))
-    depends = run("dpkg-deb", "-f", deb, "Depends").stdout
+    assert sorted(info) == sorted(map(str, [CRON, DEFAULT]))
+    # needs neither server; takes its files over from libapache2-mod-kmen before the move
+    depends = relations(deb, "Depends")
+    assert not [p for p in depends if re.match(r"apache2|nginx|libapache2|libnginx", p)], depends
+    moved = f"{PACKAGE} (<< {MOVED_TO_COMMON})"
+    assert (deb_field(deb, "Breaks"), deb_field(deb, "Replaces")) == (moved, moved)
+    version = deb_field(deb, "Version")
+    run("dpkg", "--compare-versions", version, "ge", MOVED_TO_COMMON)
+
+
+def test_package_contents(built):
+    debs, _src = built
+    deb = debs[PACKAGE]
+    entries = deb_entries(deb)
+    listing = "\n".join(sorted(entries))
+    expected = {str(MODULE): "-rw-r--r--", str(LOAD): "-rw-r--r--", str(CONF): "-rw-r--r--",
+                str(MODULE_MAN): "-rw-r--r--"}
+    assert {p for p, (mode, _owner) in entries.items()
+            if not mode.startswith(("d", "l"))} == set(expected), listing
+    for path, mode in expected.items():
+        assert entries[path] == (mode, "root/root"), path
+    documentation_link(deb, PACKAGE)
+    assert not [p for p in entries if p.endswith(".la")], "libtool archive shipped"
+
+    info = run("dpkg-deb", "-I", deb, "conffiles").stdout.split()
+    assert sorted(info) == sorted(map(str, [CONF, LOAD]))
+    depends = relations(deb, "Depends")
     assert "apache2-api-20120211" in depends
-    assert "liblasso3 (>= 2.7.0)" in depends  # CVE-2021-28091
+    assert depends["liblasso3"] == "liblasso3 (>= 2.7.0)"  # CVE-2021-28091
+    # mod-kmen-common of exactly this version: kmenctl and the module share the schema
+    assert depends[COMMON_PACKAGE] == f"{COMMON_PACKAGE} (= {deb_field(deb, 'Version')})"
 
 
 def assert_links_resolve(src, documents, entries, doc):
@@ -274,15 +339,16 @@ def run_cron_job(env, command, default_file=DEFAULT):
                                "PGHOST": "/nonexistent-kmen-socket-dir", "PGCONNECT_TIMEOUT": "5"})
 
 
-def check_installed_extras(src, tmp_path):
-    """What the package brings besides the module: documents, manual pages, the purge job,
-    its settings and kmenctl keygen."""
+def check_installed_extras(src, tmp_path, module_doc):
+    """What mod-kmen-common brings: documents (also through MODULE_DOC, the module package's
+    link), manual pages, the purge job, its settings and kmenctl keygen."""
     assert (DOC / "README.md").is_file() and not list(DOC.rglob("*.md.gz"))
+    assert module_doc.is_symlink() and module_doc.resolve() == DOC
+    assert (module_doc / "docs" / "first-portal.md").is_file()
     assert sorted(p.name for p in (DOC / "docs").glob("*.md")) == \
         sorted(p.name for p in (src / "docs").glob("*.md"))
-    for page in ("kmenctl", "mod_kmen"):
-        r = run("man", "-w", page)
-        assert r.stdout.strip() == f"/usr/share/man/man8/{page}.8.gz", r.stdout
+    r = run("man", "-w", "kmenctl")
+    assert r.stdout.strip() == str(KMENCTL_MAN), r.stdout
 
     # /etc/default/mod-kmen as shipped: every setting commented out, valid for /bin/sh
     settings = [line for line in DEFAULT.read_text().splitlines()
@@ -351,10 +417,11 @@ def test_install_enable_configtest_remove(built, tmp_path):
         # kmen.load says "Depends: socache_shmcb": a2enmod enables it along with kmen.
         cache_was_enabled = run("a2query", "-m", "socache_shmcb", ok=False).returncode == 0
         try:
-            run("dpkg", "-i", deb, timeout=300)
-            assert package_status() == "install ok installed"
-            r = run("dpkg", "--verify", PACKAGE)
-            assert r.stdout == "", r.stdout  # every file as packaged
+            run("dpkg", "-i", debs[COMMON_PACKAGE], deb, timeout=300)
+            for name in (COMMON_PACKAGE, PACKAGE):
+                assert package_status(name) == "install ok installed"
+                r = run("dpkg", "--verify", name)
+                assert r.stdout == "", r.stdout  # every file as packaged
 
             # Apache loads the packaged module, not a build in some source tree.
             assert MODULE.is_file() and not MODULE.is_symlink()
@@ -386,7 +453,9 @@ def test_install_enable_configtest_remove(built, tmp_path):
 
             r = run(KMENCTL, "--help")
             assert r.stdout.startswith("usage: kmenctl")
-            check_installed_extras(src, tmp_path)
+            check_installed_extras(src, tmp_path, APACHE_DOC)
+            r = run("man", "-w", "mod_kmen")
+            assert r.stdout.strip() == str(MODULE_MAN), r.stdout
 
             run("a2dismod", "kmen")
             assert run("a2query", "-m", "kmen", ok=False).returncode != 0
@@ -395,8 +464,7 @@ def test_install_enable_configtest_remove(built, tmp_path):
         finally:
             if run("a2query", "-m", "kmen", ok=False).returncode == 0:
                 run("a2dismod", "-q", "kmen", ok=False)
-            if package_status():
-                run("dpkg", "--purge", PACKAGE, timeout=300)
+            purge(PACKAGE)
             if not cache_was_enabled:
                 run("a2dismod", "-q", "-m", "socache_shmcb", ok=False)
                 # ...which leaves its own record, disabled_by_maint/socache_shmcb: this
@@ -409,10 +477,17 @@ def test_install_enable_configtest_remove(built, tmp_path):
                 with contextlib.suppress(OSError):
                     Path(path).rmdir()  # only new directories, and only when empty
 
-        assert package_status() == ""
+        assert (package_status(), package_status(COMMON_PACKAGE)) == ("", "")
         assert [str(p) for p in SHIPPED if os.path.lexists(p)] == []
         assert_as_before(before, packages_before)
         run("apache2ctl", "configtest")
+
+
+def purge(package):
+    """Purges PACKAGE, then mod-kmen-common, where installed."""
+    for name in (package, COMMON_PACKAGE):
+        if package_status(name):
+            run("dpkg", "--purge", name, timeout=300)
 
 
 def assert_as_before(before, packages_before):
@@ -442,17 +517,16 @@ def library_packages(lib):
 
 
 def test_nginx_package_contents(built, tmp_path):
-    debs, src = built
+    debs, _src = built
     deb = debs[NGINX_PACKAGE]
     entries = deb_entries(deb)
-    documents = shipped_documents(src)
-    # the module, its load file and the documents; kmenctl and the rest are the other package's
-    files = {str(NGINX_MODULE), str(NGINX_AVAILABLE), f"{NGINX_DOC}/copyright",
-             f"{NGINX_DOC}/changelog.gz", *(f"{NGINX_DOC}/{name}" for name in documents)}
-    assert {p for p, (mode, _owner) in entries.items() if not mode.startswith("d")} == files
+    # the module and its load file; kmenctl, the documents and the rest are mod-kmen-common's
+    files = {str(NGINX_MODULE), str(NGINX_AVAILABLE)}
+    assert {p for p, (mode, _owner) in entries.items()
+            if not mode.startswith(("d", "l"))} == files
     for path in files:
         assert entries[path] == ("-rw-r--r--", "root/root"), path
-    assert_links_resolve(src, documents, entries, NGINX_DOC)
+    documentation_link(deb, NGINX_PACKAGE)
 
     root, control = tmp_path / "root", tmp_path / "control"
     run("dpkg-deb", "-x", deb, root)
@@ -462,11 +536,13 @@ def test_nginx_package_contents(built, tmp_path):
         "load_module modules/ngx_http_kmen_module.so;\n"
     assert not (control / "conffiles").exists()
 
-    depends = {alternative.strip().split()[0]: alternative.strip()
-               for dep in run("dpkg-deb", "-f", deb, "Depends").stdout.split(",")
-               for alternative in dep.split("|")}
+    depends = relations(deb, "Depends")
     assert nginx_abi() in depends
     assert depends["liblasso3"] == "liblasso3 (>= 2.7.0)"  # CVE-2021-28091
+    assert depends[COMMON_PACKAGE] == f"{COMMON_PACKAGE} (= {deb_field(deb, 'Version')})"
+    # nothing of httpd's: an nginx-only host installs no Apache
+    for field in ("Depends", "Recommends", "Suggests"):
+        assert not [p for p in relations(deb, field) if "apache" in p], field
     # ${shlibs:Depends}: the package of every library the module links
     module = root / str(NGINX_MODULE).lstrip("/")
     needed = re.findall(r"^\s*NEEDED\s+(\S+)$", run("objdump", "-p", module).stdout, re.M)
@@ -496,7 +572,7 @@ def nginx_t(conf):
 
 
 def test_nginx_install_load_remove(built, tmp_path):
-    debs, _src = built
+    debs, src = built
     accepted, refused = tmp_path / "accepted.conf", tmp_path / "refused.conf"
     accepted.write_text(KMEN_CONF.format(sp_type="private"))
     refused.write_text(KMEN_CONF.format(sp_type="municipal"))
@@ -507,10 +583,14 @@ def test_nginx_install_load_remove(built, tmp_path):
         stock_passes = nginx_t("/etc/nginx/nginx.conf")[0] == 0
         before, packages_before = snapshot(), installed_packages()
         try:
-            run("dpkg", "-i", debs[NGINX_PACKAGE], timeout=300)
-            assert package_status(NGINX_PACKAGE) == "install ok installed"
-            r = run("dpkg", "--verify", NGINX_PACKAGE)
-            assert r.stdout == "", r.stdout  # every file as packaged
+            run("dpkg", "-i", debs[COMMON_PACKAGE], debs[NGINX_PACKAGE], timeout=300)
+            for name in (COMMON_PACKAGE, NGINX_PACKAGE):
+                assert package_status(name) == "install ok installed"
+                r = run("dpkg", "--verify", name)
+                assert r.stdout == "", r.stdout  # every file as packaged
+            # kmenctl and the rest without the httpd package
+            assert package_status(PACKAGE) == ""
+            check_installed_extras(src, tmp_path, NGINX_DOC)
 
             # enabled on installation, as Debian's own modules are; the load_module line,
             # relative to nginx's prefix (/usr/share/nginx), names the packaged module
@@ -530,9 +610,8 @@ def test_nginx_install_load_remove(built, tmp_path):
             rc, out = nginx_t(accepted)
             assert rc != 0 and NO_MODULE in out, out
         finally:
-            if package_status(NGINX_PACKAGE):
-                run("dpkg", "--purge", NGINX_PACKAGE, timeout=300)
+            purge(NGINX_PACKAGE)
 
-        assert package_status(NGINX_PACKAGE) == ""
+        assert (package_status(NGINX_PACKAGE), package_status(COMMON_PACKAGE)) == ("", "")
         assert [str(p) for p in NGINX_SHIPPED if os.path.lexists(p)] == []
         assert_as_before(before, packages_before)

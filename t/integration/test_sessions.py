@@ -18,7 +18,6 @@ import pytest
 import requests
 
 from t.lib import flow, poll
-from t.lib.portal import needs_nginx
 from t.lib.stack import Stack
 
 
@@ -460,7 +459,6 @@ def test_logout_not_confirmed_by_nia_ends_the_session(portal, s):
     logout_not_confirmed(portal, s)
 
 
-@needs_nginx("httpd's pages in Czech and English")
 def test_logout_not_confirmed_by_nia_says_so(portal, s):
     """The page says, in both languages, that the logout at NIA may not be complete."""
     r = logout_not_confirmed(portal, s)

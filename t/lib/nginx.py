@@ -108,9 +108,10 @@ def portal_server(portal_port, site):
         location /public {{ {backend} }}"""
 
 
-def config_text(dir, port, site, module=NGINX_MODULE_SO, sp_type=None, server=""):
+def config_text(dir, port, site, module=NGINX_MODULE_SO, sp_type=None, server="", http=""):
     """nginx.conf of a test site: SITE's kmen directives in http{}, one server{} on PORT
-    serving the endpoints under location /kmen/; SERVER: more lines in that server{}."""
+    serving the endpoints under location /kmen/; SERVER: more lines in that server{};
+    HTTP: more lines in http{}."""
     return f"""# written by t/lib/nginx.py
 load_module {module};
 daemon off;
@@ -124,6 +125,7 @@ http {{
     access_log {dir}/access.log;
     {temp_paths(dir)}
     {kmen_lines(site, sp_type)}
+    {http}
     server {{
         listen 127.0.0.1:{port};
         server_name localhost;

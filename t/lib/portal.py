@@ -1,25 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The portal a test talks to, served by the server it names: "httpd" (the stack's primary
 node, mod_kmen) or "nginx" (an nginx node of the same site, the kmen module). A test that
-asks for t/integration/conftest.py's `portal` fixture runs once on each; one that needs what
-the nginx module does not do yet says so with needs_nginx(feature) and runs on httpd only."""
+asks for t/integration/conftest.py's `portal` fixture runs once on each."""
 
 import os
-
-import pytest
 
 from .nginx import NGINX_MODULE_SO, directive_names
 
 # KMEN_TEST_SERVERS=httpd: the portal tests on httpd alone (make test-asan, whose sanitised
 # build is mod_kmen's: the nginx module it would load is the normal one)
 SERVERS = tuple(os.environ.get("KMEN_TEST_SERVERS", "httpd,nginx").split(","))
-
-
-def needs_nginx(feature):
-    """The mark of a test whose nginx run waits for FEATURE (a directive or behaviour
-    mod_kmen has and the nginx module does not yet): skipped on nginx, naming FEATURE, and
-    run on httpd as before. Lift it once nginx has FEATURE."""
-    return pytest.mark.needs_nginx(feature)
 
 
 class Portal:

@@ -102,7 +102,7 @@ class Stack:
         os.chmod(self.dir, 0o755)
         self.keys = self.pg = self.translator = self.sim = self.portal = self.httpd = None
         self.evidence = None
-        self.more_httpd = []
+        self.more_httpd, self.more_nginx = [], []
         self.nginx = None  # the nginx portal's node, started by the first on("nginx")
         self._sim_module = None
 
@@ -232,16 +232,26 @@ class Stack:
         if server == "httpd":
             return Portal(self, server, self.httpd)
         if self.nginx is None:
-            n = Nginx(parent=self.dir)
-            site = self.site()
-            n.write_config(nginx_config_text(n.dir, n.port, site,
-                                             server=portal_server(self.portal_port, site)))
-            self.nginx = n.start()
+            self.nginx = self.new_nginx(primary=True)
         return Portal(self, server, self.nginx)
 
+    def new_nginx(self, http="", server="", primary=False):
+        """Another nginx node of the same site serving the portal's locations (t/lib/nginx.py's
+        portal_server), as new_httpd's httpd does; HTTP: more lines in its http{}, SERVER:
+        more in its server{} (the nginx spelling of new_httpd's EXTRA and LOCATIONS)."""
+        n = Nginx(parent=self.dir)
+        site = self.site()
+        n.write_config(nginx_config_text(n.dir, n.port, site, http=http,
+                                         server=portal_server(self.portal_port, site) + "\n" +
+                                         server))
+        n.start()
+        if not primary:
+            self.more_nginx.append(n)
+        return n
+
     def stop(self):
-        for part in [self.nginx, *reversed(self.more_httpd), self.httpd, self.evidence,
-                     self.portal, self.sim, self.translator, self.pg]:
+        for part in [*reversed(self.more_nginx), self.nginx, *reversed(self.more_httpd),
+                     self.httpd, self.evidence, self.portal, self.sim, self.translator, self.pg]:
             if part is not None:
                 try:
                     part.stop()

@@ -112,7 +112,25 @@ IDENTITIES = {
     "es-garcia": Person(country="ES", given="José", family="García", birth_date="1970-02-14"),
     # A foreigner whose verification nginx completes (t/integration/test_nginx.py).
     "hu-nagy": Person(country="HU", given="Zsófia", family="Nagy", birth_date="1983-03-15"),
+    # The first logins of the tests above on the nginx portal (NGINX_FIRST_LOGIN).
+    "at-gruber": Person(country="AT", given="Lukas", family="Gruber", birth_date="1987-08-21"),
+    "pl-kowalska": Person(country="PL", given="Małgorzata", family="Kowalska",
+                          birth_date="1992-01-09"),
+    "fr-dubois": Person(country="FR", given="Hélène", family="Dubois", birth_date="1984-05-05"),
+    "de-schroeder": Person(country="DE", given="Günter", family="Schröder",
+                           birth_date="1969-10-30"),
 }
+
+# A foreigner's first login happens once (their pseudonym is then a client), and the portal
+# tests log in on httpd and on nginx against one register: on nginx a test whose foreigner
+# must be new logs in this one of the same country instead.
+NGINX_FIRST_LOGIN = {"at-huber": "at-gruber", "pl-nowak": "pl-kowalska",
+                     "fr-martin": "fr-dubois", "de-mueller": "de-schroeder"}
+
+
+def first_login(key, server):
+    """The foreigner KEY, whose login on SERVER ("httpd", "nginx") must be their first."""
+    return NGINX_FIRST_LOGIN[key] if server == "nginx" else key
 
 
 def person_identifier(key, sp_entity_id):

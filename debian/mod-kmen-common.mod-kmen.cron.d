@@ -2,7 +2,7 @@
 # /etc/cron.d/mod-kmen: "kmenctl purge" once a day, as root. It deletes expired sessions,
 # replay-cache entries, login requests and pending verifications, and with --audit-days
 # old audit rows: kmenctl(8), and "Retention: kmenctl purge" in
-# /usr/share/doc/libapache2-mod-kmen/docs/operations.md.
+# /usr/share/doc/mod-kmen-common/docs/operations.md.
 #
 # It does nothing until /etc/default/mod-kmen sets KMEN_PURGE_CONNINFO.
 #
