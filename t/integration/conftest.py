@@ -10,7 +10,7 @@ import requests
 from t.hostile import crashwatch, report
 
 from t.lib.nginx import NGINX_MODULE_SO, unavailable
-from t.lib.portal import SERVERS
+from t.lib.portal import SERVERS, Portal
 from t.lib.stack import stack_fixture
 
 
@@ -84,3 +84,15 @@ def server(request):
 def portal(stack, server):
     """The stack's site on SERVER."""
     return stack.on(server)
+
+
+@pytest.fixture(scope="module")
+def site_portal(stack, server):
+    """The portal a browser (test_browser's, test_evidence's) reaches at the site's address:
+    on httpd the primary node, whose address it is; on nginx a node behind that address as
+    behind a load balancer, with absolute_redirect off as nginx behind a proxy needs (else
+    nginx would make the module's Location a URL of its own port, which the browser would
+    then use)."""
+    if server == "httpd":
+        return stack.on(server)
+    return Portal(stack, server, stack.new_nginx(server="absolute_redirect off;"))

@@ -30,7 +30,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from t.lib import REPO, flow
-from t.lib.portal import Portal
 from t.sim.identities import IDENTITIES, first_login
 
 CHROMIUM = "/usr/bin/chromium"
@@ -190,17 +189,6 @@ class Browser:
         found = self.driver.find_elements(By.CSS_SELECTOR, css)
         self.check(found, f"no element {css!r} on the page")
         return found[0]
-
-
-@pytest.fixture(scope="module")
-def site_portal(stack, server):
-    """The portal the browser reaches at the site's address: on httpd the primary node,
-    whose address it is; on nginx a node behind that address as behind a load balancer,
-    with absolute_redirect off as nginx behind a proxy needs (else nginx would make the
-    module's Location a URL of its own port, which the browser would then use)."""
-    if server == "httpd":
-        return stack.on(server)
-    return Portal(stack, server, stack.new_nginx(server="absolute_redirect off;"))
 
 
 @pytest.fixture

@@ -11,8 +11,6 @@ from lxml import etree
 
 from t.lib import flow, poll
 from t.lib.keys import cert_base64
-from t.lib.nginx import Nginx
-from t.lib.nginx import config_text as nginx_config_text
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -58,12 +56,8 @@ def sp_type(metadata_root):
 def private_node(stack, server):
     """A node of SERVER whose whole server is a private body's (KmenSPType private)."""
     if server == "httpd":
-        yield stack.new_httpd(extra="KmenSPType private")
-        return
-    n = Nginx(parent=stack.dir)
-    n.write_config(nginx_config_text(n.dir, n.port, stack.site(), sp_type="private"))
-    yield n.start()
-    n.stop()
+        return stack.new_httpd(extra="KmenSPType private")
+    return stack.new_nginx(http="kmen_sp_type private;")
 
 
 def test_metadata_publishes_the_servers_sp_type(private_node, s):

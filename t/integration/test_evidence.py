@@ -572,37 +572,37 @@ def test_no_client_identifier_passes(portal, s):
 
 # --- in a real browser ---------------------------------------------------------------------------
 @pytest.fixture
-def chromium(portal):
+def chromium(site_portal):
     tb = pytest.importorskip("t.integration.test_browser")  # skips without python3-selenium
     for path in (tb.CHROMIUM, tb.CHROMEDRIVER):
         if not os.access(path, os.X_OK):
             pytest.skip(f"{path} is missing (apt-get install chromium chromium-driver)")
-    b = tb.Browser(portal.stack)
+    b = tb.Browser(site_portal)
     try:
         yield tb, b
     finally:
         b.quit()
 
 
-def test_browser_approve(portal, chromium):
+def test_browser_approve(site_portal, chromium):
+    """The round in a browser at the site's address, which reaches the portal's node of
+    either server (test_browser's site_portal)."""
     tb, b = chromium
     from selenium.webdriver.common.by import By
-    # NIA posts to the primary httpd's ACS, so the login ends there; the session cookie is
-    # the host's (cookies know no port), and the portal's node takes it as the same site's.
-    tb.log_in(b, portal.stack, "cz-zofie")
-    path = page("marriage-certificate", "DE", f"browser-{portal.server}")
-    b.driver.get(portal.base_url + path)
-    b.wait_for_url(portal.evidence_url)
+    tb.log_in(b, "cz-zofie")
+    path = page("marriage-certificate", "DE", f"browser-{site_portal.server}")
+    b.driver.get(b.url(path))
+    b.wait_for_url(site_portal.evidence_url)
     b.check(b.find("html").get_attribute("lang") == "cs", "the preview page is not lang=cs")
     b.check("Náhled dokladu" in b.find("h1").text, f"the heading reads {b.find('h1').text!r}")
     b.check(b.find("#type").text == "marriage-certificate", "the preview shows another type")
     b.check(b.find("#country").text == "DE", "the preview shows another country")
     request = parse_qs(urlsplit(b.driver.current_url).query)["request"][0]
     tb.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    b.driver.save_screenshot(str(tb.SCREENSHOTS / f"evidence-preview-{portal.server}.png"))
+    b.driver.save_screenshot(str(tb.SCREENSHOTS / f"evidence-preview-{site_portal.server}.png"))
 
     b.find("button#approve").click()
-    back = sp_url(portal, "/app/evidence-request")
+    back = sp_url(site_portal, "/app/evidence-request")  # the site's address: the portal
     b.wait_for_url(back)
     b.check(b.status_of(back) == 200,
             "the page that asked did not answer 200 on the way back")
@@ -611,10 +611,10 @@ def test_browser_approve(portal, chromium):
             f"Kmen-Evidence does not show {request}=received: {shown}")
     items = b.driver.find_elements(By.CSS_SELECTOR, f'li[data-request="{request}"] .state')
     b.check(items and items[0].text == "received", "the portal does not list the request")
-    shot = tb.SCREENSHOTS / f"evidence-{portal.server}.png"
+    shot = tb.SCREENSHOTS / f"evidence-{site_portal.server}.png"
     b.check(b.driver.save_screenshot(str(shot)), f"no screenshot written to {shot}")
     b.check(shot.stat().st_size > 1000, f"{shot} is (nearly) empty")
-    last = requests.get(f"{portal.evidence_sim_url}/last-callback").json()
+    last = requests.get(f"{site_portal.evidence_sim_url}/last-callback").json()
     b.check(last["request"] == request and last["status"] == 204, f"the callback: {last}")
 
 

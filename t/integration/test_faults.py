@@ -32,8 +32,6 @@ from t.hostile.runner import crash_lines
 from t.lib import flow, poll
 from t.lib import register as kmen
 from t.lib.httpd import MODULE_SO
-from t.lib.nginx import Nginx, portal_server
-from t.lib.nginx import config_text as nginx_config_text
 from t.lib.pg import Standby, multi_host_conninfo
 from t.lib.stack import Stack
 
@@ -327,14 +325,8 @@ def uncached(outage_site):
     portal's, which keeps sessions in a kmen_session_zone only, and the test site's nginx
     has none (so there both nodes are uncached)."""
     st = outage_site
-    if st.server == "httpd":
-        yield st.new_httpd(extra="KmenSessionCacheTTL 0")
-        return
-    n = Nginx(parent=st.dir)
-    n.write_config(nginx_config_text(n.dir, n.port, st.site(),
-                                     server=portal_server(st.portal_port, st.site())))
-    yield n.start()
-    n.stop()
+    return st.new_httpd(extra="KmenSessionCacheTTL 0") if st.server == "httpd" else \
+        st.new_nginx()
 
 
 def test_postgres_restart_under_load(outage_site, uncached):

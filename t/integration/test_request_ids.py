@@ -112,24 +112,18 @@ def nodes(stack, server):
         stack.more_httpd.append(plain)
         yield {"plain": plain, "limited": stack.new_httpd(extra="KmenLoginStartLimit 1")}
         return
-    made = [Nginx(parent=stack.dir), Nginx(parent=stack.dir)]
-    plain, limited = made
+    plain = Nginx(parent=stack.dir)
     plain.write_config(nginx_config_text(
         plain.dir, plain.port, site,
         server=f"location /noverify {{ kmen_auth on; proxy_pass {backend}/app; }}\n"
                f"location /agenda {{ kmen_auth on; kmen_agenda A999001; "
                f"proxy_pass {backend}/app; }}"))
+    plain.start()
+    stack.more_nginx.append(plain)
     # the login starts are counted in the session zone (httpd's: KmenSessionCache)
-    limited.write_config(nginx_config_text(
-        limited.dir, limited.port, stack.site(),
-        server=f"kmen_login_start_limit 1;\n"
-               f"location /app {{ kmen_auth on; proxy_pass {backend}; }}").replace(
-        "http {\n", "http {\n    kmen_session_zone kmen_sessions 1m;\n"))
-    for n in made:
-        n.start()
-    yield {"plain": plain, "limited": limited}
-    for n in made:
-        n.stop()
+    yield {"plain": plain,
+           "limited": stack.new_nginx(http="kmen_session_zone kmen_sessions 1m;",
+                                      server="kmen_login_start_limit 1;")}
 
 
 def test_refused_response(portal, s):

@@ -20,8 +20,6 @@ import pytest
 import requests
 
 from t.lib import REPO, flow, source
-from t.lib.nginx import Nginx
-from t.lib.nginx import config_text as nginx_config_text
 
 MODULES = "/usr/lib/apache2/modules"
 
@@ -396,16 +394,8 @@ def error_document_node(request, stack, server):
     """A node of SERVER whose error document is a proxied backend page: on httpd `node`
     (KmenErrorDocument), on nginx one with kmen_error_document."""
     if server == "httpd":
-        yield request.getfixturevalue("node")
-        return
-    backend = f"proxy_pass http://127.0.0.1:{stack.portal_port};"
-    n = Nginx(parent=stack.dir)
-    n.write_config(nginx_config_text(n.dir, n.port, stack.site(), server=f"""
-        kmen_error_document /public/kmen-error/headers.json;
-        location /app {{ kmen_auth on; {backend} }}
-        location /public {{ {backend} }}"""))
-    yield n.start()
-    n.stop()
+        return request.getfixturevalue("node")
+    return stack.new_nginx(server="kmen_error_document /public/kmen-error/headers.json;")
 
 
 def test_error_document_redirect_carries_nothing_forged(error_document_node, person):
@@ -448,24 +438,17 @@ def register_state(stack, client_id, potential):
 def commands_node(request, stack, server):
     """A node of SERVER with a place that obeys every backend command (/account: link,
     contact, link system, evidence request) and an unprotected one that takes contacts
-    (/desk): on httpd `node`, on nginx one of its own."""
+    (/desk): on httpd `node`, on nginx one of its own (the portal's locations besides)."""
     if server == "httpd":
-        yield request.getfixturevalue("node")
-        return
+        return request.getfixturevalue("node")
     backend = f"proxy_pass http://127.0.0.1:{stack.portal_port};"
-    site = stack.site()
-    n = Nginx(parent=stack.dir)
-    n.write_config(nginx_config_text(n.dir, n.port, site, server=f"""
-        kmen_evidence_url {site.evidence_url};
-        kmen_evidence_secret_file {site.keys_dir}/evidence.secret;
+    return stack.new_nginx(server=f"""
         location /account {{
             kmen_auth on; kmen_allow_link on; kmen_accept_contact on;
             kmen_accept_link_system on; kmen_accept_evidence_request on;
             {backend}
         }}
-        location /desk {{ kmen_accept_contact on; {backend} }}"""))
-    yield n.start()
-    n.stop()
+        location /desk {{ kmen_accept_contact on; {backend} }}""")
 
 
 def test_backend_response_headers_sent_by_a_client_do_nothing(stack, server, commands_node):
