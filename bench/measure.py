@@ -290,9 +290,9 @@ def _stop_profiled(proc, port):
     signal outside its event loop notices it only when an event wakes the loop: a connection
     is that event. SIGKILL (no profile) only if neither ends it."""
     proc.send_signal(signal.SIGTERM)
-    for _ in range(2):
+    for seconds in (3, 90):
         try:
-            proc.wait(90)
+            proc.wait(seconds)
             return
         except subprocess.TimeoutExpired:
             try:

@@ -292,9 +292,12 @@ class Bench:
             self.quiet(f"sweep c={c}")
             for kind, r in self.sweep_point(c).items():
                 sweep[kind][c] = r
+            # goal 5: a checkpoint per point, so that a leak (growth with every point's
+            # requests) and an allocator warming up (growth that stops) tell apart over
+            # seven intervals rather than over the one the whole sweep would make
+            for kind in SWEPT:
+                self.checkpoint("requests", kind, f"after the sweep's c={c}")
         self.r["sweep"] = sweep
-        for kind in SWEPT:
-            self.checkpoint("requests", kind, "after the sweep")
         # goal 5 is mod_kmen's; plain httpd is soaked beside it as the reference. The peers'
         # memory is tracked over the requests the sections gave them (200,000 and more): a
         # soak to 1,000,000 would take Shibboleth alone 4 minutes of the run
@@ -873,13 +876,15 @@ def section1(b):
     kr = b.best("kmen") / plain
     peers = "; ".join(f"{NAMES[k]} / plain = {b.best(k) / plain:.2f}" for k in servers.PEERS)
     L += ["", f"**mod_kmen / plain = {kr:.2f}** (goal ≥ {GOAL_AUTH:.2f}: "
-          f"{'met' if kr >= GOAL_AUTH else 'MISSED'}); {peers}.", ""]
+          f"{'met' if kr >= GOAL_AUTH else 'MISSED'}); {peers}. "
+          + round_ratios(r, "kmen", "plain"), ""]
+    cg = r.get("callgrind")
     if "nginx_kmen" in kinds:
         nr = b.best("nginx_kmen") / b.best("nginx")
         L += [f"**nginx + kmen / plain nginx = {nr:.2f}** (goal ≥ {GOAL_AUTH:.2f}: "
               f"{'met' if nr >= GOAL_AUTH else 'MISSED'}); plain nginx / plain httpd = "
-              f"{b.best('nginx') / plain:.2f}.", ""]
-    cg = r.get("callgrind")
+              f"{b.best('nginx') / plain:.2f}. " + round_ratios(r, "nginx_kmen", "nginx")
+              + (nginx_in_the_way(cg) if nr < GOAL_AUTH else ""), ""]
     if cg and kr < GOAL_AUTH:
         k, p = cg["kmen"]["ir"], cg["plain"]["ir"]
         L += [f"What stands in the way (callgrind, section 4): a request through mod_kmen "
@@ -1284,6 +1289,27 @@ def memory_section(b):
             + (f" ({x['cpu_per_login'] * 1e3:.0f} ms of CPU per login in all)"
                if "cpu_per_login" in x else "") for k, x in logins.items()) + "."]
     return L + [""]
+
+
+def round_ratios(r, kind, reference):
+    """KIND's run in each round of section 1 divided by REFERENCE's of the same round: how far
+    the figure the goal reads (best against best) swings from round to round."""
+    pairs = zip(r["auth"][kind], r["auth"][reference])
+    return ("The rounds' own ratios: " + ", ".join(f"{a['rps'] / b['rps']:.2f}" for a, b in pairs)
+            + ".")
+
+
+def nginx_in_the_way(cg):
+    """Where section 4's callgrind says nginx + kmen's instructions go, for a missed goal."""
+    if not cg or "nginx_kmen" not in cg:
+        return ""
+    k, p = cg["nginx_kmen"]["ir"], cg["nginx"]["ir"]
+    top = ", ".join(f"`{func}` {f0(ir)}" for ir, func, _ in cg["nginx_kmen"]["kmen_inclusive"][:6])
+    return (f" What stands in the way (callgrind, section 4): {f0(k)} user-space instructions "
+            f"per request against plain nginx's {f0(p)} (+{f0(k - p)}, {k / p:.2f}×); the "
+            f"module's functions, inclusive (a header filter's figure includes the filters "
+            f"after it): {top}. Plain nginx spends so little per request that the same work "
+            "weighs more than on httpd (section 4).")
 
 
 def sweep_noise(r, worst):
