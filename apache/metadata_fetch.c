@@ -55,15 +55,9 @@ static void fork_guard(void)
 
 static void fetch_and_log(fetcher *f)
 {
-    /* every level the core logs it at: httpd decides what its LogLevel writes */
-    kmen_ctx ctx = {
-        .conf = f->c, .sink = kmen_log_to_server, .baton = f->s, .max_level = KMEN_LOG_INFO};
-    if (apr_pool_create(&ctx.pool, NULL) != APR_SUCCESS)
-        return;
     pthread_mutex_lock(&fetching);
-    kmen_metadata_fetch(&ctx);
+    kmen_metadata_fetch(f->c, kmen_log_to_server, f->s);
     pthread_mutex_unlock(&fetching);
-    apr_pool_destroy(ctx.pool);
 }
 
 static void *APR_THREAD_FUNC fetcher_run(apr_thread_t *thread, void *data)

@@ -99,7 +99,7 @@ static const char *server_line_prefix(const kmen_server_conf *c)
     return c->spelling == KMEN_SPELL_HTTPD ? "mod_kmen: " : "";
 }
 
-void kmen_metadata_fetch(kmen_ctx *ctx)
+static void fetch_in(kmen_ctx *ctx)
 {
     const kmen_server_conf *c = ctx->conf;
     int changed = 0;
@@ -115,6 +115,16 @@ void kmen_metadata_fetch(kmen_ctx *ctx)
         kmen_log(ctx, changed ? KMEN_LOG_NOTICE : KMEN_LOG_INFO,
                  KMEN_LOGNO(0648) "%s%s %s: verified, %s", server_line_prefix(c), directive, url,
                  changed ? "new metadata written" : "unchanged");
+}
+
+void kmen_metadata_fetch(const kmen_server_conf *c, kmen_log_sink *sink, void *baton)
+{
+    /* every level the fetch logs at: the server decides what its log writes */
+    kmen_ctx ctx = {.conf = c, .sink = sink, .baton = baton, .max_level = KMEN_LOG_INFO};
+    if (apr_pool_create(&ctx.pool, NULL) != APR_SUCCESS)
+        return;
+    fetch_in(&ctx);
+    apr_pool_destroy(ctx.pool);
 }
 
 void kmen_metadata_fetch_state(apr_pool_t *p, const kmen_server_conf *c, kmen_fetch_state *out)

@@ -12,14 +12,14 @@
 #include "context.h"
 #include "health_report.h"
 
-/* One fetch of the metadata URL of CTX's server: downloaded, checked as
- * every process will check it (against the certificates pinned at startup),
- * written over the file (a reader sees the old file or the new one, never a
- * part) when it is new, the outcome recorded beside the file (FILE.fetch)
- * for kmen_metadata_fetch_state and logged in CTX's log: KMEN0647 when it
- * failed (the last good copy stays), else KMEN0648 (notice when the copy is
- * new, info when unchanged). CTX is the fetching process's, no request's. */
-void kmen_metadata_fetch(kmen_ctx *ctx);
+/* One fetch of C's metadata URL: downloaded, checked as every process will
+ * check it (against the certificates pinned at startup), written over the
+ * file (a reader sees the old file or the new one, never a part) when it is
+ * new, the outcome recorded beside the file (FILE.fetch) for
+ * kmen_metadata_fetch_state and logged through SINK (BATON: the fetching
+ * process's log, no request's): KMEN0647 when it failed (the last good copy
+ * stays), else KMEN0648 (notice when the copy is new, info when unchanged). */
+void kmen_metadata_fetch(const kmen_server_conf *c, kmen_log_sink *sink, void *baton);
 
 /* What the last fetch of C's metadata did, as kmen_metadata_fetch recorded
  * it: for /kmen/health and the status page; zeros without a URL. */

@@ -23,13 +23,7 @@ static ngx_connection_t no_connection = {.fd = (ngx_socket_t)-1};
 static void fetch_and_log(ngx_event_t *ev)
 {
     const kmen_server_conf *c = ((fetcher *)ev)->c;
-    /* every level the core logs it at: nginx decides what its error_log writes */
-    kmen_ctx ctx = {
-        .conf = c, .sink = kmen_ngx_log_to_cycle, .baton = ev->log, .max_level = KMEN_LOG_INFO};
-    if (apr_pool_create(&ctx.pool, NULL) == APR_SUCCESS) {
-        kmen_metadata_fetch(&ctx);
-        apr_pool_destroy(ctx.pool);
-    }
+    kmen_metadata_fetch(c, kmen_ngx_log_to_cycle, ev->log);
     ngx_add_timer(ev, (ngx_msec_t)c->idp_metadata_refresh * 1000);
 }
 
