@@ -7,7 +7,6 @@
 #include <jansson.h>
 
 #include "apr_base64.h"
-#include "apr_lib.h"
 #include "apr_strings.h"
 
 #include "crypto.h"
@@ -96,9 +95,7 @@ const char *kmen_evidence_document_type(apr_pool_t *p, const char *type, const c
 {
     char *bare = apr_pstrdup(p, type ? type : "");
     bare[strcspn(bare, ";")] = '\0';
-    bare = kmen_trim(bare);
-    for (char *c = bare; *c; c++)
-        *c = (char)apr_tolower(*c);
+    bare = kmen_lower(kmen_trim(bare));
     for (size_t i = 0; i < sizeof(document_types) / sizeof(document_types[0]); i++) {
         if (strcmp(bare, document_types[i].type) == 0) {
             *extension = document_types[i].extension;

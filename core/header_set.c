@@ -10,6 +10,7 @@
 #include "crypto.h"
 #include "header_set.h"
 #include "headers_encode.h"
+#include "pairs.h"
 
 /* One header with the line it adds to Kmen-Signature (NULL when nothing
  * signs). */
@@ -22,19 +23,12 @@ struct kmen_header_set {
     apr_array_header_t *headers; /* prepared_header */
 };
 
-static char *lower_case(apr_pool_t *p, const char *s)
-{
-    char *lower = apr_pstrdup(p, s);
-    for (char *c = lower; *c; c++)
-        *c = (char)apr_tolower(*c);
-    return lower;
-}
-
 /* NAME: VALUE (encoded) with ENV: RAW, measured. */
 static kmen_header header_of(apr_pool_t *p, const char *name, const char *value, const char *env,
                              const char *raw)
 {
-    return (kmen_header){name, value, env, raw, strlen(name), strlen(value), lower_case(p, name)};
+    return (kmen_header){
+        name, value, env, raw, strlen(name), strlen(value), kmen_lower(apr_pstrdup(p, name))};
 }
 
 static void prepare_one(apr_pool_t *p, const kmen_server_conf *conf, kmen_header_set *set,

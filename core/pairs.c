@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "apr_escape.h"
+#include "apr_lib.h"
 #include "apr_strings.h"
 
 #include "pairs.h"
@@ -56,6 +57,13 @@ char *kmen_trim(char *s)
     size_t len = strlen(s);
     while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
         s[--len] = '\0';
+    return s;
+}
+
+char *kmen_lower(char *s)
+{
+    for (char *c = s; *c; c++)
+        *c = (char)apr_tolower(*c);
     return s;
 }
 

@@ -24,4 +24,7 @@ const char *kmen_query_value(apr_pool_t *p, const char *query, const char *name)
 /* s without leading and trailing blanks (in place). */
 char *kmen_trim(char *s);
 
+/* s in lower case (in place, ASCII). */
+char *kmen_lower(char *s);
+
 #endif
