@@ -98,7 +98,7 @@ static void keep_private(request_rec *r)
         apr_table_setn(r->headers_out, "Cache-Control", cc);
 }
 
-apr_status_t kmen_backend_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+static apr_status_t kmen_backend_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
     kmen_backend_response resp;
@@ -126,8 +126,19 @@ apr_status_t kmen_backend_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     }
 }
 
-void kmen_backend_insert_filter(request_rec *r)
+/* The filter's record, kept at registration: adding it by name would look
+ * the name up again on every response. */
+static ap_filter_rec_t *backend_filter;
+
+static void kmen_backend_insert_filter(request_rec *r)
 {
     if (kmen_server_conf_get(r->server)->sp)
-        ap_add_output_filter(KMEN_BACKEND_FILTER, NULL, r, r->connection);
+        ap_add_output_filter_handle(backend_filter, NULL, r, r->connection);
+}
+
+void kmen_backend_filter_register(void)
+{
+    backend_filter = ap_register_output_filter(KMEN_BACKEND_FILTER, kmen_backend_filter, NULL,
+                                               AP_FTYPE_CONTENT_SET);
+    ap_hook_insert_filter(kmen_backend_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
 }

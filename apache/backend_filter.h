@@ -8,8 +8,8 @@
 
 #define KMEN_BACKEND_FILTER "KMEN_BACKEND"
 
-apr_status_t kmen_backend_filter(ap_filter_t *f, apr_bucket_brigade *bb);
-/* insert_filter hook: every response of a server where mod_kmen is set up. */
-void kmen_backend_insert_filter(request_rec *r);
+/* Registers the output filter and the insert_filter hook that adds it to
+ * every response of a server where mod_kmen is set up. */
+void kmen_backend_filter_register(void);
 
 #endif

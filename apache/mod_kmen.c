@@ -314,8 +314,7 @@ static void kmen_register_hooks(apr_pool_t *p)
     ap_hook_check_authn(kmen_check_authn, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_fixups(kmen_fixups, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(kmen_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_register_output_filter(KMEN_BACKEND_FILTER, kmen_backend_filter, NULL, AP_FTYPE_CONTENT_SET);
-    ap_hook_insert_filter(kmen_backend_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    kmen_backend_filter_register();
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "kmen-loa", AUTHZ_PROVIDER_VERSION,
                               &kmen_authz_loa_provider, AP_AUTH_INTERNAL_PER_CONF);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "kmen-origin", AUTHZ_PROVIDER_VERSION,

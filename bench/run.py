@@ -106,6 +106,15 @@ CALLGRIND_NAMES = {"plain": "plain httpd", "kmen": "httpd + mod_kmen", "nginx": 
 # an even share of the warm-up's logins each child must have served (soak_warm_up)
 WARM_PER_CONNECTION = 25
 WARM_EVEN = 0.8
+# The requests' warm-up (goal 5), before its first checkpoint: WARM_SECONDS over twice as many
+# connections as the 64 threads of an httpd's two children, so that each child gets more
+# connections than threads and every thread serves and fills its allocator caches, then as
+# long at section 1's 32. At 32 alone for 2 s some threads first served in section 1 or at the
+# sweep's c=64 (2026-12-06: +1,396 KiB, plain httpd's alike); at 128 alone mod_kmen's children
+# then held 200-400 KiB more at 32 than at 128, and that read as growth in section 1
+WARM_CONNECTIONS = (128, 32)
+WARM_SECONDS = 3
+WARM_TEXT = ", then ".join(f"{WARM_SECONDS} s at c={c}" for c in WARM_CONNECTIONS)
 # section 3's pgbench connections: its goals are at 8 (both sides saturate the machine);
 # BENCH_REGISTER_CONNECTIONS=1,8 adds the latency-bound single connection
 REGISTER_CONNECTIONS = tuple(int(c) for c in
@@ -213,10 +222,12 @@ class Bench:
         return res
 
     def warm_up(self, kind):
-        """2 s of requests, then the first checkpoint of goal 5 (once per run)."""
+        """WARM_SECONDS of requests over each of WARM_CONNECTIONS, then the first checkpoint
+        of goal 5 (once per run)."""
         if kind not in self.r["memory"]["requests"]:
-            self.wrk(self.servers[kind], 2, 32, 2)
-            self.checkpoint("requests", kind, "after a 2 s warm-up")
+            for conns in WARM_CONNECTIONS:
+                self.wrk(self.servers[kind], 2, conns, WARM_SECONDS)
+            self.checkpoint("requests", kind, f"after the warm-up ({WARM_TEXT})")
 
     def checkpoint(self, work, kind, label):
         """VmRSS of each of KIND's processes now, with the WORK ("requests" or "logins")
@@ -1252,7 +1263,9 @@ def memory_section(b):
          "two workers, which live for the whole run, and Shibboleth's shibd, which holds its "
          "sessions), per process, with its anonymous part (RssAnon: the heap; the rest is "
          "mapped files and the servers' shared memory, the kmen session caches among it). "
-         "Requests: a 2 s warm-up, then sections 1 and 5 (nginx: section 1 alone) and, at "
+         f"Requests: a warm-up ({WARM_TEXT}: more connections than both httpd children's 64 "
+         "threads, so that every thread serves before the first checkpoint, then section 1's "
+         "32), then sections 1 and 5 (nginx: section 1 alone) and, at "
          "mod_kmen and plain httpd, one more wrk -c32 run that brings the requests after the "
          f"warm-up to {b.soak_requests:,} (wrk's counts); the peers' and nginx's memory is "
          "shown over the requests those sections gave them (bringing Shibboleth to a million "

@@ -24,6 +24,8 @@ int kmen_random_public(unsigned char *buf, apr_size_t len);
 const char *kmen_random_token(apr_pool_t *p, apr_size_t len);
 
 const char *kmen_base64url(apr_pool_t *p, const unsigned char *data, apr_size_t len);
+/* How many of S's first characters are base64url's (A-Z a-z 0-9 - _). */
+apr_size_t kmen_base64url_span(const char *s);
 /* Standard base64 (line breaks allowed): apr_base64_decode checks nothing. */
 int kmen_base64_is_valid(const char *s);
 const char *kmen_hex(apr_pool_t *p, const unsigned char *data, apr_size_t len);

@@ -23,12 +23,21 @@ struct kmen_header_set {
     apr_array_header_t *headers; /* prepared_header */
 };
 
+static unsigned long name_hash(const char *lower)
+{
+    unsigned long h = 0;
+    for (const unsigned char *c = (const unsigned char *)lower; *c; c++)
+        h = h * 31 + *c;
+    return h;
+}
+
 /* NAME: VALUE (encoded) with ENV: RAW, measured. */
 static kmen_header header_of(apr_pool_t *p, const char *name, const char *value, const char *env,
                              const char *raw)
 {
-    return (kmen_header){
-        name, value, env, raw, strlen(name), strlen(value), kmen_lower(apr_pstrdup(p, name))};
+    const char *lower = kmen_lower(apr_pstrdup(p, name));
+    return (kmen_header){name,         value,         env,   raw,
+                         strlen(name), strlen(value), lower, name_hash(lower)};
 }
 
 static void prepare_one(apr_pool_t *p, const kmen_server_conf *conf, kmen_header_set *set,

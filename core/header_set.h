@@ -20,6 +20,9 @@ typedef struct {
      * lower-case name (nginx): not per request */
     apr_size_t name_len, value_len;
     const char *name_lower;
+    /* the lower-case name's hash as nginx indexes a request's headers by it
+     * (ngx_hash_key: h = h * 31 + c over the bytes) */
+    unsigned long name_hash;
 } kmen_header;
 
 /* The identity's headers encoded once in P: an opened session keeps them

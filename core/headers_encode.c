@@ -70,8 +70,11 @@ int kmen_header_table_has_prefix(const apr_table_t *t, const char *prefix)
     const apr_array_header_t *arr = apr_table_elts(t);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
     apr_size_t len = strlen(prefix);
+    int first = apr_tolower((unsigned char)prefix[0]);
+    /* the first letter alone sets most names aside: this runs on every response */
     for (int i = 0; i < arr->nelts; i++) {
-        if (e[i].key && strncasecmp(e[i].key, prefix, len) == 0)
+        if (e[i].key && (!len || apr_tolower((unsigned char)e[i].key[0]) == first) &&
+            strncasecmp(e[i].key, prefix, len) == 0)
             return 1;
     }
     return 0;

@@ -12,9 +12,8 @@
 
 int kmen_session_cookie_is_well_formed(const char *cookie)
 {
-    return cookie && strlen(cookie) == KMEN_SESSION_COOKIE_LEN &&
-           strspn(cookie, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
-                          "opqrstuvwxyz0123456789-_") == KMEN_SESSION_COOKIE_LEN;
+    return cookie && kmen_base64url_span(cookie) == KMEN_SESSION_COOKIE_LEN &&
+           cookie[KMEN_SESSION_COOKIE_LEN] == '\0';
 }
 
 /* ---- the cache: a record's deadline, then the sealed record, so that

@@ -86,9 +86,11 @@ ngx_int_t kmen_ngx_headers_add(ngx_http_request_t *r, const apr_array_header_t *
         h->value.len = k->value_len;
         h->value.data = (u_char *)k->value;
         /* what proxy_set_header's table and fastcgi's HTTP_ names are looked up by;
-         * nothing writes to it, though nginx's type says it may */
+         * nothing writes to it, though nginx's type says it may. The hash is
+         * ngx_hash_key's, made once with the set (test_nginx checks it through
+         * proxy_set_header) */
         h->lowcase_key = (u_char *)k->name_lower;
-        h->hash = ngx_hash_key(h->lowcase_key, h->key.len);
+        h->hash = k->name_hash;
     }
     return NGX_OK;
 }

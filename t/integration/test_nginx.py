@@ -697,6 +697,21 @@ def login_asked(stack, status, headers):
     return loas, req.findtext("samlp:Extensions/eidas:SPType", namespaces=SAML_NS), *stored[0]
 
 
+def test_proxy_set_header_takes_the_place_of_an_identity_header(stack, nginx, apache_login):
+    """nginx's upstreams send a request header that proxy_set_header also sets only once, the
+    configured one, finding it by its hash: the identity's headers carry the same hash as
+    nginx's own (a wrong one would send both, and the portal would get them joined)."""
+    cookie, genuine = apache_login
+    n = nginx(server=f"location /app/ {{ kmen_auth on; proxy_set_header Kmen-Loa set-here; "
+                     f"proxy_pass http://127.0.0.1:{stack.portal_port}; }}").start()
+    status, _, received = get_json(n.port, "/app/headers.json", cookie=cookie)
+    assert status == 200, (received, n.read_error_log())
+    got = kmen_headers(received)
+    assert got["kmen-loa"] == "set-here" and genuine["kmen-loa"] == "substantial", got
+    assert {k: v for k, v in got.items() if k != "kmen-loa"} == \
+        {k: v for k, v in genuine.items() if k != "kmen-loa"}, got
+
+
 def test_a_session_below_the_locations_loa_logs_in_again_at_its_loa(stack, nginx,
                                                                      apache_login):
     """kmen_loa high: the substantial session opens, but is not enough here (KmenLoA): the

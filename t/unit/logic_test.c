@@ -503,6 +503,21 @@ START_TEST(header_spoofing_follows_configured_prefix)
 }
 END_TEST
 
+START_TEST(header_table_has_prefix_whatever_the_case_and_place)
+{
+    apr_table_t *t = apr_table_make(pool, 4);
+    apr_table_set(t, "ETag", "\"x\"");
+    apr_table_set(t, "Last-Modified", "now");
+    ck_assert_int_eq(kmen_header_table_has_prefix(t, "Kmen-"), 0);
+    apr_table_set(t, "kMEN-Logout", "1");
+    ck_assert_int_ne(kmen_header_table_has_prefix(t, "Kmen-"), 0);
+    ck_assert_int_eq(kmen_header_table_has_prefix(t, "X-Portal-"), 0);
+    apr_table_set(t, "x-portal-logout", "1");
+    ck_assert_int_ne(kmen_header_table_has_prefix(t, "X-Portal-"), 0);
+    ck_assert_int_eq(kmen_header_table_has_prefix(apr_table_make(pool, 1), "Kmen-"), 0);
+}
+END_TEST
+
 /* ---- crypto */
 
 /* Two keys that differ in their last byte only. */
@@ -1061,6 +1076,7 @@ static TCase *headers_case(void)
     tcase_add_test(tc, header_names_matching_prefix_are_spoofable);
     tcase_add_test(tc, header_names_without_prefix_are_not_spoofable);
     tcase_add_test(tc, header_spoofing_follows_configured_prefix);
+    tcase_add_test(tc, header_table_has_prefix_whatever_the_case_and_place);
     return tc;
 }
 

@@ -185,6 +185,30 @@ START_TEST(malformed_or_absent_cookie_names_no_session)
 }
 END_TEST
 
+/* Every character next to base64url's ranges in ASCII is refused at any
+ * place of a cookie, and a cookie one longer than 43 characters too. */
+START_TEST(cookie_outside_base64url_or_of_another_length_is_malformed)
+{
+    static const char near[] = "@[`{/:+=.\x7f ";
+    char cookie[KMEN_SESSION_COOKIE_LEN + 2];
+    memset(cookie, 'A', KMEN_SESSION_COOKIE_LEN);
+    cookie[KMEN_SESSION_COOKIE_LEN] = '\0';
+    memcpy(cookie, "Zaz09-_", 7);
+    ck_assert(kmen_session_cookie_is_well_formed(cookie));
+    for (const char *c = near; *c; c++) {
+        for (int at = 0; at < KMEN_SESSION_COOKIE_LEN; at += 21) {
+            char saved = cookie[at];
+            cookie[at] = *c;
+            ck_assert_msg(!kmen_session_cookie_is_well_formed(cookie), "0x%02x at %d", *c, at);
+            cookie[at] = saved;
+        }
+    }
+    strcat(cookie, "A");
+    ck_assert(!kmen_session_cookie_is_well_formed(cookie));
+    ck_assert(!kmen_session_cookie_is_well_formed(""));
+}
+END_TEST
+
 /* ---- sealing */
 
 START_TEST(tampered_record_is_refused)
@@ -460,6 +484,7 @@ Suite *unit_suite(void)
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, issued_session_opens_from_the_cache_alone);
     tcase_add_test(tc, malformed_or_absent_cookie_names_no_session);
+    tcase_add_test(tc, cookie_outside_base64url_or_of_another_length_is_malformed);
     tcase_add_test(tc, tampered_record_is_refused);
     tcase_add_test(tc, record_under_another_session_is_refused);
     tcase_add_test(tc, record_of_another_sp_or_key_is_refused);
