@@ -220,6 +220,22 @@ static const kmen_conf_culprit *check_metadata_url(apr_pool_t *p, const kmen_ser
     return why ? kmen_conf_culprit_make(p, KMEN_FIELD_idp_metadata_url, 0, url, why) : NULL;
 }
 
+/* The prefix starts every header name mod_kmen sets and every one it
+ * strips: empty, it would strip every request header (Host among them);
+ * with a character no header name may hold, it would set headers no
+ * backend could parse. */
+static const kmen_conf_culprit *check_header_prefix(apr_pool_t *p, const kmen_server_conf *c)
+{
+    static const char tchar[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                "0123456789!#$%&'*+-.^_`|~";
+    const char *prefix = c->header_prefix;
+    if (*prefix && strspn(prefix, tchar) == strlen(prefix))
+        return NULL;
+    return kmen_conf_culprit_make(p, KMEN_FIELD_header_prefix, 0, prefix,
+                                  "expected the start of a header name: letters, digits "
+                                  "and !#$%&'*+-.^_`|~, at least one");
+}
+
 /* Browsers drop a __Host- cookie that is not Secure: every login would fail. */
 static const kmen_conf_culprit *check_cookie_name(apr_pool_t *p, const kmen_server_conf *c)
 {
@@ -270,7 +286,8 @@ const kmen_conf_culprit *kmen_conf_check(apr_pool_t *p, const kmen_server_conf *
     if ((bad = check_required(p, c, parts)))
         return bad;
     if ((parts & KMEN_CONF_SP) &&
-        ((bad = check_pairs(p, c)) || (bad = check_urls(p, c)) || (bad = check_metadata_url(p, c))))
+        ((bad = check_pairs(p, c)) || (bad = check_urls(p, c)) ||
+         (bad = check_metadata_url(p, c)) || (bad = check_header_prefix(p, c))))
         return bad;
     if ((parts & KMEN_CONF_LOGIN) &&
         ((bad = check_cookie_name(p, c)) || (bad = check_conninfo(p, c)) ||

@@ -20,6 +20,7 @@ ACS_BASE_URL = ("KmenACSBaseURL", "kmen_acs_base_url")
 KEY = ("KmenSPPrivateKeyFile", "kmen_sp_private_key_file")
 CERT = ("KmenSPCertificateFile", "kmen_sp_certificate_file")
 ENC_KEY = ("KmenSPEncryptionKeyFile", "kmen_sp_encryption_key_file")
+HEADER_PREFIX = ("KmenHeaderPrefix", "kmen_header_prefix")
 SERVERS = {"httpd": 0, "nginx": 1}
 
 # (edit, the directive refused, its occurrence (1: the second), its value (None: the site's
@@ -48,6 +49,11 @@ CASES = {
         ("add", KEY, "/nonexistent/next-key.pem"), KEY, 1, "/nonexistent/next-key.pem",
         "a second key needs a second KmenSPCertificateFile, its certificate",
         "a second key needs a second kmen_sp_certificate_file, its certificate"),
+    # empty, it would strip every request header; this one no header name may hold
+    "header-prefix-not-a-header-name": (
+        ("add", HEADER_PREFIX, "Kmen@-"), HEADER_PREFIX, 0, "Kmen@-",
+        "expected the start of a header name: letters, digits and !#$%&'*+-.^_`|~, at least one",
+        "expected the start of a header name: letters, digits and !#$%&'*+-.^_`|~, at least one"),
     "missing-certificate": (
         ("drop", CERT, None), CERT, 0, "", "is required", "is required"),
 }

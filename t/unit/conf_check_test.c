@@ -171,6 +171,25 @@ START_TEST(a_host_cookie_needs_secure)
 }
 END_TEST
 
+START_TEST(a_header_prefix_is_the_start_of_a_header_name)
+{
+    static const char *const bad_ones[] = {"", "Kmen Id-", "Kmen:", "Kmen@-", "Kmen-\xc3\xa9"};
+    static const char *const good_ones[] = {"Kmen-", "X-Portal-", "x_portal.", "K"};
+    for (size_t i = 0; i < sizeof(bad_ones) / sizeof(*bad_ones); i++) {
+        kmen_server_conf *c = good();
+        c->header_prefix = bad_ones[i];
+        assert_culprit(kmen_conf_check(pool, c, both), KMEN_FIELD_header_prefix, 0, bad_ones[i],
+                       "expected the start of a header name: letters, digits and "
+                       "!#$%&'*+-.^_`|~, at least one");
+    }
+    for (size_t i = 0; i < sizeof(good_ones) / sizeof(*good_ones); i++) {
+        kmen_server_conf *c = good();
+        c->header_prefix = good_ones[i];
+        ck_assert_ptr_null(check(c, both));
+    }
+}
+END_TEST
+
 START_TEST(a_malformed_connection_string_is_not_repeated)
 {
     kmen_server_conf *c = good();
@@ -294,6 +313,7 @@ static TCase *checks_case(void)
 {
     TCase *tc = tcase_create("checks");
     tcase_add_test(tc, a_good_configuration_passes_both_parts);
+    tcase_add_test(tc, a_header_prefix_is_the_start_of_a_header_name);
     tcase_add_test(tc, a_missing_required_setting_is_the_culprit_without_a_value);
     tcase_add_test(tc, the_register_settings_are_required_of_the_login_part_only);
     tcase_add_test(tc, a_key_without_its_certificate);
