@@ -112,7 +112,8 @@ const char *kmen_base64url(apr_pool_t *p, const unsigned char *data, apr_size_t 
 }
 
 /* Ranges rather than strspn over the alphabet: every request's session
- * cookie is checked, and strspn with 64 accepted characters costs twice. */
+ * cookie is checked, and strspn with 64 accepted characters took about 600
+ * instructions for a cookie's 43 (callgrind), the ranges about 410. */
 apr_size_t kmen_base64url_span(const char *s)
 {
     const char *c = s;

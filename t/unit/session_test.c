@@ -185,11 +185,12 @@ START_TEST(malformed_or_absent_cookie_names_no_session)
 }
 END_TEST
 
-/* Every character next to base64url's ranges in ASCII is refused at any
- * place of a cookie, and a cookie one longer than 43 characters too. */
+/* Every character next to base64url's ranges and its two signs, and a byte
+ * above ASCII, is refused at the first, a middle and the last place of a
+ * cookie; so is a cookie one character longer than 43. */
 START_TEST(cookie_outside_base64url_or_of_another_length_is_malformed)
 {
-    static const char near[] = "@[`{/:+=.\x7f ";
+    static const char near[] = "@[`{/:,.^+=\x7f \xc3";
     char cookie[KMEN_SESSION_COOKIE_LEN + 2];
     memset(cookie, 'A', KMEN_SESSION_COOKIE_LEN);
     cookie[KMEN_SESSION_COOKIE_LEN] = '\0';
@@ -199,7 +200,8 @@ START_TEST(cookie_outside_base64url_or_of_another_length_is_malformed)
         for (int at = 0; at < KMEN_SESSION_COOKIE_LEN; at += 21) {
             char saved = cookie[at];
             cookie[at] = *c;
-            ck_assert_msg(!kmen_session_cookie_is_well_formed(cookie), "0x%02x at %d", *c, at);
+            ck_assert_msg(!kmen_session_cookie_is_well_formed(cookie), "0x%02x at %d",
+                          (unsigned char)*c, at);
             cookie[at] = saved;
         }
     }
