@@ -126,6 +126,8 @@ static apr_status_t kmen_backend_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     }
 }
 
+#define KMEN_BACKEND_FILTER "KMEN_BACKEND"
+
 /* The filter's record, kept at registration: adding it by name would look
  * the name up again on every response. */
 static ap_filter_rec_t *backend_filter;

@@ -3,11 +3,6 @@
 #ifndef KMEN_BACKEND_FILTER_H
 #define KMEN_BACKEND_FILTER_H
 
-#include "httpd.h"
-#include "util_filter.h"
-
-#define KMEN_BACKEND_FILTER "KMEN_BACKEND"
-
 /* Registers the output filter and the insert_filter hook that adds it to
  * every response of a server where mod_kmen is set up. */
 void kmen_backend_filter_register(void);
